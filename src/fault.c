@@ -1,0 +1,381 @@
+/* Fault reasons, the fault recording registers (FRCD), FSTS/FECTL and the
+   fault event (spec 7.1.3, 7.3, 10.4.9-10.4.14). */
+#include <errno.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------ fault reason table */
+struct fault_info {
+    const char *name;    /* spec name, "SPT.2" */
+    const char *meaning; /* one line */
+    bool qualified;      /* suppressed by FPD: docs/spec-notes.md "FPD and qualified faults" */
+};
+
+#define Q true   /* qualified: an FPD on the lookup path suppresses it */
+#define NQ false /* not qualified: always recorded */
+/* One row per siov_fault enumerator; the name is built from the same tokens. */
+#define FAULT(grp, n, q, meaning) [SIOV_FAULT_##grp##_##n] = {#grp "." #n, meaning, q}
+
+static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
+    [SIOV_OK] = {"OK", "no fault: the request was translated", NQ},
+    /* legacy mode: before the context entry no FPD exists (root faults), and
+       a context entry that is unreadable or has reserved bits set cannot
+       vouch for its own FPD */
+    FAULT(LRT, 2, NQ, "root entry not present"),
+    FAULT(LCT, 2, Q, "context entry not present"),
+    FAULT(LCT, 4, Q, "invalid context-entry programming"),
+    FAULT(LGN, 1, Q, "input address above the address width"),
+    FAULT(LGN, 2, Q, "write request without write permission"),
+    FAULT(LGN, 3, Q, "read request without read permission"),
+    FAULT(LSL, 1, Q, "second-level entry access error"),
+    FAULT(LRT, 1, NQ, "root entry access error"),
+    FAULT(LCT, 1, NQ, "context entry access error"),
+    FAULT(LRT, 3, NQ, "reserved bit set in root entry"),
+    FAULT(LCT, 3, NQ, "reserved bit set in context entry"),
+    FAULT(LSL, 2, Q, "reserved bit set in second-level entry"),
+    FAULT(LCT, 5, Q, "request blocked by the context entry's translation type"),
+    FAULT(LGN, 4, Q, "output address in the interrupt address range"),
+    /* scalable mode: RTADDR and root faults happen before any FPD is read;
+       RTA.4 is never emitted and is grouped with its siblings */
+    FAULT(RTA, 1, NQ, "invalid root-table address or translation-table mode"),
+    FAULT(RTA, 2, NQ, "request with PASID while in legacy mode"),
+    FAULT(RTA, 3, NQ, "page request while in legacy mode"),
+    FAULT(RTA, 4, NQ, "root-table address error (never emitted)"),
+    FAULT(SRT, 1, NQ, "scalable-mode root entry access error"),
+    FAULT(SRT, 2, NQ, "scalable-mode root entry half not present"),
+    FAULT(SRT, 3, NQ, "reserved bit set in scalable-mode root entry"),
+    FAULT(SCT, 1, NQ, "scalable-mode context entry access error"),
+    FAULT(SCT, 2, Q, "scalable-mode context entry not present"),
+    FAULT(SCT, 3, NQ, "reserved bit set in scalable-mode context entry"),
+    FAULT(SCT, 4, Q, "invalid scalable-mode context-entry programming"),
+    FAULT(SCT, 5, Q, "translation or translated request with DTE=0"),
+    FAULT(SCT, 6, Q, "request with PASID while PASIDE=0"),
+    FAULT(SCT, 7, Q, "PASID beyond the PASID directory size"),
+    FAULT(SCT, 8, Q, "page request while PRE=0"),
+    FAULT(SCT, 9, Q, "RID_PASID field error"),
+    FAULT(SPD, 1, NQ, "PASID directory entry access error"),
+    FAULT(SPD, 2, Q, "PASID directory entry not present"),
+    FAULT(SPD, 3, NQ, "reserved bit set in PASID directory entry"),
+    FAULT(SPT, 1, NQ, "PASID-table entry access error"),
+    FAULT(SPT, 2, Q, "PASID-table entry not present"),
+    FAULT(SPT, 3, NQ, "reserved bit set in PASID-table entry"),
+    FAULT(SPT, 4, Q, "invalid PASID-table entry programming"),
+    FAULT(SPT, 5, Q, "execute request while ERE=0"),
+    FAULT(SPT, 6, Q, "supervisor request while SRE=0"),
+    FAULT(SFL, 1, Q, "first-level entry access error"),
+    FAULT(SFL, 2, Q, "first-level entry not present"),
+    FAULT(SFL, 3, Q, "reserved bit set in first-level entry"),
+    FAULT(SFL, 4, Q, "first-level table pointer (FLPTPTR) access error"),
+    FAULT(SFL, 5, Q, "first-level table address beyond the second-level input width"),
+    FAULT(SFL, 6, Q, "second level denies reading the top first-level table"),
+    FAULT(SFL, 7, Q, "second level denies reading a first-level table"),
+    FAULT(SFL, 8, Q, "second level denies writing a first-level A/D update"),
+    FAULT(SSL, 1, Q, "second-level entry access error"),
+    FAULT(SSL, 2, Q, "second-level entry not present"),
+    FAULT(SSL, 3, Q, "reserved bit set in second-level entry"),
+    FAULT(SSL, 4, Q, "second-level table pointer (SLPTPTR) access error"),
+    FAULT(SSL, 5, Q, "second-level A/D update needed on a non-snooped walk"),
+    FAULT(SSL, 6, Q, "second-level A/D update failed"),
+    FAULT(SGN, 1, Q, "first-level input address not canonical"),
+    FAULT(SGN, 2, Q, "user request to a supervisor page"),
+    FAULT(SGN, 3, Q, "execute request without execute permission"),
+    FAULT(SGN, 4, Q, "input address beyond the address width"),
+    FAULT(SGN, 5, Q, "first-level output beyond the second-level input width"),
+    FAULT(SGN, 6, Q, "write request without write permission"),
+    FAULT(SGN, 7, Q, "read request without read permission"),
+    FAULT(SGN, 8, Q, "output address in the interrupt address range"),
+    FAULT(SFL, 9, Q, "first-level A/D update needed on a non-snooped walk"),
+    FAULT(SFL, 10, Q, "first-level A/D update failed"),
+    [SIOV_ERR_BUS] = {"BUS", "translated address not backed by memory (not a VT-d fault)", NQ},
+};
+#undef FAULT
+
+/* The table row of f, or NULL if f is not an enumerator. */
+static const struct fault_info *fault_info(siov_fault f)
+{
+    unsigned long long i = (unsigned long long)f;
+    if (i >= sizeof(fault_table) / sizeof(fault_table[0]) || !fault_table[i].name)
+        return NULL;
+    return &fault_table[i];
+}
+
+/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_BUS. */
+static bool fault_recordable(siov_fault f)
+{
+    return f != SIOV_OK && f != SIOV_ERR_BUS && fault_info(f);
+}
+
+const char *siov_fault_name(siov_fault f)
+{
+    const struct fault_info *fi = fault_info(f);
+    return fi ? fi->name : "?";
+}
+
+const char *siov_fault_describe(siov_fault f)
+{
+    const struct fault_info *fi = fault_info(f);
+    return fi ? fi->meaning : "unknown fault reason";
+}
+
+bool siov_fault_qualified(siov_fault f)
+{
+    const struct fault_info *fi = fault_info(f);
+    return fi && fi->qualified;
+}
+
+/* ------------------------------------------------------- record encoding */
+static unsigned frcd_at(unsigned access)
+{
+    if (access & SIOV_ACCESS_TRANSLATED)
+        return SIOV_FRCD_AT_TRANSLATED;
+    if (access & SIOV_ACCESS_ATS_REQ)
+        return SIOV_FRCD_AT_TRANSLATION_REQ;
+    return SIOV_FRCD_AT_UNTRANSLATED;
+}
+
+/* The 128-bit record of a fault (spec 10.4.14). EXE and PRIV are defined
+   only with PP=1 (they travel in the PASID prefix) and are 0 otherwise. A
+   request that writes is a write (T1=0): docs/spec-notes.md. */
+static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2])
+{
+    bool pp = req->pasid != SIOV_NO_PASID;
+    uint64_t hi = SIOV_FRCD1_F;
+    hi = siov_set(hi, SIOV_FRCD1_SID, req->sid);
+    hi = siov_set(hi, SIOV_FRCD1_PRIV, pp && (req->access & SIOV_ACCESS_PRIV));
+    hi = siov_set(hi, SIOV_FRCD1_EXE, pp && (req->access & SIOV_ACCESS_EXEC));
+    hi = siov_set(hi, SIOV_FRCD1_PP, pp);
+    hi = siov_set(hi, SIOV_FRCD1_FR, (uint64_t)f);
+    hi = siov_set(hi, SIOV_FRCD1_PV, pp ? req->pasid : 0);
+    hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access));
+    hi = siov_set(hi, SIOV_FRCD1_T1, !(req->access & SIOV_ACCESS_WRITE));
+    rec[0] = req->addr & SIOV_FRCD0_FI;
+    rec[1] = hi;
+}
+
+static unsigned frcd_access(uint64_t hi)
+{
+    unsigned a = siov_get(hi, SIOV_FRCD1_T1) ? SIOV_ACCESS_READ : SIOV_ACCESS_WRITE;
+    if (hi & SIOV_FRCD1_EXE)
+        a |= SIOV_ACCESS_EXEC;
+    if (hi & SIOV_FRCD1_PRIV)
+        a |= SIOV_ACCESS_PRIV;
+    switch (siov_get(hi, SIOV_FRCD1_AT)) {
+    case SIOV_FRCD_AT_TRANSLATION_REQ: a |= SIOV_ACCESS_ATS_REQ; break;
+    case SIOV_FRCD_AT_TRANSLATED: a |= SIOV_ACCESS_TRANSLATED; break;
+    default: break;
+    }
+    return a;
+}
+
+static void frcd_decode(const uint64_t rec[2], struct siov_fault_record *out)
+{
+    uint64_t hi = rec[1];
+    out->reason = (siov_fault)siov_get(hi, SIOV_FRCD1_FR);
+    out->sid = (siov_sid)siov_get(hi, SIOV_FRCD1_SID);
+    out->pasid = (hi & SIOV_FRCD1_PP) ? (uint32_t)siov_get(hi, SIOV_FRCD1_PV) : SIOV_NO_PASID;
+    out->addr = rec[0] & SIOV_FRCD0_FI;
+    out->access = frcd_access(hi);
+}
+
+int siov_iommu_fault_record(struct siov_iommu *iommu, unsigned i, struct siov_fault_record *out)
+{
+    if (!iommu || !out || i >= iommu->nfr)
+        return -EINVAL;
+    uint64_t rec[2];
+    pthread_mutex_lock(&iommu->lock);
+    rec[0] = iommu->frcd[2 * i];
+    rec[1] = iommu->frcd[2 * i + 1];
+    pthread_mutex_unlock(&iommu->lock);
+    frcd_decode(rec, out);
+    return (rec[1] & SIOV_FRCD1_F) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ fault event */
+/* Status bits that are fault-event conditions (PPF is derived from the records). */
+#define FSTS_EVENT_BITS SIOV_FSTS_RW1C
+
+static bool frcd_pending(const struct siov_iommu *iommu, unsigned i)
+{
+    return iommu->frcd[2 * i + 1] & SIOV_FRCD1_F;
+}
+
+/* PPF: some record holds a fault (spec 10.4.9). */
+static bool fsts_ppf(const struct siov_iommu *iommu)
+{
+    for (unsigned i = 0; i < iommu->nfr; i++)
+        if (frcd_pending(iommu, i))
+            return true;
+    return false;
+}
+
+/* FRI: the oldest pending record, found from where the next fault goes
+   (records are written in ring order); 0 when none is pending. */
+static unsigned fsts_fri(const struct siov_iommu *iommu)
+{
+    for (unsigned k = 0; k < iommu->nfr; k++) {
+        unsigned i = (iommu->fault_next + k) % iommu->nfr;
+        if (frcd_pending(iommu, i))
+            return i;
+    }
+    return 0;
+}
+
+static uint32_t fsts_value(const struct siov_iommu *iommu)
+{
+    uint64_t v = iommu->fsts & SIOV_FSTS_RW1C;
+    if (fsts_ppf(iommu))
+        v |= SIOV_FSTS_PPF | siov_set(0, SIOV_FSTS_FRI, fsts_fri(iommu));
+    return (uint32_t)v;
+}
+
+static void fault_msi_queue(struct siov_iommu *iommu)
+{
+    iommu->msi.fire[SIOV_MSI_FAULT] = true;
+    iommu->msi.addr[SIOV_MSI_FAULT] = (uint64_t)iommu->feuaddr << 32 | iommu->feaddr;
+    iommu->msi.data[SIOV_MSI_FAULT] = iommu->fedata;
+}
+
+/* A status set while another was still unserviced is not a new interrupt
+   condition (spec 10.4.10, FECTL.IP); fault_cond remembers that one is. */
+void siov_fault_event_locked(struct siov_iommu *iommu)
+{
+    if (iommu->fault_cond)
+        return;
+    iommu->fault_cond = true;
+    if (iommu->fectl & SIOV_ECTL_IM)
+        iommu->fectl |= SIOV_ECTL_IP;
+    else
+        fault_msi_queue(iommu);
+}
+
+/* Software has serviced every status (all F and RW1C bits clear): the
+   condition ends and IP clears (spec 10.4.10). */
+static void fault_serviced_check(struct siov_iommu *iommu)
+{
+    if ((iommu->fsts & FSTS_EVENT_BITS) || fsts_ppf(iommu))
+        return;
+    iommu->fault_cond = false;
+    iommu->fectl &= ~(uint32_t)SIOV_ECTL_IP;
+}
+
+/* ---------------------------------------------------------- fault logging */
+/* Primary fault logging (spec 7.3.1): write FRCD[fault_next] unless the
+   log overflowed (PFO set) or that record is still pending. */
+static void fault_record_locked(struct siov_iommu *iommu, const struct siov_req *req, siov_fault f)
+{
+    uint64_t *rec = &iommu->frcd[2 * iommu->fault_next];
+    if ((iommu->fsts & SIOV_FSTS_PFO) || (rec[1] & SIOV_FRCD1_F)) {
+        iommu->fsts |= SIOV_FSTS_PFO;
+        siov_fault_event_locked(iommu);
+        return;
+    }
+    frcd_encode(req, f, rec);
+    iommu->fault_next = (iommu->fault_next + 1) % iommu->nfr;
+    siov_stat_inc(&iommu->stats.faults_recorded);
+    siov_fault_event_locked(iommu);
+}
+
+void siov_fault_report(struct siov_iommu *iommu, const struct siov_req *req, siov_fault f, bool fpd)
+{
+    if (!fault_recordable(f))
+        return;
+    siov_stat_inc(&iommu->stats.faults);
+    if (fpd && siov_fault_qualified(f))
+        return;
+    pthread_mutex_lock(&iommu->lock);
+    fault_record_locked(iommu, req, f);
+    pthread_mutex_unlock(&iommu->lock);
+    siov_msi_flush(iommu);
+}
+
+/* --------------------------------------------------------------- registers */
+static bool frcd_offset(const struct siov_iommu *iommu, uint64_t off)
+{
+    return off >= SIOV_REG_FRCD && off < SIOV_REG_FRCD + (uint64_t)SIOV_FRCD_SIZE * iommu->nfr;
+}
+
+static bool fault_reg32(uint64_t off)
+{
+    return off == SIOV_REG_FSTS || off == SIOV_REG_FECTL || off == SIOV_REG_FEDATA ||
+           off == SIOV_REG_FEADDR || off == SIOV_REG_FEUADDR;
+}
+
+/* 4- or 8-byte naturally aligned reads anywhere in a record. */
+static uint64_t frcd_read(const struct siov_iommu *iommu, uint64_t off, unsigned size)
+{
+    uint64_t rel = off - SIOV_REG_FRCD;
+    unsigned i = (unsigned)(rel / SIOV_FRCD_SIZE), byte = (unsigned)(rel % SIOV_FRCD_SIZE);
+    if ((size != 4 && size != 8) || byte % size)
+        return 0;
+    uint64_t q = iommu->frcd[2 * i + byte / 8];
+    return size == 8 ? q : (uint32_t)(q >> (8 * (byte % 8)));
+}
+
+uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, bool *handled)
+{
+    *handled = true;
+    if (frcd_offset(iommu, off))
+        return frcd_read(iommu, off, size);
+    if (!fault_reg32(off)) {
+        *handled = false;
+        return 0;
+    }
+    if (size != 4)
+        return 0; /* 32-bit registers: 4-byte accesses only */
+    switch (off) {
+    case SIOV_REG_FSTS: return fsts_value(iommu);
+    case SIOV_REG_FECTL: return iommu->fectl & (SIOV_ECTL_IM | SIOV_ECTL_IP);
+    case SIOV_REG_FEDATA: return iommu->fedata & SIOV_FEDATA_DATA;
+    case SIOV_REG_FEADDR: return iommu->feaddr & ~(uint32_t)SIOV_FEADDR_RSVD;
+    default: return iommu->feuaddr;
+    }
+}
+
+/* Only F is writable (RW1C): bit 63 of the qword at +8, bit 31 of the dword at +12. */
+static void frcd_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, unsigned size)
+{
+    uint64_t rel = off - SIOV_REG_FRCD;
+    unsigned i = (unsigned)(rel / SIOV_FRCD_SIZE), byte = (unsigned)(rel % SIOV_FRCD_SIZE);
+    if ((size != 4 && size != 8) || byte % size || byte < 8)
+        return;
+    uint64_t hi = size == 8 ? val : byte == 12 ? (uint64_t)(uint32_t)val << 32 : 0;
+    if (!(hi & SIOV_FRCD1_F))
+        return;
+    iommu->frcd[2 * i + 1] &= ~SIOV_FRCD1_F;
+    fault_serviced_check(iommu);
+}
+
+/* IM is read-write, IP read-only; unmasking a pending event sends it. */
+static void fectl_write(struct siov_iommu *iommu, uint32_t val)
+{
+    bool pending = iommu->fectl & SIOV_ECTL_IP;
+    iommu->fectl = (iommu->fectl & ~(uint32_t)SIOV_ECTL_IM) | (val & (uint32_t)SIOV_ECTL_IM);
+    if (pending && !(val & SIOV_ECTL_IM)) {
+        iommu->fectl &= ~(uint32_t)SIOV_ECTL_IP;
+        fault_msi_queue(iommu);
+    }
+}
+
+bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, unsigned size)
+{
+    if (frcd_offset(iommu, off)) {
+        frcd_write(iommu, off, val, size);
+        return true;
+    }
+    if (!fault_reg32(off))
+        return false;
+    if (size != 4)
+        return true; /* 32-bit registers: 4-byte accesses only */
+    uint32_t v = (uint32_t)val;
+    switch (off) {
+    case SIOV_REG_FSTS:
+        iommu->fsts &= ~(v & (uint32_t)SIOV_FSTS_RW1C);
+        fault_serviced_check(iommu);
+        break;
+    case SIOV_REG_FECTL: fectl_write(iommu, v); break;
+    case SIOV_REG_FEDATA: iommu->fedata = v & (uint32_t)SIOV_FEDATA_DATA; break;
+    case SIOV_REG_FEADDR: iommu->feaddr = v & ~(uint32_t)SIOV_FEADDR_RSVD; break;
+    default: iommu->feuaddr = v; break;
+    }
+    return true;
+}
