@@ -1,0 +1,127 @@
+/* libsiov — the hardware model: an Intel VT-d remapping unit in scalable mode.
+ *
+ * Threading contract: siov_translate, siov_dma_read and siov_dma_write may be
+ * called from any number of threads at once. Register writes (siov_mmio_write)
+ * and everything they trigger (invalidation queue processing) serialize
+ * among themselves under the unit's writer lock and may run concurrently with
+ * translations. A translation that starts after an invalidation has completed
+ * (its inv-wait status written) never returns what that invalidation removed.
+ * siov_iommu_free must not race with any other call.
+ */
+#ifndef SIOV_IOMMU_H
+#define SIOV_IOMMU_H
+
+#include <siov/mem.h>
+#include <siov/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Extra access flags beyond API.md's READ/WRITE/EXEC/PRIV: the PCIe address
+   type of the request. Neither flag: an untranslated request. */
+#define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request (needs DTE / TT=01) */
+#define SIOV_ACCESS_TRANSLATED (1u << 5) /* translated request: address already host-physical */
+
+struct siov_iommu;
+
+/* Configuration of one remapping unit. siov_iommu_config_default() fills the
+   defaults named on each field; change what you need, then siov_iommu_new(). */
+struct siov_iommu_config {
+    unsigned mgaw;          /* maximum guest address width in bits (default 48) */
+    unsigned sagaw;         /* CAP.SAGAW: 1<<1 3-level, 1<<2 4-level, 1<<3 5-level (default 4-level) */
+    unsigned pasid_bits;    /* PASID width, 1..20 (default 20) */
+    bool first_level;       /* ECAP.FLTS (default true) */
+    bool second_level;      /* ECAP.SLTS (default true) */
+    bool nested;            /* ECAP.NEST (default true) */
+    bool pass_through;      /* ECAP.PT   (default true) */
+    bool fl_5level;         /* CAP.FL5LP (default true) */
+    bool fl_1g;             /* CAP.FL1GP (default true) */
+    unsigned sl_large;      /* CAP.SLLPS: bit0 2 MiB, bit1 1 GiB (default both) */
+    unsigned iotlb_entries; /* IOTLB capacity (default 4096) */
+    unsigned fault_records; /* number of fault recording registers, 1..256 (default 8) */
+    /* libsiov additions */
+    unsigned haw;           /* host address width in bits, 32..52 (default 48); the DMAR table's HAW */
+    unsigned domain_bits;   /* CAP.ND: DIDs are 4 + 2*ND bits wide; 4..16, even (default 16) */
+    unsigned version;       /* VER register, major<<4 | minor (default 0x10) */
+    bool scalable;          /* ECAP.SMTS and ECAP.PASID (default true) */
+    bool sl_ad;             /* ECAP.SLADS (default true) */
+    bool supervisor_req;    /* ECAP.SRS (default true) */
+    bool exec_req;          /* ECAP.ERS (default true) */
+    bool dev_tlb;           /* ECAP.DT (default true) */
+    bool abort_dma;         /* ECAP.ADMS (default true) */
+    bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
+    bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
+    bool stale_check;       /* re-walk every cache hit and report mismatches (default false) */
+    /* Message-signalled interrupts (fault event, invalidation completion):
+       called with the FEADDR/FEDATA (or IEADDR/IEDATA) values. May be NULL. */
+    void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+    void *msi_opaque;
+};
+/* Fill *cfg with the defaults documented on each field. */
+SIOV_API void siov_iommu_config_default(struct siov_iommu_config *cfg);
+
+/* A unit over mem (not owned) with cfg (NULL: defaults); NULL on a bad config or ENOMEM. */
+SIOV_API struct siov_iommu *siov_iommu_new(struct siov_mem *mem, const struct siov_iommu_config *cfg);
+/* Free a unit (NULL is ignored). */
+SIOV_API void siov_iommu_free(struct siov_iommu *iommu);
+/* The configuration the unit was created with (defaults filled in). */
+SIOV_API const struct siov_iommu_config *siov_iommu_get_config(const struct siov_iommu *iommu);
+
+/* The register file, at the offsets of the VT-d spec; size is 4 or 8. Reads
+   of unknown offsets, bad sizes or NULL return 0; such writes are ignored. */
+SIOV_API uint64_t siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
+/* Write a register (see siov_mmio_read for the access rules). */
+SIOV_API void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, unsigned size);
+
+struct siov_xlate {
+    uint64_t addr;      /* host-physical address of the request's first byte */
+    uint64_t page_size; /* size of the page that translated it (4 KiB, 2 MiB, 1 GiB) */
+    unsigned perm;      /* SIOV_ACCESS_READ/WRITE/EXEC the mapping grants */
+    uint16_t did;       /* domain id that translated it */
+};
+/* Translate one DMA request. Returns SIOV_OK and fills *out, or the fault
+   reason (and records the fault unless fault processing is disabled). With
+   translation disabled (GSTS.TES clear) the address passes through.
+   NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded. */
+SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
+                                   uint64_t iova, unsigned access, struct siov_xlate *out);
+
+/* DMA on behalf of a device: translate page by page and copy from guest memory.
+   A fault stops the transfer and is returned; the pages before it were copied.
+   SIOV_ERR_BUS when a translated address is not backed by guest memory. */
+SIOV_API siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
+                                  uint64_t iova, void *dst, size_t len);
+/* DMA write on behalf of a device: translate page by page and copy into guest memory. */
+SIOV_API siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
+                                   uint64_t iova, const void *src, size_t len);
+
+struct siov_stats {
+    uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
+    uint64_t context_cache_hits, pasid_cache_hits, invalidations;
+    /* libsiov additions */
+    uint64_t faults_recorded;      /* faults written to a fault recording register */
+    uint64_t context_cache_misses, pasid_cache_misses;
+    uint64_t iotlb_evictions;
+    uint64_t inv_context, inv_iotlb, inv_piotlb, inv_pasid_cache, inv_devtlb, inv_wait, inv_other;
+    uint64_t stale_hits;           /* cache hits the stale checker found wrong */
+};
+/* Snapshot of the unit's counters. */
+SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);
+
+/* A decoded fault record, as the FRCD registers hold it. */
+struct siov_fault_record {
+    siov_fault reason;
+    siov_sid sid;
+    uint32_t pasid;     /* SIOV_NO_PASID when the request carried none */
+    uint64_t addr;      /* faulting page address (low 12 bits clear) */
+    unsigned access;    /* SIOV_ACCESS_* of the request, as far as FRCD records it */
+};
+/* Decode fault recording register i; 1 if it holds a fault (F=1), 0 if not,
+   -EINVAL for a bad index or NULL. */
+SIOV_API int siov_iommu_fault_record(struct siov_iommu *iommu, unsigned i, struct siov_fault_record *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,28 @@
+/* libsiov — user-space emulation of Intel VT-d scalable-mode DMA remapping,
+ * and a reference driver with the aux-domain API. Include this header. */
+#ifndef SIOV_SIOV_H
+#define SIOV_SIOV_H
+
+#define SIOV_VERSION_MAJOR 0
+#define SIOV_VERSION_MINOR 1
+#define SIOV_VERSION_PATCH 0
+#define SIOV_VERSION_STRING "0.1.0"
+#define SIOV_VERSION_NUMBER (SIOV_VERSION_MAJOR * 10000 + SIOV_VERSION_MINOR * 100 + SIOV_VERSION_PATCH)
+
+#include <siov/types.h>
+#include <siov/mem.h>
+#include <siov/format.h>
+#include <siov/iommu.h>
+#include <siov/domain.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version string at run time (may differ from SIOV_VERSION_STRING). */
+SIOV_API const char *siov_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

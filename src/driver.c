@@ -1,0 +1,2 @@
+/* driver.c: the reference driver (issue 4) — being written. */
+#include "internal.h"

@@ -1,0 +1,175 @@
+/* libsiov — internal interfaces shared by the hardware-model modules. */
+#ifndef SIOV_INTERNAL_H
+#define SIOV_INTERNAL_H
+
+#include <pthread.h>
+#include <siov/siov.h>
+
+#define SIOV_LOCAL __attribute__((visibility("hidden")))
+
+/* ---------------------------------------------------------------- mem.c */
+/* Read one little-endian 64-bit word; 0 or -EFAULT. */
+SIOV_LOCAL int siov_mem_read64(struct siov_mem *mem, uint64_t gpa, uint64_t *val);
+/* Atomically replace *gpa's word old by new (flat backend: a real CAS; callback
+   backend: read, compare, write). 1 if replaced, 0 if the word changed, -EFAULT. */
+SIOV_LOCAL int siov_mem_cmpxchg64(struct siov_mem *mem, uint64_t gpa, uint64_t old, uint64_t new_);
+
+/* ------------------------------------------------------- decoded entries */
+/* One request, as it reaches the remapping unit. */
+struct siov_req {
+    siov_sid sid;
+    uint32_t pasid; /* SIOV_NO_PASID, or the PASID the request carries */
+    uint64_t addr;  /* input address */
+    unsigned access; /* SIOV_ACCESS_* */
+};
+
+/* A context entry, legacy or scalable, decoded once (what the context cache holds). */
+struct siov_ctx_ent {
+    bool legacy;     /* a legacy 128-bit entry (TTM=00) */
+    bool fpd;
+    /* scalable mode */
+    bool dte, paside, pre, rid_priv;
+    uint8_t pdts;
+    uint32_t rid_pasid;
+    uint64_t pasid_dir;
+    /* legacy mode */
+    uint8_t tt;      /* SIOV_TT_* */
+    uint8_t aw;      /* SIOV_AW_* */
+    uint16_t did;
+    uint64_t slptptr;
+};
+
+/* A PASID-table entry decoded once (what the PASID cache holds). A legacy
+   context entry is expressed the same way (pgtt SL or PT, legacy set). */
+struct siov_pasid_ent {
+    uint64_t slptptr, flptptr;
+    uint16_t did;
+    uint8_t pgtt;      /* SIOV_PGTT_* */
+    uint8_t sl_levels; /* 3, 4 or 5 (SL-only and nested) */
+    uint8_t fl_levels; /* 4 or 5 (FL-only and nested) */
+    bool legacy;       /* from a legacy context entry: legacy fault codes */
+    bool fpd, slee, slade, pwsnp, sre, ere, wpe, nxe, smep, eafe;
+    bool ats_ok;       /* translation/translated requests allowed (DTE or TT=01) */
+    uint32_t pasid;    /* the PASID this entry was found under (RID_PASID for no-PASID requests) */
+};
+
+/* Result of a successful page walk (what an IOTLB entry holds). */
+struct siov_walk_out {
+    uint64_t page;       /* output address of the page base */
+    uint64_t page_size;  /* 4 KiB, 2 MiB or 1 GiB */
+    unsigned perm_user;  /* SIOV_ACCESS_READ/WRITE/EXEC allowed for PR=0 requests */
+    unsigned perm_super; /* the same for PR=1 requests */
+    bool dirty;          /* a write needs no further A/D update */
+};
+
+/* ------------------------------------------------------------- the unit */
+struct siov_caches; /* iotlb.c */
+
+/* Deferred message-signalled interrupts, sent after the writer lock drops. */
+struct siov_msi_pending {
+    bool fire[2];
+    uint64_t addr[2];
+    uint32_t data[2];
+};
+#define SIOV_MSI_FAULT 0
+#define SIOV_MSI_INV 1
+
+struct siov_iommu {
+    struct siov_mem *mem;
+    struct siov_iommu_config cfg;
+    uint64_t cap, ecap;
+    unsigned nfr;              /* fault records */
+    /* translation state read by translating threads: latched RTADDR
+       (address | TTM) with SIOV_STATE_TE; written under lock, read atomically */
+    uint64_t state;
+    pthread_mutex_t lock;      /* serializes register writes, queue and fault recording */
+    /* register file (under lock) */
+    uint32_t gsts;
+    uint64_t rtaddr;           /* as software wrote it, latched on SRTP */
+    uint64_t ccmd, iva, iotlb_reg;
+    uint32_t fsts, fectl, fedata, feaddr, feuaddr;
+    uint32_t iectl, iedata, ieaddr, ieuaddr, ics;
+    uint64_t iqh, iqt, iqa, iqercd, irta;
+    uint64_t *frcd;            /* 2 qwords per record */
+    unsigned fault_next;       /* where the next primary fault goes */
+    bool fault_cond;           /* fault.c: a fault-event condition not yet serviced by software (spec 10.4.10) */
+    struct siov_msi_pending msi;
+    struct siov_caches *caches;
+    struct siov_stats stats;   /* updated with relaxed atomics */
+};
+#define SIOV_STATE_TE 1ull /* bit 0 of iommu->state: translation enabled (RTADDR bit 0 is reserved) */
+
+static inline void siov_stat_inc(uint64_t *counter)
+{
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------- modules */
+/* context.c: the context entry of sid under root table state (address | TTM). */
+SIOV_LOCAL siov_fault siov_context_lookup(struct siov_iommu *iommu, uint64_t state, siov_sid sid,
+                                          struct siov_ctx_ent *ce);
+/* context.c: the legacy context entry as a PASID-entry equivalent for the walk. */
+SIOV_LOCAL siov_fault siov_context_legacy_pe(const struct siov_iommu *iommu, const struct siov_ctx_ent *ce,
+                                             struct siov_pasid_ent *pe);
+
+/* pasid_table.c: the PASID-table entry a request uses (RID_PASID for no PASID).
+   *fpd accumulates directory and entry FPD bits even when P=0. */
+SIOV_LOCAL siov_fault siov_pasid_lookup(struct siov_iommu *iommu, const struct siov_ctx_ent *ce,
+                                        uint32_t pasid, struct siov_pasid_ent *pe, bool *fpd);
+/* pasid_table.c: check and decode a raw 512-bit PASID-table entry that has P=1. */
+SIOV_LOCAL siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t raw[8],
+                                        struct siov_pasid_ent *pe);
+
+/* pgtable.c: walk the tables pe names for addr with the request's access;
+   checks the request against the entry (SRE/ERE), sets A/D bits. */
+SIOV_LOCAL siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasid_ent *pe,
+                                uint64_t addr, unsigned access, struct siov_walk_out *out);
+
+/* fault.c */
+/* Whether a fault reason is qualified (suppressed by FPD), docs/spec-notes.md. */
+SIOV_LOCAL bool siov_fault_qualified(siov_fault f);
+/* Record a fault in the FRCD registers unless fpd suppresses it (takes the lock). */
+SIOV_LOCAL void siov_fault_report(struct siov_iommu *iommu, const struct siov_req *req, siov_fault f, bool fpd);
+/* Under lock: raise the fault event for a status change (PPF, PFO, IQE, ICE, ITE). */
+SIOV_LOCAL void siov_fault_event_locked(struct siov_iommu *iommu);
+/* Register reads/writes of FSTS, FECTL, FRCD (under lock). */
+SIOV_LOCAL uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, bool *handled);
+SIOV_LOCAL bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, unsigned size);
+
+/* regs.c: CAP, ECAP and the reset values of the register file from iommu->cfg. */
+SIOV_LOCAL void siov_regs_reset(struct siov_iommu *iommu);
+/* regs.c: send the MSIs collected while the lock was held (call after unlocking). */
+SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
+
+/* inval.c: invalidation queue and register-based invalidation (under lock). */
+SIOV_LOCAL void siov_iq_process(struct siov_iommu *iommu);
+SIOV_LOCAL void siov_iq_disable(struct siov_iommu *iommu);
+SIOV_LOCAL void siov_inv_ccmd(struct siov_iommu *iommu, uint64_t ccmd);
+SIOV_LOCAL void siov_inv_iotlb_reg(struct siov_iommu *iommu, uint64_t cmd);
+/* Drop every cached translation structure (SRTP with ESRTPS, and at reset). */
+SIOV_LOCAL void siov_inv_all(struct siov_iommu *iommu);
+
+/* iotlb.c: the caches; NULL on ENOMEM. Lookups run concurrently with each
+   other and with one writer (fill/invalidate callers serialize fills among
+   themselves as iotlb.c requires). A lookup never allocates. */
+SIOV_LOCAL struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg);
+SIOV_LOCAL void siov_caches_free(struct siov_caches *c);
+/* Context cache, by source id. */
+SIOV_LOCAL bool siov_cc_lookup(struct siov_caches *c, siov_sid sid, struct siov_ctx_ent *ce);
+SIOV_LOCAL void siov_cc_fill(struct siov_caches *c, siov_sid sid, const struct siov_ctx_ent *ce);
+/* PASID cache, by source id and the request's PASID (SIOV_NO_PASID for
+   requests without one); pe->pasid and pe->did say what it was found under. */
+SIOV_LOCAL bool siov_pc_lookup(struct siov_caches *c, siov_sid sid, uint32_t pasid, struct siov_pasid_ent *pe);
+SIOV_LOCAL void siov_pc_fill(struct siov_caches *c, siov_sid sid, uint32_t pasid, const struct siov_pasid_ent *pe);
+/* IOTLB: the translation of addr under pe (tagged by pe->did, and pe->pasid
+   unless pe->pgtt is SL-only), any page size. */
+SIOV_LOCAL bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
+                                struct siov_walk_out *out);
+SIOV_LOCAL void siov_tlb_fill(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
+                              const struct siov_walk_out *out);
+
+/* translate.c: the pipeline below the caches: context, PASID entry. *fpd as for pasid_lookup. */
+SIOV_LOCAL siov_fault siov_resolve(struct siov_iommu *iommu, uint64_t state, const struct siov_req *req,
+                                   struct siov_pasid_ent *pe, bool *fpd);
+
+#endif

@@ -1,0 +1,194 @@
+/* Test helpers: table builders over a flat guest memory (see testlib.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+
+struct tl *tl_new(const struct siov_iommu_config *cfg)
+{
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new_flat(TL_MEM_SIZE);
+    assert_non_null(t->mem);
+    t->iommu = siov_iommu_new(t->mem, cfg);
+    assert_non_null(t->iommu);
+    t->next_page = TL_POOL_BASE;
+    return t;
+}
+
+void tl_free(struct tl *t)
+{
+    if (!t)
+        return;
+    siov_iommu_free(t->iommu);
+    siov_mem_free(t->mem);
+    free(t);
+}
+
+uint64_t tl_page(struct tl *t)
+{
+    uint64_t p = t->next_page;
+    assert_true(p + SIOV_PAGE_SIZE <= TL_DATA_BASE);
+    t->next_page += SIOV_PAGE_SIZE;
+    static const uint8_t zero[4096];
+    assert_int_equal(siov_mem_write(t->mem, p, zero, sizeof(zero)), 0);
+    return p;
+}
+
+void tl_w64(struct tl *t, uint64_t gpa, uint64_t v)
+{
+    assert_int_equal(siov_mem_write(t->mem, gpa, &v, 8), 0);
+}
+
+uint64_t tl_r64(struct tl *t, uint64_t gpa)
+{
+    uint64_t v = 0;
+    assert_int_equal(siov_mem_read(t->mem, gpa, &v, 8), 0);
+    return v;
+}
+
+void tl_gcmd(struct tl *t, uint32_t set, uint32_t clear)
+{
+    uint32_t gsts = (uint32_t)siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4);
+    uint32_t enables = gsts & (uint32_t)(SIOV_GSTS_TES | SIOV_GSTS_QIES | SIOV_GSTS_IRES | SIOV_GSTS_CFIS);
+    siov_mmio_write(t->iommu, SIOV_REG_GCMD, (enables | set) & ~clear, 4);
+}
+
+void tl_enable(struct tl *t, unsigned ttm)
+{
+    t->root = tl_page(t);
+    t->ttm = ttm;
+    siov_mmio_write(t->iommu, SIOV_REG_RTADDR, siov_set(t->root, SIOV_RTADDR_TTM, ttm), 8);
+    tl_gcmd(t, SIOV_GCMD_SRTP, 0);
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_RTPS);
+    tl_gcmd(t, SIOV_GCMD_TE, 0);
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
+}
+
+/* The context table holding sid's entry, created (and linked) on first use. */
+static uint64_t context_table(struct tl *t, siov_sid sid)
+{
+    uint64_t re_gpa = t->root + (uint64_t)SIOV_SID_BUS(sid) * SIOV_ROOT_ENTRY_SIZE;
+    bool upper = t->ttm == SIOV_TTM_SCALABLE && SIOV_SID_DEVFN(sid) >= 128;
+    uint64_t gpa = re_gpa + (upper ? 8 : 0);
+    uint64_t half = tl_r64(t, gpa);
+    if (!(half & SIOV_RE0_P)) {
+        half = tl_page(t) | SIOV_RE0_P;
+        tl_w64(t, gpa, half);
+    }
+    return half & SIOV_RE0_CTP;
+}
+
+uint64_t tl_sm_context(struct tl *t, siov_sid sid, uint64_t qw0, uint64_t qw1)
+{
+    uint64_t gpa = context_table(t, sid) + (uint64_t)(SIOV_SID_DEVFN(sid) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE;
+    tl_w64(t, gpa, qw0);
+    tl_w64(t, gpa + 8, qw1);
+    tl_w64(t, gpa + 16, 0);
+    tl_w64(t, gpa + 24, 0);
+    return gpa;
+}
+
+uint64_t tl_sm_context_default(struct tl *t, siov_sid sid, uint32_t rid_pasid)
+{
+    uint64_t dir = tl_page(t);
+    for (int i = 1; i < 32; i++) /* PDTS=7: 16384 entries of 8 bytes, 128 KiB of directory */
+        (void)tl_page(t);
+    uint64_t qw0 = SIOV_SCE0_P | SIOV_SCE0_PASIDE | SIOV_SCE0_DTE | siov_set(0, SIOV_SCE0_PDTS, 7) | dir;
+    tl_sm_context(t, sid, qw0, siov_set(0, SIOV_SCE1_RID_PASID, rid_pasid));
+    return dir;
+}
+
+uint64_t tl_legacy_context(struct tl *t, siov_sid sid, uint64_t qw0, uint64_t qw1)
+{
+    uint64_t gpa = context_table(t, sid) + (uint64_t)SIOV_SID_DEVFN(sid) * SIOV_CTX_ENTRY_SIZE;
+    tl_w64(t, gpa, qw0);
+    tl_w64(t, gpa + 8, qw1);
+    return gpa;
+}
+
+uint64_t tl_pasid_entry(struct tl *t, uint64_t dir, uint32_t pasid, const uint64_t pe[8])
+{
+    uint64_t pde_gpa = dir + siov_get(pasid, SIOV_PASID_DIR_INDEX) * SIOV_PDE_SIZE;
+    uint64_t pde = tl_r64(t, pde_gpa);
+    if (!(pde & SIOV_PDE_P)) {
+        pde = tl_page(t) | SIOV_PDE_P;
+        tl_w64(t, pde_gpa, pde);
+    }
+    uint64_t gpa = (pde & SIOV_PDE_SMPTBLPTR) + siov_get(pasid, SIOV_PASID_TBL_INDEX) * SIOV_PTE_SIZE;
+    for (int i = 0; i < 8; i++)
+        tl_w64(t, gpa + 8 * i, pe[i]);
+    return gpa;
+}
+
+void tl_pe_sl(uint64_t pe[8], uint16_t did, uint64_t slptptr, unsigned aw)
+{
+    memset(pe, 0, 8 * sizeof(uint64_t));
+    pe[0] = SIOV_PTE0_P | siov_set(0, SIOV_PTE0_AW, aw) | siov_set(0, SIOV_PTE0_PGTT, SIOV_PGTT_SL) | slptptr;
+    pe[1] = siov_set(0, SIOV_PTE1_DID, did) | SIOV_PTE1_PWSNP;
+}
+
+void tl_pe_fl(uint64_t pe[8], uint16_t did, uint64_t flptptr, unsigned flpm)
+{
+    memset(pe, 0, 8 * sizeof(uint64_t));
+    pe[0] = SIOV_PTE0_P | siov_set(0, SIOV_PTE0_PGTT, SIOV_PGTT_FL);
+    pe[1] = siov_set(0, SIOV_PTE1_DID, did) | SIOV_PTE1_PWSNP;
+    pe[2] = siov_set(0, SIOV_PTE2_FLPM, flpm) | flptptr;
+}
+
+void tl_pe_nested(uint64_t pe[8], uint16_t did, uint64_t flptptr, unsigned flpm, uint64_t slptptr, unsigned aw)
+{
+    tl_pe_sl(pe, did, slptptr, aw);
+    pe[0] = siov_set(pe[0], SIOV_PTE0_PGTT, SIOV_PGTT_NESTED);
+    pe[2] = siov_set(0, SIOV_PTE2_FLPM, flpm) | flptptr;
+}
+
+void tl_pe_pt(uint64_t pe[8], uint16_t did)
+{
+    memset(pe, 0, 8 * sizeof(uint64_t));
+    pe[0] = SIOV_PTE0_P | siov_set(0, SIOV_PTE0_PGTT, SIOV_PGTT_PT);
+    pe[1] = siov_set(0, SIOV_PTE1_DID, did) | SIOV_PTE1_PWSNP;
+}
+
+static unsigned leaf_level(uint64_t page_size)
+{
+    switch (page_size) {
+    case 4096: return 1;
+    case 2ull << 20: return 2;
+    case 1ull << 30: return 3;
+    default: fail_msg("bad page size %llu", (unsigned long long)page_size); return 0;
+    }
+}
+
+uint64_t tl_map(struct tl *t, uint64_t root, unsigned levels, bool first_level, uint64_t iova, uint64_t pa,
+                uint64_t page_size, uint64_t leaf, uint64_t nonleaf)
+{
+    unsigned target = leaf_level(page_size);
+    uint64_t table = root;
+    uint64_t present = first_level ? SIOV_FL_P : (SIOV_SL_R | SIOV_SL_W | SIOV_SL_X);
+    for (unsigned level = levels; level > target; level--) {
+        uint64_t gpa = table + 8ull * siov_level_index(iova, level);
+        uint64_t e = tl_r64(t, gpa);
+        if (!(e & present)) {
+            e = tl_page(t) | nonleaf;
+            tl_w64(t, gpa, e);
+        }
+        table = e & SIOV_SL_ADDR; /* FL and SL next-table addresses share bits 51:12 */
+    }
+    uint64_t gpa = table + 8ull * siov_level_index(iova, target);
+    uint64_t ps = target > 1 ? (first_level ? SIOV_FL_PS : SIOV_SL_PS) : 0;
+    tl_w64(t, gpa, (pa & ~(page_size - 1)) | leaf | ps);
+    return gpa;
+}
+
+uint64_t tl_entry_gpa(struct tl *t, uint64_t root, unsigned levels, uint64_t iova, unsigned level)
+{
+    uint64_t table = root;
+    for (unsigned l = levels; l > level; l--) {
+        uint64_t e = tl_r64(t, table + 8ull * siov_level_index(iova, l));
+        if (!(e & SIOV_SL_ADDR))
+            return 0;
+        table = e & SIOV_SL_ADDR;
+    }
+    return table + 8ull * siov_level_index(iova, level);
+}

@@ -1,0 +1,70 @@
+/* Test helpers: a flat guest memory with a bump page allocator, and builders
+ * that write VT-d structures with the format.h accessors. */
+#ifndef SIOV_TESTLIB_H
+#define SIOV_TESTLIB_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <siov/siov.h>
+
+#define TL_MEM_SIZE (64ull << 20)     /* 64 MiB of guest memory */
+#define TL_POOL_BASE (1ull << 20)     /* tables are allocated from here up */
+#define TL_DATA_BASE (32ull << 20)    /* test data pages from here up */
+
+struct tl {
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    uint64_t next_page; /* bump allocator for table pages */
+    uint64_t root;      /* root table */
+    unsigned ttm;       /* mode the root table was built for */
+};
+
+/* A fresh memory and unit with cfg (NULL: defaults); translation not enabled. */
+struct tl *tl_new(const struct siov_iommu_config *cfg);
+void tl_free(struct tl *t);
+/* A zeroed 4 KiB page from the table pool. */
+uint64_t tl_page(struct tl *t);
+void tl_w64(struct tl *t, uint64_t gpa, uint64_t v);
+uint64_t tl_r64(struct tl *t, uint64_t gpa);
+
+/* Build a root table for ttm, latch it with SRTP and set TE, through MMIO. */
+void tl_enable(struct tl *t, unsigned ttm);
+/* GCMD write keeping the current enables (as a driver must). */
+void tl_gcmd(struct tl *t, uint32_t set, uint32_t clear);
+
+/* Scalable mode: write the context entry of sid (qw0, qw1; qw2/3 zero),
+   creating the root half and context table as needed. Returns its gpa. */
+uint64_t tl_sm_context(struct tl *t, siov_sid sid, uint64_t qw0, uint64_t qw1);
+/* A typical scalable context entry: P, PASIDE, DTE, PDTS=7 (full PASID
+   space), a fresh PASID directory, RID_PASID rid_pasid. Returns the directory. */
+uint64_t tl_sm_context_default(struct tl *t, siov_sid sid, uint32_t rid_pasid);
+/* Legacy mode: write the 128-bit context entry of sid. Returns its gpa. */
+uint64_t tl_legacy_context(struct tl *t, siov_sid sid, uint64_t qw0, uint64_t qw1);
+/* Write a PASID-table entry under directory dir, creating the PASID table
+   (directory entry P=1) as needed. Returns the entry's gpa. */
+uint64_t tl_pasid_entry(struct tl *t, uint64_t dir, uint32_t pasid, const uint64_t pe[8]);
+
+/* PASID-entry builders (qw0..qw7). */
+void tl_pe_sl(uint64_t pe[8], uint16_t did, uint64_t slptptr, unsigned aw);
+void tl_pe_fl(uint64_t pe[8], uint16_t did, uint64_t flptptr, unsigned flpm);
+void tl_pe_nested(uint64_t pe[8], uint16_t did, uint64_t flptptr, unsigned flpm,
+                  uint64_t slptptr, unsigned aw);
+void tl_pe_pt(uint64_t pe[8], uint16_t did);
+
+/* Map one page of page_size at iova -> pa in a paging hierarchy of levels
+   levels rooted at root. first_level selects the entry format. leaf is OR-ed
+   into the leaf entry, nonleaf into every table entry created on the way.
+   Returns the gpa of the leaf entry. Tables are allocated from the pool. */
+uint64_t tl_map(struct tl *t, uint64_t root, unsigned levels, bool first_level, uint64_t iova,
+                uint64_t pa, uint64_t page_size, uint64_t leaf, uint64_t nonleaf);
+/* The gpa of the entry at level for iova (the table must exist); 0 if not. */
+uint64_t tl_entry_gpa(struct tl *t, uint64_t root, unsigned levels, uint64_t iova, unsigned level);
+
+/* Common leaf/non-leaf permission sets. */
+#define TL_SL_RW (SIOV_SL_R | SIOV_SL_W)
+#define TL_SL_RWX (SIOV_SL_R | SIOV_SL_W | SIOV_SL_X)
+#define TL_FL_URW (SIOV_FL_P | SIOV_FL_RW | SIOV_FL_US)
+
+#endif
