@@ -1,0 +1,239 @@
+/* The register file: CAP/ECAP from the configuration, GCMD/GSTS, access
+   widths, read-only and reserved bits, the invalidation-event registers. */
+#include <string.h>
+
+#include "testlib.h"
+
+static uint64_t rd(struct tl *t, uint64_t off, unsigned size) { return siov_mmio_read(t->iommu, off, size); }
+static void wr(struct tl *t, uint64_t off, uint64_t v, unsigned size) { siov_mmio_write(t->iommu, off, v, size); }
+
+/* Default CAP/ECAP, as literal values worked out by hand from spec 10.4.2/10.4.3:
+   CAP  ND=6 SAGAW=0100b MGAW=47 FRO=0x22 SLLPS=11b PSI NFR=7 MAMV=18 FL1GP FL5LP
+   ECAP QI DT PT IRO=0xF NEST ERS SRS PSS=19 PASID SMTS SLADS SLTS FLTS SMPWCS RPS ADMS */
+static void cap_ecap_defaults_literal(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    assert_int_equal(rd(t, SIOV_REG_CAP, 8), 0x1112078c222f0406ull);
+    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x13e998c4000f46ull);
+    assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x10);
+    /* 4-byte reads of either half */
+    assert_int_equal(rd(t, SIOV_REG_CAP, 4), 0x222f0406u);
+    assert_int_equal(rd(t, SIOV_REG_CAP + 4, 4), 0x1112078cu);
+    tl_free(t);
+}
+
+static void cap_ecap_follow_config(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.mgaw = 57;
+    cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_5LVL;
+    cfg.pasid_bits = 10;
+    cfg.first_level = cfg.nested = cfg.fl_5level = cfg.fl_1g = false;
+    cfg.sl_large = SIOV_SLLPS_2M;
+    cfg.fault_records = 256;
+    cfg.domain_bits = 8;
+    cfg.version = 0x31;
+    cfg.dev_tlb = cfg.abort_dma = cfg.rid_pasid = cfg.sl_ad = false;
+    cfg.caching_mode = true;
+    struct tl *t = tl_new(&cfg);
+    uint64_t cap = rd(t, SIOV_REG_CAP, 8), ecap = rd(t, SIOV_REG_ECAP, 8);
+    assert_int_equal(siov_get(cap, SIOV_CAP_MGAW), 56);
+    assert_int_equal(siov_get(cap, SIOV_CAP_SAGAW), 0xA);
+    assert_int_equal(siov_get(cap, SIOV_CAP_SLLPS), 1);
+    assert_int_equal(siov_get(cap, SIOV_CAP_NFR), 255);
+    assert_int_equal(siov_get(cap, SIOV_CAP_ND), 2);
+    assert_int_equal(siov_get(cap, SIOV_CAP_FRO) * 16, SIOV_REG_FRCD);
+    assert_false(cap & (SIOV_CAP_FL1GP | SIOV_CAP_FL5LP));
+    assert_true(cap & SIOV_CAP_CM);
+    assert_int_equal(siov_get(ecap, SIOV_ECAP_PSS), 9);
+    assert_int_equal(siov_get(ecap, SIOV_ECAP_IRO) * 16, SIOV_REG_IVA);
+    assert_false(ecap & (SIOV_ECAP_FLTS | SIOV_ECAP_NEST | SIOV_ECAP_DT | SIOV_ECAP_ADMS | SIOV_ECAP_RPS |
+                         SIOV_ECAP_SLADS));
+    assert_true(ecap & (SIOV_ECAP_SLTS | SIOV_ECAP_SMTS | SIOV_ECAP_PASID));
+    assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x31);
+    tl_free(t);
+
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = false;
+    t = tl_new(&cfg);
+    ecap = rd(t, SIOV_REG_ECAP, 8);
+    assert_false(ecap & (SIOV_ECAP_SMTS | SIOV_ECAP_PASID | SIOV_ECAP_PSS));
+    tl_free(t);
+}
+
+static void bad_configs_rejected(void **state)
+{
+    (void)state;
+    struct siov_mem *m = siov_mem_new_flat(1 << 20);
+    struct siov_iommu_config cfg;
+#define BAD(stmt)                                  \
+    do {                                           \
+        siov_iommu_config_default(&cfg);           \
+        stmt;                                      \
+        assert_null(siov_iommu_new(m, &cfg));      \
+    } while (0)
+    BAD(cfg.mgaw = 29);
+    BAD(cfg.mgaw = 58);
+    BAD(cfg.haw = 53);
+    BAD(cfg.sagaw = 0);
+    BAD(cfg.sagaw = 1);
+    BAD(cfg.sagaw = 1u << 4);
+    BAD(cfg.pasid_bits = 0);
+    BAD(cfg.pasid_bits = 21);
+    BAD(cfg.sl_large = 4);
+    BAD(cfg.fault_records = 0);
+    BAD(cfg.fault_records = 257);
+    BAD(cfg.domain_bits = 5);
+    BAD(cfg.domain_bits = 18);
+#undef BAD
+    assert_null(siov_iommu_new(NULL, NULL));
+    struct siov_iommu *u = siov_iommu_new(m, NULL);
+    assert_non_null(u);
+    assert_int_equal(siov_iommu_get_config(u)->iotlb_entries, 4096);
+    siov_iommu_free(u);
+    siov_mem_free(m);
+}
+
+static void gcmd_gsts(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), 0);
+    wr(t, SIOV_REG_RTADDR, 0x5000 | (1u << 10) | 0x3FF, 8); /* bits 9:0 reserved */
+    assert_int_equal(rd(t, SIOV_REG_RTADDR, 8), 0x5400);
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_SRTP, 4);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS);
+    assert_int_equal(rd(t, SIOV_REG_GCMD, 4), 0); /* GCMD reads 0: docs/spec-notes.md */
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_TE, 4);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS | SIOV_GSTS_TES);
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_TE | SIOV_GCMD_QIE, 4);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS | SIOV_GSTS_TES | SIOV_GSTS_QIES);
+    /* a write without TE turns translation off (GCMD replaces every bit) */
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_QIE, 4);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS | SIOV_GSTS_QIES);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, 0x10, SIOV_NO_PASID, 0x1234, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x1234); /* TE=0: pass through */
+    wr(t, SIOV_REG_GCMD, 0, 4);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS);
+    /* interrupt remapping is not implemented: IRE leaves IRES clear */
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_IRE, 4);
+    assert_false(rd(t, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+    tl_free(t);
+}
+
+/* RTADDR is latched only by SRTP: a later RTADDR write changes nothing. */
+static void rtaddr_latched_on_srtp(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    tl_enable(t, SIOV_TTM_LEGACY);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, 0x100, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x), SIOV_FAULT_LRT_2);
+    wr(t, SIOV_REG_RTADDR, siov_set(t->root, SIOV_RTADDR_TTM, SIOV_TTM_RESERVED), 8);
+    assert_int_equal(siov_translate(t->iommu, 0x100, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x), SIOV_FAULT_LRT_2);
+    tl_gcmd(t, SIOV_GCMD_SRTP, 0);
+    assert_int_equal(siov_translate(t->iommu, 0x100, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_1);
+    tl_free(t);
+}
+
+static void access_widths_and_readonly(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    uint64_t cap = rd(t, SIOV_REG_CAP, 8);
+    wr(t, SIOV_REG_CAP, 0, 8);              /* read-only */
+    wr(t, SIOV_REG_ECAP, 0, 4);
+    wr(t, SIOV_REG_VER, 0x99, 4);
+    assert_int_equal(rd(t, SIOV_REG_CAP, 8), cap);
+    assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x10);
+    assert_int_equal(rd(t, SIOV_REG_VER, 8), 0);   /* 32-bit register: 8-byte read is invalid */
+    assert_int_equal(rd(t, SIOV_REG_CAP, 2), 0);   /* size not 4 or 8 */
+    assert_int_equal(rd(t, SIOV_REG_CAP + 2, 4), 0); /* unaligned */
+    assert_int_equal(rd(t, 0x050, 4), 0);          /* nothing there */
+    assert_int_equal(rd(t, 0x100000, 8), 0);
+    assert_int_equal(siov_mmio_read(NULL, SIOV_REG_CAP, 8), 0);
+    siov_mmio_write(NULL, SIOV_REG_GCMD, SIOV_GCMD_TE, 4);
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_TE, 8);         /* 8-byte write of a 32-bit register: ignored */
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_TE, 3);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), 0);
+    /* 64-bit registers take 4-byte writes to either half */
+    wr(t, SIOV_REG_RTADDR, 0x12345000, 4);
+    wr(t, SIOV_REG_RTADDR + 4, 0x7, 4);
+    assert_int_equal(rd(t, SIOV_REG_RTADDR, 8), 0x712345000ull);
+    wr(t, SIOV_REG_IQH, 0x100, 8);                 /* IQH is hardware-owned */
+    assert_int_equal(rd(t, SIOV_REG_IQH, 8), 0);
+    tl_free(t);
+}
+
+static void iqa_fixed_while_enabled(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    wr(t, SIOV_REG_IQA, 0x20000 | SIOV_IQA_DW | 0x7F8 /* reserved 10:3 */ | 1, 8);
+    assert_int_equal(rd(t, SIOV_REG_IQA, 8), 0x20000 | SIOV_IQA_DW | 1);
+    tl_gcmd(t, SIOV_GCMD_QIE, 0);
+    wr(t, SIOV_REG_IQA, 0x40000, 8);
+    assert_int_equal(rd(t, SIOV_REG_IQA, 8), 0x20000 | SIOV_IQA_DW | 1);
+    tl_gcmd(t, 0, SIOV_GCMD_QIE);
+    assert_int_equal(rd(t, SIOV_REG_IQH, 8), 0);
+    wr(t, SIOV_REG_IQA, 0x40000, 8);
+    assert_int_equal(rd(t, SIOV_REG_IQA, 8), 0x40000);
+    tl_free(t);
+}
+
+struct msi_log {
+    int n;
+    uint64_t addr;
+    uint32_t data;
+};
+
+static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct msi_log *l = opaque;
+    l->n++;
+    l->addr = addr;
+    l->data = data;
+}
+
+/* IECTL.IM/IP and ICS.IWC (spec 10.4.25-26): an event held while masked is
+   sent when unmasked; clearing IWC clears IP. */
+static void inv_event_registers(void **state)
+{
+    (void)state;
+    struct msi_log log = {0};
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.msi = msi_cb;
+    cfg.msi_opaque = &log;
+    struct tl *t = tl_new(&cfg);
+    wr(t, SIOV_REG_IEDATA, 0xFFFF1234, 4);
+    wr(t, SIOV_REG_IEADDR, 0xFEE00003, 4);
+    wr(t, SIOV_REG_IEUADDR, 0x1, 4);
+    assert_int_equal(rd(t, SIOV_REG_IEDATA, 4), 0x1234);
+    assert_int_equal(rd(t, SIOV_REG_IEADDR, 4), 0xFEE00000);
+    wr(t, SIOV_REG_IECTL, SIOV_ECTL_IM | SIOV_ECTL_IP, 4); /* IP is read-only */
+    assert_int_equal(rd(t, SIOV_REG_IECTL, 4), SIOV_ECTL_IM);
+    wr(t, SIOV_REG_ICS, SIOV_ICS_IWC, 4);
+    assert_int_equal(rd(t, SIOV_REG_ICS, 4), 0);
+    assert_int_equal(log.n, 0);
+    tl_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cap_ecap_defaults_literal),
+        cmocka_unit_test(cap_ecap_follow_config),
+        cmocka_unit_test(bad_configs_rejected),
+        cmocka_unit_test(gcmd_gsts),
+        cmocka_unit_test(rtaddr_latched_on_srtp),
+        cmocka_unit_test(access_widths_and_readonly),
+        cmocka_unit_test(iqa_fixed_while_enabled),
+        cmocka_unit_test(inv_event_registers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
