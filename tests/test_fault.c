@@ -751,6 +751,99 @@ static void test_concurrent_reports(void **state)
     tl_free(t);
 }
 
+/* ------------------------------------------------- through siov_translate */
+static void test_e2e_root_not_present(void **state)
+{
+    (void)state;
+    struct msi_log log;
+    /* scalable: the upper half of bus 3's root entry (devfn 0x90) is absent */
+    struct tl *t = unit(8, &log);
+    program_msi(t);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    struct siov_xlate x;
+    siov_sid sid = SIOV_SID(3, 0x12, 0);
+    assert_int_equal(siov_translate(t->iommu, sid, 0x4321, 0x7654321ABCull, SIOV_ACCESS_WRITE, &x),
+                     SIOV_FAULT_SRT_2);
+    assert_int_equal(frcd_lo(t, 0), 0x7654321000ull);
+    /* F, T1=0 (write), AT=00, PV=0x4321, FR=0x39, PP, SID=0x0390 */
+    assert_int_equal(frcd_hi(t, 0), 0x8043213980000390ull);
+    assert_int_equal(fsts(t), LIT_PPF);
+    assert_int_equal(log.calls, 1);
+    assert_int_equal(log.addr, 0x1FEE0F00Cull);
+    struct siov_fault_record r;
+    assert_int_equal(siov_iommu_fault_record(t->iommu, 0, &r), 1);
+    assert_int_equal(r.reason, SIOV_FAULT_SRT_2);
+    assert_int_equal(r.sid, sid);
+    assert_int_equal(r.pasid, 0x4321);
+    assert_int_equal(r.addr, 0x7654321000ull);
+    assert_int_equal(r.access, SIOV_ACCESS_WRITE);
+    tl_free(t);
+
+    /* legacy: LRT.2, no PASID */
+    t = unit(8, NULL);
+    tl_enable(t, SIOV_TTM_LEGACY);
+    assert_int_equal(siov_translate(t->iommu, SIOV_SID(0x80, 1, 1), SIOV_NO_PASID, 0x5000,
+                                    SIOV_ACCESS_READ, &x), SIOV_FAULT_LRT_2);
+    assert_int_equal(frcd_lo(t, 0), 0x5000);
+    assert_int_equal(frcd_hi(t, 0), 0xC000000100008009ull); /* F T1 FR=0x01 SID=0x8009 */
+    assert_int_equal(stats(t).faults, 1);
+    assert_int_equal(stats(t).faults_recorded, 1);
+    tl_free(t);
+}
+
+static void test_e2e_fpd(void **state)
+{
+    (void)state;
+    struct tl *t = unit(8, NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    struct siov_xlate x;
+    /* context entry not present, FPD=1: SCT.2 is qualified, nothing recorded */
+    siov_sid quiet = SIOV_SID(1, 2, 3);
+    tl_sm_context(t, quiet, SIOV_SCE0_FPD, 0);
+    assert_int_equal(siov_translate(t->iommu, quiet, 7, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_2);
+    assert_int_equal(fsts(t), 0);
+    assert_int_equal(frcd_hi(t, 0), 0);
+    assert_int_equal(stats(t).faults, 1);
+    assert_int_equal(stats(t).faults_recorded, 0);
+    /* FPD=1 but a reserved bit set: SCT.3 is recorded regardless */
+    siov_sid loud = SIOV_SID(1, 2, 4);
+    tl_sm_context(t, loud, SIOV_SCE0_P | SIOV_SCE0_FPD | SIOV_SCE0_RSVD | tl_page(t), 0);
+    assert_int_equal(siov_translate(t->iommu, loud, 7, 0x2000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_3);
+    assert_int_equal(fsts(t), LIT_PPF);
+    assert_int_equal(frcd_hi(t, 0), 0xC000074280000114ull); /* F T1 PV=7 FR=0x42 PP SID=0x0114 */
+    /* the same request without FPD on a not-present entry is recorded */
+    tl_sm_context(t, quiet, 0, 0);
+    assert_int_equal(siov_translate(t->iommu, quiet, SIOV_NO_PASID, 0x3000, SIOV_ACCESS_WRITE, &x),
+                     SIOV_FAULT_SCT_2);
+    assert_int_equal(frcd_lo(t, 1), 0x3000);
+    assert_int_equal(frcd_hi(t, 1), 0x8000004100000113ull); /* F T1=0 FR=0x41 PP=0 SID=0x0113 */
+    assert_int_equal(stats(t).faults, 3);
+    assert_int_equal(stats(t).faults_recorded, 2);
+    tl_free(t);
+}
+
+static void test_e2e_pasid_and_dma(void **state)
+{
+    (void)state;
+    struct tl *t = unit(8, NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    siov_sid sid = SIOV_SID(0, 4, 0);
+    tl_sm_context_default(t, sid, 0);
+    struct siov_xlate x;
+    /* no directory entry for PASID 0xFEDCB: SPD.2 with the full 20-bit PASID */
+    assert_int_equal(siov_translate(t->iommu, sid, 0xFEDCB, 0xABC123, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV,
+                                    &x), SIOV_FAULT_SPD_2);
+    assert_int_equal(frcd_lo(t, 0), 0xABC000);
+    assert_int_equal(frcd_hi(t, 0), 0xCFEDCB51A0000020ull); /* F T1 PV FR=0x51 PP PRIV SID */
+    /* a DMA write that faults records a write */
+    uint8_t buf[16] = {0};
+    assert_int_equal(siov_dma_write(t->iommu, sid, 0x40, 0x9000, buf, sizeof(buf)), SIOV_FAULT_SPD_2);
+    assert_int_equal(frcd_lo(t, 1), 0x9000);
+    assert_int_equal(frcd_hi(t, 1), 0x8000405180000020ull); /* F T1=0 PV=0x40 FR=0x51 PP SID */
+    assert_int_equal(fsts(t), LIT_PPF | LIT_FRI(0));
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -778,6 +871,9 @@ int main(void)
         cmocka_unit_test(test_fault_names),
         cmocka_unit_test(test_fault_names_unknown),
         cmocka_unit_test(test_concurrent_reports),
+        cmocka_unit_test(test_e2e_root_not_present),
+        cmocka_unit_test(test_e2e_fpd),
+        cmocka_unit_test(test_e2e_pasid_and_dma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
