@@ -324,9 +324,9 @@ uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned si
         return 0; /* 32-bit registers: 4-byte accesses only */
     switch (off) {
     case SIOV_REG_FSTS: return fsts_value(iommu);
-    case SIOV_REG_FECTL: return iommu->fectl & (SIOV_ECTL_IM | SIOV_ECTL_IP);
-    case SIOV_REG_FEDATA: return iommu->fedata & SIOV_FEDATA_DATA;
-    case SIOV_REG_FEADDR: return iommu->feaddr & ~(uint32_t)SIOV_FEADDR_RSVD;
+    case SIOV_REG_FECTL: return iommu->fectl;
+    case SIOV_REG_FEDATA: return iommu->fedata; /* stored with reserved bits clear */
+    case SIOV_REG_FEADDR: return iommu->feaddr;
     default: return iommu->feuaddr;
     }
 }
@@ -338,7 +338,7 @@ static void frcd_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, uns
     unsigned i = (unsigned)(rel / SIOV_FRCD_SIZE), byte = (unsigned)(rel % SIOV_FRCD_SIZE);
     if ((size != 4 && size != 8) || byte % size || byte < 8)
         return;
-    uint64_t hi = size == 8 ? val : byte == 12 ? (uint64_t)(uint32_t)val << 32 : 0;
+    uint64_t hi = size == 8 ? val : byte == 12 ? val << 32 : 0;
     if (!(hi & SIOV_FRCD1_F))
         return;
     iommu->frcd[2 * i + 1] &= ~SIOV_FRCD1_F;

@@ -388,6 +388,7 @@ static void test_frcd_write_only_clears_f(void **state)
     wr32(t, r + 12, 0x7FFFFFFFu);            /* everything but F */
     siov_mmio_write(t->iommu, r + 8, 0x7FFFFFFFFFFFFFFFull, 8);
     siov_mmio_write(t->iommu, r + 4, ~0ull, 8); /* misaligned */
+    siov_mmio_write(t->iommu, r + 8, ~0ull, 4);   /* a dword write reaches bits 95:64 only */
     assert_int_equal(frcd_lo(t, 0), lo);
     assert_int_equal(frcd_hi(t, 0), hi);
     assert_int_equal(fsts(t), LIT_PPF);
@@ -396,6 +397,14 @@ static void test_frcd_write_only_clears_f(void **state)
     assert_int_equal(frcd_lo(t, 0), lo);
     assert_int_equal(frcd_hi(t, 0), hi & ~(1ull << 63));
     assert_int_equal(fsts(t), 0);
+    /* the dword at +12 clears F too; excess value bits are ignored */
+    report(t, 0x1234, 0x55, 0xB000, SIOV_ACCESS_READ, SIOV_FAULT_SFL_2, false);
+    uint64_t hi1 = frcd_hi(t, 1);
+    assert_int_equal(hi1 >> 63, 1);
+    siov_mmio_write(t->iommu, r + 16 + 12, 0xFFFFFFFF00000000ull, 4);
+    assert_int_equal(frcd_hi(t, 1), hi1);
+    siov_mmio_write(t->iommu, r + 16 + 12, 0xFFFFFFFF80000000ull, 4);
+    assert_int_equal(frcd_hi(t, 1), hi1 & ~(1ull << 63));
     /* writing F=1 to a clear record does not set it */
     siov_mmio_write(t->iommu, r + 8, ~0ull, 8);
     assert_int_equal(frcd_hi(t, 0), hi & ~(1ull << 63));
@@ -844,6 +853,77 @@ static void test_e2e_pasid_and_dma(void **state)
     tl_free(t);
 }
 
+/* Reporters race a handler that drains the log the way Linux does: read
+   FSTS, walk from FRI while F=1 clearing each record, then clear PFO. */
+struct drain {
+    struct tl *t;
+    unsigned done; /* reporters finished */
+    unsigned handled;
+    bool bad;
+};
+
+static void drain_once(struct drain *d)
+{
+    struct tl *t = d->t;
+    uint32_t s = fsts(t);
+    if (s & LIT_PPF) {
+        for (unsigned i = (s >> 8) & 0xFF;; i = (i + 1) % 4) {
+            struct siov_fault_record r;
+            if (siov_iommu_fault_record(t->iommu, i, &r) != 1)
+                break;
+            if (r.sid < 0x100 || r.sid >= 0x104 || r.pasid != r.sid - 0x100u || r.reason != SIOV_FAULT_SSL_2)
+                d->bad = true;
+            frcd_clear(t, i);
+            d->handled++;
+        }
+    }
+    wr32(t, SIOV_REG_FSTS, LIT_PFO);
+}
+
+static void *drain_thread(void *arg)
+{
+    struct drain *d = arg;
+    while (__atomic_load_n(&d->done, __ATOMIC_ACQUIRE) < 4)
+        drain_once(d);
+    drain_once(d);
+    return NULL;
+}
+
+static void *race_many(void *arg)
+{
+    struct racer *r = arg;
+    for (unsigned i = 0; i < 2000; i++)
+        report(r->t, (siov_sid)(0x100 + r->id), r->id, (uint64_t)i << 12, SIOV_ACCESS_WRITE,
+               SIOV_FAULT_SSL_2, false);
+    return NULL;
+}
+
+static void test_concurrent_drain(void **state)
+{
+    (void)state;
+    struct tl *t = unit(4, NULL);
+    struct drain d = {.t = t};
+    pthread_t h, th[4];
+    struct racer r[4];
+    assert_int_equal(pthread_create(&h, NULL, drain_thread, &d), 0);
+    for (unsigned i = 0; i < 4; i++) {
+        r[i] = (struct racer){t, i};
+        assert_int_equal(pthread_create(&th[i], NULL, race_many, &r[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        __atomic_fetch_add(&d.done, 1, __ATOMIC_RELEASE);
+    }
+    pthread_join(h, NULL);
+    assert_false(d.bad);
+    struct siov_stats s = stats(t);
+    assert_int_equal(s.faults, 8000);
+    assert_int_equal(d.handled, s.faults_recorded);
+    assert_true(s.faults_recorded >= 4);
+    assert_int_equal(fsts(t), 0);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -871,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_fault_names),
         cmocka_unit_test(test_fault_names_unknown),
         cmocka_unit_test(test_concurrent_reports),
+        cmocka_unit_test(test_concurrent_drain),
         cmocka_unit_test(test_e2e_root_not_present),
         cmocka_unit_test(test_e2e_fpd),
         cmocka_unit_test(test_e2e_pasid_and_dma),
