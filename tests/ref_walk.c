@@ -1,0 +1,610 @@
+/* The reference walk (see ref_walk.h): root table -> context entry -> PASID
+ * directory -> PASID-table entry -> paging structures, one function per
+ * structure, in the order of spec 3.4-3.8 and 7.1.3, with the choices of
+ * docs/spec-notes.md. Deliberately plain: no caching, no shortcuts.
+ *
+ * Order of checks per structure: read (access error), present, reserved
+ * bits, then programming. A page walk first finishes the structural walk
+ * (every level, both stages in nested), then checks the request against the
+ * accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
+ * write (SGN.6), execute (SGN.3); last the interrupt-range check (SGN.8).
+ */
+#include "ref_walk.h"
+
+#include <string.h>
+
+/* A request in flight. */
+struct walk {
+    const struct ref_unit *u;
+    struct ref_result *r;
+    siov_sid sid;
+    uint32_t pasid;  /* the request's PASID, or SIOV_NO_PASID */
+    uint64_t addr;
+    unsigned access; /* SIOV_ACCESS_*; EXEC/PRIV cleared for requests without PASID */
+};
+
+/* A PASID-table entry decoded once (a legacy context entry decodes to SL or PT). */
+struct pe {
+    bool legacy;
+    unsigned pgtt, sl_levels, fl_levels;
+    uint64_t slptptr, flptptr;
+    uint16_t did;
+    bool slee, slade, sre, ere, wpe, nxe, smep, eafe;
+};
+
+/* A scalable-mode context entry, decoded. */
+struct ce {
+    bool paside;
+    unsigned pdts;
+    uint32_t rid_pasid;
+    uint64_t pasid_dir;
+};
+
+/* The page one stage maps, with the permissions stacked over its levels. */
+struct page {
+    uint64_t base, size;
+    bool r, w, x;  /* SL: R/W/X AND over levels; FL: r=1, w = R/W AND, x = !XD OR */
+    bool us;       /* FL: U/S AND over levels */
+};
+
+/* Final permissions of a translation for the request's privilege. */
+struct perm {
+    bool user_ok, r, w, x;
+};
+
+const char *ref_kind_name(unsigned kind)
+{
+    static const char *const names[] = {"root", "context", "pasid-dir", "pasid-entry", "FL", "SL"};
+    return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *iommu)
+{
+    memset(u, 0, sizeof *u);
+    u->mem = mem;
+    u->cfg = *siov_iommu_get_config(iommu);
+    u->cap = siov_mmio_read(iommu, SIOV_REG_CAP, 8);
+    u->ecap = siov_mmio_read(iommu, SIOV_REG_ECAP, 8);
+    u->gsts = (uint32_t)siov_mmio_read(iommu, SIOV_REG_GSTS, 4);
+    u->rtaddr = siov_mmio_read(iommu, SIOV_REG_RTADDR, 8);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static bool ecap(const struct walk *w, uint64_t bit) { return (w->u->ecap & bit) != 0; }
+static bool cap(const struct walk *w, uint64_t bit) { return (w->u->cap & bit) != 0; }
+static uint64_t haw_rsvd(const struct walk *w) { return siov_above(w->u->cfg.haw); }
+static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* Read nqw little-endian qwords of a structure; false if memory does not back it. */
+static bool rd(struct walk *w, uint64_t gpa, uint64_t *qw, unsigned nqw, unsigned kind,
+               unsigned level, bool top)
+{
+    struct ref_result *r = w->r;
+    if (r->nread < REF_MAX_READS)
+        r->read[r->nread++] = (struct ref_read){gpa, (uint8_t)kind, (uint8_t)level,
+                                                (uint8_t)(nqw * 8), top};
+    uint8_t b[64];
+    if (siov_mem_read(w->u->mem, gpa, b, nqw * 8) != 0)
+        return false;
+    for (unsigned i = 0; i < nqw; i++) {
+        qw[i] = 0;
+        for (unsigned j = 0; j < 8; j++)
+            qw[i] |= (uint64_t)b[i * 8 + j] << (8 * j);
+    }
+    return true;
+}
+
+static void touch(struct walk *w, uint64_t gpa, uint64_t bits)
+{
+    struct ref_result *r = w->r;
+    if (bits && r->ntouch < REF_MAX_READS)
+        r->touch[r->ntouch++] = (struct ref_touch){gpa, bits};
+}
+
+/* Input width of the second level: 2^min(AGAW(AW), MGAW) (spec-notes). */
+static unsigned sl_width(const struct walk *w, const struct pe *pe)
+{
+    unsigned agaw = 30 + 9 * (pe->sl_levels - 2);
+    return agaw < w->u->cfg.mgaw ? agaw : w->u->cfg.mgaw;
+}
+
+static bool aw_supported(const struct walk *w, unsigned aw)
+{
+    return aw < 5 && (siov_get(w->u->cap, SIOV_CAP_SAGAW) & (1u << aw)) != 0;
+}
+
+/* ------------------------------------------------------- legacy mode */
+
+/* Legacy root entry (spec 9.1): the context-table pointer for the bus. */
+static siov_fault legacy_root_entry(struct walk *w, uint64_t *ctp)
+{
+    uint64_t re[2];
+    uint64_t gpa = (w->u->rtaddr & SIOV_RTADDR_RTA) + SIOV_SID_BUS(w->sid) * SIOV_ROOT_ENTRY_SIZE;
+    if (!rd(w, gpa, re, 2, REF_ROOT, 0, false))
+        return SIOV_FAULT_LRT_1;
+    if (!(re[0] & SIOV_RE0_P))
+        return SIOV_FAULT_LRT_2;
+    if ((re[0] & (SIOV_RE0_RSVD | haw_rsvd(w))) || re[1])
+        return SIOV_FAULT_LRT_3;
+    *ctp = re[0] & SIOV_RE0_CTP;
+    return SIOV_OK;
+}
+
+/* Legacy context entry (spec 9.3), expressed as an SL or PT PASID entry. */
+static siov_fault legacy_context_entry(struct walk *w, uint64_t ctp, struct pe *pe)
+{
+    uint64_t c[2];
+    if (!rd(w, ctp + SIOV_SID_DEVFN(w->sid) * SIOV_CTX_ENTRY_SIZE, c, 2, REF_CTX, 0, false))
+        return SIOV_FAULT_LCT_1;
+    if (!(c[0] & SIOV_CE0_P))
+        return SIOV_FAULT_LCT_2;
+    if ((c[0] & (SIOV_CE0_RSVD | haw_rsvd(w))) || (c[1] & SIOV_CE1_RSVD))
+        return SIOV_FAULT_LCT_3;
+    unsigned tt = (unsigned)siov_get(c[0], SIOV_CE0_TT);
+    unsigned aw = (unsigned)siov_get(c[1], SIOV_CE1_AW);
+    if (tt == SIOV_TT_RESERVED || (tt == SIOV_TT_SL_DT && !ecap(w, SIOV_ECAP_DT)) ||
+        (tt == SIOV_TT_PASS_THROUGH && !ecap(w, SIOV_ECAP_PT)) || !aw_supported(w, aw))
+        return SIOV_FAULT_LCT_4;
+    memset(pe, 0, sizeof *pe);
+    pe->legacy = true;
+    pe->pgtt = tt == SIOV_TT_PASS_THROUGH ? SIOV_PGTT_PT : SIOV_PGTT_SL;
+    pe->sl_levels = siov_aw_levels(aw);
+    pe->slptptr = c[0] & SIOV_CE0_SLPTPTR;
+    pe->did = (uint16_t)siov_get(c[1], SIOV_CE1_DID);
+    return SIOV_OK;
+}
+
+/* ----------------------------------------------------- scalable mode */
+
+/* Scalable root entry (spec 9.2): the half for devfn, checked on its own. */
+static siov_fault sm_root_entry(struct walk *w, uint64_t *ctp)
+{
+    uint64_t re[2];
+    uint64_t gpa = (w->u->rtaddr & SIOV_RTADDR_RTA) + SIOV_SID_BUS(w->sid) * SIOV_ROOT_ENTRY_SIZE;
+    if (!rd(w, gpa, re, 2, REF_ROOT, 0, false))
+        return SIOV_FAULT_SRT_1;
+    uint64_t half = SIOV_SID_DEVFN(w->sid) < 128 ? re[0] : re[1];
+    if (!(half & SIOV_SRE0_LP))
+        return SIOV_FAULT_SRT_2;
+    if (half & (SIOV_SRE_HALF_RSVD | haw_rsvd(w)))
+        return SIOV_FAULT_SRT_3;
+    *ctp = half & SIOV_SRE0_LCTP;
+    return SIOV_OK;
+}
+
+/* Scalable context entry (spec 9.4). */
+static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
+{
+    uint64_t c[4];
+    uint64_t gpa = ctp + (SIOV_SID_DEVFN(w->sid) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE;
+    if (!rd(w, gpa, c, 4, REF_CTX, 0, false))
+        return SIOV_FAULT_SCT_1;
+    if (!(c[0] & SIOV_SCE0_P))
+        return SIOV_FAULT_SCT_2;
+    if ((c[0] & (SIOV_SCE0_RSVD | haw_rsvd(w))) || (c[1] & SIOV_SCE1_RSVD) || c[2] || c[3])
+        return SIOV_FAULT_SCT_3;
+    if (((c[0] & SIOV_SCE0_DTE) && !ecap(w, SIOV_ECAP_DT)) ||
+        ((c[0] & SIOV_SCE0_PRE) && !ecap(w, SIOV_ECAP_PRS)) ||
+        ((c[1] & SIOV_SCE1_RID_PRIV) && !ecap(w, SIOV_ECAP_RPRIVS)))
+        return SIOV_FAULT_SCT_4;
+    ce->paside = (c[0] & SIOV_SCE0_PASIDE) != 0;
+    ce->pdts = (unsigned)siov_get(c[0], SIOV_SCE0_PDTS);
+    ce->rid_pasid = (uint32_t)siov_get(c[1], SIOV_SCE1_RID_PASID);
+    ce->pasid_dir = c[0] & SIOV_SCE0_PASIDDIRPTR;
+    return SIOV_OK;
+}
+
+/* The PASID the lookup uses, checked against the context entry (spec 9.4). */
+static siov_fault sm_pasid_select(struct walk *w, const struct ce *ce, uint32_t *pasid)
+{
+    if (w->pasid != SIOV_NO_PASID && !ce->paside)
+        return SIOV_FAULT_SCT_6;
+    if (w->pasid != SIOV_NO_PASID)
+        *pasid = w->pasid;
+    else
+        *pasid = ecap(w, SIOV_ECAP_RPS) ? ce->rid_pasid : 0;
+    if (siov_get(*pasid, SIOV_PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)))
+        return SIOV_FAULT_SCT_7;
+    return SIOV_OK;
+}
+
+/* PASID-directory entry (spec 9.5): the PASID table. */
+static siov_fault pasid_dir_entry(struct walk *w, const struct ce *ce, uint32_t pasid, uint64_t *tbl)
+{
+    uint64_t d;
+    uint64_t gpa = ce->pasid_dir + siov_get(pasid, SIOV_PASID_DIR_INDEX) * SIOV_PDE_SIZE;
+    if (!rd(w, gpa, &d, 1, REF_PDIR, 0, false))
+        return SIOV_FAULT_SPD_1;
+    if (!(d & SIOV_PDE_P))
+        return SIOV_FAULT_SPD_2;
+    if (d & (SIOV_PDE_RSVD | haw_rsvd(w)))
+        return SIOV_FAULT_SPD_3;
+    *tbl = d & SIOV_PDE_SMPTBLPTR;
+    return SIOV_OK;
+}
+
+/* Features a PASID-table entry names that the unit lacks: SPT.4 (spec-notes). */
+static bool pasid_entry_misprogrammed(struct walk *w, const uint64_t e[8])
+{
+    unsigned pgtt = (unsigned)siov_get(e[0], SIOV_PTE0_PGTT);
+    bool fl = pgtt == SIOV_PGTT_FL || pgtt == SIOV_PGTT_NESTED;
+    bool sl = pgtt == SIOV_PGTT_SL || pgtt == SIOV_PGTT_NESTED;
+    if ((pgtt == SIOV_PGTT_FL && !ecap(w, SIOV_ECAP_FLTS)) ||
+        (pgtt == SIOV_PGTT_SL && !ecap(w, SIOV_ECAP_SLTS)) ||
+        (pgtt == SIOV_PGTT_NESTED && !ecap(w, SIOV_ECAP_NEST)) ||
+        (pgtt == SIOV_PGTT_PT && !ecap(w, SIOV_ECAP_PT)) || pgtt < SIOV_PGTT_FL || pgtt > SIOV_PGTT_PT)
+        return true;
+    if (sl && (!aw_supported(w, (unsigned)siov_get(e[0], SIOV_PTE0_AW)) ||
+               ((e[0] & SIOV_PTE0_SLADE) && !ecap(w, SIOV_ECAP_SLADS))))
+        return true;
+    unsigned flpm = (unsigned)siov_get(e[2], SIOV_PTE2_FLPM);
+    if (fl && (flpm > SIOV_FLPM_5LVL || (flpm == SIOV_FLPM_5LVL && !cap(w, SIOV_CAP_FL5LP)) ||
+               ((e[2] & SIOV_PTE2_SRE) && !ecap(w, SIOV_ECAP_SRS)) ||
+               ((e[2] & SIOV_PTE2_ERE) && !ecap(w, SIOV_ECAP_ERS)) ||
+               ((e[2] & SIOV_PTE2_EAFE) && !ecap(w, SIOV_ECAP_EAFS))))
+        return true;
+    if (((e[1] & SIOV_PTE1_PGSNP) && !ecap(w, SIOV_ECAP_SC)) ||
+        ((e[1] & SIOV_PTE1_MT_FIELDS) && !ecap(w, SIOV_ECAP_MTS)))
+        return true;
+    return false;
+}
+
+/* PASID-table entry (spec 9.6), decoded into *pe. */
+static siov_fault pasid_table_entry(struct walk *w, uint64_t tbl, uint32_t pasid, struct pe *pe)
+{
+    uint64_t e[8];
+    uint64_t gpa = tbl + siov_get(pasid, SIOV_PASID_TBL_INDEX) * SIOV_PTE_SIZE;
+    if (!rd(w, gpa, e, 8, REF_PASID, 0, false))
+        return SIOV_FAULT_SPT_1;
+    if (!(e[0] & SIOV_PTE0_P))
+        return SIOV_FAULT_SPT_2;
+    if ((e[0] & (SIOV_PTE0_RSVD | haw_rsvd(w))) || (e[1] & SIOV_PTE1_RSVD) ||
+        (e[2] & (SIOV_PTE2_RSVD | haw_rsvd(w))) || e[3] || e[4] || e[5] || e[6] || e[7])
+        return SIOV_FAULT_SPT_3;
+    if (pasid_entry_misprogrammed(w, e))
+        return SIOV_FAULT_SPT_4;
+    memset(pe, 0, sizeof *pe);
+    pe->pgtt = (unsigned)siov_get(e[0], SIOV_PTE0_PGTT);
+    pe->sl_levels = siov_aw_levels((unsigned)siov_get(e[0], SIOV_PTE0_AW));
+    pe->fl_levels = siov_get(e[2], SIOV_PTE2_FLPM) == SIOV_FLPM_5LVL ? 5 : 4;
+    pe->slptptr = e[0] & SIOV_PTE0_SLPTPTR;
+    pe->flptptr = e[2] & SIOV_PTE2_FLPTPTR;
+    pe->did = (uint16_t)siov_get(e[1], SIOV_PTE1_DID);
+    pe->slee = (e[0] & SIOV_PTE0_SLEE) != 0;
+    pe->slade = (e[0] & SIOV_PTE0_SLADE) != 0;
+    pe->sre = (e[2] & SIOV_PTE2_SRE) != 0;
+    pe->ere = (e[2] & SIOV_PTE2_ERE) != 0;
+    pe->wpe = (e[2] & SIOV_PTE2_WPE) != 0;
+    pe->nxe = (e[2] & SIOV_PTE2_NXE) != 0;
+    pe->smep = (e[2] & SIOV_PTE2_SMEP) != 0;
+    pe->eafe = (e[2] & SIOV_PTE2_EAFE) != 0;
+    return SIOV_OK;
+}
+
+/* Root -> context -> PASID directory -> PASID-table entry (spec 3.4.3). */
+static siov_fault sm_lookup(struct walk *w, struct pe *pe)
+{
+    uint64_t ctp, tbl;
+    struct ce ce;
+    uint32_t pasid;
+    siov_fault f = sm_root_entry(w, &ctp);
+    if (!f)
+        f = sm_context_entry(w, ctp, &ce);
+    if (!f)
+        f = sm_pasid_select(w, &ce, &pasid);
+    if (!f)
+        f = pasid_dir_entry(w, &ce, pasid, &tbl);
+    if (!f)
+        f = pasid_table_entry(w, tbl, pasid, pe);
+    return f;
+}
+
+/* ---------------------------------------------------- second level */
+
+/* Reserved bits of an SL entry at level; *leaf says whether it maps a page. */
+static uint64_t sl_reserved(const struct walk *w, const struct pe *pe, unsigned level, uint64_t e,
+                            bool *leaf)
+{
+    uint64_t addr = SIOV_SL_ADDR & haw_rsvd(w);
+    unsigned sllps = (unsigned)siov_get(w->u->cap, SIOV_CAP_SLLPS);
+    bool ps = (e & SIOV_SL_PS) != 0;
+    *leaf = level == 1 || (ps && ((level == 2 && (sllps & SIOV_SLLPS_2M)) ||
+                                  (level == 3 && (sllps & SIOV_SLLPS_1G))));
+    if (!*leaf)
+        return addr | SIOV_SL_NONLEAF_RSVD | (level >= 2 ? SIOV_SL_PS : 0);
+    uint64_t m = addr | (pe->legacy && !ecap(w, SIOV_ECAP_SC) ? SIOV_SL_LEGACY_LEAF_RSVD
+                                                               : SIOV_SL_LEAF_RSVD);
+    if (level == 2)
+        m |= SIOV_SL_2M_RSVD;
+    if (level == 3)
+        m |= SIOV_SL_1G_RSVD;
+    return m;
+}
+
+static bool sl_present(const struct pe *pe, uint64_t e)
+{
+    return (e & (SIOV_SL_R | SIOV_SL_W)) || (pe->slee && (e & SIOV_SL_X));
+}
+
+/* Walk the second level for input in (spec 3.7, 9.8); final says the walk
+   translates the request's own page (its leaf gets D on a write). */
+static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool final, struct page *pg)
+{
+    uint64_t table = pe->slptptr;
+    bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
+    *pg = (struct page){0, 0, true, true, true, true};
+    for (unsigned level = pe->sl_levels;; level--) {
+        bool top = level == pe->sl_levels, leaf;
+        uint64_t e, gpa = table + siov_level_index(in, level) * 8;
+        if (!rd(w, gpa, &e, 1, REF_SL, level, top))
+            return pe->legacy ? (top ? SIOV_FAULT_LCT_4 : SIOV_FAULT_LSL_1)
+                              : (top ? SIOV_FAULT_SSL_4 : SIOV_FAULT_SSL_1);
+        if (!sl_present(pe, e))
+            return pe->legacy ? (write ? SIOV_FAULT_LGN_2 : SIOV_FAULT_LGN_3) : SIOV_FAULT_SSL_2;
+        if (e & sl_reserved(w, pe, level, e, &leaf))
+            return pe->legacy ? SIOV_FAULT_LSL_2 : SIOV_FAULT_SSL_3;
+        pg->r &= (e & SIOV_SL_R) != 0;
+        pg->w &= (e & SIOV_SL_W) != 0;
+        pg->x &= (e & SIOV_SL_X) != 0;
+        if (pe->slade)
+            touch(w, gpa, SIOV_SL_A | (leaf && final && write ? SIOV_SL_D : 0));
+        if (leaf) {
+            pg->size = 1ull << siov_level_shift(level);
+            pg->base = e & SIOV_SL_ADDR & ~(pg->size - 1);
+            break;
+        }
+        table = e & SIOV_SL_ADDR;
+    }
+    if (!pe->slee)
+        pg->x = pg->r; /* SLEE=0: execute needs read permission only (spec-notes) */
+    return SIOV_OK;
+}
+
+/* ----------------------------------------------------- first level */
+
+/* Reserved bits of an FL entry at level (IA-32e, spec 9.7); *leaf as above. */
+static uint64_t fl_reserved(const struct walk *w, const struct pe *pe, unsigned level, uint64_t e,
+                            bool *leaf)
+{
+    uint64_t m = (SIOV_FL_ADDR & haw_rsvd(w)) | (pe->nxe ? 0 : SIOV_FL_XD);
+    bool ps = (e & SIOV_FL_PS) != 0;
+    *leaf = level == 1 || (ps && (level == 2 || (level == 3 && cap(w, SIOV_CAP_FL1GP))));
+    if (level >= 4 || (level == 3 && !cap(w, SIOV_CAP_FL1GP)))
+        m |= SIOV_FL_PS;
+    if (*leaf && level == 2)
+        m |= SIOV_FL_2M_RSVD;
+    if (*leaf && level == 3)
+        m |= SIOV_FL_1G_RSVD;
+    return m;
+}
+
+/* Where the FL entry at gpa lives in memory. Nested: the second level
+   translates its (guest-physical) address and must grant read (spec 3.8). */
+static siov_fault fl_entry_addr(struct walk *w, const struct pe *pe, uint64_t gpa, bool top, uint64_t *hpa)
+{
+    if (pe->pgtt != SIOV_PGTT_NESTED) {
+        *hpa = gpa;
+        return SIOV_OK;
+    }
+    if (gpa & siov_above(sl_width(w, pe)))
+        return SIOV_FAULT_SFL_5;
+    struct page pg;
+    siov_fault f = sl_walk(w, pe, gpa, false, &pg);
+    if (f)
+        return f;
+    if (!pg.r)
+        return top ? SIOV_FAULT_SFL_6 : SIOV_FAULT_SFL_7;
+    *hpa = pg.base | (gpa & (pg.size - 1));
+    return SIOV_OK;
+}
+
+/* Walk the first level for in (spec 3.6, 9.7). */
+static siov_fault fl_walk(struct walk *w, const struct pe *pe, uint64_t in, struct page *pg)
+{
+    uint64_t table = pe->flptptr;
+    bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
+    *pg = (struct page){0, 0, true, true, false, true};
+    bool xd = false;
+    for (unsigned level = pe->fl_levels;; level--) {
+        bool top = level == pe->fl_levels, leaf;
+        uint64_t e, hpa;
+        siov_fault f = fl_entry_addr(w, pe, table + siov_level_index(in, level) * 8, top, &hpa);
+        if (f)
+            return f;
+        if (!rd(w, hpa, &e, 1, REF_FL, level, top))
+            return top ? SIOV_FAULT_SFL_4 : SIOV_FAULT_SFL_1;
+        if (!(e & SIOV_FL_P))
+            return SIOV_FAULT_SFL_2;
+        if (e & fl_reserved(w, pe, level, e, &leaf))
+            return SIOV_FAULT_SFL_3;
+        pg->w &= (e & SIOV_FL_RW) != 0;
+        pg->us &= (e & SIOV_FL_US) != 0;
+        xd |= (e & SIOV_FL_XD) != 0;
+        touch(w, hpa, SIOV_FL_A | (pe->eafe ? SIOV_FL_EA : 0) | (leaf && write ? SIOV_FL_D : 0));
+        if (leaf) {
+            pg->size = 1ull << siov_level_shift(level);
+            pg->base = e & SIOV_FL_ADDR & ~(pg->size - 1);
+            break;
+        }
+        table = e & SIOV_FL_ADDR;
+    }
+    pg->x = !(pe->nxe && xd);
+    return SIOV_OK;
+}
+
+/* First-level permissions for the request's privilege (spec 3.6.2). */
+static struct perm fl_perm(const struct walk *w, const struct pe *pe, const struct page *pg)
+{
+    bool priv = (w->access & SIOV_ACCESS_PRIV) != 0;
+    struct perm p = {.user_ok = priv || pg->us, .r = true};
+    p.w = priv && !pe->wpe ? true : pg->w;
+    p.x = pg->x && !(priv && pe->smep && pg->us);
+    return p;
+}
+
+/* FL input must be canonical for the paging depth (spec-notes: SGN.1). */
+static bool fl_canonical(const struct pe *pe, uint64_t in)
+{
+    unsigned top = pe->fl_levels == 5 ? 56 : 47;
+    uint64_t hi = in >> top;
+    return hi == 0 || hi == (~0ull >> top);
+}
+
+/* --------------------------------------------------------- the walk */
+
+struct outcome {
+    uint64_t addr, size;
+    struct perm p;
+};
+
+static siov_fault walk_pt(struct walk *w, const struct pe *pe, struct outcome *o)
+{
+    if (w->addr & haw_rsvd(w))
+        return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+    *o = (struct outcome){w->addr, SIOV_PAGE_SIZE, {true, true, true, true}};
+    return SIOV_OK;
+}
+
+static siov_fault walk_sl(struct walk *w, const struct pe *pe, struct outcome *o)
+{
+    struct page pg;
+    if (w->addr & siov_above(sl_width(w, pe)))
+        return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+    siov_fault f = sl_walk(w, pe, w->addr, true, &pg);
+    if (f)
+        return f;
+    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, {true, pg.r, pg.w, pg.x}};
+    return SIOV_OK;
+}
+
+static siov_fault walk_fl(struct walk *w, const struct pe *pe, struct outcome *o)
+{
+    struct page pg;
+    if (!fl_canonical(pe, w->addr))
+        return SIOV_FAULT_SGN_1;
+    siov_fault f = fl_walk(w, pe, w->addr, &pg);
+    if (f)
+        return f;
+    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, fl_perm(w, pe, &pg)};
+    return SIOV_OK;
+}
+
+/* Nested: FL over SL; the final guest-physical address goes through the SL (spec 3.8). */
+static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcome *o)
+{
+    struct page fl, sl;
+    if (!fl_canonical(pe, w->addr))
+        return SIOV_FAULT_SGN_1;
+    siov_fault f = fl_walk(w, pe, w->addr, &fl);
+    if (f)
+        return f;
+    uint64_t gpa = fl.base | (w->addr & (fl.size - 1));
+    if (gpa & siov_above(sl_width(w, pe)))
+        return SIOV_FAULT_SGN_5;
+    f = sl_walk(w, pe, gpa, true, &sl);
+    if (f)
+        return f;
+    struct perm p = fl_perm(w, pe, &fl);
+    o->addr = sl.base | (gpa & (sl.size - 1));
+    o->size = min64(fl.size, sl.size);
+    o->p = (struct perm){p.user_ok, sl.r, p.w && sl.w, p.x && sl.x};
+    return SIOV_OK;
+}
+
+/* The request against the translation: privilege, R, W, X, interrupt range. */
+static siov_fault check_access(const struct walk *w, const struct pe *pe, const struct outcome *o)
+{
+    if (!o->p.user_ok)
+        return SIOV_FAULT_SGN_2;
+    if ((w->access & SIOV_ACCESS_READ) && !o->p.r)
+        return pe->legacy ? SIOV_FAULT_LGN_3 : SIOV_FAULT_SGN_7;
+    if ((w->access & SIOV_ACCESS_WRITE) && !o->p.w)
+        return pe->legacy ? SIOV_FAULT_LGN_2 : SIOV_FAULT_SGN_6;
+    if ((w->access & SIOV_ACCESS_EXEC) && !o->p.x)
+        return SIOV_FAULT_SGN_3;
+    if (o->addr >= SIOV_INTR_BASE && o->addr <= SIOV_INTR_LIMIT)
+        return pe->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
+    return SIOV_OK;
+}
+
+/* The request against the PASID entry: SRE and ERE (FL and nested only). */
+static siov_fault check_request(const struct walk *w, const struct pe *pe)
+{
+    if (pe->pgtt != SIOV_PGTT_FL && pe->pgtt != SIOV_PGTT_NESTED)
+        return SIOV_OK;
+    if ((w->access & SIOV_ACCESS_PRIV) && !pe->sre)
+        return SIOV_FAULT_SPT_6;
+    if ((w->access & SIOV_ACCESS_EXEC) && !pe->ere)
+        return SIOV_FAULT_SPT_5;
+    return SIOV_OK;
+}
+
+/* Translation table mode and root-table address (spec 10.4.6, spec-notes). */
+static siov_fault check_rtaddr(const struct walk *w)
+{
+    unsigned ttm = (unsigned)siov_get(w->u->rtaddr, SIOV_RTADDR_TTM);
+    if (ttm == SIOV_TTM_RESERVED || ttm == SIOV_TTM_ABORT ||
+        (ttm == SIOV_TTM_SCALABLE && !ecap(w, SIOV_ECAP_SMTS)) ||
+        (w->u->rtaddr & SIOV_RTADDR_RTA & haw_rsvd(w)))
+        return SIOV_FAULT_RTA_1;
+    if (ttm == SIOV_TTM_LEGACY && w->pasid != SIOV_NO_PASID)
+        return SIOV_FAULT_RTA_2;
+    return SIOV_OK;
+}
+
+static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
+{
+    siov_fault f = check_rtaddr(w);
+    if (f)
+        return f;
+    w->r->legacy = siov_get(w->u->rtaddr, SIOV_RTADDR_TTM) == SIOV_TTM_LEGACY;
+    if (w->r->legacy) {
+        uint64_t ctp;
+        f = legacy_root_entry(w, &ctp);
+        if (!f)
+            f = legacy_context_entry(w, ctp, pe);
+    } else {
+        f = sm_lookup(w, pe);
+    }
+    if (f)
+        return f;
+    w->r->pgtt = pe->pgtt;
+    f = check_request(w, pe);
+    if (f)
+        return f;
+    switch (pe->pgtt) {
+    case SIOV_PGTT_FL: f = walk_fl(w, pe, o); break;
+    case SIOV_PGTT_SL: f = walk_sl(w, pe, o); break;
+    case SIOV_PGTT_NESTED: f = walk_nested(w, pe, o); break;
+    default: f = walk_pt(w, pe, o); break;
+    }
+    return f ? f : check_access(w, pe, o);
+}
+
+siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                         unsigned access, struct ref_result *r)
+{
+    struct walk w = {u, r, sid, pasid, addr, access};
+    struct outcome o = {0};
+    struct pe pe = {0};
+    memset(r, 0, sizeof *r);
+    if (pasid == SIOV_NO_PASID)
+        w.access &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
+    if (!(u->gsts & SIOV_GSTS_TES)) {
+        r->x = (struct siov_xlate){addr, SIOV_PAGE_SIZE,
+                                   SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC, 0};
+        return r->fault = SIOV_OK;
+    }
+    r->fault = translate(&w, &o, &pe);
+    if (r->fault) {
+        r->ntouch = 0;
+        return r->fault;
+    }
+    r->x.addr = o.addr;
+    r->x.page_size = o.size;
+    r->x.perm = (o.p.r ? SIOV_ACCESS_READ : 0) | (o.p.w ? SIOV_ACCESS_WRITE : 0) |
+                (o.p.x ? SIOV_ACCESS_EXEC : 0);
+    r->x.did = pe.did;
+    return SIOV_OK;
+}

@@ -1,0 +1,71 @@
+/* The reference walk: an uncached, obviously-correct second implementation of
+ * the VT-d translation of one request, used by tests as an oracle.
+ *
+ * It is written from the specification, the facts sheet and
+ * docs/spec-notes.md, and uses the public API only: the unit's configuration,
+ * its CAP/ECAP/GSTS/RTADDR registers (siov_mmio_read) and guest memory
+ * (siov_mem_read). It never writes memory, so it performs no A/D updates: it
+ * reports what the walk returns when every A/D (and EA) bit the walk would
+ * set is already set, and never reports an A/D fault (SFL.8-10, SSL.5-6).
+ * Callers either pre-set the A/D bits or compare only outcomes that do not
+ * depend on them (a snooped walk, PWSNP=1, whose table pages the second level
+ * maps writable). RTADDR is the register as software wrote it: the caller
+ * must have latched it with GCMD.SRTP. Only untranslated requests are
+ * modelled (no SIOV_ACCESS_ATS_REQ / SIOV_ACCESS_TRANSLATED).
+ */
+#ifndef SIOV_REF_WALK_H
+#define SIOV_REF_WALK_H
+
+#include <siov/siov.h>
+
+/* What the oracle knows about one remapping unit. */
+struct ref_unit {
+    struct siov_mem *mem;
+    struct siov_iommu_config cfg;
+    uint64_t cap, ecap, rtaddr;
+    uint32_t gsts;
+};
+
+/* Kinds of structure the walk reads (ref_read.kind). */
+enum ref_kind { REF_ROOT, REF_CTX, REF_PDIR, REF_PASID, REF_FL, REF_SL };
+
+/* One structure the walk read: its kind, address in guest memory, size in
+   bytes and, for paging entries, its level. */
+struct ref_read {
+    uint64_t gpa;
+    uint8_t kind, level, size;
+    bool top; /* the top-level paging entry (FLPTPTR/SLPTPTR table) */
+};
+
+/* A/D bits a successful walk needs set in the 8-byte entry at gpa. */
+struct ref_touch {
+    uint64_t gpa;
+    uint64_t bits;
+};
+
+#define REF_MAX_READS 64
+
+/* Outcome of one reference walk. */
+struct ref_result {
+    siov_fault fault;
+    struct siov_xlate x; /* valid when fault == SIOV_OK */
+    bool legacy;         /* TTM=00 */
+    unsigned pgtt;       /* SIOV_PGTT_* once the PASID (or legacy context) entry is decoded, else 0 */
+    unsigned nread, ntouch;
+    struct ref_read read[REF_MAX_READS];
+    struct ref_touch touch[REF_MAX_READS]; /* filled on success only */
+};
+
+/* Snapshot what the oracle needs from a unit over mem (configuration and registers). */
+void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *iommu);
+
+/* Walk one untranslated request as the specification describes it; returns
+   r->fault (SIOV_OK with r->x filled, or the fault reason). Requests without
+   PASID carry neither execute nor privilege: those access bits are ignored. */
+siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                         unsigned access, struct ref_result *r);
+
+/* Name of a ref_kind, for diagnostics. */
+const char *ref_kind_name(unsigned kind);
+
+#endif

@@ -1,0 +1,317 @@
+/* Differential test: siov_translate against the reference walk (ref_walk.h)
+ * over thousands of random table sets (gen_tables.h).
+ *
+ * Each set is checked twice: without caches (a global invalidation through
+ * the queue before every request) and with caches (the same requests twice
+ * on the warm unit). Every outcome must equal the oracle's: the fault reason,
+ * or the address, page size, permissions and DID. After a translation, the
+ * A (and for writes D) bits the walk uses must be set. A smaller run corrupts
+ * one structure on a request's path (reserved bit, not present, pointer
+ * beyond guest memory, PASID beyond PDTS, random bit flip) and compares the
+ * exact fault reasons.
+ *
+ * SIOV_DIFF_SEED=<n> changes the base seed, SIOV_DIFF_SETS=<n> the number of
+ * sets; SIOV_DIFF_ONE=<set seed> runs one set (the seed a failure prints).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gen_tables.h"
+#include "ref_walk.h"
+#include "testlib.h"
+
+#define DEFAULT_SEED 0x5105D1FFull
+#define DEFAULT_SETS 2500
+#define DEFAULT_CORRUPT_SETS 1500
+#define REQS_PER_SET 64
+#define MAX_REPORTS 12
+
+struct diff {
+    const char *phase;
+    uint64_t requests, mismatches, ok, faults, sets;
+    uint64_t hits_uncached, hits_cached;
+    unsigned reported;
+};
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+    const char *s = getenv(name);
+    return s && *s ? strtoull(s, NULL, 0) : def;
+}
+
+static uint64_t set_seed(uint64_t base, uint64_t i)
+{
+    uint64_t z = base + i * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    return z ^ (z >> 27);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void report(struct diff *d, const struct gen_set *g, const struct gen_req *r, siov_fault got,
+                   const struct siov_xlate *x, const struct ref_result *ref, const char *what)
+{
+    d->mismatches++;
+    if (d->reported++ >= MAX_REPORTS)
+        return;
+    char desc[1024];
+    gen_describe(g, desc, sizeof desc);
+    fprintf(stderr, "MISMATCH (%s, %s): %s\n  request sid=%04x pasid=%x addr=0x%llx access=0x%x\n",
+            d->phase, what, desc, r->sid, r->pasid, (unsigned long long)r->addr, r->access);
+    fprintf(stderr, "  model:  %s (0x%x)", siov_fault_name(got), got);
+    if (!got)
+        fprintf(stderr, " addr=0x%llx size=0x%llx perm=0x%x did=%u", (unsigned long long)x->addr,
+                (unsigned long long)x->page_size, x->perm, x->did);
+    fprintf(stderr, "\n  oracle: %s (0x%x)", siov_fault_name(ref->fault), ref->fault);
+    if (!ref->fault)
+        fprintf(stderr, " addr=0x%llx size=0x%llx perm=0x%x did=%u", (unsigned long long)ref->x.addr,
+                (unsigned long long)ref->x.page_size, ref->x.perm, ref->x.did);
+    fprintf(stderr, " pgtt=%u\n  path:", ref->pgtt);
+    for (unsigned i = 0; i < ref->nread; i++) {
+        const struct ref_read *rd = &ref->read[i];
+        uint64_t v = 0;
+        siov_mem_read(g->mem, rd->gpa, &v, 8);
+        fprintf(stderr, " %s%s%u@0x%llx=0x%llx", ref_kind_name(rd->kind), rd->top ? "*" : "", rd->level,
+                (unsigned long long)rd->gpa, (unsigned long long)v);
+    }
+    fprintf(stderr, "\n");
+}
+
+/* The A/D bits the oracle says a successful walk uses must be set now. */
+static bool touched(const struct gen_set *g, const struct ref_result *ref)
+{
+    for (unsigned i = 0; i < ref->ntouch; i++) {
+        uint64_t v = 0;
+        if (siov_mem_read(g->mem, ref->touch[i].gpa, &v, 8) != 0 || (v & ref->touch[i].bits) != ref->touch[i].bits)
+            return false;
+    }
+    return true;
+}
+
+/* Translate r with the model and the oracle and compare. */
+static void check(struct diff *d, struct gen_set *g, const struct ref_unit *u, const struct gen_req *r)
+{
+    struct siov_xlate x;
+    struct ref_result ref;
+    memset(&x, 0, sizeof x);
+    siov_fault got = siov_translate(g->iommu, r->sid, r->pasid, r->addr, r->access, &x);
+    ref_translate(u, r->sid, r->pasid, r->addr, r->access, &ref);
+    d->requests++;
+    if (got != ref.fault)
+        report(d, g, r, got, &x, &ref, "fault");
+    else if (!got && (x.addr != ref.x.addr || x.page_size != ref.x.page_size || x.did != ref.x.did))
+        report(d, g, r, got, &x, &ref, "translation");
+    else if (!got && x.perm != ref.x.perm)
+        report(d, g, r, got, &x, &ref, "perm");
+    else if (!got && !touched(g, &ref))
+        report(d, g, r, got, &x, &ref, "A/D not set");
+    got ? d->faults++ : d->ok++;
+}
+
+static uint64_t iotlb_hits(struct gen_set *g)
+{
+    struct siov_stats st;
+    siov_iommu_stats(g->iommu, &st);
+    return st.iotlb_hits;
+}
+
+/* Both phases over one table set and its requests. */
+static void run_requests(struct diff *d, struct gen_set *g, const struct gen_req *reqs, unsigned n)
+{
+    struct ref_unit u;
+    ref_unit_init(&u, g->mem, g->iommu);
+    assert_true(u.gsts & SIOV_GSTS_TES);
+    uint64_t h0 = iotlb_hits(g);
+    for (unsigned i = 0; i < n; i++) {
+        if (gen_invalidate_all(g) != 0) {
+            fprintf(stderr, "invalidation wait not written (seed 0x%llx)\n", (unsigned long long)g->seed);
+            fail();
+        }
+        check(d, g, &u, &reqs[i]);
+    }
+    uint64_t h1 = iotlb_hits(g);
+    d->hits_uncached += h1 - h0;
+    for (unsigned pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < n; i++)
+            check(d, g, &u, &reqs[i]);
+    d->hits_cached += iotlb_hits(g) - h1;
+    d->sets++;
+}
+
+static void summary(const struct diff *d, double secs)
+{
+    fprintf(stderr, "differential (%s): %llu sets, %llu requests (%llu translated, %llu faulted), "
+                    "%llu mismatches, IOTLB hits uncached %llu / cached %llu, %.1f s, %.0f sets/s, %.0f requests/s\n",
+            d->phase, (unsigned long long)d->sets, (unsigned long long)d->requests, (unsigned long long)d->ok,
+            (unsigned long long)d->faults, (unsigned long long)d->mismatches,
+            (unsigned long long)d->hits_uncached, (unsigned long long)d->hits_cached, secs,
+            (double)d->sets / secs, (double)d->requests / secs);
+}
+
+static void test_random_sets(void **state)
+{
+    (void)state;
+    struct diff d = {.phase = "valid tables"};
+    struct gen_req reqs[REQS_PER_SET];
+    uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED), sets = env_u64("SIOV_DIFF_SETS", DEFAULT_SETS);
+    uint64_t one = env_u64("SIOV_DIFF_ONE", 0);
+    double t0 = now();
+    for (uint64_t i = 0; i < (one ? 1 : sets); i++) {
+        struct gen_set *g = gen_set_new(one ? one : set_seed(base, i));
+        assert_non_null(g);
+        unsigned n = gen_requests(g, reqs, REQS_PER_SET);
+        run_requests(&d, g, reqs, n);
+        gen_set_free(g);
+    }
+    summary(&d, now() - t0);
+    assert_int_equal(d.hits_uncached, 0); /* the invalidations really emptied the caches */
+    assert_true(d.hits_cached > 0);       /* and the second phase really used them */
+    assert_int_equal(d.mismatches, 0);
+}
+
+/* ------------------------------------------------------------ corruption */
+
+/* The present bit(s) of a structure of kind (for SL: R, W and X). */
+static uint64_t present_mask(unsigned kind)
+{
+    switch (kind) {
+    case REF_SL: return SIOV_SL_R | SIOV_SL_W | SIOV_SL_X;
+    default: return SIOV_BIT(0); /* P / LP in every other structure's qw0 */
+    }
+}
+
+/* Reserved bits of qw0 a valid structure of kind never sets (HAW bits apart). */
+static uint64_t reserved_mask(unsigned kind, unsigned level)
+{
+    switch (kind) {
+    case REF_ROOT: return SIOV_RE0_RSVD;
+    case REF_CTX: return SIOV_CE0_RSVD & SIOV_SCE0_RSVD; /* bits 8:5, reserved in both formats */
+    case REF_PDIR: return SIOV_PDE_RSVD & ~SIOV_PDE_FPD;
+    case REF_PASID: return SIOV_PTE0_RSVD;
+    case REF_FL: return level >= 4 ? SIOV_FL_PS : 0;
+    default: return SIOV_SL_TM | (level >= 4 ? SIOV_SL_PS : 0);
+    }
+}
+
+static uint64_t rd64(struct gen_set *g, uint64_t gpa)
+{
+    uint64_t v = 0;
+    assert_int_equal(siov_mem_read(g->mem, gpa, &v, 8), 0);
+    return v;
+}
+
+static void wr64(struct gen_set *g, uint64_t gpa, uint64_t v)
+{
+    assert_int_equal(siov_mem_write(g->mem, gpa, &v, 8), 0);
+}
+
+/* Corrupt the structure rd in one of several ways; returns what was done. */
+static const char *corrupt(struct gen_set *g, const struct ref_read *rd)
+{
+    uint64_t v = rd64(g, rd->gpa);
+    unsigned how = (unsigned)gen_below(g, 6);
+    uint64_t haw_bits = siov_above(g->cfg.haw) & SIOV_BITS(51, 12);
+    switch (how) {
+    case 0:
+        wr64(g, rd->gpa, v & ~present_mask(rd->kind));
+        return "not present";
+    case 1: {
+        uint64_t m = reserved_mask(rd->kind, rd->level);
+        if (!m)
+            m = haw_bits;
+        if (!m)
+            break;
+        unsigned bit;
+        do
+            bit = (unsigned)gen_below(g, 64);
+        while (!(m & SIOV_BIT(bit)));
+        wr64(g, rd->gpa, v | SIOV_BIT(bit));
+        return "reserved bit";
+    }
+    case 2: { /* the pointer this structure holds: beyond guest memory, below HAW */
+        uint64_t beyond = g->mem_size + gen_below(g, 64) * SIOV_PAGE_SIZE;
+        if (rd->kind == REF_PASID) {
+            unsigned q = gen_chance(g, 50) ? 0 : 2;
+            uint64_t w = rd64(g, rd->gpa + 8 * q);
+            wr64(g, rd->gpa + 8 * q, (w & 0xFFF) | beyond);
+            return "pointer beyond memory";
+        }
+        uint64_t gpa = rd->gpa;
+        if (rd->kind == REF_ROOT && !g->legacy && gen_chance(g, 50))
+            gpa += 8; /* the upper half */
+        v = rd64(g, gpa);
+        wr64(g, gpa, (v & (0xFFFull | SIOV_BIT(63))) | beyond);
+        return "pointer beyond memory";
+    }
+    case 3:
+        if (rd->kind == REF_CTX && !g->legacy) {
+            wr64(g, rd->gpa, siov_set(v, SIOV_SCE0_PDTS, gen_below(g, 2)));
+            return "small PDTS";
+        }
+        break;
+    default: { /* any bit of the structure */
+        unsigned bit = (unsigned)gen_below(g, rd->size * 8u);
+        uint64_t gpa = rd->gpa + bit / 64 * 8;
+        wr64(g, gpa, rd64(g, gpa) ^ SIOV_BIT(bit % 64));
+        return "bit flip";
+    }
+    }
+    return NULL;
+}
+
+static void test_corrupted_sets(void **state)
+{
+    (void)state;
+    struct diff d = {.phase = "corrupted tables"};
+    struct gen_req reqs[REQS_PER_SET + 8];
+    uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED) ^ 0xC0441u;
+    uint64_t sets = env_u64("SIOV_DIFF_CORRUPT_SETS", DEFAULT_CORRUPT_SETS), corrupted = 0;
+    double t0 = now();
+    for (uint64_t i = 0; i < sets; i++) {
+        struct gen_set *g = gen_set_new(set_seed(base, i));
+        assert_non_null(g);
+        unsigned n = gen_requests(g, reqs, REQS_PER_SET / 2);
+        struct ref_unit u;
+        ref_unit_init(&u, g->mem, g->iommu);
+        /* corrupt one structure on the path of a translating request */
+        for (unsigned tries = 0; tries < 16; tries++) {
+            struct ref_result ref;
+            const struct gen_req *r = &reqs[gen_below(g, n)];
+            if (ref_translate(&u, r->sid, r->pasid, r->addr, r->access, &ref) != SIOV_OK || !ref.nread)
+                continue;
+            if (corrupt(g, &ref.read[gen_below(g, ref.nread)])) {
+                corrupted++;
+                static const unsigned access[] = {SIOV_ACCESS_READ, SIOV_ACCESS_WRITE,
+                                                  SIOV_ACCESS_READ | SIOV_ACCESS_EXEC};
+                for (unsigned k = 0; k < 6; k++) { /* that request, in its access variants */
+                    unsigned a = access[k % 3] | (k >= 3 ? SIOV_ACCESS_PRIV : 0);
+                    reqs[n++] = (struct gen_req){r->sid, r->pasid, r->addr, a};
+                }
+                break;
+            }
+        }
+        run_requests(&d, g, reqs, n);
+        gen_set_free(g);
+    }
+    summary(&d, now() - t0);
+    fprintf(stderr, "differential: %llu of %llu sets corrupted\n", (unsigned long long)corrupted,
+            (unsigned long long)sets);
+    assert_true(corrupted > sets / 2);
+    assert_int_equal(d.mismatches, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_sets),
+        cmocka_unit_test(test_corrupted_sets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
