@@ -167,6 +167,41 @@ SIOV_LOCAL bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_e
                                 struct siov_walk_out *out);
 SIOV_LOCAL void siov_tlb_fill(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
                               const struct siov_walk_out *out);
+/* The caches' epoch: a translation reads it before its first lookup and passes
+   it to its fills, so that a fill racing with an invalidation is dropped
+   instead of outliving it. The *_fill functions above use the current epoch. */
+SIOV_LOCAL uint64_t siov_caches_epoch(const struct siov_caches *c);
+SIOV_LOCAL void siov_cc_fill_epoch(struct siov_caches *c, uint64_t epoch, siov_sid sid,
+                                   const struct siov_ctx_ent *ce);
+SIOV_LOCAL void siov_pc_fill_epoch(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid,
+                                   const struct siov_pasid_ent *pe);
+SIOV_LOCAL void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe,
+                                    uint64_t addr, const struct siov_walk_out *out);
+/* Where IOTLB evictions are counted (the unit's stats; NULL: nowhere). */
+SIOV_LOCAL void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats);
+/* Valid IOTLB entries now (tests and diagnostics; takes the writer lock). */
+SIOV_LOCAL unsigned siov_tlb_occupancy(struct siov_caches *c);
+/* Invalidations (inval.c, under the unit's lock), facts sheet 10.2. IOTLB:
+   everything; a DID; a DID's PASID-tagged entries of one PASID (PIOTLB G=10);
+   2^am pages at addr of a DID (IOTLB PSI: also every PASID-tagged entry of the
+   DID); 2^am pages of first-level and nested entries of (DID, PASID). */
+SIOV_LOCAL void siov_tlb_inv_global(struct siov_caches *c);
+SIOV_LOCAL void siov_tlb_inv_domain(struct siov_caches *c, uint16_t did);
+SIOV_LOCAL void siov_tlb_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid);
+SIOV_LOCAL void siov_tlb_inv_page(struct siov_caches *c, uint16_t did, uint64_t addr, unsigned am);
+SIOV_LOCAL void siov_tlb_inv_pasid_page(struct siov_caches *c, uint16_t did, uint32_t pasid, uint64_t addr,
+                                        unsigned am);
+/* Context cache: all; domain-selective (scalable entries all, legacy ones of
+   did); device-selective (sid with function mask fm). */
+SIOV_LOCAL void siov_cc_inv_global(struct siov_caches *c);
+SIOV_LOCAL void siov_cc_inv_domain(struct siov_caches *c, uint16_t did);
+SIOV_LOCAL void siov_cc_inv_device(struct siov_caches *c, siov_sid sid, unsigned fm);
+/* PASID cache: all (G=11); a DID (G=00); a DID's PASID (G=01). */
+SIOV_LOCAL void siov_pc_inv_global(struct siov_caches *c);
+SIOV_LOCAL void siov_pc_inv_domain(struct siov_caches *c, uint16_t did);
+SIOV_LOCAL void siov_pc_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid);
+/* Every cache at once. */
+SIOV_LOCAL void siov_caches_inv_all(struct siov_caches *c);
 
 /* translate.c: the pipeline below the caches: context, PASID entry. *fpd as for pasid_lookup. */
 SIOV_LOCAL siov_fault siov_resolve(struct siov_iommu *iommu, uint64_t state, const struct siov_req *req,
