@@ -126,6 +126,21 @@ static uint64_t table_hpa(const struct gen_set *g, const struct gen_dom *d, bool
 static bool sl_map(struct gen_set *g, struct gen_dom *d, uint64_t iova, uint64_t pa, uint64_t size,
                    uint64_t leaf);
 
+/* Whether d's second level grants write to gpa (W at every level). */
+static bool sl_writable(struct gen_set *g, const struct gen_dom *d, uint64_t gpa)
+{
+    uint64_t table = d->slptptr;
+    for (unsigned level = d->sl_levels; level > 0; level--) {
+        uint64_t e = r64(g, table + siov_level_index(gpa, level) * 8);
+        if (!(e & SIOV_SL_W))
+            return false;
+        if (level == 1 || (e & SIOV_SL_PS))
+            return true;
+        table = e & SIOV_SL_ADDR;
+    }
+    return false;
+}
+
 /* A new table for domain d (fl: first level); returns the address entries hold. */
 static uint64_t new_table(struct gen_set *g, struct gen_dom *d, bool fl)
 {
@@ -136,11 +151,12 @@ static uint64_t new_table(struct gen_set *g, struct gen_dom *d, bool fl)
     uint64_t gpa = hpa + g->tw;
     unsigned roll = (unsigned)gen_below(g, 100);
     if (roll < 97) {
-        bool ro = roll >= 85;
-        g->page_ro[hpa / SIOV_PAGE_SIZE] = ro;
-        uint64_t leaf = SIOV_SL_R | (ro ? 0 : SIOV_SL_W) | (gen_chance(g, 50) ? SIOV_SL_X : 0);
+        uint64_t leaf = SIOV_SL_R | (roll < 85 ? SIOV_SL_W : 0) | (gen_chance(g, 50) ? SIOV_SL_X : 0);
         sl_map(g, d, gpa, hpa, SIOV_PAGE_SIZE, leaf);
     }
+    /* an A/D update in a table the second level does not let us write would
+       fault (SFL.8): such tables get their A/D bits pre-set */
+    g->page_ro[hpa / SIOV_PAGE_SIZE] = !sl_writable(g, d, gpa);
     return gpa;
 }
 
@@ -578,7 +594,7 @@ int gen_invalidate_all(struct gen_set *g)
     uint32_t seq = ++g->iq_seq;
     iq_put(g, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, seq),
            g->iq_status);
-    siov_mmio_write(g->iommu, SIOV_REG_IQT, siov_set(0, SIOV_IQ_PTR, g->iq_tail * 32ull), 8);
+    siov_mmio_write(g->iommu, SIOV_REG_IQT, (g->iq_tail * 32ull) & SIOV_IQ_PTR, 8); /* a byte offset */
     uint32_t got = 0;
     if (siov_mem_read(g->mem, g->iq_status, &got, 4) != 0 || got != seq)
         return -1;

@@ -8,6 +8,8 @@
  * (every level, both stages in nested), then checks the request against the
  * accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
  * write (SGN.6), execute (SGN.3); last the interrupt-range check (SGN.8).
+ * Nested, the first level's permissions are checked before the second level
+ * translates the first level's output.
  */
 #include "ref_walk.h"
 
@@ -433,13 +435,14 @@ static siov_fault fl_walk(struct walk *w, const struct pe *pe, uint64_t in, stru
     return SIOV_OK;
 }
 
-/* First-level permissions for the request's privilege (spec 3.6.2). */
+/* First-level permissions for the request's privilege (spec 3.6.2). Execute
+   is granted only where execute requests are enabled (ERE). */
 static struct perm fl_perm(const struct walk *w, const struct pe *pe, const struct page *pg)
 {
     bool priv = (w->access & SIOV_ACCESS_PRIV) != 0;
     struct perm p = {.user_ok = priv || pg->us, .r = true};
     p.w = priv && !pe->wpe ? true : pg->w;
-    p.x = pg->x && !(priv && pe->smep && pg->us);
+    p.x = pe->ere && pg->x && !(priv && pe->smep && pg->us);
     return p;
 }
 
@@ -457,6 +460,20 @@ struct outcome {
     uint64_t addr, size;
     struct perm p;
 };
+
+/* The request against stacked permissions: privilege (SGN.2), R, W, X. */
+static siov_fault check_perm(const struct walk *w, const struct pe *pe, const struct outcome *o)
+{
+    if (!o->p.user_ok)
+        return SIOV_FAULT_SGN_2;
+    if ((w->access & SIOV_ACCESS_READ) && !o->p.r)
+        return pe->legacy ? SIOV_FAULT_LGN_3 : SIOV_FAULT_SGN_7;
+    if ((w->access & SIOV_ACCESS_WRITE) && !o->p.w)
+        return pe->legacy ? SIOV_FAULT_LGN_2 : SIOV_FAULT_SGN_6;
+    if ((w->access & SIOV_ACCESS_EXEC) && !o->p.x)
+        return SIOV_FAULT_SGN_3;
+    return SIOV_OK;
+}
 
 static siov_fault walk_pt(struct walk *w, const struct pe *pe, struct outcome *o)
 {
@@ -490,7 +507,10 @@ static siov_fault walk_fl(struct walk *w, const struct pe *pe, struct outcome *o
     return SIOV_OK;
 }
 
-/* Nested: FL over SL; the final guest-physical address goes through the SL (spec 3.8). */
+/* Nested: FL over SL; the final guest-physical address goes through the SL
+   (spec 3.8). The first level is complete, its permission check included,
+   before the second level translates its output (as a guest page fault
+   precedes the EPT translation of the final access on x86). */
 static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcome *o)
 {
     struct page fl, sl;
@@ -499,30 +519,30 @@ static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcom
     siov_fault f = fl_walk(w, pe, w->addr, &fl);
     if (f)
         return f;
+    struct perm p = fl_perm(w, pe, &fl);
+    struct outcome fl_only = {0, 0, {p.user_ok, true, p.w, p.x}};
+    f = check_perm(w, pe, &fl_only);
+    if (f)
+        return f;
     uint64_t gpa = fl.base | (w->addr & (fl.size - 1));
     if (gpa & siov_above(sl_width(w, pe)))
         return SIOV_FAULT_SGN_5;
     f = sl_walk(w, pe, gpa, true, &sl);
     if (f)
         return f;
-    struct perm p = fl_perm(w, pe, &fl);
     o->addr = sl.base | (gpa & (sl.size - 1));
     o->size = min64(fl.size, sl.size);
     o->p = (struct perm){p.user_ok, sl.r, p.w && sl.w, p.x && sl.x};
     return SIOV_OK;
 }
 
-/* The request against the translation: privilege, R, W, X, interrupt range. */
+/* The request against the translation: privilege, R, W, X, then the
+   interrupt range. */
 static siov_fault check_access(const struct walk *w, const struct pe *pe, const struct outcome *o)
 {
-    if (!o->p.user_ok)
-        return SIOV_FAULT_SGN_2;
-    if ((w->access & SIOV_ACCESS_READ) && !o->p.r)
-        return pe->legacy ? SIOV_FAULT_LGN_3 : SIOV_FAULT_SGN_7;
-    if ((w->access & SIOV_ACCESS_WRITE) && !o->p.w)
-        return pe->legacy ? SIOV_FAULT_LGN_2 : SIOV_FAULT_SGN_6;
-    if ((w->access & SIOV_ACCESS_EXEC) && !o->p.x)
-        return SIOV_FAULT_SGN_3;
+    siov_fault f = check_perm(w, pe, o);
+    if (f)
+        return f;
     if (o->addr >= SIOV_INTR_BASE && o->addr <= SIOV_INTR_LIMIT)
         return pe->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
     return SIOV_OK;
