@@ -157,9 +157,7 @@ static siov_fault sl_check_reserved(const struct walk *w, uint64_t raw, unsigned
 static void sl_decode(const struct walk *w, struct sl_ent *e)
 {
     e->leaf = e->level == 1 || (e->raw & SIOV_SL_PS);
-    e->addr = e->raw & SIOV_SL_ADDR;
-    if (e->leaf)
-        e->addr &= ~(level_size(e->level) - 1);
+    e->addr = e->raw & SIOV_SL_ADDR; /* a large leaf's low address bits are reserved, so clear */
     e->perm = sl_entry_perm(w, e->raw);
 }
 
@@ -424,19 +422,18 @@ static uint64_t fl_ad_want(const struct walk *w, const struct fl_ent *e, bool wr
     return e->raw | set;
 }
 
-/* One atomic A/D update; nested, it is a write through the second level (SFL.8). */
+/* One atomic A/D update. Nested, it is a write through the second level: that
+   walk checks W (SFL.8) and sets SL A/D; if the SL mapping moved since the
+   read, the compare at the old address fails and the walk starts over. */
 static siov_fault fl_write_entry(const struct walk *w, struct fl_ent *e, uint64_t want)
 {
-    uint64_t hpa = e->hpa;
-
     if (w->pe->pgtt == SIOV_PGTT_NESTED) {
         struct sl_result r;
         siov_fault f = sl_translate(w, e->gpa, SIOV_ACCESS_WRITE, SL_FL_AD, &r);
         if (f)
             return f;
-        hpa = r.page + (e->gpa & (r.size - 1));
     }
-    int rc = siov_mem_cmpxchg64(w->iommu->mem, hpa, e->raw, want);
+    int rc = siov_mem_cmpxchg64(w->iommu->mem, e->hpa, e->raw, want);
     if (rc < 0)
         return SIOV_FAULT_SFL_10;
     if (rc == 0)

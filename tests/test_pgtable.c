@@ -338,6 +338,10 @@ static void test_sl_not_present(void **state)
             clr_bits(s.t, e, TL_SL_RWX);
             assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SSL_2);
             assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_SSL_2);
+            /* present is checked before reserved bits */
+            set_bits(s.t, e, SIOV_BIT(62) | SIOV_BIT(51) | (level >= 4 ? SIOV_SL_PS : 0));
+            assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SSL_2);
+            clr_bits(s.t, e, SIOV_BIT(62) | SIOV_BIT(51) | (level >= 4 ? SIOV_SL_PS : 0));
             /* X alone is "present" only with SLEE */
             set_bits(s.t, e, SIOV_SL_X);
             assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SSL_2);
@@ -354,6 +358,11 @@ static void test_sl_not_present(void **state)
             assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_LGN_3);
             assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_LGN_2);
             assert_int_equal(sc_walk(&s, EX, NULL), SIOV_FAULT_LGN_3);
+            /* legacy entries have no execute bit: X alone is not present even with SLEE */
+            set_bits(s.t, e, SIOV_SL_X);
+            s.pe.slee = true;
+            assert_int_equal(sc_walk(&s, EX, NULL), SIOV_FAULT_LGN_3);
+            assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_LGN_2);
             sc_free(&s);
         }
     }
