@@ -20,8 +20,11 @@ struct siov_domain;
    NULL on bad arguments, a pool too small, or hardware that does not respond. */
 SIOV_API struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *mem,
                                              uint64_t pool_gpa, uint64_t pool_size);
-/* Free the driver and every domain it still owns (NULL is ignored). */
+/* Free the driver and every domain it still owns (NULL is ignored). Turns
+   translation and the invalidation queue off first, so the unit stops using the pool. */
 SIOV_API void siov_driver_free(struct siov_driver *drv);
+/* Free 4 KiB pages left in the driver's table pool (0 for NULL). */
+SIOV_API uint64_t siov_driver_pool_avail(const struct siov_driver *drv);
 
 enum siov_cap {
     SIOV_CAP_AUX_DOMAIN,
@@ -33,9 +36,12 @@ enum siov_cap {
 /* Whether the hardware (from CAP/ECAP) supports a capability. */
 SIOV_API bool siov_driver_capable(const struct siov_driver *drv, enum siov_cap cap);
 
-/* Allow auxiliary domains (PASID-granular attach) on a device. */
+/* Allow auxiliary domains (PASID-granular attach) on a device; sets up its
+   context entry and PASID directory. 0 if already enabled; -ENODEV without
+   PASID support; -ENOMEM. */
 SIOV_API int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid);
-/* Disallow auxiliary domains on a device; -EBUSY while aux domains are attached. */
+/* Disallow auxiliary domains on a device; -EBUSY while aux domains are
+   attached, -EINVAL if not enabled, -ENODEV without PASID support. */
 SIOV_API int siov_dev_disable_aux(struct siov_driver *drv, siov_sid sid);
 
 enum siov_domain_type {
@@ -43,35 +49,63 @@ enum siov_domain_type {
     SIOV_DOMAIN_FIRST_LEVEL,  /* PGTT first-level only */
     SIOV_DOMAIN_PASS_THROUGH, /* PGTT pass-through */
 };
-/* A new domain of the given type with its own DID; NULL on error. */
+/* A new domain of the given type with its own DID (1 .. 2^(4+2*CAP.ND)-1).
+   NULL with errno EINVAL (bad argument), ENODEV (type not supported by the
+   hardware), ENOSPC (no DID left) or ENOMEM (pool or host memory). */
 SIOV_API struct siov_domain *siov_domain_new(struct siov_driver *drv, enum siov_domain_type type);
 /* A nested domain: its first-level tables hold guest addresses that the
-   second-level parent translates (PGTT nested). */
+   second-level parent translates (PGTT nested). The parent must be a
+   second-level domain; the driver identity-maps each of the nested domain's
+   table pages (read/write) in the parent, so the parent's address space must
+   leave those pool pages free. NULL with errno as for siov_domain_new. */
 SIOV_API struct siov_domain *siov_domain_new_nested(struct siov_domain *parent);
 /* Free a domain and its tables; -EBUSY while attached (or while nested children exist). */
 SIOV_API int siov_domain_free(struct siov_domain *dom);
+/* The domain's DID (what siov_xlate.did reports), or -EINVAL for NULL. */
+SIOV_API int siov_domain_did(const struct siov_domain *dom);
 
 #define SIOV_PROT_READ (1u << 0)
 #define SIOV_PROT_WRITE (1u << 1)
 #define SIOV_PROT_EXEC (1u << 2)
 #define SIOV_PROT_PRIV (1u << 3) /* first level: supervisor-only page */
-/* Map [iova, iova+size) to [pa, pa+size); uses 2M/1G pages where it can. */
+/* Map [iova, iova+size) to [pa, pa+size); uses 2M/1G pages where it can.
+   prot needs READ or WRITE. First level: every present page is readable,
+   PRIV makes it supervisor-only. Second level: PRIV is ignored. On a nested
+   domain pa is a guest address the parent translates.
+   -EINVAL: NULL, pass-through domain, size 0, unaligned, bad prot;
+   -ERANGE: beyond the domain's input width (first level: the lower canonical
+   half) or the parent's width; -EEXIST: overlaps a mapping; -ENOMEM: pool
+   exhausted. On error nothing is left mapped and no page is held. */
 SIOV_API int siov_domain_map(struct siov_domain *dom, uint64_t iova, uint64_t pa, uint64_t size,
                              unsigned prot);
-/* Unmap [iova, iova+size), invalidating as the spec requires; bytes unmapped. */
+/* Unmap [iova, iova+size) and invalidate (IOTLB page-selective by DID for
+   second-level and nested domains and for every nested domain over a parent,
+   PASID-based IOTLB for first-level ones, device-TLBs), fenced by inv-wait.
+   Splits a large page only partly covered. Returns the bytes unmapped (0 if
+   nothing was mapped); -EINVAL, -ERANGE as for map; -EBUSY if the range holds
+   a nested domain's table page; -ENOMEM if a split finds no page; -EIO or
+   -ETIMEDOUT if the invalidation failed (the mapping is gone nonetheless). */
 SIOV_API int64_t siov_domain_unmap(struct siov_domain *dom, uint64_t iova, uint64_t size);
-/* Look iova up in the domain's own tables; -ENOENT when unmapped. */
+/* Look iova up in the domain's own tables; -ENOENT when unmapped. Nested
+   domains give the guest address; pass-through domains give iova. */
 SIOV_API int siov_domain_iova_to_phys(struct siov_domain *dom, uint64_t iova, uint64_t *pa);
 
-/* Attach for requests without PASID (through RID_PASID). */
+/* Attach for requests without PASID (through RID_PASID, PASID 0; a legacy
+   context entry on hardware without scalable mode). -EEXIST if dom is
+   already attached to sid, -EBUSY if another domain is, -ENOMEM. */
 SIOV_API int siov_attach(struct siov_domain *dom, siov_sid sid);
-/* Undo siov_attach, with the invalidations the spec requires. */
+/* Undo siov_attach, with the invalidations the spec requires; -ENOENT if not attached. */
 SIOV_API int siov_detach(struct siov_domain *dom, siov_sid sid);
-/* Attach for requests tagged with the domain's PASID. */
+/* Attach for requests tagged with the domain's PASID, allocated at the
+   domain's first aux attach and shared by every device it is aux-attached to.
+   -ENODEV without PASID support, -EINVAL if aux is not enabled on sid,
+   -EEXIST if already aux-attached there, -ENOSPC (PASIDs), -ENOMEM. */
 SIOV_API int siov_aux_attach(struct siov_domain *dom, siov_sid sid);
-/* Undo siov_aux_attach, with the invalidations the spec requires. */
+/* Undo siov_aux_attach, with the invalidations the spec requires (PASID
+   cache, PASID-based IOTLB or IOTLB by DID, device-TLB, inv-wait); the PASID
+   is released with the last aux attachment. -ENOENT if not aux-attached. */
 SIOV_API int siov_aux_detach(struct siov_domain *dom, siov_sid sid);
-/* The domain's PASID, or -ENOENT before any aux attach. */
+/* The domain's PASID, or -ENOENT while it is not aux-attached anywhere. */
 SIOV_API int siov_aux_pasid(const struct siov_domain *dom);
 
 #ifdef __cplusplus

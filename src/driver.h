@@ -1,0 +1,163 @@
+/* driver.h: private interfaces of the reference driver (driver.c, aux_domain.c).
+ * The driver sees the unit only through MMIO and guest memory, so this header
+ * includes the public API alone, never internal.h. */
+#ifndef SIOV_DRIVER_H
+#define SIOV_DRIVER_H
+
+#include <siov/siov.h>
+
+#define SIOV_DRV_LOCAL __attribute__((visibility("hidden")))
+
+#define SIOV_DRV_RID_PASID 0u /* PASID of requests without PASID (RID_PASID) */
+
+/* A bitmap allocator: lowest free first. */
+struct siov_bitmap {
+    uint64_t *w;
+    uint64_t nbits, nfree;
+    uint64_t hint; /* no free bit below it */
+};
+
+/* One queued invalidation descriptor (qw2/qw3 are zero for every type we send). */
+struct siov_qi_desc {
+    uint64_t qw0, qw1;
+};
+
+/* A device (requester id) the driver has set up. */
+struct siov_dev {
+    siov_sid sid;
+    bool aux_enabled;
+    struct siov_domain *rid_dom; /* attached for requests without PASID */
+    unsigned naux;               /* aux domains attached */
+    uint64_t dir;                /* PASID directory (scalable mode) */
+};
+
+/* Where one domain is attached: a device, for requests without PASID or with its PASID. */
+struct siov_attachment {
+    siov_sid sid;
+    bool aux;
+};
+
+enum siov_dom_kind { SIOV_DOM_SL, SIOV_DOM_FL, SIOV_DOM_PT, SIOV_DOM_NESTED };
+
+struct siov_domain {
+    struct siov_driver *drv;
+    enum siov_dom_kind kind;
+    uint16_t did;
+    bool fl;               /* tables in first-level (IA-32e) format */
+    uint64_t root;         /* top table (none for pass-through) */
+    unsigned levels;       /* paging levels of the tables */
+    unsigned aw;           /* SL: the PASID-entry AW of its tables */
+    unsigned leaf_levels;  /* bit L set: level L may hold a leaf */
+    uint64_t iova_limit;   /* input addresses are below it */
+    uint64_t pa_limit;     /* output addresses are below it */
+    struct siov_domain *parent; /* nested: the second-level parent */
+    unsigned nchildren;    /* nested domains over this one */
+    uint64_t *idpages;     /* parent: sorted child table pages it identity-maps */
+    size_t nid, cid;
+    int32_t pasid;         /* aux PASID, -1 while not aux-attached */
+    struct siov_attachment *att;
+    unsigned natt, catt, naux, nrid;
+    struct siov_domain *prev, *next;
+};
+
+struct siov_driver {
+    struct siov_iommu *iommu;
+    struct siov_mem *mem;
+    uint64_t cap, ecap;
+    bool scalable;  /* TTM scalable; otherwise legacy (SL and PT domains only) */
+    bool pasid_ok;  /* ECAP.PASID: aux domains possible */
+    bool dev_tlb;   /* DTE set in context entries; device-TLB invalidations sent */
+    /* table pool */
+    uint64_t pool_base;
+    struct siov_bitmap pages;
+    uint64_t *deferred; /* pages released after the next queue flush */
+    size_t ndeferred, cdeferred;
+    /* identifiers */
+    struct siov_bitmap pasids, dids;
+    unsigned pdts, dir_pages;
+    /* paging geometry */
+    unsigned sl_aw, sl_levels, sl_width, fl_levels;
+    unsigned sl_leaf_levels, fl_leaf_levels;
+    /* structures */
+    uint64_t root;
+    uint64_t ctx_table[256][2]; /* context table per bus (and half in scalable mode) */
+    uint16_t ctx_users[256][2];
+    struct siov_dev **devs[256]; /* per bus: 256 devfn slots, allocated on demand */
+    /* invalidation queue */
+    uint64_t iq_base, status_gpa;
+    unsigned iq_entries, iq_dsz, iq_tail;
+    uint32_t seq;
+    struct siov_qi_desc *batch;
+    unsigned nbatch, cbatch;
+    int batch_err;
+    struct siov_domain *domains;
+};
+
+/* Little-endian 64-bit words in a byte buffer. */
+static inline uint64_t siov_drv_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+static inline void siov_drv_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Guest-memory words; 0 or -EFAULT. */
+SIOV_DRV_LOCAL int siov_drv_rd64(struct siov_driver *drv, uint64_t gpa, uint64_t *v);
+SIOV_DRV_LOCAL int siov_drv_wr64(struct siov_driver *drv, uint64_t gpa, uint64_t v);
+
+/* Table pool: n contiguous zeroed 4 KiB pages; -ENOMEM when the pool is exhausted. */
+SIOV_DRV_LOCAL int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa);
+SIOV_DRV_LOCAL void siov_drv_page_free(struct siov_driver *drv, uint64_t gpa, unsigned n);
+/* Free a page once the next queue flush has completed (hardware may still cache it). */
+SIOV_DRV_LOCAL void siov_drv_page_defer(struct siov_driver *drv, uint64_t gpa);
+
+/* Identifiers: PASIDs (0 reserved) and domain ids (0 reserved); -ENOSPC when exhausted. */
+SIOV_DRV_LOCAL int siov_drv_pasid_alloc(struct siov_driver *drv, uint32_t *pasid);
+SIOV_DRV_LOCAL void siov_drv_pasid_free(struct siov_driver *drv, uint32_t pasid);
+SIOV_DRV_LOCAL int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did);
+SIOV_DRV_LOCAL void siov_drv_did_free(struct siov_driver *drv, uint16_t did);
+
+/* Queued invalidation: descriptors collect in a batch; flush submits them with
+   an inv-wait, waits for its status write and then releases deferred pages.
+   0, -EIO (queue error reported in FSTS), -ETIMEDOUT or -ENOMEM. */
+SIOV_DRV_LOCAL int siov_drv_qi_flush(struct siov_driver *drv);
+SIOV_DRV_LOCAL void siov_drv_inv_cc_device(struct siov_driver *drv, siov_sid sid, uint16_t did);
+SIOV_DRV_LOCAL void siov_drv_inv_iotlb_dsi(struct siov_driver *drv, uint16_t did);
+/* IOTLB page-selective within domain over [lo, hi); domain-selective when the
+   range is too large for CAP.MAMV or PSI is not supported. */
+SIOV_DRV_LOCAL void siov_drv_inv_iotlb_range(struct siov_driver *drv, uint16_t did, uint64_t lo, uint64_t hi);
+SIOV_DRV_LOCAL void siov_drv_inv_piotlb_pasid(struct siov_driver *drv, uint16_t did, uint32_t pasid);
+SIOV_DRV_LOCAL void siov_drv_inv_piotlb_range(struct siov_driver *drv, uint16_t did, uint32_t pasid,
+                                              uint64_t lo, uint64_t hi);
+SIOV_DRV_LOCAL void siov_drv_inv_pc(struct siov_driver *drv, uint16_t did, uint32_t pasid);
+/* Device-TLB of sid for [lo, hi) (lo == hi: everything); pasid SIOV_NO_PASID for
+   the non-PASID form. Nothing when device-TLBs are not in use. */
+SIOV_DRV_LOCAL void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid,
+                                        uint64_t lo, uint64_t hi);
+
+/* Devices. find: NULL if not set up. get: set up on first use (context entry,
+   PASID directory). put: release it once nothing uses it. */
+SIOV_DRV_LOCAL struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid);
+SIOV_DRV_LOCAL int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out);
+SIOV_DRV_LOCAL void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev);
+
+/* Scalable mode: install a PASID-table entry (P set last) / tear it down with
+   the invalidations of the spec (P cleared, PASID cache, IOTLB, device-TLB). */
+SIOV_DRV_LOCAL int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid,
+                                      const uint64_t pe[8]);
+SIOV_DRV_LOCAL int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid);
+/* Legacy mode: install / tear down the device's context entry. */
+SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0,
+                                       uint64_t qw1);
+SIOV_DRV_LOCAL int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev);
+
+/* aux_domain.c: free a domain's host memory only (driver teardown). */
+SIOV_DRV_LOCAL void siov_domain_release(struct siov_domain *dom);
+
+#endif
