@@ -36,7 +36,8 @@ struct kind {
 
 struct diff {
     const char *phase;
-    uint64_t requests, mismatches, known, ok, faults, sets;
+    uint64_t requests, mismatches, known, ok, faults, sets, ad_checked;
+    uint64_t ok_by_kind[2][5]; /* [legacy][pgtt]: translations that succeeded */
     uint64_t hits_uncached, hits_cached;
     unsigned nkinds;
     struct kind kinds[MAX_KINDS];
@@ -150,6 +151,9 @@ static void check(struct diff *d, struct gen_set *g, const struct ref_unit *u, c
         report(d, g, r, got, &x, &ref, "perm");
     else if (!got && !touched(g, &ref))
         report(d, g, r, got, &x, &ref, "A/D not set");
+    d->ad_checked += got ? 0 : ref.ntouch;
+    if (!got && ref.pgtt < 5)
+        d->ok_by_kind[ref.legacy][ref.pgtt]++;
     got ? d->faults++ : d->ok++;
 }
 
@@ -197,22 +201,63 @@ static void summary(const struct diff *d, double secs)
             (unsigned long long)d->faults, (unsigned long long)d->mismatches, (unsigned long long)d->known,
             (unsigned long long)d->hits_uncached, (unsigned long long)d->hits_cached, secs,
             (double)d->sets / secs, (double)d->requests / secs);
+    fprintf(stderr, "  translated: FL %llu, SL %llu, nested %llu, PT %llu; legacy SL %llu, PT %llu; A/D bits checked in %llu entries\n",
+            (unsigned long long)d->ok_by_kind[0][SIOV_PGTT_FL], (unsigned long long)d->ok_by_kind[0][SIOV_PGTT_SL],
+            (unsigned long long)d->ok_by_kind[0][SIOV_PGTT_NESTED], (unsigned long long)d->ok_by_kind[0][SIOV_PGTT_PT],
+            (unsigned long long)d->ok_by_kind[1][SIOV_PGTT_SL], (unsigned long long)d->ok_by_kind[1][SIOV_PGTT_PT],
+            (unsigned long long)d->ad_checked);
+}
+
+/* Frees the table set or tl a test left in *state (also after a failed assert). */
+struct owned {
+    struct gen_set *g;
+    struct tl *t;
+};
+
+static int setup(void **state)
+{
+    *state = calloc(1, sizeof(struct owned));
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct owned *o = *state;
+    gen_set_free(o->g);
+    tl_free(o->t);
+    free(o);
+    return 0;
+}
+
+static struct gen_set *own_set(void **state, uint64_t seed)
+{
+    struct owned *o = *state;
+    gen_set_free(o->g);
+    o->g = gen_set_new(seed);
+    assert_non_null(o->g);
+    return o->g;
+}
+
+static struct tl *own_tl(void **state, const struct siov_iommu_config *cfg)
+{
+    struct owned *o = *state;
+    tl_free(o->t);
+    o->t = NULL;
+    o->t = tl_new(cfg);
+    return o->t;
 }
 
 static void test_random_sets(void **state)
 {
-    (void)state;
     struct diff d = {.phase = "valid tables"};
     struct gen_req reqs[REQS_PER_SET];
     uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED), sets = env_u64("SIOV_DIFF_SETS", DEFAULT_SETS);
     uint64_t one = env_u64("SIOV_DIFF_ONE", 0);
     double t0 = now();
     for (uint64_t i = 0; i < (one ? 1 : sets); i++) {
-        struct gen_set *g = gen_set_new(one ? one : set_seed(base, i));
-        assert_non_null(g);
+        struct gen_set *g = own_set(state, one ? one : set_seed(base, i));
         unsigned n = gen_requests(g, reqs, REQS_PER_SET);
         run_requests(&d, g, reqs, n, true);
-        gen_set_free(g);
     }
     summary(&d, now() - t0);
     assert_int_equal(d.hits_uncached, 0); /* the invalidations really emptied the caches */
@@ -316,15 +361,13 @@ static const char *corrupt(struct gen_set *g, const struct ref_read *rd)
 
 static void test_corrupted_sets(void **state)
 {
-    (void)state;
     struct diff d = {.phase = "corrupted tables"};
     struct gen_req reqs[REQS_PER_SET + 8];
     uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED) ^ 0xC0441u;
     uint64_t sets = env_u64("SIOV_DIFF_CORRUPT_SETS", DEFAULT_CORRUPT_SETS), corrupted = 0;
     double t0 = now();
     for (uint64_t i = 0; i < sets; i++) {
-        struct gen_set *g = gen_set_new(set_seed(base, i));
-        assert_non_null(g);
+        struct gen_set *g = own_set(state, set_seed(base, i));
         unsigned n = gen_requests(g, reqs, REQS_PER_SET / 2);
         struct ref_unit u;
         ref_unit_init(&u, g->mem, g->iommu);
@@ -351,7 +394,6 @@ static void test_corrupted_sets(void **state)
         /* uncached only: a corrupted entry may disagree with another entry of
            the same DID, and then the IOTLB legitimately answers for both */
         run_requests(&d, g, reqs, n, false);
-        gen_set_free(g);
     }
     summary(&d, now() - t0);
     fprintf(stderr, "differential: %llu of %llu sets corrupted\n", (unsigned long long)corrupted,
@@ -381,19 +423,17 @@ static siov_fault both(struct tl *t, siov_sid sid, uint32_t pasid, uint64_t addr
    SLPTPTR is LCT.4.3 (0x03), as SSL.4 is in scalable mode. */
 static void test_model_legacy_top_sl_fetch_error_is_lct4(void **state)
 {
-    (void)state;
     for (unsigned aw = SIOV_AW_3LVL; aw <= SIOV_AW_5LVL; aw++) {
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
         cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
         cfg.mgaw = 57;
-        struct tl *t = tl_new(&cfg);
+        struct tl *t = own_tl(state, &cfg);
         tl_enable(t, SIOV_TTM_LEGACY);
         siov_sid sid = SIOV_SID(0, 3, 0);
         tl_legacy_context(t, sid, SIOV_CE0_P | (TL_MEM_SIZE + 0x5000), siov_set(0, SIOV_CE1_AW, aw) | siov_set(0, SIOV_CE1_DID, 7));
         assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, SIOV_FAULT_LCT_4), SIOV_FAULT_LCT_4);
         assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_WRITE, SIOV_FAULT_LCT_4), SIOV_FAULT_LCT_4);
-        tl_free(t);
     }
 }
 
@@ -403,7 +443,6 @@ static void test_model_legacy_top_sl_fetch_error_is_lct4(void **state)
    which the model already reports as SCT.7 for requests with PASID). */
 static void test_model_rid_pasid_beyond_limit_is_sct7(void **state)
 {
-    (void)state;
     static const struct { unsigned pasid_bits, pdts; uint32_t rid_pasid; } cases[] = {
         {20, 0, 8192},   /* PDTS=0: 128 directory entries, PASIDs below 8192 */
         {20, 3, 65536},  /* PDTS=3: 1024 directory entries, PASIDs below 65536 */
@@ -413,7 +452,7 @@ static void test_model_rid_pasid_beyond_limit_is_sct7(void **state)
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
         cfg.pasid_bits = cases[i].pasid_bits;
-        struct tl *t = tl_new(&cfg);
+        struct tl *t = own_tl(state, &cfg);
         tl_enable(t, SIOV_TTM_SCALABLE);
         siov_sid sid = SIOV_SID(2, 1, 0);
         uint64_t dir = tl_page(t);
@@ -425,7 +464,6 @@ static void test_model_rid_pasid_beyond_limit_is_sct7(void **state)
         tl_pe_pt(pe, 5);
         tl_pasid_entry(t, dir, cases[i].rid_pasid, pe); /* present, so only the limit can fault */
         assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x2000, SIOV_ACCESS_READ, SIOV_FAULT_SCT_7), SIOV_FAULT_SCT_7);
-        tl_free(t);
     }
 }
 
@@ -434,9 +472,8 @@ static void test_model_rid_pasid_beyond_limit_is_sct7(void **state)
    ECAP.RPRIVS). So SRE=0/ERE=0 in the RID_PASID entry cannot fault it. */
 static void test_model_no_pasid_request_ignores_exec_priv(void **state)
 {
-    (void)state;
     for (unsigned flpm = SIOV_FLPM_4LVL; flpm <= SIOV_FLPM_5LVL; flpm++) {
-        struct tl *t = tl_new(NULL);
+        struct tl *t = own_tl(state, NULL);
         tl_enable(t, SIOV_TTM_SCALABLE);
         siov_sid sid = SIOV_SID(1, 0, 0);
         uint64_t dir = tl_sm_context_default(t, sid, 0);
@@ -451,18 +488,17 @@ static void test_model_no_pasid_request_ignores_exec_priv(void **state)
         /* with a PASID the same bits do fault */
         assert_int_equal(both(t, sid, 0, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, SIOV_FAULT_SPT_6), SIOV_FAULT_SPT_6);
         assert_int_equal(both(t, sid, 0, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC, SIOV_FAULT_SPT_5), SIOV_FAULT_SPT_5);
-        tl_free(t);
     }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_sets),
-        cmocka_unit_test(test_corrupted_sets),
-        cmocka_unit_test(test_model_legacy_top_sl_fetch_error_is_lct4),
-        cmocka_unit_test(test_model_rid_pasid_beyond_limit_is_sct7),
-        cmocka_unit_test(test_model_no_pasid_request_ignores_exec_priv),
+        cmocka_unit_test_setup_teardown(test_random_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_legacy_top_sl_fetch_error_is_lct4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_rid_pasid_beyond_limit_is_sct7, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_no_pasid_request_ignores_exec_priv, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
