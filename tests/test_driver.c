@@ -1,0 +1,522 @@
+/* The reference driver's bring-up, capabilities, allocators, device set-up
+ * and its invalidation-queue handling (src/driver.c), seen from the outside:
+ * registers it programmed, tables it wrote in guest memory, fault reasons of
+ * the unit, invalidation counters, and errors of the API. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+
+#define MEM_SIZE (64ull << 20)
+#define POOL_BASE (1ull << 20)
+#define POOL_SIZE (16ull << 20)
+#define POOL_PAGES (POOL_SIZE / 4096)
+#define DATA 0x40000000ull /* output addresses need no backing for siov_translate */
+#define SID_A SIOV_SID(0, 1, 0)
+#define SID_B SIOV_SID(0, 2, 0)
+#define SID_HI SIOV_SID(0, 17, 0) /* devfn 0x88: upper half of bus 0's root entry */
+
+struct fx {
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    struct siov_driver *drv;
+};
+
+static struct fx *fx_new_cfg(const struct siov_iommu_config *cfg, uint64_t pool_size)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->mem = siov_mem_new_flat(MEM_SIZE);
+    assert_non_null(f->mem);
+    f->iommu = siov_iommu_new(f->mem, cfg);
+    assert_non_null(f->iommu);
+    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, pool_size);
+    assert_non_null(f->drv);
+    return f;
+}
+
+static struct fx *fx_new(void)
+{
+    return fx_new_cfg(NULL, POOL_SIZE);
+}
+
+static void fx_free(struct fx *f)
+{
+    siov_driver_free(f->drv);
+    siov_iommu_free(f->iommu);
+    siov_mem_free(f->mem);
+    free(f);
+}
+
+static struct siov_stats stats(struct fx *f)
+{
+    struct siov_stats s;
+    siov_iommu_stats(f->iommu, &s);
+    return s;
+}
+
+static uint64_t reg(struct fx *f, uint64_t off, unsigned size)
+{
+    return siov_mmio_read(f->iommu, off, size);
+}
+
+static siov_fault xlate(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t iova, struct siov_xlate *out)
+{
+    return siov_translate(f->iommu, sid, pasid, iova, SIOV_ACCESS_READ, out);
+}
+
+static uint64_t r64(struct fx *f, uint64_t gpa)
+{
+    uint8_t b[8];
+    assert_int_equal(siov_mem_read(f->mem, gpa, b, 8), 0);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static bool in_pool(uint64_t gpa)
+{
+    return gpa >= POOL_BASE && gpa < POOL_BASE + POOL_SIZE;
+}
+
+/* ---------------------------------------------------------------- bring-up */
+
+static void test_bringup_registers(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    uint32_t gsts = (uint32_t)reg(f, SIOV_REG_GSTS, 4);
+    assert_true(gsts & SIOV_GSTS_TES);
+    assert_true(gsts & SIOV_GSTS_QIES);
+    assert_true(gsts & SIOV_GSTS_RTPS);
+    uint64_t rtaddr = reg(f, SIOV_REG_RTADDR, 8);
+    assert_int_equal(siov_get(rtaddr, SIOV_RTADDR_TTM), SIOV_TTM_SCALABLE);
+    assert_true(in_pool(rtaddr & SIOV_RTADDR_RTA));
+    uint64_t iqa = reg(f, SIOV_REG_IQA, 8);
+    assert_true(iqa & SIOV_IQA_DW);
+    assert_int_equal(siov_get(iqa, SIOV_IQA_QS), 0);
+    assert_true(in_pool(iqa & SIOV_IQA_IQA));
+    assert_int_equal(reg(f, SIOV_REG_IQH, 8), reg(f, SIOV_REG_IQT, 8)); /* drained */
+    assert_int_equal(reg(f, SIOV_REG_FSTS, 4) & (SIOV_FSTS_IQE | SIOV_FSTS_ITE | SIOV_FSTS_ICE), 0);
+    struct siov_stats s = stats(f);
+    assert_true(s.inv_context >= 1);      /* global context-cache invalidation after SRTP */
+    assert_true(s.inv_pasid_cache >= 1);  /* global PASID-cache */
+    assert_true(s.inv_iotlb >= 1);        /* global IOTLB */
+    assert_true(s.inv_wait >= 1);
+    /* root, queue and status pages come from the pool */
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 3);
+    /* no device set up: the root entry half is not present */
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_FAULT_SRT_2);
+    fx_free(f);
+}
+
+static void test_bringup_legacy(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = false;
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    uint64_t rtaddr = reg(f, SIOV_REG_RTADDR, 8);
+    assert_int_equal(siov_get(rtaddr, SIOV_RTADDR_TTM), SIOV_TTM_LEGACY);
+    assert_false(reg(f, SIOV_REG_IQA, 8) & SIOV_IQA_DW); /* 128-bit descriptors without SMTS */
+    assert_true(reg(f, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
+    assert_false(siov_driver_capable(f->drv, SIOV_CAP_AUX_DOMAIN));
+    assert_false(siov_driver_capable(f->drv, SIOV_CAP_FIRST_LEVEL));
+    assert_false(siov_driver_capable(f->drv, SIOV_CAP_NESTED));
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_SECOND_LEVEL));
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_PASS_THROUGH));
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), -ENODEV);
+    assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), -ENODEV);
+    errno = 0;
+    assert_null(siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL));
+    assert_int_equal(errno, ENODEV);
+
+    struct siov_domain *sl = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(sl);
+    assert_int_equal(siov_aux_attach(sl, SID_A), -ENODEV);
+    assert_int_equal(siov_domain_map(sl, 0x10000, DATA, 0x2000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_attach(sl, SID_A), 0);
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x11234, &x), SIOV_OK);
+    assert_int_equal(x.addr, DATA + 0x1234);
+    assert_int_equal(x.did, siov_domain_did(sl));
+    assert_int_equal(xlate(f, SID_A, 3, 0x11234, &x), SIOV_FAULT_RTA_2); /* PASIDs in legacy mode */
+    /* unmap invalidates the legacy IOTLB entry */
+    assert_int_equal(siov_domain_unmap(sl, 0x11000, 0x1000), 0x1000);
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x11234, &x), SIOV_FAULT_LGN_3);
+    assert_int_equal(siov_detach(sl, SID_A), 0);
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x10000, &x), SIOV_FAULT_LRT_2); /* device released: root entry cleared */
+
+    struct siov_domain *pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH);
+    assert_non_null(pt);
+    assert_int_equal(siov_attach(pt, SID_B), 0);
+    assert_int_equal(xlate(f, SID_B, SIOV_NO_PASID, 0x7654000, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x7654000);
+    assert_int_equal(siov_detach(pt, SID_B), 0);
+    assert_int_equal(siov_domain_free(pt), 0);
+    assert_int_equal(siov_domain_free(sl), 0);
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 3);
+    fx_free(f);
+}
+
+static void test_new_bad_args(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
+    errno = 0;
+    assert_null(siov_driver_new(NULL, mem, POOL_BASE, POOL_SIZE));
+    assert_int_equal(errno, EINVAL);
+    assert_null(siov_driver_new(iommu, NULL, POOL_BASE, POOL_SIZE));
+    errno = 0;
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 2 * 4096)); /* root, queue, status need 3 */
+    assert_int_equal(errno, EINVAL);
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 3 * 4096)); /* 2 whole pages after rounding */
+    assert_null(siov_driver_new(iommu, mem, MEM_SIZE - 4096, 4 * 4096)); /* beyond memory */
+    assert_null(siov_driver_new(iommu, mem, UINT64_MAX - 4095, 8192));  /* wraps */
+    /* nothing was programmed */
+    assert_int_equal(siov_mmio_read(iommu, SIOV_REG_GSTS, 4), 0);
+    /* a pool of exactly 3 pages brings the unit up, and every later table allocation fails */
+    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096);
+    assert_non_null(drv);
+    assert_int_equal(siov_driver_pool_avail(drv), 0);
+    assert_int_equal(siov_dev_enable_aux(drv, SID_A), -ENOMEM);
+    errno = 0;
+    assert_null(siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL));
+    assert_int_equal(errno, ENOMEM);
+    struct siov_domain *pt = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH); /* needs no table */
+    assert_non_null(pt);
+    assert_int_equal(siov_attach(pt, SID_A), -ENOMEM);
+    assert_int_equal(siov_driver_pool_avail(drv), 0);
+    siov_driver_free(drv);
+    siov_driver_free(NULL);
+    assert_false(siov_driver_capable(NULL, SIOV_CAP_AUX_DOMAIN));
+    assert_int_equal(siov_driver_pool_avail(NULL), 0);
+    assert_int_equal(siov_dev_enable_aux(NULL, SID_A), -EINVAL);
+    assert_int_equal(siov_dev_disable_aux(NULL, SID_A), -EINVAL);
+    siov_iommu_free(iommu);
+    siov_mem_free(mem);
+}
+
+static void test_free_quiesces_and_rebind(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x1000, SIOV_PROT_READ), 0);
+    assert_int_equal(siov_attach(d, SID_A), 0); /* left attached: siov_driver_free cleans up */
+    siov_driver_free(f->drv);
+    uint32_t gsts = (uint32_t)reg(f, SIOV_REG_GSTS, 4);
+    assert_false(gsts & SIOV_GSTS_TES);
+    assert_false(gsts & SIOV_GSTS_QIES);
+    /* a second driver over another pool: fresh tables, nothing of the first survives */
+    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE + POOL_SIZE, POOL_SIZE);
+    assert_non_null(f->drv);
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SRT_2);
+    /* a third bound while the second is live: it turns translation off and takes over */
+    struct siov_driver *third = siov_driver_new(f->iommu, f->mem, POOL_BASE + 2 * POOL_SIZE, POOL_SIZE);
+    assert_non_null(third);
+    assert_true(reg(f, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
+    uint64_t rta = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    assert_true(rta >= POOL_BASE + 2 * POOL_SIZE && rta < POOL_BASE + 3 * POOL_SIZE);
+    siov_driver_free(third);
+    fx_free(f);
+}
+
+/* ------------------------------------------------------------ capabilities */
+
+static void test_capabilities(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_AUX_DOMAIN));
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_FIRST_LEVEL));
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_SECOND_LEVEL));
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_NESTED));
+    assert_true(siov_driver_capable(f->drv, SIOV_CAP_PASS_THROUGH));
+    assert_false(siov_driver_capable(f->drv, (enum siov_cap)99));
+    fx_free(f);
+
+    static const struct {
+        size_t off;            /* the config flag turned off */
+        enum siov_cap lost[2]; /* capabilities that go with it */
+        enum siov_domain_type type;
+    } cases[] = {
+        {offsetof(struct siov_iommu_config, first_level), {SIOV_CAP_FIRST_LEVEL, SIOV_CAP_NESTED},
+         SIOV_DOMAIN_FIRST_LEVEL},
+        {offsetof(struct siov_iommu_config, second_level), {SIOV_CAP_SECOND_LEVEL, SIOV_CAP_NESTED},
+         SIOV_DOMAIN_SECOND_LEVEL},
+        {offsetof(struct siov_iommu_config, pass_through), {SIOV_CAP_PASS_THROUGH, SIOV_CAP_PASS_THROUGH},
+         SIOV_DOMAIN_PASS_THROUGH},
+        {offsetof(struct siov_iommu_config, nested), {SIOV_CAP_NESTED, SIOV_CAP_NESTED},
+         SIOV_DOMAIN_SECOND_LEVEL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        *(bool *)((char *)&cfg + cases[i].off) = false;
+        f = fx_new_cfg(&cfg, POOL_SIZE);
+        assert_false(siov_driver_capable(f->drv, cases[i].lost[0]));
+        assert_false(siov_driver_capable(f->drv, cases[i].lost[1]));
+        assert_true(siov_driver_capable(f->drv, SIOV_CAP_AUX_DOMAIN));
+        if (cases[i].lost[0] != SIOV_CAP_NESTED) {
+            errno = 0;
+            assert_null(siov_domain_new(f->drv, cases[i].type));
+            assert_int_equal(errno, ENODEV);
+        } else {
+            struct siov_domain *p = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+            errno = 0;
+            assert_null(siov_domain_new_nested(p));
+            assert_int_equal(errno, ENODEV);
+        }
+        fx_free(f);
+    }
+}
+
+/* ---------------------------------------------------------- allocators */
+
+/* Device set-up: context table, PASID directory sized by ECAP.PSS, tables
+   returned when the device is released. */
+static void test_device_setup_tables(void **state)
+{
+    (void)state;
+    static const unsigned bits[] = {20, 15, 13, 8, 1};
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.pasid_bits = bits[i];
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        uint64_t base = siov_driver_pool_avail(f->drv);
+        unsigned pdts = bits[i] > 13 ? bits[i] - 13 : 0;
+        uint64_t dir_pages = pdts >= 2 ? 1ull << (pdts - 2) : 1;
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0); /* idempotent */
+        assert_int_equal(siov_driver_pool_avail(f->drv), base - 1 - dir_pages);
+        /* the context entry the unit sees: P, PASIDE, DTE, PDTS, RID_PASID 0 */
+        uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+        uint64_t re = r64(f, root + 16 * 0);
+        assert_true(re & SIOV_SRE0_LP);
+        uint64_t ce = (re & SIOV_SRE0_LCTP) + 32 * SIOV_SID_DEVFN(SID_A);
+        uint64_t qw0 = r64(f, ce), qw1 = r64(f, ce + 8);
+        assert_true(qw0 & SIOV_SCE0_P);
+        assert_true(qw0 & SIOV_SCE0_PASIDE);
+        assert_true(qw0 & SIOV_SCE0_DTE);
+        assert_int_equal(siov_get(qw0, SIOV_SCE0_PDTS), pdts);
+        assert_true(in_pool(qw0 & SIOV_SCE0_PASIDDIRPTR));
+        assert_int_equal(siov_get(qw1, SIOV_SCE1_RID_PASID), 0);
+        /* the upper half of the same bus takes its own context table */
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_HI), 0);
+        assert_int_equal(siov_driver_pool_avail(f->drv), base - 2 - 2 * dir_pages);
+        assert_true(r64(f, root + 8) & SIOV_SRE1_UP);
+        /* PASID 1 (directory entry 0) has no table yet: SPD.2; no PASID -> RID_PASID 0: SPD.2 too */
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, 1, 0, &x), SIOV_FAULT_SPD_2);
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SPD_2);
+        assert_int_equal(xlate(f, SID_B, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SCT_2);
+        if (bits[i] < 20) /* beyond the directory the PDTS covers */
+            assert_int_equal(xlate(f, SID_A, 1u << (pdts + 13), 0, &x), SIOV_FAULT_SCT_7);
+        assert_int_equal(siov_dev_disable_aux(f->drv, SID_HI), 0);
+        assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), 0);
+        assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), -EINVAL);
+        assert_int_equal(siov_driver_pool_avail(f->drv), base);
+        assert_int_equal(r64(f, root), 0);
+        assert_int_equal(r64(f, root + 8), 0);
+        assert_int_equal(xlate(f, SID_A, 1, 0, &x), SIOV_FAULT_SRT_2);
+        fx_free(f);
+    }
+}
+
+static void test_pasid_exhaustion(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.pasid_bits = 2; /* PASIDs 1..3; 0 is RID_PASID */
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    struct siov_domain *d[4];
+    for (int i = 0; i < 4; i++)
+        d[i] = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(siov_aux_attach(d[i], SID_A), 0);
+        assert_int_equal(siov_aux_pasid(d[i]), i + 1); /* lowest free first */
+    }
+    uint64_t avail = siov_driver_pool_avail(f->drv);
+    assert_int_equal(siov_aux_attach(d[3], SID_A), -ENOSPC);
+    assert_int_equal(siov_aux_pasid(d[3]), -ENOENT);
+    assert_int_equal(siov_driver_pool_avail(f->drv), avail);
+    assert_int_equal(siov_aux_detach(d[1], SID_A), 0);
+    assert_int_equal(siov_aux_pasid(d[1]), -ENOENT); /* released with its last aux attachment */
+    assert_int_equal(siov_aux_attach(d[3], SID_A), 0);
+    assert_int_equal(siov_aux_pasid(d[3]), 2);
+    for (int i = 0; i < 4; i++) {
+        if (i != 1)
+            assert_int_equal(siov_aux_detach(d[i], SID_A), 0);
+        assert_int_equal(siov_domain_free(d[i]), 0);
+    }
+    fx_free(f);
+}
+
+static void test_did_exhaustion(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.domain_bits = 4; /* CAP.ND=0: 16 DIDs, 0 reserved */
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    struct siov_domain *d[15];
+    for (int i = 0; i < 15; i++) {
+        d[i] = siov_domain_new(f->drv, i % 2 ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_PASS_THROUGH);
+        assert_non_null(d[i]);
+        assert_int_equal(siov_domain_did(d[i]), i + 1);
+    }
+    uint64_t avail = siov_driver_pool_avail(f->drv);
+    errno = 0;
+    assert_null(siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL));
+    assert_int_equal(errno, ENOSPC);
+    assert_null(siov_domain_new_nested(d[0]) /* PT parent */);
+    assert_int_equal(siov_driver_pool_avail(f->drv), avail);
+    assert_int_equal(siov_domain_free(d[6]), 0);
+    struct siov_domain *n = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(n);
+    assert_int_equal(siov_domain_did(n), 7);
+    assert_int_equal(siov_domain_did(NULL), -EINVAL);
+    fx_free(f);
+}
+
+/* ---------------------------------------------------- invalidation queue */
+
+/* Detaching issues the tear-down sequence: PASID cache, IOTLB (PASID-based
+   for first level, by DID for second level), device-TLB, inv-wait. */
+static void test_teardown_descriptors(void **state)
+{
+    (void)state;
+    static const enum siov_domain_type types[] = {SIOV_DOMAIN_FIRST_LEVEL, SIOV_DOMAIN_SECOND_LEVEL,
+                                                  SIOV_DOMAIN_PASS_THROUGH};
+    for (size_t i = 0; i < 3; i++) {
+        for (int aux = 0; aux < 2; aux++) {
+            struct fx *f = fx_new();
+            struct siov_domain *d = siov_domain_new(f->drv, types[i]);
+            assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+            assert_int_equal(aux ? siov_aux_attach(d, SID_A) : siov_attach(d, SID_A), 0);
+            struct siov_stats a = stats(f);
+            assert_int_equal(aux ? siov_aux_detach(d, SID_A) : siov_detach(d, SID_A), 0);
+            struct siov_stats b = stats(f);
+            assert_int_equal(b.inv_pasid_cache - a.inv_pasid_cache, 1);
+            bool fl_or_pt = types[i] != SIOV_DOMAIN_SECOND_LEVEL;
+            assert_int_equal(b.inv_piotlb - a.inv_piotlb, fl_or_pt ? 1 : 0);
+            assert_int_equal(b.inv_iotlb - a.inv_iotlb, fl_or_pt ? 0 : 1);
+            assert_int_equal(b.inv_devtlb - a.inv_devtlb, 1);
+            assert_int_equal(b.inv_wait - a.inv_wait, 1);
+            assert_int_equal(reg(f, SIOV_REG_IQH, 8), reg(f, SIOV_REG_IQT, 8));
+            fx_free(f);
+        }
+    }
+    /* without device-TLB support no device-TLB invalidation is sent */
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.dev_tlb = false;
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_attach(d, SID_A), 0);
+    struct siov_stats a = stats(f);
+    assert_int_equal(siov_detach(d, SID_A), 0);
+    assert_int_equal(stats(f).inv_devtlb, a.inv_devtlb);
+    uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    assert_int_equal(r64(f, root), 0); /* device released */
+    fx_free(f);
+}
+
+/* A queue the unit cannot read: the error shows in FSTS.IQE, the driver
+   reports -EIO, recovers, and the next operations work. */
+static void test_queue_error_recovery(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x4000, SIOV_PROT_READ), 0);
+    assert_int_equal(siov_attach(d, SID_A), 0);
+    uint64_t iq = reg(f, SIOV_REG_IQA, 8) & SIOV_IQA_IQA;
+    assert_int_equal(siov_mem_fail_range(f->mem, iq, 4096, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_domain_unmap(d, 0, 0x1000), -EIO);
+    assert_int_equal(reg(f, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE, 0); /* acknowledged */
+    assert_int_equal(reg(f, SIOV_REG_IQH, 8), reg(f, SIOV_REG_IQT, 8));
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    uint64_t pa;
+    assert_int_equal(siov_domain_iova_to_phys(d, 0, &pa), -ENOENT); /* the mapping is gone regardless */
+    assert_int_equal(siov_domain_unmap(d, 0x1000, 0x1000), 0x1000);
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_FAULT_SSL_2);
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x2000, &x), SIOV_OK);
+    assert_int_equal(siov_detach(d, SID_A), 0);
+    fx_free(f);
+}
+
+/* A status write that never lands: the bounded wait gives -ETIMEDOUT. */
+static void test_queue_wait_timeout(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x2000, SIOV_PROT_READ), 0);
+    /* the status page is the pool page after the queue */
+    uint64_t status = (reg(f, SIOV_REG_IQA, 8) & SIOV_IQA_IQA) + 4096;
+    assert_int_equal(siov_mem_fail_range(f->mem, status, 4096, SIOV_MEM_FAIL_WRITE), 0);
+    assert_int_equal(siov_domain_unmap(d, 0, 0x1000), -ETIMEDOUT);
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_domain_unmap(d, 0x1000, 0x1000), 0x1000);
+    fx_free(f);
+}
+
+/* Caching mode: the unit may cache non-present entries, so making entries
+   present is followed by invalidations. */
+static void test_caching_mode(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.caching_mode = true;
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    struct siov_stats a = stats(f);
+    assert_int_equal(siov_attach(d, SID_A), 0);
+    struct siov_stats b = stats(f);
+    assert_true(b.inv_context > a.inv_context);     /* new context entry */
+    assert_true(b.inv_pasid_cache > a.inv_pasid_cache); /* new PASID entry */
+    assert_int_equal(siov_domain_map(d, 0x3000, DATA, 0x1000, SIOV_PROT_READ), 0);
+    struct siov_stats c = stats(f);
+    assert_int_equal(c.inv_iotlb - b.inv_iotlb, 1); /* new second-level mapping */
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x3000, &x), SIOV_OK);
+    assert_int_equal(x.addr, DATA);
+    struct siov_domain *fl = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    c = stats(f);
+    assert_int_equal(siov_domain_map(fl, 0x3000, DATA, 0x1000, SIOV_PROT_READ), 0);
+    assert_int_equal(stats(f).inv_iotlb + stats(f).inv_piotlb, c.inv_iotlb + c.inv_piotlb); /* first level: none */
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bringup_registers),
+        cmocka_unit_test(test_bringup_legacy),
+        cmocka_unit_test(test_new_bad_args),
+        cmocka_unit_test(test_free_quiesces_and_rebind),
+        cmocka_unit_test(test_capabilities),
+        cmocka_unit_test(test_device_setup_tables),
+        cmocka_unit_test(test_pasid_exhaustion),
+        cmocka_unit_test(test_did_exhaustion),
+        cmocka_unit_test(test_teardown_descriptors),
+        cmocka_unit_test(test_queue_error_recovery),
+        cmocka_unit_test(test_queue_wait_timeout),
+        cmocka_unit_test(test_caching_mode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
