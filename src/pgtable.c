@@ -112,13 +112,15 @@ static siov_fault sl_width_fault(const struct walk *w, enum sl_use use)
 static siov_fault sl_read_entry(const struct walk *w, uint64_t table, uint64_t gpa, unsigned level,
                                 struct sl_ent *e)
 {
+    bool top = level == w->pe->sl_levels;
+
     e->level = level;
     e->hpa = table + 8ull * siov_level_index(gpa, level);
     if (siov_mem_read64(w->iommu->mem, e->hpa, &e->raw) == 0)
         return SIOV_OK;
-    if (w->pe->legacy)
-        return SIOV_FAULT_LSL_1;
-    return level == w->pe->sl_levels ? SIOV_FAULT_SSL_4 : SIOV_FAULT_SSL_1;
+    if (w->pe->legacy) /* the entry SLPTPTR references: LCT.4.3; others LSL.1 */
+        return top ? SIOV_FAULT_LCT_4 : SIOV_FAULT_LSL_1;
+    return top ? SIOV_FAULT_SSL_4 : SIOV_FAULT_SSL_1;
 }
 
 /* R=W=0 (and X=0 or SLEE=0) is not present; legacy reports the request's permission reason. */

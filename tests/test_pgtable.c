@@ -299,7 +299,8 @@ static void test_sl_read_errors(void **state)
                 sc_init(&s, false, levels, size, TL_SL_RWX);
                 s.pe.legacy = legacy;
                 assert_int_equal(siov_mem_fail_range(s.t->mem, sc_ent(&s, level), 8, SIOV_MEM_FAIL_READ), 0);
-                siov_fault want = legacy ? SIOV_FAULT_LSL_1 : level == levels ? SIOV_FAULT_SSL_4 : SIOV_FAULT_SSL_1;
+                siov_fault want = level == levels ? (legacy ? SIOV_FAULT_LCT_4 : SIOV_FAULT_SSL_4)
+                                                  : (legacy ? SIOV_FAULT_LSL_1 : SIOV_FAULT_SSL_1);
                 assert_int_equal(sc_walk(&s, RD, NULL), want);
                 assert_int_equal(sc_walk(&s, WR, NULL), want);
                 /* a failure on the neighbouring entry does not matter */
@@ -316,6 +317,9 @@ static void test_sl_read_errors(void **state)
         sc_init(&s, false, levels, SZ_4K, TL_SL_RWX);
         s.pe.slptptr = 1ull << 40;
         assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SSL_4);
+        s.pe.legacy = true;
+        assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_LCT_4);
+        s.pe.legacy = false;
         s.pe.slptptr = s.root;
         tl_w64(s.t, sc_ent(&s, 2), (TL_MEM_SIZE - SZ_4K * 0) | TL_SL_RWX); /* table just past memory */
         assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SSL_1);
