@@ -126,6 +126,8 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     siov_stat_inc(&iommu->stats.translations);
+    if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
+        access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
