@@ -1,0 +1,305 @@
+/* siov-bench: translation cases — IOTLB hits, misses with full walks,
+ * siov_dma_read, and hits from several threads. */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "workload.h"
+
+#define MISS_IOTLB_ENTRIES 64u  /* misses: 4096 pages cycle through a 64-entry IOTLB */
+#define MISS_PAGES 4096u
+#define MT_MAX 64u
+
+bool bench_selected(const struct bench_opts *o, const char *name)
+{
+    return !o->filter || strstr(name, o->filter);
+}
+
+/* A unit with cfg and one workload on it; false (and a note on r) on failure. */
+static bool setup(const struct siov_iommu_config *cfg, const struct wl_spec *s, struct wl *w,
+                  struct bench_result *r)
+{
+    struct bt *t = bt_new(cfg, BENCH_MEM_SIZE, BENCH_POOL_END);
+    if (!t) {
+        snprintf(r->note, sizeof(r->note), "setup failed: no unit");
+        return false;
+    }
+    if (wl_build(t, s, w) < 0) {
+        snprintf(r->note, sizeof(r->note), "setup failed: out of table pages");
+        wl_free(w);
+        bt_free(t);
+        return false;
+    }
+    int rc = wl_verify(w);
+    if (rc) {
+        snprintf(r->note, sizeof(r->note), "setup failed: %s", rc < 0 ? "wrong output" : siov_fault_name(rc));
+        wl_free(w);
+        bt_free(t);
+        return false;
+    }
+    return true;
+}
+
+static void teardown(struct wl *w)
+{
+    struct bt *t = w->t;
+    wl_free(w);
+    bt_free(t);
+}
+
+/* Measure wl_body_translate on w into r, with the hit rate in the note. */
+static void measure_translate(const struct bench_opts *o, struct wl *w, struct bench_result *r, const char *what)
+{
+    struct bench_stat st;
+    struct wl_counters c;
+    wl_body_translate(w, 2 * w->spec.pages); /* warm: fill what fits */
+    wl_counters_start(w, &c);
+    bench_measure(o, wl_body_translate, w, &st);
+    bench_set_stat(r, &st);
+    snprintf(r->note, sizeof(r->note), "%s; IOTLB hit rate %.1f%%", what, 100 * wl_hit_rate(w, &c));
+}
+
+static void case_hit(const struct bench_opts *o, struct bench_report *rep, const char *name, enum wl_kind kind)
+{
+    if (!bench_selected(o, name))
+        return;
+    struct bench_result *r = bench_add(rep, "hit", name);
+    struct wl_spec s = {kind, 4, SIOV_PAGE_SIZE, BENCH_HOT, 64ull << 20, false, 1, 1, 0x41};
+    struct wl w;
+    if (!r || !setup(NULL, &s, &w, r))
+        return;
+    measure_translate(o, &w, r, "1024 random pages, 4096-entry IOTLB");
+    teardown(&w);
+    bench_compare(rep, r, "load", false, BENCH_AT_MOST, 2.0);
+}
+
+struct miss_case {
+    const char *name;
+    enum wl_kind kind;
+    unsigned levels;
+    uint64_t page_size;
+};
+
+static void case_miss(const struct bench_opts *o, struct bench_report *rep, const struct miss_case *m)
+{
+    if (!bench_selected(o, m->name))
+        return;
+    struct bench_result *r = bench_add(rep, "miss", m->name);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.iotlb_entries = MISS_IOTLB_ENTRIES;
+    if (m->levels == 5) {
+        cfg.sagaw |= SIOV_SAGAW_5LVL;
+        cfg.mgaw = 57;
+    }
+    struct wl_spec s = {m->kind, m->levels, m->page_size, MISS_PAGES, 4 * MISS_PAGES * m->page_size, false,
+                        2, 2, 0x3155};
+    struct wl w;
+    if (!r || !setup(&cfg, &s, &w, r))
+        return;
+    unsigned reads = wl_walk_reads(&s);
+    char what[64], base[16];
+    snprintf(what, sizeof(what), "%u reads/walk; 4096 pages, 64-entry IOTLB", reads);
+    measure_translate(o, &w, r, what);
+    teardown(&w);
+    snprintf(base, sizeof(base), "chase(%u)", reads);
+    bench_compare(rep, r, base, false, BENCH_AT_MOST, 2.0);
+}
+
+static void miss_cases(const struct bench_opts *o, struct bench_report *rep)
+{
+    static const struct miss_case cases[] = {
+        {"miss-sl4", WL_SL, 4, SIOV_PAGE_SIZE},
+        {"miss-sl5", WL_SL, 5, SIOV_PAGE_SIZE},
+        {"miss-fl4", WL_FL, 4, SIOV_PAGE_SIZE},
+        {"miss-fl5", WL_FL, 5, SIOV_PAGE_SIZE},
+        {"miss-nested-4/4", WL_NESTED, 4, SIOV_PAGE_SIZE},
+        {"miss-sl4-2m", WL_SL, 4, 2ull << 20},
+        {"miss-sl4-1g", WL_SL, 4, 1ull << 30},
+        {"miss-fl4-2m", WL_FL, 4, 2ull << 20},
+        {"miss-fl4-1g", WL_FL, 4, 1ull << 30},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        case_miss(o, rep, &cases[i]);
+}
+
+/* ------------------------------------------------------------ DMA */
+struct dma_ctx {
+    struct wl w;
+    uint8_t *buf;
+};
+
+static double body_dma_read(void *p, uint64_t iters)
+{
+    struct dma_ctx *c = p;
+    uint64_t sum = 0;
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        sum += siov_dma_read(c->w.t->iommu, BT_SID, c->w.spec.pasid, c->w.iova[i & c->w.mask], c->buf, 4096);
+        bench_sink((uint64_t)(uintptr_t)c->buf);
+    }
+    uint64_t t1 = bench_now_ns();
+    bench_sink(sum);
+    return (double)(t1 - t0);
+}
+
+static void case_dma(const struct bench_opts *o, struct bench_report *rep)
+{
+    if (!bench_selected(o, "dma-read-4k"))
+        return;
+    struct bench_result *r = bench_add(rep, "dma", "dma-read-4k");
+    struct wl_spec s = {WL_SL, 4, SIOV_PAGE_SIZE, BENCH_HOT, 64ull << 20, true, 1, 1, 0xD4A};
+    struct dma_ctx c;
+    struct bench_stat st;
+    if (!r || !(c.buf = aligned_alloc(64, 4096)))
+        return;
+    if (setup(NULL, &s, &c.w, r)) {
+        body_dma_read(&c, 2 * BENCH_HOT);
+        bench_measure(o, body_dma_read, &c, &st);
+        bench_set_stat(r, &st);
+        snprintf(r->note, sizeof(r->note), "4 KiB-aligned reads of 1024 distinct pages (IOTLB hits)");
+        teardown(&c.w);
+    }
+    free(c.buf);
+    bench_compare(rep, r, "memcpy-4k", false, BENCH_NONE, 0);
+}
+
+/* ------------------------------------------------------------ threads */
+struct mt_thread {
+    struct wl *w;
+    uint64_t iters, t0, t1;
+    pthread_barrier_t *go;
+    unsigned cpu;
+};
+
+struct mt_ctx {
+    unsigned n;
+    struct wl w[MT_MAX];  /* one per thread: the same unit (shared) or a unit each */
+};
+
+static void *mt_main(void *p)
+{
+    struct mt_thread *th = p;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(th->cpu, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set); /* best effort */
+    pthread_barrier_wait(th->go);
+    th->t0 = bench_now_ns();
+    wl_body_translate(th->w, th->iters);
+    th->t1 = bench_now_ns();
+    return NULL;
+}
+
+/* Body: n threads of iters hits each; the time from the first start to the last end, per thread-iter. */
+static double body_mt(void *p, uint64_t iters)
+{
+    struct mt_ctx *c = p;
+    struct mt_thread th[MT_MAX];
+    pthread_t tid[MT_MAX];
+    pthread_barrier_t go;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_barrier_init(&go, NULL, c->n);
+    for (unsigned i = 0; i < c->n; i++) {
+        th[i] = (struct mt_thread){&c->w[i], iters, 0, 0, &go, (unsigned)(i % (ncpu > 0 ? ncpu : 1))};
+        if (pthread_create(&tid[i], NULL, mt_main, &th[i]) != 0)
+            abort();
+    }
+    uint64_t first = UINT64_MAX, last = 0;
+    for (unsigned i = 0; i < c->n; i++) {
+        pthread_join(tid[i], NULL);
+        first = th[i].t0 < first ? th[i].t0 : first;
+        last = th[i].t1 > last ? th[i].t1 : last;
+    }
+    pthread_barrier_destroy(&go);
+    return (double)(last - first) / c->n; /* so ns/op is wall time per translation of all threads */
+}
+
+/* n threads over one shared unit (sep: a unit per thread). Thread i visits the pages in its own order. */
+static bool mt_setup(struct mt_ctx *c, unsigned n, bool sep, struct bench_result *r)
+{
+    struct wl_spec s = {WL_SL, 4, SIOV_PAGE_SIZE, BENCH_HOT, 64ull << 20, false, 1, 1, 0x41};
+    c->n = n;
+    for (unsigned i = 0; i < n; i++) {
+        if (i == 0 || sep) {
+            if (!setup(NULL, &s, &c->w[i], r))
+                return false;
+            continue;
+        }
+        c->w[i] = c->w[0];
+        c->w[i].iova = malloc(s.pages * sizeof(uint64_t));
+        c->w[i].pa = NULL;
+        if (!c->w[i].iova)
+            return false;
+        uint32_t *order = malloc(s.pages * sizeof(*order));
+        if (!order)
+            return false;
+        bench_shuffle_identity(order, s.pages, 0x7700 + i);
+        for (size_t k = 0; k < s.pages; k++)
+            c->w[i].iova[k] = c->w[0].iova[order[k]];
+        free(order);
+    }
+    return true;
+}
+
+static void mt_teardown(struct mt_ctx *c, bool sep)
+{
+    for (unsigned i = c->n; i-- > 0;) {
+        if (sep || i == 0)
+            teardown(&c->w[i]);
+        else
+            wl_free(&c->w[i]);
+    }
+}
+
+static void case_mt(const struct bench_opts *o, struct bench_report *rep, unsigned n, bool sep, uint64_t iters)
+{
+    char name[40];
+    snprintf(name, sizeof(name), sep ? "hit-mt-sep(%u)" : "hit-mt(%u)", n);
+    if (!bench_selected(o, "hit-mt"))
+        return;
+    struct bench_result *r = bench_add(rep, "threads", name);
+    struct mt_ctx *c = calloc(1, sizeof(*c));
+    if (!r || !c) {
+        free(c);
+        return;
+    }
+    if (mt_setup(c, n, sep, r)) {
+        struct bench_stat st;
+        body_mt(c, iters / 4); /* warm every thread's view */
+        bench_measure_fixed(body_mt, c, iters, o->reps, &st);
+        bench_set_stat(r, &st);
+        snprintf(r->note, sizeof(r->note), "%u thread%s, %s; ns/op = wall time / all translations", n,
+                 n > 1 ? "s" : "", sep ? "a unit each (the machine's ceiling)" : "one shared unit");
+    }
+    mt_teardown(c, sep);
+    free(c);
+    if (n > 1)
+        bench_compare(rep, r, "hit-mt(1)", true, sep ? BENCH_NONE : BENCH_AT_LEAST, sep ? 0 : 0.9 * n);
+}
+
+static void mt_cases(const struct bench_opts *o, struct bench_report *rep)
+{
+    const struct bench_result *hit = bench_find(rep, "hit");
+    double ns = hit && hit->ns > 0 ? hit->ns : 100;
+    uint64_t iters = (uint64_t)(o->run_ms * 1e6 / ns);
+    if (iters < 1000)
+        iters = 1000;
+    unsigned n = o->threads < 2 ? 2 : o->threads > MT_MAX ? MT_MAX : o->threads;
+    case_mt(o, rep, 1, false, iters);
+    case_mt(o, rep, n, false, iters);
+    case_mt(o, rep, n, true, iters);
+}
+
+void bench_cases(const struct bench_opts *o, struct bench_report *rep)
+{
+    case_hit(o, rep, "hit", WL_SL);
+    case_hit(o, rep, "hit-fl4", WL_FL);
+    miss_cases(o, rep);
+    case_dma(o, rep);
+    mt_cases(o, rep);
+}

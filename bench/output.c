@@ -1,0 +1,206 @@
+/* siov-bench: the report rows, ratios to baselines, and the three output
+ * formats (a table for people, JSON and CSV with the same figures). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "bench.h"
+
+struct bench_result *bench_add(struct bench_report *rep, const char *group, const char *name)
+{
+    if (rep->n == rep->cap) {
+        size_t cap = rep->cap ? 2 * rep->cap : 32;
+        struct bench_result *r = realloc(rep->r, cap * sizeof(*r));
+        if (!r)
+            return NULL;
+        rep->r = r;
+        rep->cap = cap;
+    }
+    struct bench_result *r = &rep->r[rep->n++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->group, sizeof(r->group), "%s", group);
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    r->ns = r->spread = r->ratio = NAN;
+    return r;
+}
+
+const struct bench_result *bench_find(const struct bench_report *rep, const char *name)
+{
+    for (size_t i = 0; i < rep->n; i++)
+        if (!strcmp(rep->r[i].name, name))
+            return &rep->r[i];
+    return NULL;
+}
+
+void bench_set_stat(struct bench_result *r, const struct bench_stat *st)
+{
+    r->ns = st->ns;
+    r->spread = st->ns > 0 ? (st->max - st->min) / st->ns : NAN;
+    r->iters = st->iters;
+    r->reps = st->reps;
+}
+
+void bench_compare(const struct bench_report *rep, struct bench_result *r, const char *base, bool throughput,
+                   enum bench_dir dir, double target)
+{
+    const struct bench_result *b = bench_find(rep, base);
+    snprintf(r->baseline, sizeof(r->baseline), "%s", base);
+    snprintf(r->ratio_kind, sizeof(r->ratio_kind), "%s", throughput ? "throughput" : "time");
+    r->dir = dir;
+    r->target = target;
+    if (b && b->ns > 0 && r->ns > 0)
+        r->ratio = throughput ? b->ns / r->ns : r->ns / b->ns;
+}
+
+const char *bench_verdict(const struct bench_result *r)
+{
+    if (isnan(r->ns) || (r->dir != BENCH_NONE && isnan(r->ratio)))
+        return "n/a";
+    if (r->dir == BENCH_AT_MOST)
+        return r->ratio <= r->target ? "met" : "MISSED";
+    if (r->dir == BENCH_AT_LEAST)
+        return r->ratio >= r->target ? "met" : "MISSED";
+    return "-";
+}
+
+static void target_text(const struct bench_result *r, char *buf, size_t n)
+{
+    if (r->dir == BENCH_AT_MOST)
+        snprintf(buf, n, "<= %.2f", r->target);
+    else if (r->dir == BENCH_AT_LEAST)
+        snprintf(buf, n, ">= %.2f", r->target);
+    else
+        snprintf(buf, n, "-");
+}
+
+static void print_table(const struct bench_report *rep, const struct bench_opts *o)
+{
+    printf("%-22s %10s %7s  %-16s %7s %-10s %-8s  %s\n", "case", "ns/op", "spread", "baseline", "ratio",
+           "target", "status", "notes");
+    const char *group = "";
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct bench_result *r = &rep->r[i];
+        char ratio[16] = "-", target[16], spread[16] = "-";
+        if (strcmp(group, r->group)) {
+            printf("-- %s\n", r->group);
+            group = r->group;
+        }
+        if (!isnan(r->ratio))
+            snprintf(ratio, sizeof(ratio), "%.2f%s", r->ratio, strcmp(r->ratio_kind, "throughput") ? "" : "x");
+        if (!isnan(r->spread))
+            snprintf(spread, sizeof(spread), "%.0f%%", 100 * r->spread);
+        target_text(r, target, sizeof(target));
+        if (isnan(r->ns))
+            printf("%-22s %10s %7s  %-16s %7s %-10s %-8s  %s\n", r->name, "n/a", "-", r->baseline, "-", target,
+                   bench_verdict(r), r->note);
+        else
+            printf("%-22s %10.2f %7s  %-16s %7s %-10s %-8s  %s\n", r->name, r->ns, spread, r->baseline, ratio,
+                   target, bench_verdict(r), r->note);
+    }
+    printf("ratio: ns/op over the baseline's ns/op; 'x' marks a throughput ratio (baseline ns/op over ns/op).\n"
+           "spread: (slowest - fastest) / median of %u runs.%s\n",
+           o->reps, o->quick ? " --quick: short runs, figures are a smoke test only." : "");
+}
+
+/* A JSON string of s (no control characters are ever produced here but quotes may be). */
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void json_num(double v)
+{
+    if (isnan(v))
+        printf("null");
+    else
+        printf("%.4f", v);
+}
+
+static void print_json(const struct bench_report *rep, const struct bench_opts *o)
+{
+    struct utsname u;
+    if (uname(&u) != 0)
+        snprintf(u.machine, sizeof(u.machine), "?");
+    printf("{\"libsiov\": \"%s\", \"machine\": ", siov_version());
+    json_str(u.machine);
+    printf(", \"quick\": %s, \"reps\": %u, \"threads\": %u, \"results\": [\n", o->quick ? "true" : "false",
+           o->reps, o->threads);
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct bench_result *r = &rep->r[i];
+        char target[16];
+        target_text(r, target, sizeof(target));
+        printf("  {\"group\": ");
+        json_str(r->group);
+        printf(", \"case\": ");
+        json_str(r->name);
+        printf(", \"ns_per_op\": ");
+        json_num(r->ns);
+        printf(", \"spread\": ");
+        json_num(r->spread);
+        printf(", \"iters\": %llu, \"reps\": %u, \"baseline\": ", (unsigned long long)r->iters, r->reps);
+        json_str(r->baseline);
+        printf(", \"ratio\": ");
+        json_num(r->ratio);
+        printf(", \"ratio_kind\": ");
+        json_str(r->ratio_kind);
+        printf(", \"target\": ");
+        json_str(target);
+        printf(", \"status\": ");
+        json_str(bench_verdict(r));
+        printf(", \"note\": ");
+        json_str(r->note);
+        printf("}%s\n", i + 1 < rep->n ? "," : "");
+    }
+    printf("]}\n");
+}
+
+static void csv_num(double v)
+{
+    if (!isnan(v))
+        printf("%.4f", v);
+}
+
+static void print_csv(const struct bench_report *rep)
+{
+    printf("group,case,ns_per_op,spread,iters,reps,baseline,ratio,ratio_kind,target,status,note\n");
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct bench_result *r = &rep->r[i];
+        char target[16];
+        target_text(r, target, sizeof(target));
+        printf("%s,%s,", r->group, r->name);
+        csv_num(r->ns);
+        putchar(',');
+        csv_num(r->spread);
+        printf(",%llu,%u,%s,", (unsigned long long)r->iters, r->reps, r->baseline);
+        csv_num(r->ratio);
+        printf(",%s,%s,%s,\"", r->ratio_kind, target, bench_verdict(r));
+        for (const char *s = r->note; *s; s++) /* CSV: double the quotes */
+            printf(*s == '"' ? "\"\"" : "%c", *s);
+        printf("\"\n");
+    }
+}
+
+void bench_print(const struct bench_report *rep, const struct bench_opts *o)
+{
+    if (o->format == BENCH_JSON)
+        print_json(rep, o);
+    else if (o->format == BENCH_CSV)
+        print_csv(rep);
+    else
+        print_table(rep, o);
+}
+
+void bench_report_free(struct bench_report *rep)
+{
+    free(rep->r);
+    rep->r = NULL;
+    rep->n = rep->cap = 0;
+}
