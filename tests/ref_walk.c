@@ -206,11 +206,11 @@ static siov_fault sm_pasid_select(struct walk *w, const struct ce *ce, uint32_t 
         *pasid = w->pasid;
     else
         *pasid = ecap(w, SIOV_ECAP_RPS) ? ce->rid_pasid : 0;
-    /* beyond the directory (PDTS), or beyond the unit's PASID width: SCT.7,
-       for RID_PASID as well (spec-notes: SCT.9 cannot occur) */
+    /* beyond the directory (PDTS), or beyond the unit's PASID width: SCT.7
+       for the request's own PASID, SCT.9 for RID_PASID (spec-notes) */
     if (siov_get(*pasid, SIOV_PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)) ||
         *pasid >= (1u << w->u->cfg.pasid_bits))
-        return SIOV_FAULT_SCT_7;
+        return w->pasid == SIOV_NO_PASID ? SIOV_FAULT_SCT_9 : SIOV_FAULT_SCT_7;
     return SIOV_OK;
 }
 
