@@ -349,8 +349,8 @@ static int64_t dom_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
     if (!ret && hi < d->iova_limit)
         ret = split_points(d, hi, pts, &n);
     struct unmap_op u = {.lo = lo, .hi = hi, .inv_lo = UINT64_MAX};
-    for (; !ret && u.nspare < n; u.nspare++)
-        ret = table_alloc(d, &u.spare[u.nspare]);
+    while (!ret && u.nspare < n && !(ret = table_alloc(d, &u.spare[u.nspare])))
+        u.nspare++;
     bool empty;
     if (!ret)
         ret = pt_unmap(d, d->root, d->levels, 0, &u, &empty);
