@@ -1,0 +1,283 @@
+/* siov-sim: interfaces between the scenario interpreter's modules.
+ *
+ * One struct sim holds the whole state of a run (no globals): the memory, the
+ * unit, the driver, the named objects of the scenario, per-ADI accounting and
+ * the error of the line being run. Modules:
+ *   sim_core.c    the run: lines, errors, lazily created memory/unit/driver
+ *   sim_parse.c   tokenizer and value parsers (numbers, sids, access, names)
+ *   sim_cmds.c    the command table, argument specs, dispatch, expect
+ *   sim_fields.c  named fields of VT-d entries and descriptors (encode/decode)
+ *   sim_hw.c      config, memory, registers (hardware-level commands)
+ *   sim_dma.c     translate, DMA, fault records, stats, report
+ *   sim_drv.c     driver, devices, domains, map/unmap, attach, aux
+ *   sim_inv.c     the invalidation queue and hand-made descriptors
+ *   sim_dump.c    dump: the translation structures a sid and PASID reach
+ *   sim_demo.c    the built-in demo scenario
+ */
+#ifndef SIOV_SIM_H
+#define SIOV_SIM_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <siov/siov.h>
+
+#define SIM_MAX_TOKENS 64
+#define SIM_MAX_ARGS 8
+#define SIM_MAX_NAMES 256
+#define SIM_MAX_ADIS 64
+#define SIM_NAME_LEN 32
+#define SIM_MAX_BYTES (1u << 20) /* largest read/DMA a line may ask for */
+#define SIM_ERR_LEN 512
+
+#define SIM_DEFAULT_MEM (64ull << 20)
+#define SIM_DEFAULT_POOL 0x100000ull
+#define SIM_DEFAULT_POOL_SIZE (7ull << 20)
+
+/* ------------------------------------------------------------ tokens */
+enum sim_tok_kind { TOK_WORD, TOK_STRING, TOK_EQ, TOK_AMP };
+struct sim_tok {
+    enum sim_tok_kind kind;
+    const char *text; /* NUL-terminated; strings decoded (may hold NULs) */
+    size_t len;
+    unsigned col;     /* 1-based column in the source line */
+};
+struct sim_line {
+    char *buf;        /* decoded token text */
+    size_t cap;
+    struct sim_tok tok[SIM_MAX_TOKENS];
+    unsigned ntok;
+};
+
+/* ------------------------------------------------------------ objects */
+enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER };
+struct sim_domain {
+    struct siov_domain *dom;
+    int type;                 /* SIOV_DOMAIN_*, or SIM_DOMAIN_NESTED */
+    struct sim_domain *parent;
+};
+#define SIM_DOMAIN_NESTED 100
+struct sim_name {
+    char name[SIM_NAME_LEN];
+    enum sim_name_kind kind;
+    struct sim_domain *dom;   /* NAME_DOMAIN (NULL once freed) */
+    siov_sid sid;             /* NAME_DEVICE */
+    uint64_t num;             /* NAME_NUMBER */
+};
+
+/* What one ADI (a sid and PASID pair) did, for the report. */
+struct sim_adi {
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t ops, bytes, translations, hits, misses, faults;
+    siov_fault last_fault;
+};
+
+/* ------------------------------------------------------------ results */
+enum sim_rkind { RES_NONE, RES_NUM, RES_FAULT, RES_ERRNO, RES_BYTES };
+struct sim_result {
+    enum sim_rkind kind;
+    uint64_t num;
+    siov_fault fault;
+    int err;            /* RES_ERRNO: 0 or a negative errno */
+    uint8_t *bytes;     /* RES_BYTES: owned by the result */
+    size_t len;
+};
+
+struct sim {
+    FILE *out, *errout;
+    const char *file;
+    unsigned lineno;
+    unsigned quiet;      /* > 0: results are not printed (expect, -q) */
+    bool verbose;
+    /* configuration and the objects it creates */
+    struct siov_iommu_config cfg;
+    uint64_t mem_size;
+    bool mem_callback;
+    uint8_t *cb_ram;     /* the callback backend's RAM */
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    unsigned iommu_line; /* the line that created the unit */
+    struct siov_driver *drv;
+    struct sim_name names[SIM_MAX_NAMES];
+    unsigned nnames;
+    struct sim_adi adi[SIM_MAX_ADIS];
+    unsigned nadi;
+    struct siov_stats base; /* "stats reset" baseline */
+    uint64_t msi_count;
+    unsigned expects_passed, expects_failed;
+    char err[SIM_ERR_LEN];        /* the error of the line being run */
+    char first_fail[SIM_ERR_LEN]; /* the first error or failed expectation of the run */
+};
+
+/* ------------------------------------------------------------ sim core */
+/* Set up a run writing results to out and failures to errout. */
+void sim_init(struct sim *s, FILE *out, FILE *errout);
+/* Free everything the run created. */
+void sim_fini(struct sim *s);
+/* Run one source line; 0, or -1 with s->err set ("line N: ..."). */
+int sim_run_line(struct sim *s, const char *text, unsigned lineno);
+/* Run a whole scenario from a stream; 0 passed, 1 an expectation failed, 2 error. */
+int sim_run_stream(struct sim *s, FILE *in, const char *name);
+/* Run a scenario held in a string (the demo). */
+int sim_run_text(struct sim *s, const char *text, const char *name);
+/* Record an error for the current line; always returns -1. */
+int sim_error(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a result line unless quiet. */
+void sim_print(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The unit, created now from the configuration if it does not exist yet. */
+struct siov_iommu *sim_iommu(struct sim *s);
+/* The driver, or an error when none was created. */
+struct siov_driver *sim_driver(struct sim *s);
+/* Guest memory, created now if it does not exist yet. */
+struct siov_mem *sim_mem(struct sim *s);
+/* Print bytes as a hex dump, 16 per line (sim_hw.c). */
+void sim_hexdump(struct sim *s, uint64_t addr, const uint8_t *b, size_t len);
+/* Record a failed expectation (printed, kept as first_fail). */
+void sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------ sim_parse.c */
+/* Split text into tokens; 0 or -1 with the error set. */
+int sim_tokenize(struct sim *s, const char *text, struct sim_line *ln);
+void sim_line_free(struct sim_line *ln);
+/* Token equals word (case-sensitive). */
+bool sim_tok_is(const struct sim_tok *t, const char *word);
+/* A number: decimal, 0x hex, 0b binary, K/M/G/T suffix, or a 'let' name. */
+int sim_parse_num(struct sim *s, const struct sim_tok *t, uint64_t *out);
+/* A requester id: bus:dev.fn (hex, as lspci prints it), a number, or a device name. */
+int sim_parse_sid(struct sim *s, const struct sim_tok *t, siov_sid *out);
+/* Access flags (r, w, x, priv, ats, translated); prot: map permissions only. */
+int sim_parse_access(struct sim *s, const struct sim_tok *t, bool prot, unsigned *out);
+/* on/off, true/false, yes/no, 1/0. */
+int sim_parse_bool(struct sim *s, const struct sim_tok *t, bool *out);
+/* A fault reason by its spec name ("SSL.2", "ssl_2", "OK", "BUS"); -1 if none. */
+int sim_fault_by_name(const char *name, siov_fault *out);
+/* An errno by name ("EBUSY"); -1 if unknown. */
+int sim_errno_by_name(const char *name, int *out);
+/* The name of a negative errno ("EBUSY"), or "E?". */
+const char *sim_errno_name(int err);
+/* Format helpers into caller buffers. */
+const char *sim_fmt_sid(siov_sid sid, char buf[16]);
+const char *sim_fmt_access(unsigned access, char buf[48]);
+const char *sim_fmt_pasid(uint32_t pasid, char buf[24]);
+const char *sim_fmt_size(uint64_t size, char buf[24]);
+
+/* Named objects (domains, devices, numbers). */
+struct sim_name *sim_name_find(struct sim *s, const char *name);
+struct sim_name *sim_name_add(struct sim *s, const struct sim_tok *t, enum sim_name_kind kind);
+
+/* ------------------------------------------------------------ sim_cmds.c */
+/* Typed arguments of one command, filled from its spec. */
+struct sim_val {
+    bool set;
+    uint64_t num;
+    siov_sid sid;
+    uint32_t pasid;
+    unsigned access;
+    struct sim_domain *dom;
+    struct sim_name *name;
+    const struct sim_tok *tok;
+};
+struct sim_args {
+    struct sim_val v[SIM_MAX_ARGS];
+    const struct sim_tok *rest; /* key=value... or rest... tokens */
+    unsigned nrest;
+};
+typedef int (*sim_handler)(struct sim *s, const struct sim_args *a, struct sim_result *r);
+struct sim_cmd {
+    const char *name;
+    const char *spec;   /* argument spec, also the usage line (docs/siov-sim.md) */
+    sim_handler fn;
+    const char *help;
+};
+const struct sim_cmd *sim_cmd_find(const char *name);
+/* Print the command list, or one command's usage. */
+void sim_help(struct sim *s, const char *name);
+/* Walk key=value triples in a->rest; returns 1 with *key and *val, 0 at the end, -1 on error. */
+int sim_kv_next(struct sim *s, const struct sim_args *a, unsigned *i, const struct sim_tok **key,
+                const struct sim_tok **val);
+
+/* ------------------------------------------------------------ sim_fields.c */
+enum sim_field_kind { FLD_NUM, FLD_ADDR, FLD_SID, FLD_ENUM };
+struct sim_enum {
+    const char *name;
+    uint64_t value;
+};
+struct sim_field {
+    const char *name;
+    unsigned qw;
+    uint64_t mask;
+    enum sim_field_kind kind;
+    const struct sim_enum *names; /* FLD_ENUM: value names, {NULL} ended */
+};
+struct sim_layout {
+    const char *name;   /* "pasid", "context", ... */
+    unsigned qwords;
+    const struct sim_field *fields; /* {NULL} ended */
+};
+const struct sim_layout *sim_layout_find(const char *name);
+/* Fill qw[] (zeroed first) from key=value pairs of a->rest against lay. */
+int sim_fields_encode(struct sim *s, const struct sim_layout *lay, const struct sim_args *a,
+                      uint64_t *qw);
+/* "name=value ..." of every field of lay in qw (zero fields too when all). */
+void sim_fields_decode(const struct sim_layout *lay, const uint64_t *qw, bool all, char *buf,
+                       size_t len);
+/* The value name of an enum field, or NULL. */
+const char *sim_enum_name(const struct sim_enum *e, uint64_t value);
+
+/* ------------------------------------------------------------ handlers */
+int sim_cmd_config(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_memory(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_iommu(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_reg(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_reg_write(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_gcmd(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_read64(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_write64(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_read(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_write(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_fill(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_mem_fail(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_entry(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_decode(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+int sim_cmd_translate(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_dma_read(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_dma_fill(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_fault(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_faults(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_clear_faults(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_stats(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+int sim_cmd_driver(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_capable(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_device(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_enable_aux(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_disable_aux(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_free(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_map(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_unmap(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_iova_to_phys(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_attach(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_detach(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_aux_attach(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_aux_detach(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_aux_pasid(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+int sim_cmd_queue(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+/* sim_dma.c: account a DMA-level operation of an ADI (stats delta since before). */
+void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct siov_stats *before,
+                     uint64_t bytes, siov_fault f);
+
+/* ------------------------------------------------------------ sim_demo.c */
+/* The built-in demo scenario. */
+const char *sim_demo_text(void);
+
+#endif

@@ -1,0 +1,420 @@
+/* siov-sim: the command table, argument specs, dispatch and 'expect'.
+ *
+ * A command is one row below: its name, an argument spec that is also its
+ * usage line, its handler and one line of help. Spec items, space separated:
+ *   type | label:type       a required argument
+ *   [type] | [label:type]   an optional one
+ *   =                       a literal '='
+ *   key=value...            key=value pairs (the handler walks them)
+ *   rest...                 the remaining words, unparsed
+ * Types: num, sid, pasid ("pasid N", "pasid=N", "pasid DOMAIN" or "nopasid"),
+ * access, prot, name (a new name), dom (a domain name), bytes (a quoted
+ * string), word. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+static int cmd_help(struct sim *s, const struct sim_args *a, struct sim_result *r);
+static int cmd_echo(struct sim *s, const struct sim_args *a, struct sim_result *r);
+static int cmd_expect(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+static const struct sim_cmd commands[] = {
+    /* the run */
+    {"help", "[command:word]", cmd_help, "list the commands, or show one command's usage"},
+    {"echo", "rest...", cmd_echo, "print the words and strings that follow"},
+    {"expect", "rest...", cmd_expect, "run a command and check its value: expect CMD ... [& MASK] = VALUE"},
+    {"let", "name = value:num", sim_cmd_let, "name a number"},
+    /* configuration, memory, registers */
+    {"config", "key=value...", sim_cmd_config, "set siov_iommu_config fields (before the unit exists)"},
+    {"memory", "size:num [backend:word]", sim_cmd_memory, "guest memory size; backend flat (default) or callback"},
+    {"iommu", "", sim_cmd_iommu, "create the unit now and show CAP/ECAP"},
+    {"reg", "register:word [size:num]", sim_cmd_reg, "read a register by name (GSTS, FRCD0.hi...) or offset"},
+    {"reg-write", "register:word value:num [size:num]", sim_cmd_reg_write, "write a register"},
+    {"gcmd", "key=value...", sim_cmd_gcmd, "write GCMD from GSTS with bits changed: te=1 srtp=1 qie=0..."},
+    {"read64", "gpa:num", sim_cmd_read64, "read a 64-bit word of guest memory"},
+    {"write64", "gpa:num value:num", sim_cmd_write64, "write a 64-bit word of guest memory"},
+    {"read", "gpa:num len:num", sim_cmd_read, "read bytes of guest memory"},
+    {"write", "gpa:num data:bytes", sim_cmd_write, "write a string of bytes into guest memory"},
+    {"fill", "gpa:num len:num byte:num", sim_cmd_fill, "fill guest memory with a byte"},
+    {"mem-fail", "gpa:num len:num which:word", sim_cmd_mem_fail, "make reads/writes/rw of a range fail; 'off' clears"},
+    {"entry", "layout:word gpa:num key=value...", sim_cmd_entry, "write a VT-d entry from named fields"},
+    {"decode", "layout:word gpa:num", sim_cmd_decode, "decode the VT-d entry at gpa by its field names"},
+    /* DMA as a device issues it */
+    {"translate", "sid [pasid] iova:num [access]", sim_cmd_translate, "translate one request; print the address or fault"},
+    {"dma-read", "sid [pasid] iova:num len:num", sim_cmd_dma_read, "DMA read through the unit"},
+    {"dma-write", "sid [pasid] iova:num data:bytes", sim_cmd_dma_write, "DMA write of a string through the unit"},
+    {"dma-fill", "sid [pasid] iova:num len:num byte:num", sim_cmd_dma_fill, "DMA write of len copies of a byte"},
+    {"fault", "index:num [field:word]", sim_cmd_fault, "decode fault recording register i (or one field)"},
+    {"faults", "", sim_cmd_faults, "list the pending fault records"},
+    {"clear-faults", "", sim_cmd_clear_faults, "clear every fault record and FSTS, as a driver does"},
+    {"stats", "[counter:word]", sim_cmd_stats, "show the unit's counters, one counter, or 'reset' the baseline"},
+    {"report", "", sim_cmd_report, "per-ADI table of DMA, translations, IOTLB hit rate and faults"},
+    /* the reference driver */
+    {"driver", "key=value...", sim_cmd_driver, "bind the reference driver: pool=GPA size=N"},
+    {"capable", "cap:word", sim_cmd_capable, "whether the driver sees a capability (aux, fl, sl, nested, pt)"},
+    {"device", "name = sid", sim_cmd_device, "name a requester id"},
+    {"enable-aux", "sid", sim_cmd_enable_aux, "allow aux domains on a device"},
+    {"disable-aux", "sid", sim_cmd_disable_aux, "disallow aux domains on a device"},
+    {"domain", "name = type:word [parent:dom]", sim_cmd_domain,
+     "new domain: second-level, first-level, pass-through, or nested PARENT"},
+    {"free", "dom", sim_cmd_free, "free a domain"},
+    {"map", "dom iova:num pa:num size:num [prot]", sim_cmd_map, "map [iova, iova+size) to pa"},
+    {"unmap", "dom iova:num size:num", sim_cmd_unmap, "unmap a range; the value is the bytes unmapped"},
+    {"iova-to-phys", "dom iova:num", sim_cmd_iova_to_phys, "look an IOVA up in the domain's own tables"},
+    {"attach", "dom sid", sim_cmd_attach, "attach for requests without PASID"},
+    {"detach", "dom sid", sim_cmd_detach, "undo attach"},
+    {"aux-attach", "dom sid", sim_cmd_aux_attach, "attach for requests with the domain's PASID"},
+    {"aux-detach", "dom sid", sim_cmd_aux_detach, "undo aux-attach"},
+    {"aux-pasid", "dom", sim_cmd_aux_pasid, "the domain's PASID"},
+    /* invalidation */
+    {"queue", "gpa:num [entries:num] [dw:num]", sim_cmd_queue, "set up and enable an invalidation queue"},
+    {"inv", "type:word key=value...", sim_cmd_inv, "submit an invalidation descriptor: inv piotlb did=1 pasid=5 g=pasid"},
+    /* inspection */
+    {"dump", "sid [pasid] [iova:num]", sim_cmd_dump, "print the tables a sid and PASID reach, or one IOVA's path"},
+};
+
+const struct sim_cmd *sim_cmd_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ arg specs */
+struct spec_item {
+    char label[24], type[16];
+    bool optional;
+};
+
+/* The next spec item at *p; false at the end. */
+static bool next_item(const char **p, struct spec_item *it)
+{
+    while (**p == ' ')
+        (*p)++;
+    if (!**p)
+        return false;
+    size_t n = strcspn(*p, " ");
+    char word[48];
+    snprintf(word, sizeof(word), "%.*s", (int)n, *p);
+    *p += n;
+    char *w = word;
+    it->optional = w[0] == '[';
+    if (it->optional) {
+        w++;
+        w[strcspn(w, "]")] = '\0';
+    }
+    char *colon = strchr(w, ':');
+    snprintf(it->type, sizeof(it->type), "%.15s", colon ? colon + 1 : w);
+    if (colon)
+        *colon = '\0';
+    snprintf(it->label, sizeof(it->label), "%.23s", w);
+    return true;
+}
+
+static void usage(const struct sim_cmd *c, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "%s", c->name);
+    const char *p = c->spec;
+    struct spec_item it;
+    while (next_item(&p, &it) && o < len) {
+        const char *l = it.label;
+        if (strcmp(it.type, "pasid") == 0)
+            o += (size_t)snprintf(buf + o, len - o, " [pasid N|nopasid]");
+        else if (strcmp(l, "=") == 0 || strchr(l, '.'))
+            o += (size_t)snprintf(buf + o, len - o, " %s", l);
+        else
+            o += (size_t)snprintf(buf + o, len - o, it.optional ? " [%s]" : " <%s>", l);
+    }
+}
+
+/* The pasid argument: pasid N / pasid = N / pasid DOMAIN / nopasid. */
+static int parse_pasid(struct sim *s, const struct sim_tok *t, unsigned n, unsigned *used, uint32_t *out)
+{
+    if (sim_tok_is(&t[0], "nopasid"))
+        return *used = 1, *out = SIOV_NO_PASID, 0;
+    unsigned i = 1 + (n > 1 && t[1].kind == TOK_EQ);
+    if (i >= n)
+        return sim_error(s, "'pasid' needs a value (a number or a domain name)");
+    *used = i + 1;
+    struct sim_name *nm = sim_name_find(s, t[i].text);
+    if (nm && nm->kind == NAME_DOMAIN && nm->dom) {
+        int p = siov_aux_pasid(nm->dom->dom);
+        if (p < 0)
+            return sim_error(s, "domain '%s' has no PASID yet (aux-attach it first)", t[i].text);
+        return *out = (uint32_t)p, 0;
+    }
+    uint64_t v;
+    if (sim_parse_num(s, &t[i], &v) < 0)
+        return -1;
+    if (v > SIOV_PASID_MAX)
+        return sim_error(s, "PASID %s is above 0xfffff (PASIDs are 20 bits)", t[i].text);
+    return *out = (uint32_t)v, 0;
+}
+
+static int parse_dom(struct sim *s, const struct sim_tok *t, struct sim_val *v)
+{
+    struct sim_name *n = sim_name_find(s, t->text);
+    if (!n || n->kind != NAME_DOMAIN)
+        return sim_error(s, "'%s' is not a domain name", t->text);
+    if (!n->dom)
+        return sim_error(s, "domain '%s' was freed", t->text);
+    v->dom = n->dom;
+    v->name = n;
+    return 0;
+}
+
+/* One typed positional value from t. */
+static int parse_value(struct sim *s, const struct spec_item *it, const struct sim_tok *t, struct sim_val *v)
+{
+    const char *ty = it->type;
+    v->tok = t;
+    if (strcmp(ty, "num") == 0)
+        return sim_parse_num(s, t, &v->num);
+    if (strcmp(ty, "sid") == 0)
+        return sim_parse_sid(s, t, &v->sid);
+    if (strcmp(ty, "access") == 0 || strcmp(ty, "prot") == 0)
+        return sim_parse_access(s, t, ty[0] == 'p', &v->access);
+    if (strcmp(ty, "dom") == 0)
+        return parse_dom(s, t, v);
+    if (strcmp(ty, "bytes") == 0 && t->kind != TOK_STRING)
+        return sim_error(s, "%s must be a quoted string (\"...\", \\xHH escapes)", it->label);
+    if ((strcmp(ty, "word") == 0 || strcmp(ty, "name") == 0) && t->kind != TOK_WORD)
+        return sim_error(s, "%s must be a word, not '%s'", it->label, t->text);
+    return 0;
+}
+
+/* Fill a from the tokens t[0..n) according to c->spec. */
+static int parse_args(struct sim *s, const struct sim_cmd *c, const struct sim_tok *t, unsigned n,
+                      struct sim_args *a)
+{
+    char use[160];
+    const char *p = c->spec;
+    struct spec_item it;
+    unsigned i = 0, k = 0;
+    usage(c, use, sizeof(use));
+    while (next_item(&p, &it) && k < SIM_MAX_ARGS) {
+        struct sim_val *v = &a->v[k++];
+        if (strchr(it.label, '.')) { /* key=value... / rest... */
+            a->rest = t + i, a->nrest = n - i, i = n;
+            break;
+        }
+        if (strcmp(it.type, "pasid") == 0) {
+            unsigned used = 0;
+            v->pasid = SIOV_NO_PASID;
+            if (i < n && (sim_tok_is(&t[i], "pasid") || sim_tok_is(&t[i], "nopasid"))) {
+                if (parse_pasid(s, t + i, n - i, &used, &v->pasid) < 0)
+                    return -1;
+                v->set = true;
+            }
+            i += used;
+            continue;
+        }
+        bool is_eq = strcmp(it.type, "=") == 0;
+        if (i >= n || (!is_eq && t[i].kind == TOK_EQ) || (is_eq && t[i].kind != TOK_EQ)) {
+            if (it.optional && !(i < n && t[i].kind == TOK_EQ))
+                continue;
+            return sim_error(s, "%s %s (usage: %s)", i < n ? "expected" : "missing",
+                             is_eq ? "'='" : it.label, use);
+        }
+        if (!is_eq && parse_value(s, &it, &t[i], v) < 0)
+            return -1;
+        v->set = true;
+        i++;
+    }
+    if (i < n)
+        return sim_error(s, "unexpected '%s' (usage: %s)", t[i].text, use);
+    return 0;
+}
+
+int sim_kv_next(struct sim *s, const struct sim_args *a, unsigned *i, const struct sim_tok **key,
+                const struct sim_tok **val)
+{
+    if (*i >= a->nrest)
+        return 0;
+    const struct sim_tok *t = a->rest + *i;
+    if (t[0].kind != TOK_WORD || *i + 2 >= a->nrest || t[1].kind != TOK_EQ || t[2].kind == TOK_EQ)
+        return sim_error(s, "expected key=value, found '%s'", t[0].text);
+    *key = &t[0];
+    *val = &t[2];
+    *i += 3;
+    return 1;
+}
+
+/* ------------------------------------------------------------ dispatch */
+static int dispatch(struct sim *s, const struct sim_tok *t, unsigned n, struct sim_result *r)
+{
+    const struct sim_cmd *c = t[0].kind == TOK_WORD ? sim_cmd_find(t[0].text) : NULL;
+    if (!c)
+        return sim_error(s, "unknown command '%s' (try 'help')", t[0].text);
+    struct sim_args a;
+    memset(&a, 0, sizeof(a));
+    if (parse_args(s, c, t + 1, n - 1, &a) < 0)
+        return -1;
+    return c->fn(s, &a, r);
+}
+
+int sim_run_line(struct sim *s, const char *text, unsigned lineno)
+{
+    struct sim_line ln = {0};
+    struct sim_result r = {0};
+    s->lineno = lineno;
+    s->err[0] = '\0';
+    int rc = sim_tokenize(s, text, &ln);
+    if (rc == 0 && ln.ntok > 0) {
+        rc = dispatch(s, ln.tok, ln.ntok, &r);
+        if (rc == 0 && r.kind == RES_ERRNO && r.err < 0)
+            rc = sim_error(s, "%s failed: %s (%s)", ln.tok[0].text, sim_errno_name(r.err), strerror(-r.err));
+    }
+    free(r.bytes);
+    sim_line_free(&ln);
+    return rc;
+}
+
+/* --------------------------------------------------------------- expect */
+/* Text of a value for messages. */
+static void describe(const struct sim_result *r, bool hex, char *buf, size_t len)
+{
+    switch (r->kind) {
+    case RES_NUM: snprintf(buf, len, hex ? "0x%llx" : "%llu", (unsigned long long)r->num); break;
+    case RES_FAULT: snprintf(buf, len, "%s", siov_fault_name(r->fault)); break;
+    case RES_ERRNO: snprintf(buf, len, "%s", r->err ? sim_errno_name(r->err) : "OK"); break;
+    case RES_BYTES: {
+        size_t o = (size_t)snprintf(buf, len, "\"");
+        for (size_t i = 0; i < r->len && o + 6 < len; i++) {
+            uint8_t c = r->bytes[i];
+            o += (size_t)snprintf(buf + o, len - o, (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') ? "%c" : "\\x%02x", c);
+        }
+        snprintf(buf + o, len - o, "\"");
+        break;
+    }
+    default: snprintf(buf, len, "(nothing)"); break;
+    }
+}
+
+/* The expected value token as a result; "OK" matches any success. */
+static int expected_value(struct sim *s, const struct sim_tok *t, struct sim_result *e, bool *ok_any)
+{
+    *ok_any = false;
+    if (t->kind == TOK_STRING) {
+        e->kind = RES_BYTES, e->bytes = (uint8_t *)(uintptr_t)t->text, e->len = t->len;
+        return 0;
+    }
+    if (sim_tok_is(t, "OK") || sim_tok_is(t, "ok"))
+        return *ok_any = true, 0;
+    if (sim_tok_is(t, "none"))
+        return e->kind = RES_FAULT, e->fault = SIOV_OK, 0;
+    if (sim_fault_by_name(t->text, &e->fault) == 0)
+        return e->kind = RES_FAULT, 0;
+    if (sim_errno_by_name(t->text, &e->err) == 0)
+        return e->kind = RES_ERRNO, 0;
+    bool b;
+    if ((sim_tok_is(t, "true") || sim_tok_is(t, "false")) && sim_parse_bool(s, t, &b) == 0)
+        return e->kind = RES_NUM, e->num = b, 0;
+    e->kind = RES_NUM;
+    return sim_parse_num(s, t, &e->num) < 0
+               ? sim_error(s, "expected value '%s' is not a number, fault name, errno name, string or OK", t->text)
+               : 0;
+}
+
+static bool matches(const struct sim_result *got, const struct sim_result *e, bool ok_any, uint64_t mask)
+{
+    if (ok_any)
+        return (got->kind == RES_FAULT && got->fault == SIOV_OK) || (got->kind == RES_ERRNO && got->err == 0) ||
+               got->kind == RES_NUM || got->kind == RES_BYTES;
+    if (got->kind != e->kind)
+        return false;
+    switch (e->kind) {
+    case RES_NUM: return (got->num & mask) == e->num;
+    case RES_FAULT: return got->fault == e->fault;
+    case RES_ERRNO: return got->err == e->err;
+    case RES_BYTES: return got->len == e->len && memcmp(got->bytes, e->bytes, e->len) == 0;
+    default: return false;
+    }
+}
+
+static void join_tokens(const struct sim_tok *t, unsigned n, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < n && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, t[i].kind == TOK_STRING ? "%s\"%s\"" : "%s%s", i ? " " : "",
+                              t[i].text);
+}
+
+/* expect CMD ARGS... [& MASK] = VALUE */
+static int cmd_expect(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    const struct sim_tok *t = a->rest;
+    unsigned n = a->nrest, eq = n;
+    while (eq > 0 && t[eq - 1].kind != TOK_EQ)
+        eq--;
+    if (eq < 2 || eq != n - 1)
+        return sim_error(s, "expect needs a command, '=' and one value: expect CMD ... = VALUE");
+    unsigned cmd_n = eq - 1;
+    uint64_t mask = ~0ull;
+    if (cmd_n >= 3 && t[cmd_n - 2].kind == TOK_AMP) {
+        if (sim_parse_num(s, &t[cmd_n - 1], &mask) < 0)
+            return -1;
+        cmd_n -= 2;
+    }
+    if (sim_tok_is(&t[0], "expect"))
+        return sim_error(s, "expect cannot check another expect");
+    struct sim_result e = {0}, got = {0};
+    bool ok_any;
+    if (expected_value(s, &t[eq], &e, &ok_any) < 0)
+        return -1;
+    s->quiet++;
+    int rc = dispatch(s, t, cmd_n, &got);
+    s->quiet--;
+    if (rc == 0 && got.kind == RES_NONE)
+        rc = sim_error(s, "'%s' gives no value to expect", t[0].text);
+    if (rc == 0 && matches(&got, &e, ok_any, mask)) {
+        s->expects_passed++;
+    } else if (rc == 0) {
+        char cmd[256], want[128], have[128], raw[64] = "";
+        bool hex = strncmp(t[eq].text, "0x", 2) == 0 || mask != ~0ull;
+        join_tokens(t, cmd_n, cmd, sizeof(cmd));
+        describe(&e, hex, want, sizeof(want));
+        if (got.kind == RES_NUM && mask != ~0ull)
+            snprintf(raw, sizeof(raw), " (0x%llx & 0x%llx)", (unsigned long long)got.num, (unsigned long long)mask);
+        got.num &= mask;
+        describe(&got, hex, have, sizeof(have));
+        s->expects_failed++;
+        sim_fail(s, "expect failed: %s: expected %s, got %s%s", cmd, ok_any ? "OK" : want, have, raw);
+    }
+    free(got.bytes);
+    return rc;
+}
+
+/* ----------------------------------------------------------- help, echo */
+void sim_help(struct sim *s, const char *name)
+{
+    char use[160];
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (name && strcmp(commands[i].name, name) != 0)
+            continue;
+        usage(&commands[i], use, sizeof(use));
+        fprintf(s->out, "  %-44s %s\n", use, commands[i].help);
+    }
+}
+
+static int cmd_help(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    if (a->v[0].set && !sim_cmd_find(a->v[0].tok->text))
+        return sim_error(s, "no command '%s'", a->v[0].tok->text);
+    sim_help(s, a->v[0].set ? a->v[0].tok->text : NULL);
+    return 0;
+}
+
+static int cmd_echo(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    for (unsigned i = 0; i < a->nrest; i++)
+        sim_print(s, "%s%s", i ? " " : "", a->rest[i].text);
+    sim_print(s, "\n");
+    return 0;
+}

@@ -1,0 +1,356 @@
+/* siov-sim: DMA as a device issues it (translate, read, write), the fault
+   recording registers, the unit's counters and the per-ADI report. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define SIM_PRINT_BYTES 64 /* DMA reads show at most this much */
+
+/* ---------------------------------------------------------- accounting */
+static struct sim_adi *adi_find(struct sim *s, siov_sid sid, uint32_t pasid)
+{
+    for (unsigned i = 0; i < s->nadi; i++)
+        if (s->adi[i].sid == sid && s->adi[i].pasid == pasid)
+            return &s->adi[i];
+    if (s->nadi == SIM_MAX_ADIS)
+        return NULL; /* the report shows the first SIM_MAX_ADIS pairs */
+    struct sim_adi *a = &s->adi[s->nadi++];
+    memset(a, 0, sizeof(*a));
+    a->sid = sid;
+    a->pasid = pasid;
+    return a;
+}
+
+void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct siov_stats *before, uint64_t bytes,
+                     siov_fault f)
+{
+    struct siov_stats now;
+    struct sim_adi *a = adi_find(s, sid, pasid);
+    if (!a)
+        return;
+    siov_iommu_stats(s->iommu, &now);
+    a->ops++;
+    a->translations += now.translations - before->translations;
+    a->hits += now.iotlb_hits - before->iotlb_hits;
+    a->misses += now.iotlb_misses - before->iotlb_misses;
+    if (f == SIOV_OK)
+        a->bytes += bytes;
+    else
+        a->faults++, a->last_fault = f;
+}
+
+/* "00:02.0 pasid 1 0x1000" for result lines. */
+static const char *req_text(const struct sim_args *a, char *buf, size_t len)
+{
+    char sid[16], pasid[24];
+    snprintf(buf, len, "%s %s 0x%llx", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid),
+             (unsigned long long)a->v[2].num);
+    return buf;
+}
+
+static void print_fault(struct sim *s, const char *what, siov_fault f)
+{
+    sim_print(s, "%s -> fault %s: %s\n", what, siov_fault_name(f), siov_fault_describe(f));
+}
+
+/* ----------------------------------------------------------------- DMA */
+int sim_cmd_translate(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    struct siov_iommu *u = sim_iommu(s);
+    if (!u)
+        return -1;
+    unsigned access = a->v[3].set ? a->v[3].access : SIOV_ACCESS_READ;
+    struct siov_stats before;
+    struct siov_xlate x;
+    siov_iommu_stats(u, &before);
+    siov_fault f = siov_translate(u, a->v[0].sid, a->v[1].pasid, a->v[2].num, access, &x);
+    sim_adi_account(s, a->v[0].sid, a->v[1].pasid, &before, 0, f);
+    char req[64], acc[48], perm[48], size[24], what[128];
+    snprintf(what, sizeof(what), "translate %s %s", req_text(a, req, sizeof(req)), sim_fmt_access(access, acc));
+    if (f != SIOV_OK) {
+        r->kind = RES_FAULT, r->fault = f;
+        print_fault(s, what, f);
+        return 0;
+    }
+    r->kind = RES_NUM, r->num = x.addr;
+    sim_print(s, "%s -> 0x%llx (%s page, did %u, perm %s)\n", what, (unsigned long long)x.addr,
+              sim_fmt_size(x.page_size, size), x.did, sim_fmt_access(x.perm, perm));
+    return 0;
+}
+
+int sim_cmd_dma_read(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    struct siov_iommu *u = sim_iommu(s);
+    if (!u)
+        return -1;
+    if (a->v[3].num == 0 || a->v[3].num > SIM_MAX_BYTES)
+        return sim_error(s, "dma-read length must be 1..%u", SIM_MAX_BYTES);
+    size_t len = (size_t)a->v[3].num;
+    uint8_t *b = calloc(1, len);
+    if (!b)
+        return sim_error(s, "out of memory");
+    struct siov_stats before;
+    siov_iommu_stats(u, &before);
+    siov_fault f = siov_dma_read(u, a->v[0].sid, a->v[1].pasid, a->v[2].num, b, len);
+    sim_adi_account(s, a->v[0].sid, a->v[1].pasid, &before, len, f);
+    char req[64], what[96];
+    snprintf(what, sizeof(what), "dma-read %s %zu", req_text(a, req, sizeof(req)), len);
+    if (f != SIOV_OK) {
+        free(b);
+        r->kind = RES_FAULT, r->fault = f;
+        print_fault(s, what, f);
+        return 0;
+    }
+    r->kind = RES_BYTES, r->bytes = b, r->len = len;
+    sim_print(s, "%s -> OK%s\n", what, len > SIM_PRINT_BYTES ? " (first 64 bytes)" : "");
+    sim_hexdump(s, a->v[2].num, b, len > SIM_PRINT_BYTES ? SIM_PRINT_BYTES : len);
+    return 0;
+}
+
+/* A DMA write of len bytes from b, with its result line. */
+static int dma_write(struct sim *s, const struct sim_args *a, const void *b, size_t len, const char *label,
+                     struct sim_result *r)
+{
+    struct siov_iommu *u = sim_iommu(s);
+    if (!u)
+        return -1;
+    struct siov_stats before;
+    siov_iommu_stats(u, &before);
+    siov_fault f = siov_dma_write(u, a->v[0].sid, a->v[1].pasid, a->v[2].num, b, len);
+    sim_adi_account(s, a->v[0].sid, a->v[1].pasid, &before, len, f);
+    char req[64], what[96];
+    snprintf(what, sizeof(what), "%s %s %zu", label, req_text(a, req, sizeof(req)), len);
+    r->kind = RES_FAULT, r->fault = f;
+    if (f != SIOV_OK)
+        print_fault(s, what, f);
+    else
+        sim_print(s, "%s -> OK\n", what);
+    return 0;
+}
+
+int sim_cmd_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return dma_write(s, a, a->v[3].tok->text, a->v[3].tok->len, "dma-write", r);
+}
+
+int sim_cmd_dma_fill(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    if (a->v[3].num > SIM_MAX_BYTES || a->v[4].num > 0xFF)
+        return sim_error(s, "dma-fill takes a length up to %u and a byte value 0..0xff", SIM_MAX_BYTES);
+    size_t len = (size_t)a->v[3].num;
+    uint8_t *b = malloc(len ? len : 1);
+    if (!b)
+        return sim_error(s, "out of memory");
+    memset(b, (int)a->v[4].num, len);
+    char label[32];
+    snprintf(label, sizeof(label), "dma-fill 0x%02x", (unsigned)a->v[4].num);
+    int rc = dma_write(s, a, b, len, label, r);
+    free(b);
+    return rc;
+}
+
+/* ------------------------------------------------------------- faults */
+static void print_record(struct sim *s, unsigned i, const struct siov_fault_record *fr)
+{
+    char sid[16], pasid[24], acc[48];
+    sim_print(s, "fault %u: %s (%s) sid %s %s addr 0x%llx %s\n", i, siov_fault_name(fr->reason),
+              siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid), sim_fmt_pasid(fr->pasid, pasid),
+              (unsigned long long)fr->addr, sim_fmt_access(fr->access, acc));
+}
+
+int sim_cmd_fault(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    struct siov_iommu *u = sim_iommu(s);
+    struct siov_fault_record fr;
+    if (!u)
+        return -1;
+    int rc = a->v[0].num > 255 ? -1 : siov_iommu_fault_record(u, (unsigned)a->v[0].num, &fr);
+    if (rc < 0)
+        return sim_error(s, "no fault recording register %llu (the unit has %u)", (unsigned long long)a->v[0].num,
+                         siov_iommu_get_config(u)->fault_records);
+    const char *field = a->v[1].set ? a->v[1].tok->text : "reason";
+    r->kind = RES_NUM;
+    if (strcmp(field, "reason") == 0)
+        r->kind = RES_FAULT, r->fault = rc ? fr.reason : SIOV_OK;
+    else if (strcmp(field, "sid") == 0)
+        r->num = fr.sid;
+    else if (strcmp(field, "pasid") == 0)
+        r->num = fr.pasid;
+    else if (strcmp(field, "addr") == 0)
+        r->num = fr.addr;
+    else if (strcmp(field, "access") == 0)
+        r->num = fr.access;
+    else
+        return sim_error(s, "fault records have reason, sid, pasid, addr and access, not '%s'", field);
+    if (rc)
+        print_record(s, (unsigned)a->v[0].num, &fr);
+    else
+        sim_print(s, "fault %llu: none\n", (unsigned long long)a->v[0].num);
+    return 0;
+}
+
+int sim_cmd_faults(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)a;
+    struct siov_iommu *u = sim_iommu(s);
+    if (!u)
+        return -1;
+    unsigned n = siov_iommu_get_config(u)->fault_records, pending = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct siov_fault_record fr;
+        if (siov_iommu_fault_record(u, i, &fr) == 1) {
+            print_record(s, i, &fr);
+            pending++;
+        }
+    }
+    sim_print(s, "faults: %u pending, FSTS 0x%llx\n", pending,
+              (unsigned long long)siov_mmio_read(u, SIOV_REG_FSTS, 4));
+    r->kind = RES_NUM, r->num = pending;
+    return 0;
+}
+
+int sim_cmd_clear_faults(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)a;
+    struct siov_iommu *u = sim_iommu(s);
+    if (!u)
+        return -1;
+    unsigned n = siov_iommu_get_config(u)->fault_records, cleared = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct siov_fault_record fr;
+        if (siov_iommu_fault_record(u, i, &fr) == 1) {
+            siov_mmio_write(u, SIOV_REG_FRCD + (uint64_t)i * SIOV_FRCD_SIZE + 8, SIOV_FRCD1_F, 8);
+            cleared++;
+        }
+    }
+    siov_mmio_write(u, SIOV_REG_FSTS, SIOV_FSTS_RW1C, 4);
+    sim_print(s, "clear-faults: %u records cleared\n", cleared);
+    r->kind = RES_NUM, r->num = cleared;
+    return 0;
+}
+
+/* --------------------------------------------------------------- stats */
+struct stat_row {
+    const char *name;
+    size_t off;
+};
+#define STAT(f) {#f, offsetof(struct siov_stats, f)}
+static const struct stat_row stat_rows[] = {
+    STAT(translations), STAT(iotlb_hits),    STAT(iotlb_misses),  STAT(walks),
+    STAT(faults),       STAT(faults_recorded), STAT(context_cache_hits), STAT(context_cache_misses),
+    STAT(pasid_cache_hits), STAT(pasid_cache_misses), STAT(iotlb_evictions), STAT(invalidations),
+    STAT(inv_context),  STAT(inv_iotlb),     STAT(inv_piotlb),    STAT(inv_pasid_cache),
+    STAT(inv_devtlb),   STAT(inv_wait),      STAT(inv_other),     STAT(stale_hits),
+};
+
+static uint64_t stat_get(const struct siov_stats *st, const struct stat_row *row)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)st + row->off, sizeof(v));
+    return v;
+}
+
+/* The counters since the last 'stats reset'. */
+static void stats_now(struct sim *s, struct siov_stats *st)
+{
+    struct siov_stats raw;
+    siov_iommu_stats(s->iommu, &raw);
+    for (size_t i = 0; i < sizeof(stat_rows) / sizeof(stat_rows[0]); i++) {
+        uint64_t v = stat_get(&raw, &stat_rows[i]) - stat_get(&s->base, &stat_rows[i]);
+        memcpy((char *)st + stat_rows[i].off, &v, sizeof(v));
+    }
+}
+
+/* IOTLB hit rate in tenths of a percent. */
+static unsigned hit_permille(uint64_t hits, uint64_t misses)
+{
+    return hits + misses ? (unsigned)((hits * 1000 + (hits + misses) / 2) / (hits + misses)) : 0;
+}
+
+static int stats_one(struct sim *s, const char *name, const struct siov_stats *st, struct sim_result *r)
+{
+    r->kind = RES_NUM;
+    if (strcmp(name, "msi") == 0)
+        r->num = s->msi_count;
+    else if (strcmp(name, "iotlb_hit_permille") == 0)
+        r->num = hit_permille(st->iotlb_hits, st->iotlb_misses);
+    else {
+        size_t i = 0, n = sizeof(stat_rows) / sizeof(stat_rows[0]);
+        while (i < n && strcmp(stat_rows[i].name, name) != 0)
+            i++;
+        if (i == n)
+            return sim_error(s, "no counter '%s' (see 'stats' for the names)", name);
+        r->num = stat_get(st, &stat_rows[i]);
+    }
+    sim_print(s, "stats %s = %llu\n", name, (unsigned long long)r->num);
+    return 0;
+}
+
+int sim_cmd_stats(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    struct siov_stats st;
+    if (!sim_iommu(s))
+        return -1;
+    if (a->v[0].set && sim_tok_is(a->v[0].tok, "reset")) {
+        siov_iommu_stats(s->iommu, &s->base);
+        s->msi_count = 0;
+        sim_print(s, "stats reset\n");
+        return 0;
+    }
+    stats_now(s, &st);
+    if (a->v[0].set)
+        return stats_one(s, a->v[0].tok->text, &st, r);
+    sim_print(s, "stats:\n");
+    for (size_t i = 0; i < sizeof(stat_rows) / sizeof(stat_rows[0]); i++)
+        sim_print(s, "  %-22s %llu\n", stat_rows[i].name, (unsigned long long)stat_get(&st, &stat_rows[i]));
+    unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
+    sim_print(s, "  %-22s %llu\n  %-22s %u.%u%%\n", "msi", (unsigned long long)s->msi_count, "iotlb hit rate",
+              pm / 10, pm % 10);
+    return 0;
+}
+
+/* -------------------------------------------------------------- report */
+/* The name of the domain aux-attached with pasid, or of the attached one. */
+static const char *adi_label(struct sim *s, const struct sim_adi *adi)
+{
+    for (unsigned i = 0; i < s->nnames; i++) {
+        struct sim_name *n = &s->names[i];
+        if (n->kind == NAME_DOMAIN && n->dom && adi->pasid != SIOV_NO_PASID &&
+            siov_aux_pasid(n->dom->dom) == (int)adi->pasid)
+            return n->name;
+    }
+    return adi->pasid == SIOV_NO_PASID ? "(no PASID)" : "-";
+}
+
+int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)a;
+    (void)r;
+    if (!sim_iommu(s))
+        return -1;
+    sim_print(s, "%-10s %-8s %-8s %5s %8s %6s %6s %6s %7s %6s  %s\n", "ADI", "device", "PASID", "DMA", "bytes",
+              "xlate", "hits", "misses", "hit%", "faults", "last fault");
+    for (unsigned i = 0; i < s->nadi; i++) {
+        const struct sim_adi *d = &s->adi[i];
+        char sid[16], pasid[24];
+        unsigned pm = hit_permille(d->hits, d->misses);
+        snprintf(pasid, sizeof(pasid), d->pasid == SIOV_NO_PASID ? "none" : "%u", d->pasid);
+        sim_print(s, "%-10s %-8s %-8s %5llu %8llu %6llu %6llu %6llu %5u.%u%% %6llu  %s\n", adi_label(s, d),
+                  sim_fmt_sid(d->sid, sid), pasid, (unsigned long long)d->ops, (unsigned long long)d->bytes,
+                  (unsigned long long)d->translations, (unsigned long long)d->hits, (unsigned long long)d->misses,
+                  pm / 10, pm % 10, (unsigned long long)d->faults, d->faults ? siov_fault_name(d->last_fault) : "-");
+    }
+    struct siov_stats st;
+    stats_now(s, &st);
+    unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
+    sim_print(s, "IOTLB: %llu hits, %llu misses, hit rate %u.%u%%; %llu page walks; %llu faults (%llu recorded)\n",
+              (unsigned long long)st.iotlb_hits, (unsigned long long)st.iotlb_misses, pm / 10, pm % 10,
+              (unsigned long long)st.walks, (unsigned long long)st.faults, (unsigned long long)st.faults_recorded);
+    sim_print(s, "invalidations: %llu (context %llu, iotlb %llu, pasid-iotlb %llu, pasid-cache %llu, wait %llu)\n",
+              (unsigned long long)st.invalidations, (unsigned long long)st.inv_context,
+              (unsigned long long)st.inv_iotlb, (unsigned long long)st.inv_piotlb,
+              (unsigned long long)st.inv_pasid_cache, (unsigned long long)st.inv_wait);
+    return 0;
+}

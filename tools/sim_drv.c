@@ -1,0 +1,273 @@
+/* siov-sim: the reference driver — its creation, named devices and numbers,
+   domains, map/unmap, attach and aux attach. Each command returns the
+   driver's errno as its value, so 'expect' can check failures. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+static void errno_result(struct sim_result *r, int rc)
+{
+    r->kind = RES_ERRNO;
+    r->err = rc < 0 ? rc : 0;
+}
+
+static const char *status(int rc)
+{
+    return rc < 0 ? sim_errno_name(rc) : "OK";
+}
+
+int sim_cmd_driver(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    uint64_t pool = SIM_DEFAULT_POOL, size = SIM_DEFAULT_POOL_SIZE;
+    unsigned i = 0;
+    const struct sim_tok *k, *v;
+    int more;
+    if (s->drv)
+        return sim_error(s, "there is already a driver");
+    while ((more = sim_kv_next(s, a, &i, &k, &v)) > 0) {
+        uint64_t *dst = sim_tok_is(k, "pool") ? &pool : sim_tok_is(k, "size") ? &size : NULL;
+        if (!dst)
+            return sim_error(s, "driver takes pool=GPA and size=BYTES, not '%s'", k->text);
+        if (sim_parse_num(s, v, dst) < 0)
+            return -1;
+    }
+    if (more < 0 || !sim_iommu(s))
+        return -1;
+    s->drv = siov_driver_new(s->iommu, s->mem, pool, size);
+    if (!s->drv)
+        return sim_error(s, "siov_driver_new failed (pool [0x%llx, +0x%llx) too small, outside memory, "
+                            "or the unit does not respond)", (unsigned long long)pool, (unsigned long long)size);
+    sim_print(s, "driver: pool [0x%llx, 0x%llx), GSTS 0x%08llx\n", (unsigned long long)pool,
+              (unsigned long long)(pool + size), (unsigned long long)siov_mmio_read(s->iommu, SIOV_REG_GSTS, 4));
+    return 0;
+}
+
+int sim_cmd_capable(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    static const struct sim_enum caps[] = {
+        {"aux", SIOV_CAP_AUX_DOMAIN}, {"fl", SIOV_CAP_FIRST_LEVEL}, {"sl", SIOV_CAP_SECOND_LEVEL},
+        {"nested", SIOV_CAP_NESTED}, {"pt", SIOV_CAP_PASS_THROUGH}, {NULL, 0}};
+    const struct sim_enum *c = caps;
+    while (c->name && !sim_tok_is(a->v[0].tok, c->name))
+        c++;
+    if (!c->name)
+        return sim_error(s, "unknown capability '%s' (aux fl sl nested pt)", a->v[0].tok->text);
+    struct siov_driver *d = sim_driver(s);
+    if (!d)
+        return -1;
+    r->kind = RES_NUM;
+    r->num = siov_driver_capable(d, (enum siov_cap)c->value);
+    sim_print(s, "capable %s = %s\n", c->name, r->num ? "yes" : "no");
+    return 0;
+}
+
+int sim_cmd_device(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    struct sim_name *n = sim_name_add(s, a->v[0].tok, NAME_DEVICE);
+    if (!n)
+        return -1;
+    n->sid = a->v[2].sid;
+    return 0;
+}
+
+int sim_cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    struct sim_name *n = sim_name_add(s, a->v[0].tok, NAME_NUMBER);
+    if (!n)
+        return -1;
+    n->num = a->v[2].num;
+    return 0;
+}
+
+/* --------------------------------------------------------------- devices */
+static int dev_cmd(struct sim *s, const struct sim_args *a, struct sim_result *r, bool enable)
+{
+    struct siov_driver *d = sim_driver(s);
+    char sid[16];
+    if (!d)
+        return -1;
+    int rc = enable ? siov_dev_enable_aux(d, a->v[0].sid) : siov_dev_disable_aux(d, a->v[0].sid);
+    errno_result(r, rc);
+    sim_print(s, "%s %s -> %s\n", enable ? "enable-aux" : "disable-aux", sim_fmt_sid(a->v[0].sid, sid), status(rc));
+    return 0;
+}
+
+int sim_cmd_enable_aux(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return dev_cmd(s, a, r, true);
+}
+
+int sim_cmd_disable_aux(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return dev_cmd(s, a, r, false);
+}
+
+/* --------------------------------------------------------------- domains */
+static const struct sim_enum dom_types[] = {
+    {"second-level", SIOV_DOMAIN_SECOND_LEVEL}, {"first-level", SIOV_DOMAIN_FIRST_LEVEL},
+    {"pass-through", SIOV_DOMAIN_PASS_THROUGH}, {"nested", SIM_DOMAIN_NESTED}, {NULL, 0}};
+
+/* The new siov_domain for a 'domain' line, or NULL with the error set. */
+static struct siov_domain *domain_create(struct sim *s, const struct sim_args *a, int type)
+{
+    struct siov_driver *d = sim_driver(s);
+    if (!d)
+        return NULL;
+    if (type != SIM_DOMAIN_NESTED && a->v[3].set) {
+        sim_error(s, "only a nested domain takes a parent");
+        return NULL;
+    }
+    if (type == SIM_DOMAIN_NESTED && !a->v[3].set) {
+        sim_error(s, "a nested domain needs its second-level parent: domain NAME = nested PARENT");
+        return NULL;
+    }
+    struct siov_domain *dom = type == SIM_DOMAIN_NESTED ? siov_domain_new_nested(a->v[3].dom->dom)
+                                                        : siov_domain_new(d, (enum siov_domain_type)type);
+    if (!dom)
+        sim_error(s, "creating the %s domain failed (unsupported by the hardware, bad parent, or out of DIDs)",
+                  sim_enum_name(dom_types, (uint64_t)type));
+    return dom;
+}
+
+int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    const struct sim_enum *t = dom_types;
+    while (t->name && !sim_tok_is(a->v[2].tok, t->name))
+        t++;
+    if (!t->name)
+        return sim_error(s, "unknown domain type '%s' (second-level, first-level, pass-through, nested)",
+                         a->v[2].tok->text);
+    if (sim_name_find(s, a->v[0].tok->text))
+        return sim_error(s, "name '%s' is already taken", a->v[0].tok->text);
+    struct sim_domain *sd = calloc(1, sizeof(*sd));
+    if (!sd)
+        return sim_error(s, "out of memory");
+    sd->type = (int)t->value;
+    sd->parent = a->v[3].set ? a->v[3].dom : NULL;
+    sd->dom = domain_create(s, a, sd->type);
+    struct sim_name *n = sd->dom ? sim_name_add(s, a->v[0].tok, NAME_DOMAIN) : NULL;
+    if (!n) {
+        if (sd->dom)
+            siov_domain_free(sd->dom);
+        free(sd);
+        return -1;
+    }
+    n->dom = sd;
+    sim_print(s, "domain %s = %s%s%s\n", n->name, t->name, sd->parent ? " over " : "",
+              sd->parent ? a->v[3].name->name : "");
+    return 0;
+}
+
+int sim_cmd_free(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    int rc = siov_domain_free(a->v[0].dom->dom);
+    errno_result(r, rc);
+    if (rc == 0) {
+        free(a->v[0].dom);
+        a->v[0].name->dom = NULL;
+    }
+    sim_print(s, "free %s -> %s\n", a->v[0].name->name, status(rc));
+    return 0;
+}
+
+int sim_cmd_map(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    unsigned prot = a->v[4].set ? a->v[4].access : SIOV_PROT_READ | SIOV_PROT_WRITE;
+    int rc = siov_domain_map(a->v[0].dom->dom, a->v[1].num, a->v[2].num, a->v[3].num, prot);
+    char size[24], perm[48];
+    errno_result(r, rc);
+    sim_print(s, "map %s 0x%llx -> 0x%llx size %s %s -> %s\n", a->v[0].name->name, (unsigned long long)a->v[1].num,
+              (unsigned long long)a->v[2].num, sim_fmt_size(a->v[3].num, size), sim_fmt_access(prot, perm),
+              status(rc));
+    return 0;
+}
+
+int sim_cmd_unmap(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    int64_t n = siov_domain_unmap(a->v[0].dom->dom, a->v[1].num, a->v[2].num);
+    char size[24];
+    if (n < 0)
+        errno_result(r, (int)n);
+    else
+        r->kind = RES_NUM, r->num = (uint64_t)n;
+    sim_print(s, "unmap %s 0x%llx size %s -> ", a->v[0].name->name, (unsigned long long)a->v[1].num,
+              sim_fmt_size(a->v[2].num, size));
+    if (n < 0)
+        sim_print(s, "%s\n", sim_errno_name((int)n));
+    else
+        sim_print(s, "%lld bytes unmapped\n", (long long)n);
+    return 0;
+}
+
+int sim_cmd_iova_to_phys(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    uint64_t pa = 0;
+    int rc = siov_domain_iova_to_phys(a->v[0].dom->dom, a->v[1].num, &pa);
+    if (rc < 0)
+        errno_result(r, rc);
+    else
+        r->kind = RES_NUM, r->num = pa;
+    sim_print(s, "iova-to-phys %s 0x%llx -> ", a->v[0].name->name, (unsigned long long)a->v[1].num);
+    if (rc < 0)
+        sim_print(s, "%s\n", sim_errno_name(rc));
+    else
+        sim_print(s, "0x%llx\n", (unsigned long long)pa);
+    return 0;
+}
+
+/* --------------------------------------------------------------- attach */
+typedef int (*attach_fn)(struct siov_domain *, siov_sid);
+
+static int attach_cmd(struct sim *s, const struct sim_args *a, struct sim_result *r, attach_fn fn, const char *what)
+{
+    char sid[16];
+    int rc = fn(a->v[0].dom->dom, a->v[1].sid);
+    errno_result(r, rc);
+    sim_print(s, "%s %s %s -> %s", what, a->v[0].name->name, sim_fmt_sid(a->v[1].sid, sid), status(rc));
+    int pasid = siov_aux_pasid(a->v[0].dom->dom);
+    if (rc == 0 && fn == siov_aux_attach && pasid >= 0)
+        sim_print(s, " (pasid %d)", pasid);
+    sim_print(s, "\n");
+    return 0;
+}
+
+int sim_cmd_attach(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return attach_cmd(s, a, r, siov_attach, "attach");
+}
+
+int sim_cmd_detach(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return attach_cmd(s, a, r, siov_detach, "detach");
+}
+
+int sim_cmd_aux_attach(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return attach_cmd(s, a, r, siov_aux_attach, "aux-attach");
+}
+
+int sim_cmd_aux_detach(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    return attach_cmd(s, a, r, siov_aux_detach, "aux-detach");
+}
+
+int sim_cmd_aux_pasid(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    int p = siov_aux_pasid(a->v[0].dom->dom);
+    if (p < 0)
+        errno_result(r, p);
+    else
+        r->kind = RES_NUM, r->num = (uint64_t)p;
+    sim_print(s, "aux-pasid %s -> ", a->v[0].name->name);
+    if (p < 0)
+        sim_print(s, "%s\n", sim_errno_name(p));
+    else
+        sim_print(s, "%d\n", p);
+    return 0;
+}

@@ -1,0 +1,109 @@
+/* siov-sim: run a scenario of the libsiov scenario language
+   (docs/siov-sim.md) from a file or standard input, or, with no scenario,
+   the built-in SIOV demo. Exit status: 0 passed, 1 an expectation failed,
+   2 the scenario is malformed or a command failed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: siov-sim [options] [SCENARIO | -]\n"
+               "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
+               "  -q, --quiet            print only failures\n"
+               "  -v, --verbose          say so when a scenario passes\n"
+               "  --expect-error TEXT    succeed only if the run fails with a message containing TEXT\n"
+               "  --print-demo           print the demo scenario (a starting point for your own)\n"
+               "  --commands             list the scenario commands\n"
+               "  -h, --help             this text\n"
+               "  --version              the library version\n");
+}
+
+struct options {
+    bool quiet, verbose, print_demo, commands;
+    const char *expect_error;
+    const char *file;
+};
+
+/* 0 to go on, 1 to exit successfully (help, version), 2 on a usage error. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            o->quiet = true;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            o->verbose = true;
+        else if (!strcmp(a, "--print-demo"))
+            o->print_demo = true;
+        else if (!strcmp(a, "--commands"))
+            o->commands = true;
+        else if (!strcmp(a, "--expect-error") && i + 1 < argc)
+            o->expect_error = argv[++i];
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(stdout), 1;
+        else if (!strcmp(a, "--version"))
+            return printf("siov-sim (libsiov %s)\n", siov_version()), 1;
+        else if ((a[0] != '-' || !strcmp(a, "-")) && !o->file)
+            o->file = a;
+        else
+            return fprintf(stderr, "siov-sim: bad argument '%s'\n", a), usage(stderr), 2;
+    }
+    return 0;
+}
+
+/* Run the scenario the options name; the run's exit status. */
+static int run(struct sim *s, const struct options *o)
+{
+    if (!o->file)
+        return sim_run_text(s, sim_demo_text(), "demo");
+    if (!strcmp(o->file, "-"))
+        return sim_run_stream(s, stdin, "<stdin>");
+    FILE *f = fopen(o->file, "r");
+    if (!f) {
+        fprintf(stderr, "siov-sim: cannot open %s: %s\n", o->file, strerror(errno));
+        return 2;
+    }
+    int rc = sim_run_stream(s, f, o->file);
+    fclose(f);
+    return rc;
+}
+
+/* --expect-error: the run must fail, with TEXT in its first failure. */
+static int check_expected_error(const struct sim *s, int rc, const char *text)
+{
+    if (rc != 0 && strstr(s->first_fail, text)) {
+        printf("siov-sim: failed as expected: %s\n", s->first_fail);
+        return 0;
+    }
+    fprintf(stderr, "siov-sim: expected a failure containing \"%s\", but the run %s%s%s\n", text,
+            rc ? "failed with \"" : "passed", rc ? s->first_fail : "", rc ? "\"" : "");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (o.print_demo)
+        return fputs(sim_demo_text(), stdout) < 0;
+    struct sim *s = malloc(sizeof(*s));
+    if (!s)
+        return 2;
+    sim_init(s, stdout, stderr);
+    s->verbose = o.verbose;
+    s->quiet = o.quiet;
+    if (o.commands)
+        sim_help(s, NULL);
+    else
+        rc = run(s, &o);
+    if (o.expect_error)
+        rc = check_expected_error(s, rc, o.expect_error);
+    sim_fini(s);
+    free(s);
+    return rc;
+}
