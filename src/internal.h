@@ -21,6 +21,8 @@ struct siov_req {
     uint32_t pasid; /* SIOV_NO_PASID, or the PASID the request carries */
     uint64_t addr;  /* input address */
     unsigned access; /* SIOV_ACCESS_* */
+    uint64_t epoch;  /* siov_caches_epoch() when the request arrived: its fills use it */
+    bool nocache;    /* bypass the caches (the stale-translation checker's fresh answer) */
 };
 
 /* A context entry, legacy or scalable, decoded once (what the context cache holds). */

@@ -79,6 +79,7 @@ struct siov_iommu *siov_iommu_new(struct siov_mem *mem, const struct siov_iommu_
         free(u);
         return NULL;
     }
+    siov_caches_set_stats(u->caches, &u->stats);
     siov_regs_reset(u);
     return u;
 }

@@ -20,16 +20,18 @@ static siov_fault check_root_state(const struct siov_iommu *u, uint64_t state)
 }
 
 /* The context entry of sid, from the context cache or guest memory. */
-static siov_fault context_get(struct siov_iommu *u, uint64_t state, siov_sid sid, struct siov_ctx_ent *ce)
+static siov_fault context_get(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+                              struct siov_ctx_ent *ce)
 {
-    if (siov_cc_lookup(u->caches, sid, ce)) {
+    siov_sid sid = req->sid;
+    if (!req->nocache && siov_cc_lookup(u->caches, sid, ce)) {
         siov_stat_inc(&u->stats.context_cache_hits);
         return SIOV_OK;
     }
     siov_stat_inc(&u->stats.context_cache_misses);
     siov_fault f = siov_context_lookup(u, state, sid, ce);
     if (!f)
-        siov_cc_fill(u->caches, sid, ce);
+        siov_cc_fill_epoch(u->caches, req->epoch, sid, ce);
     return f;
 }
 
@@ -39,13 +41,13 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
     bool legacy = siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_LEGACY;
     if (legacy && req->pasid != SIOV_NO_PASID)
         return SIOV_FAULT_RTA_2;
-    if (!legacy && siov_pc_lookup(u->caches, req->sid, req->pasid, pe)) {
+    if (!legacy && !req->nocache && siov_pc_lookup(u->caches, req->sid, req->pasid, pe)) {
         siov_stat_inc(&u->stats.pasid_cache_hits);
         *fpd = pe->fpd;
         return SIOV_OK;
     }
     struct siov_ctx_ent ce;
-    siov_fault f = context_get(u, state, req->sid, &ce);
+    siov_fault f = context_get(u, state, req, &ce);
     *fpd = ce.fpd;
     if (f)
         return f;
@@ -54,7 +56,7 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
     siov_stat_inc(&u->stats.pasid_cache_misses);
     f = siov_pasid_lookup(u, &ce, req->pasid, pe, fpd);
     if (!f)
-        siov_pc_fill(u->caches, req->sid, req->pasid, pe);
+        siov_pc_fill_epoch(u->caches, req->epoch, req->sid, req->pasid, pe);
     return f;
 }
 
@@ -75,7 +77,7 @@ static bool hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_o
 static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_ent *pe, const struct siov_req *req,
                                  struct siov_walk_out *w)
 {
-    if (siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
+    if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
         siov_stat_inc(&u->stats.iotlb_hits);
         return SIOV_OK;
     }
@@ -83,7 +85,7 @@ static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_e
     siov_stat_inc(&u->stats.walks);
     siov_fault f = siov_walk(u, pe, req->addr, req->access, w);
     if (!f)
-        siov_tlb_fill(u->caches, pe, req->addr, w);
+        siov_tlb_fill_epoch(u->caches, req->epoch, pe, req->addr, w);
     return f;
 }
 
@@ -120,6 +122,80 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
     return SIOV_OK;
 }
 
+/* ------------------------------------------- the stale-translation checker */
+static bool same_ctx(const struct siov_ctx_ent *a, const struct siov_ctx_ent *b)
+{
+    return a->legacy == b->legacy && a->fpd == b->fpd && a->dte == b->dte && a->paside == b->paside &&
+           a->pre == b->pre && a->rid_priv == b->rid_priv && a->pdts == b->pdts && a->rid_pasid == b->rid_pasid &&
+           a->pasid_dir == b->pasid_dir && a->tt == b->tt && a->aw == b->aw && a->did == b->did &&
+           a->slptptr == b->slptptr;
+}
+
+static bool same_pe(const struct siov_pasid_ent *a, const struct siov_pasid_ent *b)
+{
+    return a->slptptr == b->slptptr && a->flptptr == b->flptptr && a->did == b->did && a->pgtt == b->pgtt &&
+           a->sl_levels == b->sl_levels && a->fl_levels == b->fl_levels && a->legacy == b->legacy &&
+           a->fpd == b->fpd && a->slee == b->slee && a->slade == b->slade && a->pwsnp == b->pwsnp &&
+           a->sre == b->sre && a->ere == b->ere && a->wpe == b->wpe && a->nxe == b->nxe && a->smep == b->smep &&
+           a->eafe == b->eafe && a->ats_ok == b->ats_ok && a->pasid == b->pasid;
+}
+
+/* The translation a cached walk result stands for (A/D state aside). */
+static bool same_walk(const struct siov_walk_out *a, const struct siov_walk_out *b)
+{
+    return a->page == b->page && a->page_size == b->page_size && a->perm_user == b->perm_user &&
+           a->perm_super == b->perm_super;
+}
+
+static bool same_answer(siov_fault fa, const struct siov_xlate *a, siov_fault fb, const struct siov_xlate *b)
+{
+    if (fa != fb)
+        return false;
+    return fa || (a->addr == b->addr && a->page_size == b->page_size && a->perm == b->perm && a->did == b->did);
+}
+
+/* Which caches hold an entry for the request that guest memory no longer
+   backs; fresh is the request with the caches bypassed. */
+static unsigned stale_caches(struct siov_iommu *u, uint64_t state, const struct siov_req *fresh)
+{
+    unsigned m = 0;
+    struct siov_ctx_ent cc, fc;
+    if (siov_cc_lookup(u->caches, fresh->sid, &cc) &&
+        (siov_context_lookup(u, state, fresh->sid, &fc) || !same_ctx(&cc, &fc)))
+        m |= SIOV_CACHE_CONTEXT;
+    struct siov_pasid_ent cp, fp;
+    bool fpd, pc_hit = siov_pc_lookup(u->caches, fresh->sid, fresh->pasid, &cp);
+    siov_fault pf = siov_resolve(u, state, fresh, &fp, &fpd);
+    if (pc_hit && (pf || !same_pe(&cp, &fp)))
+        m |= SIOV_CACHE_PASID;
+    struct siov_walk_out cw, fw;
+    if (siov_tlb_lookup(u->caches, pc_hit ? &cp : &fp, fresh->addr, &cw) &&
+        (pf || siov_walk(u, &fp, fresh->addr, fresh->access, &fw) || !same_walk(&cw, &fw)))
+        m |= SIOV_CACHE_IOTLB;
+    return m;
+}
+
+/* cfg.stale_check: compare the answer just given (f, x) with an uncached
+   translation of the same request from guest memory as it is now. */
+static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_req *req, siov_fault f,
+                        const struct siov_xlate *x)
+{
+    struct siov_req fresh = *req;
+    fresh.nocache = true;
+    fresh.epoch = 0; /* never the clock: nothing it walks is filled */
+    struct siov_xlate fx = {0};
+    bool fpd = false;
+    siov_fault ff = remap(u, state, &fresh, &fx, &fpd);
+    if (same_answer(f, x, ff, &fx))
+        return;
+    siov_stat_inc(&u->stats.stale_hits);
+    if (!u->cfg.stale_report)
+        return;
+    struct siov_stale_report r = {req->sid, req->pasid, req->addr, req->access, stale_caches(u, state, &fresh),
+                                  f, ff, f ? (struct siov_xlate){0} : *x, ff ? (struct siov_xlate){0} : fx};
+    u->cfg.stale_report(u->cfg.stale_opaque, &r);
+}
+
 siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           unsigned access, struct siov_xlate *out)
 {
@@ -135,15 +211,18 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
         *out = (struct siov_xlate){iova, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
         return SIOV_OK;
     }
-    struct siov_req req = {sid, pasid, iova, access};
+    struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
     bool fpd = false;
     if (siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_ABORT && (iommu->ecap & SIOV_ECAP_ADMS)) {
         siov_stat_inc(&iommu->stats.faults); /* blocked silently: docs/spec-notes.md */
         return SIOV_FAULT_RTA_1;
     }
     siov_fault f = check_root_state(iommu, state);
-    if (!f)
+    if (!f) {
         f = remap(iommu, state, &req, out, &fpd);
+        if (iommu->cfg.stale_check)
+            stale_check(iommu, state, &req, f, out);
+    }
     if (f)
         siov_fault_report(iommu, &req, f, fpd);
     return f;

@@ -25,6 +25,8 @@ extern "C" {
 
 struct siov_iommu;
 
+struct siov_stale_report; /* below */
+
 /* Configuration of one remapping unit. siov_iommu_config_default() fills the
    defaults named on each field; change what you need, then siov_iommu_new(). */
 struct siov_iommu_config {
@@ -53,6 +55,11 @@ struct siov_iommu_config {
     bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
     bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
     bool stale_check;       /* re-walk every cache hit and report mismatches (default false) */
+    /* Stale-translation checker: called (from the translating thread) for each
+       request whose cached answer differs from the answer guest memory gives
+       now, i.e. a table changed without the invalidation it needed. May be NULL. */
+    void (*stale_report)(void *opaque, const struct siov_stale_report *report);
+    void *stale_opaque;
     /* Message-signalled interrupts (fault event, invalidation completion):
        called with the FEADDR/FEDATA (or IEADDR/IEDATA) values. May be NULL. */
     void (*msi)(void *opaque, uint64_t addr, uint32_t data);
@@ -86,6 +93,25 @@ struct siov_xlate {
    NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded. */
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
+
+/* Caches named by a stale-translation report. */
+#define SIOV_CACHE_CONTEXT (1u << 0)
+#define SIOV_CACHE_PASID (1u << 1)
+#define SIOV_CACHE_IOTLB (1u << 2)
+
+/* A request the stale-translation checker caught: the answer the unit gave
+   (through its caches) and the answer an uncached translation gives now. */
+struct siov_stale_report {
+    siov_sid sid;
+    uint32_t pasid;           /* SIOV_NO_PASID when the request carried none */
+    uint64_t iova;
+    unsigned access;          /* SIOV_ACCESS_* of the request */
+    unsigned caches;          /* SIOV_CACHE_*: caches whose entry for the request disagrees with memory */
+    siov_fault cached_fault;  /* what siov_translate returned */
+    siov_fault fresh_fault;   /* what an uncached translation returns */
+    struct siov_xlate cached; /* the translations, when the fault is SIOV_OK */
+    struct siov_xlate fresh;
+};
 
 /* DMA on behalf of a device: translate page by page and copy from guest memory.
    A fault stops the transfer and is returned; the pages before it were copied.
