@@ -371,6 +371,8 @@ bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, 
     case SIOV_REG_FSTS:
         iommu->fsts &= ~(v & (uint32_t)SIOV_FSTS_RW1C);
         fault_serviced_check(iommu);
+        if (v & SIOV_FSTS_IQE)
+            siov_iq_process(iommu); /* the queue resumes from IQH: docs/spec-notes.md */
         break;
     case SIOV_REG_FECTL: fectl_write(iommu, v); break;
     case SIOV_REG_FEDATA: iommu->fedata = v & (uint32_t)SIOV_FEDATA_DATA; break;
