@@ -34,7 +34,7 @@
 #define SIM_DEFAULT_POOL_SIZE (7ull << 20)
 
 /* ------------------------------------------------------------ tokens */
-enum sim_tok_kind { TOK_WORD, TOK_STRING, TOK_EQ, TOK_AMP };
+enum sim_tok_kind { TOK_WORD, TOK_STRING, TOK_EQ, TOK_AMP, TOK_OP /* != < > <= >= */ };
 struct sim_tok {
     enum sim_tok_kind kind;
     const char *text; /* NUL-terminated; strings decoded (may hold NULs) */
@@ -253,7 +253,6 @@ int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r
 int sim_cmd_driver(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_capable(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_device(struct sim *s, const struct sim_args *a, struct sim_result *r);
-int sim_cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_enable_aux(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_disable_aux(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r);

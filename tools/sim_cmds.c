@@ -18,13 +18,14 @@
 static int cmd_help(struct sim *s, const struct sim_args *a, struct sim_result *r);
 static int cmd_echo(struct sim *s, const struct sim_args *a, struct sim_result *r);
 static int cmd_expect(struct sim *s, const struct sim_args *a, struct sim_result *r);
+static int cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
 static const struct sim_cmd commands[] = {
     /* the run */
     {"help", "[command:word]", cmd_help, "list the commands, or show one command's usage"},
-    {"echo", "rest...", cmd_echo, "print the words and strings that follow"},
-    {"expect", "rest...", cmd_expect, "run a command and check its value: expect CMD ... [& MASK] = VALUE"},
-    {"let", "name = value:num", sim_cmd_let, "name a number"},
+    {"echo", "words...", cmd_echo, "print the words and strings that follow"},
+    {"expect", "command... [&mask] op value", cmd_expect, "run a command and check its value (op: = != < > <= >=)"},
+    {"let", "name = value... [&mask]", cmd_let, "name a number, or the value of a command: let root = reg RTADDR & 0xfffffffffffff000"},
     /* configuration, memory, registers */
     {"config", "key=value...", sim_cmd_config, "set siov_iommu_config fields (before the unit exists)"},
     {"memory", "size:num [backend:word]", sim_cmd_memory, "guest memory size; backend flat (default) or callback"},
@@ -68,7 +69,7 @@ static const struct sim_cmd commands[] = {
     {"aux-detach", "dom sid", sim_cmd_aux_detach, "undo aux-attach"},
     {"aux-pasid", "dom", sim_cmd_aux_pasid, "the domain's PASID"},
     /* invalidation */
-    {"queue", "gpa:num [entries:num] [dw:num]", sim_cmd_queue, "set up and enable an invalidation queue"},
+    {"queue", "gpa:num [qs:num] [dw:num]", sim_cmd_queue, "set up and enable an invalidation queue of 2^qs pages"},
     {"inv", "type:word key=value...", sim_cmd_inv, "submit an invalidation descriptor: inv piotlb did=1 pasid=5 g=pasid"},
     /* inspection */
     {"dump", "sid [pasid] [iova:num]", sim_cmd_dump, "print the tables a sid and PASID reach, or one IOVA's path"},
@@ -318,7 +319,7 @@ static int expected_value(struct sim *s, const struct sim_tok *t, struct sim_res
                : 0;
 }
 
-static bool matches(const struct sim_result *got, const struct sim_result *e, bool ok_any, uint64_t mask)
+static bool equal(const struct sim_result *got, const struct sim_result *e, bool ok_any)
 {
     if (ok_any)
         return (got->kind == RES_FAULT && got->fault == SIOV_OK) || (got->kind == RES_ERRNO && got->err == 0) ||
@@ -326,12 +327,25 @@ static bool matches(const struct sim_result *got, const struct sim_result *e, bo
     if (got->kind != e->kind)
         return false;
     switch (e->kind) {
-    case RES_NUM: return (got->num & mask) == e->num;
+    case RES_NUM: return got->num == e->num;
     case RES_FAULT: return got->fault == e->fault;
     case RES_ERRNO: return got->err == e->err;
     case RES_BYTES: return got->len == e->len && memcmp(got->bytes, e->bytes, e->len) == 0;
     default: return false;
     }
+}
+
+/* got (already masked) OP e; ordering operators compare numbers only. */
+static bool matches(const struct sim_result *got, const struct sim_result *e, bool ok_any, const char *op)
+{
+    if (op[0] == '=')
+        return equal(got, e, ok_any);
+    if (op[0] == '!')
+        return !equal(got, e, ok_any);
+    if (got->kind != RES_NUM || e->kind != RES_NUM)
+        return false;
+    bool lt = got->num < e->num, eq = got->num == e->num;
+    return op[0] == '<' ? (lt || (op[1] == '=' && eq)) : (!lt && !eq) || (op[1] == '=' && eq);
 }
 
 static void join_tokens(const struct sim_tok *t, unsigned n, char *buf, size_t len)
@@ -343,50 +357,109 @@ static void join_tokens(const struct sim_tok *t, unsigned n, char *buf, size_t l
                               t[i].text);
 }
 
-/* expect CMD ARGS... [& MASK] = VALUE */
+/* Report a failed expectation with both values. */
+static void expect_failed(struct sim *s, const struct sim_tok *t, unsigned cmd_n, const struct sim_tok *op,
+                          const struct sim_result *e, bool ok_any, struct sim_result *got, uint64_t mask)
+{
+    char cmd[256], want[128], have[128], raw[80] = "";
+    bool hex = strspn(op[1].text, "0123456789") != op[1].len || mask != ~0ull; /* decimal if written so */
+    join_tokens(t, cmd_n, cmd, sizeof(cmd));
+    describe(e, hex, want, sizeof(want));
+    if (got->kind == RES_NUM && mask != ~0ull) {
+        snprintf(raw, sizeof(raw), " (0x%llx & 0x%llx)", (unsigned long long)got->num, (unsigned long long)mask);
+        got->num &= mask;
+    }
+    describe(got, hex, have, sizeof(have));
+    s->expects_failed++;
+    sim_fail(s, "expect failed: %s: expected %s%s%s, got %s%s", cmd, op[0].kind == TOK_EQ ? "" : op[0].text,
+             op[0].kind == TOK_EQ ? "" : " ", ok_any ? "OK" : want, have, raw);
+}
+
+/* The command tokens of an expect line: everything before [& MASK] OP VALUE. */
+static int expect_split(struct sim *s, const struct sim_args *a, unsigned *cmd_n, unsigned *op, uint64_t *mask)
+{
+    const struct sim_tok *t = a->rest;
+    unsigned n = a->nrest, i = n;
+    while (i > 0 && t[i - 1].kind != TOK_EQ && t[i - 1].kind != TOK_OP)
+        i--;
+    if (i < 2 || i != n - 1)
+        return sim_error(s, "expect needs a command, an operator (= != < > <= >=) and one value: expect CMD ... = VALUE");
+    *op = i - 1;
+    *cmd_n = i - 1;
+    *mask = ~0ull;
+    if (*cmd_n >= 3 && t[*cmd_n - 2].kind == TOK_AMP) {
+        if (sim_parse_num(s, &t[*cmd_n - 1], mask) < 0)
+            return -1;
+        *cmd_n -= 2;
+    }
+    if (sim_tok_is(&t[0], "expect"))
+        return sim_error(s, "expect cannot check another expect");
+    return 0;
+}
+
+/* expect CMD ARGS... [& MASK] OP VALUE */
 static int cmd_expect(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
     const struct sim_tok *t = a->rest;
-    unsigned n = a->nrest, eq = n;
-    while (eq > 0 && t[eq - 1].kind != TOK_EQ)
-        eq--;
-    if (eq < 2 || eq != n - 1)
-        return sim_error(s, "expect needs a command, '=' and one value: expect CMD ... = VALUE");
-    unsigned cmd_n = eq - 1;
+    unsigned cmd_n = 0, op = 0;
     uint64_t mask = ~0ull;
-    if (cmd_n >= 3 && t[cmd_n - 2].kind == TOK_AMP) {
-        if (sim_parse_num(s, &t[cmd_n - 1], &mask) < 0)
-            return -1;
-        cmd_n -= 2;
-    }
-    if (sim_tok_is(&t[0], "expect"))
-        return sim_error(s, "expect cannot check another expect");
     struct sim_result e = {0}, got = {0};
     bool ok_any;
-    if (expected_value(s, &t[eq], &e, &ok_any) < 0)
+    if (expect_split(s, a, &cmd_n, &op, &mask) < 0 || expected_value(s, &t[op + 1], &e, &ok_any) < 0)
         return -1;
     s->quiet++;
     int rc = dispatch(s, t, cmd_n, &got);
     s->quiet--;
     if (rc == 0 && got.kind == RES_NONE)
         rc = sim_error(s, "'%s' gives no value to expect", t[0].text);
-    if (rc == 0 && matches(&got, &e, ok_any, mask)) {
+    uint64_t raw = got.num;
+    if (got.kind == RES_NUM)
+        got.num &= mask;
+    if (rc == 0 && matches(&got, &e, ok_any, t[op].text)) {
         s->expects_passed++;
     } else if (rc == 0) {
-        char cmd[256], want[128], have[128], raw[64] = "";
-        bool hex = strncmp(t[eq].text, "0x", 2) == 0 || mask != ~0ull;
-        join_tokens(t, cmd_n, cmd, sizeof(cmd));
-        describe(&e, hex, want, sizeof(want));
-        if (got.kind == RES_NUM && mask != ~0ull)
-            snprintf(raw, sizeof(raw), " (0x%llx & 0x%llx)", (unsigned long long)got.num, (unsigned long long)mask);
-        got.num &= mask;
-        describe(&got, hex, have, sizeof(have));
-        s->expects_failed++;
-        sim_fail(s, "expect failed: %s: expected %s, got %s%s", cmd, ok_any ? "OK" : want, have, raw);
+        got.num = raw;
+        expect_failed(s, t, cmd_n, &t[op], &e, ok_any, &got, mask);
     }
     free(got.bytes);
     return rc;
+}
+
+/* let NAME = NUMBER | let NAME = CMD ARGS... [& MASK] */
+static int cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r)
+{
+    (void)r;
+    const struct sim_tok *t = a->rest;
+    unsigned n = a->nrest;
+    uint64_t mask = ~0ull, v = 0;
+    struct sim_result got = {0};
+    if (n >= 4 && t[n - 2].kind == TOK_AMP) {
+        if (sim_parse_num(s, &t[n - 1], &mask) < 0)
+            return -1;
+        n -= 2;
+    }
+    bool cmd = n && t[0].kind == TOK_WORD && sim_cmd_find(t[0].text);
+    if (!cmd && n != 1)
+        return sim_error(s, "let takes one number, or a command that gives one");
+    if (!cmd && sim_parse_num(s, &t[0], &v) < 0)
+        return -1;
+    if (cmd) {
+        s->quiet++;
+        int rc = dispatch(s, t, n, &got);
+        s->quiet--;
+        free(got.bytes);
+        if (rc < 0)
+            return -1;
+        if (got.kind != RES_NUM)
+            return sim_error(s, "'%s' does not give a number here", t[0].text);
+        v = got.num;
+    }
+    struct sim_name *nm = sim_name_add(s, a->v[0].tok, NAME_NUMBER);
+    if (!nm)
+        return -1;
+    nm->num = v & mask;
+    return 0;
 }
 
 /* ----------------------------------------------------------- help, echo */

@@ -74,16 +74,6 @@ int sim_cmd_device(struct sim *s, const struct sim_args *a, struct sim_result *r
     return 0;
 }
 
-int sim_cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r)
-{
-    (void)r;
-    struct sim_name *n = sim_name_add(s, a->v[0].tok, NAME_NUMBER);
-    if (!n)
-        return -1;
-    n->num = a->v[2].num;
-    return 0;
-}
-
 /* --------------------------------------------------------------- devices */
 static int dev_cmd(struct sim *s, const struct sim_args *a, struct sim_result *r, bool enable)
 {
@@ -113,7 +103,7 @@ static const struct sim_enum dom_types[] = {
     {"pass-through", SIOV_DOMAIN_PASS_THROUGH}, {"nested", SIM_DOMAIN_NESTED}, {NULL, 0}};
 
 /* The new siov_domain for a 'domain' line, or NULL with the error set. */
-static struct siov_domain *domain_create(struct sim *s, const struct sim_args *a, int type)
+static struct siov_domain *domain_create(struct sim *s, const struct sim_args *a, int type, int *err)
 {
     struct siov_driver *d = sim_driver(s);
     if (!d)
@@ -126,17 +116,15 @@ static struct siov_domain *domain_create(struct sim *s, const struct sim_args *a
         sim_error(s, "a nested domain needs its second-level parent: domain NAME = nested PARENT");
         return NULL;
     }
+    errno = 0;
     struct siov_domain *dom = type == SIM_DOMAIN_NESTED ? siov_domain_new_nested(a->v[3].dom->dom)
                                                         : siov_domain_new(d, (enum siov_domain_type)type);
-    if (!dom)
-        sim_error(s, "creating the %s domain failed (unsupported by the hardware, bad parent, or out of DIDs)",
-                  sim_enum_name(dom_types, (uint64_t)type));
+    *err = dom ? 0 : errno ? -errno : -EINVAL; /* the driver sets errno (ENODEV: unsupported) */
     return dom;
 }
 
 int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
-    (void)r;
     const struct sim_enum *t = dom_types;
     while (t->name && !sim_tok_is(a->v[2].tok, t->name))
         t++;
@@ -150,14 +138,18 @@ int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r
         return sim_error(s, "out of memory");
     sd->type = (int)t->value;
     sd->parent = a->v[3].set ? a->v[3].dom : NULL;
-    sd->dom = domain_create(s, a, sd->type);
+    int err = 0;
+    sd->dom = domain_create(s, a, sd->type, &err);
     struct sim_name *n = sd->dom ? sim_name_add(s, a->v[0].tok, NAME_DOMAIN) : NULL;
     if (!n) {
         if (sd->dom)
             siov_domain_free(sd->dom);
         free(sd);
-        return -1;
+        if (err)
+            sim_print(s, "domain %s = %s -> %s\n", a->v[0].tok->text, t->name, sim_errno_name(err));
+        return err ? (errno_result(r, err), 0) : -1;
     }
+    errno_result(r, 0);
     n->dom = sd;
     sim_print(s, "domain %s = %s%s%s\n", n->name, t->name, sd->parent ? " over " : "",
               sd->parent ? a->v[3].name->name : "");

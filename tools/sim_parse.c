@@ -57,9 +57,20 @@ static int scan_string(struct sim *s, const char *line, const char **p, char **d
     return 0;
 }
 
-static bool word_char(char c)
+static bool word_char(const char *p)
 {
-    return c && !isspace((unsigned char)c) && c != '#' && c != '"' && c != '=' && c != '&';
+    char c = *p;
+    return c && !isspace((unsigned char)c) && !strchr("#\"=&<>", c) && !(c == '!' && p[1] == '=');
+}
+
+/* Length of an operator token at p ('=', '&', '!=', '<', '>', '<=', '>='), 0 if none. */
+static size_t op_len(const char *p)
+{
+    if (*p == '!' && p[1] == '=')
+        return 2;
+    if (*p == '<' || *p == '>')
+        return p[1] == '=' ? 2 : 1;
+    return (*p == '=' || *p == '&') ? 1 : 0;
 }
 
 /* Scan one token at p into ln; returns the position after it, NULL on error. */
@@ -77,12 +88,13 @@ static const char *scan_token(struct sim *s, const char *text, const char *p, st
         t->kind = TOK_STRING;
         if (scan_string(s, text, &p, dst) < 0)
             return NULL;
-    } else if (*p == '=' || *p == '&') {
-        t->kind = *p == '=' ? TOK_EQ : TOK_AMP;
-        *(*dst)++ = *p++;
+    } else if (op_len(p)) {
+        t->kind = *p == '=' ? TOK_EQ : *p == '&' ? TOK_AMP : TOK_OP;
+        for (size_t n = op_len(p); n; n--)
+            *(*dst)++ = *p++;
     } else {
         t->kind = TOK_WORD;
-        while (word_char(*p))
+        while (word_char(p))
             *(*dst)++ = *p++;
     }
     t->len = (size_t)(*dst - t->text);
@@ -158,11 +170,9 @@ static unsigned suffix_shift(const char *suf)
     return 0;
 }
 
-int sim_parse_num(struct sim *s, const struct sim_tok *t, uint64_t *out)
+/* One term of a number: a literal or a 'let' name. */
+static int parse_term(struct sim *s, const struct sim_tok *t, const char *p, uint64_t *out)
 {
-    if (!t || t->kind != TOK_WORD)
-        return sim_error(s, "expected a number%s%s%s", t ? " at '" : "", t ? t->text : "", t ? "'" : "");
-    const char *p = t->text;
     struct sim_name *n = isalpha((unsigned char)p[0]) ? sim_name_find(s, p) : NULL;
     if (n && n->kind == NAME_NUMBER) {
         *out = n->num;
@@ -179,10 +189,36 @@ int sim_parse_num(struct sim *s, const struct sim_tok *t, uint64_t *out)
     unsigned shift = dl < len ? suffix_shift(p + dl) : 0;
     uint64_t v;
     if ((dl < len && !shift) || !parse_digits(p, dl, base, &v))
-        return sim_error(s, "'%s' is not a number (decimal, 0x hex, 0b binary, K/M/G/T suffix)", t->text);
+        return sim_error(s, "'%s' is not a number (decimal, 0x hex, 0b binary, K/M/G/T suffix, a name)", t->text);
     if (shift && v > (UINT64_MAX >> shift))
         return sim_error(s, "number '%s' does not fit in 64 bits", t->text);
     *out = v << shift;
+    return 0;
+}
+
+int sim_parse_num(struct sim *s, const struct sim_tok *t, uint64_t *out)
+{
+    if (!t || t->kind != TOK_WORD)
+        return sim_error(s, "expected a number%s%s%s", t ? " at '" : "", t ? t->text : "", t ? "'" : "");
+    char term[64];
+    uint64_t sum = 0;
+    for (const char *p = t->text; *p;) { /* terms joined by '+': ptbl+0x80 */
+        size_t n = strcspn(p, "+");
+        uint64_t v = 0;
+        if (n == 0 || n >= sizeof(term))
+            return sim_error(s, "'%s' is not a number", t->text);
+        memcpy(term, p, n);
+        term[n] = '\0';
+        if (parse_term(s, t, term, &v) < 0)
+            return -1;
+        if (v > UINT64_MAX - sum)
+            return sim_error(s, "'%s' does not fit in 64 bits", t->text);
+        sum += v;
+        p += n + (p[n] == '+');
+        if (p[-1] == '+' && !*p)
+            return sim_error(s, "'%s' ends with '+'", t->text);
+    }
+    *out = sum;
     return 0;
 }
 

@@ -15,15 +15,19 @@ static void usage(FILE *f)
                "  -q, --quiet            print only failures\n"
                "  -v, --verbose          say so when a scenario passes\n"
                "  --expect-error TEXT    succeed only if the run fails with a message containing TEXT\n"
+               "  --expect-output TEXT   the output must contain TEXT as a line (may be repeated)\n"
                "  --print-demo           print the demo scenario (a starting point for your own)\n"
                "  --commands             list the scenario commands\n"
                "  -h, --help             this text\n"
                "  --version              the library version\n");
 }
 
+#define MAX_EXPECT_OUTPUT 32
 struct options {
     bool quiet, verbose, print_demo, commands;
     const char *expect_error;
+    const char *expect_output[MAX_EXPECT_OUTPUT];
+    unsigned n_expect_output;
     const char *file;
 };
 
@@ -42,6 +46,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->commands = true;
         else if (!strcmp(a, "--expect-error") && i + 1 < argc)
             o->expect_error = argv[++i];
+        else if (!strcmp(a, "--expect-output") && i + 1 < argc && o->n_expect_output < MAX_EXPECT_OUTPUT)
+            o->expect_output[o->n_expect_output++] = argv[++i];
         else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
             return usage(stdout), 1;
         else if (!strcmp(a, "--version"))
@@ -83,6 +89,50 @@ static int check_expected_error(const struct sim *s, int rc, const char *text)
     return 1;
 }
 
+/* --expect-output: every TEXT must be a whole line of the output (leading
+   and trailing blanks ignored). Prints the output through; 0 or 1. */
+static int check_output(const char *text, const struct options *o)
+{
+    int rc = 0;
+    fputs(text, stdout);
+    for (unsigned i = 0; i < o->n_expect_output; i++) {
+        const char *want = o->expect_output[i], *p = text;
+        size_t n = strlen(want);
+        bool found = false;
+        while (!found && (p = strstr(p, want)) != NULL) {
+            const char *b = p, *e = p + n;
+            while (b > text && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            while (*e == ' ' || *e == '\t')
+                e++;
+            found = (b == text || b[-1] == '\n') && (*e == '\n' || *e == '\0');
+            p++;
+        }
+        if (!found) {
+            fprintf(stderr, "siov-sim: the output has no line \"%s\"\n", want);
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+/* Run with the output captured for --expect-output. */
+static int run_captured(struct sim *s, const struct options *o)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return 2;
+    s->out = mem;
+    int rc = run(s, o);
+    fclose(mem);
+    s->out = stdout;
+    int orc = check_output(buf ? buf : "", o);
+    free(buf);
+    return rc ? rc : orc;
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {0};
@@ -99,6 +149,8 @@ int main(int argc, char **argv)
     s->quiet = o.quiet;
     if (o.commands)
         sim_help(s, NULL);
+    else if (o.n_expect_output)
+        rc = run_captured(s, &o);
     else
         rc = run(s, &o);
     if (o.expect_error)
