@@ -17,7 +17,9 @@ struct siov_domain;
 /* Bind a driver to an IOMMU. Table pages come from guest memory
    [pool_gpa, pool_gpa + pool_size). Sets up the root table and the
    invalidation queue and enables translation, through MMIO writes only.
-   NULL on bad arguments, a pool too small, or hardware that does not respond. */
+   NULL with errno EINVAL (bad arguments, a pool outside memory or under 3
+   pages), ENODEV (no queued invalidation), ETIMEDOUT or EIO (hardware that
+   does not respond). Works in legacy mode on units without scalable mode. */
 SIOV_API struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *mem,
                                              uint64_t pool_gpa, uint64_t pool_size);
 /* Free the driver and every domain it still owns (NULL is ignored). Turns
