@@ -172,14 +172,18 @@ static int field_value(struct sim *s, const struct sim_field *f, const struct si
     return 0;
 }
 
-/* qwN=value: a whole qword, for bits no field names (reserved bits). */
+/* qwN=bits: bits OR-ed into qword N, for bits no field names (reserved bits). */
 static int raw_qword(struct sim *s, const struct sim_layout *lay, const struct sim_tok *k,
                      const struct sim_tok *v, uint64_t *qw)
 {
     unsigned n = (unsigned)(k->text[2] - '0');
+    uint64_t bits;
     if (k->len != 3 || n >= lay->qwords)
         return sim_error(s, "%s has no %s (it has qw0..qw%u)", lay->name, k->text, lay->qwords - 1);
-    return sim_parse_num(s, v, &qw[n]);
+    if (sim_parse_num(s, v, &bits) < 0)
+        return -1;
+    qw[n] |= bits;
+    return 0;
 }
 
 int sim_fields_encode(struct sim *s, const struct sim_layout *lay, const struct sim_args *a, uint64_t *qw)
