@@ -146,9 +146,10 @@ static void print_leaf(struct dump *d, unsigned level, unsigned i, unsigned n, u
     uint64_t size = 1ull << siov_level_shift(level), pa = pt_addr(d, e, level), hpa = 0;
     char flags[32], sz[24], idx[16], count[16] = "", tail[48] = "";
     snprintf(idx, sizeof(idx), n > 1 ? "%03x..%03x" : "%03x", i, i + n - 1);
-    if (d->nested && d->fl)
-        snprintf(tail, sizeof(tail), sl_lookup(d, pa, &hpa) ? " (hpa 0x%llx)" : " (gpa not mapped by SL)",
-                 (unsigned long long)hpa);
+    if (d->nested && d->fl) {
+        bool mapped = sl_lookup(d, pa, &hpa);
+        snprintf(tail, sizeof(tail), mapped ? " (hpa 0x%llx)" : " (gpa not mapped by SL)", (unsigned long long)hpa);
+    }
     if (n > 1)
         snprintf(count, sizeof(count), " x%u", n);
     out(d, "%*sL%u[%s] 0x%llx-0x%llx -> %s0x%llx%s  %s%s %s\n", indent, "", level, idx,
