@@ -1,0 +1,722 @@
+/* Invalidation through the register interface (src/inval.c with the caches):
+   for each cache, a table changed in guest memory keeps translating the old
+   way until exactly the right invalidation is issued; every descriptor type
+   and granularity; inv-wait status writes and completion interrupts; queue
+   errors (IQE) and their recovery; register-based invalidation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+#define KB4 (4ull << 10)
+#define MB2 (2ull << 20)
+#define GB1 (1ull << 30)
+#define SID SIOV_SID(0, 2, 0)
+#define PASID 0x1234u
+#define DID 0x21u
+#define STATUS_GPA (TL_DATA_BASE + 0x100) /* inv-wait status words */
+
+/* ------------------------------------------------------------ MSI log */
+struct msi_log {
+    unsigned calls;
+    uint64_t addr;
+    uint32_t data;
+};
+
+static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct msi_log *log = opaque;
+    log->calls++;
+    log->addr = addr;
+    log->data = data;
+}
+
+static struct msi_log g_msi;
+
+static struct tl *unit(const struct siov_iommu_config *base)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    if (base)
+        cfg = *base;
+    cfg.mgaw = 57;
+    cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
+    memset(&g_msi, 0, sizeof(g_msi));
+    cfg.msi = msi_cb;
+    cfg.msi_opaque = &g_msi;
+    return tl_new(&cfg);
+}
+
+static uint64_t rd64(struct tl *t, uint64_t off) { return siov_mmio_read(t->iommu, off, 8); }
+static uint32_t rd32(struct tl *t, uint64_t off) { return (uint32_t)siov_mmio_read(t->iommu, off, 4); }
+static void wr64(struct tl *t, uint64_t off, uint64_t v) { siov_mmio_write(t->iommu, off, v, 8); }
+static void wr32(struct tl *t, uint64_t off, uint32_t v) { siov_mmio_write(t->iommu, off, v, 4); }
+static uint32_t r32(struct tl *t, uint64_t gpa) { return (uint32_t)tl_r64(t, gpa); }
+
+static struct siov_stats stats(struct tl *t)
+{
+    struct siov_stats s;
+    siov_iommu_stats(t->iommu, &s);
+    return s;
+}
+
+/* ---------------------------------------------------------------- queue */
+struct q {
+    struct tl *t;
+    uint64_t base, size, tail;
+    unsigned width;
+};
+
+/* Enable queued invalidation the way Linux does: IQT=0, IQA, then QIE. */
+static void q_init(struct q *q, struct tl *t, bool dw, unsigned qs)
+{
+    q->t = t;
+    q->base = tl_page(t);
+    for (unsigned i = 1; i < (1u << qs); i++)
+        (void)tl_page(t); /* the bump allocator keeps them contiguous */
+    q->size = SIOV_PAGE_SIZE << qs;
+    q->width = dw ? 32 : 16;
+    q->tail = 0;
+    wr64(t, SIOV_REG_IQT, 0);
+    wr64(t, SIOV_REG_IQA, q->base | (dw ? SIOV_IQA_DW : 0) | siov_set(0, SIOV_IQA_QS, qs));
+    tl_gcmd(t, SIOV_GCMD_QIE, 0);
+    assert_true(rd32(t, SIOV_REG_GSTS) & SIOV_GSTS_QIES);
+}
+
+/* Write a descriptor at the tail (qw2/qw3 zero unless given) without moving IQT. */
+static void q_put4(struct q *q, uint64_t q0, uint64_t q1, uint64_t q2, uint64_t q3)
+{
+    uint64_t gpa = q->base + q->tail, qw[4] = {q0, q1, q2, q3};
+    for (unsigned i = 0; i < q->width / 8; i++)
+        tl_w64(q->t, gpa + 8 * i, qw[i]);
+    q->tail = (q->tail + q->width) % q->size;
+}
+
+static void q_put(struct q *q, uint64_t q0, uint64_t q1) { q_put4(q, q0, q1, 0, 0); }
+static void q_kick(struct q *q) { wr64(q->t, SIOV_REG_IQT, q->tail); }
+
+/* Submit one descriptor and a wait, and check the wait completed. */
+static void q_run(struct q *q, uint64_t q0, uint64_t q1);
+
+/* Descriptor builders (facts 9.2). */
+static uint64_t d_cc(unsigned g, uint16_t did, siov_sid sid, unsigned fm)
+{
+    return siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, g) | siov_set(0, SIOV_CC0_DID, did) |
+           siov_set(0, SIOV_CC0_SID, sid) | siov_set(0, SIOV_CC0_FM, fm);
+}
+static uint64_t d_iotlb(unsigned g, uint16_t did)
+{
+    return siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, g) | siov_set(0, SIOV_IOTLB0_DID, did);
+}
+static uint64_t d_addr(uint64_t addr, unsigned am, bool ih)
+{
+    return (addr & SIOV_INV1_ADDR) | siov_set(0, SIOV_INV1_AM, am) | (ih ? SIOV_INV1_IH : 0);
+}
+static uint64_t d_piotlb(unsigned g, uint16_t did, uint32_t pasid)
+{
+    return siov_dsc_make_type(SIOV_DSC_PIOTLB) | siov_set(0, SIOV_PIOTLB0_G, g) |
+           siov_set(0, SIOV_PIOTLB0_DID, did) | siov_set(0, SIOV_PIOTLB0_PASID, pasid);
+}
+static uint64_t d_pc(unsigned g, uint16_t did, uint32_t pasid)
+{
+    return siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, g) | siov_set(0, SIOV_PC0_DID, did) |
+           siov_set(0, SIOV_PC0_PASID, pasid);
+}
+static uint64_t d_wait(uint64_t flags, uint32_t data) { return siov_dsc_make_type(SIOV_DSC_WAIT) | flags | siov_set(0, SIOV_WAIT0_SDATA, data); }
+
+static void q_run(struct q *q, uint64_t q0, uint64_t q1)
+{
+    static uint32_t seq = 100;
+    seq++;
+    q_put(q, q0, q1);
+    q_put(q, d_wait(SIOV_WAIT0_SW, seq), STATUS_GPA);
+    q_kick(q);
+    if (r32(q->t, STATUS_GPA) != seq)
+        fail_msg("descriptor %#llx %#llx: IQEI %u", (unsigned long long)q0, (unsigned long long)q1,
+                 (unsigned)siov_get(rd64(q->t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI));
+    assert_int_equal(rd64(q->t, SIOV_REG_IQH), q->tail);
+    assert_false(rd32(q->t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+}
+
+/* ------------------------------------------------------- translation setups */
+/* One translation setup: PGTT, level count, page size. */
+struct shape {
+    uint8_t pgtt;
+    unsigned levels; /* SL levels (SL), FL levels (FL, nested: SL is 4-level) */
+    uint64_t page;
+};
+
+static const struct shape shapes[] = {
+    {SIOV_PGTT_SL, 3, KB4}, {SIOV_PGTT_SL, 4, KB4}, {SIOV_PGTT_SL, 5, KB4}, {SIOV_PGTT_SL, 4, MB2},
+    {SIOV_PGTT_SL, 3, GB1}, {SIOV_PGTT_SL, 5, GB1}, {SIOV_PGTT_FL, 4, KB4}, {SIOV_PGTT_FL, 5, KB4},
+    {SIOV_PGTT_FL, 4, MB2}, {SIOV_PGTT_FL, 5, GB1}, {SIOV_PGTT_NESTED, 4, KB4}, {SIOV_PGTT_NESTED, 5, MB2},
+};
+#define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+struct env {
+    struct tl *t;
+    struct q q;
+    struct shape s;
+    uint64_t dir, sl_root, fl_root;
+};
+
+static bool is_fl(uint8_t pgtt) { return pgtt == SIOV_PGTT_FL || pgtt == SIOV_PGTT_NESTED; }
+
+/* iova of page i and its output under table set k (0 or 1). */
+static uint64_t iova_of(const struct env *e, unsigned i) { return (8 + 2 * (uint64_t)i) * e->s.page; }
+static uint64_t pa_of(const struct env *e, unsigned k, unsigned i)
+{
+    return (k ? 1ull << 40 : 1ull << 36) + (3 + (uint64_t)i) * e->s.page;
+}
+
+/* Map page i -> pa_of(k, i) in the tables rooted at sl/fl; returns the leaf's gpa. */
+static uint64_t map_page(struct env *e, uint64_t sl, uint64_t fl, unsigned k, unsigned i)
+{
+    if (is_fl(e->s.pgtt))
+        return tl_map(e->t, fl, e->s.levels, true, iova_of(e, i), pa_of(e, k, i), e->s.page, TL_FL_URW | SIOV_FL_A,
+                      TL_FL_URW | SIOV_FL_A);
+    (void)fl;
+    return tl_map(e->t, sl, e->s.levels, false, iova_of(e, i), pa_of(e, k, i), e->s.page, TL_SL_RW, TL_SL_RW);
+}
+
+/* Nested: the second level maps all of guest memory 1:1 (1 GiB pages), and the outputs. */
+static uint64_t nested_sl_root(struct env *e)
+{
+    uint64_t root = tl_page(e->t);
+    tl_map(e->t, root, 4, false, 0, 0, GB1, TL_SL_RW, TL_SL_RW);
+    for (unsigned k = 0; k < 2; k++)
+        tl_map(e->t, root, 4, false, pa_of(e, k, 0) & ~(GB1 - 1), pa_of(e, k, 0) & ~(GB1 - 1), GB1, TL_SL_RW,
+               TL_SL_RW);
+    return root;
+}
+
+static void pe_for(const struct env *e, uint64_t sl, uint64_t fl, uint16_t did, uint64_t pe[8])
+{
+    unsigned flpm = e->s.levels == 5 ? SIOV_FLPM_5LVL : SIOV_FLPM_4LVL;
+    switch (e->s.pgtt) {
+    case SIOV_PGTT_SL: tl_pe_sl(pe, did, sl, e->s.levels - 2); break;
+    case SIOV_PGTT_FL: tl_pe_fl(pe, did, fl, flpm); break;
+    default: tl_pe_nested(pe, did, fl, flpm, sl, SIOV_AW_4LVL); break;
+    }
+}
+
+/* A scalable unit with a queue and SID/PASID translating through shape s (tables set 0, pages 0..7). */
+static void env_new(struct env *e, const struct shape *s)
+{
+    memset(e, 0, sizeof(*e));
+    e->s = *s;
+    e->t = unit(NULL);
+    tl_enable(e->t, SIOV_TTM_SCALABLE);
+    q_init(&e->q, e->t, true, 0);
+    e->dir = tl_sm_context_default(e->t, SID, 0);
+    e->sl_root = s->pgtt == SIOV_PGTT_NESTED ? nested_sl_root(e) : tl_page(e->t);
+    e->fl_root = tl_page(e->t);
+    for (unsigned i = 0; i < 8; i++)
+        map_page(e, e->sl_root, e->fl_root, 0, i);
+    uint64_t pe[8];
+    pe_for(e, e->sl_root, e->fl_root, DID, pe);
+    tl_pasid_entry(e->t, e->dir, PASID, pe);
+}
+
+/* The output of page i (read, offset 0x88), or 0 on a fault. */
+static uint64_t xl(struct env *e, unsigned i)
+{
+    struct siov_xlate x;
+    siov_fault f = siov_translate(e->t->iommu, SID, PASID, iova_of(e, i) + 0x88, SIOV_ACCESS_READ, &x);
+    assert_int_equal(f, SIOV_OK);
+    return x.addr - 0x88;
+}
+
+/* --------------------------------------------------------- IOTLB staleness */
+struct inv {
+    uint64_t q0, q1;
+};
+
+/* Change page 0's leaf to table set 1 in memory and check that `wrong` keep
+   the old translation while `right` makes the new one visible. */
+static void iotlb_case(const struct shape *s, const struct inv *wrong, unsigned nwrong, struct inv right)
+{
+    struct env e;
+    env_new(&e, s);
+    assert_int_equal(xl(&e, 0), pa_of(&e, 0, 0));
+    map_page(&e, e.sl_root, e.fl_root, 1, 0); /* rewrite the leaf in place */
+    assert_int_equal(xl(&e, 0), pa_of(&e, 0, 0)); /* stale, as on silicon */
+    for (unsigned w = 0; w < nwrong; w++) {
+        q_run(&e.q, wrong[w].q0, wrong[w].q1);
+        assert_int_equal(xl(&e, 0), pa_of(&e, 0, 0));
+    }
+    q_run(&e.q, right.q0, right.q1);
+    assert_int_equal(xl(&e, 0), pa_of(&e, 1, 0));
+    tl_free(e.t);
+}
+
+static void test_iotlb_exactly_the_right_invalidation(void **state)
+{
+    (void)state;
+    for (unsigned k = 0; k < NSHAPES; k++) {
+        const struct shape *s = &shapes[k];
+        uint64_t page0 = 8 * s->page, other = page0 + s->page; /* page 0 and the page after it */
+        const struct inv common_wrong[] = {
+            {d_iotlb(SIOV_INV_GRAN_DOMAIN, DID + 1), 0},
+            {d_iotlb(SIOV_INV_GRAN_PAGE, DID + 1), d_addr(page0, 0, false)},
+            {d_pc(SIOV_PC_GRAN_GLOBAL, 0, 0), 0},
+            {d_cc(SIOV_INV_GRAN_GLOBAL, 0, 0, 0), 0},
+            {d_piotlb(SIOV_PIOTLB_GRAN_PASID, DID, PASID + 1), 0},
+            {d_piotlb(SIOV_PIOTLB_GRAN_PAGE, DID, PASID), d_addr(other, 0, false)},
+            {siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_SID, SID), 0},
+            {siov_dsc_make_type(SIOV_DSC_PDEVTLB) | siov_set(0, SIOV_PDTLB0_SID, SID), SIOV_PDTLB1_G},
+            {siov_dsc_make_type(SIOV_DSC_IEC), 0},
+        };
+        const struct inv sl_wrong[] = {
+            {d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(other, 0, false)},
+            {d_piotlb(SIOV_PIOTLB_GRAN_PASID, DID, PASID), 0}, /* SL-only entries carry no PASID */
+            {d_piotlb(SIOV_PIOTLB_GRAN_PAGE, DID, PASID), d_addr(page0, 0, false)},
+        };
+        struct inv right[] = {
+            {d_iotlb(SIOV_INV_GRAN_GLOBAL, 0), 0},
+            {d_iotlb(SIOV_INV_GRAN_DOMAIN, DID), 0},
+            {d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(page0 + s->page - KB4, 0, true)}, /* last 4K of the page */
+            {d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(page0 & ~(GB1 - 1), 18, false)}, /* AM = MAMV */
+            {d_piotlb(SIOV_PIOTLB_GRAN_PASID, DID, PASID), 0},
+            {d_piotlb(SIOV_PIOTLB_GRAN_PAGE, DID, PASID), d_addr(page0, 0, false)},
+            {d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(1ull << 45, 0, false)}, /* FL: PSI drops all of the DID */
+        };
+        unsigned nright = is_fl(s->pgtt) ? 7 : 4;
+        for (unsigned r = 0; r < nright; r++)
+            iotlb_case(s, common_wrong, sizeof(common_wrong) / sizeof(common_wrong[0]), right[r]);
+        if (!is_fl(s->pgtt))
+            iotlb_case(s, sl_wrong, 3, right[0]);
+    }
+}
+
+/* ------------------------------------------------------ PASID-cache staleness */
+/* Repoint the PASID entry at table set 1: pages not yet in the IOTLB keep
+   walking the old tables until the right PASID-cache invalidation. */
+static void pc_case(const struct shape *s, const struct inv *wrong, unsigned nwrong, struct inv right)
+{
+    struct env e;
+    env_new(&e, s);
+    uint64_t sl1 = s->pgtt == SIOV_PGTT_NESTED ? e.sl_root : tl_page(e.t), fl1 = tl_page(e.t);
+    for (unsigned i = 0; i < 8; i++)
+        map_page(&e, sl1, fl1, 1, i);
+    assert_int_equal(xl(&e, 0), pa_of(&e, 0, 0));
+    uint64_t pe[8];
+    pe_for(&e, sl1, fl1, DID, pe);
+    tl_pasid_entry(e.t, e.dir, PASID, pe);
+    unsigned page = 1;
+    assert_int_equal(xl(&e, page), pa_of(&e, 0, page));
+    for (unsigned w = 0; w < nwrong; w++) {
+        q_run(&e.q, wrong[w].q0, wrong[w].q1);
+        page++;
+        assert_int_equal(xl(&e, page), pa_of(&e, 0, page));
+    }
+    q_run(&e.q, right.q0, right.q1);
+    page++;
+    assert_int_equal(xl(&e, page), pa_of(&e, 1, page));
+    tl_free(e.t);
+}
+
+static void test_pasid_cache_exactly_the_right_invalidation(void **state)
+{
+    (void)state;
+    const struct inv wrong[] = {
+        {d_pc(SIOV_PC_GRAN_DOMAIN, DID + 1, 0), 0},
+        {d_pc(SIOV_PC_GRAN_PASID, DID, PASID + 1), 0},
+        {d_pc(SIOV_PC_GRAN_PASID, DID + 1, PASID), 0},
+        {d_iotlb(SIOV_INV_GRAN_GLOBAL, 0), 0},
+        {d_cc(SIOV_INV_GRAN_GLOBAL, 0, 0, 0), 0},
+    };
+    const struct inv right[] = {
+        {d_pc(SIOV_PC_GRAN_GLOBAL, 0, 0), 0},
+        {d_pc(SIOV_PC_GRAN_DOMAIN, DID, 0), 0},
+        {d_pc(SIOV_PC_GRAN_PASID, DID, PASID), 0},
+    };
+    static const unsigned which[] = {1, 6, 10}; /* SL 4-level, FL 4-level, nested */
+    for (unsigned k = 0; k < 3; k++)
+        for (unsigned r = 0; r < 3; r++)
+            pc_case(&shapes[which[k]], wrong, 5, right[r]);
+}
+
+/* ----------------------------------------------------- context-cache staleness */
+/* Repoint SID's context entry at a new PASID directory (tables set 1). With
+   the PASID cache emptied each time, the cached context entry decides. */
+static void cc_case(const struct inv *wrong, unsigned nwrong, struct inv right)
+{
+    struct env e;
+    env_new(&e, &shapes[1]);
+    uint64_t sl1 = tl_page(e.t);
+    for (unsigned i = 0; i < 8; i++)
+        map_page(&e, sl1, 0, 1, i);
+    assert_int_equal(xl(&e, 0), pa_of(&e, 0, 0));
+    uint64_t dir1 = tl_sm_context_default(e.t, SID, 0), pe[8];
+    pe_for(&e, sl1, 0, DID, pe);
+    tl_pasid_entry(e.t, dir1, PASID, pe);
+    const struct inv pc_all = {d_pc(SIOV_PC_GRAN_GLOBAL, 0, 0), 0};
+    unsigned page = 0;
+    for (unsigned w = 0; w <= nwrong; w++) {
+        const struct inv *d = w < nwrong ? &wrong[w] : &right;
+        q_run(&e.q, d->q0, d->q1);
+        q_run(&e.q, pc_all.q0, pc_all.q1);
+        page++;
+        assert_int_equal(xl(&e, page), pa_of(&e, w < nwrong ? 0 : 1, page));
+    }
+    tl_free(e.t);
+}
+
+static void test_context_cache_exactly_the_right_invalidation(void **state)
+{
+    (void)state;
+    const struct inv wrong[] = {
+        {d_cc(SIOV_INV_GRAN_DEVICE, DID, SID + 1, 0), 0},        /* function 1 */
+        {d_cc(SIOV_INV_GRAN_DEVICE, DID, SIOV_SID(0, 3, 0), 3), 0}, /* device 3, all functions */
+        {d_iotlb(SIOV_INV_GRAN_GLOBAL, 0), 0},
+        {d_pc(SIOV_PC_GRAN_GLOBAL, 0, 0), 0},
+    };
+    const struct inv right[] = {
+        {d_cc(SIOV_INV_GRAN_GLOBAL, 0, 0, 0), 0},
+        {d_cc(SIOV_INV_GRAN_DOMAIN, 0x777, 0, 0), 0}, /* scalable entries carry no DID */
+        {d_cc(SIOV_INV_GRAN_DEVICE, 0, SID, 0), 0},
+        {d_cc(SIOV_INV_GRAN_DEVICE, 0, SID + 5, 3), 0}, /* FM=11: every function of the device */
+    };
+    for (unsigned r = 0; r < 4; r++)
+        cc_case(wrong, 4, right[r]);
+}
+
+/* Legacy mode: the context cache holds the SL pointer and DID; domain-selective
+   invalidation is by DID, and register-based invalidation works (QIE=0). */
+static void test_legacy_context_cache_and_ccmd(void **state)
+{
+    (void)state;
+    struct tl *t = unit(NULL);
+    tl_enable(t, SIOV_TTM_LEGACY);
+    uint64_t root0 = tl_page(t), root1 = tl_page(t);
+    for (unsigned i = 0; i < 4; i++) {
+        tl_map(t, root0, 4, false, i * KB4, 0x100000000ull + i * KB4, KB4, TL_SL_RW, TL_SL_RW);
+        tl_map(t, root1, 4, false, i * KB4, 0x200000000ull + i * KB4, KB4, TL_SL_RW, TL_SL_RW);
+    }
+    uint64_t qw1 = siov_set(0, SIOV_CE1_AW, SIOV_AW_4LVL) | siov_set(0, SIOV_CE1_DID, 5);
+    tl_legacy_context(t, SID, SIOV_CE0_P | root0, qw1);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+    tl_legacy_context(t, SID, SIOV_CE0_P | root1, qw1);
+    uint64_t cmd = SIOV_CCMD_ICC | siov_set(0, SIOV_CCMD_CIRG, SIOV_INV_GRAN_DOMAIN) | siov_set(0, SIOV_CCMD_DID, 6);
+    wr64(t, SIOV_REG_CCMD, cmd);
+    uint64_t ccmd = rd64(t, SIOV_REG_CCMD);
+    assert_false(ccmd & SIOV_CCMD_ICC);
+    assert_int_equal(siov_get(ccmd, SIOV_CCMD_CAIG), SIOV_INV_GRAN_DOMAIN);
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, KB4, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x100000000ull + KB4); /* DID 6: not ours */
+    /* 32-bit writes: low dword, then the high dword with ICC acts */
+    cmd = SIOV_CCMD_ICC | siov_set(0, SIOV_CCMD_CIRG, SIOV_INV_GRAN_DOMAIN) | siov_set(0, SIOV_CCMD_DID, 5);
+    wr32(t, SIOV_REG_CCMD, (uint32_t)cmd);
+    wr32(t, SIOV_REG_CCMD + 4, (uint32_t)(cmd >> 32));
+    assert_false(rd64(t, SIOV_REG_CCMD) & SIOV_CCMD_ICC);
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 2 * KB4, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x200000000ull + 2 * KB4);
+    /* CIRG=00 is reserved: nothing done, CAIG=00 */
+    wr64(t, SIOV_REG_CCMD, SIOV_CCMD_ICC);
+    assert_int_equal(rd64(t, SIOV_REG_CCMD) & (SIOV_CCMD_ICC | SIOV_CCMD_CAIG), 0);
+    assert_int_equal(stats(t).inv_context, 1 + 1);
+    tl_free(t);
+}
+
+/* IOTLB_REG/IVA: global, domain, page with AM; a bad AM does nothing; QIE=1 ignores them. */
+static void test_register_iotlb_invalidation(void **state)
+{
+    (void)state;
+    struct env e;
+    env_new(&e, &shapes[1]);
+    tl_gcmd(e.t, 0, SIOV_GCMD_QIE);
+    assert_int_equal(rd64(e.t, SIOV_REG_IQH), 0); /* disabling QIE resets IQH */
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(xl(&e, i), pa_of(&e, 0, i));
+    for (unsigned i = 0; i < 4; i++)
+        map_page(&e, e.sl_root, e.fl_root, 1, i);
+    uint64_t psi = SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_PAGE) | siov_set(0, SIOV_IOTLB_DID, DID);
+    wr64(e.t, SIOV_REG_IVA, iova_of(&e, 1) | siov_set(0, SIOV_IVA_AM, 19)); /* AM > MAMV (18) */
+    wr64(e.t, SIOV_REG_IOTLB, psi);
+    assert_int_equal(rd64(e.t, SIOV_REG_IOTLB) & (SIOV_IOTLB_IVT | SIOV_IOTLB_IAIG), 0);
+    assert_int_equal(xl(&e, 1), pa_of(&e, 0, 1));
+    wr64(e.t, SIOV_REG_IVA, iova_of(&e, 1) | siov_set(0, SIOV_IVA_AM, 0));
+    wr64(e.t, SIOV_REG_IOTLB, psi);
+    assert_int_equal(siov_get(rd64(e.t, SIOV_REG_IOTLB), SIOV_IOTLB_IAIG), SIOV_INV_GRAN_PAGE);
+    assert_false(rd64(e.t, SIOV_REG_IOTLB) & SIOV_IOTLB_IVT);
+    assert_int_equal(xl(&e, 1), pa_of(&e, 1, 1));
+    assert_int_equal(xl(&e, 2), pa_of(&e, 0, 2));
+    wr64(e.t, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) |
+                                  siov_set(0, SIOV_IOTLB_DID, DID + 1));
+    assert_int_equal(siov_get(rd64(e.t, SIOV_REG_IOTLB), SIOV_IOTLB_IAIG), SIOV_INV_GRAN_DOMAIN);
+    assert_int_equal(xl(&e, 2), pa_of(&e, 0, 2));
+    tl_gcmd(e.t, SIOV_GCMD_QIE, 0); /* while QIE=1 register-based invalidation is ignored */
+    wr64(e.t, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_GLOBAL));
+    assert_true(rd64(e.t, SIOV_REG_IOTLB) & SIOV_IOTLB_IVT);
+    assert_int_equal(xl(&e, 2), pa_of(&e, 0, 2));
+    tl_gcmd(e.t, 0, SIOV_GCMD_QIE);
+    wr64(e.t, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_GLOBAL));
+    assert_int_equal(siov_get(rd64(e.t, SIOV_REG_IOTLB), SIOV_IOTLB_IAIG), SIOV_INV_GRAN_GLOBAL);
+    assert_int_equal(xl(&e, 2), pa_of(&e, 1, 2));
+    assert_int_equal(xl(&e, 3), pa_of(&e, 1, 3));
+    assert_int_equal(stats(e.t).inv_iotlb, 3);
+    tl_free(e.t);
+}
+
+/* ------------------------------------------------------------- inv-wait */
+static void test_wait_status_write_and_completion_event(void **state)
+{
+    (void)state;
+    struct tl *t = unit(NULL);
+    struct q q;
+    q_init(&q, t, false, 0);
+    wr32(t, SIOV_REG_IEDATA, 0x4321);
+    wr32(t, SIOV_REG_IEADDR, 0xFEE01000);
+    wr32(t, SIOV_REG_IEUADDR, 0x1);
+    q_put(&q, d_wait(SIOV_WAIT0_SW | SIOV_WAIT0_FN, 0xCAFEF00D), STATUS_GPA + 4);
+    q_kick(&q);
+    assert_int_equal(r32(t, STATUS_GPA + 4), 0xCAFEF00D);
+    assert_int_equal(r32(t, STATUS_GPA), 0); /* exactly 4 bytes */
+    assert_int_equal(r32(t, STATUS_GPA + 8), 0);
+    assert_int_equal(g_msi.calls, 0);
+    assert_int_equal(rd32(t, SIOV_REG_ICS), 0);
+    q_put(&q, d_wait(SIOV_WAIT0_IF, 0), 0);
+    q_kick(&q);
+    assert_int_equal(rd32(t, SIOV_REG_ICS), SIOV_ICS_IWC);
+    assert_int_equal(g_msi.calls, 1);
+    assert_int_equal(g_msi.addr, 0x1FEE01000ull);
+    assert_int_equal(g_msi.data, 0x4321);
+    q_put(&q, d_wait(SIOV_WAIT0_IF, 0), 0); /* IWC still set: no new event */
+    q_kick(&q);
+    assert_int_equal(g_msi.calls, 1);
+    wr32(t, SIOV_REG_ICS, SIOV_ICS_IWC);
+    assert_int_equal(rd32(t, SIOV_REG_ICS), 0);
+    wr32(t, SIOV_REG_IECTL, SIOV_ECTL_IM); /* masked: IP instead of the MSI */
+    q_put(&q, d_wait(SIOV_WAIT0_IF | SIOV_WAIT0_SW, 7), STATUS_GPA);
+    q_kick(&q);
+    assert_int_equal(r32(t, STATUS_GPA), 7);
+    assert_int_equal(g_msi.calls, 1);
+    assert_true(rd32(t, SIOV_REG_IECTL) & SIOV_ECTL_IP);
+    wr32(t, SIOV_REG_IECTL, 0); /* unmasking sends it */
+    assert_int_equal(g_msi.calls, 2);
+    assert_false(rd32(t, SIOV_REG_IECTL) & SIOV_ECTL_IP);
+    /* a status address outside memory is dropped; the queue goes on */
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 1), TL_MEM_SIZE + 0x1000);
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 9), STATUS_GPA);
+    q_kick(&q);
+    assert_int_equal(r32(t, STATUS_GPA), 9);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), q.tail);
+    assert_int_equal(stats(t).inv_wait, 6);
+    assert_int_equal(stats(t).invalidations, 0);
+    tl_free(t);
+}
+
+static void test_queue_wraps(void **state)
+{
+    (void)state;
+    static const bool dws[] = {false, true};
+    for (unsigned k = 0; k < 2; k++) {
+        struct tl *t = unit(NULL);
+        struct q q;
+        q_init(&q, t, dws[k], 0);
+        unsigned n = (unsigned)(q.size / q.width);
+        for (unsigned i = 0; i < 3 * n + 5; i++) { /* several laps, batches of 3 */
+            q_put(&q, d_wait(SIOV_WAIT0_SW, i), STATUS_GPA);
+            if (i % 3 == 2) {
+                q_kick(&q);
+                assert_int_equal(r32(t, STATUS_GPA), i);
+                assert_int_equal(rd64(t, SIOV_REG_IQH), q.tail);
+            }
+        }
+        assert_int_equal(stats(t).inv_wait, 3 * n + 3);
+        tl_free(t);
+    }
+}
+
+/* Descriptors of every kind and granularity are accepted and counted by kind. */
+static void test_every_descriptor_counted(void **state)
+{
+    (void)state;
+    struct tl *t = unit(NULL);
+    struct q q;
+    q_init(&q, t, true, 1);
+    const struct inv all[] = {
+        {d_cc(1, 0, 0, 0), 0}, {d_cc(2, 3, 0, 0), 0}, {d_cc(3, 0, SID, 2), 0},
+        {d_iotlb(1, 0), 0}, {d_iotlb(2, 3), 0}, {d_iotlb(3, 3) | SIOV_IOTLB0_DR | SIOV_IOTLB0_DW, d_addr(0x40000, 2, true)},
+        {d_piotlb(2, 3, 4), 0}, {d_piotlb(3, 3, 4), d_addr(0x200000, 9, false)},
+        {d_pc(0, 3, 0), 0}, {d_pc(1, 3, 4), 0}, {d_pc(3, 0, 0), 0},
+        {siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_PFSID_HI, 0xABC), SIOV_DTLB1_S | 0x7FFFF000},
+        {siov_dsc_make_type(SIOV_DSC_PDEVTLB) | siov_set(0, SIOV_PDTLB0_PASID, 9), SIOV_PDTLB1_S | 0x3000},
+        {siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G | siov_set(0, SIOV_IEC0_IIDX, 40), 0},
+    };
+    for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        q_run(&q, all[i].q0, all[i].q1);
+    struct siov_stats s = stats(t);
+    assert_int_equal(s.inv_context, 3);
+    assert_int_equal(s.inv_iotlb, 3);
+    assert_int_equal(s.inv_piotlb, 2);
+    assert_int_equal(s.inv_pasid_cache, 3);
+    assert_int_equal(s.inv_devtlb, 2);
+    assert_int_equal(s.inv_other, 1);
+    assert_int_equal(s.inv_wait, 14);
+    assert_int_equal(s.invalidations, 14);
+    tl_free(t);
+}
+
+/* --------------------------------------------------------------- IQE */
+struct bad {
+    const char *what;
+    bool dw;
+    uint64_t qw[4];
+    unsigned iqei;
+};
+
+/* A good wait, the bad descriptor, another wait: the first completes, the
+   queue stops on the bad one with IQE and the fault event; after software
+   replaces it and clears IQE, the queue resumes from IQH. */
+static void bad_case(const struct bad *b)
+{
+    struct tl *t = unit(NULL);
+    struct q q;
+    q_init(&q, t, b->dw, 0);
+    wr32(t, SIOV_REG_FEADDR, 0xFEE00000);
+    wr32(t, SIOV_REG_FEDATA, 0x55);
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 1), STATUS_GPA);
+    uint64_t bad_at = q.tail;
+    q_put4(&q, b->qw[0], b->qw[1], b->qw[2], b->qw[3]);
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 2), STATUS_GPA + 4);
+    q_kick(&q);
+    if (!(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE))
+        fail_msg("%s: no IQE", b->what);
+    assert_int_equal(r32(t, STATUS_GPA), 1);
+    assert_int_equal(r32(t, STATUS_GPA + 4), 0);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), bad_at);
+    if (siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI) != b->iqei)
+        fail_msg("%s: IQEI %u, expected %u", b->what, (unsigned)siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI),
+                 b->iqei);
+    assert_int_equal(g_msi.calls, 1);
+    assert_int_equal(g_msi.addr, 0xFEE00000);
+    assert_int_equal(g_msi.data, 0x55);
+    q_kick(&q); /* stopped: an IQT write does not restart it */
+    assert_int_equal(rd64(t, SIOV_REG_IQH), bad_at);
+    uint64_t end = q.tail;
+    q.tail = bad_at;
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 3), STATUS_GPA + 8);
+    q.tail = end;
+    wr32(t, SIOV_REG_FSTS, SIOV_FSTS_IQE);
+    assert_int_equal(r32(t, STATUS_GPA + 8), 3);
+    assert_int_equal(r32(t, STATUS_GPA + 4), 2);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), end);
+    assert_false(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+    tl_free(t);
+}
+
+static void test_bad_descriptors_stop_the_queue(void **state)
+{
+    (void)state;
+    const uint64_t wait_sw = d_wait(SIOV_WAIT0_SW, 0);
+    const struct bad cases[] = {
+        {"unknown type 0xF", true, {siov_dsc_make_type(0xF)}, SIOV_IQEI_TYPE},
+        {"type 0", false, {0}, SIOV_IQEI_TYPE},
+        {"type 0x71", true, {siov_dsc_make_type(0x71)}, SIOV_IQEI_TYPE},
+        {"page-group response", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP)}, SIOV_IQEI_TYPE},
+        {"PIOTLB in 128-bit queue", false, {d_piotlb(2, 1, 1)}, SIOV_IQEI_WIDTH},
+        {"PC in 128-bit queue", false, {d_pc(3, 0, 0)}, SIOV_IQEI_WIDTH},
+        {"PDEVTLB in 128-bit queue", false, {siov_dsc_make_type(SIOV_DSC_PDEVTLB)}, SIOV_IQEI_WIDTH},
+        {"256-bit qw2", true, {d_iotlb(1, 0), 0, 1}, SIOV_IQEI_RSVD},
+        {"256-bit qw3", true, {wait_sw, STATUS_GPA, 0, 1ull << 63}, SIOV_IQEI_RSVD},
+        {"cc reserved bit 6", true, {d_cc(1, 0, 0, 0) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
+        {"cc reserved bit 50", false, {d_cc(1, 0, 0, 0) | SIOV_BIT(50)}, SIOV_IQEI_RSVD},
+        {"cc qw1", false, {d_cc(1, 0, 0, 0), 1}, SIOV_IQEI_RSVD},
+        {"cc G=00", true, {d_cc(0, 0, 0, 0)}, SIOV_IQEI_RSVD},
+        {"iotlb reserved bit 8", false, {d_iotlb(1, 0) | SIOV_BIT(8)}, SIOV_IQEI_RSVD},
+        {"iotlb reserved bit 32", true, {d_iotlb(1, 0) | SIOV_BIT(32)}, SIOV_IQEI_RSVD},
+        {"iotlb qw1 reserved bit 7", true, {d_iotlb(2, 1), SIOV_BIT(7)}, SIOV_IQEI_RSVD},
+        {"iotlb G=00", true, {d_iotlb(0, 1)}, SIOV_IQEI_RSVD},
+        {"iotlb PSI AM > MAMV", true, {d_iotlb(3, 1), d_addr(0, 19, false)}, SIOV_IQEI_RSVD},
+        {"iotlb PSI unaligned", true, {d_iotlb(3, 1), d_addr(0x3000, 2, false)}, SIOV_IQEI_RSVD},
+        {"devtlb reserved bit 4", false, {siov_dsc_make_type(SIOV_DSC_DEVTLB) | SIOV_BIT(4)}, SIOV_IQEI_RSVD},
+        {"devtlb qw1 reserved bit 1", true, {siov_dsc_make_type(SIOV_DSC_DEVTLB), SIOV_BIT(1)}, SIOV_IQEI_RSVD},
+        {"iec reserved bit 5", false, {siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_BIT(5)}, SIOV_IQEI_RSVD},
+        {"wait reserved bit 8", true, {wait_sw | SIOV_BIT(8), STATUS_GPA}, SIOV_IQEI_RSVD},
+        {"wait PD without PDS", false, {wait_sw | SIOV_WAIT0_PD, STATUS_GPA}, SIOV_IQEI_RSVD},
+        {"wait address bit 0", true, {wait_sw, STATUS_GPA | 1}, SIOV_IQEI_RSVD},
+        {"piotlb reserved bit 6", true, {d_piotlb(2, 1, 1) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
+        {"piotlb G=00", true, {d_piotlb(0, 1, 1)}, SIOV_IQEI_RSVD},
+        {"piotlb G=01", true, {d_piotlb(1, 1, 1)}, SIOV_IQEI_RSVD},
+        {"piotlb PSI AM > MAMV", true, {d_piotlb(3, 1, 1), d_addr(0, 30, false)}, SIOV_IQEI_RSVD},
+        {"piotlb PSI unaligned", true, {d_piotlb(3, 1, 1), d_addr(0x1000, 1, false)}, SIOV_IQEI_RSVD},
+        {"pc reserved bit 60", true, {d_pc(3, 0, 0) | SIOV_BIT(60)}, SIOV_IQEI_RSVD},
+        {"pc G=10", true, {d_pc(2, 1, 1)}, SIOV_IQEI_RSVD},
+        {"pc qw1", true, {d_pc(3, 0, 0), 4}, SIOV_IQEI_RSVD},
+        {"pdevtlb qw1 reserved bit 5", true, {siov_dsc_make_type(SIOV_DSC_PDEVTLB), SIOV_BIT(5)}, SIOV_IQEI_RSVD},
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        bad_case(&cases[i]);
+}
+
+static void test_bad_tail_and_fetch(void **state)
+{
+    (void)state;
+    /* tail beyond the queue (QS=0: 4 KiB) */
+    struct tl *t = unit(NULL);
+    struct q q;
+    q_init(&q, t, false, 0);
+    wr64(t, SIOV_REG_IQT, 0x1000);
+    assert_true(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+    assert_int_equal(siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI), SIOV_IQEI_TAIL);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+    wr64(t, SIOV_REG_IQT, 0); /* software fixes the tail, then clears IQE */
+    wr32(t, SIOV_REG_FSTS, SIOV_FSTS_IQE);
+    q_run(&q, d_iotlb(1, 0), 0);
+    tl_free(t);
+    /* 256-bit queue, tail bit 4 set */
+    t = unit(NULL);
+    q_init(&q, t, true, 0);
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 5), STATUS_GPA);
+    wr64(t, SIOV_REG_IQT, 0x30);
+    assert_int_equal(siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI), SIOV_IQEI_TAIL_ALIGN);
+    assert_int_equal(r32(t, STATUS_GPA), 0);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+    tl_free(t);
+    /* descriptor fetch error */
+    t = unit(NULL);
+    q_init(&q, t, true, 0);
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 5), STATUS_GPA);
+    q_put(&q, d_wait(SIOV_WAIT0_SW, 6), STATUS_GPA);
+    assert_int_equal(siov_mem_fail_range(t->mem, q.base + 32, 32, SIOV_MEM_FAIL_READ), 0);
+    q_kick(&q);
+    assert_int_equal(siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI), SIOV_IQEI_FETCH);
+    assert_int_equal(r32(t, STATUS_GPA), 5);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 32);
+    assert_int_equal(siov_mem_fail_range(t->mem, 0, 0, 0), 0);
+    wr32(t, SIOV_REG_FSTS, SIOV_FSTS_IQE);
+    assert_int_equal(r32(t, STATUS_GPA), 6);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 64);
+    tl_free(t);
+    /* DW=1 without scalable mode support is a 128-bit queue */
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = false;
+    t = unit(&cfg);
+    q_init(&q, t, true, 0);
+    q.width = 16;
+    q_run(&q, d_iotlb(1, 0), 0);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 32);
+    tl_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_iotlb_exactly_the_right_invalidation),
+        cmocka_unit_test(test_pasid_cache_exactly_the_right_invalidation),
+        cmocka_unit_test(test_context_cache_exactly_the_right_invalidation),
+        cmocka_unit_test(test_legacy_context_cache_and_ccmd),
+        cmocka_unit_test(test_register_iotlb_invalidation),
+        cmocka_unit_test(test_wait_status_write_and_completion_event),
+        cmocka_unit_test(test_queue_wraps),
+        cmocka_unit_test(test_every_descriptor_counted),
+        cmocka_unit_test(test_bad_descriptors_stop_the_queue),
+        cmocka_unit_test(test_bad_tail_and_fetch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
