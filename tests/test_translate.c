@@ -394,6 +394,32 @@ static void test_rtaddr_errors(void **state)
     tl_free(t);
 }
 
+/* RTADDR takes effect only when SRTP latches it (spec 10.4.4-10.4.6). */
+static void test_rtaddr_latched_on_srtp(void **state)
+{
+    (void)state;
+    struct tl *t = sm_new(NULL);
+    uint64_t pe[8];
+    tl_pe_pt(pe, DID);
+    sm_entry(t, pe);
+    struct siov_xlate x;
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5000, 0, &x), SIOV_OK);
+    assert_int_equal(x.did, DID);
+    /* a new (empty) legacy root table written but not latched: still scalable */
+    uint64_t other = tl_page(t);
+    siov_mmio_write(t->iommu, SIOV_REG_RTADDR, other | 0x3FF, 8); /* bits 9:0 are reserved */
+    assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_RTADDR, 8), other);
+    siov_sid sid2 = SIOV_SID(SIOV_SID_BUS(SID), 7, 0); /* same bus, no context entry, never cached */
+    assert_int_equal(siov_translate(t->iommu, sid2, SIOV_NO_PASID, 0x5000, 0, &x), SIOV_FAULT_SCT_2);
+    /* latched: legacy mode over the empty table */
+    tl_gcmd(t, SIOV_GCMD_SRTP, 0);
+    siov_sid sid3 = SIOV_SID(SIOV_SID_BUS(SID), 8, 0);
+    assert_int_equal(siov_translate(t->iommu, sid3, SIOV_NO_PASID, 0x5000, 0, &x), SIOV_FAULT_LRT_2);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x5000, 0, &x), SIOV_FAULT_RTA_2);
+    assert_int_equal(records(t), 3);
+    tl_free(t);
+}
+
 /* Legacy mode and a request with PASID: RTA.2, even for a device with no context entry. */
 static void test_pasid_request_in_legacy_mode(void **state)
 {
@@ -850,6 +876,92 @@ static void test_callback_backend(void **state)
     assert_int_equal(cb.rec.addr, flat.rec.addr);
 }
 
+/* Memory that also backs a window around the interrupt range, so a DMA
+   that is not stopped there would land. */
+#define WIN_BASE 0xFEC00000ull
+#define WIN_SIZE (4ull << 20)
+struct sparse {
+    uint8_t *low, *win;
+};
+
+static uint8_t *sparse_at(struct sparse *m, uint64_t gpa, size_t len)
+{
+    if (len <= TL_MEM_SIZE && gpa <= TL_MEM_SIZE - len)
+        return m->low + gpa;
+    if (gpa >= WIN_BASE && len <= WIN_SIZE && gpa - WIN_BASE <= WIN_SIZE - len)
+        return m->win + (gpa - WIN_BASE);
+    return NULL;
+}
+
+static int sparse_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    uint8_t *p = sparse_at(opaque, gpa, len);
+    if (!p)
+        return -EFAULT;
+    memcpy(dst, p, len);
+    return 0;
+}
+
+static int sparse_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    uint8_t *p = sparse_at(opaque, gpa, len);
+    if (!p)
+        return -EFAULT;
+    memcpy(p, src, len);
+    return 0;
+}
+
+static const struct siov_mem_ops sparse_ops = {sparse_read, sparse_write};
+
+/* A DMA through a 1 GiB page that covers the interrupt range: each request
+   is checked (a PCIe request never crosses 4 KiB), so the transfer stops at
+   0xFEE00000 with SGN.8 and nothing lands there. */
+static void test_dma_into_interrupt_range(void **state)
+{
+    (void)state;
+    for (int write = 0; write < 2; write++) {
+        struct sparse m = {calloc(1, TL_MEM_SIZE), calloc(1, WIN_SIZE)};
+        assert_non_null(m.low);
+        assert_non_null(m.win);
+        struct tl *t = calloc(1, sizeof(*t));
+        assert_non_null(t);
+        t->mem = siov_mem_new(&sparse_ops, &m);
+        t->iommu = siov_iommu_new(t->mem, NULL);
+        assert_non_null(t->iommu);
+        t->next_page = TL_POOL_BASE;
+        tl_enable(t, SIOV_TTM_SCALABLE);
+        uint64_t slpt = tl_page(t), pe[8];
+        tl_map(t, slpt, 4, false, GiB1, 0xC0000000ull, GiB1, TL_SL_RW, TL_SL_RW);
+        tl_pe_sl(pe, DID, slpt, SIOV_AW_4LVL);
+        sm_entry(t, pe);
+        uint64_t iova = GiB1 + (0xFEDFF000ull - 0xC0000000ull); /* -> 0xFEDFF000 */
+        uint8_t buf[0x2000];
+        for (size_t i = 0; i < sizeof(buf); i++)
+            buf[i] = pattern(i);
+        if (!write) /* the bytes a read would fetch */
+            memcpy(m.win + (0xFEDFF000ull - WIN_BASE), buf, sizeof(buf));
+        uint8_t got[0x2000];
+        memset(got, 0, sizeof(got));
+        siov_fault f = write ? siov_dma_write(t->iommu, SID, PASID, iova, buf, sizeof(buf))
+                             : siov_dma_read(t->iommu, SID, PASID, iova, got, sizeof(got));
+        assert_int_equal(f, SIOV_FAULT_SGN_8);
+        assert_record(t, 0, SIOV_FAULT_SGN_8, SID, PASID, iova + 0x1000, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ);
+        const uint8_t *intr = m.win + (SIOV_INTR_BASE - WIN_BASE);
+        if (write) {
+            assert_memory_equal(m.win + (0xFEDFF000ull - WIN_BASE), buf, 0x1000);
+            for (size_t i = 0; i < 0x1000; i++)
+                assert_int_equal(intr[i], 0);
+        } else {
+            assert_memory_equal(got, buf, 0x1000);
+            for (size_t i = 0x1000; i < sizeof(got); i++)
+                assert_int_equal(got[i], 0);
+        }
+        tl_free(t);
+        free(m.low);
+        free(m.win);
+    }
+}
+
 /* ------------------------------------------------ injected memory faults */
 /* Where an access fails. */
 enum fail_at {
@@ -973,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),
         cmocka_unit_test(test_rtaddr_errors),
+        cmocka_unit_test(test_rtaddr_latched_on_srtp),
         cmocka_unit_test(test_pasid_request_in_legacy_mode),
         cmocka_unit_test(test_interrupt_range),
         cmocka_unit_test(test_interrupt_range_pass_through),
@@ -983,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_callback_backend),
+        cmocka_unit_test(test_dma_into_interrupt_range),
         cmocka_unit_test(test_injected_memory_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
