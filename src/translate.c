@@ -242,6 +242,8 @@ static siov_fault dma(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint64
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
+        if (x.addr < SIOV_INTR_BASE && SIOV_INTR_BASE - x.addr < room)
+            room = SIOV_INTR_BASE - x.addr; /* the next translation reports SGN.8 there */
         size_t n = len < room ? len : (size_t)room;
         int rc = write ? siov_mem_write(u->mem, x.addr, buf, n) : siov_mem_read(u->mem, x.addr, buf, n);
         if (rc < 0)
