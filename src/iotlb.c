@@ -2,9 +2,11 @@
  *
  * Concurrency. Lookups take no lock. Every change (fill, invalidation) holds
  * c->wlock. Each cache way carries a sequence counter (a seqlock): a writer
- * makes it odd, changes the way, and makes it even again with release order; a
- * reader reads the counter (acquire), the payload (relaxed atomic loads), then
- * the counter again, and treats any change as a miss. Fills come from
+ * makes it odd, stores the payload (release stores, so the odd counter is
+ * visible first), and makes it even again (release); a reader loads the
+ * counter, the payload and the counter again, all acquire loads (plain loads on
+ * x86; no fences, which ThreadSanitizer cannot model), and treats any change as
+ * a miss. Fills come from
  * translating threads and only try the lock: a skipped fill is always correct.
  *
  * Invalidation by stamps. c->clock counts invalidations. A translation reads
@@ -216,12 +218,11 @@ static void count_eviction(struct siov_caches *c)
 static bool sc_read(const struct sc_way *w, uint64_t key, uint64_t *stamp, uint64_t data[SC_WORDS])
 {
     uint64_t s1 = ld_acq(&w->seq);
-    if ((s1 & 1) || ld(&w->key) != key)
+    if ((s1 & 1) || ld_acq(&w->key) != key)
         return false;
     for (unsigned i = 0; i < SC_WORDS; i++)
-        data[i] = ld(&w->data[i]);
-    *stamp = ld(&w->stamp);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        data[i] = ld_acq(&w->data[i]);
+    *stamp = ld_acq(&w->stamp);
     return ld(&w->seq) == s1;
 }
 
@@ -241,11 +242,10 @@ static void sc_write(struct sc_way *w, uint64_t key, uint64_t stamp, const uint6
 {
     uint64_t seq = ld(&w->seq);
     st(&w->seq, seq + 1);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st(&w->key, key);
-    st(&w->stamp, stamp);
+    st_rel(&w->key, key);
+    st_rel(&w->stamp, stamp);
     for (unsigned i = 0; data && i < SC_WORDS; i++)
-        st(&w->data[i], data[i]);
+        st_rel(&w->data[i], data[i]);
     st_rel(&w->seq, seq + 2);
 }
 
@@ -423,11 +423,10 @@ static bool tlb_probe(const struct siov_caches *c, uint64_t tag, uint64_t vpn, u
     for (unsigned i = 0; i < c->tlb_geo.nways; i++) {
         const struct tlb_way *w = &set[i];
         uint64_t h = ld_acq(&w->head);
-        if ((h & HEAD_TAG) != tag || (siov_get(h, HEAD_SEQ) & 1) || ld(&w->vpn) != vpn)
+        if ((h & HEAD_TAG) != tag || (siov_get(h, HEAD_SEQ) & 1) || ld_acq(&w->vpn) != vpn)
             continue;
-        *val = ld(&w->val);
-        *stamp = ld(&w->stamp);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        *val = ld_acq(&w->val);
+        *stamp = ld_acq(&w->stamp);
         return ld(&w->head) == h; /* changed under us: a miss */
     }
     return false;
@@ -468,10 +467,9 @@ static void tlb_write(struct tlb_way *w, uint64_t tag, uint64_t vpn, uint64_t va
 {
     uint64_t seq = siov_get(ld(&w->head), HEAD_SEQ);
     st(&w->head, siov_set(0, HEAD_SEQ, seq + 1));
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st(&w->vpn, vpn);
-    st(&w->val, val);
-    st(&w->stamp, stamp);
+    st_rel(&w->vpn, vpn);
+    st_rel(&w->val, val);
+    st_rel(&w->stamp, stamp);
     st_rel(&w->head, siov_set(tag, HEAD_SEQ, seq + 2));
 }
 
