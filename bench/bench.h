@@ -71,11 +71,13 @@ struct bench_result {
     char name[40];
     char group[16];       /* "baseline", "hit", "miss", ... */
     double ns;            /* median ns/op; NaN when the case could not run */
+    double best;          /* fastest run's ns/op: robust when other work competes for the CPUs */
     double spread;        /* (slowest - fastest) / median of the runs, 0..; NaN if unknown */
     uint64_t iters;       /* operations per timed run */
     unsigned reps;
     char baseline[40];    /* name of the row the ratio compares against ("" for none) */
-    double ratio;         /* ns / baseline ns, or a throughput ratio (see ratio_kind) */
+    double ratio;         /* ns / baseline ns, or a throughput ratio (see ratio_kind), from medians */
+    double ratio_best;    /* the same from the fastest runs */
     char ratio_kind[12];  /* "time" (ns / base ns) or "throughput" (base ns / ns) */
     enum bench_dir dir;
     double target;

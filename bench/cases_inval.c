@@ -45,13 +45,15 @@ static double body_inv(void *p, uint64_t iters)
     return ns;
 }
 
-/* One unit with an IOTLB of entries and a domain filling it twice over. */
+/* One unit with an IOTLB of entries and a domain of 2 * INV_LARGE pages to
+   fill it: every size sees the same walks, so the same memory traffic before
+   the timed invalidation, and only the IOTLB's size differs. */
 static struct bt *inv_unit(unsigned entries, bool fl, struct inv_ctx *c, struct bench_result *r)
 {
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.iotlb_entries = entries;
-    size_t pages = 2 * (size_t)entries;
+    size_t pages = 2 * (size_t)INV_LARGE; /* the same fill for every size: equal cache pollution */
     struct wl_spec s = {fl ? WL_FL : WL_SL, 4, SIOV_PAGE_SIZE, pages, 2 * pages * SIOV_PAGE_SIZE, false,
                         fl ? 2 : 1, fl ? 2 : 1, 0x1217 + entries};
     struct bt *t = bt_new(&cfg, BENCH_MEM_SIZE, BENCH_POOL_END);

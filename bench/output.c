@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -22,7 +23,7 @@ struct bench_result *bench_add(struct bench_report *rep, const char *group, cons
     memset(r, 0, sizeof(*r));
     snprintf(r->group, sizeof(r->group), "%s", group);
     snprintf(r->name, sizeof(r->name), "%s", name);
-    r->ns = r->spread = r->ratio = NAN;
+    r->ns = r->best = r->spread = r->ratio = r->ratio_best = NAN;
     return r;
 }
 
@@ -37,6 +38,7 @@ const struct bench_result *bench_find(const struct bench_report *rep, const char
 void bench_set_stat(struct bench_result *r, const struct bench_stat *st)
 {
     r->ns = st->ns;
+    r->best = st->min;
     r->spread = st->ns > 0 ? (st->max - st->min) / st->ns : NAN;
     r->iters = st->iters;
     r->reps = st->reps;
@@ -52,6 +54,8 @@ void bench_compare(const struct bench_report *rep, struct bench_result *r, const
     r->target = target;
     if (b && b->ns > 0 && r->ns > 0)
         r->ratio = throughput ? b->ns / r->ns : r->ns / b->ns;
+    if (b && b->best > 0 && r->best > 0)
+        r->ratio_best = throughput ? b->best / r->best : r->best / b->best;
 }
 
 const char *bench_verdict(const struct bench_result *r)
@@ -75,33 +79,55 @@ static void target_text(const struct bench_result *r, char *buf, size_t n)
         snprintf(buf, n, "-");
 }
 
+static void fmt_num(char *buf, size_t n, double v, const char *fmt)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, fmt, v);
+}
+
+/* A warning when other work competes for the CPUs: medians then mislead. */
+static void print_load(void)
+{
+    double load;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (getloadavg(&load, 1) == 1 && cpus > 0 && load > 0.5 * (double)cpus)
+        printf("note: load average %.1f on %ld CPUs: other work competes; prefer the 'best' figures\n", load,
+               cpus);
+}
+
+static void print_row(const struct bench_result *r)
+{
+    char ns[16], best[16], spread[16], ratio[16], rbest[16], target[16];
+    bool thr = !strcmp(r->ratio_kind, "throughput");
+    fmt_num(ns, sizeof(ns), r->ns, "%.2f");
+    fmt_num(best, sizeof(best), r->best, "%.2f");
+    fmt_num(spread, sizeof(spread), 100 * r->spread, "%.0f%%");
+    fmt_num(ratio, sizeof(ratio), r->ratio, thr ? "%.2fx" : "%.2f");
+    fmt_num(rbest, sizeof(rbest), r->ratio_best, thr ? "%.2fx" : "%.2f");
+    target_text(r, target, sizeof(target));
+    printf("%-18s %10s %10s %6s  %-15s %7s %7s %-8s %-7s %s\n", r->name, isnan(r->ns) ? "n/a" : ns, best, spread,
+           r->baseline, ratio, rbest, target, bench_verdict(r), r->note);
+}
+
 static void print_table(const struct bench_report *rep, const struct bench_opts *o)
 {
-    printf("%-22s %10s %7s  %-16s %7s %-10s %-8s  %s\n", "case", "ns/op", "spread", "baseline", "ratio",
-           "target", "status", "notes");
+    print_load();
+    printf("%-18s %10s %10s %6s  %-15s %7s %7s %-8s %-7s %s\n", "case", "ns/op", "best", "spread", "baseline",
+           "ratio", "r-best", "target", "status", "notes");
     const char *group = "";
     for (size_t i = 0; i < rep->n; i++) {
-        const struct bench_result *r = &rep->r[i];
-        char ratio[16] = "-", target[16], spread[16] = "-";
-        if (strcmp(group, r->group)) {
-            printf("-- %s\n", r->group);
-            group = r->group;
+        if (strcmp(group, rep->r[i].group)) {
+            group = rep->r[i].group;
+            printf("-- %s\n", group);
         }
-        if (!isnan(r->ratio))
-            snprintf(ratio, sizeof(ratio), "%.2f%s", r->ratio, strcmp(r->ratio_kind, "throughput") ? "" : "x");
-        if (!isnan(r->spread))
-            snprintf(spread, sizeof(spread), "%.0f%%", 100 * r->spread);
-        target_text(r, target, sizeof(target));
-        if (isnan(r->ns))
-            printf("%-22s %10s %7s  %-16s %7s %-10s %-8s  %s\n", r->name, "n/a", "-", r->baseline, "-", target,
-                   bench_verdict(r), r->note);
-        else
-            printf("%-22s %10.2f %7s  %-16s %7s %-10s %-8s  %s\n", r->name, r->ns, spread, r->baseline, ratio,
-                   target, bench_verdict(r), r->note);
+        print_row(&rep->r[i]);
     }
-    printf("ratio: ns/op over the baseline's ns/op; 'x' marks a throughput ratio (baseline ns/op over ns/op).\n"
-           "spread: (slowest - fastest) / median of %u runs.%s\n",
-           o->reps, o->quick ? " --quick: short runs, figures are a smoke test only." : "");
+    printf("ns/op: median of %u runs; best: the fastest run; spread: (slowest - fastest) / median.\n"
+           "ratio: ns/op over the baseline's (r-best: from the fastest runs); 'x': a throughput ratio,\n"
+           "the baseline's ns/op over the case's. status judges the median ratio.%s\n",
+           o->reps, o->quick ? "\n--quick: short runs, the figures are a smoke test only." : "");
 }
 
 /* A JSON string of s (no control characters are ever produced here but quotes may be). */
@@ -143,12 +169,16 @@ static void print_json(const struct bench_report *rep, const struct bench_opts *
         json_str(r->name);
         printf(", \"ns_per_op\": ");
         json_num(r->ns);
+        printf(", \"best_ns_per_op\": ");
+        json_num(r->best);
         printf(", \"spread\": ");
         json_num(r->spread);
         printf(", \"iters\": %llu, \"reps\": %u, \"baseline\": ", (unsigned long long)r->iters, r->reps);
         json_str(r->baseline);
         printf(", \"ratio\": ");
         json_num(r->ratio);
+        printf(", \"ratio_best\": ");
+        json_num(r->ratio_best);
         printf(", \"ratio_kind\": ");
         json_str(r->ratio_kind);
         printf(", \"target\": ");
@@ -170,7 +200,8 @@ static void csv_num(double v)
 
 static void print_csv(const struct bench_report *rep)
 {
-    printf("group,case,ns_per_op,spread,iters,reps,baseline,ratio,ratio_kind,target,status,note\n");
+    printf("group,case,ns_per_op,best_ns_per_op,spread,iters,reps,baseline,ratio,ratio_best,ratio_kind,target,"
+           "status,note\n");
     for (size_t i = 0; i < rep->n; i++) {
         const struct bench_result *r = &rep->r[i];
         char target[16];
@@ -178,9 +209,13 @@ static void print_csv(const struct bench_report *rep)
         printf("%s,%s,", r->group, r->name);
         csv_num(r->ns);
         putchar(',');
+        csv_num(r->best);
+        putchar(',');
         csv_num(r->spread);
         printf(",%llu,%u,%s,", (unsigned long long)r->iters, r->reps, r->baseline);
         csv_num(r->ratio);
+        putchar(',');
+        csv_num(r->ratio_best);
         printf(",%s,%s,%s,\"", r->ratio_kind, target, bench_verdict(r));
         for (const char *s = r->note; *s; s++) /* CSV: double the quotes */
             printf(*s == '"' ? "\"\"" : "%c", *s);

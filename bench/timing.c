@@ -78,6 +78,8 @@ static uint64_t calibrate(bench_body body, void *ctx, double run_ms)
 void bench_measure(const struct bench_opts *o, bench_body body, void *ctx, struct bench_stat *out)
 {
     uint64_t iters = calibrate(body, ctx, o->run_ms);
-    (void)body(ctx, iters); /* warm-up at full length */
+    double ns = body(ctx, iters); /* warm-up at full length, and a better estimate */
+    double scaled = iters * (o->run_ms * 1e6 / (ns > 1 ? ns : 1));
+    iters = scaled < 1 ? 1 : scaled > CALIBRATE_MAX_ITERS ? CALIBRATE_MAX_ITERS : (uint64_t)scaled;
     bench_measure_fixed(body, ctx, iters, o->reps, out);
 }
