@@ -3,6 +3,7 @@
    way until exactly the right invalidation is issued; every descriptor type
    and granularity; inv-wait status writes and completion interrupts; queue
    errors (IQE) and their recovery; register-based invalidation. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -704,6 +705,147 @@ static void test_bad_tail_and_fetch(void **state)
     tl_free(t);
 }
 
+/* ------------------------------------------------------------ concurrency */
+/* Translating threads race with a writer that remaps a page and invalidates
+   it: a translation that starts after an invalidation completed (its wait
+   written) never returns the mapping that invalidation removed. */
+struct race {
+    struct env *e;
+    uint64_t gen;   /* the last round whose invalidation completed */
+    bool stop;
+    unsigned long lookups;
+};
+
+#define RACE_BASE (1ull << 38)
+
+static void *translator(void *arg)
+{
+    struct race *r = arg;
+    unsigned long n = 0;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        uint64_t g = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+        struct siov_xlate x;
+        siov_fault f = siov_translate(r->e->t->iommu, SID, PASID, iova_of(r->e, 0), SIOV_ACCESS_READ, &x);
+        uint64_t k = (x.addr - RACE_BASE) / KB4;
+        if (f != SIOV_OK || k < g)
+            fail_msg("round %llu: got fault %#x, mapping of round %llu", (unsigned long long)g, f,
+                     (unsigned long long)k);
+        n++;
+    }
+    __atomic_fetch_add(&r->lookups, n, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void test_invalidation_completes_for_concurrent_translators(void **state)
+{
+    (void)state;
+    struct env e;
+    env_new(&e, &shapes[1]);
+    uint64_t leaf = map_page(&e, e.sl_root, e.fl_root, 0, 0);
+    uint64_t *leafp = (uint64_t *)((uint8_t *)siov_mem_flat_ptr(e.t->mem) + leaf);
+    __atomic_store_n(leafp, RACE_BASE | TL_SL_RW, __ATOMIC_RELEASE);
+    q_run(&e.q, d_iotlb(SIOV_INV_GRAN_GLOBAL, 0), 0);
+    struct race r = {.e = &e};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, translator, &r), 0);
+    for (uint64_t k = 1; k <= 3000; k++) {
+        __atomic_store_n(leafp, (RACE_BASE + k * KB4) | TL_SL_RW, __ATOMIC_RELEASE);
+        q_run(&e.q, d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(iova_of(&e, 0), 0, false));
+        __atomic_store_n(&r.gen, k, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    assert_true(r.lookups > 0);
+    struct siov_stats s = stats(e.t);
+    assert_true(s.iotlb_hits > 0);
+    assert_int_equal(s.faults, 0);
+    tl_free(e.t);
+}
+
+/* A walk that read the old leaf, then stalled while software changed the
+   leaf and completed the invalidation, must not leave its result cached. */
+struct stall {
+    struct siov_mem *flat;
+    uint64_t gpa;        /* the leaf whose read stalls */
+    pthread_t reader;
+    int phase;           /* 0 armed, 1 reader stalled, 2 released */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+};
+
+static int stall_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct stall *st = opaque;
+    int rc = siov_mem_read(st->flat, gpa, dst, len);
+    pthread_mutex_lock(&st->m);
+    if (gpa == st->gpa && st->phase == 0 && pthread_equal(pthread_self(), st->reader)) {
+        st->phase = 1;
+        pthread_cond_broadcast(&st->cv);
+        while (st->phase != 2)
+            pthread_cond_wait(&st->cv, &st->m);
+    }
+    pthread_mutex_unlock(&st->m);
+    return rc;
+}
+
+static int stall_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    struct stall *st = opaque;
+    return siov_mem_write(st->flat, gpa, src, len);
+}
+
+static void *stalled_translation(void *arg)
+{
+    struct env *e = arg;
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(e->t->iommu, SID, PASID, iova_of(e, 0), SIOV_ACCESS_READ, &x), SIOV_OK);
+    return (void *)(uintptr_t)x.addr;
+}
+
+static void test_walk_racing_an_invalidation_is_not_cached(void **state)
+{
+    (void)state;
+    struct env e;
+    memset(&e, 0, sizeof(e));
+    e.s = shapes[1];
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    e.t = tl_new(&cfg);
+    struct stall st = {.flat = e.t->mem, .m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    static const struct siov_mem_ops ops = {stall_read, stall_write};
+    struct siov_mem *cb = siov_mem_new(&ops, &st);
+    siov_iommu_free(e.t->iommu);
+    e.t->iommu = siov_iommu_new(cb, &cfg); /* the unit reads through the stalling memory */
+    tl_enable(e.t, SIOV_TTM_SCALABLE);
+    q_init(&e.q, e.t, true, 0);
+    e.dir = tl_sm_context_default(e.t, SID, 0);
+    e.sl_root = tl_page(e.t);
+    st.gpa = map_page(&e, e.sl_root, 0, 0, 0);
+    uint64_t pe[8];
+    pe_for(&e, e.sl_root, 0, DID, pe);
+    tl_pasid_entry(e.t, e.dir, PASID, pe);
+    pthread_mutex_lock(&st.m);
+    assert_int_equal(pthread_create(&st.reader, NULL, stalled_translation, &e), 0);
+    while (st.phase != 1)
+        pthread_cond_wait(&st.cv, &st.m);
+    pthread_mutex_unlock(&st.m);
+    map_page(&e, e.sl_root, 0, 1, 0); /* the walker holds the old leaf */
+    q_run(&e.q, d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(iova_of(&e, 0), 0, false));
+    pthread_mutex_lock(&st.m);
+    st.phase = 2;
+    pthread_cond_broadcast(&st.cv);
+    pthread_mutex_unlock(&st.m);
+    void *ret;
+    pthread_join(st.reader, &ret);
+    assert_int_equal((uintptr_t)ret, pa_of(&e, 0, 0)); /* concurrent with the invalidation: either answer */
+    assert_int_equal(xl(&e, 0), pa_of(&e, 1, 0));      /* started after it completed: the new one */
+    assert_int_equal(xl(&e, 0), pa_of(&e, 1, 0));
+    tl_free(e.t);
+    siov_mem_free(cb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +859,8 @@ int main(void)
         cmocka_unit_test(test_every_descriptor_counted),
         cmocka_unit_test(test_bad_descriptors_stop_the_queue),
         cmocka_unit_test(test_bad_tail_and_fetch),
+        cmocka_unit_test(test_invalidation_completes_for_concurrent_translators),
+        cmocka_unit_test(test_walk_racing_an_invalidation_is_not_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
