@@ -2,19 +2,37 @@
    the public siov_translate: every fault reason of the context stage, each
    from one specific bad structure, the recorded fault, and FPD. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testlib.h"
+
+#define MEM_SIZE (4ull << 20)  /* guest memory of each unit */
+#define DATA_BASE (3ull << 20) /* data pages, above the table pool */
 
 #define BUS 3u
 #define SID_LO SIOV_SID(BUS, 2, 1)   /* devfn 0x11: lower half of the root entry */
 #define SID_HI SIOV_SID(BUS, 18, 2)  /* devfn 0x92: upper half */
 #define IOVA 0x12345678ull
-#define PA (TL_DATA_BASE + 0x7000)
+#define PA (DATA_BASE + 0x7000)
 #define DID 0x2A5
 #define OUT_OF_MEMORY (1ull << 32)   /* below HAW 48, far beyond the 64 MiB guest memory */
 
 /* --------------------------------------------------------------- helpers */
+/* A fresh unit over a small flat memory: cheap to create and free, so every
+   case gets its own (tables come from the testlib pool at TL_POOL_BASE). */
+static struct tl *small_unit(const struct siov_iommu_config *cfg)
+{
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new_flat(MEM_SIZE);
+    assert_non_null(t->mem);
+    t->iommu = siov_iommu_new(t->mem, cfg);
+    assert_non_null(t->iommu);
+    t->next_page = TL_POOL_BASE;
+    return t;
+}
+
 static uint64_t frcd(struct tl *t, unsigned i, unsigned q)
 {
     return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
@@ -84,7 +102,7 @@ static struct tl *unit(unsigned cfgmod)
     case CFG_ALL_SAGAW: cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL; break;
     default: break;
     }
-    return tl_new(&cfg);
+    return small_unit(&cfg);
 }
 
 /* ------------------------------------------------------ the good setups */
@@ -400,9 +418,9 @@ static void test_root_table_outside_memory(void **state)
         siov_fault want;
     } cases[] = {
         {OUT_OF_MEMORY, SIOV_TTM_LEGACY, SIOV_FAULT_LRT_1},
-        {TL_MEM_SIZE, SIOV_TTM_LEGACY, SIOV_FAULT_LRT_1},   /* the first page past the end */
+        {MEM_SIZE, SIOV_TTM_LEGACY, SIOV_FAULT_LRT_1},   /* the first page past the end */
         {OUT_OF_MEMORY, SIOV_TTM_SCALABLE, SIOV_FAULT_SRT_1},
-        {TL_MEM_SIZE, SIOV_TTM_SCALABLE, SIOV_FAULT_SRT_1},
+        {MEM_SIZE, SIOV_TTM_SCALABLE, SIOV_FAULT_SRT_1},
         {1ull << 48, SIOV_TTM_LEGACY, SIOV_FAULT_RTA_1},     /* at HAW: RTADDR itself is bad */
         {1ull << 63, SIOV_TTM_SCALABLE, SIOV_FAULT_RTA_1},
     };
@@ -421,12 +439,12 @@ static void test_root_table_outside_memory(void **state)
 static void test_root_table_last_page(void **state)
 {
     (void)state;
-    struct tl *t = unit_rtaddr(TL_MEM_SIZE - SIOV_PAGE_SIZE, SIOV_TTM_SCALABLE, CFG_DEFAULT);
+    struct tl *t = unit_rtaddr(MEM_SIZE - SIOV_PAGE_SIZE, SIOV_TTM_SCALABLE, CFG_DEFAULT);
     struct siov_xlate x;
     assert_int_equal(siov_translate(t->iommu, SIOV_SID(0xFF, 31, 7), SIOV_NO_PASID, IOVA, 0, &x),
                      SIOV_FAULT_SRT_2);
     /* present upper half pointing at the last page: devfn 255's entry is its last 32 bytes */
-    tl_w64(t, TL_MEM_SIZE - 8, (TL_MEM_SIZE - SIOV_PAGE_SIZE) | SIOV_SRE1_UP);
+    tl_w64(t, MEM_SIZE - 8, (MEM_SIZE - SIOV_PAGE_SIZE) | SIOV_SRE1_UP);
     assert_int_equal(siov_translate(t->iommu, SIOV_SID(0xFF, 31, 7), SIOV_NO_PASID, IOVA, 0, &x),
                      SIOV_FAULT_SCT_2); /* its qw3 is the root entry's qw1 */
     tl_free(t);

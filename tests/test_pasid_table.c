@@ -3,18 +3,36 @@
    width), every directory and PASID-entry fault from one bad field, FPD from
    each structure on the path, and lookups across the directory. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testlib.h"
 
+#define MEM_SIZE (4ull << 20)  /* guest memory of each unit */
+#define DATA_BASE (3ull << 20) /* data pages, above the table pool */
+
 #define SID SIOV_SID(6, 1, 3)
 #define PASID_X 0x2345u /* directory entry 0x8D, table slot 5; beyond PDTS=0 (8192 PASIDs) */
 #define IOVA 0x7654321ull
-#define PA (TL_DATA_BASE + 0x3000)
+#define PA (DATA_BASE + 0x3000)
 #define DID 0x77
 #define OUT_OF_MEMORY (1ull << 32) /* below HAW, beyond the 64 MiB guest memory */
 
 /* --------------------------------------------------------------- helpers */
+/* A fresh unit over a small flat memory: cheap to create and free, so every
+   case gets its own (tables come from the testlib pool at TL_POOL_BASE). */
+static struct tl *small_unit(const struct siov_iommu_config *cfg)
+{
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new_flat(MEM_SIZE);
+    assert_non_null(t->mem);
+    t->iommu = siov_iommu_new(t->mem, cfg);
+    assert_non_null(t->iommu);
+    t->next_page = TL_POOL_BASE;
+    return t;
+}
+
 static uint64_t frcd(struct tl *t, unsigned i, unsigned q)
 {
     return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
@@ -63,7 +81,7 @@ static struct tl *unit(unsigned flags, unsigned pasid_bits)
         cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
     if (pasid_bits)
         cfg.pasid_bits = pasid_bits;
-    return tl_new(&cfg);
+    return small_unit(&cfg);
 }
 
 /* A PASID directory big enough for PDTS=7 (128 KiB, contiguous). */
@@ -85,7 +103,7 @@ static uint64_t context(struct tl *t, uint64_t dir, unsigned pdts, uint32_t rid_
 /* Identity second level over all guest memory with 2 MiB pages (for nested). */
 static void sl_identity(struct tl *t, uint64_t slpt)
 {
-    for (uint64_t g = 0; g < TL_MEM_SIZE; g += 2ull << 20)
+    for (uint64_t g = 0; g < MEM_SIZE; g += 2ull << 20)
         tl_map(t, slpt, 4, false, g, g, 2ull << 20, TL_SL_RW, TL_SL_RW);
 }
 

@@ -10,6 +10,9 @@
 
 #include "testlib.h"
 
+#define MEM_SIZE (8ull << 20)  /* guest memory of each unit */
+#define DATA_BASE (6ull << 20) /* data pages, above the table pool */
+
 #define SID SIOV_SID(1, 2, 0)
 #define PASID 0x77u /* also the RID_PASID: requests without PASID use the same entry */
 #define DID 0x1D5
@@ -20,6 +23,20 @@
 #define RWX (RW | SIOV_ACCESS_EXEC)
 
 /* --------------------------------------------------------------- helpers */
+/* A fresh unit over a small flat memory: cheap to create and free, so every
+   case gets its own (tables come from the testlib pool at TL_POOL_BASE). */
+static struct tl *small_unit(const struct siov_iommu_config *cfg)
+{
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new_flat(MEM_SIZE);
+    assert_non_null(t->mem);
+    t->iommu = siov_iommu_new(t->mem, cfg);
+    assert_non_null(t->iommu);
+    t->next_page = TL_POOL_BASE;
+    return t;
+}
+
 static unsigned records(struct tl *t)
 {
     struct siov_fault_record r;
@@ -70,7 +87,7 @@ static void sm_entry(struct tl *t, const uint64_t pe[8])
 /* Scalable unit (cfg) ready for tables: enabled, nothing mapped yet. */
 static struct tl *sm_new(const struct siov_iommu_config *cfg)
 {
-    struct tl *t = tl_new(cfg);
+    struct tl *t = small_unit(cfg);
     tl_enable(t, SIOV_TTM_SCALABLE);
     return t;
 }
@@ -78,7 +95,7 @@ static struct tl *sm_new(const struct siov_iommu_config *cfg)
 /* Legacy unit (cfg) with SID's context entry (tt, aw, slpt). */
 static struct tl *legacy_new(const struct siov_iommu_config *cfg, unsigned tt, unsigned aw, uint64_t *slpt)
 {
-    struct tl *t = tl_new(cfg);
+    struct tl *t = small_unit(cfg);
     tl_enable(t, SIOV_TTM_LEGACY);
     *slpt = tl_page(t);
     tl_legacy_context(t, SID, SIOV_CE0_P | siov_set(0, SIOV_CE0_TT, tt) | *slpt,
@@ -201,7 +218,7 @@ static void test_fl_levels_and_sizes(void **state)
 /* Second level over all guest memory, 2 MiB pages, identity (FL tables live there). */
 static void sl_identity(struct tl *t, uint64_t slpt, unsigned levels)
 {
-    for (uint64_t g = 0; g < TL_MEM_SIZE; g += MiB2)
+    for (uint64_t g = 0; g < MEM_SIZE; g += MiB2)
         tl_map(t, slpt, levels, false, g, g, MiB2, TL_SL_RW, TL_SL_RW);
 }
 
@@ -292,7 +309,7 @@ static void test_legacy_sl(void **state)
 static void test_translation_disabled(void **state)
 {
     (void)state;
-    struct tl *t = tl_new(NULL);
+    struct tl *t = small_unit(NULL);
     struct siov_xlate x;
     /* no root table at all: every request passes through */
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0xFEE00000ull, SIOV_ACCESS_WRITE, &x), SIOV_OK);
@@ -330,7 +347,7 @@ static struct tl *unit_ttm(unsigned ttm, bool abort_dma, bool scalable)
     siov_iommu_config_default(&cfg);
     cfg.abort_dma = abort_dma;
     cfg.scalable = scalable;
-    struct tl *t = tl_new(&cfg);
+    struct tl *t = small_unit(&cfg);
     uint64_t root = tl_page(t);
     siov_mmio_write(t->iommu, SIOV_REG_RTADDR, siov_set(root, SIOV_RTADDR_TTM, ttm), 8);
     assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_RTADDR, 8), siov_set(root, SIOV_RTADDR_TTM, ttm));
@@ -550,7 +567,7 @@ static void test_translated_requests(void **state)
 #define DMA_IOVA 0x40000800ull /* 0x800 into its first page */
 #define DMA_LEN 0x2400ull      /* 0x800 + 0x1000 + 0xC00: three pages */
 /* The three pages go to scattered, descending physical pages. */
-static const uint64_t dma_pa[3] = {TL_DATA_BASE + 0x9000, TL_DATA_BASE + 0x5000, TL_DATA_BASE + 0x1000};
+static const uint64_t dma_pa[3] = {DATA_BASE + 0x9000, DATA_BASE + 0x5000, DATA_BASE + 0x1000};
 
 /* A unit with the three DMA pages mapped (skip: a page left unmapped, or -1)
    by an SL (first_level false) or FL table; pa overrides dma_pa if not NULL. */
@@ -646,7 +663,7 @@ static void test_dma_fault_midway(void **state)
 static void test_dma_bus_error(void **state)
 {
     (void)state;
-    const uint64_t pa[3] = {dma_pa[0], TL_MEM_SIZE, 1ull << 40};
+    const uint64_t pa[3] = {dma_pa[0], MEM_SIZE, 1ull << 40};
     struct tl *t = dma_unit(false, -1, pa);
     uint8_t buf[DMA_LEN];
     for (size_t i = 0; i < DMA_LEN; i++)
@@ -659,14 +676,14 @@ static void test_dma_bus_error(void **state)
     /* the second page translates to the first address past guest memory */
     struct siov_xlate x;
     assert_int_equal(xlate(t, PASID, DMA_IOVA + 0x800, SIOV_ACCESS_READ, &x), SIOV_OK);
-    assert_int_equal(x.addr, TL_MEM_SIZE);
+    assert_int_equal(x.addr, MEM_SIZE);
     assert_int_equal(records(t), 0);
     assert_int_equal(stats(t).faults, 0);
     tl_free(t);
     /* translation disabled: the last bytes of memory are fine; one more is not */
-    t = tl_new(NULL);
-    assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, TL_MEM_SIZE - 8, buf, 8), SIOV_OK);
-    assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, TL_MEM_SIZE - 8, buf, 9), SIOV_ERR_BUS);
+    t = small_unit(NULL);
+    assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, MEM_SIZE - 8, buf, 8), SIOV_OK);
+    assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, MEM_SIZE - 8, buf, 9), SIOV_ERR_BUS);
     tl_free(t);
 }
 
@@ -769,12 +786,12 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 static const struct siov_mem_ops cb_ops = {cb_read, cb_write};
 
 /* A struct tl over the embedder's memory m (tl_free releases all but m->buf). */
-static struct tl *tl_new_callback(struct cbmem *m)
+static struct tl *callback_unit(struct cbmem *m)
 {
     struct tl *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    m->size = TL_MEM_SIZE;
-    m->buf = calloc(1, TL_MEM_SIZE);
+    m->size = MEM_SIZE;
+    m->buf = calloc(1, MEM_SIZE);
     assert_non_null(m->buf);
     t->mem = siov_mem_new(&cb_ops, m);
     assert_non_null(t->mem);
@@ -834,11 +851,11 @@ static void test_callback_backend(void **state)
     static struct scenario_out flat, cb;
     memset(&flat, 0, sizeof(flat));
     memset(&cb, 0, sizeof(cb));
-    struct tl *t = tl_new(NULL);
+    struct tl *t = small_unit(NULL);
     scenario(t, &flat);
     tl_free(t);
     struct cbmem m = {0};
-    t = tl_new_callback(&m);
+    t = callback_unit(&m);
     unsigned long r0 = m.reads, w0 = m.writes;
     scenario(t, &cb);
     assert_true(m.reads > r0 + 20); /* the model read its tables through the callbacks */
@@ -886,7 +903,7 @@ struct sparse {
 
 static uint8_t *sparse_at(struct sparse *m, uint64_t gpa, size_t len)
 {
-    if (len <= TL_MEM_SIZE && gpa <= TL_MEM_SIZE - len)
+    if (len <= MEM_SIZE && gpa <= MEM_SIZE - len)
         return m->low + gpa;
     if (gpa >= WIN_BASE && len <= WIN_SIZE && gpa - WIN_BASE <= WIN_SIZE - len)
         return m->win + (gpa - WIN_BASE);
@@ -920,7 +937,7 @@ static void test_dma_into_interrupt_range(void **state)
 {
     (void)state;
     for (int write = 0; write < 2; write++) {
-        struct sparse m = {calloc(1, TL_MEM_SIZE), calloc(1, WIN_SIZE)};
+        struct sparse m = {calloc(1, MEM_SIZE), calloc(1, WIN_SIZE)};
         assert_non_null(m.low);
         assert_non_null(m.win);
         struct tl *t = calloc(1, sizeof(*t));
@@ -997,7 +1014,7 @@ static const struct fail_case fail_cases[] = {
 };
 
 #define FAIL_IOVA 0x40001234ull
-#define FAIL_PA (TL_DATA_BASE + 0x4000)
+#define FAIL_PA (DATA_BASE + 0x4000)
 
 static void run_fail_case(const struct fail_case *c)
 {
