@@ -188,6 +188,9 @@ static int parse_term(struct sim *s, const struct sim_tok *t, const char *p, uin
         dl++;
     unsigned shift = dl < len ? suffix_shift(p + dl) : 0;
     uint64_t v;
+    const char *digits = base == 2 ? "01_" : base == 10 ? "0123456789_" : "0123456789abcdefABCDEF_";
+    if (dl == len && dl > 0 && strspn(p, digits) == len && !parse_digits(p, dl, base, &v))
+        return sim_error(s, "number '%s' does not fit in 64 bits", t->text);
     if ((dl < len && !shift) || !parse_digits(p, dl, base, &v))
         return sim_error(s, "'%s' is not a number (decimal, 0x hex, 0b binary, K/M/G/T suffix, a name)", t->text);
     if (shift && v > (UINT64_MAX >> shift))
