@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -21,11 +22,14 @@ struct siov_mem *siov_mem_new_flat(uint64_t size)
     struct siov_mem *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
-    m->flat = calloc(1, (size_t)size);
-    if (!m->flat) {
+    /* Anonymous mapping: zero pages on first touch, so a large guest memory
+       costs only what is used (calloc would touch it all under MALLOC_PERTURB_). */
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
         free(m);
         return NULL;
     }
+    m->flat = p;
     m->size = size;
     return m;
 }
@@ -47,7 +51,8 @@ void siov_mem_free(struct siov_mem *mem)
 {
     if (!mem)
         return;
-    free(mem->flat);
+    if (mem->flat)
+        munmap(mem->flat, (size_t)mem->size);
     free(mem);
 }
 

@@ -202,6 +202,10 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     siov_stat_inc(&iommu->stats.translations);
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
+        siov_stat_inc(&iommu->stats.faults); /* no TLP prefix carries it: nothing to record */
+        return SIOV_FAULT_SCT_7;
+    }
     if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
     if (!(access & SIOV_ACCESS_RWX))
@@ -234,8 +238,8 @@ static siov_fault dma(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint64
 {
     if (!u)
         return SIOV_FAULT_RTA_1;
-    if (!buf && len)
-        return SIOV_ERR_BUS;
+    if ((!buf && len) || (len && iova + (len - 1) < iova))
+        return SIOV_ERR_BUS; /* no buffer, or a range that wraps past 2^64 */
     while (len) {
         struct siov_xlate x;
         siov_fault f = siov_translate(u, sid, pasid, iova, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, &x);

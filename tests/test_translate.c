@@ -280,6 +280,33 @@ static void test_pass_through(void **state)
     tl_free(t);
 }
 
+/* A PASID no TLP prefix can carry faults SCT.7 unrecorded; a DMA whose range
+   wraps past 2^64 is refused before any translation. */
+static void test_pasid_and_range_limits(void **state)
+{
+    (void)state;
+    struct tl *t = sm_new(NULL);
+    uint64_t pe[8];
+    tl_pe_pt(pe, DID);
+    sm_entry(t, pe);
+    struct siov_xlate x;
+    assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
+    assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
+    assert_int_equal(records(t), 0);
+    assert_int_equal(stats(t).faults, 2);
+    uint8_t buf[32];
+    memset(buf, 0x5A, sizeof(buf));
+    uint64_t before = stats(t).translations;
+    assert_int_equal(siov_dma_read(t->iommu, SID, PASID, UINT64_MAX - 15, buf, 32), SIOV_ERR_BUS);
+    assert_int_equal(siov_dma_write(t->iommu, SID, PASID, UINT64_MAX - 15, buf, 32), SIOV_ERR_BUS);
+    assert_int_equal(stats(t).translations, before); /* refused before translating */
+    for (size_t i = 0; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0x5A);
+    /* ending exactly at 2^64 does not wrap: it translates (and faults beyond HAW) */
+    assert_int_equal(siov_dma_read(t->iommu, SID, PASID, UINT64_MAX - 15, buf, 16), SIOV_FAULT_SGN_4);
+    tl_free(t);
+}
+
 /* ---------------------------------------------------------- legacy SL */
 static void test_legacy_sl(void **state)
 {
@@ -1098,6 +1125,7 @@ int main(void)
         cmocka_unit_test(test_fl_levels_and_sizes),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_pass_through),
+        cmocka_unit_test(test_pasid_and_range_limits),
         cmocka_unit_test(test_legacy_sl),
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),

@@ -90,6 +90,9 @@ struct siov_xlate {
 /* Translate one DMA request. Returns SIOV_OK and fills *out, or the fault
    reason (and records the fault unless fault processing is disabled). With
    translation disabled (GSTS.TES clear) the address passes through.
+   Requests without PASID carry no PR/ER: PRIV and EXEC are dropped from them.
+   An access with none of READ/WRITE/EXEC is a read. A PASID above
+   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SCT.7, not recorded.
    NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded. */
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
@@ -115,7 +118,8 @@ struct siov_stale_report {
 
 /* DMA on behalf of a device: translate page by page and copy from guest memory.
    A fault stops the transfer and is returned; the pages before it were copied.
-   SIOV_ERR_BUS when a translated address is not backed by guest memory. */
+   SIOV_ERR_BUS when a translated address is not backed by guest memory, when
+   dst is NULL with len > 0, or when [iova, iova+len) wraps past 2^64 (nothing copied). */
 SIOV_API siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                   uint64_t iova, void *dst, size_t len);
 /* DMA write on behalf of a device: translate page by page and copy into guest memory. */
