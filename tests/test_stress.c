@@ -3,7 +3,8 @@
  * The mutator cycles the leaf of each test page through four states (target
  * A, target B, not present, target C). After each change it submits the
  * invalidation the change needs through the queue, waits for its inv-wait
- * status, and only then publishes the page's new generation (release). A
+ * status, and only then publishes the page's new generation (release); now
+ * and then it also services the fault records the translators fill. A
  * translator reads the generation (acquire) before translating and again
  * after, and checks its result against the states of that window: a result
  * that only the state BEFORE the starting generation explains is stale — the
@@ -439,6 +440,16 @@ static void mutate_once(struct world *w, uint64_t r, bool omit, unsigned *last)
     w->flips++;
 }
 
+/* Software servicing faults while translators record new ones: clear every
+   fault record (F is RW1C) and the overflow status. */
+static void clear_faults(struct world *w)
+{
+    unsigned n = (unsigned)siov_get(siov_mmio_read(w->u, SIOV_REG_CAP, 8), SIOV_CAP_NFR) + 1;
+    for (unsigned i = 0; i < n; i++)
+        siov_mmio_write(w->u, SIOV_REG_FRCD + (uint64_t)i * SIOV_FRCD_SIZE + 8, SIOV_FRCD1_F, 8);
+    siov_mmio_write(w->u, SIOV_REG_FSTS, SIOV_FSTS_PFO, 4);
+}
+
 static void *mutator_main(void *arg)
 {
     struct world *w = arg;
@@ -446,6 +457,8 @@ static void *mutator_main(void *arg)
     unsigned last = 0;
     for (uint64_t i = 0; i < MUTATOR_ITER_CAP && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE); i++) {
         bool omit = __atomic_load_n(&w->omit, __ATOMIC_RELAXED);
+        if (i % 64 == 63)
+            clear_faults(w);
         mutate_once(w, rnd(&s), omit, &last);
         if (omit) /* let the translators meet the stale entry */
             sched_yield();
@@ -541,6 +554,11 @@ static void stress(bool slow)
     /* a unit whose queue does nothing is only correct if it caches nothing */
     if (!w->iq_ok)
         assert_false(iotlb_caches(w));
+    struct siov_stats st;
+    siov_iommu_stats(w->u, &st);
+    print_message("faults: %llu, recorded %llu\n", (unsigned long long)st.faults,
+                  (unsigned long long)st.faults_recorded);
+    assert_true(st.faults_recorded > siov_get(siov_mmio_read(w->u, SIOV_REG_CAP, 8), SIOV_CAP_NFR) + 1);
     world_free(w);
 }
 
