@@ -260,8 +260,6 @@ static void case_mt(const struct bench_opts *o, struct bench_report *rep, unsign
 {
     char name[40];
     snprintf(name, sizeof(name), sep ? "hit-mt-sep(%u)" : "hit-mt(%u)", n);
-    if (!bench_selected(o, "hit-mt"))
-        return;
     struct bench_result *r = bench_add(rep, "threads", name);
     struct mt_ctx *c = calloc(1, sizeof(*c));
     if (!r || !c) {
@@ -290,6 +288,11 @@ static void mt_cases(const struct bench_opts *o, struct bench_report *rep)
     if (iters < 1000)
         iters = 1000;
     unsigned n = o->threads < 2 ? 2 : o->threads > MT_MAX ? MT_MAX : o->threads;
+    char many[40], sep[40];
+    snprintf(many, sizeof(many), "hit-mt(%u)", n);
+    snprintf(sep, sizeof(sep), "hit-mt-sep(%u)", n);
+    if (!bench_selected(o, "hit-mt(1)") && !bench_selected(o, many) && !bench_selected(o, sep))
+        return; /* the three run together: the others compare with hit-mt(1) */
     case_mt(o, rep, 1, false, iters);
     case_mt(o, rep, n, false, iters);
     case_mt(o, rep, n, true, iters);
