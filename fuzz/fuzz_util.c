@@ -733,6 +733,22 @@ static void compare(const struct fz_unit *u, const struct fz_req *r, siov_fault 
         mismatch(u, r, "reference walk (A/D bits not set)", got, x, ref->fault, &ref->x, ref);
 }
 
+/* No TLP prefix carries a PASID beyond 20 bits: siov_translate refuses it
+   with SCT.7 before looking at anything, memory included. */
+static bool check_wide_pasid(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
+{
+    struct siov_xlate x = {0}, none = {0};
+    u->m->phase = FZ_CHECK; /* no oracle reads: any memory access fails the check */
+    u->m->nallow = 0;
+    siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
+    u->m->phase = FZ_FREE;
+    if (got != SIOV_FAULT_SCT_7)
+        mismatch(u, r, "SCT.7 for a PASID beyond 20 bits", got, &x, SIOV_FAULT_SCT_7, &none, NULL);
+    if (out)
+        *out = (struct fz_answer){got, x};
+    return false;
+}
+
 bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
     fz_invalidate_all(u);
@@ -750,6 +766,8 @@ bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *o
         eff &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
     if (!(eff & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC)))
         eff |= SIOV_ACCESS_READ;
+    if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX)
+        return check_wide_pasid(u, r, out);
     ref_translate(&u->ref, r->sid, r->pasid, r->addr, eff, &ref);
     bool touched = all_touched(m, &ref);
     uint64_t w0 = m->writes, stale0 = u->stale_reports;
@@ -853,6 +871,12 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     struct fz_mem *m = u->m;
     if (len > FZ_DMA_MAX)
         len = FZ_DMA_MAX;
+    if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX) {
+        struct fz_req q = *r;
+        q.access = write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
+        check_wide_pasid(u, &q, NULL);
+        return;
+    }
     fz_invalidate_all(u);
     dma_plan(u, r, len, write, &p);
     bool risky = write && dma_self_modifying(&p);
