@@ -1,9 +1,11 @@
 /* Concurrency stress: translating threads and one mutator run at once.
  *
- * The mutator cycles the leaf of each test page through four states (target
- * A, target B, not present, target C). After each change it submits the
- * invalidation the change needs through the queue, waits for its inv-wait
- * status, and only then publishes the page's new generation (release); now
+ * The mutator cycles each test page through four states (target A, target
+ * B, not present, target C) by changing its leaf entry (second-level,
+ * first-level and nested domains), or by pointing its PASID-table entry at
+ * another second-level tree or clearing it. After each change it submits
+ * the invalidation the change needs through the queue, waits for its
+ * inv-wait status, and only then publishes the page's new generation (release); now
  * and then it also services the fault records the translators fill. A
  * translator reads the generation (acquire) before translating and again
  * after, and checks its result against the states of that window: a result
@@ -28,7 +30,7 @@
 
 #include "testlib.h"
 
-#define NDOMS 3
+#define NDOMS 4
 #define NPAGES 16          /* cycled pages per domain */
 #define NSTATES 4          /* A, B, not present, C */
 #define STATE_NP 2
@@ -42,11 +44,16 @@
 
 static const siov_sid SID = SIOV_SID(0, 1, 0);
 
-enum dom_kind { DOM_SL, DOM_FL, DOM_NESTED };
+/* DOM_PASID: each page has its own PASID, whose PASID-table entry the mutator
+   points at one of three second-level roots (or clears): a PASID-cache change. */
+enum dom_kind { DOM_SL, DOM_FL, DOM_NESTED, DOM_PASID };
 
 struct page {
     uint64_t iova;
-    uint64_t leaf_gpa;      /* its leaf entry (nested: FL tables sit at identity-mapped GPAs) */
+    uint32_t pasid;
+    uint64_t leaf_gpa;      /* the word the mutator changes: its leaf entry (nested: FL
+                               tables sit at identity-mapped GPAs), or qw0 of its PASID entry */
+    uint64_t value[NSTATES]; /* that word in each state */
     uint64_t target[3];     /* outputs of states 0, 1 and 3 */
     uint64_t gen;           /* published generation (atomic): state = gen % NSTATES */
 };
@@ -90,18 +97,16 @@ struct translator {
 };
 
 /* ------------------------------------------------------------ tables */
-static uint64_t leaf_value(const struct dom *d, const struct page *p, unsigned state)
+static uint64_t target_of(const struct page *p, unsigned state)
 {
-    if (state == STATE_NP)
-        return 0;
-    uint64_t pa = p->target[state < STATE_NP ? state : 2];
-    return d->kind == DOM_SL ? pa | TL_SL_RW : pa | TL_FL_URW | SIOV_FL_A | SIOV_FL_D;
+    return p->target[state < STATE_NP ? state : 2];
 }
 
-/* The leaf changes as a CPU store would change it: one atomic 64-bit write. */
+/* The word changes as a CPU store would change it: one atomic 64-bit write. */
 static void write_leaf(struct world *w, const struct dom *d, const struct page *p, unsigned state)
 {
-    __atomic_store_n((uint64_t *)(void *)(w->flat + p->leaf_gpa), leaf_value(d, p, state), __ATOMIC_RELEASE);
+    (void)d;
+    __atomic_store_n((uint64_t *)(void *)(w->flat + p->leaf_gpa), p->value[state], __ATOMIC_RELEASE);
 }
 
 /* Nested: second-level tables mapping all guest memory 1:1 with 2 MiB pages. */
@@ -113,7 +118,18 @@ static uint64_t identity_sl(struct tl *t)
     return root;
 }
 
-static void build_dom(struct world *w, struct dom *d, unsigned index, uint64_t *next_data)
+/* Three distinct target pages; every word holds its own address, so DMA data names its page. */
+static void make_targets(struct tl *t, struct page *p, uint64_t *next_data)
+{
+    for (unsigned k = 0; k < 3; k++, *next_data += SIOV_PAGE_SIZE) {
+        p->target[k] = *next_data;
+        for (uint64_t a = p->target[k]; a < p->target[k] + SIOV_PAGE_SIZE; a += 8)
+            tl_w64(t, a, a);
+    }
+}
+
+/* A leaf-changing domain: one table tree, each page's leaf cycles through its targets. */
+static void build_leaf_dom(struct world *w, struct dom *d, unsigned index, uint64_t *next_data)
 {
     struct tl *t = w->t;
     bool fl = d->kind != DOM_SL;
@@ -122,14 +138,12 @@ static void build_dom(struct world *w, struct dom *d, unsigned index, uint64_t *
         struct page *p = &d->pages[i];
         /* each page in its own page table, over two PDPT entries */
         p->iova = (4ull << 30) * (index + 1) + (uint64_t)(i & 1) * (1ull << 30) + (uint64_t)i * 0x201000;
-        for (unsigned k = 0; k < 3; k++, *next_data += SIOV_PAGE_SIZE) {
-            p->target[k] = *next_data;
-            for (uint64_t a = p->target[k]; a < p->target[k] + SIOV_PAGE_SIZE; a += 8)
-                tl_w64(t, a, a); /* every word holds its own address: DMA data names its page */
-        }
-        p->leaf_gpa = tl_map(t, root, 4, fl, p->iova, p->target[0], SIOV_PAGE_SIZE, 0,
-                             fl ? TL_FL_URW | SIOV_FL_A : TL_SL_RWX);
-        write_leaf(w, d, p, 0);
+        p->pasid = d->pasid;
+        make_targets(t, p, next_data);
+        p->leaf_gpa = tl_map(t, root, 4, fl, p->iova, p->target[0], SIOV_PAGE_SIZE,
+                             fl ? TL_FL_URW | SIOV_FL_A | SIOV_FL_D : TL_SL_RW, fl ? TL_FL_URW | SIOV_FL_A : TL_SL_RWX);
+        for (unsigned k = 0; k < NSTATES; k++)
+            p->value[k] = k == STATE_NP ? 0 : (tl_r64(t, p->leaf_gpa) & ~SIOV_SL_ADDR) | target_of(p, k);
         w->leaf_page[p->leaf_gpa / SIOV_PAGE_SIZE] = 1;
     }
     if (d->kind == DOM_SL)
@@ -141,6 +155,39 @@ static void build_dom(struct world *w, struct dom *d, unsigned index, uint64_t *
     if (index == 0)
         pe[0] |= SIOV_PTE0_FPD; /* one domain's faults unrecorded, the others' recorded */
     tl_pasid_entry(t, w->dir, d->pasid, pe);
+}
+
+/* The PASID-switching domain: three second-level trees map every page to its
+   target of that state; page i's PASID entry names one tree, or is cleared. */
+static void build_pasid_dom(struct world *w, struct dom *d, unsigned index, uint64_t *next_data)
+{
+    struct tl *t = w->t;
+    uint64_t roots[3] = {tl_page(t), tl_page(t), tl_page(t)}, pe[8];
+    for (unsigned i = 0; i < NPAGES; i++) {
+        struct page *p = &d->pages[i];
+        p->iova = (4ull << 30) * (index + 1) + (uint64_t)i * 0x201000;
+        p->pasid = d->pasid + i;
+        make_targets(t, p, next_data);
+        for (unsigned k = 0; k < 3; k++)
+            tl_map(t, roots[k], 4, false, p->iova, p->target[k], SIOV_PAGE_SIZE, TL_SL_RW, TL_SL_RWX);
+        for (unsigned k = 0; k < NSTATES; k++) {
+            tl_pe_sl(pe, d->did, roots[k < STATE_NP ? k : 2], SIOV_AW_4LVL);
+            p->value[k] = k == STATE_NP ? 0 : pe[0];
+        }
+        tl_pe_sl(pe, d->did, roots[0], SIOV_AW_4LVL);
+        p->leaf_gpa = tl_pasid_entry(t, w->dir, p->pasid, pe);
+        w->leaf_page[p->leaf_gpa / SIOV_PAGE_SIZE] = 1;
+    }
+}
+
+static void build_dom(struct world *w, struct dom *d, unsigned index, uint64_t *next_data)
+{
+    if (d->kind == DOM_PASID)
+        build_pasid_dom(w, d, index, next_data);
+    else
+        build_leaf_dom(w, d, index, next_data);
+    for (unsigned i = 0; i < NPAGES; i++)
+        write_leaf(w, d, &d->pages[i], 0);
 }
 
 /* ------------------------------------------------------------ the queue */
@@ -187,29 +234,38 @@ static uint64_t dsc_g(unsigned type, unsigned g, uint16_t did)
     return siov_dsc_make_type(type) | siov_set(0, SIOV_IOTLB0_G, g) | siov_set(0, SIOV_IOTLB0_DID, did);
 }
 
-/* One invalidation that covers a change of p's leaf in d, of a kind chosen by r
-   (facts 10.2): global, domain-selective, PASID-selective (first level and
+/* The invalidations that cover a change of p's word in d, of a kind chosen by
+   r (facts 10.2): global, domain-selective, PASID-selective (first level and
    nested), or page-selective (IOTLB PSI also drops a DID's first-level and
-   nested entries; PIOTLB PSI only first-level and nested ones). */
-static void covering_dsc(const struct dom *d, const struct page *p, uint64_t r, uint64_t dsc[2])
+   nested entries; PIOTLB PSI only first-level and nested ones). A PASID-entry
+   change needs the PASID cache first (PASID- or domain-selective, or global).
+   Returns how many descriptors it wrote. */
+static unsigned covering_dsc(const struct dom *d, const struct page *p, uint64_t r, uint64_t dsc[2][2])
 {
-    unsigned kind = (unsigned)(r % 8);
-    bool sl = d->kind == DOM_SL;
-    uint64_t pasid = siov_set(0, SIOV_PIOTLB0_PASID, d->pasid);
-    dsc[1] = 0;
-    if (kind == 0) {
-        dsc[0] = dsc_g(SIOV_DSC_IOTLB, SIOV_INV_GRAN_GLOBAL, 0);
-    } else if (kind == 1) {
-        dsc[0] = dsc_g(SIOV_DSC_IOTLB, SIOV_INV_GRAN_DOMAIN, d->did);
-    } else if (kind <= 3 && !sl) {
-        dsc[0] = dsc_g(SIOV_DSC_PIOTLB, SIOV_PIOTLB_GRAN_PASID, d->did) | pasid;
-    } else if (kind <= 4 || sl) {
-        dsc[0] = dsc_g(SIOV_DSC_IOTLB, SIOV_INV_GRAN_PAGE, d->did);
-        dsc[1] = p->iova & SIOV_INV1_ADDR;
-    } else {
-        dsc[0] = dsc_g(SIOV_DSC_PIOTLB, SIOV_PIOTLB_GRAN_PAGE, d->did) | pasid;
-        dsc[1] = p->iova & SIOV_INV1_ADDR;
+    unsigned kind = (unsigned)(r % 8), n = 0;
+    bool tagged = d->kind == DOM_FL || d->kind == DOM_NESTED;
+    uint64_t pasid = siov_set(0, SIOV_PIOTLB0_PASID, p->pasid);
+    if (d->kind == DOM_PASID) {
+        static const unsigned pc_gran[3] = {SIOV_PC_GRAN_GLOBAL, SIOV_PC_GRAN_DOMAIN, SIOV_PC_GRAN_PASID};
+        unsigned g = pc_gran[kind < 2 ? kind : 2];
+        dsc[n][0] = dsc_g(SIOV_DSC_PC, g, d->did) | (g == SIOV_PC_GRAN_PASID ? pasid : 0);
+        dsc[n++][1] = 0;
     }
+    dsc[n][1] = 0;
+    if (kind == 0) {
+        dsc[n][0] = dsc_g(SIOV_DSC_IOTLB, SIOV_INV_GRAN_GLOBAL, 0);
+    } else if (kind == 1) {
+        dsc[n][0] = dsc_g(SIOV_DSC_IOTLB, SIOV_INV_GRAN_DOMAIN, d->did);
+    } else if (kind <= 3 && tagged) {
+        dsc[n][0] = dsc_g(SIOV_DSC_PIOTLB, SIOV_PIOTLB_GRAN_PASID, d->did) | pasid;
+    } else if (kind <= 4 || !tagged) {
+        dsc[n][0] = dsc_g(SIOV_DSC_IOTLB, SIOV_INV_GRAN_PAGE, d->did);
+        dsc[n][1] = p->iova & SIOV_INV1_ADDR;
+    } else {
+        dsc[n][0] = dsc_g(SIOV_DSC_PIOTLB, SIOV_PIOTLB_GRAN_PAGE, d->did) | pasid;
+        dsc[n][1] = p->iova & SIOV_INV1_ADDR;
+    }
+    return n + 1;
 }
 
 /* ------------------------------------------------------------ slow memory */
@@ -292,10 +348,10 @@ static struct world *world_new(bool slow)
     pthread_mutex_init(&w->report_lock, NULL);
     tl_enable(w->t, SIOV_TTM_SCALABLE);
     w->dir = tl_sm_context_default(w->t, SID, 0);
-    static const enum dom_kind kinds[NDOMS] = {DOM_SL, DOM_FL, DOM_NESTED};
+    static const enum dom_kind kinds[NDOMS] = {DOM_SL, DOM_FL, DOM_NESTED, DOM_PASID};
     uint64_t next_data = TL_DATA_BASE;
     for (unsigned i = 0; i < NDOMS; i++) {
-        w->doms[i] = (struct dom){.kind = kinds[i], .pasid = 5 + i, .did = (uint16_t)(3 + i)};
+        w->doms[i] = (struct dom){.kind = kinds[i], .pasid = 5 + 64 * i, .did = (uint16_t)(3 + i)};
         build_dom(w, &w->doms[i], i, &next_data);
     }
     if (slow)
@@ -320,7 +376,7 @@ enum verdict { V_OK, V_STALE, V_WRONG, V_UNCHECKED };
 
 static siov_fault np_fault(const struct dom *d)
 {
-    return d->kind == DOM_SL ? SIOV_FAULT_SSL_2 : SIOV_FAULT_SFL_2;
+    return d->kind == DOM_SL ? SIOV_FAULT_SSL_2 : d->kind == DOM_PASID ? SIOV_FAULT_SPT_2 : SIOV_FAULT_SFL_2;
 }
 
 /* Whether (f, x) is what state gives for the request at offset off. */
@@ -330,7 +386,7 @@ static bool matches(const struct dom *d, const struct page *p, uint64_t gen, uin
     unsigned state = (unsigned)(gen % NSTATES);
     if (state == STATE_NP)
         return f == np_fault(d);
-    return f == SIOV_OK && x->addr == p->target[state < STATE_NP ? state : 2] + off &&
+    return f == SIOV_OK && x->addr == target_of(p, state) + off &&
            x->page_size == SIOV_PAGE_SIZE && x->did == d->did;
 }
 
@@ -368,11 +424,11 @@ static siov_fault request(struct world *w, const struct dom *d, const struct pag
     uint64_t iova = p->iova + ((r >> 8) & 0xFF8);
     if (r & 4) {
         uint64_t word = 0;
-        siov_fault f = siov_dma_read(w->u, SID, d->pasid, iova, &word, sizeof(word));
+        siov_fault f = siov_dma_read(w->u, SID, p->pasid, iova, &word, sizeof(word));
         *x = (struct siov_xlate){word, SIOV_PAGE_SIZE, SIOV_ACCESS_READ, d->did};
         return f;
     }
-    return siov_translate(w->u, SID, d->pasid, iova, (r & 1) ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, x);
+    return siov_translate(w->u, SID, p->pasid, iova, (r & 1) ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, x);
 }
 
 /* Request page p of d once and judge the result; counts into c. */
@@ -431,10 +487,10 @@ static void mutate_once(struct world *w, uint64_t r, bool omit, unsigned *last)
     struct dom *d = &w->doms[omit ? 0 : *last / NPAGES];
     struct page *p = &d->pages[*last % NPAGES];
     uint64_t g = __atomic_load_n(&p->gen, __ATOMIC_RELAXED) + 1;
-    uint64_t dsc[1][2];
+    uint64_t dsc[2][2];
     write_leaf(w, d, p, (unsigned)(g % NSTATES));
-    covering_dsc(d, p, r, dsc[0]);
-    if (!omit && w->iq_ok && !invalidate(w, (const uint64_t(*)[2])dsc, 1))
+    unsigned n = covering_dsc(d, p, r, dsc);
+    if (!omit && w->iq_ok && !invalidate(w, (const uint64_t(*)[2])dsc, n))
         __atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE); /* the queue stopped answering: fail below */
     __atomic_store_n(&p->gen, g, __ATOMIC_RELEASE);
     w->flips++;
@@ -592,10 +648,10 @@ static void test_omitted_invalidation_seen(void **state)
             write_leaf(w, d, p, (unsigned)g);
             __atomic_store_n(&p->gen, g, __ATOMIC_RELEASE);
             assert_int_equal(probe(w, d, p, 0, &c), caching ? V_STALE : V_OK);
-            uint64_t dsc[1][2];
-            covering_dsc(d, p, 4 + g, dsc[0]);            /* a page-selective invalidation */
+            uint64_t dsc[2][2];
+            unsigned n = covering_dsc(d, p, 4 + g, dsc);  /* page-selective (and PASID-cache) */
             if (w->iq_ok)
-                assert_true(invalidate(w, (const uint64_t(*)[2])dsc, 1));
+                assert_true(invalidate(w, (const uint64_t(*)[2])dsc, n));
             assert_int_equal(probe(w, d, p, 0, &c), V_OK);
         }
         print_message("domain kind %u: IOTLB %s\n", (unsigned)d->kind, caching ? "caching" : "not caching");
