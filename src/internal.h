@@ -76,6 +76,22 @@ struct siov_msi_pending {
 #define SIOV_MSI_FAULT 0
 #define SIOV_MSI_INV 1
 
+/* Per-thread-ish shards of the hottest counter, so translating threads do not
+   bounce one cache line: a thread adds to the shard its id hashes to. */
+#define SIOV_STAT_SHARDS 16
+struct siov_stat_shard {
+    _Alignas(64) uint64_t fast_hits; /* translations answered by the front cache */
+};
+
+/* One front-cache answer (see siov_xc_lookup). */
+struct siov_xc_hit {
+    uint64_t page;       /* output address of the 4 KiB page */
+    uint64_t page_size;  /* size of the page that translated it */
+    unsigned perm_user, perm_super;
+    bool dirty;
+    uint16_t did;
+};
+
 struct siov_iommu {
     struct siov_mem *mem;
     struct siov_iommu_config cfg;
@@ -98,6 +114,7 @@ struct siov_iommu {
     struct siov_msi_pending msi;
     struct siov_caches *caches;
     struct siov_stats stats;   /* updated with relaxed atomics */
+    struct siov_stat_shard shard[SIOV_STAT_SHARDS];
 };
 #define SIOV_STATE_TE 1ull /* bit 0 of iommu->state: translation enabled (RTADDR bit 0 is reserved) */
 
@@ -132,7 +149,9 @@ SIOV_LOCAL siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasi
 SIOV_LOCAL bool siov_fault_qualified(siov_fault f);
 /* Record a fault in the FRCD registers unless fpd suppresses it (takes the lock). */
 SIOV_LOCAL void siov_fault_report(struct siov_iommu *iommu, const struct siov_req *req, siov_fault f, bool fpd);
-/* Under lock: raise the fault event for a status change (PPF, PFO, IQE, ICE, ITE). */
+/* Under lock: raise the fault event for a status change (PPF, PFO, IQE, ICE, ITE).
+   Call it after setting the FSTS bit; while an earlier condition is unserviced
+   it does nothing (spec 10.4.10). Queues the MSI: siov_msi_flush after unlocking. */
 SIOV_LOCAL void siov_fault_event_locked(struct siov_iommu *iommu);
 /* Register reads/writes of FSTS, FECTL, FRCD (under lock). */
 SIOV_LOCAL uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, bool *handled);
@@ -163,6 +182,14 @@ SIOV_LOCAL void siov_cc_fill(struct siov_caches *c, siov_sid sid, const struct s
    requests without one); pe->pasid and pe->did say what it was found under. */
 SIOV_LOCAL bool siov_pc_lookup(struct siov_caches *c, siov_sid sid, uint32_t pasid, struct siov_pasid_ent *pe);
 SIOV_LOCAL void siov_pc_fill(struct siov_caches *c, siov_sid sid, uint32_t pasid, const struct siov_pasid_ent *pe);
+/* Front cache: final translations by (source id, request PASID, 4 KiB page),
+   one hash and one probe. An entry is valid only while no invalidation of any
+   kind has completed since it was filled (its stamp equals the epoch), so it
+   never outlives what the caches behind it would drop. */
+SIOV_LOCAL bool siov_xc_lookup(const struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid,
+                               uint64_t addr, struct siov_xc_hit *hit);
+SIOV_LOCAL void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
+                             const struct siov_xc_hit *hit);
 /* IOTLB: the translation of addr under pe (tagged by pe->did, and pe->pasid
    unless pe->pgtt is SL-only), any page size. */
 SIOV_LOCAL bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,

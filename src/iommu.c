@@ -110,6 +110,11 @@ void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out)
     uint64_t *dst = (uint64_t *)(void *)out;
     for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) { /* front-cache hits are IOTLB hits */
+        uint64_t n = __atomic_load_n(&iommu->shard[i].fast_hits, __ATOMIC_RELAXED);
+        out->translations += n;
+        out->iotlb_hits += n;
+    }
 }
 
 const char *siov_version(void)

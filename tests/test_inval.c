@@ -4,6 +4,7 @@
    and granularity; inv-wait status writes and completion interrupts; queue
    errors (IQE) and their recovery; register-based invalidation. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -714,6 +715,7 @@ struct race {
     uint64_t gen;   /* the last round whose invalidation completed */
     bool stop;
     unsigned long lookups;
+    unsigned long progress; /* translations so far, all threads */
 };
 
 #define RACE_BASE (1ull << 38)
@@ -731,6 +733,7 @@ static void *translator(void *arg)
             fail_msg("round %llu: got fault %#x, mapping of round %llu", (unsigned long long)g, f,
                      (unsigned long long)k);
         n++;
+        __atomic_fetch_add(&r->progress, 1, __ATOMIC_RELAXED);
     }
     __atomic_fetch_add(&r->lookups, n, __ATOMIC_RELAXED);
     return NULL;
@@ -750,6 +753,10 @@ static void test_invalidation_completes_for_concurrent_translators(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&th[i], NULL, translator, &r), 0);
     for (uint64_t k = 1; k <= 1000; k++) {
+        /* let the translators run in every round (they may start late) */
+        for (unsigned long p0 = __atomic_load_n(&r.progress, __ATOMIC_RELAXED);
+             __atomic_load_n(&r.progress, __ATOMIC_RELAXED) < p0 + 3;)
+            sched_yield();
         __atomic_store_n(leafp, (RACE_BASE + k * KB4) | TL_SL_RW, __ATOMIC_RELEASE);
         q_run(&e.q, d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(iova_of(&e, 0), 0, false));
         __atomic_store_n(&r.gen, k, __ATOMIC_RELEASE);

@@ -307,6 +307,63 @@ static void test_pasid_and_range_limits(void **state)
     tl_free(t);
 }
 
+/* The front cache answers repeats, grants only what the walk granted, sends a
+   write to a clean page to the walk (which sets D), and stops answering once
+   any invalidation completes; the IOTLB behind it still answers then. */
+static void test_front_cache(void **state)
+{
+    (void)state;
+    struct tl *t = sm_new(NULL);
+    uint64_t pe[8], flpt = tl_page(t);
+    tl_pe_fl(pe, DID, flpt, SIOV_FLPM_4LVL);
+    sm_entry(t, pe);
+    uint64_t nonleaf = TL_FL_URW | SIOV_FL_A;
+    uint64_t leaf = tl_map(t, flpt, 4, true, 0x7000, 0x123000, KiB4, TL_FL_URW, nonleaf);
+    struct siov_xlate x;
+    assert_int_equal(xlate(t, PASID, 0x7010, SIOV_ACCESS_READ, &x), SIOV_OK); /* walk, fill */
+    struct siov_stats s0 = stats(t);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(xlate(t, PASID, 0x7ABC, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.addr, 0x123ABC);
+        assert_int_equal(x.perm, RW);
+        assert_int_equal(x.did, DID);
+    }
+    struct siov_stats s1 = stats(t);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 5);
+    assert_int_equal(s1.translations - s0.translations, 5);
+    assert_int_equal(s1.walks, s0.walks);
+    /* D is clear: the first write walks and sets it, the next one hits */
+    assert_false(tl_r64(t, leaf) & SIOV_FL_D);
+    assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+    assert_true(tl_r64(t, leaf) & SIOV_FL_D);
+    struct siov_stats s2 = stats(t);
+    assert_int_equal(s2.walks, s1.walks + 1);
+    assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+    assert_int_equal(stats(t).walks, s2.walks);
+    /* a supervisor request with SRE=0 is never answered from the cache */
+    assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, &x), SIOV_FAULT_SPT_6);
+    /* the table changes without invalidation: the stale answer stays (as on silicon) */
+    tl_w64(t, leaf, 0x456000 | TL_FL_URW | SIOV_FL_A | SIOV_FL_D);
+    assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x123000);
+    /* an invalidation of another DID: the front cache lets go, the IOTLB still holds it */
+    siov_mmio_write(t->iommu, SIOV_REG_IVA, 0, 8);
+    siov_mmio_write(t->iommu, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) |
+                                                  siov_set(0, SIOV_IOTLB_DID, DID + 1), 8);
+    assert_false(siov_mmio_read(t->iommu, SIOV_REG_IOTLB, 8) & SIOV_IOTLB_IVT);
+    struct siov_stats s3 = stats(t);
+    assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x123000);
+    assert_int_equal(stats(t).walks, s3.walks);
+    assert_int_equal(stats(t).iotlb_hits, s3.iotlb_hits + 1);
+    /* the right DID: the new mapping */
+    siov_mmio_write(t->iommu, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) |
+                                                  siov_set(0, SIOV_IOTLB_DID, DID), 8);
+    assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x456000);
+    tl_free(t);
+}
+
 /* ---------------------------------------------------------- legacy SL */
 static void test_legacy_sl(void **state)
 {
@@ -1126,6 +1183,7 @@ int main(void)
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_pass_through),
         cmocka_unit_test(test_pasid_and_range_limits),
+        cmocka_unit_test(test_front_cache),
         cmocka_unit_test(test_legacy_sl),
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),
