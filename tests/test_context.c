@@ -18,36 +18,6 @@
 #define DID 0x2A5
 #define OUT_OF_MEMORY (1ull << 32)   /* below HAW 48, far beyond the 64 MiB guest memory */
 
-/* --------------------------------------------------------------- helpers */
-/* A fresh unit over a small flat memory: cheap to create and free, so every
-   case gets its own (tables come from the testlib pool at TL_POOL_BASE). */
-static struct tl *small_unit(const struct siov_iommu_config *cfg)
-{
-    struct tl *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    t->mem = siov_mem_new_flat(MEM_SIZE);
-    assert_non_null(t->mem);
-    t->iommu = siov_iommu_new(t->mem, cfg);
-    assert_non_null(t->iommu);
-    t->next_page = TL_POOL_BASE;
-    return t;
-}
-
-static uint64_t frcd(struct tl *t, unsigned i, unsigned q)
-{
-    return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
-}
-
-static unsigned records(struct tl *t)
-{
-    struct siov_fault_record r;
-    unsigned n = 0;
-    int rc;
-    for (unsigned i = 0; (rc = siov_iommu_fault_record(t->iommu, i, &r)) >= 0; i++)
-        n += rc == 1;
-    return n;
-}
-
 /* Record i holds f for (sid, pasid, addr's page, access), in the decoded
    record and in the raw FRCD registers. */
 static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, uint32_t pasid, uint64_t addr,
@@ -60,18 +30,11 @@ static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, 
     assert_int_equal(r.pasid, pasid);
     assert_int_equal(r.addr, addr & ~0xFFFull);
     assert_int_equal(r.access, access);
-    uint64_t hi = frcd(t, i, 1);
+    uint64_t hi = tl_frcd(t, i, 1);
     assert_true(hi & SIOV_FRCD1_F);
     assert_int_equal(siov_get(hi, SIOV_FRCD1_FR), f);
     assert_int_equal(siov_get(hi, SIOV_FRCD1_SID), sid);
-    assert_int_equal(frcd(t, i, 0), addr & ~0xFFFull);
-}
-
-static struct siov_stats stats(struct tl *t)
-{
-    struct siov_stats s;
-    siov_iommu_stats(t->iommu, &s);
-    return s;
+    assert_int_equal(tl_frcd(t, i, 0), addr & ~0xFFFull);
 }
 
 /* Faults spec-notes lists as not qualified: FPD never suppresses them. */
@@ -102,7 +65,7 @@ static struct tl *unit(unsigned cfgmod)
     case CFG_ALL_SAGAW: cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL; break;
     default: break;
     }
-    return small_unit(&cfg);
+    return tl_new_sized(&cfg, MEM_SIZE);
 }
 
 /* ------------------------------------------------------ the good setups */
@@ -208,21 +171,21 @@ static void run_variant(const struct ctx_case *c, bool legacy, uint64_t field, u
         uint64_t out = legacy ? PA + (IOVA & 0xFFF) : IOVA;
         CHECK(x.addr == out);
         CHECK(x.did == DID);
-        CHECK(records(s.t) == 0);
+        CHECK(tl_fault_records(s.t) == 0);
     } else if (fpd && !not_qualified(f)) {
-        CHECK(records(s.t) == 0); /* qualified: suppressed by FPD */
-        CHECK(stats(s.t).faults == 1);
-        CHECK(stats(s.t).faults_recorded == 0);
+        CHECK(tl_fault_records(s.t) == 0); /* qualified: suppressed by FPD */
+        CHECK(tl_stats(s.t).faults == 1);
+        CHECK(tl_stats(s.t).faults_recorded == 0);
     } else {
-        CHECK(records(s.t) == 1);
+        CHECK(tl_fault_records(s.t) == 1);
         struct siov_fault_record r;
         CHECK(siov_iommu_fault_record(s.t->iommu, 0, &r) == 1);
         CHECK(r.reason == f && r.sid == sid && r.pasid == pasid);
         CHECK(r.addr == (IOVA & ~0xFFFull) && r.access == access);
-        uint64_t hi = frcd(s.t, 0, 1);
+        uint64_t hi = tl_frcd(s.t, 0, 1);
         CHECK((hi & SIOV_FRCD1_F) && siov_get(hi, SIOV_FRCD1_FR) == f && siov_get(hi, SIOV_FRCD1_SID) == sid);
-        CHECK(frcd(s.t, 0, 0) == (IOVA & ~0xFFFull));
-        CHECK(stats(s.t).faults_recorded == 1);
+        CHECK(tl_frcd(s.t, 0, 0) == (IOVA & ~0xFFFull));
+        CHECK(tl_stats(s.t).faults_recorded == 1);
     }
     tl_free(s.t);
 }
@@ -393,7 +356,7 @@ static void test_sm_good(void **state)
     assert_int_equal(siov_translate(s.t->iommu, SIOV_SID(BUS, 3, 0), SIOV_NO_PASID, IOVA, 0, &x),
                      SIOV_FAULT_SCT_2);
     assert_record(s.t, 0, SIOV_FAULT_SCT_2, SIOV_SID(BUS, 3, 0), SIOV_NO_PASID, IOVA, SIOV_ACCESS_READ);
-    assert_int_equal(records(s.t), 1);
+    assert_int_equal(tl_fault_records(s.t), 1);
     tl_free(s.t);
 }
 
@@ -430,7 +393,7 @@ static void test_root_table_outside_memory(void **state)
         struct siov_xlate x;
         assert_int_equal(siov_translate(t->iommu, sid, SIOV_NO_PASID, IOVA, SIOV_ACCESS_WRITE, &x), cases[i].want);
         assert_record(t, 0, cases[i].want, sid, SIOV_NO_PASID, IOVA, SIOV_ACCESS_WRITE);
-        assert_int_equal(records(t), 1);
+        assert_int_equal(tl_fault_records(t), 1);
         tl_free(t);
     }
 }
@@ -462,10 +425,10 @@ static void test_fpd_suppressed_leaves_registers(void **state)
     struct siov_xlate x;
     for (int i = 0; i < 3; i++)
         assert_int_equal(siov_translate(s.t->iommu, SID_LO, SIOV_NO_PASID, IOVA, 0, &x), SIOV_FAULT_LCT_2);
-    assert_int_equal(stats(s.t).faults, 3);
-    assert_int_equal(stats(s.t).faults_recorded, 0);
+    assert_int_equal(tl_stats(s.t).faults, 3);
+    assert_int_equal(tl_stats(s.t).faults_recorded, 0);
     assert_int_equal(siov_mmio_read(s.t->iommu, SIOV_REG_FSTS, 4), 0);
-    assert_int_equal(frcd(s.t, 0, 1), 0);
+    assert_int_equal(tl_frcd(s.t, 0, 1), 0);
     /* the other device (FPD=0) still records */
     mutate(&s, CTX0, true, SIOV_CE0_P, 0);
     assert_int_equal(siov_translate(s.t->iommu, SID_HI, SIOV_NO_PASID, IOVA + 0x20000, 0, &x),
@@ -484,7 +447,7 @@ static void test_legacy_fpd_covers_walk(void **state)
     struct siov_xlate x;
     /* an unmapped page: the legacy not-present read reason LGN.3 */
     assert_int_equal(siov_translate(s.t->iommu, SID_LO, SIOV_NO_PASID, IOVA + 0x1000, 0, &x), SIOV_FAULT_LGN_3);
-    assert_int_equal(records(s.t), 0);
+    assert_int_equal(tl_fault_records(s.t), 0);
     assert_int_equal(siov_translate(s.t->iommu, SID_HI, SIOV_NO_PASID, IOVA + 0x1000, 0, &x), SIOV_FAULT_LGN_3);
     assert_record(s.t, 0, SIOV_FAULT_LGN_3, SID_HI, SIOV_NO_PASID, IOVA + 0x1000, SIOV_ACCESS_READ);
     tl_free(s.t);

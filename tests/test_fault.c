@@ -60,13 +60,6 @@ static void frcd_clear(struct tl *t, unsigned i) { wr32(t, SIOV_REG_FRCD + 16 * 
 static uint32_t fsts(struct tl *t) { return rd32(t, SIOV_REG_FSTS); }
 static uint32_t fectl(struct tl *t) { return rd32(t, SIOV_REG_FECTL); }
 
-static struct siov_stats stats(struct tl *t)
-{
-    struct siov_stats s;
-    siov_iommu_stats(t->iommu, &s);
-    return s;
-}
-
 /* Hand-computed register values (spec 10.4.9, 10.4.10, 10.4.14), not format.h. */
 #define LIT_PFO 0x1u
 #define LIT_PPF 0x2u
@@ -304,7 +297,7 @@ static void test_overflow(void **state)
         assert_int_equal(frcd_lo(t, i), before[2 * i]);
         assert_int_equal(frcd_hi(t, i), before[2 * i + 1]);
     }
-    struct siov_stats s = stats(t);
+    struct siov_stats s = tl_stats(t);
     assert_int_equal(s.faults, 5);
     assert_int_equal(s.faults_recorded, 4);
     /* a free record does not help while PFO is set */
@@ -322,7 +315,7 @@ static void test_overflow(void **state)
     fault_n(t, 11);
     assert_int_equal(fsts(t), LIT_PFO | LIT_PPF | LIT_FRI(1));
     assert_int_equal(frcd_lo(t, 1), 1 << 12);
-    s = stats(t);
+    s = tl_stats(t);
     assert_int_equal(s.faults, 8);
     assert_int_equal(s.faults_recorded, 5);
     tl_free(t);
@@ -351,7 +344,7 @@ static void test_ring_wrap(void **state)
     assert_int_equal(fsts(t), LIT_PPF | LIT_FRI(0));
     frcd_clear(t, 0);
     assert_int_equal(fsts(t), 0);
-    assert_int_equal(stats(t).faults_recorded, 5);
+    assert_int_equal(tl_stats(t).faults_recorded, 5);
     tl_free(t);
 }
 
@@ -635,7 +628,7 @@ static void test_fpd_suppression(void **state)
         assert_int_equal(fsts(t), recorded ? LIT_PPF : 0);
         assert_int_equal(frcd_hi(t, 0) >> 63, recorded);
         assert_int_equal(log.calls, recorded);
-        struct siov_stats s = stats(t);
+        struct siov_stats s = tl_stats(t);
         assert_int_equal(s.faults, 1);
         assert_int_equal(s.faults_recorded, recorded);
         /* without FPD every reason is recorded, with its code in FR */
@@ -643,7 +636,7 @@ static void test_fpd_suppression(void **state)
         unsigned idx = recorded ? 1 : 0;
         assert_int_equal((frcd_hi(t, idx) >> 32) & 0xFF, (unsigned)f);
         assert_int_equal(frcd_lo(t, idx), 0x3000);
-        assert_int_equal(stats(t).faults, 2);
+        assert_int_equal(tl_stats(t).faults, 2);
         tl_free(t);
     }
 }
@@ -658,7 +651,7 @@ static void test_not_faults_ignored(void **state)
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, (siov_fault)0x20, false);
     assert_int_equal(fsts(t), 0);
     assert_int_equal(frcd_hi(t, 0), 0);
-    assert_int_equal(stats(t).faults, 0);
+    assert_int_equal(tl_stats(t).faults, 0);
     assert_int_equal(log.calls, 0);
     tl_free(t);
 }
@@ -738,7 +731,7 @@ static void test_concurrent_reports(void **state)
     }
     for (unsigned i = 0; i < 8; i++)
         pthread_join(th[i], NULL);
-    struct siov_stats s = stats(t);
+    struct siov_stats s = tl_stats(t);
     assert_int_equal(s.faults, 800);
     assert_int_equal(s.faults_recorded, 256);
     assert_int_equal(fsts(t), LIT_PFO | LIT_PPF | LIT_FRI(0));
@@ -795,8 +788,8 @@ static void test_e2e_root_not_present(void **state)
                                     SIOV_ACCESS_READ, &x), SIOV_FAULT_LRT_2);
     assert_int_equal(frcd_lo(t, 0), 0x5000);
     assert_int_equal(frcd_hi(t, 0), 0xC000000100008009ull); /* F T1 FR=0x01 SID=0x8009 */
-    assert_int_equal(stats(t).faults, 1);
-    assert_int_equal(stats(t).faults_recorded, 1);
+    assert_int_equal(tl_stats(t).faults, 1);
+    assert_int_equal(tl_stats(t).faults_recorded, 1);
     tl_free(t);
 }
 
@@ -812,8 +805,8 @@ static void test_e2e_fpd(void **state)
     assert_int_equal(siov_translate(t->iommu, quiet, 7, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_2);
     assert_int_equal(fsts(t), 0);
     assert_int_equal(frcd_hi(t, 0), 0);
-    assert_int_equal(stats(t).faults, 1);
-    assert_int_equal(stats(t).faults_recorded, 0);
+    assert_int_equal(tl_stats(t).faults, 1);
+    assert_int_equal(tl_stats(t).faults_recorded, 0);
     /* FPD=1 but a reserved bit set: SCT.3 is recorded regardless */
     siov_sid loud = SIOV_SID(1, 2, 4);
     tl_sm_context(t, loud, SIOV_SCE0_P | SIOV_SCE0_FPD | SIOV_SCE0_RSVD | tl_page(t), 0);
@@ -826,8 +819,8 @@ static void test_e2e_fpd(void **state)
                      SIOV_FAULT_SCT_2);
     assert_int_equal(frcd_lo(t, 1), 0x3000);
     assert_int_equal(frcd_hi(t, 1), 0x8000004100000113ull); /* F T1=0 FR=0x41 PP=0 SID=0x0113 */
-    assert_int_equal(stats(t).faults, 3);
-    assert_int_equal(stats(t).faults_recorded, 2);
+    assert_int_equal(tl_stats(t).faults, 3);
+    assert_int_equal(tl_stats(t).faults_recorded, 2);
     tl_free(t);
 }
 
@@ -916,7 +909,7 @@ static void test_concurrent_drain(void **state)
     }
     pthread_join(h, NULL);
     assert_false(d.bad);
-    struct siov_stats s = stats(t);
+    struct siov_stats s = tl_stats(t);
     assert_int_equal(s.faults, 8000);
     assert_int_equal(d.handled, s.faults_recorded);
     assert_true(s.faults_recorded >= 4);

@@ -56,13 +56,6 @@ static void wr64(struct tl *t, uint64_t off, uint64_t v) { siov_mmio_write(t->io
 static void wr32(struct tl *t, uint64_t off, uint32_t v) { siov_mmio_write(t->iommu, off, v, 4); }
 static uint32_t r32(struct tl *t, uint64_t gpa) { return (uint32_t)tl_r64(t, gpa); }
 
-static struct siov_stats stats(struct tl *t)
-{
-    struct siov_stats s;
-    siov_iommu_stats(t->iommu, &s);
-    return s;
-}
-
 /* ---------------------------------------------------------------- queue */
 struct q {
     struct tl *t;
@@ -419,7 +412,7 @@ static void test_legacy_context_cache_and_ccmd(void **state)
     /* CIRG=00 is reserved: nothing done, CAIG=00 */
     wr64(t, SIOV_REG_CCMD, SIOV_CCMD_ICC);
     assert_int_equal(rd64(t, SIOV_REG_CCMD) & (SIOV_CCMD_ICC | SIOV_CCMD_CAIG), 0);
-    assert_int_equal(stats(t).inv_context, 1 + 1);
+    assert_int_equal(tl_stats(t).inv_context, 1 + 1);
     tl_free(t);
 }
 
@@ -459,7 +452,7 @@ static void test_register_iotlb_invalidation(void **state)
     assert_int_equal(siov_get(rd64(e.t, SIOV_REG_IOTLB), SIOV_IOTLB_IAIG), SIOV_INV_GRAN_GLOBAL);
     assert_int_equal(xl(&e, 2), pa_of(&e, 1, 2));
     assert_int_equal(xl(&e, 3), pa_of(&e, 1, 3));
-    assert_int_equal(stats(e.t).inv_iotlb, 3);
+    assert_int_equal(tl_stats(e.t).inv_iotlb, 3);
     tl_free(e.t);
 }
 
@@ -506,8 +499,8 @@ static void test_wait_status_write_and_completion_event(void **state)
     q_kick(&q);
     assert_int_equal(r32(t, STATUS_GPA), 9);
     assert_int_equal(rd64(t, SIOV_REG_IQH), q.tail);
-    assert_int_equal(stats(t).inv_wait, 6);
-    assert_int_equal(stats(t).invalidations, 0);
+    assert_int_equal(tl_stats(t).inv_wait, 6);
+    assert_int_equal(tl_stats(t).invalidations, 0);
     tl_free(t);
 }
 
@@ -528,7 +521,7 @@ static void test_queue_wraps(void **state)
                 assert_int_equal(rd64(t, SIOV_REG_IQH), q.tail);
             }
         }
-        assert_int_equal(stats(t).inv_wait, 3 * n + 3);
+        assert_int_equal(tl_stats(t).inv_wait, 3 * n + 3);
         tl_free(t);
     }
 }
@@ -551,7 +544,7 @@ static void test_every_descriptor_counted(void **state)
     };
     for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         q_run(&q, all[i].q0, all[i].q1);
-    struct siov_stats s = stats(t);
+    struct siov_stats s = tl_stats(t);
     assert_int_equal(s.inv_context, 3);
     assert_int_equal(s.inv_iotlb, 3);
     assert_int_equal(s.inv_piotlb, 2);
@@ -765,7 +758,7 @@ static void test_invalidation_completes_for_concurrent_translators(void **state)
     for (int i = 0; i < 3; i++)
         pthread_join(th[i], NULL);
     assert_true(r.lookups > 0);
-    struct siov_stats s = stats(e.t);
+    struct siov_stats s = tl_stats(e.t);
     assert_true(s.iotlb_hits > 0);
     assert_int_equal(s.faults, 0);
     tl_free(e.t);

@@ -18,43 +18,6 @@
 #define DID 0x77
 #define OUT_OF_MEMORY (1ull << 32) /* below HAW, beyond the 64 MiB guest memory */
 
-/* --------------------------------------------------------------- helpers */
-/* A fresh unit over a small flat memory: cheap to create and free, so every
-   case gets its own (tables come from the testlib pool at TL_POOL_BASE). */
-static struct tl *small_unit(const struct siov_iommu_config *cfg)
-{
-    struct tl *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    t->mem = siov_mem_new_flat(MEM_SIZE);
-    assert_non_null(t->mem);
-    t->iommu = siov_iommu_new(t->mem, cfg);
-    assert_non_null(t->iommu);
-    t->next_page = TL_POOL_BASE;
-    return t;
-}
-
-static uint64_t frcd(struct tl *t, unsigned i, unsigned q)
-{
-    return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
-}
-
-static unsigned records(struct tl *t)
-{
-    struct siov_fault_record r;
-    unsigned n = 0;
-    int rc;
-    for (unsigned i = 0; (rc = siov_iommu_fault_record(t->iommu, i, &r)) >= 0; i++)
-        n += rc == 1;
-    return n;
-}
-
-static struct siov_stats stats(struct tl *t)
-{
-    struct siov_stats s;
-    siov_iommu_stats(t->iommu, &s);
-    return s;
-}
-
 /* Configuration changes, combinable. */
 enum {
     F_NO_FL = 1 << 0, F_NO_SL = 1 << 1, F_NO_NEST = 1 << 2, F_NO_PT = 1 << 3, F_NO_FL5 = 1 << 4,
@@ -81,7 +44,7 @@ static struct tl *unit(unsigned flags, unsigned pasid_bits)
         cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
     if (pasid_bits)
         cfg.pasid_bits = pasid_bits;
-    return small_unit(&cfg);
+    return tl_new_sized(&cfg, MEM_SIZE);
 }
 
 /* A PASID directory big enough for PDTS=7 (128 KiB, contiguous). */
@@ -235,13 +198,13 @@ static void run_variant(const struct pe_case *c, uint64_t field, uint64_t value,
     if (f == SIOV_OK) {
         CHECK(x.addr == expected_out(c->kind));
         CHECK(x.did == DID);
-        CHECK(records(s.t) == 0);
+        CHECK(tl_fault_records(s.t) == 0);
     } else if (fpd != FPD_NONE && fpd <= stage(f) && !not_qualified(f)) {
-        CHECK(records(s.t) == 0);
-        CHECK(stats(s.t).faults == 1 && stats(s.t).faults_recorded == 0);
+        CHECK(tl_fault_records(s.t) == 0);
+        CHECK(tl_stats(s.t).faults == 1 && tl_stats(s.t).faults_recorded == 0);
     } else {
         struct siov_fault_record r;
-        CHECK(records(s.t) == 1);
+        CHECK(tl_fault_records(s.t) == 1);
         CHECK(siov_iommu_fault_record(s.t->iommu, 0, &r) == 1);
         CHECK(r.reason == f && r.sid == SID && r.pasid == pasid && r.addr == (IOVA & ~0xFFFull));
         /* T1 says write or not; EXE and PRIV are recorded only for requests with PASID */
@@ -249,7 +212,7 @@ static void run_variant(const struct pe_case *c, uint64_t field, uint64_t value,
         if (!c->no_pasid)
             rec_access |= access & (SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
         CHECK(r.access == rec_access);
-        CHECK(siov_get(frcd(s.t, 0, 1), SIOV_FRCD1_FR) == f);
+        CHECK(siov_get(tl_frcd(s.t, 0, 1), SIOV_FRCD1_FR) == f);
     }
     tl_free(s.t);
 }
@@ -473,7 +436,7 @@ static void assert_record0(struct tl *t, siov_fault f, uint32_t pasid)
     assert_int_equal(r.sid, SID);
     assert_int_equal(r.pasid, pasid);
     assert_int_equal(r.addr, IOVA & ~0xFFFull);
-    assert_int_equal(records(t), 1);
+    assert_int_equal(tl_fault_records(t), 1);
 }
 
 /* PASIDs in different directory entries and slots, 0 through 0xFFFFF, each
@@ -491,12 +454,12 @@ static void test_pasids_across_directory(void **state)
     }
     assert_int_equal(xlate(t, SIOV_NO_PASID, &did), SIOV_OK);
     assert_int_equal(did, did_of(0x8ABCD));
-    assert_int_equal(records(t), 0);
+    assert_int_equal(tl_fault_records(t), 0);
     /* a neighbour in a present PASID table: SPT.2; in an absent directory entry: SPD.2 */
     assert_int_equal(xlate(t, 0xFFFFE, &did), SIOV_FAULT_SPT_2);
     assert_record0(t, SIOV_FAULT_SPT_2, 0xFFFFE);
     assert_int_equal(xlate(t, 0xFFFBF, &did), SIOV_FAULT_SPD_2);
-    assert_int_equal(records(t), 2);
+    assert_int_equal(tl_fault_records(t), 2);
     tl_free(t);
 }
 
@@ -516,7 +479,7 @@ static void test_rid_pasid_unsupported_uses_pasid0(void **state)
     t = pt_unit(F_NO_RPS, 0, 0, 0x8ABCD, pasids, 1);
     assert_int_equal(xlate(t, SIOV_NO_PASID, &did), SIOV_OK);
     assert_int_equal(did, did_of(0));
-    assert_int_equal(records(t), 0);
+    assert_int_equal(tl_fault_records(t), 0);
     tl_free(t);
 }
 

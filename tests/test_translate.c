@@ -22,31 +22,6 @@
 #define RW (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE)
 #define RWX (RW | SIOV_ACCESS_EXEC)
 
-/* --------------------------------------------------------------- helpers */
-/* A fresh unit over a small flat memory: cheap to create and free, so every
-   case gets its own (tables come from the testlib pool at TL_POOL_BASE). */
-static struct tl *small_unit(const struct siov_iommu_config *cfg)
-{
-    struct tl *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    t->mem = siov_mem_new_flat(MEM_SIZE);
-    assert_non_null(t->mem);
-    t->iommu = siov_iommu_new(t->mem, cfg);
-    assert_non_null(t->iommu);
-    t->next_page = TL_POOL_BASE;
-    return t;
-}
-
-static unsigned records(struct tl *t)
-{
-    struct siov_fault_record r;
-    unsigned n = 0;
-    int rc;
-    for (unsigned i = 0; (rc = siov_iommu_fault_record(t->iommu, i, &r)) >= 0; i++)
-        n += rc == 1;
-    return n;
-}
-
 /* Record i holds f for (sid, pasid, addr's page, access). */
 static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, uint32_t pasid, uint64_t addr,
                           unsigned access)
@@ -58,13 +33,6 @@ static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, 
     assert_int_equal(r.pasid, pasid);
     assert_int_equal(r.addr, addr & ~0xFFFull);
     assert_int_equal(r.access, access);
-}
-
-static struct siov_stats stats(struct tl *t)
-{
-    struct siov_stats s;
-    siov_iommu_stats(t->iommu, &s);
-    return s;
 }
 
 /* Every level count and page size: all SAGAW values and a 57-bit MGAW. */
@@ -87,7 +55,7 @@ static void sm_entry(struct tl *t, const uint64_t pe[8])
 /* Scalable unit (cfg) ready for tables: enabled, nothing mapped yet. */
 static struct tl *sm_new(const struct siov_iommu_config *cfg)
 {
-    struct tl *t = small_unit(cfg);
+    struct tl *t = tl_new_sized(cfg, MEM_SIZE);
     tl_enable(t, SIOV_TTM_SCALABLE);
     return t;
 }
@@ -95,7 +63,7 @@ static struct tl *sm_new(const struct siov_iommu_config *cfg)
 /* Legacy unit (cfg) with SID's context entry (tt, aw, slpt). */
 static struct tl *legacy_new(const struct siov_iommu_config *cfg, unsigned tt, unsigned aw, uint64_t *slpt)
 {
-    struct tl *t = small_unit(cfg);
+    struct tl *t = tl_new_sized(cfg, MEM_SIZE);
     tl_enable(t, SIOV_TTM_LEGACY);
     *slpt = tl_page(t);
     tl_legacy_context(t, SID, SIOV_CE0_P | siov_set(0, SIOV_CE0_TT, tt) | *slpt,
@@ -174,7 +142,7 @@ static void test_sl_levels_and_sizes(void **state)
             assert_int_equal(xlate(t, PASID, iova + sizes[s], SIOV_ACCESS_WRITE, &x), SIOV_FAULT_SGN_6);
             /* the first address beyond the level count's width */
             assert_int_equal(xlate(t, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_4);
-            assert_int_equal(records(t), 2);
+            assert_int_equal(tl_fault_records(t), 2);
             tl_free(t);
         }
     }
@@ -247,7 +215,7 @@ static void test_nested(void **state)
         /* page size is the smaller of the two; permission FL (R/W, ERE=0) AND SL (R/W/X) */
         expect_xlate(t, true, iova, SIOV_ACCESS_WRITE, out_page(GiB1) + offset_in(size), size, RW,
                      (uint16_t)(DID + i));
-        assert_int_equal(records(t), 0);
+        assert_int_equal(tl_fault_records(t), 0);
         tl_free(t);
     }
 }
@@ -292,14 +260,14 @@ static void test_pasid_and_range_limits(void **state)
     struct siov_xlate x;
     assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
     assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
-    assert_int_equal(records(t), 0);
-    assert_int_equal(stats(t).faults, 2);
+    assert_int_equal(tl_fault_records(t), 0);
+    assert_int_equal(tl_stats(t).faults, 2);
     uint8_t buf[32];
     memset(buf, 0x5A, sizeof(buf));
-    uint64_t before = stats(t).translations;
+    uint64_t before = tl_stats(t).translations;
     assert_int_equal(siov_dma_read(t->iommu, SID, PASID, UINT64_MAX - 15, buf, 32), SIOV_ERR_BUS);
     assert_int_equal(siov_dma_write(t->iommu, SID, PASID, UINT64_MAX - 15, buf, 32), SIOV_ERR_BUS);
-    assert_int_equal(stats(t).translations, before); /* refused before translating */
+    assert_int_equal(tl_stats(t).translations, before); /* refused before translating */
     for (size_t i = 0; i < sizeof(buf); i++)
         assert_int_equal(buf[i], 0x5A);
     /* ending exactly at 2^64 does not wrap: it translates (and faults beyond HAW) */
@@ -321,14 +289,14 @@ static void test_front_cache(void **state)
     uint64_t leaf = tl_map(t, flpt, 4, true, 0x7000, 0x123000, KiB4, TL_FL_URW, nonleaf);
     struct siov_xlate x;
     assert_int_equal(xlate(t, PASID, 0x7010, SIOV_ACCESS_READ, &x), SIOV_OK); /* walk, fill */
-    struct siov_stats s0 = stats(t);
+    struct siov_stats s0 = tl_stats(t);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(xlate(t, PASID, 0x7ABC, SIOV_ACCESS_READ, &x), SIOV_OK);
         assert_int_equal(x.addr, 0x123ABC);
         assert_int_equal(x.perm, RW);
         assert_int_equal(x.did, DID);
     }
-    struct siov_stats s1 = stats(t);
+    struct siov_stats s1 = tl_stats(t);
     assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 5);
     assert_int_equal(s1.translations - s0.translations, 5);
     assert_int_equal(s1.walks, s0.walks);
@@ -336,10 +304,10 @@ static void test_front_cache(void **state)
     assert_false(tl_r64(t, leaf) & SIOV_FL_D);
     assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_WRITE, &x), SIOV_OK);
     assert_true(tl_r64(t, leaf) & SIOV_FL_D);
-    struct siov_stats s2 = stats(t);
+    struct siov_stats s2 = tl_stats(t);
     assert_int_equal(s2.walks, s1.walks + 1);
     assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_WRITE, &x), SIOV_OK);
-    assert_int_equal(stats(t).walks, s2.walks);
+    assert_int_equal(tl_stats(t).walks, s2.walks);
     /* a supervisor request with SRE=0 is never answered from the cache */
     assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, &x), SIOV_FAULT_SPT_6);
     /* the table changes without invalidation: the stale answer stays (as on silicon) */
@@ -351,11 +319,11 @@ static void test_front_cache(void **state)
     siov_mmio_write(t->iommu, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) |
                                                   siov_set(0, SIOV_IOTLB_DID, DID + 1), 8);
     assert_false(siov_mmio_read(t->iommu, SIOV_REG_IOTLB, 8) & SIOV_IOTLB_IVT);
-    struct siov_stats s3 = stats(t);
+    struct siov_stats s3 = tl_stats(t);
     assert_int_equal(xlate(t, PASID, 0x7000, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x123000);
-    assert_int_equal(stats(t).walks, s3.walks);
-    assert_int_equal(stats(t).iotlb_hits, s3.iotlb_hits + 1);
+    assert_int_equal(tl_stats(t).walks, s3.walks);
+    assert_int_equal(tl_stats(t).iotlb_hits, s3.iotlb_hits + 1);
     /* the right DID: the new mapping */
     siov_mmio_write(t->iommu, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) |
                                                   siov_set(0, SIOV_IOTLB_DID, DID), 8);
@@ -393,7 +361,7 @@ static void test_legacy_sl(void **state)
 static void test_translation_disabled(void **state)
 {
     (void)state;
-    struct tl *t = small_unit(NULL);
+    struct tl *t = tl_new_sized(NULL, MEM_SIZE);
     struct siov_xlate x;
     /* no root table at all: every request passes through */
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0xFEE00000ull, SIOV_ACCESS_WRITE, &x), SIOV_OK);
@@ -410,8 +378,8 @@ static void test_translation_disabled(void **state)
     assert_false(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5000, 0, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x5000);
-    assert_int_equal(records(t), 1);
-    struct siov_stats st = stats(t);
+    assert_int_equal(tl_fault_records(t), 1);
+    struct siov_stats st = tl_stats(t);
     assert_int_equal(st.translations, 4);
     assert_int_equal(st.walks, 0);
     assert_int_equal(st.faults, 1);
@@ -431,7 +399,7 @@ static struct tl *unit_ttm(unsigned ttm, bool abort_dma, bool scalable)
     siov_iommu_config_default(&cfg);
     cfg.abort_dma = abort_dma;
     cfg.scalable = scalable;
-    struct tl *t = small_unit(&cfg);
+    struct tl *t = tl_new_sized(&cfg, MEM_SIZE);
     uint64_t root = tl_page(t);
     siov_mmio_write(t->iommu, SIOV_REG_RTADDR, siov_set(root, SIOV_RTADDR_TTM, ttm), 8);
     assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_RTADDR, 8), siov_set(root, SIOV_RTADDR_TTM, ttm));
@@ -452,17 +420,17 @@ static void test_abort_dma_mode(void **state)
     assert_int_equal(xlate(t, PASID, 0x2000, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_1);
     uint8_t buf[16] = {0};
     assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, 0x3000, buf, sizeof(buf)), SIOV_FAULT_RTA_1);
-    assert_int_equal(records(t), 0);
+    assert_int_equal(tl_fault_records(t), 0);
     assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4), 0);
-    assert_int_equal(stats(t).faults, 3);
-    assert_int_equal(stats(t).faults_recorded, 0);
+    assert_int_equal(tl_stats(t).faults, 3);
+    assert_int_equal(tl_stats(t).faults_recorded, 0);
     tl_free(t);
     /* without ADMS the same TTM is an RTADDR programming error: recorded */
     t = unit_ttm(SIOV_TTM_ABORT, false, true);
     assert_false(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_ADMS);
     assert_int_equal(xlate(t, PASID, 0x1234, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_1);
     assert_record(t, 0, SIOV_FAULT_RTA_1, SID, PASID, 0x1234, SIOV_ACCESS_WRITE);
-    assert_int_equal(stats(t).faults_recorded, 1);
+    assert_int_equal(tl_stats(t).faults_recorded, 1);
     tl_free(t);
 }
 
@@ -479,7 +447,7 @@ static void test_rtaddr_errors(void **state)
         struct siov_xlate x;
         assert_int_equal(xlate(t, SIOV_NO_PASID, 0xABCDE, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_1);
         assert_record(t, 0, SIOV_FAULT_RTA_1, SID, SIOV_NO_PASID, 0xABCDE, SIOV_ACCESS_READ);
-        assert_int_equal(records(t), 1);
+        assert_int_equal(tl_fault_records(t), 1);
         tl_free(t);
     }
     /* legacy mode on a unit without scalable mode works */
@@ -517,7 +485,7 @@ static void test_rtaddr_latched_on_srtp(void **state)
     siov_sid sid3 = SIOV_SID(SIOV_SID_BUS(SID), 8, 0);
     assert_int_equal(siov_translate(t->iommu, sid3, SIOV_NO_PASID, 0x5000, 0, &x), SIOV_FAULT_LRT_2);
     assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x5000, 0, &x), SIOV_FAULT_RTA_2);
-    assert_int_equal(records(t), 3);
+    assert_int_equal(tl_fault_records(t), 3);
     tl_free(t);
 }
 
@@ -536,7 +504,7 @@ static void test_pasid_request_in_legacy_mode(void **state)
     assert_int_equal(siov_translate(t->iommu, SIOV_SID(9, 9, 1), 5, 0x7008, 0, &x), SIOV_FAULT_RTA_2);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x7008, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x9008);
-    assert_int_equal(records(t), 3);
+    assert_int_equal(tl_fault_records(t), 3);
     tl_free(t);
 }
 
@@ -604,7 +572,7 @@ static void test_interrupt_range_pass_through(void **state)
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0xFEEFFFFFull, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_8);
     assert_int_equal(xlate(t, PASID, 0xFEDFFFFFull, SIOV_ACCESS_WRITE, &x), SIOV_OK);
     assert_int_equal(xlate(t, PASID, 0xFEF00000ull, SIOV_ACCESS_WRITE, &x), SIOV_OK);
-    assert_int_equal(records(t), 2);
+    assert_int_equal(tl_fault_records(t), 2);
     tl_free(t);
     uint64_t slpt;
     t = legacy_new(NULL, SIOV_TT_PASS_THROUGH, SIOV_AW_4LVL, &slpt);
@@ -631,7 +599,7 @@ static void test_translated_requests(void **state)
     assert_int_equal(x.did, DID);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5000, tr | SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x5000);
-    assert_int_equal(stats(t).walks, 0);
+    assert_int_equal(tl_stats(t).walks, 0);
     /* an untranslated request to the same address walks and faults */
     assert_int_equal(xlate(t, PASID, 0x5000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SSL_2);
     /* an ATS translation request is translated like an untranslated one */
@@ -708,7 +676,7 @@ static void test_dma_scattered(void **state)
         memset(dst, 0, DMA_LEN);
         assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, DMA_IOVA, dst, DMA_LEN), SIOV_OK);
         assert_memory_equal(src, dst, DMA_LEN);
-        assert_int_equal(records(t), 0);
+        assert_int_equal(tl_fault_records(t), 0);
         free(src);
         free(dst);
         tl_free(t);
@@ -761,11 +729,11 @@ static void test_dma_bus_error(void **state)
     struct siov_xlate x;
     assert_int_equal(xlate(t, PASID, DMA_IOVA + 0x800, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, MEM_SIZE);
-    assert_int_equal(records(t), 0);
-    assert_int_equal(stats(t).faults, 0);
+    assert_int_equal(tl_fault_records(t), 0);
+    assert_int_equal(tl_stats(t).faults, 0);
     tl_free(t);
     /* translation disabled: the last bytes of memory are fine; one more is not */
-    t = small_unit(NULL);
+    t = tl_new_sized(NULL, MEM_SIZE);
     assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, MEM_SIZE - 8, buf, 8), SIOV_OK);
     assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, MEM_SIZE - 8, buf, 9), SIOV_ERR_BUS);
     tl_free(t);
@@ -776,25 +744,25 @@ static void test_stats(void **state)
 {
     (void)state;
     struct tl *t = dma_unit(false, 1, NULL);
-    struct siov_stats s0 = stats(t);
+    struct siov_stats s0 = tl_stats(t);
     assert_int_equal(s0.translations, 0);
     assert_int_equal(s0.walks, 0);
     assert_int_equal(s0.faults, 0);
     struct siov_xlate x;
     assert_int_equal(xlate(t, PASID, DMA_IOVA, SIOV_ACCESS_READ, &x), SIOV_OK);
-    struct siov_stats s = stats(t);
+    struct siov_stats s = tl_stats(t);
     assert_int_equal(s.translations, 1);
     assert_int_equal(s.walks, 1);
     for (int i = 0; i < 4; i++)
         assert_int_equal(xlate(t, PASID, DMA_IOVA + 8 * (uint64_t)i, SIOV_ACCESS_READ, &x), SIOV_OK);
-    s = stats(t);
+    s = tl_stats(t);
     assert_int_equal(s.translations, 5);
     assert_int_equal(s.walks + s.iotlb_hits, 5); /* each one either walked or hit */
     assert_true(s.walks >= 1);
     assert_int_equal(s.faults, 0);
     /* a fault: counted and recorded */
     assert_int_equal(xlate(t, PASID, DMA_IOVA + 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SSL_2);
-    s = stats(t);
+    s = tl_stats(t);
     assert_int_equal(s.translations, 6);
     assert_int_equal(s.walks + s.iotlb_hits, 6);
     assert_int_equal(s.faults, 1);
@@ -802,7 +770,7 @@ static void test_stats(void **state)
     /* a DMA of two pages: the first translates, the second faults */
     uint8_t buf[0x2000];
     assert_int_equal(siov_dma_read(t->iommu, SID, PASID, 0x40002000ull, buf, sizeof(buf)), SIOV_FAULT_SSL_2);
-    s = stats(t);
+    s = tl_stats(t);
     assert_int_equal(s.translations, 8);
     assert_int_equal(s.faults, 2);
     tl_free(t);
@@ -823,14 +791,14 @@ static void test_null_arguments(void **state)
     assert_int_equal(siov_dma_write(t->iommu, SID, PASID, DMA_IOVA, NULL, 16), SIOV_ERR_BUS);
     assert_int_equal(siov_dma_read(t->iommu, SID, PASID, DMA_IOVA, NULL, 0), SIOV_OK);
     assert_int_equal(siov_dma_write(t->iommu, SID, PASID, 0xDEAD000, buf, 0), SIOV_OK); /* nothing to move */
-    assert_int_equal(records(t), 0);
+    assert_int_equal(tl_fault_records(t), 0);
     struct siov_stats s;
     memset(&s, 0xFF, sizeof(s));
     siov_iommu_stats(NULL, &s);
     assert_int_equal(s.translations, 0);
     assert_int_equal(s.faults, 0);
     siov_iommu_stats(t->iommu, NULL);
-    assert_int_equal(stats(t).translations, 0); /* nothing above counted as a translation */
+    assert_int_equal(tl_stats(t).translations, 0); /* nothing above counted as a translation */
     struct siov_fault_record r;
     assert_int_equal(siov_iommu_fault_record(NULL, 0, &r), -EINVAL);
     assert_int_equal(siov_iommu_fault_record(t->iommu, 0, NULL), -EINVAL);
@@ -935,7 +903,7 @@ static void test_callback_backend(void **state)
     static struct scenario_out flat, cb;
     memset(&flat, 0, sizeof(flat));
     memset(&cb, 0, sizeof(cb));
-    struct tl *t = small_unit(NULL);
+    struct tl *t = tl_new_sized(NULL, MEM_SIZE);
     scenario(t, &flat);
     tl_free(t);
     struct cbmem m = {0};
@@ -1152,7 +1120,7 @@ static void run_fail_case(const struct fail_case *c)
     if (f != c->want)
         fail_msg("%s: got %s (0x%x), want %s", c->name, siov_fault_name(f), f, siov_fault_name(c->want));
     if (f == SIOV_ERR_BUS) {
-        assert_int_equal(records(t), 0);
+        assert_int_equal(tl_fault_records(t), 0);
         /* the other direction still works */
         if (c->at == AT_DATA_READ)
             assert_int_equal(siov_dma_write(t->iommu, SID, pasid, FAIL_IOVA, buf, sizeof(buf)), SIOV_OK);

@@ -4,16 +4,44 @@
 
 #include "testlib.h"
 
-struct tl *tl_new(const struct siov_iommu_config *cfg)
+struct tl *tl_new_sized(const struct siov_iommu_config *cfg, uint64_t mem_size)
 {
+    assert_true(mem_size > TL_POOL_BASE);
     struct tl *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->mem = siov_mem_new_flat(TL_MEM_SIZE);
+    t->mem = siov_mem_new_flat(mem_size);
     assert_non_null(t->mem);
     t->iommu = siov_iommu_new(t->mem, cfg);
     assert_non_null(t->iommu);
     t->next_page = TL_POOL_BASE;
     return t;
+}
+
+struct tl *tl_new(const struct siov_iommu_config *cfg)
+{
+    return tl_new_sized(cfg, TL_MEM_SIZE);
+}
+
+struct siov_stats tl_stats(struct tl *t)
+{
+    struct siov_stats s;
+    siov_iommu_stats(t->iommu, &s);
+    return s;
+}
+
+unsigned tl_fault_records(struct tl *t)
+{
+    struct siov_fault_record r;
+    unsigned n = 0;
+    int rc;
+    for (unsigned i = 0; (rc = siov_iommu_fault_record(t->iommu, i, &r)) >= 0; i++)
+        n += rc == 1;
+    return n;
+}
+
+uint64_t tl_frcd(struct tl *t, unsigned i, unsigned q)
+{
+    return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
 }
 
 void tl_free(struct tl *t)

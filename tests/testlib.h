@@ -23,6 +23,14 @@ struct tl {
 
 /* A fresh memory and unit with cfg (NULL: defaults); translation not enabled. */
 struct tl *tl_new(const struct siov_iommu_config *cfg);
+/* The same over mem_size bytes of guest memory (more than TL_POOL_BASE). */
+struct tl *tl_new_sized(const struct siov_iommu_config *cfg, uint64_t mem_size);
+/* The unit's counters. */
+struct siov_stats tl_stats(struct tl *t);
+/* How many fault recording registers hold a fault (F=1). */
+unsigned tl_fault_records(struct tl *t);
+/* qword q (0 or 1) of fault recording register i, read through MMIO. */
+uint64_t tl_frcd(struct tl *t, unsigned i, unsigned q);
 void tl_free(struct tl *t);
 /* A zeroed 4 KiB page from the table pool. */
 uint64_t tl_page(struct tl *t);
