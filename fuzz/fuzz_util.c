@@ -897,11 +897,18 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     m->nchunks = 0;
     if (!p.complete || risky)
         return;
+    /* the transfer stops at the first chunk that faults or whose output
+       guest memory does not back (SIOV_ERR_BUS) */
+    siov_fault want = p.fault;
+    for (unsigned i = 0; i < p.n; i++)
+        if (!p.ref[i].fault && !in_memory(p.chunk[i].gpa, p.chunk[i].len)) {
+            want = SIOV_ERR_BUS;
+            break;
+        }
     bool ad = got != SIOV_OK && ad_fault(got);
-    bool bus = got == SIOV_ERR_BUS && p.fault == SIOV_OK;
-    if (got != p.fault && !ad && !bus) {
+    if (got != want && !ad) {
         struct siov_xlate none = {0};
-        mismatch(u, r, write ? "reference walk (DMA write)" : "reference walk (DMA read)", got, &none, p.fault,
+        mismatch(u, r, write ? "reference walk (DMA write)" : "reference walk (DMA read)", got, &none, want,
                  &none, &p.ref[p.n - 1]);
     }
     if (got != SIOV_OK || (m->writes != w0 && !write))
