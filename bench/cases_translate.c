@@ -172,14 +172,26 @@ static void case_dma(const struct bench_opts *o, struct bench_report *rep)
 struct mt_thread {
     struct wl *w;
     uint64_t iters, t0, t1;
+    uint64_t cpu_ns;      /* the thread's CPU time in the timed part */
     pthread_barrier_t *go;
     unsigned cpu;
 };
 
+#define MT_REPS_MAX 64
 struct mt_ctx {
     unsigned n;
     struct wl w[MT_MAX];  /* one per thread: the same unit (shared) or a unit each */
+    unsigned runs;        /* timed runs so far */
+    double cpu_per_op[MT_REPS_MAX];  /* CPU ns per translation, each run */
+    double overlap[MT_REPS_MAX];     /* CPU time / (n x wall time): 1 when every thread had a CPU */
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *mt_main(void *p)
 {
@@ -189,9 +201,11 @@ static void *mt_main(void *p)
     CPU_SET(th->cpu, &set);
     (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set); /* best effort */
     pthread_barrier_wait(th->go);
+    uint64_t c0 = thread_cpu_ns();
     th->t0 = bench_now_ns();
     wl_body_translate(th->w, th->iters);
     th->t1 = bench_now_ns();
+    th->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
 
@@ -205,17 +219,22 @@ static double body_mt(void *p, uint64_t iters)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pthread_barrier_init(&go, NULL, c->n);
     for (unsigned i = 0; i < c->n; i++) {
-        th[i] = (struct mt_thread){&c->w[i], iters, 0, 0, &go, (unsigned)(i % (ncpu > 0 ? ncpu : 1))};
+        th[i] = (struct mt_thread){&c->w[i], iters, 0, 0, 0, &go, (unsigned)(i % (ncpu > 0 ? ncpu : 1))};
         if (pthread_create(&tid[i], NULL, mt_main, &th[i]) != 0)
             abort();
     }
-    uint64_t first = UINT64_MAX, last = 0;
+    uint64_t first = UINT64_MAX, last = 0, cpu = 0;
     for (unsigned i = 0; i < c->n; i++) {
         pthread_join(tid[i], NULL);
         first = th[i].t0 < first ? th[i].t0 : first;
         last = th[i].t1 > last ? th[i].t1 : last;
+        cpu += th[i].cpu_ns;
     }
     pthread_barrier_destroy(&go);
+    if (c->runs < MT_REPS_MAX && iters) {
+        c->cpu_per_op[c->runs] = (double)cpu / ((double)iters * c->n);
+        c->overlap[c->runs++] = (double)cpu / ((double)(last - first) * c->n);
+    }
     return (double)(last - first) / c->n; /* so ns/op is wall time per translation of all threads */
 }
 
@@ -269,10 +288,12 @@ static void case_mt(const struct bench_opts *o, struct bench_report *rep, unsign
     if (mt_setup(c, n, sep, r)) {
         struct bench_stat st;
         body_mt(c, iters / 4); /* warm every thread's view */
+        c->runs = 0;
         bench_measure_fixed(body_mt, c, iters, o->reps, &st);
         bench_set_stat(r, &st);
-        snprintf(r->note, sizeof(r->note), "%u thread%s, %s; ns/op = wall time / all translations", n,
-                 n > 1 ? "s" : "", sep ? "a unit each (the machine's ceiling)" : "one shared unit");
+        double cpu = bench_median(c->cpu_per_op, c->runs), overlap = bench_median(c->overlap, c->runs);
+        snprintf(r->note, sizeof(r->note), "%s; CPU %.1f ns/translation; threads overlapped %.0f%%",
+                 sep ? "a unit each (the machine's ceiling)" : "one shared unit", cpu, 100 * overlap);
     }
     mt_teardown(c, sep);
     free(c);
