@@ -298,6 +298,7 @@ static void op_inv(struct run *r)
 {
     uint64_t d[4] = {0};
     uint32_t seq = ++r->seq;
+    uint64_t head0 = r->q.head, first = r->soft_tail, size = q_size(r);
     d[0] = siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL);
     put_dsc(r, d, false);
     d[0] = siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL);
@@ -310,8 +311,12 @@ static void op_inv(struct run *r)
     d[1] = INV_STATUS;
     put_dsc(r, d, false);
     write_iqt(r, r->soft_tail);
-    /* Only a scalable-capable unit's queue reaches the PASID cache. */
-    r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && (q_width(r) == 32 || r->u->ttm == SIOV_TTM_LEGACY);
+    /* Clean only if the queue ran all of them (the software tail may lag a
+       head that raw IQT writes moved on), and the PASID cache was reachable
+       (a 256-bit queue) or unused (legacy mode). */
+    bool all_run = (first - head0 + size) % size < (r->soft_tail - head0 + size) % size;
+    r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && all_run &&
+               (q_width(r) == 32 || r->u->ttm == SIOV_TTM_LEGACY);
 }
 
 static void op_req(struct run *r)

@@ -331,17 +331,25 @@ void fz_invalidate_all(struct fz_unit *u)
 {
     enum fz_phase saved = u->m->phase;
     u->m->phase = FZ_FREE;
-    uint32_t seq = ++u->qseq;
+    /* The same descriptors at the same place every time, and the same status
+       word after it, so guest memory after an invalidation is always the
+       same: tables the input points into these pages read alike cold and warm. */
+    fz_unit_gcmd(u, 0, SIOV_GCMD_QIE); /* IQH back to 0 */
+    siov_mmio_write(u->iommu, SIOV_REG_IQT, 0, 8);
+    fz_unit_gcmd(u, SIOV_GCMD_QIE, 0);
+    u->qtail = 0;
     q_put(u, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL), 0);
     q_put(u, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL), 0);
     if (u->wide)
         q_put(u, siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL), 0);
-    q_put(u, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, seq), FZ_QSTATUS);
+    q_put(u, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, 1), FZ_QSTATUS);
+    fz_w64(u->m, FZ_QSTATUS, 0);
     siov_mmio_write(u->iommu, SIOV_REG_IQT, u->qtail, 8);
-    uint32_t got = (uint32_t)fz_r64(u->m, FZ_QSTATUS);
-    if (got != seq)
-        fz_die("harness invalidation not completed: status 0x%x want 0x%x, FSTS 0x%llx IQH 0x%llx IQT 0x%x", got, seq,
-               (unsigned long long)siov_mmio_read(u->iommu, SIOV_REG_FSTS, 4),
+    u->qseq++;
+    uint64_t got = fz_r64(u->m, FZ_QSTATUS);
+    if (got != 1)
+        fz_die("harness invalidation not completed: status 0x%llx, FSTS 0x%llx IQH 0x%llx IQT 0x%x",
+               (unsigned long long)got, (unsigned long long)siov_mmio_read(u->iommu, SIOV_REG_FSTS, 4),
                (unsigned long long)siov_mmio_read(u->iommu, SIOV_REG_IQH, 8), u->qtail);
     u->m->phase = saved;
 }
@@ -871,6 +879,20 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     struct fz_mem *m = u->m;
     if (len > FZ_DMA_MAX)
         len = FZ_DMA_MAX;
+    for (size_t i = 0; i < len; i++)
+        pattern[i] = (uint8_t)(0xA5 ^ i);
+    memset(data, 0, sizeof data);
+    if (r->addr + (len - 1) < r->addr) { /* a range that wraps past 2^64: refused whole */
+        m->phase = FZ_CHECK;
+        m->nallow = 0;
+        siov_fault f = write ? siov_dma_write(u->iommu, r->sid, r->pasid, r->addr, pattern, len)
+                             : siov_dma_read(u->iommu, r->sid, r->pasid, r->addr, data, len);
+        m->phase = FZ_FREE;
+        if (f != SIOV_ERR_BUS)
+            fz_die("DMA of %zu bytes at 0x%llx wraps past 2^64 but gave %s", len, (unsigned long long)r->addr,
+                   siov_fault_name(f));
+        return;
+    }
     if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX) {
         struct fz_req q = *r;
         q.access = write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
@@ -880,9 +902,6 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     fz_invalidate_all(u);
     dma_plan(u, r, len, write, &p);
     bool risky = write && dma_self_modifying(&p);
-    for (size_t i = 0; i < len; i++)
-        pattern[i] = (uint8_t)(0xA5 ^ i);
-    memset(data, 0, sizeof data);
     m->phase = risky ? FZ_FREE : FZ_DMA;
     for (unsigned i = 0; i < p.n; i++)
         m->allow[i] = &p.ref[i];

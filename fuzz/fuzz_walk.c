@@ -16,6 +16,7 @@
  * cold run left memory unchanged are replayed twice on warm caches at the
  * end (and whenever the list fills): the answers must not change.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fuzz_util.h"
@@ -133,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->b = (struct fz_builder){.u = u, .in = &in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
     for (unsigned n = 0; in.n && n < MAX_OPS; n++) {
         uint8_t op = fz_u8(&in);
+        if (getenv("FZ_TRACE"))
+            fprintf(stderr, "op %u (%u), %zu bytes left, %u recorded\n", op, op & 7, in.n, r->nrec);
         switch (op & 7) {
         case 0: fz_template(&r->b); r->nrec = 0; break;
         case 1:
