@@ -154,26 +154,25 @@ static unsigned leaf_level(uint64_t page_size)
     return page_size == (1ull << 30) ? 3 : page_size == (2ull << 20) ? 2 : 1;
 }
 
-uint64_t bt_map(struct bt *t, uint64_t root, unsigned levels, bool fl, uint64_t iova, uint64_t pa,
-                uint64_t page_size, uint64_t leaf, uint64_t nonleaf)
+uint64_t bt_map(struct bt *t, const struct bt_tree *tree, uint64_t iova, uint64_t pa, uint64_t page_size)
 {
     unsigned target = leaf_level(page_size);
-    uint64_t table = root;
-    for (unsigned level = levels; level > target; level--) {
+    uint64_t table = tree->root;
+    for (unsigned level = tree->levels; level > target; level--) {
         uint64_t gpa = table + 8ull * siov_level_index(iova, level);
         uint64_t e = bt_r64(t, gpa);
         if (!(e & SIOV_SL_ADDR)) {
             uint64_t next = bt_page(t);
             if (!next)
                 return 0;
-            e = next | nonleaf;
+            e = next | tree->nonleaf;
             bt_w64(t, gpa, e);
         }
         table = e & SIOV_SL_ADDR; /* FL and SL next-table pointers share bits 51:12 */
     }
     uint64_t gpa = table + 8ull * siov_level_index(iova, target);
-    uint64_t ps = target > 1 ? (fl ? SIOV_FL_PS : SIOV_SL_PS) : 0;
-    bt_w64(t, gpa, (pa & ~(page_size - 1)) | leaf | ps);
+    uint64_t ps = target > 1 ? (tree->fl ? SIOV_FL_PS : SIOV_SL_PS) : 0;
+    bt_w64(t, gpa, (pa & ~(page_size - 1)) | tree->leaf | ps);
     return gpa;
 }
 

@@ -45,11 +45,17 @@ void bt_pe_fl(uint64_t pe[8], uint16_t did, uint64_t flptptr, unsigned levels);
 void bt_pe_nested(uint64_t pe[8], uint16_t did, uint64_t flptptr, unsigned fl_levels, uint64_t slptptr,
                   unsigned sl_levels);
 
-/* Map one page of page_size at iova -> pa in the hierarchy at root (levels
-   deep, first-level format when fl). Table entries on the way get nonleaf,
-   the leaf gets leaf. Returns the leaf's gpa, 0 when the pool ran out. */
-uint64_t bt_map(struct bt *t, uint64_t root, unsigned levels, bool fl, uint64_t iova, uint64_t pa,
-                uint64_t page_size, uint64_t leaf, uint64_t nonleaf);
+/* A paging hierarchy: its top table, depth and format, and the permission
+   bits its leaf and table entries get. */
+struct bt_tree {
+    uint64_t root;
+    unsigned levels;
+    bool fl;            /* first-level (IA-32e) format, else second-level */
+    uint64_t leaf, nonleaf;
+};
+/* Map one page of page_size at iova -> pa in tree, creating tables on the
+   way. Returns the leaf's gpa, 0 when the pool ran out. */
+uint64_t bt_map(struct bt *t, const struct bt_tree *tree, uint64_t iova, uint64_t pa, uint64_t page_size);
 /* Permission sets: SL read/write; FL present, writable, user, accessed, dirty
    (A and D preset so a walk never writes). */
 #define BT_SL_RW (SIOV_SL_R | SIOV_SL_W)

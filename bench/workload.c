@@ -43,22 +43,20 @@ static int draw_pages(const struct wl_spec *s, struct wl *w)
 /* Nested: second-level tables mapping guest memory 1:1 with 4 KiB pages. */
 static uint64_t identity_sl(struct bt *t, unsigned levels)
 {
-    uint64_t root = bt_page(t);
-    for (uint64_t gpa = 0; root && gpa < t->mem_size; gpa += SIOV_PAGE_SIZE)
-        if (!bt_map(t, root, levels, false, gpa, gpa, SIOV_PAGE_SIZE, BT_SL_RW, BT_SL_RW | SIOV_SL_X))
+    struct bt_tree tree = {bt_page(t), levels, false, BT_SL_RW, BT_SL_RW | SIOV_SL_X};
+    for (uint64_t gpa = 0; tree.root && gpa < t->mem_size; gpa += SIOV_PAGE_SIZE)
+        if (!bt_map(t, &tree, gpa, gpa, SIOV_PAGE_SIZE))
             return 0;
-    return root;
+    return tree.root;
 }
 
 static int map_pages(struct bt *t, const struct wl_spec *s, const struct wl *w, uint64_t root)
 {
     bool fl = s->kind != WL_SL;
-    for (size_t i = 0; i < s->pages; i++) {
-        uint64_t leaf = fl ? BT_FL_LEAF : BT_SL_RW;
-        uint64_t nonleaf = fl ? BT_FL_TABLE : BT_SL_RW | SIOV_SL_X;
-        if (!bt_map(t, root, s->levels, fl, w->iova[i], w->pa[i], s->page_size, leaf, nonleaf))
+    struct bt_tree tree = {root, s->levels, fl, fl ? BT_FL_LEAF : BT_SL_RW, fl ? BT_FL_TABLE : BT_SL_RW | SIOV_SL_X};
+    for (size_t i = 0; i < s->pages; i++)
+        if (!bt_map(t, &tree, w->iova[i], w->pa[i], s->page_size))
             return -ENOMEM;
-    }
     return 0;
 }
 

@@ -379,67 +379,72 @@ static siov_fault np_fault(const struct dom *d)
     return d->kind == DOM_SL ? SIOV_FAULT_SSL_2 : d->kind == DOM_PASID ? SIOV_FAULT_SPT_2 : SIOV_FAULT_SFL_2;
 }
 
-/* Whether (f, x) is what state gives for the request at offset off. */
-static bool matches(const struct dom *d, const struct page *p, uint64_t gen, uint64_t off, siov_fault f,
-                    const struct siov_xlate *x)
+/* What one request returned, at which offset into its page. */
+struct result {
+    uint64_t off;
+    siov_fault f;
+    struct siov_xlate x;
+};
+
+/* Whether res is what generation gen's state gives. */
+static bool matches(const struct dom *d, const struct page *p, uint64_t gen, const struct result *res)
 {
     unsigned state = (unsigned)(gen % NSTATES);
     if (state == STATE_NP)
-        return f == np_fault(d);
-    return f == SIOV_OK && x->addr == target_of(p, state) + off &&
-           x->page_size == SIOV_PAGE_SIZE && x->did == d->did;
+        return res->f == np_fault(d);
+    return res->f == SIOV_OK && res->x.addr == target_of(p, state) + res->off &&
+           res->x.page_size == SIOV_PAGE_SIZE && res->x.did == d->did;
 }
 
-/* The verdict on a translation that started at generation g0 and ended by g1. */
-static enum verdict check(const struct dom *d, const struct page *p, uint64_t g0, uint64_t g1, uint64_t off,
-                          siov_fault f, const struct siov_xlate *x)
+/* The verdict on a request that started at generation g0 and ended by g1. */
+static enum verdict check(const struct dom *d, const struct page *p, uint64_t g0, uint64_t g1,
+                          const struct result *res)
 {
     /* the mutator may have written state g1 + 1 without publishing it; the
        state before g0 is told apart from [g0, g1 + 1] only while g1 - g0 <= 1 */
     if (g1 - g0 > 1)
         return V_UNCHECKED;
     for (uint64_t g = g0; g <= g1 + 1; g++)
-        if (matches(d, p, g, off, f, x))
+        if (matches(d, p, g, res))
             return V_OK;
-    return g0 > 0 && matches(d, p, g0 - 1, off, f, x) ? V_STALE : V_WRONG;
+    return g0 > 0 && matches(d, p, g0 - 1, res) ? V_STALE : V_WRONG;
 }
 
-static void note_bad(struct world *w, const struct dom *d, const struct page *p, uint64_t g0, siov_fault f,
-                     const struct siov_xlate *x)
+static void note_bad(struct world *w, const struct dom *d, const struct page *p, uint64_t g0,
+                     const struct result *res)
 {
     pthread_mutex_lock(&w->report_lock);
     if (!w->first_bad[0])
         snprintf(w->first_bad, sizeof(w->first_bad),
                  "domain %u page 0x%llx gen %llu: fault %s addr 0x%llx (state %u expected)", (unsigned)d->kind,
-                 (unsigned long long)p->iova, (unsigned long long)g0, siov_fault_name(f),
-                 (unsigned long long)(f ? 0 : x->addr), (unsigned)(g0 % NSTATES));
+                 (unsigned long long)p->iova, (unsigned long long)g0, siov_fault_name(res->f),
+                 (unsigned long long)(res->f ? 0 : res->x.addr), (unsigned)(g0 % NSTATES));
     pthread_mutex_unlock(&w->report_lock);
 }
 
-/* One request for p (random offset and access; a translation, or an 8-byte
+/* One request for p at res->off (random access; a translation, or an 8-byte
    DMA read whose data names the address it came from). */
-static siov_fault request(struct world *w, const struct dom *d, const struct page *p, uint64_t r,
-                          struct siov_xlate *x)
+static void request(struct world *w, const struct dom *d, const struct page *p, uint64_t r, struct result *res)
 {
-    uint64_t iova = p->iova + ((r >> 8) & 0xFF8);
+    uint64_t iova = p->iova + res->off;
     if (r & 4) {
         uint64_t word = 0;
-        siov_fault f = siov_dma_read(w->u, SID, p->pasid, iova, &word, sizeof(word));
-        *x = (struct siov_xlate){word, SIOV_PAGE_SIZE, SIOV_ACCESS_READ, d->did};
-        return f;
+        res->f = siov_dma_read(w->u, SID, p->pasid, iova, &word, sizeof(word));
+        res->x = (struct siov_xlate){word, SIOV_PAGE_SIZE, SIOV_ACCESS_READ, d->did};
+        return;
     }
-    return siov_translate(w->u, SID, p->pasid, iova, (r & 1) ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, x);
+    unsigned access = (r & 1) ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
+    res->f = siov_translate(w->u, SID, p->pasid, iova, access, &res->x);
 }
 
 /* Request page p of d once and judge the result; counts into c. */
 static enum verdict probe(struct world *w, const struct dom *d, const struct page *p, uint64_t r, struct counts *c)
 {
-    uint64_t off = (r >> 8) & 0xFF8;
-    struct siov_xlate x = {0};
+    struct result res = {.off = (r >> 8) & 0xFF8};
     uint64_t g0 = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
-    siov_fault f = request(w, d, p, r, &x);
+    request(w, d, p, r, &res);
     uint64_t g1 = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
-    enum verdict v = check(d, p, g0, g1, off, f, &x);
+    enum verdict v = check(d, p, g0, g1, &res);
     c->translations++;
     switch (v) {
     case V_OK: c->ok++; break;
@@ -451,7 +456,7 @@ static enum verdict probe(struct world *w, const struct dom *d, const struct pag
     case V_WRONG: c->wrong++; break;
     }
     if ((v == V_WRONG || v == V_STALE) && !__atomic_load_n(&w->omit, __ATOMIC_RELAXED))
-        note_bad(w, d, p, g0, f, &x);
+        note_bad(w, d, p, g0, &res);
     return v;
 }
 
