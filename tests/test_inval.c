@@ -745,11 +745,9 @@ static void test_invalidation_completes_for_concurrent_translators(void **state)
     pthread_t th[3];
     for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&th[i], NULL, translator, &r), 0);
+    while (__atomic_load_n(&r.progress, __ATOMIC_RELAXED) < 3) /* the translators are running */
+        sched_yield();
     for (uint64_t k = 1; k <= 1000; k++) {
-        /* let the translators run in every round (they may start late) */
-        for (unsigned long p0 = __atomic_load_n(&r.progress, __ATOMIC_RELAXED);
-             __atomic_load_n(&r.progress, __ATOMIC_RELAXED) < p0 + 3;)
-            sched_yield();
         __atomic_store_n(leafp, (RACE_BASE + k * KB4) | TL_SL_RW, __ATOMIC_RELEASE);
         q_run(&e.q, d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(iova_of(&e, 0), 0, false));
         __atomic_store_n(&r.gen, k, __ATOMIC_RELEASE);
