@@ -872,33 +872,78 @@ static bool dma_self_modifying(const struct dma_plan *p)
     return false;
 }
 
-void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool write)
-{
-    static struct dma_plan p; /* large; the harness is single-threaded */
+/* A DMA's buffers: what a read brings in, what a write sends. */
+struct dma_buf {
     uint8_t data[FZ_DMA_MAX], pattern[FZ_DMA_MAX];
-    struct fz_mem *m = u->m;
-    if (len > FZ_DMA_MAX)
-        len = FZ_DMA_MAX;
-    for (size_t i = 0; i < len; i++)
-        pattern[i] = (uint8_t)(0xA5 ^ i);
-    memset(data, 0, sizeof data);
-    if (r->addr + (len - 1) < r->addr) { /* a range that wraps past 2^64: refused whole */
-        m->phase = FZ_CHECK;
-        m->nallow = 0;
-        siov_fault f = write ? siov_dma_write(u->iommu, r->sid, r->pasid, r->addr, pattern, len)
-                             : siov_dma_read(u->iommu, r->sid, r->pasid, r->addr, data, len);
-        m->phase = FZ_FREE;
+};
+
+static siov_fault dma_run(struct fz_unit *u, const struct fz_req *r, size_t len, bool write, struct dma_buf *b)
+{
+    return write ? siov_dma_write(u->iommu, r->sid, r->pasid, r->addr, b->pattern, len)
+                 : siov_dma_read(u->iommu, r->sid, r->pasid, r->addr, b->data, len);
+}
+
+/* Transfers refused before any translation: a range that wraps past 2^64
+   (SIOV_ERR_BUS) and a PASID beyond 20 bits (SCT.7). True if r was one. */
+static bool dma_refused(struct fz_unit *u, const struct fz_req *r, size_t len, bool write, struct dma_buf *b)
+{
+    if (r->addr + (len - 1) < r->addr) {
+        u->m->phase = FZ_CHECK; /* no oracle reads: any memory access fails the check */
+        u->m->nallow = 0;
+        siov_fault f = dma_run(u, r, len, write, b);
+        u->m->phase = FZ_FREE;
         if (f != SIOV_ERR_BUS)
             fz_die("DMA of %zu bytes at 0x%llx wraps past 2^64 but gave %s", len, (unsigned long long)r->addr,
                    siov_fault_name(f));
-        return;
+        return true;
     }
     if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX) {
         struct fz_req q = *r;
         q.access = write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
         check_wide_pasid(u, &q, NULL);
-        return;
+        return true;
     }
+    return false;
+}
+
+/* The transfer stops at the first chunk that faults or whose output guest
+   memory does not back (SIOV_ERR_BUS). */
+static siov_fault dma_expected(const struct dma_plan *p)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        if (!p->ref[i].fault && !in_memory(p->chunk[i].gpa, p->chunk[i].len))
+            return SIOV_ERR_BUS;
+    return p->fault;
+}
+
+/* After a whole transfer: each chunk's bytes in guest memory equal the data. */
+static void dma_compare_data(const struct fz_mem *m, const struct dma_plan *p, bool write, const struct dma_buf *b)
+{
+    size_t off = 0;
+    for (unsigned i = 0; i < p->n; i++) {
+        const uint8_t *want = write ? b->pattern + off : b->data + off;
+        if (!in_memory(p->chunk[i].gpa, p->chunk[i].len))
+            fz_die("DMA succeeded, but the oracle's chunk %u (gpa 0x%llx) is not in guest memory", i,
+                   (unsigned long long)p->chunk[i].gpa);
+        if (memcmp(m->buf + p->chunk[i].gpa, want, p->chunk[i].len))
+            fz_die("DMA %s chunk %u (gpa 0x%llx, %llu bytes) does not match guest memory", write ? "write" : "read", i,
+                   (unsigned long long)p->chunk[i].gpa, (unsigned long long)p->chunk[i].len);
+        off += p->chunk[i].len;
+    }
+}
+
+void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool write)
+{
+    static struct dma_plan p; /* large; the harness is single-threaded */
+    static struct dma_buf b;
+    struct fz_mem *m = u->m;
+    if (len > FZ_DMA_MAX)
+        len = FZ_DMA_MAX;
+    for (size_t i = 0; i < len; i++)
+        b.pattern[i] = (uint8_t)(0xA5 ^ i);
+    memset(b.data, 0, sizeof b.data);
+    if (dma_refused(u, r, len, write, &b))
+        return;
     fz_invalidate_all(u);
     dma_plan(u, r, len, write, &p);
     bool risky = write && dma_self_modifying(&p);
@@ -909,38 +954,18 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     m->chunks = p.chunk;
     m->nchunks = p.n;
     uint64_t w0 = m->writes;
-    siov_fault got = write ? siov_dma_write(u->iommu, r->sid, r->pasid, r->addr, pattern, len)
-                           : siov_dma_read(u->iommu, r->sid, r->pasid, r->addr, data, len);
+    siov_fault got = dma_run(u, r, len, write, &b);
     m->phase = FZ_FREE;
     m->nallow = 0;
     m->nchunks = 0;
     if (!p.complete || risky)
         return;
-    /* the transfer stops at the first chunk that faults or whose output
-       guest memory does not back (SIOV_ERR_BUS) */
-    siov_fault want = p.fault;
-    for (unsigned i = 0; i < p.n; i++)
-        if (!p.ref[i].fault && !in_memory(p.chunk[i].gpa, p.chunk[i].len)) {
-            want = SIOV_ERR_BUS;
-            break;
-        }
-    bool ad = got != SIOV_OK && ad_fault(got);
-    if (got != want && !ad) {
+    siov_fault want = dma_expected(&p);
+    if (got != want && !ad_fault(got)) {
         struct siov_xlate none = {0};
         mismatch(u, r, write ? "reference walk (DMA write)" : "reference walk (DMA read)", got, &none, want,
                  &none, &p.ref[p.n - 1]);
     }
-    if (got != SIOV_OK || (m->writes != w0 && !write))
-        return; /* partial transfers, or A/D updates that may have touched the data */
-    size_t off = 0;
-    for (unsigned i = 0; i < p.n; i++) {
-        const uint8_t *want = write ? pattern + off : data + off;
-        if (!in_memory(p.chunk[i].gpa, p.chunk[i].len))
-            fz_die("DMA succeeded, but the oracle's chunk %u (gpa 0x%llx) is not in guest memory", i,
-                   (unsigned long long)p.chunk[i].gpa);
-        if (memcmp(m->buf + p.chunk[i].gpa, want, p.chunk[i].len))
-            fz_die("DMA %s chunk %u (gpa 0x%llx, %llu bytes) does not match guest memory", write ? "write" : "read", i,
-                   (unsigned long long)p.chunk[i].gpa, (unsigned long long)p.chunk[i].len);
-        off += p.chunk[i].len;
-    }
+    if (got == SIOV_OK && (write || m->writes == w0)) /* A/D updates may have touched the data */
+        dma_compare_data(m, &p, write, &b);
 }
