@@ -186,22 +186,23 @@ static void table_release(struct siov_domain *d, uint64_t gpa)
 
 /* ------------------------------------------------------------- walks */
 
-/* Whether any leaf of the table (of level, covering from base) meets [lo, hi). */
+/* Whether any leaf of the table (of level, covering from base) meets [lo, hi).
+   Reads only the entries in range: a small map must not copy whole tables. */
 static int pt_mapped(struct siov_domain *d, uint64_t table, unsigned level, uint64_t base, uint64_t lo,
                      uint64_t hi, bool *found)
 {
-    uint64_t ent[SIOV_PT_ENTRIES], sz = lvl_size(level);
-    int ret = read_table(d, table, ent);
+    uint64_t sz = lvl_size(level), e;
+    int ret = 0;
     for (unsigned i = lo > base ? siov_level_index(lo, level) : 0; !ret && i < SIOV_PT_ENTRIES; i++) {
         uint64_t eb = base + i * sz;
         if (eb >= hi || *found)
             break;
-        if (!ent_present(d, ent[i]))
+        if ((ret = siov_drv_rd64(d->drv, table + i * 8ull, &e)) || !ent_present(d, e))
             continue;
-        if (ent_leaf(d, ent[i], level))
+        if (ent_leaf(d, e, level))
             *found = true;
         else
-            ret = pt_mapped(d, ent_addr(d, ent[i], level), level - 1, eb, lo, hi, found);
+            ret = pt_mapped(d, ent_addr(d, e, level), level - 1, eb, lo, hi, found);
     }
     return ret;
 }
@@ -274,43 +275,53 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
     return siov_drv_wr64(d->drv, gpa, *e);
 }
 
+/* Whether every entry of table is zero (read only after something was cleared). */
+static int table_empty(struct siov_domain *d, uint64_t table, bool *empty)
+{
+    uint64_t ent[SIOV_PT_ENTRIES];
+    int ret = read_table(d, table, ent);
+    *empty = !ret;
+    for (unsigned i = 0; !ret && *empty && i < SIOV_PT_ENTRIES; i++)
+        *empty = ent[i] == 0;
+    return ret;
+}
+
 /* Clear every leaf of [u->lo, u->hi) below table, splitting leaves cut by the
    range and releasing tables that empty out; *empty says whether table did. */
 static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint64_t base, struct unmap_op *u,
                     bool *empty)
 {
-    uint64_t ent[SIOV_PT_ENTRIES], sz = lvl_size(level);
-    int ret = read_table(d, table, ent);
+    uint64_t sz = lvl_size(level), e;
+    bool cleared = false;
+    int ret = 0;
     for (unsigned i = u->lo > base ? siov_level_index(u->lo, level) : 0; !ret && i < SIOV_PT_ENTRIES; i++) {
         uint64_t eb = base + i * sz, gpa = table + i * 8ull;
         if (eb >= u->hi)
             break;
-        if (!ent_present(d, ent[i]))
+        if ((ret = siov_drv_rd64(d->drv, gpa, &e)) || !ent_present(d, e))
             continue;
-        if (ent_leaf(d, ent[i], level)) {
+        if (ent_leaf(d, e, level)) {
             widen(u, eb, eb + sz);
             if (eb >= u->lo && eb + sz <= u->hi) {
-                ent[i] = 0;
+                cleared = true;
                 u->bytes += sz;
                 ret = siov_drv_wr64(d->drv, gpa, 0);
                 continue;
             }
-            if ((ret = split_leaf(d, gpa, level, &ent[i], u)))
+            if ((ret = split_leaf(d, gpa, level, &e, u)))
                 break;
         }
-        uint64_t child = ent_addr(d, ent[i], level);
+        uint64_t child = ent_addr(d, e, level);
         bool cempty = false;
         ret = pt_unmap(d, child, level - 1, eb, u, &cempty);
         if (!ret && cempty) {
-            ent[i] = 0;
+            cleared = true;
             ret = siov_drv_wr64(d->drv, gpa, 0);
             table_release(d, child);
         }
     }
-    *empty = true;
-    for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
-        *empty = *empty && ent[i] == 0;
-    return ret;
+    *empty = false;
+    return ret || !cleared ? ret : table_empty(d, table, empty);
 }
 
 /* The leaves a range boundary b cuts: (level, base) of each split needed. */
