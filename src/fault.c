@@ -134,8 +134,8 @@ static unsigned frcd_at(unsigned access)
 }
 
 /* The 128-bit record of a fault (spec 10.4.14). EXE and PRIV are defined
-   only with PP=1 (they travel in the PASID prefix) and are 0 otherwise. A
-   request that writes is a write (T1=0): docs/spec-notes.md. */
+   only with PP=1 (they travel in the PASID prefix) and are 0 otherwise.
+   T1=0 only for a write; read and AtomicOp (READ|WRITE) are 1: docs/spec-notes.md. */
 static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2])
 {
     bool pp = req->pasid != SIOV_NO_PASID;
@@ -147,7 +147,8 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2
     hi = siov_set(hi, SIOV_FRCD1_FR, (uint64_t)f);
     hi = siov_set(hi, SIOV_FRCD1_PV, pp ? req->pasid : 0);
     hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access));
-    hi = siov_set(hi, SIOV_FRCD1_T1, !(req->access & SIOV_ACCESS_WRITE));
+    bool write_only = (req->access & SIOV_ACCESS_WRITE) && !(req->access & SIOV_ACCESS_READ);
+    hi = siov_set(hi, SIOV_FRCD1_T1, !write_only);
     rec[0] = req->addr & SIOV_FRCD0_FI;
     rec[1] = hi;
 }

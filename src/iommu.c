@@ -51,6 +51,8 @@ static bool config_valid(const struct siov_iommu_config *c)
         return false;
     if (c->domain_bits < 4 || c->domain_bits > 16 || (c->domain_bits & 1))
         return false;
+    if (c->nested && !(c->first_level && c->second_level))
+        return false; /* NEST nests the two stages: docs/spec-notes.md */
     return c->version <= 0xFF;
 }
 

@@ -338,6 +338,8 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
 {
     uint64_t table = pe->slptptr;
     bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
+    /* a read|write request (AtomicOp) reports the read reason: spec-notes */
+    bool write_only = (w->access & (SIOV_ACCESS_READ | SIOV_ACCESS_EXEC)) == 0;
     *pg = (struct page){0, 0, true, true, true, true};
     for (unsigned level = pe->sl_levels;; level--) {
         bool top = level == pe->sl_levels, leaf;
@@ -346,7 +348,7 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
             return pe->legacy ? (top ? SIOV_FAULT_LCT_4 : SIOV_FAULT_LSL_1)
                               : (top ? SIOV_FAULT_SSL_4 : SIOV_FAULT_SSL_1);
         if (!sl_present(pe, e))
-            return pe->legacy ? (write ? SIOV_FAULT_LGN_2 : SIOV_FAULT_LGN_3) : SIOV_FAULT_SSL_2;
+            return pe->legacy ? (write_only ? SIOV_FAULT_LGN_2 : SIOV_FAULT_LGN_3) : SIOV_FAULT_SSL_2;
         if (e & sl_reserved(w, pe, level, e, &leaf))
             return pe->legacy ? SIOV_FAULT_LSL_2 : SIOV_FAULT_SSL_3;
         pg->r &= (e & SIOV_SL_R) != 0;

@@ -121,7 +121,7 @@ static void test_record_access_bits(void **state)
     static const struct access_case cases[] = {
         {5, SIOV_ACCESS_READ, 1, 0, 0, 0, 1},
         {5, SIOV_ACCESS_WRITE, 0, 0, 0, 0, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 0, 0, 0, 0, 1},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 1}, /* AtomicOp: T1=1 */
         {5, SIOV_ACCESS_EXEC, 1, 0, 1, 0, 1},
         {5, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, 1, 0, 0, 1, 1},
         {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_PRIV, 0, 0, 0, 1, 1},

@@ -88,6 +88,8 @@ static void bad_configs_rejected(void **state)
     BAD(cfg.fault_records = 257);
     BAD(cfg.domain_bits = 5);
     BAD(cfg.domain_bits = 18);
+    BAD(cfg.first_level = false);  /* nested (default on) needs both stages */
+    BAD(cfg.second_level = false);
 #undef BAD
     assert_null(siov_iommu_new(NULL, NULL));
     struct siov_iommu *u = siov_iommu_new(m, NULL);

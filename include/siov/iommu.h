@@ -35,7 +35,7 @@ struct siov_iommu_config {
     unsigned pasid_bits;    /* PASID width, 1..20 (default 20) */
     bool first_level;       /* ECAP.FLTS (default true) */
     bool second_level;      /* ECAP.SLTS (default true) */
-    bool nested;            /* ECAP.NEST (default true) */
+    bool nested;            /* ECAP.NEST (default true); needs first_level and second_level */
     bool pass_through;      /* ECAP.PT   (default true) */
     bool fl_5level;         /* CAP.FL5LP (default true) */
     bool fl_1g;             /* CAP.FL1GP (default true) */
