@@ -753,8 +753,34 @@ static bool check_wide_pasid(struct fz_unit *u, const struct fz_req *r, struct f
     if (got != SIOV_FAULT_SCT_7)
         mismatch(u, r, "SCT.7 for a PASID beyond 20 bits", got, &x, SIOV_FAULT_SCT_7, &none, NULL);
     if (out)
-        *out = (struct fz_answer){got, x};
+        *out = (struct fz_answer){.fault = got, .x = x};
     return false;
+}
+
+/* Which entry chose the structures of the walk in ref, for fz_answer. */
+static void answer_tag(const struct fz_unit *u, const struct ref_result *ref, struct fz_answer *a)
+{
+    uint16_t mask = (uint16_t)((1u << u->cfg.domain_bits) - 1);
+    a->tagged = false;
+    for (unsigned i = 0; i < ref->nread; i++) {
+        uint64_t gpa = ref->read[i].gpa;
+        if (ref->read[i].kind == REF_PASID) {
+            a->entry[0] = fz_r64(u->m, gpa), a->entry[1] = fz_r64(u->m, gpa + 8), a->entry[2] = fz_r64(u->m, gpa + 16);
+            a->did = (uint16_t)siov_get(a->entry[1], SIOV_PTE1_DID) & mask;
+            a->tagged = true;
+        } else if (ref->read[i].kind == REF_CTX && ref->legacy) {
+            a->entry[0] = fz_r64(u->m, gpa), a->entry[1] = fz_r64(u->m, gpa + 8), a->entry[2] = 0;
+            a->did = (uint16_t)siov_get(a->entry[1], SIOV_CE1_DID) & mask;
+            a->tagged = true;
+        }
+    }
+}
+
+bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b)
+{
+    if (!a->tagged || !b->tagged || a->did != b->did)
+        return true;
+    return !memcmp(a->entry, b->entry, sizeof a->entry);
 }
 
 bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
@@ -799,8 +825,10 @@ bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *o
     if (r->access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED))
         return wrote; /* the oracle models untranslated requests only */
     compare(u, r, got, &x, &ref, touched);
-    if (out)
-        *out = (struct fz_answer){got, x};
+    if (out) {
+        *out = (struct fz_answer){.fault = got, .x = x};
+        answer_tag(u, &ref, out);
+    }
     return wrote;
 }
 

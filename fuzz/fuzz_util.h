@@ -139,7 +139,16 @@ void fz_pick_req(struct fz_builder *b, struct fz_req *r);
 struct fz_answer {
     siov_fault fault;
     struct siov_xlate x;
+    /* The entry that chose the translation structures (PASID-table entry, or
+       legacy context entry), if the walk reached one: its DID (as the unit's
+       DID width keeps it) and its words. Caches are tagged by DID, so answers
+       replay alike only among requests whose DIDs name one structure. */
+    bool tagged;
+    uint16_t did;
+    uint64_t entry[3];
 };
+/* Whether a and b may share cached translations without contradicting memory. */
+bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b);
 /* Translate r with the model under the memory checks and compare with the
    oracle, on caches that hold nothing memory does not say now; aborts on a
    mismatch. Returns whether the model wrote memory (A/D updates). out may
