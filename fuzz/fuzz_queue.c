@@ -28,6 +28,7 @@
 
 #define MAX_OPS 256
 #define INV_STATUS (FZ_QSTATUS + 0x800)
+#define MAX_TAGS 32
 
 struct qsim {
     uint64_t iqa, iqt, head;
@@ -44,6 +45,8 @@ struct run {
     uint64_t mamv;
     bool smts, clean;
     uint32_t seq;
+    struct fz_answer tags[MAX_TAGS]; /* requests compared since the last invalidation */
+    unsigned ntags;
 };
 
 /* ------------------------------------------------ the queue, from the facts */
@@ -315,6 +318,7 @@ static void op_inv(struct run *r)
        head that raw IQT writes moved on), and the PASID cache was reachable
        (a 256-bit queue) or unused (legacy mode). */
     bool all_run = (first - head0 + size) % size < (r->soft_tail - head0 + size) % size;
+    r->ntags = 0;
     r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && all_run &&
                (q_width(r) == 32 || r->u->ttm == SIOV_TTM_LEGACY);
 }
@@ -324,9 +328,20 @@ static void op_req(struct run *r)
     struct fz_req q;
     fz_pick_req(&r->b, &q);
     if (r->clean) {
-        if (fz_check_now(r->u, &q, NULL))
-            r->clean = false;
-        return;
+        /* requests since the invalidation share the caches: compare while
+           each DID names one structure (caches are tagged by DID) */
+        struct fz_answer tag;
+        fz_oracle_tag(r->u, &q, &tag);
+        for (unsigned i = 0; i < r->ntags && r->clean; i++)
+            r->clean = fz_same_domain(&r->tags[i], &tag);
+        if (r->clean && r->ntags < MAX_TAGS)
+            r->tags[r->ntags++] = tag;
+        if (r->clean && r->ntags < MAX_TAGS) {
+            if (fz_check_now(r->u, &q, NULL))
+                r->clean = false;
+            return;
+        }
+        r->clean = false;
     }
     struct siov_xlate x;
     siov_translate(r->u->iommu, q.sid, q.pasid, q.addr, q.access, &x);

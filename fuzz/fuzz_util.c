@@ -776,6 +776,14 @@ static void answer_tag(const struct fz_unit *u, const struct ref_result *ref, st
     }
 }
 
+void fz_oracle_tag(struct fz_unit *u, const struct fz_req *r, struct fz_answer *a)
+{
+    struct ref_result ref;
+    ref_translate(&u->ref, r->sid, r->pasid, r->addr, SIOV_ACCESS_READ, &ref);
+    *a = (struct fz_answer){.fault = ref.fault, .x = ref.x};
+    answer_tag(u, &ref, a);
+}
+
 bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b)
 {
     if (!a->tagged || !b->tagged || a->did != b->did)

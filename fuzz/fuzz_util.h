@@ -147,6 +147,8 @@ struct fz_answer {
     uint16_t did;
     uint64_t entry[3];
 };
+/* The oracle's view of r without running the model: fills a's tag (and fault). */
+void fz_oracle_tag(struct fz_unit *u, const struct fz_req *r, struct fz_answer *a);
 /* Whether a and b may share cached translations without contradicting memory. */
 bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b);
 /* Translate r with the model under the memory checks and compare with the
