@@ -124,7 +124,8 @@ static void gcmd_write(struct siov_iommu *u, uint32_t v)
         u->gsts &= ~SIOV_GSTS_QIES;
         siov_iq_disable(u);
     }
-    /* WBF completes at once (CAP.RWBF=0); IR, AFL and CFI are not implemented. */
+    /* WBF completes at once (CAP.RWBF=0); the unit has no interrupt remapping,
+       advanced fault log or compatibility-format control (ECAP.IR=0, CAP.AFL=0). */
 }
 
 /* ICS.IWC is RW1C; clearing it clears IECTL.IP (spec 10.4.25). */
