@@ -35,6 +35,11 @@ rc=$?
 set -e
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+if [ -z "$execs" ]; then # -fork mode: the last "#N: cov: ... exec/s S ..." line
+  last=$(grep -E '^#[0-9]+: cov' "$log" | tail -1)
+  execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
+  speed=$(echo "$last" | sed -n 's/.*exec\/s \([0-9]*\).*/\1/p')
+fi
 echo "   $name: ${execs:-?} executions, ${speed:-?} exec/s, $(grep -o 'cov: [0-9]*' "$log" | tail -1), corpus $(ls "$corpus" | wc -l), exit $rc"
 
 found=0
