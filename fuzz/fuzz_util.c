@@ -208,8 +208,6 @@ void fz_w64(struct fz_mem *m, uint64_t gpa, uint64_t v)
 }
 
 /* ---------------------------------------------------------------- the unit */
-static bool known(const char *name);
-
 void fz_config(struct fz_in *in, struct siov_iommu_config *c, unsigned *ttm, bool *te)
 {
     static const unsigned pasid_bits[8] = {20, 1, 6, 7, 8, 14, 19, 20};
@@ -241,10 +239,6 @@ void fz_config(struct fz_in *in, struct siov_iommu_config *c, unsigned *ttm, boo
     c->domain_bits = dbits[(b4 >> 3) & 3];
     *ttm = ((b4 >> 5) & 3) ^ SIOV_TTM_SCALABLE; /* 0 in the input means scalable */
     c->version = (b4 & 128) ? 0x60 : 0x10;
-    /* Open finding "nest-caps": ECAP.NEST without FLTS or SLTS is accepted,
-       and the model and the oracle read such a unit differently. */
-    if (known("nest-caps") && (!c->first_level || !c->second_level))
-        c->nested = false;
 }
 
 static void stale_report(void *opaque, const struct siov_stale_report *r)
@@ -706,23 +700,6 @@ static bool early_ssl5(const struct fz_mem *m, const struct ref_result *ref)
     return false;
 }
 
-/* Whether FZ_KNOWN (a comma-separated list) names an open finding to tolerate,
-   so that a long run can get past it; CI runs without it. */
-static bool known(const char *name)
-{
-    const char *k = getenv("FZ_KNOWN");
-    return k && strstr(k, name);
-}
-
-/* Open finding "legacy-rw": a legacy request that both reads and writes, at a
-   not-present second-level entry. */
-static bool known_legacy_rw(const struct fz_req *r, siov_fault got, const struct ref_result *ref)
-{
-    return known("legacy-rw") && ref->legacy && (r->access & SIOV_ACCESS_READ) && (r->access & SIOV_ACCESS_WRITE) &&
-           ((got == SIOV_FAULT_LGN_3 && ref->fault == SIOV_FAULT_LGN_2) ||
-            (got == SIOV_FAULT_LGN_2 && ref->fault == SIOV_FAULT_LGN_3));
-}
-
 /* The oracle's verdict on one model answer (untranslated requests only). */
 static void compare(const struct fz_unit *u, const struct fz_req *r, siov_fault got, const struct siov_xlate *x,
                     const struct ref_result *ref, bool touched_before)
@@ -734,7 +711,6 @@ static void compare(const struct fz_unit *u, const struct fz_req *r, siov_fault 
         ok = (ref->fault == SIOV_OK && !touched_before) || ref->fault == SIOV_FAULT_SGN_8;
     if (!ok && got == SIOV_FAULT_SSL_5 && ref->pgtt == SIOV_PGTT_NESTED)
         ok = early_ssl5(u->m, ref);
-    ok = ok || known_legacy_rw(r, got, ref);
     if (!ok)
         mismatch(u, r, "reference walk", got, x, ref->fault, &ref->x, ref);
     if (got == SIOV_OK && !all_touched(u->m, ref))
