@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <siov/siov.h>
 
+#include "front_cache.h"
+
 #define SIOV_LOCAL __attribute__((visibility("hidden")))
 
 /* ---------------------------------------------------------------- mem.c */
@@ -76,14 +78,18 @@ struct siov_msi_pending {
 #define SIOV_MSI_FAULT 0
 #define SIOV_MSI_INV 1
 
-/* Per-thread-ish shards of the hottest counter, so translating threads do not
-   bounce one cache line: a thread adds to the shard its id hashes to. */
+/* Shards of the hottest counter, so translating threads neither bounce one
+   cache line nor pay a locked add: a thread counts in the shard its id hashes
+   to; the first thread there claims it (owner) and adds with a plain load and
+   store, and any other thread hashing there adds atomically to shared. */
 #define SIOV_STAT_SHARDS 16
 struct siov_stat_shard {
-    _Alignas(64) uint64_t fast_hits; /* translations answered by the front cache */
+    _Alignas(64) uint64_t owner; /* the claiming thread's id, 0 while unclaimed */
+    uint64_t owned;              /* front-cache hits counted by the owner alone */
+    uint64_t shared;             /* front-cache hits of other threads (atomic adds) */
 };
 
-/* One front-cache answer (see siov_xc_lookup). */
+/* One translation to put in the front cache (siov_xc_fill). */
 struct siov_xc_hit {
     uint64_t page;       /* output address of the 4 KiB page */
     uint64_t page_size;  /* size of the page that translated it */
@@ -113,6 +119,7 @@ struct siov_iommu {
     bool fault_cond;           /* fault.c: a fault-event condition not yet serviced by software (spec 10.4.10) */
     struct siov_msi_pending msi;
     struct siov_caches *caches;
+    struct siov_xc_view xc;    /* the front cache, probed by the hit path */
     struct siov_stats stats;   /* updated with relaxed atomics */
     struct siov_stat_shard shard[SIOV_STAT_SHARDS];
 };
@@ -182,12 +189,10 @@ SIOV_LOCAL void siov_cc_fill(struct siov_caches *c, siov_sid sid, const struct s
    requests without one); pe->pasid and pe->did say what it was found under. */
 SIOV_LOCAL bool siov_pc_lookup(struct siov_caches *c, siov_sid sid, uint32_t pasid, struct siov_pasid_ent *pe);
 SIOV_LOCAL void siov_pc_fill(struct siov_caches *c, siov_sid sid, uint32_t pasid, const struct siov_pasid_ent *pe);
-/* Front cache: final translations by (source id, request PASID, 4 KiB page),
-   one hash and one probe. An entry is valid only while no invalidation of any
-   kind has completed since it was filled (its stamp equals the epoch), so it
-   never outlives what the caches behind it would drop. */
-SIOV_LOCAL bool siov_xc_lookup(const struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid,
-                               uint64_t addr, struct siov_xc_hit *hit);
+/* Front cache (front_cache.h): final translations by (source id, request
+   PASID, 4 KiB page), probed inline through the view; fill it from a
+   complete walk of the request's epoch. */
+SIOV_LOCAL struct siov_xc_view siov_caches_xc_view(const struct siov_caches *c);
 SIOV_LOCAL void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
                              const struct siov_xc_hit *hit);
 /* IOTLB: the translation of addr under pe (tagged by pe->did, and pe->pasid

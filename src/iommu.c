@@ -67,9 +67,10 @@ struct siov_iommu *siov_iommu_new(struct siov_mem *mem, const struct siov_iommu_
     }
     if (!config_valid(cfg))
         return NULL;
-    struct siov_iommu *u = calloc(1, sizeof(*u));
+    struct siov_iommu *u = aligned_alloc(_Alignof(struct siov_iommu), sizeof(*u)); /* the stat shards' lines */
     if (!u)
         return NULL;
+    memset(u, 0, sizeof(*u));
     u->mem = mem;
     u->cfg = *cfg;
     u->nfr = cfg->fault_records;
@@ -82,6 +83,7 @@ struct siov_iommu *siov_iommu_new(struct siov_mem *mem, const struct siov_iommu_
         return NULL;
     }
     siov_caches_set_stats(u->caches, &u->stats);
+    u->xc = siov_caches_xc_view(u->caches);
     siov_regs_reset(u);
     return u;
 }
@@ -113,7 +115,8 @@ void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out)
     for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
     for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) { /* front-cache hits are IOTLB hits */
-        uint64_t n = __atomic_load_n(&iommu->shard[i].fast_hits, __ATOMIC_RELAXED);
+        uint64_t n = __atomic_load_n(&iommu->shard[i].owned, __ATOMIC_RELAXED) +
+                     __atomic_load_n(&iommu->shard[i].shared, __ATOMIC_RELAXED);
         out->translations += n;
         out->iotlb_hits += n;
     }

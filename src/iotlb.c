@@ -26,6 +26,7 @@
 #define XXH_INLINE_ALL /* the hit path hashes 8-16 bytes: inline XXH3 */
 #include <xxhash.h>
 
+#include "front_cache.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------ geometry */
@@ -103,32 +104,10 @@ struct siov_caches {
     struct geometry tlb_geo;
     struct sc_way *cc, *pc;
     struct geometry cc_geo, pc_geo;
-    struct xc_way *xc;           /* front cache */
+    struct siov_xc_way *xc;      /* front cache (front_cache.h) */
     unsigned xc_sets;            /* a power of two */
     unsigned hand;               /* round-robin eviction (writer only) */
     uint64_t *evictions;         /* the unit's counter, or NULL */
-};
-
-/* Front cache (siov_xc_*): 2-way sets of 32-byte ways, one cache line a set. */
-#define XC_WAYS 2
-#define XC_HEAD_SEQ SIOV_BITS(63, 40)  /* odd while a writer changes the way */
-#define XC_HEAD_KEY SIOV_BITS(39, 0)   /* 0: empty */
-#define XC_KEY_VALID SIOV_BIT(39)
-#define XC_KEY_SID SIOV_BITS(36, 21)
-#define XC_KEY_PASID SIOV_BITS(20, 0)  /* PASID, or XC_KEY_NOPASID */
-#define XC_KEY_NOPASID SIOV_BIT(20)
-#define XC_VAL_PAGE SIOV_BITS(63, 12)
-#define XC_VAL_PERM_USER SIOV_BITS(2, 0)
-#define XC_VAL_PERM_SUPER SIOV_BITS(5, 3)
-#define XC_VAL_DIRTY SIOV_BIT(6)
-#define XC_VAL_SIZE SIOV_BITS(8, 7) /* SZ_* */
-#define XC_SD_DID SIOV_BITS(15, 0)
-#define XC_SD_STAMP SIOV_BITS(63, 16)
-struct xc_way {
-    uint64_t head;      /* XC_HEAD_* */
-    uint64_t vpn;       /* input address >> 12 */
-    uint64_t val;       /* XC_VAL_* */
-    uint64_t stamp_did; /* XC_SD_* */
 };
 
 _Static_assert(sizeof(struct siov_ctx_ent) <= SC_WORDS * 8, "context entry fits a way");
@@ -187,11 +166,12 @@ struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg)
     /* the front cache holds what the IOTLB holds, at 4 KiB granularity: twice its
        entries (at least 64), so hot pages rarely collide */
     c->xc_sets = 32;
-    while (ntlb && (size_t)c->xc_sets * XC_WAYS < 2 * ntlb)
+    while (ntlb && (size_t)c->xc_sets * SIOV_XC_WAYS < 2 * ntlb)
         c->xc_sets *= 2;
-    c->xc = ntlb ? aligned_alloc(64, (size_t)c->xc_sets * XC_WAYS * sizeof(*c->xc)) : NULL; /* a set per line */
+    size_t xc_bytes = (size_t)c->xc_sets * SIOV_XC_WAYS * sizeof(*c->xc);
+    c->xc = ntlb ? aligned_alloc(64, xc_bytes) : NULL; /* a set per line */
     if (c->xc)
-        memset(c->xc, 0, (size_t)c->xc_sets * XC_WAYS * sizeof(*c->xc));
+        memset(c->xc, 0, xc_bytes);
     if (!c->did || !c->cc || !c->pc || (ntlb && (!c->tlb || !c->xc)) || pthread_mutex_init(&c->wlock, NULL)) {
         free(c->xc);
         free(c->did);
@@ -225,6 +205,14 @@ void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats)
 uint64_t siov_caches_epoch(const struct siov_caches *c)
 {
     return ld_acq(&c->clock);
+}
+
+struct siov_xc_view siov_caches_xc_view(const struct siov_caches *c)
+{
+    unsigned bits = 0;
+    while ((1u << bits) < c->xc_sets)
+        bits++;
+    return (struct siov_xc_view){c->xc, 64 - bits, &c->clock};
 }
 
 /* Start an invalidation: the writer lock, and the stamp it publishes. */
@@ -411,62 +399,17 @@ static int size_code(uint64_t page_size)
     return -1;
 }
 
-static inline uint64_t xc_key(siov_sid sid, uint32_t pasid)
-{
-    return XC_KEY_VALID | siov_set(0, XC_KEY_SID, sid) |
-           (pasid == SIOV_NO_PASID ? XC_KEY_NOPASID : siov_set(0, XC_KEY_PASID, pasid));
-}
-
-static inline struct xc_way *xc_set(const struct siov_caches *c, uint64_t key, uint64_t vpn)
-{
-    /* key is 40 bits, vpn 52: fold them into one word for XXH3's short-input path */
-    uint64_t k = vpn * 0x9E3779B97F4A7C15ull ^ key;
-    uint64_t h = XXH3_64bits(&k, sizeof(k));
-    return &c->xc[(size_t)(h & (c->xc_sets - 1)) * XC_WAYS];
-}
-
-/* Read way w if it holds (key, vpn) stably; its value and stamp word. */
-static inline bool xc_read(const struct xc_way *w, uint64_t key, uint64_t vpn, uint64_t *val, uint64_t *sd)
-{
-    uint64_t h = ld_acq(&w->head);
-    if ((h & XC_HEAD_KEY) != key || (siov_get(h, XC_HEAD_SEQ) & 1) || ld_acq(&w->vpn) != vpn)
-        return false;
-    *val = ld_acq(&w->val);
-    *sd = ld_acq(&w->stamp_did);
-    return ld(&w->head) == h;
-}
-
-bool siov_xc_lookup(const struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
-                    struct siov_xc_hit *hit)
-{
-    if (!c->xc)
-        return false;
-    uint64_t key = xc_key(sid, pasid), vpn = addr >> SIOV_PAGE_SHIFT, val, sd;
-    const struct xc_way *set = xc_set(c, key, vpn);
-    if (!xc_read(&set[0], key, vpn, &val, &sd) && !xc_read(&set[1], key, vpn, &val, &sd))
-        return false;
-    if (siov_get(sd, XC_SD_STAMP) != epoch)
-        return false; /* an invalidation completed since the fill */
-    hit->page = val & XC_VAL_PAGE;
-    hit->page_size = 1ull << size_shift[siov_get(val, XC_VAL_SIZE)];
-    hit->perm_user = (unsigned)siov_get(val, XC_VAL_PERM_USER);
-    hit->perm_super = (unsigned)siov_get(val, XC_VAL_PERM_SUPER);
-    hit->dirty = (val & XC_VAL_DIRTY) != 0;
-    hit->did = (uint16_t)siov_get(sd, XC_SD_DID);
-    return true;
-}
-
 /* Writer: the way of set to replace: key's own, else one not valid in this epoch. */
-static struct xc_way *xc_victim(struct siov_caches *c, struct xc_way *set, uint64_t key, uint64_t vpn,
-                                uint64_t epoch)
+static struct siov_xc_way *xc_victim(struct siov_caches *c, struct siov_xc_way *set, uint64_t key,
+                                     uint64_t vpn, uint64_t epoch)
 {
-    for (unsigned i = 0; i < XC_WAYS; i++)
-        if ((ld(&set[i].head) & XC_HEAD_KEY) == key && ld(&set[i].vpn) == vpn)
+    for (unsigned i = 0; i < SIOV_XC_WAYS; i++)
+        if ((ld(&set[i].head) & SIOV_XC_HEAD_KEY) == key && ld(&set[i].vpn) == vpn)
             return &set[i];
-    for (unsigned i = 0; i < XC_WAYS; i++)
-        if (siov_get(ld(&set[i].stamp_did), XC_SD_STAMP) != epoch)
+    for (unsigned i = 0; i < SIOV_XC_WAYS; i++)
+        if (siov_get(ld(&set[i].stamp_did), SIOV_XC_SD_STAMP) != epoch)
             return &set[i];
-    return &set[c->hand++ % XC_WAYS];
+    return &set[c->hand++ % SIOV_XC_WAYS];
 }
 
 void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
@@ -476,17 +419,18 @@ void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t 
     if (!c->xc || sz < 0 || pthread_mutex_trylock(&c->wlock))
         return; /* a skipped fill is always correct */
     if (ld(&c->clock) == epoch) {
-        uint64_t key = xc_key(sid, pasid), vpn = addr >> SIOV_PAGE_SHIFT;
-        struct xc_way *w = xc_victim(c, xc_set(c, key, vpn), key, vpn, epoch);
-        uint64_t val = (hit->page & XC_VAL_PAGE) | siov_set(0, XC_VAL_PERM_USER, hit->perm_user) |
-                       siov_set(0, XC_VAL_PERM_SUPER, hit->perm_super) | (hit->dirty ? XC_VAL_DIRTY : 0) |
-                       siov_set(0, XC_VAL_SIZE, (unsigned)sz);
-        uint64_t seq = siov_get(ld(&w->head), XC_HEAD_SEQ);
-        st(&w->head, siov_set(0, XC_HEAD_SEQ, seq + 1));
+        uint64_t key = siov_xc_key(sid, pasid), vpn = addr >> SIOV_PAGE_SHIFT;
+        struct siov_xc_view v = siov_caches_xc_view(c);
+        struct siov_xc_way *w = xc_victim(c, c->xc + siov_xc_set_of(v.set_shift, key, vpn), key, vpn, epoch);
+        uint64_t val = (hit->page & SIOV_XC_VAL_PAGE) | siov_set(0, SIOV_XC_VAL_PERM_USER, hit->perm_user) |
+                       siov_set(0, SIOV_XC_VAL_PERM_SUPER, hit->perm_super) |
+                       (hit->dirty ? SIOV_XC_VAL_DIRTY : 0) | siov_set(0, SIOV_XC_VAL_SIZE, (unsigned)sz);
+        uint64_t seq = siov_get(ld(&w->head), SIOV_XC_HEAD_SEQ);
+        st(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 1));
         st_rel(&w->vpn, vpn);
         st_rel(&w->val, val);
-        st_rel(&w->stamp_did, siov_set(0, XC_SD_STAMP, epoch) | siov_set(0, XC_SD_DID, hit->did));
-        st_rel(&w->head, siov_set(0, XC_HEAD_SEQ, seq + 2) | key);
+        st_rel(&w->stamp_did, siov_set(0, SIOV_XC_SD_STAMP, epoch) | siov_set(0, SIOV_XC_SD_DID, hit->did));
+        st_rel(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 2) | key);
     }
     pthread_mutex_unlock(&c->wlock);
 }

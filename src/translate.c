@@ -126,26 +126,52 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
     return SIOV_OK;
 }
 
-/* This thread's statistics shard: a hash of its id. */
-static unsigned shard_of_thread(void)
+/* An id of the calling thread, distinct among live threads: its thread
+   pointer where the compiler reads it inline, else pthread_self. */
+static inline uint64_t thread_id(void)
 {
-    pthread_t self = pthread_self();
     uint64_t id = 0;
+#if defined(__has_builtin) && __has_builtin(__builtin_thread_pointer)
+    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+    memcpy(&id, &tp, sizeof(tp) < sizeof(id) ? sizeof(tp) : sizeof(id));
+#else
+    pthread_t self = pthread_self();
     memcpy(&id, &self, sizeof(self) < sizeof(id) ? sizeof(self) : sizeof(id));
-    return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 60) % SIOV_STAT_SHARDS;
+#endif
+    return id;
 }
 
-/* The hot path: a front-cache hit that grants the access (one hash, one probe). */
-static bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct siov_req *r, struct siov_xlate *out)
+/* Count one front-cache hit in this thread's shard (see siov_stat_shard):
+   a plain add when the thread owns the shard, an atomic one otherwise. */
+static inline void count_fast_hit(struct siov_iommu *u)
 {
-    struct siov_xc_hit h;
-    if (!siov_xc_lookup(u->caches, epoch, r->sid, r->pasid, r->addr, &h))
+    uint64_t me = thread_id();
+    struct siov_stat_shard *s = &u->shard[((me * 0x9E3779B97F4A7C15ull) >> 32) % SIOV_STAT_SHARDS];
+    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+    if (owner != me && (owner || !me ||
+                        !__atomic_compare_exchange_n(&s->owner, &owner, me, false, __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))) {
+        siov_stat_inc(&s->shared);
+        return;
+    }
+    /* only this thread writes owned: no locked instruction on the hit path */
+    __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* The hot path: a front-cache hit that grants the access (one multiply, one
+   probe of one cache line). */
+static inline bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct siov_req *r, struct siov_xlate *out)
+{
+    uint64_t val, sd;
+    if (!siov_xc_probe(&u->xc, epoch, siov_xc_key(r->sid, r->pasid), r->addr >> SIOV_PAGE_SHIFT, &val, &sd))
         return false;
-    unsigned perm = (r->access & SIOV_ACCESS_PRIV) ? h.perm_super : h.perm_user;
-    if ((r->access & SIOV_ACCESS_RWX & ~perm) || ((r->access & SIOV_ACCESS_WRITE) && !h.dirty))
+    unsigned perm = (unsigned)(val >> ((r->access & SIOV_ACCESS_PRIV) ? 3 : 0)) & SIOV_ACCESS_RWX;
+    if ((r->access & SIOV_ACCESS_RWX & ~perm) || ((r->access & SIOV_ACCESS_WRITE) && !(val & SIOV_XC_VAL_DIRTY)))
         return false; /* the walk reports the fault, or sets D */
-    *out = (struct siov_xlate){h.page | (r->addr & ~SIOV_PAGE_MASK), h.page_size, perm, h.did};
-    siov_stat_inc(&u->shard[shard_of_thread()].fast_hits);
+    *out = (struct siov_xlate){(val & SIOV_XC_VAL_PAGE) | (r->addr & ~SIOV_PAGE_MASK),
+                               1ull << (SIOV_PAGE_SHIFT + 9 * siov_get(val, SIOV_XC_VAL_SIZE)), perm,
+                               (uint16_t)siov_get(sd, SIOV_XC_SD_DID)};
+    count_fast_hit(u);
     return true;
 }
 
@@ -223,6 +249,32 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     u->cfg.stale_report(u->cfg.stale_opaque, &r);
 }
 
+/* Everything but a front-cache hit; kept out of line so that the hit path
+   stays a short function with a small frame. */
+__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u, uint64_t state,
+                                                           const struct siov_req *req, struct siov_xlate *out)
+{
+    siov_stat_inc(&u->stats.translations);
+    if (!(state & SIOV_STATE_TE)) {
+        *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
+        return SIOV_OK;
+    }
+    bool fpd = false;
+    if (siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_ABORT && (u->ecap & SIOV_ECAP_ADMS)) {
+        siov_stat_inc(&u->stats.faults); /* blocked silently: docs/spec-notes.md */
+        return SIOV_FAULT_RTA_1;
+    }
+    siov_fault f = check_root_state(u, state);
+    if (!f) {
+        f = remap(u, state, req, out, &fpd);
+        if (u->cfg.stale_check)
+            stale_check(u, state, req, f, out);
+    }
+    if (f)
+        siov_fault_report(u, req, f, fpd);
+    return f;
+}
+
 siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           unsigned access, struct siov_xlate *out)
 {
@@ -238,31 +290,13 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
-    struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
+    struct siov_req req = {sid, pasid, iova, access, __atomic_load_n(iommu->xc.clock, __ATOMIC_ACQUIRE), false};
     unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM);
     bool plain = !(access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED)) && !iommu->cfg.stale_check;
     if ((state & SIOV_STATE_TE) && plain && (ttm == SIOV_TTM_SCALABLE || (ttm == SIOV_TTM_LEGACY && pasid == SIOV_NO_PASID)) &&
         fast_hit(iommu, req.epoch, &req, out))
         return SIOV_OK;
-    siov_stat_inc(&iommu->stats.translations);
-    if (!(state & SIOV_STATE_TE)) {
-        *out = (struct siov_xlate){iova, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
-        return SIOV_OK;
-    }
-    bool fpd = false;
-    if (ttm == SIOV_TTM_ABORT && (iommu->ecap & SIOV_ECAP_ADMS)) {
-        siov_stat_inc(&iommu->stats.faults); /* blocked silently: docs/spec-notes.md */
-        return SIOV_FAULT_RTA_1;
-    }
-    siov_fault f = check_root_state(iommu, state);
-    if (!f) {
-        f = remap(iommu, state, &req, out, &fpd);
-        if (iommu->cfg.stale_check)
-            stale_check(iommu, state, &req, f, out);
-    }
-    if (f)
-        siov_fault_report(iommu, &req, f, fpd);
-    return f;
+    return translate_slow(iommu, state, &req, out);
 }
 
 /* Copy len bytes between a device buffer and guest memory through the IOMMU. */

@@ -129,7 +129,8 @@ SIOV_API siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint3
 /* Counters since the unit was created. A translation answered by the front
    cache (final translations by source id, PASID and page) counts as an IOTLB
    hit without a context- or PASID-cache lookup; every other translation looks
-   the context and PASID caches up first (docs/performance.md). */
+   the context and PASID caches up first (docs/performance.md). Counts are
+   exact with any number of translating threads. */
 struct siov_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
     uint64_t context_cache_hits, pasid_cache_hits, invalidations;

@@ -1,0 +1,323 @@
+/* The front translation cache (src/front_cache.h, filled by iotlb.c): what a
+   probe returns after a fill, which keys it tells apart, that any completed
+   invalidation empties it, that a changing way reads as a miss, that a hit
+   never grants what the walk would not, and that hits counted from many
+   threads at once add up exactly. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+#define KB4 (4ull << 10)
+#define MB2 (2ull << 20)
+#define R SIOV_ACCESS_READ
+#define W SIOV_ACCESS_WRITE
+#define X SIOV_ACCESS_EXEC
+
+struct fx {
+    struct siov_iommu_config cfg;
+    struct siov_caches *c;
+    struct siov_xc_view v;
+};
+
+static struct fx *fx_new(unsigned iotlb_entries)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    siov_iommu_config_default(&f->cfg);
+    f->cfg.iotlb_entries = iotlb_entries;
+    f->c = siov_caches_new(&f->cfg);
+    assert_non_null(f->c);
+    f->v = siov_caches_xc_view(f->c);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    siov_caches_free(f->c);
+    free(f);
+}
+
+/* A recognisable answer for (sid, pasid, addr): page, perms, dirty, DID. */
+static struct siov_xc_hit answer(siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size)
+{
+    uint64_t page = ((addr >> 12) * 0x10001ull + sid + (uint64_t)pasid * 7) << 12 & SIOV_BITS(51, 12);
+    return (struct siov_xc_hit){page, size, R | ((sid & 1) ? W : 0), R | W | X, (addr >> 12) & 1,
+                                (uint16_t)(sid ^ pasid)};
+}
+
+static void fill(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size)
+{
+    struct siov_xc_hit h = answer(sid, pasid, addr, size);
+    siov_xc_fill(f->c, siov_caches_epoch(f->c), sid, pasid, addr, &h);
+}
+
+static bool probe(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t *val, uint64_t *sd)
+{
+    return siov_xc_probe(&f->v, siov_caches_epoch(f->c), siov_xc_key(sid, pasid), addr >> 12, val, sd);
+}
+
+/* The probe returns exactly what was filled. */
+static void expect_hit(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size)
+{
+    struct siov_xc_hit want = answer(sid, pasid, addr, size);
+    uint64_t val, sd;
+    assert_true(probe(f, sid, pasid, addr, &val, &sd));
+    assert_int_equal(val & SIOV_XC_VAL_PAGE, want.page);
+    assert_int_equal(siov_get(val, SIOV_XC_VAL_PERM_USER), want.perm_user);
+    assert_int_equal(siov_get(val, SIOV_XC_VAL_PERM_SUPER), want.perm_super);
+    assert_int_equal((val & SIOV_XC_VAL_DIRTY) != 0, want.dirty);
+    assert_int_equal(1ull << (12 + 9 * siov_get(val, SIOV_XC_VAL_SIZE)), size);
+    assert_int_equal(siov_get(sd, SIOV_XC_SD_DID), want.did);
+}
+
+static void expect_miss(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr)
+{
+    uint64_t val, sd;
+    assert_false(probe(f, sid, pasid, addr, &val, &sd));
+}
+
+static void test_fill_then_hit_every_size(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    const uint64_t sizes[] = {KB4, MB2, 1ull << 30};
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t addr = (i + 1) * 0x40000000ull + 0x5000;
+        fill(f, 0x100, 5, addr, sizes[i]);
+        expect_hit(f, 0x100, 5, addr, sizes[i]);
+        expect_hit(f, 0x100, 5, addr + 0xFFF, sizes[i]); /* the same 4 KiB page */
+        expect_miss(f, 0x100, 5, addr + KB4);            /* entries are per 4 KiB page */
+    }
+    fx_free(f);
+}
+
+static void test_keys_apart(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    fill(f, 0x100, 0, 0x7000, KB4);
+    expect_hit(f, 0x100, 0, 0x7000, KB4);
+    expect_miss(f, 0x100, SIOV_NO_PASID, 0x7000); /* PASID 0 is not "no PASID" */
+    expect_miss(f, 0x101, 0, 0x7000);
+    expect_miss(f, 0x100, 1, 0x7000);
+    expect_miss(f, 0x100, 0, 0x8000);
+    fill(f, 0x100, SIOV_NO_PASID, 0x7000, KB4);
+    expect_hit(f, 0x100, SIOV_NO_PASID, 0x7000, KB4);
+    expect_hit(f, 0x100, 0, 0x7000, KB4);
+    fill(f, 0xFFFF, SIOV_PASID_MAX, 0xFFFFFFFFF000ull, KB4); /* the widest key and page */
+    expect_hit(f, 0xFFFF, SIOV_PASID_MAX, 0xFFFFFFFFF000ull, KB4);
+    expect_miss(f, 0xFFFF, SIOV_PASID_MAX - 1, 0xFFFFFFFFF000ull);
+    fx_free(f);
+}
+
+/* Any completed invalidation, of any scope, empties the front cache. */
+static void test_any_invalidation_empties_it(void **state)
+{
+    (void)state;
+    for (unsigned kind = 0; kind < 5; kind++) {
+        struct fx *f = fx_new(64);
+        fill(f, 0x10, 3, 0x3000, KB4);
+        expect_hit(f, 0x10, 3, 0x3000, KB4);
+        switch (kind) {
+        case 0: siov_cc_inv_device(f->c, 0x999, 0); break; /* another device */
+        case 1: siov_tlb_inv_domain(f->c, 0x777); break;   /* another DID */
+        case 2: siov_pc_inv_pasid(f->c, 0x777, 9); break;
+        case 3: siov_tlb_inv_page(f->c, 0x777, 0x900000, 0); break;
+        default: siov_caches_inv_all(f->c); break;
+        }
+        expect_miss(f, 0x10, 3, 0x3000);
+        fill(f, 0x10, 3, 0x3000, KB4); /* and fills again at the new epoch */
+        expect_hit(f, 0x10, 3, 0x3000, KB4);
+        fx_free(f);
+    }
+}
+
+/* A translation that started before an invalidation does not fill. */
+static void test_fill_from_an_older_epoch_is_dropped(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    uint64_t epoch = siov_caches_epoch(f->c);
+    siov_tlb_inv_global(f->c);
+    struct siov_xc_hit h = answer(0x10, 3, 0x3000, KB4);
+    siov_xc_fill(f->c, epoch, 0x10, 3, 0x3000, &h);
+    expect_miss(f, 0x10, 3, 0x3000);
+    fx_free(f);
+}
+
+/* A way a writer is changing (odd sequence) or whose head moved reads as a miss. */
+static void test_changing_way_is_a_miss(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    fill(f, 0x10, 3, 0x3000, KB4);
+    uint64_t key = siov_xc_key(0x10, 3);
+    struct siov_xc_way *set = (struct siov_xc_way *)(uintptr_t)f->v.ways + siov_xc_set_of(f->v.set_shift, key, 3);
+    struct siov_xc_way *w = (set[0].head & SIOV_XC_HEAD_KEY) == key ? &set[0] : &set[1];
+    assert_int_equal(w->head & SIOV_XC_HEAD_KEY, key);
+    uint64_t head = w->head;
+    w->head = head + siov_set(0, SIOV_XC_HEAD_SEQ, 1); /* odd: being written */
+    expect_miss(f, 0x10, 3, 0x3000);
+    w->head = head;
+    expect_hit(f, 0x10, 3, 0x3000, KB4);
+    fx_free(f);
+}
+
+/* With many keys colliding in few sets, a hit is always the key's own entry. */
+static void test_no_false_hits(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(16); /* the smallest front cache: 32 sets */
+    uint64_t s = 0x1234567;
+    for (unsigned i = 0; i < 20000; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        siov_sid sid = (siov_sid)(s >> 48 & 7);
+        uint32_t pasid = (uint32_t)(s >> 40 & 3);
+        uint64_t addr = (s >> 20 & 63) << 12;
+        if (s >> 63)
+            fill(f, sid, pasid, addr, KB4);
+        uint64_t val, sd;
+        if (probe(f, sid, pasid, addr, &val, &sd))
+            expect_hit(f, sid, pasid, addr, KB4);
+    }
+    fx_free(f);
+}
+
+static void test_no_front_cache_without_iotlb(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(0);
+    assert_null(f->v.ways);
+    fill(f, 0x10, 3, 0x3000, KB4);
+    expect_miss(f, 0x10, 3, 0x3000);
+    fx_free(f);
+}
+
+/* ---------------------------------------------- through siov_translate */
+#define SID SIOV_SID(0, 3, 0)
+#define PASID 0x21u
+#define DID 0x44
+
+/* A unit with a first-level domain at PASID: npages read-write user pages. */
+static struct tl *fl_unit(unsigned npages, uint64_t *leaf0)
+{
+    struct tl *t = tl_new(NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t flpt = tl_page(t), pe[8];
+    for (unsigned i = 0; i < npages; i++) {
+        uint64_t leaf = tl_map(t, flpt, 4, true, (uint64_t)i * KB4, TL_DATA_BASE + (uint64_t)i * KB4, KB4,
+                               TL_FL_URW, TL_FL_URW);
+        if (i == 0)
+            *leaf0 = leaf;
+    }
+    tl_pe_fl(pe, DID, flpt, 4);
+    tl_pasid_entry(t, dir, PASID, pe);
+    return t;
+}
+
+/* A read fills the front cache with a clean page; the first write still
+   walks (D must be set in guest memory), and only then writes hit. */
+static void test_write_to_clean_page_walks_and_sets_d(void **state)
+{
+    (void)state;
+    uint64_t leaf;
+    struct tl *t = fl_unit(1, &leaf);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK);
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(s0.iotlb_hits, 1);
+    assert_false(tl_r64(t, leaf) & SIOV_FL_D);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x18, W, &x), SIOV_OK);
+    assert_int_equal(x.addr, TL_DATA_BASE + 0x18);
+    assert_true(tl_r64(t, leaf) & SIOV_FL_D);
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.walks, s0.walks + 1); /* the write walked */
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x20, W, &x), SIOV_OK);
+    struct siov_stats s2 = tl_stats(t);
+    assert_int_equal(s2.walks, s1.walks);
+    assert_int_equal(s2.iotlb_hits, s1.iotlb_hits + 1);
+    tl_free(t);
+}
+
+/* A cached read-only grant never answers an execute or supervisor-denied request. */
+static void test_hit_never_grants_more(void **state)
+{
+    (void)state;
+    uint64_t leaf;
+    struct tl *t = fl_unit(1, &leaf);
+    tl_w64(t, leaf, tl_r64(t, leaf) & ~SIOV_FL_RW); /* read-only before the first walk */
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, R, &x), SIOV_OK);
+    assert_int_equal(x.perm, R);
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, W, &x), SIOV_FAULT_SGN_6);
+    assert_int_equal(tl_fault_records(t), 1); /* reported by the walk, not hidden by the hit */
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.walks, s0.walks + 1);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, R, &x), SIOV_OK); /* reads still hit */
+    assert_int_equal(tl_stats(t).iotlb_hits, s1.iotlb_hits + 1);
+    tl_free(t);
+}
+
+struct counter_run {
+    struct siov_iommu *iommu;
+    unsigned iters;
+    unsigned bad;
+};
+
+static void *hit_many(void *arg)
+{
+    struct counter_run *r = arg;
+    struct siov_xlate x;
+    for (unsigned i = 0; i < r->iters; i++)
+        if (siov_translate(r->iommu, SID, PASID, (uint64_t)(i % 8) * KB4, R, &x) != SIOV_OK ||
+            x.addr != TL_DATA_BASE + (uint64_t)(i % 8) * KB4)
+            __atomic_fetch_add(&r->bad, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/* Hit counters are sharded per thread; the totals stay exact. */
+static void test_hit_counts_exact_from_threads(void **state)
+{
+    (void)state;
+    enum { THREADS = 40, ITERS = 20000 }; /* more threads than shards: some share one */
+    uint64_t leaf;
+    struct tl *t = fl_unit(8, &leaf);
+    struct counter_run run = {t->iommu, ITERS, 0};
+    hit_many(&run); /* warm: every page in the front cache */
+    struct siov_stats s0 = tl_stats(t);
+    pthread_t th[THREADS];
+    for (unsigned i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hit_many, &run), 0);
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(run.bad, 0);
+    assert_int_equal(s1.translations - s0.translations, (uint64_t)THREADS * ITERS);
+    assert_int_equal((s1.iotlb_hits + s1.iotlb_misses) - (s0.iotlb_hits + s0.iotlb_misses),
+                     (uint64_t)THREADS * ITERS);
+    assert_int_equal(s1.walks, s0.walks); /* nothing left the caches */
+    tl_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fill_then_hit_every_size),
+        cmocka_unit_test(test_keys_apart),
+        cmocka_unit_test(test_any_invalidation_empties_it),
+        cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
+        cmocka_unit_test(test_changing_way_is_a_miss),
+        cmocka_unit_test(test_no_false_hits),
+        cmocka_unit_test(test_no_front_cache_without_iotlb),
+        cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
+        cmocka_unit_test(test_hit_never_grants_more),
+        cmocka_unit_test(test_hit_counts_exact_from_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
