@@ -211,6 +211,11 @@ SIOV_LOCAL void siov_pc_fill_epoch(struct siov_caches *c, uint64_t epoch, siov_s
                                    const struct siov_pasid_ent *pe);
 SIOV_LOCAL void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe,
                                     uint64_t addr, const struct siov_walk_out *out);
+/* Fill after a successful translation of req under pe: the IOTLB with w when
+   it came from a walk, and the front cache; one lock, dropped if an
+   invalidation completed since req's epoch. */
+SIOV_LOCAL void siov_caches_fill(struct siov_caches *c, const struct siov_req *req,
+                                 const struct siov_pasid_ent *pe, const struct siov_walk_out *w, bool walked);
 /* Where IOTLB evictions are counted (the unit's stats; NULL: nowhere). */
 SIOV_LOCAL void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats);
 /* Valid IOTLB entries now (tests and diagnostics; takes the writer lock). */

@@ -106,6 +106,7 @@ struct siov_caches {
     struct geometry cc_geo, pc_geo;
     struct siov_xc_way *xc;      /* front cache (front_cache.h) */
     unsigned xc_sets;            /* a power of two */
+    unsigned xc_shift;           /* 64 - log2(xc_sets) */
     unsigned hand;               /* round-robin eviction (writer only) */
     uint64_t *evictions;         /* the unit's counter, or NULL */
 };
@@ -166,8 +167,11 @@ struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg)
     /* the front cache holds what the IOTLB holds, at 4 KiB granularity: twice its
        entries (at least 64), so hot pages rarely collide */
     c->xc_sets = 32;
-    while (ntlb && (size_t)c->xc_sets * SIOV_XC_WAYS < 2 * ntlb)
+    c->xc_shift = 64 - 5;
+    while (ntlb && (size_t)c->xc_sets * SIOV_XC_WAYS < 2 * ntlb) {
         c->xc_sets *= 2;
+        c->xc_shift--;
+    }
     size_t xc_bytes = (size_t)c->xc_sets * SIOV_XC_WAYS * sizeof(*c->xc);
     c->xc = ntlb ? aligned_alloc(64, xc_bytes) : NULL; /* a set per line */
     if (c->xc)
@@ -209,10 +213,7 @@ uint64_t siov_caches_epoch(const struct siov_caches *c)
 
 struct siov_xc_view siov_caches_xc_view(const struct siov_caches *c)
 {
-    unsigned bits = 0;
-    while ((1u << bits) < c->xc_sets)
-        bits++;
-    return (struct siov_xc_view){c->xc, 64 - bits, &c->clock};
+    return (struct siov_xc_view){c->xc, c->xc_shift, &c->clock};
 }
 
 /* Start an invalidation: the writer lock, and the stamp it publishes. */
@@ -412,26 +413,33 @@ static struct siov_xc_way *xc_victim(struct siov_caches *c, struct siov_xc_way *
     return &set[c->hand++ % SIOV_XC_WAYS];
 }
 
+/* Writer, under wlock at epoch: put hit in the front cache. */
+static void xc_fill_locked(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
+                           const struct siov_xc_hit *hit)
+{
+    int sz = size_code(hit->page_size);
+    if (!c->xc || sz < 0)
+        return;
+    uint64_t key = siov_xc_key(sid, pasid), vpn = addr >> SIOV_PAGE_SHIFT;
+    struct siov_xc_way *w = xc_victim(c, c->xc + siov_xc_set_of(c->xc_shift, key, vpn), key, vpn, epoch);
+    uint64_t val = (hit->page & SIOV_XC_VAL_PAGE) | siov_set(0, SIOV_XC_VAL_PERM_USER, hit->perm_user) |
+                   siov_set(0, SIOV_XC_VAL_PERM_SUPER, hit->perm_super) | (hit->dirty ? SIOV_XC_VAL_DIRTY : 0) |
+                   siov_set(0, SIOV_XC_VAL_SIZE, (unsigned)sz);
+    uint64_t seq = siov_get(ld(&w->head), SIOV_XC_HEAD_SEQ);
+    st(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 1));
+    st_rel(&w->vpn, vpn);
+    st_rel(&w->val, val);
+    st_rel(&w->stamp_did, siov_set(0, SIOV_XC_SD_STAMP, epoch) | siov_set(0, SIOV_XC_SD_DID, hit->did));
+    st_rel(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 2) | key);
+}
+
 void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
                   const struct siov_xc_hit *hit)
 {
-    int sz = size_code(hit->page_size);
-    if (!c->xc || sz < 0 || pthread_mutex_trylock(&c->wlock))
+    if (pthread_mutex_trylock(&c->wlock))
         return; /* a skipped fill is always correct */
-    if (ld(&c->clock) == epoch) {
-        uint64_t key = siov_xc_key(sid, pasid), vpn = addr >> SIOV_PAGE_SHIFT;
-        struct siov_xc_view v = siov_caches_xc_view(c);
-        struct siov_xc_way *w = xc_victim(c, c->xc + siov_xc_set_of(v.set_shift, key, vpn), key, vpn, epoch);
-        uint64_t val = (hit->page & SIOV_XC_VAL_PAGE) | siov_set(0, SIOV_XC_VAL_PERM_USER, hit->perm_user) |
-                       siov_set(0, SIOV_XC_VAL_PERM_SUPER, hit->perm_super) |
-                       (hit->dirty ? SIOV_XC_VAL_DIRTY : 0) | siov_set(0, SIOV_XC_VAL_SIZE, (unsigned)sz);
-        uint64_t seq = siov_get(ld(&w->head), SIOV_XC_HEAD_SEQ);
-        st(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 1));
-        st_rel(&w->vpn, vpn);
-        st_rel(&w->val, val);
-        st_rel(&w->stamp_did, siov_set(0, SIOV_XC_SD_STAMP, epoch) | siov_set(0, SIOV_XC_SD_DID, hit->did));
-        st_rel(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 2) | key);
-    }
+    if (ld(&c->clock) == epoch)
+        xc_fill_locked(c, epoch, sid, pasid, addr, hit);
     pthread_mutex_unlock(&c->wlock);
 }
 
@@ -550,7 +558,10 @@ static void tlb_clear(struct tlb_way *w)
 static bool tlb_way_alive(const struct siov_caches *c, const struct tlb_way *w)
 {
     uint64_t tag = ld(&w->head) & HEAD_TAG;
-    return siov_get(tag, TAG_SIZE) && tlb_valid(c, tag, tag_slot(tag), ld(&w->stamp));
+    if (!siov_get(tag, TAG_SIZE))
+        return false;
+    /* only PASID-tagged entries need their scope slot (a hash) */
+    return tlb_valid(c, tag, (tag & TAG_TAGGED) ? tag_slot(tag) : 0, ld(&w->stamp));
 }
 
 /* Writer: the way for (tag, vpn): its own, an empty or dead one, or a victim. */
@@ -569,8 +580,9 @@ static struct tlb_way *tlb_victim(struct siov_caches *c, uint64_t tag, uint64_t 
     return &set[c->hand++ % c->tlb_geo.nways];
 }
 
-void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
-                         const struct siov_walk_out *out)
+/* Writer, under wlock at epoch: put the walk's result out in the IOTLB. */
+static void tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
+                            const struct siov_walk_out *out)
 {
     int sz = size_code(out->page_size);
     if (!c->tlb || sz < 0)
@@ -581,12 +593,32 @@ void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct sio
     uint64_t val = (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
                    siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
                    siov_set(0, VAL_KIND, pe->pgtt);
+    unsigned slot = tag_slot(tag);
+    st8(&c->sizes[slot], ld8(&c->sizes[slot]) | (tagged ? SIZES_TAGGED(sz) : SIZES_UNTAGGED(sz)));
+    tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val, epoch);
+}
+
+void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
+                         const struct siov_walk_out *out)
+{
     if (pthread_mutex_trylock(&c->wlock))
         return;
-    if (ld(&c->clock) == epoch) {
-        unsigned slot = tag_slot(tag);
-        st8(&c->sizes[slot], ld8(&c->sizes[slot]) | (tagged ? SIZES_TAGGED(sz) : SIZES_UNTAGGED(sz)));
-        tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val, epoch);
+    if (ld(&c->clock) == epoch)
+        tlb_fill_locked(c, epoch, pe, addr, out);
+    pthread_mutex_unlock(&c->wlock);
+}
+
+void siov_caches_fill(struct siov_caches *c, const struct siov_req *req, const struct siov_pasid_ent *pe,
+                      const struct siov_walk_out *w, bool walked)
+{
+    if (pthread_mutex_trylock(&c->wlock))
+        return; /* a skipped fill is always correct */
+    if (ld(&c->clock) == req->epoch) {
+        if (walked)
+            tlb_fill_locked(c, req->epoch, pe, req->addr, w);
+        uint64_t page = (w->page + (req->addr & (w->page_size - 1))) & SIOV_PAGE_MASK;
+        struct siov_xc_hit h = {page, w->page_size, w->perm_user, w->perm_super, w->dirty, pe->did};
+        xc_fill_locked(c, req->epoch, req->sid, req->pasid, req->addr, &h);
     }
     pthread_mutex_unlock(&c->wlock);
 }

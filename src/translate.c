@@ -73,20 +73,19 @@ static bool hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_o
     return !(access & SIOV_ACCESS_WRITE) || w->dirty;
 }
 
-/* IOTLB, then the page walk on a miss; fills the IOTLB after a successful walk. */
+/* IOTLB, then the page walk on a miss (*walked says which answered). */
 static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_ent *pe, const struct siov_req *req,
-                                 struct siov_walk_out *w)
+                                 struct siov_walk_out *w, bool *walked)
 {
+    *walked = false;
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
         siov_stat_inc(&u->stats.iotlb_hits);
         return SIOV_OK;
     }
     siov_stat_inc(&u->stats.iotlb_misses);
     siov_stat_inc(&u->stats.walks);
-    siov_fault f = siov_walk(u, pe, req->addr, req->access, w);
-    if (!f)
-        siov_tlb_fill_epoch(u->caches, req->epoch, pe, req->addr, w);
-    return f;
+    *walked = true;
+    return siov_walk(u, pe, req->addr, req->access, w);
 }
 
 static bool in_interrupt_range(uint64_t addr)
@@ -110,7 +109,8 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
         return SIOV_OK;
     }
     struct siov_walk_out w;
-    f = translate_page(u, &pe, req, &w);
+    bool walked;
+    f = translate_page(u, &pe, req, &w, &walked);
     if (f)
         return f;
     out->addr = w.page + (req->addr & (w.page_size - 1));
@@ -119,10 +119,8 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
     out->page_size = w.page_size;
     out->perm = (req->access & SIOV_ACCESS_PRIV) ? w.perm_super : w.perm_user;
     out->did = pe.did;
-    if (!req->nocache) {
-        struct siov_xc_hit h = {out->addr & SIOV_PAGE_MASK, w.page_size, w.perm_user, w.perm_super, w.dirty, pe.did};
-        siov_xc_fill(u->caches, req->epoch, req->sid, req->pasid, req->addr, &h);
-    }
+    if (!req->nocache) /* faults are never cached: only now is the answer known good */
+        siov_caches_fill(u->caches, req, &pe, &w, walked);
     return SIOV_OK;
 }
 
