@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim.h"
 
@@ -23,7 +24,8 @@ void sim_fini(struct sim *s)
         free(s->names[i].dom);
     siov_iommu_free(s->iommu);
     siov_mem_free(s->mem);
-    free(s->cb_ram);
+    if (s->cb_ram)
+        munmap(s->cb_ram, (size_t)s->mem_size);
     memset(s, 0, sizeof(*s));
 }
 
@@ -87,7 +89,11 @@ struct siov_mem *sim_mem(struct sim *s)
     if (s->mem)
         return s->mem;
     if (s->mem_callback) {
-        s->cb_ram = s->mem_size <= SIZE_MAX ? calloc(1, (size_t)s->mem_size) : NULL;
+        /* zero pages on first touch, as the flat backend: a large memory costs what is used */
+        void *p = s->mem_size <= SIZE_MAX ? mmap(NULL, (size_t)s->mem_size, PROT_READ | PROT_WRITE,
+                                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                                          : MAP_FAILED;
+        s->cb_ram = p == MAP_FAILED ? NULL : p;
         s->mem = s->cb_ram ? siov_mem_new(&ops, s) : NULL;
     } else {
         s->mem = siov_mem_new_flat(s->mem_size);
