@@ -15,6 +15,7 @@
 /* 2-way sets of 32-byte ways, one cache line a set. */
 #define SIOV_XC_WAYS 2
 #define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* odd while a writer changes the way */
+#define SIOV_XC_HEAD_SEQ_ODD SIOV_BIT(40)  /* the sequence's low bit */
 #define SIOV_XC_HEAD_KEY SIOV_BITS(39, 0)  /* 0: empty */
 #define SIOV_XC_KEY_VALID SIOV_BIT(39)
 #define SIOV_XC_KEY_SID SIOV_BITS(36, 21)
@@ -24,7 +25,8 @@
 #define SIOV_XC_VAL_PERM_USER SIOV_BITS(2, 0)  /* SIOV_ACCESS_READ/WRITE/EXEC for PR=0 */
 #define SIOV_XC_VAL_PERM_SUPER SIOV_BITS(5, 3) /* the same for PR=1 */
 #define SIOV_XC_VAL_DIRTY SIOV_BIT(6)          /* a write needs no A/D update */
-#define SIOV_XC_VAL_SIZE SIOV_BITS(8, 7)       /* log2(page size) = 12 + 9 * SIZE */
+#define SIOV_XC_VAL_SIZE SIOV_BITS(8, 7)       /* 0, 1, 2: 4 KiB, 2 MiB, 1 GiB */
+#define SIOV_XC_SIZE_STRIDE 9                  /* address bits a paging level adds */
 #define SIOV_XC_SD_DID SIOV_BITS(15, 0)
 #define SIOV_XC_SD_STAMP SIOV_BITS(63, 16)
 
@@ -48,11 +50,19 @@ static inline uint64_t siov_xc_key(siov_sid sid, uint32_t pasid)
            (pasid == SIOV_NO_PASID ? SIOV_XC_KEY_NOPASID : siov_set(0, SIOV_XC_KEY_PASID, pasid));
 }
 
+/* The page size a value word records. */
+static inline uint64_t siov_xc_page_size(uint64_t val)
+{
+    return 1ull << (SIOV_PAGE_SHIFT + SIOV_XC_SIZE_STRIDE * siov_get(val, SIOV_XC_VAL_SIZE));
+}
+
 /* Index of the first way of (key, vpn)'s set: Fibonacci hashing (one
-   multiply, the top bits) of the page and the key folded into one word. */
+   multiply, the top bits) of the page and the key folded into one word
+   (the 40-bit key shifted to the top, over the page number's high bits). */
+#define SIOV_XC_KEY_FOLD 24
 static inline uint64_t siov_xc_set_of(unsigned set_shift, uint64_t key, uint64_t vpn)
 {
-    uint64_t h = (vpn ^ key << 24) * 0x9E3779B97F4A7C15ull;
+    uint64_t h = (vpn ^ key << SIOV_XC_KEY_FOLD) * 0x9E3779B97F4A7C15ull;
     return (h >> set_shift) * SIOV_XC_WAYS;
 }
 
@@ -62,7 +72,8 @@ static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint6
                                 uint64_t *val, uint64_t *sd)
 {
     uint64_t h = __atomic_load_n(&w->head, __ATOMIC_ACQUIRE);
-    if ((h & (SIOV_XC_HEAD_KEY | SIOV_BITS(40, 40))) != key || __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
+    if ((h & (SIOV_XC_HEAD_KEY | SIOV_XC_HEAD_SEQ_ODD)) != key ||
+        __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
         return false; /* another key, an odd (changing) way, or another page */
     *val = __atomic_load_n(&w->val, __ATOMIC_ACQUIRE);
     *sd = __atomic_load_n(&w->stamp_did, __ATOMIC_ACQUIRE);

@@ -89,7 +89,7 @@ struct siov_stat_shard {
     uint64_t shared;             /* front-cache hits of other threads (atomic adds) */
 };
 
-/* One translation to put in the front cache (siov_xc_fill). */
+/* One translation to put in the front cache (siov_xc_fill, tests). */
 struct siov_xc_hit {
     uint64_t page;       /* output address of the 4 KiB page */
     uint64_t page_size;  /* size of the page that translated it */
@@ -211,11 +211,13 @@ SIOV_LOCAL void siov_pc_fill_epoch(struct siov_caches *c, uint64_t epoch, siov_s
                                    const struct siov_pasid_ent *pe);
 SIOV_LOCAL void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe,
                                     uint64_t addr, const struct siov_walk_out *out);
-/* Fill after a successful translation of req under pe: the IOTLB with w when
-   it came from a walk, and the front cache; one lock, dropped if an
-   invalidation completed since req's epoch. */
+/* Fill from a successful translation w of req under pe, what says which
+   caches: the IOTLB (a walk's result) and the front cache (an answer given).
+   One lock; dropped if an invalidation completed since req's epoch. */
+#define SIOV_FILL_IOTLB 1u
+#define SIOV_FILL_FRONT 2u
 SIOV_LOCAL void siov_caches_fill(struct siov_caches *c, const struct siov_req *req,
-                                 const struct siov_pasid_ent *pe, const struct siov_walk_out *w, bool walked);
+                                 const struct siov_pasid_ent *pe, const struct siov_walk_out *w, unsigned what);
 /* Where IOTLB evictions are counted (the unit's stats; NULL: nowhere). */
 SIOV_LOCAL void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats);
 /* Valid IOTLB entries now (tests and diagnostics; takes the writer lock). */

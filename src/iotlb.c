@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL /* the hit path hashes 8-16 bytes: inline XXH3 */
+#define XXH_INLINE_ALL /* cache lookups hash 8-16 bytes: inline XXH3 */
 #include <xxhash.h>
 
 #include "front_cache.h"
@@ -609,16 +609,17 @@ void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct sio
 }
 
 void siov_caches_fill(struct siov_caches *c, const struct siov_req *req, const struct siov_pasid_ent *pe,
-                      const struct siov_walk_out *w, bool walked)
+                      const struct siov_walk_out *w, unsigned what)
 {
     if (pthread_mutex_trylock(&c->wlock))
         return; /* a skipped fill is always correct */
     if (ld(&c->clock) == req->epoch) {
-        if (walked)
+        if (what & SIOV_FILL_IOTLB)
             tlb_fill_locked(c, req->epoch, pe, req->addr, w);
         uint64_t page = (w->page + (req->addr & (w->page_size - 1))) & SIOV_PAGE_MASK;
         struct siov_xc_hit h = {page, w->page_size, w->perm_user, w->perm_super, w->dirty, pe->did};
-        xc_fill_locked(c, req->epoch, req->sid, req->pasid, req->addr, &h);
+        if (what & SIOV_FILL_FRONT)
+            xc_fill_locked(c, req->epoch, req->sid, req->pasid, req->addr, &h);
     }
     pthread_mutex_unlock(&c->wlock);
 }

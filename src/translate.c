@@ -114,22 +114,34 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
     if (f)
         return f;
     out->addr = w.page + (req->addr & (w.page_size - 1));
-    if (in_interrupt_range(out->addr))
+    bool intr = in_interrupt_range(out->addr);
+    /* the walk's result is a translation even where this request's output
+       faults (a large page over the interrupt range); the front cache holds
+       only answers given */
+    unsigned fill = (walked ? SIOV_FILL_IOTLB : 0) | (intr ? 0 : SIOV_FILL_FRONT);
+    if (!req->nocache && fill)
+        siov_caches_fill(u->caches, req, &pe, &w, fill);
+    if (intr)
         return pe.legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
     out->page_size = w.page_size;
     out->perm = (req->access & SIOV_ACCESS_PRIV) ? w.perm_super : w.perm_user;
     out->did = pe.did;
-    if (!req->nocache) /* faults are never cached: only now is the answer known good */
-        siov_caches_fill(u->caches, req, &pe, &w, walked);
     return SIOV_OK;
 }
+
+/* __has_builtin must not appear in an #if where the compiler lacks it */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#define SIOV_HAVE_THREAD_POINTER 1
+#endif
+#endif
 
 /* An id of the calling thread, distinct among live threads: its thread
    pointer where the compiler reads it inline, else pthread_self. */
 static inline uint64_t thread_id(void)
 {
     uint64_t id = 0;
-#if defined(__has_builtin) && __has_builtin(__builtin_thread_pointer)
+#ifdef SIOV_HAVE_THREAD_POINTER
     uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
     memcpy(&id, &tp, sizeof(tp) < sizeof(id) ? sizeof(tp) : sizeof(id));
 #else
@@ -144,6 +156,7 @@ static inline uint64_t thread_id(void)
 static inline void count_fast_hit(struct siov_iommu *u)
 {
     uint64_t me = thread_id();
+    /* Fibonacci hashing; thread pointers differ in their middle bits (stacks are MiBs apart) */
     struct siov_stat_shard *s = &u->shard[((me * 0x9E3779B97F4A7C15ull) >> 32) % SIOV_STAT_SHARDS];
     uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
     if (owner != me && (owner || !me ||
@@ -163,11 +176,11 @@ static inline bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct s
     uint64_t val, sd;
     if (!siov_xc_probe(&u->xc, epoch, siov_xc_key(r->sid, r->pasid), r->addr >> SIOV_PAGE_SHIFT, &val, &sd))
         return false;
-    unsigned perm = (unsigned)(val >> ((r->access & SIOV_ACCESS_PRIV) ? 3 : 0)) & SIOV_ACCESS_RWX;
+    unsigned perm = (unsigned)siov_get(val, (r->access & SIOV_ACCESS_PRIV) ? SIOV_XC_VAL_PERM_SUPER
+                                                                            : SIOV_XC_VAL_PERM_USER);
     if ((r->access & SIOV_ACCESS_RWX & ~perm) || ((r->access & SIOV_ACCESS_WRITE) && !(val & SIOV_XC_VAL_DIRTY)))
         return false; /* the walk reports the fault, or sets D */
-    *out = (struct siov_xlate){(val & SIOV_XC_VAL_PAGE) | (r->addr & ~SIOV_PAGE_MASK),
-                               1ull << (SIOV_PAGE_SHIFT + 9 * siov_get(val, SIOV_XC_VAL_SIZE)), perm,
+    *out = (struct siov_xlate){(val & SIOV_XC_VAL_PAGE) | (r->addr & ~SIOV_PAGE_MASK), siov_xc_page_size(val), perm,
                                (uint16_t)siov_get(sd, SIOV_XC_SD_DID)};
     count_fast_hit(u);
     return true;

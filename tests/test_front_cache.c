@@ -148,7 +148,7 @@ static void test_fill_from_an_older_epoch_is_dropped(void **state)
     fx_free(f);
 }
 
-/* A way a writer is changing (odd sequence) or whose head moved reads as a miss. */
+/* A way a writer is changing (odd sequence) reads as a miss. */
 static void test_changing_way_is_a_miss(void **state)
 {
     (void)state;
@@ -172,6 +172,7 @@ static void test_no_false_hits(void **state)
     (void)state;
     struct fx *f = fx_new(16); /* the smallest front cache: 32 sets */
     uint64_t s = 0x1234567;
+    unsigned hits = 0;
     for (unsigned i = 0; i < 20000; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         siov_sid sid = (siov_sid)(s >> 48 & 7);
@@ -180,9 +181,12 @@ static void test_no_false_hits(void **state)
         if (s >> 63)
             fill(f, sid, pasid, addr, KB4);
         uint64_t val, sd;
-        if (probe(f, sid, pasid, addr, &val, &sd))
+        if (probe(f, sid, pasid, addr, &val, &sd)) {
             expect_hit(f, sid, pasid, addr, KB4);
+            hits++;
+        }
     }
+    assert_true(hits > 2000); /* the probes did find entries */
     fx_free(f);
 }
 
@@ -244,7 +248,9 @@ static void test_write_to_clean_page_walks_and_sets_d(void **state)
     tl_free(t);
 }
 
-/* A cached read-only grant never answers an execute or supervisor-denied request. */
+/* A cached grant never answers a request the walk would refuse: a write to
+   a read-only page, an execute request with ERE=0, a privileged request with
+   SRE=0. Each is walked and reported; reads keep hitting. */
 static void test_hit_never_grants_more(void **state)
 {
     (void)state;
@@ -254,13 +260,73 @@ static void test_hit_never_grants_more(void **state)
     struct siov_xlate x;
     assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, R, &x), SIOV_OK);
     assert_int_equal(x.perm, R);
+    const struct {
+        unsigned access;
+        siov_fault want;
+    } refused[] = {{W, SIOV_FAULT_SGN_6}, {R | X, SIOV_FAULT_SPT_5}, {R | SIOV_ACCESS_PRIV, SIOV_FAULT_SPT_6}};
+    for (unsigned i = 0; i < 3; i++) {
+        struct siov_stats s0 = tl_stats(t);
+        assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, refused[i].access, &x), refused[i].want);
+        assert_int_equal(tl_fault_records(t), i + 1); /* reported, not hidden by the hit */
+        struct siov_stats s1 = tl_stats(t);
+        assert_int_equal(s1.iotlb_hits, s0.iotlb_hits); /* the walk answered */
+        assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, R, &x), SIOV_OK); /* reads still hit */
+        assert_int_equal(tl_stats(t).iotlb_hits, s1.iotlb_hits + 1);
+    }
+    tl_free(t);
+}
+
+/* Privileged and user requests read different grants of one entry: with
+   SRE=1, a supervisor page's privileged hits never serve a user request. */
+static void test_priv_and_user_grants_apart(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t flpt = tl_page(t), pe[8];
+    tl_map(t, flpt, 4, true, 0, TL_DATA_BASE, KB4, SIOV_FL_P | SIOV_FL_RW | SIOV_FL_A | SIOV_FL_D, TL_FL_URW);
+    tl_pe_fl(pe, DID, flpt, 4);
+    pe[2] |= SIOV_PTE2_SRE;
+    tl_pasid_entry(t, dir, PASID, pe);
+    struct siov_xlate x;
+    for (int i = 0; i < 2; i++) { /* a walk, then a front-cache hit */
+        assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, R | W | SIOV_ACCESS_PRIV, &x), SIOV_OK);
+        assert_int_equal(x.addr, TL_DATA_BASE + 0x40);
+        assert_int_equal(x.perm, R | W);
+    }
     struct siov_stats s0 = tl_stats(t);
-    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, W, &x), SIOV_FAULT_SGN_6);
-    assert_int_equal(tl_fault_records(t), 1); /* reported by the walk, not hidden by the hit */
+    assert_int_equal(s0.walks, 1);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, R, &x), SIOV_FAULT_SGN_2);
+    assert_int_equal(tl_stats(t).walks, s0.walks + 1);
+    tl_free(t);
+}
+
+/* A 2 MiB first-level page over the interrupt range: its walk result is an
+   IOTLB entry (the page translates), but requests into the range fault every
+   time and only the answers given outside it enter the front cache. */
+static void test_interrupt_range_page_cached_answers_not(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t flpt = tl_page(t), pe[8];
+    tl_map(t, flpt, 4, true, 0x40000000ull, 0xFEE00000ull, MB2, TL_FL_URW, TL_FL_URW);
+    tl_pe_fl(pe, DID, flpt, 4);
+    tl_pasid_entry(t, dir, PASID, pe);
+    struct siov_xlate x;
+    struct siov_stats s0 = tl_stats(t);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40000000ull + 0x1000, R, &x), SIOV_FAULT_SGN_8);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40000000ull + 0x100000, R, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0xFEF00000ull);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40000000ull + 0x100000, R, &x), SIOV_OK);
     struct siov_stats s1 = tl_stats(t);
-    assert_int_equal(s1.walks, s0.walks + 1);
-    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0, R, &x), SIOV_OK); /* reads still hit */
-    assert_int_equal(tl_stats(t).iotlb_hits, s1.iotlb_hits + 1);
+    assert_int_equal(s1.walks - s0.walks, 1);             /* one walk filled the IOTLB */
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 3);   /* the second fault, the first OK, the front hit */
+    assert_int_equal(s1.faults - s0.faults, 2);
+    assert_int_equal(tl_fault_records(t), 2);             /* each fault is recorded */
     tl_free(t);
 }
 
@@ -296,11 +362,14 @@ static void test_hit_counts_exact_from_threads(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, hit_many, &run), 0);
     for (unsigned i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
+    for (unsigned i = 0; i < 8; i++) { /* one at a time: new threads reuse an owner's thread pointer */
+        assert_int_equal(pthread_create(&th[0], NULL, hit_many, &run), 0);
+        pthread_join(th[0], NULL);
+    }
     struct siov_stats s1 = tl_stats(t);
     assert_int_equal(run.bad, 0);
-    assert_int_equal(s1.translations - s0.translations, (uint64_t)THREADS * ITERS);
-    assert_int_equal((s1.iotlb_hits + s1.iotlb_misses) - (s0.iotlb_hits + s0.iotlb_misses),
-                     (uint64_t)THREADS * ITERS);
+    assert_int_equal(s1.translations - s0.translations, (uint64_t)(THREADS + 8) * ITERS);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, (uint64_t)(THREADS + 8) * ITERS);
     assert_int_equal(s1.walks, s0.walks); /* nothing left the caches */
     tl_free(t);
 }
@@ -317,6 +386,8 @@ int main(void)
         cmocka_unit_test(test_no_front_cache_without_iotlb),
         cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
         cmocka_unit_test(test_hit_never_grants_more),
+        cmocka_unit_test(test_priv_and_user_grants_apart),
+        cmocka_unit_test(test_interrupt_range_page_cached_answers_not),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
