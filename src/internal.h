@@ -89,7 +89,7 @@ struct siov_stat_shard {
     uint64_t shared;             /* front-cache hits of other threads (atomic adds) */
 };
 
-/* One translation to put in the front cache (siov_xc_fill, tests). */
+/* One translation to put in the front cache (siov_xc_fill: the unit tests fill it directly). */
 struct siov_xc_hit {
     uint64_t page;       /* output address of the 4 KiB page */
     uint64_t page_size;  /* size of the page that translated it */

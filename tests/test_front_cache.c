@@ -223,6 +223,21 @@ static struct tl *fl_unit(unsigned npages, uint64_t *leaf0)
     return t;
 }
 
+/* A unit with one first-level page (leaf flags) at PASID, pe2 OR-ed into
+   the PASID-table entry's third word (SRE, ERE). */
+static struct tl *fl_unit_page(uint64_t iova, uint64_t pa, uint64_t size, uint64_t leaf, uint64_t pe2)
+{
+    struct tl *t = tl_new(NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t flpt = tl_page(t), pe[8];
+    tl_map(t, flpt, 4, true, iova, pa, size, leaf, TL_FL_URW);
+    tl_pe_fl(pe, DID, flpt, 4);
+    pe[2] |= pe2;
+    tl_pasid_entry(t, dir, PASID, pe);
+    return t;
+}
+
 /* A read fills the front cache with a clean page; the first write still
    walks (D must be set in guest memory), and only then writes hit. */
 static void test_write_to_clean_page_walks_and_sets_d(void **state)
@@ -281,14 +296,7 @@ static void test_hit_never_grants_more(void **state)
 static void test_priv_and_user_grants_apart(void **state)
 {
     (void)state;
-    struct tl *t = tl_new(NULL);
-    tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
-    uint64_t flpt = tl_page(t), pe[8];
-    tl_map(t, flpt, 4, true, 0, TL_DATA_BASE, KB4, SIOV_FL_P | SIOV_FL_RW | SIOV_FL_A | SIOV_FL_D, TL_FL_URW);
-    tl_pe_fl(pe, DID, flpt, 4);
-    pe[2] |= SIOV_PTE2_SRE;
-    tl_pasid_entry(t, dir, PASID, pe);
+    struct tl *t = fl_unit_page(0, TL_DATA_BASE, KB4, SIOV_FL_P | SIOV_FL_RW | SIOV_FL_A | SIOV_FL_D, SIOV_PTE2_SRE);
     struct siov_xlate x;
     for (int i = 0; i < 2; i++) { /* a walk, then a front-cache hit */
         assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, R | W | SIOV_ACCESS_PRIV, &x), SIOV_OK);
@@ -308,13 +316,7 @@ static void test_priv_and_user_grants_apart(void **state)
 static void test_interrupt_range_page_cached_answers_not(void **state)
 {
     (void)state;
-    struct tl *t = tl_new(NULL);
-    tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
-    uint64_t flpt = tl_page(t), pe[8];
-    tl_map(t, flpt, 4, true, 0x40000000ull, 0xFEE00000ull, MB2, TL_FL_URW, TL_FL_URW);
-    tl_pe_fl(pe, DID, flpt, 4);
-    tl_pasid_entry(t, dir, PASID, pe);
+    struct tl *t = fl_unit_page(0x40000000ull, 0xFEE00000ull, MB2, TL_FL_URW, 0);
     struct siov_xlate x;
     struct siov_stats s0 = tl_stats(t);
     for (int i = 0; i < 2; i++)
