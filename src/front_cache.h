@@ -12,7 +12,7 @@
 #include <siov/format.h>
 #include <siov/types.h>
 
-/* 2-way sets of 32-byte ways, one cache line a set. */
+/* 2-way sets of 32-byte ways, one cache line a set; a page has two candidate sets. */
 #define SIOV_XC_WAYS 2
 #define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* odd while a writer changes the way */
 #define SIOV_XC_HEAD_SEQ_ODD SIOV_BIT(40)  /* the sequence's low bit */
@@ -56,14 +56,28 @@ static inline uint64_t siov_xc_page_size(uint64_t val)
     return 1ull << (SIOV_PAGE_SHIFT + SIOV_XC_SIZE_STRIDE * siov_get(val, SIOV_XC_VAL_SIZE));
 }
 
-/* Index of the first way of (key, vpn)'s set: Fibonacci hashing (one
-   multiply, the top bits) of the page and the key folded into one word
-   (the 40-bit key shifted to the top, over the page number's high bits). */
+/* Each (key, vpn) may live in either of two sets (two-choice placement: a
+   page whose first set is full takes its second, so a few colliding hot pages
+   do not evict one another). Both come from one Fibonacci hash (one multiply)
+   of the page and the key folded into one word (the 40-bit key shifted to
+   the top, over the page number's high bits): the first set from its top
+   bits, the second from the bits below them. */
 #define SIOV_XC_KEY_FOLD 24
+static inline uint64_t siov_xc_hash(uint64_t key, uint64_t vpn)
+{
+    return (vpn ^ key << SIOV_XC_KEY_FOLD) * 0x9E3779B97F4A7C15ull;
+}
+
+/* Index of the first way of (key, vpn)'s first set. */
 static inline uint64_t siov_xc_set_of(unsigned set_shift, uint64_t key, uint64_t vpn)
 {
-    uint64_t h = (vpn ^ key << SIOV_XC_KEY_FOLD) * 0x9E3779B97F4A7C15ull;
-    return (h >> set_shift) * SIOV_XC_WAYS;
+    return (siov_xc_hash(key, vpn) >> set_shift) * SIOV_XC_WAYS;
+}
+
+/* Index of the first way of (key, vpn)'s second set (set_shift is 64 - log2(sets), at least 1). */
+static inline uint64_t siov_xc_alt_set_of(unsigned set_shift, uint64_t key, uint64_t vpn)
+{
+    return (siov_xc_hash(key, vpn) << (64 - set_shift) >> set_shift) * SIOV_XC_WAYS;
 }
 
 /* Read way w if it holds (key, vpn) stably (a seqlock read): its value word,
@@ -80,14 +94,24 @@ static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint6
     return __atomic_load_n(&w->head, __ATOMIC_RELAXED) == h && siov_get(*sd, SIOV_XC_SD_STAMP) == epoch;
 }
 
-/* The front cache's answer for (key, vpn) at epoch: its value and stamp words. */
+static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key, uint64_t vpn, uint64_t epoch,
+                                    uint64_t *val, uint64_t *sd)
+{
+    return siov_xc_read(&set[0], key, vpn, epoch, val, sd) || siov_xc_read(&set[1], key, vpn, epoch, val, sd);
+}
+
+/* The front cache's answer for (key, vpn) at epoch: its value and stamp words.
+   Fills prefer the first set, so most hits read one cache line. */
 static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t epoch, uint64_t key, uint64_t vpn,
                                  uint64_t *val, uint64_t *sd)
 {
     if (!v->ways)
         return false;
-    const struct siov_xc_way *set = v->ways + siov_xc_set_of(v->set_shift, key, vpn);
-    return siov_xc_read(&set[0], key, vpn, epoch, val, sd) || siov_xc_read(&set[1], key, vpn, epoch, val, sd);
+    uint64_t h = siov_xc_hash(key, vpn);
+    if (siov_xc_read_set(v->ways + (h >> v->set_shift) * SIOV_XC_WAYS, key, vpn, epoch, val, sd))
+        return true;
+    return siov_xc_read_set(v->ways + (h << (64 - v->set_shift) >> v->set_shift) * SIOV_XC_WAYS, key, vpn, epoch,
+                            val, sd);
 }
 
 #endif

@@ -79,10 +79,12 @@ struct siov_msi_pending {
 #define SIOV_MSI_INV 1
 
 /* Shards of the hottest counter, so translating threads neither bounce one
-   cache line nor pay a locked add: a thread counts in the shard its id hashes
-   to; the first thread there claims it (owner) and adds with a plain load and
-   store, and any other thread hashing there adds atomically to shared. */
+   cache line nor pay a locked add: a thread counts in a shard it owns, the
+   first unclaimed or its own among SIOV_STAT_PROBES shards from where its id
+   hashes, adding with a plain load and store; when all of those belong to
+   other threads, it adds atomically to the first one's shared. */
 #define SIOV_STAT_SHARDS 16
+#define SIOV_STAT_PROBES 4
 struct siov_stat_shard {
     _Alignas(64) uint64_t owner; /* the claiming thread's id, 0 while unclaimed */
     uint64_t owned;              /* front-cache hits counted by the owner alone */

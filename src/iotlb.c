@@ -400,17 +400,24 @@ static int size_code(uint64_t page_size)
     return -1;
 }
 
-/* Writer: the way of set to replace: key's own, else one not valid in this epoch. */
-static struct siov_xc_way *xc_victim(struct siov_caches *c, struct siov_xc_way *set, uint64_t key,
-                                     uint64_t vpn, uint64_t epoch)
+/* Writer: the way to replace among (key, vpn)'s two sets: its own entry, else
+   one not valid in this epoch (first set first), else the next in turn. */
+static struct siov_xc_way *xc_victim(struct siov_caches *c, uint64_t key, uint64_t vpn, uint64_t epoch)
 {
-    for (unsigned i = 0; i < SIOV_XC_WAYS; i++)
-        if ((ld(&set[i].head) & SIOV_XC_HEAD_KEY) == key && ld(&set[i].vpn) == vpn)
-            return &set[i];
-    for (unsigned i = 0; i < SIOV_XC_WAYS; i++)
-        if (siov_get(ld(&set[i].stamp_did), SIOV_XC_SD_STAMP) != epoch)
-            return &set[i];
-    return &set[c->hand++ % SIOV_XC_WAYS];
+    struct siov_xc_way *w[2 * SIOV_XC_WAYS];
+    struct siov_xc_way *first = c->xc + siov_xc_set_of(c->xc_shift, key, vpn);
+    struct siov_xc_way *second = c->xc + siov_xc_alt_set_of(c->xc_shift, key, vpn);
+    for (unsigned i = 0; i < SIOV_XC_WAYS; i++) {
+        w[i] = &first[i];
+        w[SIOV_XC_WAYS + i] = &second[i];
+    }
+    for (unsigned i = 0; i < 2 * SIOV_XC_WAYS; i++)
+        if ((ld(&w[i]->head) & SIOV_XC_HEAD_KEY) == key && ld(&w[i]->vpn) == vpn)
+            return w[i];
+    for (unsigned i = 0; i < 2 * SIOV_XC_WAYS; i++)
+        if (siov_get(ld(&w[i]->stamp_did), SIOV_XC_SD_STAMP) != epoch)
+            return w[i];
+    return w[c->hand++ % (2 * SIOV_XC_WAYS)];
 }
 
 /* Writer, under wlock at epoch: put hit in the front cache. */
@@ -421,7 +428,7 @@ static void xc_fill_locked(struct siov_caches *c, uint64_t epoch, siov_sid sid, 
     if (!c->xc || sz < 0)
         return;
     uint64_t key = siov_xc_key(sid, pasid), vpn = addr >> SIOV_PAGE_SHIFT;
-    struct siov_xc_way *w = xc_victim(c, c->xc + siov_xc_set_of(c->xc_shift, key, vpn), key, vpn, epoch);
+    struct siov_xc_way *w = xc_victim(c, key, vpn, epoch);
     uint64_t val = (hit->page & SIOV_XC_VAL_PAGE) | siov_set(0, SIOV_XC_VAL_PERM_USER, hit->perm_user) |
                    siov_set(0, SIOV_XC_VAL_PERM_SUPER, hit->perm_super) | (hit->dirty ? SIOV_XC_VAL_DIRTY : 0) |
                    siov_set(0, SIOV_XC_VAL_SIZE, (unsigned)sz);

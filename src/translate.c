@@ -152,25 +152,28 @@ static inline uint64_t thread_id(void)
 }
 
 /* Count one front-cache hit in this thread's shard (see siov_stat_shard):
-   a plain add when the thread owns the shard, an atomic one otherwise. */
+   a plain add in a shard the thread owns, found or claimed among the few its
+   id hashes to; an atomic add when all of those belong to other threads. */
 static inline void count_fast_hit(struct siov_iommu *u)
 {
     uint64_t me = thread_id();
     /* Fibonacci hashing; thread pointers differ in their middle bits (stacks are MiBs apart) */
-    struct siov_stat_shard *s = &u->shard[((me * 0x9E3779B97F4A7C15ull) >> 32) % SIOV_STAT_SHARDS];
-    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-    if (owner != me && (owner || !me ||
-                        !__atomic_compare_exchange_n(&s->owner, &owner, me, false, __ATOMIC_RELAXED,
-                                                     __ATOMIC_RELAXED))) {
-        siov_stat_inc(&s->shared);
-        return;
+    unsigned first = (unsigned)((me * 0x9E3779B97F4A7C15ull) >> 32) % SIOV_STAT_SHARDS;
+    for (unsigned k = 0; k < SIOV_STAT_PROBES; k++) {
+        struct siov_stat_shard *s = &u->shard[(first + k) % SIOV_STAT_SHARDS];
+        uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+        if (me && (owner == me || (!owner && __atomic_compare_exchange_n(&s->owner, &owner, me, false,
+                                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)))) {
+            /* only this thread writes owned: no locked instruction on the hit path */
+            __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+            return;
+        }
     }
-    /* only this thread writes owned: no locked instruction on the hit path */
-    __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    siov_stat_inc(&u->shard[first].shared);
 }
 
 /* The hot path: a front-cache hit that grants the access (one multiply, one
-   probe of one cache line). */
+   cache line read, two when the page sits in its second set). */
 static inline bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct siov_req *r, struct siov_xlate *out)
 {
     uint64_t val, sd;

@@ -190,6 +190,50 @@ static void test_no_false_hits(void **state)
     fx_free(f);
 }
 
+/* Four pages whose first sets are the same (a 2-way set) all stay cached:
+   the ones that do not fit take their second sets. */
+static void test_colliding_pages_take_their_second_set(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(4096);
+    uint64_t key = siov_xc_key(0x21, 9), addr[4];
+    uint64_t set = siov_xc_set_of(f->v.set_shift, key, 0x100);
+    unsigned n = 0;
+    for (uint64_t vpn = 0x100; n < 4; vpn++)
+        if (siov_xc_set_of(f->v.set_shift, key, vpn) == set &&
+            siov_xc_alt_set_of(f->v.set_shift, key, vpn) != set)
+            addr[n++] = vpn << 12;
+    for (unsigned i = 0; i < 4; i++)
+        fill(f, 0x21, 9, addr[i], KB4);
+    for (unsigned i = 0; i < 4; i++)
+        expect_hit(f, 0x21, 9, addr[i], KB4);
+    fx_free(f);
+}
+
+/* Random pages filling an eighth of the front cache: after one fill each,
+   every one hits (no page evicts another). Over 1,024 pages in 4,096 2-way
+   sets, one set per page would leave about ten sets holding three pages. */
+static void test_random_pages_within_capacity_all_hit(void **state)
+{
+    (void)state;
+    const unsigned npages = 1024;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        struct fx *f = fx_new(4096); /* 8,192 ways */
+        uint64_t s = seed * 0x9E3779B97F4A7C15ull;
+        uint64_t *addr = malloc(npages * sizeof(*addr));
+        assert_non_null(addr);
+        for (unsigned i = 0; i < npages; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            addr[i] = ((uint64_t)i << 20 | (s >> 44)) << 12; /* distinct pages */
+            fill(f, 0x30, 2, addr[i], KB4);
+        }
+        for (unsigned i = 0; i < npages; i++)
+            expect_hit(f, 0x30, 2, addr[i], KB4);
+        free(addr);
+        fx_free(f);
+    }
+}
+
 static void test_no_front_cache_without_iotlb(void **state)
 {
     (void)state;
@@ -385,6 +429,8 @@ int main(void)
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
         cmocka_unit_test(test_changing_way_is_a_miss),
         cmocka_unit_test(test_no_false_hits),
+        cmocka_unit_test(test_colliding_pages_take_their_second_set),
+        cmocka_unit_test(test_random_pages_within_capacity_all_hit),
         cmocka_unit_test(test_no_front_cache_without_iotlb),
         cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
         cmocka_unit_test(test_hit_never_grants_more),
