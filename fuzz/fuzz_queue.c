@@ -314,12 +314,17 @@ static void op_inv(struct run *r)
     d[1] = INV_STATUS;
     put_dsc(r, d, false);
     write_iqt(r, r->soft_tail);
-    /* Clean only if the queue ran all of them (the software tail may lag a
-       head that raw IQT writes moved on), and the PASID cache was reachable
-       (a 256-bit queue) or unused (legacy mode). */
+    /* Clean only if the queue ran all of them: it is enabled, without error,
+       its head reached the tail (compare_queue checked the unit's IQH), and
+       they lay between the old head and the tail (the software tail may lag
+       a head that raw IQT writes moved on). The status word alone does not
+       prove it: a fuzzed wait, or a queue laid over the status word, can
+       leave the same value there. The PASID cache must also have been
+       reachable (a 256-bit queue) or unused (legacy mode). */
     bool all_run = (first - head0 + size) % size < (r->soft_tail - head0 + size) % size;
+    bool ran = r->q.qie && !r->q.iqe && r->q.head == r->soft_tail;
     r->ntags = 0;
-    r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && all_run &&
+    r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && ran && all_run &&
                (q_width(r) == 32 || r->u->ttm == SIOV_TTM_LEGACY);
 }
 
