@@ -68,16 +68,28 @@ static inline uint64_t siov_xc_hash(uint64_t key, uint64_t vpn)
     return (vpn ^ key << SIOV_XC_KEY_FOLD) * 0x9E3779B97F4A7C15ull;
 }
 
+/* Index of the first way of hash h's first set. */
+static inline uint64_t siov_xc_first_set(uint64_t h, unsigned set_shift)
+{
+    return (h >> set_shift) * SIOV_XC_WAYS;
+}
+
+/* ... and of its second set (set_shift is 64 - log2(sets), at least 1). */
+static inline uint64_t siov_xc_second_set(uint64_t h, unsigned set_shift)
+{
+    return (h << (64 - set_shift) >> set_shift) * SIOV_XC_WAYS;
+}
+
 /* Index of the first way of (key, vpn)'s first set. */
 static inline uint64_t siov_xc_set_of(unsigned set_shift, uint64_t key, uint64_t vpn)
 {
-    return (siov_xc_hash(key, vpn) >> set_shift) * SIOV_XC_WAYS;
+    return siov_xc_first_set(siov_xc_hash(key, vpn), set_shift);
 }
 
-/* Index of the first way of (key, vpn)'s second set (set_shift is 64 - log2(sets), at least 1). */
+/* Index of the first way of (key, vpn)'s second set. */
 static inline uint64_t siov_xc_alt_set_of(unsigned set_shift, uint64_t key, uint64_t vpn)
 {
-    return (siov_xc_hash(key, vpn) << (64 - set_shift) >> set_shift) * SIOV_XC_WAYS;
+    return siov_xc_second_set(siov_xc_hash(key, vpn), set_shift);
 }
 
 /* Read way w if it holds (key, vpn) stably (a seqlock read): its value word,
@@ -94,6 +106,7 @@ static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint6
     return __atomic_load_n(&w->head, __ATOMIC_RELAXED) == h && siov_get(*sd, SIOV_XC_SD_STAMP) == epoch;
 }
 
+/* siov_xc_read on either way of a set. */
 static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key, uint64_t vpn, uint64_t epoch,
                                     uint64_t *val, uint64_t *sd)
 {
@@ -108,10 +121,8 @@ static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t epoch, u
     if (!v->ways)
         return false;
     uint64_t h = siov_xc_hash(key, vpn);
-    if (siov_xc_read_set(v->ways + (h >> v->set_shift) * SIOV_XC_WAYS, key, vpn, epoch, val, sd))
-        return true;
-    return siov_xc_read_set(v->ways + (h << (64 - v->set_shift) >> v->set_shift) * SIOV_XC_WAYS, key, vpn, epoch,
-                            val, sd);
+    return siov_xc_read_set(v->ways + siov_xc_first_set(h, v->set_shift), key, vpn, epoch, val, sd) ||
+           siov_xc_read_set(v->ways + siov_xc_second_set(h, v->set_shift), key, vpn, epoch, val, sd);
 }
 
 #endif
