@@ -405,8 +405,9 @@ static int size_code(uint64_t page_size)
 static struct siov_xc_way *xc_victim(struct siov_caches *c, uint64_t key, uint64_t vpn, uint64_t epoch)
 {
     struct siov_xc_way *w[2 * SIOV_XC_WAYS];
-    struct siov_xc_way *first = c->xc + siov_xc_set_of(c->xc_shift, key, vpn);
-    struct siov_xc_way *second = c->xc + siov_xc_alt_set_of(c->xc_shift, key, vpn);
+    uint64_t h = siov_xc_hash(key, vpn);
+    struct siov_xc_way *first = c->xc + siov_xc_first_set(h, c->xc_shift);
+    struct siov_xc_way *second = c->xc + siov_xc_second_set(h, c->xc_shift);
     for (unsigned i = 0; i < SIOV_XC_WAYS; i++) {
         w[i] = &first[i];
         w[SIOV_XC_WAYS + i] = &second[i];

@@ -420,6 +420,56 @@ static void test_hit_counts_exact_from_threads(void **state)
     tl_free(t);
 }
 
+/* The shards a thread owns, as a bit set. */
+static unsigned owned_shards(const struct siov_iommu *u, uint64_t *owner_of)
+{
+    unsigned set = 0;
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++)
+        if (u->shard[i].owned) {
+            set |= 1u << i;
+            *owner_of = u->shard[i].owner;
+        }
+    return set;
+}
+
+/* A thread counts in the first shard it can own: when another thread holds
+   it, the next one; when every shard is held, atomically, and the totals stay
+   exact either way. */
+static void test_hit_counting_probes_past_taken_shards(void **state)
+{
+    (void)state;
+    enum { ITERS = 100 };
+    const uint64_t other = 0x5EEDull << 20; /* an id no live thread has */
+    uint64_t leaf, me = 0;
+    struct tl *t = fl_unit(8, &leaf);
+    struct siov_iommu *u = t->iommu;
+    struct counter_run run = {u, ITERS, 0};
+    hit_many(&run); /* warm, and claims this thread's first shard */
+    memset(u->shard, 0, sizeof(u->shard));
+    struct siov_stats s0 = tl_stats(t);
+    hit_many(&run);
+    unsigned mine = owned_shards(u, &me);
+    assert_int_equal(__builtin_popcount(mine), 1); /* one shard, all the hits */
+    unsigned first = (unsigned)__builtin_ctz(mine);
+    assert_int_equal(u->shard[first].owned, ITERS);
+    memset(u->shard, 0, sizeof(u->shard));
+    u->shard[first].owner = other; /* taken: the next one is claimed */
+    hit_many(&run);
+    assert_int_equal(owned_shards(u, &me), 1u << ((first + 1) % SIOV_STAT_SHARDS));
+    assert_true(me && me != other);
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) /* all taken: atomic adds */
+        u->shard[i] = (struct siov_stat_shard){.owner = other + i};
+    hit_many(&run);
+    assert_int_equal(owned_shards(u, &me), 0);
+    uint64_t shared = 0;
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++)
+        shared += u->shard[i].shared;
+    assert_int_equal(shared, ITERS);
+    assert_int_equal(run.bad, 0);
+    assert_int_equal(tl_stats(t).iotlb_hits - s0.iotlb_hits, (uint64_t)ITERS); /* only the last run's left */
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_priv_and_user_grants_apart),
         cmocka_unit_test(test_interrupt_range_page_cached_answers_not),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
+        cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
