@@ -32,9 +32,22 @@ DESTDIR="$work/root" meson install -C "$build" --quiet
 pc=$(dirname "$(find "$work/root" -name libsiov.pc | head -1)")
 prefix=$(sed -n 's/^prefix=//p' "$pc/libsiov.pc")
 export PKG_CONFIG_SYSROOT_DIR="$work/root" PKG_CONFIG_PATH="$pc"
+# xxHash is compiled in: the .pc must require nothing, so that a machine
+# without libxxhash-dev can build against libsiov.
+if grep -q '^Requires' "$pc/libsiov.pc" || [ -n "$(pkg-config --print-requires --print-requires-private libsiov)" ]; then
+  echo "libsiov.pc requires packages:"; cat "$pc/libsiov.pc"; exit 1
+fi
+if readelf -d "$work/root$prefix"/lib/*/libsiov.so | grep NEEDED | grep -v 'libc\.so'; then
+  echo "libsiov.so needs more than libc"; exit 1
+fi
 cc -std=c11 -Wall -Werror "$work/app.c" -o "$work/app-pc" $(pkg-config --cflags --libs libsiov)
 LD_LIBRARY_PATH="$work/root$prefix/lib/$(basename "$(dirname "$pc")")" "$work/app-pc"
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
+
+echo "-- the build tree, through the uninstalled .pc (README, Linking)"
+cc -std=c11 -Wall -Werror "$work/app.c" -o "$work/app-tree" \
+  $(PKG_CONFIG_PATH="$build/meson-uninstalled" pkg-config --cflags --libs libsiov)
+LD_LIBRARY_PATH="$build/src" "$work/app-tree"
 
 echo "-- Meson subproject"
 mkdir -p "$work/proj/subprojects"
@@ -45,7 +58,13 @@ project('consumer', 'c', default_options : ['c_std=c11'])
 siov_dep = dependency('libsiov', fallback : ['libsiov', 'siov_dep'])
 test('app', executable('app', 'app.c', dependencies : siov_dep))
 M
-meson setup "$work/proj/build" "$work/proj" -Dlibsiov:tests=false -Dlibsiov:tools=false \
-  -Dlibsiov:bench=false -Dlibsiov:examples=false --force-fallback-for=libsiov >/dev/null
+meson setup "$work/proj/build" "$work/proj" --force-fallback-for=libsiov >/dev/null
 meson test -C "$work/proj/build" --print-errorlogs app
+# As a subproject, libsiov builds its library only and installs nothing.
+if meson introspect --targets "$work/proj/build" | grep -Eq '"name": "(siov-sim|siov-bench|test_[a-z_]+|dma-copy-engine)"'; then
+  echo "the subproject built its tools or tests"; exit 1
+fi
+if [ "$(meson introspect --installed "$work/proj/build")" != "{}" ]; then
+  echo "the subproject installs files:"; meson introspect --installed "$work/proj/build"; exit 1
+fi
 echo "consumers: OK"

@@ -3,12 +3,7 @@
 #ifndef SIOV_SIOV_H
 #define SIOV_SIOV_H
 
-#define SIOV_VERSION_MAJOR 0
-#define SIOV_VERSION_MINOR 1
-#define SIOV_VERSION_PATCH 0
-#define SIOV_VERSION_STRING "0.1.0"
-#define SIOV_VERSION_NUMBER (SIOV_VERSION_MAJOR * 10000 + SIOV_VERSION_MINOR * 100 + SIOV_VERSION_PATCH)
-
+#include <siov/version.h> /* SIOV_VERSION_MAJOR/MINOR/PATCH/STRING/NUMBER */
 #include <siov/types.h>
 #include <siov/mem.h>
 #include <siov/format.h>
