@@ -1,4 +1,4 @@
-/* driver.c: the reference driver — bring-up, allocators, devices, PASID
+/* device.c: the reference driver — bring-up, allocators, devices, PASID
  * entries and queued invalidation. It reaches the unit only through MMIO
  * register accesses and guest memory, as a kernel driver would. */
 #include <errno.h>
