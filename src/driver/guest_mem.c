@@ -4,7 +4,9 @@
 
 #include "driver.h"
 
-static const uint8_t zero_page[SIOV_PAGE_SIZE];
+/* Page-aligned like the table pages it clears: a copy from a source that
+   straddles a page boundary runs markedly slower. */
+static const _Alignas(SIOV_PAGE_SIZE) uint8_t zero_page[SIOV_PAGE_SIZE];
 
 int siov_drv_rd64(struct siov_driver *drv, uint64_t gpa, uint64_t *v)
 {

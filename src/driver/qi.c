@@ -109,7 +109,8 @@ int siov_drv_qi_flush(struct siov_driver *drv)
     }
     drv->nbatch = 0;
     drv->batch_err = 0;
-    siov_drv_page_release_deferred(drv);
+    if (drv->ndeferred) /* a map defers nothing: spare it the call */
+        siov_drv_page_release_deferred(drv);
     return ret;
 }
 
