@@ -1,9 +1,10 @@
-/* Domains of the reference driver (src/aux_domain.c): map/unmap with every
- * page size over every paging depth, splits of large pages, invalidation
- * before unmap returns (checked with a warm IOTLB), attach and aux attach,
- * isolation between aux domains, nested and pass-through domains, every
- * error path, and pool exhaustion with full rollback. Translations are
- * checked through siov_translate on the hardware model. */
+/* Domains of the reference driver (src/driver/aux_domain.c, io_pgtable.c):
+ * map/unmap with every page size over every paging depth, splits of large
+ * pages, invalidation before unmap returns (checked with a warm IOTLB),
+ * attach and aux attach, isolation between aux domains, nested and
+ * pass-through domains, every error path, and pool exhaustion with full
+ * rollback. Translations are checked through siov_translate on the hardware
+ * model. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

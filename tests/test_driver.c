@@ -1,7 +1,8 @@
 /* The reference driver's bring-up, capabilities, allocators, device set-up
- * and its invalidation-queue handling (src/driver.c), seen from the outside:
- * registers it programmed, tables it wrote in guest memory, fault reasons of
- * the unit, invalidation counters, and errors of the API. */
+ * and its invalidation-queue handling (src/driver/bringup.c, alloc.c,
+ * device.c, qi.c), seen from the outside: registers it programmed, tables it
+ * wrote in guest memory, fault reasons of the unit, invalidation counters,
+ * and errors of the API. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
-/* driver.h: private interfaces of the reference driver (driver.c, aux_domain.c).
+/* driver.h: types and internal interfaces of the reference driver. Its files,
+ * bottom to top (each calls only files below it): guest_mem.c, mmio.c ->
+ * alloc.c -> qi.c -> device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
  * The driver sees the unit only through MMIO and guest memory, so this header
- * includes the public API alone, never internal.h. */
+ * includes the public API alone, never a model header. */
 #ifndef SIOV_DRIVER_H
 #define SIOV_DRIVER_H
 
@@ -9,6 +11,7 @@
 #define SIOV_DRV_LOCAL __attribute__((visibility("hidden")))
 
 #define SIOV_DRV_RID_PASID 0u /* PASID of requests without PASID (RID_PASID) */
+#define SIOV_DRV_POLL_LIMIT 100000u /* register and status-word polls before giving up */
 
 /* A bitmap allocator: lowest free first. */
 struct siov_bitmap {
@@ -107,27 +110,70 @@ static inline void siov_drv_put64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)v;
 }
 
-/* Guest-memory words; 0 or -EFAULT. */
+/* What the unit supports, from the CAP/ECAP copies taken at bring-up
+   (siov_driver_capable without the NULL check). */
+static inline bool siov_drv_capable(const struct siov_driver *drv, enum siov_cap cap)
+{
+    uint64_t e = drv->ecap;
+    switch (cap) {
+    case SIOV_CAP_AUX_DOMAIN:
+        return drv->pasid_ok;
+    case SIOV_CAP_FIRST_LEVEL:
+        return drv->scalable && (e & SIOV_ECAP_FLTS);
+    case SIOV_CAP_SECOND_LEVEL:
+        return drv->sl_aw && (!drv->scalable || (e & SIOV_ECAP_SLTS));
+    case SIOV_CAP_NESTED:
+        return drv->scalable && drv->sl_aw && (e & SIOV_ECAP_NEST) && (e & SIOV_ECAP_FLTS) &&
+               (e & SIOV_ECAP_SLTS);
+    case SIOV_CAP_PASS_THROUGH:
+        return e & SIOV_ECAP_PT;
+    }
+    return false;
+}
+
+/* ---- guest_mem.c: guest-memory words; 0 or -EFAULT. */
 SIOV_DRV_LOCAL int siov_drv_rd64(struct siov_driver *drv, uint64_t gpa, uint64_t *v);
 SIOV_DRV_LOCAL int siov_drv_wr64(struct siov_driver *drv, uint64_t gpa, uint64_t v);
+SIOV_DRV_LOCAL int siov_drv_rd32(struct siov_driver *drv, uint64_t gpa, uint32_t *v);
+/* Zero len bytes (at most a page) at gpa. */
+SIOV_DRV_LOCAL int siov_drv_zero(struct siov_driver *drv, uint64_t gpa, size_t len);
 
+/* ---- mmio.c: registers. */
+SIOV_DRV_LOCAL uint32_t siov_drv_rd_reg32(struct siov_driver *drv, uint64_t off);
+/* Write GCMD keeping the current enables, set/clear applied, then poll GSTS
+   until the status bit reads want; 0 or -ETIMEDOUT. */
+SIOV_DRV_LOCAL int siov_drv_gcmd(struct siov_driver *drv, uint32_t set, uint32_t clear, uint32_t status,
+                                 bool want);
+/* Flush the write buffer where CAP.RWBF asks for it; 0 or -ETIMEDOUT. */
+SIOV_DRV_LOCAL int siov_drv_write_buffer_flush(struct siov_driver *drv);
+
+/* ---- alloc.c: table pool and identifiers. */
+/* Set up the pool over npages pages from base, and the DID and PASID bitmaps
+   (2^did_bits and 2^pasid_bits ids, id 0 of each reserved); 0 or -ENOMEM. */
+SIOV_DRV_LOCAL int siov_drv_pool_init(struct siov_driver *drv, uint64_t base, uint64_t npages);
+SIOV_DRV_LOCAL int siov_drv_ids_init(struct siov_driver *drv, unsigned did_bits, unsigned pasid_bits);
+/* Free the allocators' host memory. */
+SIOV_DRV_LOCAL void siov_drv_alloc_fini(struct siov_driver *drv);
 /* Table pool: n contiguous zeroed 4 KiB pages; -ENOMEM when the pool is exhausted. */
 SIOV_DRV_LOCAL int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa);
 SIOV_DRV_LOCAL void siov_drv_page_free(struct siov_driver *drv, uint64_t gpa, unsigned n);
 /* Free a page once the next queue flush has completed (hardware may still cache it). */
 SIOV_DRV_LOCAL void siov_drv_page_defer(struct siov_driver *drv, uint64_t gpa);
-
+/* Free every deferred page (the queue flush that makes it safe has completed). */
+SIOV_DRV_LOCAL void siov_drv_page_release_deferred(struct siov_driver *drv);
 /* Identifiers: PASIDs (0 reserved) and domain ids (0 reserved); -ENOSPC when exhausted. */
 SIOV_DRV_LOCAL int siov_drv_pasid_alloc(struct siov_driver *drv, uint32_t *pasid);
 SIOV_DRV_LOCAL void siov_drv_pasid_free(struct siov_driver *drv, uint32_t pasid);
 SIOV_DRV_LOCAL int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did);
 SIOV_DRV_LOCAL void siov_drv_did_free(struct siov_driver *drv, uint16_t did);
 
-/* Queued invalidation: descriptors collect in a batch; flush submits them with
-   an inv-wait, waits for its status write and then releases deferred pages.
-   0, -EIO (queue error reported in FSTS), -ETIMEDOUT or -ENOMEM. */
+/* ---- qi.c: queued invalidation. Descriptors collect in a batch; flush submits
+   them with an inv-wait, waits for its status write and then releases deferred
+   pages. 0, -EIO (queue error reported in FSTS), -ETIMEDOUT or -ENOMEM. */
 SIOV_DRV_LOCAL int siov_drv_qi_flush(struct siov_driver *drv);
+SIOV_DRV_LOCAL void siov_drv_inv_cc_global(struct siov_driver *drv);
 SIOV_DRV_LOCAL void siov_drv_inv_cc_device(struct siov_driver *drv, siov_sid sid, uint16_t did);
+SIOV_DRV_LOCAL void siov_drv_inv_iotlb_global(struct siov_driver *drv);
 SIOV_DRV_LOCAL void siov_drv_inv_iotlb_dsi(struct siov_driver *drv, uint16_t did);
 /* IOTLB page-selective within domain over [lo, hi); domain-selective when the
    range is too large for CAP.MAMV or PSI is not supported. */
@@ -135,18 +181,18 @@ SIOV_DRV_LOCAL void siov_drv_inv_iotlb_range(struct siov_driver *drv, uint16_t d
 SIOV_DRV_LOCAL void siov_drv_inv_piotlb_pasid(struct siov_driver *drv, uint16_t did, uint32_t pasid);
 SIOV_DRV_LOCAL void siov_drv_inv_piotlb_range(struct siov_driver *drv, uint16_t did, uint32_t pasid,
                                               uint64_t lo, uint64_t hi);
+SIOV_DRV_LOCAL void siov_drv_inv_pc_global(struct siov_driver *drv);
 SIOV_DRV_LOCAL void siov_drv_inv_pc(struct siov_driver *drv, uint16_t did, uint32_t pasid);
 /* Device-TLB of sid for [lo, hi) (lo == hi: everything); pasid SIOV_NO_PASID for
    the non-PASID form. Nothing when device-TLBs are not in use. */
 SIOV_DRV_LOCAL void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid,
                                         uint64_t lo, uint64_t hi);
 
-/* Devices. find: NULL if not set up. get: set up on first use (context entry,
-   PASID directory). put: release it once nothing uses it. */
+/* ---- device.c: devices. find: NULL if not set up. get: set up on first use
+   (context entry, PASID directory). put: release it once nothing uses it. */
 SIOV_DRV_LOCAL struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid);
 SIOV_DRV_LOCAL int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out);
 SIOV_DRV_LOCAL void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev);
-
 /* Scalable mode: install a PASID-table entry (P set last) / tear it down with
    the invalidations of the spec (P cleared, PASID cache, IOTLB, device-TLB). */
 SIOV_DRV_LOCAL int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid,
@@ -157,7 +203,25 @@ SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev 
                                        uint64_t qw1);
 SIOV_DRV_LOCAL int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev);
 
-/* aux_domain.c: free a domain's host memory only (driver teardown). */
+/* ---- io_pgtable.c: a domain's page tables, the only code that reads and
+   writes paging entries. Internal steps queue their invalidations; the caller
+   flushes. */
+/* A table page for d (identity-mapped in a nested domain's parent). */
+SIOV_DRV_LOCAL int siov_drv_table_alloc(struct siov_domain *d, uint64_t *gpa);
+/* The page leaves d's tables: freed after the next flush. */
+SIOV_DRV_LOCAL void siov_drv_table_release(struct siov_domain *d, uint64_t gpa);
+/* Map [iova, iova + size) to pa with full rollback: on failure nothing stays
+   mapped and no page is held. 0, -ERANGE, -EEXIST, -ENOMEM or -EFAULT. */
+SIOV_DRV_LOCAL int siov_drv_pt_map(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t size,
+                                   unsigned prot);
+/* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. */
+SIOV_DRV_LOCAL int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi);
+/* Whether [lo, hi) holds a page of a nested domain's tables that d identity-maps. */
+SIOV_DRV_LOCAL bool siov_drv_pt_idpage_in(const struct siov_domain *d, uint64_t lo, uint64_t hi);
+/* Walk d's tables for iova (below d->iova_limit): 0, -ENOENT or -EFAULT. */
+SIOV_DRV_LOCAL int siov_drv_pt_lookup(struct siov_domain *d, uint64_t iova, uint64_t *pa);
+
+/* ---- aux_domain.c: free a domain's host memory only (driver teardown). */
 SIOV_DRV_LOCAL void siov_domain_release(struct siov_domain *dom);
 
 #endif

@@ -1,0 +1,282 @@
+/* device.c: the devices the driver sets up — context tables under the root
+ * table, scalable and legacy context entries, the PASID directory and the
+ * PASID-table entries, with the invalidations each change needs, and a
+ * device's aux-domain enabling. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "driver.h"
+
+/* --------------------------------------------------- context tables */
+
+static unsigned ctx_half(const struct siov_driver *drv, siov_sid sid)
+{
+    return drv->scalable ? SIOV_SID_DEVFN(sid) >> 7 : 0;
+}
+
+static uint64_t ctx_entry_gpa(const struct siov_driver *drv, siov_sid sid)
+{
+    unsigned bus = SIOV_SID_BUS(sid), devfn = SIOV_SID_DEVFN(sid);
+    uint64_t t = drv->ctx_table[bus][ctx_half(drv, sid)];
+    return drv->scalable ? t + (devfn & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE : t + devfn * SIOV_CTX_ENTRY_SIZE;
+}
+
+/* The root-entry qword that points to the context table of sid's bus (half). */
+static uint64_t root_word_gpa(const struct siov_driver *drv, siov_sid sid)
+{
+    return drv->root + SIOV_SID_BUS(sid) * SIOV_ROOT_ENTRY_SIZE + ctx_half(drv, sid) * 8;
+}
+
+static int ctx_table_get(struct siov_driver *drv, siov_sid sid)
+{
+    unsigned bus = SIOV_SID_BUS(sid), half = ctx_half(drv, sid);
+    if (drv->ctx_users[bus][half]++)
+        return 0;
+    uint64_t t;
+    int ret = siov_drv_page_alloc(drv, 1, &t);
+    if (!ret)
+        ret = siov_drv_wr64(drv, root_word_gpa(drv, sid), t | SIOV_RE0_P); /* P, LP and UP are bit 0 */
+    if (ret) {
+        drv->ctx_users[bus][half]--;
+        return ret;
+    }
+    drv->ctx_table[bus][half] = t;
+    return 0;
+}
+
+static void ctx_table_put(struct siov_driver *drv, siov_sid sid)
+{
+    unsigned bus = SIOV_SID_BUS(sid), half = ctx_half(drv, sid);
+    if (--drv->ctx_users[bus][half])
+        return;
+    siov_drv_wr64(drv, root_word_gpa(drv, sid), 0);
+    if (drv->cap & SIOV_CAP_CM)
+        siov_drv_inv_cc_global(drv);
+    siov_drv_page_defer(drv, drv->ctx_table[bus][half]);
+    drv->ctx_table[bus][half] = 0;
+    siov_drv_qi_flush(drv);
+}
+
+/* Scalable context entry: PASID directory, RID_PASID 0, P written last. */
+static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
+{
+    int ret = siov_drv_page_alloc(drv, drv->dir_pages, &dev->dir);
+    if (ret)
+        return ret;
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
+    uint64_t qw0 = dev->dir | siov_set(0, SIOV_SCE0_PDTS, drv->pdts) | SIOV_SCE0_P;
+    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (drv->dev_tlb ? SIOV_SCE0_DTE : 0);
+    ret = siov_drv_wr64(drv, gpa + 8, siov_set(0, SIOV_SCE1_RID_PASID, SIOV_DRV_RID_PASID));
+    if (!ret)
+        ret = siov_drv_wr64(drv, gpa, qw0);
+    if (!ret && (drv->cap & SIOV_CAP_CM)) {
+        siov_drv_inv_cc_device(drv, dev->sid, 0);
+        ret = siov_drv_qi_flush(drv);
+    }
+    if (!ret)
+        ret = siov_drv_write_buffer_flush(drv);
+    if (ret) {
+        siov_drv_wr64(drv, gpa, 0);
+        siov_drv_page_free(drv, dev->dir, drv->dir_pages);
+    }
+    return ret;
+}
+
+/* Present context entry removed (spec 6.5.3.3): context cache, device-TLB. */
+static void ctx_sm_teardown(struct siov_driver *drv, struct siov_dev *dev)
+{
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
+    siov_drv_wr64(drv, gpa, 0);
+    siov_drv_inv_cc_device(drv, dev->sid, 0);
+    siov_drv_inv_devtlb(drv, dev->sid, SIOV_NO_PASID, 0, 0);
+    siov_drv_qi_flush(drv);
+    siov_drv_zero(drv, gpa, SIOV_SM_CTX_ENTRY_SIZE);
+    uint64_t ndir = (uint64_t)drv->dir_pages * SIOV_PAGE_SIZE / SIOV_PDE_SIZE;
+    for (uint64_t i = 0; i < ndir; i++) {
+        uint64_t pde;
+        if (siov_drv_rd64(drv, dev->dir + i * SIOV_PDE_SIZE, &pde) == 0 && (pde & SIOV_PDE_P))
+            siov_drv_page_free(drv, pde & SIOV_PDE_SMPTBLPTR, 1);
+    }
+    siov_drv_page_free(drv, dev->dir, drv->dir_pages);
+}
+
+/* ------------------------------------------------------------ devices */
+
+struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid)
+{
+    struct siov_dev **bus = drv->devs[SIOV_SID_BUS(sid)];
+    return bus ? bus[SIOV_SID_DEVFN(sid)] : NULL;
+}
+
+int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out)
+{
+    struct siov_dev *dev = siov_drv_dev_find(drv, sid);
+    if (dev) {
+        *out = dev;
+        return 0;
+    }
+    struct siov_dev ***bus = &drv->devs[SIOV_SID_BUS(sid)];
+    if (!*bus && !(*bus = calloc(256, sizeof(**bus))))
+        return -ENOMEM;
+    if (!(dev = calloc(1, sizeof(*dev))))
+        return -ENOMEM;
+    dev->sid = sid;
+    int ret = ctx_table_get(drv, sid);
+    if (!ret && drv->scalable && (ret = ctx_sm_setup(drv, dev)))
+        ctx_table_put(drv, sid);
+    if (ret) {
+        free(dev);
+        return ret;
+    }
+    (*bus)[SIOV_SID_DEVFN(sid)] = dev;
+    *out = dev;
+    return 0;
+}
+
+void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev)
+{
+    if (dev->rid_dom || dev->naux || dev->aux_enabled)
+        return;
+    if (drv->scalable)
+        ctx_sm_teardown(drv, dev);
+    ctx_table_put(drv, dev->sid);
+    drv->devs[SIOV_SID_BUS(dev->sid)][SIOV_SID_DEVFN(dev->sid)] = NULL;
+    free(dev);
+}
+
+/* ------------------------------------------------------ PASID entries */
+
+/* The PASID-table entry of pasid, creating its PASID table if create. */
+static int pasid_entry_gpa(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid, bool create,
+                           uint64_t *gpa)
+{
+    uint64_t pde_gpa = dev->dir + siov_get(pasid, SIOV_PASID_DIR_INDEX) * SIOV_PDE_SIZE, pde, t;
+    int ret = siov_drv_rd64(drv, pde_gpa, &pde);
+    if (ret)
+        return ret;
+    if (!(pde & SIOV_PDE_P)) {
+        if (!create)
+            return -ENOENT;
+        if ((ret = siov_drv_page_alloc(drv, 1, &t)))
+            return ret;
+        pde = t | SIOV_PDE_P;
+        if ((ret = siov_drv_wr64(drv, pde_gpa, pde))) {
+            siov_drv_page_free(drv, t, 1);
+            return ret;
+        }
+    }
+    *gpa = (pde & SIOV_PDE_SMPTBLPTR) + siov_get(pasid, SIOV_PASID_TBL_INDEX) * SIOV_PTE_SIZE;
+    return 0;
+}
+
+int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid, const uint64_t pe[8])
+{
+    uint64_t gpa, qw0;
+    int ret = pasid_entry_gpa(drv, dev, pasid, true, &gpa);
+    if (ret || (ret = siov_drv_rd64(drv, gpa, &qw0)))
+        return ret;
+    if (qw0 & SIOV_PTE0_P)
+        return -EEXIST;
+    uint8_t b[SIOV_PTE_SIZE];
+    for (int i = 0; i < 8; i++)
+        siov_drv_put64(b + 8 * i, i ? pe[i] : pe[0] & ~SIOV_PTE0_P);
+    /* the unit may read the entry in pieces: all fields first, P last (spec 9.6) */
+    if (siov_mem_write(drv->mem, gpa, b, sizeof(b)) || siov_drv_wr64(drv, gpa, pe[0]))
+        return -EFAULT;
+    if (drv->cap & SIOV_CAP_CM) { /* the unit may have cached the non-present entry */
+        uint16_t did = (uint16_t)siov_get(pe[1], SIOV_PTE1_DID);
+        siov_drv_inv_pc(drv, did, pasid);
+        siov_drv_inv_piotlb_pasid(drv, did, pasid);
+        if ((ret = siov_drv_qi_flush(drv)))
+            return ret;
+    }
+    return siov_drv_write_buffer_flush(drv);
+}
+
+int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid)
+{
+    uint64_t gpa, qw0, qw1;
+    int ret = pasid_entry_gpa(drv, dev, pasid, false, &gpa);
+    if (ret || (ret = siov_drv_rd64(drv, gpa, &qw0)) || (ret = siov_drv_rd64(drv, gpa + 8, &qw1)))
+        return ret;
+    if (!(qw0 & SIOV_PTE0_P))
+        return -ENOENT;
+    uint16_t did = (uint16_t)siov_get(qw1, SIOV_PTE1_DID);
+    unsigned pgtt = (unsigned)siov_get(qw0, SIOV_PTE0_PGTT);
+    /* tear-down order of the spec's PASID-entry table (facts sheet 10.3) */
+    siov_drv_wr64(drv, gpa, qw0 & ~SIOV_PTE0_P);
+    siov_drv_inv_pc(drv, did, pasid);
+    if (pgtt == SIOV_PGTT_FL || pgtt == SIOV_PGTT_PT)
+        siov_drv_inv_piotlb_pasid(drv, did, pasid);
+    else
+        siov_drv_inv_iotlb_dsi(drv, did); /* second-level entries carry no PASID tag */
+    siov_drv_inv_devtlb(drv, dev->sid, pasid == SIOV_DRV_RID_PASID ? SIOV_NO_PASID : pasid, 0, 0);
+    ret = siov_drv_qi_flush(drv);
+    siov_drv_zero(drv, gpa, SIOV_PTE_SIZE);
+    return ret;
+}
+
+/* -------------------------------------------------- legacy context entries */
+
+int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0, uint64_t qw1)
+{
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
+    if (siov_drv_wr64(drv, gpa + 8, qw1) || siov_drv_wr64(drv, gpa, qw0))
+        return -EFAULT;
+    if (drv->cap & SIOV_CAP_CM) {
+        uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
+        siov_drv_inv_cc_device(drv, dev->sid, did);
+        siov_drv_inv_iotlb_dsi(drv, did);
+        int ret = siov_drv_qi_flush(drv);
+        if (ret)
+            return ret;
+    }
+    return siov_drv_write_buffer_flush(drv);
+}
+
+int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev)
+{
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw1;
+    if (siov_drv_rd64(drv, gpa + 8, &qw1))
+        return -EFAULT;
+    uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
+    siov_drv_wr64(drv, gpa, 0);
+    /* legacy context-entry change (spec 6.5.3.3): context cache, then IOTLB by DID */
+    siov_drv_inv_cc_device(drv, dev->sid, did);
+    siov_drv_inv_iotlb_dsi(drv, did);
+    int ret = siov_drv_qi_flush(drv);
+    siov_drv_wr64(drv, gpa + 8, 0);
+    return ret;
+}
+
+/* ------------------------------------------------------- aux enabling */
+
+int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid)
+{
+    if (!drv)
+        return -EINVAL;
+    if (!drv->pasid_ok)
+        return -ENODEV;
+    struct siov_dev *dev;
+    int ret = siov_drv_dev_get(drv, sid, &dev);
+    if (ret)
+        return ret;
+    dev->aux_enabled = true;
+    return 0;
+}
+
+int siov_dev_disable_aux(struct siov_driver *drv, siov_sid sid)
+{
+    if (!drv)
+        return -EINVAL;
+    if (!drv->pasid_ok)
+        return -ENODEV;
+    struct siov_dev *dev = siov_drv_dev_find(drv, sid);
+    if (!dev || !dev->aux_enabled)
+        return -EINVAL;
+    if (dev->naux)
+        return -EBUSY;
+    dev->aux_enabled = false;
+    siov_drv_dev_put(drv, dev);
+    return 0;
+}
