@@ -1,6 +1,6 @@
 /* Invalidation: the invalidation queue (spec 6.5.2; facts 1.8, 9) and
  * register-based invalidation through CCMD and IOTLB_REG (spec 6.5.1; facts
- * 1.6). What each request clears is iotlb.c's business (facts 10.2); this file
+ * 1.6). What each request clears is the caches' business (facts 10.2); this file
  * decodes, validates and dispatches. Everything here runs under iommu->lock.
  */
 #include "internal.h"
