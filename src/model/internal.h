@@ -153,6 +153,13 @@ SIOV_LOCAL siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const ui
 SIOV_LOCAL siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasid_ent *pe,
                                 uint64_t addr, unsigned access, struct siov_walk_out *out);
 
+/* msi.c: under lock, queue the interrupt of the fault event (SIOV_MSI_FAULT)
+   or of the invalidation completion event (SIOV_MSI_INV) with its address and
+   data registers as they are now. */
+SIOV_LOCAL void siov_msi_queue(struct siov_iommu *iommu, unsigned which);
+/* msi.c: send the MSIs collected while the lock was held (call after unlocking). */
+SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
+
 /* fault.c */
 /* Whether a fault reason is qualified (suppressed by FPD), docs/spec-notes.md. */
 SIOV_LOCAL bool siov_fault_qualified(siov_fault f);
@@ -168,8 +175,6 @@ SIOV_LOCAL bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uin
 
 /* regs.c: CAP, ECAP and the reset values of the register file from iommu->cfg. */
 SIOV_LOCAL void siov_regs_reset(struct siov_iommu *iommu);
-/* regs.c: send the MSIs collected while the lock was held (call after unlocking). */
-SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
 
 /* inval.c: invalidation queue and register-based invalidation (under lock). */
 SIOV_LOCAL void siov_iq_process(struct siov_iommu *iommu);

@@ -152,9 +152,7 @@ static void completion_event(struct siov_iommu *u)
         u->iectl |= SIOV_ECTL_IP;
         return;
     }
-    u->msi.fire[SIOV_MSI_INV] = true;
-    u->msi.addr[SIOV_MSI_INV] = (uint64_t)u->ieuaddr << 32 | u->ieaddr;
-    u->msi.data[SIOV_MSI_INV] = u->iedata;
+    siov_msi_queue(u, SIOV_MSI_INV);
 }
 
 /* Invalidation wait: everything before it is complete (processing is
