@@ -47,22 +47,7 @@ void siov_stamp_inv_end(struct siov_caches *c, uint64_t t)
     pthread_mutex_unlock(&c->st.wlock);
 }
 
-bool siov_stamp_fill_begin(struct siov_caches *c, uint64_t epoch)
-{
-    if (pthread_mutex_trylock(&c->st.wlock))
-        return false; /* a skipped fill is always correct */
-    if (siov_ld(&c->st.clock) == epoch)
-        return true;
-    pthread_mutex_unlock(&c->st.wlock);
-    return false;
-}
-
 void siov_stamp_lock(struct siov_caches *c)
 {
     pthread_mutex_lock(&c->st.wlock);
-}
-
-void siov_stamp_unlock(struct siov_caches *c)
-{
-    pthread_mutex_unlock(&c->st.wlock);
 }

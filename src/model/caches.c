@@ -5,26 +5,19 @@
 
 #include "caches.h"
 
-/* Release every part; each tolerates what its init left unallocated. */
-static void parts_free(struct siov_caches *c)
-{
-    siov_xc_fini(c);
-    siov_tlb_fini(c);
-    siov_pc_fini(c);
-    siov_cc_fini(c);
-}
-
 struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg)
 {
     struct siov_caches *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    if (siov_stamps_init(c, cfg)) { /* the layer under the others first */
+        free(c);
+        return NULL;
+    }
     int cc = siov_cc_init(c), pc = siov_pc_init(c), tlb = siov_tlb_init(c, cfg);
     int xc = siov_xc_init(c, siov_tlb_capacity(c));
-    /* the writer lock last: nothing to undo when it fails */
-    if (cc || pc || tlb || xc || siov_stamps_init(c, cfg)) {
-        parts_free(c);
-        free(c);
+    if (cc || pc || tlb || xc) {
+        siov_caches_free(c); /* each part tolerates what its init left unallocated */
         return NULL;
     }
     return c;
@@ -34,8 +27,11 @@ void siov_caches_free(struct siov_caches *c)
 {
     if (!c)
         return;
+    siov_xc_fini(c);
+    siov_tlb_fini(c);
+    siov_pc_fini(c);
+    siov_cc_fini(c);
     siov_stamps_fini(c);
-    parts_free(c);
     free(c);
 }
 

@@ -24,8 +24,9 @@
  * translation that starts after an invalidation never hits what it removed.
  * Page- and device-selective invalidations clear the ways they name.
  *
- * The few helpers every lookup runs (atomics, set and scope hashing) are
- * inline here: a lookup runs on every translation that misses the front cache.
+ * The few helpers every lookup and fill runs (atomics, set and scope hashing,
+ * the fill's lock) are inline here: lookups run on every translation that
+ * misses the front cache, and fills on every walk.
  */
 #ifndef SIOV_CACHES_H
 #define SIOV_CACHES_H
@@ -153,13 +154,27 @@ SIOV_LOCAL void siov_stamps_fini(struct siov_caches *c);
 SIOV_LOCAL uint64_t siov_stamp_inv_begin(struct siov_caches *c);
 /* Finish it: later epochs see it; fills from earlier epochs are dropped. */
 SIOV_LOCAL void siov_stamp_inv_end(struct siov_caches *c, uint64_t t);
-/* Start a fill of epoch: true with the writer lock held if the lock was free
-   and no invalidation completed since epoch (else nothing is held). */
-SIOV_LOCAL bool siov_stamp_fill_begin(struct siov_caches *c, uint64_t epoch);
-/* End a fill (or any section holding the writer lock). */
-SIOV_LOCAL void siov_stamp_unlock(struct siov_caches *c);
 /* Take the writer lock unconditionally (diagnostics). */
 SIOV_LOCAL void siov_stamp_lock(struct siov_caches *c);
+
+/* Start a fill of epoch: true with the writer lock held if the lock was free
+   and no invalidation completed since epoch (else nothing is held). Inline:
+   every translation that walks runs one. */
+static inline bool siov_stamp_fill_begin(struct siov_caches *c, uint64_t epoch)
+{
+    if (pthread_mutex_trylock(&c->st.wlock))
+        return false; /* a skipped fill is always correct */
+    if (siov_ld(&c->st.clock) == epoch)
+        return true;
+    pthread_mutex_unlock(&c->st.wlock);
+    return false;
+}
+
+/* End a fill (or any section holding the writer lock). */
+static inline void siov_stamp_unlock(struct siov_caches *c)
+{
+    pthread_mutex_unlock(&c->st.wlock);
+}
 
 /* ------------------------------------------------- entry_cache.c */
 /* Whether a writer may reuse way w (its entry is no longer valid). */
