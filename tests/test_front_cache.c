@@ -1,4 +1,4 @@
-/* The front translation cache (src/front_cache.h, filled by iotlb.c): what a
+/* The front translation cache (src/model/front_cache.h, filled by front_cache.c): what a
    probe returns after a fill, which keys it tells apart, that any completed
    invalidation empties it, that a changing way reads as a miss, that a hit
    never grants what the walk would not, and that hits counted from many

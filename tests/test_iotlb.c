@@ -1,4 +1,4 @@
-/* The caches themselves (src/iotlb.c), driven directly: keys and tags, page
+/* The caches themselves (src/model/caches.c and below), driven directly: keys and tags, page
    sizes sharing the IOTLB, replacement and eviction, what each invalidation
    drops, epochs, and lookups racing with a writer. */
 #include <pthread.h>

@@ -229,13 +229,6 @@ static uint32_t fsts_value(const struct siov_iommu *iommu)
     return (uint32_t)v;
 }
 
-static void fault_msi_queue(struct siov_iommu *iommu)
-{
-    iommu->msi.fire[SIOV_MSI_FAULT] = true;
-    iommu->msi.addr[SIOV_MSI_FAULT] = (uint64_t)iommu->feuaddr << 32 | iommu->feaddr;
-    iommu->msi.data[SIOV_MSI_FAULT] = iommu->fedata;
-}
-
 /* A status set while another was still unserviced is not a new interrupt
    condition (spec 10.4.10, FECTL.IP); fault_cond remembers that one is. */
 void siov_fault_event_locked(struct siov_iommu *iommu)
@@ -246,7 +239,7 @@ void siov_fault_event_locked(struct siov_iommu *iommu)
     if (iommu->fectl & SIOV_ECTL_IM)
         iommu->fectl |= SIOV_ECTL_IP;
     else
-        fault_msi_queue(iommu);
+        siov_msi_queue(iommu, SIOV_MSI_FAULT);
 }
 
 /* Software has serviced every status (all F and RW1C bits clear): the
@@ -353,7 +346,7 @@ static void fectl_write(struct siov_iommu *iommu, uint32_t val)
     iommu->fectl = (iommu->fectl & ~(uint32_t)SIOV_ECTL_IM) | (val & (uint32_t)SIOV_ECTL_IM);
     if (pending && !(val & SIOV_ECTL_IM)) {
         iommu->fectl &= ~(uint32_t)SIOV_ECTL_IP;
-        fault_msi_queue(iommu);
+        siov_msi_queue(iommu, SIOV_MSI_FAULT);
     }
 }
 
@@ -371,9 +364,7 @@ bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, 
     switch (off) {
     case SIOV_REG_FSTS:
         iommu->fsts &= ~(v & (uint32_t)SIOV_FSTS_RW1C);
-        fault_serviced_check(iommu);
-        if (v & SIOV_FSTS_IQE)
-            siov_iq_process(iommu); /* the queue resumes from IQH: docs/spec-notes.md */
+        fault_serviced_check(iommu); /* regs.c resumes the queue when IQE was written */
         break;
     case SIOV_REG_FECTL: fectl_write(iommu, v); break;
     case SIOV_REG_FEDATA: iommu->fedata = v & (uint32_t)SIOV_FEDATA_DATA; break;

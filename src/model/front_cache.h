@@ -1,6 +1,6 @@
 /* libsiov — the front translation cache: its way layout and the probe that
- * the hit path of siov_translate inlines. iotlb.c owns the storage and fills
- * it under the caches' writer lock; see the concurrency notes there.
+ * the hit path of siov_translate inlines. front_cache.c owns the storage and
+ * fills it under the caches' writer lock; see the concurrency notes in caches.h.
  *
  * A way holds one final translation by (source id, request PASID, 4 KiB input
  * page). It is valid only while no invalidation of any kind has completed

@@ -67,7 +67,7 @@ struct siov_walk_out {
 };
 
 /* ------------------------------------------------------------- the unit */
-struct siov_caches; /* iotlb.c */
+struct siov_caches; /* caches.h */
 
 /* Deferred message-signalled interrupts, sent after the writer lock drops. */
 struct siov_msi_pending {
@@ -153,6 +153,13 @@ SIOV_LOCAL siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const ui
 SIOV_LOCAL siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasid_ent *pe,
                                 uint64_t addr, unsigned access, struct siov_walk_out *out);
 
+/* msi.c: under lock, queue the interrupt of the fault event (SIOV_MSI_FAULT)
+   or of the invalidation completion event (SIOV_MSI_INV) with its address and
+   data registers as they are now. */
+SIOV_LOCAL void siov_msi_queue(struct siov_iommu *iommu, unsigned which);
+/* msi.c: send the MSIs collected while the lock was held (call after unlocking). */
+SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
+
 /* fault.c */
 /* Whether a fault reason is qualified (suppressed by FPD), docs/spec-notes.md. */
 SIOV_LOCAL bool siov_fault_qualified(siov_fault f);
@@ -168,8 +175,6 @@ SIOV_LOCAL bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uin
 
 /* regs.c: CAP, ECAP and the reset values of the register file from iommu->cfg. */
 SIOV_LOCAL void siov_regs_reset(struct siov_iommu *iommu);
-/* regs.c: send the MSIs collected while the lock was held (call after unlocking). */
-SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
 
 /* inval.c: invalidation queue and register-based invalidation (under lock). */
 SIOV_LOCAL void siov_iq_process(struct siov_iommu *iommu);
@@ -179,33 +184,35 @@ SIOV_LOCAL void siov_inv_iotlb_reg(struct siov_iommu *iommu, uint64_t cmd);
 /* Drop every cached translation structure (SRTP with ESRTPS, and at reset). */
 SIOV_LOCAL void siov_inv_all(struct siov_iommu *iommu);
 
-/* iotlb.c: the caches; NULL on ENOMEM. Lookups run concurrently with each
-   other and with one writer (fill/invalidate callers serialize fills among
-   themselves as iotlb.c requires). A lookup never allocates. */
+/* The caches (caches.c; layout and concurrency in caches.h); NULL on ENOMEM.
+   Lookups run concurrently with each other and with one writer (fills only
+   try the writer lock, invalidations take it). A lookup never allocates. */
 SIOV_LOCAL struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg);
 SIOV_LOCAL void siov_caches_free(struct siov_caches *c);
-/* Context cache, by source id. */
+/* context_cache.c: the context cache, by source id. */
 SIOV_LOCAL bool siov_cc_lookup(struct siov_caches *c, siov_sid sid, struct siov_ctx_ent *ce);
 SIOV_LOCAL void siov_cc_fill(struct siov_caches *c, siov_sid sid, const struct siov_ctx_ent *ce);
-/* PASID cache, by source id and the request's PASID (SIOV_NO_PASID for
-   requests without one); pe->pasid and pe->did say what it was found under. */
+/* pasid_cache.c: the PASID cache, by source id and the request's PASID
+   (SIOV_NO_PASID for requests without one); pe->pasid and pe->did say what it
+   was found under. */
 SIOV_LOCAL bool siov_pc_lookup(struct siov_caches *c, siov_sid sid, uint32_t pasid, struct siov_pasid_ent *pe);
 SIOV_LOCAL void siov_pc_fill(struct siov_caches *c, siov_sid sid, uint32_t pasid, const struct siov_pasid_ent *pe);
-/* Front cache (front_cache.h): final translations by (source id, request
-   PASID, 4 KiB page), probed inline through the view; fill it from a
-   complete walk of the request's epoch. */
+/* front_cache.c (the probe: front_cache.h): final translations by (source
+   id, request PASID, 4 KiB page), probed inline through the view; fill it
+   from a complete walk of the request's epoch. */
 SIOV_LOCAL struct siov_xc_view siov_caches_xc_view(const struct siov_caches *c);
 SIOV_LOCAL void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
                              const struct siov_xc_hit *hit);
-/* IOTLB: the translation of addr under pe (tagged by pe->did, and pe->pasid
+/* iotlb.c: the translation of addr under pe (tagged by pe->did, and pe->pasid
    unless pe->pgtt is SL-only), any page size. */
 SIOV_LOCAL bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
                                 struct siov_walk_out *out);
 SIOV_LOCAL void siov_tlb_fill(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
                               const struct siov_walk_out *out);
-/* The caches' epoch: a translation reads it before its first lookup and passes
-   it to its fills, so that a fill racing with an invalidation is dropped
-   instead of outliving it. The *_fill functions above use the current epoch. */
+/* The caches' epoch (cache_stamp.c): a translation reads it before its first
+   lookup and passes it to its fills, so that a fill racing with an
+   invalidation is dropped instead of outliving it. The *_fill functions above
+   use the current epoch. */
 SIOV_LOCAL uint64_t siov_caches_epoch(const struct siov_caches *c);
 SIOV_LOCAL void siov_cc_fill_epoch(struct siov_caches *c, uint64_t epoch, siov_sid sid,
                                    const struct siov_ctx_ent *ce);
@@ -213,18 +220,18 @@ SIOV_LOCAL void siov_pc_fill_epoch(struct siov_caches *c, uint64_t epoch, siov_s
                                    const struct siov_pasid_ent *pe);
 SIOV_LOCAL void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe,
                                     uint64_t addr, const struct siov_walk_out *out);
-/* Fill from a successful translation w of req under pe, what says which
-   caches: the IOTLB (a walk's result) and the front cache (an answer given).
-   One lock; dropped if an invalidation completed since req's epoch. */
+/* caches.c: fill from a successful translation w of req under pe, what says
+   which caches: the IOTLB (a walk's result) and the front cache (an answer
+   given). One lock; dropped if an invalidation completed since req's epoch. */
 #define SIOV_FILL_IOTLB 1u
 #define SIOV_FILL_FRONT 2u
 SIOV_LOCAL void siov_caches_fill(struct siov_caches *c, const struct siov_req *req,
                                  const struct siov_pasid_ent *pe, const struct siov_walk_out *w, unsigned what);
-/* Where IOTLB evictions are counted (the unit's stats; NULL: nowhere). */
+/* caches.c: where IOTLB evictions are counted (the unit's stats; NULL: nowhere). */
 SIOV_LOCAL void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats);
-/* Valid IOTLB entries now (tests and diagnostics; takes the writer lock). */
+/* iotlb.c: valid IOTLB entries now (tests and diagnostics; takes the writer lock). */
 SIOV_LOCAL unsigned siov_tlb_occupancy(struct siov_caches *c);
-/* Invalidations (inval.c, under the unit's lock), facts sheet 10.2. IOTLB:
+/* Invalidations (inval.c, under the unit's lock), facts sheet 10.2. iotlb.c:
    everything; a DID; a DID's PASID-tagged entries of one PASID (PIOTLB G=10);
    2^am pages at addr of a DID (IOTLB PSI: also every PASID-tagged entry of the
    DID); 2^am pages of first-level and nested entries of (DID, PASID). */
@@ -234,16 +241,16 @@ SIOV_LOCAL void siov_tlb_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t
 SIOV_LOCAL void siov_tlb_inv_page(struct siov_caches *c, uint16_t did, uint64_t addr, unsigned am);
 SIOV_LOCAL void siov_tlb_inv_pasid_page(struct siov_caches *c, uint16_t did, uint32_t pasid, uint64_t addr,
                                         unsigned am);
-/* Context cache: all; domain-selective (scalable entries all, legacy ones of
+/* context_cache.c: all; domain-selective (scalable entries all, legacy ones of
    did); device-selective (sid with function mask fm). */
 SIOV_LOCAL void siov_cc_inv_global(struct siov_caches *c);
 SIOV_LOCAL void siov_cc_inv_domain(struct siov_caches *c, uint16_t did);
 SIOV_LOCAL void siov_cc_inv_device(struct siov_caches *c, siov_sid sid, unsigned fm);
-/* PASID cache: all (G=11); a DID (G=00); a DID's PASID (G=01). */
+/* pasid_cache.c: all (G=11); a DID (G=00); a DID's PASID (G=01). */
 SIOV_LOCAL void siov_pc_inv_global(struct siov_caches *c);
 SIOV_LOCAL void siov_pc_inv_domain(struct siov_caches *c, uint16_t did);
 SIOV_LOCAL void siov_pc_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid);
-/* Every cache at once. */
+/* caches.c: every cache at once. */
 SIOV_LOCAL void siov_caches_inv_all(struct siov_caches *c);
 
 /* translate.c: the pipeline below the caches: context, PASID entry. *fpd as for pasid_lookup. */

@@ -1,6 +1,6 @@
 /* Invalidation: the invalidation queue (spec 6.5.2; facts 1.8, 9) and
  * register-based invalidation through CCMD and IOTLB_REG (spec 6.5.1; facts
- * 1.6). What each request clears is iotlb.c's business (facts 10.2); this file
+ * 1.6). What each request clears is the caches' business (facts 10.2); this file
  * decodes, validates and dispatches. Everything here runs under iommu->lock.
  */
 #include "internal.h"
@@ -152,9 +152,7 @@ static void completion_event(struct siov_iommu *u)
         u->iectl |= SIOV_ECTL_IP;
         return;
     }
-    u->msi.fire[SIOV_MSI_INV] = true;
-    u->msi.addr[SIOV_MSI_INV] = (uint64_t)u->ieuaddr << 32 | u->ieaddr;
-    u->msi.data[SIOV_MSI_INV] = u->iedata;
+    siov_msi_queue(u, SIOV_MSI_INV);
 }
 
 /* Invalidation wait: everything before it is complete (processing is

@@ -143,9 +143,7 @@ static void iectl_write(struct siov_iommu *u, uint32_t v)
     u->iectl = (u->iectl & SIOV_ECTL_IP) | (v & SIOV_ECTL_IM);
     if (!(v & SIOV_ECTL_IM) && (u->iectl & SIOV_ECTL_IP)) {
         u->iectl &= ~SIOV_ECTL_IP;
-        u->msi.fire[SIOV_MSI_INV] = true;
-        u->msi.addr[SIOV_MSI_INV] = (uint64_t)u->ieuaddr << 32 | u->ieaddr;
-        u->msi.data[SIOV_MSI_INV] = u->iedata;
+        siov_msi_queue(u, SIOV_MSI_INV);
     }
 }
 
@@ -190,7 +188,11 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
     if (!iommu || (size != 4 && size != 8) || (offset & (size - 1)))
         return;
     pthread_mutex_lock(&iommu->lock);
-    if (!siov_fault_reg_write(iommu, offset, value, size)) {
+    if (siov_fault_reg_write(iommu, offset, value, size)) {
+        /* writing 1 to FSTS.IQE resumes the queue from IQH: docs/spec-notes.md */
+        if (offset == SIOV_REG_FSTS && size == 4 && (value & SIOV_FSTS_IQE))
+            siov_iq_process(iommu);
+    } else {
         const struct reg_desc *r = reg_find(offset);
         if (r && size == 8 && r->width == W64 && offset == r->off) {
             reg_store(iommu, r->off, value, true);
@@ -206,16 +208,4 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
     }
     pthread_mutex_unlock(&iommu->lock);
     siov_msi_flush(iommu);
-}
-
-void siov_msi_flush(struct siov_iommu *iommu)
-{
-    struct siov_msi_pending p;
-    pthread_mutex_lock(&iommu->lock);
-    p = iommu->msi;
-    iommu->msi.fire[0] = iommu->msi.fire[1] = false;
-    pthread_mutex_unlock(&iommu->lock);
-    for (int i = 0; i < 2; i++)
-        if (p.fire[i] && iommu->cfg.msi)
-            iommu->cfg.msi(iommu->cfg.msi_opaque, p.addr[i], p.data[i]);
 }

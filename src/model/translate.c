@@ -313,24 +313,32 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     return translate_slow(iommu, state, &req, out);
 }
 
+/* Where a device's DMA goes: its requester, its first input address, its direction. */
+struct dma_target {
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t iova;
+    bool write;
+};
+
 /* Copy len bytes between a device buffer and guest memory through the IOMMU. */
-static siov_fault dma(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint64_t iova, uint8_t *buf,
-                      size_t len, bool write)
+static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len)
 {
     if (!u)
         return SIOV_FAULT_RTA_1;
+    uint64_t iova = t.iova;
     if ((!buf && len) || (len && iova + (len - 1) < iova))
         return SIOV_ERR_BUS; /* no buffer, or a range that wraps past 2^64 */
     while (len) {
         struct siov_xlate x;
-        siov_fault f = siov_translate(u, sid, pasid, iova, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, &x);
+        siov_fault f = siov_translate(u, t.sid, t.pasid, iova, t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, &x);
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
         if (x.addr < SIOV_INTR_BASE && SIOV_INTR_BASE - x.addr < room)
             room = SIOV_INTR_BASE - x.addr; /* the next translation reports SGN.8 there */
         size_t n = len < room ? len : (size_t)room;
-        int rc = write ? siov_mem_write(u->mem, x.addr, buf, n) : siov_mem_read(u->mem, x.addr, buf, n);
+        int rc = t.write ? siov_mem_write(u->mem, x.addr, buf, n) : siov_mem_read(u->mem, x.addr, buf, n);
         if (rc < 0)
             return SIOV_ERR_BUS;
         buf += n;
@@ -343,12 +351,12 @@ static siov_fault dma(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint64
 siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova, void *dst,
                          size_t len)
 {
-    return dma(iommu, sid, pasid, iova, dst, len, false);
+    return dma(iommu, (struct dma_target){sid, pasid, iova, false}, dst, len);
 }
 
 siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           const void *src, size_t len)
 {
     /* dma() only reads from the buffer when writing guest memory */
-    return dma(iommu, sid, pasid, iova, (uint8_t *)(uintptr_t)src, len, true);
+    return dma(iommu, (struct dma_target){sid, pasid, iova, true}, (uint8_t *)(uintptr_t)src, len);
 }
