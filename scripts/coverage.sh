@@ -84,14 +84,16 @@ else
   meson test -C "$build" "${suite[@]}" --print-errorlogs || echo "coverage.sh: some tests failed (coverage still reported)"
   echo "== lines of src/ covered (gcov)"
   total=0 hit=0
-  for obj in "$build"/src/libsiov.a.p/*.gcda; do
+  for obj in "$build"/src/libsiov_*.a.p/*.gcda; do
+    # objects are named <wing>_<file>.c.gcda for src/<wing>/<file>.c
+    src=$(basename "$obj" .c.gcda | sed 's|_|/|').c
     line=$(cd "$(dirname "$obj")" && gcov -n "$(basename "$obj")" 2>/dev/null |
-      awk -v want="$(basename "$obj" .c.gcda).c" '/^File/ { f = ($2 ~ want) } f && /^Lines executed/ { print; exit }')
+      awk -v want="$src" '/^File/ { f = ($2 ~ want) } f && /^Lines executed/ { print; exit }')
     pct=$(echo "$line" | sed -n 's/Lines executed:\([0-9.]*\)% of \([0-9]*\)/\1 \2/p')
     [ -n "$pct" ] || continue
     set -- $pct
     n=$2 h=$(awk -v p="$1" -v n="$2" 'BEGIN { printf "%d", p * n / 100 + 0.5 }')
-    printf '%-24s %5d / %5d lines  %5.1f%%\n' "src/$(basename "$obj" .c.gcda).c" "$h" "$n" "$1"
+    printf '%-24s %5d / %5d lines  %5.1f%%\n' "src/$src" "$h" "$n" "$1"
     total=$((total + n)) hit=$((hit + h))
   done
   [ $total -gt 0 ] && awk -v h=$hit -v t=$total 'BEGIN { printf "TOTAL %d / %d lines  %.1f%%\n", h, t, 100 * h / t }'

@@ -181,8 +181,6 @@ SIOV_LOCAL void siov_iq_process(struct siov_iommu *iommu);
 SIOV_LOCAL void siov_iq_disable(struct siov_iommu *iommu);
 SIOV_LOCAL void siov_inv_ccmd(struct siov_iommu *iommu, uint64_t ccmd);
 SIOV_LOCAL void siov_inv_iotlb_reg(struct siov_iommu *iommu, uint64_t cmd);
-/* Drop every cached translation structure (SRTP with ESRTPS, and at reset). */
-SIOV_LOCAL void siov_inv_all(struct siov_iommu *iommu);
 
 /* The caches (caches.c; layout and concurrency in caches.h); NULL on ENOMEM.
    Lookups run concurrently with each other and with one writer (fills only

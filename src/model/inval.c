@@ -290,8 +290,3 @@ void siov_inv_iotlb_reg(struct siov_iommu *u, uint64_t cmd)
                                      (unsigned)siov_get(u->iva, SIOV_IVA_AM));
     u->iotlb_reg = siov_set(cmd & ~SIOV_IOTLB_IVT, SIOV_IOTLB_IAIG, done);
 }
-
-void siov_inv_all(struct siov_iommu *u)
-{
-    siov_caches_inv_all(u->caches);
-}
