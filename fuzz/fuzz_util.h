@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <siov/siov.h>
+
 #include "ref_walk.h"
 
 #define FZ_PAGES 64u

@@ -15,6 +15,179 @@
 
 #include <string.h>
 
+#ifdef SIOV_FORMAT_H
+#error "the reference walk writes its bit positions from the spec, not from siov/format.h"
+#endif
+
+/* ------------------------------------------------------------ constants
+ * The oracle's own bit positions, written from the specification's tables
+ * (VT-d rev 3.x section numbers; [facts N] is the section of
+ * /work/shared/design/vtd-facts.md that restates it), not taken from
+ * siov/format.h as the model's are: a wrong mask there makes the model and
+ * this walk disagree, and the differential tests fail. */
+#define BIT(n) (1ull << (n))
+#define BITS(hi, lo) ((~0ull >> (63 - (hi))) & (~0ull << (lo)))
+#define ADDR_4K BITS(63, 12)
+#define PAGE_4K 4096ull
+
+/* Register offsets (spec 10.4, the register map) [facts 1.1]. */
+#define REG_CAP 0x08
+#define REG_ECAP 0x10
+#define REG_GSTS 0x1C
+#define REG_RTADDR 0x20
+/* CAP (spec 10.4.2) [facts 1.2]; SLLPS field values: bit 0 2 MiB, bit 1 1 GiB. */
+#define CAP_SAGAW BITS(12, 8)
+#define CAP_SLLPS BITS(37, 34)
+#define CAP_FL1GP BIT(56)
+#define CAP_FL5LP BIT(60)
+#define SLLPS_2M BIT(0)
+#define SLLPS_1G BIT(1)
+/* ECAP (spec 10.4.3) [facts 1.3]. */
+#define ECAP_DT BIT(2)
+#define ECAP_PT BIT(6)
+#define ECAP_SC BIT(7)
+#define ECAP_MTS BIT(25)
+#define ECAP_NEST BIT(26)
+#define ECAP_PRS BIT(29)
+#define ECAP_ERS BIT(30)
+#define ECAP_SRS BIT(31)
+#define ECAP_EAFS BIT(34)
+#define ECAP_SMTS BIT(43)
+#define ECAP_SLADS BIT(45)
+#define ECAP_SLTS BIT(46)
+#define ECAP_FLTS BIT(47)
+#define ECAP_RPS BIT(49)
+#define ECAP_RPRIVS BIT(53)
+/* GSTS (spec 10.4.5) [facts 1.4]. */
+#define GSTS_TES BIT(31)
+/* RTADDR (spec 10.4.6) [facts 1.5]: TTM 00 legacy, 01 scalable, 10 reserved, 11 abort DMA. */
+#define RTADDR_RTA ADDR_4K
+#define RTADDR_TTM BITS(11, 10)
+#define TTM_LEGACY 0u
+#define TTM_SCALABLE 1u
+#define TTM_RESERVED 2u
+#define TTM_ABORT 3u
+
+/* Root entry, 16 bytes per bus (spec 9.1) [facts 2.1]. */
+#define ROOT_ENTRY_SIZE 16
+#define RE0_P BIT(0)
+#define RE0_RSVD BITS(11, 1)
+#define RE0_CTP ADDR_4K
+/* Scalable-mode root entry (spec 9.2) [facts 2.1]: each qword is one half, same layout. */
+#define SRE_HALF_P BIT(0)
+#define SRE_HALF_RSVD BITS(11, 1)
+#define SRE_HALF_CTP ADDR_4K
+/* Legacy context entry, 16 bytes per devfn (spec 9.3) [facts 2.2]; TT 01 device-TLB, 10 pass-through, 11 reserved. */
+#define CTX_ENTRY_SIZE 16
+#define CE0_P BIT(0)
+#define CE0_TT BITS(3, 2)
+#define CE0_RSVD BITS(11, 4)
+#define CE0_SLPTPTR ADDR_4K
+#define CE1_AW BITS(2, 0)
+#define CE1_DID BITS(23, 8)
+#define CE1_RSVD (BIT(7) | BITS(63, 24))
+#define TT_SL_DT 1u
+#define TT_PASS_THROUGH 2u
+#define TT_RESERVED 3u
+/* Scalable-mode context entry, 32 bytes (spec 9.4) [facts 2.3]. */
+#define SM_CTX_ENTRY_SIZE 32
+#define SCE0_P BIT(0)
+#define SCE0_DTE BIT(2)
+#define SCE0_PASIDE BIT(3)
+#define SCE0_PRE BIT(4)
+#define SCE0_RSVD BITS(8, 5)
+#define SCE0_PDTS BITS(11, 9)
+#define SCE0_PASIDDIRPTR ADDR_4K
+#define SCE1_RID_PASID BITS(19, 0)
+#define SCE1_RID_PRIV BIT(20)
+#define SCE1_RSVD BITS(63, 21)
+/* PASID-directory entry, 8 bytes, indexed by PASID[19:6]; the table by PASID[5:0] (spec 9.5) [facts 3]. */
+#define PDE_SIZE 8
+#define PDE_P BIT(0)
+#define PDE_RSVD BITS(11, 2)
+#define PDE_SMPTBLPTR ADDR_4K
+#define PASID_DIR_INDEX BITS(19, 6)
+#define PASID_TBL_INDEX BITS(5, 0)
+/* PASID-table entry, 64 bytes (spec 9.6) [facts 4.1]. PGTT 001 first level,
+   010 second level, 011 nested, 100 pass-through; FLPM 01 is 5-level. */
+#define PTE_SIZE 64
+#define PTE0_P BIT(0)
+#define PTE0_AW BITS(4, 2)
+#define PTE0_SLEE BIT(5)
+#define PTE0_PGTT BITS(8, 6)
+#define PTE0_SLADE BIT(9)
+#define PTE0_RSVD BITS(11, 10)
+#define PTE0_SLPTPTR ADDR_4K
+#define PTE1_DID BITS(15, 0)
+#define PTE1_RSVD BITS(22, 16)
+#define PTE1_PGSNP BIT(24)
+#define PTE1_MT_FIELDS BITS(63, 25) /* CD, EMTE, EMT, PWT, PCD, PAT: need ECAP.MTS */
+#define PTE2_SRE BIT(0)
+#define PTE2_ERE BIT(1)
+#define PTE2_FLPM BITS(3, 2)
+#define PTE2_WPE BIT(4)
+#define PTE2_NXE BIT(5)
+#define PTE2_SMEP BIT(6)
+#define PTE2_EAFE BIT(7)
+#define PTE2_RSVD BITS(11, 8)
+#define PTE2_FLPTPTR ADDR_4K
+#define PGTT_FL 1u
+#define PGTT_SL 2u
+#define PGTT_NESTED 3u
+#define PGTT_PT 4u
+#define FLPM_5LVL 1u
+
+/* First-level paging entry, IA-32e format (spec 9.7) [facts 6.1]; large
+   leaves reserve address bits 20:13 (2 MiB) and 29:13 (1 GiB), bit 12 is PAT. */
+#define FL_P BIT(0)
+#define FL_RW BIT(1)
+#define FL_US BIT(2)
+#define FL_A BIT(5)
+#define FL_D BIT(6)
+#define FL_PS BIT(7)
+#define FL_EA BIT(10)
+#define FL_ADDR BITS(51, 12)
+#define FL_XD BIT(63)
+#define FL_2M_RSVD BITS(20, 13)
+#define FL_1G_RSVD BITS(29, 13)
+/* Second-level paging entry (spec 9.8) [facts 5.2]: bit 11 (SNP in a leaf)
+   and bit 62 are reserved in table entries; a scalable-mode leaf allows SNP,
+   a legacy one only with ECAP.SC. Large leaves reserve 20:12 and 29:12. */
+#define SL_R BIT(0)
+#define SL_W BIT(1)
+#define SL_X BIT(2)
+#define SL_PS BIT(7)
+#define SL_A BIT(8)
+#define SL_D BIT(9)
+#define SL_ADDR BITS(51, 12)
+#define SL_NONLEAF_RSVD (BIT(11) | BIT(62))
+#define SL_LEAF_RSVD BIT(62)
+#define SL_LEGACY_LEAF_RSVD (BIT(11) | BIT(62))
+#define SL_2M_RSVD BITS(20, 12)
+#define SL_1G_RSVD BITS(29, 12)
+/* Requests to the interrupt address range are blocked (spec 3.14) [facts 5.2]. */
+#define INTR_BASE 0xFEE00000ull
+#define INTR_LIMIT 0xFEEFFFFFull
+
+/* The field under mask in v. */
+static uint64_t fld(uint64_t v, uint64_t mask)
+{
+    return (v & mask) >> __builtin_ctzll(mask);
+}
+/* Address bits at and above width. */
+static uint64_t above(unsigned width)
+{
+    return width >= 64 ? 0 : ~0ull << width;
+}
+/* AW (context and PASID entries): levels = AW + 2 (spec 9.3, 9.6) [facts 5.1]. */
+static unsigned aw_levels(unsigned aw) { return aw + 2; }
+/* Paging level L (1 = leaf table) indexes input bits 12+9L-1 : 12+9(L-1) (spec 9.7, 9.8) [facts 5.1]. */
+static unsigned level_shift(unsigned level) { return 12 + 9 * (level - 1); }
+static unsigned level_index(uint64_t addr, unsigned level)
+{
+    return (unsigned)((addr >> level_shift(level)) & 0x1FF);
+}
+
 /* A request in flight. */
 struct walk {
     const struct ref_unit *u;
@@ -60,22 +233,27 @@ const char *ref_kind_name(unsigned kind)
     return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
+uint64_t ref_ad_bits(unsigned kind)
+{
+    return kind == REF_FL ? FL_A | FL_D | FL_EA : kind == REF_SL ? SL_A | SL_D : 0;
+}
+
 void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *iommu)
 {
     memset(u, 0, sizeof *u);
     u->mem = mem;
     u->cfg = *siov_iommu_get_config(iommu);
-    u->cap = siov_mmio_read(iommu, SIOV_REG_CAP, 8);
-    u->ecap = siov_mmio_read(iommu, SIOV_REG_ECAP, 8);
-    u->gsts = (uint32_t)siov_mmio_read(iommu, SIOV_REG_GSTS, 4);
-    u->rtaddr = siov_mmio_read(iommu, SIOV_REG_RTADDR, 8);
+    u->cap = siov_mmio_read(iommu, REG_CAP, 8);
+    u->ecap = siov_mmio_read(iommu, REG_ECAP, 8);
+    u->gsts = (uint32_t)siov_mmio_read(iommu, REG_GSTS, 4);
+    u->rtaddr = siov_mmio_read(iommu, REG_RTADDR, 8);
 }
 
 /* ------------------------------------------------------------ helpers */
 
 static bool ecap(const struct walk *w, uint64_t bit) { return (w->u->ecap & bit) != 0; }
 static bool cap(const struct walk *w, uint64_t bit) { return (w->u->cap & bit) != 0; }
-static uint64_t haw_rsvd(const struct walk *w) { return siov_above(w->u->cfg.haw); }
+static uint64_t haw_rsvd(const struct walk *w) { return above(w->u->cfg.haw); }
 static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* Read nqw little-endian qwords of a structure; false if memory does not back it. */
@@ -113,7 +291,7 @@ static unsigned sl_width(const struct walk *w, const struct pe *pe)
 
 static bool aw_supported(const struct walk *w, unsigned aw)
 {
-    return aw < 5 && (siov_get(w->u->cap, SIOV_CAP_SAGAW) & (1u << aw)) != 0;
+    return aw < 5 && (fld(w->u->cap, CAP_SAGAW) & (1u << aw)) != 0;
 }
 
 /* ------------------------------------------------------- legacy mode */
@@ -122,14 +300,14 @@ static bool aw_supported(const struct walk *w, unsigned aw)
 static siov_fault legacy_root_entry(struct walk *w, uint64_t *ctp)
 {
     uint64_t re[2];
-    uint64_t gpa = (w->u->rtaddr & SIOV_RTADDR_RTA) + SIOV_SID_BUS(w->sid) * SIOV_ROOT_ENTRY_SIZE;
+    uint64_t gpa = (w->u->rtaddr & RTADDR_RTA) + SIOV_SID_BUS(w->sid) * ROOT_ENTRY_SIZE;
     if (!rd(w, gpa, re, 2, REF_ROOT, 0, false))
         return SIOV_FAULT_LRT_1;
-    if (!(re[0] & SIOV_RE0_P))
+    if (!(re[0] & RE0_P))
         return SIOV_FAULT_LRT_2;
-    if ((re[0] & (SIOV_RE0_RSVD | haw_rsvd(w))) || re[1])
+    if ((re[0] & (RE0_RSVD | haw_rsvd(w))) || re[1])
         return SIOV_FAULT_LRT_3;
-    *ctp = re[0] & SIOV_RE0_CTP;
+    *ctp = re[0] & RE0_CTP;
     return SIOV_OK;
 }
 
@@ -137,23 +315,23 @@ static siov_fault legacy_root_entry(struct walk *w, uint64_t *ctp)
 static siov_fault legacy_context_entry(struct walk *w, uint64_t ctp, struct pe *pe)
 {
     uint64_t c[2];
-    if (!rd(w, ctp + SIOV_SID_DEVFN(w->sid) * SIOV_CTX_ENTRY_SIZE, c, 2, REF_CTX, 0, false))
+    if (!rd(w, ctp + SIOV_SID_DEVFN(w->sid) * CTX_ENTRY_SIZE, c, 2, REF_CTX, 0, false))
         return SIOV_FAULT_LCT_1;
-    if (!(c[0] & SIOV_CE0_P))
+    if (!(c[0] & CE0_P))
         return SIOV_FAULT_LCT_2;
-    if ((c[0] & (SIOV_CE0_RSVD | haw_rsvd(w))) || (c[1] & SIOV_CE1_RSVD))
+    if ((c[0] & (CE0_RSVD | haw_rsvd(w))) || (c[1] & CE1_RSVD))
         return SIOV_FAULT_LCT_3;
-    unsigned tt = (unsigned)siov_get(c[0], SIOV_CE0_TT);
-    unsigned aw = (unsigned)siov_get(c[1], SIOV_CE1_AW);
-    if (tt == SIOV_TT_RESERVED || (tt == SIOV_TT_SL_DT && !ecap(w, SIOV_ECAP_DT)) ||
-        (tt == SIOV_TT_PASS_THROUGH && !ecap(w, SIOV_ECAP_PT)) || !aw_supported(w, aw))
+    unsigned tt = (unsigned)fld(c[0], CE0_TT);
+    unsigned aw = (unsigned)fld(c[1], CE1_AW);
+    if (tt == TT_RESERVED || (tt == TT_SL_DT && !ecap(w, ECAP_DT)) ||
+        (tt == TT_PASS_THROUGH && !ecap(w, ECAP_PT)) || !aw_supported(w, aw))
         return SIOV_FAULT_LCT_4;
     memset(pe, 0, sizeof *pe);
     pe->legacy = true;
-    pe->pgtt = tt == SIOV_TT_PASS_THROUGH ? SIOV_PGTT_PT : SIOV_PGTT_SL;
-    pe->sl_levels = siov_aw_levels(aw);
-    pe->slptptr = c[0] & SIOV_CE0_SLPTPTR;
-    pe->did = (uint16_t)siov_get(c[1], SIOV_CE1_DID);
+    pe->pgtt = tt == TT_PASS_THROUGH ? PGTT_PT : PGTT_SL;
+    pe->sl_levels = aw_levels(aw);
+    pe->slptptr = c[0] & CE0_SLPTPTR;
+    pe->did = (uint16_t)fld(c[1], CE1_DID);
     return SIOV_OK;
 }
 
@@ -163,15 +341,15 @@ static siov_fault legacy_context_entry(struct walk *w, uint64_t ctp, struct pe *
 static siov_fault sm_root_entry(struct walk *w, uint64_t *ctp)
 {
     uint64_t re[2];
-    uint64_t gpa = (w->u->rtaddr & SIOV_RTADDR_RTA) + SIOV_SID_BUS(w->sid) * SIOV_ROOT_ENTRY_SIZE;
+    uint64_t gpa = (w->u->rtaddr & RTADDR_RTA) + SIOV_SID_BUS(w->sid) * ROOT_ENTRY_SIZE;
     if (!rd(w, gpa, re, 2, REF_ROOT, 0, false))
         return SIOV_FAULT_SRT_1;
     uint64_t half = SIOV_SID_DEVFN(w->sid) < 128 ? re[0] : re[1];
-    if (!(half & SIOV_SRE0_LP))
+    if (!(half & SRE_HALF_P))
         return SIOV_FAULT_SRT_2;
-    if (half & (SIOV_SRE_HALF_RSVD | haw_rsvd(w)))
+    if (half & (SRE_HALF_RSVD | haw_rsvd(w)))
         return SIOV_FAULT_SRT_3;
-    *ctp = half & SIOV_SRE0_LCTP;
+    *ctp = half & SRE_HALF_CTP;
     return SIOV_OK;
 }
 
@@ -179,21 +357,21 @@ static siov_fault sm_root_entry(struct walk *w, uint64_t *ctp)
 static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
 {
     uint64_t c[4];
-    uint64_t gpa = ctp + (SIOV_SID_DEVFN(w->sid) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE;
+    uint64_t gpa = ctp + (SIOV_SID_DEVFN(w->sid) & 0x7F) * SM_CTX_ENTRY_SIZE;
     if (!rd(w, gpa, c, 4, REF_CTX, 0, false))
         return SIOV_FAULT_SCT_1;
-    if (!(c[0] & SIOV_SCE0_P))
+    if (!(c[0] & SCE0_P))
         return SIOV_FAULT_SCT_2;
-    if ((c[0] & (SIOV_SCE0_RSVD | haw_rsvd(w))) || (c[1] & SIOV_SCE1_RSVD) || c[2] || c[3])
+    if ((c[0] & (SCE0_RSVD | haw_rsvd(w))) || (c[1] & SCE1_RSVD) || c[2] || c[3])
         return SIOV_FAULT_SCT_3;
-    if (((c[0] & SIOV_SCE0_DTE) && !ecap(w, SIOV_ECAP_DT)) ||
-        ((c[0] & SIOV_SCE0_PRE) && !ecap(w, SIOV_ECAP_PRS)) ||
-        ((c[1] & SIOV_SCE1_RID_PRIV) && !ecap(w, SIOV_ECAP_RPRIVS)))
+    if (((c[0] & SCE0_DTE) && !ecap(w, ECAP_DT)) ||
+        ((c[0] & SCE0_PRE) && !ecap(w, ECAP_PRS)) ||
+        ((c[1] & SCE1_RID_PRIV) && !ecap(w, ECAP_RPRIVS)))
         return SIOV_FAULT_SCT_4;
-    ce->paside = (c[0] & SIOV_SCE0_PASIDE) != 0;
-    ce->pdts = (unsigned)siov_get(c[0], SIOV_SCE0_PDTS);
-    ce->rid_pasid = (uint32_t)siov_get(c[1], SIOV_SCE1_RID_PASID);
-    ce->pasid_dir = c[0] & SIOV_SCE0_PASIDDIRPTR;
+    ce->paside = (c[0] & SCE0_PASIDE) != 0;
+    ce->pdts = (unsigned)fld(c[0], SCE0_PDTS);
+    ce->rid_pasid = (uint32_t)fld(c[1], SCE1_RID_PASID);
+    ce->pasid_dir = c[0] & SCE0_PASIDDIRPTR;
     return SIOV_OK;
 }
 
@@ -205,10 +383,10 @@ static siov_fault sm_pasid_select(struct walk *w, const struct ce *ce, uint32_t 
     if (w->pasid != SIOV_NO_PASID)
         *pasid = w->pasid;
     else
-        *pasid = ecap(w, SIOV_ECAP_RPS) ? ce->rid_pasid : 0;
+        *pasid = ecap(w, ECAP_RPS) ? ce->rid_pasid : 0;
     /* beyond the directory (PDTS), or beyond the unit's PASID width: SCT.7
        for the request's own PASID, SCT.9 for RID_PASID (spec-notes) */
-    if (siov_get(*pasid, SIOV_PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)) ||
+    if (fld(*pasid, PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)) ||
         *pasid >= (1u << w->u->cfg.pasid_bits))
         return w->pasid == SIOV_NO_PASID ? SIOV_FAULT_SCT_9 : SIOV_FAULT_SCT_7;
     return SIOV_OK;
@@ -218,39 +396,39 @@ static siov_fault sm_pasid_select(struct walk *w, const struct ce *ce, uint32_t 
 static siov_fault pasid_dir_entry(struct walk *w, const struct ce *ce, uint32_t pasid, uint64_t *tbl)
 {
     uint64_t d;
-    uint64_t gpa = ce->pasid_dir + siov_get(pasid, SIOV_PASID_DIR_INDEX) * SIOV_PDE_SIZE;
+    uint64_t gpa = ce->pasid_dir + fld(pasid, PASID_DIR_INDEX) * PDE_SIZE;
     if (!rd(w, gpa, &d, 1, REF_PDIR, 0, false))
         return SIOV_FAULT_SPD_1;
-    if (!(d & SIOV_PDE_P))
+    if (!(d & PDE_P))
         return SIOV_FAULT_SPD_2;
-    if (d & (SIOV_PDE_RSVD | haw_rsvd(w)))
+    if (d & (PDE_RSVD | haw_rsvd(w)))
         return SIOV_FAULT_SPD_3;
-    *tbl = d & SIOV_PDE_SMPTBLPTR;
+    *tbl = d & PDE_SMPTBLPTR;
     return SIOV_OK;
 }
 
 /* Features a PASID-table entry names that the unit lacks: SPT.4 (spec-notes). */
 static bool pasid_entry_misprogrammed(struct walk *w, const uint64_t e[8])
 {
-    unsigned pgtt = (unsigned)siov_get(e[0], SIOV_PTE0_PGTT);
-    bool fl = pgtt == SIOV_PGTT_FL || pgtt == SIOV_PGTT_NESTED;
-    bool sl = pgtt == SIOV_PGTT_SL || pgtt == SIOV_PGTT_NESTED;
-    if ((pgtt == SIOV_PGTT_FL && !ecap(w, SIOV_ECAP_FLTS)) ||
-        (pgtt == SIOV_PGTT_SL && !ecap(w, SIOV_ECAP_SLTS)) ||
-        (pgtt == SIOV_PGTT_NESTED && !ecap(w, SIOV_ECAP_NEST)) ||
-        (pgtt == SIOV_PGTT_PT && !ecap(w, SIOV_ECAP_PT)) || pgtt < SIOV_PGTT_FL || pgtt > SIOV_PGTT_PT)
+    unsigned pgtt = (unsigned)fld(e[0], PTE0_PGTT);
+    bool fl = pgtt == PGTT_FL || pgtt == PGTT_NESTED;
+    bool sl = pgtt == PGTT_SL || pgtt == PGTT_NESTED;
+    if ((pgtt == PGTT_FL && !ecap(w, ECAP_FLTS)) ||
+        (pgtt == PGTT_SL && !ecap(w, ECAP_SLTS)) ||
+        (pgtt == PGTT_NESTED && !ecap(w, ECAP_NEST)) ||
+        (pgtt == PGTT_PT && !ecap(w, ECAP_PT)) || pgtt < PGTT_FL || pgtt > PGTT_PT)
         return true;
-    if (sl && (!aw_supported(w, (unsigned)siov_get(e[0], SIOV_PTE0_AW)) ||
-               ((e[0] & SIOV_PTE0_SLADE) && !ecap(w, SIOV_ECAP_SLADS))))
+    if (sl && (!aw_supported(w, (unsigned)fld(e[0], PTE0_AW)) ||
+               ((e[0] & PTE0_SLADE) && !ecap(w, ECAP_SLADS))))
         return true;
-    unsigned flpm = (unsigned)siov_get(e[2], SIOV_PTE2_FLPM);
-    if (fl && (flpm > SIOV_FLPM_5LVL || (flpm == SIOV_FLPM_5LVL && !cap(w, SIOV_CAP_FL5LP)) ||
-               ((e[2] & SIOV_PTE2_SRE) && !ecap(w, SIOV_ECAP_SRS)) ||
-               ((e[2] & SIOV_PTE2_ERE) && !ecap(w, SIOV_ECAP_ERS)) ||
-               ((e[2] & SIOV_PTE2_EAFE) && !ecap(w, SIOV_ECAP_EAFS))))
+    unsigned flpm = (unsigned)fld(e[2], PTE2_FLPM);
+    if (fl && (flpm > FLPM_5LVL || (flpm == FLPM_5LVL && !cap(w, CAP_FL5LP)) ||
+               ((e[2] & PTE2_SRE) && !ecap(w, ECAP_SRS)) ||
+               ((e[2] & PTE2_ERE) && !ecap(w, ECAP_ERS)) ||
+               ((e[2] & PTE2_EAFE) && !ecap(w, ECAP_EAFS))))
         return true;
-    if (((e[1] & SIOV_PTE1_PGSNP) && !ecap(w, SIOV_ECAP_SC)) ||
-        ((e[1] & SIOV_PTE1_MT_FIELDS) && !ecap(w, SIOV_ECAP_MTS)))
+    if (((e[1] & PTE1_PGSNP) && !ecap(w, ECAP_SC)) ||
+        ((e[1] & PTE1_MT_FIELDS) && !ecap(w, ECAP_MTS)))
         return true;
     return false;
 }
@@ -259,31 +437,31 @@ static bool pasid_entry_misprogrammed(struct walk *w, const uint64_t e[8])
 static siov_fault pasid_table_entry(struct walk *w, uint64_t tbl, uint32_t pasid, struct pe *pe)
 {
     uint64_t e[8];
-    uint64_t gpa = tbl + siov_get(pasid, SIOV_PASID_TBL_INDEX) * SIOV_PTE_SIZE;
+    uint64_t gpa = tbl + fld(pasid, PASID_TBL_INDEX) * PTE_SIZE;
     if (!rd(w, gpa, e, 8, REF_PASID, 0, false))
         return SIOV_FAULT_SPT_1;
-    if (!(e[0] & SIOV_PTE0_P))
+    if (!(e[0] & PTE0_P))
         return SIOV_FAULT_SPT_2;
-    if ((e[0] & (SIOV_PTE0_RSVD | haw_rsvd(w))) || (e[1] & SIOV_PTE1_RSVD) ||
-        (e[2] & (SIOV_PTE2_RSVD | haw_rsvd(w))) || e[3] || e[4] || e[5] || e[6] || e[7])
+    if ((e[0] & (PTE0_RSVD | haw_rsvd(w))) || (e[1] & PTE1_RSVD) ||
+        (e[2] & (PTE2_RSVD | haw_rsvd(w))) || e[3] || e[4] || e[5] || e[6] || e[7])
         return SIOV_FAULT_SPT_3;
     if (pasid_entry_misprogrammed(w, e))
         return SIOV_FAULT_SPT_4;
     memset(pe, 0, sizeof *pe);
-    pe->pgtt = (unsigned)siov_get(e[0], SIOV_PTE0_PGTT);
-    pe->sl_levels = siov_aw_levels((unsigned)siov_get(e[0], SIOV_PTE0_AW));
-    pe->fl_levels = siov_get(e[2], SIOV_PTE2_FLPM) == SIOV_FLPM_5LVL ? 5 : 4;
-    pe->slptptr = e[0] & SIOV_PTE0_SLPTPTR;
-    pe->flptptr = e[2] & SIOV_PTE2_FLPTPTR;
-    pe->did = (uint16_t)siov_get(e[1], SIOV_PTE1_DID);
-    pe->slee = (e[0] & SIOV_PTE0_SLEE) != 0;
-    pe->slade = (e[0] & SIOV_PTE0_SLADE) != 0;
-    pe->sre = (e[2] & SIOV_PTE2_SRE) != 0;
-    pe->ere = (e[2] & SIOV_PTE2_ERE) != 0;
-    pe->wpe = (e[2] & SIOV_PTE2_WPE) != 0;
-    pe->nxe = (e[2] & SIOV_PTE2_NXE) != 0;
-    pe->smep = (e[2] & SIOV_PTE2_SMEP) != 0;
-    pe->eafe = (e[2] & SIOV_PTE2_EAFE) != 0;
+    pe->pgtt = (unsigned)fld(e[0], PTE0_PGTT);
+    pe->sl_levels = aw_levels((unsigned)fld(e[0], PTE0_AW));
+    pe->fl_levels = fld(e[2], PTE2_FLPM) == FLPM_5LVL ? 5 : 4;
+    pe->slptptr = e[0] & PTE0_SLPTPTR;
+    pe->flptptr = e[2] & PTE2_FLPTPTR;
+    pe->did = (uint16_t)fld(e[1], PTE1_DID);
+    pe->slee = (e[0] & PTE0_SLEE) != 0;
+    pe->slade = (e[0] & PTE0_SLADE) != 0;
+    pe->sre = (e[2] & PTE2_SRE) != 0;
+    pe->ere = (e[2] & PTE2_ERE) != 0;
+    pe->wpe = (e[2] & PTE2_WPE) != 0;
+    pe->nxe = (e[2] & PTE2_NXE) != 0;
+    pe->smep = (e[2] & PTE2_SMEP) != 0;
+    pe->eafe = (e[2] & PTE2_EAFE) != 0;
     return SIOV_OK;
 }
 
@@ -311,25 +489,25 @@ static siov_fault sm_lookup(struct walk *w, struct pe *pe)
 static uint64_t sl_reserved(const struct walk *w, const struct pe *pe, unsigned level, uint64_t e,
                             bool *leaf)
 {
-    uint64_t addr = SIOV_SL_ADDR & haw_rsvd(w);
-    unsigned sllps = (unsigned)siov_get(w->u->cap, SIOV_CAP_SLLPS);
-    bool ps = (e & SIOV_SL_PS) != 0;
-    *leaf = level == 1 || (ps && ((level == 2 && (sllps & SIOV_SLLPS_2M)) ||
-                                  (level == 3 && (sllps & SIOV_SLLPS_1G))));
+    uint64_t addr = SL_ADDR & haw_rsvd(w);
+    unsigned sllps = (unsigned)fld(w->u->cap, CAP_SLLPS);
+    bool ps = (e & SL_PS) != 0;
+    *leaf = level == 1 || (ps && ((level == 2 && (sllps & SLLPS_2M)) ||
+                                  (level == 3 && (sllps & SLLPS_1G))));
     if (!*leaf)
-        return addr | SIOV_SL_NONLEAF_RSVD | (level >= 2 ? SIOV_SL_PS : 0);
-    uint64_t m = addr | (pe->legacy && !ecap(w, SIOV_ECAP_SC) ? SIOV_SL_LEGACY_LEAF_RSVD
-                                                               : SIOV_SL_LEAF_RSVD);
+        return addr | SL_NONLEAF_RSVD | (level >= 2 ? SL_PS : 0);
+    uint64_t m = addr | (pe->legacy && !ecap(w, ECAP_SC) ? SL_LEGACY_LEAF_RSVD
+                                                               : SL_LEAF_RSVD);
     if (level == 2)
-        m |= SIOV_SL_2M_RSVD;
+        m |= SL_2M_RSVD;
     if (level == 3)
-        m |= SIOV_SL_1G_RSVD;
+        m |= SL_1G_RSVD;
     return m;
 }
 
 static bool sl_present(const struct pe *pe, uint64_t e)
 {
-    return (e & (SIOV_SL_R | SIOV_SL_W)) || (pe->slee && (e & SIOV_SL_X));
+    return (e & (SL_R | SL_W)) || (pe->slee && (e & SL_X));
 }
 
 /* Walk the second level for input in (spec 3.7, 9.8); final says the walk
@@ -343,7 +521,7 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
     *pg = (struct page){0, 0, true, true, true, true};
     for (unsigned level = pe->sl_levels;; level--) {
         bool top = level == pe->sl_levels, leaf;
-        uint64_t e, gpa = table + siov_level_index(in, level) * 8;
+        uint64_t e, gpa = table + level_index(in, level) * 8;
         if (!rd(w, gpa, &e, 1, REF_SL, level, top))
             return pe->legacy ? (top ? SIOV_FAULT_LCT_4 : SIOV_FAULT_LSL_1)
                               : (top ? SIOV_FAULT_SSL_4 : SIOV_FAULT_SSL_1);
@@ -351,17 +529,17 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
             return pe->legacy ? (write_only ? SIOV_FAULT_LGN_2 : SIOV_FAULT_LGN_3) : SIOV_FAULT_SSL_2;
         if (e & sl_reserved(w, pe, level, e, &leaf))
             return pe->legacy ? SIOV_FAULT_LSL_2 : SIOV_FAULT_SSL_3;
-        pg->r &= (e & SIOV_SL_R) != 0;
-        pg->w &= (e & SIOV_SL_W) != 0;
-        pg->x &= (e & SIOV_SL_X) != 0;
+        pg->r &= (e & SL_R) != 0;
+        pg->w &= (e & SL_W) != 0;
+        pg->x &= (e & SL_X) != 0;
         if (pe->slade)
-            touch(w, gpa, SIOV_SL_A | (leaf && final && write ? SIOV_SL_D : 0));
+            touch(w, gpa, SL_A | (leaf && final && write ? SL_D : 0));
         if (leaf) {
-            pg->size = 1ull << siov_level_shift(level);
-            pg->base = e & SIOV_SL_ADDR & ~(pg->size - 1);
+            pg->size = 1ull << level_shift(level);
+            pg->base = e & SL_ADDR & ~(pg->size - 1);
             break;
         }
-        table = e & SIOV_SL_ADDR;
+        table = e & SL_ADDR;
     }
     if (!pe->slee)
         pg->x = pg->r; /* SLEE=0: execute needs read permission only (spec-notes) */
@@ -374,15 +552,15 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
 static uint64_t fl_reserved(const struct walk *w, const struct pe *pe, unsigned level, uint64_t e,
                             bool *leaf)
 {
-    uint64_t m = (SIOV_FL_ADDR & haw_rsvd(w)) | (pe->nxe ? 0 : SIOV_FL_XD);
-    bool ps = (e & SIOV_FL_PS) != 0;
-    *leaf = level == 1 || (ps && (level == 2 || (level == 3 && cap(w, SIOV_CAP_FL1GP))));
-    if (level >= 4 || (level == 3 && !cap(w, SIOV_CAP_FL1GP)))
-        m |= SIOV_FL_PS;
+    uint64_t m = (FL_ADDR & haw_rsvd(w)) | (pe->nxe ? 0 : FL_XD);
+    bool ps = (e & FL_PS) != 0;
+    *leaf = level == 1 || (ps && (level == 2 || (level == 3 && cap(w, CAP_FL1GP))));
+    if (level >= 4 || (level == 3 && !cap(w, CAP_FL1GP)))
+        m |= FL_PS;
     if (*leaf && level == 2)
-        m |= SIOV_FL_2M_RSVD;
+        m |= FL_2M_RSVD;
     if (*leaf && level == 3)
-        m |= SIOV_FL_1G_RSVD;
+        m |= FL_1G_RSVD;
     return m;
 }
 
@@ -390,11 +568,11 @@ static uint64_t fl_reserved(const struct walk *w, const struct pe *pe, unsigned 
    translates its (guest-physical) address and must grant read (spec 3.8). */
 static siov_fault fl_entry_addr(struct walk *w, const struct pe *pe, uint64_t gpa, bool top, uint64_t *hpa)
 {
-    if (pe->pgtt != SIOV_PGTT_NESTED) {
+    if (pe->pgtt != PGTT_NESTED) {
         *hpa = gpa;
         return SIOV_OK;
     }
-    if (gpa & siov_above(sl_width(w, pe)))
+    if (gpa & above(sl_width(w, pe)))
         return SIOV_FAULT_SFL_5;
     struct page pg;
     siov_fault f = sl_walk(w, pe, gpa, false, &pg);
@@ -416,25 +594,25 @@ static siov_fault fl_walk(struct walk *w, const struct pe *pe, uint64_t in, stru
     for (unsigned level = pe->fl_levels;; level--) {
         bool top = level == pe->fl_levels, leaf;
         uint64_t e, hpa;
-        siov_fault f = fl_entry_addr(w, pe, table + siov_level_index(in, level) * 8, top, &hpa);
+        siov_fault f = fl_entry_addr(w, pe, table + level_index(in, level) * 8, top, &hpa);
         if (f)
             return f;
         if (!rd(w, hpa, &e, 1, REF_FL, level, top))
             return top ? SIOV_FAULT_SFL_4 : SIOV_FAULT_SFL_1;
-        if (!(e & SIOV_FL_P))
+        if (!(e & FL_P))
             return SIOV_FAULT_SFL_2;
         if (e & fl_reserved(w, pe, level, e, &leaf))
             return SIOV_FAULT_SFL_3;
-        pg->w &= (e & SIOV_FL_RW) != 0;
-        pg->us &= (e & SIOV_FL_US) != 0;
-        xd |= (e & SIOV_FL_XD) != 0;
-        touch(w, hpa, SIOV_FL_A | (pe->eafe ? SIOV_FL_EA : 0) | (leaf && write ? SIOV_FL_D : 0));
+        pg->w &= (e & FL_RW) != 0;
+        pg->us &= (e & FL_US) != 0;
+        xd |= (e & FL_XD) != 0;
+        touch(w, hpa, FL_A | (pe->eafe ? FL_EA : 0) | (leaf && write ? FL_D : 0));
         if (leaf) {
-            pg->size = 1ull << siov_level_shift(level);
-            pg->base = e & SIOV_FL_ADDR & ~(pg->size - 1);
+            pg->size = 1ull << level_shift(level);
+            pg->base = e & FL_ADDR & ~(pg->size - 1);
             break;
         }
-        table = e & SIOV_FL_ADDR;
+        table = e & FL_ADDR;
     }
     pg->x = !(pe->nxe && xd);
     return SIOV_OK;
@@ -484,14 +662,14 @@ static siov_fault walk_pt(struct walk *w, const struct pe *pe, struct outcome *o
 {
     if (w->addr & haw_rsvd(w))
         return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
-    *o = (struct outcome){w->addr, SIOV_PAGE_SIZE, {true, true, true, true}};
+    *o = (struct outcome){w->addr, PAGE_4K, {true, true, true, true}};
     return SIOV_OK;
 }
 
 static siov_fault walk_sl(struct walk *w, const struct pe *pe, struct outcome *o)
 {
     struct page pg;
-    if (w->addr & siov_above(sl_width(w, pe)))
+    if (w->addr & above(sl_width(w, pe)))
         return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
     siov_fault f = sl_walk(w, pe, w->addr, true, &pg);
     if (f)
@@ -530,7 +708,7 @@ static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcom
     if (f)
         return f;
     uint64_t gpa = fl.base | (w->addr & (fl.size - 1));
-    if (gpa & siov_above(sl_width(w, pe)))
+    if (gpa & above(sl_width(w, pe)))
         return SIOV_FAULT_SGN_5;
     f = sl_walk(w, pe, gpa, true, &sl);
     if (f)
@@ -548,7 +726,7 @@ static siov_fault check_access(const struct walk *w, const struct pe *pe, const 
     siov_fault f = check_perm(w, pe, o);
     if (f)
         return f;
-    if (o->addr >= SIOV_INTR_BASE && o->addr <= SIOV_INTR_LIMIT)
+    if (o->addr >= INTR_BASE && o->addr <= INTR_LIMIT)
         return pe->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
     return SIOV_OK;
 }
@@ -556,7 +734,7 @@ static siov_fault check_access(const struct walk *w, const struct pe *pe, const 
 /* The request against the PASID entry: SRE and ERE (FL and nested only). */
 static siov_fault check_request(const struct walk *w, const struct pe *pe)
 {
-    if (pe->pgtt != SIOV_PGTT_FL && pe->pgtt != SIOV_PGTT_NESTED)
+    if (pe->pgtt != PGTT_FL && pe->pgtt != PGTT_NESTED)
         return SIOV_OK;
     if ((w->access & SIOV_ACCESS_PRIV) && !pe->sre)
         return SIOV_FAULT_SPT_6;
@@ -568,12 +746,12 @@ static siov_fault check_request(const struct walk *w, const struct pe *pe)
 /* Translation table mode and root-table address (spec 10.4.6, spec-notes). */
 static siov_fault check_rtaddr(const struct walk *w)
 {
-    unsigned ttm = (unsigned)siov_get(w->u->rtaddr, SIOV_RTADDR_TTM);
-    if (ttm == SIOV_TTM_RESERVED || ttm == SIOV_TTM_ABORT ||
-        (ttm == SIOV_TTM_SCALABLE && !ecap(w, SIOV_ECAP_SMTS)) ||
-        (w->u->rtaddr & SIOV_RTADDR_RTA & haw_rsvd(w)))
+    unsigned ttm = (unsigned)fld(w->u->rtaddr, RTADDR_TTM);
+    if (ttm == TTM_RESERVED || ttm == TTM_ABORT ||
+        (ttm == TTM_SCALABLE && !ecap(w, ECAP_SMTS)) ||
+        (w->u->rtaddr & RTADDR_RTA & haw_rsvd(w)))
         return SIOV_FAULT_RTA_1;
-    if (ttm == SIOV_TTM_LEGACY && w->pasid != SIOV_NO_PASID)
+    if (ttm == TTM_LEGACY && w->pasid != SIOV_NO_PASID)
         return SIOV_FAULT_RTA_2;
     return SIOV_OK;
 }
@@ -583,7 +761,7 @@ static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
     siov_fault f = check_rtaddr(w);
     if (f)
         return f;
-    w->r->legacy = siov_get(w->u->rtaddr, SIOV_RTADDR_TTM) == SIOV_TTM_LEGACY;
+    w->r->legacy = fld(w->u->rtaddr, RTADDR_TTM) == TTM_LEGACY;
     if (w->r->legacy) {
         uint64_t ctp;
         f = legacy_root_entry(w, &ctp);
@@ -599,9 +777,9 @@ static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
     if (f)
         return f;
     switch (pe->pgtt) {
-    case SIOV_PGTT_FL: f = walk_fl(w, pe, o); break;
-    case SIOV_PGTT_SL: f = walk_sl(w, pe, o); break;
-    case SIOV_PGTT_NESTED: f = walk_nested(w, pe, o); break;
+    case PGTT_FL: f = walk_fl(w, pe, o); break;
+    case PGTT_SL: f = walk_sl(w, pe, o); break;
+    case PGTT_NESTED: f = walk_nested(w, pe, o); break;
     default: f = walk_pt(w, pe, o); break;
     }
     return f ? f : check_access(w, pe, o);
@@ -616,8 +794,8 @@ siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid,
     memset(r, 0, sizeof *r);
     if (pasid == SIOV_NO_PASID)
         w.access &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
-    if (!(u->gsts & SIOV_GSTS_TES)) {
-        r->x = (struct siov_xlate){addr, SIOV_PAGE_SIZE,
+    if (!(u->gsts & GSTS_TES)) {
+        r->x = (struct siov_xlate){addr, PAGE_4K,
                                    SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC, 0};
         return r->fault = SIOV_OK;
     }

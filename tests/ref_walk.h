@@ -16,7 +16,8 @@
 #ifndef SIOV_REF_WALK_H
 #define SIOV_REF_WALK_H
 
-#include <siov/siov.h>
+/* Not siov.h: the walk takes no bit position from siov/format.h. */
+#include <siov/iommu.h>
 
 /* What the oracle knows about one remapping unit. */
 struct ref_unit {
@@ -64,6 +65,11 @@ void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *
    PASID carry neither execute nor privilege: those access bits are ignored. */
 siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
                          unsigned access, struct ref_result *r);
+
+/* The A/D (and EA) bits of a paging entry of kind (REF_FL, REF_SL; 0 for
+   others): the walk assumes them set, so a test that changes an entry's bits
+   leaves these alone. */
+uint64_t ref_ad_bits(unsigned kind);
 
 /* Name of a ref_kind, for diagnostics. */
 const char *ref_kind_name(unsigned kind);

@@ -699,6 +699,49 @@ static void test_bad_tail_and_fetch(void **state)
     tl_free(t);
 }
 
+/* While FSTS.IQE is set the queue is stopped (spec 6.5.2.10): software may
+   fix the offending descriptor and move IQT, but nothing runs until it
+   clears IQE; then the queue resumes at IQH. */
+static void test_iqt_write_while_iqe_set_processes_nothing(void **state)
+{
+    (void)state;
+    for (int dw = 0; dw < 2; dw++) {
+        struct tl *t = unit(NULL);
+        struct q q;
+        q_init(&q, t, dw, 0);
+        q_put(&q, siov_dsc_make_type(0xF), 0); /* unknown type: the queue stops here */
+        q_put(&q, d_wait(SIOV_WAIT0_SW, 5), STATUS_GPA);
+        q_kick(&q);
+        assert_true(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+        assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+        /* fix the descriptor in place, queue one more wait, move the tail */
+        uint64_t tail = q.tail;
+        q.tail = 0;
+        q_put(&q, d_wait(SIOV_WAIT0_SW, 4), STATUS_GPA + 4);
+        q.tail = tail;
+        q_put(&q, d_wait(SIOV_WAIT0_SW, 6), STATUS_GPA + 8);
+        q_kick(&q);
+        assert_int_equal(r32(t, STATUS_GPA + 4), 0);
+        assert_int_equal(r32(t, STATUS_GPA), 0);
+        assert_int_equal(r32(t, STATUS_GPA + 8), 0);
+        assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+        assert_int_equal(rd64(t, SIOV_REG_IQT), q.tail);
+        assert_int_equal(tl_stats(t).inv_wait, 0);
+        /* another IQT write, still with IQE set: still nothing */
+        q_kick(&q);
+        assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+        /* clearing IQE resumes from IQH */
+        wr32(t, SIOV_REG_FSTS, SIOV_FSTS_IQE);
+        assert_false(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+        assert_int_equal(r32(t, STATUS_GPA + 4), 4);
+        assert_int_equal(r32(t, STATUS_GPA), 5);
+        assert_int_equal(r32(t, STATUS_GPA + 8), 6);
+        assert_int_equal(rd64(t, SIOV_REG_IQH), q.tail);
+        assert_int_equal(tl_stats(t).inv_wait, 3);
+        tl_free(t);
+    }
+}
+
 /* ------------------------------------------------------------ concurrency */
 /* Translating threads race with a writer that remaps a page and invalidates
    it: a translation that starts after an invalidation completed (its wait
@@ -857,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_every_descriptor_counted),
         cmocka_unit_test(test_bad_descriptors_stop_the_queue),
         cmocka_unit_test(test_bad_tail_and_fetch),
+        cmocka_unit_test(test_iqt_write_while_iqe_set_processes_nothing),
         cmocka_unit_test(test_invalidation_completes_for_concurrent_translators),
         cmocka_unit_test(test_walk_racing_an_invalidation_is_not_cached),
     };

@@ -903,6 +903,45 @@ static void test_fl_reserved(void **state)
     sc_free(&s);
 }
 
+/* PS=1 in a PML4E or PML5E is reserved in both formats (spec 9.7, 9.8), also
+   when the entry's address bits would fit a page of that size: the entry
+   points at guest address 0 or 512 GiB, so no large-leaf reserved bit is set
+   and only PS itself can fault. Every SLLPS and FL1GP setting. */
+static void test_ps_above_the_largest_leaf(void **state)
+{
+    (void)state;
+    static const uint64_t bases[] = {0, 1ull << 39};
+    for (unsigned levels = 4; levels <= 5; levels++) {
+        for (unsigned opt = 0; opt < 4; opt++) {
+            struct siov_iommu_config cfg;
+            base_cfg(&cfg);
+            cfg.sl_large = opt;
+            cfg.fl_1g = opt & 1;
+            for (int fl = 0; fl < 2; fl++) {
+                struct sc s;
+                sc_init_cfg(&s, &cfg, fl, levels, SZ_4K, fl ? TL_FL_URW : TL_SL_RWX);
+                for (unsigned level = 4; level <= levels; level++) {
+                    uint64_t e = sc_ent(&s, level), old = tl_r64(s.t, e);
+                    for (unsigned b = 0; b < N(bases); b++) {
+                        uint64_t big = bases[b] | (fl ? TL_FL_URW | SIOV_FL_PS : TL_SL_RWX | SIOV_SL_PS);
+                        tl_w64(s.t, e, big);
+                        for (int legacy = 0; legacy < 2 - fl; legacy++) {
+                            s.pe.legacy = legacy;
+                            siov_fault want = fl ? SIOV_FAULT_SFL_3 : legacy ? SIOV_FAULT_LSL_2 : SIOV_FAULT_SSL_3;
+                            assert_int_equal(sc_walk(&s, RD, NULL), want);
+                            assert_int_equal(sc_walk(&s, WR, NULL), want);
+                        }
+                        s.pe.legacy = false;
+                    }
+                    tl_w64(s.t, e, old);
+                    assert_int_equal(sc_walk(&s, RD, NULL), SIOV_OK);
+                }
+                sc_free(&s);
+            }
+        }
+    }
+}
+
 static void test_fl_user_supervisor(void **state)
 {
     (void)state;
@@ -1510,6 +1549,7 @@ int main(void)
         cmocka_unit_test(test_fl_read_errors),
         cmocka_unit_test(test_fl_not_present),
         cmocka_unit_test(test_fl_reserved),
+        cmocka_unit_test(test_ps_above_the_largest_leaf),
         cmocka_unit_test(test_fl_user_supervisor),
         cmocka_unit_test(test_fl_write_protect),
         cmocka_unit_test(test_fl_execute),
