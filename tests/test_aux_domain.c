@@ -634,6 +634,53 @@ static void test_aux_domain_many_devices(void **state)
     }
 }
 
+/* One unmap whose invalidation needs more descriptors than half the queue
+   (one device-TLB invalidation per attached device): the driver submits it
+   in several batches, each fenced by its own inv-wait, and every descriptor
+   reaches the unit exactly once. */
+#define MANY_DEVICES 140
+static void test_unmap_invalidates_more_devices_than_a_batch(void **state)
+{
+    (void)state;
+    for (int k = 0; k < NKIND; k++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.pasid_bits = 8; /* one directory page per device */
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct dut d = dut_new(f, (enum kind)k);
+        assert_int_equal(siov_domain_map(d.dom, 0x40000, map_pa(&d, HPA), 2 * K4, RW), 0);
+        siov_sid sids[MANY_DEVICES];
+        for (unsigned i = 0; i < MANY_DEVICES; i++) {
+            sids[i] = SIOV_SID(1 + i / 32, i % 32, i % 8);
+            assert_int_equal(siov_dev_enable_aux(f->drv, sids[i]), 0);
+            assert_int_equal(siov_aux_attach(d.dom, sids[i]), 0);
+        }
+        uint32_t pasid = (uint32_t)siov_aux_pasid(d.dom);
+        for (unsigned i = 0; i < MANY_DEVICES; i++) {
+            struct siov_xlate x;
+            assert_int_equal(tr(f, sids[i], pasid, 0x41000, WR, &x), SIOV_OK); /* warm the caches */
+            assert_int_equal(x.addr, HPA + K4);
+        }
+        struct siov_stats before, after;
+        siov_iommu_stats(f->iommu, &before);
+        assert_int_equal(siov_domain_unmap(d.dom, 0x41000, K4), (int64_t)K4);
+        siov_iommu_stats(f->iommu, &after);
+        assert_int_equal(after.inv_devtlb - before.inv_devtlb, MANY_DEVICES);
+        assert_int_equal(after.inv_piotlb - before.inv_piotlb, k == K_FL ? 1 : 0);
+        assert_int_equal(after.inv_iotlb - before.inv_iotlb, k == K_FL ? 0 : 1);
+        assert_true(after.inv_wait - before.inv_wait >= 2); /* split into batches */
+        assert_false(siov_mmio_read(f->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
+        for (unsigned i = 0; i < MANY_DEVICES; i++) {
+            assert_int_equal(tr(f, sids[i], pasid, 0x41000, RD, NULL), d.unmapped);
+            assert_int_equal(tr(f, sids[i], pasid, 0x40000, RD, NULL), SIOV_OK);
+        }
+        for (unsigned i = 0; i < MANY_DEVICES; i++)
+            assert_int_equal(siov_aux_detach(d.dom, sids[i]), 0);
+        dut_free(&d);
+        fx_free(f);
+    }
+}
+
 /* ---------------------------------------------------------------- nested */
 
 static void test_nested(void **state)
@@ -806,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_aux_errors),
         cmocka_unit_test(test_many_aux_isolated),
         cmocka_unit_test(test_aux_domain_many_devices),
+        cmocka_unit_test(test_unmap_invalidates_more_devices_than_a_batch),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_nested_parent_conflict),
         cmocka_unit_test(test_pass_through),

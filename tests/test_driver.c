@@ -504,6 +504,63 @@ static void test_caching_mode(void **state)
     fx_free(f);
 }
 
+/* The IOTLB descriptors the driver wrote to the queue since tail t0 (a byte
+   offset) up to the current tail; returns how many, the last in *qw. */
+static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2])
+{
+    uint64_t iqa = reg(f, SIOV_REG_IQA, 8), t1 = reg(f, SIOV_REG_IQT, 8);
+    uint64_t size = 4096ull << siov_get(iqa, SIOV_IQA_QS), width = iqa & SIOV_IQA_DW ? 32 : 16;
+    unsigned n = 0;
+    for (uint64_t at = t0; at != t1; at = (at + width) % size) {
+        uint64_t q0 = r64(f, (iqa & SIOV_IQA_IQA) + at);
+        if (siov_dsc_type(q0) == SIOV_DSC_IOTLB) {
+            qw[0] = q0;
+            qw[1] = r64(f, (iqa & SIOV_IQA_IQA) + at + 8);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Unmap of a second-level domain: one IOTLB invalidation, page-selective
+   (DID, address and mask of the naturally aligned block covering the range)
+   when CAP.PSI is set and the mask fits CAP.MAMV, domain-selective otherwise. */
+static void test_unmap_iotlb_granularity(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t iova, size, addr;
+        unsigned am;
+    } cases[] = {
+        {0x12000, 0x1000, 0x12000, 0},
+        {0x12000, 0x2000, 0x12000, 1},
+        {0x13000, 0x2000, 0x10000, 3},           /* crosses a 8 KiB block: the 32 KiB around it */
+        {0x3FFFF000, 0x2000, 0, 19},             /* crosses 1 GiB: AM 19 > MAMV 18, domain-selective */
+    };
+    for (int psi = 0; psi < 2; psi++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.psi = psi;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        assert_int_equal((reg(f, SIOV_REG_CAP, 8) & SIOV_CAP_PSI) != 0, psi);
+        unsigned mamv = (unsigned)siov_get(reg(f, SIOV_REG_CAP, 8), SIOV_CAP_MAMV);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            assert_int_equal(siov_domain_map(d, cases[i].iova, DATA, cases[i].size, SIOV_PROT_READ), 0);
+            uint64_t t0 = reg(f, SIOV_REG_IQT, 8), qw[2] = {0, 0};
+            assert_int_equal(siov_domain_unmap(d, cases[i].iova, cases[i].size), (int64_t)cases[i].size);
+            assert_int_equal(queued_iotlb(f, t0, qw), 1);
+            assert_int_equal(siov_get(qw[0], SIOV_IOTLB0_DID), (uint64_t)siov_domain_did(d));
+            bool page = psi && cases[i].am <= mamv;
+            assert_int_equal(siov_get(qw[0], SIOV_IOTLB0_G), page ? SIOV_INV_GRAN_PAGE : SIOV_INV_GRAN_DOMAIN);
+            assert_int_equal(qw[1], page ? cases[i].addr | siov_set(0, SIOV_INV1_AM, cases[i].am) : 0);
+        }
+        assert_int_equal(siov_detach(d, SID_A), 0);
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_queue_error_recovery),
         cmocka_unit_test(test_queue_wait_timeout),
         cmocka_unit_test(test_caching_mode),
+        cmocka_unit_test(test_unmap_iotlb_granularity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

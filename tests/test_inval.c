@@ -196,12 +196,13 @@ static void pe_for(const struct env *e, uint64_t sl, uint64_t fl, uint16_t did, 
     }
 }
 
-/* A scalable unit with a queue and SID/PASID translating through shape s (tables set 0, pages 0..7). */
-static void env_new(struct env *e, const struct shape *s)
+/* A scalable unit (cfg, NULL: defaults) with a queue and SID/PASID translating
+   through shape s (tables set 0, pages 0..7). */
+static void env_new_cfg(struct env *e, const struct shape *s, const struct siov_iommu_config *cfg)
 {
     memset(e, 0, sizeof(*e));
     e->s = *s;
-    e->t = unit(NULL);
+    e->t = unit(cfg);
     tl_enable(e->t, SIOV_TTM_SCALABLE);
     q_init(&e->q, e->t, true, 0);
     e->dir = tl_sm_context_default(e->t, SID, 0);
@@ -212,6 +213,11 @@ static void env_new(struct env *e, const struct shape *s)
     uint64_t pe[8];
     pe_for(e, e->sl_root, e->fl_root, DID, pe);
     tl_pasid_entry(e->t, e->dir, PASID, pe);
+}
+
+static void env_new(struct env *e, const struct shape *s)
+{
+    env_new_cfg(e, s, NULL);
 }
 
 /* The output of page i (read, offset 0x88), or 0 on a fault. */
@@ -454,6 +460,44 @@ static void test_register_iotlb_invalidation(void **state)
     assert_int_equal(xl(&e, 3), pa_of(&e, 1, 3));
     assert_int_equal(tl_stats(e.t).inv_iotlb, 3);
     tl_free(e.t);
+}
+
+/* CAP.PSI off (cfg.psi): a page-selective IOTLB invalidation, queued or
+   through IOTLB_REG, is performed domain-selectively, so it also drops the
+   DID's other pages, and IOTLB_REG reports IAIG = domain (docs/spec-notes.md).
+   With PSI it drops only its page. */
+static void test_page_selective_without_psi(void **state)
+{
+    (void)state;
+    for (int psi = 0; psi < 2; psi++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.psi = psi;
+        for (int reg = 0; reg < 2; reg++) {
+            struct env e;
+            env_new_cfg(&e, &shapes[1], &cfg); /* second level, 4 KiB pages */
+            assert_int_equal((rd64(e.t, SIOV_REG_CAP) & SIOV_CAP_PSI) != 0, psi);
+            if (reg)
+                tl_gcmd(e.t, 0, SIOV_GCMD_QIE);
+            for (unsigned i = 0; i < 2; i++) {
+                assert_int_equal(xl(&e, i), pa_of(&e, 0, i));
+                map_page(&e, e.sl_root, e.fl_root, 1, i); /* the IOTLB keeps the old one */
+            }
+            if (reg) {
+                wr64(e.t, SIOV_REG_IVA, iova_of(&e, 0));
+                wr64(e.t, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_PAGE) |
+                                              siov_set(0, SIOV_IOTLB_DID, DID));
+                assert_int_equal(siov_get(rd64(e.t, SIOV_REG_IOTLB), SIOV_IOTLB_IAIG),
+                                 psi ? SIOV_INV_GRAN_PAGE : SIOV_INV_GRAN_DOMAIN);
+            } else {
+                q_run(&e.q, d_iotlb(SIOV_INV_GRAN_PAGE, DID), d_addr(iova_of(&e, 0), 0, false));
+            }
+            assert_int_equal(xl(&e, 0), pa_of(&e, 1, 0));
+            assert_int_equal(xl(&e, 1), pa_of(&e, psi ? 0 : 1, 1));
+            assert_int_equal(tl_stats(e.t).inv_iotlb, 1);
+            tl_free(e.t);
+        }
+    }
 }
 
 /* ------------------------------------------------------------- inv-wait */
@@ -895,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_context_cache_exactly_the_right_invalidation),
         cmocka_unit_test(test_legacy_context_cache_and_ccmd),
         cmocka_unit_test(test_register_iotlb_invalidation),
+        cmocka_unit_test(test_page_selective_without_psi),
         cmocka_unit_test(test_wait_status_write_and_completion_event),
         cmocka_unit_test(test_queue_wraps),
         cmocka_unit_test(test_every_descriptor_counted),

@@ -55,6 +55,8 @@ struct siov_iommu_config {
     bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
     bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
     bool stale_check;       /* re-walk every cache hit and report mismatches (default false) */
+    bool psi;               /* CAP.PSI: page-selective IOTLB invalidation (default true); without it a
+                               page-selective request is performed domain-selectively */
     /* Stale-translation checker: called (from the translating thread) for each
        request whose cached answer differs from the answer guest memory gives
        now, i.e. a table changed without the invalidation it needed. May be NULL. */

@@ -32,6 +32,7 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->dev_tlb = true;
     cfg->abort_dma = true;
     cfg->rid_pasid = true;
+    cfg->psi = true;
 }
 
 /* Whether a configuration describes hardware the spec allows. */
