@@ -6,7 +6,9 @@
  * IOTLB in use, and must translate exactly as the reference says: the
  * address and DID, or the exact fault reason. Addresses recently translated
  * are sampled again, so a missing invalidation leaves a stale entry that the
- * test sees. Seeded: SIOV_SEED=<n> repeats a run; the seed is printed. */
+ * test sees. Seeded: SIOV_SEED=<n> repeats a run. The seed is printed (to
+ * stderr, flushed, so an abort keeps it) when the run starts, and again
+ * after a failing case with the command that replays it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -561,9 +563,9 @@ static void run(uint64_t seed, const struct siov_iommu_config *cfg, const char *
     assert_int_equal(siov_driver_pool_avail(w->drv), pool0);
     struct siov_stats st;
     siov_iommu_stats(w->iommu, &st);
-    printf("# %s: %lu steps, %lu samples (%lu translated, %lu faults), IOTLB hits %" PRIu64 " misses %" PRIu64
+    printf("# %s (seed %" PRIu64 "): %lu steps, %lu samples (%lu translated, %lu faults), IOTLB hits %" PRIu64 " misses %" PRIu64
            ", invalidations %" PRIu64 "\n",
-           name, w->steps, w->samples, w->ok_checked, w->faults_checked, st.iotlb_hits, st.iotlb_misses,
+           name, seed, w->steps, w->samples, w->ok_checked, w->faults_checked, st.iotlb_hits, st.iotlb_misses,
            st.invalidations);
     assert_true(st.iotlb_hits > 0); /* the caches were in play */
     for (int s = 0; s < NDOM; s++)
@@ -574,33 +576,59 @@ static void run(uint64_t seed, const struct siov_iommu_config *cfg, const char *
     free(w);
 }
 
+/* The run's seed, and whether the case that used it finished. */
+struct seeded {
+    uint64_t seed;
+    bool passed;
+};
+
 static uint64_t seed_of(void)
 {
     const char *env = getenv("SIOV_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
-    printf("# seed %" PRIu64 " (repeat with SIOV_SEED=%" PRIu64 ")\n", seed, seed);
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
+    fprintf(stderr, "# seed %" PRIu64 " (repeat with SIOV_SEED=%" PRIu64 ")\n", seed, seed);
+    fflush(stderr);
     return seed;
+}
+
+static int case_start(void **state)
+{
+    ((struct seeded *)*state)->passed = false;
+    return 0;
+}
+
+/* After each case: on failure, the seed again and how to replay it. */
+static int case_end(void **state)
+{
+    const struct seeded *s = *state;
+    if (!s->passed)
+        fprintf(stderr, "# FAILED with seed %" PRIu64 ": replay with SIOV_SEED=%" PRIu64 "\n", s->seed, s->seed);
+    return 0;
 }
 
 static void test_property_default(void **state)
 {
-    uint64_t seed = *(uint64_t *)*state;
-    run(seed, NULL, "SL 4-level, FL 4-level");
+    struct seeded *s = *state;
+    run(s->seed, NULL, "SL 4-level, FL 4-level");
+    s->passed = true;
 }
 
 static void test_property_deep(void **state)
 {
-    uint64_t seed = *(uint64_t *)*state;
+    struct seeded *s = *state;
+    uint64_t seed = s->seed;
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.sagaw = SIOV_SAGAW_5LVL;
     cfg.mgaw = 57;
     run(seed + 1, &cfg, "SL 5-level, FL 5-level");
+    s->passed = true;
 }
 
 static void test_property_shallow(void **state)
 {
-    uint64_t seed = *(uint64_t *)*state;
+    struct seeded *s = *state;
+    uint64_t seed = s->seed;
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.sagaw = SIOV_SAGAW_3LVL;
@@ -608,15 +636,16 @@ static void test_property_shallow(void **state)
     cfg.fl_1g = false;
     cfg.iotlb_entries = 64; /* evictions too */
     run(seed + 2, &cfg, "SL 3-level, FL 4-level without 1G, small IOTLB");
+    s->passed = true;
 }
 
 int main(void)
 {
-    uint64_t seed = seed_of();
+    struct seeded seed = {seed_of(), false};
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_prestate(test_property_default, &seed),
-        cmocka_unit_test_prestate(test_property_deep, &seed),
-        cmocka_unit_test_prestate(test_property_shallow, &seed),
+        cmocka_unit_test_prestate_setup_teardown(test_property_default, case_start, case_end, &seed),
+        cmocka_unit_test_prestate_setup_teardown(test_property_deep, case_start, case_end, &seed),
+        cmocka_unit_test_prestate_setup_teardown(test_property_shallow, case_start, case_end, &seed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

