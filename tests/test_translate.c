@@ -332,6 +332,50 @@ static void test_front_cache(void **state)
     tl_free(t);
 }
 
+/* An IOTLB hit (the front cache emptied by an invalidation of another DID)
+   grants what the walk granted: under SRE=0 nothing to a privileged request,
+   under ERE=0 no execute, so those requests walk and fault SPT.6 / SPT.5;
+   with SRE=1 and ERE=1 they hit. First level and nested. */
+static void test_iotlb_hit_carries_sre_ere(void **state)
+{
+    (void)state;
+    for (int nested = 0; nested < 2; nested++) {
+        for (int enabled = 0; enabled < 2; enabled++) {
+            struct tl *t = sm_new(NULL);
+            uint64_t pe[8], flpt = tl_page(t), slpt = 0;
+            if (nested) {
+                slpt = tl_page(t); /* the second level maps guest memory 1:1, and the output */
+                tl_map(t, slpt, 4, false, 0, 0, GiB1, TL_SL_RWX, TL_SL_RWX);
+                tl_map(t, slpt, 4, false, 0x40000000, 0x40000000, GiB1, TL_SL_RWX, TL_SL_RWX);
+                tl_pe_nested(pe, DID, flpt, SIOV_FLPM_4LVL, slpt, SIOV_AW_4LVL);
+            } else {
+                tl_pe_fl(pe, DID, flpt, SIOV_FLPM_4LVL);
+            }
+            if (enabled)
+                pe[2] |= SIOV_PTE2_SRE | SIOV_PTE2_ERE;
+            sm_entry(t, pe);
+            uint64_t bits = TL_FL_URW | SIOV_FL_A | SIOV_FL_D;
+            tl_map(t, flpt, 4, true, 0x7000, 0x40123000, KiB4, bits, TL_FL_URW | SIOV_FL_A);
+            struct siov_xlate x;
+            assert_int_equal(xlate(t, PASID, 0x7010, SIOV_ACCESS_READ, &x), SIOV_OK); /* walk, fill */
+            static const unsigned acc[] = {SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, SIOV_ACCESS_EXEC};
+            for (unsigned k = 0; k < 2; k++) {
+                siov_mmio_write(t->iommu, SIOV_REG_IOTLB, SIOV_IOTLB_IVT |
+                                siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) | siov_set(0, SIOV_IOTLB_DID, DID + 1), 8);
+                struct siov_stats s0 = tl_stats(t);
+                siov_fault want = enabled ? SIOV_OK : k ? SIOV_FAULT_SPT_5 : SIOV_FAULT_SPT_6;
+                assert_int_equal(xlate(t, PASID, 0x7020, acc[k], &x), want);
+                struct siov_stats s1 = tl_stats(t);
+                assert_int_equal(s1.walks - s0.walks, enabled ? 0 : 1);
+                assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, enabled ? 1 : 0);
+                if (enabled)
+                    assert_int_equal(x.addr, 0x40123020);
+            }
+            tl_free(t);
+        }
+    }
+}
+
 /* ---------------------------------------------------------- legacy SL */
 static void test_legacy_sl(void **state)
 {
@@ -1152,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_pass_through),
         cmocka_unit_test(test_pasid_and_range_limits),
         cmocka_unit_test(test_front_cache),
+        cmocka_unit_test(test_iotlb_hit_carries_sre_ere),
         cmocka_unit_test(test_legacy_sl),
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),

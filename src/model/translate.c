@@ -60,14 +60,13 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
     return f;
 }
 
-/* Whether a cached translation answers this request without a walk. */
-static bool hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_out *w, unsigned access)
+/* Whether a cached translation answers this request without a walk. The
+   cached permissions carry SRE and ERE (a walk under SRE=0 grants a
+   privileged request nothing, under ERE=0 nothing executes), so such a
+   request misses and the walk reports SPT.6 / SPT.5, as on a front-cache hit. */
+static bool hit_usable(const struct siov_walk_out *w, unsigned access)
 {
-    bool priv = access & SIOV_ACCESS_PRIV;
-    bool fl = pe->pgtt == SIOV_PGTT_FL || pe->pgtt == SIOV_PGTT_NESTED;
-    if (fl && ((priv && !pe->sre) || ((access & SIOV_ACCESS_EXEC) && !pe->ere)))
-        return false; /* SPT.6 / SPT.5: let the walk report it */
-    unsigned perm = priv ? w->perm_super : w->perm_user;
+    unsigned perm = (access & SIOV_ACCESS_PRIV) ? w->perm_super : w->perm_user;
     if (access & SIOV_ACCESS_RWX & ~perm)
         return false;
     return !(access & SIOV_ACCESS_WRITE) || w->dirty;
@@ -78,7 +77,7 @@ static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_e
                                  struct siov_walk_out *w, bool *walked)
 {
     *walked = false;
-    if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
+    if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(w, req->access)) {
         siov_stat_inc(&u->stats.iotlb_hits);
         return SIOV_OK;
     }
