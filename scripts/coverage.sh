@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Line coverage of src/ from a coverage build: runs the test suite and replays
-# the fuzz corpora, then prints lines covered per file of src/ and in total.
-#   scripts/coverage.sh [--tests] [--fuzz] [--quick]
+# Line and branch coverage of src/ from a coverage build: runs the test suite
+# and replays the fuzz corpora, then prints, per file of src/ and in total,
+# the lines and the branches covered.
+#   scripts/coverage.sh [--tests] [--fuzz] [--quick] [--min-branch=PCT]
 #     --tests   only the CMocka suite        --fuzz   only the fuzz corpora
 #     --quick   the quick test suite only (skips the slow differential/stress runs)
+#     --min-branch=PCT  exit 1 if a file of src/ has less branch coverage
 # With clang: source-based coverage (-fprofile-instr-generate
 # -fcoverage-mapping, llvm-profdata, llvm-cov). Without clang: gcc --coverage
 # and gcov, tests only (the harnesses need clang).
@@ -15,13 +17,14 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=${COV_BUILD:-build-cov}
 fuzz_build=${FUZZ_BUILD:-build-fuzz}
-do_tests=1 do_fuzz=1 quick=0
+do_tests=1 do_fuzz=1 quick=0 min_branch=0
 for a in "$@"; do
   case "$a" in
     --tests) do_fuzz=0 ;;
     --fuzz) do_tests=0 ;;
     --quick) quick=1 ;;
-    *) echo "usage: $0 [--tests] [--fuzz] [--quick]" >&2; exit 2 ;;
+    --min-branch=*) min_branch=${a#--min-branch=} ;;
+    *) echo "usage: $0 [--tests] [--fuzz] [--quick] [--min-branch=PCT]" >&2; exit 2 ;;
   esac
 done
 suite=()
@@ -65,15 +68,13 @@ if command -v clang >/dev/null && command -v llvm-profdata >/dev/null && command
   first=${objects[1]}
   rest=("${objects[@]:2}")
   echo
-  echo "== lines of src/ covered (llvm-cov)"
-  # columns: Filename, Functions, Missed Functions, Executed, Lines, Missed Lines, Cover
+  echo "== src/ covered (llvm-cov): lines and branches (each condition's true and false outcome)"
   llvm-cov report "$first" "${rest[@]}" -instr-profile="$build/coverage.profdata" \
-    -show-region-summary=false -show-branch-summary=false -show-instantiation-summary=false > "$build/coverage.txt"
-  # keep src/ (the table names files relative to the build directory or absolute)
-  sed -e "s|^$root/||" -e 's|^\.\./||' "$build/coverage.txt" | awk '
-    /^src\// { lines += $5; missed += $6
-                printf "%-24s %6d / %6d lines  %6.2f%%\n", $1, $5 - $6, $5, $5 ? 100 * ($5 - $6) / $5 : 100 }
-    END { if (lines) printf "%-24s %6d / %6d lines  %6.2f%%\n", "TOTAL src/", lines - missed, lines, 100 * (lines - missed) / lines }'
+    -show-region-summary=false -show-branch-summary=true -show-instantiation-summary=false > "$build/coverage.txt"
+  # columns after the name: Functions, Missed, Executed, Lines, Missed, Cover, Branches, Missed, Cover;
+  # the table names files relative to the build directory or absolute
+  sed -e "s|^$root/||" -e 's|^\.\./||' "$build/coverage.txt" |
+    awk -v min="$min_branch" -f "$root/scripts/coverage-table.awk"
 else
   echo "coverage.sh: clang/llvm-cov not found: gcc --coverage, tests only"
   if [ ! -f "$build/build.ninja" ]; then
@@ -82,19 +83,17 @@ else
   ninja -C "$build"
   find "$build" -name '*.gcda' -delete
   meson test -C "$build" "${suite[@]}" --print-errorlogs || echo "coverage.sh: some tests failed (coverage still reported)"
-  echo "== lines of src/ covered (gcov)"
-  total=0 hit=0
+  echo "== src/ covered (gcov): lines and branches (every edge of each conditional jump)"
   for obj in "$build"/src/libsiov_*.a.p/*.gcda; do
     # objects are named <wing>_<file>.c.gcda for src/<wing>/<file>.c
     src=$(basename "$obj" .c.gcda | sed 's|_|/|').c
-    line=$(cd "$(dirname "$obj")" && gcov -n "$(basename "$obj")" 2>/dev/null |
-      awk -v want="$src" '/^File/ { f = ($2 ~ want) } f && /^Lines executed/ { print; exit }')
-    pct=$(echo "$line" | sed -n 's/Lines executed:\([0-9.]*\)% of \([0-9]*\)/\1 \2/p')
-    [ -n "$pct" ] || continue
-    set -- $pct
-    n=$2 h=$(awk -v p="$1" -v n="$2" 'BEGIN { printf "%d", p * n / 100 + 0.5 }')
-    printf '%-24s %5d / %5d lines  %5.1f%%\n' "src/$src" "$h" "$n" "$1"
-    total=$((total + n)) hit=$((hit + h))
-  done
-  [ $total -gt 0 ] && awk -v h=$hit -v t=$total 'BEGIN { printf "TOTAL %d / %d lines  %.1f%%\n", h, t, 100 * h / t }'
+    (cd "$(dirname "$obj")" && gcov -b -n "$(basename "$obj")" 2>/dev/null) |
+      awk -v want="$src" '/^File/ { f = ($2 ~ want) }
+        f && /^Lines executed/ { split($2, a, ":"); l = a[2]; n = $4 }
+        f && /^Branches executed/ { }
+        f && /^Taken at least once/ { split($4, b, ":"); bp = b[2]; bn = $6 }
+        END { printf "src/%s %d %d %d %d\n", want, n * l / 100 + 0.5, n, bn * bp / 100 + 0.5, bn }' |
+      sed 's/%//g'
+  done | awk -v min="$min_branch" '{ printf "%s 0 0 0 %d %d 0 %d %d 0\n", $1, $3, $3 - $2, $5, $5 - $4 }' |
+    awk -v min="$min_branch" -f scripts/coverage-table.awk
 fi
