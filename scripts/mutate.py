@@ -41,7 +41,10 @@ The exit status is 1 when a mutant of the run survived and is not listed as
 equivalent, 2 on a usage or setup error, else 0.
 """
 import argparse
+import glob
+import gzip
 import hashlib
+import json
 import os
 import random
 import re
@@ -546,6 +549,60 @@ def object_hashes(wd):
     return out
 
 
+# ------------------------------------------------------------ coverage map
+
+def coverage_map(wd, tests, env):
+    """{test: {path: set(lines)}}: the lines of src/ each test executes, from a
+    gcc --coverage build of the unmutated tree (cached in the work directory
+    while src/ and tests/ are unchanged). A mutant is run only against the
+    tests that execute its line: no other test can see it."""
+    key = sha(''.join(open(f, 'rb').read().decode('utf-8', 'replace')
+                      for part in ('src', 'tests', 'include')
+                      for f in sorted(glob.glob(os.path.join(wd.tree, part, '**', '*.[ch]'), recursive=True))))
+    cache = os.path.join(wd.path, 'covmap.json')
+    if os.path.exists(cache):
+        data = json.load(open(cache))
+        if data.get('key') == key and set(data['map']) >= set(tests):
+            return {t: {p: set(v) for p, v in data['map'][t].items()} for t in tests}
+    cov = os.path.join(wd.path, 'covbuild')
+    if not os.path.exists(os.path.join(cov, 'build.ninja')):
+        r = run(['meson', 'setup', cov, wd.tree, '-Db_coverage=true', '-Dbuildtype=debug'] + MESON_OPTS[:4])
+        if r.returncode:
+            sys.exit('mutate: coverage build setup failed:\n' + r.stdout)
+    r = run(['ninja', '-C', cov] + ['tests/' + t for t in tests])
+    if r.returncode:
+        sys.exit('mutate: coverage build failed:\n' + r.stdout[-3000:])
+    objdirs = sorted(glob.glob(os.path.join(cov, 'src', '*.a.p')))
+    out = {}
+    for t in tests:
+        for f in glob.glob(os.path.join(cov, '**', '*.gcda'), recursive=True):
+            os.remove(f)
+        subprocess.run([os.path.join(cov, 'tests', t)], cwd=os.path.join(cov, 'tests'), env=dict(os.environ, **env),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+        lines = {}
+        for od in objdirs:
+            gcdas = sorted(glob.glob(os.path.join(od, '*.gcda')))
+            if not gcdas:
+                continue
+            r = subprocess.run(['gcov', '-j', '-t'] + gcdas, cwd=od, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+            for doc in r.stdout.decode('utf-8', 'replace').splitlines():
+                doc = doc.strip()
+                if not doc.startswith('{'):
+                    continue
+                for f in json.loads(doc).get('files', []):
+                    src = f['file'] if os.path.isabs(f['file']) else os.path.join(cov, f['file'])
+                    path = os.path.relpath(os.path.normpath(src), wd.tree)
+                    if not path.startswith('src/'):
+                        continue
+                    hit = {ln['line_number'] for ln in f.get('lines', []) if ln.get('count', 0) > 0}
+                    lines.setdefault(path, set()).update(hit)
+        out[t] = lines
+    json.dump({'key': key, 'map': {t: {p: sorted(v) for p, v in m.items()} for t, m in out.items()}},
+              open(cache, 'w'))
+    return out
+
+
 def run_test(wd, name, timeout):
     """True if the test passed; False if it failed, crashed or timed out."""
     exe = os.path.join(wd.build, 'tests', name)
@@ -561,8 +618,9 @@ def run_test(wd, name, timeout):
 
 
 class Runner:
-    def __init__(self, wd, results, ninja_jobs, sanitize):
+    def __init__(self, wd, results, ninja_jobs, sanitize, no_covmap):
         self.wd, self.results, self.ninja_jobs, self.sanitize = wd, results, ninja_jobs, sanitize
+        self.no_covmap = no_covmap
         self.times, self.pristine, self.kills = {}, {}, {}
 
     def setup(self):
@@ -589,17 +647,27 @@ class Runner:
                 sys.exit('mutate: %s fails on the unmutated tree' % n)
         print('mutate: tests on the unmutated tree: ' +
               ' '.join('%s %.1fs' % (n[5:], t) for n, t in sorted(self.times.items())), flush=True)
+        self.cov = None if self.no_covmap else coverage_map(wd, names, TEST_ENV)
         for rec in self.results.values():
             if rec['status'] == 'killed':
                 key = (rec['path'], rec['by'])
                 self.kills[key] = self.kills.get(key, 0) + 1
 
-    def order(self, path):
+    def covering(self, path, line):
+        """Tests that execute the line (or the two before it or the one after,
+        for statements gcov attributes to a neighbouring line)."""
+        if self.cov is None:
+            return set(self.times)
+        near = set(range(line - 2, line + 2))
+        return {t for t in self.times if near & self.cov.get(t, {}).get(path, set())}
+
+    def order(self, path, line):
         stem = os.path.splitext(os.path.basename(path))[0]
-        own = [t for t in OWN_TESTS.get(stem, ['test_' + stem]) if t in self.times]
-        rest = [t for t in self.times if t not in own and t not in LAST_TESTS]
+        cover = self.covering(path, line)
+        own = [t for t in OWN_TESTS.get(stem, ['test_' + stem]) if t in cover]
+        rest = [t for t in cover if t not in own and t not in LAST_TESTS]
         rest.sort(key=lambda t: (-self.kills.get((path, t), 0), self.times[t]))
-        return own + rest + [t for t in LAST_TESTS if t in self.times and t not in own]
+        return own + rest + [t for t in LAST_TESTS if t in cover and t not in own]
 
     def timeout(self, name):
         return max(10.0, 10 * self.times[name])
@@ -609,7 +677,14 @@ class Runner:
         wd.apply(m.path, m.apply(original), original)
         try:
             status, by = 'survived', ''
-            order = self.order(m.path)
+            order = self.order(m.path, m.line)
+            if not order:  # no test executes it: it lives, if it compiles
+                by = 'uncovered'
+                r = ninja(wd, ['src/libsiov.a'], self.ninja_jobs)
+                if r.returncode:
+                    status, by = 'nocompile', ''
+                elif object_hashes(wd) == self.pristine:
+                    status, by = 'same-object', ''
             for k, name in enumerate(order):
                 # the first test alone (most mutants die there), then the rest in one parallel build
                 if k < 2:
@@ -626,7 +701,7 @@ class Runner:
                     break
         finally:
             wd.revert(m.path, original)
-        if by:
+        if status in ('killed', 'timeout'):
             key = (m.path, by)
             self.kills[key] = self.kills.get(key, 0) + 1
         return status, by, time.monotonic() - t0
@@ -691,9 +766,10 @@ def report(mutants, contents, results, equiv, verbose=True):
             (listed if reason else survivors).append((m, rec, reason))
     killed = counts.get('killed', 0) + counts.get('timeout', 0)
     live = counts.get('survived', 0)
-    print('mutants: %d  killed %d (timeout %d)  survived %d (listed equivalent %d)  '
+    uncovered = sum(1 for _, rec, _ in survivors + listed if rec['by'] == 'uncovered')
+    print('mutants: %d  killed %d (timeout %d)  survived %d (listed equivalent %d, no test executes %d)  '
           'same object %d  not compiling %d  not run %d' % (
-              len(mutants), killed, counts.get('timeout', 0), live, len(listed),
+              len(mutants), killed, counts.get('timeout', 0), live, len(listed), uncovered,
               counts.get('same-object', 0), counts.get('nocompile', 0), counts.get('not run', 0)))
     if killed + live:
         print('score: %.1f%% of compiling mutants killed (%d/%d); %.1f%% of non-equivalent ones (%d/%d)' % (
@@ -707,7 +783,8 @@ def report(mutants, contents, results, equiv, verbose=True):
     if survivors:
         print('\nsurvivors:')
         for m, rec, _ in survivors:
-            print('  %s\n      %s' % (m.id, rec['line']))
+            print('  %s%s\n      %s' % (m.id, '  (no test executes it)' if rec['by'] == 'uncovered' else '',
+                                      rec['line']))
     return survivors
 
 
@@ -727,6 +804,10 @@ def main():
     ap.add_argument('--results', help='results file (default WORKDIR/results.tsv)')
     ap.add_argument('--no-sanitize', action='store_true',
                     help='build without ASan+UBSan (faster; out-of-bounds mutants then survive)')
+    ap.add_argument('--time-limit', type=float, help='start no mutant after this many seconds (the rest: not run)')
+    ap.add_argument('--no-covmap', action='store_true',
+                    help='skip the coverage map: every test is a candidate for every mutant (same outcome, '
+                         'slower per survivor, no coverage build)')
     ap.add_argument('--rerun', action='store_true', help='run mutants that have a result already')
     ap.add_argument('--report', action='store_true', help='print score and survivors of the results so far')
     ap.add_argument('--restore', action='store_true', help='restore a copy a killed run left mutated, then exit')
@@ -783,7 +864,7 @@ def main():
                                                          if args.sample is not None else 'selection'))
 
     ninja_jobs = 2 if args.jobs == 1 else 1
-    runners = [Runner(wd, results, ninja_jobs, not args.no_sanitize) for wd in workdirs]
+    runners = [Runner(wd, results, ninja_jobs, not args.no_sanitize, args.no_covmap) for wd in workdirs]
     stop = threading.Event()
 
     def on_signal(signum, _frame):
@@ -801,6 +882,10 @@ def main():
         while not stop.is_set():
             with lock:
                 if not queue:
+                    return
+                if args.time_limit is not None and time.monotonic() - t_start > args.time_limit:
+                    print('mutate: time limit: %d mutants not run' % len(queue), flush=True)
+                    queue.clear()
                     return
                 # keep a worker on one file: take the next mutant of the file it last built
                 m = queue.pop(0)
