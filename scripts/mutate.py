@@ -94,7 +94,7 @@ OWN_TESTS = {
     'internal': ['test_translate'],
     'guest_mem': ['test_driver'],
     'mmio': ['test_driver'],
-    'alloc': ['test_driver', 'test_aux_domain'],
+    'alloc': ['test_alloc', 'test_driver', 'test_aux_domain'],
     'qi': ['test_driver', 'test_aux_domain'],
     'device': ['test_driver', 'test_aux_domain'],
     'io_pgtable': ['test_aux_domain', 'test_driver'],

@@ -10,7 +10,7 @@
 
 static int bm_init(struct siov_bitmap *b, uint64_t nbits)
 {
-    b->w = calloc((size_t)((nbits + 63) / 64) + 1, sizeof(uint64_t));
+    b->w = calloc((size_t)((nbits + 63) / 64), sizeof(uint64_t)); /* nbits > 0: pools and id spaces */
     b->nbits = b->nfree = nbits;
     b->hint = 0;
     return b->w ? 0 : -ENOMEM;
@@ -51,9 +51,7 @@ static int64_t bm_find(const struct siov_bitmap *b, uint64_t from, uint64_t n)
 
 static int64_t bm_alloc(struct siov_bitmap *b, uint64_t n)
 {
-    if (n == 0 || n > b->nfree)
-        return -1;
-    int64_t r = bm_find(b, b->hint, n);
+    int64_t r = bm_find(b, b->hint, n); /* none for n = 0, or n beyond what is free */
     if (r < 0)
         return -1;
     bm_mark(b, (uint64_t)r, n, true);
@@ -100,11 +98,32 @@ void siov_drv_alloc_fini(struct siov_driver *drv)
 
 /* ------------------------------------------------------ the table pool */
 
+/* Room in the deferred list for every page in use, so that deferring a
+   page (where an unmap cannot fail any more) never allocates. */
+static int defer_reserve(struct siov_driver *drv)
+{
+    size_t want = (size_t)(drv->pages.nbits - drv->pages.nfree), c = drv->cdeferred ? drv->cdeferred : 64;
+    if (want <= drv->cdeferred)
+        return 0;
+    while (c < want)
+        c *= 2;
+    uint64_t *p = realloc(drv->deferred, c * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    drv->deferred = p;
+    drv->cdeferred = c;
+    return 0;
+}
+
 int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa)
 {
     int64_t i = bm_alloc(&drv->pages, n);
     if (i < 0)
         return -ENOMEM;
+    if (defer_reserve(drv)) {
+        bm_free(&drv->pages, (uint64_t)i, n);
+        return -ENOMEM;
+    }
     uint64_t g = drv->pool_base + (uint64_t)i * SIOV_PAGE_SIZE;
     for (unsigned k = 0; k < n; k++) {
         if (siov_drv_zero(drv, g + k * SIOV_PAGE_SIZE, SIOV_PAGE_SIZE)) {
@@ -123,17 +142,7 @@ void siov_drv_page_free(struct siov_driver *drv, uint64_t gpa, unsigned n)
 
 void siov_drv_page_defer(struct siov_driver *drv, uint64_t gpa)
 {
-    if (drv->ndeferred == drv->cdeferred) {
-        size_t c = drv->cdeferred ? drv->cdeferred * 2 : 64;
-        uint64_t *p = realloc(drv->deferred, c * sizeof(*p));
-        if (!p) {
-            siov_drv_page_free(drv, gpa, 1); /* cannot wait: release it now */
-            return;
-        }
-        drv->deferred = p;
-        drv->cdeferred = c;
-    }
-    drv->deferred[drv->ndeferred++] = gpa;
+    drv->deferred[drv->ndeferred++] = gpa; /* page_alloc made room for every page in use */
 }
 
 void siov_drv_page_release_deferred(struct siov_driver *drv)

@@ -181,6 +181,8 @@ int siov_domain_free(struct siov_domain *dom)
         siov_drv_pt_unmap(dom, 0, dom->iova_limit);
         siov_drv_table_release(dom, dom->root);
     }
+    for (size_t i = 0; i < dom->nid; i++) /* children's pages it could not unmap: unmapped now */
+        siov_drv_page_defer(drv, dom->idpages[i]);
     siov_drv_inv_iotlb_dsi(drv, dom->did); /* nothing of this DID may survive its reuse */
     siov_drv_qi_flush(drv);
     if (dom->parent)

@@ -34,8 +34,8 @@ static int ctx_table_get(struct siov_driver *drv, siov_sid sid)
         return 0;
     uint64_t t;
     int ret = siov_drv_page_alloc(drv, 1, &t);
-    if (!ret)
-        ret = siov_drv_wr64(drv, root_word_gpa(drv, sid), t | SIOV_RE0_P); /* P, LP and UP are bit 0 */
+    if (!ret && (ret = siov_drv_wr64(drv, root_word_gpa(drv, sid), t | SIOV_RE0_P))) /* P, LP and UP are bit 0 */
+        siov_drv_page_free(drv, t, 1);
     if (ret) {
         drv->ctx_users[bus][half]--;
         return ret;

@@ -154,10 +154,10 @@ SIOV_DRV_LOCAL int siov_drv_pool_init(struct siov_driver *drv, uint64_t base, ui
 SIOV_DRV_LOCAL int siov_drv_ids_init(struct siov_driver *drv, unsigned did_bits, unsigned pasid_bits);
 /* Free the allocators' host memory. */
 SIOV_DRV_LOCAL void siov_drv_alloc_fini(struct siov_driver *drv);
-/* Table pool: n contiguous zeroed 4 KiB pages; -ENOMEM when the pool is exhausted. */
+/* Table pool: n contiguous zeroed 4 KiB pages; -ENOMEM when the pool (or host memory) is exhausted. */
 SIOV_DRV_LOCAL int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa);
 SIOV_DRV_LOCAL void siov_drv_page_free(struct siov_driver *drv, uint64_t gpa, unsigned n);
-/* Free a page once the next queue flush has completed (hardware may still cache it). */
+/* Free a page in use once the next queue flush has completed (hardware may still cache it); never fails. */
 SIOV_DRV_LOCAL void siov_drv_page_defer(struct siov_driver *drv, uint64_t gpa);
 /* Free every deferred page (the queue flush that makes it safe has completed). */
 SIOV_DRV_LOCAL void siov_drv_page_release_deferred(struct siov_driver *drv);
@@ -208,7 +208,8 @@ SIOV_DRV_LOCAL int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_de
    flushes. */
 /* A table page for d (identity-mapped in a nested domain's parent). */
 SIOV_DRV_LOCAL int siov_drv_table_alloc(struct siov_domain *d, uint64_t *gpa);
-/* The page leaves d's tables: freed after the next flush. */
+/* The page leaves d's tables: freed after the next flush (nested: once the
+   parent no longer maps it, else with the parent). */
 SIOV_DRV_LOCAL void siov_drv_table_release(struct siov_domain *d, uint64_t gpa);
 /* Map [iova, iova + size) to pa with full rollback: on failure nothing stays
    mapped and no page is held. 0, -ERANGE, -EEXIST, -ENOMEM or -EFAULT. */

@@ -156,14 +156,17 @@ bool siov_drv_pt_idpage_in(const struct siov_domain *d, uint64_t lo, uint64_t hi
     return i < d->nid && d->idpages[i] < hi;
 }
 
-static void unmap_identity(struct siov_domain *p, uint64_t gpa)
+/* The parent stops mapping a page the nested domain released; if it cannot,
+   the page stays listed (and mapped) there and goes with the parent. */
+static int unmap_identity(struct siov_domain *p, uint64_t gpa)
 {
-    size_t i = idpage_index(p, gpa);
-    if (i < p->nid && p->idpages[i] == gpa) {
-        memmove(p->idpages + i, p->idpages + i + 1, (p->nid - i - 1) * sizeof(*p->idpages));
-        p->nid--;
-    }
-    siov_drv_pt_unmap(p, gpa, gpa + SIOV_PAGE_SIZE);
+    int64_t ret = siov_drv_pt_unmap(p, gpa, gpa + SIOV_PAGE_SIZE);
+    if (ret < 0)
+        return (int)ret;
+    size_t i = idpage_index(p, gpa); /* map_identity listed it */
+    memmove(p->idpages + i, p->idpages + i + 1, (p->nid - i - 1) * sizeof(*p->idpages));
+    p->nid--;
+    return 0;
 }
 
 int siov_drv_table_alloc(struct siov_domain *d, uint64_t *gpa)
@@ -176,11 +179,12 @@ int siov_drv_table_alloc(struct siov_domain *d, uint64_t *gpa)
     return ret;
 }
 
-/* The page leaves d's tables: freed after the next flush. */
+/* The page leaves d's tables: freed after the next flush (nested: once the
+   parent no longer maps it). */
 void siov_drv_table_release(struct siov_domain *d, uint64_t gpa)
 {
-    if (d->parent)
-        unmap_identity(d->parent, gpa);
+    if (d->parent && unmap_identity(d->parent, gpa))
+        return;
     siov_drv_page_defer(d->drv, gpa);
 }
 
@@ -214,6 +218,7 @@ static int pt_mapped(struct siov_domain *d, uint64_t table, unsigned level, uint
 struct map_op {
     uint64_t iova, pa, end;
     unsigned prot;
+    uint64_t leaves; /* leaves written so far */
 };
 
 /* Fill [m->iova, m->end) below table with the largest leaves alignment allows. */
@@ -233,9 +238,11 @@ static int pt_map(struct siov_domain *d, uint64_t table, unsigned level, struct 
                 return ret;
             m->iova += sz;
             m->pa += sz;
+            m->leaves++;
             continue;
         }
-        if (!ent_present(d, e)) {
+        bool fresh = !ent_present(d, e);
+        if (fresh) {
             if ((ret = siov_drv_table_alloc(d, &t)))
                 return ret;
             e = make_table(d, t);
@@ -244,8 +251,14 @@ static int pt_map(struct siov_domain *d, uint64_t table, unsigned level, struct 
                 return ret;
             }
         }
-        if ((ret = pt_map(d, ent_addr(d, e, level), level - 1, m)))
+        uint64_t leaves = m->leaves;
+        if ((ret = pt_map(d, ent_addr(d, e, level), level - 1, m))) {
+            /* a table this map added and left without leaves goes now: the
+               caller's unmap only releases tables it empties */
+            if (fresh && m->leaves == leaves && !siov_drv_wr64(d->drv, gpa, 0))
+                siov_drv_table_release(d, t);
             return ret;
+        }
     }
     return 0;
 }
@@ -269,14 +282,18 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
 {
     if (!u->nspare)
         return -ENOMEM; /* excluded by the reservation */
-    uint64_t t = u->spare[--u->nspare];
+    uint64_t t = u->spare[u->nspare - 1]; /* taken once linked; until then the caller releases it */
     uint8_t b[SIOV_PAGE_SIZE];
     for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
         siov_drv_put64(b + 8 * i, split_entry(d, *e, level, i));
     if (siov_mem_write(d->drv->mem, t, b, sizeof(b)))
         return -EFAULT;
-    *e = make_table(d, t);
-    return siov_drv_wr64(d->drv, gpa, *e);
+    int ret = siov_drv_wr64(d->drv, gpa, make_table(d, t));
+    if (!ret) {
+        u->nspare--;
+        *e = make_table(d, t);
+    }
+    return ret;
 }
 
 /* Whether every entry of table is zero (read only after something was cleared). */
@@ -291,7 +308,8 @@ static int table_empty(struct siov_domain *d, uint64_t table, bool *empty)
 }
 
 /* Clear every leaf of [u->lo, u->hi) below table, splitting leaves cut by the
-   range and releasing tables that empty out; *empty says whether table did. */
+   range and releasing tables the range covers or that empty out; *empty says
+   whether table did (checked only where something was cleared). */
 static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint64_t base, struct unmap_op *u,
                     bool *empty)
 {
@@ -318,10 +336,12 @@ static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint6
         uint64_t child = ent_addr(d, e, level);
         bool cempty = false;
         ret = pt_unmap(d, child, level - 1, eb, u, &cempty);
-        if (!ret && cempty) {
+        /* a table the range covers whole is empty now, leaves or not (an
+           empty table left by a failed map or unmap goes too) */
+        if (!ret && (cempty || (eb >= u->lo && eb + sz <= u->hi))) {
             cleared = true;
-            ret = siov_drv_wr64(d->drv, gpa, 0);
-            siov_drv_table_release(d, child);
+            if (!(ret = siov_drv_wr64(d->drv, gpa, 0)))
+                siov_drv_table_release(d, child);
         }
     }
     *empty = false;
@@ -385,7 +405,7 @@ int siov_drv_pt_map(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t 
     int ret = pt_mapped(d, d->root, d->levels, 0, &p);
     if (ret || p.found)
         return ret ? ret : -EEXIST;
-    struct map_op m = {iova, pa, iova + size, prot};
+    struct map_op m = {iova, pa, iova + size, prot, 0};
     ret = pt_map(d, d->root, d->levels, &m);
     if (ret) {
         siov_drv_pt_unmap(d, iova, iova + size);

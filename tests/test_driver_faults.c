@@ -1,0 +1,573 @@
+/* Fault injection into the reference driver and into the creation of units
+ * and guest memory. tests/meson.build links this test with ld's --wrap for
+ * the allocation calls, mmap, pthread_mutex_init and the MMIO entry points,
+ * so that it can make the k-th allocation fail or play a unit that misbehaves
+ * (lacks queued invalidation, ignores a command, reports a queue error, has
+ * CAP.RWBF set); guest memory comes through callbacks that refuse the k-th
+ * write or read. A workload of every driver call runs once per k: the call
+ * that meets the fault must fail with its documented errno (a failure the
+ * driver absorbs may go unreported: a status poll that reads again, a
+ * released nested table the parent keeps mapped until it goes), and once the
+ * fault is gone everything it set up comes down again with every table page
+ * back in the pool. ASan (CI) checks that none of these paths leaks. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "testlib.h"
+
+#define MEM_SIZE (4ull << 20) /* mappings point beyond it: nothing translates them */
+#define POOL_BASE (1ull << 20)
+#define POOL_SIZE (2ull << 20)
+#define K4 0x1000ull
+#define M2 0x200000ull
+#define G1 0x40000000ull
+#define SID_A SIOV_SID(0, 1, 0)
+#define SID_B SIOV_SID(2, 17, 0)
+#define RW (SIOV_PROT_READ | SIOV_PROT_WRITE)
+
+/* ------------------------------------------------------------ the injector */
+/* What the wrappers do (one fault at a time; a count of -1 never fires). */
+struct injector {
+    long alloc_left;     /* allocations that still succeed before one fails */
+    bool fired;          /* the fault was injected */
+    uint32_t gsts_clear; /* GSTS bits the unit never reports */
+    uint32_t gsts_set;   /* GSTS bits the unit always reports */
+    uint32_t fsts_set;   /* FSTS bits the unit reports on top */
+    uint64_t cap_set, ecap_clear;
+    bool iqh_frozen;     /* IQH reads as iqh: the unit stopped fetching */
+    uint64_t iqh;
+};
+static struct injector inj = {.alloc_left = -1};
+
+static void inj_reset(void)
+{
+    inj = (struct injector){.alloc_left = -1};
+}
+
+static bool alloc_fails(void)
+{
+    if (inj.alloc_left < 0 || inj.alloc_left-- > 0)
+        return false;
+    inj.fired = true;
+    return true;
+}
+
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__real_aligned_alloc(size_t align, size_t size);
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int __real_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
+uint64_t __real_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
+
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size);
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
+uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+    return alloc_fails() ? NULL : __real_realloc(p, size);
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+    return alloc_fails() ? NULL : __real_aligned_alloc(align, size);
+}
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return alloc_fails() ? MAP_FAILED : __real_mmap(addr, len, prot, flags, fd, off);
+}
+
+int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+    return alloc_fails() ? EAGAIN : __real_pthread_mutex_init(m, a);
+}
+
+/* The unit as the driver sees it through MMIO reads. */
+uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size)
+{
+    uint64_t v = __real_siov_mmio_read(iommu, offset, size);
+    if (offset == SIOV_REG_GSTS)
+        v = (v & ~(uint64_t)inj.gsts_clear) | inj.gsts_set;
+    else if (offset == SIOV_REG_IQH && inj.iqh_frozen)
+        v = inj.iqh;
+    else if (offset == SIOV_REG_FSTS)
+        v |= inj.fsts_set;
+    else if (offset == SIOV_REG_CAP)
+        v |= inj.cap_set;
+    else if (offset == SIOV_REG_ECAP)
+        v &= ~inj.ecap_clear;
+    return v;
+}
+
+/* --------------------------------------------------- guest memory that fails */
+struct cbmem {
+    uint8_t *buf;
+    long writes_left, reads_left; /* accesses that still succeed before one fails; -1: all */
+    bool fired;
+    unsigned long writes, reads;  /* accesses so far */
+};
+
+static int cb_access(struct cbmem *m, long *left, uint64_t gpa, size_t len)
+{
+    if (gpa >= MEM_SIZE || len > MEM_SIZE - gpa)
+        return -EFAULT;
+    if (*left >= 0 && (*left)-- == 0) {
+        m->fired = true;
+        return -EFAULT;
+    }
+    return 0;
+}
+
+static int cb_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct cbmem *m = opaque;
+    m->reads++;
+    int rc = cb_access(m, &m->reads_left, gpa, len);
+    if (!rc)
+        memcpy(dst, m->buf + gpa, len);
+    return rc;
+}
+
+static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    struct cbmem *m = opaque;
+    m->writes++;
+    int rc = cb_access(m, &m->writes_left, gpa, len);
+    if (!rc)
+        memcpy(m->buf + gpa, src, len);
+    return rc;
+}
+
+static const struct siov_mem_ops cb_ops = {cb_read, cb_write};
+
+/* ------------------------------------------------------------ the workload */
+enum { D_SL, D_FL, D_PT, D_NESTED, NDOM };
+
+struct world {
+    struct cbmem cb;
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    struct siov_driver *drv;
+    struct siov_domain *dom[NDOM];
+    bool aux_on[2], attached[NDOM];
+    uint64_t avail0;
+    const char *failed; /* the step that failed, or NULL */
+    int err;            /* its errno */
+};
+
+static const siov_sid sids[2] = {SID_A, SID_B};
+
+/* rc of one step: 0 goes on; a failure ends the workload. */
+static bool step(struct world *w, const char *name, int rc)
+{
+    if (rc >= 0)
+        return true;
+    w->failed = name;
+    w->err = -rc;
+    return false;
+}
+
+/* Maps and unmaps that allocate tables, split large pages and free them. */
+static bool map_unmap(struct world *w, int d, uint64_t iova, uint64_t pa)
+{
+    struct siov_domain *dom = w->dom[d];
+    return step(w, "map 1G", siov_domain_map(dom, iova, pa, G1, RW)) &&
+           step(w, "map 2M", siov_domain_map(dom, iova + G1, pa + G1, 2 * M2, RW)) &&
+           step(w, "map 4K", siov_domain_map(dom, iova + G1 + 2 * M2, pa + G1 + 2 * M2, 3 * K4, RW)) &&
+           step(w, "unmap in 1G", (int)siov_domain_unmap(dom, iova + M2 + K4, K4)) &&
+           step(w, "unmap in 2M", (int)siov_domain_unmap(dom, iova + G1 + M2, 2 * K4)) &&
+           step(w, "unmap 4K", (int)siov_domain_unmap(dom, iova + G1 + 2 * M2, 3 * K4));
+}
+
+/* Every call of the driver API once; stops at the first failure. */
+static void workload(struct world *w)
+{
+    w->drv = siov_driver_new(w->iommu, w->mem, POOL_BASE, POOL_SIZE);
+    if (!w->drv) {
+        w->failed = "driver_new";
+        w->err = errno;
+        return;
+    }
+    w->avail0 = siov_driver_pool_avail(w->drv);
+    for (int i = 0; i < 2; i++) {
+        if (!step(w, "enable_aux", siov_dev_enable_aux(w->drv, sids[i])))
+            return;
+        w->aux_on[i] = true;
+    }
+    static const enum siov_domain_type types[] = {SIOV_DOMAIN_SECOND_LEVEL, SIOV_DOMAIN_FIRST_LEVEL,
+                                                  SIOV_DOMAIN_PASS_THROUGH};
+    for (int d = 0; d < NDOM; d++) {
+        w->dom[d] = d == D_NESTED ? siov_domain_new_nested(w->dom[D_SL]) : siov_domain_new(w->drv, types[d]);
+        if (!w->dom[d] && !step(w, "domain_new", -errno))
+            return;
+    }
+    if (!map_unmap(w, D_SL, 4 * G1, 8 * G1) || !map_unmap(w, D_FL, 4 * G1, 8 * G1) ||
+        !map_unmap(w, D_NESTED, 0, 4 * G1))
+        return;
+    static const int rid[NDOM] = {[D_SL] = 0, [D_PT] = 1, [D_FL] = -1, [D_NESTED] = -1};
+    for (int d = 0; d < NDOM; d++) {
+        int rc = rid[d] >= 0 ? siov_attach(w->dom[d], sids[rid[d]]) : siov_aux_attach(w->dom[d], sids[d == D_FL]);
+        if (!step(w, "attach", rc))
+            return;
+        w->attached[d] = true;
+    }
+    if (!map_unmap(w, D_SL, 16 * G1, 24 * G1) || !map_unmap(w, D_FL, 16 * G1, 24 * G1))
+        return;
+}
+
+/* Tears down whatever the workload set up (no fault is injected any more). */
+static void teardown_world(struct world *w)
+{
+    if (w->drv) {
+        for (int d = NDOM - 1; d >= 0; d--) {
+            if (!w->dom[d])
+                continue;
+            if (w->attached[d] && (d == D_SL || d == D_PT))
+                assert_int_equal(siov_detach(w->dom[d], sids[d == D_PT]), 0);
+            else if (w->attached[d])
+                assert_int_equal(siov_aux_detach(w->dom[d], sids[d == D_FL]), 0);
+            assert_int_equal(siov_domain_free(w->dom[d]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            if (w->aux_on[i])
+                assert_int_equal(siov_dev_disable_aux(w->drv, sids[i]), 0);
+        if (siov_driver_pool_avail(w->drv) != w->avail0) /* every table page came back */
+            fail_msg("%llu pages not returned after %s failed (errno %d)",
+                     (unsigned long long)(w->avail0 - siov_driver_pool_avail(w->drv)), w->failed ? w->failed : "nothing",
+                     w->err);
+        siov_driver_free(w->drv);
+    }
+    siov_iommu_free(w->iommu);
+    siov_mem_free(w->mem);
+    free(w->cb.buf);
+}
+
+static void world_init(struct world *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->cb.buf = calloc(1, MEM_SIZE);
+    assert_non_null(w->cb.buf);
+    w->cb.writes_left = w->cb.reads_left = -1;
+    w->mem = siov_mem_new(&cb_ops, &w->cb);
+    assert_non_null(w->mem);
+    w->iommu = siov_iommu_new(w->mem, NULL);
+    assert_non_null(w->iommu);
+}
+
+/* Every k up to n with SIOV_FAULTS_ALL set; else a stride giving about max runs. */
+static unsigned stride_for(unsigned max, unsigned long n)
+{
+    const char *all = getenv("SIOV_FAULTS_ALL");
+    return all && *all ? 1 : (unsigned)(n / max + 1);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* The k-th allocation of the driver fails: the call that makes it reports
+   ENOMEM and holds nothing. */
+static void test_driver_allocation_failures(void **state)
+{
+    (void)state;
+    unsigned runs = 0, failures = 0;
+    for (long k = 0;; k++, runs++) {
+        struct world w;
+        world_init(&w);
+        inj_reset();
+        inj.alloc_left = k;
+        workload(&w);
+        bool fired = inj.fired;
+        inj_reset();
+        if (fired) {
+            failures++;
+            if (!w.failed)
+                fail_msg("allocation %ld failed and no call reported it", k);
+            if (w.err != ENOMEM)
+                fail_msg("allocation %ld: %s reported errno %d, not ENOMEM", k, w.failed, w.err);
+        } else {
+            assert_null(w.failed);
+        }
+        teardown_world(&w);
+        if (!fired)
+            break;
+    }
+    print_message("allocation failures: %u runs, %u injected\n", runs, failures);
+    assert_true(failures > 10);
+}
+
+/* Allocation failures while creating guest memory and units: NULL, nothing held. */
+static void test_unit_and_memory_allocation_failures(void **state)
+{
+    (void)state;
+    static const struct siov_mem_ops ops = {cb_read, cb_write};
+    struct cbmem cb = {NULL, -1, -1, false, 0, 0};
+    unsigned failures = 0;
+    for (long k = 0;; k++) {
+        inj_reset();
+        inj.alloc_left = k;
+        struct siov_mem *flat = siov_mem_new_flat(MEM_SIZE);
+        struct siov_mem *cbm = siov_mem_new(&ops, &cb);
+        struct siov_iommu *u = flat ? siov_iommu_new(flat, NULL) : NULL;
+        bool fired = inj.fired;
+        inj_reset();
+        if (!fired) {
+            assert_non_null(flat);
+            assert_non_null(cbm);
+            assert_non_null(u);
+        } else {
+            failures++;
+            assert_true(!flat || !cbm || !u);
+        }
+        siov_iommu_free(u);
+        siov_mem_free(cbm);
+        siov_mem_free(flat);
+        if (!fired)
+            break;
+    }
+    assert_true(failures >= 8);
+}
+
+/* The k-th guest-memory write (or read) fails: the driver call that meets it
+   fails with EFAULT (or EIO / ETIMEDOUT when it was the unit's queue access
+   that failed) and everything set up so far comes down cleanly. */
+static void memory_failures(bool writes)
+{
+    struct world w;
+    world_init(&w);
+    workload(&w);
+    assert_null(w.failed);
+    unsigned long n = writes ? w.cb.writes : w.cb.reads;
+    teardown_world(&w);
+    unsigned runs = 0, failures = 0;
+    unsigned stride = stride_for(300, n);
+    for (long k = 0;; k += stride, runs++) {
+        world_init(&w);
+        *(writes ? &w.cb.writes_left : &w.cb.reads_left) = k;
+        workload(&w);
+        bool fired = w.cb.fired;
+        w.cb.writes_left = w.cb.reads_left = -1;
+        if (fired) {
+            failures += w.failed != NULL;
+            if (!w.failed && getenv("DBG"))
+                fprintf(stderr, "unreported %s %ld\n", writes ? "write" : "read", k);
+            if (w.failed && w.err != EFAULT && w.err != EIO && w.err != ETIMEDOUT)
+                fail_msg("%s %ld: %s reported errno %d", writes ? "write" : "read", k, w.failed, w.err);
+        } else {
+            assert_null(w.failed);
+        }
+        teardown_world(&w);
+        if (!fired)
+            break;
+    }
+    print_message("guest memory %s failures: %lu accesses, %u runs, %u reported\n", writes ? "write" : "read", n,
+                  runs, failures);
+    assert_true(failures > runs * 9 / 10);
+}
+
+static void test_guest_memory_write_failures(void **state)
+{
+    (void)state;
+    memory_failures(true);
+}
+
+static void test_guest_memory_read_failures(void **state)
+{
+    (void)state;
+    memory_failures(false);
+}
+
+/* A unit without queued invalidation: ENODEV. A unit that never reports a
+   command done: ETIMEDOUT, for each command bring-up waits for. */
+static void test_unit_that_does_not_respond(void **state)
+{
+    (void)state;
+    static const uint32_t status[] = {SIOV_GSTS_QIES, SIOV_GSTS_RTPS, SIOV_GSTS_TES};
+    for (int i = -1; i < 3; i++) {
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        inj_reset();
+        if (i < 0)
+            inj.ecap_clear = SIOV_ECAP_QI;
+        else
+            inj.gsts_clear = status[i];
+        errno = 0;
+        assert_null(siov_driver_new(u, mem, POOL_BASE, POOL_SIZE));
+        assert_int_equal(errno, i < 0 ? ENODEV : ETIMEDOUT);
+        inj_reset();
+        assert_false(siov_mmio_read(u, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES); /* left off */
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE); /* the unit recovers */
+        assert_non_null(drv);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+    /* a previous owner left translation and the queue on, and the unit will
+       not turn them off: ETIMEDOUT */
+    for (int i = 0; i < 2; i++) {
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_TE | SIOV_GCMD_QIE, 4);
+        inj_reset();
+        inj.gsts_set = i ? SIOV_GSTS_QIES : SIOV_GSTS_TES;
+        errno = 0;
+        assert_null(siov_driver_new(u, mem, POOL_BASE, POOL_SIZE));
+        assert_int_equal(errno, ETIMEDOUT);
+        inj_reset();
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        siov_driver_free(drv);
+        assert_int_equal(siov_mmio_read(u, SIOV_REG_GSTS, 4) & (SIOV_GSTS_TES | SIOV_GSTS_QIES), 0);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
+/* A driver over a flat memory, with an SL domain mapped at 0 and attached to SID_A. */
+struct fx {
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    struct siov_driver *drv;
+    struct siov_domain *dom;
+};
+
+static void fx_init(struct fx *f)
+{
+    f->mem = siov_mem_new_flat(MEM_SIZE);
+    f->iommu = siov_iommu_new(f->mem, NULL);
+    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(f->drv);
+    f->dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(f->dom);
+    assert_int_equal(siov_domain_map(f->dom, 0, 8 * G1, 64 * K4, RW), 0);
+    assert_int_equal(siov_attach(f->dom, SID_A), 0);
+}
+
+static void fx_fini(struct fx *f)
+{
+    assert_int_equal(siov_detach(f->dom, SID_A), 0);
+    assert_int_equal(siov_domain_free(f->dom), 0);
+    siov_driver_free(f->drv);
+    siov_iommu_free(f->iommu);
+    siov_mem_free(f->mem);
+}
+
+static siov_fault xl(struct fx *f, uint64_t iova)
+{
+    struct siov_xlate x;
+    return siov_translate(f->iommu, SID_A, SIOV_NO_PASID, iova, SIOV_ACCESS_READ, &x);
+}
+
+/* The unit reports an invalidation error (ITE, ICE, IQE) while the driver
+   waits for its inv-wait: the call returns EIO, the driver acknowledges the
+   error (FSTS clear, the queue resumed at the tail) and the next calls work. */
+static void test_queue_errors_while_waiting(void **state)
+{
+    (void)state;
+    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE};
+    for (unsigned i = 0; i < 3; i++) {
+        struct fx f;
+        fx_init(&f);
+        assert_int_equal(xl(&f, 0x3000), SIOV_OK);
+        /* the status word cannot be written: the driver sees the error bit instead */
+        uint64_t status = (siov_mmio_read(f.iommu, SIOV_REG_IQA, 8) & SIOV_IQA_IQA) + 4096;
+        assert_int_equal(siov_mem_fail_range(f.mem, status, 4, SIOV_MEM_FAIL_WRITE), 0);
+        inj_reset();
+        inj.fsts_set = errs[i];
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), -EIO);
+        inj_reset();
+        assert_int_equal(siov_mem_fail_range(f.mem, 0, 0, 0), 0);
+        assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_FSTS, 4) & (SIOV_FSTS_ITE | SIOV_FSTS_ICE | SIOV_FSTS_IQE), 0);
+        assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_IQH, 8), siov_mmio_read(f.iommu, SIOV_REG_IQT, 8));
+        assert_int_equal(siov_domain_unmap(f.dom, 0x4000, K4), (int64_t)K4);
+        assert_int_equal(xl(&f, 0x3000), SIOV_FAULT_SSL_2);
+        assert_int_equal(xl(&f, 0x4000), SIOV_FAULT_SSL_2);
+        fx_fini(&f);
+    }
+}
+
+/* The unit stops fetching (IQH frozen): once the queue is full the driver
+   waits for room; with an error reported it returns EIO, otherwise ETIMEDOUT. */
+static void test_queue_that_stops_fetching(void **state)
+{
+    (void)state;
+    for (int with_error = 0; with_error < 2; with_error++) {
+        struct fx f;
+        fx_init(&f);
+        inj_reset();
+        inj.iqh_frozen = true;
+        inj.iqh = siov_mmio_read(f.iommu, SIOV_REG_IQH, 8);
+        int64_t rc = 0;
+        unsigned calls = 0;
+        for (uint64_t a = 0; a < 64 * K4 && rc >= 0; a += K4, calls++) {
+            if (with_error && calls == 40)
+                inj.fsts_set = SIOV_FSTS_IQE;
+            rc = siov_domain_unmap(f.dom, a, K4);
+        }
+        inj_reset();
+        assert_int_equal(rc, with_error ? -EIO : -ETIMEDOUT);
+        assert_true(calls > 30); /* 128 slots, a few descriptors per unmap */
+        /* the driver and the real unit now disagree on the queue (the unit
+           went on fetching): only its teardown is left */
+        siov_driver_free(f.drv);
+        siov_iommu_free(f.iommu);
+        siov_mem_free(f.mem);
+    }
+}
+
+/* CAP.RWBF set: the driver flushes the write buffer (GCMD.WBF, waits for
+   GSTS.WBFS to clear) after writing context and PASID entries; a unit that
+   never clears WBFS makes those calls time out. */
+static void test_write_buffer_flush(void **state)
+{
+    (void)state;
+    for (int stuck = 0; stuck < 2; stuck++) {
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        inj_reset();
+        inj.cap_set = SIOV_CAP_RWBF;
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
+        assert_non_null(d);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_B), 0);
+        inj.gsts_set = stuck ? SIOV_GSTS_WBFS : 0;
+        assert_int_equal(siov_aux_attach(d, SID_B), stuck ? -ETIMEDOUT : 0);
+        inj.gsts_set = 0;
+        if (!stuck)
+            assert_int_equal(siov_aux_detach(d, SID_B), 0);
+        else
+            (void)siov_aux_detach(d, SID_B);
+        inj_reset();
+        assert_int_equal(siov_domain_free(d), 0);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unit_and_memory_allocation_failures),
+        cmocka_unit_test(test_driver_allocation_failures),
+        cmocka_unit_test(test_guest_memory_write_failures),
+        cmocka_unit_test(test_guest_memory_read_failures),
+        cmocka_unit_test(test_unit_that_does_not_respond),
+        cmocka_unit_test(test_queue_errors_while_waiting),
+        cmocka_unit_test(test_queue_that_stops_fetching),
+        cmocka_unit_test(test_write_buffer_flush),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
