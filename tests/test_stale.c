@@ -261,6 +261,158 @@ static void test_changed_pasid_entry_and_context_entry(void **state)
     tl_free(e.t);
 }
 
+/* One field of the context entry (ctx) or PASID entry changed in memory
+   along with page 0's leaf (so the answer changes), no invalidation: the
+   report names the caches whose entry differs from memory now. */
+struct edit {
+    const char *what;
+    unsigned shape; /* index into shapes */
+    bool ctx;       /* the context entry, else the PASID entry */
+    unsigned q;     /* qword */
+    uint64_t flip;  /* bits toggled */
+    unsigned access;
+};
+
+static const struct edit edits[] = {
+    {"PE FPD", 0, false, 0, SIOV_PTE0_FPD, SIOV_ACCESS_READ},
+    {"PE AW", 0, false, 0, SIOV_BIT(2), SIOV_ACCESS_READ}, /* AW 2 -> 3: 4 levels -> 5 */
+    {"PE SLEE", 0, false, 0, SIOV_PTE0_SLEE, SIOV_ACCESS_READ},
+    {"PE PGTT", 0, false, 0, SIOV_BIT(8), SIOV_ACCESS_READ},         /* SL -> pass-through */
+    {"PE SLADE", 0, false, 0, SIOV_PTE0_SLADE, SIOV_ACCESS_READ},
+    {"PE SLPTPTR", 0, false, 0, SIOV_BIT(40), SIOV_ACCESS_READ},
+    {"PE DID", 0, false, 1, SIOV_BIT(3), SIOV_ACCESS_READ},
+    {"PE PWSNP", 0, false, 1, SIOV_PTE1_PWSNP, SIOV_ACCESS_READ},
+    {"PE FLPTPTR", 3, false, 2, SIOV_BIT(40), SIOV_ACCESS_READ},
+    {"PE FLPM", 3, false, 2, SIOV_BIT(2), SIOV_ACCESS_READ},
+    {"PE SRE", 3, false, 2, SIOV_PTE2_SRE, SIOV_ACCESS_READ},
+    {"PE ERE", 3, false, 2, SIOV_PTE2_ERE, SIOV_ACCESS_READ},
+    {"PE WPE", 3, false, 2, SIOV_PTE2_WPE, SIOV_ACCESS_READ},
+    {"PE NXE", 3, false, 2, SIOV_PTE2_NXE, SIOV_ACCESS_READ},
+    {"PE SMEP", 3, false, 2, SIOV_PTE2_SMEP, SIOV_ACCESS_READ},
+    {"CE FPD", 0, true, 0, SIOV_SCE0_FPD, SIOV_ACCESS_READ},
+    {"CE DTE", 0, true, 0, SIOV_SCE0_DTE, SIOV_ACCESS_READ},
+    {"CE PASIDE", 0, true, 0, SIOV_SCE0_PASIDE, SIOV_ACCESS_READ},
+    {"CE PDTS", 0, true, 0, SIOV_BIT(9), SIOV_ACCESS_READ},
+    {"CE PASIDDIRPTR", 0, true, 0, SIOV_BIT(40), SIOV_ACCESS_READ},
+    {"CE RID_PASID", 0, true, 1, SIOV_BIT(2), SIOV_ACCESS_READ},
+};
+
+static void test_each_changed_field_names_its_cache(void **state)
+{
+    (void)state;
+    for (unsigned k = 0; k < sizeof edits / sizeof edits[0]; k++) {
+        const struct edit *ed = &edits[k];
+        struct env e;
+        env_new(&e, &shapes[ed->shape], true);
+        struct siov_xlate x;
+        assert_int_equal(xl(&e, 0, ed->access, &x), SIOV_OK); /* context, PASID and IOTLB entries cached */
+        uint64_t gpa;
+        if (ed->ctx) {
+            uint64_t half = tl_r64(e.t, e.t->root + SIOV_SID_BUS(SID) * 16) & SIOV_SRE0_LCTP;
+            gpa = half + (SIOV_SID_DEVFN(SID) & 0x7F) * 32ull;
+        } else {
+            uint64_t pde = tl_r64(e.t, e.dir + siov_get(PASID, SIOV_PASID_DIR_INDEX) * 8);
+            gpa = (pde & SIOV_PDE_SMPTBLPTR) + siov_get(PASID, SIOV_PASID_TBL_INDEX) * 64ull;
+        }
+        map_page(&e, e.sl, e.fl, 1, 0); /* the leaf too: the answer changes */
+        tl_w64(e.t, gpa + 8 * ed->q, tl_r64(e.t, gpa + 8 * ed->q) ^ ed->flip);
+        assert_int_equal(xl(&e, 0, ed->access, &x), SIOV_OK);
+        if (e.log.calls != 1)
+            fail_msg("%s: %u reports", ed->what, e.log.calls);
+        unsigned want = SIOV_CACHE_IOTLB | (ed->ctx ? SIOV_CACHE_CONTEXT : SIOV_CACHE_PASID);
+        if ((e.log.last.caches & want) != want)
+            fail_msg("%s: caches %#x, want %#x at least", ed->what, e.log.last.caches, want);
+        tl_free(e.t);
+    }
+}
+
+/* Only the cached walk differs: its page size (a 2 MiB leaf replaced by a
+   table whose first 4 KiB page has the same address), its permissions for
+   PR=0 requests (W dropped), or for PR=1 requests (SMEP set in the PASID
+   entry: supervisor execute of a user page is gone, user rights unchanged). */
+static void test_cached_walk_differs_in_size_or_rights(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < 3; c++) {
+        struct env e;
+        env_new(&e, &shapes[c == 0 ? 1 : c == 1 ? 0 : 3], true);
+        uint64_t pe[8];
+        if (c == 2) { /* supervisor and execute requests enabled */
+            tl_pe_fl(pe, DID, e.fl, SIOV_FLPM_4LVL);
+            pe[2] |= SIOV_PTE2_SRE | SIOV_PTE2_ERE | SIOV_PTE2_NXE;
+            tl_pasid_entry(e.t, e.dir, PASID, pe);
+        }
+        unsigned access = c == 2 ? SIOV_ACCESS_READ | SIOV_ACCESS_PRIV : SIOV_ACCESS_READ;
+        struct siov_xlate x;
+        assert_int_equal(xl(&e, 0, access, &x), SIOV_OK);
+        uint64_t leaf = map_page(&e, e.sl, e.fl, 0, 0);
+        if (c == 0) { /* the 2 MiB leaf at level 2 becomes a table of 4 KiB leaves from the same base */
+            uint64_t t = tl_page(e.t);
+            for (unsigned i = 0; i < 512; i++)
+                tl_w64(e.t, t + 8 * i, (pa_of(&e, 0, 0) + i * KB4) | TL_SL_RW);
+            tl_w64(e.t, leaf, t | TL_SL_RW);
+        } else if (c == 1) {
+            tl_w64(e.t, leaf, tl_r64(e.t, leaf) & ~SIOV_SL_W);
+        } else {
+            pe[2] |= SIOV_PTE2_SMEP;
+            tl_pasid_entry(e.t, e.dir, PASID, pe);
+        }
+        assert_int_equal(xl(&e, 0, access, &x), SIOV_OK);
+        assert_int_equal(e.log.calls, 1);
+        const struct siov_stale_report *r = &e.log.last;
+        assert_int_equal(r->cached.addr, r->fresh.addr);
+        assert_true(r->caches & SIOV_CACHE_IOTLB);
+        if (c == 0) {
+            assert_int_equal(r->cached.page_size, MB2);
+            assert_int_equal(r->fresh.page_size, KB4);
+        } else if (c == 1) { /* SLEE=0: execute follows read */
+            assert_int_equal(r->cached.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC);
+            assert_int_equal(r->fresh.perm, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC);
+        } else {
+            assert_int_equal(r->cached.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC);
+            assert_int_equal(r->fresh.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+            assert_true(r->caches & SIOV_CACHE_PASID);
+        }
+        tl_free(e.t);
+    }
+}
+
+/* Legacy mode: each field of the legacy context entry changed with the leaf. */
+static void test_legacy_context_fields(void **state)
+{
+    (void)state;
+    static const uint64_t flip[][2] = {
+        {SIOV_CE0_FPD, 0}, {SIOV_BIT(3), 0} /* TT: SL -> pass-through */, {0, SIOV_BIT(0)} /* AW 2 -> 3 */,
+        {0, SIOV_BIT(8)} /* DID */, {SIOV_BIT(40), 0} /* SLPTPTR */,
+    };
+    for (unsigned k = 0; k < sizeof flip / sizeof flip[0]; k++) {
+        struct log log = {0};
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.mgaw = 57;
+        cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
+        cfg.stale_check = true;
+        cfg.stale_report = stale_cb;
+        cfg.stale_opaque = &log;
+        struct tl *t = tl_new(&cfg);
+        tl_enable(t, SIOV_TTM_LEGACY);
+        uint64_t sl = tl_page(t);
+        uint64_t leaf = tl_map(t, sl, 4, false, 0x5000, 0x77000, KB4, TL_SL_RW, TL_SL_RW);
+        uint64_t ce = tl_legacy_context(t, SID, SIOV_CE0_P | sl, siov_set(0, SIOV_CE1_AW, SIOV_AW_4LVL) |
+                                                                      siov_set(0, SIOV_CE1_DID, DID));
+        struct siov_xlate x;
+        assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+        tl_w64(t, leaf, 0x99000 | TL_SL_RW);
+        tl_w64(t, ce, tl_r64(t, ce) ^ flip[k][0]);
+        tl_w64(t, ce + 8, tl_r64(t, ce + 8) ^ flip[k][1]);
+        assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.addr, 0x77010);
+        assert_int_equal(log.calls, 1);
+        assert_true(log.last.caches & SIOV_CACHE_CONTEXT);
+        tl_free(t);
+    }
+}
+
 static void test_off_by_default_and_when_off(void **state)
 {
     (void)state;
@@ -287,6 +439,9 @@ int main(void)
         cmocka_unit_test(test_changed_leaf_reported_with_both_answers),
         cmocka_unit_test(test_removed_mapping_reports_the_fresh_fault),
         cmocka_unit_test(test_changed_pasid_entry_and_context_entry),
+        cmocka_unit_test(test_each_changed_field_names_its_cache),
+        cmocka_unit_test(test_cached_walk_differs_in_size_or_rights),
+        cmocka_unit_test(test_legacy_context_fields),
         cmocka_unit_test(test_off_by_default_and_when_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
