@@ -504,6 +504,134 @@ static void test_caching_mode(void **state)
     fx_free(f);
 }
 
+/* The PASID-table entry of (sid, pasid), found through the unit's tables. */
+static uint64_t pasid_entry_at(struct fx *f, siov_sid sid, uint32_t pasid)
+{
+    uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    uint64_t half = r64(f, root + SIOV_SID_BUS(sid) * 16 + (SIOV_SID_DEVFN(sid) >= 128 ? 8 : 0));
+    uint64_t ce = (half & SIOV_SRE0_LCTP) + (SIOV_SID_DEVFN(sid) & 0x7F) * 32ull;
+    uint64_t dir = r64(f, ce) & SIOV_SCE0_PASIDDIRPTR;
+    uint64_t pde = r64(f, dir + siov_get(pasid, SIOV_PASID_DIR_INDEX) * 8);
+    assert_true(pde & SIOV_PDE_P);
+    return (pde & SIOV_PDE_SMPTBLPTR) + siov_get(pasid, SIOV_PASID_TBL_INDEX) * 64ull;
+}
+
+static void w64(struct fx *f, uint64_t gpa, uint64_t v)
+{
+    assert_int_equal(siov_mem_write(f->mem, gpa, &v, 8), 0);
+}
+
+/* PASID entries someone else changed behind the driver's back: an entry
+   made present where the driver would write one is left alone (-EEXIST, the
+   PASID goes back), and detaching a PASID whose entry was already cleared
+   reports -ENOENT yet releases the attachment and the PASID. */
+static void test_pasid_entries_changed_behind_the_driver(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    struct siov_domain *d1 = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    struct siov_domain *d2 = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_aux_attach(d1, SID_A), 0);
+    uint32_t p1 = (uint32_t)siov_aux_pasid(d1);
+    uint64_t e2 = pasid_entry_at(f, SID_A, p1 + 1); /* where d2's entry will go */
+    w64(f, e2, SIOV_PTE0_P | siov_set(0, SIOV_PTE0_PGTT, SIOV_PGTT_PT));
+    assert_int_equal(siov_aux_attach(d2, SID_A), -EEXIST);
+    assert_int_equal(siov_aux_pasid(d2), -ENOENT);
+    assert_int_equal(r64(f, e2), SIOV_PTE0_P | siov_set(0, SIOV_PTE0_PGTT, SIOV_PGTT_PT));
+    w64(f, e2, 0);
+    assert_int_equal(siov_aux_attach(d2, SID_A), 0);
+    assert_int_equal(siov_aux_pasid(d2), (int)p1 + 1);
+    w64(f, pasid_entry_at(f, SID_A, p1), 0); /* d1's entry cleared by someone else */
+    assert_int_equal(siov_aux_detach(d1, SID_A), -ENOENT);
+    assert_int_equal(siov_aux_pasid(d1), -ENOENT);
+    assert_int_equal(siov_aux_detach(d1, SID_A), -ENOENT);
+    assert_int_equal(siov_aux_detach(d2, SID_A), 0);
+    assert_int_equal(siov_domain_free(d1), 0);
+    assert_int_equal(siov_domain_free(d2), 0);
+    assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), 0);
+    fx_free(f);
+}
+
+/* Caching mode: releasing a device's context table (scalable) and legacy
+   context entries coming and going are invalidated too. */
+static void test_caching_mode_teardown(void **state)
+{
+    (void)state;
+    for (int legacy = 0; legacy < 2; legacy++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.caching_mode = true;
+        cfg.scalable = !legacy;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, 0x3000, DATA, 0x1000, SIOV_PROT_READ), 0);
+        struct siov_stats a = stats(f);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        struct siov_stats b = stats(f);
+        assert_true(b.inv_context > a.inv_context);
+        assert_true(b.inv_iotlb + b.inv_piotlb > a.inv_iotlb + a.inv_piotlb);
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x3000, &x), SIOV_OK);
+        assert_int_equal(siov_detach(d, SID_A), 0);
+        struct siov_stats c = stats(f);
+        assert_true(c.inv_context > b.inv_context);
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x3000, &x), legacy ? SIOV_FAULT_LRT_2 : SIOV_FAULT_SRT_2); /* the device and its context table went */
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_free(f);
+    }
+}
+
+/* Pools that do not hold three whole pages, or whose bounds wrap. */
+static void test_pool_bounds(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
+    static const uint64_t bad[][2] = {
+        {0x101800, 0x1000},                 /* no whole page */
+        {0xFFFFFFFFFFFFF001ull, 0x100},     /* rounding up to a page wraps */
+        {POOL_BASE, 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        assert_null(siov_driver_new(iommu, mem, bad[i][0], bad[i][1]));
+        assert_int_equal(errno, EINVAL);
+    }
+    siov_iommu_free(iommu);
+    siov_mem_free(mem);
+}
+
+/* The second-level depth the driver picks: the smallest SAGAW level that
+   covers MGAW, else the deepest; a domain maps up to min(its width, MGAW). */
+static void test_second_level_depth(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned sagaw, mgaw, width;
+    } cases[] = {
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL, 48, 48},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL, 39, 39},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 40, 40},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 52, 52},
+        {SIOV_SAGAW_3LVL, 48, 39},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.sagaw = cases[i].sagaw;
+        cfg.mgaw = cases[i].mgaw;
+        cfg.haw = 52;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        uint64_t top = 1ull << cases[i].width;
+        assert_int_equal(siov_domain_map(d, top - 0x1000, DATA, 0x1000, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_domain_map(d, top, DATA, 0x1000, SIOV_PROT_READ), -ERANGE);
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_free(f);
+    }
+}
+
 /* The IOTLB descriptors the driver wrote to the queue since tail t0 (a byte
    offset) up to the current tail; returns how many, the last in *qw. */
 static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2])
@@ -577,6 +705,10 @@ int main(void)
         cmocka_unit_test(test_queue_wait_timeout),
         cmocka_unit_test(test_caching_mode),
         cmocka_unit_test(test_unmap_iotlb_granularity),
+        cmocka_unit_test(test_pasid_entries_changed_behind_the_driver),
+        cmocka_unit_test(test_caching_mode_teardown),
+        cmocka_unit_test(test_pool_bounds),
+        cmocka_unit_test(test_second_level_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,7 +37,7 @@ struct injector {
     uint32_t gsts_clear; /* GSTS bits the unit never reports */
     uint32_t gsts_set;   /* GSTS bits the unit always reports */
     uint32_t fsts_set;   /* FSTS bits the unit reports on top */
-    uint64_t cap_set, ecap_clear;
+    uint64_t cap_set, cap_clear, ecap_clear;
     bool iqh_frozen;     /* IQH reads as iqh: the unit stopped fetching */
     uint64_t iqh;
 };
@@ -60,6 +60,7 @@ void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t size);
 void *__real_aligned_alloc(size_t align, size_t size);
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int __real_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
 uint64_t __real_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
 
@@ -67,6 +68,7 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t size);
 void *__wrap_aligned_alloc(size_t align, size_t size);
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
 uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
 
@@ -90,6 +92,12 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
     return alloc_fails() ? MAP_FAILED : __real_mmap(addr, len, prot, flags, fd, off);
 }
 
+/* With 64-bit file offsets glibc names mmap mmap64. */
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return alloc_fails() ? MAP_FAILED : __real_mmap64(addr, len, prot, flags, fd, off);
+}
+
 int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
     return alloc_fails() ? EAGAIN : __real_pthread_mutex_init(m, a);
@@ -106,7 +114,7 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
     else if (offset == SIOV_REG_FSTS)
         v |= inj.fsts_set;
     else if (offset == SIOV_REG_CAP)
-        v |= inj.cap_set;
+        v = (v & ~inj.cap_clear) | inj.cap_set;
     else if (offset == SIOV_REG_ECAP)
         v &= ~inj.ecap_clear;
     return v;
@@ -162,6 +170,7 @@ struct world {
     struct siov_iommu *iommu;
     struct siov_driver *drv;
     struct siov_domain *dom[NDOM];
+    bool legacy; /* a unit without scalable mode: legacy context entries, SL and PT domains */
     bool aux_on[2], attached[NDOM];
     uint64_t avail0;
     const char *failed; /* the step that failed, or NULL */
@@ -202,7 +211,7 @@ static void workload(struct world *w)
         return;
     }
     w->avail0 = siov_driver_pool_avail(w->drv);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && !w->legacy; i++) {
         if (!step(w, "enable_aux", siov_dev_enable_aux(w->drv, sids[i])))
             return;
         w->aux_on[i] = true;
@@ -210,21 +219,25 @@ static void workload(struct world *w)
     static const enum siov_domain_type types[] = {SIOV_DOMAIN_SECOND_LEVEL, SIOV_DOMAIN_FIRST_LEVEL,
                                                   SIOV_DOMAIN_PASS_THROUGH};
     for (int d = 0; d < NDOM; d++) {
+        if (w->legacy && (d == D_FL || d == D_NESTED))
+            continue;
         w->dom[d] = d == D_NESTED ? siov_domain_new_nested(w->dom[D_SL]) : siov_domain_new(w->drv, types[d]);
         if (!w->dom[d] && !step(w, "domain_new", -errno))
             return;
     }
-    if (!map_unmap(w, D_SL, 4 * G1, 8 * G1) || !map_unmap(w, D_FL, 4 * G1, 8 * G1) ||
-        !map_unmap(w, D_NESTED, 0, 4 * G1))
+    if (!map_unmap(w, D_SL, 4 * G1, 8 * G1) ||
+        (!w->legacy && (!map_unmap(w, D_FL, 4 * G1, 8 * G1) || !map_unmap(w, D_NESTED, 0, 4 * G1))))
         return;
     static const int rid[NDOM] = {[D_SL] = 0, [D_PT] = 1, [D_FL] = -1, [D_NESTED] = -1};
     for (int d = 0; d < NDOM; d++) {
+        if (!w->dom[d])
+            continue;
         int rc = rid[d] >= 0 ? siov_attach(w->dom[d], sids[rid[d]]) : siov_aux_attach(w->dom[d], sids[d == D_FL]);
         if (!step(w, "attach", rc))
             return;
         w->attached[d] = true;
     }
-    if (!map_unmap(w, D_SL, 16 * G1, 24 * G1) || !map_unmap(w, D_FL, 16 * G1, 24 * G1))
+    if (!map_unmap(w, D_SL, 16 * G1, 24 * G1) || (!w->legacy && !map_unmap(w, D_FL, 16 * G1, 24 * G1)))
         return;
 }
 
@@ -255,15 +268,19 @@ static void teardown_world(struct world *w)
     free(w->cb.buf);
 }
 
-static void world_init(struct world *w)
+static void world_init(struct world *w, bool legacy)
 {
     memset(w, 0, sizeof(*w));
+    w->legacy = legacy;
     w->cb.buf = calloc(1, MEM_SIZE);
     assert_non_null(w->cb.buf);
     w->cb.writes_left = w->cb.reads_left = -1;
     w->mem = siov_mem_new(&cb_ops, &w->cb);
     assert_non_null(w->mem);
-    w->iommu = siov_iommu_new(w->mem, NULL);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = !legacy;
+    w->iommu = siov_iommu_new(w->mem, &cfg);
     assert_non_null(w->iommu);
 }
 
@@ -277,14 +294,13 @@ static unsigned stride_for(unsigned max, unsigned long n)
 /* ------------------------------------------------------------------ tests */
 
 /* The k-th allocation of the driver fails: the call that makes it reports
-   ENOMEM and holds nothing. */
-static void test_driver_allocation_failures(void **state)
+   ENOMEM and holds nothing. Scalable and legacy mode. */
+static unsigned allocation_failures(bool legacy)
 {
-    (void)state;
-    unsigned runs = 0, failures = 0;
-    for (long k = 0;; k++, runs++) {
+    unsigned failures = 0;
+    for (long k = 0;; k++) {
         struct world w;
-        world_init(&w);
+        world_init(&w, legacy);
         inj_reset();
         inj.alloc_left = k;
         workload(&w);
@@ -301,10 +317,17 @@ static void test_driver_allocation_failures(void **state)
         }
         teardown_world(&w);
         if (!fired)
-            break;
+            return failures;
     }
-    print_message("allocation failures: %u runs, %u injected\n", runs, failures);
-    assert_true(failures > 10);
+}
+
+static void test_driver_allocation_failures(void **state)
+{
+    (void)state;
+    unsigned scalable = allocation_failures(false), legacy = allocation_failures(true);
+    print_message("allocation failures injected: %u scalable, %u legacy\n", scalable, legacy);
+    assert_true(scalable > 10);
+    assert_true(legacy > 5);
 }
 
 /* Allocation failures while creating guest memory and units: NULL, nothing held. */
@@ -342,18 +365,18 @@ static void test_unit_and_memory_allocation_failures(void **state)
 /* The k-th guest-memory write (or read) fails: the driver call that meets it
    fails with EFAULT (or EIO / ETIMEDOUT when it was the unit's queue access
    that failed) and everything set up so far comes down cleanly. */
-static void memory_failures(bool writes)
+static void memory_failures(bool writes, bool legacy)
 {
     struct world w;
-    world_init(&w);
+    world_init(&w, legacy);
     workload(&w);
     assert_null(w.failed);
     unsigned long n = writes ? w.cb.writes : w.cb.reads;
     teardown_world(&w);
     unsigned runs = 0, failures = 0;
-    unsigned stride = stride_for(300, n);
+    unsigned stride = stride_for(600, n);
     for (long k = 0;; k += stride, runs++) {
-        world_init(&w);
+        world_init(&w, legacy);
         *(writes ? &w.cb.writes_left : &w.cb.reads_left) = k;
         workload(&w);
         bool fired = w.cb.fired;
@@ -371,21 +394,23 @@ static void memory_failures(bool writes)
         if (!fired)
             break;
     }
-    print_message("guest memory %s failures: %lu accesses, %u runs, %u reported\n", writes ? "write" : "read", n,
-                  runs, failures);
+    print_message("guest memory %s failures (%s mode): %lu accesses, %u runs, %u reported\n",
+                  writes ? "write" : "read", legacy ? "legacy" : "scalable", n, runs, failures);
     assert_true(failures > runs * 9 / 10);
 }
 
 static void test_guest_memory_write_failures(void **state)
 {
     (void)state;
-    memory_failures(true);
+    memory_failures(true, false);
+    memory_failures(true, true);
 }
 
 static void test_guest_memory_read_failures(void **state)
 {
     (void)state;
-    memory_failures(false);
+    memory_failures(false, false);
+    memory_failures(false, true);
 }
 
 /* A unit without queued invalidation: ENODEV. A unit that never reports a
@@ -557,6 +582,52 @@ static void test_write_buffer_flush(void **state)
     }
 }
 
+/* Capability combinations the configuration cannot express, as the driver
+   reads them: no SAGAW level (no second level), ND=7 (reserved: 16-bit DIDs
+   as with 6), scalable mode without ECAP.PASID (no aux domains), nesting
+   without first-level support. */
+static void test_unusual_capabilities(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 4; c++) {
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        inj_reset();
+        if (c == 0)
+            inj.cap_clear = SIOV_CAP_SAGAW;
+        else if (c == 1)
+            inj.cap_set = SIOV_CAP_ND;
+        else
+            inj.ecap_clear = c == 2 ? SIOV_ECAP_PASID : SIOV_ECAP_FLTS;
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_SECOND_LEVEL), c != 0);
+        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_NESTED), c == 1 || c == 2);
+        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_FIRST_LEVEL), c != 3);
+        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_AUX_DOMAIN), c != 2);
+        errno = 0;
+        struct siov_domain *sl = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(sl == NULL, c == 0);
+        if (c == 0)
+            assert_int_equal(errno, ENODEV);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_A), c == 2 ? -ENODEV : 0);
+        if (c == 1) { /* every 16-bit DID but 0 */
+            struct siov_domain *d[3];
+            for (int i = 0; i < 3; i++)
+                assert_non_null(d[i] = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
+            assert_int_equal(siov_domain_did(d[2]), 4);
+            for (int i = 0; i < 3; i++)
+                assert_int_equal(siov_domain_free(d[i]), 0);
+        }
+        if (sl)
+            assert_int_equal(siov_domain_free(sl), 0);
+        inj_reset();
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_queue_errors_while_waiting),
         cmocka_unit_test(test_queue_that_stops_fetching),
         cmocka_unit_test(test_write_buffer_flush),
+        cmocka_unit_test(test_unusual_capabilities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,12 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
+static int cb_fail_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    (void)opaque, (void)gpa, (void)src, (void)len;
+    return -EIO;
+}
+
 static void callback_backend(void **state)
 {
     (void)state;
@@ -109,12 +115,59 @@ static void callback_backend(void **state)
     assert_null(siov_mem_new(NULL, &c));
 }
 
+/* The edges: NULL and empty arguments, a callback memory without its read
+   callback, compare-and-exchange off alignment, against a read-only or
+   write-only failure range, and through callbacks that fail. */
+static void arguments_and_compare_exchange(void **state)
+{
+    (void)state;
+    assert_int_equal(siov_mem_size(NULL), 0);
+    assert_null(siov_mem_flat_ptr(NULL));
+    assert_int_equal(siov_mem_fail_range(NULL, 0, 8, SIOV_MEM_FAIL_READ), -EINVAL);
+    struct siov_mem_ops no_read = {NULL, cb_write};
+    assert_null(siov_mem_new(&no_read, NULL));
+    struct siov_mem *m = siov_mem_new_flat(1 << 16);
+    assert_non_null(m);
+    assert_int_equal(siov_mem_read(m, 0, NULL, 0), 0);  /* nothing to copy: no buffer needed */
+    assert_int_equal(siov_mem_write(m, 0, NULL, 0), 0);
+    assert_int_equal(siov_mem_write(m, 0, NULL, 1), -EINVAL);
+    assert_int_equal(siov_mem_write(NULL, 0, "x", 1), -EINVAL);
+    uint64_t v = 5, r = 0;
+    assert_int_equal(siov_mem_write(m, 0x104, &v, 8), 0);
+    assert_int_equal(siov_mem_cmpxchg64(m, 0x104, 5, 6), 1); /* unaligned: read, compare, write */
+    assert_int_equal(siov_mem_cmpxchg64(m, 0x104, 5, 7), 0);
+    assert_int_equal(siov_mem_read(m, 0x104, &r, 8), 0);
+    assert_int_equal(r, 6);
+    assert_int_equal(siov_mem_write(m, 0x200, &v, 8), 0);
+    for (unsigned which = SIOV_MEM_FAIL_READ; which <= SIOV_MEM_FAIL_WRITE; which <<= 1) {
+        assert_int_equal(siov_mem_fail_range(m, 0x200, 8, which), 0);
+        assert_int_equal(siov_mem_cmpxchg64(m, 0x200, 5, 9), -EFAULT);
+        assert_int_equal(siov_mem_fail_range(m, 0, 0, 0), 0);
+        assert_int_equal(siov_mem_read(m, 0x200, &r, 8), 0);
+        assert_int_equal(r, 5); /* unchanged */
+    }
+    siov_mem_free(m);
+    /* callbacks: the read fails (beyond their 4 KiB), or only the write does */
+    struct cb_mem c = {0};
+    struct siov_mem_ops ops = {cb_read, cb_write};
+    m = siov_mem_new(&ops, &c);
+    assert_int_equal(siov_mem_cmpxchg64(m, 4096, 0, 1), -EFAULT);
+    struct siov_mem_ops ro = {cb_read, cb_fail_write};
+    struct siov_mem *m2 = siov_mem_new(&ro, &c);
+    assert_int_equal(siov_mem_cmpxchg64(m2, 8, 0, 1), -EFAULT);
+    assert_int_equal(siov_mem_read(m2, 8, &r, 8), 0);
+    assert_int_equal(r, 0);
+    siov_mem_free(m2);
+    siov_mem_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(flat_roundtrip_and_bounds),
         cmocka_unit_test(flat_fail_range),
         cmocka_unit_test(callback_backend),
+        cmocka_unit_test(arguments_and_compare_exchange),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

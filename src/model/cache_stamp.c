@@ -10,8 +10,7 @@
 int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
     struct siov_stamps *s = &c->st;
-    unsigned dbits = cfg && cfg->domain_bits >= 4 && cfg->domain_bits <= 16 ? cfg->domain_bits : 16;
-    s->did_mask = (1u << dbits) - 1;
+    s->did_mask = (1u << cfg->domain_bits) - 1; /* a configuration siov_iommu_new accepted: 4..16 */
     s->clock = 1;
     s->did = calloc((size_t)s->did_mask + 1, sizeof(*s->did));
     if (!s->did)
