@@ -809,6 +809,8 @@ def main():
                     help='skip the coverage map: every test is a candidate for every mutant (same outcome, '
                          'slower per survivor, no coverage build)')
     ap.add_argument('--rerun', action='store_true', help='run mutants that have a result already')
+    ap.add_argument('--rerun-survived', action='store_true',
+                    help='run again the mutants whose result is a survival (after adding tests)')
     ap.add_argument('--report', action='store_true', help='print score and survivors of the results so far')
     ap.add_argument('--restore', action='store_true', help='restore a copy a killed run left mutated, then exit')
     args = ap.parse_args()
@@ -851,7 +853,8 @@ def main():
         print('mutate: sample of %d of %d mutants, seed %d (replay: --sample %d --seed %d)' % (
             len(mutants), all_count, args.seed, args.sample, args.seed), flush=True)
     todo = [m for m in mutants if args.rerun or m.id not in results or
-            results[m.id]['filehash'] != sha(contents[m.path])]
+            results[m.id]['filehash'] != sha(contents[m.path]) or
+            (args.rerun_survived and results[m.id]['status'] == 'survived')]
     print('mutate: %d mutants to run, %d with results already' % (len(todo), len(mutants) - len(todo)),
           flush=True)
     todo.sort(key=lambda m: (m.path, m.line, m.col, m.op))  # same file in a row: one compile each
