@@ -95,7 +95,8 @@ int siov_mem_read(struct siov_mem *mem, uint64_t gpa, void *dst, size_t len)
         return mem->ops.read(mem->opaque, gpa, dst, len) < 0 ? -EFAULT : 0;
     if (!flat_ok(mem, gpa, len, SIOV_MEM_FAIL_READ))
         return -EFAULT;
-    memcpy(dst, mem->flat + gpa, len);
+    if (len) /* dst may be NULL then, which memcpy does not allow */
+        memcpy(dst, mem->flat + gpa, len);
     return 0;
 }
 
@@ -107,7 +108,8 @@ int siov_mem_write(struct siov_mem *mem, uint64_t gpa, const void *src, size_t l
         return mem->ops.write(mem->opaque, gpa, src, len) < 0 ? -EFAULT : 0;
     if (!flat_ok(mem, gpa, len, SIOV_MEM_FAIL_WRITE))
         return -EFAULT;
-    memcpy(mem->flat + gpa, src, len);
+    if (len)
+        memcpy(mem->flat + gpa, src, len);
     return 0;
 }
 
