@@ -52,11 +52,11 @@ static int64_t bm_find(const struct siov_bitmap *b, uint64_t from, uint64_t n)
 static int64_t bm_alloc(struct siov_bitmap *b, uint64_t n)
 {
     int64_t r = bm_find(b, b->hint, n); /* none for n = 0, or n beyond what is free */
-    if (r < 0)
-        return -1;
-    bm_mark(b, (uint64_t)r, n, true);
-    if ((uint64_t)r == b->hint)
-        b->hint = (uint64_t)r + n;
+    if (r >= 0) {
+        bm_mark(b, (uint64_t)r, n, true);
+        if ((uint64_t)r == b->hint)
+            b->hint = (uint64_t)r + n;
+    }
     return r;
 }
 
