@@ -506,9 +506,51 @@ static void test_lookups_race_with_a_writer(void **state)
     fx_free(r.f);
 }
 
+/* Each DID has its own "invalidated at" words, the largest DID of every
+   width included: a domain-selective invalidation of one DID leaves its
+   neighbours' entries, and the PASID cache's, alone. */
+static void test_domain_invalidation_spares_every_other_did(void **state)
+{
+    (void)state;
+    static const unsigned bits[] = {4, 8, 16};
+    for (unsigned b = 0; b < 3; b++) {
+        struct fx *f = calloc(1, sizeof(*f));
+        assert_non_null(f);
+        siov_iommu_config_default(&f->cfg);
+        f->cfg.domain_bits = bits[b];
+        f->c = siov_caches_new(&f->cfg);
+        assert_non_null(f->c);
+        uint16_t top = (uint16_t)((1u << bits[b]) - 1);
+        const uint16_t dids[] = {2, 3, (uint16_t)(top - 1), top};
+        struct siov_pasid_ent pe[4];
+        for (unsigned i = 0; i < 4; i++) {
+            pe[i] = pe_of(SIOV_PGTT_SL, dids[i], 0);
+            fill(f, &pe[i], 0x5000, KB4, i + 1);
+            siov_pc_fill(f->c, 0x100 + i, 7, &pe[i]);
+        }
+        for (unsigned k = 0; k < 4; k++) { /* invalidate one DID, then see all four */
+            siov_tlb_inv_domain(f->c, dids[k]);
+            siov_pc_inv_domain(f->c, dids[k]);
+            for (unsigned i = 0; i < 4; i++) {
+                struct siov_pasid_ent got;
+                if (i <= k) {
+                    expect_miss(f, &pe[i], 0x5000);
+                    assert_false(siov_pc_lookup(f->c, 0x100 + i, 7, &got));
+                } else {
+                    expect_hit(f, &pe[i], 0x5000, KB4, i + 1);
+                    assert_true(siov_pc_lookup(f->c, 0x100 + i, 7, &got));
+                    assert_int_equal(got.did, dids[i]);
+                }
+            }
+        }
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_domain_invalidation_spares_every_other_did),
         cmocka_unit_test(test_sizes_hit_their_whole_page),
         cmocka_unit_test(test_sizes_share_the_iotlb),
         cmocka_unit_test(test_tags_spec_10_1),
