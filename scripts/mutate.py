@@ -551,19 +551,24 @@ def object_hashes(wd):
 
 # ------------------------------------------------------------ coverage map
 
+INSTRUMENTED = '(instrumented)'
+
 def coverage_map(wd, tests, env):
     """{test: {path: set(lines)}}: the lines of src/ each test executes, from a
     gcc --coverage build of the unmutated tree (cached in the work directory
     while src/ and tests/ are unchanged). A mutant is run only against the
-    tests that execute its line: no other test can see it."""
+    tests that execute its line: no other test can see it. The entry
+    INSTRUMENTED holds, per path, every line gcov knows, executed or not: a
+    line without code (a static table's initializer) is no reason to skip a
+    test."""
     key = sha(''.join(open(f, 'rb').read().decode('utf-8', 'replace')
                       for part in ('src', 'tests', 'include')
                       for f in sorted(glob.glob(os.path.join(wd.tree, part, '**', '*.[ch]'), recursive=True))))
     cache = os.path.join(wd.path, 'covmap.json')
     if os.path.exists(cache):
         data = json.load(open(cache))
-        if data.get('key') == key and set(data['map']) >= set(tests):
-            return {t: {p: set(v) for p, v in data['map'][t].items()} for t in tests}
+        if data.get('key') == key and set(data['map']) >= set(tests) | {INSTRUMENTED}:
+            return {t: {p: set(v) for p, v in data['map'][t].items()} for t in tests + [INSTRUMENTED]}
     cov = os.path.join(wd.path, 'covbuild')
     if not os.path.exists(os.path.join(cov, 'build.ninja')):
         r = run(['meson', 'setup', cov, wd.tree, '-Db_coverage=true', '-Dbuildtype=debug'] + MESON_OPTS[:4])
@@ -573,7 +578,7 @@ def coverage_map(wd, tests, env):
     if r.returncode:
         sys.exit('mutate: coverage build failed:\n' + r.stdout[-3000:])
     objdirs = sorted(glob.glob(os.path.join(cov, 'src', '*.a.p')))
-    out = {}
+    out = {INSTRUMENTED: {}}
     for t in tests:
         for f in glob.glob(os.path.join(cov, '**', '*.gcda'), recursive=True):
             os.remove(f)
@@ -597,6 +602,7 @@ def coverage_map(wd, tests, env):
                         continue
                     hit = {ln['line_number'] for ln in f.get('lines', []) if ln.get('count', 0) > 0}
                     lines.setdefault(path, set()).update(hit)
+                    out[INSTRUMENTED].setdefault(path, set()).update(ln['line_number'] for ln in f.get('lines', []))
         out[t] = lines
     json.dump({'key': key, 'map': {t: {p: sorted(v) for p, v in m.items()} for t, m in out.items()}},
               open(cache, 'w'))
@@ -656,9 +662,9 @@ class Runner:
     def covering(self, path, line):
         """Tests that execute the line (or the two before it or the one after,
         for statements gcov attributes to a neighbouring line)."""
-        if self.cov is None:
-            return set(self.times)
         near = set(range(line - 2, line + 2))
+        if self.cov is None or not near & self.cov[INSTRUMENTED].get(path, set()):
+            return set(self.times)
         return {t for t in self.times if near & self.cov.get(t, {}).get(path, set())}
 
     def order(self, path, line):

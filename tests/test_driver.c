@@ -553,6 +553,65 @@ static void test_pasid_entries_changed_behind_the_driver(void **state)
     fx_free(f);
 }
 
+/* The PASID-table entry the driver writes for each kind of domain (spec 9.6),
+   word by word, with and without supervisor and execute requests (SRS,
+   ERS): PGTT, AW of the second level (the unit's, for every kind), SLEE and
+   SLPTPTR where a second level translates, PWSNP (the unit reports
+   SMPWCS), the DID, SRE with WPE, ERE, NXE, FLPM and FLPTPTR where a first
+   level does. Table pointers are checked by translating through them. */
+static void test_pasid_entry_words(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < 3; c++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.supervisor_req = c != 1;
+        cfg.exec_req = c != 2;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+        struct siov_domain *parent = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(parent, 0, 0, POOL_BASE, SIOV_PROT_READ | SIOV_PROT_WRITE), 0); /* not the pool */
+        struct siov_domain *doms[4] = {siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL),
+                                       siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL),
+                                       siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH),
+                                       siov_domain_new_nested(parent)};
+        static const unsigned pgtt[4] = {SIOV_PGTT_SL, SIOV_PGTT_FL, SIOV_PGTT_PT, SIOV_PGTT_NESTED};
+        for (int k = 0; k < 4; k++) {
+            assert_non_null(doms[k]);
+            if (k != 2)
+                assert_int_equal(siov_domain_map(doms[k], 0x7000, k == 3 ? 0x5000 : DATA, 0x1000,
+                                                 SIOV_PROT_READ), 0);
+            assert_int_equal(siov_aux_attach(doms[k], SID_A), 0);
+            uint32_t pasid = (uint32_t)siov_aux_pasid(doms[k]);
+            uint64_t e = pasid_entry_at(f, SID_A, pasid), q[8];
+            for (int i = 0; i < 8; i++)
+                q[i] = r64(f, e + 8 * i);
+            bool sl = k == 0 || k == 3, fl = k == 1 || k == 3;
+            uint64_t want0 = SIOV_PTE0_P | siov_set(0, SIOV_PTE0_PGTT, pgtt[k]) |
+                             siov_set(0, SIOV_PTE0_AW, SIOV_AW_4LVL) | (sl ? SIOV_PTE0_SLEE : 0);
+            assert_int_equal(q[0] & ~SIOV_PTE0_SLPTPTR, want0);
+            assert_int_equal(q[0] & SIOV_PTE0_SLPTPTR ? 1 : 0, sl);
+            assert_int_equal(q[1], siov_set(0, SIOV_PTE1_DID, (uint64_t)siov_domain_did(doms[k])) | SIOV_PTE1_PWSNP);
+            uint64_t want2 = c != 1 ? SIOV_PTE2_SRE : 0;
+            if (fl)
+                want2 |= SIOV_PTE2_NXE | siov_set(0, SIOV_PTE2_FLPM, SIOV_FLPM_4LVL) | (c != 2 ? SIOV_PTE2_ERE : 0) |
+                         (c != 1 ? SIOV_PTE2_WPE : 0);
+            assert_int_equal(q[2] & ~SIOV_PTE2_FLPTPTR, want2);
+            assert_int_equal(q[2] & SIOV_PTE2_FLPTPTR ? 1 : 0, fl);
+            for (int i = 3; i < 8; i++)
+                assert_int_equal(q[i], 0);
+            struct siov_xlate x; /* the pointers lead to the domain's tables */
+            assert_int_equal(xlate(f, SID_A, pasid, 0x7000, &x), SIOV_OK);
+            assert_int_equal(x.addr, k == 2 ? 0x7000 : k == 3 ? 0x5000 : DATA);
+            assert_int_equal(siov_aux_detach(doms[k], SID_A), 0);
+            assert_int_equal(siov_domain_free(doms[k]), 0);
+        }
+        assert_int_equal(siov_domain_free(parent), 0);
+        assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), 0);
+        fx_free(f);
+    }
+}
+
 /* Caching mode: releasing a device's context table (scalable) and legacy
    context entries coming and going are invalidated too. */
 static void test_caching_mode_teardown(void **state)
@@ -706,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_caching_mode),
         cmocka_unit_test(test_unmap_iotlb_granularity),
         cmocka_unit_test(test_pasid_entries_changed_behind_the_driver),
+        cmocka_unit_test(test_pasid_entry_words),
         cmocka_unit_test(test_caching_mode_teardown),
         cmocka_unit_test(test_pool_bounds),
         cmocka_unit_test(test_second_level_depth),
