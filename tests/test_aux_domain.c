@@ -681,6 +681,40 @@ static void test_unmap_invalidates_more_devices_than_a_batch(void **state)
     }
 }
 
+/* The first address past a domain's input range: map, unmap and lookup all
+   say -ERANGE there, even with the range's first page mapped (the address
+   must not wrap onto it); an unknown domain type is -EINVAL. */
+static void test_range_end_and_bad_type(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < NCONF; c++) {
+        struct fx *f = fx_conf(&confs[c]);
+        for (int k = 0; k < NKIND; k++) {
+            struct dut d = dut_new(f, (enum kind)k);
+            assert_int_equal(siov_domain_map(d.dom, 0, map_pa(&d, HPA), K4, RW), 0);
+            uint64_t end = K4, pa;
+            while (end < (1ull << 62) && siov_domain_map(d.dom, end, map_pa(&d, HPA), K4, RW) != -ERANGE)
+                end *= 2; /* the first power of two past the range */
+            assert_true(end > K4 && end < (1ull << 62));
+            assert_int_equal(siov_domain_iova_to_phys(d.dom, end, &pa), -ERANGE);
+            assert_int_equal(siov_domain_iova_to_phys(d.dom, end - K4, &pa), -ENOENT);
+            assert_int_equal(siov_domain_unmap(d.dom, end, K4), -ERANGE);
+            assert_int_equal(siov_domain_iova_to_phys(d.dom, 0, &pa), 0);
+            assert_int_equal(pa, map_pa(&d, HPA));
+            dut_free(&d);
+        }
+        fx_free(f);
+    }
+    struct fx *f = fx_new();
+    errno = 0;
+    assert_null(siov_domain_new(f->drv, (enum siov_domain_type)3));
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_null(siov_domain_new(f->drv, (enum siov_domain_type)-1));
+    assert_int_equal(errno, EINVAL);
+    fx_free(f);
+}
+
 /* ---------------------------------------------------------------- nested */
 
 static void test_nested(void **state)
@@ -854,6 +888,7 @@ int main(void)
         cmocka_unit_test(test_many_aux_isolated),
         cmocka_unit_test(test_aux_domain_many_devices),
         cmocka_unit_test(test_unmap_invalidates_more_devices_than_a_batch),
+        cmocka_unit_test(test_range_end_and_bad_type),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_nested_parent_conflict),
         cmocka_unit_test(test_pass_through),
