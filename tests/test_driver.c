@@ -657,8 +657,67 @@ static void test_pool_bounds(void **state)
         assert_null(siov_driver_new(iommu, mem, bad[i][0], bad[i][1]));
         assert_int_equal(errno, EINVAL);
     }
+    /* beyond memory, or wrapping: EINVAL, not a failure further on */
+    static const uint64_t beyond[][2] = {{MEM_SIZE - 4096, 4 * 4096}, {UINT64_MAX - 4095, 8192}};
+    for (size_t i = 0; i < 2; i++) {
+        errno = 0;
+        assert_null(siov_driver_new(iommu, mem, beyond[i][0], beyond[i][1]));
+        assert_int_equal(errno, EINVAL);
+    }
+    /* an unaligned start rounds up; a pool may end where memory ends */
+    static const uint64_t good[][3] = {{POOL_BASE + 1, 4 * 4096, POOL_BASE + 4096}, {MEM_SIZE - 16 * 4096, 16 * 4096, 0}};
+    for (size_t i = 0; i < 2; i++) {
+        struct siov_driver *drv = siov_driver_new(iommu, mem, good[i][0], good[i][1]);
+        assert_non_null(drv);
+        if (good[i][2])
+            assert_int_equal(siov_mmio_read(iommu, SIOV_REG_IQA, 8) & SIOV_IQA_IQA, good[i][2]); /* the first page */
+        siov_driver_free(drv);
+    }
     siov_iommu_free(iommu);
     siov_mem_free(mem);
+}
+
+static int cb_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    (void)opaque, (void)gpa;
+    memset(dst, 0, len);
+    return 0;
+}
+
+static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    (void)opaque, (void)gpa, (void)src, (void)len;
+    return 0;
+}
+
+/* A callback memory has no end: a pool whose start rounds up past 2^64 is
+   still refused. */
+static void test_pool_rounding_past_the_top(void **state)
+{
+    (void)state;
+    static const struct siov_mem_ops ops = {cb_read, cb_write};
+    struct siov_mem *mem = siov_mem_new(&ops, NULL);
+    struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
+    errno = 0;
+    assert_null(siov_driver_new(iommu, mem, UINT64_MAX - 99, 50));
+    assert_int_equal(errno, EINVAL);
+    siov_iommu_free(iommu);
+    siov_mem_free(mem);
+}
+
+/* Devices left set up when the driver goes, on the first and last bus and
+   function: everything is released (ASan checks no host memory stays). */
+static void test_free_releases_every_device(void **state)
+{
+    (void)state;
+    static const siov_sid sids[] = {SIOV_SID(0, 0, 0), SIOV_SID(255, 31, 7), SIOV_SID(255, 0, 0), SIOV_SID(0, 31, 7)};
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(siov_dev_enable_aux(f->drv, sids[i]), 0);
+        assert_int_equal(siov_aux_attach(d, sids[i]), 0);
+    }
+    fx_free(f);
 }
 
 /* The second-level depth the driver picks: the smallest SAGAW level that
@@ -768,6 +827,8 @@ int main(void)
         cmocka_unit_test(test_pasid_entry_words),
         cmocka_unit_test(test_caching_mode_teardown),
         cmocka_unit_test(test_pool_bounds),
+        cmocka_unit_test(test_pool_rounding_past_the_top),
+        cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -585,11 +585,12 @@ static void test_write_buffer_flush(void **state)
 /* Capability combinations the configuration cannot express, as the driver
    reads them: no SAGAW level (no second level), ND=7 (reserved: 16-bit DIDs
    as with 6), scalable mode without ECAP.PASID (no aux domains), nesting
-   without first-level support. */
+   without first-level support, ECAP.PASID without scalable mode (legacy: no
+   aux domains either). */
 static void test_unusual_capabilities(void **state)
 {
     (void)state;
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, NULL);
         inj_reset();
@@ -598,19 +599,19 @@ static void test_unusual_capabilities(void **state)
         else if (c == 1)
             inj.cap_set = SIOV_CAP_ND;
         else
-            inj.ecap_clear = c == 2 ? SIOV_ECAP_PASID : SIOV_ECAP_FLTS;
+            inj.ecap_clear = c == 2 ? SIOV_ECAP_PASID : c == 3 ? SIOV_ECAP_FLTS : SIOV_ECAP_SMTS;
         struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
         assert_non_null(drv);
         assert_int_equal(siov_driver_capable(drv, SIOV_CAP_SECOND_LEVEL), c != 0);
         assert_int_equal(siov_driver_capable(drv, SIOV_CAP_NESTED), c == 1 || c == 2);
-        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_FIRST_LEVEL), c != 3);
-        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_AUX_DOMAIN), c != 2);
+        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_FIRST_LEVEL), c != 3 && c != 4);
+        assert_int_equal(siov_driver_capable(drv, SIOV_CAP_AUX_DOMAIN), c != 2 && c != 4);
         errno = 0;
         struct siov_domain *sl = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
         assert_int_equal(sl == NULL, c == 0);
         if (c == 0)
             assert_int_equal(errno, ENODEV);
-        assert_int_equal(siov_dev_enable_aux(drv, SID_A), c == 2 ? -ENODEV : 0);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_A), c == 2 || c == 4 ? -ENODEV : 0);
         if (c == 1) { /* every 16-bit DID but 0 */
             struct siov_domain *d[3];
             for (int i = 0; i < 3; i++)
