@@ -40,6 +40,7 @@ struct injector {
     uint64_t cap_set, cap_clear, ecap_clear;
     bool iqh_frozen;     /* IQH reads as iqh: the unit stopped fetching */
     uint64_t iqh;
+    void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
 static struct injector inj = {.alloc_left = -1};
 
@@ -107,6 +108,8 @@ int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size)
 {
     uint64_t v = __real_siov_mmio_read(iommu, offset, size);
+    if (inj.on_read)
+        inj.on_read();
     if (offset == SIOV_REG_GSTS)
         v = (v & ~(uint64_t)inj.gsts_clear) | inj.gsts_set;
     else if (offset == SIOV_REG_IQH && inj.iqh_frozen)
@@ -629,6 +632,90 @@ static void test_unusual_capabilities(void **state)
     }
 }
 
+/* --------------------------------------------------------------- ordering */
+/* Where an entry being torn down is, and what its present bit must read
+   while the driver waits on the unit (an MMIO read) during the teardown. */
+static struct {
+    struct siov_mem *mem;
+    uint64_t gpa, present;
+    unsigned reads, violations;
+} watch;
+
+static void check_not_present(void)
+{
+    uint64_t v = 0;
+    assert_int_equal(siov_mem_read(watch.mem, watch.gpa, &v, 8), 0);
+    watch.reads++;
+    watch.violations += (v & watch.present) != 0;
+}
+
+static uint64_t rd(struct siov_mem *mem, uint64_t gpa)
+{
+    uint64_t v = 0;
+    assert_int_equal(siov_mem_read(mem, gpa, &v, 8), 0);
+    return v;
+}
+
+/* Spec 6.5.3.3 and the PASID-entry teardown of the facts sheet (10.3): an
+   entry is made not present first, then invalidated. Whenever the driver
+   talks to the unit during a detach, a device release or an unmap, the
+   entry (PASID-table entry, context entry, leaf) already reads not present. */
+static void test_entries_not_present_while_invalidated(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *u = siov_iommu_new(mem, NULL);
+    struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+    struct siov_domain *sl = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
+    struct siov_domain *fl = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_domain_map(sl, 0x4000, 8 * G1, K4, RW), 0);
+    assert_int_equal(siov_dev_enable_aux(drv, SID_A), 0);
+    assert_int_equal(siov_aux_attach(fl, SID_A), 0);
+    assert_int_equal(siov_attach(sl, SID_A), 0);
+    /* the entries, found through the tables as the unit finds them */
+    uint64_t root = siov_mmio_read(u, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    uint64_t ce = (rd(mem, root + SIOV_SID_BUS(SID_A) * 16) & SIOV_SRE0_LCTP) + (SIOV_SID_DEVFN(SID_A) & 0x7F) * 32ull;
+    uint64_t dir = rd(mem, ce) & SIOV_SCE0_PASIDDIRPTR;
+    uint64_t pt = rd(mem, dir) & SIOV_PDE_SMPTBLPTR; /* PASIDs 0..63 */
+    uint32_t pasid = (uint32_t)siov_aux_pasid(fl);
+    struct {
+        uint64_t gpa, present;
+    } steps[4];
+    uint64_t slpt = rd(mem, pt) & SIOV_PTE0_SLPTPTR, e = slpt; /* the SL leaf of 0x4000 */
+    for (unsigned level = 4; level > 1; level--)
+        e = rd(mem, e + siov_level_index(0x4000, level) * 8) & SIOV_SL_ADDR;
+    steps[0].gpa = e + siov_level_index(0x4000, 1) * 8;
+    steps[0].present = SIOV_SL_R | SIOV_SL_W | SIOV_SL_X;
+    steps[1].gpa = pt + pasid * 64ull;
+    steps[2].gpa = pt;
+    steps[3].gpa = ce;
+    steps[1].present = steps[2].present = SIOV_PTE0_P;
+    steps[3].present = SIOV_SCE0_P;
+    watch.mem = mem;
+    inj_reset();
+    inj.on_read = check_not_present;
+    for (int s = 0; s < 4; s++) {
+        watch.gpa = steps[s].gpa;
+        watch.present = steps[s].present;
+        watch.reads = watch.violations = 0;
+        assert_true(rd(mem, watch.gpa) & watch.present);
+        int rc = s == 0 ? (int)siov_domain_unmap(sl, 0x4000, K4)
+                 : s == 1 ? siov_aux_detach(fl, SID_A)
+                 : s == 2 ? siov_detach(sl, SID_A)
+                          : siov_dev_disable_aux(drv, SID_A);
+        assert_true(rc >= 0);
+        assert_true(watch.reads > 0);
+        if (watch.violations)
+            fail_msg("step %d: the entry read present at %u of %u unit accesses", s, watch.violations, watch.reads);
+    }
+    inj_reset();
+    assert_int_equal(siov_domain_free(sl), 0);
+    assert_int_equal(siov_domain_free(fl), 0);
+    siov_driver_free(drv);
+    siov_iommu_free(u);
+    siov_mem_free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_queue_that_stops_fetching),
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
+        cmocka_unit_test(test_entries_not_present_while_invalidated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
