@@ -612,6 +612,83 @@ static void test_pasid_entry_words(void **state)
     }
 }
 
+/* The descriptors queued since tail t0 whose qw0 has value under mask;
+   returns how many, the last in qw. */
+static unsigned queued_match(struct fx *f, uint64_t t0, uint64_t mask, uint64_t value, uint64_t qw[2])
+{
+    uint64_t iqa = reg(f, SIOV_REG_IQA, 8), t1 = reg(f, SIOV_REG_IQT, 8);
+    uint64_t size = 4096ull << siov_get(iqa, SIOV_IQA_QS), width = iqa & SIOV_IQA_DW ? 32 : 16;
+    unsigned n = 0;
+    for (uint64_t at = t0; at != t1; at = (at + width) % size) {
+        uint64_t q0 = r64(f, (iqa & SIOV_IQA_IQA) + at);
+        if ((q0 & mask) == value) {
+            qw[0] = q0;
+            qw[1] = r64(f, (iqa & SIOV_IQA_IQA) + at + 8);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The scalable context entry the driver writes when aux domains are enabled
+   on a device (spec 9.4): P, PASIDE, DTE with device-TLBs, PDTS for the
+   unit's PASID width, the directory; RID_PASID 0; the upper qwords zero; the
+   root entry's half for the device. Disabling takes it all down with a
+   device-selective context-cache invalidation and a device-TLB
+   invalidation of every address (S=1), and in caching mode a global one. */
+static void test_context_entry_words(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < 4; c++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.dev_tlb = c != 1;
+        cfg.pasid_bits = c == 2 ? 8 : 20;
+        cfg.caching_mode = c == 3;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        uint64_t avail = siov_driver_pool_avail(f->drv);
+        static const siov_sid sids[] = {SID_A, SID_HI};
+        uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+        for (int i = 0; i < 2; i++) {
+            struct siov_stats a = stats(f);
+            assert_int_equal(siov_dev_enable_aux(f->drv, sids[i]), 0);
+            assert_int_equal(stats(f).inv_context - a.inv_context, c == 3 ? 1 : 0);
+            uint64_t half = root + SIOV_SID_BUS(sids[i]) * 16 + (SIOV_SID_DEVFN(sids[i]) >= 128 ? 8 : 0);
+            uint64_t h = r64(f, half);
+            assert_int_equal(h & ~SIOV_SRE0_LCTP, SIOV_SRE0_LP);
+            uint64_t ce = (h & SIOV_SRE0_LCTP) + (SIOV_SID_DEVFN(sids[i]) & 0x7F) * 32ull, q0 = r64(f, ce);
+            uint64_t want = SIOV_SCE0_P | SIOV_SCE0_PASIDE | (c != 1 ? SIOV_SCE0_DTE : 0) |
+                            siov_set(0, SIOV_SCE0_PDTS, c == 2 ? 0 : 7);
+            assert_int_equal(q0 & ~SIOV_SCE0_PASIDDIRPTR, want);
+            assert_true(q0 & SIOV_SCE0_PASIDDIRPTR);
+            for (int q = 1; q < 4; q++)
+                assert_int_equal(r64(f, ce + 8 * q), 0);
+            uint64_t t0 = reg(f, SIOV_REG_IQT, 8), qw[2];
+            a = stats(f);
+            assert_int_equal(siov_dev_disable_aux(f->drv, sids[i]), 0);
+            struct siov_stats b = stats(f);
+            assert_int_equal(b.inv_context - a.inv_context, c == 3 ? 2 : 1);
+            assert_int_equal(b.inv_devtlb - a.inv_devtlb, c != 1 ? 1 : 0);
+            uint64_t type = SIOV_DSC0_TYPE_LO | SIOV_DSC0_TYPE_HI, cc = siov_dsc_make_type(SIOV_DSC_CC);
+            uint64_t dev = cc | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_DEVICE) | siov_set(0, SIOV_CC0_SID, sids[i]);
+            /* device-selective, DID zero (ignored in scalable mode), FM 0 */
+            assert_int_equal(queued_match(f, t0, ~0ull, dev, qw), 1);
+            assert_int_equal(queued_match(f, t0, type | SIOV_CC0_G, cc | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL), qw),
+                             c == 3 ? 1 : 0);
+            assert_int_equal(queued_match(f, t0, type, siov_dsc_make_type(SIOV_DSC_DEVTLB), qw), c != 1 ? 1 : 0);
+            if (c != 1) {
+                assert_int_equal(siov_get(qw[0], SIOV_DTLB0_SID), sids[i]);
+                assert_int_equal(qw[1], 0x7FFFFFFFFFFFF000ull | SIOV_DTLB1_S); /* every address */
+            }
+            for (int q = 0; q < 4; q++)
+                assert_int_equal(r64(f, ce + 8 * q), 0);
+            assert_int_equal(r64(f, half), 0);
+            assert_int_equal(siov_driver_pool_avail(f->drv), avail);
+        }
+        fx_free(f);
+    }
+}
+
 /* Caching mode: releasing a device's context table (scalable) and legacy
    context entries coming and going are invalidated too. */
 static void test_caching_mode_teardown(void **state)
@@ -825,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_unmap_iotlb_granularity),
         cmocka_unit_test(test_pasid_entries_changed_behind_the_driver),
         cmocka_unit_test(test_pasid_entry_words),
+        cmocka_unit_test(test_context_entry_words),
         cmocka_unit_test(test_caching_mode_teardown),
         cmocka_unit_test(test_pool_bounds),
         cmocka_unit_test(test_pool_rounding_past_the_top),
