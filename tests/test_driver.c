@@ -689,6 +689,83 @@ static void test_context_entry_words(void **state)
     }
 }
 
+#define DSC_TYPE (SIOV_DSC0_TYPE_LO | SIOV_DSC0_TYPE_HI)
+
+/* The invalidations of an attach and a detach name the entry they are for
+   (facts sheet 10.3): detaching a PASID's domain sends a PASID-cache
+   invalidation (G=01) and a PASID-based IOTLB one (first level and
+   pass-through) or an IOTLB one by DID (second level), both with the DID,
+   and a device-TLB invalidation of every address, PASID-based for aux
+   PASIDs; a legacy detach sends a device-selective context-cache
+   invalidation with the DID, then an IOTLB one by DID. In caching mode
+   attaching sends the same kinds for the new entry. */
+static void test_descriptors_name_the_entry(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < 4; c++) {
+        bool legacy = c & 1, cm = c & 2;
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.scalable = !legacy;
+        cfg.caching_mode = cm;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        for (int k = 0; k < (legacy ? 1 : 3); k++) { /* SL by RID, FL aux, SL aux */
+            bool aux = k > 0, fl = k == 1;
+            struct siov_domain *d = siov_domain_new(f->drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
+            uint64_t did = (uint64_t)siov_domain_did(d), qw[2];
+            if (aux)
+                assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+            for (int detach = 0; detach < 2; detach++) {
+                uint64_t t0 = reg(f, SIOV_REG_IQT, 8);
+                if (!detach)
+                    assert_int_equal(aux ? siov_aux_attach(d, SID_A) : siov_attach(d, SID_A), 0);
+                uint64_t pasid = aux ? (uint64_t)siov_aux_pasid(d) : 0;
+                if (detach)
+                    assert_int_equal(aux ? siov_aux_detach(d, SID_A) : siov_detach(d, SID_A), 0);
+                if (!detach && !cm) {
+                    assert_int_equal(queued_match(f, t0, 0, 0, qw), 0); /* nothing to invalidate */
+                    continue;
+                }
+                uint64_t pc = siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, SIOV_PC_GRAN_PASID) |
+                              siov_set(0, SIOV_PC0_DID, did) | siov_set(0, SIOV_PC0_PASID, pasid);
+                uint64_t piotlb = siov_dsc_make_type(SIOV_DSC_PIOTLB) |
+                                  siov_set(0, SIOV_PIOTLB0_G, SIOV_PIOTLB_GRAN_PASID) |
+                                  siov_set(0, SIOV_PIOTLB0_DID, did) | siov_set(0, SIOV_PIOTLB0_PASID, pasid);
+                uint64_t dsi = siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_DOMAIN) |
+                               siov_set(0, SIOV_IOTLB0_DID, did);
+                uint64_t cc = siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_DEVICE) |
+                              siov_set(0, SIOV_CC0_SID, SID_A) | siov_set(0, SIOV_CC0_DID, did);
+                if (legacy) {
+                    assert_int_equal(queued_match(f, t0, ~0ull, cc, qw), 1);
+                    assert_int_equal(queued_match(f, t0, ~0ull, dsi, qw), 1);
+                    continue;
+                }
+                assert_int_equal(queued_match(f, t0, ~0ull, pc, qw), 1);
+                assert_int_equal(qw[1], 0);
+                assert_int_equal(queued_match(f, t0, ~0ull, fl ? piotlb : dsi, qw), 1);
+                assert_int_equal(qw[1], 0);
+                if (!detach)
+                    continue;
+                unsigned type = aux ? SIOV_DSC_PDEVTLB : SIOV_DSC_DEVTLB;
+                /* a detach by RID also releases the device: its context entry's own */
+                assert_int_equal(queued_match(f, t0, DSC_TYPE, siov_dsc_make_type(type), qw), aux ? 1 : 2);
+                if (aux) {
+                    assert_int_equal(siov_get(qw[0], SIOV_PDTLB0_SID), SID_A);
+                    assert_int_equal(siov_get(qw[0], SIOV_PDTLB0_PASID), pasid);
+                    assert_int_equal(qw[1], 0x7FFFFFFFFFFFF000ull | SIOV_PDTLB1_S);
+                } else {
+                    assert_int_equal(siov_get(qw[0], SIOV_DTLB0_SID), SID_A);
+                    assert_int_equal(qw[1], 0x7FFFFFFFFFFFF000ull | SIOV_DTLB1_S);
+                }
+            }
+            if (aux)
+                assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), 0);
+            assert_int_equal(siov_domain_free(d), 0);
+        }
+        fx_free(f);
+    }
+}
+
 /* Caching mode: releasing a device's context table (scalable) and legacy
    context entries coming and going are invalidated too. */
 static void test_caching_mode_teardown(void **state)
@@ -903,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_pasid_entries_changed_behind_the_driver),
         cmocka_unit_test(test_pasid_entry_words),
         cmocka_unit_test(test_context_entry_words),
+        cmocka_unit_test(test_descriptors_name_the_entry),
         cmocka_unit_test(test_caching_mode_teardown),
         cmocka_unit_test(test_pool_bounds),
         cmocka_unit_test(test_pool_rounding_past_the_top),

@@ -124,11 +124,21 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
 }
 
 /* --------------------------------------------------- guest memory that fails */
+/* One write the memory saw (its first 64 bytes). */
+struct wr {
+    uint64_t gpa;
+    size_t len;
+    uint8_t data[64];
+};
+#define WLOG_MAX 4096
+
 struct cbmem {
     uint8_t *buf;
     long writes_left, reads_left; /* accesses that still succeed before one fails; -1: all */
     bool fired;
     unsigned long writes, reads;  /* accesses so far */
+    struct wr *log;               /* when set, every write is recorded */
+    unsigned nlog;
 };
 
 static int cb_access(struct cbmem *m, long *left, uint64_t gpa, size_t len)
@@ -156,6 +166,12 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 {
     struct cbmem *m = opaque;
     m->writes++;
+    if (m->log && m->nlog < WLOG_MAX) {
+        struct wr *w = &m->log[m->nlog++];
+        w->gpa = gpa;
+        w->len = len;
+        memcpy(w->data, src, len < 64 ? len : 64);
+    }
     int rc = cb_access(m, &m->writes_left, gpa, len);
     if (!rc)
         memcpy(m->buf + gpa, src, len);
@@ -338,7 +354,7 @@ static void test_unit_and_memory_allocation_failures(void **state)
 {
     (void)state;
     static const struct siov_mem_ops ops = {cb_read, cb_write};
-    struct cbmem cb = {NULL, -1, -1, false, 0, 0};
+    struct cbmem cb = {NULL, -1, -1, false, 0, 0, NULL, 0};
     unsigned failures = 0;
     for (long k = 0;; k++) {
         inj_reset();
@@ -716,6 +732,87 @@ static void test_entries_not_present_while_invalidated(void **state)
     siov_mem_free(mem);
 }
 
+/* The writes of the log that touch [gpa, gpa + len), in order (zeroing a
+   whole new table page aside). */
+static unsigned writes_to(const struct cbmem *m, uint64_t gpa, uint64_t len, const struct wr **out, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->nlog && n < max; i++)
+        if (m->log[i].len <= 64 && m->log[i].gpa < gpa + len && gpa < m->log[i].gpa + m->log[i].len)
+            out[n++] = &m->log[i];
+    return n;
+}
+
+static uint64_t le64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+/* The unit may read an entry in pieces at any time, so the driver writes
+   every field before the present bit (spec 9.4, 9.6): the scalable context
+   entry's qw1, then qw0 with P; a PASID-table entry whole with P clear, then
+   qw0 with P; a legacy context entry qw1, then qw0 with P; and takes a
+   legacy entry down P first, qw1 last. */
+static void test_entries_written_fields_before_present(void **state)
+{
+    (void)state;
+    struct wr *log = calloc(WLOG_MAX, sizeof(*log));
+    assert_non_null(log);
+    const struct wr *w[8];
+    for (int legacy = 0; legacy < 2; legacy++) {
+        struct world x;
+        world_init(&x, legacy);
+        struct siov_driver *drv = siov_driver_new(x.iommu, x.mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_domain *d = siov_domain_new(drv, legacy ? SIOV_DOMAIN_SECOND_LEVEL : SIOV_DOMAIN_FIRST_LEVEL);
+        uint64_t root = siov_mmio_read(x.iommu, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+        x.cb.log = log;
+        x.cb.nlog = 0;
+        if (!legacy) {
+            assert_int_equal(siov_dev_enable_aux(drv, SID_A), 0);
+            uint64_t ce = (le64(x.cb.buf + root) & SIOV_SRE0_LCTP) + (SIOV_SID_DEVFN(SID_A) & 0x7F) * 32ull;
+            assert_int_equal(writes_to(&x.cb, ce, 32, w, 8), 2);
+            assert_true(w[0]->gpa == ce + 8 && w[0]->len == 8 && le64(w[0]->data) == 0); /* RID_PASID 0 */
+            assert_true(w[1]->gpa == ce && w[1]->len == 8 && (le64(w[1]->data) & SIOV_SCE0_P));
+            x.cb.nlog = 0;
+            assert_int_equal(siov_aux_attach(d, SID_A), 0);
+            uint64_t dir = le64(x.cb.buf + ce) & SIOV_SCE0_PASIDDIRPTR;
+            uint32_t pasid = (uint32_t)siov_aux_pasid(d);
+            uint64_t pe = (le64(x.cb.buf + dir) & SIOV_PDE_SMPTBLPTR) + pasid * 64ull;
+            assert_int_equal(writes_to(&x.cb, pe, 64, w, 8), 2);
+            assert_true(w[0]->gpa == pe && w[0]->len == 64 && !(le64(w[0]->data) & SIOV_PTE0_P));
+            assert_int_equal(le64(w[0]->data) | SIOV_PTE0_P, le64(x.cb.buf + pe));
+            assert_memory_equal(w[0]->data + 8, x.cb.buf + pe + 8, 56); /* every other field already final */
+            assert_true(w[1]->gpa == pe && w[1]->len == 8 && le64(w[1]->data) == le64(x.cb.buf + pe));
+            x.cb.log = NULL;
+            assert_int_equal(siov_aux_detach(d, SID_A), 0);
+            assert_int_equal(siov_dev_disable_aux(drv, SID_A), 0);
+        } else {
+            assert_int_equal(siov_attach(d, SID_A), 0);
+            uint64_t ce = (le64(x.cb.buf + root) & SIOV_RE0_CTP) + SIOV_SID_DEVFN(SID_A) * 16ull;
+            assert_int_equal(writes_to(&x.cb, ce, 16, w, 8), 2);
+            uint64_t qw1 = siov_set(0, SIOV_CE1_DID, (uint64_t)siov_domain_did(d)) | siov_set(0, SIOV_CE1_AW, SIOV_AW_4LVL);
+            assert_true(w[0]->gpa == ce + 8 && w[0]->len == 8 && le64(w[0]->data) == qw1);
+            assert_true(w[1]->gpa == ce && w[1]->len == 8 && (le64(w[1]->data) & SIOV_CE0_P));
+            x.cb.nlog = 0;
+            assert_int_equal(siov_detach(d, SID_A), 0);
+            unsigned n = writes_to(&x.cb, ce, 16, w, 8);
+            assert_true(n >= 2);
+            assert_true(w[0]->gpa == ce && w[0]->len == 8 && le64(w[0]->data) == 0);
+            assert_true(w[n - 1]->gpa == ce + 8 && le64(w[n - 1]->data) == 0);
+            x.cb.log = NULL;
+        }
+        assert_int_equal(siov_domain_free(d), 0);
+        siov_driver_free(drv);
+        x.drv = NULL;
+        teardown_world(&x);
+    }
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -729,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
+        cmocka_unit_test(test_entries_written_fields_before_present),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
