@@ -287,7 +287,7 @@ static void teardown_world(struct world *w)
     free(w->cb.buf);
 }
 
-static void world_init(struct world *w, bool legacy)
+static void world_init_cm(struct world *w, bool legacy, bool cm)
 {
     memset(w, 0, sizeof(*w));
     w->legacy = legacy;
@@ -299,8 +299,14 @@ static void world_init(struct world *w, bool legacy)
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.scalable = !legacy;
+    cfg.caching_mode = cm;
     w->iommu = siov_iommu_new(w->mem, &cfg);
     assert_non_null(w->iommu);
+}
+
+static void world_init(struct world *w, bool legacy)
+{
+    world_init_cm(w, legacy, false);
 }
 
 /* Every k up to n with SIOV_FAULTS_ALL set; else a stride giving about max runs. */
@@ -384,10 +390,10 @@ static void test_unit_and_memory_allocation_failures(void **state)
 /* The k-th guest-memory write (or read) fails: the driver call that meets it
    fails with EFAULT (or EIO / ETIMEDOUT when it was the unit's queue access
    that failed) and everything set up so far comes down cleanly. */
-static void memory_failures(bool writes, bool legacy)
+static void memory_failures(bool writes, bool legacy, bool cm)
 {
     struct world w;
-    world_init(&w, legacy);
+    world_init_cm(&w, legacy, cm);
     workload(&w);
     assert_null(w.failed);
     unsigned long n = writes ? w.cb.writes : w.cb.reads;
@@ -395,7 +401,7 @@ static void memory_failures(bool writes, bool legacy)
     unsigned runs = 0, failures = 0;
     unsigned stride = stride_for(600, n);
     for (long k = 0;; k += stride, runs++) {
-        world_init(&w, legacy);
+        world_init_cm(&w, legacy, cm);
         *(writes ? &w.cb.writes_left : &w.cb.reads_left) = k;
         workload(&w);
         bool fired = w.cb.fired;
@@ -413,23 +419,26 @@ static void memory_failures(bool writes, bool legacy)
         if (!fired)
             break;
     }
-    print_message("guest memory %s failures (%s mode): %lu accesses, %u runs, %u reported\n",
-                  writes ? "write" : "read", legacy ? "legacy" : "scalable", n, runs, failures);
+    print_message("guest memory %s failures (%s mode%s): %lu accesses, %u runs, %u reported\n",
+                  writes ? "write" : "read", legacy ? "legacy" : "scalable", cm ? ", caching mode" : "", n, runs,
+                  failures);
     assert_true(failures > runs * 9 / 10);
 }
 
 static void test_guest_memory_write_failures(void **state)
 {
     (void)state;
-    memory_failures(true, false);
-    memory_failures(true, true);
+    memory_failures(true, false, false);
+    memory_failures(true, true, false);
+    memory_failures(true, false, true); /* caching mode: more invalidations, each may fail */
+    memory_failures(true, true, true);
 }
 
 static void test_guest_memory_read_failures(void **state)
 {
     (void)state;
-    memory_failures(false, false);
-    memory_failures(false, true);
+    memory_failures(false, false, false);
+    memory_failures(false, true, false);
 }
 
 /* A unit without queued invalidation: ENODEV. A unit that never reports a
