@@ -112,23 +112,24 @@ static void test_record_literal_write_translated(void **state)
 struct access_case {
     uint32_t pasid;
     unsigned access;
-    unsigned t1, at, exe, priv, pp;
+    unsigned t1, at, exe, priv, pp, t2;
 };
 
 static void test_record_access_bits(void **state)
 {
     (void)state;
     static const struct access_case cases[] = {
-        {5, SIOV_ACCESS_READ, 1, 0, 0, 0, 1},
-        {5, SIOV_ACCESS_WRITE, 0, 0, 0, 0, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 1}, /* AtomicOp: T1=1 */
-        {5, SIOV_ACCESS_EXEC, 1, 0, 1, 0, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, 1, 0, 0, 1, 1},
-        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_PRIV, 0, 0, 0, 1, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 1},
-        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_TRANSLATED, 0, 2, 0, 0, 1},
-        {SIOV_NO_PASID, SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV, 1, 0, 0, 0, 0},
-        {SIOV_NO_PASID, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 0},
+        {5, SIOV_ACCESS_READ, 1, 0, 0, 0, 1, 0},
+        {5, SIOV_ACCESS_WRITE, 0, 0, 0, 0, 1, 0},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 1, 1}, /* AtomicOp: T1=1, T2=1 (spec 11.4.7.6) */
+        {SIOV_NO_PASID, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 0, 1},
+        {5, SIOV_ACCESS_EXEC, 1, 0, 1, 0, 1, 0},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, 1, 0, 0, 1, 1, 0},
+        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_PRIV, 0, 0, 0, 1, 1, 0},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 1, 0},
+        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_TRANSLATED, 0, 2, 0, 0, 1, 0},
+        {SIOV_NO_PASID, SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV, 1, 0, 0, 0, 0, 0},
+        {SIOV_NO_PASID, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct access_case *c = &cases[i];
@@ -140,7 +141,7 @@ static void test_record_access_bits(void **state)
         assert_int_equal((hi >> 30) & 1, c->exe);
         assert_int_equal((hi >> 29) & 1, c->priv);
         assert_int_equal((hi >> 31) & 1, c->pp);
-        assert_int_equal((hi >> 28) & 1, 0); /* T2 */
+        assert_int_equal((hi >> 28) & 1, c->t2); /* T2 */
         assert_int_equal((hi >> 32) & 0xFF, 0x85);
         assert_int_equal(hi & 0xFFFF, 0x0102);
         assert_int_equal(hi & 0x0FFF0000ull, 0); /* reserved 91:80 */
@@ -209,6 +210,10 @@ static void test_fault_record_decode(void **state)
     frcd_clear(t, 0);
     assert_int_equal(siov_iommu_fault_record(t->iommu, 0, &r), 0);
     assert_int_equal(r.reason, SIOV_FAULT_SGN_2);
+    /* an AtomicOp, (T1,T2) = (1,1), decodes as read and write */
+    report(t, 0x10, SIOV_NO_PASID, 0x8000, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, SIOV_FAULT_SGN_6, false);
+    assert_int_equal(siov_iommu_fault_record(t->iommu, 3, &r), 1);
+    assert_int_equal(r.access, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
     tl_free(t);
 }
 

@@ -428,6 +428,11 @@ static void b_sgn_6(struct sc *s, bool fpd)
     sl_map(s, PA, SIOV_SL_R, TL_SL_RW);
     s->access = WR;
 }
+static void b_sgn_6_atomic(struct sc *s, bool fpd)
+{
+    b_sgn_6(s, fpd);
+    s->access = RD | WR; /* an AtomicOp: recorded with T1=1, T2=1 */
+}
 static void b_sgn_7(struct sc *s, bool fpd)
 {
     sl_entry(s, fpd, 0, 0);
@@ -539,7 +544,8 @@ static const struct fcase cases[] = {
     C(SSL_1, b_ssl_1), C(SSL_2, b_ssl_2), C(SSL_2, b_ssl_2_stacked), C(SSL_3, b_ssl_3), C(SSL_4, b_ssl_4),
     C(SSL_5, b_ssl_5), C(SSL_6, b_ssl_6),
     C(SGN_1, b_sgn_1), C(SGN_2, b_sgn_2), C(SGN_3, b_sgn_3), C(SGN_4, b_sgn_4), C(SGN_5, b_sgn_5),
-    C(SGN_5, b_sgn_5_nested), C(SGN_6, b_sgn_6), C(SGN_7, b_sgn_7), C(SGN_8, b_sgn_8),
+    C(SGN_5, b_sgn_5_nested), C(SGN_6, b_sgn_6), C(SGN_6, b_sgn_6_atomic), C(SGN_7, b_sgn_7),
+    C(SGN_8, b_sgn_8),
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -569,7 +575,7 @@ static void check_record(struct sc *s, siov_fault f)
     CHECK(siov_get(hi, SIOV_FRCD1_FR) == (unsigned)f);
     CHECK(siov_get(hi, SIOV_FRCD1_SID) == SID);
     CHECK(siov_get(hi, SIOV_FRCD1_T1) == !write_only);
-    CHECK(siov_get(hi, SIOV_FRCD1_T2) == 0);
+    CHECK(siov_get(hi, SIOV_FRCD1_T2) == ((s->access & RD) && (s->access & WR))); /* AtomicOp */
     CHECK(siov_get(hi, SIOV_FRCD1_AT) == at);
     CHECK(siov_get(hi, SIOV_FRCD1_PP) == pp);
     CHECK(siov_get(hi, SIOV_FRCD1_PV) == (pp ? s->pasid : 0));

@@ -179,9 +179,10 @@ static unsigned frcd_at(unsigned access)
     return SIOV_FRCD_AT_UNTRANSLATED;
 }
 
-/* The 128-bit record of a fault (spec 10.4.14). EXE and PRIV are defined
+/* The 128-bit record of a fault (spec 11.4.7.6). EXE and PRIV are defined
    only with PP=1 (they travel in the PASID prefix) and are 0 otherwise.
-   T1=0 only for a write; read and AtomicOp (READ|WRITE) are 1: docs/spec-notes.md. */
+   (T1,T2): (0,0) write, (1,0) read, (1,1) AtomicOp (READ|WRITE); execute
+   reads (docs/spec-notes.md). */
 static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2])
 {
     bool pp = req->pasid != SIOV_NO_PASID;
@@ -193,8 +194,9 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2
     hi = siov_set(hi, SIOV_FRCD1_FR, (uint64_t)f);
     hi = siov_set(hi, SIOV_FRCD1_PV, pp ? req->pasid : 0);
     hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access));
-    bool write_only = (req->access & SIOV_ACCESS_WRITE) && !(req->access & SIOV_ACCESS_READ);
-    hi = siov_set(hi, SIOV_FRCD1_T1, !write_only);
+    bool read = req->access & SIOV_ACCESS_READ, write = req->access & SIOV_ACCESS_WRITE;
+    hi = siov_set(hi, SIOV_FRCD1_T1, read || !write);
+    hi = siov_set(hi, SIOV_FRCD1_T2, read && write);
     rec[0] = req->addr & SIOV_FRCD0_FI;
     rec[1] = hi;
 }
@@ -202,6 +204,8 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2
 static unsigned frcd_access(uint64_t hi)
 {
     unsigned a = siov_get(hi, SIOV_FRCD1_T1) ? SIOV_ACCESS_READ : SIOV_ACCESS_WRITE;
+    if (siov_get(hi, SIOV_FRCD1_T1) && siov_get(hi, SIOV_FRCD1_T2))
+        a |= SIOV_ACCESS_WRITE; /* AtomicOp */
     if (hi & SIOV_FRCD1_EXE)
         a |= SIOV_ACCESS_EXEC;
     if (hi & SIOV_FRCD1_PRIV)
