@@ -5,8 +5,9 @@
  *
  * Order of checks per structure: read (access error), present, reserved
  * bits, then programming. A page walk first finishes the structural walk
- * (every level, both stages in nested), then checks the request against the
- * accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
+ * (every level, both stages in nested; a second-level walk whose stacked R
+ * and W are both denied is SSL.2, Table 30), then checks the request against
+ * the accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
  * write (SGN.6), execute (SGN.3); last the interrupt-range check (SGN.8).
  * Nested, the first level's permissions are checked before the second level
  * translates the first level's output.
