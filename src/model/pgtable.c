@@ -523,6 +523,7 @@ static siov_fault fl_walk(const struct walk *w, uint64_t addr, unsigned access, 
 
 /* ------------------------------------------------------------ pass-through */
 
+/* The input is the host address: above HAW it is SGN.4 (Table 30), legacy LGN.1. */
 static siov_fault pt_walk(const struct walk *w, uint64_t addr, struct siov_walk_out *out)
 {
     if (addr & siov_above(w->iommu->cfg.haw))
