@@ -9,6 +9,7 @@
 #include <siov/format.h>
 #include <siov/iommu.h>
 #include <siov/domain.h>
+#include <siov/trace.h>
 
 #ifdef __cplusplus
 extern "C" {

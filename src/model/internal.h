@@ -25,7 +25,10 @@ struct siov_req {
     unsigned access; /* SIOV_ACCESS_* */
     uint64_t epoch;  /* siov_caches_epoch() when the request arrived: its fills use it */
     bool nocache;    /* bypass the caches (the stale-translation checker's fresh answer) */
+    unsigned *how;   /* NULL, or where the IOTLB stage says what answered (SIOV_HOW_*) */
 };
+#define SIOV_HOW_HIT 1u  /* the IOTLB */
+#define SIOV_HOW_WALK 2u /* a page walk */
 
 /* A context entry, legacy or scalable, decoded once (what the context cache holds). */
 struct siov_ctx_ent {
@@ -123,6 +126,8 @@ struct siov_iommu {
     struct siov_caches *caches;
     struct siov_xc_view xc;    /* the front cache, probed by the hit path */
     struct siov_stats stats;   /* updated with relaxed atomics */
+    siov_trace_fn trace_fn;    /* trace_hook.c: NULL, or called per request and invalidation */
+    void *trace_opaque;
     struct siov_stat_shard shard[SIOV_STAT_SHARDS];
 };
 #define SIOV_STATE_TE 1ull /* bit 0 of iommu->state: translation enabled (RTADDR bit 0 is reserved) */
@@ -159,6 +164,29 @@ SIOV_LOCAL siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasi
 SIOV_LOCAL void siov_msi_queue(struct siov_iommu *iommu, unsigned which);
 /* msi.c: send the MSIs collected while the lock was held (call after unlocking). */
 SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
+
+/* trace_hook.c: what a request or invalidation reports to the hook. */
+struct siov_trace_req {
+    unsigned kind;           /* SIOV_TRACE_XLATE, _READ, _WRITE */
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t iova, len;
+    unsigned access;
+    siov_fault fault;
+    const struct siov_xlate *out; /* XLATE: the answer */
+    unsigned hits, walks;
+};
+struct siov_trace_scope {
+    uint16_t did;
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t addr;
+    unsigned am;
+};
+/* trace_hook.c: hand a request, or a processed invalidation of type
+   SIOV_TRACE_INV_* at granularity gran, to the hook (if one is set). */
+SIOV_LOCAL void siov_trace_request(struct siov_iommu *u, const struct siov_trace_req *q);
+SIOV_LOCAL void siov_trace_inval(struct siov_iommu *u, unsigned type, unsigned gran, const struct siov_trace_scope *sc);
 
 /* fault.c */
 /* Whether a fault reason is qualified (suppressed by FPD), docs/spec-notes.md. */

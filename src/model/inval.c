@@ -10,10 +10,13 @@
 #define DSC_BYTES_256 32u
 
 /* ----------------------------------------------------- shared actions */
-static void count(struct siov_iommu *u, uint64_t *kind)
+/* Count a processed invalidation and hand it to the trace hook. */
+static void done(struct siov_iommu *u, uint64_t *kind, unsigned type, unsigned gran, struct siov_trace_scope sc)
 {
     siov_stat_inc(&u->stats.invalidations);
     siov_stat_inc(kind);
+    if (__builtin_expect(u->trace_fn != NULL, 0))
+        siov_trace_inval(u, type, gran, &sc);
 }
 
 /* Context-cache invalidation at granularity g; false for a reserved g. */
@@ -25,7 +28,8 @@ static bool cc_invalidate(struct siov_iommu *u, unsigned g, uint16_t did, siov_s
     case SIOV_INV_GRAN_DEVICE: siov_cc_inv_device(u->caches, sid, fm); break;
     default: return false;
     }
-    count(u, &u->stats.inv_context);
+    done(u, &u->stats.inv_context, SIOV_TRACE_INV_CONTEXT, g,
+         (struct siov_trace_scope){did, g == SIOV_INV_GRAN_DEVICE ? sid : 0, SIOV_NO_PASID, 0, fm});
     return true;
 }
 
@@ -53,7 +57,9 @@ static unsigned iotlb_invalidate(struct siov_iommu *u, unsigned g, uint16_t did,
     case SIOV_INV_GRAN_PAGE: siov_tlb_inv_page(u->caches, did, addr, am); break;
     default: return 0;
     }
-    count(u, &u->stats.inv_iotlb);
+    done(u, &u->stats.inv_iotlb, SIOV_TRACE_INV_IOTLB, g,
+         (struct siov_trace_scope){did, 0, SIOV_NO_PASID, g == SIOV_INV_GRAN_PAGE ? addr : 0,
+                                   g == SIOV_INV_GRAN_PAGE ? am : 0});
     return g;
 }
 
@@ -97,7 +103,9 @@ static unsigned dsc_piotlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MA
         break;
     default: return SIOV_IQEI_RSVD; /* G=00/01 are not PASID-based granularities */
     }
-    count(u, &u->stats.inv_piotlb);
+    bool page = siov_get(qw[0], SIOV_PIOTLB0_G) == SIOV_PIOTLB_GRAN_PAGE;
+    done(u, &u->stats.inv_piotlb, SIOV_TRACE_INV_PIOTLB, (unsigned)siov_get(qw[0], SIOV_PIOTLB0_G),
+         (struct siov_trace_scope){did, 0, pasid, page ? addr : 0, page ? am : 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -112,7 +120,10 @@ static unsigned dsc_pc(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     case SIOV_PC_GRAN_GLOBAL: siov_pc_inv_global(u->caches); break;
     default: return SIOV_IQEI_RSVD; /* G=10 is reserved */
     }
-    count(u, &u->stats.inv_pasid_cache);
+    unsigned g = (unsigned)siov_get(qw[0], SIOV_PC0_G);
+    done(u, &u->stats.inv_pasid_cache, SIOV_TRACE_INV_PC, g,
+         (struct siov_trace_scope){did, 0, g == SIOV_PC_GRAN_PASID ? (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)
+                                                                  : SIOV_NO_PASID, 0, 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -121,7 +132,9 @@ static unsigned dsc_devtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MA
 {
     if ((qw[0] & SIOV_DTLB0_RSVD) || (qw[1] & SIOV_DTLB1_RSVD))
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_devtlb);
+    done(u, &u->stats.inv_devtlb, SIOV_TRACE_INV_DEVTLB, (unsigned)siov_get(qw[1], SIOV_DTLB1_S),
+         (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID), SIOV_NO_PASID,
+                                   qw[1] & SIOV_DTLB1_ADDR, 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -129,7 +142,9 @@ static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_M
 {
     if (qw[1] & SIOV_PDTLB1_RSVD)
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_devtlb);
+    done(u, &u->stats.inv_devtlb, SIOV_TRACE_INV_PDEVTLB, (unsigned)siov_get(qw[1], SIOV_PDTLB1_G),
+         (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
+                                   (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), qw[1] & SIOV_PDTLB1_ADDR, 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -138,7 +153,9 @@ static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if ((qw[0] & SIOV_IEC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_other);
+    done(u, &u->stats.inv_other, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
+         (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX),
+                                   (unsigned)siov_get(qw[0], SIOV_IEC0_IM)});
     return SIOV_IQEI_NONE;
 }
 

@@ -80,11 +80,15 @@ static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_e
     *walked = false;
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
         siov_stat_inc(&u->stats.iotlb_hits);
+        if (req->how)
+            *req->how = SIOV_HOW_HIT;
         return SIOV_OK;
     }
     siov_stat_inc(&u->stats.iotlb_misses);
     siov_stat_inc(&u->stats.walks);
     *walked = true;
+    if (req->how)
+        *req->how = SIOV_HOW_WALK;
     return siov_walk(u, pe, req->addr, req->access, w);
 }
 
@@ -250,6 +254,7 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     struct siov_req fresh = *req;
     fresh.nocache = true;
     fresh.epoch = 0; /* never the clock: nothing it walks is filled */
+    fresh.how = NULL;
     struct siov_xlate fx = {0};
     bool fpd = false;
     siov_fault ff = remap(u, state, &fresh, &fx, &fpd);
@@ -290,29 +295,57 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u,
     return f;
 }
 
-siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
-                          unsigned access, struct siov_xlate *out)
+/* One request as a device sends it. */
+struct xreq {
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t iova;
+    unsigned access;
+};
+
+/* One request, untraced; *how says what answered it (SIOV_HOW_*; 0: neither). */
+__attribute__((always_inline)) static inline siov_fault translate_one(struct siov_iommu *iommu, struct xreq q,
+                                                                     struct siov_xlate *out, unsigned *how)
 {
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
-    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
+    unsigned access = q.access;
+    if (q.pasid != SIOV_NO_PASID && q.pasid > SIOV_PASID_MAX) {
         /* above every PASID width (SGN.10); no TLP prefix or FRCD.PV holds it: not recorded */
         siov_stat_inc(&iommu->stats.translations);
         siov_stat_inc(&iommu->stats.faults);
         return SIOV_FAULT_SGN_10;
     }
-    if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
+    if (q.pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
-    struct siov_req req = {sid, pasid, iova, access, __atomic_load_n(iommu->xc.clock, __ATOMIC_ACQUIRE), false};
+    struct siov_req req = {q.sid, q.pasid, q.iova, access, __atomic_load_n(iommu->xc.clock, __ATOMIC_ACQUIRE), false,
+                           how};
     unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM);
     bool plain = !(access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED)) && !iommu->cfg.stale_check;
-    if ((state & SIOV_STATE_TE) && plain && (ttm == SIOV_TTM_SCALABLE || (ttm == SIOV_TTM_LEGACY && pasid == SIOV_NO_PASID)) &&
-        fast_hit(iommu, req.epoch, &req, out))
+    if ((state & SIOV_STATE_TE) && plain &&
+        (ttm == SIOV_TTM_SCALABLE || (ttm == SIOV_TTM_LEGACY && q.pasid == SIOV_NO_PASID)) &&
+        fast_hit(iommu, req.epoch, &req, out)) {
+        *how = SIOV_HOW_HIT;
         return SIOV_OK;
+    }
     return translate_slow(iommu, state, &req, out);
+}
+
+siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
+                          unsigned access, struct siov_xlate *out)
+{
+    unsigned how = 0;
+    struct xreq q = {sid, pasid, iova, access};
+    siov_fault f = translate_one(iommu, q, out, &how);
+    if (__builtin_expect(iommu && iommu->trace_fn != NULL, 0)) {
+        struct siov_trace_req r = {SIOV_TRACE_XLATE, sid, pasid, iova, 0, access, f, out,
+                                   how == SIOV_HOW_HIT, how == SIOV_HOW_WALK};
+        siov_trace_request(iommu, &r);
+    }
+    return f;
 }
 
 /* Where a device's DMA goes: its requester, its first input address, its direction. */
@@ -323,17 +356,24 @@ struct dma_target {
     bool write;
 };
 
+/* What the pages of one DMA met: IOTLB hits and walks. */
+struct dma_count {
+    unsigned hits, walks;
+};
+
 /* Copy len bytes between a device buffer and guest memory through the IOMMU. */
-static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len)
+static siov_fault dma_pages(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len, struct dma_count *c)
 {
-    if (!u)
-        return SIOV_FAULT_RTA_1;
     uint64_t iova = t.iova;
     if ((!buf && len) || (len && iova + (len - 1) < iova))
         return SIOV_ERR_BUS; /* no buffer, or a range that wraps past 2^64 */
     while (len) {
         struct siov_xlate x;
-        siov_fault f = siov_translate(u, t.sid, t.pasid, iova, t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, &x);
+        unsigned how = 0;
+        struct xreq q = {t.sid, t.pasid, iova, t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ};
+        siov_fault f = translate_one(u, q, &x, &how);
+        c->hits += how == SIOV_HOW_HIT;
+        c->walks += how == SIOV_HOW_WALK;
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
@@ -348,6 +388,21 @@ static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, s
         len -= n;
     }
     return SIOV_OK;
+}
+
+/* A DMA, and its record for the trace hook. */
+static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len)
+{
+    if (!u)
+        return SIOV_FAULT_RTA_1;
+    struct dma_count c = {0, 0};
+    siov_fault f = dma_pages(u, t, buf, len, &c);
+    if (__builtin_expect(u->trace_fn != NULL, 0)) {
+        struct siov_trace_req r = {t.write ? SIOV_TRACE_WRITE : SIOV_TRACE_READ, t.sid, t.pasid, t.iova, len,
+                                   t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, f, NULL, c.hits, c.walks};
+        siov_trace_request(u, &r);
+    }
+    return f;
 }
 
 siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova, void *dst,
