@@ -12,6 +12,7 @@
  *   sim_drv.c     driver, devices, domains, map/unmap, attach, aux
  *   sim_inv.c     the invalidation queue and hand-made descriptors
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
+ *   sim_trace.c   trace start/stop: recording requests and driver markers
  *   sim_demo.c    the built-in demo scenario
  */
 #ifndef SIOV_SIM_H
@@ -52,6 +53,7 @@ struct sim_line {
 enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER };
 struct sim_domain {
     struct siov_domain *dom;
+    uint32_t num;             /* its number in traces (1, 2, ...) */
     int type;                 /* SIOV_DOMAIN_*, or SIM_DOMAIN_NESTED */
     struct sim_domain *parent;
 };
@@ -104,6 +106,9 @@ struct sim {
     unsigned nadi;
     struct siov_stats base; /* "stats reset" baseline */
     uint64_t msi_count;
+    struct siov_trace *trace; /* 'trace start': the trace being recorded */
+    int trace_err;            /* a marker that could not be written */
+    uint32_t next_dom;        /* the number the next domain gets in traces, less one */
     unsigned expects_passed, expects_failed;
     char err[SIM_ERR_LEN];        /* the error of the line being run */
     char first_fail[SIM_ERR_LEN]; /* the first error or failed expectation of the run */
@@ -270,6 +275,14 @@ int sim_cmd_queue(struct sim *s, const struct sim_args *a, struct sim_result *r)
 int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_trace(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+/* sim_trace.c: record a marker into the trace being recorded (if any). */
+void sim_trace_marker(struct sim *s, const struct siov_trace_rec *rec);
+/* sim_trace.c: (re)install the trace hook on the unit, if both exist. */
+void sim_trace_attach_unit(struct sim *s);
+/* sim_trace.c: close the trace; its record count to *records; 0 or -errno. */
+int sim_trace_stop(struct sim *s, uint64_t *records);
 
 /* sim_dma.c: account a DMA-level operation of an ADI (stats delta since before). */
 void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct siov_stats *before,

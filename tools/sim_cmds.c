@@ -73,6 +73,9 @@ static const struct sim_cmd commands[] = {
     {"inv", "type:word key=value...", sim_cmd_inv, "submit an invalidation descriptor: inv piotlb did=1 pasid=5 g=pasid"},
     /* inspection */
     {"dump", "sid [pasid] [iova:num]", sim_cmd_dump, "print the tables a sid and PASID reach, or one IOVA's path"},
+    /* traces */
+    {"trace", "action:word [file:word] [form:word]", sim_cmd_trace,
+     "trace start FILE [text|binary]: record requests and driver markers; trace stop"},
 };
 
 const struct sim_cmd *sim_cmd_find(const char *name)

@@ -18,6 +18,14 @@ static const char *status(int rc)
     return rc < 0 ? sim_errno_name(rc) : "OK";
 }
 
+/* A marker of a driver call that succeeded, for the trace being recorded. */
+static void marker(struct sim *s, unsigned kind, const struct sim_domain *d, struct siov_trace_rec *rec)
+{
+    rec->kind = kind;
+    rec->domain = d->num;
+    sim_trace_marker(s, rec);
+}
+
 int sim_cmd_driver(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
@@ -151,6 +159,12 @@ int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r
     }
     errno_result(r, 0);
     n->dom = sd;
+    sd->num = ++s->next_dom;
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, SIOV_TRACE_DOMAIN);
+    m.dom_type = sd->type == SIM_DOMAIN_NESTED ? SIOV_TRACE_DOM_NESTED : (unsigned)sd->type;
+    m.parent = sd->parent ? sd->parent->num : 0;
+    marker(s, SIOV_TRACE_DOMAIN, sd, &m);
     sim_print(s, "domain %s = %s%s%s\n", n->name, t->name, sd->parent ? " over " : "",
               sd->parent ? a->v[3].name->name : "");
     return 0;
@@ -174,6 +188,11 @@ int sim_cmd_map(struct sim *s, const struct sim_args *a, struct sim_result *r)
     int rc = siov_domain_map(a->v[0].dom->dom, a->v[1].num, a->v[2].num, a->v[3].num, prot);
     char size[24], perm[48];
     errno_result(r, rc);
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, SIOV_TRACE_MAP);
+    m.addr = a->v[1].num, m.pa = a->v[2].num, m.len = a->v[3].num, m.access = prot;
+    if (rc == 0)
+        marker(s, SIOV_TRACE_MAP, a->v[0].dom, &m);
     sim_print(s, "map %s 0x%llx -> 0x%llx size %s %s -> %s\n", a->v[0].name->name, (unsigned long long)a->v[1].num,
               (unsigned long long)a->v[2].num, sim_fmt_size(a->v[3].num, size), sim_fmt_access(prot, perm),
               status(rc));
@@ -184,6 +203,11 @@ int sim_cmd_unmap(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     int64_t n = siov_domain_unmap(a->v[0].dom->dom, a->v[1].num, a->v[2].num);
     char size[24];
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, SIOV_TRACE_UNMAP);
+    m.addr = a->v[1].num, m.len = a->v[2].num;
+    if (n > 0)
+        marker(s, SIOV_TRACE_UNMAP, a->v[0].dom, &m);
     if (n < 0)
         errno_result(r, (int)n);
     else
@@ -219,10 +243,19 @@ typedef int (*attach_fn)(struct siov_domain *, siov_sid);
 static int attach_cmd(struct sim *s, const struct sim_args *a, struct sim_result *r, attach_fn fn, const char *what)
 {
     char sid[16];
+    bool aux = fn == siov_aux_attach || fn == siov_aux_detach;
+    int before = siov_aux_pasid(a->v[0].dom->dom); /* aux-detach: the PASID it had */
     int rc = fn(a->v[0].dom->dom, a->v[1].sid);
     errno_result(r, rc);
     sim_print(s, "%s %s %s -> %s", what, a->v[0].name->name, sim_fmt_sid(a->v[1].sid, sid), status(rc));
     int pasid = siov_aux_pasid(a->v[0].dom->dom);
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, 0);
+    m.sid = a->v[1].sid;
+    m.pasid = !aux ? SIOV_NO_PASID : (uint32_t)(fn == siov_aux_attach ? pasid : before);
+    if (rc == 0)
+        marker(s, fn == siov_attach || fn == siov_aux_attach ? SIOV_TRACE_ATTACH : SIOV_TRACE_DETACH,
+               a->v[0].dom, &m);
     if (rc == 0 && fn == siov_aux_attach && pasid >= 0)
         sim_print(s, " (pasid %d)", pasid);
     sim_print(s, "\n");
