@@ -7,11 +7,16 @@
 #include <string.h>
 
 #include "sim.h"
+#include "sim_tools.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: siov-sim [options] [SCENARIO | -]\n"
+               "       siov-sim replay TRACE [--iotlb LIST] [--policy LIST] [--plot DIR] [--check] [-q]\n"
+               "       siov-sim tracegen ring|random|stream OUT [key=value...] [--binary]\n"
+               "       siov-sim convert IN OUT [--text|--binary]\n"
                "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
+               "replay, tracegen and convert work on DMA traces (docs/tracing.md).\n"
                "  -q, --quiet            print only failures\n"
                "  -v, --verbose          say so when a scenario passes\n"
                "  --expect-error TEXT    succeed only if the run fails with a message containing TEXT\n"
@@ -19,7 +24,16 @@ static void usage(FILE *f)
                "  --print-demo           print the demo scenario (a starting point for your own)\n"
                "  --commands             list the scenario commands\n"
                "  -h, --help             this text\n"
-               "  --version              the library version\n");
+               "  --version              the library version\n"
+               "replay:\n"
+               "  --iotlb LIST           IOTLB entries to sweep: N,N,... or A..B (powers of two; default 4096)\n"
+               "  --policy LIST          replacement policies to sweep (default: default)\n"
+               "  --plot DIR             write SVG hit-rate curves into DIR\n"
+               "  --check                compare every answer with the one the trace recorded\n"
+               "convert:\n"
+               "  --text, --binary       the form to write (default: the other one)\n"
+               "tracegen:\n"
+               "  --binary               write the binary form\n");
 }
 
 #define MAX_EXPECT_OUTPUT 32
@@ -135,6 +149,12 @@ static int run_captured(struct sim *s, const struct options *o)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "replay"))
+        return sim_replay_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "tracegen"))
+        return sim_tracegen_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "convert"))
+        return sim_convert_main(argc - 2, argv + 2);
     struct options o = {0};
     int rc = parse_options(argc, argv, &o);
     if (rc)
