@@ -104,7 +104,7 @@ int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa)
 {
     int64_t i = bm_alloc(&drv->pages, n);
     if (i < 0)
-        return siov_drv_fail(drv, -ENOMEM, "table pool exhausted: %u page%s needed, %llu of %llu free", n,
+        return siov_drv_fail(drv, -ENOMEM, "table pool exhausted: %u page%s needed, %llu free (of %llu)", n,
                              n == 1 ? "" : "s", (unsigned long long)drv->pages.nfree,
                              (unsigned long long)drv->pages.nbits);
     uint64_t g = drv->pool_base + (uint64_t)i * SIOV_PAGE_SIZE;

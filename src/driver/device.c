@@ -258,8 +258,7 @@ int siov_drv_need_pasid(struct siov_driver *drv)
 {
     if (drv->pasid_ok)
         return 0;
-    return siov_drv_fail(drv, -ENODEV, drv->scalable ? "the unit has no PASID support (ECAP.PASID clear)"
-                                                     : "the unit is in legacy mode (no ECAP.SMTS): no PASIDs");
+    return siov_drv_fail(drv, -ENODEV, "the unit has no PASID support (needs ECAP.SMTS and ECAP.PASID)");
 }
 
 static int enable_aux(struct siov_driver *drv, siov_sid sid)

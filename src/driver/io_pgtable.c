@@ -257,6 +257,7 @@ struct unmap_op {
     uint64_t inv_lo, inv_hi; /* what changed */
     uint64_t spare[4];       /* pages reserved for splits */
     unsigned nspare;
+    bool sweep;              /* also release tables that were empty already (a map's rollback) */
 };
 
 static void widen(struct unmap_op *u, uint64_t lo, uint64_t hi)
@@ -281,7 +282,8 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
     return siov_drv_wr64(d->drv, gpa, *e);
 }
 
-/* Whether every entry of table is zero (read only after something was cleared). */
+/* Whether every entry of table is zero (read only after something was cleared,
+   or in a sweep). */
 static int table_empty(struct siov_domain *d, uint64_t table, bool *empty)
 {
     uint64_t ent[SIOV_PT_ENTRIES];
@@ -327,7 +329,7 @@ static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint6
         }
     }
     *empty = false;
-    return ret || !cleared ? ret : table_empty(d, table, empty);
+    return ret || !(cleared || u->sweep) ? ret : table_empty(d, table, empty);
 }
 
 /* The leaves a range boundary b cuts: (level, base) of each split needed. */
@@ -357,15 +359,16 @@ static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], u
     return 0;
 }
 
-/* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. */
-int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
+/* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. With
+   sweep, tables left empty by a failed map are released too. */
+static int64_t pt_unmap_range(struct siov_domain *d, uint64_t lo, uint64_t hi, bool sweep)
 {
     uint64_t pts[4][2];
     unsigned n = 0;
     int ret = split_points(d, lo, pts, &n);
     if (!ret && hi < d->iova_limit)
         ret = split_points(d, hi, pts, &n);
-    struct unmap_op u = {.lo = lo, .hi = hi, .inv_lo = UINT64_MAX};
+    struct unmap_op u = {.lo = lo, .hi = hi, .inv_lo = UINT64_MAX, .sweep = sweep};
     while (!ret && u.nspare < n && !(ret = siov_drv_table_alloc(d, &u.spare[u.nspare])))
         u.nspare++;
     bool empty;
@@ -376,6 +379,11 @@ int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
     if (u.inv_lo < u.inv_hi)
         dom_queue_inval(d, u.inv_lo, u.inv_hi);
     return ret ? ret : (int64_t)u.bytes;
+}
+
+int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
+{
+    return pt_unmap_range(d, lo, hi, false);
 }
 
 /* The leaf that maps iova: 1 with its entry and level, 0 if none, or -errno. */
@@ -441,7 +449,7 @@ int siov_drv_pt_map(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t 
     struct map_op m = {iova, pa, iova + size, prot};
     ret = pt_map(d, d->root, d->levels, &m);
     if (ret) {
-        siov_drv_pt_unmap(d, iova, iova + size);
+        pt_unmap_range(d, iova, iova + size, true); /* tables the map added, filled or not */
         return ret;
     }
     /* caching mode: non-present second-level entries may be cached (spec 6.1) */
