@@ -54,9 +54,10 @@ struct siov_iommu_config {
     bool abort_dma;         /* ECAP.ADMS (default true) */
     bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
     bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
-    bool stale_check;       /* re-walk every cache hit and report mismatches (default false);
-                               it also bypasses the front cache, so hit/miss counts change
-                               (docs/performance.md) */
+    bool stale_check;       /* re-walk every request uncached and report mismatches (default
+                               false). Changes the counts: each re-walk adds an IOTLB miss, a
+                               walk and context/PASID-cache misses, and the front cache is
+                               bypassed (docs/performance.md) */
     /* Stale-translation checker: called (from the translating thread) for each
        request whose cached answer differs from the answer guest memory gives
        now, i.e. a table changed without the invalidation it needed. May be NULL. */
