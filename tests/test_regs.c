@@ -1,6 +1,7 @@
 /* The register file: CAP/ECAP from the configuration, GCMD/GSTS, access
    widths, read-only and reserved bits, the invalidation-event registers. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testlib.h"
@@ -100,38 +101,48 @@ static void bad_configs_rejected(void **state)
     siov_mem_free(m);
 }
 
+/* cfg gives text from siov_iommu_config_check ("" when valid), and
+   siov_iommu_new refuses it with errno EINVAL exactly then. */
+static void check_config(struct siov_mem *m, const struct siov_iommu_config *cfg, const char *text)
+{
+    char msg[128];
+    memset(msg, 'x', sizeof(msg));
+    assert_int_equal(siov_iommu_config_check(cfg, msg, sizeof(msg)), text[0] ? -EINVAL : 0);
+    assert_string_equal(msg, text);
+    errno = 0;
+    struct siov_iommu *u = siov_iommu_new(m, cfg);
+    assert_true((u != NULL) == !text[0]);
+    if (text[0])
+        assert_int_equal(errno, EINVAL);
+    siov_iommu_free(u);
+}
+
 /* siov_iommu_config_check: every rule, on both sides of each bound, with the
-   message that names the field; siov_iommu_new refuses the same configs with
-   errno EINVAL and accepts the edges. */
+   message that names the field; the edges are accepted. */
 static void config_check_rules(void **state)
 {
     (void)state;
     struct siov_mem *m = siov_mem_new_flat(1 << 20);
     struct siov_iommu_config cfg;
-    char msg[128];
-#define CHECK(stmt, text)                                                   \
-    do {                                                                    \
-        siov_iommu_config_default(&cfg);                                    \
-        stmt;                                                               \
-        memset(msg, 'x', sizeof(msg));                                      \
-        assert_int_equal(siov_iommu_config_check(&cfg, msg, sizeof(msg)),   \
-                         (text)[0] ? -EINVAL : 0);                          \
-        assert_string_equal(msg, text);                                     \
-        errno = 0;                                                          \
-        struct siov_iommu *u_ = siov_iommu_new(m, &cfg);                    \
-        assert_true((u_ != NULL) == !(text)[0]);                            \
-        if ((text)[0])                                                      \
-            assert_int_equal(errno, EINVAL);                                \
-        siov_iommu_free(u_);                                                \
+#define CHECK(stmt, text)                  \
+    do {                                   \
+        siov_iommu_config_default(&cfg);   \
+        stmt;                              \
+        check_config(m, &cfg, text);       \
     } while (0)
+    const char *sagaw = "must be a nonzero combination of 0x2 (3-level), 0x4 (4-level) and 0x8 (5-level)";
+    char want[160];
     CHECK((void)0, "");
     CHECK(cfg.mgaw = 29, "mgaw = 29: must be 30..57");
     CHECK(cfg.mgaw = 30, "");
     CHECK(cfg.mgaw = 57, "");
     CHECK(cfg.mgaw = 58, "mgaw = 58: must be 30..57");
-    CHECK(cfg.sagaw = 0, "sagaw = 0x0: must be a nonzero combination of 0x2 (3-level), 0x4 (4-level) and 0x8 (5-level)");
-    CHECK(cfg.sagaw = 1, "sagaw = 0x1: must be a nonzero combination of 0x2 (3-level), 0x4 (4-level) and 0x8 (5-level)");
-    CHECK(cfg.sagaw = 0x12, "sagaw = 0x12: must be a nonzero combination of 0x2 (3-level), 0x4 (4-level) and 0x8 (5-level)");
+    snprintf(want, sizeof(want), "sagaw = 0x0: %s", sagaw);
+    CHECK(cfg.sagaw = 0, want);
+    snprintf(want, sizeof(want), "sagaw = 0x1: %s", sagaw);
+    CHECK(cfg.sagaw = 1, want);
+    snprintf(want, sizeof(want), "sagaw = 0x12: %s", sagaw);
+    CHECK(cfg.sagaw = 0x12, want);
     CHECK(cfg.sagaw = 0xE, "");
     CHECK(cfg.pasid_bits = 0, "pasid_bits = 0: must be 1..20");
     CHECK(cfg.pasid_bits = 1, "");
@@ -159,7 +170,15 @@ static void config_check_rules(void **state)
     /* the first offending field in the struct's order is the one named */
     CHECK((cfg.haw = 99, cfg.pasid_bits = 0), "pasid_bits = 0: must be 1..20");
 #undef CHECK
-    /* a short buffer is cut, never overrun; NULL buffers and configs */
+    siov_mem_free(m);
+}
+
+/* A short buffer is cut, never overrun; NULL buffers and configs. */
+static void config_check_buffers(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    char msg[128];
     siov_iommu_config_default(&cfg);
     cfg.pasid_bits = 0;
     memset(msg, 'x', sizeof(msg));
@@ -167,12 +186,13 @@ static void config_check_rules(void **state)
     assert_string_equal(msg, "pasid");
     assert_int_equal(msg[6], 'x');
     assert_int_equal(siov_iommu_config_check(&cfg, NULL, 64), -EINVAL);
+    assert_int_equal(siov_iommu_config_check(&cfg, msg, 0), -EINVAL);
+    assert_int_equal(msg[0], 'p'); /* len 0: untouched */
     assert_int_equal(siov_iommu_config_check(NULL, msg, sizeof(msg)), -EINVAL);
     assert_string_equal(msg, "no configuration (NULL)");
     errno = 0;
     assert_null(siov_iommu_new(NULL, NULL));
     assert_int_equal(errno, EINVAL);
-    siov_mem_free(m);
 }
 
 static void gcmd_gsts(void **state)
@@ -308,6 +328,7 @@ int main(void)
         cmocka_unit_test(cap_ecap_follow_config),
         cmocka_unit_test(bad_configs_rejected),
         cmocka_unit_test(config_check_rules),
+        cmocka_unit_test(config_check_buffers),
         cmocka_unit_test(gcmd_gsts),
         cmocka_unit_test(rtaddr_latched_on_srtp),
         cmocka_unit_test(access_widths_and_readonly),
