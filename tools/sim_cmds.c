@@ -298,7 +298,10 @@ static void describe(const struct sim_result *r, bool hex, char *buf, size_t len
     switch (r->kind) {
     case RES_NUM: snprintf(buf, len, hex ? "0x%llx" : "%llu", (unsigned long long)r->num); break;
     case RES_FAULT: snprintf(buf, len, "%s", siov_fault_name(r->fault)); break;
-    case RES_ERRNO: snprintf(buf, len, "%s", r->err ? sim_errno_name(r->err) : "OK"); break;
+    case RES_ERRNO:
+        snprintf(buf, len, "%s%s%.96s%s", r->err ? sim_errno_name(r->err) : "OK", r->why[0] ? " (" : "", r->why,
+                 r->why[0] ? ")" : ""); /* a driver's reason, cut to fit */
+        break;
     case RES_BYTES: {
         size_t o = (size_t)snprintf(buf, len, "\"");
         for (size_t i = 0; i < r->len && o + 6 < len; i++) {
@@ -370,7 +373,7 @@ static bool matches(const struct sim_result *got, const struct sim_result *e, bo
 static void expect_failed(struct sim *s, const struct sim_tok *t, unsigned cmd_n, const struct sim_tok *op,
                           const struct sim_result *e, bool ok_any, struct sim_result *got, uint64_t mask)
 {
-    char cmd[256], want[128], have[128], raw[80] = "";
+    char cmd[256], want[128], have[192], raw[80] = "";
     bool hex = strspn(op[1].text, "0123456789") != op[1].len || mask != ~0ull; /* decimal if written so */
     sim_join_tokens(t, cmd_n, cmd, sizeof(cmd));
     describe(e, hex, want, sizeof(want));

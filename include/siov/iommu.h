@@ -155,6 +155,13 @@ struct siov_stats {
 /* Snapshot of the unit's counters. */
 SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);
 
+/* Fault recording (spec 7.3.1): faults fill the cfg.fault_records records in
+   ring order and are never overwritten. Once the record the next fault would
+   take still holds one (F=1), that fault and every later one only set
+   FSTS.PFO and are dropped until software clears PFO: with the default 8
+   records, 12 faults leave 8 records and FSTS = PFO|PPF (0x3), stats.faults
+   12 and stats.faults_recorded 8. siov_iommu_clear_faults empties the log. */
+
 /* A decoded fault record, as the FRCD registers hold it. */
 struct siov_fault_record {
     siov_fault reason;
@@ -164,12 +171,7 @@ struct siov_fault_record {
     unsigned access;    /* SIOV_ACCESS_* of the request, as far as FRCD records it */
 };
 /* Decode fault recording register i; 1 if it holds a fault (F=1), 0 if not,
-   -EINVAL for a bad index or NULL.
-   The records fill in ring order and are not overwritten: once the record the
-   next fault would take still holds one (F=1), that fault and every later one
-   set FSTS.PFO and are dropped until software clears PFO (spec 7.3.1). With
-   the default 8 records, 12 faults leave 8 records, FSTS = PFO|PPF (0x3),
-   stats.faults 12 and stats.faults_recorded 8. */
+   -EINVAL for a bad index or NULL. */
 SIOV_API int siov_iommu_fault_record(struct siov_iommu *iommu, unsigned i, struct siov_fault_record *out);
 /* What a driver's fault handler does, through the registers: clear F of every
    pending record, then FSTS.PFO (and AFO, APF); queue errors (IQE, ICE, ITE)
