@@ -36,7 +36,9 @@ static int trace_start(struct sim *s, const struct sim_args *a)
         return sim_error(s, "cannot write trace %s: %s", a->v[1].tok->text, strerror(errno));
     s->trace_err = 0;
     sim_trace_attach_unit(s);
-    sim_print(s, "trace start %s (%s)\n", a->v[1].tok->text, binary ? "binary" : "text");
+    char action[300];
+    snprintf(action, sizeof(action), "trace start %s %s", a->v[1].tok->text, binary ? "binary" : "text");
+    sim_act(s, action, "OK");
     return 0;
 }
 
@@ -69,6 +71,6 @@ int sim_cmd_trace(struct sim *s, const struct sim_args *a, struct sim_result *r)
         return sim_error(s, "writing the trace failed: %s", strerror(-rc));
     r->kind = RES_NUM;
     r->num = n;
-    sim_print(s, "trace stop: %llu records\n", (unsigned long long)n);
+    sim_act(s, "trace stop", "%llu records", (unsigned long long)n);
     return 0;
 }

@@ -427,7 +427,7 @@ static int head(struct words *ws, struct siov_trace_rec *r)
         if (num(ws, "time", UINT64_MAX, &time))
             return -EINVAL;
     }
-    unsigned kind;
+    unsigned kind = 0;
     if (name_of(ws, "record kind", kind_names, COUNT(kind_names), &kind))
         return -EINVAL;
     siov_trace_rec_init(r, kind);
