@@ -12,6 +12,7 @@
  *   sim_drv.c     driver, devices, domains, map/unmap, attach, aux
  *   sim_inv.c     the invalidation queue and hand-made descriptors
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
+ *   sim_dot.c     dump --dot: the same structures as a Graphviz graph
  *   sim_trace.c   trace start/stop: recording requests and driver markers
  *   sim_demo.c    the built-in demo scenario
  */
@@ -299,6 +300,9 @@ int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_trace(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_dot.c: the structures behind (sid, pasid[, iova]) as a Graphviz digraph on f
+   (SIOV_NO_PASID without iova: every PASID of the device); 0 or -1 with the error set. */
+int sim_dump_dot(struct sim *s, FILE *f, siov_sid sid, uint32_t pasid, const uint64_t *iova);
 
 /* sim_trace.c: record a marker into the trace being recorded (if any). */
 void sim_trace_marker(struct sim *s, const struct siov_trace_rec *rec);

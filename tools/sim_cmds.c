@@ -73,7 +73,8 @@ static const struct sim_cmd commands[] = {
     {"queue", "gpa:num [qs:num] [dw:num]", sim_cmd_queue, "set up and enable an invalidation queue of 2^qs pages"},
     {"inv", "type:word key=value...", sim_cmd_inv, "submit an invalidation descriptor: inv piotlb did=1 pasid=5 g=pasid"},
     /* inspection */
-    {"dump", "sid [pasid] [iova:num]", sim_cmd_dump, "print the tables a sid and PASID reach, or one IOVA's path"},
+    {"dump", "sid [pasid] iova|--dot|file...", sim_cmd_dump,
+     "print the tables a sid and PASID reach, or one IOVA's path; --dot [FILE]: as a Graphviz graph"},
     /* traces */
     {"trace", "action:word [file:word] [form:word]", sim_cmd_trace,
      "trace start FILE [text|binary]: record requests and driver markers; trace stop"},
