@@ -18,14 +18,23 @@
 
 struct policy {
     const char *name;
+    unsigned ways;   /* 0: libsiov's own placement; else the hardware-like IOTLB */
+    unsigned policy; /* SIOV_POLICY_* */
 };
-static const struct policy policies[] = {{"default"}};
+static const struct policy policies[] = {
+    {"default", 0, 0},
+    {"lru", 1, SIOV_POLICY_LRU},
+    {"fifo", 1, SIOV_POLICY_FIFO},
+    {"random", 1, SIOV_POLICY_RANDOM},
+};
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
 
 struct replay_cli {
     const char *trace, *plot_dir;
     unsigned iotlb[MAX_POINTS], niotlb;
     unsigned pol[MAX_POLICIES], npol;
+    unsigned ways;   /* associativity of the hardware-like policies; 0: fully associative */
+    uint64_t seed;
     bool check, quiet;
 };
 
@@ -89,6 +98,16 @@ static int parse_cli(int argc, char **argv, struct replay_cli *c)
         } else if (!strcmp(a, "--policy") && next) {
             if (parse_policies(next, c) < 0)
                 return -1;
+            i++;
+        } else if (!strcmp(a, "--ways") && next) {
+            char *end;
+            unsigned long w = strtoul(next, &end, 0);
+            if (strcmp(next, "full") && (end == next || *end || w == 0 || w > (1u << 24)))
+                return fprintf(stderr, "siov-sim replay: bad --ways '%s' (a number, or full)\n", next), -1;
+            c->ways = strcmp(next, "full") ? (unsigned)w : 0;
+            i++;
+        } else if (!strcmp(a, "--seed") && next) {
+            c->seed = strtoull(next, NULL, 0);
             i++;
         } else if (!strcmp(a, "--plot") && next) {
             c->plot_dir = argv[++i];
@@ -250,6 +269,15 @@ static int run_points(const struct replay_cli *c, struct point *pts, unsigned *n
             pt->policy = c->pol[j];
             pt->entries = c->iotlb[k];
             o.cfg.iotlb_entries = c->iotlb[k];
+            const struct policy *pl = &policies[pt->policy];
+            o.cfg.iotlb_ways = !pl->ways ? 0 : c->ways && c->ways < c->iotlb[k] ? c->ways : c->iotlb[k];
+            o.cfg.iotlb_policy = pl->policy;
+            o.cfg.iotlb_seed = c->seed;
+            if (o.cfg.iotlb_ways && c->iotlb[k] % o.cfg.iotlb_ways) {
+                fprintf(stderr, "siov-sim replay: %u IOTLB entries are not a multiple of %u ways\n", c->iotlb[k],
+                        o.cfg.iotlb_ways);
+                return -1;
+            }
             if (replay_run(c->trace, &o, &pt->res) < 0) {
                 fprintf(stderr, "siov-sim replay: %s: %s\n", c->trace, pt->res.err);
                 return -1;
@@ -269,7 +297,9 @@ static void print_summary(const struct replay_cli *c, const struct point *pts, u
            c->trace, (unsigned long long)r->records, (unsigned long long)r->requests,
            (unsigned long long)r->markers, (unsigned long long)r->inval_recorded,
            (unsigned long long)r->inval_replayed);
-    printf("\n%s, %u IOTLB entries\n", policies[pts[0].policy].name, pts[0].entries);
+    printf("\n%s, %u IOTLB entries%s\n", policies[pts[0].policy].name, pts[0].entries,
+           !policies[pts[0].policy].ways ? " (libsiov's own placement)"
+           : c->ways && c->ways < pts[0].entries ? ", set-associative" : ", fully associative");
     print_point(&pts[0]);
     if (n > 1)
         print_sweep(pts, n);
@@ -284,7 +314,7 @@ static void print_summary(const struct replay_cli *c, const struct point *pts, u
 
 int sim_replay_main(int argc, char **argv)
 {
-    struct replay_cli c = {.niotlb = 1, .npol = 1};
+    struct replay_cli c = {.niotlb = 1, .npol = 1, .seed = 1};
     c.iotlb[0] = 4096;
     if (parse_cli(argc, argv, &c) < 0)
         return 2;

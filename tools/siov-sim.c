@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: siov-sim [options] [SCENARIO | -]\n"
-               "       siov-sim replay TRACE [--iotlb LIST] [--policy LIST] [--plot DIR] [--check] [-q]\n"
+               "       siov-sim replay TRACE [--iotlb LIST] [--policy LIST] [--ways N] [--plot DIR] [--check]\n"
                "       siov-sim tracegen ring|random|stream OUT [key=value...] [--binary]\n"
                "       siov-sim convert IN OUT [--text|--binary]\n"
                "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
@@ -27,7 +27,9 @@ static void usage(FILE *f)
                "  --version              the library version\n"
                "replay:\n"
                "  --iotlb LIST           IOTLB entries to sweep: N,N,... or A..B (powers of two; default 4096)\n"
-               "  --policy LIST          replacement policies to sweep (default: default)\n"
+               "  --policy LIST          IOTLBs to sweep: default (libsiov's own), lru, fifo, random\n"
+               "  --ways N               ways per set of lru/fifo/random (default full: fully associative)\n"
+               "  --seed N               the random policy's seed (default 1)\n"
                "  --plot DIR             write SVG hit-rate curves into DIR\n"
                "  --check                compare every answer with the one the trace recorded\n"
                "convert:\n"

@@ -23,6 +23,8 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->fl_1g = true;
     cfg->sl_large = SIOV_SLLPS_2M | SIOV_SLLPS_1G;
     cfg->iotlb_entries = 4096;
+    cfg->iotlb_policy = SIOV_POLICY_LRU;
+    cfg->iotlb_seed = 1;
     cfg->fault_records = 8;
     cfg->haw = 48;
     cfg->domain_bits = 16;
@@ -71,6 +73,8 @@ static const struct cfg_rule cfg_rules[] = {
     {"haw", CFG_OFF(haw), RULE_RANGE, 32, 52, NULL, {0, 0}},
     {"domain_bits", CFG_OFF(domain_bits), RULE_EVEN, 4, 16, NULL, {0, 0}},
     {"version", CFG_OFF(version), RULE_RANGE, 0, 0xFF, NULL, {0, 0}},
+    {"iotlb_ways", CFG_OFF(iotlb_ways), RULE_RANGE, 0, 1u << 24, NULL, {0, 0}},
+    {"iotlb_policy", CFG_OFF(iotlb_policy), RULE_RANGE, SIOV_POLICY_LRU, SIOV_POLICY_RANDOM, NULL, {0, 0}},
 };
 
 static unsigned cfg_uint(const struct siov_iommu_config *c, size_t off)
@@ -127,6 +131,12 @@ int siov_iommu_config_check(const struct siov_iommu_config *cfg, char *buf, size
     for (size_t i = 0; i < sizeof(cfg_rules) / sizeof(cfg_rules[0]); i++)
         if (!rule_holds(cfg, &cfg_rules[i], buf, len))
             return -EINVAL;
+    if (cfg->iotlb_ways && (cfg->iotlb_entries < cfg->iotlb_ways || cfg->iotlb_entries % cfg->iotlb_ways)) {
+        if (len)
+            snprintf(buf, len, "iotlb_entries = %u: must be a nonzero multiple of iotlb_ways (%u)",
+                     cfg->iotlb_entries, cfg->iotlb_ways);
+        return -EINVAL;
+    }
     return 0;
 }
 
