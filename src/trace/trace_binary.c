@@ -63,19 +63,19 @@ static uint8_t *put_body(struct siov_trace_bin_state *st, const struct siov_trac
     case SIOV_TRACE_MAP:
     case SIOV_TRACE_UNMAP:
         p = put_u(p, r->domain);
-        p = put_s(p, st->addr, r->addr);
+        p = put_s(p, st->addr[0], r->addr);
         p = put_u(p, r->len);
-        st->addr = r->addr + r->len;
+        st->addr[0] = r->addr + r->len;
         if (r->kind == SIOV_TRACE_UNMAP)
             return p;
         p = put_s(p, st->pa, r->pa);
         st->pa = r->pa + r->len;
         return put_u(p, r->access);
-    default: /* requests */
-        p = put_s(p, st->addr, r->addr);
+    default: /* requests: a delta from the last of the same kind (a copy engine reads one stream, writes another) */
+        p = put_s(p, st->addr[r->kind], r->addr);
         p = put_u(p, r->len);
         p = put_u(p, r->access);
-        st->addr = r->addr + r->len;
+        st->addr[r->kind] = r->addr + r->len;
         return p;
     }
 }
@@ -172,9 +172,9 @@ static void get_body(struct rd *d, struct siov_trace_bin_state *st, struct siov_
     case SIOV_TRACE_MAP:
     case SIOV_TRACE_UNMAP:
         r->domain = (uint32_t)get_u(d, UINT32_MAX, "domain");
-        r->addr = get_s(d, st->addr, "IOVA");
+        r->addr = get_s(d, st->addr[0], "IOVA");
         r->len = get_u(d, UINT64_MAX, "size");
-        st->addr = r->addr + r->len;
+        st->addr[0] = r->addr + r->len;
         if (r->kind == SIOV_TRACE_UNMAP)
             return;
         r->pa = get_s(d, st->pa, "physical address");
@@ -182,10 +182,10 @@ static void get_body(struct rd *d, struct siov_trace_bin_state *st, struct siov_
         r->access = (unsigned)get_u(d, 0xFF, "permissions");
         return;
     default:
-        r->addr = get_s(d, st->addr, "address");
+        r->addr = get_s(d, st->addr[r->kind], "address");
         r->len = get_u(d, UINT64_MAX, "length");
         r->access = (unsigned)get_u(d, 0xFF, "access");
-        st->addr = r->addr + r->len;
+        st->addr[r->kind] = r->addr + r->len;
         return;
     }
 }

@@ -20,7 +20,7 @@
 struct siov_trace_bin_state {
     uint64_t next_seq;  /* seq the next record has unless it says otherwise */
     uint64_t time;
-    uint64_t addr;      /* end of the last request or map */
+    uint64_t addr[4];   /* end of the last request of each kind (XLATE, READ, WRITE), and of the last map */
     uint64_t pa;        /* end of the last map's physical range */
     siov_sid sid;
     uint32_t pasid;
