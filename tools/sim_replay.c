@@ -136,6 +136,15 @@ static void adi_name(const struct replay_adi *a, char *buf, size_t len)
                  a->pasid);
 }
 
+/* A short name for a column: "02.0/1" (device.function/PASID). */
+static void adi_short(const struct replay_adi *a, char *buf, size_t len)
+{
+    if (a->pasid == SIOV_NO_PASID)
+        snprintf(buf, len, "%02x.%x", SIOV_SID_DEVFN(a->sid) >> 3, a->sid & 7);
+    else
+        snprintf(buf, len, "%02x.%x/%u", SIOV_SID_DEVFN(a->sid) >> 3, a->sid & 7, a->pasid);
+}
+
 static double pct(uint64_t hits, uint64_t misses)
 {
     return 100.0 * replay_rate(hits, misses);
@@ -169,11 +178,12 @@ static void print_sweep(const struct point *pts, unsigned n)
 {
     const struct replay_result *r0 = &pts[0].res;
     unsigned nadi = r0->nadi < MAX_ADI_COLUMNS ? r0->nadi : MAX_ADI_COLUMNS;
-    printf("\nIOTLB hit rate by entries\n%-10s %8s %12s %9s", "policy", "entries", "walks", "total");
+    printf("\nIOTLB hit rate by entries (columns: total, then each ADI as dev.fn/PASID)\n%-10s %8s %12s %9s",
+           "policy", "entries", "walks", "total");
     for (unsigned i = 0; i < nadi; i++) {
         char name[48];
-        adi_name(&r0->adi[i], name, sizeof(name));
-        printf(" %14.14s", name);
+        adi_short(&r0->adi[i], name, sizeof(name));
+        printf(" %10.10s", name);
     }
     printf("\n");
     for (unsigned k = 0; k < n; k++) {
@@ -181,7 +191,7 @@ static void print_sweep(const struct point *pts, unsigned n)
         printf("%-10s %8u %12llu %8.2f%%", policies[pts[k].policy].name, pts[k].entries,
                (unsigned long long)r->stats.walks, pct(r->stats.iotlb_hits, r->stats.iotlb_misses));
         for (unsigned i = 0; i < nadi && i < r->nadi; i++)
-            printf(" %13.2f%%", pct(r->adi[i].iotlb_hits, r->adi[i].walks));
+            printf(" %9.2f%%", pct(r->adi[i].iotlb_hits, r->adi[i].walks));
         printf("\n");
     }
     if (r0->nadi > nadi)
