@@ -25,7 +25,11 @@ static void usage(FILE *f)
                "  --commands             list the scenario commands\n"
                "  -h, --help             this text\n"
                "  --version              the library version\n"
-               "replay:\n"
+               "Output is a scenario too: each action in the scenario language, its result in a\n"
+               "'# -> ...' comment, everything else as comments.\n"
+               "Exit status: 0 the scenario passed; 1 an expect failed; 2 a malformed line or a\n"
+               "failed command (the run stops there), or bad options.\n"
+               "replay (exit status 1 when --check finds a differing answer, 2 on an error):\n"
                "  --iotlb LIST           IOTLB entries to sweep: N,N,... or A..B (powers of two; default 4096)\n"
                "  --policy LIST          IOTLBs to sweep: default (libsiov's own), lru, fifo, random\n"
                "  --ways N               ways per set of lru/fifo/random (default full: fully associative)\n"
@@ -35,11 +39,7 @@ static void usage(FILE *f)
                "convert:\n"
                "  --text, --binary       the form to write (default: the other one)\n"
                "tracegen:\n"
-               "  --binary               write the binary form\n"
-               "Output is a scenario too: each action in the scenario language, its result in a\n"
-               "'# -> ...' comment, everything else as comments.\n"
-               "Exit status: 0 the scenario passed; 1 an expect failed; 2 a malformed line or a\n"
-               "failed command (the run stops there), or bad options.\n");
+               "  --binary               write the binary form\n");
 }
 
 #define MAX_EXPECT_OUTPUT 32
