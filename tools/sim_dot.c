@@ -400,7 +400,7 @@ int sim_dump_dot(struct sim *s, FILE *f, siov_sid sid, uint32_t pasid, const uin
     d->s = s, d->f = f, d->iova = iova, d->pasid = pasid;
     uint64_t rtaddr = siov_mmio_read(s->iommu, SIOV_REG_RTADDR, 8), rta = rtaddr & SIOV_RTADDR_RTA;
     char sidt[16], pt[24];
-    fprintf(f, "digraph siov {\n  rankdir=LR;\n  node [shape=plaintext, fontname=\"monospace\", fontsize=10];\n"
+    fprintf(f, "digraph siov {\n  rankdir=TB;\n  node [shape=plaintext, fontname=\"monospace\", fontsize=10];\n"
                "  label=\"dump %s %s", sim_fmt_sid(sid, sidt),
             pasid == SIOV_NO_PASID && !iova ? "(every PASID)" : sim_fmt_pasid(pasid, pt));
     if (iova)

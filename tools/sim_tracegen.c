@@ -74,8 +74,9 @@ static void request(struct gen *g, unsigned kind, uint32_t adi, uint64_t iova, u
     emit(g, &r);
 }
 
-/* Map [iova, iova + size) of ADI adi to its memory at offset pa_off (2 MiB
-   aligned and rounded with huge=1, so the driver uses 2 MiB pages). */
+/* Map [iova, iova + size) of ADI adi to its memory at offset pa_off: with
+   huge=1 2 MiB aligned and rounded, so the driver uses 2 MiB pages; else
+   misaligned by 4 KiB, so that it cannot. */
 static void map(struct gen *g, uint32_t adi, uint64_t iova, uint64_t size, uint64_t pa_off)
 {
     struct siov_trace_rec r;
@@ -85,6 +86,8 @@ static void map(struct gen *g, uint32_t adi, uint64_t iova, uint64_t size, uint6
     r.addr = iova & ~(align - 1);
     r.len = ((iova + size + align - 1) & ~(align - 1)) - r.addr;
     r.pa = PA_BASE + adi * PA_STRIDE + (pa_off & ~(align - 1));
+    if (!g->huge)
+        r.pa += SIOV_PAGE_SIZE; /* IOVA and address apart by 4 KiB mod 2 MiB: the driver maps 4 KiB pages */
     r.access = SIOV_PROT_READ | SIOV_PROT_WRITE;
     emit(g, &r);
 }
