@@ -101,12 +101,15 @@ SIOV_API struct siov_trace *siov_trace_open(const char *path, const char *mode);
 /* The same over an open stream (not closed by siov_trace_close). */
 SIOV_API struct siov_trace *siov_trace_open_stream(FILE *f, const char *mode);
 /* Write rec numbered one above the last record (0 first), whatever rec->seq
-   says; thread-safe. 0 or a negative errno (-EBADF: not open for writing). */
+   says; thread-safe. 0 or a negative errno (-EBADF: not open for writing;
+   -EINVAL: a field the forms cannot hold, e.g. an unknown kind, access bit,
+   fault or page size). */
 SIOV_API int siov_trace_record(struct siov_trace *t, const struct siov_trace_rec *rec);
 /* Write rec with its own seq, which must exceed the last one's (-EINVAL if
    not): conversion keeps the numbers. 0 or a negative errno. */
 SIOV_API int siov_trace_write(struct siov_trace *t, const struct siov_trace_rec *rec);
-/* A siov_trace_fn: records each event into opaque, a struct siov_trace. */
+/* A siov_trace_fn: records each event into opaque, a struct siov_trace; a
+   record it could not write makes siov_trace_close fail. */
 SIOV_API void siov_trace_hook(void *opaque, const struct siov_trace_rec *rec);
 /* Read the next record: 1, 0 at the end, or a negative errno (-EINVAL for a
    malformed record: siov_trace_error says where and why). */

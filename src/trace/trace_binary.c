@@ -152,11 +152,20 @@ static uint64_t get_s(struct rd *d, uint64_t from, const char *what)
     return from + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
 }
 
+static void bad(struct rd *d, const char *what, uint64_t v)
+{
+    if (!d->bad)
+        snprintf(d->err, d->errlen, "%s %llu is not one the text form has", what, (unsigned long long)v);
+    d->bad = true;
+}
+
 static void get_body(struct rd *d, struct siov_trace_bin_state *st, struct siov_trace_rec *r)
 {
     switch (r->kind) {
     case SIOV_TRACE_INVAL:
-        r->inv_type = (unsigned)get_u(d, 0xF, "invalidation type");
+        r->inv_type = (unsigned)get_u(d, SIOV_TRACE_INV_PDEVTLB, "invalidation type");
+        if (r->inv_type == 0 || r->inv_type == 5)
+            bad(d, "invalidation type", r->inv_type);
         r->inv_gran = (unsigned)get_u(d, 0xF, "granularity");
         r->did = (uint16_t)get_u(d, UINT16_MAX, "domain id");
         r->am = (unsigned)get_u(d, 63, "address mask");
@@ -166,6 +175,8 @@ static void get_body(struct rd *d, struct siov_trace_bin_state *st, struct siov_
         r->domain = (uint32_t)get_u(d, UINT32_MAX, "domain");
         r->dom_type = (unsigned)get_u(d, SIOV_TRACE_DOM_NESTED, "domain type");
         r->parent = (uint32_t)get_u(d, UINT32_MAX, "parent");
+        if (r->parent && r->dom_type != SIOV_TRACE_DOM_NESTED)
+            bad(d, "parent of a domain that is not nested", r->parent);
         return;
     case SIOV_TRACE_ATTACH:
     case SIOV_TRACE_DETACH: r->domain = (uint32_t)get_u(d, UINT32_MAX, "domain"); return;
@@ -179,12 +190,12 @@ static void get_body(struct rd *d, struct siov_trace_bin_state *st, struct siov_
             return;
         r->pa = get_s(d, st->pa, "physical address");
         st->pa = r->pa + r->len;
-        r->access = (unsigned)get_u(d, 0xFF, "permissions");
+        r->access = (unsigned)get_u(d, SIOV_TRACE_ACCESS_ALL, "permissions");
         return;
     default:
         r->addr = get_s(d, st->addr[r->kind], "address");
         r->len = get_u(d, UINT64_MAX, "length");
-        r->access = (unsigned)get_u(d, 0xFF, "access");
+        r->access = (unsigned)get_u(d, SIOV_TRACE_ACCESS_ALL, "access");
         st->addr[r->kind] = r->addr + r->len;
         return;
     }
@@ -194,11 +205,14 @@ static void get_result(struct rd *d, struct siov_trace_rec *r)
 {
     r->has_result = true;
     r->fault = (siov_fault)get_u(d, 0xFFFF, "fault");
+    if (r->fault && !strcmp(siov_fault_name(r->fault), "?"))
+        bad(d, "fault", r->fault);
     if (r->kind != SIOV_TRACE_XLATE || r->fault != SIOV_OK)
         return;
     r->xlate.addr = get_s(d, r->addr, "output address");
-    r->xlate.page_size = 1ull << get_u(d, 63, "page size");
-    r->xlate.perm = (unsigned)get_u(d, 0xFF, "permissions");
+    uint64_t shift = get_u(d, 63, "page size");
+    r->xlate.page_size = shift < 64 ? 1ull << shift : 0; /* out of range: already an error */
+    r->xlate.perm = (unsigned)get_u(d, SIOV_TRACE_ACCESS_ALL, "permissions");
     r->xlate.did = (uint16_t)get_u(d, UINT16_MAX, "domain id");
     if (r->xlate.page_size < SIOV_PAGE_SIZE && !d->bad) {
         d->bad = true;

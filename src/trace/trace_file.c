@@ -65,9 +65,30 @@ static void write_header(struct siov_trace *t)
     write_bytes(t, text, sizeof(text) - 1);
 }
 
-static int write_locked(struct siov_trace *t, const struct siov_trace_rec *r)
+/* Whether both forms can hold r (a reader accepts every record a writer wrote). */
+static bool representable(const struct siov_trace_rec *r)
 {
     if (r->kind < SIOV_TRACE_XLATE || r->kind > SIOV_TRACE_KIND_MAX)
+        return false;
+    if (((r->access | r->xlate.perm) & ~SIOV_TRACE_ACCESS_ALL) || (r->pasid > SIOV_PASID_MAX && r->pasid != SIOV_NO_PASID))
+        return false;
+    if (r->kind == SIOV_TRACE_DOMAIN &&
+        (r->dom_type > SIOV_TRACE_DOM_NESTED || (r->parent && r->dom_type != SIOV_TRACE_DOM_NESTED)))
+        return false;
+    bool inv_ok = r->inv_type >= SIOV_TRACE_INV_CONTEXT && r->inv_type <= SIOV_TRACE_INV_PDEVTLB && r->inv_type != 5;
+    if (r->kind == SIOV_TRACE_INVAL && (!inv_ok || r->inv_gran > 0xF || r->am > 63))
+        return false;
+    if (r->kind > SIOV_TRACE_WRITE || !r->has_result)
+        return true;
+    if (r->fault)
+        return strcmp(siov_fault_name(r->fault), "?") != 0;
+    uint64_t ps = r->xlate.page_size;
+    return r->kind != SIOV_TRACE_XLATE || (ps >= SIOV_PAGE_SIZE && !(ps & (ps - 1)));
+}
+
+static int write_locked(struct siov_trace *t, const struct siov_trace_rec *r)
+{
+    if (!representable(r))
         return -EINVAL;
     if (t->any && r->seq <= t->last_seq)
         return -EINVAL;
@@ -116,7 +137,14 @@ int siov_trace_record(struct siov_trace *t, const struct siov_trace_rec *rec)
 
 void siov_trace_hook(void *opaque, const struct siov_trace_rec *rec)
 {
-    (void)siov_trace_record(opaque, rec); /* a failed write is kept and reported at close */
+    struct siov_trace *t = opaque;
+    int rc = siov_trace_record(t, rec);
+    if (rc < 0 && t) { /* reported by siov_trace_close: the unit's caller cannot be told now */
+        pthread_mutex_lock(&t->lock);
+        if (!t->werr)
+            t->werr = rc;
+        pthread_mutex_unlock(&t->lock);
+    }
 }
 
 /* ------------------------------------------------------------- opening */
