@@ -113,6 +113,7 @@ static void locate_paging(struct dot *d, uint64_t ptr, unsigned levels, uint64_t
 static unsigned pe_paging(struct dot *d, const uint64_t *pe, uint64_t *root)
 {
     unsigned pgtt = (unsigned)siov_get(pe[0], SIOV_PTE0_PGTT);
+    *root = 0;
     d->nested = pgtt == SIOV_PGTT_NESTED;
     d->sl_root = pe[0] & SIOV_PTE0_SLPTPTR;
     d->sl_levels = siov_aw_levels((unsigned)siov_get(pe[0], SIOV_PTE0_AW));
@@ -307,8 +308,8 @@ static void pasid_table(struct dot *d, uint64_t pt, uint32_t first)
     node_close(d);
     for (unsigned k = 0; k < nc; k++) {
         uint64_t pe[8], root;
-        rd(d, pt + c[k].index * SIOV_PTE_SIZE, pe, 8);
-        pe_paging(d, pe, &root); /* the state of this entry's structure */
+        if (!rd(d, pt + c[k].index * SIOV_PTE_SIZE, pe, 8) || !pe_paging(d, pe, &root))
+            continue; /* read just before: the state of this entry's structure */
         uint64_t hpa = table_hpa(d, root);
         if (hpa)
             edge(d, pt, c[k].index, hpa);
