@@ -115,7 +115,7 @@ static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key,
 
 /* The front cache's answer for (key, vpn) at epoch: its value and stamp words.
    Fills prefer the first set, so most hits read one cache line. */
-static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t epoch, uint64_t key, uint64_t vpn,
+__attribute__((always_inline)) static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t epoch, uint64_t key, uint64_t vpn,
                                  uint64_t *val, uint64_t *sd)
 {
     if (!v->ways)

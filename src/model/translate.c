@@ -178,7 +178,7 @@ static inline void count_fast_hit(struct siov_iommu *u)
 
 /* The hot path: a front-cache hit that grants the access (one multiply, one
    cache line read, two when the page sits in its second set). */
-static inline bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct siov_req *r, struct siov_xlate *out)
+__attribute__((always_inline)) static inline bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct siov_req *r, struct siov_xlate *out)
 {
     uint64_t val, sd;
     if (!siov_xc_probe(&u->xc, epoch, siov_xc_key(r->sid, r->pasid), r->addr >> SIOV_PAGE_SHIFT, &val, &sd))
@@ -268,10 +268,9 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     u->cfg.stale_report(u->cfg.stale_opaque, &r);
 }
 
-/* Everything but a front-cache hit; kept out of line so that the hit path
-   stays a short function with a small frame. */
-__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u, uint64_t state,
-                                                           const struct siov_req *req, struct siov_xlate *out)
+/* The pipeline below the front cache for one request. */
+static siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+                                struct siov_xlate *out)
 {
     siov_stat_inc(&u->stats.translations);
     if (!(state & SIOV_STATE_TE)) {
@@ -295,6 +294,53 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u,
     return f;
 }
 
+/* What a traced request is part of: NULL for siov_translate (each request is
+   a record), or a DMA whose pages are counted into its one record. */
+struct dma_count {
+    unsigned hits, walks;
+};
+
+/* Report a translation to the trace hook, or count it into its DMA. */
+__attribute__((noinline)) static void trace_xlate(struct siov_iommu *u, const struct siov_req *req, siov_fault f,
+                                                  const struct siov_xlate *out, unsigned how, struct dma_count *dma)
+{
+    if (dma) {
+        dma->hits += how == SIOV_HOW_HIT;
+        dma->walks += how == SIOV_HOW_WALK;
+        return;
+    }
+    struct siov_trace_req r = {SIOV_TRACE_XLATE, req->sid, req->pasid, req->addr, 0, req->access, f, out,
+                               how == SIOV_HOW_HIT, how == SIOV_HOW_WALK};
+    siov_trace_request(u, &r);
+}
+
+/* Everything but a front-cache hit; kept out of line so that the hit path
+   stays a short function with a small frame. */
+__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u, uint64_t state,
+                                                           struct siov_req *req, struct siov_xlate *out,
+                                                           struct dma_count *dma)
+{
+    unsigned how = 0;
+    bool traced = __atomic_load_n(&u->trace_fn, __ATOMIC_RELAXED) != NULL;
+    if (traced)
+        req->how = &how;
+    siov_fault f = translate_req(u, state, req, out);
+    if (traced)
+        trace_xlate(u, req, f, out, how, dma);
+    return f;
+}
+
+/* A PASID above every PASID width: SGN.10, and no TLP prefix or FRCD.PV holds it, so not recorded. */
+__attribute__((noinline)) static siov_fault translate_wide_pasid(struct siov_iommu *u, const struct siov_req *req,
+                                                                 struct dma_count *dma)
+{
+    siov_stat_inc(&u->stats.translations);
+    siov_stat_inc(&u->stats.faults);
+    if (__atomic_load_n(&u->trace_fn, __ATOMIC_RELAXED))
+        trace_xlate(u, req, SIOV_FAULT_SGN_10, NULL, 0, dma);
+    return SIOV_FAULT_SGN_10;
+}
+
 /* One request as a device sends it. */
 struct xreq {
     siov_sid sid;
@@ -303,49 +349,39 @@ struct xreq {
     unsigned access;
 };
 
-/* One request, untraced; *how says what answered it (SIOV_HOW_*; 0: neither). */
-__attribute__((always_inline)) static inline siov_fault translate_one(struct siov_iommu *iommu, struct xreq q,
-                                                                     struct siov_xlate *out, unsigned *how)
+/* One request: the checks of the API, the hit path, else the slow path.
+   dma: NULL for siov_translate, or the DMA the request is a page of. */
+__attribute__((always_inline)) static inline siov_fault translate_entry(struct siov_iommu *iommu, struct xreq q,
+                                                                       struct siov_xlate *out, struct dma_count *dma)
 {
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     unsigned access = q.access;
-    if (q.pasid != SIOV_NO_PASID && q.pasid > SIOV_PASID_MAX) {
-        /* above every PASID width (SGN.10); no TLP prefix or FRCD.PV holds it: not recorded */
-        siov_stat_inc(&iommu->stats.translations);
-        siov_stat_inc(&iommu->stats.faults);
-        return SIOV_FAULT_SGN_10;
-    }
     if (q.pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
     struct siov_req req = {q.sid, q.pasid, q.iova, access, __atomic_load_n(iommu->xc.clock, __ATOMIC_ACQUIRE), false,
-                           how};
+                           NULL};
+    if (q.pasid != SIOV_NO_PASID && q.pasid > SIOV_PASID_MAX)
+        return translate_wide_pasid(iommu, &req, dma);
     unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM);
     bool plain = !(access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED)) && !iommu->cfg.stale_check;
     if ((state & SIOV_STATE_TE) && plain &&
         (ttm == SIOV_TTM_SCALABLE || (ttm == SIOV_TTM_LEGACY && q.pasid == SIOV_NO_PASID)) &&
         fast_hit(iommu, req.epoch, &req, out)) {
-        *how = SIOV_HOW_HIT;
+        if (__builtin_expect(iommu->trace_fn != NULL, 0))
+            trace_xlate(iommu, &req, SIOV_OK, out, SIOV_HOW_HIT, dma);
         return SIOV_OK;
     }
-    return translate_slow(iommu, state, &req, out);
+    return translate_slow(iommu, state, &req, out, dma);
 }
 
 siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           unsigned access, struct siov_xlate *out)
 {
-    unsigned how = 0;
-    struct xreq q = {sid, pasid, iova, access};
-    siov_fault f = translate_one(iommu, q, out, &how);
-    if (__builtin_expect(iommu && iommu->trace_fn != NULL, 0)) {
-        struct siov_trace_req r = {SIOV_TRACE_XLATE, sid, pasid, iova, 0, access, f, out,
-                                   how == SIOV_HOW_HIT, how == SIOV_HOW_WALK};
-        siov_trace_request(iommu, &r);
-    }
-    return f;
+    return translate_entry(iommu, (struct xreq){sid, pasid, iova, access}, out, NULL);
 }
 
 /* Where a device's DMA goes: its requester, its first input address, its direction. */
@@ -356,11 +392,6 @@ struct dma_target {
     bool write;
 };
 
-/* What the pages of one DMA met: IOTLB hits and walks. */
-struct dma_count {
-    unsigned hits, walks;
-};
-
 /* Copy len bytes between a device buffer and guest memory through the IOMMU. */
 static siov_fault dma_pages(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len, struct dma_count *c)
 {
@@ -369,11 +400,8 @@ static siov_fault dma_pages(struct siov_iommu *u, struct dma_target t, uint8_t *
         return SIOV_ERR_BUS; /* no buffer, or a range that wraps past 2^64 */
     while (len) {
         struct siov_xlate x;
-        unsigned how = 0;
         struct xreq q = {t.sid, t.pasid, iova, t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ};
-        siov_fault f = translate_one(u, q, &x, &how);
-        c->hits += how == SIOV_HOW_HIT;
-        c->walks += how == SIOV_HOW_WALK;
+        siov_fault f = translate_entry(u, q, &x, c);
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
