@@ -1,7 +1,7 @@
 /* libsiov — the hardware model: an Intel VT-d remapping unit in scalable mode.
  *
- * Threading contract: siov_translate, siov_dma_read and siov_dma_write may be
- * called from any number of threads at once. Register writes (siov_mmio_write)
+ * Threading contract: siov_translate, siov_translate_batch, siov_dma_read and
+ * siov_dma_write may be called from any number of threads at once. Register writes (siov_mmio_write)
  * and everything they trigger (invalidation queue processing) serialize
  * among themselves under the unit's writer lock and may run concurrently with
  * translations. A translation that starts after an invalidation has completed
@@ -97,6 +97,27 @@ struct siov_xlate {
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
 
+/* One request of a batch: the arguments of siov_translate. */
+struct siov_xlate_req {
+    siov_sid sid;
+    uint32_t pasid;     /* SIOV_NO_PASID when the request carries none */
+    uint64_t iova;
+    unsigned access;    /* SIOV_ACCESS_* */
+};
+/* The outcome of one request of a batch: what siov_translate returns, and
+   the translation it writes (all zero when fault is not SIOV_OK). */
+struct siov_xlate_res {
+    siov_fault fault;
+    struct siov_xlate xlate;
+};
+/* Translate requests[0..n) into results[0..n) as n calls of siov_translate
+   in that order would (the same results, faults recorded in the same order,
+   the same counters), fetching later requests' cache lines while earlier
+   ones are answered. 0; -EINVAL (nothing done) for a NULL iommu, or NULL
+   requests or results with n > 0. */
+SIOV_API int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_xlate_req *requests,
+                                  struct siov_xlate_res *results);
+
 /* Caches named by a stale-translation report. */
 #define SIOV_CACHE_CONTEXT (1u << 0)
 #define SIOV_CACHE_PASID (1u << 1)
@@ -129,8 +150,10 @@ SIOV_API siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint3
 /* Counters since the unit was created. A translation answered by the front
    cache (final translations by source id, PASID and page) counts as an IOTLB
    hit without a context- or PASID-cache lookup; every other translation looks
-   the context and PASID caches up first (docs/performance.md). Counts are
-   exact with any number of translating threads. */
+   the context and PASID caches up first (docs/performance.md). Each request
+   of siov_translate_batch counts as one translation. Counts are exact with
+   any number of translating threads: a snapshot taken while no translation
+   runs holds every translation that returned before it. */
 struct siov_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
     uint64_t context_cache_hits, pasid_cache_hits, invalidations;

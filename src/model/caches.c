@@ -7,11 +7,11 @@
 
 struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg)
 {
-    struct siov_caches *c = calloc(1, sizeof(*c));
+    struct siov_caches *c = siov_pages_alloc(sizeof(*c)); /* its per-scope arrays are touched as used */
     if (!c)
         return NULL;
     if (siov_stamps_init(c, cfg)) { /* the layer under the others first */
-        free(c);
+        siov_pages_free(c, sizeof(*c));
         return NULL;
     }
     int cc = siov_cc_init(c), pc = siov_pc_init(c), tlb = siov_tlb_init(c, cfg);
@@ -32,7 +32,7 @@ void siov_caches_free(struct siov_caches *c)
     siov_pc_fini(c);
     siov_cc_fini(c);
     siov_stamps_fini(c);
-    free(c);
+    siov_pages_free(c, sizeof(*c));
 }
 
 void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats)
@@ -52,6 +52,13 @@ void siov_caches_fill(struct siov_caches *c, const struct siov_req *req, const s
     if (what & SIOV_FILL_FRONT)
         siov_xc_fill_locked(c, req->epoch, req->sid, req->pasid, req->addr, &h);
     siov_stamp_unlock(c);
+}
+
+void siov_caches_front_flush(struct siov_caches *c)
+{
+    uint64_t t = siov_stamp_inv_begin(c);
+    siov_front_inv_all(c, t);
+    siov_stamp_inv_end(c, t);
 }
 
 void siov_caches_inv_all(struct siov_caches *c)

@@ -1,9 +1,11 @@
 /* libsiov — the layout of the remapping unit's caches, shared by the files
  * that implement them (internal.h declares what the rest of the model calls).
  *
- * Bottom to top: cache_stamp.c (writer lock, clock, "invalidated at" words)
- * → entry_cache.c (the ways of decoded entries) → context_cache.c,
- * pasid_cache.c, iotlb.c, front_cache.c → caches.c (the container).
+ * Bottom to top: pages.c (zeroed arrays touched on demand) → cache_stamp.c
+ * (writer lock, clock, "invalidated at" words) → entry_cache.c (the ways of
+ * decoded entries), front_cache.c (final translations) → context_cache.c,
+ * pasid_cache.c, iotlb.c (which also keep the front cache's "invalidated
+ * at" words) → caches.c (the container).
  *
  * Concurrency. Lookups take no lock. Every change (fill, invalidation) holds
  * the writer lock. Each cache way carries a sequence counter (a seqlock): a
@@ -23,6 +25,15 @@
  * every such word that covers it. So those invalidations cost O(1), and a
  * translation that starts after an invalidation never hits what it removed.
  * Page- and device-selective invalidations clear the ways they name.
+ *
+ * The front cache (front_cache.h) has its own words: one for every entry and
+ * one per DID. An invalidation of the context cache, PASID cache or IOTLB
+ * stores its stamp into the words of the front-cache entries it may reach
+ * (every entry, or those of one DID: a PASID- or page-granular invalidation
+ * reaches all of its DID's, since a front-cache entry is a final 4 KiB
+ * translation that does not record its IOTLB tag); a device-selective
+ * context-cache invalidation clears its source ids' ways instead. No other
+ * invalidation touches them, so they leave the front cache alone.
  *
  * The few helpers every lookup and fill runs (atomics, set and scope hashing,
  * the fill's lock) are inline here: lookups run on every translation that
@@ -61,6 +72,8 @@ struct siov_stamps {
     pthread_mutex_t wlock;           /* serializes every change */
     uint64_t clock;                  /* invalidations so far + 1 */
     uint64_t tlb_global, cc_global, pc_global;
+    uint64_t front_all;              /* front cache: every entry */
+    uint64_t *front_did;             /* front cache: per DID (SIOV_XC_DIDS words, pages.c) */
     struct siov_did_stamps *did;     /* indexed by DID & did_mask */
     unsigned did_mask;
     unsigned hand;                   /* round-robin eviction of every cache (writer only) */
@@ -146,6 +159,12 @@ static inline unsigned siov_dp_slot(uint16_t did, uint32_t pasid)
     return (unsigned)(XXH3_64bits_withSeed(&k, sizeof(k), SIOV_CACHE_SEED_DP) & (SIOV_DP_SLOTS - 1));
 }
 
+/* ------------------------------------------------- pages.c */
+/* bytes of zeroed memory, page-aligned, backed as it is first written; NULL on ENOMEM or 0 bytes. */
+SIOV_LOCAL void *siov_pages_alloc(size_t bytes);
+/* Release what siov_pages_alloc(bytes) returned (NULL is ignored). */
+SIOV_LOCAL void siov_pages_free(void *p, size_t bytes);
+
 /* ------------------------------------------------- cache_stamp.c */
 /* The stamps, clock and writer lock of c for a unit of cfg (NULL: defaults); 0 or -ENOMEM. */
 SIOV_LOCAL int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg);
@@ -168,6 +187,18 @@ static inline bool siov_stamp_fill_begin(struct siov_caches *c, uint64_t epoch)
         return true;
     pthread_mutex_unlock(&c->st.wlock);
     return false;
+}
+
+/* Writer, under the lock with stamp t: every front-cache entry is invalid. */
+static inline void siov_front_inv_all(struct siov_caches *c, uint64_t t)
+{
+    siov_st_rel(&c->st.front_all, t);
+}
+
+/* Writer, under the lock with stamp t: the front-cache entries of did are invalid. */
+static inline void siov_front_inv_did(struct siov_caches *c, uint16_t did, uint64_t t)
+{
+    siov_st_rel(&c->st.front_did[did], t);
 }
 
 /* End a fill (or any section holding the writer lock). */
@@ -223,5 +254,7 @@ SIOV_LOCAL void siov_xc_fini(struct siov_caches *c);
 /* Writer, under the lock at epoch: put hit in the front cache. */
 SIOV_LOCAL void siov_xc_fill_locked(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid,
                                     uint64_t addr, const struct siov_xc_hit *hit);
+/* Writer, under the lock: clear the ways of every source id s with (s & ~mask) == (sid & ~mask). */
+SIOV_LOCAL void siov_xc_inv_sids(struct siov_caches *c, siov_sid sid, unsigned mask);
 
 #endif

@@ -83,7 +83,8 @@ struct siov_msi_pending {
    first unclaimed or its own among SIOV_STAT_PROBES shards from where its id
    hashes, adding with a plain load and store; when all of those belong to
    other threads, it adds atomically to the first one's shared. */
-#define SIOV_STAT_SHARDS 16
+#define SIOV_STAT_SHARD_BITS 4
+#define SIOV_STAT_SHARDS (1u << SIOV_STAT_SHARD_BITS)
 #define SIOV_STAT_PROBES 4
 struct siov_stat_shard {
     _Alignas(64) uint64_t owner; /* the claiming thread's id, 0 while unclaimed */
@@ -108,6 +109,7 @@ struct siov_iommu {
     /* translation state read by translating threads: latched RTADDR
        (address | TTM) with SIOV_STATE_TE; written under lock, read atomically */
     uint64_t state;
+    unsigned fast_gate;        /* SIOV_FAST_*: which requests the hit path may answer (regs.c) */
     pthread_mutex_t lock;      /* serializes register writes, queue and fault recording */
     /* register file (under lock) */
     uint32_t gsts;
@@ -126,6 +128,12 @@ struct siov_iommu {
     struct siov_stat_shard shard[SIOV_STAT_SHARDS];
 };
 #define SIOV_STATE_TE 1ull /* bit 0 of iommu->state: translation enabled (RTADDR bit 0 is reserved) */
+/* iommu->fast_gate: front-cache hits may answer requests without a PASID /
+   with one; shifted up by SIOV_FAST_CHECKED_SHIFT when the stale checker is
+   on (translate_slow then checks each hit). */
+#define SIOV_FAST_NOPASID 1u
+#define SIOV_FAST_PASID 2u
+#define SIOV_FAST_CHECKED_SHIFT 2
 
 static inline void siov_stat_inc(uint64_t *counter)
 {
@@ -250,6 +258,8 @@ SIOV_LOCAL void siov_pc_inv_domain(struct siov_caches *c, uint16_t did);
 SIOV_LOCAL void siov_pc_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid);
 /* caches.c: every cache at once. */
 SIOV_LOCAL void siov_caches_inv_all(struct siov_caches *c);
+/* caches.c: the front cache alone (regs.c, when the translation state changes). */
+SIOV_LOCAL void siov_caches_front_flush(struct siov_caches *c);
 
 /* translate.c: the pipeline below the caches: context, PASID entry. *fpd as for pasid_lookup. */
 SIOV_LOCAL siov_fault siov_resolve(struct siov_iommu *iommu, uint64_t state, const struct siov_req *req,

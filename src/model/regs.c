@@ -97,11 +97,29 @@ uint64_t siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size
     return v;
 }
 
-/* Publish the translation state translating threads read without the lock. */
+/* Which requests front-cache hits may answer under state (SIOV_FAST_*): with
+   translation on, those of a mode whose answers the front cache holds. */
+static unsigned front_gate(const struct siov_iommu *u, uint64_t state)
+{
+    unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM), gate = 0;
+    if ((state & SIOV_STATE_TE) && u->xc.ways)
+        gate = ttm == SIOV_TTM_SCALABLE ? SIOV_FAST_NOPASID | SIOV_FAST_PASID
+               : ttm == SIOV_TTM_LEGACY ? SIOV_FAST_NOPASID : 0;
+    return u->cfg.stale_check ? gate << SIOV_FAST_CHECKED_SHIFT : gate;
+}
+
+/* Publish the translation state translating threads read without the lock,
+   and the front-cache gate that goes with it. A new state drops the front
+   cache's answers (they were checked against the old one); the spec's caches
+   keep theirs until software invalidates them. */
 static void state_publish(struct siov_iommu *u, uint64_t latched_rtaddr)
 {
-    uint64_t te = (u->gsts & SIOV_GSTS_TES) ? SIOV_STATE_TE : 0;
-    __atomic_store_n(&u->state, latched_rtaddr | te, __ATOMIC_RELEASE);
+    uint64_t te = (u->gsts & SIOV_GSTS_TES) ? SIOV_STATE_TE : 0, state = latched_rtaddr | te;
+    uint64_t old = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+    __atomic_store_n(&u->state, state, __ATOMIC_RELEASE);
+    __atomic_store_n(&u->fast_gate, front_gate(u, state), __ATOMIC_RELEASE);
+    if (state != old)
+        siov_caches_front_flush(u->caches);
 }
 
 /* GCMD: level bits act when they differ from GSTS, one-shot bits when set. */

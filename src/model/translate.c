@@ -1,5 +1,6 @@
 /* The translate pipeline: PASID cache -> context -> PASID entry -> IOTLB ->
    page walk; siov_translate, siov_dma_read and siov_dma_write. */
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -136,8 +137,8 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
 #endif
 #endif
 
-/* An id of the calling thread, distinct among live threads: its thread
-   pointer where the compiler reads it inline, else pthread_self. */
+/* An id of the calling thread, distinct among live threads and never 0: its
+   thread pointer where the compiler reads it inline, else pthread_self. */
 static inline uint64_t thread_id(void)
 {
     uint64_t id = 0;
@@ -148,45 +149,92 @@ static inline uint64_t thread_id(void)
     pthread_t self = pthread_self();
     memcpy(&id, &self, sizeof(self) < sizeof(id) ? sizeof(self) : sizeof(id));
 #endif
-    return id;
+    return id | 1; /* both are aligned: the low bit keeps them distinct */
 }
 
-/* Count one front-cache hit in this thread's shard (see siov_stat_shard):
-   a plain add in a shard the thread owns, found or claimed among the few its
-   id hashes to; an atomic add when all of those belong to other threads. */
-static inline void count_fast_hit(struct siov_iommu *u)
+/* The first shard of a thread: Fibonacci hashing (thread pointers differ in
+   their middle bits, stacks being MiBs apart). */
+static inline unsigned first_shard(uint64_t me)
 {
-    uint64_t me = thread_id();
-    /* Fibonacci hashing; thread pointers differ in their middle bits (stacks are MiBs apart) */
-    unsigned first = (unsigned)((me * 0x9E3779B97F4A7C15ull) >> 32) % SIOV_STAT_SHARDS;
+    return (unsigned)((me * 0x9E3779B97F4A7C15ull) >> (64 - SIOV_STAT_SHARD_BITS));
+}
+
+/* count_hits when the thread does not own its first shard: claim one of the
+   few after it, or add atomically when other threads hold them all. */
+__attribute__((noinline)) static void count_hits_claim(struct siov_iommu *u, uint64_t me, uint64_t n)
+{
+    unsigned first = first_shard(me);
     for (unsigned k = 0; k < SIOV_STAT_PROBES; k++) {
         struct siov_stat_shard *s = &u->shard[(first + k) % SIOV_STAT_SHARDS];
         uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-        if (me && (owner == me || (!owner && __atomic_compare_exchange_n(&s->owner, &owner, me, false,
-                                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)))) {
-            /* only this thread writes owned: no locked instruction on the hit path */
-            __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+        if (owner == me || (!owner && __atomic_compare_exchange_n(&s->owner, &owner, me, false, __ATOMIC_RELAXED,
+                                                                  __ATOMIC_RELAXED))) {
+            __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
             return;
         }
     }
-    siov_stat_inc(&u->shard[first].shared);
+    __atomic_fetch_add(&u->shard[first].shared, n, __ATOMIC_RELAXED);
+}
+
+/* Count n front-cache hits in this thread's shard (see siov_stat_shard): a
+   plain add in a shard only this thread writes, so no locked instruction and
+   no line shared with other threads. */
+static inline void count_hits(struct siov_iommu *u, uint64_t n)
+{
+    uint64_t me = thread_id();
+    struct siov_stat_shard *s = &u->shard[first_shard(me)];
+    if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) == me)
+        __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+    else
+        count_hits_claim(u, me, n);
+}
+
+/* The access flags a front-cache hit can answer (no ATS, no translated request). */
+#define FAST_ACCESS (SIOV_ACCESS_RWX | SIOV_ACCESS_PRIV)
+
+/* Whether the gate lets the hit path answer a request: a PASID of at most
+   SIOV_PASID_MAX or none (one compare: SIOV_NO_PASID + 1 wraps to 0). */
+static inline bool fast_allowed(unsigned gate, uint32_t pasid, unsigned access)
+{
+    _Static_assert(SIOV_NO_PASID == UINT32_MAX, "SIOV_NO_PASID + 1 is 0");
+    return ((gate >> (pasid != SIOV_NO_PASID)) & 1) && !(access & ~FAST_ACCESS) &&
+           pasid + 1u <= SIOV_PASID_MAX + 1u;
+}
+
+/* The answer of a front-cache entry (val, sd) to a request of access, or
+   false when the walk must answer (a fault to report, or D to set). */
+static inline bool fast_answer(uint64_t val, uint64_t sd, bool has_pasid, uint64_t iova, unsigned access,
+                               struct siov_xlate *out)
+{
+    /* requests without PASID carry no PR or ER (their fill stored the user
+       grant as the privileged one); none of R/W/X means a read */
+    unsigned need = access & (has_pasid ? SIOV_ACCESS_RWX : SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+    need |= !need;
+    unsigned perm = (unsigned)(val >> (3 * ((access >> 3) & 1))) & 7; /* SIOV_XC_VAL_PERM_USER / _SUPER */
+    if ((need & ~perm) || ((need & SIOV_ACCESS_WRITE) && !(val & SIOV_XC_VAL_DIRTY)))
+        return false;
+    out->addr = (val & SIOV_XC_VAL_PAGE) | (iova & ~SIOV_PAGE_MASK);
+    out->page_size = siov_xc_page_size(val);
+    out->perm = perm;
+    out->did = (uint16_t)sd;
+    return true;
 }
 
 /* The hot path: a front-cache hit that grants the access (one multiply, one
-   cache line read, two when the page sits in its second set). */
-static inline bool fast_hit(struct siov_iommu *u, uint64_t epoch, const struct siov_req *r, struct siov_xlate *out)
+   cache line read, two when the page sits in its second set), uncounted.
+   gate_shift: 0 on the hit path, SIOV_FAST_CHECKED_SHIFT under the checker. */
+static inline bool fast_hit(const struct siov_iommu *u, unsigned gate_shift, siov_sid sid, uint32_t pasid,
+                            uint64_t iova, unsigned access, struct siov_xlate *out)
 {
-    uint64_t val, sd;
-    if (!siov_xc_probe(&u->xc, epoch, siov_xc_key(r->sid, r->pasid), r->addr >> SIOV_PAGE_SHIFT, &val, &sd))
+    _Static_assert(SIOV_ACCESS_PRIV == 8 && SIOV_XC_VAL_PERM_SUPER == SIOV_XC_VAL_PERM_USER << 3, "perm shift");
+    unsigned gate = __atomic_load_n(&u->fast_gate, __ATOMIC_ACQUIRE) >> gate_shift;
+    if (!fast_allowed(gate, pasid, access))
         return false;
-    unsigned perm = (unsigned)siov_get(val, (r->access & SIOV_ACCESS_PRIV) ? SIOV_XC_VAL_PERM_SUPER
-                                                                            : SIOV_XC_VAL_PERM_USER);
-    if ((r->access & SIOV_ACCESS_RWX & ~perm) || ((r->access & SIOV_ACCESS_WRITE) && !(val & SIOV_XC_VAL_DIRTY)))
-        return false; /* the walk reports the fault, or sets D */
-    *out = (struct siov_xlate){(val & SIOV_XC_VAL_PAGE) | (r->addr & ~SIOV_PAGE_MASK), siov_xc_page_size(val), perm,
-                               (uint16_t)siov_get(sd, SIOV_XC_SD_DID)};
-    count_fast_hit(u);
-    return true;
+    bool has_pasid = pasid != SIOV_NO_PASID;
+    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)sid << 21 | (has_pasid ? pasid : SIOV_XC_KEY_NOPASID);
+    uint64_t val, sd;
+    return siov_xc_lookup(u->xc.ways, u->xc.set_shift, key, iova >> SIOV_PAGE_SHIFT, &val, &sd) &&
+           siov_xc_valid(&u->xc, sd) && fast_answer(val, sd, has_pasid, iova, access, out);
 }
 
 /* ------------------------------------------- the stale-translation checker */
@@ -263,10 +311,9 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     u->cfg.stale_report(u->cfg.stale_opaque, &r);
 }
 
-/* Everything but a front-cache hit; kept out of line so that the hit path
-   stays a short function with a small frame. */
-__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u, uint64_t state,
-                                                           const struct siov_req *req, struct siov_xlate *out)
+/* The pipeline for one request, after the checks of the API. */
+static siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+                                struct siov_xlate *out)
 {
     siov_stat_inc(&u->stats.translations);
     if (!(state & SIOV_STATE_TE)) {
@@ -289,8 +336,10 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u,
     return f;
 }
 
-siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
-                          unsigned access, struct siov_xlate *out)
+/* Everything but an unchecked front-cache hit; kept out of line so that the
+   hit path stays a short function with a small frame. */
+__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
+                                                           uint64_t iova, unsigned access, struct siov_xlate *out)
 {
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
@@ -304,13 +353,64 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
-    struct siov_req req = {sid, pasid, iova, access, __atomic_load_n(iommu->xc.clock, __ATOMIC_ACQUIRE), false};
-    unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM);
-    bool plain = !(access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED)) && !iommu->cfg.stale_check;
-    if ((state & SIOV_STATE_TE) && plain && (ttm == SIOV_TTM_SCALABLE || (ttm == SIOV_TTM_LEGACY && pasid == SIOV_NO_PASID)) &&
-        fast_hit(iommu, req.epoch, &req, out))
+    struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
+    /* under the stale checker, front-cache answers are checked too */
+    if (fast_hit(iommu, SIOV_FAST_CHECKED_SHIFT, sid, pasid, iova, access, out)) {
+        count_hits(iommu, 1);
+        stale_check(iommu, state, &req, SIOV_OK, out);
         return SIOV_OK;
-    return translate_slow(iommu, state, &req, out);
+    }
+    return translate_req(iommu, state, &req, out);
+}
+
+siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
+                          unsigned access, struct siov_xlate *out)
+{
+    if (iommu && out && fast_hit(iommu, 0, sid, pasid, iova, access, out)) {
+        count_hits(iommu, 1);
+        return SIOV_OK;
+    }
+    return translate_slow(iommu, sid, pasid, iova, access, out);
+}
+
+/* Requests whose front-cache sets are fetched ahead of their probe. */
+#define BATCH_AHEAD 16u
+
+/* The first set of a request's page, for a prefetch (no validity: any key). */
+static inline const struct siov_xc_way *batch_set(const struct siov_iommu *u, const struct siov_xlate_req *r)
+{
+    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)r->sid << 21 |
+                   (r->pasid == SIOV_NO_PASID ? SIOV_XC_KEY_NOPASID : (r->pasid & SIOV_PASID_MAX));
+    return u->xc.ways + siov_xc_set_of(u->xc.set_shift, key, r->iova >> SIOV_PAGE_SHIFT);
+}
+
+int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_xlate_req *requests,
+                         struct siov_xlate_res *results)
+{
+    if (!iommu || (n && (!requests || !results)))
+        return -EINVAL;
+    uint64_t hits = 0;
+    bool ahead = __atomic_load_n(&iommu->fast_gate, __ATOMIC_RELAXED) && iommu->xc.ways;
+    for (size_t i = 0; ahead && i < n && i < BATCH_AHEAD; i++)
+        __builtin_prefetch(batch_set(iommu, &requests[i]));
+    for (size_t i = 0; i < n; i++) {
+        const struct siov_xlate_req *r = &requests[i];
+        struct siov_xlate_res *res = &results[i];
+        if (ahead && i + BATCH_AHEAD < n)
+            __builtin_prefetch(batch_set(iommu, &requests[i + BATCH_AHEAD]));
+        if (fast_hit(iommu, 0, r->sid, r->pasid, r->iova, r->access, &res->xlate)) {
+            res->fault = SIOV_OK;
+            hits++;
+            continue;
+        }
+        /* in order, as single calls: faults are recorded in request order */
+        res->fault = translate_slow(iommu, r->sid, r->pasid, r->iova, r->access, &res->xlate);
+        if (res->fault)
+            res->xlate = (struct siov_xlate){0};
+    }
+    if (hits)
+        count_hits(iommu, hits);
+    return 0;
 }
 
 /* Where a device's DMA goes: its requester, its first input address, its direction. */
