@@ -6,6 +6,8 @@
 
 #include "caches.h"
 
+#define FRONT_BYTES ((SIOV_XC_INV_ALL + 1) * sizeof(uint64_t))
+
 int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
     struct siov_stamps *s = &c->st;
@@ -13,12 +15,12 @@ int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
     s->did_mask = (1u << dbits) - 1;
     s->clock = 1;
     s->did = siov_pages_alloc(((size_t)s->did_mask + 1) * sizeof(*s->did));
-    s->front_did = siov_pages_alloc(SIOV_XC_DIDS * sizeof(*s->front_did));
-    if (!s->did || !s->front_did || pthread_mutex_init(&s->wlock, NULL)) {
+    s->front = siov_pages_alloc(FRONT_BYTES);
+    if (!s->did || !s->front || pthread_mutex_init(&s->wlock, NULL)) {
         siov_pages_free(s->did, ((size_t)s->did_mask + 1) * sizeof(*s->did));
-        siov_pages_free(s->front_did, SIOV_XC_DIDS * sizeof(*s->front_did));
+        siov_pages_free(s->front, FRONT_BYTES);
         s->did = NULL;
-        s->front_did = NULL;
+        s->front = NULL;
         return -ENOMEM;
     }
     return 0;
@@ -30,7 +32,7 @@ void siov_stamps_fini(struct siov_caches *c)
         return; /* init failed: nothing is held */
     pthread_mutex_destroy(&c->st.wlock);
     siov_pages_free(c->st.did, ((size_t)c->st.did_mask + 1) * sizeof(*c->st.did));
-    siov_pages_free(c->st.front_did, SIOV_XC_DIDS * sizeof(*c->st.front_did));
+    siov_pages_free(c->st.front, FRONT_BYTES);
 }
 
 uint64_t siov_caches_epoch(const struct siov_caches *c)

@@ -72,8 +72,7 @@ struct siov_stamps {
     pthread_mutex_t wlock;           /* serializes every change */
     uint64_t clock;                  /* invalidations so far + 1 */
     uint64_t tlb_global, cc_global, pc_global;
-    uint64_t front_all;              /* front cache: every entry */
-    uint64_t *front_did;             /* front cache: per DID (SIOV_XC_DIDS words, pages.c) */
+    uint64_t *front;                 /* front cache: per DID, then every entry (front_cache.h) */
     struct siov_did_stamps *did;     /* indexed by DID & did_mask */
     unsigned did_mask;
     unsigned hand;                   /* round-robin eviction of every cache (writer only) */
@@ -192,13 +191,13 @@ static inline bool siov_stamp_fill_begin(struct siov_caches *c, uint64_t epoch)
 /* Writer, under the lock with stamp t: every front-cache entry is invalid. */
 static inline void siov_front_inv_all(struct siov_caches *c, uint64_t t)
 {
-    siov_st_rel(&c->st.front_all, t);
+    siov_st_rel(&c->st.front[SIOV_XC_INV_ALL], t);
 }
 
 /* Writer, under the lock with stamp t: the front-cache entries of did are invalid. */
 static inline void siov_front_inv_did(struct siov_caches *c, uint16_t did, uint64_t t)
 {
-    siov_st_rel(&c->st.front_did[did], t);
+    siov_st_rel(&c->st.front[did], t);
 }
 
 /* End a fill (or any section holding the writer lock). */

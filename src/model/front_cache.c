@@ -37,7 +37,7 @@ void siov_xc_fini(struct siov_caches *c)
 
 struct siov_xc_view siov_caches_xc_view(const struct siov_caches *c)
 {
-    return (struct siov_xc_view){c->xc.ways, c->xc.shift, &c->st.front_all, c->st.front_did};
+    return (struct siov_xc_view){c->xc.ways, c->xc.shift, c->st.front};
 }
 
 /* The page shift of a page size; 0 for a size the front cache cannot hold. */
@@ -52,9 +52,7 @@ static unsigned size_shift(uint64_t page_size)
 /* Writer: whether way w holds an entry still valid. */
 static bool xc_alive(const struct siov_caches *c, const struct siov_xc_way *w)
 {
-    uint64_t sd = siov_ld(&w->stamp_did), stamp = siov_get(sd, SIOV_XC_SD_STAMP);
-    return (siov_ld(&w->head) & SIOV_XC_HEAD_KEY) && stamp >= siov_ld(&c->st.front_all) &&
-           stamp >= siov_ld(&c->st.front_did[siov_get(sd, SIOV_XC_SD_DID)]);
+    return (siov_ld(&w->head) & SIOV_XC_HEAD_KEY) && siov_xc_valid(c->st.front, siov_ld(&w->stamp_did));
 }
 
 /* The four candidate ways of (key, vpn): its first set's, then its second's. */

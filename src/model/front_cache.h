@@ -19,13 +19,11 @@
 
 /* 2-way sets of 32-byte ways, one cache line a set; a page has two candidate sets. */
 #define SIOV_XC_WAYS 2
-#define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* odd while a writer changes the way */
-#define SIOV_XC_HEAD_SEQ_ODD SIOV_BIT(40)  /* the sequence's low bit */
-#define SIOV_XC_HEAD_KEY SIOV_BITS(39, 0)  /* 0: empty */
+#define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* changes with every write of the way */
+#define SIOV_XC_HEAD_KEY SIOV_BITS(39, 0)  /* 0: empty, or being written */
 #define SIOV_XC_KEY_VALID SIOV_BIT(39)
 #define SIOV_XC_KEY_SID SIOV_BITS(36, 21)
-#define SIOV_XC_KEY_PASID SIOV_BITS(20, 0) /* PASID, or SIOV_XC_KEY_NOPASID */
-#define SIOV_XC_KEY_NOPASID SIOV_BIT(20)
+#define SIOV_XC_KEY_PASID SIOV_BITS(20, 0) /* PASID + 1; 0 for requests without PASID */
 #define SIOV_XC_VAL_PAGE SIOV_BITS(63, 12) /* output address of the 4 KiB page */
 #define SIOV_XC_VAL_PERM_USER SIOV_BITS(2, 0)  /* SIOV_ACCESS_READ/WRITE/EXEC for PR=0 */
 #define SIOV_XC_VAL_PERM_SUPER SIOV_BITS(5, 3) /* the same for PR=1 */
@@ -33,7 +31,8 @@
 #define SIOV_XC_VAL_SHIFT SIOV_BITS(11, 7)     /* log2 of the size of the page that translated it */
 #define SIOV_XC_SD_DID SIOV_BITS(15, 0)
 #define SIOV_XC_SD_STAMP SIOV_BITS(63, 16)
-#define SIOV_XC_DIDS 65536u                    /* "invalidated at" words, one per DID */
+#define SIOV_XC_DIDS 65536u                    /* "invalidated at" words, one per DID... */
+#define SIOV_XC_INV_ALL SIOV_XC_DIDS           /* ... and the word of every entry after them */
 
 struct siov_xc_way {
     uint64_t head;      /* SIOV_XC_HEAD_* */
@@ -46,15 +45,15 @@ struct siov_xc_way {
 struct siov_xc_view {
     const struct siov_xc_way *ways; /* NULL: no front cache (an IOTLB of 0 entries) */
     unsigned set_shift;             /* 64 - log2(sets); sets are a power of two */
-    const uint64_t *inv_all;        /* "invalidated at" of every entry */
-    const uint64_t *inv_did;        /* ... of the entries of each DID (SIOV_XC_DIDS words) */
+    const uint64_t *inv;            /* "invalidated at": of each DID's entries, then SIOV_XC_INV_ALL */
 };
 
-/* The key of a request: valid only for SIOV_NO_PASID or a PASID up to SIOV_PASID_MAX. */
+/* The key of a request: valid only for SIOV_NO_PASID or a PASID up to
+   SIOV_PASID_MAX (SIOV_NO_PASID + 1 wraps to 0). */
 static inline uint64_t siov_xc_key(siov_sid sid, uint32_t pasid)
 {
-    return SIOV_XC_KEY_VALID | siov_set(0, SIOV_XC_KEY_SID, sid) |
-           (pasid == SIOV_NO_PASID ? SIOV_XC_KEY_NOPASID : siov_set(0, SIOV_XC_KEY_PASID, pasid));
+    _Static_assert(SIOV_NO_PASID == UINT32_MAX, "SIOV_NO_PASID + 1 is 0");
+    return SIOV_XC_KEY_VALID | siov_set(0, SIOV_XC_KEY_SID, sid) | siov_set(0, SIOV_XC_KEY_PASID, pasid + 1u);
 }
 
 /* The page size a value word records. */
@@ -100,15 +99,16 @@ static inline uint64_t siov_xc_alt_set_of(unsigned set_shift, uint64_t key, uint
 }
 
 /* Read way w if it holds (key, vpn) stably (a seqlock read): its value and
-   stamp words. A (key, vpn) is in one way at most, so a false return for a
-   way that holds it means "not cached". */
+   stamp words. A writer clears the key while it changes a way and moves the
+   sequence on, so a key that matches twice around the payload read means
+   the payload is whole. A (key, vpn) is in one way at most, so a false
+   return for a way that holds it means "not cached". */
 static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint64_t vpn, uint64_t *val,
                                 uint64_t *sd)
 {
     uint64_t h = __atomic_load_n(&w->head, __ATOMIC_ACQUIRE);
-    if ((h & (SIOV_XC_HEAD_KEY | SIOV_XC_HEAD_SEQ_ODD)) != key ||
-        __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
-        return false; /* another key, an odd (changing) way, or another page */
+    if (h << (64 - 40) != key << (64 - 40) || __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
+        return false; /* another key, a way being written, or another page */
     *val = __atomic_load_n(&w->val, __ATOMIC_ACQUIRE);
     *sd = __atomic_load_n(&w->stamp_did, __ATOMIC_ACQUIRE);
     return __atomic_load_n(&w->head, __ATOMIC_RELAXED) == h;
@@ -121,8 +121,15 @@ static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key,
     return siov_xc_read(&set[0], key, vpn, val, sd) || siov_xc_read(&set[1], key, vpn, val, sd);
 }
 
-/* The way words cached for (key, vpn) in its first set, then its second
-   (fills prefer the first, so most probes read one cache line). */
+/* The way words cached for (key, vpn) in its first set (the hit path's probe:
+   fills prefer the first set, so most hits read that one line). */
+static inline bool siov_xc_lookup_first(const struct siov_xc_way *ways, unsigned set_shift, uint64_t key,
+                                        uint64_t vpn, uint64_t *val, uint64_t *sd)
+{
+    return siov_xc_read_set(ways + siov_xc_set_of(set_shift, key, vpn), key, vpn, val, sd);
+}
+
+/* The way words cached for (key, vpn) in its first set, then its second. */
 static inline bool siov_xc_lookup(const struct siov_xc_way *ways, unsigned set_shift, uint64_t key, uint64_t vpn,
                                   uint64_t *val, uint64_t *sd)
 {
@@ -134,18 +141,18 @@ static inline bool siov_xc_lookup(const struct siov_xc_way *ways, unsigned set_s
 /* The front cache's rule: an entry with stamp word sd survives every
    invalidation completed so far (none of everything, none of its DID since
    it was filled). */
-static inline bool siov_xc_valid(const struct siov_xc_view *v, uint64_t sd)
+static inline bool siov_xc_valid(const uint64_t *inv, uint64_t sd)
 {
     uint64_t stamp = sd >> 16; /* SIOV_XC_SD_STAMP */
-    return stamp >= __atomic_load_n(v->inv_all, __ATOMIC_ACQUIRE) &&
-           stamp >= __atomic_load_n(&v->inv_did[sd & SIOV_XC_SD_DID], __ATOMIC_ACQUIRE);
+    return stamp >= __atomic_load_n(&inv[SIOV_XC_INV_ALL], __ATOMIC_ACQUIRE) &&
+           stamp >= __atomic_load_n(&inv[sd & SIOV_XC_SD_DID], __ATOMIC_ACQUIRE);
 }
 
 /* The front cache's answer for (key, vpn): its value and stamp words. */
 static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t key, uint64_t vpn, uint64_t *val,
                                  uint64_t *sd)
 {
-    return v->ways && siov_xc_lookup(v->ways, v->set_shift, key, vpn, val, sd) && siov_xc_valid(v, *sd);
+    return v->ways && siov_xc_lookup(v->ways, v->set_shift, key, vpn, val, sd) && siov_xc_valid(v->inv, *sd);
 }
 
 #endif

@@ -179,7 +179,7 @@ __attribute__((noinline)) static void count_hits_claim(struct siov_iommu *u, uin
 /* Count n front-cache hits in this thread's shard (see siov_stat_shard): a
    plain add in a shard only this thread writes, so no locked instruction and
    no line shared with other threads. */
-static inline void count_hits(struct siov_iommu *u, uint64_t n)
+__attribute__((always_inline)) static inline void count_hits(struct siov_iommu *u, uint64_t n)
 {
     uint64_t me = thread_id();
     struct siov_stat_shard *s = &u->shard[first_shard(me)];
@@ -192,25 +192,23 @@ static inline void count_hits(struct siov_iommu *u, uint64_t n)
 /* The access flags a front-cache hit can answer (no ATS, no translated request). */
 #define FAST_ACCESS (SIOV_ACCESS_RWX | SIOV_ACCESS_PRIV)
 
-/* Whether the gate lets the hit path answer a request: a PASID of at most
-   SIOV_PASID_MAX or none (one compare: SIOV_NO_PASID + 1 wraps to 0). */
-static inline bool fast_allowed(unsigned gate, uint32_t pasid, unsigned access)
-{
-    _Static_assert(SIOV_NO_PASID == UINT32_MAX, "SIOV_NO_PASID + 1 is 0");
-    return ((gate >> (pasid != SIOV_NO_PASID)) & 1) && !(access & ~FAST_ACCESS) &&
-           pasid + 1u <= SIOV_PASID_MAX + 1u;
-}
+/* What a request of access asks for, by [has a PASID][access & FAST_ACCESS]:
+   requests without PASID carry no PR or ER (spec 3.4.1), and none of R/W/X
+   means a read. (PR picks the grant: fills of requests without PASID store
+   the user grant as the privileged one.) */
+static const uint8_t fast_need[2][16] = {
+    {1, 1, 2, 3, 1, 1, 2, 3, 1, 1, 2, 3, 1, 1, 2, 3},
+    {1, 1, 2, 3, 4, 5, 6, 7, 1, 1, 2, 3, 4, 5, 6, 7},
+};
 
-/* The answer of a front-cache entry (val, sd) to a request of access, or
-   false when the walk must answer (a fault to report, or D to set). */
-static inline bool fast_answer(uint64_t val, uint64_t sd, bool has_pasid, uint64_t iova, unsigned access,
-                               struct siov_xlate *out)
+/* The answer of a front-cache entry (val, sd) to a request that needs need,
+   privileged or not, or false when the walk must answer (a fault to report,
+   or D to set). */
+__attribute__((always_inline)) static inline bool fast_answer(uint64_t val, uint64_t sd, unsigned need,
+                                                             unsigned priv, uint64_t iova, struct siov_xlate *out)
 {
-    /* requests without PASID carry no PR or ER (their fill stored the user
-       grant as the privileged one); none of R/W/X means a read */
-    unsigned need = access & (has_pasid ? SIOV_ACCESS_RWX : SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
-    need |= !need;
-    unsigned perm = (unsigned)(val >> (3 * ((access >> 3) & 1))) & 7; /* SIOV_XC_VAL_PERM_USER / _SUPER */
+    _Static_assert(SIOV_XC_VAL_PERM_SUPER == SIOV_XC_VAL_PERM_USER << 3, "the privileged grant above the user's");
+    unsigned perm = (unsigned)(val >> (3 * priv)) & 7;
     if ((need & ~perm) || ((need & SIOV_ACCESS_WRITE) && !(val & SIOV_XC_VAL_DIRTY)))
         return false;
     out->addr = (val & SIOV_XC_VAL_PAGE) | (iova & ~SIOV_PAGE_MASK);
@@ -220,21 +218,25 @@ static inline bool fast_answer(uint64_t val, uint64_t sd, bool has_pasid, uint64
     return true;
 }
 
-/* The hot path: a front-cache hit that grants the access (one multiply, one
-   cache line read, two when the page sits in its second set), uncounted.
-   gate_shift: 0 on the hit path, SIOV_FAST_CHECKED_SHIFT under the checker. */
-static inline bool fast_hit(const struct siov_iommu *u, unsigned gate_shift, siov_sid sid, uint32_t pasid,
-                            uint64_t iova, unsigned access, struct siov_xlate *out)
+/* A front-cache hit that grants the access, uncounted: the hit path probes
+   the page's first set only (both: second); gate_shift is 0, or
+   SIOV_FAST_CHECKED_SHIFT for the stale checker's probe. */
+__attribute__((always_inline)) static inline bool fast_hit(const struct siov_iommu *u, unsigned gate_shift,
+                                                          bool both, siov_sid sid, uint32_t pasid, uint64_t iova,
+                                                          unsigned access, struct siov_xlate *out)
 {
-    _Static_assert(SIOV_ACCESS_PRIV == 8 && SIOV_XC_VAL_PERM_SUPER == SIOV_XC_VAL_PERM_USER << 3, "perm shift");
-    unsigned gate = __atomic_load_n(&u->fast_gate, __ATOMIC_ACQUIRE) >> gate_shift;
-    if (!fast_allowed(gate, pasid, access))
+    uint32_t p1 = pasid + 1; /* the key's PASID field: 0 without PASID */
+    if (p1 > SIOV_PASID_MAX + 1u || access & ~FAST_ACCESS)
         return false;
-    bool has_pasid = pasid != SIOV_NO_PASID;
-    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)sid << 21 | (has_pasid ? pasid : SIOV_XC_KEY_NOPASID);
-    uint64_t val, sd;
-    return siov_xc_lookup(u->xc.ways, u->xc.set_shift, key, iova >> SIOV_PAGE_SHIFT, &val, &sd) &&
-           siov_xc_valid(&u->xc, sd) && fast_answer(val, sd, has_pasid, iova, access, out);
+    bool has_pasid = p1 != 0;
+    unsigned gate = __atomic_load_n(&u->fast_gate, __ATOMIC_ACQUIRE) >> gate_shift;
+    if (!((gate >> has_pasid) & 1))
+        return false;
+    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)sid << 21 | p1, vpn = iova >> SIOV_PAGE_SHIFT, val, sd;
+    bool found = both ? siov_xc_lookup(u->xc.ways, u->xc.set_shift, key, vpn, &val, &sd)
+                      : siov_xc_lookup_first(u->xc.ways, u->xc.set_shift, key, vpn, &val, &sd);
+    return found && siov_xc_valid(u->xc.inv, sd) &&
+           fast_answer(val, sd, fast_need[has_pasid][access], (access >> 3) & 1, iova, out);
 }
 
 /* ------------------------------------------- the stale-translation checker */
@@ -343,6 +345,10 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
 {
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
+    if (fast_hit(iommu, 0, true, sid, pasid, iova, access, out)) { /* in the page's second set */
+        count_hits(iommu, 1);
+        return SIOV_OK;
+    }
     if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
         siov_stat_inc(&iommu->stats.translations);
         siov_stat_inc(&iommu->stats.faults); /* no TLP prefix carries it: nothing to record */
@@ -355,7 +361,7 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
     struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
     /* under the stale checker, front-cache answers are checked too */
-    if (fast_hit(iommu, SIOV_FAST_CHECKED_SHIFT, sid, pasid, iova, access, out)) {
+    if (fast_hit(iommu, SIOV_FAST_CHECKED_SHIFT, true, sid, pasid, iova, access, out)) {
         count_hits(iommu, 1);
         stale_check(iommu, state, &req, SIOV_OK, out);
         return SIOV_OK;
@@ -366,7 +372,7 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
 siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           unsigned access, struct siov_xlate *out)
 {
-    if (iommu && out && fast_hit(iommu, 0, sid, pasid, iova, access, out)) {
+    if (iommu && out && fast_hit(iommu, 0, false, sid, pasid, iova, access, out)) {
         count_hits(iommu, 1);
         return SIOV_OK;
     }
@@ -376,11 +382,10 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
 /* Requests whose front-cache sets are fetched ahead of their probe. */
 #define BATCH_AHEAD 16u
 
-/* The first set of a request's page, for a prefetch (no validity: any key). */
+/* The first set of a request's page, for a prefetch (any key: no check). */
 static inline const struct siov_xc_way *batch_set(const struct siov_iommu *u, const struct siov_xlate_req *r)
 {
-    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)r->sid << 21 |
-                   (r->pasid == SIOV_NO_PASID ? SIOV_XC_KEY_NOPASID : (r->pasid & SIOV_PASID_MAX));
+    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)r->sid << 21 | ((r->pasid + 1) & SIOV_XC_KEY_PASID);
     return u->xc.ways + siov_xc_set_of(u->xc.set_shift, key, r->iova >> SIOV_PAGE_SHIFT);
 }
 
@@ -398,7 +403,7 @@ int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_x
         struct siov_xlate_res *res = &results[i];
         if (ahead && i + BATCH_AHEAD < n)
             __builtin_prefetch(batch_set(iommu, &requests[i + BATCH_AHEAD]));
-        if (fast_hit(iommu, 0, r->sid, r->pasid, r->iova, r->access, &res->xlate)) {
+        if (fast_hit(iommu, 0, true, r->sid, r->pasid, r->iova, r->access, &res->xlate)) {
             res->fault = SIOV_OK;
             hits++;
             continue;
