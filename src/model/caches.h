@@ -35,8 +35,8 @@
  * context-cache invalidation clears its source ids' ways instead. No other
  * invalidation touches them, so they leave the front cache alone.
  *
- * The few helpers every lookup and fill runs (atomics, set and scope hashing,
- * the fill's lock) are inline here: lookups run on every translation that
+ * The few helpers every lookup and fill runs (atomics, set and scope hashing
+ * by two multiplies, the fill's lock) are inline here: lookups run on every translation that
  * misses the front cache, and fills on every walk.
  */
 #ifndef SIOV_CACHES_H
@@ -44,8 +44,6 @@
 
 #include <pthread.h>
 
-#define XXH_INLINE_ALL /* cache lookups hash 8-16 bytes: inline XXH3 */
-#include <xxhash.h>
 
 #include "front_cache.h"
 #include "internal.h"
@@ -114,6 +112,8 @@ struct siov_xc_store {
     struct siov_xc_way *ways; /* front_cache.h; NULL without an IOTLB */
     unsigned sets;            /* a power of two */
     unsigned shift;           /* 64 - log2(sets) */
+    size_t used;              /* ways filled empty or dead since used_since (writer only) */
+    uint64_t used_since;      /* the "every entry" word when counting started */
 };
 
 /* ------------------------------------------------- caches.c */
@@ -143,19 +143,24 @@ static inline struct siov_cache_geometry siov_cache_geometry_for(unsigned n)
     return (struct siov_cache_geometry){n / ways, ways};
 }
 
-/* Set of a key: XXH3 reduced to [0, nsets) by multiply-shift. */
+/* Set of a key: a multiply-xorshift mix of its two words (every lookup and
+   fill runs it, so two multiplies rather than a full hash), reduced to
+   [0, nsets) by multiply-shift. */
 static inline unsigned siov_cache_set(const struct siov_cache_geometry *g, uint64_t k0, uint64_t k1)
 {
-    uint64_t k[2] = {k0, k1};
-    uint64_t h = XXH3_64bits_withSeed(k, sizeof(k), SIOV_CACHE_SEED_SET);
-    return (unsigned)(((h >> 32) * g->nsets) >> 32);
+    uint64_t h = (k0 ^ SIOV_CACHE_SEED_SET) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29) ^ k1) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return (unsigned)(((h & 0xFFFFFFFFu) * g->nsets) >> 32);
 }
 
-/* The (DID, PASID) scope slot of PASID-granular invalidation stamps and hints. */
+/* The (DID, PASID) scope slot of PASID-granular invalidation stamps and hints
+   (the same mix as siov_cache_set, with its own seed). */
 static inline unsigned siov_dp_slot(uint16_t did, uint32_t pasid)
 {
-    uint64_t k = (uint64_t)did << 32 | pasid;
-    return (unsigned)(XXH3_64bits_withSeed(&k, sizeof(k), SIOV_CACHE_SEED_DP) & (SIOV_DP_SLOTS - 1));
+    uint64_t h = ((uint64_t)did << 32 ^ pasid ^ SIOV_CACHE_SEED_DP) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
+    return (unsigned)((h >> 32) & (SIOV_DP_SLOTS - 1));
 }
 
 /* ------------------------------------------------- pages.c */

@@ -90,7 +90,9 @@ static bool xc_relocate(struct siov_caches *c, struct siov_xc_way *w)
 
 /* Writer: the way to replace among (key, vpn)'s two sets: its own entry, else
    one not valid any more (first set first), else one whose entry moves to its
-   other set, else the next in turn. */
+   other set, else the next in turn. Moves are tried only while fewer than
+   3/4 of the ways have been filled since everything was last invalidated:
+   in a full cache they rarely find room, and misses would pay for them. */
 static struct siov_xc_way *xc_victim(struct siov_caches *c, uint64_t key, uint64_t vpn)
 {
     struct siov_xc_way *w[2 * SIOV_XC_WAYS];
@@ -98,10 +100,18 @@ static struct siov_xc_way *xc_victim(struct siov_caches *c, uint64_t key, uint64
     for (unsigned i = 0; i < 2 * SIOV_XC_WAYS; i++)
         if ((siov_ld(&w[i]->head) & SIOV_XC_HEAD_KEY) == key && siov_ld(&w[i]->vpn) == vpn)
             return w[i];
+    uint64_t all = siov_ld(&c->st.front[SIOV_XC_INV_ALL]);
+    if (c->xc.used_since != all) { /* everything was invalidated: count afresh */
+        c->xc.used_since = all;
+        c->xc.used = 0;
+    }
     for (unsigned i = 0; i < 2 * SIOV_XC_WAYS; i++)
-        if (!xc_alive(c, w[i]))
+        if (!xc_alive(c, w[i])) {
+            c->xc.used++;
             return w[i];
-    for (unsigned i = 0; i < 2 * SIOV_XC_WAYS; i++)
+        }
+    size_t ways = (size_t)c->xc.sets * SIOV_XC_WAYS;
+    for (unsigned i = 0; c->xc.used < ways - ways / 4 && i < 2 * SIOV_XC_WAYS; i++)
         if (xc_relocate(c, w[i]))
             return w[i];
     return w[c->st.hand++ % (2 * SIOV_XC_WAYS)];

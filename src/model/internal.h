@@ -78,11 +78,18 @@ struct siov_msi_pending {
 #define SIOV_MSI_FAULT 0
 #define SIOV_MSI_INV 1
 
-/* Shards of the hottest counter, so translating threads neither bounce one
-   cache line nor pay a locked add: a thread counts in a shard it owns, the
-   first unclaimed or its own among SIOV_STAT_PROBES shards from where its id
-   hashes, adding with a plain load and store; when all of those belong to
-   other threads, it adds atomically to the first one's shared. */
+/* Shards of the counters every translation bumps, so translating threads
+   neither bounce one cache line nor pay a locked add: a thread counts in a
+   shard it owns, the first unclaimed or its own among SIOV_STAT_PROBES shards
+   from where its id hashes, adding with a plain load and store; when all of
+   those belong to other threads, it adds atomically (front-cache hits to the
+   first one's shared, the others to the unit's stats). siov_iommu_stats adds
+   the shards in. The counters kept there: */
+#define SIOV_HOT_STATS(X)                                                                                          \
+    X(translations) X(iotlb_hits) X(iotlb_misses) X(walks) X(context_cache_hits) X(context_cache_misses)          \
+        X(pasid_cache_hits) X(pasid_cache_misses)
+#define SIOV_HOT_ENUM(f) SIOV_HOT_##f,
+enum siov_hot_stat { SIOV_HOT_STATS(SIOV_HOT_ENUM) SIOV_HOT_N };
 #define SIOV_STAT_SHARD_BITS 4
 #define SIOV_STAT_SHARDS (1u << SIOV_STAT_SHARD_BITS)
 #define SIOV_STAT_PROBES 4
@@ -90,6 +97,7 @@ struct siov_stat_shard {
     _Alignas(64) uint64_t owner; /* the claiming thread's id, 0 while unclaimed */
     uint64_t owned;              /* front-cache hits counted by the owner alone */
     uint64_t shared;             /* front-cache hits of other threads (atomic adds) */
+    uint64_t hot[SIOV_HOT_N];    /* the owner's counts of SIOV_HOT_STATS */
 };
 
 /* One translation to put in the front cache (siov_xc_fill: the unit tests fill it directly). */

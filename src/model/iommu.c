@@ -115,10 +115,13 @@ void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out)
     for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
     for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) { /* front-cache hits are IOTLB hits */
-        uint64_t n = __atomic_load_n(&iommu->shard[i].owned, __ATOMIC_RELAXED) +
-                     __atomic_load_n(&iommu->shard[i].shared, __ATOMIC_RELAXED);
+        const struct siov_stat_shard *s = &iommu->shard[i];
+        uint64_t n = __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + __atomic_load_n(&s->shared, __ATOMIC_RELAXED);
         out->translations += n;
         out->iotlb_hits += n;
+#define SIOV_HOT_SUM(f) out->f += __atomic_load_n(&s->hot[SIOV_HOT_##f], __ATOMIC_RELAXED);
+        SIOV_HOT_STATS(SIOV_HOT_SUM)
+#undef SIOV_HOT_SUM
     }
 }
 

@@ -55,10 +55,11 @@ size_t siov_tlb_capacity(const struct siov_caches *c)
     return (size_t)c->tlb.geo.nsets * c->tlb.geo.nways;
 }
 
+/* Writer: evictions happen under the writer lock only, so no locked add. */
 static void count_eviction(struct siov_caches *c)
 {
     if (c->tlb.evictions)
-        siov_stat_inc(c->tlb.evictions);
+        siov_st(c->tlb.evictions, siov_ld(c->tlb.evictions) + 1);
 }
 
 static int size_code(uint64_t page_size)

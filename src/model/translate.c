@@ -20,16 +20,96 @@ static siov_fault check_root_state(const struct siov_iommu *u, uint64_t state)
     return SIOV_OK;
 }
 
+/* __has_builtin must not appear in an #if where the compiler lacks it */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#define SIOV_HAVE_THREAD_POINTER 1
+#endif
+#endif
+
+/* An id of the calling thread, distinct among live threads and never 0: its
+   thread pointer where the compiler reads it inline, else pthread_self. */
+static inline uint64_t thread_id(void)
+{
+    uint64_t id = 0;
+#ifdef SIOV_HAVE_THREAD_POINTER
+    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+    memcpy(&id, &tp, sizeof(tp) < sizeof(id) ? sizeof(tp) : sizeof(id));
+#else
+    pthread_t self = pthread_self();
+    memcpy(&id, &self, sizeof(self) < sizeof(id) ? sizeof(self) : sizeof(id));
+#endif
+    return id | 1; /* both are aligned: the low bit keeps them distinct */
+}
+
+/* The first shard of a thread: Fibonacci hashing (thread pointers differ in
+   their middle bits, stacks being MiBs apart). */
+static inline unsigned first_shard(uint64_t me)
+{
+    return (unsigned)((me * 0x9E3779B97F4A7C15ull) >> (64 - SIOV_STAT_SHARD_BITS));
+}
+
+/* The shard the thread owns when it does not own its first one: its own
+   or an unclaimed one among the few after it; NULL when other threads hold
+   them all. */
+__attribute__((noinline)) static struct siov_stat_shard *own_shard_claim(struct siov_iommu *u, uint64_t me)
+{
+    unsigned first = first_shard(me);
+    for (unsigned k = 0; k < SIOV_STAT_PROBES; k++) {
+        struct siov_stat_shard *s = &u->shard[(first + k) % SIOV_STAT_SHARDS];
+        uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+        if (owner == me || (!owner && __atomic_compare_exchange_n(&s->owner, &owner, me, false, __ATOMIC_RELAXED,
+                                                                  __ATOMIC_RELAXED)))
+            return s;
+    }
+    return NULL;
+}
+
+/* The shard this thread owns (see siov_stat_shard), or NULL. */
+__attribute__((always_inline)) static inline struct siov_stat_shard *own_shard(struct siov_iommu *u, uint64_t me)
+{
+    struct siov_stat_shard *s = &u->shard[first_shard(me)];
+    return __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == me ? s : own_shard_claim(u, me);
+}
+
+/* Only the owner writes its shard: a plain add, no locked instruction. */
+static inline void owner_add(uint64_t *c, uint64_t n)
+{
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/* Count n front-cache hits in this thread's shard: no line shared with other threads. */
+__attribute__((always_inline)) static inline void count_hits(struct siov_iommu *u, uint64_t n)
+{
+    uint64_t me = thread_id();
+    struct siov_stat_shard *s = own_shard(u, me);
+    if (s)
+        owner_add(&s->owned, n);
+    else
+        __atomic_fetch_add(&u->shard[first_shard(me)].shared, n, __ATOMIC_RELAXED);
+}
+
+/* Count one of SIOV_HOT_STATS in this thread's shard, or atomically in the unit's stats. */
+#define STAT_HOT(u, f) stat_hot((u), SIOV_HOT_##f, &(u)->stats.f)
+static inline void stat_hot(struct siov_iommu *u, enum siov_hot_stat which, uint64_t *shared)
+{
+    struct siov_stat_shard *s = own_shard(u, thread_id());
+    if (s)
+        owner_add(&s->hot[which], 1);
+    else
+        siov_stat_inc(shared);
+}
+
 /* The context entry of sid, from the context cache or guest memory. */
 static siov_fault context_get(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
                               struct siov_ctx_ent *ce)
 {
     siov_sid sid = req->sid;
     if (!req->nocache && siov_cc_lookup(u->caches, sid, ce)) {
-        siov_stat_inc(&u->stats.context_cache_hits);
+        STAT_HOT(u, context_cache_hits);
         return SIOV_OK;
     }
-    siov_stat_inc(&u->stats.context_cache_misses);
+    STAT_HOT(u, context_cache_misses);
     siov_fault f = siov_context_lookup(u, state, sid, ce);
     if (!f)
         siov_cc_fill_epoch(u->caches, req->epoch, sid, ce);
@@ -43,7 +123,7 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
     if (legacy && req->pasid != SIOV_NO_PASID)
         return SIOV_FAULT_RTA_2;
     if (!legacy && !req->nocache && siov_pc_lookup(u->caches, req->sid, req->pasid, pe)) {
-        siov_stat_inc(&u->stats.pasid_cache_hits);
+        STAT_HOT(u, pasid_cache_hits);
         *fpd = pe->fpd;
         return SIOV_OK;
     }
@@ -54,7 +134,7 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
         return f;
     if (legacy)
         return siov_context_legacy_pe(u, &ce, pe);
-    siov_stat_inc(&u->stats.pasid_cache_misses);
+    STAT_HOT(u, pasid_cache_misses);
     f = siov_pasid_lookup(u, &ce, req->pasid, pe, fpd);
     if (!f)
         siov_pc_fill_epoch(u->caches, req->epoch, req->sid, req->pasid, pe);
@@ -80,11 +160,11 @@ static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_e
 {
     *walked = false;
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
-        siov_stat_inc(&u->stats.iotlb_hits);
+        STAT_HOT(u, iotlb_hits);
         return SIOV_OK;
     }
-    siov_stat_inc(&u->stats.iotlb_misses);
-    siov_stat_inc(&u->stats.walks);
+    STAT_HOT(u, iotlb_misses);
+    STAT_HOT(u, walks);
     *walked = true;
     return siov_walk(u, pe, req->addr, req->access, w);
 }
@@ -130,65 +210,6 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
     return SIOV_OK;
 }
 
-/* __has_builtin must not appear in an #if where the compiler lacks it */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_thread_pointer)
-#define SIOV_HAVE_THREAD_POINTER 1
-#endif
-#endif
-
-/* An id of the calling thread, distinct among live threads and never 0: its
-   thread pointer where the compiler reads it inline, else pthread_self. */
-static inline uint64_t thread_id(void)
-{
-    uint64_t id = 0;
-#ifdef SIOV_HAVE_THREAD_POINTER
-    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
-    memcpy(&id, &tp, sizeof(tp) < sizeof(id) ? sizeof(tp) : sizeof(id));
-#else
-    pthread_t self = pthread_self();
-    memcpy(&id, &self, sizeof(self) < sizeof(id) ? sizeof(self) : sizeof(id));
-#endif
-    return id | 1; /* both are aligned: the low bit keeps them distinct */
-}
-
-/* The first shard of a thread: Fibonacci hashing (thread pointers differ in
-   their middle bits, stacks being MiBs apart). */
-static inline unsigned first_shard(uint64_t me)
-{
-    return (unsigned)((me * 0x9E3779B97F4A7C15ull) >> (64 - SIOV_STAT_SHARD_BITS));
-}
-
-/* count_hits when the thread does not own its first shard: claim one of the
-   few after it, or add atomically when other threads hold them all. */
-__attribute__((noinline)) static void count_hits_claim(struct siov_iommu *u, uint64_t me, uint64_t n)
-{
-    unsigned first = first_shard(me);
-    for (unsigned k = 0; k < SIOV_STAT_PROBES; k++) {
-        struct siov_stat_shard *s = &u->shard[(first + k) % SIOV_STAT_SHARDS];
-        uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-        if (owner == me || (!owner && __atomic_compare_exchange_n(&s->owner, &owner, me, false, __ATOMIC_RELAXED,
-                                                                  __ATOMIC_RELAXED))) {
-            __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-            return;
-        }
-    }
-    __atomic_fetch_add(&u->shard[first].shared, n, __ATOMIC_RELAXED);
-}
-
-/* Count n front-cache hits in this thread's shard (see siov_stat_shard): a
-   plain add in a shard only this thread writes, so no locked instruction and
-   no line shared with other threads. */
-__attribute__((always_inline)) static inline void count_hits(struct siov_iommu *u, uint64_t n)
-{
-    uint64_t me = thread_id();
-    struct siov_stat_shard *s = &u->shard[first_shard(me)];
-    if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) == me)
-        __atomic_store_n(&s->owned, __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-    else
-        count_hits_claim(u, me, n);
-}
-
 /* The access flags a front-cache hit can answer (no ATS, no translated request). */
 #define FAST_ACCESS (SIOV_ACCESS_RWX | SIOV_ACCESS_PRIV)
 
@@ -218,25 +239,42 @@ __attribute__((always_inline)) static inline bool fast_answer(uint64_t val, uint
     return true;
 }
 
-/* A front-cache hit that grants the access, uncounted: the hit path probes
-   the page's first set only (both: second); gate_shift is 0, or
-   SIOV_FAST_CHECKED_SHIFT for the stale checker's probe. */
-__attribute__((always_inline)) static inline bool fast_hit(const struct siov_iommu *u, unsigned gate_shift,
-                                                          bool both, siov_sid sid, uint32_t pasid, uint64_t iova,
-                                                          unsigned access, struct siov_xlate *out)
+/* What the hit path reads of the unit, once per call (or per batch). */
+struct fast_view {
+    unsigned gate;                  /* SIOV_FAST_* for the probe at hand */
+    const struct siov_xc_way *ways;
+    unsigned shift;
+    const uint64_t *inv;
+};
+
+/* gate_shift is 0, or SIOV_FAST_CHECKED_SHIFT for the stale checker's probe. */
+__attribute__((always_inline)) static inline struct fast_view fast_view_of(const struct siov_iommu *u,
+                                                                          unsigned gate_shift)
+{
+    return (struct fast_view){__atomic_load_n(&u->fast_gate, __ATOMIC_ACQUIRE) >> gate_shift, u->xc.ways,
+                              u->xc.set_shift, u->xc.inv};
+}
+
+/* A front-cache hit that grants the access, uncounted. The hit path probes
+   the page's first set (FIRST_SET), the slow path its second (SECOND_SET),
+   a batch and the stale checker both. */
+enum { FIRST_SET = 1, SECOND_SET = 2, BOTH_SETS = 3 };
+__attribute__((always_inline)) static inline bool fast_hit(const struct fast_view *v, unsigned sets, siov_sid sid,
+                                                          uint32_t pasid, uint64_t iova, unsigned access,
+                                                          struct siov_xlate *out)
 {
     uint32_t p1 = pasid + 1; /* the key's PASID field: 0 without PASID */
-    if (p1 > SIOV_PASID_MAX + 1u || access & ~FAST_ACCESS)
+    unsigned has_pasid = p1 != 0;
+    if (p1 > SIOV_PASID_MAX + 1u || access & ~FAST_ACCESS || !((v->gate >> has_pasid) & 1))
         return false;
-    bool has_pasid = p1 != 0;
-    unsigned gate = __atomic_load_n(&u->fast_gate, __ATOMIC_ACQUIRE) >> gate_shift;
-    if (!((gate >> has_pasid) & 1))
-        return false;
+    unsigned need = fast_need[has_pasid][access], priv = (access >> 3) & 1;
     uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)sid << 21 | p1, vpn = iova >> SIOV_PAGE_SHIFT, val, sd;
-    bool found = both ? siov_xc_lookup(u->xc.ways, u->xc.set_shift, key, vpn, &val, &sd)
-                      : siov_xc_lookup_first(u->xc.ways, u->xc.set_shift, key, vpn, &val, &sd);
-    return found && siov_xc_valid(u->xc.inv, sd) &&
-           fast_answer(val, sd, fast_need[has_pasid][access], (access >> 3) & 1, iova, out);
+    uint64_t h = siov_xc_hash(key, vpn);
+    bool found = ((sets & FIRST_SET) &&
+                  siov_xc_read_set(v->ways + siov_xc_first_set(h, v->shift), key, vpn, &val, &sd)) ||
+                 ((sets & SECOND_SET) &&
+                  siov_xc_read_set(v->ways + siov_xc_second_set(h, v->shift), key, vpn, &val, &sd));
+    return found && siov_xc_valid(v->inv, sd) && fast_answer(val, sd, need, priv, iova, out);
 }
 
 /* ------------------------------------------- the stale-translation checker */
@@ -317,7 +355,7 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
 static siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
                                 struct siov_xlate *out)
 {
-    siov_stat_inc(&u->stats.translations);
+    STAT_HOT(u, translations);
     if (!(state & SIOV_STATE_TE)) {
         *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
         return SIOV_OK;
@@ -345,7 +383,8 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
 {
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
-    if (fast_hit(iommu, 0, true, sid, pasid, iova, access, out)) { /* in the page's second set */
+    struct fast_view v = fast_view_of(iommu, 0);
+    if (fast_hit(&v, SECOND_SET, sid, pasid, iova, access, out)) {
         count_hits(iommu, 1);
         return SIOV_OK;
     }
@@ -361,7 +400,8 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
     struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
     /* under the stale checker, front-cache answers are checked too */
-    if (fast_hit(iommu, SIOV_FAST_CHECKED_SHIFT, true, sid, pasid, iova, access, out)) {
+    v = fast_view_of(iommu, SIOV_FAST_CHECKED_SHIFT);
+    if (fast_hit(&v, BOTH_SETS, sid, pasid, iova, access, out)) {
         count_hits(iommu, 1);
         stale_check(iommu, state, &req, SIOV_OK, out);
         return SIOV_OK;
@@ -372,21 +412,45 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
 siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           unsigned access, struct siov_xlate *out)
 {
-    if (iommu && out && fast_hit(iommu, 0, false, sid, pasid, iova, access, out)) {
+    struct fast_view v;
+    if (iommu && out && (v = fast_view_of(iommu, 0), fast_hit(&v, FIRST_SET, sid, pasid, iova, access, out))) {
         count_hits(iommu, 1);
         return SIOV_OK;
     }
     return translate_slow(iommu, sid, pasid, iova, access, out);
 }
 
-/* Requests whose front-cache sets are fetched ahead of their probe. */
-#define BATCH_AHEAD 16u
+/* A batch is probed in blocks: the keys and first sets of the next block are
+   computed, and their lines fetched, before the current block is probed. */
+#define BATCH_BLOCK 16u
 
-/* The first set of a request's page, for a prefetch (any key: no check). */
-static inline const struct siov_xc_way *batch_set(const struct siov_iommu *u, const struct siov_xlate_req *r)
+struct batch_block {
+    uint64_t key[BATCH_BLOCK]; /* 0: not for the hit path (slow path at once) */
+    const struct siov_xc_way *set[BATCH_BLOCK];
+};
+
+/* Keys and first sets of requests r[0..m), their lines fetched. */
+static inline void batch_prepare(const struct fast_view *v, const struct siov_xlate_req *r, size_t m,
+                                 struct batch_block *b)
 {
-    uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)r->sid << 21 | ((r->pasid + 1) & SIOV_XC_KEY_PASID);
-    return u->xc.ways + siov_xc_set_of(u->xc.set_shift, key, r->iova >> SIOV_PAGE_SHIFT);
+    for (size_t i = 0; i < m; i++) {
+        uint32_t p1 = r[i].pasid + 1;
+        bool ok = p1 <= SIOV_PASID_MAX + 1u && !(r[i].access & ~FAST_ACCESS) && ((v->gate >> (p1 != 0)) & 1);
+        uint64_t key = SIOV_XC_KEY_VALID | (uint64_t)r[i].sid << 21 | (p1 & SIOV_XC_KEY_PASID);
+        b->key[i] = ok ? key : 0;
+        b->set[i] = v->ways + siov_xc_set_of(v->shift, key, r[i].iova >> SIOV_PAGE_SHIFT);
+        __builtin_prefetch(b->set[i]);
+    }
+}
+
+/* The hit path for a prepared request (its first set only; the slow path looks at the second). */
+static inline bool batch_hit(const struct fast_view *v, uint64_t key, const struct siov_xc_way *set,
+                             const struct siov_xlate_req *r, struct siov_xlate *out)
+{
+    uint64_t val, sd;
+    bool has_pasid = siov_get(key, SIOV_XC_KEY_PASID) != 0;
+    return key && siov_xc_read_set(set, key, r->iova >> SIOV_PAGE_SHIFT, &val, &sd) && siov_xc_valid(v->inv, sd) &&
+           fast_answer(val, sd, fast_need[has_pasid][r->access & FAST_ACCESS], (r->access >> 3) & 1, r->iova, out);
 }
 
 int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_xlate_req *requests,
@@ -395,23 +459,28 @@ int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_x
     if (!iommu || (n && (!requests || !results)))
         return -EINVAL;
     uint64_t hits = 0;
-    bool ahead = __atomic_load_n(&iommu->fast_gate, __ATOMIC_RELAXED) && iommu->xc.ways;
-    for (size_t i = 0; ahead && i < n && i < BATCH_AHEAD; i++)
-        __builtin_prefetch(batch_set(iommu, &requests[i]));
-    for (size_t i = 0; i < n; i++) {
-        const struct siov_xlate_req *r = &requests[i];
-        struct siov_xlate_res *res = &results[i];
-        if (ahead && i + BATCH_AHEAD < n)
-            __builtin_prefetch(batch_set(iommu, &requests[i + BATCH_AHEAD]));
-        if (fast_hit(iommu, 0, true, r->sid, r->pasid, r->iova, r->access, &res->xlate)) {
-            res->fault = SIOV_OK;
-            hits++;
-            continue;
+    struct fast_view v = fast_view_of(iommu, 0);
+    struct batch_block blk[2];
+    if (!v.ways)
+        v.gate = 0; /* no front cache: every request takes the slow path */
+    batch_prepare(&v, requests, n < BATCH_BLOCK ? n : BATCH_BLOCK, &blk[0]);
+    for (size_t at = 0, k = 0; at < n; at += BATCH_BLOCK, k ^= 1) {
+        size_t m = n - at < BATCH_BLOCK ? n - at : BATCH_BLOCK, next = at + BATCH_BLOCK;
+        if (next < n)
+            batch_prepare(&v, &requests[next], n - next < BATCH_BLOCK ? n - next : BATCH_BLOCK, &blk[k ^ 1]);
+        for (size_t i = 0; i < m; i++) {
+            const struct siov_xlate_req *r = &requests[at + i];
+            struct siov_xlate_res *res = &results[at + i];
+            if (batch_hit(&v, blk[k].key[i], blk[k].set[i], r, &res->xlate)) {
+                res->fault = SIOV_OK;
+                hits++;
+                continue;
+            }
+            /* in order, as single calls: faults are recorded in request order */
+            res->fault = translate_slow(iommu, r->sid, r->pasid, r->iova, r->access, &res->xlate);
+            if (res->fault)
+                res->xlate = (struct siov_xlate){0};
         }
-        /* in order, as single calls: faults are recorded in request order */
-        res->fault = translate_slow(iommu, r->sid, r->pasid, r->iova, r->access, &res->xlate);
-        if (res->fault)
-            res->xlate = (struct siov_xlate){0};
     }
     if (hits)
         count_hits(iommu, hits);
