@@ -412,6 +412,59 @@ static void test_interrupt_range_page_cached_answers_not(void **state)
     tl_free(t);
 }
 
+struct stale_log {
+    unsigned n;
+    struct siov_stale_report last;
+};
+
+static void stale_cb(void *opaque, const struct siov_stale_report *r)
+{
+    struct stale_log *log = opaque;
+    log->n++;
+    log->last = *r;
+}
+
+/* With the stale checker on, front-cache answers are checked as well: a page
+   remapped in guest memory without its invalidation is reported from the
+   front cache's answer, which is counted as a hit; a correct one is not. */
+static void test_stale_checker_sees_front_cache_answers(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    struct stale_log log = {0};
+    cfg.stale_check = true;
+    cfg.stale_report = stale_cb;
+    cfg.stale_opaque = &log;
+    struct tl *t = tl_new(&cfg);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, PASID), flpt = tl_page(t), pe[8];
+    uint64_t leaf = tl_map(t, flpt, 4, true, 0, TL_DATA_BASE, KB4, TL_FL_URW | SIOV_FL_A | SIOV_FL_D, TL_FL_URW);
+    tl_pe_fl(pe, DID, flpt, 4);
+    tl_pasid_entry(t, dir, PASID, pe);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK); /* walks, fills */
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK); /* a front-cache hit */
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.iotlb_hits, s0.iotlb_hits + 1);
+    assert_int_equal(s1.pasid_cache_hits, s0.pasid_cache_hits); /* answered before any PASID-cache lookup */
+    assert_int_equal(s1.walks, s0.walks + 1); /* the checker's own uncached walk */
+    assert_int_equal(log.n, 0);
+    tl_w64(t, leaf, (TL_DATA_BASE + KB4) | TL_FL_URW | SIOV_FL_A | SIOV_FL_D); /* no invalidation */
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK);
+    assert_int_equal(x.addr, TL_DATA_BASE + 0x10); /* the cached answer, stale */
+    struct siov_stats s2 = tl_stats(t);
+    assert_int_equal(s2.iotlb_hits, s1.iotlb_hits + 1);
+    assert_int_equal(s2.pasid_cache_hits, s1.pasid_cache_hits);
+    assert_int_equal(s2.stale_hits, s1.stale_hits + 1);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.last.cached.addr, TL_DATA_BASE + 0x10);
+    assert_int_equal(log.last.fresh.addr, TL_DATA_BASE + KB4 + 0x10);
+    assert_true(log.last.caches & SIOV_CACHE_IOTLB); /* the IOTLB behind it holds it too */
+    tl_free(t);
+}
+
 struct counter_run {
     struct siov_iommu *iommu;
     unsigned iters;
@@ -522,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_hit_never_grants_more),
         cmocka_unit_test(test_priv_and_user_grants_apart),
         cmocka_unit_test(test_interrupt_range_page_cached_answers_not),
+        cmocka_unit_test(test_stale_checker_sees_front_cache_answers),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
         cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
     };
