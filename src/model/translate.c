@@ -443,13 +443,19 @@ static inline void batch_prepare(const struct fast_view *v, const struct siov_xl
     }
 }
 
-/* The hit path for a prepared request (its first set only; the slow path looks at the second). */
+/* The hit path for a prepared request: its first set, then its second (a
+   page a batch finds there would otherwise cost a call of the slow path). */
 static inline bool batch_hit(const struct fast_view *v, uint64_t key, const struct siov_xc_way *set,
                              const struct siov_xlate_req *r, struct siov_xlate *out)
 {
-    uint64_t val, sd;
+    uint64_t val, sd, vpn = r->iova >> SIOV_PAGE_SHIFT;
     bool has_pasid = siov_get(key, SIOV_XC_KEY_PASID) != 0;
-    return key && siov_xc_read_set(set, key, r->iova >> SIOV_PAGE_SHIFT, &val, &sd) && siov_xc_valid(v->inv, sd) &&
+    if (!key)
+        return false;
+    if (!siov_xc_read_set(set, key, vpn, &val, &sd) &&
+        !siov_xc_read_set(v->ways + siov_xc_alt_set_of(v->shift, key, vpn), key, vpn, &val, &sd))
+        return false;
+    return siov_xc_valid(v->inv, sd) &&
            fast_answer(val, sd, fast_need[has_pasid][r->access & FAST_ACCESS], (r->access >> 3) & 1, r->iova, out);
 }
 
