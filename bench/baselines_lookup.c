@@ -162,6 +162,7 @@ static void lk_row(const struct bench_opts *o, struct bench_report *rep, const c
     struct bench_stat st;
     bench_measure(o, body, c, &st);
     bench_set_stat(r, &st);
+    r->ws = n;
     snprintf(r->note, sizeof(r->note), note, n);
 }
 

@@ -103,12 +103,19 @@ static int plot_sweep(const struct bench_report *rep, FILE *f)
     for (unsigned k = 0; k < nseries; k++) {
         const char *c = colors[k % (sizeof(colors) / sizeof(colors[0]))];
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", c);
-        for (size_t i = 0; i < rep->n; i++) {
-            const struct bench_result *r = &rep->r[i];
-            char b[40];
-            base_of(r->name, b, sizeof(b));
-            if (r->ws && r->ns > 0 && !strcmp(b, names[k]))
-                fprintf(f, "%.1f,%.1f ", map(r->ws, x, ML, W - MR), map(r->ns, y, H - MB, MT));
+        for (unsigned ws = 0, prev = 0;; prev = ws) { /* the series' points by working set, smallest first */
+            const struct bench_result *next = NULL;
+            for (size_t i = 0; i < rep->n; i++) {
+                const struct bench_result *r = &rep->r[i];
+                char b[40];
+                base_of(r->name, b, sizeof(b));
+                if (r->ws > prev && r->ns > 0 && !strcmp(b, names[k]) && (!next || r->ws < next->ws))
+                    next = r;
+            }
+            if (!next)
+                break;
+            ws = next->ws;
+            fprintf(f, "%.1f,%.1f ", map(ws, x, ML, W - MR), map(next->ns, y, H - MB, MT));
         }
         fprintf(f, "\"/>\n");
         for (size_t i = 0; i < rep->n; i++) {
@@ -163,8 +170,10 @@ static int plot_ratios(const struct bench_report *rep, FILE *f)
         fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>", left, y + 3, w,
                 row - 6, met ? "#2ca02c" : "#d62728");
         bool thr = !strcmp(r->ratio_kind, "throughput");
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\">%.2f%s vs %s %.2f (%s)</text>\n", left + w + 6, y + 14, r->ratio,
-                thr ? "x" : "", r->dir == BENCH_AT_MOST ? "&lt;=" : "&gt;=", r->target, r->baseline);
+        bool abs = !strcmp(r->ratio_kind, "absolute");
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\">%.2f%s %s %s %.2f%s%s</text>\n", left + w + 6, y + 14, r->ratio,
+                thr ? "x" : abs ? r->unit : "", abs ? "" : "vs", r->dir == BENCH_AT_MOST ? "&lt;=" : "&gt;=",
+                r->target, abs ? r->unit : " x ", abs ? "" : r->baseline);
         y += row;
     }
     fprintf(f, "</svg>\n");
