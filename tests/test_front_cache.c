@@ -64,7 +64,7 @@ static bool probe(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uin
 static void expect_hit(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size)
 {
     struct siov_xc_hit want = answer(sid, pasid, addr, size);
-    uint64_t val, sd;
+    uint64_t val = 0, sd = 0;
     assert_true(probe(f, sid, pasid, addr, &val, &sd));
     assert_int_equal(val & SIOV_XC_VAL_PAGE, want.page);
     assert_int_equal(siov_get(val, SIOV_XC_VAL_PERM_USER), want.perm_user);
@@ -77,7 +77,7 @@ static void expect_hit(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr
 
 static void expect_miss(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr)
 {
-    uint64_t val, sd;
+    uint64_t val = 0, sd = 0;
     assert_false(probe(f, sid, pasid, addr, &val, &sd));
 }
 
@@ -125,7 +125,7 @@ static void fill_did(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, 
 
 static bool cached(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr)
 {
-    uint64_t val, sd;
+    uint64_t val = 0, sd = 0;
     return probe(f, sid, pasid, addr, &val, &sd);
 }
 
@@ -216,7 +216,7 @@ static void test_no_false_hits(void **state)
         uint64_t addr = (s >> 20 & 63) << 12;
         if (s >> 63)
             fill(f, sid, pasid, addr, KB4);
-        uint64_t val, sd;
+        uint64_t val = 0, sd = 0;
         if (probe(f, sid, pasid, addr, &val, &sd)) {
             expect_hit(f, sid, pasid, addr, KB4);
             hits++;
