@@ -70,6 +70,42 @@ static void sweep_axes(FILE *f, struct range x, struct range y)
                "ns per operation (median)</text>\n", (MT + H - MB) / 2, (MT + H - MB) / 2);
 }
 
+/* One series of the sweep chart: its line (points in working-set order), its
+   markers and its legend entry (the k-th). */
+static void draw_series(FILE *f, const struct bench_report *rep, const char *name, unsigned k, struct range x,
+                        struct range y)
+{
+    const char *c = colors[k % (sizeof(colors) / sizeof(colors[0]))];
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", c);
+    for (unsigned ws = 0, prev = 0;; prev = ws) { /* the series' points by working set, smallest first */
+        const struct bench_result *next = NULL;
+        for (size_t i = 0; i < rep->n; i++) {
+            const struct bench_result *r = &rep->r[i];
+            char b[40];
+            base_of(r->name, b, sizeof(b));
+            if (r->ws > prev && r->ns > 0 && !strcmp(b, name) && (!next || r->ws < next->ws))
+                next = r;
+        }
+        if (!next)
+            break;
+        ws = next->ws;
+        fprintf(f, "%.1f,%.1f ", map(ws, x, ML, W - MR), map(next->ns, y, H - MB, MT));
+    }
+    fprintf(f, "\"/>\n");
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct bench_result *r = &rep->r[i];
+        char b[40];
+        base_of(r->name, b, sizeof(b));
+        if (r->ws && r->ns > 0 && !strcmp(b, name))
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", map(r->ws, x, ML, W - MR),
+                    map(r->ns, y, H - MB, MT), c);
+    }
+    double ly = MT + 10 + 18 * k;
+    fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"2\"/>",
+            W - MR + 12, W - MR + 34, ly, ly, c);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", W - MR + 40, ly + 4, name);
+}
+
 static int plot_sweep(const struct bench_report *rep, FILE *f)
 {
     char names[SERIES_MAX][40];
@@ -100,37 +136,8 @@ static int plot_sweep(const struct bench_report *rep, FILE *f)
     if (x.hi <= x.lo)
         x.hi = x.lo + 1;
     sweep_axes(f, x, y);
-    for (unsigned k = 0; k < nseries; k++) {
-        const char *c = colors[k % (sizeof(colors) / sizeof(colors[0]))];
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", c);
-        for (unsigned ws = 0, prev = 0;; prev = ws) { /* the series' points by working set, smallest first */
-            const struct bench_result *next = NULL;
-            for (size_t i = 0; i < rep->n; i++) {
-                const struct bench_result *r = &rep->r[i];
-                char b[40];
-                base_of(r->name, b, sizeof(b));
-                if (r->ws > prev && r->ns > 0 && !strcmp(b, names[k]) && (!next || r->ws < next->ws))
-                    next = r;
-            }
-            if (!next)
-                break;
-            ws = next->ws;
-            fprintf(f, "%.1f,%.1f ", map(ws, x, ML, W - MR), map(next->ns, y, H - MB, MT));
-        }
-        fprintf(f, "\"/>\n");
-        for (size_t i = 0; i < rep->n; i++) {
-            const struct bench_result *r = &rep->r[i];
-            char b[40];
-            base_of(r->name, b, sizeof(b));
-            if (r->ws && r->ns > 0 && !strcmp(b, names[k]))
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", map(r->ws, x, ML, W - MR),
-                        map(r->ns, y, H - MB, MT), c);
-        }
-        double ly = MT + 10 + 18 * k;
-        fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"2\"/>",
-                W - MR + 12, W - MR + 34, ly, ly, c);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", W - MR + 40, ly + 4, names[k]);
-    }
+    for (unsigned k = 0; k < nseries; k++)
+        draw_series(f, rep, names[k], k, x, y);
     fprintf(f, "</svg>\n");
     return 0;
 }

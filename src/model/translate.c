@@ -259,11 +259,13 @@ __attribute__((always_inline)) static inline struct fast_view fast_view_of(const
    the page's first set (FIRST_SET), the slow path its second (SECOND_SET),
    a batch and the stale checker both. */
 enum { FIRST_SET = 1, SECOND_SET = 2, BOTH_SETS = 3 };
-__attribute__((always_inline)) static inline bool fast_hit(const struct fast_view *v, unsigned sets, siov_sid sid,
-                                                          uint32_t pasid, uint64_t iova, unsigned access,
-                                                          struct siov_xlate *out)
+__attribute__((always_inline)) static inline bool fast_hit(const struct fast_view *v, unsigned sets,
+                                                          const struct siov_xlate_req *r, struct siov_xlate *out)
 {
-    uint32_t p1 = pasid + 1; /* the key's PASID field: 0 without PASID */
+    siov_sid sid = r->sid;
+    uint64_t iova = r->iova;
+    unsigned access = r->access;
+    uint32_t p1 = r->pasid + 1; /* the key's PASID field: 0 without PASID */
     unsigned has_pasid = p1 != 0;
     if (p1 > SIOV_PASID_MAX + 1u || access & ~FAST_ACCESS || !((v->gate >> has_pasid) & 1))
         return false;
@@ -384,7 +386,8 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     struct fast_view v = fast_view_of(iommu, 0);
-    if (fast_hit(&v, SECOND_SET, sid, pasid, iova, access, out)) {
+    struct siov_xlate_req r = {sid, pasid, iova, access};
+    if (fast_hit(&v, SECOND_SET, &r, out)) {
         count_hits(iommu, 1);
         return SIOV_OK;
     }
@@ -401,7 +404,8 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
     struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
     /* under the stale checker, front-cache answers are checked too */
     v = fast_view_of(iommu, SIOV_FAST_CHECKED_SHIFT);
-    if (fast_hit(&v, BOTH_SETS, sid, pasid, iova, access, out)) {
+    r.access = access; /* normalized */
+    if (fast_hit(&v, BOTH_SETS, &r, out)) {
         count_hits(iommu, 1);
         stale_check(iommu, state, &req, SIOV_OK, out);
         return SIOV_OK;
@@ -413,7 +417,8 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
                           unsigned access, struct siov_xlate *out)
 {
     struct fast_view v;
-    if (iommu && out && (v = fast_view_of(iommu, 0), fast_hit(&v, FIRST_SET, sid, pasid, iova, access, out))) {
+    struct siov_xlate_req r = {sid, pasid, iova, access};
+    if (iommu && out && (v = fast_view_of(iommu, 0), fast_hit(&v, FIRST_SET, &r, out))) {
         count_hits(iommu, 1);
         return SIOV_OK;
     }
