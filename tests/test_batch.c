@@ -69,7 +69,8 @@ static void world_new(struct world *w, enum mode m)
     tl_pasid_entry(w->t, dir, PASID_SL, pe);
 }
 
-/* A mix of requests: both domains and no PASID (RID_PASID is the SL one),
+/* A mix of requests: both domains and no PASID (RID_PASID is the SL one, so
+   requests that name it fault, SCT.9),
    unmapped and read-only pages, every access kind, bad PASIDs and sources. */
 static void make_requests(struct siov_xlate_req *r, unsigned n, uint64_t seed)
 {
