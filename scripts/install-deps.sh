@@ -6,7 +6,7 @@
 #                                    optional qemu-style baseline of siov-bench)
 set -euo pipefail
 
-pkgs=(meson ninja-build gcc pkg-config libcmocka-dev libxxhash-dev)
+pkgs=(meson ninja-build gcc pkg-config libcmocka-dev)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang libclang-rt-dev llvm) ;;
