@@ -170,8 +170,8 @@ static int ref_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 
 struct fz_mem *fz_mem_new(void)
 {
-    static const struct siov_mem_ops model_ops = {model_read, model_write};
-    static const struct siov_mem_ops ref_ops = {ref_read, ref_write};
+    static const struct siov_mem_ops model_ops = {.read = model_read, .write = model_write};
+    static const struct siov_mem_ops ref_ops = {.read = ref_read, .write = ref_write};
     struct fz_mem *m = calloc(1, sizeof(*m));
     if (!m)
         abort();

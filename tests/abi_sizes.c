@@ -16,5 +16,6 @@ int main(void)
     SHOW(siov_stats);
     SHOW(siov_fault_record);
     SHOW(siov_stale_report);
+    SHOW(siov_irq);
     return 0;
 }

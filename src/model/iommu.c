@@ -32,6 +32,9 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->dev_tlb = true;
     cfg->abort_dma = true;
     cfg->rid_pasid = true;
+    cfg->irq_remapping = true;
+    cfg->x2apic = true;
+    cfg->posted_interrupts = true;
 }
 
 /* Whether a configuration describes hardware the spec allows. */
@@ -53,6 +56,8 @@ static bool config_valid(const struct siov_iommu_config *c)
         return false;
     if (c->nested && !(c->first_level && c->second_level))
         return false; /* NEST nests the two stages: docs/spec-notes.md */
+    if ((c->x2apic_only && !(c->irq_remapping && c->x2apic)) || (c->irq_remap_required && !c->irq_remapping))
+        return false; /* EIMER needs EIM, IRREQ needs IR */
     return c->version <= 0xFF;
 }
 
