@@ -155,6 +155,12 @@ int sim_cmd_dma_fill(struct sim *s, const struct sim_args *a, struct sim_result 
 static void print_record(struct sim *s, unsigned i, const struct siov_fault_record *fr)
 {
     char sid[16], pasid[24], acc[48];
+    if (fr->reason >= SIOV_FAULT_IR_20 && fr->reason <= SIOV_FAULT_IR_2B) { /* FI holds the interrupt index */
+        sim_print(s, "fault %u: %s (%s) sid %s interrupt index %u\n", i, siov_fault_name(fr->reason),
+                  siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid),
+                  (unsigned)siov_get(fr->addr, SIOV_FRCD0_IRQ_INDEX));
+        return;
+    }
     sim_print(s, "fault %u: %s (%s) sid %s %s addr 0x%llx %s\n", i, siov_fault_name(fr->reason),
               siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid), sim_fmt_pasid(fr->pasid, pasid),
               (unsigned long long)fr->addr, sim_fmt_access(fr->access, acc));
@@ -243,6 +249,8 @@ static const struct stat_row stat_rows[] = {
     STAT(pasid_cache_hits), STAT(pasid_cache_misses), STAT(iotlb_evictions), STAT(invalidations),
     STAT(inv_context),  STAT(inv_iotlb),     STAT(inv_piotlb),    STAT(inv_pasid_cache),
     STAT(inv_devtlb),   STAT(inv_wait),      STAT(inv_other),     STAT(stale_hits),
+    STAT(interrupts),   STAT(irq_remapped),  STAT(irq_posted),    STAT(irq_compat),
+    STAT(irq_blocked),  STAT(iec_hits),      STAT(iec_misses),    STAT(inv_iec),
 };
 
 static uint64_t stat_get(const struct siov_stats *st, const struct stat_row *row)
@@ -348,6 +356,13 @@ int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r
     sim_print(s, "IOTLB: %llu hits, %llu misses, hit rate %u.%u%%; %llu page walks; %llu faults (%llu recorded)\n",
               (unsigned long long)st.iotlb_hits, (unsigned long long)st.iotlb_misses, pm / 10, pm % 10,
               (unsigned long long)st.walks, (unsigned long long)st.faults, (unsigned long long)st.faults_recorded);
+    if (st.interrupts)
+        sim_print(s, "interrupts: %llu (remapped %llu, posted %llu, passed through %llu, blocked %llu); "
+                     "interrupt entry cache: %llu hits, %llu misses\n",
+                  (unsigned long long)st.interrupts, (unsigned long long)st.irq_remapped,
+                  (unsigned long long)st.irq_posted, (unsigned long long)st.irq_compat,
+                  (unsigned long long)st.irq_blocked, (unsigned long long)st.iec_hits,
+                  (unsigned long long)st.iec_misses);
     sim_print(s, "invalidations: %llu (context %llu, iotlb %llu, pasid-iotlb %llu, pasid-cache %llu, wait %llu)\n",
               (unsigned long long)st.invalidations, (unsigned long long)st.inv_context,
               (unsigned long long)st.inv_iotlb, (unsigned long long)st.inv_piotlb,

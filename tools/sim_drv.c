@@ -225,6 +225,8 @@ static int attach_cmd(struct sim *s, const struct sim_args *a, struct sim_result
     int pasid = siov_aux_pasid(a->v[0].dom->dom);
     if (rc == 0 && fn == siov_aux_attach && pasid >= 0)
         sim_print(s, " (pasid %d)", pasid);
+    if (rc == 0 && fn == siov_aux_attach) /* now an ADI of that device: its interrupts name it */
+        a->v[0].dom->aux = true, a->v[0].dom->aux_sid = a->v[1].sid;
     sim_print(s, "\n");
     return 0;
 }
