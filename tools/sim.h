@@ -155,7 +155,7 @@ int sim_parse_sid(struct sim *s, const struct sim_tok *t, siov_sid *out);
 int sim_parse_access(struct sim *s, const struct sim_tok *t, bool prot, unsigned *out);
 /* on/off, true/false, yes/no, 1/0. */
 int sim_parse_bool(struct sim *s, const struct sim_tok *t, bool *out);
-/* A fault reason by its spec name ("SSL.2", "ssl_2", "OK", "BUS"); -1 if none. */
+/* A fault reason by its spec name ("SSL.2", "ssl_2", "SSS.2", "OK", "BUS"); -1 if none. */
 int sim_fault_by_name(const char *name, siov_fault *out);
 /* An errno by name ("EBUSY"); -1 if unknown. */
 int sim_errno_by_name(const char *name, int *out);

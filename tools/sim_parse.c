@@ -338,20 +338,8 @@ int sim_parse_bool(struct sim *s, const struct sim_tok *t, bool *out)
 /* ----------------------------------------------------- fault and errno names */
 int sim_fault_by_name(const char *name, siov_fault *out)
 {
-    char want[16];
-    size_t n = strlen(name);
-    if (n == 0 || n >= sizeof(want))
-        return -1;
-    for (size_t i = 0; i <= n; i++)
-        want[i] = name[i] == '_' ? '.' : name[i];
-    for (unsigned f = 0; f <= SIOV_ERR_BUS; f++) {
-        const char *fn = siov_fault_name((siov_fault)f);
-        if (strcmp(fn, "?") != 0 && strcasecmp(fn, want) == 0) {
-            *out = (siov_fault)f;
-            return 0;
-        }
-    }
-    return -1;
+    /* either terminology: SSL.2 or its rev 3.4+ name SSS.2 */
+    return siov_fault_from_name(name, out) == 0 ? 0 : -1;
 }
 
 struct errno_name {

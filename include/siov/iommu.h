@@ -104,7 +104,7 @@ struct siov_xlate {
    translation disabled (GSTS.TES clear) the address passes through.
    Requests without PASID carry no PR/ER: PRIV and EXEC are dropped from them.
    An access with none of READ/WRITE/EXEC is a read. A PASID above
-   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SCT.7, not recorded.
+   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SGN.10, not recorded.
    NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded. */
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);

@@ -276,8 +276,9 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *u,
     }
     bool fpd = false;
     if (siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_ABORT && (u->ecap & SIOV_ECAP_ADMS)) {
-        siov_stat_inc(&u->stats.faults); /* blocked silently: docs/spec-notes.md */
-        return SIOV_FAULT_RTA_1;
+        /* RTA.4, "if reported" (Table 30): blocked and not recorded, docs/spec-notes.md */
+        siov_stat_inc(&u->stats.faults);
+        return SIOV_FAULT_RTA_4;
     }
     siov_fault f = check_root_state(u, state);
     if (!f) {
@@ -296,9 +297,10 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
+        /* above every PASID width (SGN.10); no TLP prefix or FRCD.PV holds it: not recorded */
         siov_stat_inc(&iommu->stats.translations);
-        siov_stat_inc(&iommu->stats.faults); /* no TLP prefix carries it: nothing to record */
-        return SIOV_FAULT_SCT_7;
+        siov_stat_inc(&iommu->stats.faults);
+        return SIOV_FAULT_SGN_10;
     }
     if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
