@@ -187,6 +187,7 @@ static void test_alloc_bad_args(void **state)
     assert_int_equal(siov_dev_irq_alloc(NULL, SID_A, 1, 0x40, &m), -EINVAL);
     assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, NULL), -EINVAL);
     assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 1, 15, &m), -EINVAL); /* reserved vector */
+    assert_string_equal(siov_driver_last_error(f->drv), "vector 15 is reserved (vectors 0-15)");
     assert_int_equal(siov_dev_irq_alloc_posted(f->drv, SID_A, PID_BASE + 32, 0x40, &m), -EINVAL);
     assert_int_equal(siov_dev_irq_alloc_posted(f->drv, SID_A, MEM_SIZE, 0x40, &m), -EINVAL);
     assert_int_equal(siov_dev_irq_alloc_posted(f->drv, SID_A, PID_BASE, 0, &m), -EINVAL);
@@ -217,6 +218,7 @@ static void test_table_full(void **state)
     snap(f, &s);
     struct siov_msi x;
     assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &x), -ENOSPC);
+    assert_string_equal(siov_driver_last_error(f->drv), "the interrupt remapping table is full (256 entries)");
     assert_int_equal(siov_dev_irq_alloc_posted(f->drv, SID_A, PID_BASE, 0x40, &x), -ENOSPC);
     unchanged(f, &s);
     assert_int_equal(siov_dev_irq_free(f->drv, SID_A, &m[77]), 0);
@@ -308,14 +310,16 @@ static void test_irq_free(void **state)
     assert_int_equal(siov_interrupt(f->iommu, SID_A, a.addr, 0, &out), SIOV_OK); /* cached */
     struct snapshot s;
     snap(f, &s);
-    /* misuse first: nothing changes */
+    /* misuse first: nothing changes, and the driver says why */
     assert_int_equal(siov_dev_irq_free(f->drv, SID_B, &a), -ENOENT);
+    assert_string_equal(siov_driver_last_error(f->drv), "no interrupt of 00:03.0 at index 0");
     struct siov_msi bad = {0xFEE00000, 0}; /* compatibility format */
     assert_int_equal(siov_dev_irq_free(f->drv, SID_A, &bad), -EINVAL);
     bad = (struct siov_msi){0xFED00000 | 0x10, 0};
     assert_int_equal(siov_dev_irq_free(f->drv, SID_A, &bad), -EINVAL);
     bad = (struct siov_msi){a.addr | 1, 0};
     assert_int_equal(siov_dev_irq_free(f->drv, SID_A, &bad), -EINVAL);
+    assert_string_equal(siov_driver_last_error(f->drv), "message 0xfee00011 data 0x0 is not one the driver makes");
     assert_int_equal(siov_dev_irq_free(NULL, SID_A, &a), -EINVAL);
     assert_int_equal(siov_dev_irq_free(f->drv, SID_A, NULL), -EINVAL);
     unchanged(f, &s);

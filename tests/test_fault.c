@@ -837,6 +837,45 @@ static void test_concurrent_reports(void **state)
     tl_free(t);
 }
 
+/* The documented overflow: 12 faults on the default 8 records leave 8
+   records and FSTS = PFO|PPF; siov_iommu_clear_faults empties the log through
+   the registers, ends the fault event and leaves queue errors alone. */
+static void test_overflow_twelve_and_clear(void **state)
+{
+    (void)state;
+    struct msi_log log;
+    struct tl *t = unit(8, &log);
+    program_msi(t);
+    wr32(t, SIOV_REG_FECTL, LIT_IM); /* masked: IP shows the pending event */
+    for (unsigned i = 0; i < 12; i++)
+        fault_n(t, i);
+    assert_int_equal(fsts(t), LIT_PFO | LIT_PPF | LIT_FRI(0));
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(frcd_lo(t, i), (uint64_t)i << 12);
+    struct siov_stats s = tl_stats(t);
+    assert_int_equal(s.faults, 12);
+    assert_int_equal(s.faults_recorded, 8);
+    assert_int_equal(fectl(t), LIT_IM | LIT_IP);
+    pthread_mutex_lock(&t->iommu->lock);
+    t->iommu->fsts |= 0x10; /* IQE: the queue's, not the fault log's */
+    pthread_mutex_unlock(&t->iommu->lock);
+
+    assert_int_equal(siov_iommu_clear_faults(t->iommu), 8);
+    assert_int_equal(fsts(t), 0x10u);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(frcd_hi(t, i) >> 63, 0);
+    assert_int_equal(siov_iommu_clear_faults(t->iommu), 0);
+    assert_int_equal(fectl(t), LIT_IM | LIT_IP); /* IQE is still unserviced */
+    wr32(t, SIOV_REG_FSTS, 0x10);
+    assert_int_equal(fectl(t), LIT_IM); /* every status serviced: IP clears */
+    /* logging resumes at the ring's next record, 0 */
+    fault_n(t, 12);
+    assert_int_equal(frcd_lo(t, 0), 12 << 12);
+    assert_int_equal(fsts(t), LIT_PPF | LIT_FRI(0));
+    assert_int_equal(siov_iommu_clear_faults(NULL), -EINVAL);
+    tl_free(t);
+}
+
 /* ------------------------------------------------- through siov_translate */
 static void test_e2e_root_not_present(void **state)
 {
@@ -1017,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_fsts_ppf_fri),
         cmocka_unit_test(test_fsts_rw1c),
         cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_overflow_twelve_and_clear),
         cmocka_unit_test(test_ring_wrap),
         cmocka_unit_test(test_max_records),
         cmocka_unit_test(test_frcd_write_only_clears_f),

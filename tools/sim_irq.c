@@ -43,11 +43,11 @@ int sim_cmd_interrupt(struct sim *s, const struct sim_args *a, struct sim_result
                          (unsigned long long)addr);
     if (f != SIOV_OK) {
         r->kind = RES_FAULT, r->fault = f;
-        sim_print(s, "%s -> fault %s: %s\n", what, siov_fault_name(f), siov_fault_describe(f));
+        sim_act(s, what, "fault %s: %s", siov_fault_name(f), siov_fault_describe(f));
         return 0;
     }
     r->kind = RES_IRQ, r->irq = irq;
-    sim_print(s, "%s -> %s\n", what, sim_fmt_irq(&irq, text, sizeof(text)));
+    sim_act(s, what, "%s", sim_fmt_irq(&irq, text, sizeof(text)));
     return 0;
 }
 
@@ -94,24 +94,19 @@ int sim_cmd_irq_alloc(struct sim *s, const struct sim_args *a, struct sim_result
     struct siov_msi msi;
     int rc = posted ? siov_dev_irq_alloc_posted(d, sid, where, (uint8_t)vector, &msi)
                     : siov_dev_irq_alloc(d, sid, (uint32_t)where, (uint8_t)vector, &msi);
-    char sids[16];
-    r->kind = RES_ERRNO, r->err = rc < 0 ? rc : 0;
-    const char *target = a->v[2].tok->text;
-    sim_fmt_sid(sid, sids);
-    if (strcmp(target, sids) == 0) /* a requester id as such; a name shows the id it stands for */
-        sim_print(s, "irq-alloc %s = %s", a->v[0].tok->text, sids);
-    else
-        sim_print(s, "irq-alloc %s = %s (%s)", a->v[0].tok->text, target, sids);
+    char sids[16], action[128], why[200];
+    sim_errno_result(s, r, rc);
+    snprintf(action, sizeof(action), "irq-alloc %s = %s %s0x%llx 0x%llx", a->v[0].tok->text, a->v[2].tok->text,
+             posted ? "posted " : "", (unsigned long long)where, (unsigned long long)vector);
     if (rc < 0)
-        return sim_print(s, " -> %s\n", sim_errno_name(rc)), 0;
+        return sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why))), 0;
     struct sim_name *n = sim_name_add(s, a->v[0].tok, NAME_IRQ);
     if (!n)
         return -1;
     n->sid = sid;
     n->msi = msi;
-    sim_print(s, " -> OK: index %u, message 0x%llx data 0x%x, %s 0x%llx %s 0x%llx\n", siov_msi_handle(msi.addr),
-              (unsigned long long)msi.addr, msi.data, "vector", (unsigned long long)vector,
-              posted ? "posted into" : "dest", (unsigned long long)where);
+    sim_act(s, action, "OK (%s, index %u: message 0x%llx data 0x%x)", sim_fmt_sid(sid, sids),
+            siov_msi_handle(msi.addr), (unsigned long long)msi.addr, msi.data);
     return 0;
 }
 
@@ -132,9 +127,11 @@ int sim_cmd_irq_free(struct sim *s, const struct sim_args *a, struct sim_result 
     if (!n)
         return -1;
     int rc = siov_dev_irq_free(d, n->sid, &n->msi);
+    char action[64], why[200];
     n->freed |= rc == 0;
-    r->kind = RES_ERRNO, r->err = rc < 0 ? rc : 0;
-    sim_print(s, "irq-free %s -> %s\n", n->name, rc < 0 ? sim_errno_name(rc) : "OK");
+    sim_errno_result(s, r, rc);
+    snprintf(action, sizeof(action), "irq-free %s", n->name);
+    sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     return 0;
 }
 
@@ -147,9 +144,11 @@ int sim_cmd_irq_affinity(struct sim *s, const struct sim_args *a, struct sim_res
     if (a->v[1].num > 0xFFFFFFFFu || a->v[2].num > 0xFF)
         return sim_error(s, "a vector is 8 bits and a destination 32");
     int rc = siov_dev_irq_set_affinity(d, n->sid, &n->msi, (uint32_t)a->v[1].num, (uint8_t)a->v[2].num);
-    r->kind = RES_ERRNO, r->err = rc < 0 ? rc : 0;
-    sim_print(s, "irq-affinity %s dest 0x%llx vector 0x%llx -> %s\n", n->name, (unsigned long long)a->v[1].num,
-              (unsigned long long)a->v[2].num, rc < 0 ? sim_errno_name(rc) : "OK");
+    char action[96], why[200];
+    sim_errno_result(s, r, rc);
+    snprintf(action, sizeof(action), "irq-affinity %s 0x%llx 0x%llx", n->name, (unsigned long long)a->v[1].num,
+             (unsigned long long)a->v[2].num);
+    sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     return 0;
 }
 
@@ -161,16 +160,18 @@ static const char *const svt_text[4] = {"no source validation", "requester id", 
 static void dump_pid(struct sim *s, uint64_t pda)
 {
     uint64_t pid[8];
-    if (siov_mem_read(s->mem, pda, pid, sizeof(pid)) < 0)
-        return (void)sim_print(s, "  descriptor @0x%llx: not readable\n", (unsigned long long)pda);
-    char text[512];
+    if (siov_mem_read(s->mem, pda, pid, sizeof(pid)) < 0) {
+        sim_note(s, "  descriptor @0x%llx: not readable", (unsigned long long)pda);
+        return;
+    }
+    char text[512], vec[256 * 5 + 8] = "";
+    size_t o = 0;
     sim_fields_decode(sim_layout_find("pid"), pid, false, text, sizeof(text));
-    sim_print(s, "  descriptor @0x%llx:%s\n  pending vectors:", (unsigned long long)pda, text);
-    unsigned n = 0;
+    sim_note(s, "  descriptor @0x%llx:%s", (unsigned long long)pda, text);
     for (unsigned v = 0; v < 256; v++)
         if (pid[v / 64] >> (v % 64) & 1)
-            sim_print(s, " 0x%x", v), n++;
-    sim_print(s, "%s\n", n ? "" : " none");
+            o += (size_t)snprintf(vec + o, sizeof(vec) - o, " 0x%x", v);
+    sim_note(s, "  pending vectors:%s", o ? vec : " none");
 }
 
 /* What a present entry does, in words. */
@@ -182,17 +183,17 @@ static void dump_meaning(struct sim *s, const uint64_t q[2], bool eime)
              (unsigned)siov_get(q[1], SIOV_IRTE1_SQ));
     if (q[0] & SIOV_IRTE0_IM) {
         uint64_t pda = siov_irte_pda(q[0], q[1]);
-        sim_print(s, "  posted: vector 0x%x into the descriptor at 0x%llx%s; source: %s\n",
-                  (unsigned)siov_get(q[0], SIOV_IRTE0_V), (unsigned long long)pda,
-                  (q[0] & SIOV_IRTE0_URG) ? ", urgent" : "", src);
+        sim_note(s, "  posted: vector 0x%x into the descriptor at 0x%llx%s; source: %s",
+                 (unsigned)siov_get(q[0], SIOV_IRTE0_V), (unsigned long long)pda,
+                 (q[0] & SIOV_IRTE0_URG) ? ", urgent" : "", src);
         dump_pid(s, pda);
         return;
     }
     uint32_t dest = (uint32_t)siov_get(q[0], eime ? SIOV_IRTE0_DST : SIOV_IRTE0_DST_XAPIC);
-    sim_print(s, "  remapped: vector 0x%x to APIC 0x%x (%s mode), %s, %s, %s; source: %s\n",
-              (unsigned)siov_get(q[0], SIOV_IRTE0_V), dest, eime ? "x2APIC" : "xAPIC",
-              dlm_names[siov_get(q[0], SIOV_IRTE0_DLM)], (q[0] & SIOV_IRTE0_TM) ? "level" : "edge",
-              (q[0] & SIOV_IRTE0_DM) ? "logical" : "physical", src);
+    sim_note(s, "  remapped: vector 0x%x to APIC 0x%x (%s mode), %s, %s, %s; source: %s",
+             (unsigned)siov_get(q[0], SIOV_IRTE0_V), dest, eime ? "x2APIC" : "xAPIC",
+             dlm_names[siov_get(q[0], SIOV_IRTE0_DLM)], (q[0] & SIOV_IRTE0_TM) ? "level" : "edge",
+             (q[0] & SIOV_IRTE0_DM) ? "logical" : "physical", src);
 }
 
 int sim_dump_irte(struct sim *s, uint64_t index, struct sim_result *r)
@@ -203,19 +204,21 @@ int sim_dump_irte(struct sim *s, uint64_t index, struct sim_result *r)
     uint64_t irta = siov_mmio_read(u, SIOV_REG_IRTA, 8), q[2];
     uint64_t table = irta & SIOV_IRTA_IRTA, n = siov_irta_entries(irta), gpa = table + index * SIOV_IRTE_SIZE;
     bool eime = irta & SIOV_IRTA_EIME;
-    sim_print(s, "IRTA 0x%llx: table 0x%llx, %llu entries, %s mode; remapping %s\n", (unsigned long long)irta,
-              (unsigned long long)table, (unsigned long long)n, eime ? "x2APIC" : "xAPIC",
-              (siov_mmio_read(u, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES) ? "enabled" : "disabled");
+    char action[48], text[512];
+    snprintf(action, sizeof(action), "dump irte %llu", (unsigned long long)index);
+    sim_act(s, action, NULL);
+    sim_note(s, "IRTA 0x%llx: table 0x%llx, %llu entries, %s mode; remapping %s", (unsigned long long)irta,
+             (unsigned long long)table, (unsigned long long)n, eime ? "x2APIC" : "xAPIC",
+             (siov_mmio_read(u, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES) ? "enabled" : "disabled");
     if (index >= n)
-        return sim_print(s, "  index %llu is beyond the table (IR.21)\n", (unsigned long long)index), 0;
+        return sim_note(s, "  index %llu is beyond the table (IR.21)", (unsigned long long)index), 0;
     if (siov_mem_read(s->mem, gpa, q, sizeof(q)) < 0)
-        return sim_print(s, "  [0x%llx] not readable: outside guest memory\n", (unsigned long long)gpa), 0;
-    char text[512];
+        return sim_note(s, "  [0x%llx] not readable: outside guest memory", (unsigned long long)gpa), 0;
     sim_fields_decode(sim_layout_find((q[0] & SIOV_IRTE0_IM) ? "irte-posted" : "irte"), q, false, text, sizeof(text));
-    sim_print(s, "IRTE [index %llu] @0x%llx:%s\n", (unsigned long long)index, (unsigned long long)gpa, text);
+    sim_note(s, "IRTE [index %llu] @0x%llx:%s", (unsigned long long)index, (unsigned long long)gpa, text);
     r->kind = RES_NUM, r->num = q[0];
     if (!(q[0] & SIOV_IRTE0_P))
-        return sim_print(s, "  not present (IR.22)\n"), 0;
+        return sim_note(s, "  not present (IR.22)"), 0;
     dump_meaning(s, q, eime);
     return 0;
 }
