@@ -18,5 +18,7 @@ int main(void)
     SHOW(siov_stats);
     SHOW(siov_fault_record);
     SHOW(siov_stale_report);
+    SHOW(siov_irq);
+    SHOW(siov_msi);
     return 0;
 }

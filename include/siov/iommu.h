@@ -11,6 +11,7 @@
 #ifndef SIOV_IOMMU_H
 #define SIOV_IOMMU_H
 
+#include <siov/irq.h>
 #include <siov/mem.h>
 #include <siov/types.h>
 
@@ -67,6 +68,17 @@ struct siov_iommu_config {
        called with the FEADDR/FEDATA (or IEADDR/IEDATA) values. May be NULL. */
     void (*msi)(void *opaque, uint64_t addr, uint32_t data);
     void *msi_opaque;
+    /* Interrupt remapping (irq.h). Without irq_remapping the other four are
+       not reported either. */
+    bool irq_remapping;      /* ECAP.IR (default true) */
+    bool x2apic;             /* ECAP.EIM: x2APIC mode, IRTA.EIME (default true) */
+    bool posted_interrupts;  /* CAP.PI (default true) */
+    bool esirtps;            /* CAP.ESIRTPS: SIRTP, and IRE going off, invalidate the
+                                interrupt entry cache (default false: software must) */
+    bool x2apic_only;        /* ECAP.EIMER (rev 5): IRTA.EIME must be 1, else IR.2A;
+                                needs x2apic (default false) */
+    bool irq_remap_required; /* ECAP.IRREQ (rev 5): interrupts are blocked (IR.2B)
+                                while remapping is off (default false) */
 };
 /* Fill *cfg with the defaults documented on each field. */
 SIOV_API void siov_iommu_config_default(struct siov_iommu_config *cfg);
@@ -131,6 +143,7 @@ SIOV_API int siov_translate_batch(struct siov_iommu *iommu, size_t n, const stru
 #define SIOV_CACHE_CONTEXT (1u << 0)
 #define SIOV_CACHE_PASID (1u << 1)
 #define SIOV_CACHE_IOTLB (1u << 2)
+#define SIOV_CACHE_IEC (1u << 3) /* the interrupt entry cache (an interrupt request) */
 
 /* A request the stale-translation checker caught: the answer the unit gave
    (through its caches) and the answer an uncached translation gives now. */
@@ -144,6 +157,13 @@ struct siov_stale_report {
     siov_fault fresh_fault;   /* what an uncached translation returns */
     struct siov_xlate cached; /* the translations, when the fault is SIOV_OK */
     struct siov_xlate fresh;
+    /* libsiov additions: an interrupt request (caches SIOV_CACHE_IEC). iova is
+       then the message address, access SIOV_ACCESS_WRITE, and the outcomes
+       are in cached_irq/fresh_irq (posted ones without the descriptor update:
+       notify, nv and ndst 0), cached/fresh zero. */
+    bool interrupt;
+    uint32_t data;            /* the message data */
+    struct siov_irq cached_irq, fresh_irq;
 };
 
 /* DMA on behalf of a device: translate page by page and copy from guest memory.
@@ -166,7 +186,7 @@ SIOV_API siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint3
 struct siov_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
     /* invalidations: requests processed, queued or by register (the sum of
-       inv_context .. inv_other); inv-wait descriptors count only in inv_wait */
+       inv_context .. inv_other and inv_iec); inv-wait descriptors count only in inv_wait */
     uint64_t context_cache_hits, pasid_cache_hits, invalidations;
     /* libsiov additions */
     uint64_t faults_recorded;      /* faults written to a fault recording register */
@@ -174,6 +194,13 @@ struct siov_stats {
     uint64_t iotlb_evictions;
     uint64_t inv_context, inv_iotlb, inv_piotlb, inv_pasid_cache, inv_devtlb, inv_wait, inv_other;
     uint64_t stale_hits;           /* cache hits the stale checker found wrong */
+    /* interrupt requests (siov_interrupt) */
+    uint64_t interrupts;           /* every request with an address in the interrupt range */
+    uint64_t irq_remapped, irq_posted; /* through a remapped / posted table entry */
+    uint64_t irq_compat;           /* passed through unchanged (remapping off, or CFIS) */
+    uint64_t irq_blocked;          /* ended in an interrupt-remapping fault */
+    uint64_t iec_hits, iec_misses; /* interrupt entry cache */
+    uint64_t inv_iec;              /* interrupt-entry-cache invalidation descriptors */
 };
 /* Snapshot of the unit's counters. */
 SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);
@@ -190,7 +217,9 @@ struct siov_fault_record {
     siov_fault reason;
     siov_sid sid;
     uint32_t pasid;     /* SIOV_NO_PASID when the request carried none */
-    uint64_t addr;      /* faulting page address (low 12 bits clear) */
+    uint64_t addr;      /* faulting page address (low 12 bits clear); interrupt-
+                           remapping faults: FI, the interrupt index in bits 63:48
+                           (SIOV_FRCD0_IRQ_INDEX), 0 where the spec leaves it undefined */
     unsigned access;    /* SIOV_ACCESS_* of the request, as far as FRCD records it */
 };
 /* Decode fault recording register i; 1 if it holds a fault (F=1), 0 if not,

@@ -16,7 +16,8 @@ struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg)
     }
     int cc = siov_cc_init(c), pc = siov_pc_init(c), tlb = siov_tlb_init(c, cfg);
     int xc = siov_xc_init(c, siov_tlb_capacity(c));
-    if (cc || pc || tlb || xc) {
+    int iec = siov_iec_init(c);
+    if (cc || pc || tlb || xc || iec) {
         siov_caches_free(c); /* each part tolerates what its init left unallocated */
         return NULL;
     }
@@ -27,6 +28,7 @@ void siov_caches_free(struct siov_caches *c)
 {
     if (!c)
         return;
+    siov_iec_fini(c);
     siov_xc_fini(c);
     siov_tlb_fini(c);
     siov_pc_fini(c);
@@ -67,5 +69,6 @@ void siov_caches_inv_all(struct siov_caches *c)
     siov_cc_inv_global_at(c, t);
     siov_pc_inv_global_at(c, t);
     siov_tlb_inv_global_at(c, t);
+    siov_iec_inv_global_at(c, t);
     siov_stamp_inv_end(c, t);
 }

@@ -5,7 +5,7 @@
  * (writer lock, clock, "invalidated at" words) → entry_cache.c (the ways of
  * decoded entries), front_cache.c (final translations) → context_cache.c,
  * pasid_cache.c, iotlb.c (which also keep the front cache's "invalidated
- * at" words) → caches.c (the container).
+ * at" words), iec.c (decoded IRTEs) → caches.c (the container).
  *
  * Concurrency. Lookups take no lock. Every change (fill, invalidation) holds
  * the writer lock. Each cache way carries a sequence counter (a seqlock): a
@@ -71,6 +71,7 @@ struct siov_stamps {
     uint64_t clock;                  /* invalidations so far + 1 */
     uint64_t tlb_global, cc_global, pc_global;
     uint64_t *front;                 /* front cache: per DID, then every entry (front_cache.h) */
+    uint64_t iec_global;             /* interrupt entry cache: every entry */
     struct siov_did_stamps *did;     /* indexed by DID & did_mask */
     unsigned did_mask;
     unsigned hand;                   /* round-robin eviction of every cache (writer only) */
@@ -122,10 +123,12 @@ struct siov_caches {
     struct siov_tlb tlb;
     struct siov_sc_cache cc, pc;
     struct siov_xc_store xc;
+    struct siov_sc_cache iec;
 };
 
 _Static_assert(sizeof(struct siov_ctx_ent) <= SIOV_SC_WORDS * 8, "context entry fits a way");
 _Static_assert(sizeof(struct siov_pasid_ent) <= SIOV_SC_WORDS * 8, "PASID entry fits a way");
+_Static_assert(sizeof(struct siov_irte) <= SIOV_SC_WORDS * 8, "IRTE fits a way");
 
 /* ------------------------------------------------------------ atomics */
 static inline uint64_t siov_ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -238,6 +241,12 @@ SIOV_LOCAL int siov_pc_init(struct siov_caches *c);
 SIOV_LOCAL void siov_pc_fini(struct siov_caches *c);
 /* Writer, under the lock with stamp t: drop every PASID-cache entry. */
 SIOV_LOCAL void siov_pc_inv_global_at(struct siov_caches *c, uint64_t t);
+
+/* ------------------------------------------------- iec.c */
+SIOV_LOCAL int siov_iec_init(struct siov_caches *c);
+SIOV_LOCAL void siov_iec_fini(struct siov_caches *c);
+/* Writer, under the lock with stamp t: drop every IEC entry. */
+SIOV_LOCAL void siov_iec_inv_global_at(struct siov_caches *c, uint64_t t);
 
 /* ------------------------------------------------- iotlb.c */
 /* The IOTLB of cfg (NULL: none); 0 or -ENOMEM. */

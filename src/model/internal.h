@@ -12,8 +12,12 @@
 /* ---------------------------------------------------------------- mem.c */
 /* Read one little-endian 64-bit word; 0 or -EFAULT. */
 SIOV_LOCAL int siov_mem_read64(struct siov_mem *mem, uint64_t gpa, uint64_t *val);
+/* Read one 16-byte entry: one access of the callback backend; on flat memory
+   two atomic 8-byte loads (a concurrent 8-byte update is seen whole). 0 or -EFAULT. */
+SIOV_LOCAL int siov_mem_read128(struct siov_mem *mem, uint64_t gpa, uint64_t val[2]);
 /* Atomically replace *gpa's word old by new (flat backend: a real CAS; callback
-   backend: read, compare, write). 1 if replaced, 0 if the word changed, -EFAULT. */
+   backend: its cmpxchg64, else read, compare, write under the memory's lock).
+   1 if replaced, 0 if the word changed, -EFAULT. */
 SIOV_LOCAL int siov_mem_cmpxchg64(struct siov_mem *mem, uint64_t gpa, uint64_t old, uint64_t new_);
 
 /* ------------------------------------------------------- decoded entries */
@@ -64,6 +68,18 @@ struct siov_walk_out {
     unsigned perm_user;  /* SIOV_ACCESS_READ/WRITE/EXEC allowed for PR=0 requests */
     unsigned perm_super; /* the same for PR=1 requests */
     bool dirty;          /* a write needs no further A/D update */
+};
+
+/* An interrupt remapping table entry, decoded once (what the interrupt entry
+   cache holds): remapped format, or posted format (posted set). */
+struct siov_irte {
+    uint64_t pda;      /* posted: the posted-interrupt descriptor's address */
+    uint32_t dst;      /* remapped: the destination APIC id (8 bits in xAPIC mode) */
+    uint16_t sid;      /* source validation: SID, SQ, SVT */
+    uint8_t sq, svt;
+    uint8_t vector;    /* V, or the posted format's VV */
+    uint8_t dlm;
+    bool posted, fpd, dm, rh, tm, urg;
 };
 
 /* ------------------------------------------------------------- the unit */
@@ -126,6 +142,10 @@ struct siov_iommu {
     uint32_t fsts, fectl, fedata, feaddr, feuaddr;
     uint32_t iectl, iedata, ieaddr, ieuaddr, ics;
     uint64_t iqh, iqt, iqa, iqercd, irta;
+    /* interrupt remapping state read by siov_interrupt: the IRTA latched at
+       SIRTP (address, EIME, S) with SIOV_IRSTATE_IRES/_CFIS in IRTA's
+       reserved bits; written under lock, read atomically */
+    uint64_t irstate;
     uint64_t *frcd;            /* 2 qwords per record */
     unsigned fault_next;       /* where the next primary fault goes */
     bool fault_cond;           /* fault.c: a fault-event condition not yet serviced by software (spec 10.4.10) */
@@ -142,6 +162,8 @@ struct siov_iommu {
 #define SIOV_FAST_NOPASID 1u
 #define SIOV_FAST_PASID 2u
 #define SIOV_FAST_CHECKED_SHIFT 2
+#define SIOV_IRSTATE_IRES SIOV_BIT(4) /* iommu->irstate: GSTS.IRES */
+#define SIOV_IRSTATE_CFIS SIOV_BIT(5) /* iommu->irstate: GSTS.CFIS */
 
 static inline void siov_stat_inc(uint64_t *counter)
 {
@@ -169,6 +191,25 @@ SIOV_LOCAL siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const ui
 SIOV_LOCAL siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasid_ent *pe,
                                 uint64_t addr, unsigned access, struct siov_walk_out *out);
 
+/* irq_remap.c: the interrupt remapping table and the posted-interrupt
+   descriptor. irstate is iommu->irstate as the request found it. */
+/* IR.21 when index is beyond the latched table, or its entry above HAW. */
+SIOV_LOCAL siov_fault siov_irte_index_check(const struct siov_iommu *iommu, uint64_t irstate, uint32_t index);
+/* The entry of index fetched in one 16-byte read (IR.23 on error) and checked
+   in the spec's order for a request from sid: present (IR.22), source
+   validation (IR.26), reserved fields (IR.24); decoded into *e on success.
+   *fpd: the entry's FPD as read, P=0 or not. */
+SIOV_LOCAL siov_fault siov_irte_lookup(struct siov_iommu *iommu, uint64_t irstate, uint32_t index, siov_sid sid,
+                                       struct siov_irte *e, bool *fpd);
+/* Source validation of a request from sid against a decoded entry. */
+SIOV_LOCAL bool siov_irte_sid_ok(const struct siov_irte *e, siov_sid sid);
+/* The interrupt a remapped-format entry names. */
+SIOV_LOCAL void siov_irte_remap(const struct siov_irte *e, struct siov_irq *out);
+/* Post through a posted-format entry: PIR[VV] and ON updated atomically in
+   the descriptor (IR.27 access error, IR.28 reserved field), *out filled. */
+SIOV_LOCAL siov_fault siov_irte_post(struct siov_iommu *iommu, uint64_t irstate, const struct siov_irte *e,
+                                     struct siov_irq *out);
+
 /* msi.c: under lock, queue the interrupt of the fault event (SIOV_MSI_FAULT)
    or of the invalidation completion event (SIOV_MSI_INV) with its address and
    data registers as they are now. */
@@ -181,6 +222,10 @@ SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
 SIOV_LOCAL bool siov_fault_qualified(siov_fault f);
 /* Record a fault in the FRCD registers unless fpd suppresses it (takes the lock). */
 SIOV_LOCAL void siov_fault_report(struct siov_iommu *iommu, const struct siov_req *req, siov_fault f, bool fpd);
+/* The same for an interrupt-remapping fault of a request from sid for interrupt
+   index (FI[63:48], where the spec defines it). */
+SIOV_LOCAL void siov_fault_report_irq(struct siov_iommu *iommu, siov_sid sid, uint32_t index, siov_fault f,
+                                      bool fpd);
 /* Under lock: raise the fault event for a status change (PPF, PFO, IQE, ICE, ITE).
    Call it after setting the FSTS bit; while an earlier condition is unserviced
    it does nothing (spec 10.4.10). Queues the MSI: siov_msi_flush after unlocking. */
@@ -264,6 +309,16 @@ SIOV_LOCAL void siov_cc_inv_device(struct siov_caches *c, siov_sid sid, unsigned
 SIOV_LOCAL void siov_pc_inv_global(struct siov_caches *c);
 SIOV_LOCAL void siov_pc_inv_domain(struct siov_caches *c, uint16_t did);
 SIOV_LOCAL void siov_pc_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid);
+/* iec.c: the interrupt entry cache, decoded entries by interrupt index
+   (spec 6.4). Invalidations: all; the 2^im indices equal to index with its
+   low im bits ignored. */
+SIOV_LOCAL bool siov_iec_lookup(struct siov_caches *c, uint32_t index, struct siov_irte *e);
+SIOV_LOCAL void siov_iec_fill_epoch(struct siov_caches *c, uint64_t epoch, uint32_t index,
+                                    const struct siov_irte *e);
+SIOV_LOCAL void siov_iec_inv_global(struct siov_caches *c);
+SIOV_LOCAL void siov_iec_inv_index(struct siov_caches *c, uint32_t index, unsigned im);
+/* iec.c: valid entries now (tests and diagnostics; takes the writer lock). */
+SIOV_LOCAL unsigned siov_iec_occupancy(struct siov_caches *c);
 /* caches.c: every cache at once. */
 SIOV_LOCAL void siov_caches_inv_all(struct siov_caches *c);
 /* caches.c: the front cache alone (regs.c, when the translation state changes). */

@@ -34,6 +34,9 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->dev_tlb = true;
     cfg->abort_dma = true;
     cfg->rid_pasid = true;
+    cfg->irq_remapping = true;
+    cfg->x2apic = true;
+    cfg->posted_interrupts = true;
 }
 
 /* ----------------------------------------------- configuration rules */
@@ -71,6 +74,11 @@ static const struct cfg_rule cfg_rules[] = {
     {"haw", CFG_OFF(haw), RULE_RANGE, 32, 52, NULL, {0, 0}},
     {"domain_bits", CFG_OFF(domain_bits), RULE_EVEN, 4, 16, NULL, {0, 0}},
     {"version", CFG_OFF(version), RULE_RANGE, 0, 0xFF, NULL, {0, 0}},
+    /* ECAP.EIMER needs EIM, ECAP.IRREQ needs IR (docs/spec-notes.md) */
+    {"x2apic_only", CFG_OFF(x2apic_only), RULE_NEEDS, 0, 0, "irq_remapping and x2apic",
+     {CFG_OFF(irq_remapping), CFG_OFF(x2apic)}},
+    {"irq_remap_required", CFG_OFF(irq_remap_required), RULE_NEEDS, 0, 0, "irq_remapping",
+     {CFG_OFF(irq_remapping), CFG_OFF(irq_remapping)}},
 };
 
 static unsigned cfg_uint(const struct siov_iommu_config *c, size_t off)

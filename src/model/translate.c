@@ -349,7 +349,8 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     if (!u->cfg.stale_report)
         return;
     struct siov_stale_report r = {req->sid, req->pasid, req->addr, req->access, stale_caches(u, state, &fresh),
-                                  f, ff, f ? (struct siov_xlate){0} : *x, ff ? (struct siov_xlate){0} : fx};
+                                  f, ff, f ? (struct siov_xlate){0} : *x, ff ? (struct siov_xlate){0} : fx,
+                                  false, 0, {0}, {0}};
     u->cfg.stale_report(u->cfg.stale_opaque, &r);
 }
 
