@@ -13,9 +13,13 @@ int main(void)
     SHOW(siov_iommu_config);
     SHOW(siov_mem_ops);
     SHOW(siov_xlate);
+    SHOW(siov_xlate_req);
+    SHOW(siov_xlate_res);
     SHOW(siov_stats);
     SHOW(siov_fault_record);
     SHOW(siov_stale_report);
+    SHOW(siov_irq);
+    SHOW(siov_msi);
     SHOW(siov_trace_rec);
     return 0;
 }

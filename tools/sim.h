@@ -11,6 +11,7 @@
  *   sim_dma.c     translate, DMA, fault records, stats, report
  *   sim_drv.c     driver, devices, domains, map/unmap, attach, aux
  *   sim_inv.c     the invalidation queue and hand-made descriptors
+ *   sim_irq.c     interrupts: send one, the driver's irq-alloc/-free/-affinity, dump irte
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
  *   sim_dot.c     dump --dot: the same structures as a Graphviz graph
  *   sim_trace.c   trace start/stop: recording requests and driver markers
@@ -51,12 +52,14 @@ struct sim_line {
 };
 
 /* ------------------------------------------------------------ objects */
-enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER };
+enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_IRQ };
 struct sim_domain {
     struct siov_domain *dom;
     uint32_t num;             /* its number in traces (1, 2, ...) */
     int type;                 /* SIOV_DOMAIN_*, or SIM_DOMAIN_NESTED */
     struct sim_domain *parent;
+    bool aux;                 /* aux-attached: an ADI of aux_sid */
+    siov_sid aux_sid;         /* the device of its last aux attach */
 };
 #define SIM_DOMAIN_NESTED 100
 struct sim_name {
@@ -65,6 +68,8 @@ struct sim_name {
     struct sim_domain *dom;   /* NAME_DOMAIN (NULL once freed) */
     siov_sid sid;             /* NAME_DEVICE */
     uint64_t num;             /* NAME_NUMBER */
+    struct siov_msi msi;      /* NAME_IRQ: its message (a number: the address) */
+    bool freed;               /* NAME_IRQ: freed with irq-free */
 };
 
 /* What one ADI (a sid and PASID pair) did, for the report. */
@@ -76,9 +81,10 @@ struct sim_adi {
 };
 
 /* ------------------------------------------------------------ results */
-enum sim_rkind { RES_NONE, RES_NUM, RES_FAULT, RES_ERRNO, RES_BYTES };
+enum sim_rkind { RES_NONE, RES_NUM, RES_FAULT, RES_ERRNO, RES_BYTES, RES_IRQ };
 struct sim_result {
     enum sim_rkind kind;
+    struct siov_irq irq; /* RES_IRQ: compared as vector/dest, or vector/posted */
     uint64_t num;
     siov_fault fault;
     int err;            /* RES_ERRNO: 0 or a negative errno */
@@ -310,6 +316,19 @@ void sim_trace_marker(struct sim *s, const struct siov_trace_rec *rec);
 void sim_trace_attach_unit(struct sim *s);
 /* sim_trace.c: close the trace; its record count to *records; 0 or -errno. */
 int sim_trace_stop(struct sim *s, uint64_t *records);
+
+int sim_cmd_interrupt(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_irq_alloc(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_irq_free(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_irq_affinity(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_drv.c: the driver's errno as the line's value, with its cause when it
+   failed; "OK" or "EEXIST: [0x0, 0x1000) overlaps ..." for a result comment. */
+void sim_errno_result(struct sim *s, struct sim_result *r, int rc);
+const char *sim_errno_status(const struct sim_result *r, char *buf, size_t len);
+/* sim_irq.c: 'dump irte INDEX': the entry of the table IRTA names, decoded. */
+int sim_dump_irte(struct sim *s, uint64_t index, struct sim_result *r);
+/* sim_irq.c: "vector 0x41 dest 0x3 ..." or "posted ..." for an interrupt delivered. */
+const char *sim_fmt_irq(const struct siov_irq *irq, char *buf, size_t len);
 
 /* sim_dma.c: account a request of an ADI (stats delta since before); bytes > 0
    makes it a DMA (the report's DMA column), 0 a translation only. */

@@ -346,12 +346,12 @@ static int dump_args(struct sim *s, const struct sim_args *a, struct dump_args *
 }
 
 /* dump ... --dot [FILE]: the Graphviz graph to FILE or the output. */
-static int dump_dot(struct sim *s, const struct sim_args *a, const struct dump_args *o)
+static int dump_dot(struct sim *s, siov_sid sid, uint32_t pasid, const struct dump_args *o)
 {
     FILE *f = o->file ? fopen(o->file, "w") : s->out;
     if (!f)
         return sim_error(s, "cannot write %s: %s", o->file, strerror(errno));
-    int rc = (s->quiet && !o->file) ? 0 : sim_dump_dot(s, f, a->v[0].sid, a->v[1].pasid, o->have_iova ? &o->iova : NULL);
+    int rc = (s->quiet && !o->file) ? 0 : sim_dump_dot(s, f, sid, pasid, o->have_iova ? &o->iova : NULL);
     if (o->file && fclose(f) && rc == 0)
         rc = sim_error(s, "writing %s failed", o->file);
     return rc;
@@ -359,19 +359,26 @@ static int dump_dot(struct sim *s, const struct sim_args *a, const struct dump_a
 
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
-    (void)r;
     struct siov_iommu *u = sim_iommu(s);
     struct dump_args o = {0};
     if (!u || dump_args(s, a, &o) < 0)
         return -1;
-    if (o.dot)
-        return dump_dot(s, a, &o);
+    if (sim_tok_is(a->v[0].tok, "irte")) {
+        if (!o.have_iova || a->v[1].set || o.dot)
+            return sim_error(s, "dump irte takes one interrupt index: dump irte INDEX");
+        return sim_dump_irte(s, o.iova, r);
+    }
     struct dump d = {.s = s};
+    siov_sid dsid;
+    if (sim_parse_sid(s, a->v[0].tok, &dsid) < 0)
+        return -1;
+    if (o.dot)
+        return dump_dot(s, dsid, a->v[1].pasid, &o);
     uint64_t rtaddr = siov_mmio_read(u, SIOV_REG_RTADDR, 8), gsts = siov_mmio_read(u, SIOV_REG_GSTS, 4);
     unsigned ttm = (unsigned)siov_get(rtaddr, SIOV_RTADDR_TTM);
     static const char *const modes[] = {"legacy", "scalable", "reserved", "abort-dma"};
     char sid[16], pasid[24], action[80];
-    snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
+    snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(dsid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
     if (o.have_iova)
         snprintf(action + strlen(action), sizeof(action) - strlen(action), " 0x%llx", (unsigned long long)o.iova);
     sim_act(s, action, NULL);
@@ -379,9 +386,9 @@ int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
         (unsigned long long)(rtaddr & SIOV_RTADDR_RTA), modes[ttm], (gsts & SIOV_GSTS_TES) ? "enabled" : "disabled");
     const uint64_t *iova = o.have_iova ? &o.iova : NULL;
     if (ttm == SIOV_TTM_SCALABLE)
-        scalable(&d, rtaddr & SIOV_RTADDR_RTA, a->v[0].sid, a->v[1].pasid, iova);
+        scalable(&d, rtaddr & SIOV_RTADDR_RTA, dsid, a->v[1].pasid, iova);
     else if (ttm == SIOV_TTM_LEGACY && a->v[1].pasid == SIOV_NO_PASID)
-        legacy(&d, rtaddr & SIOV_RTADDR_RTA, a->v[0].sid, iova);
+        legacy(&d, rtaddr & SIOV_RTADDR_RTA, dsid, iova);
     else if (ttm == SIOV_TTM_LEGACY)
         out(&d, "  legacy mode has no PASID tables (a request with PASID faults RTA.2)\n");
     else

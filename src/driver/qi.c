@@ -233,3 +233,14 @@ void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid, 
     q = siov_set(q, SIOV_PDTLB0_PASID, pasid);
     qi_add(drv, q, (addr & SIOV_PDTLB1_ADDR) | (s ? SIOV_PDTLB1_S : 0));
 }
+
+void siov_drv_inv_iec_global(struct siov_driver *drv)
+{
+    qi_add(drv, siov_dsc_make_type(SIOV_DSC_IEC), 0); /* G=0 */
+}
+
+void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned index, unsigned im)
+{
+    uint64_t q = siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G | siov_set(0, SIOV_IEC0_IM, im);
+    qi_add(drv, siov_set(q, SIOV_IEC0_IIDX, index), 0);
+}

@@ -148,14 +148,22 @@ static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_M
     return SIOV_IQEI_NONE;
 }
 
-/* Interrupt remapping is not modelled: the IEC descriptor is checked and counted. */
+/* Interrupt entry cache (spec 6.5.2.8): global (G=0), or the 2^IM entries
+   around IIDX (G=1). IM above ECAP.MHMV is an invalid field, as an AM above
+   CAP.MAMV is for the IOTLB (docs/spec-notes.md). */
 static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if ((qw[0] & SIOV_IEC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
-    done(u, &u->stats.inv_other, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
-         (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX),
-                                   (unsigned)siov_get(qw[0], SIOV_IEC0_IM)});
+    unsigned im = (unsigned)siov_get(qw[0], SIOV_IEC0_IM);
+    if (!(qw[0] & SIOV_IEC0_G))
+        siov_iec_inv_global(u->caches);
+    else if (im > siov_get(u->ecap, SIOV_ECAP_MHMV))
+        return SIOV_IQEI_RSVD;
+    else
+        siov_iec_inv_index(u->caches, (uint32_t)siov_get(qw[0], SIOV_IEC0_IIDX), im);
+    done(u, &u->stats.inv_iec, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
+         (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX), im});
     return SIOV_IQEI_NONE;
 }
 
