@@ -29,7 +29,7 @@ struct siov_req {
     unsigned access; /* SIOV_ACCESS_* */
     uint64_t epoch;  /* siov_caches_epoch() when the request arrived: its fills use it */
     bool nocache;    /* bypass the caches (the stale-translation checker's fresh answer) */
-    unsigned *how;   /* NULL, or where the IOTLB stage says what answered (SIOV_HOW_*) */
+    unsigned *how;   /* where the IOTLB stage says what answered (SIOV_HOW_*), for the trace hook */
 };
 #define SIOV_HOW_HIT 1u  /* the IOTLB */
 #define SIOV_HOW_WALK 2u /* a page walk */

@@ -166,10 +166,8 @@ bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uin
 {
     bool tagged = pgtt_tagged(pe->pgtt);
     uint64_t tag = tlb_tag(pe->did, tagged, pe->pasid);
-    if (c->tlb.hw)
-        return hw_lookup(c, tag, pe->did, addr, out);
-    if (!c->tlb.ways)
-        return false;
+    if (!c->tlb.ways) /* none, or the hardware-like one */
+        return c->tlb.hw && hw_lookup(c, tag, pe->did, addr, out);
     unsigned slot = tag_slot(tag);
     unsigned sizes = ld8(&c->tlb.sizes[slot]);
     for (unsigned sz = 0; sz < SZ_COUNT; sz++) {
@@ -227,25 +225,31 @@ static struct siov_tlb_way *tlb_victim(struct siov_caches *c, uint64_t tag, uint
     return &set[c->st.hand++ % c->tlb.geo.nways];
 }
 
+/* The value word of a walk's result under pe. */
+static inline uint64_t val_pack(const struct siov_pasid_ent *pe, const struct siov_walk_out *out)
+{
+    return (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
+           siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
+           siov_set(0, VAL_KIND, pe->pgtt);
+}
+
 void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
                           const struct siov_walk_out *out)
 {
     int sz = size_code(out->page_size);
-    if ((!c->tlb.ways && !c->tlb.hw) || sz < 0)
+    if (sz < 0)
         return;
     bool tagged = pgtt_tagged(pe->pgtt);
     uint64_t tag = with_size(tlb_tag(pe->did, tagged, pe->pasid), (unsigned)sz);
     uint64_t vpn = addr >> size_shift[sz];
-    uint64_t val = (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
-                   siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
-                   siov_set(0, VAL_KIND, pe->pgtt);
-    if (c->tlb.hw) {
-        siov_tlb_hw_fill(c, tag, pe->did, vpn, val);
+    if (!c->tlb.ways) { /* none, or the hardware-like one */
+        if (c->tlb.hw)
+            siov_tlb_hw_fill(c, tag, pe->did, vpn, val_pack(pe, out));
         return;
     }
     unsigned slot = tag_slot(tag);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) | (tagged ? SIZES_TAGGED(sz) : SIZES_UNTAGGED(sz)));
-    tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val, epoch);
+    tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val_pack(pe, out), epoch);
 }
 
 void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,

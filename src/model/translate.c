@@ -161,15 +161,13 @@ static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_e
     *walked = false;
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
         STAT_HOT(u, iotlb_hits);
-        if (req->how)
-            *req->how = SIOV_HOW_HIT;
+        *req->how = SIOV_HOW_HIT;
         return SIOV_OK;
     }
     STAT_HOT(u, iotlb_misses);
     STAT_HOT(u, walks);
     *walked = true;
-    if (req->how)
-        *req->how = SIOV_HOW_WALK;
+    *req->how = SIOV_HOW_WALK;
     return siov_walk(u, pe, req->addr, req->access, w);
 }
 
@@ -344,7 +342,8 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     struct siov_req fresh = *req;
     fresh.nocache = true;
     fresh.epoch = 0; /* never the clock: nothing it walks is filled */
-    fresh.how = NULL;
+    unsigned fresh_how;
+    fresh.how = &fresh_how; /* what answered the fresh walk: not reported */
     struct siov_xlate fx = {0};
     bool fpd = false;
     siov_fault ff = remap(u, state, &fresh, &fx, &fpd);
@@ -360,7 +359,7 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
 }
 
 /* The pipeline for one request, after the checks of the API. */
-static siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+__attribute__((always_inline)) static inline siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
                                 struct siov_xlate *out)
 {
     STAT_HOT(u, translations);
@@ -406,12 +405,14 @@ __attribute__((noinline)) static void trace_xlate(struct siov_iommu *u, const st
 
 /* The slow path proper: the second set, the checks of the API, the checked
    probe, the pipeline; *how says what answered. */
-static siov_fault translate_slow_how(struct siov_iommu *iommu, const struct siov_xlate_req *q,
-                                     struct siov_xlate *out, unsigned *how)
+__attribute__((always_inline)) static inline siov_fault translate_slow_how(struct siov_iommu *iommu,
+                                                                          struct siov_xlate_req r,
+                                                                          struct siov_xlate *out, unsigned *how)
 {
     struct fast_view v = fast_view_of(iommu, 0);
-    struct siov_xlate_req r = *q;
+    siov_sid sid = r.sid;
     uint32_t pasid = r.pasid;
+    uint64_t iova = r.iova;
     unsigned access = r.access;
     if (fast_hit(&v, SECOND_SET, &r, out)) {
         count_hits(iommu, 1);
@@ -429,7 +430,7 @@ static siov_fault translate_slow_how(struct siov_iommu *iommu, const struct siov
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
-    struct siov_req req = {r.sid, pasid, r.iova, access, siov_caches_epoch(iommu->caches), false, how};
+    struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false, how};
     /* under the stale checker or a trace hook, front-cache answers come here */
     v = fast_view_of(iommu, SIOV_FAST_CHECKED_SHIFT);
     r.access = access; /* normalized */
@@ -446,16 +447,28 @@ static siov_fault translate_slow_how(struct siov_iommu *iommu, const struct siov
 /* Everything but an unchecked front-cache hit; kept out of line so that the
    hit path stays a short function with a small frame. A trace hook closes
    the hit path's gate (regs.c, trace_hook.c), so every traced request comes
-   here; dma: NULL, or the DMA the request is a page of. */
-__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *iommu, const struct siov_xlate_req *r,
-                                                           struct siov_xlate *out, struct dma_count *dma)
+   here. */
+__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
+                                                           uint64_t iova, unsigned access, struct siov_xlate *out)
 {
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     unsigned how = 0;
-    siov_fault f = translate_slow_how(iommu, r, out, &how);
-    if (__atomic_load_n(&iommu->trace_fn, __ATOMIC_RELAXED))
-        trace_xlate(iommu, r, f, out, how, dma);
+    siov_fault f = translate_slow_how(iommu, (struct siov_xlate_req){sid, pasid, iova, access}, out, &how);
+    if (__builtin_expect(__atomic_load_n(&iommu->trace_fn, __ATOMIC_RELAXED) != NULL, 0)) {
+        struct siov_xlate_req r = {sid, pasid, iova, access};
+        trace_xlate(iommu, &r, f, out, how, NULL);
+    }
+    return f;
+}
+
+/* A page of a traced DMA: the slow path (the gate is closed), counted into dma. */
+__attribute__((noinline)) static siov_fault translate_dma_page(struct siov_iommu *u, const struct siov_xlate_req *r,
+                                                               struct siov_xlate *out, struct dma_count *dma)
+{
+    unsigned how = 0;
+    siov_fault f = translate_slow_how(u, *r, out, &how);
+    trace_xlate(u, r, f, out, how, dma);
     return f;
 }
 
@@ -468,7 +481,7 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
         count_hits(iommu, 1);
         return SIOV_OK;
     }
-    return translate_slow(iommu, &r, out, NULL);
+    return translate_slow(iommu, sid, pasid, iova, access, out);
 }
 
 /* A batch is probed in blocks: the keys and first sets of the next block are
@@ -534,7 +547,7 @@ int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_x
                 continue;
             }
             /* in order, as single calls: faults are recorded in request order */
-            res->fault = translate_slow(iommu, r, &res->xlate, NULL);
+            res->fault = translate_slow(iommu, r->sid, r->pasid, r->iova, r->access, &res->xlate);
             if (res->fault)
                 res->xlate = (struct siov_xlate){0};
         }
@@ -562,7 +575,7 @@ static siov_fault dma_pages(struct siov_iommu *u, struct dma_target t, uint8_t *
     while (len) {
         struct siov_xlate x;
         struct siov_xlate_req r = {t.sid, t.pasid, iova, t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ};
-        siov_fault f = dma ? translate_slow(u, &r, &x, dma) : siov_translate(u, r.sid, r.pasid, r.iova, r.access, &x);
+        siov_fault f = dma ? translate_dma_page(u, &r, &x, dma) : siov_translate(u, r.sid, r.pasid, r.iova, r.access, &x);
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
