@@ -443,15 +443,16 @@ static void test_write_error_reported(void **state)
 }
 
 /* ------------------------------------------------------------- the hook */
+#define SEEN_MAX 256
 struct seen {
-    struct siov_trace_rec r[64];
+    struct siov_trace_rec r[SEEN_MAX];
     unsigned n;
 };
 
 static void collect(void *opaque, const struct siov_trace_rec *rec)
 {
     struct seen *s = opaque;
-    if (s->n < 64)
+    if (s->n < SEEN_MAX)
         s->r[s->n] = *rec;
     s->n++;
 }
@@ -488,9 +489,10 @@ static void test_hook_reports_requests(void **state)
 {
     (void)state;
     struct rig g;
-    struct seen s = {.n = 0};
+    static struct seen s;
     struct siov_xlate x;
     uint8_t buf[32];
+    s.n = 0;
     rig_up(&g);
     assert_int_equal(siov_iommu_set_trace(g.u, collect, &s), 0);
     assert_int_equal(siov_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &x), SIOV_OK);
@@ -525,7 +527,7 @@ static void test_hook_reports_requests(void **state)
     s.n = 0;
     assert_int_equal(siov_domain_unmap(g.dom, 0x10000, 0x1000), 0x1000);
     bool psi = false;
-    for (unsigned i = 0; i < s.n && i < 64; i++)
+    for (unsigned i = 0; i < s.n && i < SEEN_MAX; i++)
         psi |= s.r[i].kind == SIOV_TRACE_INVAL && s.r[i].inv_type == SIOV_TRACE_INV_IOTLB &&
                s.r[i].inv_gran == SIOV_INV_GRAN_PAGE && s.r[i].did == siov_domain_did(g.dom) &&
                s.r[i].addr == 0x10000 && s.r[i].am == 0;
@@ -536,6 +538,61 @@ static void test_hook_reports_requests(void **state)
     assert_int_equal(siov_translate(g.u, DEV, g.pasid, 0x11000, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(s.n, 0);
     rig_down(&g);
+}
+
+/* A workload of hits, misses, faults, DMA and a batch; the records it made. */
+static unsigned workload(struct rig *g, struct seen *s)
+{
+    struct siov_xlate x;
+    uint8_t buf[9000];
+    struct siov_xlate_req rq[40];
+    struct siov_xlate_res rs[40];
+    for (unsigned i = 0; i < 200; i++)
+        siov_translate(g->u, DEV, g->pasid, 0x10000 + (i * 7919u % 24) * 0x1000 + i, i % 3 ? SIOV_ACCESS_READ
+                                                                                       : SIOV_ACCESS_WRITE, &x);
+    siov_dma_read(g->u, DEV, g->pasid, 0x10800, buf, sizeof(buf));
+    siov_dma_write(g->u, DEV, g->pasid, 0x1e000, buf, sizeof(buf)); /* runs past the mapping: a fault */
+    for (unsigned i = 0; i < 40; i++)
+        rq[i] = (struct siov_xlate_req){DEV, i % 5 ? g->pasid : SIOV_PASID_MAX + 1, 0x10000 + (i % 20) * 0x1000,
+                                        SIOV_ACCESS_READ};
+    assert_int_equal(siov_translate_batch(g->u, 40, rq, rs), 0);
+    return s ? s->n : 0;
+}
+
+/* Tracing changes no counter, and every request of a batch is a record. */
+static void test_hook_changes_no_counter(void **state)
+{
+    (void)state;
+    struct rig a, b;
+    static struct seen s;
+    s.n = 0;
+    rig_up(&a);
+    rig_up(&b);
+    siov_iommu_set_trace(a.u, collect, &s);
+    assert_int_equal(workload(&a, &s), 200 + 2 + 40);
+    workload(&b, NULL);
+    struct siov_stats sa, sb;
+    siov_iommu_stats(a.u, &sa);
+    siov_iommu_stats(b.u, &sb);
+    assert_int_equal(sa.iotlb_hits, sb.iotlb_hits);
+    assert_true(sa.iotlb_hits > 0 && sa.walks > 0 && sa.faults > 0);
+    assert_int_equal(memcmp(&sa, &sb, sizeof(sa)), 0);
+    uint64_t hits = 0, walks = 0;
+    for (unsigned i = 0; i < 200; i++)
+        hits += s.r[i].hits, walks += s.r[i].walks;
+    assert_true(hits > 0 && walks > 0);
+    assert_int_equal(s.r[200].kind, SIOV_TRACE_READ);
+    assert_int_equal(s.r[201].kind, SIOV_TRACE_WRITE);
+    assert_int_equal(s.r[201].fault, SIOV_FAULT_SSL_2);
+    siov_iommu_set_trace(a.u, NULL, NULL); /* and unset, the hit path answers again */
+    struct siov_xlate x;
+    siov_iommu_stats(a.u, &sa);
+    assert_int_equal(siov_translate(a.u, DEV, a.pasid, 0x10000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    siov_iommu_stats(a.u, &sb);
+    assert_int_equal(sb.iotlb_hits, sa.iotlb_hits + 1);
+    assert_int_equal(sb.pasid_cache_hits, sa.pasid_cache_hits);
+    rig_down(&a);
+    rig_down(&b);
 }
 
 /* siov_trace_hook writes what the unit reports, numbered in order. */
@@ -581,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_api_misuse),
         cmocka_unit_test(test_write_error_reported),
         cmocka_unit_test(test_hook_reports_requests),
+        cmocka_unit_test(test_hook_changes_no_counter),
         cmocka_unit_test(test_hook_into_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
