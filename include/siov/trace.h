@@ -89,7 +89,9 @@ struct siov_trace_rec {
    (an invalidation's call comes with the unit's lock held). */
 typedef void (*siov_trace_fn)(void *opaque, const struct siov_trace_rec *rec);
 /* Install fn (NULL: none) as iommu's trace hook; 0, or -EINVAL for NULL iommu.
-   Not concurrently with requests: set it before DMA starts or while none runs. */
+   Not concurrently with requests: set it before DMA starts or while none runs.
+   While a hook is set every request takes the unit's slow path (slower, the
+   same answers and counters); without one the hit path has no trace check. */
 SIOV_API int siov_iommu_set_trace(struct siov_iommu *iommu, siov_trace_fn fn, void *opaque);
 
 /* ----------------------------------------------------------- the files */
