@@ -101,12 +101,12 @@ struct siov_tlb_way { /* 32 bytes; every word accessed atomically */
     uint64_t stamp;   /* epoch of the translation that filled it */
 };
 
-struct siov_hw_tlb; /* iotlb_hw.c */
+struct siov_exact_cache; /* exact_cache.h */
 
 struct siov_tlb {
     uint8_t sizes[SIOV_DP_SLOTS]; /* page sizes filled per scope (a hint) */
     struct siov_tlb_way *ways;    /* NULL: an IOTLB of 0 entries, or a hardware-like one */
-    struct siov_hw_tlb *hw;       /* cfg.iotlb_ways != 0: the hardware-like IOTLB */
+    struct siov_exact_cache *hw;  /* cfg.iotlb_ways != 0: the hardware-like IOTLB (under the writer lock) */
     struct siov_cache_geometry geo;
     uint64_t *evictions;          /* the unit's counter, or NULL */
 };
@@ -262,20 +262,6 @@ SIOV_LOCAL void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, cons
                                      uint64_t addr, const struct siov_walk_out *out);
 /* Writer, under the lock with stamp t: drop every IOTLB entry. */
 SIOV_LOCAL void siov_tlb_inv_global_at(struct siov_caches *c, uint64_t t);
-
-/* ------------------------------------------------- iotlb_hw.c */
-/* The hardware-like IOTLB of cfg when cfg->iotlb_ways is set (else none); 0 or -ENOMEM. */
-SIOV_LOCAL int siov_tlb_hw_init(struct siov_caches *c, const struct siov_iommu_config *cfg);
-SIOV_LOCAL void siov_tlb_hw_fini(struct siov_caches *c);
-/* Look (tag, vpn) up, refreshing it under LRU; takes the writer lock. */
-SIOV_LOCAL bool siov_tlb_hw_lookup(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_t vpn, uint64_t *val);
-/* Writer: put (tag, vpn) -> val in its set (did picks the set with vpn). */
-SIOV_LOCAL void siov_tlb_hw_fill(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_t vpn, uint64_t val);
-/* Writer: remove every entry match accepts. */
-typedef bool (*siov_tlb_hw_match_fn)(const void *ctx, uint64_t tag, uint64_t vpn, uint64_t val);
-SIOV_LOCAL void siov_tlb_hw_drop(struct siov_caches *c, siov_tlb_hw_match_fn match, const void *ctx);
-/* Writer: the valid entries. */
-SIOV_LOCAL unsigned siov_tlb_hw_occupancy(const struct siov_caches *c);
 
 /* ------------------------------------------------- front_cache.c */
 /* The front cache for an IOTLB of ntlb ways (none when 0); 0 or -ENOMEM. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "caches.h"
+#include "exact_cache.h"
 
 #define DP_UNTAGGED 0xFFFFFFFEu /* the scope "pasid" of second-level-only IOTLB entries */
 
@@ -39,9 +40,11 @@ static inline void st8(uint8_t *p, unsigned v) { __atomic_store_n(p, (uint8_t)v,
 /* ------------------------------------------------------------ lifecycle */
 int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
-    if (cfg && cfg->iotlb_ways) { /* hardware-like: iotlb_hw.c keeps the ways, no placement of ours */
+    if (cfg && cfg->iotlb_ways) { /* hardware-like: an exact cache keeps the entries, no placement of ours */
         c->tlb.geo = (struct siov_cache_geometry){0, 1};
-        return siov_tlb_hw_init(c, cfg);
+        c->tlb.hw = siov_exact_new(cfg->iotlb_entries / cfg->iotlb_ways, cfg->iotlb_ways, cfg->iotlb_policy,
+                                   cfg->iotlb_seed);
+        return c->tlb.hw ? 0 : -ENOMEM;
     }
     c->tlb.geo = siov_cache_geometry_for(cfg ? cfg->iotlb_entries : 0);
     size_t n = siov_tlb_capacity(c);
@@ -51,7 +54,7 @@ int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 
 void siov_tlb_fini(struct siov_caches *c)
 {
-    siov_tlb_hw_fini(c);
+    siov_exact_free(c->tlb.hw);
     siov_pages_free(c->tlb.ways, siov_tlb_capacity(c) * sizeof(*c->tlb.ways));
 }
 
@@ -148,17 +151,20 @@ static void val_unpack(uint64_t val, unsigned sz, struct siov_walk_out *out)
     out->dirty = (val & VAL_DIRTY) != 0;
 }
 
-/* The hardware-like IOTLB: every page size probed, smallest first. */
+/* The hardware-like IOTLB: every page size probed, smallest first, under
+   the writer lock (a hit reorders its set). */
 static bool hw_lookup(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_t addr, struct siov_walk_out *out)
 {
-    for (unsigned sz = 0; sz < SZ_COUNT; sz++) {
-        uint64_t val;
-        if (siov_tlb_hw_lookup(c, with_size(tag, sz), did, addr >> size_shift[sz], &val)) {
-            val_unpack(val, sz, out);
-            return true;
-        }
-    }
-    return false;
+    uint64_t val = 0;
+    unsigned sz = 0;
+    bool hit = false;
+    siov_stamp_lock(c);
+    for (; sz < SZ_COUNT && !hit; sz++)
+        hit = siov_exact_lookup(c->tlb.hw, with_size(tag, sz), did, addr >> size_shift[sz], &val);
+    siov_stamp_unlock(c);
+    if (hit)
+        val_unpack(val, sz - 1, out);
+    return hit;
 }
 
 bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
@@ -243,8 +249,8 @@ void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct si
     uint64_t tag = with_size(tlb_tag(pe->did, tagged, pe->pasid), (unsigned)sz);
     uint64_t vpn = addr >> size_shift[sz];
     if (!c->tlb.ways) { /* none, or the hardware-like one */
-        if (c->tlb.hw)
-            siov_tlb_hw_fill(c, tag, pe->did, vpn, val_pack(pe, out));
+        if (c->tlb.hw && siov_exact_fill(c->tlb.hw, tag, pe->did, vpn, val_pack(pe, out)))
+            count_eviction(c);
         return;
     }
     unsigned slot = tag_slot(tag);
@@ -272,7 +278,7 @@ unsigned siov_tlb_occupancy(struct siov_caches *c)
     unsigned n = 0;
     siov_stamp_lock(c);
     if (c->tlb.hw)
-        n = siov_tlb_hw_occupancy(c);
+        n = siov_exact_occupancy(c->tlb.hw);
     for (size_t i = 0; i < siov_tlb_capacity(c); i++)
         n += tlb_way_alive(c, &c->tlb.ways[i]);
     siov_stamp_unlock(c);
@@ -324,7 +330,7 @@ static bool hw_match(const void *ctx, uint64_t tag, uint64_t vpn, uint64_t val)
 static void hw_drop(struct siov_caches *c, struct hw_scope sc)
 {
     if (c->tlb.hw)
-        siov_tlb_hw_drop(c, hw_match, &sc);
+        siov_exact_drop(c->tlb.hw, hw_match, &sc);
 }
 
 void siov_tlb_inv_global_at(struct siov_caches *c, uint64_t t)

@@ -1,26 +1,25 @@
-/* A hardware-like IOTLB (cfg.iotlb_ways != 0): sets of ways with an exact
- * replacement policy, for cache studies rather than speed. An entry lives in
- * set (page number XOR DID * 0x9E3779B1) mod sets; a fill takes the set's
- * lowest free way, or evicts the policy's victim (LRU: least recently hit or
- * filled; FIFO: oldest fill; random: way xorshift64* mod ways). Invalidations
- * remove their entries at once, as hardware does, so a set's free ways are
- * exactly the ones nothing valid holds. iotlb.c owns the tags and decides
- * what an invalidation names; this file keeps the ways, under the writer
- * lock (a hit reorders its set, so lookups take it too). */
-#include <errno.h>
+/* An exact set-associative cache, for hardware-like geometries (the IOTLB
+ * with cfg.iotlb_ways != 0): sets of ways with an exact replacement policy,
+ * for cache studies rather than speed. An entry of key (tag, page) with set
+ * key K lives in set (page XOR K * 0x9E3779B1) mod sets; a fill takes the
+ * set's lowest free way, or evicts the policy's victim (LRU: least recently
+ * hit or filled; FIFO: oldest fill; random: way xorshift64* mod ways).
+ * Removal is immediate, as a hardware invalidation is, so a set's free ways
+ * are exactly the ones nothing valid holds. What a tag means, and locking,
+ * are the user's business (iotlb.c). */
 #include <stdlib.h>
 
-#include "caches.h"
+#include "exact_cache.h"
 
 #define NONE UINT32_MAX
 
-struct siov_hw_way {
+struct siov_exact_way {
     uint64_t tag, vpn, val; /* tag 0: free */
     uint32_t prev, next;    /* the set's order, head first: most recent (LRU) or newest (FIFO) */
 };
 
-struct siov_hw_tlb {
-    struct siov_hw_way *ways; /* nsets * nways */
+struct siov_exact_cache {
+    struct siov_exact_way *ways; /* nsets * nways */
     uint32_t *head, *tail;    /* per set */
     uint64_t *free;           /* per set, nwords words: bit w set while way w is free */
     unsigned nsets, nways, nwords, policy;
@@ -29,40 +28,40 @@ struct siov_hw_tlb {
     size_t icap;              /* a power of two, at least twice the ways */
 };
 
-int siov_tlb_hw_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
+struct siov_exact_cache *siov_exact_new(unsigned sets, unsigned ways, unsigned policy, uint64_t seed)
 {
-    if (!cfg || !cfg->iotlb_ways)
-        return 0;
-    struct siov_hw_tlb *h = calloc(1, sizeof(*h));
+    if (!sets || !ways || (uint64_t)sets * ways > (1u << 24))
+        return NULL;
+    struct siov_exact_cache *h = calloc(1, sizeof(*h));
     if (!h)
-        return -ENOMEM;
-    c->tlb.hw = h;
-    h->nways = cfg->iotlb_ways;
-    h->nsets = cfg->iotlb_entries / cfg->iotlb_ways;
-    h->nwords = (h->nways + 63) / 64;
-    h->policy = cfg->iotlb_policy;
-    h->rng = cfg->iotlb_seed ? cfg->iotlb_seed : 1; /* xorshift needs a nonzero state */
-    size_t n = (size_t)h->nsets * h->nways;
+        return NULL;
+    h->nways = ways;
+    h->nsets = sets;
+    h->nwords = (ways + 63) / 64;
+    h->policy = policy;
+    h->rng = seed ? seed : 1; /* xorshift needs a nonzero state */
+    size_t n = (size_t)sets * ways;
     for (h->icap = 16; h->icap < 2 * n; h->icap *= 2)
         ;
     h->ways = calloc(n, sizeof(*h->ways));
-    h->head = malloc(h->nsets * sizeof(*h->head));
-    h->tail = malloc(h->nsets * sizeof(*h->tail));
-    h->free = calloc((size_t)h->nsets * h->nwords, sizeof(*h->free));
+    h->head = malloc(sets * sizeof(*h->head));
+    h->tail = malloc(sets * sizeof(*h->tail));
+    h->free = calloc((size_t)sets * h->nwords, sizeof(*h->free));
     h->index = calloc(h->icap, sizeof(*h->index));
-    if (!h->ways || !h->head || !h->tail || !h->free || !h->index)
-        return -ENOMEM; /* siov_tlb_hw_fini frees what was allocated */
-    for (unsigned s = 0; s < h->nsets; s++) {
+    if (!h->ways || !h->head || !h->tail || !h->free || !h->index) {
+        siov_exact_free(h);
+        return NULL;
+    }
+    for (unsigned s = 0; s < sets; s++) {
         h->head[s] = h->tail[s] = NONE;
-        for (unsigned w = 0; w < h->nways; w++)
+        for (unsigned w = 0; w < ways; w++)
             h->free[(size_t)s * h->nwords + w / 64] |= 1ull << (w % 64);
     }
-    return 0;
+    return h;
 }
 
-void siov_tlb_hw_fini(struct siov_caches *c)
+void siov_exact_free(struct siov_exact_cache *h)
 {
-    struct siov_hw_tlb *h = c->tlb.hw;
     if (!h)
         return;
     free(h->ways);
@@ -71,17 +70,16 @@ void siov_tlb_hw_fini(struct siov_caches *c)
     free(h->free);
     free(h->index);
     free(h);
-    c->tlb.hw = NULL;
 }
 
 /* ------------------------------------------------------------- the index */
-static size_t key_slot(const struct siov_hw_tlb *h, uint64_t tag, uint64_t vpn)
+static size_t key_slot(const struct siov_exact_cache *h, uint64_t tag, uint64_t vpn)
 {
     uint64_t k = tag * 0x9E3779B97F4A7C15ull ^ (vpn + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
     return (size_t)(k ^ (k >> 29)) & (h->icap - 1);
 }
 
-static uint32_t index_find(const struct siov_hw_tlb *h, uint64_t tag, uint64_t vpn, size_t *slot)
+static uint32_t index_find(const struct siov_exact_cache *h, uint64_t tag, uint64_t vpn, size_t *slot)
 {
     for (size_t s = key_slot(h, tag, vpn);; s = (s + 1) & (h->icap - 1)) {
         uint32_t i = h->index[s];
@@ -93,12 +91,12 @@ static uint32_t index_find(const struct siov_hw_tlb *h, uint64_t tag, uint64_t v
 }
 
 /* Remove the index slot s, shifting back the entries of its probe run. */
-static void index_delete(struct siov_hw_tlb *h, size_t s)
+static void index_delete(struct siov_exact_cache *h, size_t s)
 {
     size_t mask = h->icap - 1;
     h->index[s] = 0;
     for (size_t j = (s + 1) & mask; h->index[j]; j = (j + 1) & mask) {
-        const struct siov_hw_way *w = &h->ways[h->index[j] - 1];
+        const struct siov_exact_way *w = &h->ways[h->index[j] - 1];
         size_t home = key_slot(h, w->tag, w->vpn);
         /* j's entry may fill the hole at s when its home is not in (s, j] */
         if (((j - home) & mask) >= ((j - s) & mask)) {
@@ -110,14 +108,14 @@ static void index_delete(struct siov_hw_tlb *h, size_t s)
 }
 
 /* ------------------------------------------------------------- the sets */
-static unsigned set_of(const struct siov_hw_tlb *h, uint16_t did, uint64_t vpn)
+static unsigned set_of(const struct siov_exact_cache *h, uint64_t setkey, uint64_t vpn)
 {
-    return (unsigned)((vpn ^ (uint64_t)did * 0x9E3779B1u) % h->nsets);
+    return (unsigned)((vpn ^ setkey * 0x9E3779B1u) % h->nsets);
 }
 
-static void unlink_way(struct siov_hw_tlb *h, unsigned set, uint32_t i)
+static void unlink_way(struct siov_exact_cache *h, unsigned set, uint32_t i)
 {
-    struct siov_hw_way *w = &h->ways[i];
+    struct siov_exact_way *w = &h->ways[i];
     if (w->prev != NONE)
         h->ways[w->prev].next = w->next;
     else
@@ -128,9 +126,9 @@ static void unlink_way(struct siov_hw_tlb *h, unsigned set, uint32_t i)
         h->tail[set] = w->prev;
 }
 
-static void push_head(struct siov_hw_tlb *h, unsigned set, uint32_t i)
+static void push_head(struct siov_exact_cache *h, unsigned set, uint32_t i)
 {
-    struct siov_hw_way *w = &h->ways[i];
+    struct siov_exact_way *w = &h->ways[i];
     w->prev = NONE;
     w->next = h->head[set];
     if (w->next != NONE)
@@ -141,10 +139,10 @@ static void push_head(struct siov_hw_tlb *h, unsigned set, uint32_t i)
 }
 
 /* Empty way i of set (its index slot already found or looked up here). */
-static void remove_way(struct siov_hw_tlb *h, unsigned set, uint32_t i)
+static void remove_way(struct siov_exact_cache *h, unsigned set, uint32_t i)
 {
     size_t slot;
-    struct siov_hw_way *w = &h->ways[i];
+    struct siov_exact_way *w = &h->ways[i];
     if (index_find(h, w->tag, w->vpn, &slot) == i)
         index_delete(h, slot);
     unlink_way(h, set, i);
@@ -153,7 +151,7 @@ static void remove_way(struct siov_hw_tlb *h, unsigned set, uint32_t i)
     w->tag = 0;
 }
 
-static uint64_t next_random(struct siov_hw_tlb *h)
+static uint64_t next_random(struct siov_exact_cache *h)
 {
     h->rng ^= h->rng >> 12;
     h->rng ^= h->rng << 25;
@@ -161,8 +159,9 @@ static uint64_t next_random(struct siov_hw_tlb *h)
     return h->rng * 0x2545F4914F6CDD1Dull;
 }
 
-/* The way a fill of set takes: its lowest free way, else the policy's victim (emptied). */
-static uint32_t take_way(struct siov_caches *c, struct siov_hw_tlb *h, unsigned set)
+/* The way a fill of set takes: its lowest free way, else the policy's victim
+   (emptied; *evicted set). */
+static uint32_t take_way(struct siov_exact_cache *h, unsigned set, bool *evicted)
 {
     uint64_t *bits = &h->free[(size_t)set * h->nwords];
     for (unsigned k = 0; k < h->nwords; k++)
@@ -175,35 +174,31 @@ static uint32_t take_way(struct siov_caches *c, struct siov_hw_tlb *h, unsigned 
                                                        : h->tail[set];
     remove_way(h, set, victim);
     bits[(victim % h->nways) / 64] &= ~(1ull << (victim % h->nways % 64));
-    if (c->tlb.evictions)
-        siov_stat_inc(c->tlb.evictions);
+    *evicted = true;
     return victim;
 }
 
 /* ------------------------------------------------------------- the cache */
-bool siov_tlb_hw_lookup(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_t vpn, uint64_t *val)
+bool siov_exact_lookup(struct siov_exact_cache *h, uint64_t tag, uint64_t setkey, uint64_t vpn, uint64_t *val)
 {
-    struct siov_hw_tlb *h = c->tlb.hw;
     size_t slot;
-    siov_stamp_lock(c);
     uint32_t i = index_find(h, tag, vpn, &slot);
-    if (i != NONE) {
-        *val = h->ways[i].val;
-        if (h->policy == SIOV_POLICY_LRU) {
-            unsigned set = set_of(h, did, vpn);
-            unlink_way(h, set, i);
-            push_head(h, set, i);
-        }
+    if (i == NONE)
+        return false;
+    *val = h->ways[i].val;
+    if (h->policy == SIOV_POLICY_LRU) {
+        unsigned set = set_of(h, setkey, vpn);
+        unlink_way(h, set, i);
+        push_head(h, set, i);
     }
-    siov_stamp_unlock(c);
-    return i != NONE;
+    return true;
 }
 
-void siov_tlb_hw_fill(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_t vpn, uint64_t val)
+bool siov_exact_fill(struct siov_exact_cache *h, uint64_t tag, uint64_t setkey, uint64_t vpn, uint64_t val)
 {
-    struct siov_hw_tlb *h = c->tlb.hw;
-    unsigned set = set_of(h, did, vpn);
+    unsigned set = set_of(h, setkey, vpn);
     size_t slot;
+    bool evicted = false;
     uint32_t i = index_find(h, tag, vpn, &slot);
     if (i != NONE) { /* a refill (a walk after a hit that could not answer): update in place */
         h->ways[i].val = val;
@@ -211,28 +206,27 @@ void siov_tlb_hw_fill(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_
             unlink_way(h, set, i);
             push_head(h, set, i);
         }
-        return;
+        return false;
     }
-    i = take_way(c, h, set);
-    h->ways[i] = (struct siov_hw_way){tag, vpn, val, NONE, NONE};
+    i = take_way(h, set, &evicted);
+    h->ways[i] = (struct siov_exact_way){tag, vpn, val, NONE, NONE};
     index_find(h, tag, vpn, &slot); /* the victim's removal may have moved the free slot */
     h->index[slot] = i + 1;
     push_head(h, set, i);
+    return evicted;
 }
 
-void siov_tlb_hw_drop(struct siov_caches *c, siov_tlb_hw_match_fn match, const void *ctx)
+void siov_exact_drop(struct siov_exact_cache *h, siov_exact_match_fn match, const void *ctx)
 {
-    struct siov_hw_tlb *h = c->tlb.hw;
     for (uint32_t i = 0; i < h->nsets * h->nways; i++) {
-        const struct siov_hw_way *w = &h->ways[i];
+        const struct siov_exact_way *w = &h->ways[i];
         if (w->tag && match(ctx, w->tag, w->vpn, w->val))
             remove_way(h, i / h->nways, i);
     }
 }
 
-unsigned siov_tlb_hw_occupancy(const struct siov_caches *c)
+unsigned siov_exact_occupancy(const struct siov_exact_cache *h)
 {
-    const struct siov_hw_tlb *h = c->tlb.hw;
     unsigned n = 0;
     for (uint32_t i = 0; i < h->nsets * h->nways; i++)
         n += h->ways[i].tag != 0;
