@@ -64,7 +64,7 @@ static int irte_flush(struct siov_driver *drv, unsigned index)
    invalidation (the unit may cache a not-present entry under CAP.CM). */
 static int irte_install(struct siov_driver *drv, siov_sid sid, uint64_t qw0, uint64_t qw1, struct siov_msi *msi)
 {
-    unsigned index;
+    unsigned index = 0; /* set by msi_index on success; initialised for -O3's flow analysis */
     if (siov_drv_irq_index_alloc(drv, &index))
         return siov_drv_fail(drv, -ENOSPC, "the interrupt remapping table is full (%u entries)",
                              SIOV_DRV_IRT_ENTRIES);
@@ -148,7 +148,7 @@ static int msi_index(struct siov_driver *drv, siov_sid sid, const struct siov_ms
 static int set_affinity(struct siov_driver *drv, siov_sid sid, const struct siov_msi *msi, uint32_t dest,
                         uint8_t vector)
 {
-    unsigned index;
+    unsigned index = 0; /* set by msi_index on success; initialised for -O3's flow analysis */
     uint64_t qw0;
     int ret = msi_index(drv, sid, msi, &index);
     if (!ret)
@@ -173,7 +173,7 @@ int siov_dev_irq_set_affinity(struct siov_driver *drv, siov_sid sid, const struc
 
 int siov_dev_irq_free(struct siov_driver *drv, siov_sid sid, const struct siov_msi *msi)
 {
-    unsigned index;
+    unsigned index = 0; /* set by msi_index on success; initialised for -O3's flow analysis */
     if (!drv)
         return -EINVAL;
     int ret = msi_index(drv, sid, msi, &index);
