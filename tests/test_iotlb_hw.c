@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exact_cache.h"
 #include "testlib.h"
 
 #define POOL (1ull << 20)
@@ -242,6 +243,52 @@ static void test_invalidate_all_empties(void **state)
     siov_mem_free(mem);
 }
 
+/* The exact cache itself, against the brute force, through fills, lookups
+   and removals in bulk (its index shifts entries back on every removal). */
+static bool drop_odd(const void *ctx, uint64_t tag, uint64_t vpn, uint64_t val)
+{
+    (void)ctx, (void)tag, (void)val;
+    return vpn & 1;
+}
+
+static void test_exact_cache_in_bulk(void **state)
+{
+    (void)state;
+    static const struct geometry geos[] = {{4, 64, SIOV_POLICY_LRU, 1}, {1, 300, SIOV_POLICY_FIFO, 1},
+                                           {8, 3, SIOV_POLICY_RANDOM, 11}};
+    for (size_t g = 0; g < sizeof(geos) / sizeof(geos[0]); g++) {
+        struct siov_exact_cache *h = siov_exact_new(geos[g].sets, geos[g].ways, geos[g].policy, geos[g].seed);
+        struct bf b;
+        bf_init(&b, geos[g].sets, geos[g].ways, geos[g].policy, geos[g].seed);
+        assert_non_null(h);
+        uint64_t x = 5;
+        for (unsigned i = 0; i < 20000; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            uint16_t did = (uint16_t)(1 + (x >> 62));
+            uint64_t vpn = (x >> 20) % (geos[g].sets * geos[g].ways * 2), val;
+            bool want = bf_access(&b, did, vpn), got = siov_exact_lookup(h, did, did, vpn, &val);
+            if (got != want || (got && val != (vpn << 16 | did)))
+                fail_msg("geometry %zu, operation %u: cache %d, brute force %d", g, i, got, want);
+            if (!got)
+                siov_exact_fill(h, did, did, vpn, vpn << 16 | did);
+            if (i % 5000 == 4999) { /* remove every odd page from both */
+                siov_exact_drop(h, drop_odd, NULL);
+                for (size_t w = 0; w < (size_t)b.sets * b.ways; w++)
+                    if (b.w[w].vpn & 1)
+                        b.w[w].valid = false;
+            }
+        }
+        unsigned valid = 0;
+        for (size_t w = 0; w < (size_t)b.sets * b.ways; w++)
+            valid += b.w[w].valid;
+        assert_int_equal(siov_exact_occupancy(h), valid);
+        free(b.w);
+        siov_exact_free(h);
+    }
+    assert_null(siov_exact_new(0, 4, SIOV_POLICY_LRU, 1));
+    assert_null(siov_exact_new(1u << 12, 1u << 13, SIOV_POLICY_LRU, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_random_policy_is_seeded),
         cmocka_unit_test(test_bad_geometries),
         cmocka_unit_test(test_invalidate_all_empties),
+        cmocka_unit_test(test_exact_cache_in_bulk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
