@@ -343,7 +343,7 @@ static const char *binary_error(const uint8_t *b, size_t n, char *out, size_t le
 static void test_binary_errors(void **state)
 {
     (void)state;
-    uint8_t b[64];
+    uint8_t b[64] = {0};
     char err[256];
     /* header: wrong version, reserved bits, cut short: the open fails with EINVAL */
     memcpy(b, good_header, 16);
