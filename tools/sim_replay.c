@@ -167,11 +167,14 @@ static void print_point(const struct point *pt)
     printf("%-22s %12llu %12llu %12llu %8.2f%% %9llu\n", "total", (unsigned long long)r->requests,
            (unsigned long long)s->iotlb_hits, (unsigned long long)s->walks, pct(s->iotlb_hits, s->iotlb_misses),
            (unsigned long long)s->faults);
-    printf("caches: IOTLB %.2f%% of %llu lookups, context cache %.2f%%, PASID cache %.2f%%; "
+    printf("caches: IOTLB %.2f%% of %llu lookups, context cache %.2f%% of %llu, PASID cache %.2f%% of %llu; "
            "%llu evictions, %llu invalidations\n",
            pct(s->iotlb_hits, s->iotlb_misses), (unsigned long long)(s->iotlb_hits + s->iotlb_misses),
-           pct(s->context_cache_hits, s->context_cache_misses), pct(s->pasid_cache_hits, s->pasid_cache_misses),
-           (unsigned long long)s->iotlb_evictions, (unsigned long long)s->invalidations);
+           pct(s->context_cache_hits, s->context_cache_misses),
+           (unsigned long long)(s->context_cache_hits + s->context_cache_misses),
+           pct(s->pasid_cache_hits, s->pasid_cache_misses),
+           (unsigned long long)(s->pasid_cache_hits + s->pasid_cache_misses), (unsigned long long)s->iotlb_evictions,
+           (unsigned long long)s->invalidations);
 }
 
 static void print_sweep(const struct point *pts, unsigned n)

@@ -51,7 +51,7 @@ static const struct key keys[] = {
     {"chunk", K(chunk), 1u << 24, "stream: bytes per read and write"},
     {"huge", K(huge), 1, "1: map data with 2 MiB pages"},
     {"seed", K(seed), UINT64_MAX, "random: seed"},
-    {"sid", K(sid), 0xFFFF, "the device's requester id"},
+    {"sid", K(sid), 0xFFFF, "the device's requester id: bus:dev.fn or a number"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -167,6 +167,13 @@ static int set_key(struct gen *g, const char *kv)
             continue;
         char *end;
         errno = 0;
+        unsigned bus, dev, fn;
+        char tail;
+        if (!strcmp(keys[i].name, "sid") && sscanf(eq + 1, "%2x:%2x.%1x%c", &bus, &dev, &fn, &tail) == 3 &&
+            dev < 32 && fn < 8) { /* bus:dev.fn, as lspci prints it */
+            g->sid = SIOV_SID(bus, dev, fn);
+            return 0;
+        }
         unsigned long long v = strtoull(eq + 1, &end, 0);
         unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
         end += shift != 0;
