@@ -11,7 +11,8 @@
  *
  * Recording from an embedding simulator: open a trace for writing and hand
  * siov_trace_hook to siov_iommu_set_trace; the unit then reports every
- * siov_translate, siov_dma_read/write and processed invalidation. Markers
+ * siov_translate (and each request of siov_translate_batch), siov_dma_read
+ * and siov_dma_write, and every processed invalidation. Markers
  * (maps and the like) are the embedder's to record with siov_trace_record,
  * since only software knows them.
  */
