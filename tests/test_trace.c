@@ -2,6 +2,7 @@
  * every field, the errors of malformed traces with their position, API
  * misuse, and what the hook reports for translations, DMA and invalidations. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,13 +180,14 @@ static void test_conversion_is_lossless(void **state)
     free(a), free(b), free(c);
 }
 
-/* A streaming workload costs a few bytes a record in the binary form. */
+/* A streaming workload costs a few bytes a record in the binary form, and
+   reads back whole however the records fall across buffer refills. */
 static void test_binary_is_compact(void **state)
 {
     (void)state;
     char *p = tmp_path("compact");
     struct siov_trace *t = siov_trace_open(p, "wb");
-    for (unsigned i = 0; i < 10000; i++) {
+    for (unsigned i = 0; i < 30000; i++) {
         struct siov_trace_rec r;
         siov_trace_rec_init(&r, i % 2 ? SIOV_TRACE_WRITE : SIOV_TRACE_READ);
         r.sid = DEV, r.pasid = 1, r.addr = 0x100000 + (i / 2) * 256, r.len = 256;
@@ -197,8 +199,21 @@ static void test_binary_is_compact(void **state)
     assert_int_equal(siov_trace_close(t), 0);
     size_t len;
     char *b = slurp(p, &len);
-    assert_true(len < 16 + 10000 * 8);
+    assert_true(len < 16 + 30000 * 8);
     free(b);
+    /* read back across the reader's 64 KiB buffer refills */
+    t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    unsigned n = 0;
+    while (siov_trace_read(t, &r) == 1) {
+        uint64_t want = 0x100000 + (n / 2) * 256 + (n % 2 ? 0x10000000 : 0);
+        if (r.seq != n || r.addr != want || r.len != 256)
+            fail_msg("record %u: seq %llu addr 0x%llx", n, (unsigned long long)r.seq, (unsigned long long)r.addr);
+        n++;
+    }
+    assert_string_equal(siov_trace_error(t), "");
+    assert_int_equal(n, 30000);
+    siov_trace_close(t);
     unlink(p);
     free(p);
 }
@@ -624,6 +639,55 @@ static void test_hook_into_a_file(void **state)
     free(p);
 }
 
+/* Many threads translating with siov_trace_hook: every request recorded
+   once, numbered without a gap. */
+struct worker {
+    struct rig *g;
+    unsigned base;
+};
+
+static void *translate_many(void *arg)
+{
+    struct worker *w = arg;
+    struct siov_xlate x;
+    for (unsigned i = 0; i < 2000; i++)
+        siov_translate(w->g->u, DEV, w->g->pasid, 0x10000 + ((w->base + i) % 16) * 0x1000, SIOV_ACCESS_READ, &x);
+    return NULL;
+}
+
+static void test_hook_from_threads(void **state)
+{
+    (void)state;
+    struct rig g;
+    char *p = tmp_path("threads");
+    rig_up(&g);
+    struct siov_trace *t = siov_trace_open(p, "wb");
+    siov_iommu_set_trace(g.u, siov_trace_hook, t);
+    pthread_t th[4];
+    struct worker w[4];
+    for (unsigned i = 0; i < 4; i++) {
+        w[i] = (struct worker){&g, i * 3};
+        assert_int_equal(pthread_create(&th[i], NULL, translate_many, &w[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    siov_iommu_set_trace(g.u, NULL, NULL);
+    assert_int_equal(siov_trace_close(t), 0);
+    t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    uint64_t n = 0;
+    while (siov_trace_read(t, &r) == 1) {
+        assert_int_equal(r.seq, n++);
+        assert_int_equal(r.xlate.addr, 0x1000000 + (r.addr - 0x10000));
+    }
+    assert_string_equal(siov_trace_error(t), "");
+    assert_int_equal(n, 4 * 2000);
+    siov_trace_close(t);
+    rig_down(&g);
+    unlink(p);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -640,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_hook_reports_requests),
         cmocka_unit_test(test_hook_changes_no_counter),
         cmocka_unit_test(test_hook_into_a_file),
+        cmocka_unit_test(test_hook_from_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

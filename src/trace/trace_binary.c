@@ -249,10 +249,10 @@ int siov_trace_bin_decode(struct siov_trace_bin_state *st, const uint8_t *p, siz
         get_result(&d, &r);
     else if (h & H_RESULT && !d.bad)
         d.bad = true, snprintf(err, errlen, "a %s record carries no result", siov_trace_kind_name(kind));
+    if (d.short_input)
+        return 0; /* first: values past the end read as 0 and may look malformed */
     if (d.bad)
         return -1;
-    if (d.short_input)
-        return 0;
     *st = s;
     *rec = r;
     return (int)(d.p - p);
