@@ -590,7 +590,7 @@ static bool listed_non_qualified(unsigned code)
     X(SIOV_FAULT_RTA_3) X(SIOV_FAULT_RTA_4) X(SIOV_FAULT_SRT_1) X(SIOV_FAULT_SRT_2) \
     X(SIOV_FAULT_SRT_3) X(SIOV_FAULT_SCT_1) X(SIOV_FAULT_SCT_2) X(SIOV_FAULT_SCT_3) \
     X(SIOV_FAULT_SCT_4) X(SIOV_FAULT_SCT_5) X(SIOV_FAULT_SCT_6) X(SIOV_FAULT_SCT_7) \
-    X(SIOV_FAULT_SCT_8) X(SIOV_FAULT_SCT_9) X(SIOV_FAULT_SPD_1) X(SIOV_FAULT_SPD_2) \
+    X(SIOV_FAULT_SCT_8) X(SIOV_FAULT_SCT_9) X(SIOV_FAULT_SCT_10) X(SIOV_FAULT_SPD_1) X(SIOV_FAULT_SPD_2) \
     X(SIOV_FAULT_SPD_3) X(SIOV_FAULT_SPT_1) X(SIOV_FAULT_SPT_2) X(SIOV_FAULT_SPT_3) \
     X(SIOV_FAULT_SPT_4) X(SIOV_FAULT_SPT_5) X(SIOV_FAULT_SPT_6) X(SIOV_FAULT_SFL_1) \
     X(SIOV_FAULT_SFL_2) X(SIOV_FAULT_SFL_3) X(SIOV_FAULT_SFL_4) X(SIOV_FAULT_SFL_5) \
@@ -611,7 +611,7 @@ static const struct enumerator all_faults[] = {FAULT_LIST(ENUMERATOR)};
 static void test_qualified_table(void **state)
 {
     (void)state;
-    assert_int_equal(NFAULTS, 63);
+    assert_int_equal(NFAULTS, 64);
     for (size_t i = 0; i < NFAULTS; i++)
         assert_int_equal(siov_fault_qualified(all_faults[i].f), !listed_non_qualified(all_faults[i].f));
 }
@@ -648,6 +648,7 @@ static void test_not_faults_ignored(void **state)
     struct tl *t = unit(2, &log);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_OK, false);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_ERR_BUS, false);
+    report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_ERR_NOT_PRESENT, false);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, (siov_fault)0x20, false);
     assert_int_equal(fsts(t), 0);
     assert_int_equal(frcd_hi(t, 0), 0);
@@ -678,6 +679,8 @@ static void test_fault_names(void **state)
     assert_string_equal(siov_fault_name(SIOV_FAULT_SFL_10), "SFL.10");
     assert_string_equal(siov_fault_name(SIOV_OK), "OK");
     assert_string_equal(siov_fault_name(SIOV_ERR_BUS), "BUS");
+    assert_string_equal(siov_fault_name(SIOV_ERR_NOT_PRESENT), "NOT_PRESENT");
+    assert_string_not_equal(siov_fault_describe(SIOV_ERR_NOT_PRESENT), "unknown fault reason");
     assert_string_not_equal(siov_fault_describe(SIOV_OK), "unknown fault reason");
     assert_string_not_equal(siov_fault_describe(SIOV_ERR_BUS), "unknown fault reason");
     assert_true(strlen(siov_fault_describe(SIOV_ERR_BUS)) > 8);
@@ -686,8 +689,8 @@ static void test_fault_names(void **state)
 static void test_fault_names_unknown(void **state)
 {
     (void)state;
-    static const long unknown[] = {0x0F, 0x10, 0x20, 0x29, 0x2F, 0x34, 0x37, 0x3B, 0x49, 0x53,
-                                   0x5E, 0x6F, 0x7E, 0x88, 0x89, 0x8F, 0x92, 0xFF, 0x101,
+    static const long unknown[] = {0x0F, 0x10, 0x20, 0x29, 0x2F, 0x34, 0x37, 0x3B, 0x4A, 0x53,
+                                   0x5E, 0x6F, 0x7E, 0x88, 0x89, 0x8F, 0x92, 0xFF, 0x102,
                                    0x200, 0x7FFFFFFF, -1};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         siov_fault f = (siov_fault)unknown[i];

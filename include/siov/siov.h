@@ -8,6 +8,8 @@
 #include <siov/mem.h>
 #include <siov/format.h>
 #include <siov/iommu.h>
+#include <siov/port.h>
+#include <siov/ats.h>
 #include <siov/domain.h>
 
 #ifdef __cplusplus

@@ -27,6 +27,7 @@ typedef uint16_t siov_sid; /* requester id: bus[15:8] dev[7:3] fn[2:0] */
 #define SIOV_ACCESS_WRITE (1u << 1)
 #define SIOV_ACCESS_EXEC (1u << 2) /* execute request (ERE) */
 #define SIOV_ACCESS_PRIV (1u << 3) /* supervisor/privileged request (SRE) */
+#define SIOV_ACCESS_NO_WRITE (1u << 6) /* NW on a translation request: a read-only fill */
 
 /* VT-d fault reasons, numerically equal to the specification's codes
    (legacy 0x01..0x0E, scalable mode 0x30..0x91). Names follow the spec's
@@ -65,6 +66,7 @@ typedef enum siov_fault {
     SIOV_FAULT_SCT_7 = 0x46,   /* PASID beyond the PASID directory size */
     SIOV_FAULT_SCT_8 = 0x47,   /* page request with PRE=0 */
     SIOV_FAULT_SCT_9 = 0x48,   /* RID_PASID field error */
+    SIOV_FAULT_SCT_10 = 0x49,  /* translated request with PASID (EPTR=0) */
     SIOV_FAULT_SPD_1 = 0x50,   /* PASID directory entry access error */
     SIOV_FAULT_SPD_2 = 0x51,   /* PASID directory entry not present */
     SIOV_FAULT_SPD_3 = 0x52,   /* reserved bit in PASID directory entry */
@@ -101,6 +103,10 @@ typedef enum siov_fault {
     /* Not a VT-d fault: siov_dma_* found the translated address unbacked
        (on a bus this is an unsupported request; nothing is recorded). */
     SIOV_ERR_BUS = 0x100,
+    /* Not a VT-d fault: a translation completion said the page is not present
+       with the access asked for; the device may send a page request and
+       retry. Nothing is recorded. */
+    SIOV_ERR_NOT_PRESENT = 0x101,
 } siov_fault;
 
 /* Short spec name of a fault reason ("SPT.2"); "OK" for SIOV_OK, "?" if unknown. */

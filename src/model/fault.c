@@ -16,7 +16,7 @@ struct fault_info {
 /* One row per siov_fault enumerator; the name is built from the same tokens. */
 #define FAULT(grp, n, q, meaning) [SIOV_FAULT_##grp##_##n] = {#grp "." #n, meaning, q}
 
-static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
+static const struct fault_info fault_table[SIOV_ERR_NOT_PRESENT + 1] = {
     [SIOV_OK] = {"OK", "no fault: the request was translated", NQ},
     /* legacy mode: before the context entry no FPD exists (root faults), and
        a context entry that is unreadable or has reserved bits set cannot
@@ -53,6 +53,7 @@ static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
     FAULT(SCT, 7, Q, "PASID beyond the PASID directory size"),
     FAULT(SCT, 8, Q, "page request while PRE=0"),
     FAULT(SCT, 9, Q, "RID_PASID field error"),
+    FAULT(SCT, 10, Q, "translated request with PASID while the context entry does not allow it (EPTR=0)"),
     FAULT(SPD, 1, NQ, "PASID directory entry access error"),
     FAULT(SPD, 2, Q, "PASID directory entry not present"),
     FAULT(SPD, 3, NQ, "reserved bit set in PASID directory entry"),
@@ -87,6 +88,7 @@ static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
     FAULT(SFL, 9, Q, "first-level A/D update needed on a non-snooped walk"),
     FAULT(SFL, 10, Q, "first-level A/D update failed"),
     [SIOV_ERR_BUS] = {"BUS", "translated address not backed by memory (not a VT-d fault)", NQ},
+    [SIOV_ERR_NOT_PRESENT] = {"NOT_PRESENT", "the translation completion does not grant the access (not a VT-d fault)", NQ},
 };
 #undef FAULT
 
@@ -99,10 +101,10 @@ static const struct fault_info *fault_info(siov_fault f)
     return &fault_table[i];
 }
 
-/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_BUS. */
+/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_*. */
 static bool fault_recordable(siov_fault f)
 {
-    return f != SIOV_OK && f != SIOV_ERR_BUS && fault_info(f);
+    return f != SIOV_OK && f < SIOV_ERR_BUS && fault_info(f);
 }
 
 const char *siov_fault_name(siov_fault f)

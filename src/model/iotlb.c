@@ -31,6 +31,7 @@ static const unsigned size_shift[SZ_COUNT] = {12, 21, 30};
 #define VAL_PERM_SUPER SIOV_BITS(5, 3)
 #define VAL_DIRTY SIOV_BIT(6)
 #define VAL_KIND SIOV_BITS(9, 7)     /* the PGTT the entry was walked with */
+#define VAL_SNOOP SIOV_BIT(10)        /* the second-level leaf's SNP (an ATS completion's N) */
 #define PERM_BITS (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC)
 
 static inline unsigned ld8(const uint8_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -140,6 +141,7 @@ static void val_unpack(uint64_t val, unsigned sz, struct siov_walk_out *out)
     out->perm_user = (unsigned)siov_get(val, VAL_PERM_USER);
     out->perm_super = (unsigned)siov_get(val, VAL_PERM_SUPER);
     out->dirty = (val & VAL_DIRTY) != 0;
+    out->snoop = (val & VAL_SNOOP) != 0;
 }
 
 bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
@@ -217,7 +219,7 @@ void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct si
     uint64_t vpn = addr >> size_shift[sz];
     uint64_t val = (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
                    siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
-                   siov_set(0, VAL_KIND, pe->pgtt);
+                   siov_set(0, VAL_KIND, pe->pgtt) | (out->snoop ? VAL_SNOOP : 0);
     unsigned slot = tag_slot(tag);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) | (tagged ? SIZES_TAGGED(sz) : SIZES_UNTAGGED(sz)));
     tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val, epoch);
