@@ -300,7 +300,7 @@ static void test_device_setup_tables(void **state)
         assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
         assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0); /* idempotent */
         assert_int_equal(siov_driver_pool_avail(f->drv), base - 1 - dir_pages);
-        /* the context entry the unit sees: P, PASIDE, DTE, PDTS, RID_PASID 0 */
+        /* the context entry the unit sees: P, PASIDE, PDTS, RID_PASID 0; DTE only once ATS is on */
         uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
         uint64_t re = r64(f, root + 16 * 0);
         assert_true(re & SIOV_SRE0_LP);
@@ -308,7 +308,7 @@ static void test_device_setup_tables(void **state)
         uint64_t qw0 = r64(f, ce), qw1 = r64(f, ce + 8);
         assert_true(qw0 & SIOV_SCE0_P);
         assert_true(qw0 & SIOV_SCE0_PASIDE);
-        assert_true(qw0 & SIOV_SCE0_DTE);
+        assert_false(qw0 & SIOV_SCE0_DTE);
         assert_int_equal(siov_get(qw0, SIOV_SCE0_PDTS), pdts);
         assert_true(in_pool(qw0 & SIOV_SCE0_PASIDDIRPTR));
         assert_int_equal(siov_get(qw1, SIOV_SCE1_RID_PASID), 0);
@@ -401,11 +401,15 @@ static void test_teardown_descriptors(void **state)
     (void)state;
     static const enum siov_domain_type types[] = {SIOV_DOMAIN_FIRST_LEVEL, SIOV_DOMAIN_SECOND_LEVEL,
                                                   SIOV_DOMAIN_PASS_THROUGH};
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t k = 0; k < 6; k++) {
+        size_t i = k % 3;
+        bool ats = k >= 3;
         for (int aux = 0; aux < 2; aux++) {
             struct fx *f = fx_new();
             struct siov_domain *d = siov_domain_new(f->drv, types[i]);
             assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+            if (ats)
+                assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
             assert_int_equal(aux ? siov_aux_attach(d, SID_A) : siov_attach(d, SID_A), 0);
             struct siov_stats a = stats(f);
             assert_int_equal(aux ? siov_aux_detach(d, SID_A) : siov_detach(d, SID_A), 0);
@@ -414,7 +418,7 @@ static void test_teardown_descriptors(void **state)
             bool fl_or_pt = types[i] != SIOV_DOMAIN_SECOND_LEVEL;
             assert_int_equal(b.inv_piotlb - a.inv_piotlb, fl_or_pt ? 1 : 0);
             assert_int_equal(b.inv_iotlb - a.inv_iotlb, fl_or_pt ? 0 : 1);
-            assert_int_equal(b.inv_devtlb - a.inv_devtlb, 1);
+            assert_int_equal(b.inv_devtlb - a.inv_devtlb, ats ? 1 : 0); /* only with ATS on */
             assert_int_equal(b.inv_wait - a.inv_wait, 1);
             assert_int_equal(reg(f, SIOV_REG_IQH, 8), reg(f, SIOV_REG_IQT, 8));
             fx_free(f);
@@ -426,6 +430,7 @@ static void test_teardown_descriptors(void **state)
     cfg.dev_tlb = false;
     struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), -ENODEV);
     assert_int_equal(siov_attach(d, SID_A), 0);
     struct siov_stats a = stats(f);
     assert_int_equal(siov_detach(d, SID_A), 0);

@@ -36,6 +36,21 @@ static void qi_recover(struct siov_driver *drv, uint32_t fsts)
     siov_mmio_write(drv->iommu, SIOV_REG_FSTS, fsts & FSTS_QI_ERRORS, 4);
 }
 
+/* The queue's error status: 0 while it runs. An invalid completion (ICE)
+   comes from a device, not from the descriptors: it is acknowledged and the
+   queue goes on (as Linux's qi_check_fault). IQE or ITE stopped the queue:
+   recovered as qi_recover says, -EIO or -ETIMEDOUT. */
+static int qi_check(struct siov_driver *drv)
+{
+    uint32_t fsts = siov_drv_rd_reg32(drv, SIOV_REG_FSTS);
+    if (fsts & SIOV_FSTS_ICE)
+        siov_mmio_write(drv->iommu, SIOV_REG_FSTS, SIOV_FSTS_ICE, 4);
+    if (!(fsts & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
+        return 0;
+    qi_recover(drv, fsts);
+    return (fsts & SIOV_FSTS_IQE) ? -EIO : -ETIMEDOUT;
+}
+
 /* Poll cond: 0 once the queue has room for n descriptors (one slot stays empty). */
 static int qi_room(struct siov_driver *drv, unsigned n)
 {
@@ -44,11 +59,9 @@ static int qi_room(struct siov_driver *drv, unsigned n)
         unsigned used = (unsigned)((drv->iq_tail + drv->iq_entries - head) % drv->iq_entries);
         if (drv->iq_entries - 1 - used >= n)
             return 0;
-        uint32_t fsts = siov_drv_rd_reg32(drv, SIOV_REG_FSTS);
-        if (fsts & FSTS_QI_ERRORS) {
-            qi_recover(drv, fsts);
-            return -EIO;
-        }
+        int ret = qi_check(drv);
+        if (ret)
+            return ret;
     }
     return -ETIMEDOUT;
 }
@@ -72,11 +85,9 @@ static int qi_wait(struct siov_driver *drv, uint32_t seq)
         uint32_t st;
         if (siov_drv_rd32(drv, drv->status_gpa, &st) == 0 && st == seq)
             return 0;
-        uint32_t fsts = siov_drv_rd_reg32(drv, SIOV_REG_FSTS);
-        if (fsts & FSTS_QI_ERRORS) {
-            qi_recover(drv, fsts);
-            return -EIO;
-        }
+        int ret = qi_check(drv);
+        if (ret)
+            return ret;
     }
     return -ETIMEDOUT;
 }
@@ -101,11 +112,14 @@ static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsi
 
 int siov_drv_qi_flush(struct siov_driver *drv)
 {
-    int ret = drv->batch_err;
+    int ret = drv->batch_err, r = 0;
     unsigned chunk = drv->iq_entries / 2 - 1;
-    for (unsigned i = 0; i < drv->nbatch && !ret; i += chunk) {
+    /* after a device's time-out the unit's own invalidations of the next
+       chunks still run; the first error is the one reported */
+    for (unsigned i = 0; i < drv->nbatch && !drv->batch_err && (!r || r == -ETIMEDOUT); i += chunk) {
         unsigned n = drv->nbatch - i < chunk ? drv->nbatch - i : chunk;
-        ret = qi_submit(drv, drv->batch + i, n);
+        r = qi_submit(drv, drv->batch + i, n);
+        ret = ret ? ret : r;
     }
     drv->nbatch = 0;
     drv->batch_err = 0;
@@ -218,7 +232,8 @@ static uint64_t devtlb_addr(uint64_t lo, uint64_t hi, bool *s)
 
 void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid, uint64_t lo, uint64_t hi)
 {
-    if (!drv->dev_tlb)
+    const struct siov_dev *dev = siov_drv_dev_find(drv, sid);
+    if (!dev || !dev->ats)
         return;
     bool s;
     uint64_t addr = devtlb_addr(lo, hi, &s);
