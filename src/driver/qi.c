@@ -84,7 +84,7 @@ static int qi_wait(struct siov_driver *drv, uint32_t seq)
     for (unsigned i = 0; i < SIOV_DRV_POLL_LIMIT; i++) {
         uint32_t st;
         if (siov_drv_rd32(drv, drv->status_gpa, &st) == 0 && st == seq)
-            return 0;
+            return qi_check(drv); /* acknowledges an invalid completion met meanwhile */
         int ret = qi_check(drv);
         if (ret)
             return ret;
