@@ -12,6 +12,7 @@
  *   sim_drv.c     driver, devices, domains, map/unmap, attach, aux
  *   sim_inv.c     the invalidation queue and hand-made descriptors
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
+ *   sim_ats.c     ATS: translation requests, ATCs, device ports, completions
  *   sim_demo.c    the built-in demo scenario
  */
 #ifndef SIOV_SIM_H
@@ -49,7 +50,7 @@ struct sim_line {
 };
 
 /* ------------------------------------------------------------ objects */
-enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER };
+enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_ATC };
 struct sim_domain {
     struct siov_domain *dom;
     int type;                 /* SIOV_DOMAIN_*, or SIM_DOMAIN_NESTED */
@@ -60,8 +61,21 @@ struct sim_name {
     char name[SIM_NAME_LEN];
     enum sim_name_kind kind;
     struct sim_domain *dom;   /* NAME_DOMAIN (NULL once freed) */
-    siov_sid sid;             /* NAME_DEVICE */
+    siov_sid sid;             /* NAME_DEVICE, NAME_ATC (its device) */
     uint64_t num;             /* NAME_NUMBER */
+    struct siov_atc *atc;     /* NAME_ATC (NULL once freed) */
+};
+
+/* A device attached by 'port SID manual': the device-TLB invalidations it
+   received and has not completed yet. */
+#define SIM_MAX_PORTS 8
+#define SIM_PORT_PENDING 64
+struct sim_port {
+    struct sim *s;
+    siov_sid sid;
+    bool used;
+    unsigned n;
+    unsigned itag[SIM_PORT_PENDING];
 };
 
 /* What one ADI (a sid and PASID pair) did, for the report. */
@@ -103,6 +117,7 @@ struct sim {
     struct sim_adi adi[SIM_MAX_ADIS];
     unsigned nadi;
     struct siov_stats base; /* "stats reset" baseline */
+    struct sim_port ports[SIM_MAX_PORTS];
     uint64_t msi_count;
     unsigned expects_passed, expects_failed;
     char err[SIM_ERR_LEN];        /* the error of the line being run */
@@ -270,6 +285,23 @@ int sim_cmd_queue(struct sim *s, const struct sim_args *a, struct sim_result *r)
 int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
+
+int sim_cmd_enable_ats(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_ats_translate(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_create(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_translate(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_dma_read(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_stats(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_free(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_port(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_complete(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_expire(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_ats.c: print a stale-translation report (the unit's stale_report callback). */
+void sim_stale_report(void *opaque, const struct siov_stale_report *r);
+/* sim_ats.c: free the ATCs (before the unit goes). */
+void sim_ats_fini(struct sim *s);
 
 /* sim_dma.c: account a DMA-level operation of an ADI (stats delta since before). */
 void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct siov_stats *before,

@@ -19,6 +19,7 @@ void sim_init(struct sim *s, FILE *out, FILE *errout)
 
 void sim_fini(struct sim *s)
 {
+    sim_ats_fini(s);
     siov_driver_free(s->drv); /* frees the domains it still owns */
     for (unsigned i = 0; i < s->nnames; i++)
         free(s->names[i].dom);
@@ -120,6 +121,8 @@ struct siov_iommu *sim_iommu(struct sim *s)
         return NULL;
     s->cfg.msi = sim_msi;
     s->cfg.msi_opaque = s;
+    s->cfg.stale_report = sim_stale_report; /* only with config stale_check=on */
+    s->cfg.stale_opaque = s;
     s->iommu = siov_iommu_new(s->mem, &s->cfg);
     if (!s->iommu) {
         sim_error(s, "the unit could not be created: the configuration is invalid "

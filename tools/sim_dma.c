@@ -243,6 +243,7 @@ static const struct stat_row stat_rows[] = {
     STAT(pasid_cache_hits), STAT(pasid_cache_misses), STAT(iotlb_evictions), STAT(invalidations),
     STAT(inv_context),  STAT(inv_iotlb),     STAT(inv_piotlb),    STAT(inv_pasid_cache),
     STAT(inv_devtlb),   STAT(inv_wait),      STAT(inv_other),     STAT(stale_hits),
+    STAT(ats_requests), STAT(translated_requests), STAT(devtlb_timeouts),
 };
 
 static uint64_t stat_get(const struct siov_stats *st, const struct stat_row *row)
@@ -274,6 +275,8 @@ static int stats_one(struct sim *s, const char *name, const struct siov_stats *s
     r->kind = RES_NUM;
     if (strcmp(name, "msi") == 0)
         r->num = s->msi_count;
+    else if (strcmp(name, "devtlb_outstanding") == 0)
+        r->num = siov_iommu_devtlb_outstanding(s->iommu);
     else if (strcmp(name, "iotlb_hit_permille") == 0)
         r->num = hit_permille(st->iotlb_hits, st->iotlb_misses);
     else {
@@ -306,8 +309,8 @@ int sim_cmd_stats(struct sim *s, const struct sim_args *a, struct sim_result *r)
     for (size_t i = 0; i < sizeof(stat_rows) / sizeof(stat_rows[0]); i++)
         sim_print(s, "  %-22s %llu\n", stat_rows[i].name, (unsigned long long)stat_get(&st, &stat_rows[i]));
     unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
-    sim_print(s, "  %-22s %llu\n  %-22s %u.%u%%\n", "msi", (unsigned long long)s->msi_count, "iotlb hit rate",
-              pm / 10, pm % 10);
+    sim_print(s, "  %-22s %llu\n  %-22s %u\n  %-22s %u.%u%%\n", "msi", (unsigned long long)s->msi_count,
+              "devtlb_outstanding", siov_iommu_devtlb_outstanding(s->iommu), "iotlb hit rate", pm / 10, pm % 10);
     return 0;
 }
 
