@@ -73,6 +73,7 @@ int main(int argc, char **argv)
     bench_baselines(&o, &rep);
     bench_cases(&o, &rep);
     bench_inval_cases(&o, &rep);
+    bench_ats_cases(&o, &rep);
     bench_driver_cases(&o, &rep);
     bench_print(&rep, &o);
     bench_report_free(&rep);

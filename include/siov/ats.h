@@ -211,23 +211,24 @@ static inline siov_fault siov_atc_translate(struct siov_atc *atc, uint32_t pasid
     uint64_t want = key | __atomic_load_n(&a->gen[slot], __ATOMIC_ACQUIRE);
     uint64_t page = iova & SIOV_ATC_VAL_ADDR;
     const struct siov_atc_way *w = a->ways + 2 * (((page ^ key) * SIOV_ATC_HASH_MUL) >> a->set_shift);
-    for (int i = 0; i < 2; i++, w++) {
-        uint64_t t = __atomic_load_n(&w->tag, __ATOMIC_ACQUIRE);
+    uint64_t t = __atomic_load_n(&w->tag, __ATOMIC_ACQUIRE);
+    if ((t & SIOV_ATC_TAG_MATCH) != want || __atomic_load_n(&w->page, __ATOMIC_ACQUIRE) != page) {
+        w++; /* the set's other way */
+        t = __atomic_load_n(&w->tag, __ATOMIC_ACQUIRE);
         if ((t & SIOV_ATC_TAG_MATCH) != want || __atomic_load_n(&w->page, __ATOMIC_ACQUIRE) != page)
-            continue;
-        uint64_t v = __atomic_load_n(&w->val, __ATOMIC_ACQUIRE);
-        uint64_t size = __atomic_load_n(&w->size, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&w->tag, __ATOMIC_RELAXED) != t ||
-            (access & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC) & ~v))
-            break;
-        out->addr = (v & SIOV_ATC_VAL_ADDR) | (iova & ~SIOV_ATC_VAL_ADDR);
-        out->page_size = size;
-        out->perm = (unsigned)(v & SIOV_ATC_VAL_PERM);
-        out->did = 0;
-        __atomic_store_n(&a->hits, __atomic_load_n(&a->hits, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-        return SIOV_OK;
+            return siov_atc_translate_slow(atc, pasid, iova, access, out);
     }
-    return siov_atc_translate_slow(atc, pasid, iova, access, out);
+    uint64_t v = __atomic_load_n(&w->val, __ATOMIC_ACQUIRE);
+    uint64_t size = __atomic_load_n(&w->size, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&w->tag, __ATOMIC_RELAXED) != t ||
+        (access & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC) & ~v))
+        return siov_atc_translate_slow(atc, pasid, iova, access, out);
+    out->addr = (v & SIOV_ATC_VAL_ADDR) | (iova & ~SIOV_ATC_VAL_ADDR);
+    out->page_size = size;
+    out->perm = (unsigned)(v & SIOV_ATC_VAL_PERM);
+    out->did = 0;
+    __atomic_store_n(&a->hits, __atomic_load_n(&a->hits, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    return SIOV_OK;
 }
 
 #ifdef __cplusplus
