@@ -11,7 +11,8 @@
  *   INV       global context-cache, PASID-cache and IOTLB invalidation plus
  *             a wait, through the queue as it stands
  *   REQ/TEMPLATE  translations, and more tables
- * A shadow of the queue logic, written from the facts sheet (section 9), runs
+ * A shadow of the queue logic, written from the facts sheet (sections 9, 13.5
+ * and 15.2: widths and types by TTM), runs
  * on a copy of guest memory at every point the unit processes the queue
  * (IQT write, QIE enable, IQE clear): IQE must be set exactly when it finds a bad tail
  * or a malformed descriptor, IQH must equal its head (always inside the
@@ -43,16 +44,32 @@ struct run {
     uint64_t soft_tail;
     uint8_t *shadow;
     uint64_t mamv;
-    bool smts, clean;
+    bool smts, adms, dt, clean;
     uint32_t seq;
     struct fz_answer tags[MAX_TAGS]; /* requests compared since the last invalidation */
     unsigned ntags;
 };
 
 /* ------------------------------------------------ the queue, from the facts */
+/* Scalable or abort-DMA mode latched (spec Table 26: the scalable types, 256-bit only). */
+static bool sm_mode(const struct run *r)
+{
+    return r->u->ttm == SIOV_TTM_SCALABLE || r->u->ttm == SIOV_TTM_ABORT;
+}
+
+/* The descriptor width, 0 when invalid (facts 1.8, 15.2): DW=1 needs SMTS or
+   ADMS; DW=0 is invalid in scalable and abort-DMA mode. */
 static unsigned q_width(const struct run *r)
 {
-    return ((r->q.iqa & (1ull << 11)) && r->smts) ? 32 : 16; /* DW, honoured with SMTS (facts 1.8) */
+    if (r->q.iqa & (1ull << 11))
+        return (r->smts || r->adms) ? 32 : 0;
+    return sm_mode(r) ? 0 : 16;
+}
+
+/* Where descriptors lie in memory, valid width or not. */
+static unsigned q_slot(const struct run *r)
+{
+    return (r->q.iqa & (1ull << 11)) ? 32 : 16;
 }
 
 static uint64_t q_size(const struct run *r)
@@ -77,15 +94,17 @@ static bool psi_ok(const struct run *r, uint64_t qw1)
 }
 
 /* Whether the spec calls descriptor q well formed in a queue of width bytes
-   (facts 9.1-9.2; reserved masks derived from the tables there). */
+   (facts 9.1-9.2, 13.5, 15.2; reserved masks derived from the tables there). */
 static bool dsc_valid(const struct run *r, const uint64_t q[4], unsigned width)
 {
     unsigned type = (unsigned)(((q[0] >> 9) & 7) << 4 | (q[0] & 0xF));
     unsigned g = (q[0] >> 4) & 3;
     if (type < 1 || type > 8) /* 9: page-group response, page requests are not supported */
         return false;
-    if (type >= 6 && width == 16)
-        return false;
+    if ((type == 3 || type == 8) && !r->dt)
+        return false; /* device-TLB invalidations need ECAP.DT */
+    if (r->u->ttm == SIOV_TTM_RESERVED || (type >= 6 && !sm_mode(r)))
+        return false; /* legacy mode takes types 1-5 */
     if (width == 32 && (q[2] || q[3]))
         return false;
     switch (type) {
@@ -108,7 +127,7 @@ static void sim_process(struct run *r)
         return;
     unsigned width = q_width(r);
     uint64_t size = q_size(r), tail = q->iqt;
-    if (tail % width || tail >= size) {
+    if (!width || tail % width || tail >= size) {
         q->iqe = true;
         return;
     }
@@ -140,9 +159,9 @@ static void compare_queue(struct run *r, const char *what)
     uint64_t iqh = siov_mmio_read(io, SIOV_REG_IQH, 8);
     bool iqe = (siov_mmio_read(io, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE) != 0;
     bool iwc = (siov_mmio_read(io, SIOV_REG_ICS, 4) & SIOV_ICS_IWC) != 0;
-    if (iqh >= q_size(r) || iqh % q_width(r))
+    if (iqh >= q_size(r) || iqh % q_slot(r))
         fz_die("%s: IQH 0x%llx outside a queue of 0x%llx bytes (width %u)", what, (unsigned long long)iqh,
-               (unsigned long long)q_size(r), q_width(r));
+               (unsigned long long)q_size(r), q_slot(r));
     if (iqh != r->q.head || iqe != r->q.iqe || iwc != r->q.iwc)
         fz_die("%s: IQH 0x%llx IQE %d IWC %d, the facts say IQH 0x%llx IQE %d IWC %d (IQA 0x%llx IQT 0x%llx IQERCD 0x%llx)",
                what, (unsigned long long)iqh, iqe, iwc, (unsigned long long)r->q.head, r->q.iqe, r->q.iwc,
@@ -249,7 +268,7 @@ static void make_dsc(struct run *r, uint64_t d[4])
 /* Write descriptor d where software would: at the software tail, or over the head. */
 static void put_dsc(struct run *r, const uint64_t d[4], bool at_head)
 {
-    unsigned width = q_width(r);
+    unsigned width = q_slot(r);
     uint64_t off = at_head ? r->q.head : r->soft_tail;
     for (unsigned i = 0; i < width / 8; i++)
         fz_w64(r->u->m, q_base(r) + off + 8 * i, d[i]);
@@ -277,7 +296,7 @@ static void op_iqa(struct run *r)
     if (!r->q.qie)
         r->q.iqa = iqa & ~SIOV_BITS(10, 3); /* reserved bits read as 0; ignored while enabled */
     r->soft_tail %= q_size(r);
-    r->soft_tail -= r->soft_tail % q_width(r);
+    r->soft_tail -= r->soft_tail % q_slot(r);
     compare_queue(r, "IQA write");
 }
 
@@ -306,7 +325,7 @@ static void op_inv(struct run *r)
     put_dsc(r, d, false);
     d[0] = siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL);
     put_dsc(r, d, false);
-    if (q_width(r) == 32) {
+    if (sm_mode(r)) { /* the PASID cache, in the mode that has one */
         d[0] = siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL);
         put_dsc(r, d, false);
     }
@@ -320,12 +339,13 @@ static void op_inv(struct run *r)
        a head that raw IQT writes moved on). The status word alone does not
        prove it: a fuzzed wait, or a queue laid over the status word, can
        leave the same value there. The PASID cache must also have been
-       reachable (a 256-bit queue) or unused (legacy mode). */
+       reachable (scalable or abort-DMA mode, where the PC descriptor went
+       in) or unused (legacy mode). */
     bool all_run = (first - head0 + size) % size < (r->soft_tail - head0 + size) % size;
     bool ran = r->q.qie && !r->q.iqe && r->q.head == r->soft_tail;
     r->ntags = 0;
     r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && ran && all_run &&
-               (q_width(r) == 32 || r->u->ttm == SIOV_TTM_LEGACY);
+               (sm_mode(r) || r->u->ttm == SIOV_TTM_LEGACY);
 }
 
 static void op_req(struct run *r)
@@ -376,7 +396,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->in = &in;
     r->b = (struct fz_builder){.u = u, .in = &in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
     r->mamv = siov_get(siov_mmio_read(u->iommu, SIOV_REG_CAP, 8), SIOV_CAP_MAMV);
-    r->smts = (siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_SMTS) != 0;
+    uint64_t ecap = siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8);
+    r->smts = (ecap & SIOV_ECAP_SMTS) != 0;
+    r->adms = (ecap & SIOV_ECAP_ADMS) != 0;
+    r->dt = (ecap & SIOV_ECAP_DT) != 0;
     for (unsigned n = fz_u8(&in) % 5; n; n--)
         fz_template(&r->b);
     /* the harness's own queue goes; the fuzzed one starts disabled at IQA 0 */

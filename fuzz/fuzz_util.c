@@ -279,7 +279,7 @@ struct fz_unit *fz_unit_new(struct fz_mem *m, const struct siov_iommu_config *cf
     }
     u->wide = (siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_SMTS) != 0;
     m->phase = FZ_FREE;
-    siov_mmio_write(u->iommu, SIOV_REG_IQA, FZ_QPAGE | (u->wide ? SIOV_IQA_DW : 0), 8);
+    siov_mmio_write(u->iommu, SIOV_REG_IQA, FZ_QPAGE | (u->wide ? SIOV_IQA_DW : 0), 8); /* TTM 00 for now */
     siov_mmio_write(u->iommu, SIOV_REG_IQT, 0, 8);
     u->gcmd = SIOV_GCMD_QIE;
     gcmd(u, 0);
@@ -330,8 +330,22 @@ void fz_invalidate_all(struct fz_unit *u)
        same: tables the input points into these pages read alike cold and warm. */
     fz_unit_gcmd(u, 0, SIOV_GCMD_QIE); /* IQH back to 0 */
     siov_mmio_write(u->iommu, SIOV_REG_IQT, 0, 8);
-    fz_unit_gcmd(u, SIOV_GCMD_QIE, 0);
     u->qtail = 0;
+    /* the width the latched TTM takes (docs/spec-notes.md, "Queue errors"):
+       256-bit in scalable and abort-DMA mode, which needs SMTS or ADMS;
+       where no width works (or TTM=10), every request faults RTA.1 and
+       nothing is cached, so there is nothing to invalidate */
+    uint64_t ecap = siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8);
+    bool sm = u->ttm == SIOV_TTM_SCALABLE || u->ttm == SIOV_TTM_ABORT;
+    if (u->ttm == SIOV_TTM_RESERVED || (sm && !(ecap & (SIOV_ECAP_SMTS | SIOV_ECAP_ADMS)))) {
+        fz_w64(u->m, FZ_QSTATUS, 1);
+        u->qseq++;
+        u->m->phase = saved;
+        return;
+    }
+    u->wide = sm;
+    siov_mmio_write(u->iommu, SIOV_REG_IQA, FZ_QPAGE | (u->wide ? SIOV_IQA_DW : 0), 8);
+    fz_unit_gcmd(u, SIOV_GCMD_QIE, 0);
     q_put(u, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL), 0);
     q_put(u, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL), 0);
     if (u->wide)
@@ -718,7 +732,8 @@ static void compare(const struct fz_unit *u, const struct fz_req *r, siov_fault 
 }
 
 /* No TLP prefix carries a PASID beyond 20 bits: siov_translate refuses it
-   with SCT.7 before looking at anything, memory included. */
+   with SGN.10 (above the unit's width) before looking at anything, memory
+   included. */
 static bool check_wide_pasid(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
     struct siov_xlate x = {0}, none = {0};
@@ -726,8 +741,8 @@ static bool check_wide_pasid(struct fz_unit *u, const struct fz_req *r, struct f
     u->m->nallow = 0;
     siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
     u->m->phase = FZ_FREE;
-    if (got != SIOV_FAULT_SCT_7)
-        mismatch(u, r, "SCT.7 for a PASID beyond 20 bits", got, &x, SIOV_FAULT_SCT_7, &none, NULL);
+    if (got != SIOV_FAULT_SGN_10)
+        mismatch(u, r, "SGN.10 for a PASID beyond 20 bits", got, &x, SIOV_FAULT_SGN_10, &none, NULL);
     if (out)
         *out = (struct fz_answer){.fault = got, .x = x};
     return false;
@@ -896,7 +911,7 @@ static siov_fault dma_run(struct fz_unit *u, const struct fz_req *r, size_t len,
 }
 
 /* Transfers refused before any translation: a range that wraps past 2^64
-   (SIOV_ERR_BUS) and a PASID beyond 20 bits (SCT.7). True if r was one. */
+   (SIOV_ERR_BUS) and a PASID beyond 20 bits (SGN.10). True if r was one. */
 static bool dma_refused(struct fz_unit *u, const struct fz_req *r, size_t len, bool write, struct dma_buf *b)
 {
     if (r->addr + (len - 1) < r->addr) {

@@ -5,8 +5,9 @@
  *
  * Order of checks per structure: read (access error), present, reserved
  * bits, then programming. A page walk first finishes the structural walk
- * (every level, both stages in nested), then checks the request against the
- * accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
+ * (every level, both stages in nested; a second-level walk whose stacked R
+ * and W are both denied is SSL.2, Table 30), then checks the request against
+ * the accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
  * write (SGN.6), execute (SGN.3); last the interrupt-range check (SGN.8).
  * Nested, the first level's permissions are checked before the second level
  * translates the first level's output.
@@ -197,20 +198,25 @@ static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
     return SIOV_OK;
 }
 
-/* The PASID the lookup uses, checked against the context entry (spec 9.4). */
+/* The PASID the lookup uses, checked against the context entry (spec 9.4,
+   Table 30): a request without PASID is looked up as one with RID_PASID, so
+   the width (SGN.10) and directory (SCT.7) checks apply to it too; SCT.9 is
+   a request's own PASID equal to RID_PASID (with ECAP.RPS). */
 static siov_fault sm_pasid_select(struct walk *w, const struct ce *ce, uint32_t *pasid)
 {
+    bool rps = ecap(w, SIOV_ECAP_RPS);
     if (w->pasid != SIOV_NO_PASID && !ce->paside)
         return SIOV_FAULT_SCT_6;
     if (w->pasid != SIOV_NO_PASID)
         *pasid = w->pasid;
     else
-        *pasid = ecap(w, SIOV_ECAP_RPS) ? ce->rid_pasid : 0;
-    /* beyond the directory (PDTS), or beyond the unit's PASID width: SCT.7
-       for the request's own PASID, SCT.9 for RID_PASID (spec-notes) */
-    if (siov_get(*pasid, SIOV_PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)) ||
-        *pasid >= (1u << w->u->cfg.pasid_bits))
-        return w->pasid == SIOV_NO_PASID ? SIOV_FAULT_SCT_9 : SIOV_FAULT_SCT_7;
+        *pasid = rps ? ce->rid_pasid : 0;
+    if (*pasid >= (1u << w->u->cfg.pasid_bits))
+        return SIOV_FAULT_SGN_10;
+    if (w->pasid != SIOV_NO_PASID && rps && w->pasid == ce->rid_pasid)
+        return SIOV_FAULT_SCT_9;
+    if (siov_get(*pasid, SIOV_PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)))
+        return SIOV_FAULT_SCT_7;
     return SIOV_OK;
 }
 
@@ -363,6 +369,10 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
         }
         table = e & SIOV_SL_ADDR;
     }
+    /* every entry present, yet R and W (and X under SLEE) denied when stacked:
+       SSL.2 (Table 30); legacy goes on to the request's permission reason */
+    if (!pe->legacy && !pg->r && !pg->w && !(pe->slee && pg->x))
+        return SIOV_FAULT_SSL_2;
     if (!pe->slee)
         pg->x = pg->r; /* SLEE=0: execute needs read permission only (spec-notes) */
     return SIOV_OK;
@@ -491,8 +501,9 @@ static siov_fault walk_pt(struct walk *w, const struct pe *pe, struct outcome *o
 static siov_fault walk_sl(struct walk *w, const struct pe *pe, struct outcome *o)
 {
     struct page pg;
+    /* input above 2^X-1: SGN.5 for a second-level-only request (Table 30) */
     if (w->addr & siov_above(sl_width(w, pe)))
-        return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+        return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_5;
     siov_fault f = sl_walk(w, pe, w->addr, true, &pg);
     if (f)
         return f;
@@ -569,6 +580,8 @@ static siov_fault check_request(const struct walk *w, const struct pe *pe)
 static siov_fault check_rtaddr(const struct walk *w)
 {
     unsigned ttm = (unsigned)siov_get(w->u->rtaddr, SIOV_RTADDR_TTM);
+    if (ttm == SIOV_TTM_ABORT && ecap(w, SIOV_ECAP_ADMS))
+        return SIOV_FAULT_RTA_4; /* abort-DMA mode blocks every request (Table 30) */
     if (ttm == SIOV_TTM_RESERVED || ttm == SIOV_TTM_ABORT ||
         (ttm == SIOV_TTM_SCALABLE && !ecap(w, SIOV_ECAP_SMTS)) ||
         (w->u->rtaddr & SIOV_RTADDR_RTA & haw_rsvd(w)))
@@ -614,6 +627,8 @@ siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid,
     struct outcome o = {0};
     struct pe pe = {0};
     memset(r, 0, sizeof *r);
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return r->fault = SIOV_FAULT_SGN_10; /* above any PASID width, whatever the mode */
     if (pasid == SIOV_NO_PASID)
         w.access &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
     if (!(u->gsts & SIOV_GSTS_TES)) {

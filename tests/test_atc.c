@@ -1033,7 +1033,7 @@ static void test_atc_keys(void **state)
     assert_int_equal(ent[0].pasid, SIOV_NO_PASID);
     /* a PASID above 20 bits never hits and its request is refused */
     assert_int_equal(siov_atc_translate(e.atc, SIOV_PASID_MAX + 1 + PASID, PAGE_IOVA, SIOV_ACCESS_READ, &x),
-                     SIOV_FAULT_SCT_7);
+                     SIOV_FAULT_SGN_10);
     /* PASIDs that share a generation slot share PASID-wide invalidations
        (documented: 64 slots for 64 entries) */
     assert_int_equal(atc_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, &x), SIOV_OK);

@@ -12,7 +12,8 @@
 
 #define MEM_SIZE (16ull << 20)
 #define SID SIOV_SID(1, 2, 0)
-#define PASID 0x77u /* also the RID_PASID: requests without PASID use the same entry */
+#define PASID 0x77u
+#define RID_PASID 0x76u /* requests without PASID: a copy of PASID's entry (equal would be SCT.9) */
 #define DID 0x1D5
 #define KiB4 SIOV_PAGE_SIZE
 #define MiB2 (2ull << 20)
@@ -32,10 +33,11 @@ static struct tl *unit(const struct siov_iommu_config *cfg)
     return t;
 }
 
-/* SID's context entry (DTE set, RID_PASID = PASID) and pe at PASID; its gpa. */
+/* SID's context entry (DTE set) and pe at PASID and RID_PASID; PASID's gpa. */
 static uint64_t sm_entry(struct tl *t, const uint64_t pe[8])
 {
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
+    tl_pasid_entry(t, dir, RID_PASID, pe);
     return tl_pasid_entry(t, dir, PASID, pe);
 }
 
@@ -391,10 +393,11 @@ static struct tl *refusal_unit(const struct refusal *r, uint64_t *ctx)
     uint64_t out = r->m == M_INTR ? SIOV_INTR_BASE : OUT;
     uint64_t leaf = tl_map(t, root, 4, false, IOVA, out, KiB4, TL_SL_RW, TL_SL_RWX);
     tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
+    tl_pasid_entry(t, dir, RID_PASID, pe);
     uint64_t pe_gpa = tl_pasid_entry(t, dir, PASID, pe);
     uint64_t qw0 = SIOV_SCE0_P | SIOV_SCE0_PASIDE | SIOV_SCE0_DTE | siov_set(0, SIOV_SCE0_PDTS, 7) | dir;
-    *ctx = tl_sm_context(t, SID, qw0, siov_set(0, SIOV_SCE1_RID_PASID, PASID));
+    *ctx = tl_sm_context(t, SID, qw0, siov_set(0, SIOV_SCE1_RID_PASID, RID_PASID));
     switch (r->m) {
     case M_CTX_NP: tl_w64(t, *ctx, qw0 & ~SIOV_SCE0_P); break;
     case M_DTE0: tl_w64(t, *ctx, qw0 & ~SIOV_SCE0_DTE); break;
@@ -532,7 +535,7 @@ static void test_disabled_and_misuse(void **state)
     assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, IOVA, RD, &x), SIOV_OK); /* untranslated passes */
     assert_int_equal(tl_fault_records(t), 0);
     tl_enable(t, SIOV_TTM_SCALABLE);
-    assert_int_equal(ats(t, SIOV_PASID_MAX + 1, IOVA, 0, &c), SIOV_FAULT_SCT_7);
+    assert_int_equal(ats(t, SIOV_PASID_MAX + 1, IOVA, 0, &c), SIOV_FAULT_SGN_10);
     assert_int_equal(c.status, SIOV_ATS_UR);
     assert_int_equal(tl_fault_records(t), 0); /* no prefix carries it: nothing recorded */
     assert_int_equal(siov_ats_translate(NULL, SID, PASID, IOVA, 0, &c), SIOV_FAULT_RTA_1);
@@ -591,7 +594,7 @@ static void test_translated_requests(void **state)
 {
     (void)state;
     struct tl *t = unit(NULL);
-    tl_sm_context_default(t, SID, PASID); /* DTE; no PASID entry at all */
+    tl_sm_context_default(t, SID, RID_PASID); /* DTE; no PASID entry at all */
     struct siov_xlate x;
     /* only the context entry counts: the address passes as it is */
     assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 0x5678, RD | TR, &x), SIOV_OK);
@@ -627,7 +630,7 @@ static void test_translated_dma(void **state)
 {
     (void)state;
     struct tl *t = unit(NULL);
-    tl_sm_context_default(t, SID, PASID);
+    tl_sm_context_default(t, SID, RID_PASID);
     uint8_t buf[0x2100], back[0x2100];
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (uint8_t)(i * 7 + 1);

@@ -489,7 +489,8 @@ static void test_attach_errors(void **state)
     struct siov_xlate x;
     assert_int_equal(tr(f, SID_C, SIOV_NO_PASID, 0, RD, &x), SIOV_OK);
     assert_int_equal(x.addr, HPA);
-    assert_int_equal(tr(f, SID_A, 0, 0, RD, &x), SIOV_OK); /* PASID 0 is RID_PASID */
+    /* PASID 0 is RID_PASID: a request that brings it is refused (SCT.9, Table 30) */
+    assert_int_equal(tr(f, SID_A, 0, 0, RD, &x), SIOV_FAULT_SCT_9);
     assert_int_equal(siov_detach(a, SID_A), 0);
     assert_int_equal(tr(f, SID_A, SIOV_NO_PASID, 0, RD, NULL), SIOV_FAULT_SRT_2); /* bus 0 released */
     assert_int_equal(tr(f, SID_C, SIOV_NO_PASID, 0, RD, &x), SIOV_OK);

@@ -37,15 +37,16 @@ static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, 
     assert_int_equal(tl_frcd(t, i, 0), addr & ~0xFFFull);
 }
 
-/* Faults spec-notes lists as not qualified: FPD never suppresses them. */
+/* Faults the context entry's FPD cannot suppress: not qualified (Table 30),
+   or LCT.1, qualified but from an entry that could not be read, so no FPD. */
 static bool not_qualified(siov_fault f)
 {
     switch (f) {
     case SIOV_FAULT_LRT_1: case SIOV_FAULT_LRT_2: case SIOV_FAULT_LRT_3:
-    case SIOV_FAULT_LCT_1: case SIOV_FAULT_LCT_3:
+    case SIOV_FAULT_LCT_1:
     case SIOV_FAULT_RTA_1: case SIOV_FAULT_RTA_2:
     case SIOV_FAULT_SRT_1: case SIOV_FAULT_SRT_2: case SIOV_FAULT_SRT_3:
-    case SIOV_FAULT_SCT_1: case SIOV_FAULT_SCT_3:
+    case SIOV_FAULT_SCT_1:
         return true;
     default:
         return false;

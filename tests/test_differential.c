@@ -423,15 +423,21 @@ static void test_model_legacy_top_sl_fetch_error_is_lct4(void **state)
     }
 }
 
-/* Requests without PASID use RID_PASID. docs/spec-notes.md: a RID_PASID the
-   directory cannot reach (PDTS), or beyond the unit's PASID width, is a
-   RID_PASID field error, SCT.9; a request's own PASID there gives SCT.7. */
-static void test_model_rid_pasid_beyond_limit_is_sct9(void **state)
+/* Requests without PASID are looked up as requests with RID_PASID
+   (docs/spec-notes.md): a RID_PASID the directory cannot reach (PDTS) is
+   SCT.7, one beyond the unit's PASID width SGN.10; a request that brings the
+   RID_PASID value itself is SCT.9 (Table 30), unless beyond the width. */
+static void test_model_rid_pasid_limits(void **state)
 {
-    static const struct { unsigned pasid_bits, pdts; uint32_t rid_pasid; } cases[] = {
-        {20, 0, 8192},   /* PDTS=0: 128 directory entries, PASIDs below 8192 */
-        {20, 3, 65536},  /* PDTS=3: 1024 directory entries, PASIDs below 65536 */
-        {8, 7, 300},     /* within PDTS, beyond an 8-bit PASID width */
+    static const struct {
+        unsigned pasid_bits, pdts;
+        uint32_t rid_pasid;
+        siov_fault without, with;
+    } cases[] = {
+        {20, 0, 8192, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9},   /* PDTS=0: PASIDs below 8192 */
+        {20, 3, 65536, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9},  /* PDTS=3: PASIDs below 65536 */
+        {8, 7, 300, SIOV_FAULT_SGN_10, SIOV_FAULT_SGN_10},  /* within PDTS, beyond an 8-bit width */
+        {20, 7, 77, SIOV_OK, SIOV_FAULT_SCT_9},             /* within both */
     };
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct siov_iommu_config cfg;
@@ -447,8 +453,9 @@ static void test_model_rid_pasid_beyond_limit_is_sct9(void **state)
                       siov_set(0, SIOV_SCE1_RID_PASID, cases[i].rid_pasid));
         uint64_t pe[8];
         tl_pe_pt(pe, 5);
-        tl_pasid_entry(t, dir, cases[i].rid_pasid, pe); /* present, so only the limit can fault */
-        assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x2000, SIOV_ACCESS_READ, SIOV_FAULT_SCT_9), SIOV_FAULT_SCT_9);
+        tl_pasid_entry(t, dir, cases[i].rid_pasid, pe); /* present, so only the limits can fault */
+        assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x2000, SIOV_ACCESS_READ, cases[i].without), cases[i].without);
+        assert_int_equal(both(t, sid, cases[i].rid_pasid, 0x2000, SIOV_ACCESS_READ, cases[i].with), cases[i].with);
     }
 }
 
@@ -466,13 +473,14 @@ static void test_model_no_pasid_request_ignores_exec_priv(void **state)
         tl_map(t, root, flpm == SIOV_FLPM_5LVL ? 5 : 4, true, 0x40000, TL_DATA_BASE, SIOV_PAGE_SIZE,
                TL_FL_URW | SIOV_FL_A | SIOV_FL_D, TL_FL_URW | SIOV_FL_A);
         tl_pe_fl(pe, 9, root, flpm); /* SRE=0, ERE=0 */
-        tl_pasid_entry(t, dir, 0, pe);
+        tl_pasid_entry(t, dir, 0, pe); /* RID_PASID 0 */
+        tl_pasid_entry(t, dir, 1, pe); /* the same entry for requests with PASID 1 */
         assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x40010, SIOV_ACCESS_READ, SIOV_OK), SIOV_OK);
         assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, SIOV_OK), SIOV_OK);
         assert_int_equal(both(t, sid, SIOV_NO_PASID, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC, SIOV_OK), SIOV_OK);
         /* with a PASID the same bits do fault */
-        assert_int_equal(both(t, sid, 0, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, SIOV_FAULT_SPT_6), SIOV_FAULT_SPT_6);
-        assert_int_equal(both(t, sid, 0, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC, SIOV_FAULT_SPT_5), SIOV_FAULT_SPT_5);
+        assert_int_equal(both(t, sid, 1, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, SIOV_FAULT_SPT_6), SIOV_FAULT_SPT_6);
+        assert_int_equal(both(t, sid, 1, 0x40010, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC, SIOV_FAULT_SPT_5), SIOV_FAULT_SPT_5);
     }
 }
 
@@ -482,7 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupted_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_legacy_top_sl_fetch_error_is_lct4, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_rid_pasid_beyond_limit_is_sct9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_rid_pasid_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_no_pasid_request_ignores_exec_priv, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -321,8 +321,10 @@ static void test_device_setup_tables(void **state)
         assert_int_equal(xlate(f, SID_A, 1, 0, &x), SIOV_FAULT_SPD_2);
         assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SPD_2);
         assert_int_equal(xlate(f, SID_B, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SCT_2);
-        if (bits[i] < 20) /* beyond the directory the PDTS covers */
-            assert_int_equal(xlate(f, SID_A, 1u << (pdts + 13), 0, &x), SIOV_FAULT_SCT_7);
+        /* the directory covers at least the unit's width: the first PASID
+           beyond that width faults SGN.10, not the directory's SCT.7 */
+        if (bits[i] < 20)
+            assert_int_equal(xlate(f, SID_A, 1u << bits[i], 0, &x), SIOV_FAULT_SGN_10);
         assert_int_equal(siov_dev_disable_aux(f->drv, SID_HI), 0);
         assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), 0);
         assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), -EINVAL);
@@ -390,6 +392,44 @@ static void test_did_exhaustion(void **state)
     assert_int_equal(siov_domain_did(n), 7);
     assert_int_equal(siov_domain_did(NULL), -EINVAL);
     fx_free(f);
+}
+
+/* The pool sizes docs/embedding.md gives: pages each thing takes. */
+static void test_pool_sizing(void **state)
+{
+    (void)state;
+    for (int bits = 20; bits >= 14; bits -= 6) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.pasid_bits = (unsigned)bits;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        uint64_t dir = bits == 20 ? 32 : 1, avail = siov_driver_pool_avail(f->drv);
+#define TAKES(n, stmt)                                                 \
+    do {                                                               \
+        stmt;                                                          \
+        assert_int_equal(avail - siov_driver_pool_avail(f->drv), (n)); \
+        avail = siov_driver_pool_avail(f->drv);                        \
+    } while (0)
+        assert_int_equal(POOL_PAGES - avail, 3); /* root table, queue, status word */
+        TAKES(1 + dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0)); /* context table, directory */
+        TAKES(dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_B), 0));
+        struct siov_domain *sl, *pt;
+        TAKES(1, sl = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL));
+        TAKES(3, assert_int_equal(siov_domain_map(sl, 0x10000000, DATA, 0x1000, SIOV_PROT_READ), 0));
+        TAKES(0, assert_int_equal(siov_domain_map(sl, 0x10200000, DATA, 0x200000, SIOV_PROT_READ), 0));
+        TAKES(1, assert_int_equal(siov_domain_map(sl, 0x10400000, DATA, 0x1000, SIOV_PROT_READ), 0));
+        TAKES(1, assert_int_equal(siov_domain_map(sl, 0x80000000, DATA, 0x1000, SIOV_PROT_READ), 0) /* L1 */;
+              assert_int_equal(siov_domain_unmap(sl, 0x80000000, 0x1000), 0x1000); /* frees L1, L2 */
+              assert_int_equal(siov_domain_map(sl, 0x80000000, DATA, 0x200000, SIOV_PROT_READ), 0)); /* L2 */
+        TAKES(1, assert_int_equal(siov_domain_unmap(sl, 0x80000000, 0x1000), 0x1000)); /* a split */
+        TAKES(1, assert_int_equal(siov_aux_attach(sl, SID_A), 0)); /* PASID table for 0..63 */
+        TAKES(0, pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH));
+        TAKES(1 + dir + 1, assert_int_equal(siov_attach(pt, SIOV_SID(1, 0, 0)), 0)); /* new bus */
+        TAKES(1 + dir + 1, assert_int_equal(siov_attach(sl, SID_HI), 0)); /* bus 0, upper half */
+        TAKES(-(int64_t)(1 + dir + 1), assert_int_equal(siov_detach(sl, SID_HI), 0));
+#undef TAKES
+        fx_free(f);
+    }
 }
 
 /* ---------------------------------------------------- invalidation queue */
@@ -745,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_device_setup_tables),
         cmocka_unit_test(test_pasid_exhaustion),
         cmocka_unit_test(test_did_exhaustion),
+        cmocka_unit_test(test_pool_sizing),
         cmocka_unit_test(test_teardown_descriptors),
         cmocka_unit_test(test_queue_error_recovery),
         cmocka_unit_test(test_queue_wait_timeout),

@@ -254,7 +254,7 @@ static struct tl *fl_unit(unsigned npages, uint64_t *leaf0)
 {
     struct tl *t = tl_new(NULL);
     tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, 0); /* RID_PASID 0, not PASID (SCT.9) */
     uint64_t flpt = tl_page(t), pe[8];
     for (unsigned i = 0; i < npages; i++) {
         uint64_t leaf = tl_map(t, flpt, 4, true, (uint64_t)i * KB4, TL_DATA_BASE + (uint64_t)i * KB4, KB4,
@@ -273,7 +273,7 @@ static struct tl *fl_unit_page(uint64_t iova, uint64_t pa, uint64_t size, uint64
 {
     struct tl *t = tl_new(NULL);
     tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, 0); /* RID_PASID 0, not PASID (SCT.9) */
     uint64_t flpt = tl_page(t), pe[8];
     tl_map(t, flpt, 4, true, iova, pa, size, leaf, TL_FL_URW);
     tl_pe_fl(pe, DID, flpt, 4);

@@ -63,9 +63,20 @@ struct q {
     unsigned width;
 };
 
-/* Enable queued invalidation the way Linux does: IQT=0, IQA, then QIE. */
+/* Latch a root table (an empty page) with ttm through SRTP, translation left off. */
+static void latch_ttm(struct tl *t, unsigned ttm)
+{
+    wr64(t, SIOV_REG_RTADDR, tl_page(t) | siov_set(0, SIOV_RTADDR_TTM, ttm));
+    tl_gcmd(t, SIOV_GCMD_SRTP, 0);
+}
+
+/* Enable queued invalidation the way Linux does: IQT=0, IQA, then QIE. A
+   256-bit queue serves a scalable-mode unit: TTM=01 is latched first unless
+   SRTP latched a mode already (Table 26: legacy mode takes types 1-5 only). */
 static void q_init(struct q *q, struct tl *t, bool dw, unsigned qs)
 {
+    if (dw && !(rd32(t, SIOV_REG_GSTS) & SIOV_GSTS_RTPS))
+        latch_ttm(t, SIOV_TTM_SCALABLE);
     q->t = t;
     q->base = tl_page(t);
     for (unsigned i = 1; i < (1u << qs); i++)
@@ -612,10 +623,13 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"unknown type 0xF", true, {siov_dsc_make_type(0xF)}, SIOV_IQEI_TYPE},
         {"type 0", false, {0}, SIOV_IQEI_TYPE},
         {"type 0x71", true, {siov_dsc_make_type(0x71)}, SIOV_IQEI_TYPE},
+        /* page requests are not modelled (ECAP.PRS=0), nor HPT (ECAP.HPTS=0) */
         {"page-group response", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP)}, SIOV_IQEI_TYPE},
-        {"PIOTLB in 128-bit queue", false, {d_piotlb(2, 1, 1)}, SIOV_IQEI_WIDTH},
-        {"PC in 128-bit queue", false, {d_pc(3, 0, 0)}, SIOV_IQEI_WIDTH},
-        {"PDEVTLB in 128-bit queue", false, {siov_dsc_make_type(SIOV_DSC_PDEVTLB)}, SIOV_IQEI_WIDTH},
+        {"HPT-cache invalidate", true, {siov_dsc_make_type(SIOV_DSC_HPT_INV)}, SIOV_IQEI_TYPE},
+        /* a 128-bit queue here is a legacy-mode one (TTM=00): Table 26 takes types 1-5 only */
+        {"PIOTLB in legacy mode", false, {d_piotlb(2, 1, 1)}, SIOV_IQEI_TTM},
+        {"PC in legacy mode", false, {d_pc(3, 0, 0)}, SIOV_IQEI_TTM},
+        {"PDEVTLB in legacy mode", false, {siov_dsc_make_type(SIOV_DSC_PDEVTLB)}, SIOV_IQEI_TTM},
         {"256-bit qw2", true, {d_iotlb(1, 0), 0, 1}, SIOV_IQEI_RSVD},
         {"256-bit qw3", true, {wait_sw, STATUS_GPA, 0, 1ull << 63}, SIOV_IQEI_RSVD},
         {"cc reserved bit 6", true, {d_cc(1, 0, 0, 0) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
@@ -687,16 +701,93 @@ static void test_bad_tail_and_fetch(void **state)
     assert_int_equal(r32(t, STATUS_GPA), 6);
     assert_int_equal(rd64(t, SIOV_REG_IQH), 64);
     tl_free(t);
-    /* DW=1 without scalable mode support is a 128-bit queue */
+}
+
+/* The queue's width and the descriptor types against the unit and the
+   latched TTM (spec 11.4.9.3, 11.4.9.9, Table 26 as docs/spec-notes.md reads
+   them): IQEI 5 for a width the mode cannot use, 7 for a type it cannot. */
+static unsigned iqei(struct tl *t)
+{
+    assert_true(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+    return (unsigned)siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI);
+}
+
+static void test_queue_width_and_mode(void **state)
+{
+    (void)state;
+    struct q q;
+    /* 128-bit descriptors once TTM is scalable, or abort-DMA: IQEI 5, nothing run */
+    static const unsigned sm_modes[] = {SIOV_TTM_SCALABLE, SIOV_TTM_ABORT};
+    for (unsigned m = 0; m < 2; m++) {
+        struct tl *t = unit(NULL);
+        q_init(&q, t, false, 0);
+        q_run(&q, d_cc(1, 0, 0, 0), 0); /* fine while legacy */
+        uint64_t head = q.tail;
+        latch_ttm(t, sm_modes[m]);
+        q_put(&q, d_wait(SIOV_WAIT0_SW, 0x77), STATUS_GPA);
+        q_kick(&q);
+        assert_int_equal(iqei(t), SIOV_IQEI_WIDTH);
+        assert_int_equal(rd64(t, SIOV_REG_IQH), head);
+        assert_int_not_equal(r32(t, STATUS_GPA), 0x77);
+        tl_free(t);
+    }
+    /* enabling a 128-bit queue while TTM is scalable stops it at once */
+    struct tl *t = unit(NULL);
+    latch_ttm(t, SIOV_TTM_SCALABLE);
+    q_init(&q, t, false, 0);
+    assert_int_equal(iqei(t), SIOV_IQEI_WIDTH);
+    tl_free(t);
+    /* a 256-bit queue in legacy mode takes types 1-5, not the scalable ones */
+    t = unit(NULL);
+    latch_ttm(t, SIOV_TTM_LEGACY);
+    q_init(&q, t, true, 0);
+    assert_int_equal(siov_get(rd64(t, SIOV_REG_RTADDR), SIOV_RTADDR_TTM), SIOV_TTM_LEGACY);
+    q_run(&q, d_cc(1, 0, 0, 0), 0);
+    q_run(&q, d_iotlb(2, 5), 0);
+    q_put(&q, d_pc(3, 0, 0), 0);
+    q_kick(&q);
+    assert_int_equal(iqei(t), SIOV_IQEI_TTM);
+    tl_free(t);
+    /* TTM=10 is reserved: no descriptor is valid */
+    t = unit(NULL);
+    latch_ttm(t, SIOV_TTM_RESERVED);
+    q_init(&q, t, false, 0);
+    q_put(&q, d_cc(1, 0, 0, 0), 0);
+    q_kick(&q);
+    assert_int_equal(iqei(t), SIOV_IQEI_TTM);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+    tl_free(t);
+    /* DW=1 needs ECAP.SMTS or ECAP.ADMS */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.scalable = false;
+    cfg.abort_dma = false;
     t = unit(&cfg);
-    q_init(&q, t, true, 0);
-    q.width = 16;
-    q_run(&q, d_iotlb(1, 0), 0);
-    assert_int_equal(rd64(t, SIOV_REG_IQH), 32);
+    q_init(&q, t, true, 0); /* latches TTM=01, which this unit cannot use anyway */
+    assert_int_equal(iqei(t), SIOV_IQEI_WIDTH);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
     tl_free(t);
+    /* with ADMS alone, DW=1 is a 256-bit queue (abort-DMA mode takes every type) */
+    cfg.abort_dma = true;
+    t = unit(&cfg);
+    latch_ttm(t, SIOV_TTM_ABORT);
+    q_init(&q, t, true, 0);
+    q_run(&q, d_iotlb(1, 0), 0);
+    q_run(&q, d_pc(3, 0, 0), 0);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 4 * 32);
+    tl_free(t);
+    /* device-TLB descriptors need ECAP.DT: otherwise an unknown type */
+    siov_iommu_config_default(&cfg);
+    cfg.dev_tlb = false;
+    const uint64_t dtlb[] = {siov_dsc_make_type(SIOV_DSC_DEVTLB), siov_dsc_make_type(SIOV_DSC_PDEVTLB)};
+    for (unsigned i = 0; i < 2; i++) {
+        t = unit(&cfg);
+        q_init(&q, t, true, 0);
+        q_put(&q, dtlb[i], 0);
+        q_kick(&q);
+        assert_int_equal(iqei(t), SIOV_IQEI_TYPE);
+        tl_free(t);
+    }
 }
 
 /* ------------------------------------------------------------ concurrency */
@@ -857,6 +948,7 @@ int main(void)
         cmocka_unit_test(test_every_descriptor_counted),
         cmocka_unit_test(test_bad_descriptors_stop_the_queue),
         cmocka_unit_test(test_bad_tail_and_fetch),
+        cmocka_unit_test(test_queue_width_and_mode),
         cmocka_unit_test(test_invalidation_completes_for_concurrent_translators),
         cmocka_unit_test(test_walk_racing_an_invalidation_is_not_cached),
     };

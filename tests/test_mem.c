@@ -28,8 +28,26 @@ static void flat_roundtrip_and_bounds(void **state)
     assert_int_equal(siov_mem_read(m, 0, NULL, 1), -EINVAL);
     assert_int_equal(siov_mem_write(m, 0, NULL, 1), -EINVAL);
     siov_mem_free(m);
-    assert_null(siov_mem_new_flat(0));
     siov_mem_free(NULL);
+}
+
+/* The constructors say why they return NULL. */
+static void constructor_errno(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(siov_mem_new_flat(0));
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_null(siov_mem_new_flat(1ull << 62)); /* more than any address space holds */
+    assert_int_equal(errno, ENOMEM);
+    struct siov_mem_ops half = {NULL, NULL};
+    errno = 0;
+    assert_null(siov_mem_new(&half, NULL));
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_null(siov_mem_new(NULL, NULL));
+    assert_int_equal(errno, EINVAL);
 }
 
 static void flat_fail_range(void **state)
@@ -113,6 +131,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(flat_roundtrip_and_bounds),
+        cmocka_unit_test(constructor_errno),
         cmocka_unit_test(flat_fail_range),
         cmocka_unit_test(callback_backend),
     };

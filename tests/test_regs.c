@@ -1,5 +1,7 @@
 /* The register file: CAP/ECAP from the configuration, GCMD/GSTS, access
    widths, read-only and reserved bits, the invalidation-event registers. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testlib.h"
@@ -97,6 +99,100 @@ static void bad_configs_rejected(void **state)
     assert_int_equal(siov_iommu_get_config(u)->iotlb_entries, 4096);
     siov_iommu_free(u);
     siov_mem_free(m);
+}
+
+/* cfg gives text from siov_iommu_config_check ("" when valid), and
+   siov_iommu_new refuses it with errno EINVAL exactly then. */
+static void check_config(struct siov_mem *m, const struct siov_iommu_config *cfg, const char *text)
+{
+    char msg[128];
+    memset(msg, 'x', sizeof(msg));
+    assert_int_equal(siov_iommu_config_check(cfg, msg, sizeof(msg)), text[0] ? -EINVAL : 0);
+    assert_string_equal(msg, text);
+    errno = 0;
+    struct siov_iommu *u = siov_iommu_new(m, cfg);
+    assert_true((u != NULL) == !text[0]);
+    if (text[0])
+        assert_int_equal(errno, EINVAL);
+    siov_iommu_free(u);
+}
+
+/* siov_iommu_config_check: every rule, on both sides of each bound, with the
+   message that names the field; the edges are accepted. */
+static void config_check_rules(void **state)
+{
+    (void)state;
+    struct siov_mem *m = siov_mem_new_flat(1 << 20);
+    struct siov_iommu_config cfg;
+#define CHECK(stmt, text)                  \
+    do {                                   \
+        siov_iommu_config_default(&cfg);   \
+        stmt;                              \
+        check_config(m, &cfg, text);       \
+    } while (0)
+    const char *sagaw = "must be a nonzero combination of 0x2 (3-level), 0x4 (4-level) and 0x8 (5-level)";
+    char want[160];
+    CHECK((void)0, "");
+    CHECK(cfg.mgaw = 29, "mgaw = 29: must be 30..57");
+    CHECK(cfg.mgaw = 30, "");
+    CHECK(cfg.mgaw = 57, "");
+    CHECK(cfg.mgaw = 58, "mgaw = 58: must be 30..57");
+    snprintf(want, sizeof(want), "sagaw = 0x0: %s", sagaw);
+    CHECK(cfg.sagaw = 0, want);
+    snprintf(want, sizeof(want), "sagaw = 0x1: %s", sagaw);
+    CHECK(cfg.sagaw = 1, want);
+    snprintf(want, sizeof(want), "sagaw = 0x12: %s", sagaw);
+    CHECK(cfg.sagaw = 0x12, want);
+    CHECK(cfg.sagaw = 0xE, "");
+    CHECK(cfg.pasid_bits = 0, "pasid_bits = 0: must be 1..20");
+    CHECK(cfg.pasid_bits = 1, "");
+    CHECK(cfg.pasid_bits = 21, "pasid_bits = 21: must be 1..20");
+    CHECK(cfg.first_level = false, "nested = true: needs first_level and second_level");
+    CHECK(cfg.second_level = false, "nested = true: needs first_level and second_level");
+    CHECK((cfg.first_level = false, cfg.nested = false), "");
+    CHECK(cfg.sl_large = 4, "sl_large = 0x4: must be a combination of 0x1 (2 MiB) and 0x2 (1 GiB)");
+    CHECK(cfg.sl_large = 0, "");
+    CHECK(cfg.iotlb_entries = 0, "");
+    CHECK(cfg.iotlb_entries = (1u << 24) + 1, "iotlb_entries = 16777217: must be 0..16777216");
+    CHECK(cfg.fault_records = 0, "fault_records = 0: must be 1..256");
+    CHECK(cfg.fault_records = 256, "");
+    CHECK(cfg.fault_records = 257, "fault_records = 257: must be 1..256");
+    CHECK(cfg.haw = 31, "haw = 31: must be 32..52");
+    CHECK(cfg.haw = 32, "");
+    CHECK(cfg.haw = 52, "");
+    CHECK(cfg.haw = 53, "haw = 53: must be 32..52");
+    CHECK(cfg.domain_bits = 2, "domain_bits = 2: must be an even number in 4..16");
+    CHECK(cfg.domain_bits = 4, "");
+    CHECK(cfg.domain_bits = 5, "domain_bits = 5: must be an even number in 4..16");
+    CHECK(cfg.domain_bits = 18, "domain_bits = 18: must be an even number in 4..16");
+    CHECK(cfg.version = 0xFF, "");
+    CHECK(cfg.version = 0x100, "version = 256: must be 0..255");
+    /* the first offending field in the struct's order is the one named */
+    CHECK((cfg.haw = 99, cfg.pasid_bits = 0), "pasid_bits = 0: must be 1..20");
+#undef CHECK
+    siov_mem_free(m);
+}
+
+/* A short buffer is cut, never overrun; NULL buffers and configs. */
+static void config_check_buffers(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    char msg[128];
+    siov_iommu_config_default(&cfg);
+    cfg.pasid_bits = 0;
+    memset(msg, 'x', sizeof(msg));
+    assert_int_equal(siov_iommu_config_check(&cfg, msg, 6), -EINVAL);
+    assert_string_equal(msg, "pasid");
+    assert_int_equal(msg[6], 'x');
+    assert_int_equal(siov_iommu_config_check(&cfg, NULL, 64), -EINVAL);
+    assert_int_equal(siov_iommu_config_check(&cfg, msg, 0), -EINVAL);
+    assert_int_equal(msg[0], 'p'); /* len 0: untouched */
+    assert_int_equal(siov_iommu_config_check(NULL, msg, sizeof(msg)), -EINVAL);
+    assert_string_equal(msg, "no configuration (NULL)");
+    errno = 0;
+    assert_null(siov_iommu_new(NULL, NULL));
+    assert_int_equal(errno, EINVAL);
 }
 
 static void gcmd_gsts(void **state)
@@ -231,6 +327,8 @@ int main(void)
         cmocka_unit_test(cap_ecap_defaults_literal),
         cmocka_unit_test(cap_ecap_follow_config),
         cmocka_unit_test(bad_configs_rejected),
+        cmocka_unit_test(config_check_rules),
+        cmocka_unit_test(config_check_buffers),
         cmocka_unit_test(gcmd_gsts),
         cmocka_unit_test(rtaddr_latched_on_srtp),
         cmocka_unit_test(access_widths_and_readonly),

@@ -14,7 +14,8 @@
 #define DATA_BASE (6ull << 20) /* data pages, above the table pool */
 
 #define SID SIOV_SID(1, 2, 0)
-#define PASID 0x77u /* also the RID_PASID: requests without PASID use the same entry */
+#define PASID 0x77u
+#define RID_PASID 0x76u /* requests without PASID: a copy of PASID's entry (equal would be SCT.9) */
 #define DID 0x1D5
 #define KiB4 SIOV_PAGE_SIZE
 #define MiB2 (2ull << 20)
@@ -45,11 +46,12 @@ static struct siov_iommu_config wide_cfg(void)
     return cfg;
 }
 
-/* SID's default context entry (RID_PASID = PASID) and pe at PASID. */
+/* SID's default context entry and pe at PASID and at RID_PASID. */
 static void sm_entry(struct tl *t, const uint64_t pe[8])
 {
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
     tl_pasid_entry(t, dir, PASID, pe);
+    tl_pasid_entry(t, dir, RID_PASID, pe);
 }
 
 /* Scalable unit (cfg) ready for tables: enabled, nothing mapped yet. */
@@ -140,9 +142,10 @@ static void test_sl_levels_and_sizes(void **state)
                          SIOV_ACCESS_READ | SIOV_ACCESS_EXEC, (uint16_t)(DID + aw));
             struct siov_xlate x;
             assert_int_equal(xlate(t, PASID, iova + sizes[s], SIOV_ACCESS_WRITE, &x), SIOV_FAULT_SGN_6);
-            /* the first address beyond the level count's width */
-            assert_int_equal(xlate(t, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_4);
+            /* the first address beyond the level count's width: SGN.5 (Table 30) */
+            assert_int_equal(xlate(t, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_5);
             assert_int_equal(tl_fault_records(t), 2);
+            assert_record(t, 1, SIOV_FAULT_SGN_5, SID, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ);
             tl_free(t);
         }
     }
@@ -248,8 +251,9 @@ static void test_pass_through(void **state)
     tl_free(t);
 }
 
-/* A PASID no TLP prefix can carry faults SCT.7 unrecorded; a DMA whose range
-   wraps past 2^64 is refused before any translation. */
+/* A PASID no TLP prefix can carry is above the unit's width: SGN.10,
+   unrecorded (FRCD.PV cannot hold it); a DMA whose range wraps past 2^64 is
+   refused before any translation. */
 static void test_pasid_and_range_limits(void **state)
 {
     (void)state;
@@ -258,8 +262,8 @@ static void test_pasid_and_range_limits(void **state)
     tl_pe_pt(pe, DID);
     sm_entry(t, pe);
     struct siov_xlate x;
-    assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
-    assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
+    assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
+    assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
     assert_int_equal(tl_fault_records(t), 0);
     assert_int_equal(tl_stats(t).faults, 2);
     uint8_t buf[32];
@@ -412,14 +416,14 @@ static struct tl *unit_ttm(unsigned ttm, bool abort_dma, bool scalable)
 static void test_abort_dma_mode(void **state)
 {
     (void)state;
-    /* with ECAP.ADMS: blocked, returned as RTA.1, nothing recorded */
+    /* with ECAP.ADMS: blocked with RTA.4 (Table 30, "if reported"), nothing recorded */
     struct tl *t = unit_ttm(SIOV_TTM_ABORT, true, true);
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_ADMS);
     struct siov_xlate x;
-    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_1);
-    assert_int_equal(xlate(t, PASID, 0x2000, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_1);
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_4);
+    assert_int_equal(xlate(t, PASID, 0x2000, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_4);
     uint8_t buf[16] = {0};
-    assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, 0x3000, buf, sizeof(buf)), SIOV_FAULT_RTA_1);
+    assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, 0x3000, buf, sizeof(buf)), SIOV_FAULT_RTA_4);
     assert_int_equal(tl_fault_records(t), 0);
     assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4), 0);
     assert_int_equal(tl_stats(t).faults, 3);
@@ -877,12 +881,13 @@ struct scenario_out {
 static void scenario(struct tl *t, struct scenario_out *o)
 {
     tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
     uint64_t sl = tl_page(t), fl = tl_page(t), nsl = tl_page(t), nfl = tl_page(t), pe[8];
     for (int i = 0; i < 3; i++)
         tl_map(t, sl, 4, false, (DMA_IOVA & ~0xFFFull) + KiB4 * (uint64_t)i, dma_pa[i], KiB4, TL_SL_RW, TL_SL_RW);
     tl_pe_sl(pe, DID, sl, SIOV_AW_4LVL);
     tl_pasid_entry(t, dir, PASID, pe);
+    tl_pasid_entry(t, dir, RID_PASID, pe);
     uint64_t leaf = tl_map(t, fl, 4, true, 0x7F0000200000ull, 0x3000000ull, MiB2, TL_FL_URW, TL_FL_URW);
     tl_pe_fl(pe, DID + 1, fl, SIOV_FLPM_4LVL);
     tl_pasid_entry(t, dir, PASID + 1, pe);
@@ -1093,7 +1098,7 @@ static void run_fail_case(const struct fail_case *c)
             tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
         if (c->at == AT_SL_LEAF_WRITE)
             pe[0] |= SIOV_PTE0_SLADE;
-        uint64_t dir = tl_sm_context_default(t, SID, PASID);
+        uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
         pe_gpa = tl_pasid_entry(t, dir, PASID, pe);
         pde_gpa = dir + (PASID >> 6) * 8;
         ctx_gpa = (tl_r64(t, t->root + SIOV_SID_BUS(SID) * 16) & SIOV_ADDR_4K) + SIOV_SID_DEVFN(SID) * 32;

@@ -51,9 +51,9 @@ void sim_stale_report(void *opaque, const struct siov_stale_report *r)
         snprintf(fresh, sizeof(fresh), "%s", siov_fault_name(r->fresh_fault));
     else
         snprintf(fresh, sizeof(fresh), "0x%llx", (unsigned long long)r->fresh.addr);
-    sim_print(s, "  stale %s: %s %s 0x%llx answered %s, the tables now say %s\n",
-              (r->caches & SIOV_CACHE_ATC) ? "ATC entry" : "cache entry", sim_fmt_sid(r->sid, sid),
-              sim_fmt_pasid(r->pasid, pasid), (unsigned long long)r->iova, cached, fresh);
+    sim_note(s, "stale %s: %s %s 0x%llx answered %s, the tables now say %s",
+             (r->caches & SIOV_CACHE_ATC) ? "ATC entry" : "cache entry", sim_fmt_sid(r->sid, sid),
+             sim_fmt_pasid(r->pasid, pasid), (unsigned long long)r->iova, cached, fresh);
 }
 
 void sim_ats_fini(struct sim *s)
@@ -74,7 +74,9 @@ int sim_cmd_enable_ats(struct sim *s, const struct sim_args *a, struct sim_resul
         return -1;
     int rc = siov_dev_enable_ats(d, a->v[0].sid);
     r->kind = RES_ERRNO, r->err = rc;
-    sim_print(s, "enable-ats %s -> %s\n", sim_fmt_sid(a->v[0].sid, sid), rc ? sim_errno_name(rc) : "OK");
+    char what[48];
+    snprintf(what, sizeof(what), "enable-ats %s", sim_fmt_sid(a->v[0].sid, sid));
+    sim_act(s, what, "%s", rc ? sim_errno_name(rc) : "OK");
     return 0;
 }
 
@@ -86,18 +88,19 @@ int sim_cmd_ats_translate(struct sim *s, const struct sim_args *a, struct sim_re
     unsigned access = a->v[3].set ? a->v[3].access : 0;
     struct siov_ats_completion c;
     siov_fault f = siov_ats_translate(u, a->v[0].sid, a->v[1].pasid, a->v[2].num, access, &c);
-    char sid[16], pasid[24], acc[48], size[24];
-    sim_print(s, "ats-translate %s %s 0x%llx %s -> ", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid),
-              (unsigned long long)a->v[2].num, access ? sim_fmt_access(access, acc) : "r");
+    char sid[16], pasid[24], acc[48], size[24], what[128];
+    snprintf(what, sizeof(what), "ats-translate %s %s 0x%llx%s%s", sim_fmt_sid(a->v[0].sid, sid),
+             sim_fmt_pasid(a->v[1].pasid, pasid), (unsigned long long)a->v[2].num, access ? " " : "",
+             access ? sim_fmt_access(access, acc) : "");
     if (c.status != SIOV_ATS_SUCCESS) {
-        sim_print(s, "%s, fault %s: %s\n", status_name(c.status), siov_fault_name(f), siov_fault_describe(f));
+        sim_act(s, what, "%s, fault %s: %s", status_name(c.status), siov_fault_name(f), siov_fault_describe(f));
         r->kind = RES_FAULT, r->fault = f;
         return 0;
     }
-    sim_print(s, "Success %s%s%s%s%s 0x%llx (%s range) data 0x%016llx%s%s\n", c.r ? "R" : "-", c.w ? "W" : "-",
-              c.untranslated_only ? " U" : "", c.priv ? " Priv" : "", c.no_snoop ? " N" : "", (unsigned long long)c.addr,
-              sim_fmt_size(c.size, size), (unsigned long long)siov_ats_completion_data(&c), f ? ", fault " : "",
-              f ? siov_fault_name(f) : "");
+    sim_act(s, what, "Success %s%s%s%s%s 0x%llx (%s range), data 0x%016llx%s%s", c.r ? "R" : "-", c.w ? "W" : "-",
+            c.untranslated_only ? " U" : "", c.priv ? " Priv" : "", c.no_snoop ? " N" : "", (unsigned long long)c.addr,
+            sim_fmt_size(c.size, size), (unsigned long long)siov_ats_completion_data(&c), f ? ", fault " : "",
+            f ? siov_fault_name(f) : "");
     if (f || !(c.r || c.w) || c.untranslated_only)
         r->kind = RES_FAULT, r->fault = f ? f : SIOV_ERR_NOT_PRESENT;
     else
@@ -127,7 +130,10 @@ int sim_cmd_atc_create(struct sim *s, const struct sim_args *a, struct sim_resul
     }
     n->atc = atc;
     n->sid = a->v[2].sid;
-    sim_print(s, "atc %s for %s, %llu entries\n", n->name, sim_fmt_sid(n->sid, sid), (unsigned long long)entries);
+    char what[96];
+    snprintf(what, sizeof(what), "atc create %s = %s %llu", n->name, sim_fmt_sid(n->sid, sid),
+             (unsigned long long)entries);
+    sim_act(s, what, NULL);
     return 0;
 }
 
@@ -142,24 +148,25 @@ int sim_cmd_atc_translate(struct sim *s, const struct sim_args *a, struct sim_re
     struct siov_xlate x;
     siov_fault f = siov_atc_translate(n->atc, a->v[1].pasid, a->v[2].num, access, &x);
     siov_atc_stats(n->atc, &after);
-    char pasid[24], acc[48], perm[48], size[24];
-    sim_print(s, "atc translate %s %s 0x%llx %s -> ", n->name, sim_fmt_pasid(a->v[1].pasid, pasid),
-              (unsigned long long)a->v[2].num, sim_fmt_access(access, acc));
+    char pasid[24], acc[48], perm[48], size[24], what[128];
+    snprintf(what, sizeof(what), "atc translate %s %s 0x%llx %s", n->name, sim_fmt_pasid(a->v[1].pasid, pasid),
+             (unsigned long long)a->v[2].num, sim_fmt_access(access, acc));
     const char *how = after.ats_requests != before.ats_requests ? "translation request" : "hit";
     if (f) {
-        sim_print(s, "%s%s (%s)\n", f == SIOV_ERR_NOT_PRESENT ? "not present" : "fault ",
-                  f == SIOV_ERR_NOT_PRESENT ? "" : siov_fault_name(f), how);
+        sim_act(s, what, "%s%s (%s)", f == SIOV_ERR_NOT_PRESENT ? "not present" : "fault ",
+                f == SIOV_ERR_NOT_PRESENT ? "" : siov_fault_name(f), how);
         r->kind = RES_FAULT, r->fault = f;
         return 0;
     }
-    sim_print(s, "0x%llx (%s range, perm %s, %s)\n", (unsigned long long)x.addr, sim_fmt_size(x.page_size, size),
-              sim_fmt_access(x.perm, perm), how);
+    sim_act(s, what, "0x%llx (%s range, perm %s, %s)", (unsigned long long)x.addr, sim_fmt_size(x.page_size, size),
+            sim_fmt_access(x.perm, perm), how);
     r->kind = RES_NUM, r->num = x.addr;
     return 0;
 }
 
-/* An ATC DMA of len bytes (buf: filled by a read), with its result line. */
-static int atc_dma(struct sim *s, const struct sim_args *a, uint8_t *buf, size_t len, bool write,
+/* An ATC DMA of len bytes (buf: filled by a read), with its result line;
+   what is the action as the scenario says it. */
+static int atc_dma(struct sim *s, const struct sim_args *a, uint8_t *buf, size_t len, bool write, const char *what,
                    struct sim_result *r)
 {
     struct sim_name *n = atc_name(s, a->v[0].tok);
@@ -170,15 +177,12 @@ static int atc_dma(struct sim *s, const struct sim_args *a, uint8_t *buf, size_t
     siov_fault f = write ? siov_atc_dma_write(n->atc, a->v[1].pasid, a->v[2].num, buf, len)
                          : siov_atc_dma_read(n->atc, a->v[1].pasid, a->v[2].num, buf, len);
     sim_adi_account(s, n->sid, a->v[1].pasid, &before, len, f);
-    char pasid[24];
-    sim_print(s, "atc %s %s %s 0x%llx %zu -> ", write ? "dma-write" : "dma-read", n->name,
-              sim_fmt_pasid(a->v[1].pasid, pasid), (unsigned long long)a->v[2].num, len);
     if (f) {
-        sim_print(s, "fault %s: %s\n", siov_fault_name(f), siov_fault_describe(f));
+        sim_act(s, what, "fault %s: %s", siov_fault_name(f), siov_fault_describe(f));
         r->kind = RES_FAULT, r->fault = f;
         return 0;
     }
-    sim_print(s, "OK\n");
+    sim_act(s, what, "OK");
     if (!write) {
         sim_hexdump(s, a->v[2].num, buf, len > 64 ? 64 : len);
         r->kind = RES_BYTES, r->bytes = buf, r->len = len;
@@ -195,7 +199,10 @@ int sim_cmd_atc_dma_read(struct sim *s, const struct sim_args *a, struct sim_res
     uint8_t *b = calloc(1, (size_t)a->v[3].num);
     if (!b)
         return sim_error(s, "out of memory");
-    int rc = atc_dma(s, a, b, (size_t)a->v[3].num, false, r);
+    char pasid[24], what[128];
+    snprintf(what, sizeof(what), "atc dma-read %s %s 0x%llx %llu", a->v[0].tok->text,
+             sim_fmt_pasid(a->v[1].pasid, pasid), (unsigned long long)a->v[2].num, (unsigned long long)a->v[3].num);
+    int rc = atc_dma(s, a, b, (size_t)a->v[3].num, false, what, r);
     if (r->kind != RES_BYTES)
         free(b);
     return rc;
@@ -204,7 +211,17 @@ int sim_cmd_atc_dma_read(struct sim *s, const struct sim_args *a, struct sim_res
 int sim_cmd_atc_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     const struct sim_tok *t = a->v[3].tok;
-    return atc_dma(s, a, (uint8_t *)(uintptr_t)t->text, t->len, true, r);
+    char pasid[24], *q = sim_quote((const uint8_t *)t->text, t->len), *what = q ? malloc(strlen(q) + 128) : NULL;
+    if (!what) {
+        free(q);
+        return sim_error(s, "out of memory");
+    }
+    sprintf(what, "atc dma-write %s %s 0x%llx %s", a->v[0].tok->text, sim_fmt_pasid(a->v[1].pasid, pasid),
+            (unsigned long long)a->v[2].num, q);
+    int rc = atc_dma(s, a, (uint8_t *)(uintptr_t)t->text, t->len, true, what, r);
+    free(what);
+    free(q);
+    return rc;
 }
 
 int sim_cmd_atc_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
@@ -217,12 +234,13 @@ int sim_cmd_atc_dump(struct sim *s, const struct sim_args *a, struct sim_result 
     if (!e)
         return sim_error(s, "out of memory");
     unsigned got = siov_atc_entries(n->atc, e, total);
-    char sid[16], pasid[24], range[64];
-    sim_print(s, "atc %s (device %s): %u translations\n", n->name, sim_fmt_sid(n->sid, sid), got);
+    char sid[16], pasid[24], range[64], what[64];
+    snprintf(what, sizeof(what), "atc dump %s", n->name);
+    sim_act(s, what, "%u translations (device %s)", got, sim_fmt_sid(n->sid, sid));
     for (unsigned i = 0; i < got && i < total; i++)
-        sim_print(s, "  %s %s -> 0x%llx %s%s%s (%u page%s probed inline)\n", sim_fmt_pasid(e[i].pasid, pasid),
-                  range_text(e[i].iova, e[i].size, range), (unsigned long long)e[i].addr, e[i].r ? "r" : "-",
-                  e[i].w ? "w" : "-", e[i].priv ? " priv" : "", e[i].pages, e[i].pages == 1 ? "" : "s");
+        sim_note(s, "  %s %s -> 0x%llx %s%s%s (%u page%s probed inline)", sim_fmt_pasid(e[i].pasid, pasid),
+                 range_text(e[i].iova, e[i].size, range), (unsigned long long)e[i].addr, e[i].r ? "r" : "-",
+                 e[i].w ? "w" : "-", e[i].priv ? " priv" : "", e[i].pages, e[i].pages == 1 ? "" : "s");
     free(e);
     r->kind = RES_NUM, r->num = got;
     return 0;
@@ -240,7 +258,9 @@ int sim_cmd_atc_stats(struct sim *s, const struct sim_args *a, struct sim_result
     for (unsigned i = 0; i < 5; i++) {
         if (a->v[1].set && !sim_tok_is(a->v[1].tok, names[i]))
             continue;
-        sim_print(s, "atc %s %s = %llu\n", n->name, names[i], (unsigned long long)v[i]);
+        char what[96];
+        snprintf(what, sizeof(what), "atc stats %s %s", n->name, names[i]);
+        sim_act(s, what, "%llu", (unsigned long long)v[i]);
         r->kind = RES_NUM, r->num = v[i];
         if (a->v[1].set)
             return 0;
@@ -260,7 +280,9 @@ int sim_cmd_atc_free(struct sim *s, const struct sim_args *a, struct sim_result 
         return -1;
     siov_atc_free(n->atc);
     n->atc = NULL;
-    sim_print(s, "atc %s freed\n", n->name);
+    char what[64];
+    snprintf(what, sizeof(what), "atc free %s", n->name);
+    sim_act(s, what, NULL);
     return 0;
 }
 
@@ -280,9 +302,9 @@ static void port_invalidate(void *opaque, siov_sid sid, uint32_t pasid, uint64_t
     char id[16], pa[24], range[64];
     if (p->n < SIM_PORT_PENDING)
         p->itag[p->n++] = itag;
-    sim_print(p->s, "  device %s: device-TLB invalidation itag %u, %s %s (pending until 'complete')\n",
-              sim_fmt_sid(sid, id), itag, global ? "every PASID" : sim_fmt_pasid(pasid, pa),
-              range_text(addr, size, range));
+    sim_note(p->s, "device %s: device-TLB invalidation itag %u, %s %s (pending until 'complete')",
+             sim_fmt_sid(sid, id), itag, global ? "every PASID" : sim_fmt_pasid(pasid, pa),
+             range_text(addr, size, range));
 }
 
 int sim_cmd_port(struct sim *s, const struct sim_args *a, struct sim_result *r)
@@ -312,7 +334,9 @@ int sim_cmd_port(struct sim *s, const struct sim_args *a, struct sim_result *r)
         return sim_error(s, "port mode is manual or off, not '%s'", a->v[1].tok->text);
     }
     r->kind = RES_ERRNO, r->err = rc;
-    sim_print(s, "port %s %s -> %s\n", sim_fmt_sid(id, sid), a->v[1].tok->text, rc ? sim_errno_name(rc) : "OK");
+    char what[64];
+    snprintf(what, sizeof(what), "port %s %s", sim_fmt_sid(id, sid), a->v[1].tok->text);
+    sim_act(s, what, "%s", rc ? sim_errno_name(rc) : "OK");
     return 0;
 }
 
@@ -337,7 +361,9 @@ int sim_cmd_complete(struct sim *s, const struct sim_args *a, struct sim_result 
         p->n = 0;
     }
     for (unsigned i = 0; i < n; i++) {
-        sim_print(s, "complete %s itag %u\n", sim_fmt_sid(a->v[0].sid, sid), todo[i]);
+        char what[48];
+        snprintf(what, sizeof(what), "complete %s %u", sim_fmt_sid(a->v[0].sid, sid), todo[i]);
+        sim_act(s, what, NULL);
         siov_devtlb_complete(u, a->v[0].sid, todo[i]);
     }
     r->kind = RES_NUM, r->num = n;
@@ -354,8 +380,8 @@ int sim_cmd_expire(struct sim *s, const struct sim_args *a, struct sim_result *r
     siov_iommu_expire(u);
     for (unsigned i = 0; i < SIM_MAX_PORTS; i++)
         s->ports[i].n = 0; /* their ITags are free: a late completion would be invalid */
-    sim_print(s, "expire: %u device-TLB invalidation%s timed out, FSTS 0x%llx\n", n, n == 1 ? "" : "s",
-              (unsigned long long)siov_mmio_read(u, SIOV_REG_FSTS, 4));
+    sim_act(s, "expire", "%u device-TLB invalidation%s timed out, FSTS 0x%llx", n, n == 1 ? "" : "s",
+            (unsigned long long)siov_mmio_read(u, SIOV_REG_FSTS, 4));
     r->kind = RES_NUM, r->num = n;
     return 0;
 }

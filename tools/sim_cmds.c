@@ -10,6 +10,7 @@
  * Types: num, sid, pasid ("pasid N", "pasid=N", "pasid DOMAIN" or "nopasid"),
  * access, prot, name (a new name), dom (a domain name), bytes (a quoted
  * string), word. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,12 +177,16 @@ static int parse_pasid(struct sim *s, const struct sim_tok *t, unsigned n, unsig
         return sim_error(s, "'pasid' needs a value (a number or a domain name)");
     *used = i + 1;
     struct sim_name *nm = sim_name_find(s, t[i].text);
-    if (nm && nm->kind == NAME_DOMAIN && nm->dom) {
+    if (nm && nm->kind == NAME_DOMAIN && !nm->dom)
+        return sim_error(s, "domain '%s' was freed", t[i].text);
+    if (nm && nm->kind == NAME_DOMAIN) {
         int p = siov_aux_pasid(nm->dom->dom);
         if (p < 0)
             return sim_error(s, "domain '%s' has no PASID yet (aux-attach it first)", t[i].text);
         return *out = (uint32_t)p, 0;
     }
+    if (t[i].kind == TOK_WORD && isalpha((unsigned char)t[i].text[0]) && !(nm && nm->kind == NAME_NUMBER))
+        return sim_error(s, "'%s' is not a domain name (pasid takes a number or a domain name)", t[i].text);
     uint64_t v;
     if (sim_parse_num(s, &t[i], &v) < 0)
         return -1;
@@ -295,17 +300,30 @@ static int dispatch(struct sim *s, const struct sim_tok *t, unsigned n, struct s
     return c->fn(s, &a, r);
 }
 
+/* -v: a line that printed nothing is echoed as it was read, so the output
+   still holds every line of the scenario. */
+static void echo_line(struct sim *s, const struct sim_line *ln)
+{
+    char text[1024];
+    sim_join_tokens(ln->tok, ln->ntok, text, sizeof(text));
+    sim_act(s, text, NULL);
+}
+
 int sim_run_line(struct sim *s, const char *text, unsigned lineno)
 {
     struct sim_line ln = {0};
     struct sim_result r = {0};
     s->lineno = lineno;
     s->err[0] = '\0';
+    s->acted = false;
     int rc = sim_tokenize(s, text, &ln);
     if (rc == 0 && ln.ntok > 0) {
         rc = dispatch(s, ln.tok, ln.ntok, &r);
         if (rc == 0 && r.kind == RES_ERRNO && r.err < 0)
-            rc = sim_error(s, "%s failed: %s (%s)", ln.tok[0].text, sim_errno_name(r.err), strerror(-r.err));
+            rc = sim_error(s, "%s failed: %s: %s", ln.tok[0].text, sim_errno_name(r.err),
+                           r.why[0] ? r.why : strerror(-r.err));
+        if (rc == 0 && s->verbose && !s->acted)
+            echo_line(s, &ln);
     }
     free(r.bytes);
     sim_line_free(&ln);
@@ -319,7 +337,10 @@ static void describe(const struct sim_result *r, bool hex, char *buf, size_t len
     switch (r->kind) {
     case RES_NUM: snprintf(buf, len, hex ? "0x%llx" : "%llu", (unsigned long long)r->num); break;
     case RES_FAULT: snprintf(buf, len, "%s", siov_fault_name(r->fault)); break;
-    case RES_ERRNO: snprintf(buf, len, "%s", r->err ? sim_errno_name(r->err) : "OK"); break;
+    case RES_ERRNO:
+        snprintf(buf, len, "%s%s%.96s%s", r->err ? sim_errno_name(r->err) : "OK", r->why[0] ? " (" : "", r->why,
+                 r->why[0] ? ")" : ""); /* a driver's reason, cut to fit */
+        break;
     case RES_BYTES: {
         size_t o = (size_t)snprintf(buf, len, "\"");
         for (size_t i = 0; i < r->len && o + 6 < len; i++) {
@@ -387,22 +408,13 @@ static bool matches(const struct sim_result *got, const struct sim_result *e, bo
     return op[0] == '<' ? (lt || (op[1] == '=' && eq)) : (!lt && !eq) || (op[1] == '=' && eq);
 }
 
-static void join_tokens(const struct sim_tok *t, unsigned n, char *buf, size_t len)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (unsigned i = 0; i < n && o < len; i++)
-        o += (size_t)snprintf(buf + o, len - o, t[i].kind == TOK_STRING ? "%s\"%s\"" : "%s%s", i ? " " : "",
-                              t[i].text);
-}
-
 /* Report a failed expectation with both values. */
 static void expect_failed(struct sim *s, const struct sim_tok *t, unsigned cmd_n, const struct sim_tok *op,
                           const struct sim_result *e, bool ok_any, struct sim_result *got, uint64_t mask)
 {
-    char cmd[256], want[128], have[128], raw[80] = "";
+    char cmd[256], want[128], have[192], raw[80] = "";
     bool hex = strspn(op[1].text, "0123456789") != op[1].len || mask != ~0ull; /* decimal if written so */
-    join_tokens(t, cmd_n, cmd, sizeof(cmd));
+    sim_join_tokens(t, cmd_n, cmd, sizeof(cmd));
     describe(e, hex, want, sizeof(want));
     if (got->kind == RES_NUM && mask != ~0ull) {
         snprintf(raw, sizeof(raw), " (0x%llx & 0x%llx)", (unsigned long long)got->num, (unsigned long long)mask);
@@ -423,6 +435,12 @@ static int expect_split(struct sim *s, const struct sim_args *a, unsigned *cmd_n
         i--;
     if (i < 2 || i != n - 1)
         return sim_error(s, "expect needs a command, an operator (= != < > <= >=) and one value: expect CMD ... = VALUE");
+    if (t[i - 2].kind == TOK_EQ || t[i - 2].kind == TOK_OP) { /* '==', '=>', '<>': two operators in a row */
+        char bad[16] = "";
+        for (unsigned k = i - 2; k <= i - 1 && strlen(bad) + t[k].len < sizeof(bad); k++)
+            strcat(bad, t[k].text);
+        return sim_error(s, "'%s' is not an operator (use = != < > <= >=)", bad);
+    }
     *op = i - 1;
     *cmd_n = i - 1;
     *mask = ~0ull;
@@ -455,11 +473,18 @@ static int cmd_expect(struct sim *s, const struct sim_args *a, struct sim_result
     uint64_t raw = got.num;
     if (got.kind == RES_NUM)
         got.num &= mask;
-    if (rc == 0 && matches(&got, &e, ok_any, t[op].text)) {
+    bool passed = rc == 0 && matches(&got, &e, ok_any, t[op].text);
+    if (passed) {
         s->expects_passed++;
     } else if (rc == 0) {
         got.num = raw;
         expect_failed(s, t, cmd_n, &t[op], &e, ok_any, &got, mask);
+    }
+    if (rc == 0 && s->verbose) {
+        char line[1024];
+        memcpy(line, "expect ", 7);
+        sim_join_tokens(t, a->nrest, line + 7, sizeof(line) - 7);
+        sim_act(s, line, passed ? "passed" : "FAILED");
     }
     free(got.bytes);
     return rc;
@@ -510,22 +535,28 @@ void sim_help(struct sim *s, const char *name)
         if (name && strcmp(commands[i].name, name) != 0)
             continue;
         usage(&commands[i], use, sizeof(use));
-        fprintf(s->out, "  %-44s %s\n", use, commands[i].help);
+        fprintf(s->out, "%s  %-44s %s\n", s->lineno ? "#" : "", use, commands[i].help); /* in a scenario: comments */
     }
 }
 
 static int cmd_help(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
-    if (a->v[0].set && !sim_cmd_find(a->v[0].tok->text))
-        return sim_error(s, "no command '%s'", a->v[0].tok->text);
-    sim_help(s, a->v[0].set ? a->v[0].tok->text : NULL);
+    const char *name = a->v[0].set ? a->v[0].tok->text : NULL;
+    if (name && !sim_cmd_find(name))
+        return sim_error(s, "no command '%s'", name);
+    char action[64];
+    snprintf(action, sizeof(action), "help%s%s", name ? " " : "", name ? name : "");
+    sim_act(s, action, NULL);
+    if (!s->quiet)
+        sim_help(s, name);
     return 0;
 }
 
 static int cmd_echo(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
+    s->acted = true;
     for (unsigned i = 0; i < a->nrest; i++)
         sim_print(s, "%s%s", i ? " " : "", a->rest[i].text);
     sim_print(s, "\n");

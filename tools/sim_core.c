@@ -64,6 +64,45 @@ void sim_print(struct sim *s, const char *fmt, ...)
     va_end(ap);
 }
 
+void sim_act(struct sim *s, const char *action, const char *result, ...)
+{
+    if (s->quiet)
+        return;
+    s->acted = true;
+    fputs(action, s->out);
+    if (result) {
+        va_list ap;
+        va_start(ap, result);
+        fputs("   # -> ", s->out);
+        vfprintf(s->out, result, ap);
+        va_end(ap);
+    }
+    fputc('\n', s->out);
+}
+
+void sim_note(struct sim *s, const char *fmt, ...)
+{
+    if (s->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("# ", s->out);
+    vfprintf(s->out, fmt, ap);
+    fputc('\n', s->out);
+    va_end(ap);
+}
+
+void sim_warn(struct sim *s, const char *fmt, ...)
+{
+    char msg[SIM_ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fflush(s->out); /* the warning follows the line it is about */
+    fprintf(s->errout, "%s: line %u: warning: %s\n", s->file, s->lineno, msg);
+}
+
 /* ------------------------------------------------------------- objects */
 /* The callback backend: RAM the simulator owns, bounds-checked. */
 static int cb_read(void *opaque, uint64_t gpa, void *dst, size_t len)
@@ -110,7 +149,7 @@ static void sim_msi(void *opaque, uint64_t addr, uint32_t data)
     struct sim *s = opaque;
     s->msi_count++;
     if (s->verbose)
-        sim_print(s, "  msi addr=0x%llx data=0x%x\n", (unsigned long long)addr, data);
+        sim_note(s, "  msi addr=0x%llx data=0x%x", (unsigned long long)addr, data);
 }
 
 struct siov_iommu *sim_iommu(struct sim *s)
@@ -125,8 +164,10 @@ struct siov_iommu *sim_iommu(struct sim *s)
     s->cfg.stale_opaque = s;
     s->iommu = siov_iommu_new(s->mem, &s->cfg);
     if (!s->iommu) {
-        sim_error(s, "the unit could not be created: the configuration is invalid "
-                     "(check the 'config' lines against docs/siov-sim.md)");
+        char why[128];
+        if (siov_iommu_config_check(&s->cfg, why, sizeof(why)) == 0)
+            snprintf(why, sizeof(why), "out of memory");
+        sim_error(s, "the unit could not be created: %s (see the 'config' lines)", why);
         return NULL;
     }
     s->iommu_line = s->lineno;
@@ -157,7 +198,7 @@ static int run_status(struct sim *s)
         return 1;
     }
     if (s->verbose)
-        fprintf(s->out, "%s: passed (%u expectations)\n", s->file, s->expects_passed);
+        fprintf(s->out, "# %s: passed (%u expectations)\n", s->file, s->expects_passed);
     return 0;
 }
 

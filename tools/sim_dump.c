@@ -20,20 +20,22 @@ struct dump {
     bool nested;
 };
 
-/* One output line, counted; false once the cap is reached. */
+/* One output line (a comment: the output stays a scenario), counted; false
+   once the cap is reached. */
 static bool out(struct dump *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool out(struct dump *d, const char *fmt, ...)
 {
     if (d->lines > DUMP_MAX_LINES)
         return false;
     if (d->lines++ == DUMP_MAX_LINES) {
-        sim_print(d->s, "  ... (output truncated at %d lines)\n", DUMP_MAX_LINES);
+        sim_note(d->s, "  ... (output truncated at %d lines)", DUMP_MAX_LINES);
         return false;
     }
     if (d->s->quiet)
         return true;
     va_list ap;
     va_start(ap, fmt);
+    fputs("# ", d->s->out);
     vfprintf(d->s->out, fmt, ap);
     va_end(ap);
     return true;
@@ -144,8 +146,8 @@ static void print_leaf(struct dump *d, unsigned level, unsigned i, unsigned n, u
                        unsigned indent)
 {
     uint64_t size = 1ull << siov_level_shift(level), pa = pt_addr(d, e, level), hpa = 0;
-    char flags[32], sz[24], idx[16], count[16] = "", tail[48] = "";
-    snprintf(idx, sizeof(idx), n > 1 ? "%03x..%03x" : "%03x", i, i + n - 1);
+    char flags[32], sz[24], idx[24], count[16] = "", tail[48] = "";
+    snprintf(idx, sizeof(idx), n > 1 ? "0x%03x..0x%03x" : "0x%03x", i, i + n - 1);
     if (d->nested && d->fl) {
         bool mapped = sl_lookup(d, pa, &hpa);
         snprintf(tail, sizeof(tail), mapped ? " (hpa 0x%llx)" : " (gpa not mapped by SL)", (unsigned long long)hpa);
@@ -171,7 +173,7 @@ static unsigned walk_entry(struct dump *d, const uint64_t *t, unsigned i, unsign
         print_leaf(d, level, i, n, e, iova, indent);
         return n;
     }
-    if (out(d, "%*sL%u[%03x] 0x%llx -> table 0x%llx  %s\n", indent, "", level, i,
+    if (out(d, "%*sL%u[0x%03x] 0x%llx -> table 0x%llx  %s\n", indent, "", level, i,
             (unsigned long long)canonical(d, iova), (unsigned long long)pt_addr(d, e, level), pt_flags(d, e, flags)))
         walk_table(d, pt_addr(d, e, level), level - 1, iova, indent + 2);
     return 1;
@@ -204,7 +206,7 @@ static void walk_path(struct dump *d, uint64_t ptr, uint64_t iova)
         if (!read_qw(d, gpa_e, &e, 1))
             return;
         sim_fields_decode(lay, &e, false, text, sizeof(text));
-        out(d, "    L%u[%03x] @0x%llx = 0x%016llx:%s\n", level, siov_level_index(iova, level),
+        out(d, "    L%u[0x%03x] @0x%llx = 0x%016llx:%s\n", level, siov_level_index(iova, level),
             (unsigned long long)gpa_e, (unsigned long long)e, text);
         if (!pt_present(d, e)) {
             out(d, "    not present: 0x%llx is not mapped\n", (unsigned long long)iova);
@@ -283,7 +285,7 @@ static void scalable(struct dump *d, uint64_t rta, siov_sid sid, uint32_t pasid,
         pasid = (uint32_t)siov_get(ce[1], SIOV_SCE1_RID_PASID);
         out(d, "  a request without PASID uses RID_PASID %u\n", pasid);
     }
-    snprintf(what, sizeof(what), "PASID directory entry [%u]", pasid >> 6);
+    snprintf(what, sizeof(what), "PASID directory entry [0x%x]", pasid >> 6);
     if (!show(d, what, (ce[0] & SIOV_SCE0_PASIDDIRPTR) + (pasid >> 6) * SIOV_PDE_SIZE, "pasid-dir", &pde))
         return;
     if (!(pde & SIOV_PDE_P))
@@ -328,9 +330,11 @@ int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
     uint64_t rtaddr = siov_mmio_read(u, SIOV_REG_RTADDR, 8), gsts = siov_mmio_read(u, SIOV_REG_GSTS, 4);
     unsigned ttm = (unsigned)siov_get(rtaddr, SIOV_RTADDR_TTM);
     static const char *const modes[] = {"legacy", "scalable", "reserved", "abort-dma"};
-    char sid[16], pasid[24];
-    out(&d, "dump %s %s%s\n", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid),
-        a->v[2].set ? " (one address)" : "");
+    char sid[16], pasid[24], action[80];
+    snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
+    if (a->v[2].set)
+        snprintf(action + strlen(action), sizeof(action) - strlen(action), " 0x%llx", (unsigned long long)a->v[2].num);
+    sim_act(s, action, NULL);
     out(&d, "RTADDR 0x%llx: root table 0x%llx, %s mode; translation %s\n", (unsigned long long)rtaddr,
         (unsigned long long)(rtaddr & SIOV_RTADDR_RTA), modes[ttm], (gsts & SIOV_GSTS_TES) ? "enabled" : "disabled");
     const uint64_t *iova = a->v[2].set ? &a->v[2].num : NULL;

@@ -239,8 +239,8 @@ void sim_fields_decode(const struct sim_layout *lay, const uint64_t *qw, bool al
         known[0] |= SIOV_DSC0_TYPE_LO | SIOV_DSC0_TYPE_HI;
     for (unsigned q = 0; q < lay->qwords && o < len; q++)
         if (qw[q] & ~known[q])
-            o += (size_t)snprintf(buf + o, len - o, " other-bits:qw%u=0x%llx", q,
+            o += (size_t)snprintf(buf + o, len - o, " qw%u=0x%llx", q,
                                   (unsigned long long)(qw[q] & ~known[q]));
     if (o == 0)
-        snprintf(buf, len, " (all zero)");
+        snprintf(buf, len, SIM_ALL_ZERO);
 }

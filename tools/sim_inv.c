@@ -21,8 +21,13 @@ int sim_cmd_queue(struct sim *s, const struct sim_args *a, struct sim_result *r)
     uint32_t enables = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4) &
                        (uint32_t)(SIOV_GSTS_TES | SIOV_GSTS_IRES | SIOV_GSTS_CFIS);
     siov_mmio_write(u, SIOV_REG_GCMD, enables | SIOV_GCMD_QIE, 4);
-    sim_print(s, "queue at 0x%llx, %u pages, %s descriptors, GSTS 0x%08llx\n", (unsigned long long)a->v[0].num,
-              1u << qs, dw ? "256-bit" : "128-bit", (unsigned long long)siov_mmio_read(u, SIOV_REG_GSTS, 4));
+    char action[64], bits[96];
+    uint64_t g = siov_mmio_read(u, SIOV_REG_GSTS, 4);
+    snprintf(action, sizeof(action), "queue 0x%llx %llu %llu", (unsigned long long)a->v[0].num,
+             (unsigned long long)qs, (unsigned long long)dw);
+    sim_reg_decode("GSTS", g, bits, sizeof(bits));
+    sim_act(s, action, "%u page%s of %s descriptors, GSTS 0x%08llx%s", 1u << qs, qs ? "s" : "",
+            dw ? "256-bit" : "128-bit", (unsigned long long)g, bits);
     return 0;
 }
 
@@ -155,10 +160,10 @@ int sim_cmd_inv(struct sim *s, const struct sim_args *a_in, struct sim_result *r
     uint64_t iqh = siov_mmio_read(u, SIOV_REG_IQH, 8), fsts = siov_mmio_read(u, SIOV_REG_FSTS, 4);
     if (s->drv && !(fsts & SIOV_FSTS_IQE))
         queue_ring_around(s, u, q, start);
-    char text[512];
+    char text[512], action[600];
     sim_fields_decode(lay, qw, false, text, sizeof(text));
-    sim_print(s, "inv %s:%s (qw0=0x%llx qw1=0x%llx) IQH 0x%llx%s\n", lay->name, text, (unsigned long long)qw[0],
-              (unsigned long long)qw[1], (unsigned long long)iqh,
-              (fsts & SIOV_FSTS_IQE) ? " -> queue error (FSTS.IQE)" : "");
+    snprintf(action, sizeof(action), "inv %s%s", lay->name, strcmp(text, SIM_ALL_ZERO) ? text : "");
+    sim_act(s, action, "%sqw0=0x%llx qw1=0x%llx, IQH 0x%llx", (fsts & SIOV_FSTS_IQE) ? "queue error (FSTS.IQE); " : "",
+            (unsigned long long)qw[0], (unsigned long long)qw[1], (unsigned long long)iqh);
     return 0;
 }

@@ -25,8 +25,14 @@ SIOV_API struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct si
 /* Free the driver and every domain it still owns (NULL is ignored). Turns
    translation and the invalidation queue off first, so the unit stops using the pool. */
 SIOV_API void siov_driver_free(struct siov_driver *drv);
-/* Free 4 KiB pages left in the driver's table pool (0 for NULL). */
+/* Free 4 KiB pages left in the driver's table pool (0 for NULL); docs/embedding.md
+   says how many pages a device, a domain and a mapping take. */
 SIOV_API uint64_t siov_driver_pool_avail(const struct siov_driver *drv);
+/* Why the last call on drv or one of its domains that returned an error
+   failed, in one line ("iova 0x1001 not 4 KiB aligned", "aux domains not
+   enabled on 00:05.0"); "" before any failure. Calls that succeed leave it;
+   calls given a NULL object cannot set it. The text lives in drv. */
+SIOV_API const char *siov_driver_last_error(const struct siov_driver *drv);
 
 enum siov_cap {
     SIOV_CAP_AUX_DOMAIN,

@@ -247,7 +247,7 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_IQEI_FETCH 2u      /* descriptor fetch error */
 #define SIOV_IQEI_TYPE 3u       /* unknown descriptor type */
 #define SIOV_IQEI_RSVD 4u       /* reserved field set */
-#define SIOV_IQEI_WIDTH 5u      /* 256-bit descriptor in a 128-bit queue */
+#define SIOV_IQEI_WIDTH 5u      /* invalid width: DW=1 without SMTS/ADMS, or DW=0 with TTM 01/11 */
 #define SIOV_IQEI_TAIL_ALIGN 6u /* DW=1 and tail bit 4 set */
 #define SIOV_IQEI_TTM 7u        /* descriptor invalid for the current TTM */
 
@@ -438,6 +438,7 @@ static inline uint64_t siov_dsc_make_type(unsigned type)
 #define SIOV_DSC_PC 0x7
 #define SIOV_DSC_PDEVTLB 0x8
 #define SIOV_DSC_PGRP_RESP 0x9
+#define SIOV_DSC_HPT_INV 0xA /* HPT-cache invalidate (rev 5.x, needs ECAP.HPTS) */
 
 /* context-cache (0x1) */
 #define SIOV_CC0_G SIOV_BITS(5, 4) /* 1 global, 2 domain, 3 device */

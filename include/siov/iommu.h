@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-/* Extra access flags beyond API.md's READ/WRITE/EXEC/PRIV: the PCIe address
+/* Extra access flags beyond READ/WRITE/EXEC/PRIV (types.h): the PCIe address
    type of the request. Neither flag: an untranslated request. */
 #define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request: as siov_ats_translate (<siov/ats.h>) */
 #define SIOV_ACCESS_TRANSLATED (1u << 5) /* translated request: address already host-physical */
@@ -54,7 +54,10 @@ struct siov_iommu_config {
     bool abort_dma;         /* ECAP.ADMS (default true) */
     bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
     bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
-    bool stale_check;       /* re-walk every cache hit and report mismatches (default false) */
+    bool stale_check;       /* re-walk every request uncached and report mismatches (default
+                               false). Changes the counts: each re-walk adds an IOTLB miss, a
+                               walk and context/PASID-cache misses, and the front cache is
+                               bypassed (docs/performance.md) */
     /* Stale-translation checker: called (from the translating thread) for each
        request whose cached answer differs from the answer guest memory gives
        now, i.e. a table changed without the invalidation it needed. May be NULL. */
@@ -69,7 +72,13 @@ struct siov_iommu_config {
 /* Fill *cfg with the defaults documented on each field. */
 SIOV_API void siov_iommu_config_default(struct siov_iommu_config *cfg);
 
-/* A unit over mem (not owned) with cfg (NULL: defaults); NULL on a bad config or ENOMEM. */
+/* 0 if cfg describes a unit siov_iommu_new accepts; otherwise -EINVAL, with the
+   first offending field and its allowed values in buf (len bytes, may be
+   NULL/0), e.g. "pasid_bits = 0: must be 1..20". */
+SIOV_API int siov_iommu_config_check(const struct siov_iommu_config *cfg, char *buf, size_t len);
+/* A unit over mem (not owned) with cfg (NULL: defaults). NULL with errno
+   EINVAL (mem NULL, or a config siov_iommu_config_check refuses: it says why)
+   or ENOMEM. */
 SIOV_API struct siov_iommu *siov_iommu_new(struct siov_mem *mem, const struct siov_iommu_config *cfg);
 /* Free a unit (NULL is ignored). */
 SIOV_API void siov_iommu_free(struct siov_iommu *iommu);
@@ -93,7 +102,7 @@ struct siov_xlate {
    translation disabled (GSTS.TES clear) the address passes through.
    Requests without PASID carry no PR/ER: PRIV and EXEC are dropped from them.
    An access with none of READ/WRITE/EXEC is a read. A PASID above
-   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SCT.7, not recorded.
+   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SGN.10, not recorded.
    NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded.
    SIOV_ACCESS_TRANSLATED: a translated request (AT=10), checked against the
    root and context entries only (DTE or TT=01, the host address width, the
@@ -151,6 +160,8 @@ SIOV_API siov_fault siov_dma_write_translated(struct siov_iommu *iommu, siov_sid
    exact with any number of translating threads. */
 struct siov_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
+    /* invalidations: requests processed, queued or by register (the sum of
+       inv_context .. inv_other); inv-wait descriptors count only in inv_wait */
     uint64_t context_cache_hits, pasid_cache_hits, invalidations;
     /* libsiov additions */
     uint64_t faults_recorded;      /* faults written to a fault recording register */
@@ -165,6 +176,13 @@ struct siov_stats {
 /* Snapshot of the unit's counters. */
 SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);
 
+/* Fault recording (spec 7.3.1): faults fill the cfg.fault_records records in
+   ring order and are never overwritten. Once the record the next fault would
+   take still holds one (F=1), that fault and every later one only set
+   FSTS.PFO and are dropped until software clears PFO: with the default 8
+   records, 12 faults leave 8 records and FSTS = PFO|PPF (0x3), stats.faults
+   12 and stats.faults_recorded 8. siov_iommu_clear_faults empties the log. */
+
 /* A decoded fault record, as the FRCD registers hold it. */
 struct siov_fault_record {
     siov_fault reason;
@@ -176,6 +194,10 @@ struct siov_fault_record {
 /* Decode fault recording register i; 1 if it holds a fault (F=1), 0 if not,
    -EINVAL for a bad index or NULL. */
 SIOV_API int siov_iommu_fault_record(struct siov_iommu *iommu, unsigned i, struct siov_fault_record *out);
+/* What a driver's fault handler does, through the registers: clear F of every
+   pending record, then FSTS.PFO (and AFO, APF); queue errors (IQE, ICE, ITE)
+   stay. Returns the records cleared, -EINVAL for NULL. */
+SIOV_API int siov_iommu_clear_faults(struct siov_iommu *iommu);
 
 #ifdef __cplusplus
 }

@@ -18,9 +18,11 @@ struct siov_mem_ops {
 
 struct siov_mem;
 
-/* Zeroed RAM at [0, size); NULL when size is 0 or allocation fails. */
+/* Zeroed RAM at [0, size); NULL with errno EINVAL (size 0, or beyond the
+   address space) or ENOMEM. */
 SIOV_API struct siov_mem *siov_mem_new_flat(uint64_t size);
-/* Memory served by the embedder's callbacks; NULL if ops or a callback is NULL. */
+/* Memory served by the embedder's callbacks; NULL with errno EINVAL if ops or
+   a callback is NULL, ENOMEM. */
 SIOV_API struct siov_mem *siov_mem_new(const struct siov_mem_ops *ops, void *opaque);
 /* Free a memory object (NULL is ignored). */
 SIOV_API void siov_mem_free(struct siov_mem *mem);

@@ -104,12 +104,15 @@ int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa)
 {
     int64_t i = bm_alloc(&drv->pages, n);
     if (i < 0)
-        return -ENOMEM;
+        return siov_drv_fail(drv, -ENOMEM, "table pool exhausted: %u page%s needed, %llu free (of %llu)", n,
+                             n == 1 ? "" : "s", (unsigned long long)drv->pages.nfree,
+                             (unsigned long long)drv->pages.nbits);
     uint64_t g = drv->pool_base + (uint64_t)i * SIOV_PAGE_SIZE;
     for (unsigned k = 0; k < n; k++) {
-        if (siov_drv_zero(drv, g + k * SIOV_PAGE_SIZE, SIOV_PAGE_SIZE)) {
+        int ret = siov_drv_zero(drv, g + k * SIOV_PAGE_SIZE, SIOV_PAGE_SIZE);
+        if (ret) {
             bm_free(&drv->pages, (uint64_t)i, n);
-            return -EFAULT;
+            return ret;
         }
     }
     *gpa = g;
@@ -149,7 +152,8 @@ int siov_drv_pasid_alloc(struct siov_driver *drv, uint32_t *pasid)
 {
     int64_t r = drv->pasid_ok ? bm_alloc(&drv->pasids, 1) : -1;
     if (r < 0)
-        return -ENOSPC;
+        return siov_drv_fail(drv, -ENOSPC, "no PASID left (all %llu in use; PASID 0 is RID_PASID)",
+                             (unsigned long long)drv->pasids.nbits - 1);
     *pasid = (uint32_t)r;
     return 0;
 }
@@ -163,7 +167,8 @@ int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did)
 {
     int64_t r = bm_alloc(&drv->dids, 1);
     if (r < 0)
-        return -ENOSPC;
+        return siov_drv_fail(drv, -ENOSPC, "no domain id left (all %llu in use; CAP.ND)",
+                             (unsigned long long)drv->dids.nbits - 1);
     *did = (uint16_t)r;
     return 0;
 }

@@ -155,6 +155,7 @@ struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *m
         errno = -ret;
         return NULL;
     }
+    siov_drv_done(drv, 0); /* a step that failed and recovered leaves no cause behind */
     return drv;
 }
 

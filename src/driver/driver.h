@@ -1,5 +1,5 @@
 /* driver.h: types and internal interfaces of the reference driver. Its files,
- * bottom to top (each calls only files below it): guest_mem.c, mmio.c ->
+ * bottom to top (each calls only files below it): last_error.c -> guest_mem.c, mmio.c ->
  * alloc.c -> qi.c -> device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
  * The driver sees the unit only through MMIO and guest memory, so this header
  * includes the public API alone, never a model header. */
@@ -12,6 +12,10 @@
 
 #define SIOV_DRV_RID_PASID 0u /* PASID of requests without PASID (RID_PASID) */
 #define SIOV_DRV_POLL_LIMIT 100000u /* register and status-word polls before giving up */
+#define SIOV_DRV_ERR_LEN 160        /* siov_driver_last_error's text, NUL included */
+
+/* A requester id as lspci prints it: printf("%02x:%02x.%x", SIOV_DRV_BDF(sid)). */
+#define SIOV_DRV_BDF(sid) SIOV_SID_BUS(sid), (unsigned)(SIOV_SID_DEVFN(sid) >> 3), (unsigned)((sid) & 7)
 
 /* A bitmap allocator: lowest free first. */
 struct siov_bitmap {
@@ -95,6 +99,8 @@ struct siov_driver {
     unsigned nbatch, cbatch;
     int batch_err;
     struct siov_domain *domains;
+    /* why the last failed call failed, and the cause found by the call in progress */
+    char last_error[SIOV_DRV_ERR_LEN], pend_error[SIOV_DRV_ERR_LEN];
 };
 
 /* Little-endian 64-bit words in a byte buffer. */
@@ -132,12 +138,21 @@ static inline bool siov_drv_capable(const struct siov_driver *drv, enum siov_cap
     return false;
 }
 
+/* ---- last_error.c: the cause of a failure. fail: note why the call in
+   progress fails (the first cause noted wins); returns err. done: the public
+   call returns ret; a failure's cause becomes the last error. Returns ret. */
+SIOV_DRV_LOCAL int siov_drv_fail(struct siov_driver *drv, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+SIOV_DRV_LOCAL int siov_drv_done(struct siov_driver *drv, int ret);
+
 /* ---- guest_mem.c: guest-memory words; 0 or -EFAULT. */
 SIOV_DRV_LOCAL int siov_drv_rd64(struct siov_driver *drv, uint64_t gpa, uint64_t *v);
 SIOV_DRV_LOCAL int siov_drv_wr64(struct siov_driver *drv, uint64_t gpa, uint64_t v);
 SIOV_DRV_LOCAL int siov_drv_rd32(struct siov_driver *drv, uint64_t gpa, uint32_t *v);
 /* Zero len bytes (at most a page) at gpa. */
 SIOV_DRV_LOCAL int siov_drv_zero(struct siov_driver *drv, uint64_t gpa, size_t len);
+/* Copy len bytes into guest memory at gpa. */
+SIOV_DRV_LOCAL int siov_drv_write_mem(struct siov_driver *drv, uint64_t gpa, const void *src, size_t len);
 
 /* ---- mmio.c: registers. */
 SIOV_DRV_LOCAL uint32_t siov_drv_rd_reg32(struct siov_driver *drv, uint64_t off);
@@ -205,6 +220,8 @@ SIOV_DRV_LOCAL void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *d
 SIOV_DRV_LOCAL int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid,
                                       const uint64_t pe[8]);
 SIOV_DRV_LOCAL int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid);
+/* 0 if the unit tags requests with PASIDs (aux domains); else -ENODEV, saying why. */
+SIOV_DRV_LOCAL int siov_drv_need_pasid(struct siov_driver *drv);
 /* Legacy mode: install / tear down the device's context entry. */
 SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0,
                                        uint64_t qw1);

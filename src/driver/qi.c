@@ -17,7 +17,7 @@ static void qi_add(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
         unsigned c = drv->cbatch ? drv->cbatch * 2 : 32;
         struct siov_qi_desc *p = realloc(drv->batch, c * sizeof(*p));
         if (!p) {
-            drv->batch_err = -ENOMEM;
+            drv->batch_err = siov_drv_fail(drv, -ENOMEM, "out of host memory for invalidation descriptors");
             return;
         }
         drv->batch = p;
@@ -26,14 +26,24 @@ static void qi_add(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
     drv->batch[drv->nbatch++] = (struct siov_qi_desc){qw0, qw1};
 }
 
-/* After a queue error the unit stops at the offending descriptor (IQH):
-   drop what is left, acknowledge the error, resume from there. */
-static void qi_recover(struct siov_driver *drv, uint32_t fsts)
+/* After a queue error (IQE) the unit stops at the offending descriptor
+   (IQH); after a device's time-out (ITE) it stops behind the aborted
+   inv-wait. Drop what is left, acknowledge, resume from there: -EIO, or
+   -ETIMEDOUT for the time-out. */
+static int qi_recover(struct siov_driver *drv, uint32_t fsts)
 {
     uint64_t head = siov_mmio_read(drv->iommu, SIOV_REG_IQH, 8) & SIOV_IQ_PTR;
+    if (fsts & SIOV_FSTS_IQE)
+        siov_drv_fail(drv, -EIO, "invalidation queue error (FSTS 0x%x:%s%s%s) at IQH 0x%llx; the rest was dropped",
+                      fsts, fsts & SIOV_FSTS_IQE ? " IQE" : "", fsts & SIOV_FSTS_ICE ? " ICE" : "",
+                      fsts & SIOV_FSTS_ITE ? " ITE" : "", (unsigned long long)head);
+    else
+        siov_drv_fail(drv, -ETIMEDOUT, "a device-TLB invalidation timed out (ITE, device 0x%04llx); its wait was aborted",
+                      (unsigned long long)siov_get(siov_mmio_read(drv->iommu, SIOV_REG_IQERCD, 8), SIOV_IQERCD_ITESID));
     siov_mmio_write(drv->iommu, SIOV_REG_IQT, head, 8);
     drv->iq_tail = (unsigned)(head / drv->iq_dsz);
     siov_mmio_write(drv->iommu, SIOV_REG_FSTS, fsts & FSTS_QI_ERRORS, 4);
+    return (fsts & SIOV_FSTS_IQE) ? -EIO : -ETIMEDOUT;
 }
 
 /* The queue's error status: 0 while it runs. An invalid completion (ICE)
@@ -47,8 +57,7 @@ static int qi_check(struct siov_driver *drv)
         siov_mmio_write(drv->iommu, SIOV_REG_FSTS, SIOV_FSTS_ICE, 4);
     if (!(fsts & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
         return 0;
-    qi_recover(drv, fsts);
-    return (fsts & SIOV_FSTS_IQE) ? -EIO : -ETIMEDOUT;
+    return qi_recover(drv, fsts);
 }
 
 /* Poll cond: 0 once the queue has room for n descriptors (one slot stays empty). */
@@ -63,7 +72,7 @@ static int qi_room(struct siov_driver *drv, unsigned n)
         if (ret)
             return ret;
     }
-    return -ETIMEDOUT;
+    return siov_drv_fail(drv, -ETIMEDOUT, "invalidation queue full: the unit did not move IQH");
 }
 
 static int qi_write(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
@@ -72,8 +81,9 @@ static int qi_write(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
     siov_drv_put64(b, qw0);
     siov_drv_put64(b + 8, qw1);
     uint64_t gpa = drv->iq_base + (uint64_t)drv->iq_tail * drv->iq_dsz;
-    if (siov_mem_write(drv->mem, gpa, b, drv->iq_dsz))
-        return -EFAULT;
+    int ret = siov_drv_write_mem(drv, gpa, b, drv->iq_dsz);
+    if (ret)
+        return ret;
     drv->iq_tail = (drv->iq_tail + 1) % drv->iq_entries;
     return 0;
 }
@@ -89,7 +99,8 @@ static int qi_wait(struct siov_driver *drv, uint32_t seq)
         if (ret)
             return ret;
     }
-    return -ETIMEDOUT;
+    return siov_drv_fail(drv, -ETIMEDOUT, "inv-wait %u: its status write to 0x%llx did not arrive", seq,
+                         (unsigned long long)drv->status_gpa);
 }
 
 /* Submit n descriptors followed by a fenced inv-wait with status write, and wait. */

@@ -19,7 +19,8 @@ static enum answer classify(siov_fault f)
     switch (f) {
     case SIOV_FAULT_LRT_2: case SIOV_FAULT_LCT_2: case SIOV_FAULT_SRT_2: case SIOV_FAULT_SCT_2:
     case SIOV_FAULT_LCT_5: case SIOV_FAULT_SCT_5: case SIOV_FAULT_SCT_6: case SIOV_FAULT_SCT_7:
-    case SIOV_FAULT_SCT_9: case SIOV_FAULT_RTA_2: case SIOV_FAULT_RTA_4:
+    case SIOV_FAULT_SCT_9: case SIOV_FAULT_SCT_10: case SIOV_FAULT_SGN_10: case SIOV_FAULT_RTA_2:
+    case SIOV_FAULT_RTA_4: case SIOV_FAULT_RTA_5:
         return ANS_UR;
     case SIOV_FAULT_SPD_2: case SIOV_FAULT_SPT_2: case SIOV_FAULT_SPT_5: case SIOV_FAULT_SPT_6:
     case SIOV_FAULT_SFL_1: case SIOV_FAULT_SFL_2: case SIOV_FAULT_SFL_3: case SIOV_FAULT_SFL_4:
@@ -168,8 +169,8 @@ siov_fault siov_ats_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t p
     *out = (struct siov_ats_completion){.status = SIOV_ATS_UR, .addr = iova & SIOV_PAGE_MASK, .size = SIOV_PAGE_SIZE};
     if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
         siov_stat_inc(&iommu->stats.ats_requests);
-        siov_stat_inc(&iommu->stats.faults); /* no TLP prefix carries it: nothing to record */
-        return SIOV_FAULT_SCT_7;
+        siov_stat_inc(&iommu->stats.faults); /* above every PASID width (SGN.10): nothing records it */
+        return SIOV_FAULT_SGN_10;
     }
     if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);

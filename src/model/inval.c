@@ -275,10 +275,11 @@ static unsigned dsc_wait(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX]
 
 typedef unsigned (*dsc_handler)(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX]);
 
-/* Descriptor types the unit processes; wide ones need a 256-bit queue (facts 9.1). */
+/* Descriptor types the unit processes; sm_only ones are valid only with TTM
+   scalable or abort-DMA (spec Table 26: legacy mode takes types 1-5). */
 static const struct {
     dsc_handler run;
-    bool wide;
+    bool sm_only;
 } dsc_table[] = {
     [SIOV_DSC_CC] = {dsc_cc, false},         [SIOV_DSC_IOTLB] = {dsc_iotlb, false},
     [SIOV_DSC_DEVTLB] = {dsc_devtlb, false}, [SIOV_DSC_IEC] = {dsc_iec, false},
@@ -286,27 +287,39 @@ static const struct {
     [SIOV_DSC_PC] = {dsc_pc, true},          [SIOV_DSC_PDEVTLB] = {dsc_pdevtlb, true},
 };
 
-/* Validate and perform one fetched descriptor of width bytes. */
-static unsigned dsc_run(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX], unsigned width)
+/* The translation table mode latched by SRTP (legacy before any). */
+static unsigned latched_ttm(const struct siov_iommu *u)
 {
-    unsigned type = siov_dsc_type(qw[0]);
+    return (unsigned)siov_get(__atomic_load_n(&u->state, __ATOMIC_RELAXED), SIOV_RTADDR_TTM);
+}
+
+/* Validate and perform one fetched descriptor (docs/spec-notes.md, "Queue errors"). */
+static unsigned dsc_run(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
+{
+    unsigned type = siov_dsc_type(qw[0]), ttm = latched_ttm(u);
+    /* unknown types include 0x9 (page requests are not modelled, ECAP.PRS=0)
+       and 0xA (HPT, ECAP.HPTS=0); device-TLB types need ECAP.DT (spec 6.5.2.5) */
     if (type >= sizeof(dsc_table) / sizeof(dsc_table[0]) || !dsc_table[type].run)
-        return SIOV_IQEI_TYPE; /* includes page-group responses: page requests are not modelled */
+        return SIOV_IQEI_TYPE;
     if ((type == SIOV_DSC_DEVTLB || type == SIOV_DSC_PDEVTLB) && !(u->ecap & SIOV_ECAP_DT))
-        return SIOV_IQEI_TYPE; /* device-TLB descriptors need ECAP.DT (facts 13.5) */
-    if (dsc_table[type].wide && width == DSC_BYTES_128)
-        return SIOV_IQEI_WIDTH;
+        return SIOV_IQEI_TYPE;
+    if (ttm == SIOV_TTM_RESERVED || (dsc_table[type].sm_only && ttm == SIOV_TTM_LEGACY))
+        return SIOV_IQEI_TTM; /* Table 26 lists no such type for this TTM */
     if (qw[2] || qw[3])
         return SIOV_IQEI_RSVD; /* the upper half of a 256-bit descriptor is reserved */
     return dsc_table[type].run(u, qw);
 }
 
 /* ------------------------------------------------------------ the queue */
-/* Descriptor width: 256-bit when IQA.DW=1, which only a scalable-mode-capable
-   unit honours (facts 1.8); otherwise DW is treated as 0. */
+/* Descriptor width, or 0 when invalid (IQEI 5, spec 11.4.9.3 and 11.4.9.9):
+   DW=1 needs ECAP.SMTS or ECAP.ADMS; DW=0 is invalid once the latched TTM
+   is scalable or abort-DMA (Table 26 lists no 128-bit types there). */
 static unsigned dsc_bytes(const struct siov_iommu *u)
 {
-    return ((u->iqa & SIOV_IQA_DW) && (u->ecap & SIOV_ECAP_SMTS)) ? DSC_BYTES_256 : DSC_BYTES_128;
+    if (u->iqa & SIOV_IQA_DW)
+        return (u->ecap & (SIOV_ECAP_SMTS | SIOV_ECAP_ADMS)) ? DSC_BYTES_256 : 0;
+    unsigned ttm = latched_ttm(u);
+    return ttm == SIOV_TTM_SCALABLE || ttm == SIOV_TTM_ABORT ? 0 : DSC_BYTES_128;
 }
 
 static uint64_t queue_bytes(const struct siov_iommu *u)
@@ -341,6 +354,10 @@ void siov_iq_process(struct siov_iommu *u)
     unsigned width = dsc_bytes(u);
     uint64_t size = queue_bytes(u);
     uint64_t head = u->iqh & SIOV_IQ_PTR, tail = u->iqt & SIOV_IQ_PTR;
+    if (!width) {
+        iq_error(u, SIOV_IQEI_WIDTH);
+        return;
+    }
     if (tail % width) {
         iq_error(u, SIOV_IQEI_TAIL_ALIGN);
         return;
@@ -351,7 +368,7 @@ void siov_iq_process(struct siov_iommu *u)
     }
     while (head != tail) {
         uint64_t qw[DSC_QWORDS_MAX];
-        unsigned iqei = dsc_fetch(u, head, width, qw) ? dsc_run(u, qw, width) : SIOV_IQEI_FETCH;
+        unsigned iqei = dsc_fetch(u, head, width, qw) ? dsc_run(u, qw) : SIOV_IQEI_FETCH;
         if (iqei == IQ_STALL)
             return; /* IQH stays on it: a completion or the time-out goes on from here */
         if (iqei != SIOV_IQEI_NONE) {

@@ -17,16 +17,21 @@ struct siov_mem {
 
 struct siov_mem *siov_mem_new_flat(uint64_t size)
 {
-    if (size == 0 || size > SIZE_MAX)
+    if (size == 0 || size > SIZE_MAX) {
+        errno = EINVAL;
         return NULL;
+    }
     struct siov_mem *m = calloc(1, sizeof(*m));
-    if (!m)
+    if (!m) {
+        errno = ENOMEM;
         return NULL;
+    }
     /* Anonymous mapping: zero pages on first touch, so a large guest memory
        costs only what is used (calloc would touch it all under MALLOC_PERTURB_). */
     void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         free(m);
+        errno = ENOMEM;
         return NULL;
     }
     m->flat = p;
@@ -36,11 +41,15 @@ struct siov_mem *siov_mem_new_flat(uint64_t size)
 
 struct siov_mem *siov_mem_new(const struct siov_mem_ops *ops, void *opaque)
 {
-    if (!ops || !ops->read || !ops->write)
+    if (!ops || !ops->read || !ops->write) {
+        errno = EINVAL;
         return NULL;
+    }
     struct siov_mem *m = calloc(1, sizeof(*m));
-    if (!m)
+    if (!m) {
+        errno = ENOMEM;
         return NULL;
+    }
     m->ops = *ops;
     m->opaque = opaque;
     m->size = UINT64_MAX;

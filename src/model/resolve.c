@@ -8,8 +8,8 @@ siov_fault siov_root_check(const struct siov_iommu *u, uint64_t state, bool *rec
     unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM);
     *record = true;
     if (ttm == SIOV_TTM_ABORT && (u->ecap & SIOV_ECAP_ADMS)) {
-        *record = false; /* blocked silently: docs/spec-notes.md */
-        return SIOV_FAULT_RTA_1;
+        *record = false; /* RTA.4, "if reported" (Table 30): blocked and not recorded, docs/spec-notes.md */
+        return SIOV_FAULT_RTA_4;
     }
     /* RTA.1 for every TTM the unit cannot use (spec 10.4.6) */
     if (ttm == SIOV_TTM_RESERVED || ttm == SIOV_TTM_ABORT)

@@ -276,9 +276,10 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
     if (!iommu || !out)
         return SIOV_FAULT_RTA_1;
     if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
+        /* above every PASID width (SGN.10); no TLP prefix or FRCD.PV holds it: not recorded */
         siov_stat_inc(&iommu->stats.translations);
-        siov_stat_inc(&iommu->stats.faults); /* no TLP prefix carries it: nothing to record */
-        return SIOV_FAULT_SCT_7;
+        siov_stat_inc(&iommu->stats.faults);
+        return SIOV_FAULT_SGN_10;
     }
     if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
