@@ -244,7 +244,9 @@ static void test_permissions_that_exist(void **state)
     uint64_t root = tl_page(t), pe[8];
     tl_map(t, root, 4, false, IOVA, OUT, KiB4, SIOV_SL_R, TL_SL_RWX);
     tl_map(t, root, 4, false, IOVA + KiB4, OUT + KiB4, KiB4, SIOV_SL_W, TL_SL_RWX);
+    tl_map(t, root, 4, false, IOVA + 2 * KiB4, OUT + 2 * KiB4, KiB4, SIOV_SL_R | SIOV_SL_W, TL_SL_RWX);
     tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
+    pe[0] |= SIOV_PTE0_SLEE; /* X counts: the third page has none */
     sm_entry(t, pe);
     assert_int_equal(ats(t, PASID, IOVA, 0, &c), SIOV_OK);
     expect_ok(&c, OUT, KiB4, true, false, false, false);
@@ -255,6 +257,9 @@ static void test_permissions_that_exist(void **state)
     /* an execute request asks nothing more: Exe stays 0 */
     assert_int_equal(ats(t, PASID, IOVA, SIOV_ACCESS_EXEC, &c), SIOV_OK);
     expect_ok(&c, OUT, KiB4, true, false, false, false);
+    /* nor does it lose anything on a page without execute permission */
+    assert_int_equal(ats(t, PASID, IOVA + 2 * KiB4, SIOV_ACCESS_EXEC, &c), SIOV_OK);
+    expect_ok(&c, OUT + 2 * KiB4, KiB4, true, true, false, false);
     assert_int_equal(tl_fault_records(t), 0);
     assert_int_equal(tl_stats(t).faults, 0);
     tl_free(t);

@@ -54,7 +54,8 @@ struct siov_ats_completion {
    siov_translate, if kept, behaves the same).
    Details (docs/spec-notes.md, "ATS"): READ/WRITE in access are ignored (a
    translation request asks for both; NW limits it to read when ECAP.NWFS);
-   PRIV and EXEC count only with a PASID. Exe and G are always 0. Priv is set
+   PRIV and EXEC count only with a PASID; EXEC is checked against the PASID
+   entry's ERE alone (SPT.5), never against the page. Exe and G are always 0. Priv is set
    for a PASID request with PR=1. N follows the second-level leaf's SNP for
    second-level and nested tables. Pass-through answers S=1 over the largest
    page size the unit supports. UR or CA with a VT-d reason returns that

@@ -68,15 +68,19 @@ static siov_fault page_for(struct siov_iommu *u, const struct siov_req *req, con
 /* Walk for the permissions the completion carries: read and write (only
    read under NW with NWFS: no D for a read-only fill), and after a
    permission fault the permissions the page has. *access: the one that
-   succeeded. A/D are set for it (spec 4.2.3.1). */
+   succeeded. A/D are set for it (spec 4.2.3.1). Exe is never granted, so an
+   execute request is checked against ERE only (SPT.5) and walks as a read. */
 static siov_fault walk_grants(struct siov_iommu *u, const struct siov_req *req, const struct siov_pasid_ent *pe,
                               struct siov_walk_out *w, unsigned *access)
 {
     bool nw = (req->access & SIOV_ACCESS_NO_WRITE) && (u->ecap & SIOV_ECAP_NWFS);
-    unsigned flags = req->access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
-    unsigned tries[3] = {flags | (nw ? SIOV_ACCESS_READ : ACCESS_RW), (flags & SIOV_ACCESS_PRIV) | SIOV_ACCESS_READ,
-                         (flags & SIOV_ACCESS_PRIV) | SIOV_ACCESS_WRITE};
-    unsigned n = nw ? 2 : 3;
+    bool fl = pe->pgtt == SIOV_PGTT_FL || pe->pgtt == SIOV_PGTT_NESTED;
+    unsigned priv = req->access & SIOV_ACCESS_PRIV;
+    if (fl && (req->access & SIOV_ACCESS_EXEC) && !pe->ere && (!priv || pe->sre))
+        return SIOV_FAULT_SPT_5;
+    unsigned tries[3] = {priv | (nw ? SIOV_ACCESS_READ : ACCESS_RW), priv | SIOV_ACCESS_READ,
+                         priv | SIOV_ACCESS_WRITE};
+    unsigned n = nw ? 1 : 3;
     siov_fault f = SIOV_OK;
     for (unsigned i = 0; i < n; i++) {
         *access = tries[i];
