@@ -189,7 +189,7 @@ static void report(struct copy_engine *e, const struct guest_ram *ram)
 int main(void)
 {
     struct guest_ram ram = {calloc(1, RAM_SIZE), RAM_SIZE, 0, 0};
-    const struct siov_mem_ops ops = {ram_read, ram_write};
+    const struct siov_mem_ops ops = {.read = ram_read, .write = ram_write};
     struct siov_mem *mem = ram.bytes ? siov_mem_new(&ops, &ram) : NULL;
     struct copy_engine e = {.iommu = mem ? siov_iommu_new(mem, NULL) : NULL, .sid = SIOV_SID(0, 3, 0)};
     struct siov_driver *drv = e.iommu ? siov_driver_new(e.iommu, mem, POOL_BASE, POOL_SIZE) : NULL;

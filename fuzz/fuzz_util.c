@@ -99,10 +99,40 @@ static bool is_chunk(const struct fz_mem *m, uint64_t gpa, size_t len)
     return false;
 }
 
+/* FZ_IRQ: the 16-byte entry the oracle read, or a qword of its descriptor. */
+static bool irq_read_ok(const struct ref_irq_result *r, uint64_t gpa, size_t len)
+{
+    if (r->irte_read && gpa == r->irte_gpa && len == 16)
+        return true;
+    return r->pid_read && len == 8 && !(gpa & 7) && gpa >= r->pid_gpa && gpa - r->pid_gpa < 64;
+}
+
+/* FZ_IRQ: a write may only set the posted vector's PIR bit and ON (spec 5.2.3). */
+static void irq_check_write(const struct fz_mem *m, uint64_t gpa, const void *src, size_t len)
+{
+    const struct ref_irq_result *r = m->irq;
+    uint64_t old = fz_r64(m, gpa), new_;
+    memcpy(&new_, src, len == 8 ? 8 : 0);
+    if (len != 8 || r->fault || !r->irq.posted || (gpa & 7) || gpa < r->pid_gpa || gpa - r->pid_gpa > 32)
+        fz_die("interrupt: model wrote %zu bytes at 0x%llx (descriptor 0x%llx, oracle %s)", len,
+               (unsigned long long)gpa, (unsigned long long)r->pid_gpa, siov_fault_name(r->fault));
+    uint64_t q = (gpa - r->pid_gpa) / 8;
+    uint64_t allowed = (q == r->irq.vector / 64u ? 1ull << (r->irq.vector % 64) : 0) | (q == 4 ? SIOV_PID4_ON : 0);
+    if ((old & ~new_) || ((new_ & ~old) & ~allowed))
+        fz_die("interrupt: model wrote 0x%llx over 0x%llx in descriptor qword %llu (allowed bits 0x%llx)",
+               (unsigned long long)new_, (unsigned long long)old, (unsigned long long)q, (unsigned long long)allowed);
+}
+
 static void check_read(const struct fz_mem *m, uint64_t gpa, size_t len)
 {
     if (m->phase == FZ_FREE)
         return;
+    if (m->phase == FZ_IRQ) {
+        if (!irq_read_ok(m->irq, gpa, len))
+            fz_die("interrupt: model read %zu bytes at 0x%llx, which the oracle never read", len,
+                   (unsigned long long)gpa);
+        return;
+    }
     if (m->phase == FZ_DMA && is_chunk(m, gpa, len))
         return;
     if (!structure_size(len) || gpa % len)
@@ -116,6 +146,8 @@ static void check_write(const struct fz_mem *m, uint64_t gpa, const void *src, s
 {
     if (m->phase == FZ_FREE || (m->phase == FZ_DMA && is_chunk(m, gpa, len)))
         return;
+    if (m->phase == FZ_IRQ)
+        return irq_check_write(m, gpa, src, len);
     if (m->phase == FZ_WARM)
         fz_die("model wrote %zu bytes at 0x%llx while replaying on unchanged memory", len,
                (unsigned long long)gpa);
@@ -170,8 +202,8 @@ static int ref_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 
 struct fz_mem *fz_mem_new(void)
 {
-    static const struct siov_mem_ops model_ops = {model_read, model_write};
-    static const struct siov_mem_ops ref_ops = {ref_read, ref_write};
+    static const struct siov_mem_ops model_ops = {.read = model_read, .write = model_write};
+    static const struct siov_mem_ops ref_ops = {.read = ref_read, .write = ref_write};
     struct fz_mem *m = calloc(1, sizeof(*m));
     if (!m)
         abort();
@@ -351,6 +383,7 @@ void fz_invalidate_all(struct fz_unit *u)
     q_put(u, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL), 0);
     if (u->wide)
         q_put(u, siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL), 0);
+    q_put(u, siov_dsc_make_type(SIOV_DSC_IEC), 0); /* global */
     q_put(u, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, 1), FZ_QSTATUS);
     fz_w64(u->m, FZ_QSTATUS, 0);
     siov_mmio_write(u->iommu, SIOV_REG_IQT, u->qtail, 8);
@@ -1146,4 +1179,71 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     }
     if (got == SIOV_OK && (write || m->writes == w0)) /* A/D updates may have touched the data */
         dma_compare_data(m, &p, write, &b);
+}
+
+/* ------------------------------------------------------------ interrupts */
+static bool same_irq(const struct siov_irq *a, const struct siov_irq *b)
+{
+    if (a->posted != b->posted || a->vector != b->vector)
+        return false;
+    if (a->posted)
+        return a->pd_addr == b->pd_addr && a->notify == b->notify && a->nv == b->nv && a->ndst == b->ndst;
+    return a->dest == b->dest && a->delivery_mode == b->delivery_mode && a->dest_logical == b->dest_logical &&
+           a->level_trigger == b->level_trigger && a->redirection_hint == b->redirection_hint;
+}
+
+/* Every fault record and FSTS cleared, as a driver's handler does. */
+static void irq_clear_records(struct fz_unit *u)
+{
+    for (unsigned i = 0; i < u->cfg.fault_records; i++)
+        siov_mmio_write(u->iommu, SIOV_REG_FRCD + 16ull * i + 8, SIOV_FRCD1_F, 8);
+    siov_mmio_write(u->iommu, SIOV_REG_FSTS, SIOV_FSTS_RW1C, 4);
+}
+
+/* The record a fault left (records were clear before: the one with F set), or none. */
+static void irq_check_record(struct fz_unit *u, const struct ref_irq_result *r, siov_fault f, siov_sid sid)
+{
+    unsigned n = 0;
+    uint64_t lo = 0, hi = 0;
+    for (unsigned i = 0; i < u->cfg.fault_records; i++) {
+        uint64_t h = siov_mmio_read(u->iommu, SIOV_REG_FRCD + 16ull * i + 8, 8);
+        if (h & SIOV_FRCD1_F)
+            n++, hi = h, lo = siov_mmio_read(u->iommu, SIOV_REG_FRCD + 16ull * i, 8);
+    }
+    bool want = f && f != SIOV_ERR_BUS && r->recorded;
+    if (n != want)
+        fz_die("interrupt fault %s: %u records, oracle says %d", siov_fault_name(f), n, want);
+    if (want && (lo != r->fi || hi != (SIOV_FRCD1_F | siov_set(0, SIOV_FRCD1_FR, f) | sid)))
+        fz_die("interrupt fault record %016llx:%016llx, oracle FR %s FI 0x%llx", (unsigned long long)hi,
+               (unsigned long long)lo, siov_fault_name(f), (unsigned long long)r->fi);
+    irq_clear_records(u);
+}
+
+bool fz_check_irq(struct fz_unit *u, siov_sid sid, uint64_t addr, uint32_t data, bool cold)
+{
+    struct fz_mem *m = u->m;
+    struct ref_irq_result ref;
+    struct siov_irq got;
+    if (cold)
+        fz_invalidate_all(u);
+    irq_clear_records(u);
+    ref_interrupt(&u->ref, sid, addr, data, &ref); /* before the model posts */
+    uint64_t reports = u->stale_reports;
+    m->phase = FZ_IRQ;
+    m->irq = &ref;
+    siov_fault f = siov_interrupt(u->iommu, sid, addr, data, &got);
+    m->phase = FZ_FREE;
+    m->irq = NULL;
+    if (f != ref.fault || (!f && !same_irq(&got, &ref.irq)))
+        fz_die("interrupt sid %04x addr 0x%llx data 0x%x (%s): model %s vector 0x%x dest 0x%x, oracle %s vector "
+               "0x%x dest 0x%x", sid, (unsigned long long)addr, data, cold ? "cold" : "warm", siov_fault_name(f),
+               got.vector, got.dest, siov_fault_name(ref.fault), ref.irq.vector, ref.irq.dest);
+    if (!f && got.posted && !(fz_r64(m, got.pd_addr + 8 * (got.vector / 64u)) >> (got.vector % 64) & 1))
+        fz_die("interrupt posted to 0x%llx without its PIR bit 0x%x", (unsigned long long)got.pd_addr, got.vector);
+    if (!f && got.notify && !(fz_r64(m, got.pd_addr + 32) & SIOV_PID4_ON))
+        fz_die("interrupt posted with a notification but ON clear");
+    if (u->stale_reports != reports && !cold)
+        fz_die("stale report for an interrupt whose entry was not changed");
+    irq_check_record(u, &ref, f, sid);
+    return !f && got.posted && ref.irte_read && ref.pid_gpa < ref.irte_gpa + 16 && ref.irte_gpa < ref.pid_gpa + 64;
 }

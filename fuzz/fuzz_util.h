@@ -43,6 +43,7 @@ enum fz_phase {
     FZ_CHECK, /* one translation: reads within the oracle's reads, A/D writes only */
     FZ_WARM,  /* replay on unchanged memory: structure reads, no writes at all */
     FZ_DMA,   /* a DMA: the oracle's reads and A/D writes, plus the data chunks */
+    FZ_IRQ,   /* one interrupt: the entry and descriptor the oracle read, PIR/ON updates */
 };
 
 #define FZ_MAX_ALLOW 16
@@ -60,6 +61,7 @@ struct fz_mem {
     unsigned nallow;
     const struct fz_chunk *chunks; /* FZ_DMA: data accesses */
     unsigned nchunks;
+    const struct ref_irq_result *irq; /* FZ_IRQ: what the oracle read and would post */
     uint64_t writes; /* model writes so far */
     uint64_t reads;
 };
@@ -169,6 +171,15 @@ void fz_check_warm(struct fz_unit *u, const struct fz_req *r, const struct fz_an
    checked chunk by chunk against the oracle; SIOV_ACCESS_TRANSLATED in r:
    siov_dma_*_translated (no PASID) against ref_translated. */
 void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool write);
+
+/* ------------------------------------------------------------ interrupts */
+/* Send one interrupt request (after a global invalidation when cold) under
+   the FZ_IRQ memory checks and compare with ref_interrupt: the outcome, the
+   descriptor update of a posted interrupt, the fault record. Aborts on a
+   mismatch. The unit's oracle snapshot (u->ref) must be current. Returns
+   whether posting wrote over the entry itself (a descriptor overlapping the
+   table): a warm replay would then rightly answer from the stale cache. */
+bool fz_check_irq(struct fz_unit *u, siov_sid sid, uint64_t addr, uint32_t data, bool cold);
 
 /* Describe a request for failure messages. */
 void fz_describe(const struct fz_unit *u, const struct fz_req *r, char *buf, size_t len);

@@ -1,5 +1,5 @@
 /* The seed corpora, generated (never downloaded):
- *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue and DIR/scenario.
+ *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue, DIR/irq and DIR/scenario.
  * walk: for each PGTT kind, level count, page size and mode, a valid table
  * set built by the harness's own template operation, with requests of every
  * access kind, a DMA and a warm replay; plus configurations with small
@@ -7,6 +7,10 @@
  * queue: a queue of each width with every descriptor type, well formed and
  * malformed (reserved bits, bad granularity, wrong width, bad tail), waits
  * writing status words, and global invalidations between translations.
+ * irq: interrupt remapping in each mode (x2APIC, xAPIC, EIMER, IRREQ,
+ * ESIRTPS with the stale checker): remapped and posted entries with their
+ * descriptors, compatibility format, misaligned messages, raw entries with
+ * reserved bits, IEC invalidations of each granularity and SIRTP.
  * scenario: small siov-sim scenarios.
  * Template bytes are sized by running the builder itself (fz_template on a
  * scratch unit), so each seed parses exactly as the harness will parse it.
@@ -310,23 +314,117 @@ static void mkdir_p(const char *dir)
     }
 }
 
+/* ------------------------------------------------------------- irq seeds */
+static void irq_begin(struct seed *s, uint8_t cfg, uint8_t irta)
+{
+    s->n = 0;
+    u8(s, cfg);
+    u8(s, irta);
+}
+
+static void irq_build(struct seed *s, uint8_t k, uint8_t vec, uint16_t index, uint8_t sidsel, uint32_t dest)
+{
+    u8(s, 1), u8(s, k), u8(s, vec), u16(s, index), u8(s, sidsel), u32(s, dest);
+}
+
+static void irq_req(struct seed *s, uint8_t k, uint16_t handle, uint8_t sidsel, uint16_t data)
+{
+    u8(s, 2), u8(s, k), u16(s, handle), u8(s, sidsel), u16(s, data);
+}
+
+static void irq_pid(struct seed *s, uint16_t slot, uint8_t q, uint64_t v)
+{
+    u8(s, 4), u16(s, slot), u8(s, q), u64(s, v);
+}
+
+static void irq_write(struct seed *s, const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(s->b, 1, s->n, f) != s->n || fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+}
+
+static void irq_seeds(struct seed *s, const char *dir)
+{
+    /* x2APIC: a remapped entry, its message from its device, another device, a subhandle */
+    irq_begin(s, 0, 0x37);
+    irq_build(s, 0x04, 0x41, 5, 1, 0x12345);
+    irq_req(s, 0, 5, 1, 0), irq_req(s, 0, 5, 2, 0), irq_req(s, 4, 3, 1, 2), irq_req(s, 4, 3, 1, 0x100);
+    irq_req(s, 2, 0x500, 1, 0x30); /* compatibility format: blocked */
+    irq_write(s, dir, "x2apic-remapped");
+    /* posted: the descriptor at page 40 with NV/NDST, urgent and not, SN */
+    irq_begin(s, 0, 0x37);
+    irq_pid(s, 2560, 4, 0xF10000ull | 0x1234ull << 32);
+    irq_build(s, 0x05, 0xA3, 3, 1, 2560);
+    irq_build(s, 0x07, 0x21, 4, 1, 2560);
+    irq_req(s, 0, 3, 1, 0), irq_req(s, 0, 4, 1, 0);
+    irq_pid(s, 2560, 4, 0xF10002ull);
+    irq_req(s, 0, 3, 1, 0), irq_req(s, 0, 4, 1, 0);
+    irq_pid(s, 2560, 5, 1); /* a reserved field */
+    irq_req(s, 0, 3, 1, 0);
+    irq_write(s, dir, "posted");
+    /* xAPIC: an 8-bit destination, CFI on, compatibility format, misaligned */
+    irq_begin(s, 1, 0x27);
+    irq_build(s, 0x04, 0x30, 2, 3, 0x12);
+    irq_req(s, 0, 2, 3, 0);
+    u8(s, 5), u8(s, 1 | 4); /* CFI */
+    irq_req(s, 2, 0x500, 3, 0x4031), irq_req(s, 2 | 8, 0x21, 3, 0);
+    irq_build(s, 0x84, 0x30, 6, 3, 0x12), u8(s, 40); /* a reserved DST bit flipped */
+    irq_req(s, 0, 6, 3, 0);
+    irq_write(s, dir, "xapic-compat");
+    /* raw entries, each kind of IEC invalidation, the stale path, IM above MHMV */
+    irq_begin(s, 32, 0x33);
+    u8(s, 0), u16(s, 9), u64(s, 0x0000000500410001ull), u64(s, 0x40010ull), u8(s, 0x81);
+    irq_req(s, 0, 9, 1, 0);
+    u8(s, 0), u16(s, 9), u64(s, 0x0000000600420001ull), u64(s, 0x40010ull), u8(s, 0);
+    irq_req(s, 3 | 8, 9, 1, 0), irq_req(s, 3, 9, 1, 0); /* raw sends on the stale entry */
+    u8(s, 6), u8(s, 1 | 2 << 1), u16(s, 8); /* IM=2 around 8 */
+    u8(s, 6), u8(s, 1 | 17 << 1), u16(s, 0); /* IM=17: IQE */
+    u8(s, 6), u8(s, 0), u16(s, 0);            /* global */
+    irq_req(s, 0, 9, 1, 0);
+    u8(s, 7), u32(s, 0x20000 * 8 + 9 * 128 + 14); /* bit 14 of entry 9 */
+    irq_req(s, 0, 9, 1, 0);
+    irq_write(s, dir, "raw-iec-stale");
+    /* EIMER in xAPIC mode; IRREQ with remapping off; ESIRTPS and SIRTP */
+    irq_begin(s, 4, 0x27);
+    irq_req(s, 0, 1, 0, 0), irq_req(s, 2, 0x100, 0, 0x31);
+    irq_write(s, dir, "eimer");
+    irq_begin(s, 8, 0x37);
+    u8(s, 5), u8(s, 0); /* IRE off */
+    irq_req(s, 0, 1, 0, 0), irq_req(s, 2, 0x100, 0, 0x31);
+    irq_write(s, dir, "irreq");
+    irq_begin(s, 16 | 32 | 64, 0x37);
+    irq_build(s, 0x04, 0x41, 1, 0, 7);
+    irq_req(s, 0, 1, 0, 0);
+    u8(s, 5), u8(s, 2), u8(s, 0x50); /* SIRTP: page 2, S=0, x2APIC */
+    irq_req(s, 0, 1, 0, 0), irq_req(s, 1, 0xFFFF, 0, 0), irq_req(s, 3, 4, 0, 0);
+    irq_write(s, dir, "esirtps-sirtp");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/scenario)\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/irq, DIR/scenario)\n", argv[0]);
         return 2;
     }
-    char walk[480], queue[480], scen[480];
+    char walk[480], queue[480], scen[480], irq[480];
     snprintf(walk, sizeof walk, "%s/walk", argv[1]);
     snprintf(queue, sizeof queue, "%s/queue", argv[1]);
     snprintf(scen, sizeof scen, "%s/scenario", argv[1]);
+    snprintf(irq, sizeof irq, "%s/irq", argv[1]);
     mkdir_p(argv[1]);
     mkdir_p(walk);
     mkdir_p(queue);
     mkdir_p(scen);
+    mkdir_p(irq);
     static struct seed s;
     walk_seeds(&s, walk);
     queue_seeds(&s, queue);
     scenario_seeds(scen);
+    irq_seeds(&s, irq);
     return 0;
 }

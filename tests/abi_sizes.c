@@ -13,6 +13,8 @@ int main(void)
     SHOW(siov_iommu_config);
     SHOW(siov_mem_ops);
     SHOW(siov_xlate);
+    SHOW(siov_xlate_req);
+    SHOW(siov_xlate_res);
     SHOW(siov_stats);
     SHOW(siov_fault_record);
     SHOW(siov_stale_report);
@@ -23,5 +25,7 @@ int main(void)
     SHOW(siov_atc_entry);
     SHOW(siov_atc_way);
     SHOW(siov_atc_abi);
+    SHOW(siov_irq);
+    SHOW(siov_msi);
     return 0;
 }

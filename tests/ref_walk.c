@@ -72,6 +72,7 @@ void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *
     u->ecap = siov_mmio_read(iommu, SIOV_REG_ECAP, 8);
     u->gsts = (uint32_t)siov_mmio_read(iommu, SIOV_REG_GSTS, 4);
     u->rtaddr = siov_mmio_read(iommu, SIOV_REG_RTADDR, 8);
+    u->irta = siov_mmio_read(iommu, SIOV_REG_IRTA, 8);
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -25,6 +25,7 @@ struct ref_unit {
     struct siov_iommu_config cfg;
     uint64_t cap, ecap, rtaddr;
     uint32_t gsts;
+    uint64_t irta; /* as software wrote it: the caller latched it with SIRTP */
 };
 
 /* Kinds of structure the walk reads (ref_read.kind). */
@@ -91,5 +92,24 @@ siov_fault ref_translated(const struct ref_unit *u, siov_sid sid, uint32_t pasid
 
 /* Name of a ref_kind, for diagnostics. */
 const char *ref_kind_name(unsigned kind);
+
+/* ----------------------------------------------------- interrupts (ref_irq.c)
+ * A second, uncached reading of interrupt remapping (spec 5.1.4, 9.9-9.11),
+ * written from the spec tables with bit positions of its own (not format.h),
+ * for the same unit snapshot. It never writes memory: for a posted interrupt
+ * it reports what posting now does (the PIR bit, whether ON gets set and a
+ * notification is due) without doing it. */
+struct ref_irq_result {
+    siov_fault fault;       /* SIOV_ERR_BUS: not an interrupt request */
+    struct siov_irq irq;    /* on success */
+    uint32_t index;         /* the interrupt index, once computed */
+    bool fpd;               /* the entry's FPD (qualified faults are not recorded) */
+    bool recorded;          /* a fault the unit records */
+    uint64_t fi;            /* the FI the record holds */
+    bool irte_read, pid_read;
+    uint64_t irte_gpa, pid_gpa; /* the 16 bytes of the entry, the 64 of the descriptor */
+};
+siov_fault ref_interrupt(const struct ref_unit *u, siov_sid sid, uint64_t addr, uint32_t data,
+                         struct ref_irq_result *r);
 
 #endif

@@ -483,14 +483,18 @@ static void test_notifiers(void **state)
     q_kick(&q);
     assert_int_equal(l.n, 15);
     tl_free(t);
-    /* register-based invalidation reports too */
-    t = tl_new_sized(NULL, MEM_SIZE);
+}
+
+/* Register-based invalidation reports to the notifiers too. */
+static void test_notifiers_registers(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new_sized(NULL, MEM_SIZE);
     struct evlog lr = {.iommu = t->iommu};
     assert_int_equal(siov_iommu_add_notifier(t->iommu, ev_cb, &lr), 0);
     siov_mmio_write(t->iommu, SIOV_REG_CCMD, SIOV_CCMD_ICC | siov_set(0, SIOV_CCMD_CIRG, SIOV_INV_GRAN_GLOBAL), 8);
-    siov_mmio_write(t->iommu, SIOV_REG_IOTLB,
-                    SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN) | siov_set(0, SIOV_IOTLB_DID, 3),
-                    8);
+    uint64_t iotlb_cmd = SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_DOMAIN);
+    siov_mmio_write(t->iommu, SIOV_REG_IOTLB, iotlb_cmd | siov_set(0, SIOV_IOTLB_DID, 3), 8);
     assert_int_equal(lr.n, 2);
     expect_ev(&lr, 0, SIOV_INV_CONTEXT, SIOV_INV_G_GLOBAL, 0, 0, SIOV_NO_PASID, 0, 0);
     expect_ev(&lr, 1, SIOV_INV_IOTLB, SIOV_INV_G_DOMAIN, 3, 0, SIOV_NO_PASID, 0, 0);
@@ -902,7 +906,7 @@ static void test_atc_grace_period(void **state)
     m.ram = calloc(1, MEM_SIZE);
     pthread_mutex_init(&m.m, NULL);
     pthread_cond_init(&m.c, NULL);
-    struct siov_mem_ops ops = {sm_read, sm_write};
+    struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
     struct siov_mem *mem = siov_mem_new(&ops, &m);
     struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
     /* the tables, built in a flat unit's image, copied in */
@@ -1087,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_no_device_tlb),
         cmocka_unit_test(test_port_attach_detach),
         cmocka_unit_test(test_notifiers),
+        cmocka_unit_test(test_notifiers_registers),
         cmocka_unit_test(test_atc_granularity),
         cmocka_unit_test(test_atc_hits_and_misses),
         cmocka_unit_test(test_atc_read_only_fill),

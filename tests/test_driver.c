@@ -107,8 +107,17 @@ static void test_bringup_registers(void **state)
     assert_true(s.inv_pasid_cache >= 1);  /* global PASID-cache */
     assert_true(s.inv_iotlb >= 1);        /* global IOTLB */
     assert_true(s.inv_wait >= 1);
-    /* root, queue and status pages come from the pool */
-    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 3);
+    /* interrupt remapping on (x2APIC mode, 256 entries from the pool), compatibility format blocked */
+    assert_true(gsts & SIOV_GSTS_IRES);
+    assert_true(gsts & SIOV_GSTS_IRTPS);
+    assert_false(gsts & SIOV_GSTS_CFIS);
+    uint64_t irta = reg(f, SIOV_REG_IRTA, 8);
+    assert_true(in_pool(irta & SIOV_IRTA_IRTA));
+    assert_int_equal(irta & ~SIOV_IRTA_IRTA, SIOV_IRTA_EIME | 7);
+    assert_int_equal(s.inv_iec, 1); /* global, after SIRTP (no CAP.ESIRTPS) */
+    assert_int_equal(reg(f, SIOV_REG_FECTL, 4), SIOV_ECTL_IM); /* masked until the embedder names a message */
+    /* root, queue, status and interrupt table pages come from the pool */
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 4);
     /* no device set up: the root entry half is not present */
     struct siov_xlate x;
     assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_FAULT_SRT_2);
@@ -161,7 +170,8 @@ static void test_bringup_legacy(void **state)
     assert_int_equal(siov_detach(pt, SID_B), 0);
     assert_int_equal(siov_domain_free(pt), 0);
     assert_int_equal(siov_domain_free(sl), 0);
-    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 3);
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 4);
+    assert_true(reg(f, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES); /* interrupt remapping in legacy mode too */
     fx_free(f);
 }
 
@@ -175,15 +185,15 @@ static void test_new_bad_args(void **state)
     assert_int_equal(errno, EINVAL);
     assert_null(siov_driver_new(iommu, NULL, POOL_BASE, POOL_SIZE));
     errno = 0;
-    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 2 * 4096)); /* root, queue, status need 3 */
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096)); /* root, queue, status, IRT need 4 */
     assert_int_equal(errno, EINVAL);
-    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 3 * 4096)); /* 2 whole pages after rounding */
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 4 * 4096)); /* 3 whole pages after rounding */
     assert_null(siov_driver_new(iommu, mem, MEM_SIZE - 4096, 4 * 4096)); /* beyond memory */
     assert_null(siov_driver_new(iommu, mem, UINT64_MAX - 4095, 8192));  /* wraps */
     /* nothing was programmed */
     assert_int_equal(siov_mmio_read(iommu, SIOV_REG_GSTS, 4), 0);
-    /* a pool of exactly 3 pages brings the unit up, and every later table allocation fails */
-    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096);
+    /* a pool of exactly 4 pages brings the unit up, and every later table allocation fails */
+    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 4 * 4096);
     assert_non_null(drv);
     assert_int_equal(siov_driver_pool_avail(drv), 0);
     assert_int_equal(siov_dev_enable_aux(drv, SID_A), -ENOMEM);
@@ -200,6 +210,18 @@ static void test_new_bad_args(void **state)
     assert_int_equal(siov_driver_pool_avail(NULL), 0);
     assert_int_equal(siov_dev_enable_aux(NULL, SID_A), -EINVAL);
     assert_int_equal(siov_dev_disable_aux(NULL, SID_A), -EINVAL);
+    siov_iommu_free(iommu);
+    /* without interrupt remapping 3 pages do */
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.irq_remapping = false;
+    iommu = siov_iommu_new(mem, &cfg);
+    drv = siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096);
+    assert_non_null(drv);
+    assert_false(siov_mmio_read(iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+    struct siov_msi msi;
+    assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &msi), -ENODEV);
+    siov_driver_free(drv);
     siov_iommu_free(iommu);
     siov_mem_free(mem);
 }
@@ -410,7 +432,7 @@ static void test_pool_sizing(void **state)
         assert_int_equal(avail - siov_driver_pool_avail(f->drv), (n)); \
         avail = siov_driver_pool_avail(f->drv);                        \
     } while (0)
-        assert_int_equal(POOL_PAGES - avail, 3); /* root table, queue, status word */
+        assert_int_equal(POOL_PAGES - avail, 4); /* root table, queue, status word, interrupt table */
         TAKES(1 + dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0)); /* context table, directory */
         TAKES(dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_B), 0));
         struct siov_domain *sl, *pt;

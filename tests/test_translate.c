@@ -847,7 +847,7 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
-static const struct siov_mem_ops cb_ops = {cb_read, cb_write};
+static const struct siov_mem_ops cb_ops = {.read = cb_read, .write = cb_write};
 
 /* A struct tl over the embedder's memory m (tl_free releases all but m->buf). */
 static struct tl *callback_unit(struct cbmem *m)
@@ -958,6 +958,46 @@ static void test_callback_backend(void **state)
     assert_int_equal(cb.rec.addr, flat.rec.addr);
 }
 
+/* The embedder's compare-and-exchange, counted. */
+static unsigned long cb_cas_calls;
+static int cb_cmpxchg(void *opaque, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct cbmem *m = opaque;
+    if (gpa > m->size - 8)
+        return -EFAULT;
+    uint64_t cur;
+    memcpy(&cur, m->buf + gpa, 8);
+    cb_cas_calls++;
+    if (cur != *expected) {
+        *expected = cur;
+        return 1;
+    }
+    memcpy(m->buf + gpa, &desired, 8);
+    return 0;
+}
+
+/* A/D updates go through the embedder's cmpxchg64 when it has one, and only
+   through it: no plain write of a paging entry. */
+static void test_callback_cmpxchg_for_ad(void **state)
+{
+    (void)state;
+    static struct scenario_out out;
+    static const struct siov_mem_ops ops = {.read = cb_read, .write = cb_write, .cmpxchg64 = cb_cmpxchg};
+    struct cbmem m = {.size = MEM_SIZE, .buf = calloc(1, MEM_SIZE)};
+    struct tl *t = calloc(1, sizeof(*t));
+    t->mem = siov_mem_new(&ops, &m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    t->next_page = TL_POOL_BASE;
+    cb_cas_calls = 0;
+    scenario(t, &out);
+    assert_int_equal(out.f[1], SIOV_OK);
+    assert_int_equal(out.fl_leaf & (SIOV_FL_A | SIOV_FL_D), SIOV_FL_A | SIOV_FL_D);
+    /* FL: A in 4 entries, D in the leaf; nested and SL: A/D of their walks */
+    assert_true(cb_cas_calls >= 5);
+    tl_free(t);
+    free(m.buf);
+}
+
 /* Memory that also backs a window around the interrupt range, so a DMA
    that is not stopped there would land. */
 #define WIN_BASE 0xFEC00000ull
@@ -993,7 +1033,7 @@ static int sparse_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
-static const struct siov_mem_ops sparse_ops = {sparse_read, sparse_write};
+static const struct siov_mem_ops sparse_ops = {.read = sparse_read, .write = sparse_write};
 
 /* A DMA through a 1 GiB page that covers the interrupt range: each request
    is checked (a PCIe request never crosses 4 KiB), so the transfer stops at
@@ -1180,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_callback_backend),
+        cmocka_unit_test(test_callback_cmpxchg_for_ad),
         cmocka_unit_test(test_dma_into_interrupt_range),
         cmocka_unit_test(test_injected_memory_faults),
     };

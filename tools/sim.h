@@ -11,6 +11,7 @@
  *   sim_dma.c     translate, DMA, fault records, stats, report
  *   sim_drv.c     driver, devices, domains, map/unmap, attach, aux
  *   sim_inv.c     the invalidation queue and hand-made descriptors
+ *   sim_irq.c     interrupts: send one, the driver's irq-alloc/-free/-affinity, dump irte
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
  *   sim_ats.c     ATS: translation requests, ATCs, device ports, completions
  *   sim_demo.c    the built-in demo scenario
@@ -50,11 +51,13 @@ struct sim_line {
 };
 
 /* ------------------------------------------------------------ objects */
-enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_ATC };
+enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_IRQ, NAME_ATC };
 struct sim_domain {
     struct siov_domain *dom;
     int type;                 /* SIOV_DOMAIN_*, or SIM_DOMAIN_NESTED */
     struct sim_domain *parent;
+    bool aux;                 /* aux-attached: an ADI of aux_sid */
+    siov_sid aux_sid;         /* the device of its last aux attach */
 };
 #define SIM_DOMAIN_NESTED 100
 struct sim_name {
@@ -63,6 +66,8 @@ struct sim_name {
     struct sim_domain *dom;   /* NAME_DOMAIN (NULL once freed) */
     siov_sid sid;             /* NAME_DEVICE, NAME_ATC (its device) */
     uint64_t num;             /* NAME_NUMBER */
+    struct siov_msi msi;      /* NAME_IRQ: its message (a number: the address) */
+    bool freed;               /* NAME_IRQ: freed with irq-free */
     struct siov_atc *atc;     /* NAME_ATC (NULL once freed) */
 };
 
@@ -87,9 +92,10 @@ struct sim_adi {
 };
 
 /* ------------------------------------------------------------ results */
-enum sim_rkind { RES_NONE, RES_NUM, RES_FAULT, RES_ERRNO, RES_BYTES };
+enum sim_rkind { RES_NONE, RES_NUM, RES_FAULT, RES_ERRNO, RES_BYTES, RES_IRQ };
 struct sim_result {
     enum sim_rkind kind;
+    struct siov_irq irq; /* RES_IRQ: compared as vector/dest, or vector/posted */
     uint64_t num;
     siov_fault fault;
     int err;            /* RES_ERRNO: 0 or a negative errno */
@@ -309,6 +315,18 @@ int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
+int sim_cmd_interrupt(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_irq_alloc(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_irq_free(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_irq_affinity(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_drv.c: the driver's errno as the line's value, with its cause when it
+   failed; "OK" or "EEXIST: [0x0, 0x1000) overlaps ..." for a result comment. */
+void sim_errno_result(struct sim *s, struct sim_result *r, int rc);
+const char *sim_errno_status(const struct sim_result *r, char *buf, size_t len);
+/* sim_irq.c: 'dump irte INDEX': the entry of the table IRTA names, decoded. */
+int sim_dump_irte(struct sim *s, uint64_t index, struct sim_result *r);
+/* sim_irq.c: "vector 0x41 dest 0x3 ..." or "posted ..." for an interrupt delivered. */
+const char *sim_fmt_irq(const struct siov_irq *irq, char *buf, size_t len);
 int sim_cmd_enable_ats(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_ats_translate(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_atc_create(struct sim *s, const struct sim_args *a, struct sim_result *r);

@@ -72,8 +72,16 @@ static const struct sim_cmd commands[] = {
     /* invalidation */
     {"queue", "gpa:num [qs:num] [dw:num]", sim_cmd_queue, "set up and enable an invalidation queue of 2^qs pages"},
     {"inv", "type:word key=value...", sim_cmd_inv, "submit an invalidation descriptor: inv piotlb did=1 pasid=5 g=pasid"},
+    /* interrupts */
+    {"interrupt", "sid addr:num [data:num]", sim_cmd_interrupt,
+     "a device writes an interrupt message (addr may be an irq-alloc name); the value is vector/dest or the fault"},
+    {"irq-alloc", "name = device:word args...", sim_cmd_irq_alloc,
+     "driver: an interrupt for a device or ADI: NAME = DEV DEST VECTOR, or NAME = DEV posted PDA VECTOR"},
+    {"irq-free", "irq:word", sim_cmd_irq_free, "driver: free an interrupt; its message then faults"},
+    {"irq-affinity", "irq:word dest:num vector:num", sim_cmd_irq_affinity, "driver: move an interrupt"},
     /* inspection */
-    {"dump", "sid [pasid] [iova:num]", sim_cmd_dump, "print the tables a sid and PASID reach, or one IOVA's path"},
+    {"dump", "sid|irte:word [pasid] [iova:num]", sim_cmd_dump,
+     "print the tables a sid and PASID reach, one IOVA's path, or 'dump irte INDEX'"},
     /* ATS and device TLBs */
     {"enable-ats", "sid", sim_cmd_enable_ats, "enable ATS on a device: DTE (TT=01 in legacy mode); needs a driver"},
     {"ats-translate", "sid [pasid] iova:num [access]", sim_cmd_ats_translate,
@@ -341,6 +349,12 @@ static void describe(const struct sim_result *r, bool hex, char *buf, size_t len
         snprintf(buf, len, "%s%s%.96s%s", r->err ? sim_errno_name(r->err) : "OK", r->why[0] ? " (" : "", r->why,
                  r->why[0] ? ")" : ""); /* a driver's reason, cut to fit */
         break;
+    case RES_IRQ:
+        if (r->irq.posted)
+            snprintf(buf, len, "0x%x/posted", r->irq.vector);
+        else
+            snprintf(buf, len, "0x%x/0x%x", r->irq.vector, r->irq.dest);
+        break;
     case RES_BYTES: {
         size_t o = (size_t)snprintf(buf, len, "\"");
         for (size_t i = 0; i < r->len && o + 6 < len; i++) {
@@ -354,10 +368,32 @@ static void describe(const struct sim_result *r, bool hex, char *buf, size_t len
     }
 }
 
+/* An interrupt's value: VECTOR/DEST, or VECTOR/posted. */
+static int expected_irq(struct sim *s, const struct sim_tok *t, struct sim_result *e)
+{
+    const char *slash = strchr(t->text, '/');
+    char v[32];
+    uint64_t vec, dest = 0;
+    if ((size_t)(slash - t->text) >= sizeof(v))
+        return sim_error(s, "'%s' is not VECTOR/DEST", t->text);
+    snprintf(v, sizeof(v), "%.*s", (int)(slash - t->text), t->text);
+    struct sim_tok vt = {TOK_WORD, v, strlen(v), t->col}, dt = {TOK_WORD, slash + 1, strlen(slash + 1), t->col};
+    bool posted = strcmp(slash + 1, "posted") == 0;
+    if (sim_parse_num(s, &vt, &vec) < 0 || (!posted && sim_parse_num(s, &dt, &dest) < 0))
+        return -1;
+    if (vec > 0xFF || dest > 0xFFFFFFFFu)
+        return sim_error(s, "'%s': a vector is 8 bits and a destination 32", t->text);
+    e->kind = RES_IRQ;
+    e->irq = (struct siov_irq){.vector = (uint8_t)vec, .dest = (uint32_t)dest, .posted = posted};
+    return 0;
+}
+
 /* The expected value token as a result; "OK" matches any success. */
 static int expected_value(struct sim *s, const struct sim_tok *t, struct sim_result *e, bool *ok_any)
 {
     *ok_any = false;
+    if (t->kind == TOK_WORD && strchr(t->text, '/'))
+        return expected_irq(s, t, e);
     if (t->kind == TOK_STRING) {
         e->kind = RES_BYTES, e->bytes = (uint8_t *)(uintptr_t)t->text, e->len = t->len;
         return 0;
@@ -383,7 +419,7 @@ static bool equal(const struct sim_result *got, const struct sim_result *e, bool
 {
     if (ok_any)
         return (got->kind == RES_FAULT && got->fault == SIOV_OK) || (got->kind == RES_ERRNO && got->err == 0) ||
-               got->kind == RES_NUM || got->kind == RES_BYTES;
+               got->kind == RES_NUM || got->kind == RES_BYTES || got->kind == RES_IRQ;
     if (got->kind != e->kind)
         return false;
     switch (e->kind) {
@@ -391,6 +427,9 @@ static bool equal(const struct sim_result *got, const struct sim_result *e, bool
     case RES_FAULT: return got->fault == e->fault;
     case RES_ERRNO: return got->err == e->err;
     case RES_BYTES: return got->len == e->len && memcmp(got->bytes, e->bytes, e->len) == 0;
+    case RES_IRQ:
+        return got->irq.vector == e->irq.vector && got->irq.posted == e->irq.posted &&
+               (e->irq.posted || got->irq.dest == e->irq.dest);
     default: return false;
     }
 }

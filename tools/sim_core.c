@@ -125,7 +125,7 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 
 struct siov_mem *sim_mem(struct sim *s)
 {
-    static const struct siov_mem_ops ops = {cb_read, cb_write};
+    static const struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
     if (s->mem)
         return s->mem;
     if (s->mem_callback) {

@@ -1,7 +1,8 @@
 /* siov-sim: the built-in demo, a scenario in the same language as any
    other (siov-sim --print-demo shows it). One parent device exposes four
-   ADIs (work queues); each lives in its own aux domain with its own PASID.
-   The demo checks itself with 'expect' lines, so it doubles as a test. */
+   ADIs (work queues); each lives in its own aux domain with its own PASID
+   and signals through its own interrupt. The demo checks itself with
+   'expect' lines, so it doubles as a test. */
 #include "sim.h"
 
 static const char demo[] =
@@ -68,6 +69,21 @@ static const char demo[] =
     "dma-write dev pasid wq2 0x10000000 \"late write\"\n"
     "expect fault 1 = SFL.2\n"
     "expect read 0x1200000 11 = \"wq2 payload\"\n"
+    "echo\n"
+    "echo \"# -- interrupts: each ADI signals through its own IMS entry, remapped by the unit\"\n"
+    "irq-alloc wq0-irq = wq0 1 0x40\n"
+    "irq-alloc wq1-irq = wq1 1 0x41\n"
+    "irq-alloc wq2-irq = wq2 2 0x42\n"
+    "irq-alloc wq3-irq = wq3 2 0x43\n"
+    "interrupt dev wq0-irq\n"
+    "interrupt dev wq3-irq\n"
+    "expect interrupt dev wq1-irq = 0x41/1\n"
+    "expect interrupt dev wq2-irq = 0x42/2\n"
+    "echo\n"
+    "echo \"# -- another device replays wq0's message: blocked by source validation\"\n"
+    "device other = 00:03.0\n"
+    "interrupt other wq0-irq\n"
+    "expect fault 2 = IR.26\n"
     "echo\n"
     "echo \"# -- fault records, as the driver reads them\"\n"
     "faults\n"

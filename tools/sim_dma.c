@@ -164,6 +164,12 @@ int sim_cmd_dma_fill(struct sim *s, const struct sim_args *a, struct sim_result 
 static const char *record_text(const struct siov_fault_record *fr, char *buf, size_t len)
 {
     char sid[16], pasid[24], acc[48];
+    if (fr->reason >= SIOV_FAULT_IR_20 && fr->reason <= SIOV_FAULT_IR_2B) { /* FI holds the interrupt index */
+        snprintf(buf, len, "%s (%s) sid %s interrupt index %u", siov_fault_name(fr->reason),
+                 siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid),
+                 (unsigned)siov_get(fr->addr, SIOV_FRCD0_IRQ_INDEX));
+        return buf;
+    }
     snprintf(buf, len, "%s (%s) sid %s %s addr 0x%llx %s", siov_fault_name(fr->reason),
              siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid), sim_fmt_pasid(fr->pasid, pasid),
              (unsigned long long)fr->addr, sim_fmt_access(fr->access, acc));
@@ -248,6 +254,8 @@ static const struct stat_row stat_rows[] = {
     STAT(pasid_cache_hits), STAT(pasid_cache_misses), STAT(iotlb_evictions), STAT(invalidations),
     STAT(inv_context),  STAT(inv_iotlb),     STAT(inv_piotlb),    STAT(inv_pasid_cache),
     STAT(inv_devtlb),   STAT(inv_wait),      STAT(inv_other),     STAT(stale_hits),
+    STAT(interrupts),   STAT(irq_remapped),  STAT(irq_posted),    STAT(irq_compat),
+    STAT(irq_blocked),  STAT(iec_hits),      STAT(iec_misses),    STAT(inv_iec),
     STAT(ats_requests), STAT(translated_requests), STAT(devtlb_timeouts),
 };
 
@@ -352,12 +360,19 @@ static void report_totals(struct sim *s)
                                       "counts as a miss)" : "");
     sim_note(s, "IOTLB hit rate %u.%u%%; page walks %llu; faults %llu (recorded %llu)", pm / 10, pm % 10,
              (unsigned long long)st.walks, (unsigned long long)st.faults, (unsigned long long)st.faults_recorded);
+    if (st.interrupts)
+        sim_note(s, "interrupts: %llu = remapped %llu + posted %llu + passed through %llu + blocked %llu; "
+                    "interrupt entry cache: %llu hits, %llu misses",
+                 (unsigned long long)st.interrupts, (unsigned long long)st.irq_remapped,
+                 (unsigned long long)st.irq_posted, (unsigned long long)st.irq_compat,
+                 (unsigned long long)st.irq_blocked, (unsigned long long)st.iec_hits,
+                 (unsigned long long)st.iec_misses);
     sim_note(s, "invalidations: %llu = context %llu + iotlb %llu + pasid-iotlb %llu + pasid-cache %llu + "
-                "devtlb %llu + other %llu (inv-wait descriptors, counted apart: %llu)",
+                "devtlb %llu + iec %llu + other %llu (inv-wait descriptors, counted apart: %llu)",
              (unsigned long long)st.invalidations, (unsigned long long)st.inv_context,
              (unsigned long long)st.inv_iotlb, (unsigned long long)st.inv_piotlb,
              (unsigned long long)st.inv_pasid_cache, (unsigned long long)st.inv_devtlb,
-             (unsigned long long)st.inv_other, (unsigned long long)st.inv_wait);
+             (unsigned long long)st.inv_iec, (unsigned long long)st.inv_other, (unsigned long long)st.inv_wait);
 }
 
 int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r)

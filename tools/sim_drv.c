@@ -8,7 +8,7 @@
 #include "sim.h"
 
 /* The driver's errno as the line's value, with its cause when it failed. */
-static void errno_result(struct sim *s, struct sim_result *r, int rc)
+void sim_errno_result(struct sim *s, struct sim_result *r, int rc)
 {
     r->kind = RES_ERRNO;
     r->err = rc < 0 ? rc : 0;
@@ -18,7 +18,7 @@ static void errno_result(struct sim *s, struct sim_result *r, int rc)
 }
 
 /* "OK", or "EEXIST: [0x0, 0x1000) overlaps ..." for a result comment. */
-static const char *status(const struct sim_result *r, char *buf, size_t len)
+const char *sim_errno_status(const struct sim_result *r, char *buf, size_t len)
 {
     if (r->err == 0)
         return "OK";
@@ -98,9 +98,9 @@ static int dev_cmd(struct sim *s, const struct sim_args *a, struct sim_result *r
     if (!d)
         return -1;
     int rc = enable ? siov_dev_enable_aux(d, a->v[0].sid) : siov_dev_disable_aux(d, a->v[0].sid);
-    errno_result(s, r, rc);
+    sim_errno_result(s, r, rc);
     snprintf(action, sizeof(action), "%s %s", enable ? "enable-aux" : "disable-aux", sim_fmt_sid(a->v[0].sid, sid));
-    sim_act(s, action, "%s", status(r, why, sizeof(why)));
+    sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     return 0;
 }
 
@@ -167,11 +167,11 @@ int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r
         free(sd);
         if (!err)
             return -1;
-        errno_result(s, r, err);
-        sim_act(s, action, "%s", status(r, why, sizeof(why)));
+        sim_errno_result(s, r, err);
+        sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
         return 0;
     }
-    errno_result(s, r, 0);
+    sim_errno_result(s, r, 0);
     n->dom = sd;
     sim_act(s, action, "OK (did %d)", siov_domain_did(sd->dom));
     return 0;
@@ -181,13 +181,13 @@ int sim_cmd_free(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     int rc = siov_domain_free(a->v[0].dom->dom);
     char action[48], why[200];
-    errno_result(s, r, rc);
+    sim_errno_result(s, r, rc);
     if (rc == 0) {
         free(a->v[0].dom);
         a->v[0].name->dom = NULL;
     }
     snprintf(action, sizeof(action), "free %s", a->v[0].name->name);
-    sim_act(s, action, "%s", status(r, why, sizeof(why)));
+    sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     return 0;
 }
 
@@ -211,11 +211,11 @@ int sim_cmd_map(struct sim *s, const struct sim_args *a, struct sim_result *r)
     unsigned prot = a->v[4].set ? a->v[4].access : SIOV_PROT_READ | SIOV_PROT_WRITE;
     int rc = siov_domain_map(a->v[0].dom->dom, a->v[1].num, a->v[2].num, a->v[3].num, prot);
     char size[24], perm[48], action[160], why[200];
-    errno_result(s, r, rc);
+    sim_errno_result(s, r, rc);
     snprintf(action, sizeof(action), "map %s 0x%llx 0x%llx %s %s", a->v[0].name->name,
              (unsigned long long)a->v[1].num, (unsigned long long)a->v[2].num, sim_fmt_size(a->v[3].num, size),
              sim_fmt_access(prot, perm));
-    sim_act(s, action, "%s", status(r, why, sizeof(why)));
+    sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     if (rc == 0)
         warn_outside_memory(s, a->v[0].dom, a->v[2].num, a->v[3].num);
     return 0;
@@ -226,13 +226,13 @@ int sim_cmd_unmap(struct sim *s, const struct sim_args *a, struct sim_result *r)
     int64_t n = siov_domain_unmap(a->v[0].dom->dom, a->v[1].num, a->v[2].num);
     char size[24], action[128], why[200];
     if (n < 0)
-        errno_result(s, r, (int)n);
+        sim_errno_result(s, r, (int)n);
     else
         r->kind = RES_NUM, r->num = (uint64_t)n;
     snprintf(action, sizeof(action), "unmap %s 0x%llx %s", a->v[0].name->name, (unsigned long long)a->v[1].num,
              sim_fmt_size(a->v[2].num, size));
     if (n < 0)
-        sim_act(s, action, "%s", status(r, why, sizeof(why)));
+        sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     else
         sim_act(s, action, "%lld bytes unmapped", (long long)n);
     return 0;
@@ -244,12 +244,12 @@ int sim_cmd_iova_to_phys(struct sim *s, const struct sim_args *a, struct sim_res
     int rc = siov_domain_iova_to_phys(a->v[0].dom->dom, a->v[1].num, &pa);
     char action[96], why[200];
     if (rc < 0)
-        errno_result(s, r, rc);
+        sim_errno_result(s, r, rc);
     else
         r->kind = RES_NUM, r->num = pa;
     snprintf(action, sizeof(action), "iova-to-phys %s 0x%llx", a->v[0].name->name, (unsigned long long)a->v[1].num);
     if (rc < 0)
-        sim_act(s, action, "%s", status(r, why, sizeof(why)));
+        sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     else
         sim_act(s, action, "0x%llx", (unsigned long long)pa);
     return 0;
@@ -262,13 +262,15 @@ static int attach_cmd(struct sim *s, const struct sim_args *a, struct sim_result
 {
     char sid[16], action[96], why[200];
     int rc = fn(a->v[0].dom->dom, a->v[1].sid);
-    errno_result(s, r, rc);
+    sim_errno_result(s, r, rc);
     snprintf(action, sizeof(action), "%s %s %s", what, a->v[0].name->name, sim_fmt_sid(a->v[1].sid, sid));
     int pasid = rc == 0 && fn == siov_aux_attach ? siov_aux_pasid(a->v[0].dom->dom) : -1;
     if (pasid >= 0)
         sim_act(s, action, "OK (pasid %d)", pasid);
     else
-        sim_act(s, action, "%s", status(r, why, sizeof(why)));
+        sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
+    if (rc == 0 && fn == siov_aux_attach) /* now an ADI of that device: its interrupts name it */
+        a->v[0].dom->aux = true, a->v[0].dom->aux_sid = a->v[1].sid;
     return 0;
 }
 
@@ -297,12 +299,12 @@ int sim_cmd_aux_pasid(struct sim *s, const struct sim_args *a, struct sim_result
     int p = siov_aux_pasid(a->v[0].dom->dom);
     char action[48], why[200];
     if (p < 0)
-        errno_result(s, r, p);
+        sim_errno_result(s, r, p);
     else
         r->kind = RES_NUM, r->num = (uint64_t)p;
     snprintf(action, sizeof(action), "aux-pasid %s", a->v[0].name->name);
     if (p < 0)
-        sim_act(s, action, "%s", status(r, why, sizeof(why)));
+        sim_act(s, action, "%s", sim_errno_status(r, why, sizeof(why)));
     else
         sim_act(s, action, "%d", p);
     return 0;

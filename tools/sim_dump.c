@@ -326,12 +326,20 @@ int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
     struct siov_iommu *u = sim_iommu(s);
     if (!u)
         return -1;
+    if (sim_tok_is(a->v[0].tok, "irte")) {
+        if (!a->v[2].set || a->v[1].set)
+            return sim_error(s, "dump irte takes one interrupt index: dump irte INDEX");
+        return sim_dump_irte(s, a->v[2].num, r);
+    }
     struct dump d = {.s = s};
+    siov_sid dsid;
+    if (sim_parse_sid(s, a->v[0].tok, &dsid) < 0)
+        return -1;
     uint64_t rtaddr = siov_mmio_read(u, SIOV_REG_RTADDR, 8), gsts = siov_mmio_read(u, SIOV_REG_GSTS, 4);
     unsigned ttm = (unsigned)siov_get(rtaddr, SIOV_RTADDR_TTM);
     static const char *const modes[] = {"legacy", "scalable", "reserved", "abort-dma"};
     char sid[16], pasid[24], action[80];
-    snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
+    snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(dsid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
     if (a->v[2].set)
         snprintf(action + strlen(action), sizeof(action) - strlen(action), " 0x%llx", (unsigned long long)a->v[2].num);
     sim_act(s, action, NULL);
@@ -339,9 +347,9 @@ int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
         (unsigned long long)(rtaddr & SIOV_RTADDR_RTA), modes[ttm], (gsts & SIOV_GSTS_TES) ? "enabled" : "disabled");
     const uint64_t *iova = a->v[2].set ? &a->v[2].num : NULL;
     if (ttm == SIOV_TTM_SCALABLE)
-        scalable(&d, rtaddr & SIOV_RTADDR_RTA, a->v[0].sid, a->v[1].pasid, iova);
+        scalable(&d, rtaddr & SIOV_RTADDR_RTA, dsid, a->v[1].pasid, iova);
     else if (ttm == SIOV_TTM_LEGACY && a->v[1].pasid == SIOV_NO_PASID)
-        legacy(&d, rtaddr & SIOV_RTADDR_RTA, a->v[0].sid, iova);
+        legacy(&d, rtaddr & SIOV_RTADDR_RTA, dsid, iova);
     else if (ttm == SIOV_TTM_LEGACY)
         out(&d, "  legacy mode has no PASID tables (a request with PASID faults RTA.2)\n");
     else

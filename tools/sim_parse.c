@@ -174,8 +174,8 @@ static unsigned suffix_shift(const char *suf)
 static int parse_term(struct sim *s, const struct sim_tok *t, const char *p, uint64_t *out)
 {
     struct sim_name *n = isalpha((unsigned char)p[0]) ? sim_name_find(s, p) : NULL;
-    if (n && n->kind == NAME_NUMBER) {
-        *out = n->num;
+    if (n && (n->kind == NAME_NUMBER || n->kind == NAME_IRQ)) {
+        *out = n->kind == NAME_IRQ ? n->msi.addr : n->num; /* an interrupt: its message address */
         return 0;
     }
     unsigned base = 10;

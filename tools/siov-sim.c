@@ -26,7 +26,7 @@ static void usage(FILE *f)
                "failed command (the run stops there), or bad options.\n");
 }
 
-#define MAX_EXPECT_OUTPUT 32
+#define MAX_EXPECT_OUTPUT 64
 struct options {
     bool quiet, verbose, print_demo, commands;
     const char *expect_error;

@@ -1,7 +1,7 @@
 /* libsiov — the hardware model: an Intel VT-d remapping unit in scalable mode.
  *
- * Threading contract: siov_translate, siov_dma_read and siov_dma_write may be
- * called from any number of threads at once. Register writes (siov_mmio_write)
+ * Threading contract: siov_translate, siov_translate_batch, siov_dma_read and
+ * siov_dma_write may be called from any number of threads at once. Register writes (siov_mmio_write)
  * and everything they trigger (invalidation queue processing) serialize
  * among themselves under the unit's writer lock and may run concurrently with
  * translations. A translation that starts after an invalidation has completed
@@ -11,6 +11,7 @@
 #ifndef SIOV_IOMMU_H
 #define SIOV_IOMMU_H
 
+#include <siov/irq.h>
 #include <siov/mem.h>
 #include <siov/types.h>
 
@@ -55,9 +56,9 @@ struct siov_iommu_config {
     bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
     bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
     bool stale_check;       /* re-walk every request uncached and report mismatches (default
-                               false). Changes the counts: each re-walk adds an IOTLB miss, a
-                               walk and context/PASID-cache misses, and the front cache is
-                               bypassed (docs/performance.md) */
+                               false), front-cache answers included. Changes the counts: each
+                               re-walk adds an IOTLB miss, a walk and context/PASID-cache
+                               misses (docs/performance.md) */
     /* Stale-translation checker: called (from the translating thread) for each
        request whose cached answer differs from the answer guest memory gives
        now, i.e. a table changed without the invalidation it needed. May be NULL. */
@@ -67,6 +68,17 @@ struct siov_iommu_config {
        called with the FEADDR/FEDATA (or IEADDR/IEDATA) values. May be NULL. */
     void (*msi)(void *opaque, uint64_t addr, uint32_t data);
     void *msi_opaque;
+    /* Interrupt remapping (irq.h). Without irq_remapping the other four are
+       not reported either. */
+    bool irq_remapping;      /* ECAP.IR (default true) */
+    bool x2apic;             /* ECAP.EIM: x2APIC mode, IRTA.EIME (default true) */
+    bool posted_interrupts;  /* CAP.PI (default true) */
+    bool esirtps;            /* CAP.ESIRTPS: SIRTP, and IRE going off, invalidate the
+                                interrupt entry cache (default false: software must) */
+    bool x2apic_only;        /* ECAP.EIMER (rev 5): IRTA.EIME must be 1, else IR.2A;
+                                needs x2apic (default false) */
+    bool irq_remap_required; /* ECAP.IRREQ (rev 5): interrupts are blocked (IR.2B)
+                                while remapping is off (default false) */
     bool nwfs;              /* ECAP.NWFS: a translation request's NW flag is honoured (default true) */
 };
 /* Fill *cfg with the defaults documented on each field. */
@@ -115,11 +127,33 @@ struct siov_xlate {
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
 
+/* One request of a batch: the arguments of siov_translate. */
+struct siov_xlate_req {
+    siov_sid sid;
+    uint32_t pasid;     /* SIOV_NO_PASID when the request carries none */
+    uint64_t iova;
+    unsigned access;    /* SIOV_ACCESS_* */
+};
+/* The outcome of one request of a batch: what siov_translate returns, and
+   the translation it writes (all zero when fault is not SIOV_OK). */
+struct siov_xlate_res {
+    siov_fault fault;
+    struct siov_xlate xlate;
+};
+/* Translate requests[0..n) into results[0..n) as n calls of siov_translate
+   in that order would (the same results, faults recorded in the same order,
+   the same counters), fetching later requests' cache lines while earlier
+   ones are answered. 0; -EINVAL (nothing done) for a NULL iommu, or NULL
+   requests or results with n > 0. */
+SIOV_API int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_xlate_req *requests,
+                                  struct siov_xlate_res *results);
+
 /* Caches named by a stale-translation report. */
 #define SIOV_CACHE_CONTEXT (1u << 0)
 #define SIOV_CACHE_PASID (1u << 1)
 #define SIOV_CACHE_IOTLB (1u << 2)
-#define SIOV_CACHE_ATC (1u << 3) /* a device TLB (<siov/ats.h>) */
+#define SIOV_CACHE_IEC (1u << 3) /* the interrupt entry cache (an interrupt request) */
+#define SIOV_CACHE_ATC (1u << 4) /* a device TLB (<siov/ats.h>) */
 
 /* A request the stale-translation checker caught: the answer the unit gave
    (through its caches) and the answer an uncached translation gives now. */
@@ -133,6 +167,13 @@ struct siov_stale_report {
     siov_fault fresh_fault;   /* what an uncached translation returns */
     struct siov_xlate cached; /* the translations, when the fault is SIOV_OK */
     struct siov_xlate fresh;
+    /* libsiov additions: an interrupt request (caches SIOV_CACHE_IEC). iova is
+       then the message address, access SIOV_ACCESS_WRITE, and the outcomes
+       are in cached_irq/fresh_irq (posted ones without the descriptor update:
+       notify, nv and ndst 0), cached/fresh zero. */
+    bool interrupt;
+    uint32_t data;            /* the message data */
+    struct siov_irq cached_irq, fresh_irq;
 };
 
 /* DMA on behalf of a device: translate page by page and copy from guest memory.
@@ -156,12 +197,14 @@ SIOV_API siov_fault siov_dma_write_translated(struct siov_iommu *iommu, siov_sid
 /* Counters since the unit was created. A translation answered by the front
    cache (final translations by source id, PASID and page) counts as an IOTLB
    hit without a context- or PASID-cache lookup; every other translation looks
-   the context and PASID caches up first (docs/performance.md). Counts are
-   exact with any number of translating threads. */
+   the context and PASID caches up first (docs/performance.md). Each request
+   of siov_translate_batch counts as one translation. Counts are exact with
+   any number of translating threads: a snapshot taken while no translation
+   runs holds every translation that returned before it. */
 struct siov_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
     /* invalidations: requests processed, queued or by register (the sum of
-       inv_context .. inv_other); inv-wait descriptors count only in inv_wait */
+       inv_context .. inv_other and inv_iec); inv-wait descriptors count only in inv_wait */
     uint64_t context_cache_hits, pasid_cache_hits, invalidations;
     /* libsiov additions */
     uint64_t faults_recorded;      /* faults written to a fault recording register */
@@ -169,6 +212,13 @@ struct siov_stats {
     uint64_t iotlb_evictions;
     uint64_t inv_context, inv_iotlb, inv_piotlb, inv_pasid_cache, inv_devtlb, inv_wait, inv_other;
     uint64_t stale_hits;           /* cache hits the stale checker found wrong */
+    /* interrupt requests (siov_interrupt) */
+    uint64_t interrupts;           /* every request with an address in the interrupt range */
+    uint64_t irq_remapped, irq_posted; /* through a remapped / posted table entry */
+    uint64_t irq_compat;           /* passed through unchanged (remapping off, or CFIS) */
+    uint64_t irq_blocked;          /* ended in an interrupt-remapping fault */
+    uint64_t iec_hits, iec_misses; /* interrupt entry cache */
+    uint64_t inv_iec;              /* interrupt-entry-cache invalidation descriptors */
     uint64_t ats_requests;         /* translation requests (AT=01) */
     uint64_t translated_requests;  /* translated requests (AT=10) */
     uint64_t devtlb_timeouts;      /* device-TLB invalidations timed out (siov_iommu_expire) */
@@ -188,7 +238,9 @@ struct siov_fault_record {
     siov_fault reason;
     siov_sid sid;
     uint32_t pasid;     /* SIOV_NO_PASID when the request carried none */
-    uint64_t addr;      /* faulting page address (low 12 bits clear) */
+    uint64_t addr;      /* faulting page address (low 12 bits clear); interrupt-
+                           remapping faults: FI, the interrupt index in bits 63:48
+                           (SIOV_FRCD0_IRQ_INDEX), 0 where the spec leaves it undefined */
     unsigned access;    /* SIOV_ACCESS_* of the request, as far as FRCD records it */
 };
 /* Decode fault recording register i; 1 if it holds a fault (F=1), 0 if not,

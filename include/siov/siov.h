@@ -7,6 +7,7 @@
 #include <siov/types.h>
 #include <siov/mem.h>
 #include <siov/format.h>
+#include <siov/irq.h>
 #include <siov/iommu.h>
 #include <siov/port.h>
 #include <siov/ats.h>

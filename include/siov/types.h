@@ -30,12 +30,15 @@ typedef uint16_t siov_sid; /* requester id: bus[15:8] dev[7:3] fn[2:0] */
 #define SIOV_ACCESS_NO_WRITE (1u << 6) /* NW on a translation request: a read-only fill */
 
 /* VT-d fault reasons, numerically equal to the specification's codes
-   (rev 5.10 Table 30: legacy 0x01..0x0E, scalable mode 0x30..0xA5). Names
-   follow the spec's fault-condition names, with '.' written as '_'; the
-   second-level and first-level groups keep the older names (LSL, SFL, SSL),
-   and the rev 3.4+ stage names (LSS, SFS, SSS) are aliases below. Comments
-   condense the condition of Table 30; docs/spec-notes.md says which the
-   model emits. */
+   (rev 5.10 Table 30: legacy 0x01..0x0E, scalable mode 0x30..0xA5; Table
+   15: interrupt remapping 0x20..0x2B). Names follow the spec's
+   fault-condition names, with '.' written as '_'; the second-level and
+   first-level groups keep the older names (LSL, SFL, SSL), and the rev 3.4+
+   stage names (LSS, SFS, SSS) are aliases below. The spec gives the
+   interrupt-remapping reasons no short names: libsiov names each after its
+   code, "IR.<two hex digits>" (IR.20 .. IR.2B, upper case), with the
+   enumerator SIOV_FAULT_IR_<digits>. Comments condense the condition of
+   Table 30 (Table 15); docs/spec-notes.md says which the model emits. */
 typedef enum siov_fault {
     SIOV_OK = 0,
     /* legacy mode */
@@ -53,6 +56,19 @@ typedef enum siov_fault {
     SIOV_FAULT_LSL_2 = 0x0C,   /* reserved bit in second-stage entry */
     SIOV_FAULT_LCT_5 = 0x0D,   /* request blocked by context-entry TT */
     SIOV_FAULT_LGN_4 = 0x0E,   /* output address in the interrupt range */
+    /* interrupt remapping (spec 5.1.4, Table 15) */
+    SIOV_FAULT_IR_20 = 0x20,   /* reserved field set in a remappable interrupt request */
+    SIOV_FAULT_IR_21 = 0x21,   /* interrupt index beyond the table size (or above HAW) */
+    SIOV_FAULT_IR_22 = 0x22,   /* interrupt remapping table entry not present */
+    SIOV_FAULT_IR_23 = 0x23,   /* interrupt remapping table entry access error */
+    SIOV_FAULT_IR_24 = 0x24,   /* reserved field set in a present table entry */
+    SIOV_FAULT_IR_25 = 0x25,   /* compatibility-format interrupt blocked */
+    SIOV_FAULT_IR_26 = 0x26,   /* source-id validation failed */
+    SIOV_FAULT_IR_27 = 0x27,   /* posted-interrupt descriptor access error */
+    SIOV_FAULT_IR_28 = 0x28,   /* reserved field set in the posted-interrupt descriptor */
+    SIOV_FAULT_IR_29 = 0x29,   /* write to the interrupt range that is not a valid MSI */
+    SIOV_FAULT_IR_2A = 0x2A,   /* xAPIC mode (IRTA.EIME=0) with ECAP.EIMER set */
+    SIOV_FAULT_IR_2B = 0x2B,   /* interrupt while remapping is off and ECAP.IRREQ is set */
     /* scalable mode */
     SIOV_FAULT_RTA_1 = 0x30,   /* invalid RTADDR programming */
     SIOV_FAULT_RTA_2 = 0x31,   /* request-with-PASID in legacy mode */

@@ -95,6 +95,7 @@ void siov_drv_alloc_fini(struct siov_driver *drv)
     free(drv->pages.w);
     free(drv->pasids.w);
     free(drv->dids.w);
+    free(drv->irqs.w);
     free(drv->deferred);
 }
 
@@ -176,4 +177,30 @@ int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did)
 void siov_drv_did_free(struct siov_driver *drv, uint16_t did)
 {
     bm_free(&drv->dids, did, 1);
+}
+
+/* --------------------------------------------- interrupt table entries */
+
+int siov_drv_irq_ids_init(struct siov_driver *drv, unsigned n)
+{
+    return bm_init(&drv->irqs, n);
+}
+
+int siov_drv_irq_index_alloc(struct siov_driver *drv, unsigned *index)
+{
+    int64_t r = drv->irqs.w ? bm_alloc(&drv->irqs, 1) : -1;
+    if (r < 0)
+        return -ENOSPC;
+    *index = (unsigned)r;
+    return 0;
+}
+
+void siov_drv_irq_index_free(struct siov_driver *drv, unsigned index)
+{
+    bm_free(&drv->irqs, index, 1);
+}
+
+bool siov_drv_irq_index_used(const struct siov_driver *drv, unsigned index)
+{
+    return drv->irqs.w && index < drv->irqs.nbits && bm_test(&drv->irqs, index);
 }

@@ -189,7 +189,7 @@ int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t p
 
 int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid)
 {
-    uint64_t gpa, qw0, qw1;
+    uint64_t gpa = 0, qw0, qw1; /* set on success; initialised for -O3's flow analysis */
     int ret = pasid_entry_gpa(drv, dev, pasid, false, &gpa);
     if (ret || (ret = siov_drv_rd64(drv, gpa, &qw0)) || (ret = siov_drv_rd64(drv, gpa + 8, &qw1)))
         return ret;
@@ -314,7 +314,7 @@ int siov_drv_need_pasid(struct siov_driver *drv)
 
 static int enable_aux(struct siov_driver *drv, siov_sid sid)
 {
-    struct siov_dev *dev;
+    struct siov_dev *dev = NULL; /* set on success; initialised for -O3's flow analysis */
     int ret = siov_drv_need_pasid(drv);
     if (ret || (ret = siov_drv_dev_get(drv, sid, &dev)))
         return ret;

@@ -1,6 +1,6 @@
 /* driver.h: types and internal interfaces of the reference driver. Its files,
  * bottom to top (each calls only files below it): last_error.c -> guest_mem.c, mmio.c ->
- * alloc.c -> qi.c -> device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
+ * alloc.c -> qi.c -> irq.c, device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
  * The driver sees the unit only through MMIO and guest memory, so this header
  * includes the public API alone, never a model header. */
 #ifndef SIOV_DRIVER_H
@@ -12,6 +12,8 @@
 
 #define SIOV_DRV_RID_PASID 0u /* PASID of requests without PASID (RID_PASID) */
 #define SIOV_DRV_POLL_LIMIT 100000u /* register and status-word polls before giving up */
+#define SIOV_DRV_IRT_S 7u           /* IRTA.S of the driver's table: 2^(S+1) = 256 entries, one page */
+#define SIOV_DRV_IRT_ENTRIES (2u << SIOV_DRV_IRT_S)
 #define SIOV_DRV_ERR_LEN 160        /* siov_driver_last_error's text, NUL included */
 
 /* A requester id as lspci prints it: printf("%02x:%02x.%x", SIOV_DRV_BDF(sid)). */
@@ -101,6 +103,12 @@ struct siov_driver {
     struct siov_domain *domains;
     /* why the last failed call failed, and the cause found by the call in progress */
     char last_error[SIOV_DRV_ERR_LEN], pend_error[SIOV_DRV_ERR_LEN];
+    /* interrupt remapping (irq.c) */
+    bool ir;                 /* enabled at bring-up */
+    bool eime;               /* x2APIC mode */
+    uint64_t irt;            /* the interrupt remapping table (one page) */
+    struct siov_bitmap irqs; /* its entries */
+    siov_sid irq_sid[SIOV_DRV_IRT_ENTRIES]; /* requester of each allocated entry */
 };
 
 /* Little-endian 64-bit words in a byte buffer. */
@@ -182,6 +190,12 @@ SIOV_DRV_LOCAL int siov_drv_pasid_alloc(struct siov_driver *drv, uint32_t *pasid
 SIOV_DRV_LOCAL void siov_drv_pasid_free(struct siov_driver *drv, uint32_t pasid);
 SIOV_DRV_LOCAL int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did);
 SIOV_DRV_LOCAL void siov_drv_did_free(struct siov_driver *drv, uint16_t did);
+/* Interrupt remapping table entries: n of them; the lowest free one (-ENOSPC
+   when none); whether one is allocated. */
+SIOV_DRV_LOCAL int siov_drv_irq_ids_init(struct siov_driver *drv, unsigned n);
+SIOV_DRV_LOCAL int siov_drv_irq_index_alloc(struct siov_driver *drv, unsigned *index);
+SIOV_DRV_LOCAL void siov_drv_irq_index_free(struct siov_driver *drv, unsigned index);
+SIOV_DRV_LOCAL bool siov_drv_irq_index_used(const struct siov_driver *drv, unsigned index);
 
 /* ---- qi.c: queued invalidation. Descriptors collect in a batch; flush submits
    them with an inv-wait, waits for its status write and then releases deferred
@@ -203,6 +217,13 @@ SIOV_DRV_LOCAL void siov_drv_inv_pc(struct siov_driver *drv, uint16_t did, uint3
    the non-PASID form. Nothing unless the device has ATS enabled. */
 SIOV_DRV_LOCAL void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid,
                                         uint64_t lo, uint64_t hi);
+/* Interrupt entry cache: everything; the 2^im entries from index (aligned). */
+SIOV_DRV_LOCAL void siov_drv_inv_iec_global(struct siov_driver *drv);
+SIOV_DRV_LOCAL void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned index, unsigned im);
+
+/* ---- irq.c: interrupt remapping. Turn it on (with ECAP.IR: the table,
+   IRTA, SIRTP, IEC invalidation, IRE, CFI off — Linux's order); 0 or -errno. */
+SIOV_DRV_LOCAL int siov_drv_irq_enable(struct siov_driver *drv);
 
 /* A device the driver has set up, or NULL (inline: the queue asks it too). */
 static inline struct siov_dev *siov_drv_dev_find(const struct siov_driver *drv, siov_sid sid)

@@ -409,7 +409,7 @@ static int leaf_walk(struct siov_domain *d, uint64_t iova, uint64_t *e, unsigned
 static int overlap_error(struct siov_domain *d, uint64_t lo, uint64_t hi, uint64_t at)
 {
     uint64_t e, a = at & SIOV_PAGE_MASK, b = a;
-    unsigned level;
+    unsigned level = 1; /* set by every leaf_walk that returns 1 */
     for (unsigned n = 0; n < EXTENT_STEPS && a > 0 && leaf_walk(d, a - 1, &e, &level) == 1; n++)
         a = (a - 1) & ~(lvl_size(level) - 1);
     for (unsigned n = 0; n < EXTENT_STEPS && b < d->iova_limit && leaf_walk(d, b, &e, &level) == 1; n++)
@@ -462,8 +462,8 @@ int siov_drv_pt_map(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t 
 
 int siov_drv_pt_lookup(struct siov_domain *d, uint64_t iova, uint64_t *pa)
 {
-    uint64_t e;
-    unsigned level;
+    uint64_t e = 0;
+    unsigned level = 1; /* both set by a leaf_walk that returns 1 */
     int ret = leaf_walk(d, iova, &e, &level);
     if (ret < 0)
         return ret;

@@ -38,7 +38,8 @@ static int qi_recover(struct siov_driver *drv, uint32_t fsts)
                       fsts, fsts & SIOV_FSTS_IQE ? " IQE" : "", fsts & SIOV_FSTS_ICE ? " ICE" : "",
                       fsts & SIOV_FSTS_ITE ? " ITE" : "", (unsigned long long)head);
     else
-        siov_drv_fail(drv, -ETIMEDOUT, "a device-TLB invalidation timed out (ITE, device 0x%04llx); its wait was aborted",
+        siov_drv_fail(drv, -ETIMEDOUT,
+                      "a device-TLB invalidation timed out (ITE, device 0x%04llx); its wait was aborted",
                       (unsigned long long)siov_get(siov_mmio_read(drv->iommu, SIOV_REG_IQERCD, 8), SIOV_IQERCD_ITESID));
     siov_mmio_write(drv->iommu, SIOV_REG_IQT, head, 8);
     drv->iq_tail = (unsigned)(head / drv->iq_dsz);
@@ -256,4 +257,15 @@ void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid, 
     uint64_t q = siov_set(siov_dsc_make_type(SIOV_DSC_PDEVTLB), SIOV_PDTLB0_SID, sid);
     q = siov_set(q, SIOV_PDTLB0_PASID, pasid);
     qi_add(drv, q, (addr & SIOV_PDTLB1_ADDR) | (s ? SIOV_PDTLB1_S : 0));
+}
+
+void siov_drv_inv_iec_global(struct siov_driver *drv)
+{
+    qi_add(drv, siov_dsc_make_type(SIOV_DSC_IEC), 0); /* G=0 */
+}
+
+void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned index, unsigned im)
+{
+    uint64_t q = siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G | siov_set(0, SIOV_IEC0_IM, im);
+    qi_add(drv, siov_set(q, SIOV_IEC0_IIDX, index), 0);
 }

@@ -225,7 +225,7 @@ static void stale_check(struct siov_atc *a, uint32_t pasid, uint64_t iova, unsig
     if (!u->cfg.stale_report)
         return;
     struct siov_stale_report rep = {a->sid, pasid, iova, access, SIOV_CACHE_ATC, SIOV_OK, ff, *x,
-                                    ff ? (struct siov_xlate){0} : fx};
+                                    ff ? (struct siov_xlate){0} : fx, false, 0, {0}, {0}};
     u->cfg.stale_report(u->cfg.stale_opaque, &rep);
 }
 

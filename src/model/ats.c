@@ -1,6 +1,7 @@
 /* ATS translation requests (AT=01): the completion a device receives (spec
    4.2.3, Table 10; facts 13.3) and Table 30's choice between a Success with
    reduced permissions, UR and CA (facts 13.4); siov_ats_translate. */
+#include "hot_stats.h"
 #include "internal.h"
 
 #define ACCESS_RW (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE)
@@ -34,7 +35,8 @@ static enum answer classify(siov_fault f)
     case SIOV_FAULT_SGN_7:
         return ANS_PERM;
     default:
-        return ANS_CA; /* LRT.1/3, LCT.1/3/4, LSL.*, LGN.4, RTA.1, SRT.1/3, SCT.1/3/4, SPD.1/3, SPT.1/3/4, SSL.1/3-6, SGN.8 */
+        /* LRT.1/3, LCT.1/3/4, LSL.*, LGN.4, RTA.1, SRT.1/3, SCT.1/3/4, SPD.1/3, SPT.1/3/4, SSL.1/3-6, SGN.8 */
+        return ANS_CA;
     }
 }
 
@@ -54,11 +56,11 @@ static siov_fault page_for(struct siov_iommu *u, const struct siov_req *req, con
                            unsigned access, struct siov_walk_out *w)
 {
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && siov_hit_usable(pe, w, access)) {
-        siov_stat_inc(&u->stats.iotlb_hits);
+        STAT_HOT(u, iotlb_hits);
         return SIOV_OK;
     }
-    siov_stat_inc(&u->stats.iotlb_misses);
-    siov_stat_inc(&u->stats.walks);
+    STAT_HOT(u, iotlb_misses);
+    STAT_HOT(u, walks);
     siov_fault f = siov_walk(u, pe, req->addr, access, w);
     if (!f && !req->nocache)
         siov_caches_fill(u->caches, req, pe, w, SIOV_FILL_IOTLB);

@@ -224,15 +224,24 @@ static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_M
     return devtlb_send(u, ev, global);
 }
 
-/* Interrupt remapping is not modelled: the IEC descriptor is checked and counted. */
+/* Interrupt entry cache (spec 6.5.2.8): global (G=0), or the 2^IM entries
+   around IIDX (G=1). IM above ECAP.MHMV is an invalid field, as an AM above
+   CAP.MAMV is for the IOTLB (docs/spec-notes.md). */
 static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if ((qw[0] & SIOV_IEC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_other);
+    unsigned im = (unsigned)siov_get(qw[0], SIOV_IEC0_IM);
     bool index = qw[0] & SIOV_IEC0_G; /* G=1: index-selective */
+    if (!index)
+        siov_iec_inv_global(u->caches);
+    else if (im > siov_get(u->ecap, SIOV_ECAP_MHMV))
+        return SIOV_IQEI_RSVD;
+    else
+        siov_iec_inv_index(u->caches, (uint32_t)siov_get(qw[0], SIOV_IEC0_IIDX), im);
+    count(u, &u->stats.inv_iec);
     event(u, SIOV_INV_IEC, index ? SIOV_INV_G_INDEX : SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID,
-          index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0, index ? 1ull << siov_get(qw[0], SIOV_IEC0_IM) : 0);
+          index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0, index ? 1ull << im : 0);
     return SIOV_IQEI_NONE;
 }
 

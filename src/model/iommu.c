@@ -35,6 +35,9 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->abort_dma = true;
     cfg->rid_pasid = true;
     cfg->nwfs = true;
+    cfg->irq_remapping = true;
+    cfg->x2apic = true;
+    cfg->posted_interrupts = true;
 }
 
 /* ----------------------------------------------- configuration rules */
@@ -72,6 +75,11 @@ static const struct cfg_rule cfg_rules[] = {
     {"haw", CFG_OFF(haw), RULE_RANGE, 32, 52, NULL, {0, 0}},
     {"domain_bits", CFG_OFF(domain_bits), RULE_EVEN, 4, 16, NULL, {0, 0}},
     {"version", CFG_OFF(version), RULE_RANGE, 0, 0xFF, NULL, {0, 0}},
+    /* ECAP.EIMER needs EIM, ECAP.IRREQ needs IR (docs/spec-notes.md) */
+    {"x2apic_only", CFG_OFF(x2apic_only), RULE_NEEDS, 0, 0, "irq_remapping and x2apic",
+     {CFG_OFF(irq_remapping), CFG_OFF(x2apic)}},
+    {"irq_remap_required", CFG_OFF(irq_remap_required), RULE_NEEDS, 0, 0, "irq_remapping",
+     {CFG_OFF(irq_remapping), CFG_OFF(irq_remapping)}},
 };
 
 static unsigned cfg_uint(const struct siov_iommu_config *c, size_t off)
@@ -194,10 +202,13 @@ void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out)
     for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
     for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) { /* front-cache hits are IOTLB hits */
-        uint64_t n = __atomic_load_n(&iommu->shard[i].owned, __ATOMIC_RELAXED) +
-                     __atomic_load_n(&iommu->shard[i].shared, __ATOMIC_RELAXED);
+        const struct siov_stat_shard *s = &iommu->shard[i];
+        uint64_t n = __atomic_load_n(&s->owned, __ATOMIC_RELAXED) + __atomic_load_n(&s->shared, __ATOMIC_RELAXED);
         out->translations += n;
         out->iotlb_hits += n;
+#define SIOV_HOT_SUM(f) out->f += __atomic_load_n(&s->hot[SIOV_HOT_##f], __ATOMIC_RELAXED);
+        SIOV_HOT_STATS(SIOV_HOT_SUM)
+#undef SIOV_HOT_SUM
     }
 }
 

@@ -42,13 +42,13 @@ int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
     c->tlb.geo = siov_cache_geometry_for(cfg ? cfg->iotlb_entries : 0);
     size_t n = siov_tlb_capacity(c);
-    c->tlb.ways = n ? calloc(n, sizeof(*c->tlb.ways)) : NULL;
+    c->tlb.ways = siov_pages_alloc(n * sizeof(*c->tlb.ways));
     return n && !c->tlb.ways ? -ENOMEM : 0;
 }
 
 void siov_tlb_fini(struct siov_caches *c)
 {
-    free(c->tlb.ways);
+    siov_pages_free(c->tlb.ways, siov_tlb_capacity(c) * sizeof(*c->tlb.ways));
 }
 
 size_t siov_tlb_capacity(const struct siov_caches *c)
@@ -56,10 +56,11 @@ size_t siov_tlb_capacity(const struct siov_caches *c)
     return (size_t)c->tlb.geo.nsets * c->tlb.geo.nways;
 }
 
+/* Writer: evictions happen under the writer lock only, so no locked add. */
 static void count_eviction(struct siov_caches *c)
 {
     if (c->tlb.evictions)
-        siov_stat_inc(c->tlb.evictions);
+        siov_st(c->tlb.evictions, siov_ld(c->tlb.evictions) + 1);
 }
 
 static int size_code(uint64_t page_size)
@@ -254,6 +255,7 @@ unsigned siov_tlb_occupancy(struct siov_caches *c)
 void siov_tlb_inv_global_at(struct siov_caches *c, uint64_t t)
 {
     siov_st_rel(&c->st.tlb_global, t);
+    siov_front_inv_all(c, t);
     for (unsigned i = 0; i < SIOV_DP_SLOTS; i++)
         st8(&c->tlb.sizes[i], 0);
 }
@@ -271,6 +273,7 @@ void siov_tlb_inv_domain(struct siov_caches *c, uint16_t did)
     struct siov_did_stamps *d = &c->st.did[did & c->st.did_mask];
     siov_st_rel(&d->tlb_all, t);
     siov_st_rel(&d->tlb_tagged, t);
+    siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
 
@@ -280,6 +283,7 @@ void siov_tlb_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid)
     unsigned slot = siov_dp_slot(did, pasid);
     siov_st_rel(&c->st.tlb_dp[slot], t);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) & ~SIZES_ALL_TAGGED); /* every tagged entry of the slot is dead */
+    siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
 
@@ -338,6 +342,7 @@ void siov_tlb_inv_page(struct siov_caches *c, uint16_t did, uint64_t addr, unsig
             tlb_drop_range(c, with_size(tag, sz), range_at(addr, am, sz), KIND(SIOV_PGTT_SL));
     /* PSI also drops every PASID-tagged entry of the DID (facts 10.2, docs/spec-notes.md) */
     siov_st_rel(&c->st.did[did & c->st.did_mask].tlb_tagged, t);
+    siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
 
@@ -350,6 +355,7 @@ void siov_tlb_inv_pasid_page(struct siov_caches *c, uint16_t did, uint32_t pasid
         if (sizes & SIZES_TAGGED(sz))
             tlb_drop_range(c, with_size(tag, sz), range_at(addr, am, sz),
                            KIND(SIOV_PGTT_FL) | KIND(SIOV_PGTT_NESTED));
+    siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
 

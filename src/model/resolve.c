@@ -1,6 +1,7 @@
 /* The steps every request pipeline shares (translate.c, ats.c): the root
    table state, the context entry and the PASID-table entry through their
    caches, and whether a cached walk answers a request. */
+#include "hot_stats.h"
 #include "internal.h"
 
 siov_fault siov_root_check(const struct siov_iommu *u, uint64_t state, bool *record)
@@ -26,10 +27,10 @@ siov_fault siov_context_get(struct siov_iommu *u, uint64_t state, const struct s
 {
     siov_sid sid = req->sid;
     if (!req->nocache && siov_cc_lookup(u->caches, sid, ce)) {
-        siov_stat_inc(&u->stats.context_cache_hits);
+        STAT_HOT(u, context_cache_hits);
         return SIOV_OK;
     }
-    siov_stat_inc(&u->stats.context_cache_misses);
+    STAT_HOT(u, context_cache_misses);
     siov_fault f = siov_context_lookup(u, state, sid, ce);
     if (!f)
         siov_cc_fill_epoch(u->caches, req->epoch, sid, ce);
@@ -51,7 +52,7 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
        context entry, with its FPD alone */
     if (!legacy && !req->nocache && siov_pc_lookup(u->caches, req->sid, req->pasid, pe) &&
         (pe->ats_ok || !is_ats(req))) {
-        siov_stat_inc(&u->stats.pasid_cache_hits);
+        STAT_HOT(u, pasid_cache_hits);
         *fpd = pe->fpd;
         return SIOV_OK;
     }
@@ -66,7 +67,7 @@ siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_
     }
     if (is_ats(req) && !ce.dte)
         return SIOV_FAULT_SCT_5; /* ATS not enabled for the device (spec 9.4) */
-    siov_stat_inc(&u->stats.pasid_cache_misses);
+    STAT_HOT(u, pasid_cache_misses);
     f = siov_pasid_lookup(u, &ce, req->pasid, pe, fpd);
     if (!f)
         siov_pc_fill_epoch(u->caches, req->epoch, req->sid, req->pasid, pe);
@@ -89,5 +90,5 @@ bool siov_hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_out
 
 struct siov_req siov_req_make(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint64_t addr, unsigned access)
 {
-    return (struct siov_req){sid, pasid, addr, access, __atomic_load_n(u->xc.clock, __ATOMIC_ACQUIRE), false};
+    return (struct siov_req){sid, pasid, addr, access, siov_caches_epoch(u->caches), false};
 }
