@@ -88,8 +88,11 @@ static void measure_atc(const struct bench_opts *o, struct atc_ctx *c, struct be
     siov_atc_stats(c->atc, &a1);
     bench_set_stat(r, &st);
     double hits = (double)(a1.hits - a0.hits), misses = (double)(a1.misses - a0.misses);
-    snprintf(r->note, sizeof(r->note), "%s; ATC hit rate %.1f%%, IOTLB hit rate %.1f%%", what,
-             hits + misses > 0 ? 100 * hits / (hits + misses) : NAN, 100 * wl_hit_rate(&c->w, &k));
+    double iotlb = wl_hit_rate(&c->w, &k); /* NaN when every answer came from the ATC */
+    int n = snprintf(r->note, sizeof(r->note), "%s; ATC hit rate %.1f%%", what,
+                     hits + misses > 0 ? 100 * hits / (hits + misses) : NAN);
+    if (!isnan(iotlb) && n > 0 && (size_t)n < sizeof(r->note))
+        snprintf(r->note + n, sizeof(r->note) - (size_t)n, ", IOTLB hit rate %.1f%%", 100 * iotlb);
 }
 
 /* -------------------------------------------------------------- atc-hit */
