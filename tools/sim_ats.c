@@ -211,13 +211,15 @@ int sim_cmd_atc_dma_read(struct sim *s, const struct sim_args *a, struct sim_res
 int sim_cmd_atc_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     const struct sim_tok *t = a->v[3].tok;
-    char pasid[24], *q = sim_quote((const uint8_t *)t->text, t->len), *what = q ? malloc(strlen(q) + 128) : NULL;
+    char pasid[24], *q = sim_quote((const uint8_t *)t->text, t->len);
+    size_t len = q ? strlen(q) + strlen(a->v[0].tok->text) + 96 : 0; /* the ATC's name is any word */
+    char *what = q ? malloc(len) : NULL;
     if (!what) {
         free(q);
         return sim_error(s, "out of memory");
     }
-    sprintf(what, "atc dma-write %s %s 0x%llx %s", a->v[0].tok->text, sim_fmt_pasid(a->v[1].pasid, pasid),
-            (unsigned long long)a->v[2].num, q);
+    snprintf(what, len, "atc dma-write %s %s 0x%llx %s", a->v[0].tok->text, sim_fmt_pasid(a->v[1].pasid, pasid),
+             (unsigned long long)a->v[2].num, q);
     int rc = atc_dma(s, a, (uint8_t *)(uintptr_t)t->text, t->len, true, what, r);
     free(what);
     free(q);
