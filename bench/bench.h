@@ -156,6 +156,9 @@ void bench_cases(const struct bench_opts *o, struct bench_report *rep);
 void bench_scale_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Invalidation cases: domain- and PASID-selective with a full IOTLB, 64 and 65,536 entries. */
 void bench_inval_cases(const struct bench_opts *o, struct bench_report *rep);
+/* ATS cases: ATC hits (also during other PASIDs' invalidations), misses to
+   the IOTLB and to a walk, device-TLB invalidations at two ATC sizes. */
+void bench_ats_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Reference-driver cases: map and unmap (rows marked n/a without the driver). */
 void bench_driver_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Whether a case named name is selected by the filter. */

@@ -14,9 +14,20 @@
 #define MISS_PAGES 4096u
 #define MT_MAX 64u
 
+/* Whether the filter (substrings separated by commas) selects name. */
 bool bench_selected(const struct bench_opts *o, const char *name)
 {
-    return !o->filter || strstr(name, o->filter);
+    if (!o->filter)
+        return true;
+    for (const char *f = o->filter;; f++) {
+        size_t n = strcspn(f, ",");
+        for (const char *at = name; n && *at; at++)
+            if (!strncmp(at, f, n))
+                return true;
+        f += n;
+        if (!*f)
+            return false;
+    }
 }
 
 /* Measure wl_body_translate on w into r, with the hit rate in the note. */

@@ -16,7 +16,8 @@ static const char usage[] =
     "usage: siov-bench [options]\n"
     "  --json          the figures as JSON, with the machine and build measured\n"
     "  --csv           the figures as CSV\n"
-    "  --filter S      only the cases whose name contains S (baselines always run)\n"
+    "  --filter S      only the cases whose name contains S, or one of S's comma-separated parts\n"
+    "                  (baselines always run)\n"
     "  --quick         short runs (a smoke test for CI, not a measurement)\n"
     "  --threads N     threads of the multi-threaded hit case (default 2)\n"
     "  --reps N        timed runs per figure, median reported (default 9, quick 3)\n"
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
     bench_cases(&o, &rep);
     bench_scale_cases(&o, &rep);
     bench_inval_cases(&o, &rep);
+    bench_ats_cases(&o, &rep);
     bench_driver_cases(&o, &rep);
     if (o.filter && !any_case(&rep))
         fprintf(stderr, "siov-bench: warning: --filter '%s' matches no case\n", o.filter);

@@ -270,6 +270,7 @@ void fz_config(struct fz_in *in, struct siov_iommu_config *c, unsigned *ttm, boo
     c->iotlb_entries = iotlb[b4 & 7];
     c->domain_bits = dbits[(b4 >> 3) & 3];
     *ttm = ((b4 >> 5) & 3) ^ SIOV_TTM_SCALABLE; /* 0 in the input means scalable */
+    c->nwfs = !(b4 & 128);
     c->version = (b4 & 128) ? 0x60 : 0x10;
 }
 
@@ -677,8 +678,8 @@ void fz_pick_req(struct fz_builder *b, struct fz_req *r)
     }
     uint8_t a = fz_u8(b->in);
     r->access = a & 0x0F;
-    if (a & 0x80)
-        r->access |= a & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED);
+    if (a & 0x80) /* a translation request (NW too) or a translated one */
+        r->access |= a & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED | SIOV_ACCESS_NO_WRITE);
 }
 
 /* ------------------------------------------------------------- the oracle */
@@ -815,6 +816,139 @@ bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b)
     return !memcmp(a->entry, b->entry, sizeof a->entry);
 }
 
+/* ------------------------------------------------- translation requests */
+/* The access bits a translation request carries (fz_req.access holds ATS_REQ). */
+static unsigned ats_access(const struct fz_req *r)
+{
+    return r->access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC | SIOV_ACCESS_NO_WRITE);
+}
+
+static bool same_completion(const struct siov_ats_completion *a, const struct siov_ats_completion *b)
+{
+    if (a->status != b->status)
+        return false;
+    return a->status != SIOV_ATS_SUCCESS ||
+           (a->addr == b->addr && a->size == b->size && a->r == b->r && a->w == b->w && a->x == b->x &&
+            a->priv == b->priv && a->global == b->global && a->untranslated_only == b->untranslated_only &&
+            a->no_snoop == b->no_snoop);
+}
+
+static void print_completion(const char *who, siov_fault f, const struct siov_ats_completion *c)
+{
+    fprintf(stderr, "  %s %s status %d addr 0x%llx size 0x%llx R%d W%d X%d P%d G%d U%d N%d\n", who,
+            siov_fault_name(f), c->status, (unsigned long long)c->addr, (unsigned long long)c->size, c->r, c->w,
+            c->x, c->priv, c->global, c->untranslated_only, c->no_snoop);
+}
+
+static void ats_mismatch(const struct fz_unit *u, const struct fz_req *r, const char *what, siov_fault got,
+                         const struct siov_ats_completion *c, siov_fault want, const struct siov_ats_completion *wc,
+                         const struct ref_result *ref)
+{
+    char d[256];
+    fz_describe(u, r, d, sizeof d);
+    fprintf(stderr, "MISMATCH (%s): translation request %s\n", what, d);
+    print_completion("model: ", got, c);
+    print_completion("expect:", want, wc);
+    if (ref)
+        print_path(u->m, ref);
+    fz_die("model and %s disagree", what);
+}
+
+/* A/D updates the oracle does not make: where a bit it needs was clear, the
+   model's failed update (SFL.8/9: Success without permissions; SSL.5: CA)
+   stands for a grant or for the interrupt-range CA behind it. */
+static bool ats_ad_excuse(const struct fz_mem *m, const struct ref_ats *a, siov_fault got,
+                          const struct siov_ats_completion *c, bool touched_before)
+{
+    bool none = !got && c->status == SIOV_ATS_SUCCESS && !c->r && !c->w;
+    bool ssl5 = got == SIOV_FAULT_SSL_5 && c->status == SIOV_ATS_CA;
+    if (!none && !ssl5)
+        return false;
+    if (ssl5 && a->r.pgtt == SIOV_PGTT_NESTED && early_ssl5(m, &a->r))
+        return true;
+    bool granted = !a->fault && (a->c.r || a->c.w);
+    return !touched_before && (granted || a->fault == SIOV_FAULT_SGN_8);
+}
+
+/* siov_translate with SIOV_ACCESS_ATS_REQ answers as the completion says:
+   the translation when it grants the access, else SIOV_ERR_NOT_PRESENT. */
+static void check_ats_req(struct fz_unit *u, const struct fz_req *r, siov_fault want_f,
+                          const struct siov_ats_completion *c)
+{
+    unsigned want = r->access & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC);
+    if (r->pasid == SIOV_NO_PASID)
+        want &= ~SIOV_ACCESS_EXEC;
+    unsigned perm = (c->r ? SIOV_ACCESS_READ : 0) | (c->w ? SIOV_ACCESS_WRITE : 0);
+    struct siov_xlate x = {0}, wx = {0};
+    if (!want_f && (c->untranslated_only || ((want ? want : SIOV_ACCESS_READ) & ~perm)))
+        want_f = SIOV_ERR_NOT_PRESENT;
+    if (!want_f)
+        wx = (struct siov_xlate){c->addr + (r->addr & (c->size - 1)), c->size, perm, 0};
+    siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
+    if (got != want_f || (!got && !same_xlate(&x, &wx)))
+        mismatch(u, r, "its completion (SIOV_ACCESS_ATS_REQ)", got, &x, want_f, &wx, NULL);
+}
+
+static bool check_ats(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
+{
+    static struct ref_ats a; /* large; the harness is single-threaded */
+    struct fz_mem *m = u->m;
+    struct siov_ats_completion c;
+    ref_ats_translate(&u->ref, r->sid, r->pasid, r->addr, ats_access(r), &a);
+    bool touched = all_touched(m, &a.r);
+    uint64_t w0 = m->writes;
+    m->phase = FZ_CHECK;
+    m->allow[0] = &a.r;
+    m->nallow = 1;
+    siov_fault got = siov_ats_translate(u->iommu, r->sid, r->pasid, r->addr, ats_access(r), &c);
+    bool exact = got == a.fault && same_completion(&c, &a.c);
+    if (exact)
+        check_ats_req(u, r, got, &c); /* the same answer through siov_translate */
+    m->phase = FZ_FREE;
+    m->nallow = 0;
+    if (getenv("FZ_TRACE")) {
+        char d[256];
+        fz_describe(u, r, d, sizeof d);
+        fprintf(stderr, "translation request %s:\n", d);
+        print_completion("model: ", got, &c);
+        print_completion("oracle:", a.fault, &a.c);
+    }
+    if (!exact && !ats_ad_excuse(m, &a, got, &c, touched))
+        ats_mismatch(u, r, "reference ATS completion", got, &c, a.fault, &a.c, &a.r);
+    if (exact && !got && (c.r || c.w) && !all_touched(m, &a.r))
+        ats_mismatch(u, r, "reference ATS completion (A/D bits not set)", got, &c, a.fault, &a.c, &a.r);
+    if (out) {
+        *out = (struct fz_answer){.fault = got, .c = c};
+        answer_tag(u, &a.r, out);
+    }
+    return m->writes != w0;
+}
+
+/* A translated request: root and context entries only, no writes. */
+static bool check_translated(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
+{
+    static struct ref_result ref;
+    struct fz_mem *m = u->m;
+    ref_translated(&u->ref, r->sid, r->pasid, r->addr, &ref);
+    uint64_t w0 = m->writes;
+    m->phase = FZ_CHECK;
+    m->allow[0] = &ref;
+    m->nallow = 1;
+    struct siov_xlate x = {0};
+    siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
+    m->phase = FZ_FREE;
+    m->nallow = 0;
+    if (m->writes != w0)
+        fz_die("a translated request wrote guest memory");
+    if (got != ref.fault || (!got && !same_xlate(&x, &ref.x)))
+        mismatch(u, r, "reference translated request", got, &x, ref.fault, &ref.x, &ref);
+    if (out) {
+        *out = (struct fz_answer){.fault = got, .x = x};
+        answer_tag(u, &ref, out);
+    }
+    return false;
+}
+
 bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
     fz_invalidate_all(u);
@@ -823,6 +957,10 @@ bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *
 
 bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
+    if (r->access & SIOV_ACCESS_ATS_REQ)
+        return check_ats(u, r, out);
+    if (r->access & SIOV_ACCESS_TRANSLATED)
+        return check_translated(u, r, out);
     struct fz_mem *m = u->m;
     struct ref_result ref;
     /* the access siov_translate acts on: no PR/ER without a PASID, and a read
@@ -854,8 +992,6 @@ bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *o
                 (unsigned long long)x.addr, siov_fault_name(ref.fault), (unsigned long long)ref.x.addr,
                 wrote ? " (A/D written)" : "");
     }
-    if (r->access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED))
-        return wrote; /* the oracle models untranslated requests only */
     compare(u, r, got, &x, &ref, touched);
     if (out) {
         *out = (struct fz_answer){.fault = got, .x = x};
@@ -866,6 +1002,15 @@ bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *o
 
 void fz_check_warm(struct fz_unit *u, const struct fz_req *r, const struct fz_answer *want)
 {
+    if (r->access & SIOV_ACCESS_ATS_REQ) {
+        struct siov_ats_completion c;
+        u->m->phase = FZ_WARM;
+        siov_fault got = siov_ats_translate(u->iommu, r->sid, r->pasid, r->addr, ats_access(r), &c);
+        u->m->phase = FZ_FREE;
+        if (got != want->fault || !same_completion(&c, &want->c))
+            ats_mismatch(u, r, "cold completion (warm caches)", got, &c, want->fault, &want->c, NULL);
+        return;
+    }
     u->m->phase = FZ_WARM;
     struct siov_xlate x = {0};
     siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
@@ -899,7 +1044,10 @@ static void dma_plan(struct fz_unit *u, const struct fz_req *r, size_t len, bool
             return;
         }
         struct ref_result *ref = &p->ref[p->n];
-        ref_translate(&u->ref, r->sid, r->pasid, iova, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, ref);
+        if (r->access & SIOV_ACCESS_TRANSLATED)
+            ref_translated(&u->ref, r->sid, SIOV_NO_PASID, iova, ref);
+        else
+            ref_translate(&u->ref, r->sid, r->pasid, iova, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, ref);
         if (ref->fault) {
             p->fault = ref->fault;
             p->n++;
@@ -939,6 +1087,9 @@ struct dma_buf {
 
 static siov_fault dma_run(struct fz_unit *u, const struct fz_req *r, size_t len, bool write, struct dma_buf *b)
 {
+    if (r->access & SIOV_ACCESS_TRANSLATED)
+        return write ? siov_dma_write_translated(u->iommu, r->sid, r->addr, b->pattern, len)
+                     : siov_dma_read_translated(u->iommu, r->sid, r->addr, b->data, len);
     return write ? siov_dma_write(u->iommu, r->sid, r->pasid, r->addr, b->pattern, len)
                  : siov_dma_read(u->iommu, r->sid, r->pasid, r->addr, b->data, len);
 }
@@ -957,7 +1108,7 @@ static bool dma_refused(struct fz_unit *u, const struct fz_req *r, size_t len, b
                    siov_fault_name(f));
         return true;
     }
-    if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX) {
+    if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX && !(r->access & SIOV_ACCESS_TRANSLATED)) {
         struct fz_req q = *r;
         q.access = write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
         check_wide_pasid(u, &q, NULL);

@@ -141,6 +141,7 @@ void fz_pick_req(struct fz_builder *b, struct fz_req *r);
 struct fz_answer {
     siov_fault fault;
     struct siov_xlate x;
+    struct siov_ats_completion c; /* translation requests (SIOV_ACCESS_ATS_REQ): the completion */
     /* The entry that chose the translation structures (PASID-table entry, or
        legacy context entry), if the walk reached one: its DID (as the unit's
        DID width keeps it) and its words. Caches are tagged by DID, so answers
@@ -156,7 +157,10 @@ bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b);
 /* Translate r with the model under the memory checks and compare with the
    oracle, on caches that hold nothing memory does not say now; aborts on a
    mismatch. Returns whether the model wrote memory (A/D updates). out may
-   be NULL; it is not filled for ATS requests. */
+   be NULL. Translation requests (SIOV_ACCESS_ATS_REQ) go through
+   siov_ats_translate with the request's PRIV, EXEC and NO_WRITE, against
+   ref_ats_translate, then through siov_translate against the completion;
+   translated requests (SIOV_ACCESS_TRANSLATED) against ref_translated. */
 bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out);
 /* fz_check_now after a global invalidation through the harness's queue. */
 bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out);
@@ -164,7 +168,8 @@ bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *
    must not be written. */
 void fz_check_warm(struct fz_unit *u, const struct fz_req *r, const struct fz_answer *want);
 /* A DMA of len bytes (write: from a pattern) after a global invalidation,
-   checked chunk by chunk against the oracle. */
+   checked chunk by chunk against the oracle; SIOV_ACCESS_TRANSLATED in r:
+   siov_dma_*_translated (no PASID) against ref_translated. */
 void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool write);
 
 /* ------------------------------------------------------------ interrupts */

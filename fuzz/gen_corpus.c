@@ -141,9 +141,19 @@ static void walk_seeds(struct seed *s, const char *dir)
                         req(s, (uint8_t)t, 0xFF8, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
                         req(s, (uint8_t)(t | 0x40), 0, SIOV_ACCESS_READ);
                         req(s, (uint8_t)(t | 0x80), 0, SIOV_ACCESS_WRITE);
+                        /* ATS: translation requests (plain, NW, PR and ER), a translated write */
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_ATS_REQ);
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_NO_WRITE);
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_TRANSLATED | SIOV_ACCESS_WRITE);
                     }
                     u8(s, 6), u16(s, 0x8000 | 300), u8(s, 0), u16(s, 0xF80), u8(s, 0); /* DMA write */
                     u8(s, 6), u16(s, 200), u8(s, 1), u16(s, 0xF00), u8(s, 0);          /* DMA read */
+                    /* translated DMA into guest memory (selector 0xE0: a 64-bit address follows) */
+                    for (unsigned w = 0; w < 2; w++) {
+                        u8(s, 6), u16(s, (uint16_t)(w ? 0x8000 | 64 : 64)), u8(s, 0xE0), u16(s, 0), u64(s, 0x3000);
+                        u8(s, 0x80 | SIOV_ACCESS_TRANSLATED);
+                    }
                     u8(s, 7), u8(s, 16);                                       /* replay */
                     snprintf(name, sizeof name, "walk-%02u", count++);
                     finish(s, dir, name);
@@ -179,7 +189,14 @@ static void q_desc_at(struct seed *s, unsigned tidx, unsigned g, uint8_t flags, 
     case 2: u8(s, 0), u32(s, 0x1234); break;
     case 6: u8(s, 0), u32(s, 0x1234), u32(s, 1); break;
     case 3:
-    case 8: u16(s, 0x0010), u32(s, 0x55); break;
+    case 8: /* flags 0x40: the device with the port; 4: the all-ones (global) range */
+        if (!(flags & 0x40))
+            u16(s, 0x0010);
+        if (!(flags & 4))
+            u32(s, 0x55);
+        if (types[tidx] == 8)
+            u32(s, 7); /* PASID */
+        break;
     case 4: u16(s, 3); break;
     case 5: u8(s, 4), u32(s, 0xC0FFEE); break;
     case 7: u32(s, 1); break;
@@ -220,14 +237,24 @@ static void queue_seeds(struct seed *s, const char *dir)
                               (uint8_t)(wide ? 2 : 0)};
             tpl(s, hdr, 0x99 + t, 6, false);
         }
+        /* the first template's device gets a port: none, completing at once,
+           completed by PORT operations, an ATC of 8 entries */
+        u8(s, (uint8_t)((v % 4) | 4 | 3 << 4));
         /* IQA: page 40 + v, QS v % 3, DW when wide */
         q_op(s, 4), u8(s, (uint8_t)(v % 3 | (wide ? 8 : 0))), u8(s, (uint8_t)(40 + v));
         q_op(s, 5); /* QIE on */
-        for (unsigned t = 0; t < 13; t++)
+        for (unsigned t = 0; t < 13; t++) {
+            uint8_t flags = (uint8_t)((v & 4) ? 0x30 : 0x20);
+            if (t == 2 || t == 7) /* device-TLB: the port's device, S, G, the global range */
+                flags = (uint8_t)(0x40 | (v & 1) | (v & 2) | (v & 8 ? 4 : 0));
             if (wide || (t != 5 && t != 6 && t != 7 && t != 10 && t != 11))
-                q_desc(s, t, good_g(t, v + t), (uint8_t)((v & 4) ? 0x30 : 0x20));
+                q_desc(s, t, good_g(t, v + t), flags);
+        }
         q_op(s, 2);
-        q_op(s, 6), u8(s, 3); /* clear IWC */
+        q_op(s, 136), u8(s, 0); /* PORT (op 6 with bit 7): the device completes the oldest */
+        q_op(s, 136), u8(s, 2 | 4), u8(s, 40); /* an invalid completion: ICE */
+        q_op(s, 136), u8(s, 3); /* the rest time out: ITE */
+        q_op(s, 6), u8(s, 3 | 4 | 8); /* clear IWC, ITE, ICE */
         q_op(s, 7);           /* global invalidation */
         req(s, 0, 0x10, SIOV_ACCESS_READ), s->b[s->n - 5] = 8;
         req(s, 1, 0x10, SIOV_ACCESS_WRITE), s->b[s->n - 5] = 8;

@@ -40,7 +40,7 @@ def check_svg(path, series):
         check(len(pts) >= 2, f"{path}: a curve of {len(pts)} points")
         check(all(0 <= x <= w and 0 <= y <= h for x, y in pts), f"{path}: a point outside the picture")
     texts = [t.text or "" for t in root.iter(SVG + "text")]
-    check("IOTLB entries" in texts, f"{path}: no x-axis label")
+    check("IOTLB entries" in texts or "ATC entries" in texts, f"{path}: no x-axis label")
     return texts
 
 
@@ -115,13 +115,21 @@ def main():
     strip = lambda s: re.sub(r"speed: .*", "", s)
     check(strip(a) == strip(b), "two replays of one trace differ")
     check(re.search(r"speed: 120000 requests in [0-9.]+ s: [0-9]+ requests/s", a), "no replay speed")
-    rows = {int(k): float(v) for k, v in re.findall(r"^lru +(\d+) +\d+ +([0-9.]+)%", a, re.M)}
+    rows = {int(k): float(v) for k, v in re.findall(r"^lru +(\d+) +0 +\d+ +([0-9.]+)%", a, re.M)}
     # two ADIs, each a loop over 64 buffer pages and a descriptor page: LRU misses
     # every buffer below 130 entries (only descriptor reads hit), and almost nothing above
     check(all(49.9 < rows[n] < 50.1 for n in (16, 32, 64, 128)) and rows[256] > 97.0,
           f"the ring's LRU curve: {rows}")
     check_svg(os.path.join(plots, "iotlb-adi.svg"), 3)
     check_svg(os.path.join(plots, "iotlb-policy.svg"), 4)
+
+    # each device gets an ATC: the two ADIs' rings (130 pages) in one device TLB
+    out = run([sim, "replay", ringb, "--iotlb", "256", "--atc", "64..256", "--policy", "lru,fifo", "--plot", plots])
+    atc = {int(k): float(v) for k, v in re.findall(r"^lru +256 +(\d+) +\d+ +[0-9.]+% +([0-9.]+)%", out, re.M)}
+    check(all(49.9 < atc[n] < 50.1 for n in (64, 128)) and atc[256] > 97.0, f"the ring's LRU ATC curve: {atc}")
+    check(re.search(r"^00:02\.0 pasid 1 .* [0-9.]+%$", out, re.M), "a per-ADI ATC rate")
+    texts = check_svg(os.path.join(plots, "atc-policy.svg"), 2)
+    check("ATC entries" in texts, "the ATC chart's axis")
 
     rec = os.path.join(work, "rec.trace")
     scen = f"""trace start {rec}

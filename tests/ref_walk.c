@@ -24,6 +24,7 @@ struct walk {
     uint32_t pasid;  /* the request's PASID, or SIOV_NO_PASID */
     uint64_t addr;
     unsigned access; /* SIOV_ACCESS_*; EXEC/PRIV cleared for requests without PASID */
+    unsigned at;     /* the request's AT field: 0 untranslated, 1 translation request, 2 translated */
 };
 
 /* A PASID-table entry decoded once (a legacy context entry decodes to SL or PT). */
@@ -48,6 +49,7 @@ struct page {
     uint64_t base, size;
     bool r, w, x;  /* SL: R/W/X AND over levels; FL: r=1, w = R/W AND, x = !XD OR */
     bool us;       /* FL: U/S AND over levels */
+    bool snp;      /* SL: the leaf's SNP bit */
 };
 
 /* Final permissions of a translation for the request's privilege. */
@@ -150,6 +152,8 @@ static siov_fault legacy_context_entry(struct walk *w, uint64_t ctp, struct pe *
     if (tt == SIOV_TT_RESERVED || (tt == SIOV_TT_SL_DT && !ecap(w, SIOV_ECAP_DT)) ||
         (tt == SIOV_TT_PASS_THROUGH && !ecap(w, SIOV_ECAP_PT)) || !aw_supported(w, aw))
         return SIOV_FAULT_LCT_4;
+    if (w->at && tt != SIOV_TT_SL_DT)
+        return SIOV_FAULT_LCT_5; /* translation and translated requests need TT=01 */
     memset(pe, 0, sizeof *pe);
     pe->legacy = true;
     pe->pgtt = tt == SIOV_TT_PASS_THROUGH ? SIOV_PGTT_PT : SIOV_PGTT_SL;
@@ -192,6 +196,8 @@ static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
         ((c[0] & SIOV_SCE0_PRE) && !ecap(w, SIOV_ECAP_PRS)) ||
         ((c[1] & SIOV_SCE1_RID_PRIV) && !ecap(w, SIOV_ECAP_RPRIVS)))
         return SIOV_FAULT_SCT_4;
+    if (w->at && !(c[0] & SIOV_SCE0_DTE))
+        return SIOV_FAULT_SCT_5; /* translation and translated requests need DTE */
     ce->paside = (c[0] & SIOV_SCE0_PASIDE) != 0;
     ce->pdts = (unsigned)siov_get(c[0], SIOV_SCE0_PDTS);
     ce->rid_pasid = (uint32_t)siov_get(c[1], SIOV_SCE1_RID_PASID);
@@ -347,7 +353,7 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
     bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
     /* a read|write request (AtomicOp) reports the read reason: spec-notes */
     bool write_only = (w->access & (SIOV_ACCESS_READ | SIOV_ACCESS_EXEC)) == 0;
-    *pg = (struct page){0, 0, true, true, true, true};
+    *pg = (struct page){0, 0, true, true, true, true, false};
     for (unsigned level = pe->sl_levels;; level--) {
         bool top = level == pe->sl_levels, leaf;
         uint64_t e, gpa = table + siov_level_index(in, level) * 8;
@@ -366,6 +372,7 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
         if (leaf) {
             pg->size = 1ull << siov_level_shift(level);
             pg->base = e & SIOV_SL_ADDR & ~(pg->size - 1);
+            pg->snp = (e & SIOV_SL_SNP) != 0;
             break;
         }
         table = e & SIOV_SL_ADDR;
@@ -422,7 +429,7 @@ static siov_fault fl_walk(struct walk *w, const struct pe *pe, uint64_t in, stru
 {
     uint64_t table = pe->flptptr;
     bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
-    *pg = (struct page){0, 0, true, true, false, true};
+    *pg = (struct page){0, 0, true, true, false, true, false};
     bool xd = false;
     for (unsigned level = pe->fl_levels;; level--) {
         bool top = level == pe->fl_levels, leaf;
@@ -475,6 +482,7 @@ static bool fl_canonical(const struct pe *pe, uint64_t in)
 struct outcome {
     uint64_t addr, size;
     struct perm p;
+    bool snp; /* the final second-level leaf's SNP bit (SL and nested) */
 };
 
 /* The request against stacked permissions: privilege (SGN.2), R, W, X. */
@@ -495,7 +503,7 @@ static siov_fault walk_pt(struct walk *w, const struct pe *pe, struct outcome *o
 {
     if (w->addr & haw_rsvd(w))
         return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
-    *o = (struct outcome){w->addr, SIOV_PAGE_SIZE, {true, true, true, true}};
+    *o = (struct outcome){w->addr, SIOV_PAGE_SIZE, {true, true, true, true}, false};
     return SIOV_OK;
 }
 
@@ -508,7 +516,7 @@ static siov_fault walk_sl(struct walk *w, const struct pe *pe, struct outcome *o
     siov_fault f = sl_walk(w, pe, w->addr, true, &pg);
     if (f)
         return f;
-    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, {true, pg.r, pg.w, pg.x}};
+    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, {true, pg.r, pg.w, pg.x}, pg.snp};
     return SIOV_OK;
 }
 
@@ -520,7 +528,7 @@ static siov_fault walk_fl(struct walk *w, const struct pe *pe, struct outcome *o
     siov_fault f = fl_walk(w, pe, w->addr, &pg);
     if (f)
         return f;
-    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, fl_perm(w, pe, &pg)};
+    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, fl_perm(w, pe, &pg), false};
     return SIOV_OK;
 }
 
@@ -537,7 +545,7 @@ static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcom
     if (f)
         return f;
     struct perm p = fl_perm(w, pe, &fl);
-    struct outcome fl_only = {0, 0, {p.user_ok, true, p.w, p.x}};
+    struct outcome fl_only = {0, 0, {p.user_ok, true, p.w, p.x}, false};
     f = check_perm(w, pe, &fl_only);
     if (f)
         return f;
@@ -550,6 +558,7 @@ static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcom
     o->addr = sl.base | (gpa & (sl.size - 1));
     o->size = min64(fl.size, sl.size);
     o->p = (struct perm){p.user_ok, sl.r, p.w && sl.w, p.x && sl.x};
+    o->snp = sl.snp;
     return SIOV_OK;
 }
 
@@ -592,7 +601,8 @@ static siov_fault check_rtaddr(const struct walk *w)
     return SIOV_OK;
 }
 
-static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
+/* Root table, context entry and (scalable) PASID-table entry. */
+static siov_fault lookup(struct walk *w, struct pe *pe)
 {
     siov_fault f = check_rtaddr(w);
     if (f)
@@ -606,25 +616,36 @@ static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
     } else {
         f = sm_lookup(w, pe);
     }
-    if (f)
-        return f;
-    w->r->pgtt = pe->pgtt;
-    f = check_request(w, pe);
-    if (f)
-        return f;
+    if (!f)
+        w->r->pgtt = pe->pgtt;
+    return f;
+}
+
+/* The paging structures pe names, for the request's input address. */
+static siov_fault walk_page(struct walk *w, const struct pe *pe, struct outcome *o)
+{
     switch (pe->pgtt) {
-    case SIOV_PGTT_FL: f = walk_fl(w, pe, o); break;
-    case SIOV_PGTT_SL: f = walk_sl(w, pe, o); break;
-    case SIOV_PGTT_NESTED: f = walk_nested(w, pe, o); break;
-    default: f = walk_pt(w, pe, o); break;
+    case SIOV_PGTT_FL: return walk_fl(w, pe, o);
+    case SIOV_PGTT_SL: return walk_sl(w, pe, o);
+    case SIOV_PGTT_NESTED: return walk_nested(w, pe, o);
+    default: return walk_pt(w, pe, o);
     }
+}
+
+static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
+{
+    siov_fault f = lookup(w, pe);
+    if (!f)
+        f = check_request(w, pe);
+    if (!f)
+        f = walk_page(w, pe, o);
     return f ? f : check_access(w, pe, o);
 }
 
 siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
                          unsigned access, struct ref_result *r)
 {
-    struct walk w = {u, r, sid, pasid, addr, access};
+    struct walk w = {u, r, sid, pasid, addr, access, 0};
     struct outcome o = {0};
     struct pe pe = {0};
     memset(r, 0, sizeof *r);
@@ -648,4 +669,175 @@ siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid,
                 (o.p.x ? SIOV_ACCESS_EXEC : 0);
     r->x.did = pe.did;
     return SIOV_OK;
+}
+
+/* ------------------------------------------------------------------ ATS */
+
+/* Table 30's answer to a translation request that met condition f (facts
+   13.4): Success without permissions, Success with the permissions the page
+   has, UR or CA. The oracle never meets SFL.8-10 or SGN.3 (no A/D updates,
+   and a translation request asks for no execute permission). */
+enum ats_answer { ATS_NONE, ATS_PERM, ATS_UR, ATS_CA };
+
+static bool listed(siov_fault f, const siov_fault *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == f)
+            return true;
+    return false;
+}
+
+static enum ats_answer ats_answer(siov_fault f)
+{
+    static const siov_fault none[] = {
+        SIOV_FAULT_LGN_1, SIOV_FAULT_SPD_2, SIOV_FAULT_SPT_2, SIOV_FAULT_SPT_5, SIOV_FAULT_SPT_6,
+        SIOV_FAULT_SFL_1, SIOV_FAULT_SFL_2, SIOV_FAULT_SFL_3, SIOV_FAULT_SFL_4, SIOV_FAULT_SFL_5,
+        SIOV_FAULT_SFL_6, SIOV_FAULT_SFL_7, SIOV_FAULT_SSL_2, SIOV_FAULT_SGN_1, SIOV_FAULT_SGN_2,
+        SIOV_FAULT_SGN_4, SIOV_FAULT_SGN_5};
+    static const siov_fault perm[] = {SIOV_FAULT_LGN_2, SIOV_FAULT_LGN_3, SIOV_FAULT_SGN_6, SIOV_FAULT_SGN_7};
+    static const siov_fault ur[] = {
+        SIOV_FAULT_LRT_2, SIOV_FAULT_LCT_2, SIOV_FAULT_SRT_2, SIOV_FAULT_SCT_2, SIOV_FAULT_LCT_5,
+        SIOV_FAULT_SCT_5, SIOV_FAULT_SCT_6, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9, SIOV_FAULT_SGN_10,
+        SIOV_FAULT_RTA_2, SIOV_FAULT_RTA_4, SIOV_FAULT_RTA_5};
+    if (listed(f, none, sizeof none / sizeof none[0]))
+        return ATS_NONE;
+    if (listed(f, perm, sizeof perm / sizeof perm[0]))
+        return ATS_PERM;
+    return listed(f, ur, sizeof ur / sizeof ur[0]) ? ATS_UR : ATS_CA;
+}
+
+static bool in_interrupt_range(uint64_t a)
+{
+    return a >= SIOV_INTR_BASE && a <= SIOV_INTR_LIMIT;
+}
+
+/* A refused request: UR or CA, and the reason returned. */
+static siov_fault ats_refuse(struct ref_ats *a, siov_fault f, enum siov_ats_status status)
+{
+    a->c.status = status;
+    a->r.ntouch = 0;
+    return a->r.fault = a->fault = f;
+}
+
+/* Condition f met: a refusal, or Success with R=W=0 (nothing reported). */
+static siov_fault ats_condition(struct ref_ats *a, siov_fault f)
+{
+    enum ats_answer ans = ats_answer(f);
+    if (ans == ATS_UR || ans == ATS_CA)
+        return ats_refuse(a, f, ans == ATS_UR ? SIOV_ATS_UR : SIOV_ATS_CA);
+    a->r.ntouch = 0;
+    a->condition = f;
+    return SIOV_OK;
+}
+
+/* The largest page the unit supports (CAP.SLLPS, CAP.FL1GP with first-level
+   support): what a pass-through completion spans. */
+static uint64_t largest_page(const struct ref_unit *u)
+{
+    unsigned sllps = (unsigned)siov_get(u->cap, SIOV_CAP_SLLPS);
+    bool fl = (u->ecap & SIOV_ECAP_FLTS) != 0;
+    if ((sllps & SIOV_SLLPS_1G) || (fl && (u->cap & SIOV_CAP_FL1GP)))
+        return 1ull << 30;
+    return (sllps & SIOV_SLLPS_2M) || fl ? 1ull << 21 : SIOV_PAGE_SIZE;
+}
+
+/* The walk again with the access granted, for the A/D bits it sets (its
+   reads are the first walk's). */
+static void ats_touches(const struct walk *w, const struct pe *pe, unsigned access)
+{
+    static struct ref_result again; /* large; the oracle is single-threaded */
+    struct walk w2 = *w;
+    struct outcome o;
+    memset(&again, 0, sizeof again);
+    w2.r = &again;
+    w2.access = access;
+    (void)walk_page(&w2, pe, &o);
+    w->r->ntouch = again.ntouch;
+    memcpy(w->r->touch, again.touch, sizeof again.touch);
+}
+
+/* Success for the page the walk found (facts 13.3). */
+static siov_fault ats_grant(struct walk *w, const struct pe *pe, const struct outcome *o, bool nw,
+                            struct ref_ats *a)
+{
+    struct siov_ats_completion *c = &a->c;
+    bool r = o->p.user_ok && o->p.r, wr = o->p.user_ok && o->p.w && !nw;
+    if (!r && !wr)
+        return ats_condition(a, !o->p.user_ok ? SIOV_FAULT_SGN_2 : pe->legacy ? SIOV_FAULT_LGN_3 : SIOV_FAULT_SGN_7);
+    if (pe->pgtt != SIOV_PGTT_PT && in_interrupt_range(o->addr))
+        return ats_refuse(a, pe->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8, SIOV_ATS_CA);
+    c->r = r;
+    c->w = wr;
+    c->size = pe->pgtt == SIOV_PGTT_PT ? largest_page(w->u) : o->size;
+    c->addr = (pe->pgtt == SIOV_PGTT_PT ? w->addr : o->addr) & ~(c->size - 1);
+    c->no_snoop = !pe->legacy && (pe->pgtt == SIOV_PGTT_SL || pe->pgtt == SIOV_PGTT_NESTED) && o->snp;
+    ats_touches(w, pe, (w->access & SIOV_ACCESS_PRIV) | (r ? SIOV_ACCESS_READ : 0) | (wr ? SIOV_ACCESS_WRITE : 0));
+    return SIOV_OK;
+}
+
+siov_fault ref_ats_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                             unsigned access, struct ref_ats *a)
+{
+    memset(a, 0, sizeof *a);
+    a->c = (struct siov_ats_completion){.status = SIOV_ATS_SUCCESS, .addr = addr & SIOV_PAGE_MASK,
+                                       .size = SIOV_PAGE_SIZE};
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return ats_refuse(a, SIOV_FAULT_SGN_10, SIOV_ATS_UR);
+    if (!(u->gsts & SIOV_GSTS_TES))
+        return ats_refuse(a, SIOV_ERR_BUS, SIOV_ATS_UR); /* AT != 00 with translation disabled */
+    if (pasid == SIOV_NO_PASID)
+        access &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
+    bool nw = (access & SIOV_ACCESS_NO_WRITE) && (u->ecap & SIOV_ECAP_NWFS);
+    a->c.priv = (access & SIOV_ACCESS_PRIV) != 0;
+    struct walk w = {u, &a->r, sid, pasid, addr, (access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC)) | SIOV_ACCESS_READ,
+                     1};
+    struct pe pe = {0};
+    struct outcome o = {0};
+    siov_fault f = lookup(&w, &pe);
+    if (f)
+        return ats_condition(a, f);
+    if (pasid == SIOV_NO_PASID && in_interrupt_range(addr)) { /* S.1 / S.2: not faults */
+        a->c.w = a->c.untranslated_only = !nw;
+        return SIOV_OK;
+    }
+    f = check_request(&w, &pe);
+    w.access &= ~SIOV_ACCESS_EXEC; /* Exe is never granted: only ERE is checked */
+    if (!f)
+        f = walk_page(&w, &pe, &o);
+    return f ? ats_condition(a, f) : ats_grant(&w, &pe, &o, nw, a);
+}
+
+siov_fault ref_translated(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                          struct ref_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return r->fault = SIOV_FAULT_SGN_10;
+    if (!(u->gsts & SIOV_GSTS_TES))
+        return r->fault = SIOV_ERR_BUS;
+    struct walk w = {u, r, sid, pasid, addr, SIOV_ACCESS_READ, 2};
+    struct pe pe = {0};
+    struct ce ce;
+    uint64_t ctp;
+    siov_fault f = check_rtaddr(&w);
+    r->legacy = siov_get(u->rtaddr, SIOV_RTADDR_TTM) == SIOV_TTM_LEGACY;
+    if (!f && r->legacy) {
+        f = legacy_root_entry(&w, &ctp);
+        if (!f)
+            f = legacy_context_entry(&w, ctp, &pe);
+    } else if (!f) {
+        f = sm_root_entry(&w, &ctp);
+        if (!f)
+            f = sm_context_entry(&w, ctp, &ce);
+        if (!f && pasid != SIOV_NO_PASID)
+            f = SIOV_FAULT_SCT_10; /* translated requests with PASID need EPTR, which the unit lacks */
+    }
+    if (!f && (addr & haw_rsvd(&w)))
+        f = r->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+    if (!f && in_interrupt_range(addr))
+        f = r->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
+    if (!f)
+        r->x = (struct siov_xlate){addr, SIOV_PAGE_SIZE, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC,
+                                   r->legacy ? pe.did : 0};
+    return r->fault = f;
 }

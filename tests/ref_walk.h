@@ -10,8 +10,9 @@
  * Callers either pre-set the A/D bits or compare only outcomes that do not
  * depend on them (a snooped walk, PWSNP=1, whose table pages the second level
  * maps writable). RTADDR is the register as software wrote it: the caller
- * must have latched it with GCMD.SRTP. Only untranslated requests are
- * modelled (no SIOV_ACCESS_ATS_REQ / SIOV_ACCESS_TRANSLATED).
+ * must have latched it with GCMD.SRTP. ref_translate models untranslated
+ * requests (no SIOV_ACCESS_ATS_REQ / SIOV_ACCESS_TRANSLATED);
+ * ref_ats_translate and ref_translated the two other kinds (facts 13).
  */
 #ifndef SIOV_REF_WALK_H
 #define SIOV_REF_WALK_H
@@ -65,6 +66,29 @@ void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *
    PASID carry neither execute nor privilege: those access bits are ignored. */
 siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
                          unsigned access, struct ref_result *r);
+
+/* A translation request (AT=01) as facts 13.3/13.4 answer it. */
+struct ref_ats {
+    siov_fault fault;              /* what siov_ats_translate returns: SIOV_OK, or the UR/CA reason */
+    siov_fault condition;          /* Success without (some) permissions: the condition met, else SIOV_OK */
+    struct siov_ats_completion c;  /* for UR/CA only status counts */
+    struct ref_result r;           /* the structures read; on a grant, the A/D bits its access sets */
+};
+
+/* A translation request for the page of addr; access may hold PRIV, EXEC
+   (both ignored without PASID) and SIOV_ACCESS_NO_WRITE (honoured with
+   ECAP.NWFS). Pass-through answers S=1 over the largest page the unit's CAP
+   and ECAP name; N is the SL leaf's SNP (scalable SL and nested); Exe and
+   Global are 0. */
+siov_fault ref_ats_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                             unsigned access, struct ref_ats *a);
+
+/* A translated request (AT=10): root and context checks only (DTE / TT=01,
+   no PASID), then the address against HAW and the interrupt range; the
+   translation is the address itself, a 4 KiB page with every permission,
+   DID the legacy context entry's (0 in scalable mode). */
+siov_fault ref_translated(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                          struct ref_result *r);
 
 /* Name of a ref_kind, for diagnostics. */
 const char *ref_kind_name(unsigned kind);

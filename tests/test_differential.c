@@ -39,6 +39,8 @@ struct kind {
 
 struct diff {
     const char *phase;
+    bool ats; /* translation and translated requests instead of untranslated ones */
+    uint64_t ats_no_snoop, ats_large, ats_refused; /* completions with N=1, with S=1, UR or CA */
     uint64_t requests, mismatches, ok, faults, sets, ad_checked;
     uint64_t ok_by_kind[2][5]; /* [legacy][pgtt]: translations that succeeded */
     uint64_t hits_uncached, hits_cached;
@@ -146,6 +148,93 @@ static void check(struct diff *d, struct gen_set *g, const struct ref_unit *u, c
     got ? d->faults++ : d->ok++;
 }
 
+/* ------------------------------------------------------------------- ATS */
+
+static void print_completion(const char *who, siov_fault f, const struct siov_ats_completion *c)
+{
+    fprintf(stderr, "  %s: %s status %d addr 0x%llx size 0x%llx R%d W%d X%d P%d G%d U%d N%d\n", who,
+            siov_fault_name(f), c->status, (unsigned long long)c->addr, (unsigned long long)c->size, c->r, c->w,
+            c->x, c->priv, c->global, c->untranslated_only, c->no_snoop);
+}
+
+static void report_ats(struct diff *d, const struct gen_set *g, const struct gen_req *r, unsigned access,
+                       siov_fault got, const struct siov_ats_completion *c, const struct ref_ats *a,
+                       const char *what)
+{
+    char key[96], desc[1024];
+    d->mismatches++;
+    snprintf(key, sizeof key, "%s %s pgtt=%u oracle=%s model=%s", what, a->r.legacy ? "legacy" : "sm", a->r.pgtt,
+             siov_fault_name(a->fault), siov_fault_name(got));
+    if (!new_kind(d, key))
+        return;
+    gen_describe(g, desc, sizeof desc);
+    fprintf(stderr, "MISMATCH (%s, %s): %s\n  request sid=%04x pasid=%x addr=0x%llx access=0x%x\n", d->phase,
+            what, desc, r->sid, r->pasid, (unsigned long long)r->addr, access);
+    print_completion("model ", got, c);
+    print_completion("oracle", a->fault, &a->c);
+}
+
+static bool same_completion(const struct siov_ats_completion *a, const struct siov_ats_completion *b)
+{
+    if (a->status != b->status)
+        return false;
+    return a->status != SIOV_ATS_SUCCESS ||
+           (a->addr == b->addr && a->size == b->size && a->r == b->r && a->w == b->w && a->x == b->x &&
+            a->priv == b->priv && a->global == b->global && a->untranslated_only == b->untranslated_only &&
+            a->no_snoop == b->no_snoop);
+}
+
+/* What siov_translate with SIOV_ACCESS_ATS_REQ answers, from the completion. */
+static siov_fault ats_req_expected(const struct ref_ats *a, uint64_t addr, unsigned access, struct siov_xlate *x)
+{
+    if (a->fault)
+        return a->fault;
+    unsigned perm = (a->c.r ? SIOV_ACCESS_READ : 0) | (a->c.w ? SIOV_ACCESS_WRITE : 0);
+    unsigned want = access & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC);
+    if (a->c.untranslated_only || (want ? want : SIOV_ACCESS_READ) & ~perm)
+        return SIOV_ERR_NOT_PRESENT;
+    *x = (struct siov_xlate){a->c.addr + (addr & (a->c.size - 1)), a->c.size, perm, 0};
+    return SIOV_OK;
+}
+
+/* The same request as a translation request (siov_ats_translate, and
+   siov_translate with SIOV_ACCESS_ATS_REQ) and as a translated request. */
+static void check_ats(struct diff *d, struct gen_set *g, const struct ref_unit *u, const struct gen_req *r)
+{
+    unsigned access = (r->access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC)) |
+                      ((r->addr >> 12) % 3 == 0 ? SIOV_ACCESS_NO_WRITE : 0);
+    struct siov_ats_completion c;
+    struct ref_ats a;
+    siov_fault got = siov_ats_translate(g->iommu, r->sid, r->pasid, r->addr, access, &c);
+    ref_ats_translate(u, r->sid, r->pasid, r->addr, access, &a);
+    d->requests++;
+    if (got != a.fault || !same_completion(&c, &a.c))
+        report_ats(d, g, r, access, got, &c, &a, "completion");
+    else if (!got && (c.r || c.w) && !touched(g, &a.r))
+        report_ats(d, g, r, access, got, &c, &a, "A/D not set");
+    if (!got && (c.r || c.w) && a.r.pgtt < 5)
+        d->ok_by_kind[a.r.legacy][a.r.pgtt]++;
+    (!got && (c.r || c.w)) ? d->ok++ : d->faults++;
+    d->ats_no_snoop += !got && c.no_snoop;
+    d->ats_large += !got && (c.r || c.w) && c.size > SIOV_PAGE_SIZE;
+    d->ats_refused += c.status != SIOV_ATS_SUCCESS;
+    d->ad_checked += got ? 0 : a.r.ntouch;
+
+    struct siov_xlate x = {0}, wx = {0};
+    unsigned acc = r->access | (access & SIOV_ACCESS_NO_WRITE) | SIOV_ACCESS_ATS_REQ;
+    siov_fault want = ats_req_expected(&a, r->addr, r->pasid == SIOV_NO_PASID ? acc & ~SIOV_ACCESS_EXEC : acc, &wx);
+    got = siov_translate(g->iommu, r->sid, r->pasid, r->addr, acc, &x);
+    if (got != want || (!got && (x.addr != wx.addr || x.page_size != wx.page_size || x.perm != wx.perm)))
+        report_ats(d, g, r, acc, got, &c, &a, "SIOV_ACCESS_ATS_REQ");
+
+    struct ref_result ref;
+    got = siov_translate(g->iommu, r->sid, r->pasid, r->addr, r->access | SIOV_ACCESS_TRANSLATED, &x);
+    ref_translated(u, r->sid, r->pasid, r->addr, &ref);
+    if (got != ref.fault || (!got && !(x.addr == ref.x.addr && x.page_size == ref.x.page_size &&
+                                       x.perm == ref.x.perm && x.did == ref.x.did)))
+        report(d, g, r, got, &x, &ref, "translated request");
+}
+
 static uint64_t iotlb_hits(struct gen_set *g)
 {
     struct siov_stats st;
@@ -169,13 +258,13 @@ static void run_requests(struct diff *d, struct gen_set *g, const struct gen_req
                     (unsigned long long)siov_mmio_read(g->iommu, SIOV_REG_IQH, 8));
             fail();
         }
-        check(d, g, &u, &reqs[i]);
+        d->ats ? check_ats(d, g, &u, &reqs[i]) : check(d, g, &u, &reqs[i]);
     }
     uint64_t h1 = iotlb_hits(g);
     d->hits_uncached += h1 - h0;
     for (unsigned pass = 0; cached && pass < 2; pass++)
         for (unsigned i = 0; i < n; i++)
-            check(d, g, &u, &reqs[i]);
+            d->ats ? check_ats(d, g, &u, &reqs[i]) : check(d, g, &u, &reqs[i]);
     d->hits_cached += iotlb_hits(g) - h1;
     d->sets++;
 }
@@ -236,11 +325,11 @@ static struct tl *own_tl(void **state, const struct siov_iommu_config *cfg)
     return o->t;
 }
 
-static void test_random_sets(void **state)
+static void random_sets(void **state, struct diff *dp, uint64_t sets)
 {
-    struct diff d = {.phase = "valid tables"};
+    struct diff d = *dp;
     struct gen_req reqs[REQS_PER_SET];
-    uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED), sets = env_u64("SIOV_DIFF_SETS", DEFAULT_SETS);
+    uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED);
     uint64_t one = env_u64("SIOV_DIFF_ONE", 0);
     double t0 = now();
     for (uint64_t i = 0; i < (one ? 1 : sets); i++) {
@@ -249,9 +338,29 @@ static void test_random_sets(void **state)
         run_requests(&d, g, reqs, n, true);
     }
     summary(&d, now() - t0);
-    assert_int_equal(d.hits_uncached, 0); /* the invalidations really emptied the caches */
+    /* the invalidations really emptied the caches (a translation request's
+       second form may use what its first filled) */
+    assert_true(d.ats || d.hits_uncached == 0);
+    *dp = d;
     assert_true(d.hits_cached > 0);       /* and the second phase really used them */
     assert_int_equal(d.mismatches, 0);
+}
+
+static void test_random_sets(void **state)
+{
+    struct diff d = {.phase = "valid tables"};
+    random_sets(state, &d, env_u64("SIOV_DIFF_SETS", DEFAULT_SETS));
+}
+
+/* The same sets through translation requests (completions: status, range,
+   R/W/U/Priv/N, A/D) and translated requests. */
+static void test_ats_random_sets(void **state)
+{
+    struct diff d = {.phase = "ATS, valid tables", .ats = true};
+    random_sets(state, &d, env_u64("SIOV_DIFF_SETS", DEFAULT_SETS) / 2);
+    fprintf(stderr, "  completions: %llu with N=1, %llu with S=1, %llu UR or CA\n",
+            (unsigned long long)d.ats_no_snoop, (unsigned long long)d.ats_large, (unsigned long long)d.ats_refused);
+    assert_true(d.ok > 0 && d.ats_no_snoop > 0 && d.ats_large > 0 && d.ats_refused > 0);
 }
 
 /* ------------------------------------------------------------ corruption */
@@ -348,12 +457,12 @@ static const char *corrupt(struct gen_set *g, const struct ref_read *rd)
     return NULL;
 }
 
-static void test_corrupted_sets(void **state)
+static void corrupted_sets(void **state, struct diff *dp, uint64_t sets)
 {
-    struct diff d = {.phase = "corrupted tables"};
+    struct diff d = *dp;
     struct gen_req reqs[REQS_PER_SET + 8];
     uint64_t base = env_u64("SIOV_DIFF_SEED", DEFAULT_SEED) ^ 0xC0441u;
-    uint64_t sets = env_u64("SIOV_DIFF_CORRUPT_SETS", DEFAULT_CORRUPT_SETS), corrupted = 0;
+    uint64_t corrupted = 0;
     double t0 = now();
     for (uint64_t i = 0; i < sets; i++) {
         struct gen_set *g = own_set(state, set_seed(base, i));
@@ -389,6 +498,21 @@ static void test_corrupted_sets(void **state)
             (unsigned long long)sets);
     assert_true(corrupted > sets / 2);
     assert_int_equal(d.mismatches, 0);
+    *dp = d;
+}
+
+static void test_corrupted_sets(void **state)
+{
+    struct diff d = {.phase = "corrupted tables"};
+    corrupted_sets(state, &d, env_u64("SIOV_DIFF_CORRUPT_SETS", DEFAULT_CORRUPT_SETS));
+}
+
+/* Corrupted structures through translation and translated requests: Table
+   30's choice between Success without permissions, UR and CA. */
+static void test_ats_corrupted_sets(void **state)
+{
+    struct diff d = {.phase = "ATS, corrupted tables", .ats = true};
+    corrupted_sets(state, &d, env_u64("SIOV_DIFF_CORRUPT_SETS", DEFAULT_CORRUPT_SETS) / 2);
 }
 
 /* ------------------------------------------------------------ pinned cases
@@ -695,6 +819,8 @@ int main(void)
         cmocka_unit_test(test_interrupt_sets),
         cmocka_unit_test_setup_teardown(test_random_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupted_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ats_random_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ats_corrupted_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_legacy_top_sl_fetch_error_is_lct4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_rid_pasid_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_no_pasid_request_ignores_exec_priv, setup, teardown),

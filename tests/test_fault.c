@@ -663,6 +663,7 @@ static void test_not_faults_ignored(void **state)
     struct tl *t = unit(2, &log);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_OK, false);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_ERR_BUS, false);
+    report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_ERR_NOT_PRESENT, false);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, (siov_fault)0x2C, false);
     assert_int_equal(fsts(t), 0);
     assert_int_equal(frcd_hi(t, 0), 0);
@@ -693,6 +694,8 @@ static void test_fault_names(void **state)
     assert_string_equal(siov_fault_name(SIOV_FAULT_SFL_10), "SFL.10");
     assert_string_equal(siov_fault_name(SIOV_OK), "OK");
     assert_string_equal(siov_fault_name(SIOV_ERR_BUS), "BUS");
+    assert_string_equal(siov_fault_name(SIOV_ERR_NOT_PRESENT), "NOT_PRESENT");
+    assert_string_not_equal(siov_fault_describe(SIOV_ERR_NOT_PRESENT), "unknown fault reason");
     assert_string_not_equal(siov_fault_describe(SIOV_OK), "unknown fault reason");
     assert_string_not_equal(siov_fault_describe(SIOV_ERR_BUS), "unknown fault reason");
     assert_true(strlen(siov_fault_describe(SIOV_ERR_BUS)) > 8);
@@ -772,7 +775,7 @@ static void test_fault_names_unknown(void **state)
     (void)state;
     static const long unknown[] = {0x0F, 0x10, 0x1F, 0x2C, 0x2F, 0x35, 0x37, 0x3B, 0x4A, 0x53,
                                    0x5E, 0x5F, 0x61, 0x6F, 0x7E, 0x88, 0x8A, 0x8F, 0x92, 0x9F,
-                                   0xA6, 0xFF, 0x101, 0x200, 0x7FFFFFFF, -1};
+                                   0xA6, 0xFF, 0x102, 0x200, 0x7FFFFFFF, -1};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         siov_fault f = (siov_fault)unknown[i];
         assert_string_equal(siov_fault_name(f), "?");

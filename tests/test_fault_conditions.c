@@ -223,6 +223,14 @@ static void b_sct_5(struct sc *s, bool fpd)
     pe_at(s, PASID, pe);
     s->access = RD | SIOV_ACCESS_ATS_REQ;
 }
+static void b_sct_10(struct sc *s, bool fpd)
+{
+    uint64_t pe[8];
+    sm(s, NULL, fpd); /* DTE set */
+    tl_pe_pt(pe, DID);
+    pe_at(s, PASID, pe);
+    s->access = WR | SIOV_ACCESS_TRANSLATED; /* a translated request with PASID, no EPTR */
+}
 static void b_sct_6(struct sc *s, bool fpd)
 {
     sm(s, NULL, fpd);
@@ -535,7 +543,7 @@ static const struct fcase cases[] = {
     C(RTA_1, b_rta_1), C(RTA_2, b_rta_2), C(RTA_4, b_rta_4),
     C(SRT_1, b_srt_1), C(SRT_2, b_srt_2), C(SRT_3, b_srt_3),
     C(SCT_1, b_sct_1), C(SCT_2, b_sct_2), C(SCT_3, b_sct_3), C(SCT_4, b_sct_4), C(SCT_5, b_sct_5),
-    C(SCT_6, b_sct_6), C(SCT_7, b_sct_7), C(SCT_9, b_sct_9), C(SGN_10, b_sgn_10),
+    C(SCT_6, b_sct_6), C(SCT_7, b_sct_7), C(SCT_9, b_sct_9), C(SCT_10, b_sct_10), C(SGN_10, b_sgn_10),
     C(SPD_1, b_spd_1), C(SPD_2, b_spd_2), C(SPD_3, b_spd_3),
     C(SPT_1, b_spt_1), C(SPT_2, b_spt_2), C(SPT_3, b_spt_3), C(SPT_4, b_spt_4), C(SPT_5, b_spt_5),
     C(SPT_6, b_spt_6),
@@ -569,7 +577,9 @@ static void check_record(struct sc *s, siov_fault f)
     uint64_t lo = tl_frcd(s->t, 0, 0), hi = tl_frcd(s->t, 0, 1);
     bool pp = s->pasid != SIOV_NO_PASID;
     bool write_only = (s->access & WR) && !(s->access & RD);
-    unsigned at = (s->access & SIOV_ACCESS_ATS_REQ) ? SIOV_FRCD_AT_TRANSLATION_REQ : SIOV_FRCD_AT_UNTRANSLATED;
+    unsigned at = (s->access & SIOV_ACCESS_ATS_REQ)     ? SIOV_FRCD_AT_TRANSLATION_REQ
+                  : (s->access & SIOV_ACCESS_TRANSLATED) ? SIOV_FRCD_AT_TRANSLATED
+                                                         : SIOV_FRCD_AT_UNTRANSLATED;
     CHECK(lo == (s->addr & ~0xFFFull));
     CHECK(hi & SIOV_FRCD1_F);
     CHECK(siov_get(hi, SIOV_FRCD1_FR) == (unsigned)f);
@@ -638,7 +648,6 @@ static void test_every_reason_decided(void **state)
     static const siov_fault cannot[] = {
         SIOV_FAULT_RTA_3, SIOV_FAULT_SCT_8, /* page requests are not modelled */
         SIOV_FAULT_RTA_5,                   /* rev 5 execute-request rule not modelled */
-        SIOV_FAULT_SCT_10,                  /* translated requests with PASID: no EPTR */
         SIOV_FAULT_SPT_9,                   /* a rev 5.x PASID-entry condition */
         SIOV_FAULT_HPT_1, SIOV_FAULT_HPT_2, SIOV_FAULT_HPT_3, SIOV_FAULT_HPT_4, SIOV_FAULT_HPT_5,
         SIOV_FAULT_HPT_6,                   /* no host permission table (ECAP.HPTS) */

@@ -289,6 +289,83 @@ static void test_exact_cache_in_bulk(void **state)
     assert_null(siov_exact_new(1u << 12, 1u << 13, SIOV_POLICY_LRU, 1));
 }
 
+/* The hardware-like ATC (siov_atc_new_config with ways) against the brute
+   force: a device's translations through it hit exactly when the simulation
+   does, with unmaps (device-TLB invalidations) removing their pages. */
+static void run_atc_geometry(const struct geometry *g, uint64_t wseed)
+{
+    struct siov_mem *mem = siov_mem_new_flat(64ull << 20);
+    struct siov_iommu *u = siov_iommu_new(mem, NULL);
+    struct siov_driver *drv = siov_driver_new(u, mem, POOL, POOL_SIZE);
+    assert_non_null(drv);
+    assert_int_equal(siov_dev_enable_aux(drv, DEV), 0);
+    assert_int_equal(siov_dev_enable_ats(drv, DEV), 0);
+    struct siov_atc_config ac = {g->sets * g->ways, g->ways, g->policy, g->seed};
+    struct siov_atc *atc = siov_atc_new_config(u, DEV, &ac);
+    assert_non_null(atc);
+    struct siov_domain *dom[NDOM];
+    uint32_t pasid[NDOM];
+    for (unsigned d = 0; d < NDOM; d++) {
+        dom[d] = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(dom[d], IOVA, 0x2001000 + d * 0x100000, PAGES * 4096ull, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_aux_attach(dom[d], DEV), 0);
+        pasid[d] = (uint32_t)siov_aux_pasid(dom[d]);
+    }
+    struct bf b;
+    bf_init(&b, g->sets, g->ways, g->policy, g->seed);
+    uint64_t r = wseed;
+    for (unsigned i = 0; i < 3000; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned d = (unsigned)(r >> 60) % NDOM, page = (unsigned)((r >> 33) % PAGES);
+        if (page >= PAGES / 2)
+            page = (unsigned)((r >> 20) % (PAGES / 4));
+        uint64_t iova = IOVA + page * 4096ull;
+        if ((r >> 10) % 97 == 0) {
+            assert_int_equal(siov_domain_unmap(dom[d], iova, 4096), 4096);
+            assert_int_equal(siov_domain_map(dom[d], iova, 0x2001000 + d * 0x100000 + page * 4096ull, 4096,
+                                             SIOV_PROT_READ), 0);
+            bf_remove(&b, (uint16_t)pasid[d], iova >> 12);
+            continue;
+        }
+        struct siov_atc_stats before, after;
+        struct siov_xlate x;
+        siov_atc_stats(atc, &before);
+        assert_int_equal(siov_atc_translate(atc, pasid[d], iova, SIOV_ACCESS_READ, &x), SIOV_OK);
+        siov_atc_stats(atc, &after);
+        bool want = bf_access(&b, (uint16_t)pasid[d], iova >> 12), got = after.hits > before.hits;
+        if (got != want)
+            fail_msg("ATC %ux%u policy %u: request %u (pasid %u page %u): ATC %s, brute force %s", g->sets, g->ways,
+                     g->policy, i, pasid[d], page, got ? "hit" : "missed", want ? "hit" : "missed");
+    }
+    siov_atc_free(atc);
+    free(b.w);
+    siov_driver_free(drv);
+    siov_iommu_free(u);
+    siov_mem_free(mem);
+}
+
+static void test_atc_matches_brute_force(void **state)
+{
+    (void)state;
+    static const struct geometry geos[] = {
+        {1, 16, SIOV_POLICY_LRU, 1}, {4, 4, SIOV_POLICY_FIFO, 1}, {2, 8, SIOV_POLICY_RANDOM, 9}, {16, 1, SIOV_POLICY_LRU, 1},
+    };
+    for (size_t i = 0; i < sizeof(geos) / sizeof(geos[0]); i++)
+        for (uint64_t s = 1; s <= 2; s++)
+            run_atc_geometry(&geos[i], s);
+    struct siov_mem *mem = siov_mem_new_flat(1 << 20);
+    struct siov_iommu *u = siov_iommu_new(mem, NULL);
+    struct siov_atc_config bad = {10, 3, SIOV_POLICY_LRU, 1};
+    errno = 0;
+    assert_null(siov_atc_new_config(u, DEV, &bad));
+    assert_int_equal(errno, EINVAL);
+    bad = (struct siov_atc_config){8, 4, 7, 1};
+    assert_null(siov_atc_new_config(u, DEV, &bad));
+    assert_null(siov_atc_new_config(u, DEV, NULL));
+    siov_iommu_free(u);
+    siov_mem_free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_bad_geometries),
         cmocka_unit_test(test_invalidate_all_empties),
         cmocka_unit_test(test_exact_cache_in_bulk),
+        cmocka_unit_test(test_atc_matches_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

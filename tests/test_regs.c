@@ -11,13 +11,13 @@ static void wr(struct tl *t, uint64_t off, uint64_t v, unsigned size) { siov_mmi
 
 /* Default CAP/ECAP, as literal values worked out by hand from spec 10.4.2/10.4.3:
    CAP  ND=6 SAGAW=0100b MGAW=47 FRO=0x22 SLLPS=11b PSI NFR=7 MAMV=18 FL1GP PI FL5LP
-   ECAP QI DT IR EIM PT IRO=0xF MHMV=15 NEST ERS SRS PSS=19 PASID SMTS SLADS SLTS FLTS SMPWCS RPS ADMS */
+   ECAP QI DT IR EIM PT IRO=0xF MHMV=15 NEST ERS SRS NWFS PSS=19 PASID SMTS SLADS SLTS FLTS SMPWCS RPS ADMS */
 static void cap_ecap_defaults_literal(void **state)
 {
     (void)state;
     struct tl *t = tl_new(NULL);
     assert_int_equal(rd(t, SIOV_REG_CAP, 8), 0x1912078c222f0406ull);
-    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x13e998c4f00f5eull);
+    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x13e99ac4f00f5eull);
     assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x10);
     /* 4-byte reads of either half */
     assert_int_equal(rd(t, SIOV_REG_CAP, 4), 0x222f0406u);

@@ -79,7 +79,8 @@ static unsigned sample(struct siov_trace_rec *r, unsigned max)
     x->access = SIOV_ACCESS_READ | SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC, x->time = 1000, x->has_result = true,
     x->fault = SIOV_FAULT_SSL_2;
     x = NEXT(SIOV_TRACE_XLATE), x->sid = DEV, x->pasid = 5, x->addr = 0xffffffffffff0000ull, x->time = 999,
-    x->access = SIOV_ACCESS_ATS_REQ, x->has_result = true, x->xlate = (struct siov_xlate){0x40000000, 1 << 30, 1, 65535};
+    x->access = SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_NO_WRITE, x->has_result = true,
+    x->xlate = (struct siov_xlate){0x40000000, 1 << 30, 1, 65535};
     x = NEXT(SIOV_TRACE_READ), x->sid = DEV, x->pasid = 5, x->addr = 0x10000, x->len = 1500,
     x->access = SIOV_ACCESS_READ, x->has_result = true;
     x = NEXT(SIOV_TRACE_WRITE), x->sid = 0, x->pasid = SIOV_NO_PASID, x->addr = 0x20000, x->len = 1,
@@ -610,6 +611,33 @@ static void test_hook_changes_no_counter(void **state)
     rig_down(&b);
 }
 
+/* An ATS translation request is a record too: access 'a', the completion as its answer. */
+static void test_hook_reports_ats(void **state)
+{
+    (void)state;
+    struct rig g;
+    static struct seen s;
+    s.n = 0;
+    rig_up(&g);
+    assert_int_equal(siov_dev_enable_ats(g.drv, DEV), 0);
+    siov_iommu_set_trace(g.u, collect, &s);
+    struct siov_ats_completion c;
+    assert_int_equal(siov_ats_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &c), SIOV_OK);
+    assert_int_equal(siov_ats_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &c), SIOV_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.r[0].kind, SIOV_TRACE_XLATE);
+    assert_true(s.r[0].access & SIOV_ACCESS_ATS_REQ);
+    assert_int_equal(s.r[0].xlate.addr, 0x1000010);
+    assert_int_equal(s.r[0].xlate.page_size, 4096);
+    assert_int_equal(s.r[0].xlate.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+    assert_int_equal(s.r[0].walks, 1);
+    assert_int_equal(s.r[1].hits, 1);
+    char line[200];
+    siov_trace_format(&s.r[0], line, sizeof(line));
+    assert_non_null(strstr(line, " xlate 00:02.0 1 0x10010 0 ra -> 0x1000010 4K rw 0"));
+    rig_down(&g);
+}
+
 /* siov_trace_hook writes what the unit reports, numbered in order. */
 static void test_hook_into_a_file(void **state)
 {
@@ -703,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_write_error_reported),
         cmocka_unit_test(test_hook_reports_requests),
         cmocka_unit_test(test_hook_changes_no_counter),
+        cmocka_unit_test(test_hook_reports_ats),
         cmocka_unit_test(test_hook_into_a_file),
         cmocka_unit_test(test_hook_from_threads),
     };

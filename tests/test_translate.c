@@ -596,14 +596,22 @@ static void test_translated_requests(void **state)
     sm_entry(t, pe);
     struct siov_xlate x;
     unsigned tr = SIOV_ACCESS_TRANSLATED;
-    assert_int_equal(xlate(t, PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x123456789ull);
     assert_int_equal(x.page_size, KiB4);
     assert_int_equal(x.perm, RWX);
-    assert_int_equal(x.did, DID);
+    assert_int_equal(x.did, 0); /* only the context entry is read: no domain */
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5000, tr | SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x5000);
     assert_int_equal(tl_stats(t).walks, 0);
+    assert_int_equal(tl_stats(t).translated_requests, 2);
+    /* with a PASID: SCT.10 (no EPTR), recorded with AT=10 */
+    assert_int_equal(xlate(t, PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_FAULT_SCT_10);
+    struct siov_fault_record r;
+    assert_int_equal(siov_iommu_fault_record(t->iommu, 0, &r), 1);
+    assert_int_equal(r.reason, SIOV_FAULT_SCT_10);
+    assert_int_equal(r.access, SIOV_ACCESS_WRITE | SIOV_ACCESS_TRANSLATED);
+    assert_int_equal(r.pasid, PASID);
     /* an untranslated request to the same address walks and faults */
     assert_int_equal(xlate(t, PASID, 0x5000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SSL_2);
     /* an ATS translation request is translated like an untranslated one */
@@ -615,7 +623,7 @@ static void test_translated_requests(void **state)
     t = legacy_new(NULL, SIOV_TT_SL_DT, SIOV_AW_4LVL, &slpt);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x1234000ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x1234000ull);
-    assert_int_equal(x.did, DID);
+    assert_int_equal(x.did, DID); /* the legacy context entry names it */
     tl_free(t);
 }
 

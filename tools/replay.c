@@ -29,6 +29,7 @@ struct rp {
     struct dom_slot *doms;
     unsigned ndom, domcap;
     uint8_t aux[65536 / 8];        /* devices with aux domains enabled */
+    struct siov_atc **atc;         /* by source id, with opts.atc.entries */
     uint32_t *hash;                /* ADI index + 1 by key, open addressing */
     unsigned hcap;
     unsigned last_hits, last_walks; /* the hook's report of the last request */
@@ -81,8 +82,8 @@ static void hook(void *opaque, const struct siov_trace_rec *rec)
         p->res->inval_replayed++;
         return;
     }
-    p->last_hits = rec->hits;
-    p->last_walks = rec->walks;
+    p->last_hits += rec->hits; /* through an ATC, a request may make several (translation requests, DMA) */
+    p->last_walks += rec->walks;
 }
 
 static int setup(struct rp *p)
@@ -99,11 +100,16 @@ static int setup(struct rp *p)
     p->drv = siov_driver_new(p->u, p->mem, REPLAY_POOL_GPA, REPLAY_POOL_SIZE);
     if (!p->drv)
         return snprintf(p->res->err, sizeof(p->res->err), "cannot create the driver"), -1;
+    if (p->o->atc.entries && !(p->atc = calloc(65536, sizeof(*p->atc))))
+        return snprintf(p->res->err, sizeof(p->res->err), "out of memory"), -1;
     return 0;
 }
 
 static void teardown(struct rp *p)
 {
+    for (unsigned i = 0; p->atc && i < 65536; i++)
+        siov_atc_free(p->atc[i]);
+    free(p->atc);
     siov_driver_free(p->drv);
     siov_iommu_free(p->u);
     siov_mem_free(p->mem);
@@ -221,6 +227,18 @@ static int do_domain(struct rp *p, const struct siov_trace_rec *r)
     return 0;
 }
 
+/* The device of r gets ATS and its ATC at its first attach. */
+static int atc_for(struct rp *p, const struct siov_trace_rec *r)
+{
+    int rc = siov_dev_enable_ats(p->drv, r->sid);
+    if (rc < 0)
+        return fail(p, r, "enabling ATS failed: %s", strerror(-rc));
+    p->atc[r->sid] = siov_atc_new_config(p->u, r->sid, &p->o->atc);
+    if (!p->atc[r->sid])
+        return fail(p, r, "cannot create an ATC of %u entries: %s", p->o->atc.entries, strerror(errno));
+    return 0;
+}
+
 static int do_attach(struct rp *p, const struct siov_trace_rec *r, struct siov_domain *d)
 {
     bool aux = r->pasid != SIOV_NO_PASID, on = r->kind == SIOV_TRACE_ATTACH;
@@ -239,7 +257,7 @@ static int do_attach(struct rp *p, const struct siov_trace_rec *r, struct siov_d
         return fail(p, r, "out of memory");
     if (aux && on)
         a->real_pasid = (uint32_t)siov_aux_pasid(d);
-    return 0;
+    return on && p->atc && !p->atc[r->sid] ? atc_for(p, r) : 0;
 }
 
 static int do_marker(struct rp *p, const struct siov_trace_rec *r)
@@ -268,33 +286,54 @@ static bool same_answer(const struct siov_trace_rec *r, siov_fault f, const stru
            (x->addr == r->xlate.addr && x->page_size == r->xlate.page_size && x->perm == r->xlate.perm);
 }
 
+/* Room for a DMA of len bytes; false when out of memory. */
+static bool dma_room(struct rp *p, uint64_t len)
+{
+    if (len <= p->bufcap)
+        return true;
+    uint8_t *b = realloc(p->buf, (size_t)len);
+    if (!b)
+        return false;
+    p->buf = b;
+    p->bufcap = (size_t)len;
+    return true;
+}
+
+/* Send r (PASID pasid) to the unit, or through atc when there is one. */
+static siov_fault send(struct rp *p, struct siov_atc *atc, const struct siov_trace_rec *r, uint32_t pasid,
+                       struct siov_xlate *x)
+{
+    size_t len = (size_t)r->len;
+    if (r->kind == SIOV_TRACE_XLATE)
+        return atc ? siov_atc_translate(atc, pasid, r->addr, r->access, x)
+                   : siov_translate(p->u, r->sid, pasid, r->addr, r->access, x);
+    if (r->kind == SIOV_TRACE_READ)
+        return atc ? siov_atc_dma_read(atc, pasid, r->addr, p->buf, len)
+                   : siov_dma_read(p->u, r->sid, pasid, r->addr, p->buf, len);
+    return atc ? siov_atc_dma_write(atc, pasid, r->addr, p->buf, len)
+               : siov_dma_write(p->u, r->sid, pasid, r->addr, p->buf, len);
+}
+
 static int do_request(struct rp *p, const struct siov_trace_rec *r)
 {
     struct replay_adi *a = adi_get(p, r->sid, r->pasid);
     if (!a)
         return fail(p, r, "out of memory");
+    if (r->kind != SIOV_TRACE_XLATE && (r->len > MAX_DMA || !dma_room(p, r->len)))
+        return fail(p, r, "a DMA of %llu bytes (at most %u)", (unsigned long long)r->len, MAX_DMA);
+    struct siov_atc *atc = p->atc ? p->atc[r->sid] : NULL;
+    struct siov_atc_stats s0 = {0}, s1 = {0};
     struct siov_xlate x = {0};
-    siov_fault f;
+    siov_atc_stats(atc, &s0);
     p->last_hits = p->last_walks = 0;
-    if (r->kind == SIOV_TRACE_XLATE) {
-        f = siov_translate(p->u, r->sid, a->real_pasid, r->addr, r->access, &x);
-    } else {
-        if (r->len > MAX_DMA)
-            return fail(p, r, "a DMA of %llu bytes (at most %u)", (unsigned long long)r->len, MAX_DMA);
-        if (r->len > p->bufcap) {
-            uint8_t *b = realloc(p->buf, (size_t)r->len);
-            if (!b)
-                return fail(p, r, "out of memory");
-            p->buf = b;
-            p->bufcap = (size_t)r->len;
-        }
-        f = r->kind == SIOV_TRACE_READ ? siov_dma_read(p->u, r->sid, a->real_pasid, r->addr, p->buf, (size_t)r->len)
-                                       : siov_dma_write(p->u, r->sid, a->real_pasid, r->addr, p->buf, (size_t)r->len);
-    }
+    siov_fault f = send(p, atc, r, a->real_pasid, &x);
+    siov_atc_stats(atc, &s1);
     p->res->requests++;
     a->requests++;
     a->iotlb_hits += p->last_hits;
     a->walks += p->last_walks;
+    a->atc_hits += s1.hits - s0.hits;
+    a->atc_misses += s1.misses - s0.misses;
     a->faults += f != SIOV_OK;
     a->bytes += f == SIOV_OK && r->kind != SIOV_TRACE_XLATE ? r->len : 0;
     if (p->o->check && r->has_result) {
@@ -350,6 +389,8 @@ int replay_run(const char *path, const struct replay_opts *o, struct replay_resu
     siov_trace_close(t);
     if (p.u)
         siov_iommu_stats(p.u, &res->stats);
+    for (unsigned i = 0; i < res->nadi; i++)
+        res->atc_hits += res->adi[i].atc_hits, res->atc_misses += res->adi[i].atc_misses;
     teardown(&p);
     res->seconds = now() - t0;
     return rc;

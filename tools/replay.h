@@ -13,6 +13,7 @@
 
 struct replay_opts {
     struct siov_iommu_config cfg; /* the unit (IOTLB geometry and all) */
+    struct siov_atc_config atc;   /* entries 0: no ATC; else each device's requests go through one */
     bool check;                   /* compare each answer with the one the trace recorded */
 };
 
@@ -22,12 +23,14 @@ struct replay_adi {
     uint32_t pasid;                 /* as in the trace */
     uint32_t real_pasid;            /* as this replay's driver gave it */
     uint64_t requests, iotlb_hits, walks, faults, bytes;
+    uint64_t atc_hits, atc_misses;  /* with an ATC: lookups it answered, and those it sent on */
 };
 
 struct replay_result {
     struct replay_adi *adi;         /* in order of first appearance */
     unsigned nadi, cap;
     struct siov_stats stats;        /* the unit's counters at the end */
+    uint64_t atc_hits, atc_misses;  /* every device's ATC together */
     uint64_t records, requests, markers, inval_recorded, inval_replayed;
     uint64_t checked, mismatches;   /* with opts.check: answers compared, and differing */
     uint64_t first_mismatch;        /* seq of the first differing answer */

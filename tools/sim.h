@@ -15,6 +15,7 @@
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
  *   sim_dot.c     dump --dot: the same structures as a Graphviz graph
  *   sim_trace.c   trace start/stop: recording requests and driver markers
+ *   sim_ats.c     ATS: translation requests, ATCs, device ports, completions
  *   sim_demo.c    the built-in demo scenario
  */
 #ifndef SIOV_SIM_H
@@ -52,7 +53,7 @@ struct sim_line {
 };
 
 /* ------------------------------------------------------------ objects */
-enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_IRQ };
+enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_IRQ, NAME_ATC };
 struct sim_domain {
     struct siov_domain *dom;
     uint32_t num;             /* its number in traces (1, 2, ...) */
@@ -66,10 +67,23 @@ struct sim_name {
     char name[SIM_NAME_LEN];
     enum sim_name_kind kind;
     struct sim_domain *dom;   /* NAME_DOMAIN (NULL once freed) */
-    siov_sid sid;             /* NAME_DEVICE */
+    siov_sid sid;             /* NAME_DEVICE, NAME_ATC (its device) */
     uint64_t num;             /* NAME_NUMBER */
     struct siov_msi msi;      /* NAME_IRQ: its message (a number: the address) */
     bool freed;               /* NAME_IRQ: freed with irq-free */
+    struct siov_atc *atc;     /* NAME_ATC (NULL once freed) */
+};
+
+/* A device attached by 'port SID manual': the device-TLB invalidations it
+   received and has not completed yet. */
+#define SIM_MAX_PORTS 8
+#define SIM_PORT_PENDING 64
+struct sim_port {
+    struct sim *s;
+    siov_sid sid;
+    bool used;
+    unsigned n;
+    unsigned itag[SIM_PORT_PENDING];
 };
 
 /* What one ADI (a sid and PASID pair) did, for the report. */
@@ -114,6 +128,7 @@ struct sim {
     struct sim_adi adi[SIM_MAX_ADIS];
     unsigned nadi;
     struct siov_stats base; /* "stats reset" baseline */
+    struct sim_port ports[SIM_MAX_PORTS];
     bool stats_reset;       /* base was taken by "stats reset" */
     uint64_t msi_count;
     struct siov_trace *trace; /* 'trace start': the trace being recorded */
@@ -329,6 +344,22 @@ const char *sim_errno_status(const struct sim_result *r, char *buf, size_t len);
 int sim_dump_irte(struct sim *s, uint64_t index, struct sim_result *r);
 /* sim_irq.c: "vector 0x41 dest 0x3 ..." or "posted ..." for an interrupt delivered. */
 const char *sim_fmt_irq(const struct siov_irq *irq, char *buf, size_t len);
+int sim_cmd_enable_ats(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_ats_translate(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_create(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_translate(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_dma_read(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_stats(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_atc_free(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_port(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_complete(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_expire(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_ats.c: print a stale-translation report (the unit's stale_report callback). */
+void sim_stale_report(void *opaque, const struct siov_stale_report *r);
+/* sim_ats.c: free the ATCs (before the unit goes). */
+void sim_ats_fini(struct sim *s);
 
 /* sim_dma.c: account a request of an ADI (stats delta since before); bytes > 0
    makes it a DMA (the report's DMA column), 0 a translation only. */

@@ -85,6 +85,23 @@ static const struct sim_cmd commands[] = {
     /* traces */
     {"trace", "action:word [file:word] [form:word]", sim_cmd_trace,
      "trace start FILE [text|binary]: record requests and driver markers; trace stop"},
+    /* ATS and device TLBs */
+    {"enable-ats", "sid", sim_cmd_enable_ats, "enable ATS on a device: DTE (TT=01 in legacy mode); needs a driver"},
+    {"ats-translate", "sid [pasid] iova:num [access]", sim_cmd_ats_translate,
+     "send an ATS translation request (access nw: a read-only fill); print the completion"},
+    {"atc create", "name = sid [entries:num]", sim_cmd_atc_create, "a device TLB (ATC) for a device, as its port"},
+    {"atc translate", "atc:word [pasid] iova:num [access]", sim_cmd_atc_translate,
+     "translate through an ATC: a hit, or a translation request on a miss"},
+    {"atc dma-read", "atc:word [pasid] iova:num len:num", sim_cmd_atc_dma_read, "DMA read with translated requests"},
+    {"atc dma-write", "atc:word [pasid] iova:num data:bytes", sim_cmd_atc_dma_write,
+     "DMA write of a string with translated requests"},
+    {"atc dump", "atc:word", sim_cmd_atc_dump, "list the translations an ATC holds"},
+    {"atc stats", "atc:word [counter:word]", sim_cmd_atc_stats, "an ATC's counters, or one of them"},
+    {"atc free", "atc:word", sim_cmd_atc_free, "free an ATC (its device answers invalidations at once again)"},
+    {"port", "sid mode:word", sim_cmd_port,
+     "manual: record a device's device-TLB invalidations until 'complete'; off: detach"},
+    {"complete", "sid [itag:num]", sim_cmd_complete, "a manual port completes an invalidation (every pending one)"},
+    {"expire", "", sim_cmd_expire, "every outstanding device-TLB invalidation times out now (FSTS.ITE)"},
 };
 
 const struct sim_cmd *sim_cmd_find(const char *name)
@@ -93,6 +110,25 @@ const struct sim_cmd *sim_cmd_find(const char *name)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+/* The command tokens t[0..n) name: one word, or two ("atc translate");
+   *used says how many. */
+static const struct sim_cmd *cmd_lookup(const struct sim_tok *t, unsigned n, unsigned *used)
+{
+    *used = 1;
+    if (!n || t[0].kind != TOK_WORD)
+        return NULL;
+    if (n >= 2 && t[1].kind == TOK_WORD) {
+        char two[2 * SIM_NAME_LEN + 2];
+        snprintf(two, sizeof(two), "%.*s %.*s", SIM_NAME_LEN, t[0].text, SIM_NAME_LEN, t[1].text);
+        const struct sim_cmd *c = sim_cmd_find(two);
+        if (c) {
+            *used = 2;
+            return c;
+        }
+    }
+    return sim_cmd_find(t[0].text);
 }
 
 /* ------------------------------------------------------------ arg specs */
@@ -262,12 +298,15 @@ int sim_kv_next(struct sim *s, const struct sim_args *a, unsigned *i, const stru
 /* ------------------------------------------------------------ dispatch */
 static int dispatch(struct sim *s, const struct sim_tok *t, unsigned n, struct sim_result *r)
 {
-    const struct sim_cmd *c = t[0].kind == TOK_WORD ? sim_cmd_find(t[0].text) : NULL;
+    unsigned used;
+    const struct sim_cmd *c = cmd_lookup(t, n, &used);
+    if (!c && sim_tok_is(&t[0], "atc"))
+        return sim_error(s, "'atc' needs one of create, translate, dma-read, dma-write, dump, stats, free");
     if (!c)
         return sim_error(s, "unknown command '%s' (try 'help')", t[0].text);
     struct sim_args a;
     memset(&a, 0, sizeof(a));
-    if (parse_args(s, c, t + 1, n - 1, &a) < 0)
+    if (parse_args(s, c, t + used, n - used, &a) < 0)
         return -1;
     return c->fn(s, &a, r);
 }
@@ -506,7 +545,8 @@ static int cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r
             return -1;
         n -= 2;
     }
-    bool cmd = n && t[0].kind == TOK_WORD && sim_cmd_find(t[0].text);
+    unsigned used;
+    bool cmd = n && cmd_lookup(t, n, &used);
     if (!cmd && n != 1)
         return sim_error(s, "let takes one number, or a command that gives one");
     if (!cmd && sim_parse_num(s, &t[0], &v) < 0)

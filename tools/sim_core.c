@@ -21,6 +21,7 @@ void sim_fini(struct sim *s)
 {
     uint64_t n;
     (void)sim_trace_stop(s, &n); /* a run that ends while tracing still writes its trace */
+    sim_ats_fini(s);
     siov_driver_free(s->drv); /* frees the domains it still owns */
     for (unsigned i = 0; i < s->nnames; i++)
         free(s->names[i].dom);
@@ -161,6 +162,8 @@ struct siov_iommu *sim_iommu(struct sim *s)
         return NULL;
     s->cfg.msi = sim_msi;
     s->cfg.msi_opaque = s;
+    s->cfg.stale_report = sim_stale_report; /* only with config stale_check=on */
+    s->cfg.stale_opaque = s;
     s->iommu = siov_iommu_new(s->mem, &s->cfg);
     if (!s->iommu) {
         char why[128];

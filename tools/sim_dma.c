@@ -256,6 +256,7 @@ static const struct stat_row stat_rows[] = {
     STAT(inv_devtlb),   STAT(inv_wait),      STAT(inv_other),     STAT(stale_hits),
     STAT(interrupts),   STAT(irq_remapped),  STAT(irq_posted),    STAT(irq_compat),
     STAT(irq_blocked),  STAT(iec_hits),      STAT(iec_misses),    STAT(inv_iec),
+    STAT(ats_requests), STAT(translated_requests), STAT(devtlb_timeouts),
 };
 
 static uint64_t stat_get(const struct siov_stats *st, const struct stat_row *row)
@@ -287,6 +288,8 @@ static int stats_one(struct sim *s, const char *name, const struct siov_stats *s
     r->kind = RES_NUM;
     if (strcmp(name, "msi") == 0)
         r->num = s->msi_count;
+    else if (strcmp(name, "devtlb_outstanding") == 0)
+        r->num = siov_iommu_devtlb_outstanding(s->iommu);
     else if (strcmp(name, "iotlb_hit_permille") == 0)
         r->num = hit_permille(st->iotlb_hits, st->iotlb_misses);
     else {
@@ -323,6 +326,7 @@ int sim_cmd_stats(struct sim *s, const struct sim_args *a, struct sim_result *r)
         sim_note(s, "  %-22s %llu", stat_rows[i].name, (unsigned long long)stat_get(&st, &stat_rows[i]));
     unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
     sim_note(s, "  %-22s %llu", "msi", (unsigned long long)s->msi_count);
+    sim_note(s, "  %-22s %u", "devtlb_outstanding", siov_iommu_devtlb_outstanding(s->iommu));
     sim_note(s, "  %-22s %u.%u%%", "iotlb hit rate", pm / 10, pm % 10);
     return 0;
 }

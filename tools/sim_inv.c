@@ -93,15 +93,64 @@ static void queue_ring_around(struct sim *s, struct siov_iommu *u, const uint64_
         b[i] += y[i] - x[i];
 }
 
-int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r)
+/* Device-TLB descriptors take size=N (with addr=): the range in the S-bit
+   encoding (facts 13.5), written into qw1 for them. *args loses the pair. */
+static int devtlb_size(struct sim *s, const struct sim_layout *lay, struct sim_args *args, uint64_t *size,
+                       bool *have)
+{
+    *have = false;
+    bool pasid_form = strcmp(lay->name, "pdevtlb") == 0;
+    if (!pasid_form && strcmp(lay->name, "devtlb") != 0)
+        return 0;
+    unsigned i = 0;
+    const struct sim_tok *k, *v;
+    int rc;
+    while ((rc = sim_kv_next(s, args, &i, &k, &v)) > 0) {
+        if (!sim_tok_is(k, "size"))
+            continue;
+        if (sim_parse_num(s, v, size) < 0)
+            return -1;
+        if (*size < SIOV_PAGE_SIZE || (*size & (*size - 1)))
+            return sim_error(s, "size must be a power of two of at least 4K");
+        *have = true;
+        /* drop the three tokens key = value: the fields encoder does not know them */
+        struct sim_tok *rest = (struct sim_tok *)(uintptr_t)args->rest;
+        memmove(&rest[i - 3], &rest[i], (args->nrest - i) * sizeof(*rest));
+        args->nrest -= 3;
+        return 0;
+    }
+    return rc;
+}
+
+/* qw1 with the range [addr, addr + size) of a 0x3 or 0x8 descriptor. */
+static uint64_t with_range(const struct sim_layout *lay, uint64_t qw1, uint64_t size)
+{
+    bool pasid_form = strcmp(lay->name, "pdevtlb") == 0;
+    uint64_t s_bit = pasid_form ? SIOV_PDTLB1_S : SIOV_DTLB1_S;
+    int s;
+    uint64_t addr = siov_ats_range_encode(qw1 & SIOV_ADDR_4K, size, &s);
+    return (qw1 & ~(SIOV_ADDR_4K | s_bit)) | addr | (s ? s_bit : 0);
+}
+
+int sim_cmd_inv(struct sim *s, const struct sim_args *a_in, struct sim_result *r)
 {
     (void)r;
     struct siov_iommu *u = sim_iommu(s);
-    const struct sim_layout *lay = u ? inv_layout(s, a->v[0].tok) : NULL;
-    uint64_t qw[8], base = 0, size = SIOV_PAGE_SIZE;
+    const struct sim_layout *lay = u ? inv_layout(s, a_in->v[0].tok) : NULL;
+    uint64_t qw[8], base = 0, size = SIOV_PAGE_SIZE, range = 0;
     unsigned dsz = 16;
-    if (!lay || sim_fields_encode(s, lay, a, qw) < 0 || queue_geometry(s, u, &base, &size, &dsz) < 0)
+    struct sim_tok toks[SIM_MAX_TOKENS];
+    struct sim_args a_copy = *a_in, *a = &a_copy;
+    bool ranged = false;
+    if (lay && a->nrest <= SIM_MAX_TOKENS) {
+        memcpy(toks, a_in->rest, a_in->nrest * sizeof(toks[0]));
+        a->rest = toks;
+    }
+    if (!lay || devtlb_size(s, lay, a, &range, &ranged) < 0 || sim_fields_encode(s, lay, a, qw) < 0 ||
+        queue_geometry(s, u, &base, &size, &dsz) < 0)
         return -1;
+    if (ranged)
+        qw[1] = with_range(lay, qw[1], range);
     if (lay->qwords > 2 && dsz == 16 && (qw[2] | qw[3]))
         return sim_error(s, "qw2/qw3 need a queue of 256-bit descriptors (queue ... dw=1)");
     uint64_t desc[4] = {qw[0], qw[1], lay->qwords > 2 ? qw[2] : 0, lay->qwords > 2 ? qw[3] : 0};

@@ -282,7 +282,7 @@ static const struct flag_word flag_words[] = {
     {"read", SIOV_ACCESS_READ, true},   {"write", SIOV_ACCESS_WRITE, true},
     {"exec", SIOV_ACCESS_EXEC, true},   {"priv", SIOV_ACCESS_PRIV, true},
     {"ats", SIOV_ACCESS_ATS_REQ, false}, {"translated", SIOV_ACCESS_TRANSLATED, false},
-    {"none", 0, true},
+    {"nw", SIOV_ACCESS_NO_WRITE, false}, {"none", 0, true},
 };
 
 /* One piece of an access list: a word above, or letters from r, w, x. */
@@ -320,7 +320,7 @@ int sim_parse_access(struct sim *s, const struct sim_tok *t, bool prot, unsigned
     }
     return sim_error(s, "bad %s '%s' (%s)", prot ? "permission" : "access", t->text,
                      prot ? "letters r w x, or words read write exec priv, joined by , or +"
-                          : "letters r w x, or words read write exec priv ats translated, joined by , or +");
+                          : "letters r w x, or words read write exec priv ats translated nw, joined by , or +");
 }
 
 int sim_parse_bool(struct sim *s, const struct sim_tok *t, bool *out)
@@ -421,10 +421,10 @@ const char *sim_fmt_pasid(uint32_t pasid, char buf[24])
 
 const char *sim_fmt_access(unsigned access, char buf[48])
 {
-    snprintf(buf, 48, "%s%s%s%s%s%s", (access & SIOV_ACCESS_READ) ? "r" : "",
+    snprintf(buf, 48, "%s%s%s%s%s%s%s", (access & SIOV_ACCESS_READ) ? "r" : "",
              (access & SIOV_ACCESS_WRITE) ? "w" : "", (access & SIOV_ACCESS_EXEC) ? "x" : "",
              (access & SIOV_ACCESS_PRIV) ? "+priv" : "", (access & SIOV_ACCESS_ATS_REQ) ? "+ats" : "",
-             (access & SIOV_ACCESS_TRANSLATED) ? "+translated" : "");
+             (access & SIOV_ACCESS_TRANSLATED) ? "+translated" : "", (access & SIOV_ACCESS_NO_WRITE) ? "+nw" : "");
     if (!buf[0])
         snprintf(buf, 48, "none");
     return buf;

@@ -32,6 +32,7 @@ static const struct policy policies[] = {
 struct replay_cli {
     const char *trace, *plot_dir;
     unsigned iotlb[MAX_POINTS], niotlb;
+    unsigned atc[MAX_POINTS], natc;  /* ATC entries; none: no ATC */
     unsigned pol[MAX_POLICIES], npol;
     unsigned ways;   /* associativity of the hardware-like policies; 0: fully associative */
     uint64_t seed;
@@ -40,9 +41,31 @@ struct replay_cli {
 
 /* One point of the sweep and its result. */
 struct point {
-    unsigned policy, entries;
+    unsigned policy, entries, atc; /* atc: the ATC's entries, 0 without */
     struct replay_result res;
 };
+
+/* What a chart or sweep table runs along: the IOTLB's entries, or (with
+   several ATC sizes) the ATC's, the IOTLB at its first size. */
+struct axis {
+    bool atc;
+    unsigned iotlb, first_atc;
+};
+
+static bool on_axis(const struct axis *ax, const struct point *pt)
+{
+    return ax->atc ? pt->entries == ax->iotlb : pt->atc == ax->first_atc;
+}
+
+static double total_rate(const struct axis *ax, const struct replay_result *r)
+{
+    return ax->atc ? replay_rate(r->atc_hits, r->atc_misses) : replay_rate(r->stats.iotlb_hits, r->stats.iotlb_misses);
+}
+
+static double adi_rate(const struct axis *ax, const struct replay_adi *a)
+{
+    return ax->atc ? replay_rate(a->atc_hits, a->atc_misses) : replay_rate(a->iotlb_hits, a->walks);
+}
 
 /* "16,32,64" or "16..4096" (powers of two between); 0 or -1. */
 static int parse_sizes(const char *s, unsigned *out, unsigned *n, unsigned max)
@@ -94,6 +117,10 @@ static int parse_cli(int argc, char **argv, struct replay_cli *c)
         if (!strcmp(a, "--iotlb") && next) {
             if (parse_sizes(next, c->iotlb, &c->niotlb, MAX_POINTS) < 0)
                 return fprintf(stderr, "siov-sim replay: bad --iotlb '%s' (N,N,... or A..B)\n", next), -1;
+            i++;
+        } else if (!strcmp(a, "--atc") && next) {
+            if (parse_sizes(next, c->atc, &c->natc, MAX_POINTS) < 0)
+                return fprintf(stderr, "siov-sim replay: bad --atc '%s' (N,N,... or A..B)\n", next), -1;
             i++;
         } else if (!strcmp(a, "--policy") && next) {
             if (parse_policies(next, c) < 0)
@@ -154,20 +181,28 @@ static double pct(uint64_t hits, uint64_t misses)
 static void print_point(const struct point *pt)
 {
     const struct replay_result *r = &pt->res;
-    printf("%-22s %12s %12s %12s %9s %9s\n", "ADI", "requests", "iotlb hits", "walks", "hit rate", "faults");
+    printf("%-22s %12s %12s %12s %9s %9s", "ADI", "requests", "iotlb hits", "walks", "hit rate", "faults");
+    if (pt->atc)
+        printf(" %12s %9s", "atc hits", "atc rate");
+    printf("\n");
     for (unsigned i = 0; i < r->nadi; i++) {
         const struct replay_adi *a = &r->adi[i];
         char name[48];
         adi_name(a, name, sizeof(name));
-        printf("%-22s %12llu %12llu %12llu %8.2f%% %9llu\n", name, (unsigned long long)a->requests,
+        printf("%-22s %12llu %12llu %12llu %8.2f%% %9llu", name, (unsigned long long)a->requests,
                (unsigned long long)a->iotlb_hits, (unsigned long long)a->walks, pct(a->iotlb_hits, a->walks),
                (unsigned long long)a->faults);
+        if (pt->atc)
+            printf(" %12llu %8.2f%%", (unsigned long long)a->atc_hits, pct(a->atc_hits, a->atc_misses));
+        printf("\n");
     }
     const struct siov_stats *s = &r->stats;
-    printf("%-22s %12llu %12llu %12llu %8.2f%% %9llu\n", "total", (unsigned long long)r->requests,
+    printf("%-22s %12llu %12llu %12llu %8.2f%% %9llu", "total", (unsigned long long)r->requests,
            (unsigned long long)s->iotlb_hits, (unsigned long long)s->walks, pct(s->iotlb_hits, s->iotlb_misses),
            (unsigned long long)s->faults);
-    printf("caches: IOTLB %.2f%% of %llu lookups, context cache %.2f%% of %llu, PASID cache %.2f%% of %llu; "
+    if (pt->atc)
+        printf(" %12llu %8.2f%%", (unsigned long long)r->atc_hits, pct(r->atc_hits, r->atc_misses));
+    printf("\ncaches: IOTLB %.2f%% of %llu lookups, context cache %.2f%% of %llu, PASID cache %.2f%% of %llu; "
            "%llu evictions, %llu invalidations\n",
            pct(s->iotlb_hits, s->iotlb_misses), (unsigned long long)(s->iotlb_hits + s->iotlb_misses),
            pct(s->context_cache_hits, s->context_cache_misses),
@@ -177,12 +212,13 @@ static void print_point(const struct point *pt)
            (unsigned long long)s->invalidations);
 }
 
-static void print_sweep(const struct point *pts, unsigned n)
+static void print_sweep(const struct axis *ax, const struct point *pts, unsigned n)
 {
     const struct replay_result *r0 = &pts[0].res;
     unsigned nadi = r0->nadi < MAX_ADI_COLUMNS ? r0->nadi : MAX_ADI_COLUMNS;
-    printf("\nIOTLB hit rate by entries (columns: total, then each ADI as dev.fn/PASID)\n%-10s %8s %12s %9s",
-           "policy", "entries", "walks", "total");
+    printf("\n%s hit rate by entries (columns: the IOTLB's and the ATC's totals, then each ADI's %s rate as "
+           "dev.fn/PASID)\n%-10s %8s %8s %12s %9s %9s", ax->atc ? "ATC" : "IOTLB", ax->atc ? "ATC" : "IOTLB",
+           "policy", "iotlb", "atc", "walks", "iotlb", "atc");
     for (unsigned i = 0; i < nadi; i++) {
         char name[48];
         adi_short(&r0->adi[i], name, sizeof(name));
@@ -191,10 +227,14 @@ static void print_sweep(const struct point *pts, unsigned n)
     printf("\n");
     for (unsigned k = 0; k < n; k++) {
         const struct replay_result *r = &pts[k].res;
-        printf("%-10s %8u %12llu %8.2f%%", policies[pts[k].policy].name, pts[k].entries,
+        printf("%-10s %8u %8u %12llu %8.2f%%", policies[pts[k].policy].name, pts[k].entries, pts[k].atc,
                (unsigned long long)r->stats.walks, pct(r->stats.iotlb_hits, r->stats.iotlb_misses));
+        if (pts[k].atc)
+            printf(" %8.2f%%", pct(r->atc_hits, r->atc_misses));
+        else
+            printf(" %9s", "-");
         for (unsigned i = 0; i < nadi && i < r->nadi; i++)
-            printf(" %9.2f%%", pct(r->adi[i].iotlb_hits, r->adi[i].walks));
+            printf(" %9.2f%%", 100.0 * adi_rate(ax, &r->adi[i]));
         printf("\n");
     }
     if (r0->nadi > nadi)
@@ -208,18 +248,19 @@ struct curves {
     char names[MAX_ADI_LINES + 1][48];
 };
 
-/* Hit rate against IOTLB entries, one line per ADI and the total, for policy pol. */
-static int plot_by_adi(const char *dir, const struct point *pts, unsigned n, unsigned pol, struct curves *c)
+/* Hit rate along the axis, one line per ADI and the total, for policy pol. */
+static int plot_by_adi(const char *dir, const struct axis *ax, const struct point *pts, unsigned n, unsigned pol,
+                       struct curves *c)
 {
     unsigned np = 0, nadi = pts[0].res.nadi < MAX_ADI_LINES ? pts[0].res.nadi : MAX_ADI_LINES;
-    for (unsigned k = 0; k < n; k++) {
-        if (pts[k].policy != pol)
+    for (unsigned k = 0; k < n && np < MAX_POINTS; k++) {
+        if (pts[k].policy != pol || !on_axis(ax, &pts[k]))
             continue;
         const struct replay_result *r = &pts[k].res;
-        c->x[np] = pts[k].entries;
-        c->y[0][np] = replay_rate(r->stats.iotlb_hits, r->stats.iotlb_misses);
+        c->x[np] = ax->atc ? pts[k].atc : pts[k].entries;
+        c->y[0][np] = total_rate(ax, r);
         for (unsigned i = 0; i < nadi; i++)
-            c->y[i + 1][np] = i < r->nadi ? replay_rate(r->adi[i].iotlb_hits, r->adi[i].walks) : 0;
+            c->y[i + 1][np] = i < r->nadi ? adi_rate(ax, &r->adi[i]) : 0;
         np++;
     }
     snprintf(c->names[0], sizeof(c->names[0]), "total");
@@ -228,29 +269,29 @@ static int plot_by_adi(const char *dir, const struct point *pts, unsigned n, uns
     for (unsigned i = 0; i <= nadi; i++)
         c->s[i] = (struct plot_series){c->names[i], c->x, c->y[i], np};
     char title[96], path[4096];
-    snprintf(title, sizeof(title), "IOTLB hit rate by ADI (%s)", policies[pol].name);
-    struct plot p = {title, "IOTLB entries", "hit rate", true, 0, 1, true, c->s, nadi + 1};
-    snprintf(path, sizeof(path), "%s/iotlb-adi.svg", dir);
+    snprintf(title, sizeof(title), "%s hit rate by ADI (%s)", ax->atc ? "ATC" : "IOTLB", policies[pol].name);
+    struct plot p = {title, ax->atc ? "ATC entries" : "IOTLB entries", "hit rate", true, 0, 1, true, c->s, nadi + 1};
+    snprintf(path, sizeof(path), "%s/%s-adi.svg", dir, ax->atc ? "atc" : "iotlb");
     return plot_svg_file(path, &p);
 }
 
-/* Total hit rate against IOTLB entries, one line per policy. */
-static int plot_by_policy(const char *dir, const struct point *pts, unsigned n, const struct replay_cli *c,
-                          struct curves *cv)
+/* Total hit rate along the axis, one line per policy. */
+static int plot_by_policy(const char *dir, const struct axis *ax, const struct point *pts, unsigned n,
+                          const struct replay_cli *c, struct curves *cv)
 {
     for (unsigned j = 0; j < c->npol; j++) {
         unsigned np = 0;
-        for (unsigned k = 0; k < n; k++)
-            if (pts[k].policy == c->pol[j]) {
-                cv->x[np] = pts[k].entries; /* the same entries for every policy */
-                cv->y[j][np++] = replay_rate(pts[k].res.stats.iotlb_hits, pts[k].res.stats.iotlb_misses);
+        for (unsigned k = 0; k < n && np < MAX_POINTS; k++)
+            if (pts[k].policy == c->pol[j] && on_axis(ax, &pts[k])) {
+                cv->x[np] = ax->atc ? pts[k].atc : pts[k].entries; /* the same for every policy */
+                cv->y[j][np++] = total_rate(ax, &pts[k].res);
             }
         cv->s[j] = (struct plot_series){policies[c->pol[j]].name, cv->x, cv->y[j], np};
     }
-    char path[4096];
-    struct plot p = {"IOTLB hit rate by replacement policy", "IOTLB entries", "hit rate", true, 0, 1, true, cv->s,
-                     c->npol};
-    snprintf(path, sizeof(path), "%s/iotlb-policy.svg", dir);
+    char path[4096], title[80];
+    snprintf(title, sizeof(title), "%s hit rate by replacement policy", ax->atc ? "ATC" : "IOTLB");
+    struct plot p = {title, ax->atc ? "ATC entries" : "IOTLB entries", "hit rate", true, 0, 1, true, cv->s, c->npol};
+    snprintf(path, sizeof(path), "%s/%s-policy.svg", dir, ax->atc ? "atc" : "iotlb");
     return plot_svg_file(path, &p);
 }
 
@@ -263,39 +304,56 @@ static int write_plots(const struct replay_cli *c, const struct point *pts, unsi
         free(cv);
         return -errno;
     }
-    int rc = plot_by_adi(c->plot_dir, pts, n, c->pol[0], cv);
+    struct axis ax = {c->natc > 1, c->iotlb[0], c->natc ? c->atc[0] : 0};
+    int rc = plot_by_adi(c->plot_dir, &ax, pts, n, c->pol[0], cv);
     if (!rc && c->npol > 1)
-        rc = plot_by_policy(c->plot_dir, pts, n, c, cv);
+        rc = plot_by_policy(c->plot_dir, &ax, pts, n, c, cv);
     free(cv);
     return rc;
 }
 
 /* ------------------------------------------------------------------- main */
+/* The ways of a cache of entries under policy pl (0: libsiov's own). */
+static unsigned ways_for(const struct replay_cli *c, const struct policy *pl, unsigned entries)
+{
+    return !pl->ways ? 0 : c->ways && c->ways < entries ? c->ways : entries;
+}
+
+/* Replay one point of the sweep into pt. */
+static int run_point(const struct replay_cli *c, struct replay_opts *o, struct point *pt)
+{
+    const struct policy *pl = &policies[pt->policy];
+    o->cfg.iotlb_entries = pt->entries;
+    o->cfg.iotlb_ways = ways_for(c, pl, pt->entries);
+    o->cfg.iotlb_policy = pl->policy;
+    o->cfg.iotlb_seed = c->seed;
+    o->atc = (struct siov_atc_config){pt->atc, ways_for(c, pl, pt->atc), pl->policy, c->seed};
+    if ((o->cfg.iotlb_ways && pt->entries % o->cfg.iotlb_ways) || (o->atc.ways && pt->atc % o->atc.ways)) {
+        fprintf(stderr, "siov-sim replay: %u IOTLB or %u ATC entries are not a multiple of %u ways\n", pt->entries,
+                pt->atc, c->ways);
+        return -1;
+    }
+    if (replay_run(c->trace, o, &pt->res) < 0) {
+        fprintf(stderr, "siov-sim replay: %s: %s\n", c->trace, pt->res.err);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_points(const struct replay_cli *c, struct point *pts, unsigned *n)
 {
     struct replay_opts o = {.check = c->check};
     siov_iommu_config_default(&o.cfg);
+    unsigned natc = c->natc ? c->natc : 1;
     *n = 0;
     for (unsigned j = 0; j < c->npol; j++)
-        for (unsigned k = 0; k < c->niotlb; k++) {
-            struct point *pt = &pts[(*n)++];
-            pt->policy = c->pol[j];
-            pt->entries = c->iotlb[k];
-            o.cfg.iotlb_entries = c->iotlb[k];
-            const struct policy *pl = &policies[pt->policy];
-            o.cfg.iotlb_ways = !pl->ways ? 0 : c->ways && c->ways < c->iotlb[k] ? c->ways : c->iotlb[k];
-            o.cfg.iotlb_policy = pl->policy;
-            o.cfg.iotlb_seed = c->seed;
-            if (o.cfg.iotlb_ways && c->iotlb[k] % o.cfg.iotlb_ways) {
-                fprintf(stderr, "siov-sim replay: %u IOTLB entries are not a multiple of %u ways\n", c->iotlb[k],
-                        o.cfg.iotlb_ways);
-                return -1;
+        for (unsigned k = 0; k < c->niotlb; k++)
+            for (unsigned m = 0; m < natc; m++) {
+                struct point *pt = &pts[(*n)++];
+                *pt = (struct point){c->pol[j], c->iotlb[k], c->natc ? c->atc[m] : 0, {0}};
+                if (run_point(c, &o, pt) < 0)
+                    return -1;
             }
-            if (replay_run(c->trace, &o, &pt->res) < 0) {
-                fprintf(stderr, "siov-sim replay: %s: %s\n", c->trace, pt->res.err);
-                return -1;
-            }
-        }
     return 0;
 }
 
@@ -310,12 +368,16 @@ static void print_summary(const struct replay_cli *c, const struct point *pts, u
            c->trace, (unsigned long long)r->records, (unsigned long long)r->requests,
            (unsigned long long)r->markers, (unsigned long long)r->inval_recorded,
            (unsigned long long)r->inval_replayed);
-    printf("\n%s, %u IOTLB entries%s\n", policies[pts[0].policy].name, pts[0].entries,
+    printf("\n%s, %u IOTLB entries%s", policies[pts[0].policy].name, pts[0].entries,
            !policies[pts[0].policy].ways ? " (libsiov's own placement)"
            : c->ways && c->ways < pts[0].entries ? ", set-associative" : ", fully associative");
+    if (pts[0].atc)
+        printf(", an ATC of %u entries per device", pts[0].atc);
+    printf("\n");
     print_point(&pts[0]);
+    struct axis ax = {c->natc > 1, c->iotlb[0], c->natc ? c->atc[0] : 0};
     if (n > 1)
-        print_sweep(pts, n);
+        print_sweep(&ax, pts, n);
     if (c->check)
         printf("\ncheck: %llu answers compared, %llu differ%s\n", (unsigned long long)r->checked,
                (unsigned long long)r->mismatches, r->mismatches ? " (first at record" : "");
@@ -331,7 +393,7 @@ int sim_replay_main(int argc, char **argv)
     c.iotlb[0] = 4096;
     if (parse_cli(argc, argv, &c) < 0)
         return 2;
-    struct point *pts = calloc(MAX_POINTS * MAX_POLICIES, sizeof(*pts));
+    struct point *pts = calloc((size_t)MAX_POINTS * MAX_POINTS * MAX_POLICIES, sizeof(*pts));
     if (!pts)
         return 2;
     unsigned n = 0;

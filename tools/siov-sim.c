@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: siov-sim [options] [SCENARIO | -]\n"
-               "       siov-sim replay TRACE [--iotlb LIST] [--policy LIST] [--ways N] [--plot DIR] [--check]\n"
+               "       siov-sim replay TRACE [--iotlb LIST] [--atc LIST] [--policy LIST] [--ways N] [--plot DIR] [--check]\n"
                "       siov-sim tracegen ring|random|stream OUT [key=value...] [--binary]\n"
                "       siov-sim convert IN OUT [--text|--binary]\n"
                "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
@@ -31,7 +31,8 @@ static void usage(FILE *f)
                "failed command (the run stops there), or bad options.\n"
                "replay (exit status 1 when --check finds a differing answer, 2 on an error):\n"
                "  --iotlb LIST           IOTLB entries to sweep: N,N,... or A..B (powers of two; default 4096)\n"
-               "  --policy LIST          IOTLBs to sweep: default (libsiov's own), lru, fifo, random\n"
+               "  --atc LIST             give each device an ATC of these entries, swept like --iotlb\n"
+               "  --policy LIST          caches to sweep: default (libsiov's own), lru, fifo, random\n"
                "  --ways N               ways per set of lru/fifo/random (default full: fully associative)\n"
                "  --seed N               the random policy's seed (default 1)\n"
                "  --plot DIR             write SVG hit-rate curves into DIR\n"
@@ -42,7 +43,7 @@ static void usage(FILE *f)
                "  --binary               write the binary form\n");
 }
 
-#define MAX_EXPECT_OUTPUT 32
+#define MAX_EXPECT_OUTPUT 64
 struct options {
     bool quiet, verbose, print_demo, commands;
     const char *expect_error;

@@ -53,6 +53,16 @@ SIOV_API int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid);
    attached, -EINVAL if not enabled, -ENODEV without PASID support. */
 SIOV_API int siov_dev_disable_aux(struct siov_driver *drv, siov_sid sid);
 
+/* Enable ATS for a device (PCIe ATS on the function): DTE in its scalable
+   context entry, or TT=01 in its legacy one while a second-level domain is
+   attached (a pass-through attachment keeps TT=10, whose translation requests
+   fault LCT.5). Until then the device's translation and translated requests
+   fault (SCT.5 / LCT.5). From then on unmap, detach and aux detach also send
+   device-TLB invalidations (0x3, or 0x8 for a PASID) and wait for the device
+   to complete them. 0 (also if already enabled), -ENODEV without ECAP.DT,
+   -EINVAL for NULL, -ENOMEM, or the queue's error. */
+SIOV_API int siov_dev_enable_ats(struct siov_driver *drv, siov_sid sid);
+
 enum siov_domain_type {
     SIOV_DOMAIN_SECOND_LEVEL, /* PGTT second-level only */
     SIOV_DOMAIN_FIRST_LEVEL,  /* PGTT first-level only */

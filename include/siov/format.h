@@ -615,6 +615,56 @@ static inline uint64_t siov_dsc_make_type(unsigned type)
 #define SIOV_PIOTLB_GRAN_PASID 2u
 #define SIOV_PIOTLB_GRAN_PAGE 3u
 
+/* ------------------------------------------------------------------- ATS
+ * A translation completion's data entry (PCIe 10.2.3; VT-d 4.2.3 Table 10). */
+#define SIOV_ATS_CPL_R SIOV_BIT(0)
+#define SIOV_ATS_CPL_W SIOV_BIT(1)
+#define SIOV_ATS_CPL_U SIOV_BIT(2)    /* untranslated access only */
+#define SIOV_ATS_CPL_EXE SIOV_BIT(3)
+#define SIOV_ATS_CPL_PRIV SIOV_BIT(4)
+#define SIOV_ATS_CPL_G SIOV_BIT(5)    /* global */
+#define SIOV_ATS_CPL_N SIOV_BIT(10)   /* no-snoop allowed */
+#define SIOV_ATS_CPL_S SIOV_BIT(11)   /* size above 4 KiB, encoded in ADDR */
+#define SIOV_ATS_CPL_ADDR SIOV_ADDR_4K
+/* S=1 with every address bit from 12 to 62 set: the whole address space
+   (the global device-TLB invalidation, spec 6.5.3.3). */
+#define SIOV_ATS_RANGE_ALL 0x7FFFFFFFFFFFF000ull
+
+/* The S-bit range encoding shared by translation completions and device-TLB
+   invalidations (spec 6.5.2.5): S=0 is one 4 KiB page at addr; S=1 sizes the
+   range by the lowest clear bit of addr[63:12] (bit 12+k clear, the k bits
+   below it set: 2^(k+13) bytes, aligned to its size). Ranges of 2^64 bytes
+   decode to base 0, size UINT64_MAX. */
+static inline void siov_ats_range_decode(uint64_t addr, int s, uint64_t *base, uint64_t *size)
+{
+    uint64_t page = addr & SIOV_ADDR_4K;
+    if (!s) {
+        *base = page;
+        *size = SIOV_PAGE_SIZE;
+        return;
+    }
+    uint64_t ones = ~page >> SIOV_PAGE_SHIFT; /* bit k: bit 12+k of addr clear */
+    unsigned k = ones ? (unsigned)__builtin_ctzll(ones) : 64;
+    if (k + 13 >= 64) {
+        *base = 0;
+        *size = UINT64_MAX;
+        return;
+    }
+    *size = 1ull << (k + 13);
+    *base = page & ~(*size - 1);
+}
+/* Encode [base, base + size) (size a power of two >= 4 KiB, base aligned to
+   it; UINT64_MAX: everything); returns the address field, *s the S bit. */
+static inline uint64_t siov_ats_range_encode(uint64_t base, uint64_t size, int *s)
+{
+    *s = size > SIOV_PAGE_SIZE;
+    if (size == UINT64_MAX || size > (1ull << 63))
+        return SIOV_ATS_RANGE_ALL;
+    if (!*s)
+        return base & SIOV_ADDR_4K;
+    return ((base & ~(size - 1)) | ((size >> 1) - 1)) & SIOV_ADDR_4K;
+}
+
 #ifdef __cplusplus
 }
 #endif

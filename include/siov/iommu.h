@@ -21,7 +21,7 @@ extern "C" {
 
 /* Extra access flags beyond READ/WRITE/EXEC/PRIV (types.h): the PCIe address
    type of the request. Neither flag: an untranslated request. */
-#define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request (needs DTE / TT=01) */
+#define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request: as siov_ats_translate (<siov/ats.h>) */
 #define SIOV_ACCESS_TRANSLATED (1u << 5) /* translated request: address already host-physical */
 
 struct siov_iommu;
@@ -79,6 +79,7 @@ struct siov_iommu_config {
                                 needs x2apic (default false) */
     bool irq_remap_required; /* ECAP.IRREQ (rev 5): interrupts are blocked (IR.2B)
                                 while remapping is off (default false) */
+    bool nwfs;              /* ECAP.NWFS: a translation request's NW flag is honoured (default true) */
     /* IOTLB geometry. 0 ways (the default): libsiov's own placement, hashed
        4-way sets behind a front cache of final translations, the fastest.
        N ways: an exact, hardware-like IOTLB of iotlb_entries / N sets of N
@@ -129,7 +130,15 @@ struct siov_xlate {
    Requests without PASID carry no PR/ER: PRIV and EXEC are dropped from them.
    An access with none of READ/WRITE/EXEC is a read. A PASID above
    SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SGN.10, not recorded.
-   NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded. */
+   NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded.
+   SIOV_ACCESS_TRANSLATED: a translated request (AT=10), checked against the
+   root and context entries only (DTE or TT=01, the host address width, the
+   interrupt range; with a PASID: SCT.10); the address passes unchanged as one
+   4 KiB page. SIOV_ACCESS_ATS_REQ: a translation request, as
+   siov_ats_translate; a Success completion granting the access is SIOV_OK
+   (the completion's range as the page), one that does not is
+   SIOV_ERR_NOT_PRESENT, a refusal its fault (SIOV_ERR_BUS: UR without a
+   VT-d reason, as with translation disabled). */
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
 
@@ -159,6 +168,7 @@ SIOV_API int siov_translate_batch(struct siov_iommu *iommu, size_t n, const stru
 #define SIOV_CACHE_PASID (1u << 1)
 #define SIOV_CACHE_IOTLB (1u << 2)
 #define SIOV_CACHE_IEC (1u << 3) /* the interrupt entry cache (an interrupt request) */
+#define SIOV_CACHE_ATC (1u << 4) /* a device TLB (<siov/ats.h>) */
 
 /* A request the stale-translation checker caught: the answer the unit gave
    (through its caches) and the answer an uncached translation gives now. */
@@ -190,6 +200,14 @@ SIOV_API siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32
 /* DMA write on behalf of a device: translate page by page and copy into guest memory. */
 SIOV_API siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, const void *src, size_t len);
+/* DMA with translated requests (AT=10, without PASID: spec 4.2.1) at host
+   address hpa: each 4 KiB page checked as siov_translate checks
+   SIOV_ACCESS_TRANSLATED, then copied; faults and errors as siov_dma_read. */
+SIOV_API siov_fault siov_dma_read_translated(struct siov_iommu *iommu, siov_sid sid, uint64_t hpa, void *dst,
+                                             size_t len);
+/* The write direction of siov_dma_read_translated. */
+SIOV_API siov_fault siov_dma_write_translated(struct siov_iommu *iommu, siov_sid sid, uint64_t hpa,
+                                              const void *src, size_t len);
 
 /* Counters since the unit was created. A translation answered by the front
    cache (final translations by source id, PASID and page) counts as an IOTLB
@@ -216,6 +234,9 @@ struct siov_stats {
     uint64_t irq_blocked;          /* ended in an interrupt-remapping fault */
     uint64_t iec_hits, iec_misses; /* interrupt entry cache */
     uint64_t inv_iec;              /* interrupt-entry-cache invalidation descriptors */
+    uint64_t ats_requests;         /* translation requests (AT=01) */
+    uint64_t translated_requests;  /* translated requests (AT=10) */
+    uint64_t devtlb_timeouts;      /* device-TLB invalidations timed out (siov_iommu_expire) */
 };
 /* Snapshot of the unit's counters. */
 SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);

@@ -35,7 +35,9 @@ SIOV_API struct siov_mem *siov_mem_new(const struct siov_mem_ops *ops, void *opa
 SIOV_API void siov_mem_free(struct siov_mem *mem);
 /* Copy guest memory out; 0, -EINVAL on NULL, -EFAULT when not backed or failed. */
 SIOV_API int siov_mem_read(struct siov_mem *mem, uint64_t gpa, void *dst, size_t len);
-/* Copy into guest memory; 0, -EINVAL on NULL, -EFAULT when not backed or failed. */
+/* Copy into guest memory; 0, -EINVAL on NULL, -EFAULT when not backed or failed.
+   Flat memory stores an aligned 8-byte write whole (a table entry, as a CPU
+   writes it), so that a concurrent walk reads the old or the new entry. */
 SIOV_API int siov_mem_write(struct siov_mem *mem, uint64_t gpa, const void *src, size_t len);
 /* Flat: its size; callback backend: UINT64_MAX. */
 SIOV_API uint64_t siov_mem_size(const struct siov_mem *mem);

@@ -9,6 +9,8 @@
 #include <siov/format.h>
 #include <siov/irq.h>
 #include <siov/iommu.h>
+#include <siov/port.h>
+#include <siov/ats.h>
 #include <siov/domain.h>
 #include <siov/trace.h>
 

@@ -27,6 +27,7 @@ typedef uint16_t siov_sid; /* requester id: bus[15:8] dev[7:3] fn[2:0] */
 #define SIOV_ACCESS_WRITE (1u << 1)
 #define SIOV_ACCESS_EXEC (1u << 2) /* execute request (ERE) */
 #define SIOV_ACCESS_PRIV (1u << 3) /* supervisor/privileged request (SRE) */
+#define SIOV_ACCESS_NO_WRITE (1u << 6) /* NW on a translation request: a read-only fill */
 
 /* VT-d fault reasons, numerically equal to the specification's codes
    (rev 5.10 Table 30: legacy 0x01..0x0E, scalable mode 0x30..0xA5; Table
@@ -150,6 +151,10 @@ typedef enum siov_fault {
     /* Not a VT-d fault: siov_dma_* found the translated address unbacked
        (on a bus this is an unsupported request; nothing is recorded). */
     SIOV_ERR_BUS = 0x100,
+    /* Not a VT-d fault: a translation completion said the page is not present
+       with the access asked for; the device may send a page request and
+       retry. Nothing is recorded. */
+    SIOV_ERR_NOT_PRESENT = 0x101,
 } siov_fault;
 
 /* Short spec name of a fault reason ("SPT.2", "SSL.2"); "OK" for SIOV_OK, "?" if unknown. */

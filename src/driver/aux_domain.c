@@ -343,14 +343,15 @@ static void dom_pasid_entry(const struct siov_domain *d, uint64_t pe[8])
     }
 }
 
-/* Legacy context entry for d (spec 9.3): second level or pass-through. */
-static void dom_legacy_entry(const struct siov_domain *d, uint64_t *qw0, uint64_t *qw1)
+/* Legacy context entry for d on dev (spec 9.3): second level (TT=01 with
+   ATS) or pass-through. */
+static void dom_legacy_entry(const struct siov_domain *d, const struct siov_dev *dev, uint64_t *qw0, uint64_t *qw1)
 {
     unsigned aw = d->aw, sagaw = (unsigned)siov_get(d->drv->cap, SIOV_CAP_SAGAW);
     if (d->kind == SIOV_DOM_PT) /* pass-through: the largest supported width */
         for (unsigned a = SIOV_AW_3LVL; a <= SIOV_AW_5LVL; a++)
             aw = sagaw & (1u << a) ? a : aw;
-    *qw0 = SIOV_CE0_P | siov_set(0, SIOV_CE0_TT, d->kind == SIOV_DOM_PT ? SIOV_TT_PASS_THROUGH : SIOV_TT_SL);
+    *qw0 = SIOV_CE0_P | siov_set(0, SIOV_CE0_TT, siov_drv_legacy_tt(dev, d->kind == SIOV_DOM_PT));
     *qw0 |= d->kind == SIOV_DOM_PT ? 0 : d->root & SIOV_CE0_SLPTPTR;
     *qw1 = siov_set(0, SIOV_CE1_AW, aw) | siov_set(0, SIOV_CE1_DID, d->did);
 }
@@ -373,7 +374,7 @@ static int attach(struct siov_domain *dom, siov_sid sid)
         dom_pasid_entry(dom, pe);
         ret = siov_drv_pasid_set(drv, dev, SIOV_DRV_RID_PASID, pe);
     } else {
-        dom_legacy_entry(dom, &pe[0], &pe[1]);
+        dom_legacy_entry(dom, dev, &pe[0], &pe[1]);
         ret = siov_drv_legacy_set(drv, dev, pe[0], pe[1]);
     }
     if (ret) {

@@ -140,7 +140,7 @@ struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *m
     drv->ecap = siov_mmio_read(iommu, SIOV_REG_ECAP, 8);
     drv->scalable = drv->ecap & SIOV_ECAP_SMTS;
     drv->pasid_ok = drv->scalable && (drv->ecap & SIOV_ECAP_PASID);
-    drv->dev_tlb = drv->scalable && (drv->ecap & SIOV_ECAP_DT);
+    drv->dev_tlb = (drv->ecap & SIOV_ECAP_DT) != 0;
     read_geometry(drv);
     int ret = (drv->ecap & SIOV_ECAP_QI) ? 0 : -ENODEV; /* the driver invalidates through the queue */
     if (!ret)

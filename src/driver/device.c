@@ -65,7 +65,7 @@ static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
         return ret;
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
     uint64_t qw0 = dev->dir | siov_set(0, SIOV_SCE0_PDTS, drv->pdts) | SIOV_SCE0_P;
-    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (drv->dev_tlb ? SIOV_SCE0_DTE : 0);
+    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (dev->ats ? SIOV_SCE0_DTE : 0);
     ret = siov_drv_wr64(drv, gpa + 8, siov_set(0, SIOV_SCE1_RID_PASID, SIOV_DRV_RID_PASID));
     if (!ret)
         ret = siov_drv_wr64(drv, gpa, qw0);
@@ -102,12 +102,6 @@ static void ctx_sm_teardown(struct siov_driver *drv, struct siov_dev *dev)
 
 /* ------------------------------------------------------------ devices */
 
-struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid)
-{
-    struct siov_dev **bus = drv->devs[SIOV_SID_BUS(sid)];
-    return bus ? bus[SIOV_SID_DEVFN(sid)] : NULL;
-}
-
 int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out)
 {
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
@@ -133,7 +127,7 @@ int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **ou
 
 void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev)
 {
-    if (dev->rid_dom || dev->naux || dev->aux_enabled)
+    if (dev->rid_dom || dev->naux || dev->aux_enabled || dev->ats)
         return;
     if (drv->scalable)
         ctx_sm_teardown(drv, dev);
@@ -243,12 +237,69 @@ int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev)
         return ret;
     uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
     siov_drv_wr64(drv, gpa, 0);
-    /* legacy context-entry change (spec 6.5.3.3): context cache, then IOTLB by DID */
+    /* legacy context-entry change (spec 6.5.3.3): context cache, IOTLB by DID, device TLB */
     siov_drv_inv_cc_device(drv, dev->sid, did);
     siov_drv_inv_iotlb_dsi(drv, did);
+    siov_drv_inv_devtlb(drv, dev->sid, SIOV_NO_PASID, 0, 0);
     ret = siov_drv_qi_flush(drv);
     siov_drv_wr64(drv, gpa + 8, 0);
     return ret;
+}
+
+unsigned siov_drv_legacy_tt(const struct siov_dev *dev, bool pass_through)
+{
+    if (pass_through)
+        return SIOV_TT_PASS_THROUGH; /* TT=10 carries no ATS: its translation requests fault LCT.5 */
+    return dev && dev->ats ? SIOV_TT_SL_DT : SIOV_TT_SL;
+}
+
+/* ----------------------------------------------------------------- ATS */
+
+/* A present context entry changed (facts 10.3): the context cache of the
+   device; in scalable mode the PASID cache too, whose entries were decoded
+   under the old context entry; in legacy mode the IOTLB of its DID. */
+static int ctx_changed(struct siov_driver *drv, struct siov_dev *dev, uint16_t did)
+{
+    siov_drv_inv_cc_device(drv, dev->sid, did);
+    if (drv->scalable)
+        siov_drv_inv_pc_global(drv);
+    else
+        siov_drv_inv_iotlb_dsi(drv, did);
+    return siov_drv_qi_flush(drv);
+}
+
+int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev)
+{
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0, qw1;
+    dev->ats = true;
+    if (drv->scalable) { /* DTE in the present context entry */
+        int ret = siov_drv_rd64(drv, gpa, &qw0);
+        if (!ret)
+            ret = siov_drv_wr64(drv, gpa, qw0 | SIOV_SCE0_DTE);
+        return ret ? ret : ctx_changed(drv, dev, 0);
+    }
+    if (!dev->rid_dom || siov_drv_rd64(drv, gpa, &qw0) || siov_drv_rd64(drv, gpa + 8, &qw1))
+        return 0; /* the entry gets TT=01 when a second-level domain is attached */
+    if (siov_get(qw0, SIOV_CE0_TT) != SIOV_TT_SL)
+        return 0; /* pass-through */
+    int ret = siov_drv_wr64(drv, gpa, siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT));
+    return ret ? ret : ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID));
+}
+
+static int enable_ats(struct siov_driver *drv, siov_sid sid)
+{
+    if (!drv->dev_tlb)
+        return siov_drv_fail(drv, -ENODEV, "the unit has no device-TLB support (ECAP.DT)");
+    struct siov_dev *dev;
+    int ret = siov_drv_dev_get(drv, sid, &dev);
+    if (ret || dev->ats)
+        return ret;
+    return siov_drv_ats_enable(drv, dev);
+}
+
+int siov_dev_enable_ats(struct siov_driver *drv, siov_sid sid)
+{
+    return drv ? siov_drv_done(drv, enable_ats(drv, sid)) : -EINVAL;
 }
 
 /* ------------------------------------------------------- aux enabling */

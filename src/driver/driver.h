@@ -35,6 +35,7 @@ struct siov_qi_desc {
 struct siov_dev {
     siov_sid sid;
     bool aux_enabled;
+    bool ats;                    /* ATS enabled: DTE / TT=01, device-TLB invalidations sent */
     struct siov_domain *rid_dom; /* attached for requests without PASID */
     unsigned naux;               /* aux domains attached */
     uint64_t dir;                /* PASID directory (scalable mode) */
@@ -75,7 +76,7 @@ struct siov_driver {
     uint64_t cap, ecap;
     bool scalable;  /* TTM scalable; otherwise legacy (SL and PT domains only) */
     bool pasid_ok;  /* ECAP.PASID: aux domains possible */
-    bool dev_tlb;   /* DTE set in context entries; device-TLB invalidations sent */
+    bool dev_tlb;   /* ECAP.DT: devices may enable ATS */
     /* table pool */
     uint64_t pool_base;
     struct siov_bitmap pages;
@@ -213,7 +214,7 @@ SIOV_DRV_LOCAL void siov_drv_inv_piotlb_range(struct siov_driver *drv, uint16_t 
 SIOV_DRV_LOCAL void siov_drv_inv_pc_global(struct siov_driver *drv);
 SIOV_DRV_LOCAL void siov_drv_inv_pc(struct siov_driver *drv, uint16_t did, uint32_t pasid);
 /* Device-TLB of sid for [lo, hi) (lo == hi: everything); pasid SIOV_NO_PASID for
-   the non-PASID form. Nothing when device-TLBs are not in use. */
+   the non-PASID form. Nothing unless the device has ATS enabled. */
 SIOV_DRV_LOCAL void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid,
                                         uint64_t lo, uint64_t hi);
 /* Interrupt entry cache: everything; the 2^im entries from index (aligned). */
@@ -224,9 +225,15 @@ SIOV_DRV_LOCAL void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned ind
    IRTA, SIRTP, IEC invalidation, IRE, CFI off — Linux's order); 0 or -errno. */
 SIOV_DRV_LOCAL int siov_drv_irq_enable(struct siov_driver *drv);
 
-/* ---- device.c: devices. find: NULL if not set up. get: set up on first use
-   (context entry, PASID directory). put: release it once nothing uses it. */
-SIOV_DRV_LOCAL struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid);
+/* A device the driver has set up, or NULL (inline: the queue asks it too). */
+static inline struct siov_dev *siov_drv_dev_find(const struct siov_driver *drv, siov_sid sid)
+{
+    struct siov_dev **bus = drv->devs[SIOV_SID_BUS(sid)];
+    return bus ? bus[SIOV_SID_DEVFN(sid)] : NULL;
+}
+
+/* ---- device.c: devices. get: set up on first use (context entry, PASID
+   directory). put: release it once nothing uses it. */
 SIOV_DRV_LOCAL int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out);
 SIOV_DRV_LOCAL void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev);
 /* Scalable mode: install a PASID-table entry (P set last) / tear it down with
@@ -240,6 +247,11 @@ SIOV_DRV_LOCAL int siov_drv_need_pasid(struct siov_driver *drv);
 SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0,
                                        uint64_t qw1);
 SIOV_DRV_LOCAL int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev);
+/* ATS on for dev (siov_dev_enable_ats after its argument checks). */
+SIOV_DRV_LOCAL int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev);
+/* Legacy TT for a domain of kind on dev: pass-through, or second level (with
+   device-TLB when dev has ATS). */
+SIOV_DRV_LOCAL unsigned siov_drv_legacy_tt(const struct siov_dev *dev, bool pass_through);
 
 /* ---- io_pgtable.c: a domain's page tables, the only code that reads and
    writes paging entries. Internal steps queue their invalidations; the caller

@@ -23,7 +23,7 @@ struct fault_info {
    SSS, SGN and HPT condition, SCT.2-10, SPD.2-3 and SPT.2-9 are qualified;
    LRT, RTA, SRT, SCT.1, SPD.1 and SPT.1 (nothing on the path can carry an
    FPD yet, or the structure that would carry it is unreadable) are not. */
-static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
+static const struct fault_info fault_table[SIOV_ERR_NOT_PRESENT + 1] = {
     [SIOV_OK] = {"OK", NULL, "no fault: the request was translated", NQ},
     FAULT(LRT, 2, NQ, "root entry not present (legacy mode)"),
     FAULT(LCT, 2, Q, "context entry not present (legacy mode)"),
@@ -113,6 +113,9 @@ static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
     FAULT(HPT, 5, Q, "host permission table fault HPT.5 (needs ECAP.HPTS)"),
     FAULT(HPT, 6, Q, "host permission table fault HPT.6 (needs ECAP.HPTS)"),
     [SIOV_ERR_BUS] = {"BUS", NULL, "translated address not backed by memory (not a VT-d fault)", NQ},
+    [SIOV_ERR_NOT_PRESENT] = {"NOT_PRESENT", NULL,
+                              "the translation completion does not grant the access (not a VT-d fault)",
+                              NQ},
 };
 #undef FAULT
 #undef FAULT_ST
@@ -126,10 +129,10 @@ static const struct fault_info *fault_info(siov_fault f)
     return &fault_table[i];
 }
 
-/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_BUS. */
+/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_*. */
 static bool fault_recordable(siov_fault f)
 {
-    return f != SIOV_OK && f != SIOV_ERR_BUS && fault_info(f);
+    return f != SIOV_OK && f < SIOV_ERR_BUS && fault_info(f);
 }
 
 const char *siov_fault_name(siov_fault f)
@@ -144,11 +147,11 @@ const char *siov_fault_stage_name(siov_fault f)
     return !fi ? "?" : fi->stage_name ? fi->stage_name : fi->name;
 }
 
-/* Case-insensitive equality, '_' standing for '.'. */
+/* Case-insensitive equality, '_' standing for '.' (and for itself: NOT_PRESENT). */
 static bool name_matches(const char *want, const char *name)
 {
     for (; *want && *name; want++, name++) {
-        char c = *want == '_' ? '.' : *want;
+        char c = *want == '_' && *name == '.' ? '.' : *want;
         if (c >= 'a' && c <= 'z')
             c = (char)(c - 'a' + 'A');
         if (c != *name)

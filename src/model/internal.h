@@ -31,6 +31,7 @@ struct siov_req {
     bool nocache;    /* bypass the caches (the stale-translation checker's fresh answer) */
     unsigned *how;   /* where the IOTLB stage says what answered (SIOV_HOW_*), for the trace hook */
 };
+#define SIOV_TRACE_ACCESS_ALL 0x7Fu /* the access bits a trace record carries (SIOV_ACCESS_READ .. _NO_WRITE) */
 #define SIOV_HOW_HIT 1u  /* the IOTLB */
 #define SIOV_HOW_WALK 2u /* a page walk */
 
@@ -71,6 +72,7 @@ struct siov_walk_out {
     unsigned perm_user;  /* SIOV_ACCESS_READ/WRITE/EXEC allowed for PR=0 requests */
     unsigned perm_super; /* the same for PR=1 requests */
     bool dirty;          /* a write needs no further A/D update */
+    bool snoop;          /* second-level and nested: the SL leaf's SNP (an ATS completion's N) */
 };
 
 /* An interrupt remapping table entry, decoded once (what the interrupt entry
@@ -128,6 +130,35 @@ struct siov_xc_hit {
     uint16_t did;
 };
 
+/* A device's port (port.h), as the unit keeps it. */
+struct siov_port {
+    struct siov_device_ops ops;
+    void *opaque;
+    bool attached;
+};
+
+/* A message the unit sends once its lock drops (outbox.c): a device-TLB
+   invalidation to a port and/or an invalidation event to the notifiers. */
+struct siov_outmsg {
+    bool send, notify;
+    struct siov_inval_event ev; /* send: sid, pasid, addr, size of the invalidation */
+    bool global;                /* send: G of a 0x8 descriptor */
+    unsigned itag;
+    struct siov_port port;      /* send: the port as it was when the descriptor ran */
+};
+
+struct siov_notifier {
+    void (*fn)(void *opaque, const struct siov_inval_event *ev);
+    void *opaque;
+};
+
+/* Invalidation tags of device-TLB invalidations (PCIe ITag: 5 bits). */
+#define SIOV_ITAGS 32
+struct siov_itag {
+    bool busy;
+    siov_sid sid;
+};
+
 struct siov_iommu {
     struct siov_mem *mem;
     struct siov_iommu_config cfg;
@@ -159,6 +190,18 @@ struct siov_iommu {
     siov_trace_fn trace_fn;    /* trace_hook.c: NULL, or called per request and invalidation */
     void *trace_opaque;
     struct siov_stat_shard shard[SIOV_STAT_SHARDS];
+    /* devices and observers (under lock; outbox.c, inval.c) */
+    struct siov_port *ports[256];  /* per bus: 256 devfn slots, allocated on first attach */
+    struct siov_itag itag[SIOV_ITAGS];
+    unsigned itag_hand;            /* next ITag tried (round robin) */
+    unsigned dtlb_outstanding;     /* ITags busy */
+    bool iq_wait_stalled;          /* processing stopped at an inv-wait for them */
+    struct siov_outmsg *out;       /* messages waiting for the lock to drop */
+    unsigned nout, cout;
+    bool out_busy;                 /* a thread is delivering (out_thread) */
+    pthread_t out_thread;
+    struct siov_notifier *notif;
+    unsigned nnotif, cnotif;
 };
 #define SIOV_STATE_TE 1ull /* bit 0 of iommu->state: translation enabled (RTADDR bit 0 is reserved) */
 /* iommu->fast_gate: front-cache hits may answer requests without a PASID /
@@ -244,6 +287,27 @@ struct siov_trace_scope {
    SIOV_TRACE_INV_* at granularity gran, to the hook (if one is set). */
 SIOV_LOCAL void siov_trace_request(struct siov_iommu *u, const struct siov_trace_req *q);
 SIOV_LOCAL void siov_trace_inval(struct siov_iommu *u, unsigned type, unsigned gran, const struct siov_trace_scope *sc);
+/* outbox.c: ports, notifiers and the messages to them, queued under the lock
+   and delivered in order after it drops (port.h: who calls what). */
+/* Under lock: the port of sid, or NULL. */
+SIOV_LOCAL const struct siov_port *siov_port_find(const struct siov_iommu *iommu, siov_sid sid);
+/* Under lock: attach (ops non-NULL) or detach sid's port; 0, -EBUSY, -ENOENT, -ENOMEM. */
+SIOV_LOCAL int siov_port_set(struct siov_iommu *iommu, siov_sid sid, const struct siov_device_ops *ops,
+                             void *opaque);
+/* Under lock: queue a message; false when out of memory (nothing queued). */
+SIOV_LOCAL bool siov_out_queue(struct siov_iommu *iommu, const struct siov_outmsg *m);
+/* Under lock: queue an invalidation event for the notifiers (none: nothing). */
+SIOV_LOCAL void siov_out_event(struct siov_iommu *iommu, const struct siov_inval_event *ev);
+/* Under lock: drop the queued sends to sid (their port is going away). */
+SIOV_LOCAL void siov_out_drop_sends(struct siov_iommu *iommu, siov_sid sid);
+/* Under lock: wait until no other thread is delivering (drops the lock meanwhile). */
+SIOV_LOCAL void siov_out_wait_idle(struct siov_iommu *iommu);
+/* Under lock: add a notifier; 0 or -ENOMEM. */
+SIOV_LOCAL int siov_notifier_add(struct siov_iommu *iommu, const struct siov_notifier *n);
+/* Deliver the queued messages (call with the lock not held). */
+SIOV_LOCAL void siov_out_flush(struct siov_iommu *iommu);
+/* Free the tables (the unit's end). */
+SIOV_LOCAL void siov_out_fini(struct siov_iommu *iommu);
 
 /* fault.c */
 /* Whether a fault reason is qualified (suppressed by FPD), docs/spec-notes.md. */
@@ -268,6 +332,13 @@ SIOV_LOCAL void siov_regs_reset(struct siov_iommu *iommu);
 /* inval.c: invalidation queue and register-based invalidation (under lock). */
 SIOV_LOCAL void siov_iq_process(struct siov_iommu *iommu);
 SIOV_LOCAL void siov_iq_disable(struct siov_iommu *iommu);
+/* inval.c, under lock: device sid completed itag (ICE if it has no such
+   invalidation outstanding); the queue goes on when it waited for it. */
+SIOV_LOCAL void siov_iq_devtlb_done(struct siov_iommu *iommu, siov_sid sid, unsigned itag);
+/* inval.c, under lock: every outstanding device-TLB invalidation times out (ITE). */
+SIOV_LOCAL void siov_iq_expire(struct siov_iommu *iommu);
+/* inval.c, under lock: sid's port went away: its invalidations are complete. */
+SIOV_LOCAL void siov_iq_port_gone(struct siov_iommu *iommu, siov_sid sid);
 SIOV_LOCAL void siov_inv_ccmd(struct siov_iommu *iommu, uint64_t ccmd);
 SIOV_LOCAL void siov_inv_iotlb_reg(struct siov_iommu *iommu, uint64_t cmd);
 
@@ -352,8 +423,29 @@ SIOV_LOCAL void siov_caches_inv_all(struct siov_caches *c);
 /* caches.c: the front cache alone (regs.c, when the translation state changes). */
 SIOV_LOCAL void siov_caches_front_flush(struct siov_caches *c);
 
-/* translate.c: the pipeline below the caches: context, PASID entry. *fpd as for pasid_lookup. */
+/* resolve.c: the steps every request pipeline shares. */
+/* The root-table state check a request makes first: SIOV_OK, or its fault;
+   *record says whether the fault is recorded (abort-DMA mode blocks silently). */
+SIOV_LOCAL siov_fault siov_root_check(const struct siov_iommu *iommu, uint64_t state, bool *record);
+/* The context entry of req->sid, through the context cache. */
+SIOV_LOCAL siov_fault siov_context_get(struct siov_iommu *iommu, uint64_t state, const struct siov_req *req,
+                                       struct siov_ctx_ent *ce);
+/* Context and PASID entry of req, through the caches; *fpd as for pasid_lookup.
+   Translation and translated requests (SIOV_ACCESS_ATS_REQ/TRANSLATED) fault
+   SCT.5 / LCT.5 at the context entry when it does not enable ATS. */
 SIOV_LOCAL siov_fault siov_resolve(struct siov_iommu *iommu, uint64_t state, const struct siov_req *req,
                                    struct siov_pasid_ent *pe, bool *fpd);
+/* Whether a cached walk w answers a request of access under pe without a
+   walk (no fault to report, no A/D update to make). */
+SIOV_LOCAL bool siov_hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_out *w, unsigned access);
+/* A request as it arrives: the unit's epoch read first (before any lookup). */
+SIOV_LOCAL struct siov_req siov_req_make(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t addr,
+                                         unsigned access);
+
+/* ats.c: a translation request of req (access has SIOV_ACCESS_ATS_REQ) at
+   state: the completion and the fault (recorded unless req->nocache); the
+   stale checker's fresh answer has req->nocache set: no cache, no record. */
+SIOV_LOCAL siov_fault siov_ats_request(struct siov_iommu *iommu, uint64_t state, const struct siov_req *req,
+                                       struct siov_ats_completion *out);
 
 #endif

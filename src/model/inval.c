@@ -3,32 +3,60 @@
  * 1.6). What each request clears is the caches' business (facts 10.2); this file
  * decodes, validates and dispatches. Everything here runs under iommu->lock.
  */
+#include <string.h>
+
 #include "internal.h"
 
 #define DSC_QWORDS_MAX 4
 #define DSC_BYTES_128 16u
 #define DSC_BYTES_256 32u
+/* Not an IQEI: the descriptor must wait (for device-TLB completions, or for a
+   free ITag); the queue stops on it and resumes when that changes. */
+#define IQ_STALL 0x100u
+#define ALL_ADDRESSES UINT64_MAX /* an event's size for every address (port.h) */
 
 /* ----------------------------------------------------- shared actions */
-/* Count a processed invalidation and hand it to the trace hook. */
-static void done(struct siov_iommu *u, uint64_t *kind, unsigned type, unsigned gran, struct siov_trace_scope sc)
+static void count(struct siov_iommu *u, uint64_t *kind)
 {
     siov_stat_inc(&u->stats.invalidations);
     siov_stat_inc(kind);
+}
+
+/* Hand a processed invalidation (descriptor type SIOV_TRACE_INV_*, its
+   granularity field, its scope) to the trace hook, if one is set. */
+static void traced(struct siov_iommu *u, unsigned type, unsigned gran, struct siov_trace_scope sc)
+{
     if (__builtin_expect(u->trace_fn != NULL, 0))
         siov_trace_inval(u, type, gran, &sc);
+}
+
+/* The notifiers' event for an invalidation of kind at granularity g. */
+static void event(struct siov_iommu *u, unsigned kind, unsigned g, uint16_t did, uint32_t pasid, uint64_t addr,
+                  uint64_t size)
+{
+    struct siov_inval_event ev = {kind, g, did, 0, pasid, addr, size};
+    siov_out_event(u, &ev);
 }
 
 /* Context-cache invalidation at granularity g; false for a reserved g. */
 static bool cc_invalidate(struct siov_iommu *u, unsigned g, uint16_t did, siov_sid sid, unsigned fm)
 {
+    struct siov_inval_event ev = {SIOV_INV_CONTEXT, SIOV_INV_G_GLOBAL, 0, 0, SIOV_NO_PASID, 0, 0};
     switch (g) {
     case SIOV_INV_GRAN_GLOBAL: siov_cc_inv_global(u->caches); break;
-    case SIOV_INV_GRAN_DOMAIN: siov_cc_inv_domain(u->caches, did); break;
-    case SIOV_INV_GRAN_DEVICE: siov_cc_inv_device(u->caches, sid, fm); break;
+    case SIOV_INV_GRAN_DOMAIN:
+        siov_cc_inv_domain(u->caches, did);
+        ev.granularity = SIOV_INV_G_DOMAIN, ev.did = did;
+        break;
+    case SIOV_INV_GRAN_DEVICE:
+        siov_cc_inv_device(u->caches, sid, fm);
+        ev.granularity = SIOV_INV_G_DEVICE, ev.sid = sid, ev.addr = fm;
+        break;
     default: return false;
     }
-    done(u, &u->stats.inv_context, SIOV_TRACE_INV_CONTEXT, g,
+    count(u, &u->stats.inv_context);
+    siov_out_event(u, &ev);
+    traced(u, SIOV_TRACE_INV_CONTEXT, g,
          (struct siov_trace_scope){did, g == SIOV_INV_GRAN_DEVICE ? sid : 0, SIOV_NO_PASID, 0, fm});
     return true;
 }
@@ -57,7 +85,13 @@ static unsigned iotlb_invalidate(struct siov_iommu *u, unsigned g, uint16_t did,
     case SIOV_INV_GRAN_PAGE: siov_tlb_inv_page(u->caches, did, addr, am); break;
     default: return 0;
     }
-    done(u, &u->stats.inv_iotlb, SIOV_TRACE_INV_IOTLB, g,
+    count(u, &u->stats.inv_iotlb);
+    unsigned eg = g == SIOV_INV_GRAN_GLOBAL ? SIOV_INV_G_GLOBAL : g == SIOV_INV_GRAN_DOMAIN ? SIOV_INV_G_DOMAIN
+                                                                                          : SIOV_INV_G_RANGE;
+    bool range = eg == SIOV_INV_G_RANGE;
+    event(u, SIOV_INV_IOTLB, eg, eg == SIOV_INV_G_GLOBAL ? 0 : did, SIOV_NO_PASID, range ? addr : 0,
+          range ? SIOV_PAGE_SIZE << am : 0);
+    traced(u, SIOV_TRACE_INV_IOTLB, g,
          (struct siov_trace_scope){did, 0, SIOV_NO_PASID, g == SIOV_INV_GRAN_PAGE ? addr : 0,
                                    g == SIOV_INV_GRAN_PAGE ? am : 0});
     return g;
@@ -95,16 +129,21 @@ static unsigned dsc_piotlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MA
     uint64_t addr = qw[1] & SIOV_INV1_ADDR;
     unsigned am = (unsigned)siov_get(qw[1], SIOV_INV1_AM);
     switch (siov_get(qw[0], SIOV_PIOTLB0_G)) {
-    case SIOV_PIOTLB_GRAN_PASID: siov_tlb_inv_pasid(u->caches, did, pasid); break;
+    case SIOV_PIOTLB_GRAN_PASID:
+        siov_tlb_inv_pasid(u->caches, did, pasid);
+        event(u, SIOV_INV_PIOTLB, SIOV_INV_G_PASID, did, pasid, 0, 0);
+        break;
     case SIOV_PIOTLB_GRAN_PAGE:
         if (!psi_valid(u, addr, am))
             return SIOV_IQEI_RSVD;
         siov_tlb_inv_pasid_page(u->caches, did, pasid, addr, am);
+        event(u, SIOV_INV_PIOTLB, SIOV_INV_G_RANGE, did, pasid, addr, SIOV_PAGE_SIZE << am);
         break;
     default: return SIOV_IQEI_RSVD; /* G=00/01 are not PASID-based granularities */
     }
     bool page = siov_get(qw[0], SIOV_PIOTLB0_G) == SIOV_PIOTLB_GRAN_PAGE;
-    done(u, &u->stats.inv_piotlb, SIOV_TRACE_INV_PIOTLB, (unsigned)siov_get(qw[0], SIOV_PIOTLB0_G),
+    count(u, &u->stats.inv_piotlb);
+    traced(u, SIOV_TRACE_INV_PIOTLB, (unsigned)siov_get(qw[0], SIOV_PIOTLB0_G),
          (struct siov_trace_scope){did, 0, pasid, page ? addr : 0, page ? am : 0});
     return SIOV_IQEI_NONE;
 }
@@ -114,38 +153,105 @@ static unsigned dsc_pc(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     if ((qw[0] & SIOV_PC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
     uint16_t did = (uint16_t)siov_get(qw[0], SIOV_PC0_DID);
+    uint32_t pasid = (uint32_t)siov_get(qw[0], SIOV_PC0_PASID);
     switch (siov_get(qw[0], SIOV_PC0_G)) {
-    case SIOV_PC_GRAN_DOMAIN: siov_pc_inv_domain(u->caches, did); break;
-    case SIOV_PC_GRAN_PASID: siov_pc_inv_pasid(u->caches, did, (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)); break;
-    case SIOV_PC_GRAN_GLOBAL: siov_pc_inv_global(u->caches); break;
+    case SIOV_PC_GRAN_DOMAIN:
+        siov_pc_inv_domain(u->caches, did);
+        event(u, SIOV_INV_PASID_CACHE, SIOV_INV_G_DOMAIN, did, SIOV_NO_PASID, 0, 0);
+        break;
+    case SIOV_PC_GRAN_PASID:
+        siov_pc_inv_pasid(u->caches, did, pasid);
+        event(u, SIOV_INV_PASID_CACHE, SIOV_INV_G_PASID, did, pasid, 0, 0);
+        break;
+    case SIOV_PC_GRAN_GLOBAL:
+        siov_pc_inv_global(u->caches);
+        event(u, SIOV_INV_PASID_CACHE, SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID, 0, 0);
+        break;
     default: return SIOV_IQEI_RSVD; /* G=10 is reserved */
     }
     unsigned g = (unsigned)siov_get(qw[0], SIOV_PC0_G);
-    done(u, &u->stats.inv_pasid_cache, SIOV_TRACE_INV_PC, g,
+    count(u, &u->stats.inv_pasid_cache);
+    traced(u, SIOV_TRACE_INV_PC, g,
          (struct siov_trace_scope){did, 0, g == SIOV_PC_GRAN_PASID ? (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)
                                                                   : SIOV_NO_PASID, 0, 0});
     return SIOV_IQEI_NONE;
 }
 
-/* Device-TLB invalidations reach only the endpoint's ATC: checked and counted. */
+/* A free ITag (round robin, so a late completion of a timed-out one rarely
+   meets its reuse), or -1. */
+static int itag_alloc(struct siov_iommu *u, siov_sid sid)
+{
+    for (unsigned i = 0; i < SIOV_ITAGS; i++) {
+        unsigned t = (u->itag_hand + i) % SIOV_ITAGS;
+        if (!u->itag[t].busy) {
+            u->itag[t] = (struct siov_itag){true, sid};
+            u->itag_hand = (t + 1) % SIOV_ITAGS;
+            u->dtlb_outstanding++;
+            return (int)t;
+        }
+    }
+    return -1;
+}
+
+/* A device-TLB invalidation decoded (ev: sid, pasid, range): sent to the
+   port of its sid with an ITag, or complete at once without one. Waits (the
+   queue stalls on it) while every ITag is busy. */
+static unsigned devtlb_send(struct siov_iommu *u, struct siov_inval_event ev, bool global)
+{
+    const struct siov_port *p = siov_port_find(u, ev.sid);
+    struct siov_outmsg m = {.send = p && p->ops.devtlb_invalidate, .notify = u->nnotif != 0, .ev = ev,
+                            .global = global};
+    if (m.send) {
+        int t = itag_alloc(u, ev.sid);
+        if (t < 0)
+            return IQ_STALL;
+        m.itag = (unsigned)t;
+        m.port = *p;
+    }
+    if ((m.send || m.notify) && !siov_out_queue(u, &m) && m.send) {
+        u->itag[m.itag].busy = false; /* out of memory: as a device without ATC, complete at once */
+        u->dtlb_outstanding--;
+    }
+    count(u, &u->stats.inv_devtlb);
+    return SIOV_IQEI_NONE;
+}
+
+/* The range of a device-TLB descriptor (S-bit encoding, facts 13.5) into ev. */
+static void devtlb_range(struct siov_inval_event *ev, uint64_t addr, bool s)
+{
+    siov_ats_range_decode(addr, s, &ev->addr, &ev->size);
+}
+
 static unsigned dsc_devtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if ((qw[0] & SIOV_DTLB0_RSVD) || (qw[1] & SIOV_DTLB1_RSVD))
         return SIOV_IQEI_RSVD;
-    done(u, &u->stats.inv_devtlb, SIOV_TRACE_INV_DEVTLB, (unsigned)siov_get(qw[1], SIOV_DTLB1_S),
-         (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID), SIOV_NO_PASID,
-                                   qw[1] & SIOV_DTLB1_ADDR, 0});
-    return SIOV_IQEI_NONE;
+    struct siov_inval_event ev = {SIOV_INV_DEVTLB, SIOV_INV_G_RANGE, 0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID),
+                                  SIOV_NO_PASID, 0, 0};
+    devtlb_range(&ev, qw[1] & SIOV_DTLB1_ADDR, qw[1] & SIOV_DTLB1_S);
+    unsigned rc = devtlb_send(u, ev, false);
+    if (rc == SIOV_IQEI_NONE)
+        traced(u, SIOV_TRACE_INV_DEVTLB, (unsigned)siov_get(qw[1], SIOV_DTLB1_S),
+             (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID), SIOV_NO_PASID,
+                                       qw[1] & SIOV_DTLB1_ADDR, 0});
+    return rc;
 }
 
 static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if (qw[1] & SIOV_PDTLB1_RSVD)
         return SIOV_IQEI_RSVD;
-    done(u, &u->stats.inv_devtlb, SIOV_TRACE_INV_PDEVTLB, (unsigned)siov_get(qw[1], SIOV_PDTLB1_G),
-         (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
-                                   (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), qw[1] & SIOV_PDTLB1_ADDR, 0});
-    return SIOV_IQEI_NONE;
+    bool global = qw[1] & SIOV_PDTLB1_G;
+    struct siov_inval_event ev = {SIOV_INV_DEVTLB, global ? SIOV_INV_G_GLOBAL : SIOV_INV_G_RANGE, 0,
+                                  (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
+                                  (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), 0, 0};
+    devtlb_range(&ev, qw[1] & SIOV_PDTLB1_ADDR, qw[1] & SIOV_PDTLB1_S);
+    unsigned rc = devtlb_send(u, ev, global);
+    if (rc == SIOV_IQEI_NONE)
+        traced(u, SIOV_TRACE_INV_PDEVTLB, (unsigned)siov_get(qw[1], SIOV_PDTLB1_G),
+             (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
+                                       (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), qw[1] & SIOV_PDTLB1_ADDR, 0});
+    return rc;
 }
 
 /* Interrupt entry cache (spec 6.5.2.8): global (G=0), or the 2^IM entries
@@ -156,13 +262,17 @@ static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     if ((qw[0] & SIOV_IEC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
     unsigned im = (unsigned)siov_get(qw[0], SIOV_IEC0_IM);
-    if (!(qw[0] & SIOV_IEC0_G))
+    bool index = qw[0] & SIOV_IEC0_G; /* G=1: index-selective */
+    if (!index)
         siov_iec_inv_global(u->caches);
     else if (im > siov_get(u->ecap, SIOV_ECAP_MHMV))
         return SIOV_IQEI_RSVD;
     else
         siov_iec_inv_index(u->caches, (uint32_t)siov_get(qw[0], SIOV_IEC0_IIDX), im);
-    done(u, &u->stats.inv_iec, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
+    count(u, &u->stats.inv_iec);
+    event(u, SIOV_INV_IEC, index ? SIOV_INV_G_INDEX : SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID,
+          index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0, index ? 1ull << im : 0);
+    traced(u, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
          (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX), im});
     return SIOV_IQEI_NONE;
 }
@@ -180,13 +290,19 @@ static void completion_event(struct siov_iommu *u)
     siov_msi_queue(u, SIOV_MSI_INV);
 }
 
-/* Invalidation wait: everything before it is complete (processing is
-   synchronous, so FN holds trivially); then the status write and the event. */
+/* Invalidation wait: everything before it is complete — the unit's own
+   invalidations at once, device-TLB ones when their devices say so (the
+   queue stops here until then); then the status write and the event. */
 static unsigned dsc_wait(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     bool pd_ok = false; /* ECAP.PDS is not reported: PD is reserved */
     if ((qw[0] & SIOV_WAIT0_RSVD) || (qw[1] & SIOV_WAIT1_RSVD) || ((qw[0] & SIOV_WAIT0_PD) && !pd_ok))
         return SIOV_IQEI_RSVD;
+    if (u->dtlb_outstanding) {
+        u->iq_wait_stalled = true;
+        return IQ_STALL;
+    }
+    u->iq_wait_stalled = false;
     siov_stat_inc(&u->stats.inv_wait);
     if (qw[0] & SIOV_WAIT0_SW) {
         uint32_t data = (uint32_t)siov_get(qw[0], SIOV_WAIT0_SDATA);
@@ -274,8 +390,8 @@ static bool dsc_fetch(struct siov_iommu *u, uint64_t head, unsigned width, uint6
 
 void siov_iq_process(struct siov_iommu *u)
 {
-    if (!(u->gsts & SIOV_GSTS_QIES) || (u->fsts & SIOV_FSTS_IQE))
-        return; /* disabled, or stopped until software clears IQE */
+    if (!(u->gsts & SIOV_GSTS_QIES) || (u->fsts & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
+        return; /* disabled, or stopped until software clears IQE or ITE */
     unsigned width = dsc_bytes(u);
     uint64_t size = queue_bytes(u);
     uint64_t head = u->iqh & SIOV_IQ_PTR, tail = u->iqt & SIOV_IQ_PTR;
@@ -294,6 +410,8 @@ void siov_iq_process(struct siov_iommu *u)
     while (head != tail) {
         uint64_t qw[DSC_QWORDS_MAX];
         unsigned iqei = dsc_fetch(u, head, width, qw) ? dsc_run(u, qw) : SIOV_IQEI_FETCH;
+        if (iqei == IQ_STALL)
+            return; /* IQH stays on it: a completion or the time-out goes on from here */
         if (iqei != SIOV_IQEI_NONE) {
             iq_error(u, iqei); /* IQH stays on the offending descriptor */
             return;
@@ -306,6 +424,68 @@ void siov_iq_process(struct siov_iommu *u)
 void siov_iq_disable(struct siov_iommu *u)
 {
     u->iqh = 0;
+    for (unsigned t = 0; t < SIOV_ITAGS; t++) /* the queue is gone: nothing waits for them */
+        if (u->itag[t].busy)
+            siov_out_drop_sends(u, u->itag[t].sid);
+    memset(u->itag, 0, sizeof(u->itag));
+    u->dtlb_outstanding = 0;
+    u->iq_wait_stalled = false;
+}
+
+/* ------------------------------------------- device-TLB completions, ITE, ICE */
+/* An invalid completion (spec 4.3): ICE, ICESID when ICE was clear, the event. */
+static void completion_error(struct siov_iommu *u, siov_sid sid)
+{
+    if (!(u->fsts & SIOV_FSTS_ICE))
+        u->iqercd = siov_set(u->iqercd, SIOV_IQERCD_ICESID, sid);
+    u->fsts |= SIOV_FSTS_ICE;
+    siov_fault_event_locked(u);
+}
+
+void siov_iq_devtlb_done(struct siov_iommu *u, siov_sid sid, unsigned itag)
+{
+    if (!(u->ecap & SIOV_ECAP_DT) || !(u->gsts & SIOV_GSTS_TES))
+        return; /* no device TLBs, or an unsupported request with translation off (spec 4.2.1) */
+    if (itag >= SIOV_ITAGS || !u->itag[itag].busy || u->itag[itag].sid != sid) {
+        completion_error(u, sid);
+        return;
+    }
+    u->itag[itag].busy = false;
+    u->dtlb_outstanding--;
+    siov_iq_process(u); /* the inv-wait, or a descriptor waiting for an ITag, goes on */
+}
+
+void siov_iq_expire(struct siov_iommu *u)
+{
+    if (!u->dtlb_outstanding)
+        return;
+    for (unsigned t = 0; t < SIOV_ITAGS; t++) {
+        if (!u->itag[t].busy)
+            continue;
+        if (!(u->fsts & SIOV_FSTS_ITE)) /* several at once: the first reports its device */
+            u->iqercd = siov_set(u->iqercd, SIOV_IQERCD_ITESID, u->itag[t].sid);
+        u->fsts |= SIOV_FSTS_ITE;
+        u->itag[t].busy = false;
+        siov_stat_inc(&u->stats.devtlb_timeouts);
+    }
+    u->dtlb_outstanding = 0;
+    if (u->iq_wait_stalled) { /* the pending inv-wait is aborted: no status write, no IWC */
+        u->iqh = (u->iqh + dsc_bytes(u)) % queue_bytes(u);
+        u->iq_wait_stalled = false;
+    }
+    siov_fault_event_locked(u);
+}
+
+void siov_iq_port_gone(struct siov_iommu *u, siov_sid sid)
+{
+    siov_out_drop_sends(u, sid);
+    for (unsigned t = 0; t < SIOV_ITAGS; t++) {
+        if (u->itag[t].busy && u->itag[t].sid == sid) {
+            u->itag[t].busy = false;
+            u->dtlb_outstanding--;
+        }
+    }
+    siov_iq_process(u);
 }
 
 /* ---------------------------------------------- register-based invalidation */

@@ -36,6 +36,7 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->dev_tlb = true;
     cfg->abort_dma = true;
     cfg->rid_pasid = true;
+    cfg->nwfs = true;
     cfg->irq_remapping = true;
     cfg->x2apic = true;
     cfg->posted_interrupts = true;
@@ -188,6 +189,7 @@ void siov_iommu_free(struct siov_iommu *iommu)
     if (!iommu)
         return;
     siov_caches_free(iommu->caches);
+    siov_out_fini(iommu);
     pthread_mutex_destroy(&iommu->lock);
     free(iommu->frcd);
     free(iommu);

@@ -32,6 +32,7 @@ static const unsigned size_shift[SZ_COUNT] = {12, 21, 30};
 #define VAL_PERM_SUPER SIOV_BITS(5, 3)
 #define VAL_DIRTY SIOV_BIT(6)
 #define VAL_KIND SIOV_BITS(9, 7)     /* the PGTT the entry was walked with */
+#define VAL_SNOOP SIOV_BIT(10)        /* the second-level leaf's SNP (an ATS completion's N) */
 #define PERM_BITS (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC)
 
 static inline unsigned ld8(const uint8_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -149,6 +150,7 @@ static void val_unpack(uint64_t val, unsigned sz, struct siov_walk_out *out)
     out->perm_user = (unsigned)siov_get(val, VAL_PERM_USER);
     out->perm_super = (unsigned)siov_get(val, VAL_PERM_SUPER);
     out->dirty = (val & VAL_DIRTY) != 0;
+    out->snoop = (val & VAL_SNOOP) != 0;
 }
 
 /* The hardware-like IOTLB: every page size probed, smallest first, under
@@ -236,7 +238,7 @@ static inline uint64_t val_pack(const struct siov_pasid_ent *pe, const struct si
 {
     return (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
            siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
-           siov_set(0, VAL_KIND, pe->pgtt);
+           siov_set(0, VAL_KIND, pe->pgtt) | (out->snoop ? VAL_SNOOP : 0);
 }
 
 void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,

@@ -131,15 +131,22 @@ int siov_mem_write(struct siov_mem *mem, uint64_t gpa, const void *src, size_t l
         return mem->ops.write(mem->opaque, gpa, src, len) < 0 ? -EFAULT : 0;
     if (!flat_ok(mem, gpa, len, SIOV_MEM_FAIL_WRITE))
         return -EFAULT;
+    if (len == 8 && !(gpa & 7)) {
+        /* a table entry, stored whole (release: a walk that reads it sees what was written before it) */
+        uint64_t v;
+        memcpy(&v, src, 8);
+        __atomic_store_n((uint64_t *)(void *)(mem->flat + gpa), v, __ATOMIC_RELEASE);
+        return 0;
+    }
     memcpy(mem->flat + gpa, src, len);
     return 0;
 }
 
 int siov_mem_read64(struct siov_mem *mem, uint64_t gpa, uint64_t *val)
 {
-    /* Flat and aligned: an atomic load, so a concurrent table update is seen whole. */
+    /* Flat and aligned: an atomic load, so a concurrent table update is seen whole (acquire: with what preceded it). */
     if (mem->flat && !(gpa & 7) && flat_ok(mem, gpa, 8, SIOV_MEM_FAIL_READ)) {
-        *val = __atomic_load_n((uint64_t *)(void *)(mem->flat + gpa), __ATOMIC_RELAXED);
+        *val = __atomic_load_n((uint64_t *)(void *)(mem->flat + gpa), __ATOMIC_ACQUIRE);
         return 0;
     }
     return siov_mem_read(mem, gpa, val, 8);

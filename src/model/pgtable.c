@@ -44,6 +44,7 @@ struct sl_result {
     uint64_t page, size;
     unsigned perm;
     bool dirty;     /* a write to the page needs no SL A/D update */
+    bool snoop;     /* the leaf's SNP bit */
 };
 
 /* A first-level entry, decoded once. */
@@ -267,6 +268,7 @@ static siov_fault sl_translate(const struct walk *w, uint64_t gpa, unsigned acce
     r->size = level_size(leaf->level);
     r->perm = p.perm;
     r->dirty = !sl_ad_enabled(w) || (leaf->raw & SIOV_SL_D);
+    r->snoop = (leaf->raw & SIOV_SL_SNP) != 0;
     return SIOV_OK;
 }
 
@@ -282,6 +284,7 @@ static siov_fault sl_walk(const struct walk *w, uint64_t addr, unsigned access, 
     out->perm_user = r.perm;
     out->perm_super = r.perm;
     out->dirty = r.dirty;
+    out->snoop = r.snoop;
     return SIOV_OK;
 }
 
@@ -484,6 +487,7 @@ static siov_fault nested_output(const struct walk *w, uint64_t gpa, unsigned acc
     out->perm_user &= r.perm;
     out->perm_super &= r.perm;
     out->dirty = r.dirty;
+    out->snoop = r.snoop;
     return SIOV_OK;
 }
 
@@ -511,6 +515,7 @@ static siov_fault fl_walk(const struct walk *w, uint64_t addr, unsigned access, 
         out->perm_super &= ~SIOV_ACCESS_EXEC;
     }
     out->dirty = true;
+    out->snoop = false;
     if (w->pe->pgtt == SIOV_PGTT_NESTED)
         f = nested_output(w, leaf->addr + (addr & (out->page_size - 1)), access, out);
     if (!f)
@@ -533,6 +538,7 @@ static siov_fault pt_walk(const struct walk *w, uint64_t addr, struct siov_walk_
     out->perm_user = ACCESS_RWX;
     out->perm_super = ACCESS_RWX;
     out->dirty = true;
+    out->snoop = false;
     return SIOV_OK;
 }
 

@@ -36,7 +36,7 @@ void siov_regs_reset(struct siov_iommu *u)
               (c->supervisor_req ? SIOV_ECAP_SRS : 0) | (c->sl_ad ? SIOV_ECAP_SLADS : 0) |
               (c->second_level ? SIOV_ECAP_SLTS : 0) | (c->first_level ? SIOV_ECAP_FLTS : 0) |
               (c->rid_pasid ? SIOV_ECAP_RPS : 0) | (c->abort_dma ? SIOV_ECAP_ADMS : 0) |
-              SIOV_ECAP_SMPWCS;
+              SIOV_ECAP_SMPWCS | (c->nwfs && c->dev_tlb ? SIOV_ECAP_NWFS : 0);
     if (c->scalable)
         u->ecap |= SIOV_ECAP_SMTS | SIOV_ECAP_PASID | siov_set(0, SIOV_ECAP_PSS, c->pasid_bits - 1);
     if (c->irq_remapping) {
@@ -254,8 +254,8 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
         return;
     pthread_mutex_lock(&iommu->lock);
     if (siov_fault_reg_write(iommu, offset, value, size)) {
-        /* writing 1 to FSTS.IQE resumes the queue from IQH: docs/spec-notes.md */
-        if (offset == SIOV_REG_FSTS && size == 4 && (value & SIOV_FSTS_IQE))
+        /* writing 1 to FSTS.IQE or ITE resumes the queue from IQH: docs/spec-notes.md */
+        if (offset == SIOV_REG_FSTS && size == 4 && (value & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
             siov_iq_process(iommu);
     } else {
         const struct reg_desc *r = reg_find(offset);
@@ -273,4 +273,5 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
     }
     pthread_mutex_unlock(&iommu->lock);
     siov_msi_flush(iommu);
+    siov_out_flush(iommu); /* device-TLB invalidations and events the queue sent */
 }

@@ -3,163 +3,17 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hot_stats.h"
 #include "internal.h"
 
 #define SIOV_ACCESS_RWX (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC)
-
-/* Root-table state errors: RTA.1 for every TTM the unit cannot use (spec 10.4.6). */
-static siov_fault check_root_state(const struct siov_iommu *u, uint64_t state)
-{
-    unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM);
-    if (ttm == SIOV_TTM_RESERVED || ttm == SIOV_TTM_ABORT)
-        return SIOV_FAULT_RTA_1;
-    if (ttm == SIOV_TTM_SCALABLE && !(u->ecap & SIOV_ECAP_SMTS))
-        return SIOV_FAULT_RTA_1;
-    if ((state & SIOV_RTADDR_RTA) & siov_above(u->cfg.haw))
-        return SIOV_FAULT_RTA_1;
-    return SIOV_OK;
-}
-
-/* __has_builtin must not appear in an #if where the compiler lacks it */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_thread_pointer)
-#define SIOV_HAVE_THREAD_POINTER 1
-#endif
-#endif
-
-/* An id of the calling thread, distinct among live threads and never 0: its
-   thread pointer where the compiler reads it inline, else pthread_self. */
-static inline uint64_t thread_id(void)
-{
-    uint64_t id = 0;
-#ifdef SIOV_HAVE_THREAD_POINTER
-    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
-    memcpy(&id, &tp, sizeof(tp) < sizeof(id) ? sizeof(tp) : sizeof(id));
-#else
-    pthread_t self = pthread_self();
-    memcpy(&id, &self, sizeof(self) < sizeof(id) ? sizeof(self) : sizeof(id));
-#endif
-    return id | 1; /* both are aligned: the low bit keeps them distinct */
-}
-
-/* The first shard of a thread: Fibonacci hashing (thread pointers differ in
-   their middle bits, stacks being MiBs apart). */
-static inline unsigned first_shard(uint64_t me)
-{
-    return (unsigned)((me * 0x9E3779B97F4A7C15ull) >> (64 - SIOV_STAT_SHARD_BITS));
-}
-
-/* The shard the thread owns when it does not own its first one: its own
-   or an unclaimed one among the few after it; NULL when other threads hold
-   them all. */
-__attribute__((noinline)) static struct siov_stat_shard *own_shard_claim(struct siov_iommu *u, uint64_t me)
-{
-    unsigned first = first_shard(me);
-    for (unsigned k = 0; k < SIOV_STAT_PROBES; k++) {
-        struct siov_stat_shard *s = &u->shard[(first + k) % SIOV_STAT_SHARDS];
-        uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-        if (owner == me || (!owner && __atomic_compare_exchange_n(&s->owner, &owner, me, false, __ATOMIC_RELAXED,
-                                                                  __ATOMIC_RELAXED)))
-            return s;
-    }
-    return NULL;
-}
-
-/* The shard this thread owns (see siov_stat_shard), or NULL. */
-__attribute__((always_inline)) static inline struct siov_stat_shard *own_shard(struct siov_iommu *u, uint64_t me)
-{
-    struct siov_stat_shard *s = &u->shard[first_shard(me)];
-    return __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == me ? s : own_shard_claim(u, me);
-}
-
-/* Only the owner writes its shard: a plain add, no locked instruction. */
-static inline void owner_add(uint64_t *c, uint64_t n)
-{
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-}
-
-/* Count n front-cache hits in this thread's shard: no line shared with other threads. */
-__attribute__((always_inline)) static inline void count_hits(struct siov_iommu *u, uint64_t n)
-{
-    uint64_t me = thread_id();
-    struct siov_stat_shard *s = own_shard(u, me);
-    if (s)
-        owner_add(&s->owned, n);
-    else
-        __atomic_fetch_add(&u->shard[first_shard(me)].shared, n, __ATOMIC_RELAXED);
-}
-
-/* Count one of SIOV_HOT_STATS in this thread's shard, or atomically in the unit's stats. */
-#define STAT_HOT(u, f) stat_hot((u), SIOV_HOT_##f, &(u)->stats.f)
-static inline void stat_hot(struct siov_iommu *u, enum siov_hot_stat which, uint64_t *shared)
-{
-    struct siov_stat_shard *s = own_shard(u, thread_id());
-    if (s)
-        owner_add(&s->hot[which], 1);
-    else
-        siov_stat_inc(shared);
-}
-
-/* The context entry of sid, from the context cache or guest memory. */
-static siov_fault context_get(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
-                              struct siov_ctx_ent *ce)
-{
-    siov_sid sid = req->sid;
-    if (!req->nocache && siov_cc_lookup(u->caches, sid, ce)) {
-        STAT_HOT(u, context_cache_hits);
-        return SIOV_OK;
-    }
-    STAT_HOT(u, context_cache_misses);
-    siov_fault f = siov_context_lookup(u, state, sid, ce);
-    if (!f)
-        siov_cc_fill_epoch(u->caches, req->epoch, sid, ce);
-    return f;
-}
-
-siov_fault siov_resolve(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
-                        struct siov_pasid_ent *pe, bool *fpd)
-{
-    bool legacy = siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_LEGACY;
-    if (legacy && req->pasid != SIOV_NO_PASID)
-        return SIOV_FAULT_RTA_2;
-    if (!legacy && !req->nocache && siov_pc_lookup(u->caches, req->sid, req->pasid, pe)) {
-        STAT_HOT(u, pasid_cache_hits);
-        *fpd = pe->fpd;
-        return SIOV_OK;
-    }
-    struct siov_ctx_ent ce;
-    siov_fault f = context_get(u, state, req, &ce);
-    *fpd = ce.fpd;
-    if (f)
-        return f;
-    if (legacy)
-        return siov_context_legacy_pe(u, &ce, pe);
-    STAT_HOT(u, pasid_cache_misses);
-    f = siov_pasid_lookup(u, &ce, req->pasid, pe, fpd);
-    if (!f)
-        siov_pc_fill_epoch(u->caches, req->epoch, req->sid, req->pasid, pe);
-    return f;
-}
-
-/* Whether a cached translation answers this request without a walk. */
-static bool hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_out *w, unsigned access)
-{
-    bool priv = access & SIOV_ACCESS_PRIV;
-    bool fl = pe->pgtt == SIOV_PGTT_FL || pe->pgtt == SIOV_PGTT_NESTED;
-    if (fl && ((priv && !pe->sre) || ((access & SIOV_ACCESS_EXEC) && !pe->ere)))
-        return false; /* SPT.6 / SPT.5: let the walk report it */
-    unsigned perm = priv ? w->perm_super : w->perm_user;
-    if (access & SIOV_ACCESS_RWX & ~perm)
-        return false;
-    return !(access & SIOV_ACCESS_WRITE) || w->dirty;
-}
 
 /* IOTLB, then the page walk on a miss (*walked says which answered). */
 static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_ent *pe, const struct siov_req *req,
                                  struct siov_walk_out *w, bool *walked)
 {
     *walked = false;
-    if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && hit_usable(pe, w, req->access)) {
+    if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && siov_hit_usable(pe, w, req->access)) {
         STAT_HOT(u, iotlb_hits);
         *req->how = SIOV_HOW_HIT;
         return SIOV_OK;
@@ -176,21 +30,63 @@ static bool in_interrupt_range(uint64_t addr)
     return addr >= SIOV_INTR_BASE && addr <= SIOV_INTR_LIMIT;
 }
 
+/* A translated request (AT=10): checked against the context entry only,
+   the address used as is (spec 4.2.5; docs/spec-notes.md "ATS"). */
+static siov_fault translated(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+                             struct siov_xlate *out, bool *fpd)
+{
+    bool legacy = siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_LEGACY;
+    if (legacy && req->pasid != SIOV_NO_PASID)
+        return SIOV_FAULT_RTA_2;
+    struct siov_ctx_ent ce;
+    siov_fault f = siov_context_get(u, state, req, &ce);
+    *fpd = ce.fpd;
+    if (f)
+        return f;
+    if (legacy ? ce.tt != SIOV_TT_SL_DT : !ce.dte)
+        return legacy ? SIOV_FAULT_LCT_5 : SIOV_FAULT_SCT_5;
+    if (req->pasid != SIOV_NO_PASID)
+        return SIOV_FAULT_SCT_10; /* no EPTR: translated requests carry no PASID */
+    if (req->addr & siov_above(u->cfg.haw))
+        return legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+    if (in_interrupt_range(req->addr))
+        return legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
+    *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, legacy ? ce.did : 0};
+    return SIOV_OK;
+}
+
+/* A translation request through siov_translate: the completion as a
+   translation of the access asked for (iommu.h). */
+static siov_fault translation_request(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+                                      struct siov_xlate *out)
+{
+    struct siov_ats_completion c;
+    struct siov_req r = *req; /* a translation request is a memory read (NW limits the fill) */
+    r.access = (req->access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC | SIOV_ACCESS_NO_WRITE | SIOV_ACCESS_ATS_REQ)) |
+               SIOV_ACCESS_READ;
+    siov_fault f = siov_ats_request(u, state, &r, &c);
+    if (f)
+        return f;
+    unsigned perm = (c.r ? SIOV_ACCESS_READ : 0) | (c.w ? SIOV_ACCESS_WRITE : 0);
+    if (c.untranslated_only || (req->access & SIOV_ACCESS_RWX & ~perm))
+        return SIOV_ERR_NOT_PRESENT;
+    *out = (struct siov_xlate){c.addr + (req->addr & (c.size - 1)), c.size, perm, 0};
+    return SIOV_OK;
+}
+
 /* Remapping proper, with translation enabled and a usable root table. */
 static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
                         struct siov_xlate *out, bool *fpd)
 {
+    if (req->access & SIOV_ACCESS_TRANSLATED) {
+        if (!req->nocache)
+            siov_stat_inc(&u->stats.translated_requests);
+        return translated(u, state, req, out, fpd);
+    }
     struct siov_pasid_ent pe;
     siov_fault f = siov_resolve(u, state, req, &pe, fpd);
     if (f)
         return f;
-    bool ats = req->access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED);
-    if (ats && !pe.ats_ok) /* DTE=0 (scalable) or TT!=01 (legacy) */
-        return pe.legacy ? SIOV_FAULT_LCT_5 : SIOV_FAULT_SCT_5;
-    if (req->access & SIOV_ACCESS_TRANSLATED) { /* already host-physical (spec 4.2.3) */
-        *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, pe.did};
-        return SIOV_OK;
-    }
     struct siov_walk_out w;
     bool walked;
     f = translate_page(u, &pe, req, &w, &walked);
@@ -362,18 +258,23 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
 __attribute__((always_inline)) static inline siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
                                 struct siov_xlate *out)
 {
-    STAT_HOT(u, translations);
+    bool ats = req->access & SIOV_ACCESS_ATS_REQ;
+    if (!ats)
+        STAT_HOT(u, translations);
     if (!(state & SIOV_STATE_TE)) {
+        if (req->access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED))
+            return SIOV_ERR_BUS; /* AT != 00 with translation disabled: UR (spec 4.2.1) */
         *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
         return SIOV_OK;
     }
-    bool fpd = false;
-    if (siov_get(state, SIOV_RTADDR_TTM) == SIOV_TTM_ABORT && (u->ecap & SIOV_ECAP_ADMS)) {
-        /* RTA.4, "if reported" (Table 30): blocked and not recorded, docs/spec-notes.md */
+    if (ats)
+        return translation_request(u, state, req, out);
+    bool fpd = false, record;
+    siov_fault f = siov_root_check(u, state, &record);
+    if (f && !record) { /* RTA.4: blocked, not recorded (docs/spec-notes.md) */
         siov_stat_inc(&u->stats.faults);
-        return SIOV_FAULT_RTA_4;
+        return f;
     }
-    siov_fault f = check_root_state(u, state);
     if (!f) {
         f = remap(u, state, req, out, &fpd);
         if (u->cfg.stale_check)
@@ -557,12 +458,14 @@ int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_x
     return 0;
 }
 
-/* Where a device's DMA goes: its requester, its first input address, its direction. */
+/* Where a device's DMA goes: its requester, its first input address, its
+   direction, and whether its requests are translated (AT=10). */
 struct dma_target {
     siov_sid sid;
     uint32_t pasid;
     uint64_t iova;
     bool write;
+    bool translated;
 };
 
 /* Copy len bytes between a device buffer and guest memory through the
@@ -574,8 +477,10 @@ static siov_fault dma_pages(struct siov_iommu *u, struct dma_target t, uint8_t *
         return SIOV_ERR_BUS; /* no buffer, or a range that wraps past 2^64 */
     while (len) {
         struct siov_xlate x;
-        struct siov_xlate_req r = {t.sid, t.pasid, iova, t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ};
-        siov_fault f = dma ? translate_dma_page(u, &r, &x, dma) : siov_translate(u, r.sid, r.pasid, r.iova, r.access, &x);
+        unsigned access = t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
+        access |= t.translated ? SIOV_ACCESS_TRANSLATED : 0;
+        struct siov_xlate_req r = {t.sid, t.pasid, iova, access};
+        siov_fault f = dma ? translate_dma_page(u, &r, &x, dma) : siov_translate(u, t.sid, t.pasid, iova, access, &x);
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
@@ -601,8 +506,9 @@ static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, s
         return dma_pages(u, t, buf, len, NULL);
     struct dma_count c = {0, 0};
     siov_fault f = dma_pages(u, t, buf, len, &c);
-    struct siov_trace_req r = {t.write ? SIOV_TRACE_WRITE : SIOV_TRACE_READ, t.sid, t.pasid, t.iova, len,
-                               t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, f, NULL, c.hits, c.walks};
+    unsigned access = (t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ) | (t.translated ? SIOV_ACCESS_TRANSLATED : 0);
+    struct siov_trace_req r = {t.write ? SIOV_TRACE_WRITE : SIOV_TRACE_READ, t.sid, t.pasid, t.iova, len, access, f,
+                               NULL, c.hits, c.walks};
     siov_trace_request(u, &r);
     return f;
 }
@@ -610,12 +516,23 @@ static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, s
 siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova, void *dst,
                          size_t len)
 {
-    return dma(iommu, (struct dma_target){sid, pasid, iova, false}, dst, len);
+    return dma(iommu, (struct dma_target){sid, pasid, iova, false, false}, dst, len);
 }
 
 siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
                           const void *src, size_t len)
 {
     /* dma() only reads from the buffer when writing guest memory */
-    return dma(iommu, (struct dma_target){sid, pasid, iova, true}, (uint8_t *)(uintptr_t)src, len);
+    return dma(iommu, (struct dma_target){sid, pasid, iova, true, false}, (uint8_t *)(uintptr_t)src, len);
+}
+
+siov_fault siov_dma_read_translated(struct siov_iommu *iommu, siov_sid sid, uint64_t hpa, void *dst, size_t len)
+{
+    return dma(iommu, (struct dma_target){sid, SIOV_NO_PASID, hpa, false, true}, dst, len);
+}
+
+siov_fault siov_dma_write_translated(struct siov_iommu *iommu, siov_sid sid, uint64_t hpa, const void *src,
+                                     size_t len)
+{
+    return dma(iommu, (struct dma_target){sid, SIOV_NO_PASID, hpa, true, true}, (uint8_t *)(uintptr_t)src, len);
 }

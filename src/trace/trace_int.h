@@ -15,8 +15,8 @@
 #define SIOV_TRACE_VERSION 1
 #define SIOV_TRACE_BIN_HEADER 16        /* magic, u16 version, u16 flags, u32 reserved */
 #define SIOV_TRACE_BIN_MAX 128          /* longest encoded record */
-/* The access bits a record carries (the text form's letters r w x p a t). */
-#define SIOV_TRACE_ACCESS_ALL 0x3Fu
+/* The access bits a record carries (the text form's letters r w x p a t n). */
+#define SIOV_TRACE_ACCESS_ALL 0x7Fu
 
 /* What the binary codec carries from record to record (deltas). */
 struct siov_trace_bin_state {

@@ -76,10 +76,10 @@ static void put_size(struct out *o, uint64_t v)
 
 static void put_access(struct out *o, unsigned a)
 {
-    static const char letters[] = "rwxpat"; /* read write exec priv ats-request translated */
+    static const char letters[] = "rwxpatn"; /* read write exec priv ats-request translated no-write */
     char s[8];
     unsigned n = 0;
-    for (unsigned i = 0; i < 6; i++)
+    for (unsigned i = 0; i < 7; i++)
         if (a & (1u << i))
             s[n++] = letters[i];
     s[n] = '\0';
@@ -271,7 +271,7 @@ static int pasid(struct words *ws, uint32_t *out)
 
 static int access(struct words *ws, const char *what, unsigned *out)
 {
-    static const char letters[] = "rwxpat";
+    static const char letters[] = "rwxpatn";
     const char *s = next(ws, what);
     if (!s)
         return -EINVAL;
@@ -283,7 +283,7 @@ static int access(struct words *ws, const char *what, unsigned *out)
         if (l)
             *out |= 1u << (l - letters);
         else
-            return fail(ws, "%s '%s': letters are r w x p (priv) a (ats) t (translated), or '-'",
+            return fail(ws, "%s '%s': letters are r w x p (priv) a (ats) t (translated) n (no-write), or '-'",
                         what, s);
     }
     return 0;
