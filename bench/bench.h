@@ -16,6 +16,7 @@ enum bench_format { BENCH_TABLE, BENCH_JSON, BENCH_CSV };
 struct bench_opts {
     enum bench_format format;
     const char *filter;  /* run only cases whose name contains it (NULL: all) */
+    const char *plot;    /* directory for the SVG charts (NULL: none) */
     bool quick;          /* short runs: a smoke test, not a measurement */
     unsigned threads;    /* threads of the multi-threaded hit case (default 2) */
     unsigned reps;       /* timed runs per figure; the median is reported */
@@ -82,6 +83,9 @@ struct bench_result {
     enum bench_dir dir;
     double target;
     char note[112];       /* memory reads of the walk, hit rate, why it could not run */
+    char unit[8];         /* of ns and best: "ns" per operation, or "KiB", "us" for absolute rows */
+    unsigned ws;          /* working set in pages, for the sweep charts (0: not in a sweep) */
+    bool failed;          /* the case could not be set up */
 };
 
 struct bench_report {
@@ -98,11 +102,22 @@ void bench_set_stat(struct bench_result *r, const struct bench_stat *st);
 /* Compare r with the row base: ratio = r/base ("time") or base/r ("throughput"). */
 void bench_compare(const struct bench_report *rep, struct bench_result *r, const char *base,
                    bool throughput, enum bench_dir dir, double target);
+/* An absolute target: the row's own value (in its unit) against target. */
+void bench_target(struct bench_result *r, enum bench_dir dir, double target);
+/* A row saying a case could not be set up (the run then exits non-zero). */
+void bench_setup_failed(struct bench_report *rep, const char *group, const char *name, const char *why);
+/* Whether any row failed to set up. */
+bool bench_any_failed(const struct bench_report *rep);
 /* "met", "MISSED", "-" (no target) or "n/a" (not measured). */
 const char *bench_verdict(const struct bench_result *r);
 /* Write the report in the chosen format to stdout. */
 void bench_print(const struct bench_report *rep, const struct bench_opts *o);
 void bench_report_free(struct bench_report *rep);
+
+/* ------------------------------------------------------------ plot.c */
+/* SVG charts of the report into directory dir: cost against working set
+   (hit, miss, baselines) and each case's ratio against its target. 0 or -errno. */
+int bench_plot(const struct bench_report *rep, const char *dir);
 
 /* ------------------------------------------------------------ baselines.c */
 /* load, load-dep, chase(n), memcpy-4k. */
@@ -113,12 +128,37 @@ void bench_baselines(const struct bench_opts *o, struct bench_report *rep);
 #define BENCH_HOT 1024u /* hot entries / pages of the hit and load figures */
 /* Chain lengths chase(n) is measured for. */
 #define BENCH_CHASE_MAX 24u
+/* Working sets (hot pages) of the sweep: rows of BENCH_HOT pages carry the
+   plain name, the others "name/Nk" (bench_sweep_name). */
+#define BENCH_SWEEP {1024u, 4096u, 16384u, 65536u}
+#define BENCH_BATCH 64u /* requests per siov_translate_batch call */
+void bench_sweep_name(char *buf, size_t n, const char *base, unsigned pages);
+
+/* ------------------------------------------------------------ baselines_lookup.c */
+/* load, probe-inline and qemu-style at each working set of the sweep. */
+void bench_lookup_baselines(const struct bench_opts *o, struct bench_report *rep);
+
+/* ------------------------------------------------------------ qemu_style.c (GLib) */
+struct bench_qs;
+struct bench_qs *bench_qs_new(void);
+void bench_qs_free(struct bench_qs *q);
+/* Cache a 4 KiB translation iova -> pa of (sid, pasid). */
+void bench_qs_insert(struct bench_qs *q, uint16_t sid, uint32_t pasid, uint64_t iova, uint64_t pa);
+/* The cached translation of iova, if any. */
+bool bench_qs_translate(struct bench_qs *q, uint16_t sid, uint32_t pasid, uint64_t iova, struct siov_xlate *out);
 
 /* ------------------------------------------------------------ cases */
 /* Translation cases: hit, miss with walks, DMA, invalidation, threads. */
 void bench_cases(const struct bench_opts *o, struct bench_report *rep);
+/* Scale cases: hits and batches over the sweep, misses over larger working
+   sets, hits beside another ADI's unmaps, a unit's memory and creation,
+   CPU time per hit in two threads. */
+void bench_scale_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Invalidation cases: domain- and PASID-selective with a full IOTLB, 64 and 65,536 entries. */
 void bench_inval_cases(const struct bench_opts *o, struct bench_report *rep);
+/* ATS cases: ATC hits (also during other PASIDs' invalidations), misses to
+   the IOTLB and to a walk, device-TLB invalidations at two ATC sizes. */
+void bench_ats_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Reference-driver cases: map and unmap (rows marked n/a without the driver). */
 void bench_driver_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Whether a case named name is selected by the filter. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -23,8 +24,36 @@ struct bench_result *bench_add(struct bench_report *rep, const char *group, cons
     memset(r, 0, sizeof(*r));
     snprintf(r->group, sizeof(r->group), "%s", group);
     snprintf(r->name, sizeof(r->name), "%s", name);
+    snprintf(r->unit, sizeof(r->unit), "ns");
     r->ns = r->best = r->spread = r->ratio = r->ratio_best = NAN;
     return r;
+}
+
+void bench_target(struct bench_result *r, enum bench_dir dir, double target)
+{
+    snprintf(r->baseline, sizeof(r->baseline), "(%s)", r->unit);
+    snprintf(r->ratio_kind, sizeof(r->ratio_kind), "absolute");
+    r->dir = dir;
+    r->target = target;
+    r->ratio = r->ns;
+    r->ratio_best = r->best;
+}
+
+void bench_setup_failed(struct bench_report *rep, const char *group, const char *name, const char *why)
+{
+    struct bench_result *r = bench_add(rep, group, name);
+    if (!r)
+        return;
+    r->failed = true;
+    snprintf(r->note, sizeof(r->note), "setup failed: %s", why);
+}
+
+bool bench_any_failed(const struct bench_report *rep)
+{
+    for (size_t i = 0; i < rep->n; i++)
+        if (rep->r[i].failed || !strncmp(rep->r[i].note, "setup failed", 12))
+            return true;
+    return false;
 }
 
 const struct bench_result *bench_find(const struct bench_report *rep, const char *name)
@@ -101,8 +130,13 @@ static void print_row(const struct bench_result *r)
 {
     char ns[16], best[16], spread[16], ratio[16], rbest[16], target[16];
     bool thr = !strcmp(r->ratio_kind, "throughput");
+    bool abs = !strcmp(r->ratio_kind, "absolute");
     fmt_num(ns, sizeof(ns), r->ns, "%.2f");
     fmt_num(best, sizeof(best), r->best, "%.2f");
+    if (abs) { /* the value is the figure; the table's columns are ns */
+        snprintf(ns, sizeof(ns), "-");
+        snprintf(best, sizeof(best), "-");
+    }
     fmt_num(spread, sizeof(spread), 100 * r->spread, "%.0f%%");
     fmt_num(ratio, sizeof(ratio), r->ratio, thr ? "%.2fx" : "%.2f");
     fmt_num(rbest, sizeof(rbest), r->ratio_best, thr ? "%.2fx" : "%.2f");
@@ -130,6 +164,24 @@ static void print_table(const struct bench_report *rep, const struct bench_opts 
            o->reps, o->quick ? "\n--quick: short runs, the figures are a smoke test only." : "");
 }
 
+/* The first "model name" of /proc/cpuinfo, or "?". */
+static void cpu_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "?");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof(line), f)) {
+        char *colon = strchr(line, ':');
+        if (!strncmp(line, "model name", 10) && colon) {
+            snprintf(buf, n, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = 0;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
 /* A JSON string of s (no control characters are ever produced here but quotes may be). */
 static void json_str(const char *s)
 {
@@ -150,13 +202,41 @@ static void json_num(double v)
         printf("%.4f", v);
 }
 
-static void print_json(const struct bench_report *rep, const struct bench_opts *o)
+/* The machine and build a run measured: CPU, cores, load, date, build type, compiler. */
+static void print_json_meta(void)
 {
     struct utsname u;
     if (uname(&u) != 0)
         snprintf(u.machine, sizeof(u.machine), "?");
-    printf("{\"libsiov\": \"%s\", \"machine\": ", siov_version());
+    char cpu[128], date[32];
+    cpu_model(cpu, sizeof(cpu));
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    double load[3] = {NAN, NAN, NAN};
+    if (getloadavg(load, 3) != 3)
+        load[0] = load[1] = load[2] = NAN;
+    printf("\"machine\": ");
     json_str(u.machine);
+    printf(", \"cpu_model\": ");
+    json_str(cpu);
+    printf(", \"cores\": %ld, \"load_average\": [", sysconf(_SC_NPROCESSORS_ONLN));
+    for (int i = 0; i < 3; i++) {
+        json_num(load[i]);
+        printf(i < 2 ? ", " : "]");
+    }
+    printf(", \"date\": ");
+    json_str(date);
+    printf(", \"build_type\": ");
+    json_str(BENCH_BUILD_TYPE);
+    printf(", \"compiler\": ");
+    json_str(BENCH_COMPILER);
+}
+
+static void print_json(const struct bench_report *rep, const struct bench_opts *o)
+{
+    printf("{\"libsiov\": \"%s\", ", siov_version());
+    print_json_meta();
     printf(", \"quick\": %s, \"reps\": %u, \"threads\": %u, \"results\": [\n", o->quick ? "true" : "false",
            o->reps, o->threads);
     for (size_t i = 0; i < rep->n; i++) {
@@ -185,7 +265,9 @@ static void print_json(const struct bench_report *rep, const struct bench_opts *
         json_str(target);
         printf(", \"status\": ");
         json_str(bench_verdict(r));
-        printf(", \"note\": ");
+        printf(", \"unit\": ");
+        json_str(r->unit);
+        printf(", \"working_set\": %u, \"note\": ", r->ws);
         json_str(r->note);
         printf("}%s\n", i + 1 < rep->n ? "," : "");
     }
@@ -201,7 +283,7 @@ static void csv_num(double v)
 static void print_csv(const struct bench_report *rep)
 {
     printf("group,case,ns_per_op,best_ns_per_op,spread,iters,reps,baseline,ratio,ratio_best,ratio_kind,target,"
-           "status,note\n");
+           "status,unit,working_set,note\n");
     for (size_t i = 0; i < rep->n; i++) {
         const struct bench_result *r = &rep->r[i];
         char target[16];
@@ -216,7 +298,7 @@ static void print_csv(const struct bench_report *rep)
         csv_num(r->ratio);
         putchar(',');
         csv_num(r->ratio_best);
-        printf(",%s,%s,%s,\"", r->ratio_kind, target, bench_verdict(r));
+        printf(",%s,%s,%s,%s,%u,\"", r->ratio_kind, target, bench_verdict(r), r->unit, r->ws);
         for (const char *s = r->note; *s; s++) /* CSV: double the quotes */
             printf(*s == '"' ? "\"\"" : "%c", *s);
         printf("\"\n");

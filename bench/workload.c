@@ -1,6 +1,7 @@
 /* siov-bench: building and visiting the workloads of workload.h. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,7 @@ int wl_build(struct bt *t, const struct wl_spec *s, struct wl *w)
     w->iova = calloc(s->pages, sizeof(*w->iova));
     w->pa = calloc(s->pages, sizeof(*w->pa));
     uint64_t root = bt_page(t);
+    w->root = root;
     if (!w->iova || !w->pa || !root || draw_pages(s, w) < 0 || map_pages(t, s, w, root) < 0)
         return -ENOMEM;
     uint64_t pe[8];
@@ -135,4 +137,37 @@ double wl_hit_rate(const struct wl *w, const struct wl_counters *c)
     double hits = (double)(now.iotlb_hits - c->s.iotlb_hits);
     double misses = (double)(now.iotlb_misses - c->s.iotlb_misses);
     return hits + misses > 0 ? hits / (hits + misses) : NAN;
+}
+
+bool wl_setup(const struct siov_iommu_config *cfg, const struct wl_spec *s, struct wl *w, struct bench_result *r)
+{
+    struct bt *t = bt_new(cfg, BENCH_MEM_SIZE, BENCH_POOL_END);
+    if (!t) {
+        snprintf(r->note, sizeof(r->note), "setup failed: no unit");
+        r->failed = true;
+        return false;
+    }
+    if (wl_build(t, s, w) < 0) {
+        snprintf(r->note, sizeof(r->note), "setup failed: out of table pages");
+        r->failed = true;
+        wl_free(w);
+        bt_free(t);
+        return false;
+    }
+    int rc = wl_verify(w);
+    if (rc) {
+        snprintf(r->note, sizeof(r->note), "setup failed: %s", rc < 0 ? "wrong output" : siov_fault_name(rc));
+        r->failed = true;
+        wl_free(w);
+        bt_free(t);
+        return false;
+    }
+    return true;
+}
+
+void wl_teardown(struct wl *w)
+{
+    struct bt *t = w->t;
+    wl_free(w);
+    bt_free(t);
 }

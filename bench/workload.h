@@ -31,6 +31,7 @@ struct wl {
     uint64_t *iova;      /* pages, in visiting order */
     uint64_t *pa;        /* the output address of each */
     size_t mask;         /* pages - 1 */
+    uint64_t root;       /* the top table of the pages' tree (the first level's when nested) */
 };
 
 /* The memory reads a miss on this workload makes (context and PASID entries cached). */
@@ -43,6 +44,13 @@ void wl_free(struct wl *w);
 int wl_verify(const struct wl *w);
 /* Body: iters reads through siov_translate, pages in visiting order. */
 double wl_body_translate(void *w, uint64_t iters);
+
+/* A unit with cfg and one workload on it; false (and a failed row r) on failure. */
+bool wl_setup(const struct siov_iommu_config *cfg, const struct wl_spec *s, struct wl *w, struct bench_result *r);
+/* Free the workload and its unit. */
+void wl_teardown(struct wl *w);
+/* Measure wl_body_translate on w into r (after a warm-up), the hit rate in the note. */
+void wl_measure_translate(const struct bench_opts *o, struct wl *w, struct bench_result *r, const char *what);
 
 /* Stats deltas: the hit rate of the IOTLB over a window of translations. */
 struct wl_counters {

@@ -11,12 +11,25 @@
  *   INV       global context-cache, PASID-cache and IOTLB invalidation plus
  *             a wait, through the queue as it stands
  *   REQ/TEMPLATE  translations, and more tables
- * A shadow of the queue logic, written from the facts sheet (section 9), runs
+ *   PORT      a device's completion of a device-TLB invalidation (one it
+ *             received, or an invalid one), or the time-out of every
+ *             outstanding one (siov_iommu_expire)
+ * One device (a source id from the input) may have a port: none, one that
+ * completes each invalidation as it arrives, one that leaves them to PORT
+ * operations, or libsiov's ATC.
+ * A shadow of the queue logic, written from the facts sheet (sections 9, 13.5
+ * and 15.2: widths and types by TTM; 13.6: device-TLB invalidations wait for
+ * their device, an inv-wait waits for all of them, ITags are 5 bits, a
+ * time-out sets ITE, aborts the pending wait and stops fetching until ITE is
+ * cleared, an unknown completion sets ICE), runs
  * on a copy of guest memory at every point the unit processes the queue
  * (IQT write, QIE enable, IQE clear): IQE must be set exactly when it finds a bad tail
  * or a malformed descriptor, IQH must equal its head (always inside the
  * queue), ICS.IWC must follow IF, and guest memory must equal the copy
- * afterwards, i.e. status writes land exactly where wait descriptors say.
+ * afterwards, i.e. status writes land exactly where wait descriptors say;
+ * ITE, ICE and their source ids must match too, and every device-TLB
+ * invalidation the unit reports (to the port and to a notifier) must be the
+ * next one the shadow decoded, with the same device, PASID and range.
  * After an INV whose wait completed, translations must equal the reference
  * walk until memory changes.
  */
@@ -29,11 +42,38 @@
 #define MAX_OPS 256
 #define INV_STATUS (FZ_QSTATUS + 0x800)
 #define MAX_TAGS 32
+#define ITAGS 32     /* a 5-bit ITag (PCIe) */
+#define MAX_LOG 16384 /* device-TLB messages between two checks: a queue in 64 pages holds fewer */
+
+/* The device with a port. */
+enum port_mode { PORT_NONE, PORT_AUTO, PORT_MANUAL, PORT_ATC };
+
+/* A device-TLB invalidation as decoded (by the shadow) or reported (by the unit). */
+struct dmsg {
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t addr, size;
+    bool global;
+    unsigned itag;
+};
 
 struct qsim {
     uint64_t iqa, iqt, head;
     bool qie, iqe, iwc;
+    bool ite, ice, wait_stalled;
+    siov_sid itesid, icesid;
+    int out[ITAGS]; /* outstanding ITags (-1: one the ATC holds, its number unseen) */
+    unsigned nout;
 };
+
+/* What the unit reported since the last check: notifier events and port
+   messages of device-TLB invalidations, completions the harness sent. */
+struct log {
+    struct dmsg ev[MAX_LOG], sent[MAX_LOG], done[MAX_LOG];
+    unsigned nev, nsent, ndone;       /* recorded */
+    unsigned cev, csent, cdone;       /* consumed by the shadow */
+};
+static struct log the_log; /* large; the harness is single-threaded */
 
 struct run {
     struct fz_unit *u;
@@ -43,16 +83,38 @@ struct run {
     uint64_t soft_tail;
     uint8_t *shadow;
     uint64_t mamv;
-    bool smts, clean;
+    bool smts, adms, dt, clean;
     uint32_t seq;
     struct fz_answer tags[MAX_TAGS]; /* requests compared since the last invalidation */
     unsigned ntags;
+    enum port_mode mode;
+    siov_sid port_sid;
+    struct siov_atc *atc;
+    struct log *log;
+    struct dmsg pending[ITAGS]; /* PORT_MANUAL: received, not completed by the harness (newest kept) */
+    unsigned npending;
 };
 
 /* ------------------------------------------------ the queue, from the facts */
+/* Scalable or abort-DMA mode latched (spec Table 26: the scalable types, 256-bit only). */
+static bool sm_mode(const struct run *r)
+{
+    return r->u->ttm == SIOV_TTM_SCALABLE || r->u->ttm == SIOV_TTM_ABORT;
+}
+
+/* The descriptor width, 0 when invalid (facts 1.8, 15.2): DW=1 needs SMTS or
+   ADMS; DW=0 is invalid in scalable and abort-DMA mode. */
 static unsigned q_width(const struct run *r)
 {
-    return ((r->q.iqa & (1ull << 11)) && r->smts) ? 32 : 16; /* DW, honoured with SMTS (facts 1.8) */
+    if (r->q.iqa & (1ull << 11))
+        return (r->smts || r->adms) ? 32 : 0;
+    return sm_mode(r) ? 0 : 16;
+}
+
+/* Where descriptors lie in memory, valid width or not. */
+static unsigned q_slot(const struct run *r)
+{
+    return (r->q.iqa & (1ull << 11)) ? 32 : 16;
 }
 
 static uint64_t q_size(const struct run *r)
@@ -77,15 +139,17 @@ static bool psi_ok(const struct run *r, uint64_t qw1)
 }
 
 /* Whether the spec calls descriptor q well formed in a queue of width bytes
-   (facts 9.1-9.2; reserved masks derived from the tables there). */
+   (facts 9.1-9.2, 13.5, 15.2; reserved masks derived from the tables there). */
 static bool dsc_valid(const struct run *r, const uint64_t q[4], unsigned width)
 {
     unsigned type = (unsigned)(((q[0] >> 9) & 7) << 4 | (q[0] & 0xF));
     unsigned g = (q[0] >> 4) & 3;
     if (type < 1 || type > 8) /* 9: page-group response, page requests are not supported */
         return false;
-    if (type >= 6 && width == 16)
-        return false;
+    if ((type == 3 || type == 8) && !r->dt)
+        return false; /* device-TLB invalidations need ECAP.DT */
+    if (r->u->ttm == SIOV_TTM_RESERVED || (type >= 6 && !sm_mode(r)))
+        return false; /* legacy mode takes types 1-5 */
     if (width == 32 && (q[2] || q[3]))
         return false;
     switch (type) {
@@ -100,15 +164,153 @@ static bool dsc_valid(const struct run *r, const uint64_t q[4], unsigned width)
     }
 }
 
+/* ------------------------------------------ device-TLB invalidations (13.5-6) */
+/* The range of a device-TLB descriptor: S=0 one page; S=1 the lowest clear
+   bit of ADDR[63:12] at 12+k gives 2^(k+13) bytes; none clear: everything. */
+static void dtlb_range(uint64_t addr, bool s, struct dmsg *m)
+{
+    addr &= ~0xFFFull;
+    if (!s) {
+        m->addr = addr, m->size = 4096;
+        return;
+    }
+    unsigned bit = 12;
+    while (bit < 64 && (addr >> bit & 1))
+        bit++;
+    if (bit >= 63) { /* 2^64 bytes or more: every address */
+        m->addr = 0, m->size = UINT64_MAX;
+        return;
+    }
+    m->size = 1ull << (bit + 1);
+    m->addr = addr & ~(m->size - 1);
+}
+
+/* Descriptor 0x3 (SID 47:32, S at qw1 bit 0) or 0x8 (SID 31:16, PASID 51:32,
+   G at qw1 bit 0, S at bit 11). */
+static struct dmsg dtlb_decode(const uint64_t q[4])
+{
+    struct dmsg m = {0};
+    if ((q[0] & 0xF) == 3) {
+        m.sid = (siov_sid)(q[0] >> 32);
+        m.pasid = SIOV_NO_PASID;
+        dtlb_range(q[1], q[1] & 1, &m);
+    } else {
+        m.sid = (siov_sid)(q[0] >> 16);
+        m.pasid = (uint32_t)(q[0] >> 32) & 0xFFFFF;
+        m.global = q[1] & 1;
+        dtlb_range(q[1], q[1] & (1u << 11), &m);
+    }
+    return m;
+}
+
+static bool same_dmsg(const struct dmsg *a, const struct dmsg *b)
+{
+    return a->sid == b->sid && a->addr == b->addr && a->size == b->size && a->global == b->global &&
+           (a->global || a->pasid == b->pasid);
+}
+
+static void dmsg_die(const char *what, const struct dmsg *got, const struct dmsg *want)
+{
+    fz_die("%s: got sid %04x pasid %x [0x%llx +0x%llx) g%d, the facts say sid %04x pasid %x [0x%llx +0x%llx) g%d", what,
+           got->sid, got->pasid, (unsigned long long)got->addr, (unsigned long long)got->size, got->global,
+           want->sid, want->pasid, (unsigned long long)want->addr, (unsigned long long)want->size, want->global);
+}
+
+/* A completion of (sid, itag) (facts 13.6): ignored without DT or with
+   translation disabled; frees an outstanding ITag; anything else is ICE. */
+static void sim_complete(struct run *r, const struct dmsg *c)
+{
+    struct qsim *q = &r->q;
+    if (!r->dt || !r->u->te)
+        return;
+    for (unsigned i = 0; i < q->nout; i++)
+        if (q->out[i] == (int)c->itag && c->sid == r->port_sid) {
+            q->out[i] = q->out[--q->nout];
+            return;
+        }
+    if (!q->ice)
+        q->icesid = c->sid;
+    q->ice = true;
+}
+
+/* The next completion the harness logged, if any; true if there was one. */
+static bool sim_next_completion(struct run *r)
+{
+    if (r->log->cdone == r->log->ndone)
+        return false;
+    sim_complete(r, &r->log->done[r->log->cdone++]);
+    return true;
+}
+
+/* A device-TLB invalidation reaches the head: false if it must wait for an
+   ITag. The unit reports it to the notifier, and to the port of its device,
+   which then holds an ITag until it completes. */
+static bool sim_devtlb(struct run *r, const uint64_t d[4])
+{
+    struct qsim *q = &r->q;
+    struct dmsg m = dtlb_decode(d);
+    bool port = r->mode != PORT_NONE && m.sid == r->port_sid;
+    while (port && q->nout == ITAGS)
+        if (!sim_next_completion(r))
+            return false;
+    struct log *l = r->log;
+    if (l->cev == l->nev)
+        fz_die("a device-TLB invalidation for %04x was not reported to the notifier", m.sid);
+    if (!same_dmsg(&l->ev[l->cev], &m))
+        dmsg_die("notifier event", &l->ev[l->cev], &m);
+    l->cev++;
+    if (!port)
+        return true;
+    if (r->mode == PORT_ATC) { /* completes at once, but not with translation disabled */
+        if (!r->u->te)
+            q->out[q->nout++] = -1;
+        return true;
+    }
+    if (l->csent == l->nsent)
+        fz_die("a device-TLB invalidation for %04x did not reach its port", m.sid);
+    if (!same_dmsg(&l->sent[l->csent], &m))
+        dmsg_die("port message", &l->sent[l->csent], &m);
+    q->out[q->nout++] = (int)l->sent[l->csent++].itag;
+    return true;
+}
+
+/* An inv-wait reaches the head: false while device-TLB invalidations are outstanding. */
+static bool sim_wait_ready(struct run *r)
+{
+    while (r->q.nout)
+        if (!sim_next_completion(r)) {
+            r->q.wait_stalled = true;
+            return false;
+        }
+    r->q.wait_stalled = false;
+    return true;
+}
+
+/* siov_iommu_expire (facts 13.6): ITE, ITESID when ITE was clear, the
+   pending wait aborted (IQH past it: it was fetched), fetching stopped. */
+static void sim_expire(struct run *r)
+{
+    struct qsim *q = &r->q;
+    if (!q->nout)
+        return;
+    if (!q->ite)
+        q->itesid = r->port_sid; /* the one device with a port */
+    q->ite = true;
+    q->nout = 0;
+    if (q->wait_stalled)
+        q->head = (q->head + q_slot(r)) % q_size(r);
+    q->wait_stalled = false;
+}
+
 /* Process the queue as the facts sheet says, on the shadow memory. */
 static void sim_process(struct run *r)
 {
     struct qsim *q = &r->q;
-    if (!q->qie || q->iqe)
+    if (!q->qie || q->iqe || q->ite)
         return;
     unsigned width = q_width(r);
     uint64_t size = q_size(r), tail = q->iqt;
-    if (tail % width || tail >= size) {
+    if (!width || tail % width || tail >= size) {
         q->iqe = true;
         return;
     }
@@ -121,6 +323,11 @@ static void sim_process(struct run *r)
             q->iqe = true;
             return;
         }
+        unsigned type = d[0] & 0xF;
+        if ((type == 3 || type == 8) && !sim_devtlb(r, d))
+            return; /* waits for an ITag at the head */
+        if (type == 5 && !sim_wait_ready(r))
+            return; /* waits for the device-TLB invalidations at the head */
         if ((d[0] & 0xF) == 5 && (d[0] & (1u << 5))) { /* wait with SW: 32-bit status write */
             uint64_t at = d[1] & ~3ull;
             uint32_t data = (uint32_t)(d[0] >> 32);
@@ -133,6 +340,34 @@ static void sim_process(struct run *r)
     }
 }
 
+/* ITE, ICE, their source ids, the outstanding count; everything the unit
+   reported consumed by the shadow. */
+static void compare_devtlb(struct run *r, const char *what)
+{
+    struct siov_iommu *io = r->u->iommu;
+    struct log *l = r->log;
+    while (sim_next_completion(r)) /* completions after the queue stopped or emptied */
+        ;
+    uint32_t fsts = (uint32_t)siov_mmio_read(io, SIOV_REG_FSTS, 4);
+    uint64_t iqercd = siov_mmio_read(io, SIOV_REG_IQERCD, 8);
+    bool ite = fsts & SIOV_FSTS_ITE, ice = fsts & SIOV_FSTS_ICE;
+    if (ite != r->q.ite || ice != r->q.ice)
+        fz_die("%s: ITE %d ICE %d, the facts say ITE %d ICE %d", what, ite, ice, r->q.ite, r->q.ice);
+    if (ite && siov_get(iqercd, SIOV_IQERCD_ITESID) != r->q.itesid)
+        fz_die("%s: ITESID %04llx, the facts say %04x", what,
+               (unsigned long long)siov_get(iqercd, SIOV_IQERCD_ITESID), r->q.itesid);
+    if (ice && siov_get(iqercd, SIOV_IQERCD_ICESID) != r->q.icesid)
+        fz_die("%s: ICESID %04llx, the facts say %04x", what,
+               (unsigned long long)siov_get(iqercd, SIOV_IQERCD_ICESID), r->q.icesid);
+    if (siov_iommu_devtlb_outstanding(io) != r->q.nout)
+        fz_die("%s: %u device-TLB invalidations outstanding, the facts say %u", what,
+               siov_iommu_devtlb_outstanding(io), r->q.nout);
+    if (l->cev != l->nev || l->csent != l->nsent)
+        fz_die("%s: the unit reported %u device-TLB invalidations (%u to the port) the facts do not have", what,
+               l->nev - l->cev, l->nsent - l->csent);
+    l->nev = l->cev = l->nsent = l->csent = l->ndone = l->cdone = 0;
+}
+
 /* Compare the unit with the shadow after a point where it processes the queue. */
 static void compare_queue(struct run *r, const char *what)
 {
@@ -140,9 +375,10 @@ static void compare_queue(struct run *r, const char *what)
     uint64_t iqh = siov_mmio_read(io, SIOV_REG_IQH, 8);
     bool iqe = (siov_mmio_read(io, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE) != 0;
     bool iwc = (siov_mmio_read(io, SIOV_REG_ICS, 4) & SIOV_ICS_IWC) != 0;
-    if (iqh >= q_size(r) || iqh % q_width(r))
+    if (iqh >= q_size(r) || iqh % q_slot(r))
         fz_die("%s: IQH 0x%llx outside a queue of 0x%llx bytes (width %u)", what, (unsigned long long)iqh,
-               (unsigned long long)q_size(r), q_width(r));
+               (unsigned long long)q_size(r), q_slot(r));
+    compare_devtlb(r, what);
     if (iqh != r->q.head || iqe != r->q.iqe || iwc != r->q.iwc)
         fz_die("%s: IQH 0x%llx IQE %d IWC %d, the facts say IQH 0x%llx IQE %d IWC %d (IQA 0x%llx IQT 0x%llx IQERCD 0x%llx)",
                what, (unsigned long long)iqh, iqe, iwc, (unsigned long long)r->q.head, r->q.iqe, r->q.iwc,
@@ -191,8 +427,11 @@ static void set_qie(struct run *r, bool on)
         end(r, "QIE enable");
         return;
     }
-    if (!on && r->q.qie)
-        r->q.head = 0; /* disabling the queue resets IQH */
+    if (!on && r->q.qie) {
+        r->q.head = 0; /* disabling the queue resets IQH, and nothing waits for device-TLB completions */
+        r->q.nout = 0;
+        r->q.wait_stalled = false;
+    }
     r->q.qie = on;
     compare_queue(r, "QIE disable");
 }
@@ -201,6 +440,21 @@ static void set_qie(struct run *r, bool on)
 static uint64_t q_base(const struct run *r)
 {
     return r->q.iqa & ~0xFFFull;
+}
+
+/* Device-TLB invalidation operands: SID (flags 0x40: the device with the
+   port), 0x8's PASID, ADDR (flags 4: all ones, the global range), S and G. */
+static void make_devtlb(struct run *r, uint64_t d[4], uint8_t flags)
+{
+    uint64_t sid = (flags & 0x40) ? r->port_sid : fz_u16(r->in);
+    uint64_t addr = (flags & 4) ? ~0xFFFull : (uint64_t)fz_u32(r->in) << 12;
+    if ((d[0] & 0xF) == 3) {
+        d[0] = (d[0] & ~SIOV_BITS(63, 32)) | sid << 32;
+        d[1] = addr | (flags & 1);
+        return;
+    }
+    d[0] = (d[0] & ~SIOV_BITS(63, 16)) | sid << 16 | (uint64_t)(fz_u32(r->in) & 0xFFFFF) << 32;
+    d[1] = addr | (flags & 1) | ((flags & 2) ? 1u << 11 : 0);
 }
 
 /* A descriptor from input bytes: mostly well formed, of every type. */
@@ -228,7 +482,7 @@ static void make_dsc(struct run *r, uint64_t d[4])
         break;
     }
     case 3:
-    case 8: d[0] |= (uint64_t)fz_u16(in) << 32; d[1] = (uint64_t)fz_u32(in) << 12 | (flags & 1); break;
+    case 8: make_devtlb(r, d, flags); break;
     case 4: d[0] = siov_dsc_make_type(4) | (g & 1) << 4 | (uint64_t)fz_u16(in) << 32; break;
     case 5: {
         uint8_t where = fz_u8(in);
@@ -249,7 +503,7 @@ static void make_dsc(struct run *r, uint64_t d[4])
 /* Write descriptor d where software would: at the software tail, or over the head. */
 static void put_dsc(struct run *r, const uint64_t d[4], bool at_head)
 {
-    unsigned width = q_width(r);
+    unsigned width = q_slot(r);
     uint64_t off = at_head ? r->q.head : r->soft_tail;
     for (unsigned i = 0; i < width / 8; i++)
         fz_w64(r->u->m, q_base(r) + off + 8 * i, d[i]);
@@ -277,7 +531,7 @@ static void op_iqa(struct run *r)
     if (!r->q.qie)
         r->q.iqa = iqa & ~SIOV_BITS(10, 3); /* reserved bits read as 0; ignored while enabled */
     r->soft_tail %= q_size(r);
-    r->soft_tail -= r->soft_tail % q_width(r);
+    r->soft_tail -= r->soft_tail % q_slot(r);
     compare_queue(r, "IQA write");
 }
 
@@ -294,6 +548,104 @@ static void op_clear(struct run *r)
         siov_mmio_write(r->u->iommu, SIOV_REG_ICS, SIOV_ICS_IWC, 4);
         r->q.iwc = false;
     }
+    if (v & 4) { /* fetching resumes at IQH once ITE is clear (facts 13.6) */
+        begin(r);
+        siov_mmio_write(r->u->iommu, SIOV_REG_FSTS, SIOV_FSTS_ITE, 4);
+        r->q.ite = false;
+        end(r, "ITE clear");
+    }
+    if (v & 8) {
+        begin(r);
+        siov_mmio_write(r->u->iommu, SIOV_REG_FSTS, SIOV_FSTS_ICE, 4);
+        r->q.ice = false;
+        compare_queue(r, "ICE clear");
+    }
+}
+
+/* ------------------------------------------------------------- the port */
+static void log_put(struct dmsg *arr, unsigned *n, struct dmsg m)
+{
+    if (*n == MAX_LOG)
+        fz_die("more device-TLB messages than a queue in guest memory can hold");
+    arr[(*n)++] = m;
+}
+
+static void on_event(void *opaque, const struct siov_inval_event *ev)
+{
+    struct run *r = opaque;
+    if (ev->kind == SIOV_INV_DEVTLB)
+        log_put(r->log->ev, &r->log->nev,
+                (struct dmsg){ev->sid, ev->pasid, ev->addr, ev->size, ev->granularity == SIOV_INV_G_GLOBAL, 0});
+}
+
+static void on_devtlb(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                      unsigned itag)
+{
+    struct run *r = opaque;
+    struct dmsg m = {sid, pasid, addr, size, global, itag};
+    log_put(r->log->sent, &r->log->nsent, m);
+    if (r->mode == PORT_AUTO) {
+        log_put(r->log->done, &r->log->ndone, m);
+        siov_devtlb_complete(r->u->iommu, sid, itag);
+    } else if (r->npending < ITAGS) {
+        r->pending[r->npending++] = m;
+    } else { /* the unit has at most 32 out: an older one was lost to a time-out or QIE */
+        memmove(r->pending, r->pending + 1, (ITAGS - 1) * sizeof r->pending[0]);
+        r->pending[ITAGS - 1] = m;
+    }
+}
+
+/* The device answers, or time passes: a completion of a received
+   invalidation (the oldest, or any), an invalid one, or the time-out. */
+static void op_port(struct run *r)
+{
+    uint8_t v = fz_u8(r->in);
+    struct dmsg c = {0};
+    begin(r);
+    switch (v & 3) {
+    case 0:
+    case 1: {
+        if (!r->npending)
+            break;
+        unsigned i = (v & 1) ? (v >> 2) % r->npending : 0;
+        c = r->pending[i];
+        memmove(r->pending + i, r->pending + i + 1, (r->npending - i - 1) * sizeof r->pending[0]);
+        r->npending--;
+        log_put(r->log->done, &r->log->ndone, c);
+        siov_devtlb_complete(r->u->iommu, c.sid, c.itag);
+        break;
+    }
+    case 2:
+        c.sid = (v & 4) ? r->port_sid : fz_u16(r->in);
+        c.itag = fz_u8(r->in) & 63;
+        log_put(r->log->done, &r->log->ndone, c);
+        siov_devtlb_complete(r->u->iommu, c.sid, c.itag);
+        break;
+    default:
+        siov_iommu_expire(r->u->iommu);
+        sim_expire(r);
+        break;
+    }
+    end(r, "device-TLB completion or time-out");
+}
+
+/* The device with the port, and its kind (one input byte). */
+static void attach_port(struct run *r)
+{
+    uint8_t v = fz_u8(r->in);
+    r->mode = (enum port_mode)(v & 3);
+    r->port_sid = (v & 4) && r->b.ntargets ? r->b.targets[0].sid : fz_u16(r->in);
+    if (siov_iommu_add_notifier(r->u->iommu, on_event, r) != 0)
+        abort();
+    if (r->mode == PORT_ATC) {
+        r->atc = siov_atc_new(r->u->iommu, r->port_sid, 1u << (v >> 4));
+        if (!r->atc)
+            abort();
+    } else if (r->mode != PORT_NONE) {
+        struct siov_device_ops ops = {on_devtlb, NULL};
+        if (siov_device_port(r->u->iommu, r->port_sid, &ops, r) != 0)
+            abort();
+    }
 }
 
 /* Global invalidation through the queue as it stands, then a wait. */
@@ -306,7 +658,7 @@ static void op_inv(struct run *r)
     put_dsc(r, d, false);
     d[0] = siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL);
     put_dsc(r, d, false);
-    if (q_width(r) == 32) {
+    if (sm_mode(r)) { /* the PASID cache, in the mode that has one */
         d[0] = siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL);
         put_dsc(r, d, false);
     }
@@ -320,12 +672,13 @@ static void op_inv(struct run *r)
        a head that raw IQT writes moved on). The status word alone does not
        prove it: a fuzzed wait, or a queue laid over the status word, can
        leave the same value there. The PASID cache must also have been
-       reachable (a 256-bit queue) or unused (legacy mode). */
+       reachable (scalable or abort-DMA mode, where the PC descriptor went
+       in) or unused (legacy mode). */
     bool all_run = (first - head0 + size) % size < (r->soft_tail - head0 + size) % size;
     bool ran = r->q.qie && !r->q.iqe && r->q.head == r->soft_tail;
     r->ntags = 0;
     r->clean = (uint32_t)fz_r64(r->u->m, INV_STATUS) == seq && ran && all_run &&
-               (q_width(r) == 32 || r->u->ttm == SIOV_TTM_LEGACY);
+               (sm_mode(r) || r->u->ttm == SIOV_TTM_LEGACY);
 }
 
 static void op_req(struct run *r)
@@ -349,7 +702,10 @@ static void op_req(struct run *r)
         r->clean = false;
     }
     struct siov_xlate x;
-    siov_translate(r->u->iommu, q.sid, q.pasid, q.addr, q.access, &x);
+    if (r->atc && q.sid == r->port_sid) /* through the device's ATC (a miss sends a translation request) */
+        siov_atc_translate(r->atc, q.pasid, q.addr, q.access, &x);
+    else
+        siov_translate(r->u->iommu, q.sid, q.pasid, q.addr, q.access, &x);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -376,9 +732,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->in = &in;
     r->b = (struct fz_builder){.u = u, .in = &in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
     r->mamv = siov_get(siov_mmio_read(u->iommu, SIOV_REG_CAP, 8), SIOV_CAP_MAMV);
-    r->smts = (siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_SMTS) != 0;
+    uint64_t ecap = siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8);
+    r->smts = (ecap & SIOV_ECAP_SMTS) != 0;
+    r->adms = (ecap & SIOV_ECAP_ADMS) != 0;
+    r->dt = (ecap & SIOV_ECAP_DT) != 0;
     for (unsigned n = fz_u8(&in) % 5; n; n--)
         fz_template(&r->b);
+    r->log = &the_log;
+    r->log->nev = r->log->cev = r->log->nsent = r->log->csent = r->log->ndone = r->log->cdone = 0;
+    attach_port(r);
     /* the harness's own queue goes; the fuzzed one starts disabled at IQA 0 */
     fz_unit_gcmd(u, 0, SIOV_GCMD_QIE);
     siov_mmio_write(u->iommu, SIOV_REG_IQA, 0, 8);
@@ -396,12 +758,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3: write_iqt(r, (op & 0x80) ? fz_u32(&in) : r->soft_tail + 16); break;
         case 4: op_iqa(r); break;
         case 5: set_qie(r, (op & 0x10) == 0); break;
-        case 6: op_clear(r); break;
+        case 6: (op & 0x80) ? op_port(r) : op_clear(r); break;
         case 7: op_inv(r); break;
         case 8: op_req(r); break;
         default: fz_template(&r->b); r->clean = false; break;
         }
     }
+    siov_atc_free(r->atc);
     free(r->shadow);
     free(r);
     fz_unit_free(u);

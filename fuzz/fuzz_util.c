@@ -99,10 +99,40 @@ static bool is_chunk(const struct fz_mem *m, uint64_t gpa, size_t len)
     return false;
 }
 
+/* FZ_IRQ: the 16-byte entry the oracle read, or a qword of its descriptor. */
+static bool irq_read_ok(const struct ref_irq_result *r, uint64_t gpa, size_t len)
+{
+    if (r->irte_read && gpa == r->irte_gpa && len == 16)
+        return true;
+    return r->pid_read && len == 8 && !(gpa & 7) && gpa >= r->pid_gpa && gpa - r->pid_gpa < 64;
+}
+
+/* FZ_IRQ: a write may only set the posted vector's PIR bit and ON (spec 5.2.3). */
+static void irq_check_write(const struct fz_mem *m, uint64_t gpa, const void *src, size_t len)
+{
+    const struct ref_irq_result *r = m->irq;
+    uint64_t old = fz_r64(m, gpa), new_;
+    memcpy(&new_, src, len == 8 ? 8 : 0);
+    if (len != 8 || r->fault || !r->irq.posted || (gpa & 7) || gpa < r->pid_gpa || gpa - r->pid_gpa > 32)
+        fz_die("interrupt: model wrote %zu bytes at 0x%llx (descriptor 0x%llx, oracle %s)", len,
+               (unsigned long long)gpa, (unsigned long long)r->pid_gpa, siov_fault_name(r->fault));
+    uint64_t q = (gpa - r->pid_gpa) / 8;
+    uint64_t allowed = (q == r->irq.vector / 64u ? 1ull << (r->irq.vector % 64) : 0) | (q == 4 ? SIOV_PID4_ON : 0);
+    if ((old & ~new_) || ((new_ & ~old) & ~allowed))
+        fz_die("interrupt: model wrote 0x%llx over 0x%llx in descriptor qword %llu (allowed bits 0x%llx)",
+               (unsigned long long)new_, (unsigned long long)old, (unsigned long long)q, (unsigned long long)allowed);
+}
+
 static void check_read(const struct fz_mem *m, uint64_t gpa, size_t len)
 {
     if (m->phase == FZ_FREE)
         return;
+    if (m->phase == FZ_IRQ) {
+        if (!irq_read_ok(m->irq, gpa, len))
+            fz_die("interrupt: model read %zu bytes at 0x%llx, which the oracle never read", len,
+                   (unsigned long long)gpa);
+        return;
+    }
     if (m->phase == FZ_DMA && is_chunk(m, gpa, len))
         return;
     if (!structure_size(len) || gpa % len)
@@ -116,6 +146,8 @@ static void check_write(const struct fz_mem *m, uint64_t gpa, const void *src, s
 {
     if (m->phase == FZ_FREE || (m->phase == FZ_DMA && is_chunk(m, gpa, len)))
         return;
+    if (m->phase == FZ_IRQ)
+        return irq_check_write(m, gpa, src, len);
     if (m->phase == FZ_WARM)
         fz_die("model wrote %zu bytes at 0x%llx while replaying on unchanged memory", len,
                (unsigned long long)gpa);
@@ -170,8 +202,8 @@ static int ref_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 
 struct fz_mem *fz_mem_new(void)
 {
-    static const struct siov_mem_ops model_ops = {model_read, model_write};
-    static const struct siov_mem_ops ref_ops = {ref_read, ref_write};
+    static const struct siov_mem_ops model_ops = {.read = model_read, .write = model_write};
+    static const struct siov_mem_ops ref_ops = {.read = ref_read, .write = ref_write};
     struct fz_mem *m = calloc(1, sizeof(*m));
     if (!m)
         abort();
@@ -238,6 +270,7 @@ void fz_config(struct fz_in *in, struct siov_iommu_config *c, unsigned *ttm, boo
     c->iotlb_entries = iotlb[b4 & 7];
     c->domain_bits = dbits[(b4 >> 3) & 3];
     *ttm = ((b4 >> 5) & 3) ^ SIOV_TTM_SCALABLE; /* 0 in the input means scalable */
+    c->nwfs = !(b4 & 128);
     c->version = (b4 & 128) ? 0x60 : 0x10;
 }
 
@@ -279,7 +312,7 @@ struct fz_unit *fz_unit_new(struct fz_mem *m, const struct siov_iommu_config *cf
     }
     u->wide = (siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_SMTS) != 0;
     m->phase = FZ_FREE;
-    siov_mmio_write(u->iommu, SIOV_REG_IQA, FZ_QPAGE | (u->wide ? SIOV_IQA_DW : 0), 8);
+    siov_mmio_write(u->iommu, SIOV_REG_IQA, FZ_QPAGE | (u->wide ? SIOV_IQA_DW : 0), 8); /* TTM 00 for now */
     siov_mmio_write(u->iommu, SIOV_REG_IQT, 0, 8);
     u->gcmd = SIOV_GCMD_QIE;
     gcmd(u, 0);
@@ -330,12 +363,27 @@ void fz_invalidate_all(struct fz_unit *u)
        same: tables the input points into these pages read alike cold and warm. */
     fz_unit_gcmd(u, 0, SIOV_GCMD_QIE); /* IQH back to 0 */
     siov_mmio_write(u->iommu, SIOV_REG_IQT, 0, 8);
-    fz_unit_gcmd(u, SIOV_GCMD_QIE, 0);
     u->qtail = 0;
+    /* the width the latched TTM takes (docs/spec-notes.md, "Queue errors"):
+       256-bit in scalable and abort-DMA mode, which needs SMTS or ADMS;
+       where no width works (or TTM=10), every request faults RTA.1 and
+       nothing is cached, so there is nothing to invalidate */
+    uint64_t ecap = siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8);
+    bool sm = u->ttm == SIOV_TTM_SCALABLE || u->ttm == SIOV_TTM_ABORT;
+    if (u->ttm == SIOV_TTM_RESERVED || (sm && !(ecap & (SIOV_ECAP_SMTS | SIOV_ECAP_ADMS)))) {
+        fz_w64(u->m, FZ_QSTATUS, 1);
+        u->qseq++;
+        u->m->phase = saved;
+        return;
+    }
+    u->wide = sm;
+    siov_mmio_write(u->iommu, SIOV_REG_IQA, FZ_QPAGE | (u->wide ? SIOV_IQA_DW : 0), 8);
+    fz_unit_gcmd(u, SIOV_GCMD_QIE, 0);
     q_put(u, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL), 0);
     q_put(u, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL), 0);
     if (u->wide)
         q_put(u, siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL), 0);
+    q_put(u, siov_dsc_make_type(SIOV_DSC_IEC), 0); /* global */
     q_put(u, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, 1), FZ_QSTATUS);
     fz_w64(u->m, FZ_QSTATUS, 0);
     siov_mmio_write(u->iommu, SIOV_REG_IQT, u->qtail, 8);
@@ -630,8 +678,8 @@ void fz_pick_req(struct fz_builder *b, struct fz_req *r)
     }
     uint8_t a = fz_u8(b->in);
     r->access = a & 0x0F;
-    if (a & 0x80)
-        r->access |= a & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED);
+    if (a & 0x80) /* a translation request (NW too) or a translated one */
+        r->access |= a & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED | SIOV_ACCESS_NO_WRITE);
 }
 
 /* ------------------------------------------------------------- the oracle */
@@ -718,7 +766,8 @@ static void compare(const struct fz_unit *u, const struct fz_req *r, siov_fault 
 }
 
 /* No TLP prefix carries a PASID beyond 20 bits: siov_translate refuses it
-   with SCT.7 before looking at anything, memory included. */
+   with SGN.10 (above the unit's width) before looking at anything, memory
+   included. */
 static bool check_wide_pasid(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
     struct siov_xlate x = {0}, none = {0};
@@ -726,8 +775,8 @@ static bool check_wide_pasid(struct fz_unit *u, const struct fz_req *r, struct f
     u->m->nallow = 0;
     siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
     u->m->phase = FZ_FREE;
-    if (got != SIOV_FAULT_SCT_7)
-        mismatch(u, r, "SCT.7 for a PASID beyond 20 bits", got, &x, SIOV_FAULT_SCT_7, &none, NULL);
+    if (got != SIOV_FAULT_SGN_10)
+        mismatch(u, r, "SGN.10 for a PASID beyond 20 bits", got, &x, SIOV_FAULT_SGN_10, &none, NULL);
     if (out)
         *out = (struct fz_answer){.fault = got, .x = x};
     return false;
@@ -767,6 +816,139 @@ bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b)
     return !memcmp(a->entry, b->entry, sizeof a->entry);
 }
 
+/* ------------------------------------------------- translation requests */
+/* The access bits a translation request carries (fz_req.access holds ATS_REQ). */
+static unsigned ats_access(const struct fz_req *r)
+{
+    return r->access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC | SIOV_ACCESS_NO_WRITE);
+}
+
+static bool same_completion(const struct siov_ats_completion *a, const struct siov_ats_completion *b)
+{
+    if (a->status != b->status)
+        return false;
+    return a->status != SIOV_ATS_SUCCESS ||
+           (a->addr == b->addr && a->size == b->size && a->r == b->r && a->w == b->w && a->x == b->x &&
+            a->priv == b->priv && a->global == b->global && a->untranslated_only == b->untranslated_only &&
+            a->no_snoop == b->no_snoop);
+}
+
+static void print_completion(const char *who, siov_fault f, const struct siov_ats_completion *c)
+{
+    fprintf(stderr, "  %s %s status %d addr 0x%llx size 0x%llx R%d W%d X%d P%d G%d U%d N%d\n", who,
+            siov_fault_name(f), c->status, (unsigned long long)c->addr, (unsigned long long)c->size, c->r, c->w,
+            c->x, c->priv, c->global, c->untranslated_only, c->no_snoop);
+}
+
+static void ats_mismatch(const struct fz_unit *u, const struct fz_req *r, const char *what, siov_fault got,
+                         const struct siov_ats_completion *c, siov_fault want, const struct siov_ats_completion *wc,
+                         const struct ref_result *ref)
+{
+    char d[256];
+    fz_describe(u, r, d, sizeof d);
+    fprintf(stderr, "MISMATCH (%s): translation request %s\n", what, d);
+    print_completion("model: ", got, c);
+    print_completion("expect:", want, wc);
+    if (ref)
+        print_path(u->m, ref);
+    fz_die("model and %s disagree", what);
+}
+
+/* A/D updates the oracle does not make: where a bit it needs was clear, the
+   model's failed update (SFL.8/9: Success without permissions; SSL.5: CA)
+   stands for a grant or for the interrupt-range CA behind it. */
+static bool ats_ad_excuse(const struct fz_mem *m, const struct ref_ats *a, siov_fault got,
+                          const struct siov_ats_completion *c, bool touched_before)
+{
+    bool none = !got && c->status == SIOV_ATS_SUCCESS && !c->r && !c->w;
+    bool ssl5 = got == SIOV_FAULT_SSL_5 && c->status == SIOV_ATS_CA;
+    if (!none && !ssl5)
+        return false;
+    if (ssl5 && a->r.pgtt == SIOV_PGTT_NESTED && early_ssl5(m, &a->r))
+        return true;
+    bool granted = !a->fault && (a->c.r || a->c.w);
+    return !touched_before && (granted || a->fault == SIOV_FAULT_SGN_8);
+}
+
+/* siov_translate with SIOV_ACCESS_ATS_REQ answers as the completion says:
+   the translation when it grants the access, else SIOV_ERR_NOT_PRESENT. */
+static void check_ats_req(struct fz_unit *u, const struct fz_req *r, siov_fault want_f,
+                          const struct siov_ats_completion *c)
+{
+    unsigned want = r->access & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC);
+    if (r->pasid == SIOV_NO_PASID)
+        want &= ~SIOV_ACCESS_EXEC;
+    unsigned perm = (c->r ? SIOV_ACCESS_READ : 0) | (c->w ? SIOV_ACCESS_WRITE : 0);
+    struct siov_xlate x = {0}, wx = {0};
+    if (!want_f && (c->untranslated_only || ((want ? want : SIOV_ACCESS_READ) & ~perm)))
+        want_f = SIOV_ERR_NOT_PRESENT;
+    if (!want_f)
+        wx = (struct siov_xlate){c->addr + (r->addr & (c->size - 1)), c->size, perm, 0};
+    siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
+    if (got != want_f || (!got && !same_xlate(&x, &wx)))
+        mismatch(u, r, "its completion (SIOV_ACCESS_ATS_REQ)", got, &x, want_f, &wx, NULL);
+}
+
+static bool check_ats(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
+{
+    static struct ref_ats a; /* large; the harness is single-threaded */
+    struct fz_mem *m = u->m;
+    struct siov_ats_completion c;
+    ref_ats_translate(&u->ref, r->sid, r->pasid, r->addr, ats_access(r), &a);
+    bool touched = all_touched(m, &a.r);
+    uint64_t w0 = m->writes;
+    m->phase = FZ_CHECK;
+    m->allow[0] = &a.r;
+    m->nallow = 1;
+    siov_fault got = siov_ats_translate(u->iommu, r->sid, r->pasid, r->addr, ats_access(r), &c);
+    bool exact = got == a.fault && same_completion(&c, &a.c);
+    if (exact)
+        check_ats_req(u, r, got, &c); /* the same answer through siov_translate */
+    m->phase = FZ_FREE;
+    m->nallow = 0;
+    if (getenv("FZ_TRACE")) {
+        char d[256];
+        fz_describe(u, r, d, sizeof d);
+        fprintf(stderr, "translation request %s:\n", d);
+        print_completion("model: ", got, &c);
+        print_completion("oracle:", a.fault, &a.c);
+    }
+    if (!exact && !ats_ad_excuse(m, &a, got, &c, touched))
+        ats_mismatch(u, r, "reference ATS completion", got, &c, a.fault, &a.c, &a.r);
+    if (exact && !got && (c.r || c.w) && !all_touched(m, &a.r))
+        ats_mismatch(u, r, "reference ATS completion (A/D bits not set)", got, &c, a.fault, &a.c, &a.r);
+    if (out) {
+        *out = (struct fz_answer){.fault = got, .c = c};
+        answer_tag(u, &a.r, out);
+    }
+    return m->writes != w0;
+}
+
+/* A translated request: root and context entries only, no writes. */
+static bool check_translated(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
+{
+    static struct ref_result ref;
+    struct fz_mem *m = u->m;
+    ref_translated(&u->ref, r->sid, r->pasid, r->addr, &ref);
+    uint64_t w0 = m->writes;
+    m->phase = FZ_CHECK;
+    m->allow[0] = &ref;
+    m->nallow = 1;
+    struct siov_xlate x = {0};
+    siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
+    m->phase = FZ_FREE;
+    m->nallow = 0;
+    if (m->writes != w0)
+        fz_die("a translated request wrote guest memory");
+    if (got != ref.fault || (!got && !same_xlate(&x, &ref.x)))
+        mismatch(u, r, "reference translated request", got, &x, ref.fault, &ref.x, &ref);
+    if (out) {
+        *out = (struct fz_answer){.fault = got, .x = x};
+        answer_tag(u, &ref, out);
+    }
+    return false;
+}
+
 bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
     fz_invalidate_all(u);
@@ -775,6 +957,10 @@ bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *
 
 bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out)
 {
+    if (r->access & SIOV_ACCESS_ATS_REQ)
+        return check_ats(u, r, out);
+    if (r->access & SIOV_ACCESS_TRANSLATED)
+        return check_translated(u, r, out);
     struct fz_mem *m = u->m;
     struct ref_result ref;
     /* the access siov_translate acts on: no PR/ER without a PASID, and a read
@@ -806,8 +992,6 @@ bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *o
                 (unsigned long long)x.addr, siov_fault_name(ref.fault), (unsigned long long)ref.x.addr,
                 wrote ? " (A/D written)" : "");
     }
-    if (r->access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED))
-        return wrote; /* the oracle models untranslated requests only */
     compare(u, r, got, &x, &ref, touched);
     if (out) {
         *out = (struct fz_answer){.fault = got, .x = x};
@@ -818,6 +1002,15 @@ bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *o
 
 void fz_check_warm(struct fz_unit *u, const struct fz_req *r, const struct fz_answer *want)
 {
+    if (r->access & SIOV_ACCESS_ATS_REQ) {
+        struct siov_ats_completion c;
+        u->m->phase = FZ_WARM;
+        siov_fault got = siov_ats_translate(u->iommu, r->sid, r->pasid, r->addr, ats_access(r), &c);
+        u->m->phase = FZ_FREE;
+        if (got != want->fault || !same_completion(&c, &want->c))
+            ats_mismatch(u, r, "cold completion (warm caches)", got, &c, want->fault, &want->c, NULL);
+        return;
+    }
     u->m->phase = FZ_WARM;
     struct siov_xlate x = {0};
     siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
@@ -851,7 +1044,10 @@ static void dma_plan(struct fz_unit *u, const struct fz_req *r, size_t len, bool
             return;
         }
         struct ref_result *ref = &p->ref[p->n];
-        ref_translate(&u->ref, r->sid, r->pasid, iova, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, ref);
+        if (r->access & SIOV_ACCESS_TRANSLATED)
+            ref_translated(&u->ref, r->sid, SIOV_NO_PASID, iova, ref);
+        else
+            ref_translate(&u->ref, r->sid, r->pasid, iova, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ, ref);
         if (ref->fault) {
             p->fault = ref->fault;
             p->n++;
@@ -891,12 +1087,15 @@ struct dma_buf {
 
 static siov_fault dma_run(struct fz_unit *u, const struct fz_req *r, size_t len, bool write, struct dma_buf *b)
 {
+    if (r->access & SIOV_ACCESS_TRANSLATED)
+        return write ? siov_dma_write_translated(u->iommu, r->sid, r->addr, b->pattern, len)
+                     : siov_dma_read_translated(u->iommu, r->sid, r->addr, b->data, len);
     return write ? siov_dma_write(u->iommu, r->sid, r->pasid, r->addr, b->pattern, len)
                  : siov_dma_read(u->iommu, r->sid, r->pasid, r->addr, b->data, len);
 }
 
 /* Transfers refused before any translation: a range that wraps past 2^64
-   (SIOV_ERR_BUS) and a PASID beyond 20 bits (SCT.7). True if r was one. */
+   (SIOV_ERR_BUS) and a PASID beyond 20 bits (SGN.10). True if r was one. */
 static bool dma_refused(struct fz_unit *u, const struct fz_req *r, size_t len, bool write, struct dma_buf *b)
 {
     if (r->addr + (len - 1) < r->addr) {
@@ -909,7 +1108,7 @@ static bool dma_refused(struct fz_unit *u, const struct fz_req *r, size_t len, b
                    siov_fault_name(f));
         return true;
     }
-    if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX) {
+    if (r->pasid != SIOV_NO_PASID && r->pasid > SIOV_PASID_MAX && !(r->access & SIOV_ACCESS_TRANSLATED)) {
         struct fz_req q = *r;
         q.access = write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
         check_wide_pasid(u, &q, NULL);
@@ -980,4 +1179,71 @@ void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool wr
     }
     if (got == SIOV_OK && (write || m->writes == w0)) /* A/D updates may have touched the data */
         dma_compare_data(m, &p, write, &b);
+}
+
+/* ------------------------------------------------------------ interrupts */
+static bool same_irq(const struct siov_irq *a, const struct siov_irq *b)
+{
+    if (a->posted != b->posted || a->vector != b->vector)
+        return false;
+    if (a->posted)
+        return a->pd_addr == b->pd_addr && a->notify == b->notify && a->nv == b->nv && a->ndst == b->ndst;
+    return a->dest == b->dest && a->delivery_mode == b->delivery_mode && a->dest_logical == b->dest_logical &&
+           a->level_trigger == b->level_trigger && a->redirection_hint == b->redirection_hint;
+}
+
+/* Every fault record and FSTS cleared, as a driver's handler does. */
+static void irq_clear_records(struct fz_unit *u)
+{
+    for (unsigned i = 0; i < u->cfg.fault_records; i++)
+        siov_mmio_write(u->iommu, SIOV_REG_FRCD + 16ull * i + 8, SIOV_FRCD1_F, 8);
+    siov_mmio_write(u->iommu, SIOV_REG_FSTS, SIOV_FSTS_RW1C, 4);
+}
+
+/* The record a fault left (records were clear before: the one with F set), or none. */
+static void irq_check_record(struct fz_unit *u, const struct ref_irq_result *r, siov_fault f, siov_sid sid)
+{
+    unsigned n = 0;
+    uint64_t lo = 0, hi = 0;
+    for (unsigned i = 0; i < u->cfg.fault_records; i++) {
+        uint64_t h = siov_mmio_read(u->iommu, SIOV_REG_FRCD + 16ull * i + 8, 8);
+        if (h & SIOV_FRCD1_F)
+            n++, hi = h, lo = siov_mmio_read(u->iommu, SIOV_REG_FRCD + 16ull * i, 8);
+    }
+    bool want = f && f != SIOV_ERR_BUS && r->recorded;
+    if (n != want)
+        fz_die("interrupt fault %s: %u records, oracle says %d", siov_fault_name(f), n, want);
+    if (want && (lo != r->fi || hi != (SIOV_FRCD1_F | siov_set(0, SIOV_FRCD1_FR, f) | sid)))
+        fz_die("interrupt fault record %016llx:%016llx, oracle FR %s FI 0x%llx", (unsigned long long)hi,
+               (unsigned long long)lo, siov_fault_name(f), (unsigned long long)r->fi);
+    irq_clear_records(u);
+}
+
+bool fz_check_irq(struct fz_unit *u, siov_sid sid, uint64_t addr, uint32_t data, bool cold)
+{
+    struct fz_mem *m = u->m;
+    struct ref_irq_result ref;
+    struct siov_irq got;
+    if (cold)
+        fz_invalidate_all(u);
+    irq_clear_records(u);
+    ref_interrupt(&u->ref, sid, addr, data, &ref); /* before the model posts */
+    uint64_t reports = u->stale_reports;
+    m->phase = FZ_IRQ;
+    m->irq = &ref;
+    siov_fault f = siov_interrupt(u->iommu, sid, addr, data, &got);
+    m->phase = FZ_FREE;
+    m->irq = NULL;
+    if (f != ref.fault || (!f && !same_irq(&got, &ref.irq)))
+        fz_die("interrupt sid %04x addr 0x%llx data 0x%x (%s): model %s vector 0x%x dest 0x%x, oracle %s vector "
+               "0x%x dest 0x%x", sid, (unsigned long long)addr, data, cold ? "cold" : "warm", siov_fault_name(f),
+               got.vector, got.dest, siov_fault_name(ref.fault), ref.irq.vector, ref.irq.dest);
+    if (!f && got.posted && !(fz_r64(m, got.pd_addr + 8 * (got.vector / 64u)) >> (got.vector % 64) & 1))
+        fz_die("interrupt posted to 0x%llx without its PIR bit 0x%x", (unsigned long long)got.pd_addr, got.vector);
+    if (!f && got.notify && !(fz_r64(m, got.pd_addr + 32) & SIOV_PID4_ON))
+        fz_die("interrupt posted with a notification but ON clear");
+    if (u->stale_reports != reports && !cold)
+        fz_die("stale report for an interrupt whose entry was not changed");
+    irq_check_record(u, &ref, f, sid);
+    return !f && got.posted && ref.irte_read && ref.pid_gpa < ref.irte_gpa + 16 && ref.irte_gpa < ref.pid_gpa + 64;
 }

@@ -45,6 +45,7 @@ enum fz_phase {
     FZ_CHECK, /* one translation: reads within the oracle's reads, A/D writes only */
     FZ_WARM,  /* replay on unchanged memory: structure reads, no writes at all */
     FZ_DMA,   /* a DMA: the oracle's reads and A/D writes, plus the data chunks */
+    FZ_IRQ,   /* one interrupt: the entry and descriptor the oracle read, PIR/ON updates */
 };
 
 #define FZ_MAX_ALLOW 16
@@ -62,6 +63,7 @@ struct fz_mem {
     unsigned nallow;
     const struct fz_chunk *chunks; /* FZ_DMA: data accesses */
     unsigned nchunks;
+    const struct ref_irq_result *irq; /* FZ_IRQ: what the oracle read and would post */
     uint64_t writes; /* model writes so far */
     uint64_t reads;
 };
@@ -141,6 +143,7 @@ void fz_pick_req(struct fz_builder *b, struct fz_req *r);
 struct fz_answer {
     siov_fault fault;
     struct siov_xlate x;
+    struct siov_ats_completion c; /* translation requests (SIOV_ACCESS_ATS_REQ): the completion */
     /* The entry that chose the translation structures (PASID-table entry, or
        legacy context entry), if the walk reached one: its DID (as the unit's
        DID width keeps it) and its words. Caches are tagged by DID, so answers
@@ -156,7 +159,10 @@ bool fz_same_domain(const struct fz_answer *a, const struct fz_answer *b);
 /* Translate r with the model under the memory checks and compare with the
    oracle, on caches that hold nothing memory does not say now; aborts on a
    mismatch. Returns whether the model wrote memory (A/D updates). out may
-   be NULL; it is not filled for ATS requests. */
+   be NULL. Translation requests (SIOV_ACCESS_ATS_REQ) go through
+   siov_ats_translate with the request's PRIV, EXEC and NO_WRITE, against
+   ref_ats_translate, then through siov_translate against the completion;
+   translated requests (SIOV_ACCESS_TRANSLATED) against ref_translated. */
 bool fz_check_now(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out);
 /* fz_check_now after a global invalidation through the harness's queue. */
 bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *out);
@@ -164,8 +170,18 @@ bool fz_check_cold(struct fz_unit *u, const struct fz_req *r, struct fz_answer *
    must not be written. */
 void fz_check_warm(struct fz_unit *u, const struct fz_req *r, const struct fz_answer *want);
 /* A DMA of len bytes (write: from a pattern) after a global invalidation,
-   checked chunk by chunk against the oracle. */
+   checked chunk by chunk against the oracle; SIOV_ACCESS_TRANSLATED in r:
+   siov_dma_*_translated (no PASID) against ref_translated. */
 void fz_check_dma(struct fz_unit *u, const struct fz_req *r, size_t len, bool write);
+
+/* ------------------------------------------------------------ interrupts */
+/* Send one interrupt request (after a global invalidation when cold) under
+   the FZ_IRQ memory checks and compare with ref_interrupt: the outcome, the
+   descriptor update of a posted interrupt, the fault record. Aborts on a
+   mismatch. The unit's oracle snapshot (u->ref) must be current. Returns
+   whether posting wrote over the entry itself (a descriptor overlapping the
+   table): a warm replay would then rightly answer from the stale cache. */
+bool fz_check_irq(struct fz_unit *u, siov_sid sid, uint64_t addr, uint32_t data, bool cold);
 
 /* Describe a request for failure messages. */
 void fz_describe(const struct fz_unit *u, const struct fz_req *r, char *buf, size_t len);

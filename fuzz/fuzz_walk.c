@@ -6,10 +6,11 @@
  *             entries, PASID directory and entry, paging structures of any
  *             PGTT kind, level count and page size, at fresh or input-chosen
  *             pages (tables may overlap)
- *   REQ       a request, usually aimed at a built target
+ *   REQ       a request, usually aimed at a built target: untranslated, a
+ *             translation request (ATS) or a translated request
  *   W64/PTR/FLIP  raw guest-memory edits: a qword, an entry pointing at a
  *             page of guest memory, one bit
- *   DMA       siov_dma_read/write of up to 1 KiB
+ *   DMA       siov_dma_read/write of up to 1 KiB, or its translated form
  *   REG       RTADDR (root page, TTM) latched with SRTP, TE on or off
  * Every request is checked cold (after a global invalidation) against the
  * reference walk, under the memory checks of fuzz_util.c. Requests whose
@@ -56,8 +57,6 @@ static void request(struct run *r)
         if (fz_check_cold(r->u, &q, &a))
             return;
     }
-    if (q.access & (SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED))
-        return;
     for (unsigned i = 0; i < r->nrec; i++)
         if (!fz_same_domain(&r->ans[i], &a))
             return; /* one DID for two structures: cached answers may cross (software's error) */

@@ -1,5 +1,5 @@
 /* The seed corpora, generated (never downloaded):
- *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue and DIR/scenario.
+ *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue, DIR/irq, DIR/scenario and DIR/trace.
  * walk: for each PGTT kind, level count, page size and mode, a valid table
  * set built by the harness's own template operation, with requests of every
  * access kind, a DMA and a warm replay; plus configurations with small
@@ -7,7 +7,12 @@
  * queue: a queue of each width with every descriptor type, well formed and
  * malformed (reserved bits, bad granularity, wrong width, bad tail), waits
  * writing status words, and global invalidations between translations.
+ * irq: interrupt remapping in each mode (x2APIC, xAPIC, EIMER, IRREQ,
+ * ESIRTPS with the stale checker): remapped and posted entries with their
+ * descriptors, compatibility format, misaligned messages, raw entries with
+ * reserved bits, IEC invalidations of each granularity and SIRTP.
  * scenario: small siov-sim scenarios.
+ * trace: a trace of every record kind, in the text and the binary form.
  * Template bytes are sized by running the builder itself (fz_template on a
  * scratch unit), so each seed parses exactly as the harness will parse it.
  */
@@ -136,9 +141,19 @@ static void walk_seeds(struct seed *s, const char *dir)
                         req(s, (uint8_t)t, 0xFF8, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
                         req(s, (uint8_t)(t | 0x40), 0, SIOV_ACCESS_READ);
                         req(s, (uint8_t)(t | 0x80), 0, SIOV_ACCESS_WRITE);
+                        /* ATS: translation requests (plain, NW, PR and ER), a translated write */
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_ATS_REQ);
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_NO_WRITE);
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
+                        req(s, (uint8_t)t, 0x10, 0x80 | SIOV_ACCESS_TRANSLATED | SIOV_ACCESS_WRITE);
                     }
                     u8(s, 6), u16(s, 0x8000 | 300), u8(s, 0), u16(s, 0xF80), u8(s, 0); /* DMA write */
                     u8(s, 6), u16(s, 200), u8(s, 1), u16(s, 0xF00), u8(s, 0);          /* DMA read */
+                    /* translated DMA into guest memory (selector 0xE0: a 64-bit address follows) */
+                    for (unsigned w = 0; w < 2; w++) {
+                        u8(s, 6), u16(s, (uint16_t)(w ? 0x8000 | 64 : 64)), u8(s, 0xE0), u16(s, 0), u64(s, 0x3000);
+                        u8(s, 0x80 | SIOV_ACCESS_TRANSLATED);
+                    }
                     u8(s, 7), u8(s, 16);                                       /* replay */
                     snprintf(name, sizeof name, "walk-%02u", count++);
                     finish(s, dir, name);
@@ -174,7 +189,14 @@ static void q_desc_at(struct seed *s, unsigned tidx, unsigned g, uint8_t flags, 
     case 2: u8(s, 0), u32(s, 0x1234); break;
     case 6: u8(s, 0), u32(s, 0x1234), u32(s, 1); break;
     case 3:
-    case 8: u16(s, 0x0010), u32(s, 0x55); break;
+    case 8: /* flags 0x40: the device with the port; 4: the all-ones (global) range */
+        if (!(flags & 0x40))
+            u16(s, 0x0010);
+        if (!(flags & 4))
+            u32(s, 0x55);
+        if (types[tidx] == 8)
+            u32(s, 7); /* PASID */
+        break;
     case 4: u16(s, 3); break;
     case 5: u8(s, 4), u32(s, 0xC0FFEE); break;
     case 7: u32(s, 1); break;
@@ -215,14 +237,24 @@ static void queue_seeds(struct seed *s, const char *dir)
                               (uint8_t)(wide ? 2 : 0)};
             tpl(s, hdr, 0x99 + t, 6, false);
         }
+        /* the first template's device gets a port: none, completing at once,
+           completed by PORT operations, an ATC of 8 entries */
+        u8(s, (uint8_t)((v % 4) | 4 | 3 << 4));
         /* IQA: page 40 + v, QS v % 3, DW when wide */
         q_op(s, 4), u8(s, (uint8_t)(v % 3 | (wide ? 8 : 0))), u8(s, (uint8_t)(40 + v));
         q_op(s, 5); /* QIE on */
-        for (unsigned t = 0; t < 13; t++)
+        for (unsigned t = 0; t < 13; t++) {
+            uint8_t flags = (uint8_t)((v & 4) ? 0x30 : 0x20);
+            if (t == 2 || t == 7) /* device-TLB: the port's device, S, G, the global range */
+                flags = (uint8_t)(0x40 | (v & 1) | (v & 2) | (v & 8 ? 4 : 0));
             if (wide || (t != 5 && t != 6 && t != 7 && t != 10 && t != 11))
-                q_desc(s, t, good_g(t, v + t), (uint8_t)((v & 4) ? 0x30 : 0x20));
+                q_desc(s, t, good_g(t, v + t), flags);
+        }
         q_op(s, 2);
-        q_op(s, 6), u8(s, 3); /* clear IWC */
+        q_op(s, 136), u8(s, 0); /* PORT (op 6 with bit 7): the device completes the oldest */
+        q_op(s, 136), u8(s, 2 | 4), u8(s, 40); /* an invalid completion: ICE */
+        q_op(s, 136), u8(s, 3); /* the rest time out: ITE */
+        q_op(s, 6), u8(s, 3 | 4 | 8); /* clear IWC, ITE, ICE */
         q_op(s, 7);           /* global invalidation */
         req(s, 0, 0x10, SIOV_ACCESS_READ), s->b[s->n - 5] = 8;
         req(s, 1, 0x10, SIOV_ACCESS_WRITE), s->b[s->n - 5] = 8;
@@ -275,6 +307,38 @@ static void scenario_seeds(const char *dir)
     }
 }
 
+/* ----------------------------------------------------------------- trace */
+static const char trace_text[] =
+    "siov-trace 1\n# every kind, as siov-sim records and tracegen writes them\n"
+    "0 inval context g=1 did=0\n1 domain 1 sl\n2 domain 2 nested 1\n3 attach 1 00:02.0 1\n"
+    "4 attach 2 00:03.0 -\n5 map 1 0x10000 64K 0x1000000 rw\n"
+    "6 xlate 00:02.0 1 0x10010 0 w -> 0x1000010 4K rw 1\n7 @100 read 00:02.0 1 0x10000 1500 r -> ok\n"
+    "9 write 00:03.0 - 0x90000 64 w -> SSL.2\n10 xlate 00:02.0 0xfffff 0x40000000 8 rxpat -> 0x40000000 1G r 65535\n"
+    "11 inval piotlb g=3 did=1 pasid=1 addr=0x10000 am=4\n12 inval pdevtlb g=0 sid=00:02.0 pasid=1 addr=0x10000\n"
+    "13 unmap 1 0x10000 4K\n14 detach 1 00:02.0 1\n";
+
+/* The text seed, and the same records in the binary form. */
+static void trace_seeds(const char *dir)
+{
+    char path[512], bin[512];
+    snprintf(path, sizeof path, "%s/trace-text", dir);
+    snprintf(bin, sizeof bin, "%s/trace-binary", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(trace_text, f) < 0 || fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+    struct siov_trace *r = siov_trace_open(path, "r"), *w = siov_trace_open(bin, "wb");
+    struct siov_trace_rec rec;
+    while (r && w && siov_trace_read(r, &rec) == 1)
+        siov_trace_write(w, &rec);
+    if (!r || !w || siov_trace_error(r)[0] || siov_trace_close(w)) {
+        fprintf(stderr, "%s: %s\n", path, r ? siov_trace_error(r) : "cannot open");
+        exit(1);
+    }
+    siov_trace_close(r);
+}
+
 static void mkdir_p(const char *dir)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -283,23 +347,120 @@ static void mkdir_p(const char *dir)
     }
 }
 
+/* ------------------------------------------------------------- irq seeds */
+static void irq_begin(struct seed *s, uint8_t cfg, uint8_t irta)
+{
+    s->n = 0;
+    u8(s, cfg);
+    u8(s, irta);
+}
+
+static void irq_build(struct seed *s, uint8_t k, uint8_t vec, uint16_t index, uint8_t sidsel, uint32_t dest)
+{
+    u8(s, 1), u8(s, k), u8(s, vec), u16(s, index), u8(s, sidsel), u32(s, dest);
+}
+
+static void irq_req(struct seed *s, uint8_t k, uint16_t handle, uint8_t sidsel, uint16_t data)
+{
+    u8(s, 2), u8(s, k), u16(s, handle), u8(s, sidsel), u16(s, data);
+}
+
+static void irq_pid(struct seed *s, uint16_t slot, uint8_t q, uint64_t v)
+{
+    u8(s, 4), u16(s, slot), u8(s, q), u64(s, v);
+}
+
+static void irq_write(struct seed *s, const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(s->b, 1, s->n, f) != s->n || fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+}
+
+static void irq_seeds(struct seed *s, const char *dir)
+{
+    /* x2APIC: a remapped entry, its message from its device, another device, a subhandle */
+    irq_begin(s, 0, 0x37);
+    irq_build(s, 0x04, 0x41, 5, 1, 0x12345);
+    irq_req(s, 0, 5, 1, 0), irq_req(s, 0, 5, 2, 0), irq_req(s, 4, 3, 1, 2), irq_req(s, 4, 3, 1, 0x100);
+    irq_req(s, 2, 0x500, 1, 0x30); /* compatibility format: blocked */
+    irq_write(s, dir, "x2apic-remapped");
+    /* posted: the descriptor at page 40 with NV/NDST, urgent and not, SN */
+    irq_begin(s, 0, 0x37);
+    irq_pid(s, 2560, 4, 0xF10000ull | 0x1234ull << 32);
+    irq_build(s, 0x05, 0xA3, 3, 1, 2560);
+    irq_build(s, 0x07, 0x21, 4, 1, 2560);
+    irq_req(s, 0, 3, 1, 0), irq_req(s, 0, 4, 1, 0);
+    irq_pid(s, 2560, 4, 0xF10002ull);
+    irq_req(s, 0, 3, 1, 0), irq_req(s, 0, 4, 1, 0);
+    irq_pid(s, 2560, 5, 1); /* a reserved field */
+    irq_req(s, 0, 3, 1, 0);
+    irq_write(s, dir, "posted");
+    /* xAPIC: an 8-bit destination, CFI on, compatibility format, misaligned */
+    irq_begin(s, 1, 0x27);
+    irq_build(s, 0x04, 0x30, 2, 3, 0x12);
+    irq_req(s, 0, 2, 3, 0);
+    u8(s, 5), u8(s, 1 | 4); /* CFI */
+    irq_req(s, 2, 0x500, 3, 0x4031), irq_req(s, 2 | 8, 0x21, 3, 0);
+    irq_build(s, 0x84, 0x30, 6, 3, 0x12), u8(s, 40); /* a reserved DST bit flipped */
+    irq_req(s, 0, 6, 3, 0);
+    irq_write(s, dir, "xapic-compat");
+    /* raw entries, each kind of IEC invalidation, the stale path, IM above MHMV */
+    irq_begin(s, 32, 0x33);
+    u8(s, 0), u16(s, 9), u64(s, 0x0000000500410001ull), u64(s, 0x40010ull), u8(s, 0x81);
+    irq_req(s, 0, 9, 1, 0);
+    u8(s, 0), u16(s, 9), u64(s, 0x0000000600420001ull), u64(s, 0x40010ull), u8(s, 0);
+    irq_req(s, 3 | 8, 9, 1, 0), irq_req(s, 3, 9, 1, 0); /* raw sends on the stale entry */
+    u8(s, 6), u8(s, 1 | 2 << 1), u16(s, 8); /* IM=2 around 8 */
+    u8(s, 6), u8(s, 1 | 17 << 1), u16(s, 0); /* IM=17: IQE */
+    u8(s, 6), u8(s, 0), u16(s, 0);            /* global */
+    irq_req(s, 0, 9, 1, 0);
+    u8(s, 7), u32(s, 0x20000 * 8 + 9 * 128 + 14); /* bit 14 of entry 9 */
+    irq_req(s, 0, 9, 1, 0);
+    irq_write(s, dir, "raw-iec-stale");
+    /* EIMER in xAPIC mode; IRREQ with remapping off; ESIRTPS and SIRTP */
+    irq_begin(s, 4, 0x27);
+    irq_req(s, 0, 1, 0, 0), irq_req(s, 2, 0x100, 0, 0x31);
+    irq_write(s, dir, "eimer");
+    irq_begin(s, 8, 0x37);
+    u8(s, 5), u8(s, 0); /* IRE off */
+    irq_req(s, 0, 1, 0, 0), irq_req(s, 2, 0x100, 0, 0x31);
+    irq_write(s, dir, "irreq");
+    irq_begin(s, 16 | 32 | 64, 0x37);
+    irq_build(s, 0x04, 0x41, 1, 0, 7);
+    irq_req(s, 0, 1, 0, 0);
+    u8(s, 5), u8(s, 2), u8(s, 0x50); /* SIRTP: page 2, S=0, x2APIC */
+    irq_req(s, 0, 1, 0, 0), irq_req(s, 1, 0xFFFF, 0, 0), irq_req(s, 3, 4, 0, 0);
+    irq_write(s, dir, "esirtps-sirtp");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/scenario)\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/irq, DIR/scenario, DIR/trace)\n", argv[0]);
         return 2;
     }
-    char walk[480], queue[480], scen[480];
+    char walk[480], queue[480], scen[480], irq[480], trace[480];
     snprintf(walk, sizeof walk, "%s/walk", argv[1]);
     snprintf(queue, sizeof queue, "%s/queue", argv[1]);
     snprintf(scen, sizeof scen, "%s/scenario", argv[1]);
+    snprintf(irq, sizeof irq, "%s/irq", argv[1]);
+    snprintf(trace, sizeof trace, "%s/trace", argv[1]);
     mkdir_p(argv[1]);
+    mkdir_p(trace);
     mkdir_p(walk);
     mkdir_p(queue);
     mkdir_p(scen);
+    mkdir_p(irq);
     static struct seed s;
     walk_seeds(&s, walk);
     queue_seeds(&s, queue);
     scenario_seeds(scen);
+    irq_seeds(&s, irq);
+    trace_seeds(trace);
     return 0;
 }

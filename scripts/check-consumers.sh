@@ -32,8 +32,8 @@ DESTDIR="$work/root" meson install -C "$build" --quiet
 pc=$(dirname "$(find "$work/root" -name libsiov.pc | head -1)")
 prefix=$(sed -n 's/^prefix=//p' "$pc/libsiov.pc")
 export PKG_CONFIG_SYSROOT_DIR="$work/root" PKG_CONFIG_PATH="$pc"
-# xxHash is compiled in: the .pc must require nothing, so that a machine
-# without libxxhash-dev can build against libsiov.
+# The library needs libc alone: the .pc must require nothing, so that a
+# machine with only a compiler and pkg-config can build against libsiov.
 if grep -q '^Requires' "$pc/libsiov.pc" || [ -n "$(pkg-config --print-requires --print-requires-private libsiov)" ]; then
   echo "libsiov.pc requires packages:"; cat "$pc/libsiov.pc"; exit 1
 fi

@@ -54,7 +54,7 @@ if command -v clang >/dev/null && command -v llvm-profdata >/dev/null && command
     seeds="$build/corpus-seed"
     rm -rf "$seeds"
     "$build/fuzz/fuzz_gen_corpus" "$seeds"
-    for kind in walk queue scenario; do
+    for kind in walk queue irq scenario; do
       exe="$build/fuzz/fuzz_$kind-replay"
       [ -x "$exe" ] || continue
       corpus="$fuzz_build/corpus-$kind"

@@ -2,14 +2,15 @@
 # Install the Debian packages libsiov needs to build and test, when missing.
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --fuzz   also clang and its sanitizer runtimes (fuzzing)
-#   scripts/install-deps.sh --extra  also valgrind (CI's memory check)
+#   scripts/install-deps.sh --extra  also valgrind (CI's memory check) and GLib (the
+#                                    optional qemu-style baseline of siov-bench)
 set -euo pipefail
 
-pkgs=(meson ninja-build gcc pkg-config libcmocka-dev libxxhash-dev)
+pkgs=(meson ninja-build gcc pkg-config libcmocka-dev)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang libclang-rt-dev llvm) ;;
-    --extra) pkgs+=(valgrind) ;;
+    --extra) pkgs+=(valgrind libglib2.0-dev) ;;
     *) echo "usage: $0 [--fuzz] [--extra]" >&2; exit 2 ;;
   esac
 done

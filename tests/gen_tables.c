@@ -467,7 +467,9 @@ static void sm_device(struct gen_set *g, siov_sid sid)
         pasid_entry(g, &g->doms[doms[i]], pe);
         for (unsigned q = 0; q < 8; q++)
             w64(g, gpa + 8 * q, pe[q]);
-        add_target(g, sid, pasids[i], doms[i]);
+        /* a request bringing RID_PASID itself is refused (SCT.9): now and then */
+        if (pasids[i] != rid_pasid || gen_chance(g, 20))
+            add_target(g, sid, pasids[i], pasids[i] == rid_pasid ? -1 : doms[i]);
     }
     /* requests without PASID use RID_PASID; a PASID not set up has no domain */
     int rd = -1;
@@ -476,6 +478,8 @@ static void sm_device(struct gen_set *g, siov_sid sid)
             rd = doms[i];
     add_target(g, sid, SIOV_NO_PASID, rd);
     add_target(g, sid, rand_pasid(g), -1);
+    if (g->cfg.pasid_bits < 20 && gen_chance(g, 20)) /* beyond the unit's width: SGN.10 */
+        add_target(g, sid, (1u << g->cfg.pasid_bits) + (uint32_t)gen_below(g, 64), -1);
 }
 
 /* ------------------------------------------------------------ the unit */

@@ -5,8 +5,9 @@
  *
  * Order of checks per structure: read (access error), present, reserved
  * bits, then programming. A page walk first finishes the structural walk
- * (every level, both stages in nested), then checks the request against the
- * accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
+ * (every level, both stages in nested; a second-level walk whose stacked R
+ * and W are both denied is SSL.2, Table 30), then checks the request against
+ * the accumulated ("stacked") permissions: privilege (SGN.2), read (SGN.7),
  * write (SGN.6), execute (SGN.3); last the interrupt-range check (SGN.8).
  * Nested, the first level's permissions are checked before the second level
  * translates the first level's output.
@@ -15,9 +16,8 @@
 
 #include <string.h>
 
-#ifdef SIOV_FORMAT_H
-#error "the reference walk writes its bit positions from the spec, not from siov/format.h"
-#endif
+/* No name from siov/format.h (the public headers include it for their
+   inline functions): scripts/check-oracle.py, a test, checks this file. */
 
 /* ------------------------------------------------------------ constants
  * The oracle's own bit positions, written from the specification's tables
@@ -29,12 +29,14 @@
 #define BITS(hi, lo) ((~0ull >> (63 - (hi))) & (~0ull << (lo)))
 #define ADDR_4K BITS(63, 12)
 #define PAGE_4K 4096ull
+#define PAGE_4K_MASK (~(PAGE_4K - 1))
 
 /* Register offsets (spec 10.4, the register map) [facts 1.1]. */
 #define REG_CAP 0x08
 #define REG_ECAP 0x10
 #define REG_GSTS 0x1C
 #define REG_RTADDR 0x20
+#define REG_IRTA 0xB8
 /* CAP (spec 10.4.2) [facts 1.2]; SLLPS field values: bit 0 2 MiB, bit 1 1 GiB. */
 #define CAP_SAGAW BITS(12, 8)
 #define CAP_SLLPS BITS(37, 34)
@@ -51,12 +53,14 @@
 #define ECAP_PRS BIT(29)
 #define ECAP_ERS BIT(30)
 #define ECAP_SRS BIT(31)
+#define ECAP_NWFS BIT(33)
 #define ECAP_EAFS BIT(34)
 #define ECAP_SMTS BIT(43)
 #define ECAP_SLADS BIT(45)
 #define ECAP_SLTS BIT(46)
 #define ECAP_FLTS BIT(47)
 #define ECAP_RPS BIT(49)
+#define ECAP_ADMS BIT(52)
 #define ECAP_RPRIVS BIT(53)
 /* GSTS (spec 10.4.5) [facts 1.4]. */
 #define GSTS_TES BIT(31)
@@ -160,6 +164,7 @@
 #define SL_A BIT(8)
 #define SL_D BIT(9)
 #define SL_ADDR BITS(51, 12)
+#define SL_SNP BIT(11)
 #define SL_NONLEAF_RSVD (BIT(11) | BIT(62))
 #define SL_LEAF_RSVD BIT(62)
 #define SL_LEGACY_LEAF_RSVD (BIT(11) | BIT(62))
@@ -196,6 +201,7 @@ struct walk {
     uint32_t pasid;  /* the request's PASID, or SIOV_NO_PASID */
     uint64_t addr;
     unsigned access; /* SIOV_ACCESS_*; EXEC/PRIV cleared for requests without PASID */
+    unsigned at;     /* the request's AT field: 0 untranslated, 1 translation request, 2 translated */
 };
 
 /* A PASID-table entry decoded once (a legacy context entry decodes to SL or PT). */
@@ -220,6 +226,7 @@ struct page {
     uint64_t base, size;
     bool r, w, x;  /* SL: R/W/X AND over levels; FL: r=1, w = R/W AND, x = !XD OR */
     bool us;       /* FL: U/S AND over levels */
+    bool snp;      /* SL: the leaf's SNP bit */
 };
 
 /* Final permissions of a translation for the request's privilege. */
@@ -247,6 +254,7 @@ void ref_unit_init(struct ref_unit *u, struct siov_mem *mem, struct siov_iommu *
     u->ecap = siov_mmio_read(iommu, REG_ECAP, 8);
     u->gsts = (uint32_t)siov_mmio_read(iommu, REG_GSTS, 4);
     u->rtaddr = siov_mmio_read(iommu, REG_RTADDR, 8);
+    u->irta = siov_mmio_read(iommu, REG_IRTA, 8);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -326,6 +334,8 @@ static siov_fault legacy_context_entry(struct walk *w, uint64_t ctp, struct pe *
     if (tt == TT_RESERVED || (tt == TT_SL_DT && !ecap(w, ECAP_DT)) ||
         (tt == TT_PASS_THROUGH && !ecap(w, ECAP_PT)) || !aw_supported(w, aw))
         return SIOV_FAULT_LCT_4;
+    if (w->at && tt != TT_SL_DT)
+        return SIOV_FAULT_LCT_5; /* translation and translated requests need TT=01 */
     memset(pe, 0, sizeof *pe);
     pe->legacy = true;
     pe->pgtt = tt == TT_PASS_THROUGH ? PGTT_PT : PGTT_SL;
@@ -368,6 +378,8 @@ static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
         ((c[0] & SCE0_PRE) && !ecap(w, ECAP_PRS)) ||
         ((c[1] & SCE1_RID_PRIV) && !ecap(w, ECAP_RPRIVS)))
         return SIOV_FAULT_SCT_4;
+    if (w->at && !(c[0] & SCE0_DTE))
+        return SIOV_FAULT_SCT_5; /* translation and translated requests need DTE */
     ce->paside = (c[0] & SCE0_PASIDE) != 0;
     ce->pdts = (unsigned)fld(c[0], SCE0_PDTS);
     ce->rid_pasid = (uint32_t)fld(c[1], SCE1_RID_PASID);
@@ -375,20 +387,25 @@ static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
     return SIOV_OK;
 }
 
-/* The PASID the lookup uses, checked against the context entry (spec 9.4). */
+/* The PASID the lookup uses, checked against the context entry (spec 9.4,
+   Table 30): a request without PASID is looked up as one with RID_PASID, so
+   the width (SGN.10) and directory (SCT.7) checks apply to it too; SCT.9 is
+   a request's own PASID equal to RID_PASID (with ECAP.RPS). */
 static siov_fault sm_pasid_select(struct walk *w, const struct ce *ce, uint32_t *pasid)
 {
+    bool rps = ecap(w, ECAP_RPS);
     if (w->pasid != SIOV_NO_PASID && !ce->paside)
         return SIOV_FAULT_SCT_6;
     if (w->pasid != SIOV_NO_PASID)
         *pasid = w->pasid;
     else
-        *pasid = ecap(w, ECAP_RPS) ? ce->rid_pasid : 0;
-    /* beyond the directory (PDTS), or beyond the unit's PASID width: SCT.7
-       for the request's own PASID, SCT.9 for RID_PASID (spec-notes) */
-    if (fld(*pasid, PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)) ||
-        *pasid >= (1u << w->u->cfg.pasid_bits))
-        return w->pasid == SIOV_NO_PASID ? SIOV_FAULT_SCT_9 : SIOV_FAULT_SCT_7;
+        *pasid = rps ? ce->rid_pasid : 0;
+    if (*pasid >= (1u << w->u->cfg.pasid_bits))
+        return SIOV_FAULT_SGN_10;
+    if (w->pasid != SIOV_NO_PASID && rps && w->pasid == ce->rid_pasid)
+        return SIOV_FAULT_SCT_9;
+    if (fld(*pasid, PASID_DIR_INDEX) >= (1u << (ce->pdts + 7)))
+        return SIOV_FAULT_SCT_7;
     return SIOV_OK;
 }
 
@@ -518,7 +535,7 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
     bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
     /* a read|write request (AtomicOp) reports the read reason: spec-notes */
     bool write_only = (w->access & (SIOV_ACCESS_READ | SIOV_ACCESS_EXEC)) == 0;
-    *pg = (struct page){0, 0, true, true, true, true};
+    *pg = (struct page){0, 0, true, true, true, true, false};
     for (unsigned level = pe->sl_levels;; level--) {
         bool top = level == pe->sl_levels, leaf;
         uint64_t e, gpa = table + level_index(in, level) * 8;
@@ -537,10 +554,15 @@ static siov_fault sl_walk(struct walk *w, const struct pe *pe, uint64_t in, bool
         if (leaf) {
             pg->size = 1ull << level_shift(level);
             pg->base = e & SL_ADDR & ~(pg->size - 1);
+            pg->snp = (e & SL_SNP) != 0;
             break;
         }
         table = e & SL_ADDR;
     }
+    /* every entry present, yet R and W (and X under SLEE) denied when stacked:
+       SSL.2 (Table 30); legacy goes on to the request's permission reason */
+    if (!pe->legacy && !pg->r && !pg->w && !(pe->slee && pg->x))
+        return SIOV_FAULT_SSL_2;
     if (!pe->slee)
         pg->x = pg->r; /* SLEE=0: execute needs read permission only (spec-notes) */
     return SIOV_OK;
@@ -589,7 +611,7 @@ static siov_fault fl_walk(struct walk *w, const struct pe *pe, uint64_t in, stru
 {
     uint64_t table = pe->flptptr;
     bool write = (w->access & SIOV_ACCESS_WRITE) != 0;
-    *pg = (struct page){0, 0, true, true, false, true};
+    *pg = (struct page){0, 0, true, true, false, true, false};
     bool xd = false;
     for (unsigned level = pe->fl_levels;; level--) {
         bool top = level == pe->fl_levels, leaf;
@@ -642,6 +664,7 @@ static bool fl_canonical(const struct pe *pe, uint64_t in)
 struct outcome {
     uint64_t addr, size;
     struct perm p;
+    bool snp; /* the final second-level leaf's SNP bit (SL and nested) */
 };
 
 /* The request against stacked permissions: privilege (SGN.2), R, W, X. */
@@ -662,19 +685,20 @@ static siov_fault walk_pt(struct walk *w, const struct pe *pe, struct outcome *o
 {
     if (w->addr & haw_rsvd(w))
         return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
-    *o = (struct outcome){w->addr, PAGE_4K, {true, true, true, true}};
+    *o = (struct outcome){w->addr, PAGE_4K, {true, true, true, true}, false};
     return SIOV_OK;
 }
 
 static siov_fault walk_sl(struct walk *w, const struct pe *pe, struct outcome *o)
 {
     struct page pg;
+    /* input above 2^X-1: SGN.5 for a second-level-only request (Table 30) */
     if (w->addr & above(sl_width(w, pe)))
-        return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+        return pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_5;
     siov_fault f = sl_walk(w, pe, w->addr, true, &pg);
     if (f)
         return f;
-    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, {true, pg.r, pg.w, pg.x}};
+    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, {true, pg.r, pg.w, pg.x}, pg.snp};
     return SIOV_OK;
 }
 
@@ -686,7 +710,7 @@ static siov_fault walk_fl(struct walk *w, const struct pe *pe, struct outcome *o
     siov_fault f = fl_walk(w, pe, w->addr, &pg);
     if (f)
         return f;
-    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, fl_perm(w, pe, &pg)};
+    *o = (struct outcome){pg.base | (w->addr & (pg.size - 1)), pg.size, fl_perm(w, pe, &pg), false};
     return SIOV_OK;
 }
 
@@ -703,7 +727,7 @@ static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcom
     if (f)
         return f;
     struct perm p = fl_perm(w, pe, &fl);
-    struct outcome fl_only = {0, 0, {p.user_ok, true, p.w, p.x}};
+    struct outcome fl_only = {0, 0, {p.user_ok, true, p.w, p.x}, false};
     f = check_perm(w, pe, &fl_only);
     if (f)
         return f;
@@ -716,6 +740,7 @@ static siov_fault walk_nested(struct walk *w, const struct pe *pe, struct outcom
     o->addr = sl.base | (gpa & (sl.size - 1));
     o->size = min64(fl.size, sl.size);
     o->p = (struct perm){p.user_ok, sl.r, p.w && sl.w, p.x && sl.x};
+    o->snp = sl.snp;
     return SIOV_OK;
 }
 
@@ -747,6 +772,8 @@ static siov_fault check_request(const struct walk *w, const struct pe *pe)
 static siov_fault check_rtaddr(const struct walk *w)
 {
     unsigned ttm = (unsigned)fld(w->u->rtaddr, RTADDR_TTM);
+    if (ttm == TTM_ABORT && ecap(w, ECAP_ADMS))
+        return SIOV_FAULT_RTA_4; /* abort-DMA mode blocks every request (Table 30) */
     if (ttm == TTM_RESERVED || ttm == TTM_ABORT ||
         (ttm == TTM_SCALABLE && !ecap(w, ECAP_SMTS)) ||
         (w->u->rtaddr & RTADDR_RTA & haw_rsvd(w)))
@@ -756,7 +783,8 @@ static siov_fault check_rtaddr(const struct walk *w)
     return SIOV_OK;
 }
 
-static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
+/* Root table, context entry and (scalable) PASID-table entry. */
+static siov_fault lookup(struct walk *w, struct pe *pe)
 {
     siov_fault f = check_rtaddr(w);
     if (f)
@@ -770,28 +798,41 @@ static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
     } else {
         f = sm_lookup(w, pe);
     }
-    if (f)
-        return f;
-    w->r->pgtt = pe->pgtt;
-    f = check_request(w, pe);
-    if (f)
-        return f;
+    if (!f)
+        w->r->pgtt = pe->pgtt;
+    return f;
+}
+
+/* The paging structures pe names, for the request's input address. */
+static siov_fault walk_page(struct walk *w, const struct pe *pe, struct outcome *o)
+{
     switch (pe->pgtt) {
-    case PGTT_FL: f = walk_fl(w, pe, o); break;
-    case PGTT_SL: f = walk_sl(w, pe, o); break;
-    case PGTT_NESTED: f = walk_nested(w, pe, o); break;
-    default: f = walk_pt(w, pe, o); break;
+    case PGTT_FL: return walk_fl(w, pe, o);
+    case PGTT_SL: return walk_sl(w, pe, o);
+    case PGTT_NESTED: return walk_nested(w, pe, o);
+    default: return walk_pt(w, pe, o);
     }
+}
+
+static siov_fault translate(struct walk *w, struct outcome *o, struct pe *pe)
+{
+    siov_fault f = lookup(w, pe);
+    if (!f)
+        f = check_request(w, pe);
+    if (!f)
+        f = walk_page(w, pe, o);
     return f ? f : check_access(w, pe, o);
 }
 
 siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
                          unsigned access, struct ref_result *r)
 {
-    struct walk w = {u, r, sid, pasid, addr, access};
+    struct walk w = {u, r, sid, pasid, addr, access, 0};
     struct outcome o = {0};
     struct pe pe = {0};
     memset(r, 0, sizeof *r);
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return r->fault = SIOV_FAULT_SGN_10; /* above any PASID width, whatever the mode */
     if (pasid == SIOV_NO_PASID)
         w.access &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
     if (!(u->gsts & GSTS_TES)) {
@@ -810,4 +851,175 @@ siov_fault ref_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid,
                 (o.p.x ? SIOV_ACCESS_EXEC : 0);
     r->x.did = pe.did;
     return SIOV_OK;
+}
+
+/* ------------------------------------------------------------------ ATS */
+
+/* Table 30's answer to a translation request that met condition f (facts
+   13.4): Success without permissions, Success with the permissions the page
+   has, UR or CA. The oracle never meets SFL.8-10 or SGN.3 (no A/D updates,
+   and a translation request asks for no execute permission). */
+enum ats_answer { ATS_NONE, ATS_PERM, ATS_UR, ATS_CA };
+
+static bool listed(siov_fault f, const siov_fault *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == f)
+            return true;
+    return false;
+}
+
+static enum ats_answer ats_answer(siov_fault f)
+{
+    static const siov_fault none[] = {
+        SIOV_FAULT_LGN_1, SIOV_FAULT_SPD_2, SIOV_FAULT_SPT_2, SIOV_FAULT_SPT_5, SIOV_FAULT_SPT_6,
+        SIOV_FAULT_SFL_1, SIOV_FAULT_SFL_2, SIOV_FAULT_SFL_3, SIOV_FAULT_SFL_4, SIOV_FAULT_SFL_5,
+        SIOV_FAULT_SFL_6, SIOV_FAULT_SFL_7, SIOV_FAULT_SSL_2, SIOV_FAULT_SGN_1, SIOV_FAULT_SGN_2,
+        SIOV_FAULT_SGN_4, SIOV_FAULT_SGN_5};
+    static const siov_fault perm[] = {SIOV_FAULT_LGN_2, SIOV_FAULT_LGN_3, SIOV_FAULT_SGN_6, SIOV_FAULT_SGN_7};
+    static const siov_fault ur[] = {
+        SIOV_FAULT_LRT_2, SIOV_FAULT_LCT_2, SIOV_FAULT_SRT_2, SIOV_FAULT_SCT_2, SIOV_FAULT_LCT_5,
+        SIOV_FAULT_SCT_5, SIOV_FAULT_SCT_6, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9, SIOV_FAULT_SGN_10,
+        SIOV_FAULT_RTA_2, SIOV_FAULT_RTA_4, SIOV_FAULT_RTA_5};
+    if (listed(f, none, sizeof none / sizeof none[0]))
+        return ATS_NONE;
+    if (listed(f, perm, sizeof perm / sizeof perm[0]))
+        return ATS_PERM;
+    return listed(f, ur, sizeof ur / sizeof ur[0]) ? ATS_UR : ATS_CA;
+}
+
+static bool in_interrupt_range(uint64_t a)
+{
+    return a >= INTR_BASE && a <= INTR_LIMIT;
+}
+
+/* A refused request: UR or CA, and the reason returned. */
+static siov_fault ats_refuse(struct ref_ats *a, siov_fault f, enum siov_ats_status status)
+{
+    a->c.status = status;
+    a->r.ntouch = 0;
+    return a->r.fault = a->fault = f;
+}
+
+/* Condition f met: a refusal, or Success with R=W=0 (nothing reported). */
+static siov_fault ats_condition(struct ref_ats *a, siov_fault f)
+{
+    enum ats_answer ans = ats_answer(f);
+    if (ans == ATS_UR || ans == ATS_CA)
+        return ats_refuse(a, f, ans == ATS_UR ? SIOV_ATS_UR : SIOV_ATS_CA);
+    a->r.ntouch = 0;
+    a->condition = f;
+    return SIOV_OK;
+}
+
+/* The largest page the unit supports (CAP.SLLPS, CAP.FL1GP with first-level
+   support): what a pass-through completion spans. */
+static uint64_t largest_page(const struct ref_unit *u)
+{
+    unsigned sllps = (unsigned)fld(u->cap, CAP_SLLPS);
+    bool fl = (u->ecap & ECAP_FLTS) != 0;
+    if ((sllps & SLLPS_1G) || (fl && (u->cap & CAP_FL1GP)))
+        return 1ull << 30;
+    return (sllps & SLLPS_2M) || fl ? 1ull << 21 : PAGE_4K;
+}
+
+/* The walk again with the access granted, for the A/D bits it sets (its
+   reads are the first walk's). */
+static void ats_touches(const struct walk *w, const struct pe *pe, unsigned access)
+{
+    static struct ref_result again; /* large; the oracle is single-threaded */
+    struct walk w2 = *w;
+    struct outcome o;
+    memset(&again, 0, sizeof again);
+    w2.r = &again;
+    w2.access = access;
+    (void)walk_page(&w2, pe, &o);
+    w->r->ntouch = again.ntouch;
+    memcpy(w->r->touch, again.touch, sizeof again.touch);
+}
+
+/* Success for the page the walk found (facts 13.3). */
+static siov_fault ats_grant(struct walk *w, const struct pe *pe, const struct outcome *o, bool nw,
+                            struct ref_ats *a)
+{
+    struct siov_ats_completion *c = &a->c;
+    bool r = o->p.user_ok && o->p.r, wr = o->p.user_ok && o->p.w && !nw;
+    if (!r && !wr)
+        return ats_condition(a, !o->p.user_ok ? SIOV_FAULT_SGN_2 : pe->legacy ? SIOV_FAULT_LGN_3 : SIOV_FAULT_SGN_7);
+    if (pe->pgtt != PGTT_PT && in_interrupt_range(o->addr))
+        return ats_refuse(a, pe->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8, SIOV_ATS_CA);
+    c->r = r;
+    c->w = wr;
+    c->size = pe->pgtt == PGTT_PT ? largest_page(w->u) : o->size;
+    c->addr = (pe->pgtt == PGTT_PT ? w->addr : o->addr) & ~(c->size - 1);
+    c->no_snoop = !pe->legacy && (pe->pgtt == PGTT_SL || pe->pgtt == PGTT_NESTED) && o->snp;
+    ats_touches(w, pe, (w->access & SIOV_ACCESS_PRIV) | (r ? SIOV_ACCESS_READ : 0) | (wr ? SIOV_ACCESS_WRITE : 0));
+    return SIOV_OK;
+}
+
+siov_fault ref_ats_translate(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                             unsigned access, struct ref_ats *a)
+{
+    memset(a, 0, sizeof *a);
+    a->c = (struct siov_ats_completion){.status = SIOV_ATS_SUCCESS, .addr = addr & PAGE_4K_MASK,
+                                       .size = PAGE_4K};
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return ats_refuse(a, SIOV_FAULT_SGN_10, SIOV_ATS_UR);
+    if (!(u->gsts & GSTS_TES))
+        return ats_refuse(a, SIOV_ERR_BUS, SIOV_ATS_UR); /* AT != 00 with translation disabled */
+    if (pasid == SIOV_NO_PASID)
+        access &= ~(SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV);
+    bool nw = (access & SIOV_ACCESS_NO_WRITE) && (u->ecap & ECAP_NWFS);
+    a->c.priv = (access & SIOV_ACCESS_PRIV) != 0;
+    struct walk w = {u, &a->r, sid, pasid, addr, (access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC)) | SIOV_ACCESS_READ,
+                     1};
+    struct pe pe = {0};
+    struct outcome o = {0};
+    siov_fault f = lookup(&w, &pe);
+    if (f)
+        return ats_condition(a, f);
+    if (pasid == SIOV_NO_PASID && in_interrupt_range(addr)) { /* S.1 / S.2: not faults */
+        a->c.w = a->c.untranslated_only = !nw;
+        return SIOV_OK;
+    }
+    f = check_request(&w, &pe);
+    w.access &= ~SIOV_ACCESS_EXEC; /* Exe is never granted: only ERE is checked */
+    if (!f)
+        f = walk_page(&w, &pe, &o);
+    return f ? ats_condition(a, f) : ats_grant(&w, &pe, &o, nw, a);
+}
+
+siov_fault ref_translated(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
+                          struct ref_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return r->fault = SIOV_FAULT_SGN_10;
+    if (!(u->gsts & GSTS_TES))
+        return r->fault = SIOV_ERR_BUS;
+    struct walk w = {u, r, sid, pasid, addr, SIOV_ACCESS_READ, 2};
+    struct pe pe = {0};
+    struct ce ce;
+    uint64_t ctp;
+    siov_fault f = check_rtaddr(&w);
+    r->legacy = fld(u->rtaddr, RTADDR_TTM) == TTM_LEGACY;
+    if (!f && r->legacy) {
+        f = legacy_root_entry(&w, &ctp);
+        if (!f)
+            f = legacy_context_entry(&w, ctp, &pe);
+    } else if (!f) {
+        f = sm_root_entry(&w, &ctp);
+        if (!f)
+            f = sm_context_entry(&w, ctp, &ce);
+        if (!f && pasid != SIOV_NO_PASID)
+            f = SIOV_FAULT_SCT_10; /* translated requests with PASID need EPTR, which the unit lacks */
+    }
+    if (!f && (addr & haw_rsvd(&w)))
+        f = r->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
+    if (!f && in_interrupt_range(addr))
+        f = r->legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
+    if (!f)
+        r->x = (struct siov_xlate){addr, PAGE_4K, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC,
+                                   r->legacy ? pe.did : 0};
+    return r->fault = f;
 }

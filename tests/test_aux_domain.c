@@ -489,7 +489,8 @@ static void test_attach_errors(void **state)
     struct siov_xlate x;
     assert_int_equal(tr(f, SID_C, SIOV_NO_PASID, 0, RD, &x), SIOV_OK);
     assert_int_equal(x.addr, HPA);
-    assert_int_equal(tr(f, SID_A, 0, 0, RD, &x), SIOV_OK); /* PASID 0 is RID_PASID */
+    /* PASID 0 is RID_PASID: a request that brings it is refused (SCT.9, Table 30) */
+    assert_int_equal(tr(f, SID_A, 0, 0, RD, &x), SIOV_FAULT_SCT_9);
     assert_int_equal(siov_detach(a, SID_A), 0);
     assert_int_equal(tr(f, SID_A, SIOV_NO_PASID, 0, RD, NULL), SIOV_FAULT_SRT_2); /* bus 0 released */
     assert_int_equal(tr(f, SID_C, SIOV_NO_PASID, 0, RD, &x), SIOV_OK);
@@ -653,6 +654,7 @@ static void test_unmap_invalidates_more_devices_than_a_batch(void **state)
         for (unsigned i = 0; i < MANY_DEVICES; i++) {
             sids[i] = SIOV_SID(1 + i / 32, i % 32, i % 8);
             assert_int_equal(siov_dev_enable_aux(f->drv, sids[i]), 0);
+            assert_int_equal(siov_dev_enable_ats(f->drv, sids[i]), 0); /* a device-TLB invalidation each */
             assert_int_equal(siov_aux_attach(d.dom, sids[i]), 0);
         }
         uint32_t pasid = (uint32_t)siov_aux_pasid(d.dom);

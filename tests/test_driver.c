@@ -107,8 +107,17 @@ static void test_bringup_registers(void **state)
     assert_true(s.inv_pasid_cache >= 1);  /* global PASID-cache */
     assert_true(s.inv_iotlb >= 1);        /* global IOTLB */
     assert_true(s.inv_wait >= 1);
-    /* root, queue and status pages come from the pool */
-    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 3);
+    /* interrupt remapping on (x2APIC mode, 256 entries from the pool), compatibility format blocked */
+    assert_true(gsts & SIOV_GSTS_IRES);
+    assert_true(gsts & SIOV_GSTS_IRTPS);
+    assert_false(gsts & SIOV_GSTS_CFIS);
+    uint64_t irta = reg(f, SIOV_REG_IRTA, 8);
+    assert_true(in_pool(irta & SIOV_IRTA_IRTA));
+    assert_int_equal(irta & ~SIOV_IRTA_IRTA, SIOV_IRTA_EIME | 7);
+    assert_int_equal(s.inv_iec, 1); /* global, after SIRTP (no CAP.ESIRTPS) */
+    assert_int_equal(reg(f, SIOV_REG_FECTL, 4), SIOV_ECTL_IM); /* masked until the embedder names a message */
+    /* root, queue, status and interrupt table pages come from the pool */
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 4);
     /* no device set up: the root entry half is not present */
     struct siov_xlate x;
     assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_FAULT_SRT_2);
@@ -161,7 +170,8 @@ static void test_bringup_legacy(void **state)
     assert_int_equal(siov_detach(pt, SID_B), 0);
     assert_int_equal(siov_domain_free(pt), 0);
     assert_int_equal(siov_domain_free(sl), 0);
-    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 3);
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 4);
+    assert_true(reg(f, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES); /* interrupt remapping in legacy mode too */
     fx_free(f);
 }
 
@@ -175,15 +185,15 @@ static void test_new_bad_args(void **state)
     assert_int_equal(errno, EINVAL);
     assert_null(siov_driver_new(iommu, NULL, POOL_BASE, POOL_SIZE));
     errno = 0;
-    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 2 * 4096)); /* root, queue, status need 3 */
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096)); /* root, queue, status, IRT need 4 */
     assert_int_equal(errno, EINVAL);
-    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 3 * 4096)); /* 2 whole pages after rounding */
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 4 * 4096)); /* 3 whole pages after rounding */
     assert_null(siov_driver_new(iommu, mem, MEM_SIZE - 4096, 4 * 4096)); /* beyond memory */
     assert_null(siov_driver_new(iommu, mem, UINT64_MAX - 4095, 8192));  /* wraps */
     /* nothing was programmed */
     assert_int_equal(siov_mmio_read(iommu, SIOV_REG_GSTS, 4), 0);
-    /* a pool of exactly 3 pages brings the unit up, and every later table allocation fails */
-    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096);
+    /* a pool of exactly 4 pages brings the unit up, and every later table allocation fails */
+    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 4 * 4096);
     assert_non_null(drv);
     assert_int_equal(siov_driver_pool_avail(drv), 0);
     assert_int_equal(siov_dev_enable_aux(drv, SID_A), -ENOMEM);
@@ -200,6 +210,18 @@ static void test_new_bad_args(void **state)
     assert_int_equal(siov_driver_pool_avail(NULL), 0);
     assert_int_equal(siov_dev_enable_aux(NULL, SID_A), -EINVAL);
     assert_int_equal(siov_dev_disable_aux(NULL, SID_A), -EINVAL);
+    siov_iommu_free(iommu);
+    /* without interrupt remapping 3 pages do */
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.irq_remapping = false;
+    iommu = siov_iommu_new(mem, &cfg);
+    drv = siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096);
+    assert_non_null(drv);
+    assert_false(siov_mmio_read(iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+    struct siov_msi msi;
+    assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &msi), -ENODEV);
+    siov_driver_free(drv);
     siov_iommu_free(iommu);
     siov_mem_free(mem);
 }
@@ -300,7 +322,7 @@ static void test_device_setup_tables(void **state)
         assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
         assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0); /* idempotent */
         assert_int_equal(siov_driver_pool_avail(f->drv), base - 1 - dir_pages);
-        /* the context entry the unit sees: P, PASIDE, DTE, PDTS, RID_PASID 0 */
+        /* the context entry the unit sees: P, PASIDE, PDTS, RID_PASID 0; DTE only once ATS is on */
         uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
         uint64_t re = r64(f, root + 16 * 0);
         assert_true(re & SIOV_SRE0_LP);
@@ -308,7 +330,7 @@ static void test_device_setup_tables(void **state)
         uint64_t qw0 = r64(f, ce), qw1 = r64(f, ce + 8);
         assert_true(qw0 & SIOV_SCE0_P);
         assert_true(qw0 & SIOV_SCE0_PASIDE);
-        assert_true(qw0 & SIOV_SCE0_DTE);
+        assert_false(qw0 & SIOV_SCE0_DTE);
         assert_int_equal(siov_get(qw0, SIOV_SCE0_PDTS), pdts);
         assert_true(in_pool(qw0 & SIOV_SCE0_PASIDDIRPTR));
         assert_int_equal(siov_get(qw1, SIOV_SCE1_RID_PASID), 0);
@@ -321,8 +343,10 @@ static void test_device_setup_tables(void **state)
         assert_int_equal(xlate(f, SID_A, 1, 0, &x), SIOV_FAULT_SPD_2);
         assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SPD_2);
         assert_int_equal(xlate(f, SID_B, SIOV_NO_PASID, 0, &x), SIOV_FAULT_SCT_2);
-        if (bits[i] < 20) /* beyond the directory the PDTS covers */
-            assert_int_equal(xlate(f, SID_A, 1u << (pdts + 13), 0, &x), SIOV_FAULT_SCT_7);
+        /* the directory covers at least the unit's width: the first PASID
+           beyond that width faults SGN.10, not the directory's SCT.7 */
+        if (bits[i] < 20)
+            assert_int_equal(xlate(f, SID_A, 1u << bits[i], 0, &x), SIOV_FAULT_SGN_10);
         assert_int_equal(siov_dev_disable_aux(f->drv, SID_HI), 0);
         assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), 0);
         assert_int_equal(siov_dev_disable_aux(f->drv, SID_A), -EINVAL);
@@ -392,6 +416,44 @@ static void test_did_exhaustion(void **state)
     fx_free(f);
 }
 
+/* The pool sizes docs/embedding.md gives: pages each thing takes. */
+static void test_pool_sizing(void **state)
+{
+    (void)state;
+    for (int bits = 20; bits >= 14; bits -= 6) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.pasid_bits = (unsigned)bits;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        uint64_t dir = bits == 20 ? 32 : 1, avail = siov_driver_pool_avail(f->drv);
+#define TAKES(n, stmt)                                                 \
+    do {                                                               \
+        stmt;                                                          \
+        assert_int_equal(avail - siov_driver_pool_avail(f->drv), (n)); \
+        avail = siov_driver_pool_avail(f->drv);                        \
+    } while (0)
+        assert_int_equal(POOL_PAGES - avail, 4); /* root table, queue, status word, interrupt table */
+        TAKES(1 + dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0)); /* context table, directory */
+        TAKES(dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_B), 0));
+        struct siov_domain *sl, *pt;
+        TAKES(1, sl = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL));
+        TAKES(3, assert_int_equal(siov_domain_map(sl, 0x10000000, DATA, 0x1000, SIOV_PROT_READ), 0));
+        TAKES(0, assert_int_equal(siov_domain_map(sl, 0x10200000, DATA, 0x200000, SIOV_PROT_READ), 0));
+        TAKES(1, assert_int_equal(siov_domain_map(sl, 0x10400000, DATA, 0x1000, SIOV_PROT_READ), 0));
+        TAKES(1, assert_int_equal(siov_domain_map(sl, 0x80000000, DATA, 0x1000, SIOV_PROT_READ), 0) /* L1 */;
+              assert_int_equal(siov_domain_unmap(sl, 0x80000000, 0x1000), 0x1000); /* frees L1, L2 */
+              assert_int_equal(siov_domain_map(sl, 0x80000000, DATA, 0x200000, SIOV_PROT_READ), 0)); /* L2 */
+        TAKES(1, assert_int_equal(siov_domain_unmap(sl, 0x80000000, 0x1000), 0x1000)); /* a split */
+        TAKES(1, assert_int_equal(siov_aux_attach(sl, SID_A), 0)); /* PASID table for 0..63 */
+        TAKES(0, pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH));
+        TAKES(1 + dir + 1, assert_int_equal(siov_attach(pt, SIOV_SID(1, 0, 0)), 0)); /* new bus */
+        TAKES(1 + dir + 1, assert_int_equal(siov_attach(sl, SID_HI), 0)); /* bus 0, upper half */
+        TAKES(-(int64_t)(1 + dir + 1), assert_int_equal(siov_detach(sl, SID_HI), 0));
+#undef TAKES
+        fx_free(f);
+    }
+}
+
 /* ---------------------------------------------------- invalidation queue */
 
 /* Detaching issues the tear-down sequence: PASID cache, IOTLB (PASID-based
@@ -401,11 +463,15 @@ static void test_teardown_descriptors(void **state)
     (void)state;
     static const enum siov_domain_type types[] = {SIOV_DOMAIN_FIRST_LEVEL, SIOV_DOMAIN_SECOND_LEVEL,
                                                   SIOV_DOMAIN_PASS_THROUGH};
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t k = 0; k < 6; k++) {
+        size_t i = k % 3;
+        bool ats = k >= 3;
         for (int aux = 0; aux < 2; aux++) {
             struct fx *f = fx_new();
             struct siov_domain *d = siov_domain_new(f->drv, types[i]);
             assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+            if (ats)
+                assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
             assert_int_equal(aux ? siov_aux_attach(d, SID_A) : siov_attach(d, SID_A), 0);
             struct siov_stats a = stats(f);
             assert_int_equal(aux ? siov_aux_detach(d, SID_A) : siov_detach(d, SID_A), 0);
@@ -414,7 +480,7 @@ static void test_teardown_descriptors(void **state)
             bool fl_or_pt = types[i] != SIOV_DOMAIN_SECOND_LEVEL;
             assert_int_equal(b.inv_piotlb - a.inv_piotlb, fl_or_pt ? 1 : 0);
             assert_int_equal(b.inv_iotlb - a.inv_iotlb, fl_or_pt ? 0 : 1);
-            assert_int_equal(b.inv_devtlb - a.inv_devtlb, 1);
+            assert_int_equal(b.inv_devtlb - a.inv_devtlb, ats ? 1 : 0); /* only with ATS on */
             assert_int_equal(b.inv_wait - a.inv_wait, 1);
             assert_int_equal(reg(f, SIOV_REG_IQH, 8), reg(f, SIOV_REG_IQT, 8));
             fx_free(f);
@@ -426,6 +492,7 @@ static void test_teardown_descriptors(void **state)
     cfg.dev_tlb = false;
     struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), -ENODEV);
     assert_int_equal(siov_attach(d, SID_A), 0);
     struct siov_stats a = stats(f);
     assert_int_equal(siov_detach(d, SID_A), 0);
@@ -501,6 +568,231 @@ static void test_caching_mode(void **state)
     c = stats(f);
     assert_int_equal(siov_domain_map(fl, 0x3000, DATA, 0x1000, SIOV_PROT_READ), 0);
     assert_int_equal(stats(f).inv_iotlb + stats(f).inv_piotlb, c.inv_iotlb + c.inv_piotlb); /* first level: none */
+    fx_free(f);
+}
+
+/* ------------------------------------------------------------------- ATS */
+/* A device port that records the device-TLB invalidations it receives and
+   completes them (or expires them, or completes a wrong ITag first). */
+#define ATS_MAX 16
+struct ats_port {
+    struct siov_iommu *iommu;
+    enum { AP_COMPLETE, AP_EXPIRE, AP_BAD_FIRST } mode;
+    unsigned n, events;
+    struct {
+        uint32_t pasid;
+        uint64_t addr, size;
+        bool global;
+        unsigned after_iotlb; /* IOTLB-type events seen before it */
+    } e[ATS_MAX];
+};
+
+static void ap_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                   unsigned itag)
+{
+    struct ats_port *p = opaque;
+    if (p->n < ATS_MAX) {
+        p->e[p->n].pasid = pasid, p->e[p->n].addr = addr, p->e[p->n].size = size, p->e[p->n].global = global;
+        p->e[p->n++].after_iotlb = p->events;
+    }
+    if (p->mode == AP_EXPIRE) {
+        siov_iommu_expire(p->iommu);
+        return;
+    }
+    if (p->mode == AP_BAD_FIRST)
+        siov_devtlb_complete(p->iommu, sid, itag + 1); /* an ITag not outstanding: ICE */
+    siov_devtlb_complete(p->iommu, sid, itag);
+}
+
+static void ap_event(void *opaque, const struct siov_inval_event *ev)
+{
+    struct ats_port *p = opaque;
+    if (ev->kind == SIOV_INV_IOTLB || ev->kind == SIOV_INV_PIOTLB)
+        p->events++;
+}
+
+static const struct siov_device_ops ap_ops = {ap_inv, NULL};
+
+static void expect_inv(const struct ats_port *p, unsigned i, uint32_t pasid, uint64_t addr, uint64_t size)
+{
+    assert_true(i < p->n);
+    assert_int_equal(p->e[i].pasid, pasid);
+    assert_int_equal(p->e[i].addr, addr);
+    assert_int_equal(p->e[i].size, size);
+    assert_false(p->e[i].global);
+    assert_true(p->e[i].after_iotlb > 0); /* after the IOTLB invalidation */
+}
+
+static uint64_t sm_ctx_qw0(struct fx *f, siov_sid sid)
+{
+    uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    uint64_t re = r64(f, root + 16 * SIOV_SID_BUS(sid));
+    return r64(f, (re & SIOV_SRE0_LCTP) + 32 * (SIOV_SID_DEVFN(sid) & 0x7F));
+}
+
+static void test_enable_ats_scalable(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0x10000, DATA, 0x1000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_attach(d, SID_A), 0);
+    assert_false(sm_ctx_qw0(f, SID_A) & SIOV_SCE0_DTE);
+    struct siov_ats_completion c;
+    struct siov_xlate x;
+    /* before: the device may not use ATS (and the PASID cache holds its entry) */
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x10000, &x), SIOV_OK);
+    assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_SCT_5);
+    assert_int_equal(siov_translate(f->iommu, SID_A, SIOV_NO_PASID, DATA, SIOV_ACCESS_READ | SIOV_ACCESS_TRANSLATED,
+                                    &x), SIOV_FAULT_SCT_5);
+    assert_int_equal(siov_dev_enable_ats(NULL, SID_A), -EINVAL);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* idempotent */
+    assert_true(sm_ctx_qw0(f, SID_A) & SIOV_SCE0_DTE);
+    assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
+    assert_true(c.r && c.w);
+    assert_int_equal(c.addr, DATA);
+    assert_int_equal(siov_translate(f->iommu, SID_A, SIOV_NO_PASID, DATA, SIOV_ACCESS_READ | SIOV_ACCESS_TRANSLATED,
+                                    &x), SIOV_OK);
+    /* another device stays without */
+    assert_int_equal(siov_attach(d, SID_B), 0);
+    assert_false(sm_ctx_qw0(f, SID_B) & SIOV_SCE0_DTE);
+    /* ATS keeps the device set up with nothing attached */
+    assert_int_equal(siov_detach(d, SID_A), 0);
+    assert_true(sm_ctx_qw0(f, SID_A) & SIOV_SCE0_DTE);
+    assert_int_equal(siov_detach(d, SID_B), 0);
+    fx_free(f);
+}
+
+static void test_enable_ats_legacy(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = false;
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    struct siov_domain *sl = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    struct siov_domain *pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH);
+    assert_int_equal(siov_domain_map(sl, 0x10000, DATA, 0x1000, SIOV_PROT_READ), 0);
+    /* attached first, then ATS: TT 00 -> 01 */
+    assert_int_equal(siov_attach(sl, SID_A), 0);
+    struct siov_ats_completion c;
+    assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_LCT_5);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
+    assert_true(c.r && !c.w);
+    /* ATS first, then attach: TT=01 at once; a pass-through domain keeps TT=10 */
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_B), 0);
+    assert_int_equal(siov_attach(sl, SID_B), 0);
+    assert_int_equal(siov_ats_translate(f->iommu, SID_B, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
+    assert_int_equal(siov_detach(sl, SID_B), 0);
+    assert_int_equal(siov_attach(pt, SID_B), 0);
+    assert_int_equal(siov_ats_translate(f->iommu, SID_B, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_LCT_5);
+    assert_int_equal(siov_detach(pt, SID_B), 0);
+    /* legacy detach sends the global device-TLB invalidation (0x3) */
+    struct ats_port p = {.iommu = f->iommu};
+    assert_int_equal(siov_device_port(f->iommu, SID_A, &ap_ops, &p), 0);
+    assert_int_equal(siov_iommu_add_notifier(f->iommu, ap_event, &p), 0);
+    assert_int_equal(siov_domain_unmap(sl, 0x10000, 0x1000), 0x1000);
+    expect_inv(&p, 0, SIOV_NO_PASID, 0x10000, 0x1000);
+    assert_int_equal(siov_detach(sl, SID_A), 0);
+    assert_int_equal(p.n, 2);
+    expect_inv(&p, 1, SIOV_NO_PASID, 0, UINT64_MAX);
+    fx_free(f);
+}
+
+/* Unmap, detach and aux detach: 0x3 / 0x8 with the right range, after the IOTLB's. */
+static void test_ats_invalidations(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct ats_port p = {.iommu = f->iommu};
+    assert_int_equal(siov_device_port(f->iommu, SID_A, &ap_ops, &p), 0);
+    assert_int_equal(siov_iommu_add_notifier(f->iommu, ap_event, &p), 0);
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    struct siov_domain *fl = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    struct siov_domain *sl = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    /* 4 KiB pages at 0x10000 (not 2 MiB aligned), one 2 MiB page at 0x200000: no split below */
+    assert_int_equal(siov_domain_map(fl, 0x10000, DATA, 0x30000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_domain_map(fl, 0x200000, DATA, 0x200000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_domain_map(sl, 0, DATA, 0x10000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_aux_attach(fl, SID_A), 0);
+    assert_int_equal(siov_attach(sl, SID_A), 0);
+    uint32_t pasid = (uint32_t)siov_aux_pasid(fl);
+    assert_int_equal(p.n, 0); /* maps invalidate nothing */
+    assert_int_equal(siov_domain_unmap(fl, 0x11000, 0x1000), 0x1000);
+    expect_inv(&p, 0, pasid, 0x11000, 0x1000);                   /* S=0 */
+    assert_int_equal(siov_domain_unmap(fl, 0x20000, 0x10000), 0x10000);
+    expect_inv(&p, 1, pasid, 0x20000, 0x10000);                  /* S=1, 64 KiB */
+    assert_int_equal(siov_domain_unmap(fl, 0x31000, 0x3000), 0x3000);
+    expect_inv(&p, 2, pasid, 0x30000, 0x4000);                   /* the aligned block holding it */
+    assert_int_equal(siov_domain_unmap(fl, 0x200000, 0x200000), 0x200000);
+    expect_inv(&p, 3, pasid, 0x200000, 0x200000);
+    assert_int_equal(siov_domain_unmap(sl, 0x5000, 0x1000), 0x1000);
+    expect_inv(&p, 4, SIOV_NO_PASID, 0x5000, 0x1000);            /* 0x3: requests without PASID */
+    assert_int_equal(siov_aux_detach(fl, SID_A), 0);
+    expect_inv(&p, 5, pasid, 0, UINT64_MAX);                     /* the PASID's whole space */
+    assert_int_equal(siov_detach(sl, SID_A), 0);
+    expect_inv(&p, 6, SIOV_NO_PASID, 0, UINT64_MAX);
+    assert_int_equal(p.n, 7);
+    assert_int_equal(reg(f, SIOV_REG_FSTS, 4), 0);
+    fx_free(f);
+}
+
+/* A device that times out: -ETIMEDOUT, the queue recovered; a bad completion
+   (ICE) is acknowledged and does not fail the call. */
+static void test_ats_timeout_and_bad_completion(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct ats_port p = {.iommu = f->iommu, .mode = AP_EXPIRE};
+    assert_int_equal(siov_device_port(f->iommu, SID_A, &ap_ops, &p), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x4000, SIOV_PROT_READ), 0);
+    assert_int_equal(siov_attach(d, SID_A), 0);
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_OK);
+    assert_int_equal(siov_domain_unmap(d, 0x1000, 0x1000), -ETIMEDOUT);
+    assert_int_equal(reg(f, SIOV_REG_FSTS, 4), 0); /* ITE acknowledged */
+    assert_int_equal(reg(f, SIOV_REG_IQH, 8), reg(f, SIOV_REG_IQT, 8));
+    assert_int_equal(stats(f).devtlb_timeouts, 1);
+    /* the unit's own invalidation ran: no stale translation */
+    assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_FAULT_SSL_2);
+    /* the queue works on */
+    p.mode = AP_BAD_FIRST;
+    assert_int_equal(siov_domain_unmap(d, 0x2000, 0x1000), 0x1000);
+    assert_int_equal(reg(f, SIOV_REG_FSTS, 4) & (SIOV_FSTS_ICE | SIOV_FSTS_ITE | SIOV_FSTS_IQE), 0); /* acknowledged */
+    p.mode = AP_COMPLETE;
+    assert_int_equal(siov_detach(d, SID_A), 0);
+    assert_int_equal(p.n, 3);
+    fx_free(f);
+}
+
+/* End to end: a device's ATC loses exactly what the driver unmaps. */
+static void test_ats_with_atc(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    struct siov_atc *atc = siov_atc_new(f->iommu, SID_A, 256);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0x10000, 0x800000, 0x4000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_aux_attach(d, SID_A), 0);
+    uint32_t pasid = (uint32_t)siov_aux_pasid(d);
+    uint32_t v = 0xCAFE;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(siov_atc_dma_write(atc, pasid, 0x10000 + i * 0x1000, &v, 4), SIOV_OK);
+    assert_int_equal(siov_atc_entries(atc, NULL, 0), 4);
+    assert_int_equal(siov_domain_unmap(d, 0x11000, 0x1000), 0x1000);
+    assert_int_equal(siov_atc_entries(atc, NULL, 0), 3);
+    assert_int_equal(siov_atc_dma_write(atc, pasid, 0x11000, &v, 4), SIOV_ERR_NOT_PRESENT);
+    assert_int_equal(siov_atc_dma_write(atc, pasid, 0x12000, &v, 4), SIOV_OK);
+    assert_int_equal(siov_aux_detach(d, SID_A), 0);
+    assert_int_equal(siov_atc_entries(atc, NULL, 0), 0);
+    siov_atc_free(atc);
     fx_free(f);
 }
 
@@ -657,8 +949,8 @@ static void test_context_entry_words(void **state)
             uint64_t h = r64(f, half);
             assert_int_equal(h & ~SIOV_SRE0_LCTP, SIOV_SRE0_LP);
             uint64_t ce = (h & SIOV_SRE0_LCTP) + (SIOV_SID_DEVFN(sids[i]) & 0x7F) * 32ull, q0 = r64(f, ce);
-            uint64_t want = SIOV_SCE0_P | SIOV_SCE0_PASIDE | (c != 1 ? SIOV_SCE0_DTE : 0) |
-                            siov_set(0, SIOV_SCE0_PDTS, c == 2 ? 0 : 7);
+            /* DTE only once siov_dev_enable_ats asks for it */
+            uint64_t want = SIOV_SCE0_P | SIOV_SCE0_PASIDE | siov_set(0, SIOV_SCE0_PDTS, c == 2 ? 0 : 7);
             assert_int_equal(q0 & ~SIOV_SCE0_PASIDDIRPTR, want);
             assert_true(q0 & SIOV_SCE0_PASIDDIRPTR);
             for (int q = 1; q < 4; q++)
@@ -668,18 +960,14 @@ static void test_context_entry_words(void **state)
             assert_int_equal(siov_dev_disable_aux(f->drv, sids[i]), 0);
             struct siov_stats b = stats(f);
             assert_int_equal(b.inv_context - a.inv_context, c == 3 ? 2 : 1);
-            assert_int_equal(b.inv_devtlb - a.inv_devtlb, c != 1 ? 1 : 0);
+            assert_int_equal(b.inv_devtlb - a.inv_devtlb, 0); /* ATS never enabled */
             uint64_t type = SIOV_DSC0_TYPE_LO | SIOV_DSC0_TYPE_HI, cc = siov_dsc_make_type(SIOV_DSC_CC);
             uint64_t dev = cc | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_DEVICE) | siov_set(0, SIOV_CC0_SID, sids[i]);
             /* device-selective, DID zero (ignored in scalable mode), FM 0 */
             assert_int_equal(queued_match(f, t0, ~0ull, dev, qw), 1);
             assert_int_equal(queued_match(f, t0, type | SIOV_CC0_G, cc | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL), qw),
                              c == 3 ? 1 : 0);
-            assert_int_equal(queued_match(f, t0, type, siov_dsc_make_type(SIOV_DSC_DEVTLB), qw), c != 1 ? 1 : 0);
-            if (c != 1) {
-                assert_int_equal(siov_get(qw[0], SIOV_DTLB0_SID), sids[i]);
-                assert_int_equal(qw[1], 0x7FFFFFFFFFFFF000ull | SIOV_DTLB1_S); /* every address */
-            }
+            assert_int_equal(queued_match(f, t0, type, siov_dsc_make_type(SIOV_DSC_DEVTLB), qw), 0);
             for (int q = 0; q < 4; q++)
                 assert_int_equal(r64(f, ce + 8 * q), 0);
             assert_int_equal(r64(f, half), 0);
@@ -709,6 +997,7 @@ static void test_descriptors_name_the_entry(void **state)
         cfg.scalable = !legacy;
         cfg.caching_mode = cm;
         struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* device-TLB descriptors for it */
         for (int k = 0; k < (legacy ? 1 : 3); k++) { /* SL by RID, FL aux, SL aux */
             bool aux = k > 0, fl = k == 1;
             struct siov_domain *d = siov_domain_new(f->drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
@@ -748,8 +1037,7 @@ static void test_descriptors_name_the_entry(void **state)
                 if (!detach)
                     continue;
                 unsigned type = aux ? SIOV_DSC_PDEVTLB : SIOV_DSC_DEVTLB;
-                /* a detach by RID also releases the device: its context entry's own */
-                assert_int_equal(queued_match(f, t0, DSC_TYPE, siov_dsc_make_type(type), qw), aux ? 1 : 2);
+                assert_int_equal(queued_match(f, t0, DSC_TYPE, siov_dsc_make_type(type), qw), 1);
                 if (aux) {
                     assert_int_equal(siov_get(qw[0], SIOV_PDTLB0_SID), SID_A);
                     assert_int_equal(siov_get(qw[0], SIOV_PDTLB0_PASID), pasid);
@@ -820,7 +1108,7 @@ static void test_pool_bounds(void **state)
         assert_int_equal(errno, EINVAL);
     }
     /* an unaligned start rounds up; a pool may end where memory ends */
-    static const uint64_t good[][3] = {{POOL_BASE + 1, 4 * 4096, POOL_BASE + 4096}, {MEM_SIZE - 16 * 4096, 16 * 4096, 0}};
+    static const uint64_t good[][3] = {{POOL_BASE + 1, 32 * 4096, POOL_BASE + 4096}, {MEM_SIZE - 32 * 4096, 32 * 4096, 0}};
     for (size_t i = 0; i < 2; i++) {
         struct siov_driver *drv = siov_driver_new(iommu, mem, good[i][0], good[i][1]);
         assert_non_null(drv);
@@ -850,7 +1138,7 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 static void test_pool_rounding_past_the_top(void **state)
 {
     (void)state;
-    static const struct siov_mem_ops ops = {cb_read, cb_write};
+    static const struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
     struct siov_mem *mem = siov_mem_new(&ops, NULL);
     struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
     errno = 0;
@@ -973,10 +1261,16 @@ int main(void)
         cmocka_unit_test(test_device_setup_tables),
         cmocka_unit_test(test_pasid_exhaustion),
         cmocka_unit_test(test_did_exhaustion),
+        cmocka_unit_test(test_pool_sizing),
         cmocka_unit_test(test_teardown_descriptors),
         cmocka_unit_test(test_queue_error_recovery),
         cmocka_unit_test(test_queue_wait_timeout),
         cmocka_unit_test(test_caching_mode),
+        cmocka_unit_test(test_enable_ats_scalable),
+        cmocka_unit_test(test_enable_ats_legacy),
+        cmocka_unit_test(test_ats_invalidations),
+        cmocka_unit_test(test_ats_timeout_and_bad_completion),
+        cmocka_unit_test(test_ats_with_atc),
         cmocka_unit_test(test_unmap_iotlb_granularity),
         cmocka_unit_test(test_pasid_entries_changed_behind_the_driver),
         cmocka_unit_test(test_pasid_entry_words),

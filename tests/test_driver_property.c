@@ -222,6 +222,10 @@ static struct expect expected(const struct world *w, int dv, uint32_t pasid, uin
         e.f = half ? SIOV_FAULT_SCT_2 : SIOV_FAULT_SRT_2;
         return e;
     }
+    if (pasid == 0) { /* the driver's RID_PASID, brought by the request: Table 30 SCT.9 */
+        e.f = SIOV_FAULT_SCT_9;
+        return e;
+    }
     uint32_t p = pasid == SIOV_NO_PASID ? 0 : pasid;
     if (!(v->tables >> (p >> 6) & 1)) {
         e.f = SIOV_FAULT_SPD_2;

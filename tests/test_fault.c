@@ -112,23 +112,24 @@ static void test_record_literal_write_translated(void **state)
 struct access_case {
     uint32_t pasid;
     unsigned access;
-    unsigned t1, at, exe, priv, pp;
+    unsigned t1, at, exe, priv, pp, t2;
 };
 
 static void test_record_access_bits(void **state)
 {
     (void)state;
     static const struct access_case cases[] = {
-        {5, SIOV_ACCESS_READ, 1, 0, 0, 0, 1},
-        {5, SIOV_ACCESS_WRITE, 0, 0, 0, 0, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 1}, /* AtomicOp: T1=1 */
-        {5, SIOV_ACCESS_EXEC, 1, 0, 1, 0, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, 1, 0, 0, 1, 1},
-        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_PRIV, 0, 0, 0, 1, 1},
-        {5, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 1},
-        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_TRANSLATED, 0, 2, 0, 0, 1},
-        {SIOV_NO_PASID, SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV, 1, 0, 0, 0, 0},
-        {SIOV_NO_PASID, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 0},
+        {5, SIOV_ACCESS_READ, 1, 0, 0, 0, 1, 0},
+        {5, SIOV_ACCESS_WRITE, 0, 0, 0, 0, 1, 0},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 1, 1}, /* AtomicOp: T1=1, T2=1 (spec 11.4.7.6) */
+        {SIOV_NO_PASID, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, 1, 0, 0, 0, 0, 1},
+        {5, SIOV_ACCESS_EXEC, 1, 0, 1, 0, 1, 0},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_PRIV, 1, 0, 0, 1, 1, 0},
+        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_PRIV, 0, 0, 0, 1, 1, 0},
+        {5, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 1, 0},
+        {5, SIOV_ACCESS_WRITE | SIOV_ACCESS_TRANSLATED, 0, 2, 0, 0, 1, 0},
+        {SIOV_NO_PASID, SIOV_ACCESS_EXEC | SIOV_ACCESS_PRIV, 1, 0, 0, 0, 0, 0},
+        {SIOV_NO_PASID, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, 1, 1, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct access_case *c = &cases[i];
@@ -140,7 +141,7 @@ static void test_record_access_bits(void **state)
         assert_int_equal((hi >> 30) & 1, c->exe);
         assert_int_equal((hi >> 29) & 1, c->priv);
         assert_int_equal((hi >> 31) & 1, c->pp);
-        assert_int_equal((hi >> 28) & 1, 0); /* T2 */
+        assert_int_equal((hi >> 28) & 1, c->t2); /* T2 */
         assert_int_equal((hi >> 32) & 0xFF, 0x85);
         assert_int_equal(hi & 0xFFFF, 0x0102);
         assert_int_equal(hi & 0x0FFF0000ull, 0); /* reserved 91:80 */
@@ -209,6 +210,10 @@ static void test_fault_record_decode(void **state)
     frcd_clear(t, 0);
     assert_int_equal(siov_iommu_fault_record(t->iommu, 0, &r), 0);
     assert_int_equal(r.reason, SIOV_FAULT_SGN_2);
+    /* an AtomicOp, (T1,T2) = (1,1), decodes as read and write */
+    report(t, 0x10, SIOV_NO_PASID, 0x8000, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, SIOV_FAULT_SGN_6, false);
+    assert_int_equal(siov_iommu_fault_record(t->iommu, 3, &r), 1);
+    assert_int_equal(r.access, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
     tl_free(t);
 }
 
@@ -433,7 +438,8 @@ static void test_event_regs_storage(void **state)
 {
     (void)state;
     struct tl *t = unit(2, NULL);
-    assert_int_equal(fectl(t), 0);
+    assert_int_equal(fectl(t), LIT_IM); /* reset: the event starts masked (spec 10.4.10) */
+    assert_int_equal(rd32(t, SIOV_REG_IECTL), LIT_IM);
     wr32(t, SIOV_REG_FEDATA, 0xFFFF1234u);
     wr32(t, SIOV_REG_FEADDR, 0xFEE01007u);
     wr32(t, SIOV_REG_FEUADDR, 0x89ABCDEFu);
@@ -453,11 +459,13 @@ static void test_event_regs_storage(void **state)
     tl_free(t);
 }
 
+/* The fault event's message, then unmasked, as a driver does (FECTL resets masked). */
 static void program_msi(struct tl *t)
 {
     wr32(t, SIOV_REG_FEDATA, 0x4041);
     wr32(t, SIOV_REG_FEADDR, 0xFEE0F00Cu);
     wr32(t, SIOV_REG_FEUADDR, 0x1);
+    wr32(t, SIOV_REG_FECTL, 0);
 }
 
 static void test_msi_unmasked(void **state)
@@ -568,10 +576,11 @@ static void test_event_from_other_status(void **state)
 }
 
 /* ------------------------------------------------------------------- FPD */
-/* Non-qualified reasons, as docs/spec-notes.md lists them (plus RTA.4). */
+/* Non-qualified reasons, from spec rev 5.10 Table 30: LRT.*, RTA.*, SRT.*,
+   SCT.1, SPD.1, SPT.1. Every other reason is qualified. */
 static const unsigned non_qualified[] = {
-    0x01, 0x08, 0x09, 0x0A, 0x0B, 0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3A,
-    0x40, 0x42, 0x50, 0x52, 0x58, 0x5A,
+    0x01, 0x08, 0x0A, 0x30, 0x31, 0x32, 0x33, 0x34, 0x38, 0x39, 0x3A, 0x40, 0x50, 0x58,
+    0x20, 0x21, 0x23, 0x25, 0x29, 0x2A, 0x2B, /* interrupt remapping (spec Table 15) */
 };
 
 static bool listed_non_qualified(unsigned code)
@@ -587,18 +596,23 @@ static bool listed_non_qualified(unsigned code)
     X(SIOV_FAULT_LGN_2) X(SIOV_FAULT_LGN_3) X(SIOV_FAULT_LSL_1) X(SIOV_FAULT_LRT_1) \
     X(SIOV_FAULT_LCT_1) X(SIOV_FAULT_LRT_3) X(SIOV_FAULT_LCT_3) X(SIOV_FAULT_LSL_2) \
     X(SIOV_FAULT_LCT_5) X(SIOV_FAULT_LGN_4) X(SIOV_FAULT_RTA_1) X(SIOV_FAULT_RTA_2) \
-    X(SIOV_FAULT_RTA_3) X(SIOV_FAULT_RTA_4) X(SIOV_FAULT_SRT_1) X(SIOV_FAULT_SRT_2) \
+    X(SIOV_FAULT_IR_20) X(SIOV_FAULT_IR_21) X(SIOV_FAULT_IR_22) X(SIOV_FAULT_IR_23) \
+    X(SIOV_FAULT_IR_24) X(SIOV_FAULT_IR_25) X(SIOV_FAULT_IR_26) X(SIOV_FAULT_IR_27) \
+    X(SIOV_FAULT_IR_28) X(SIOV_FAULT_IR_29) X(SIOV_FAULT_IR_2A) X(SIOV_FAULT_IR_2B) \
+    X(SIOV_FAULT_RTA_3) X(SIOV_FAULT_RTA_4) X(SIOV_FAULT_RTA_5) X(SIOV_FAULT_SRT_1) X(SIOV_FAULT_SRT_2) \
     X(SIOV_FAULT_SRT_3) X(SIOV_FAULT_SCT_1) X(SIOV_FAULT_SCT_2) X(SIOV_FAULT_SCT_3) \
     X(SIOV_FAULT_SCT_4) X(SIOV_FAULT_SCT_5) X(SIOV_FAULT_SCT_6) X(SIOV_FAULT_SCT_7) \
-    X(SIOV_FAULT_SCT_8) X(SIOV_FAULT_SCT_9) X(SIOV_FAULT_SPD_1) X(SIOV_FAULT_SPD_2) \
+    X(SIOV_FAULT_SCT_8) X(SIOV_FAULT_SCT_9) X(SIOV_FAULT_SCT_10) X(SIOV_FAULT_SPD_1) X(SIOV_FAULT_SPD_2) \
     X(SIOV_FAULT_SPD_3) X(SIOV_FAULT_SPT_1) X(SIOV_FAULT_SPT_2) X(SIOV_FAULT_SPT_3) \
-    X(SIOV_FAULT_SPT_4) X(SIOV_FAULT_SPT_5) X(SIOV_FAULT_SPT_6) X(SIOV_FAULT_SFL_1) \
+    X(SIOV_FAULT_SPT_4) X(SIOV_FAULT_SPT_5) X(SIOV_FAULT_SPT_6) X(SIOV_FAULT_SPT_9) X(SIOV_FAULT_SFL_1) \
     X(SIOV_FAULT_SFL_2) X(SIOV_FAULT_SFL_3) X(SIOV_FAULT_SFL_4) X(SIOV_FAULT_SFL_5) \
     X(SIOV_FAULT_SFL_6) X(SIOV_FAULT_SFL_7) X(SIOV_FAULT_SFL_8) X(SIOV_FAULT_SSL_1) \
     X(SIOV_FAULT_SSL_2) X(SIOV_FAULT_SSL_3) X(SIOV_FAULT_SSL_4) X(SIOV_FAULT_SSL_5) \
     X(SIOV_FAULT_SSL_6) X(SIOV_FAULT_SGN_1) X(SIOV_FAULT_SGN_2) X(SIOV_FAULT_SGN_3) \
     X(SIOV_FAULT_SGN_4) X(SIOV_FAULT_SGN_5) X(SIOV_FAULT_SGN_6) X(SIOV_FAULT_SGN_7) \
-    X(SIOV_FAULT_SGN_8) X(SIOV_FAULT_SFL_9) X(SIOV_FAULT_SFL_10)
+    X(SIOV_FAULT_SGN_8) X(SIOV_FAULT_SGN_10) X(SIOV_FAULT_SFL_9) X(SIOV_FAULT_SFL_10) \
+    X(SIOV_FAULT_HPT_1) X(SIOV_FAULT_HPT_2) X(SIOV_FAULT_HPT_3) X(SIOV_FAULT_HPT_4) \
+    X(SIOV_FAULT_HPT_5) X(SIOV_FAULT_HPT_6)
 
 struct enumerator {
     siov_fault f;
@@ -611,7 +625,7 @@ static const struct enumerator all_faults[] = {FAULT_LIST(ENUMERATOR)};
 static void test_qualified_table(void **state)
 {
     (void)state;
-    assert_int_equal(NFAULTS, 63);
+    assert_int_equal(NFAULTS, 85);
     for (size_t i = 0; i < NFAULTS; i++)
         assert_int_equal(siov_fault_qualified(all_faults[i].f), !listed_non_qualified(all_faults[i].f));
 }
@@ -624,6 +638,7 @@ static void test_fpd_suppression(void **state)
         bool recorded = listed_non_qualified(f);
         struct msi_log log;
         struct tl *t = unit(2, &log);
+        wr32(t, SIOV_REG_FECTL, 0);
         report(t, 0x0300, 4, 0x2000, SIOV_ACCESS_READ, f, true);
         assert_int_equal(fsts(t), recorded ? LIT_PPF : 0);
         assert_int_equal(frcd_hi(t, 0) >> 63, recorded);
@@ -648,7 +663,8 @@ static void test_not_faults_ignored(void **state)
     struct tl *t = unit(2, &log);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_OK, false);
     report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_ERR_BUS, false);
-    report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, (siov_fault)0x20, false);
+    report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, SIOV_ERR_NOT_PRESENT, false);
+    report(t, 1, 1, 0x1000, SIOV_ACCESS_READ, (siov_fault)0x2C, false);
     assert_int_equal(fsts(t), 0);
     assert_int_equal(frcd_hi(t, 0), 0);
     assert_int_equal(tl_stats(t).faults, 0);
@@ -678,17 +694,88 @@ static void test_fault_names(void **state)
     assert_string_equal(siov_fault_name(SIOV_FAULT_SFL_10), "SFL.10");
     assert_string_equal(siov_fault_name(SIOV_OK), "OK");
     assert_string_equal(siov_fault_name(SIOV_ERR_BUS), "BUS");
+    assert_string_equal(siov_fault_name(SIOV_ERR_NOT_PRESENT), "NOT_PRESENT");
+    assert_string_not_equal(siov_fault_describe(SIOV_ERR_NOT_PRESENT), "unknown fault reason");
     assert_string_not_equal(siov_fault_describe(SIOV_OK), "unknown fault reason");
     assert_string_not_equal(siov_fault_describe(SIOV_ERR_BUS), "unknown fault reason");
     assert_true(strlen(siov_fault_describe(SIOV_ERR_BUS)) > 8);
 }
 
+/* The rev 3.4+ stage names: the alias enumerators, siov_fault_stage_name,
+   and siov_fault_from_name, which takes either name. */
+static void test_fault_stage_names(void **state)
+{
+    (void)state;
+    static const struct {
+        siov_fault alias, f;
+        const char *stage, *name;
+    } renamed[] = {
+        {SIOV_FAULT_LSS_1, SIOV_FAULT_LSL_1, "LSS.1", "LSL.1"}, {SIOV_FAULT_LSS_2, SIOV_FAULT_LSL_2, "LSS.2", "LSL.2"},
+        {SIOV_FAULT_SFS_1, SIOV_FAULT_SFL_1, "SFS.1", "SFL.1"}, {SIOV_FAULT_SFS_2, SIOV_FAULT_SFL_2, "SFS.2", "SFL.2"},
+        {SIOV_FAULT_SFS_3, SIOV_FAULT_SFL_3, "SFS.3", "SFL.3"}, {SIOV_FAULT_SFS_4, SIOV_FAULT_SFL_4, "SFS.4", "SFL.4"},
+        {SIOV_FAULT_SFS_5, SIOV_FAULT_SFL_5, "SFS.5", "SFL.5"}, {SIOV_FAULT_SFS_6, SIOV_FAULT_SFL_6, "SFS.6", "SFL.6"},
+        {SIOV_FAULT_SFS_7, SIOV_FAULT_SFL_7, "SFS.7", "SFL.7"}, {SIOV_FAULT_SFS_8, SIOV_FAULT_SFL_8, "SFS.8", "SFL.8"},
+        {SIOV_FAULT_SFS_9, SIOV_FAULT_SFL_9, "SFS.9", "SFL.9"},
+        {SIOV_FAULT_SFS_10, SIOV_FAULT_SFL_10, "SFS.10", "SFL.10"},
+        {SIOV_FAULT_SSS_1, SIOV_FAULT_SSL_1, "SSS.1", "SSL.1"}, {SIOV_FAULT_SSS_2, SIOV_FAULT_SSL_2, "SSS.2", "SSL.2"},
+        {SIOV_FAULT_SSS_3, SIOV_FAULT_SSL_3, "SSS.3", "SSL.3"}, {SIOV_FAULT_SSS_4, SIOV_FAULT_SSL_4, "SSS.4", "SSL.4"},
+        {SIOV_FAULT_SSS_5, SIOV_FAULT_SSL_5, "SSS.5", "SSL.5"}, {SIOV_FAULT_SSS_6, SIOV_FAULT_SSL_6, "SSS.6", "SSL.6"},
+    };
+    const size_t n = sizeof(renamed) / sizeof(renamed[0]);
+    for (size_t i = 0; i < n; i++) {
+        siov_fault got = SIOV_OK;
+        assert_int_equal(renamed[i].alias, renamed[i].f);
+        assert_string_equal(siov_fault_name(renamed[i].f), renamed[i].name); /* unchanged */
+        assert_string_equal(siov_fault_stage_name(renamed[i].f), renamed[i].stage);
+        assert_int_equal(siov_fault_from_name(renamed[i].stage, &got), 0);
+        assert_int_equal(got, renamed[i].f);
+        got = SIOV_OK;
+        assert_int_equal(siov_fault_from_name(renamed[i].name, &got), 0);
+        assert_int_equal(got, renamed[i].f);
+        char lower[16];
+        snprintf(lower, sizeof(lower), "%s", renamed[i].stage);
+        for (char *p = lower; *p; p++)
+            *p = *p == '.' ? '_' : (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        got = SIOV_OK;
+        assert_int_equal(siov_fault_from_name(lower, &got), 0); /* "sss_2" */
+        assert_int_equal(got, renamed[i].f);
+    }
+    /* every other reason has one name, and from_name finds it */
+    unsigned same = 0;
+    for (size_t i = 0; i < NFAULTS; i++) {
+        siov_fault f = all_faults[i].f, got = SIOV_OK;
+        assert_int_equal(siov_fault_from_name(siov_fault_name(f), &got), 0);
+        assert_int_equal(got, f);
+        same += strcmp(siov_fault_stage_name(f), siov_fault_name(f)) == 0;
+    }
+    assert_int_equal(same, NFAULTS - n);
+    siov_fault got = SIOV_OK;
+    assert_int_equal(siov_fault_from_name("sgn.10", &got), 0);
+    assert_int_equal(got, 0x89);
+    assert_int_equal(siov_fault_from_name("HPT_6", &got), 0);
+    assert_int_equal(got, 0xA5);
+    assert_int_equal(siov_fault_from_name("ok", &got), 0);
+    assert_int_equal(got, SIOV_OK);
+    assert_int_equal(siov_fault_from_name("BUS", &got), 0);
+    assert_int_equal(got, SIOV_ERR_BUS);
+    static const char *const bad[] = {"", "?", "SSS", "SSS.", "SSS.7", "SFS.11", "SGN.9", "SSL.2 ", "XSSL.2", "S"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        got = SIOV_FAULT_SCT_1;
+        assert_int_equal(siov_fault_from_name(bad[i], &got), -EINVAL);
+        assert_int_equal(got, SIOV_FAULT_SCT_1); /* unchanged */
+    }
+    assert_int_equal(siov_fault_from_name(NULL, &got), -EINVAL);
+    assert_int_equal(siov_fault_from_name("SSL.2", NULL), -EINVAL);
+    assert_string_equal(siov_fault_stage_name((siov_fault)0x88), "?");
+    assert_string_equal(siov_fault_stage_name(SIOV_OK), "OK");
+}
+
 static void test_fault_names_unknown(void **state)
 {
     (void)state;
-    static const long unknown[] = {0x0F, 0x10, 0x20, 0x29, 0x2F, 0x34, 0x37, 0x3B, 0x49, 0x53,
-                                   0x5E, 0x6F, 0x7E, 0x88, 0x89, 0x8F, 0x92, 0xFF, 0x101,
-                                   0x200, 0x7FFFFFFF, -1};
+    static const long unknown[] = {0x0F, 0x10, 0x1F, 0x2C, 0x2F, 0x35, 0x37, 0x3B, 0x4A, 0x53,
+                                   0x5E, 0x5F, 0x61, 0x6F, 0x7E, 0x88, 0x8A, 0x8F, 0x92, 0x9F,
+                                   0xA6, 0xFF, 0x102, 0x200, 0x7FFFFFFF, -1};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         siov_fault f = (siov_fault)unknown[i];
         assert_string_equal(siov_fault_name(f), "?");
@@ -753,6 +840,45 @@ static void test_concurrent_reports(void **state)
     tl_free(t);
 }
 
+/* The documented overflow: 12 faults on the default 8 records leave 8
+   records and FSTS = PFO|PPF; siov_iommu_clear_faults empties the log through
+   the registers, ends the fault event and leaves queue errors alone. */
+static void test_overflow_twelve_and_clear(void **state)
+{
+    (void)state;
+    struct msi_log log;
+    struct tl *t = unit(8, &log);
+    program_msi(t);
+    wr32(t, SIOV_REG_FECTL, LIT_IM); /* masked: IP shows the pending event */
+    for (unsigned i = 0; i < 12; i++)
+        fault_n(t, i);
+    assert_int_equal(fsts(t), LIT_PFO | LIT_PPF | LIT_FRI(0));
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(frcd_lo(t, i), (uint64_t)i << 12);
+    struct siov_stats s = tl_stats(t);
+    assert_int_equal(s.faults, 12);
+    assert_int_equal(s.faults_recorded, 8);
+    assert_int_equal(fectl(t), LIT_IM | LIT_IP);
+    pthread_mutex_lock(&t->iommu->lock);
+    t->iommu->fsts |= 0x10; /* IQE: the queue's, not the fault log's */
+    pthread_mutex_unlock(&t->iommu->lock);
+
+    assert_int_equal(siov_iommu_clear_faults(t->iommu), 8);
+    assert_int_equal(fsts(t), 0x10u);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(frcd_hi(t, i) >> 63, 0);
+    assert_int_equal(siov_iommu_clear_faults(t->iommu), 0);
+    assert_int_equal(fectl(t), LIT_IM | LIT_IP); /* IQE is still unserviced */
+    wr32(t, SIOV_REG_FSTS, 0x10);
+    assert_int_equal(fectl(t), LIT_IM); /* every status serviced: IP clears */
+    /* logging resumes at the ring's next record, 0 */
+    fault_n(t, 12);
+    assert_int_equal(frcd_lo(t, 0), 12 << 12);
+    assert_int_equal(fsts(t), LIT_PPF | LIT_FRI(0));
+    assert_int_equal(siov_iommu_clear_faults(NULL), -EINVAL);
+    tl_free(t);
+}
+
 /* ------------------------------------------------- through siov_translate */
 static void test_e2e_root_not_present(void **state)
 {
@@ -807,10 +933,14 @@ static void test_e2e_fpd(void **state)
     assert_int_equal(frcd_hi(t, 0), 0);
     assert_int_equal(tl_stats(t).faults, 1);
     assert_int_equal(tl_stats(t).faults_recorded, 0);
-    /* FPD=1 but a reserved bit set: SCT.3 is recorded regardless */
-    siov_sid loud = SIOV_SID(1, 2, 4);
-    tl_sm_context(t, loud, SIOV_SCE0_P | SIOV_SCE0_FPD | SIOV_SCE0_RSVD | tl_page(t), 0);
-    assert_int_equal(siov_translate(t->iommu, loud, 7, 0x2000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_3);
+    /* FPD=1 and a reserved bit set: SCT.3 is qualified too (Table 30) */
+    siov_sid rsvd = SIOV_SID(1, 2, 4);
+    tl_sm_context(t, rsvd, SIOV_SCE0_P | SIOV_SCE0_FPD | SIOV_SCE0_RSVD | tl_page(t), 0);
+    assert_int_equal(siov_translate(t->iommu, rsvd, 7, 0x2000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_3);
+    assert_int_equal(fsts(t), 0);
+    /* without FPD it is recorded */
+    tl_sm_context(t, rsvd, SIOV_SCE0_P | SIOV_SCE0_RSVD | tl_page(t), 0);
+    assert_int_equal(siov_translate(t->iommu, rsvd, 7, 0x2000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_3);
     assert_int_equal(fsts(t), LIT_PPF);
     assert_int_equal(frcd_hi(t, 0), 0xC000074280000114ull); /* F T1 PV=7 FR=0x42 PP SID=0x0114 */
     /* the same request without FPD on a not-present entry is recorded */
@@ -819,7 +949,7 @@ static void test_e2e_fpd(void **state)
                      SIOV_FAULT_SCT_2);
     assert_int_equal(frcd_lo(t, 1), 0x3000);
     assert_int_equal(frcd_hi(t, 1), 0x8000004100000113ull); /* F T1=0 FR=0x41 PP=0 SID=0x0113 */
-    assert_int_equal(tl_stats(t).faults, 3);
+    assert_int_equal(tl_stats(t).faults, 4);
     assert_int_equal(tl_stats(t).faults_recorded, 2);
     tl_free(t);
 }
@@ -929,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_fsts_ppf_fri),
         cmocka_unit_test(test_fsts_rw1c),
         cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_overflow_twelve_and_clear),
         cmocka_unit_test(test_ring_wrap),
         cmocka_unit_test(test_max_records),
         cmocka_unit_test(test_frcd_write_only_clears_f),
@@ -942,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_fpd_suppression),
         cmocka_unit_test(test_not_faults_ignored),
         cmocka_unit_test(test_fault_names),
+        cmocka_unit_test(test_fault_stage_names),
         cmocka_unit_test(test_fault_names_unknown),
         cmocka_unit_test(test_concurrent_reports),
         cmocka_unit_test(test_concurrent_drain),

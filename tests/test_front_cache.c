@@ -1,8 +1,9 @@
 /* The front translation cache (src/model/front_cache.h, filled by front_cache.c): what a
-   probe returns after a fill, which keys it tells apart, that any completed
-   invalidation empties it, that a changing way reads as a miss, that a hit
-   never grants what the walk would not, and that hits counted from many
-   threads at once add up exactly. */
+   probe returns after a fill, which keys it tells apart, which invalidations
+   reach an entry (those of everything, of its DID, of its source id) and
+   which leave it alone, that a changing way reads as a miss, that a hit never
+   grants what the walk would not, that batches answer as single calls, and
+   that hits counted from many threads at once add up exactly. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,26 +57,27 @@ static void fill(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint
 
 static bool probe(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t *val, uint64_t *sd)
 {
-    return siov_xc_probe(&f->v, siov_caches_epoch(f->c), siov_xc_key(sid, pasid), addr >> 12, val, sd);
+    return siov_xc_probe(&f->v, siov_xc_key(sid, pasid), addr >> 12, val, sd);
 }
 
 /* The probe returns exactly what was filled. */
 static void expect_hit(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size)
 {
     struct siov_xc_hit want = answer(sid, pasid, addr, size);
-    uint64_t val, sd;
+    uint64_t val = 0, sd = 0;
     assert_true(probe(f, sid, pasid, addr, &val, &sd));
     assert_int_equal(val & SIOV_XC_VAL_PAGE, want.page);
     assert_int_equal(siov_get(val, SIOV_XC_VAL_PERM_USER), want.perm_user);
-    assert_int_equal(siov_get(val, SIOV_XC_VAL_PERM_SUPER), want.perm_super);
+    /* no PASID, no PR: the privileged grant is the user grant */
+    assert_int_equal(siov_get(val, SIOV_XC_VAL_PERM_SUPER), pasid == SIOV_NO_PASID ? want.perm_user : want.perm_super);
     assert_int_equal((val & SIOV_XC_VAL_DIRTY) != 0, want.dirty);
-    assert_int_equal(1ull << (12 + 9 * siov_get(val, SIOV_XC_VAL_SIZE)), size);
+    assert_int_equal(siov_xc_page_size(val), size);
     assert_int_equal(siov_get(sd, SIOV_XC_SD_DID), want.did);
 }
 
 static void expect_miss(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr)
 {
-    uint64_t val, sd;
+    uint64_t val = 0, sd = 0;
     assert_false(probe(f, sid, pasid, addr, &val, &sd));
 }
 
@@ -113,24 +115,57 @@ static void test_keys_apart(void **state)
     fx_free(f);
 }
 
-/* Any completed invalidation, of any scope, empties the front cache. */
-static void test_any_invalidation_empties_it(void **state)
+/* The entry of (sid, pasid, addr) filled for did. */
+static void fill_did(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint16_t did)
+{
+    struct siov_xc_hit h = answer(sid, pasid, addr, KB4);
+    h.did = did;
+    siov_xc_fill(f->c, siov_caches_epoch(f->c), sid, pasid, addr, &h);
+}
+
+static bool cached(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr)
+{
+    uint64_t val = 0, sd = 0;
+    return probe(f, sid, pasid, addr, &val, &sd);
+}
+
+/* Each cache invalidation reaches the front-cache entries it may concern and
+   no other: entry A (sid 0x10, PASID 3, DID 0x31), B (sid 0x10, PASID 4, DID
+   0x32), C (sid 0x28, PASID 3, DID 0x33). */
+static void test_invalidations_reach_only_their_entries(void **state)
 {
     (void)state;
-    for (unsigned kind = 0; kind < 5; kind++) {
+    enum { A = 1, B = 2, C = 4, ALL = 7 };
+    for (unsigned kind = 0; kind < 17; kind++) {
         struct fx *f = fx_new(64);
-        fill(f, 0x10, 3, 0x3000, KB4);
-        expect_hit(f, 0x10, 3, 0x3000, KB4);
+        fill_did(f, 0x10, 3, 0x3000, 0x31);
+        fill_did(f, 0x10, 4, 0x3000, 0x32);
+        fill_did(f, 0x28, 3, 0x3000, 0x33);
+        unsigned dead;
         switch (kind) {
-        case 0: siov_cc_inv_device(f->c, 0x999, 0); break; /* another device */
-        case 1: siov_tlb_inv_domain(f->c, 0x777); break;   /* another DID */
-        case 2: siov_pc_inv_pasid(f->c, 0x777, 9); break;
-        case 3: siov_tlb_inv_page(f->c, 0x777, 0x900000, 0); break;
-        default: siov_caches_inv_all(f->c); break;
+        case 0: siov_cc_inv_device(f->c, 0x28, 0); dead = C; break;
+        case 1: siov_cc_inv_device(f->c, 0x14, 1); dead = A | B; break; /* FM=1: 0x10 and 0x14 */
+        case 2: siov_cc_inv_device(f->c, 0x11, 0); dead = 0; break;
+        case 3: siov_tlb_inv_domain(f->c, 0x32); dead = B; break;
+        case 4: siov_tlb_inv_pasid(f->c, 0x31, 3); dead = A; break;
+        case 5: siov_tlb_inv_page(f->c, 0x33, 0x900000, 0); dead = C; break;
+        case 6: siov_tlb_inv_pasid_page(f->c, 0x32, 4, 0x3000, 0); dead = B; break;
+        case 7: siov_pc_inv_domain(f->c, 0x31); dead = A; break;
+        case 8: siov_pc_inv_pasid(f->c, 0x33, 3); dead = C; break;
+        case 9: siov_tlb_inv_domain(f->c, 0x777); dead = 0; break; /* another DID */
+        case 10: siov_pc_inv_pasid(f->c, 0x777, 3); dead = 0; break;
+        case 11: siov_tlb_inv_global(f->c); dead = ALL; break;
+        case 12: siov_pc_inv_global(f->c); dead = ALL; break;
+        case 13: siov_cc_inv_global(f->c); dead = ALL; break;
+        case 14: siov_cc_inv_domain(f->c, 0x777); dead = ALL; break; /* every scalable context entry */
+        case 15: siov_caches_inv_all(f->c); dead = ALL; break;
+        default: siov_caches_front_flush(f->c); dead = ALL; break;
         }
-        expect_miss(f, 0x10, 3, 0x3000);
-        fill(f, 0x10, 3, 0x3000, KB4); /* and fills again at the new epoch */
-        expect_hit(f, 0x10, 3, 0x3000, KB4);
+        assert_int_equal(cached(f, 0x10, 3, 0x3000), !(dead & A));
+        assert_int_equal(cached(f, 0x10, 4, 0x3000), !(dead & B));
+        assert_int_equal(cached(f, 0x28, 3, 0x3000), !(dead & C));
+        fill_did(f, 0x10, 3, 0x3000, 0x31); /* and fills again at the new epoch */
+        assert_true(cached(f, 0x10, 3, 0x3000));
         fx_free(f);
     }
 }
@@ -148,7 +183,7 @@ static void test_fill_from_an_older_epoch_is_dropped(void **state)
     fx_free(f);
 }
 
-/* A way a writer is changing (odd sequence) reads as a miss. */
+/* A way a writer is changing (its key cleared) reads as a miss. */
 static void test_changing_way_is_a_miss(void **state)
 {
     (void)state;
@@ -156,10 +191,11 @@ static void test_changing_way_is_a_miss(void **state)
     fill(f, 0x10, 3, 0x3000, KB4);
     uint64_t key = siov_xc_key(0x10, 3);
     struct siov_xc_way *set = (struct siov_xc_way *)(uintptr_t)f->v.ways + siov_xc_set_of(f->v.set_shift, key, 3);
+    assert_true((set[0].head & SIOV_XC_HEAD_KEY) == key || (set[1].head & SIOV_XC_HEAD_KEY) == key);
     struct siov_xc_way *w = (set[0].head & SIOV_XC_HEAD_KEY) == key ? &set[0] : &set[1];
     assert_int_equal(w->head & SIOV_XC_HEAD_KEY, key);
     uint64_t head = w->head;
-    w->head = head + siov_set(0, SIOV_XC_HEAD_SEQ, 1); /* odd: being written */
+    w->head = siov_set(0, SIOV_XC_HEAD_SEQ, siov_get(head, SIOV_XC_HEAD_SEQ) + 1); /* being written: no key */
     expect_miss(f, 0x10, 3, 0x3000);
     w->head = head;
     expect_hit(f, 0x10, 3, 0x3000, KB4);
@@ -180,7 +216,7 @@ static void test_no_false_hits(void **state)
         uint64_t addr = (s >> 20 & 63) << 12;
         if (s >> 63)
             fill(f, sid, pasid, addr, KB4);
-        uint64_t val, sd;
+        uint64_t val = 0, sd = 0;
         if (probe(f, sid, pasid, addr, &val, &sd)) {
             expect_hit(f, sid, pasid, addr, KB4);
             hits++;
@@ -210,15 +246,15 @@ static void test_colliding_pages_take_their_second_set(void **state)
     fx_free(f);
 }
 
-/* Random pages filling an eighth of the front cache: after one fill each,
-   every one hits (no page evicts another). Over 1,024 pages in 4,096 2-way
-   sets, one set per page would leave about ten sets holding three pages. */
+/* Random pages filling a quarter of the front cache: after one fill each,
+   every one hits (no page evicts another). Over 1,024 pages in 2,048 2-way
+   sets, one set per page would leave about thirty sets holding three pages. */
 static void test_random_pages_within_capacity_all_hit(void **state)
 {
     (void)state;
     const unsigned npages = 1024;
     for (uint64_t seed = 1; seed <= 4; seed++) {
-        struct fx *f = fx_new(4096); /* 8,192 ways */
+        struct fx *f = fx_new(4096); /* 4,096 ways */
         uint64_t s = seed * 0x9E3779B97F4A7C15ull;
         uint64_t *addr = malloc(npages * sizeof(*addr));
         assert_non_null(addr);
@@ -254,7 +290,7 @@ static struct tl *fl_unit(unsigned npages, uint64_t *leaf0)
 {
     struct tl *t = tl_new(NULL);
     tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, 0); /* RID_PASID 0, not PASID (SCT.9) */
     uint64_t flpt = tl_page(t), pe[8];
     for (unsigned i = 0; i < npages; i++) {
         uint64_t leaf = tl_map(t, flpt, 4, true, (uint64_t)i * KB4, TL_DATA_BASE + (uint64_t)i * KB4, KB4,
@@ -273,7 +309,7 @@ static struct tl *fl_unit_page(uint64_t iova, uint64_t pa, uint64_t size, uint64
 {
     struct tl *t = tl_new(NULL);
     tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, 0); /* RID_PASID 0, not PASID (SCT.9) */
     uint64_t flpt = tl_page(t), pe[8];
     tl_map(t, flpt, 4, true, iova, pa, size, leaf, TL_FL_URW);
     tl_pe_fl(pe, DID, flpt, 4);
@@ -376,6 +412,59 @@ static void test_interrupt_range_page_cached_answers_not(void **state)
     tl_free(t);
 }
 
+struct stale_log {
+    unsigned n;
+    struct siov_stale_report last;
+};
+
+static void stale_cb(void *opaque, const struct siov_stale_report *r)
+{
+    struct stale_log *log = opaque;
+    log->n++;
+    log->last = *r;
+}
+
+/* With the stale checker on, front-cache answers are checked as well: a page
+   remapped in guest memory without its invalidation is reported from the
+   front cache's answer, which is counted as a hit; a correct one is not. */
+static void test_stale_checker_sees_front_cache_answers(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    struct stale_log log = {0};
+    cfg.stale_check = true;
+    cfg.stale_report = stale_cb;
+    cfg.stale_opaque = &log;
+    struct tl *t = tl_new(&cfg);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, 0), flpt = tl_page(t), pe[8];
+    uint64_t leaf = tl_map(t, flpt, 4, true, 0, TL_DATA_BASE, KB4, TL_FL_URW | SIOV_FL_A | SIOV_FL_D, TL_FL_URW);
+    tl_pe_fl(pe, DID, flpt, 4);
+    tl_pasid_entry(t, dir, PASID, pe);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK); /* walks, fills */
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK); /* a front-cache hit */
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.iotlb_hits, s0.iotlb_hits + 1);
+    assert_int_equal(s1.pasid_cache_hits, s0.pasid_cache_hits); /* answered before any PASID-cache lookup */
+    assert_int_equal(s1.walks, s0.walks + 1); /* the checker's own uncached walk */
+    assert_int_equal(log.n, 0);
+    tl_w64(t, leaf, (TL_DATA_BASE + KB4) | TL_FL_URW | SIOV_FL_A | SIOV_FL_D); /* no invalidation */
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x10, R, &x), SIOV_OK);
+    assert_int_equal(x.addr, TL_DATA_BASE + 0x10); /* the cached answer, stale */
+    struct siov_stats s2 = tl_stats(t);
+    assert_int_equal(s2.iotlb_hits, s1.iotlb_hits + 1);
+    assert_int_equal(s2.pasid_cache_hits, s1.pasid_cache_hits);
+    assert_int_equal(s2.stale_hits, s1.stale_hits + 1);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.last.cached.addr, TL_DATA_BASE + 0x10);
+    assert_int_equal(log.last.fresh.addr, TL_DATA_BASE + KB4 + 0x10);
+    assert_true(log.last.caches & SIOV_CACHE_IOTLB); /* the IOTLB behind it holds it too */
+    tl_free(t);
+}
+
 struct counter_run {
     struct siov_iommu *iommu;
     unsigned iters;
@@ -475,7 +564,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_then_hit_every_size),
         cmocka_unit_test(test_keys_apart),
-        cmocka_unit_test(test_any_invalidation_empties_it),
+        cmocka_unit_test(test_invalidations_reach_only_their_entries),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
         cmocka_unit_test(test_changing_way_is_a_miss),
         cmocka_unit_test(test_no_false_hits),
@@ -486,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_hit_never_grants_more),
         cmocka_unit_test(test_priv_and_user_grants_apart),
         cmocka_unit_test(test_interrupt_range_page_cached_answers_not),
+        cmocka_unit_test(test_stale_checker_sees_front_cache_answers),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
         cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
     };

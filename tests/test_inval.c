@@ -63,9 +63,20 @@ struct q {
     unsigned width;
 };
 
-/* Enable queued invalidation the way Linux does: IQT=0, IQA, then QIE. */
+/* Latch a root table (an empty page) with ttm through SRTP, translation left off. */
+static void latch_ttm(struct tl *t, unsigned ttm)
+{
+    wr64(t, SIOV_REG_RTADDR, tl_page(t) | siov_set(0, SIOV_RTADDR_TTM, ttm));
+    tl_gcmd(t, SIOV_GCMD_SRTP, 0);
+}
+
+/* Enable queued invalidation the way Linux does: IQT=0, IQA, then QIE. A
+   256-bit queue serves a scalable-mode unit: TTM=01 is latched first unless
+   SRTP latched a mode already (Table 26: legacy mode takes types 1-5 only). */
 static void q_init(struct q *q, struct tl *t, bool dw, unsigned qs)
 {
+    if (dw && !(rd32(t, SIOV_REG_GSTS) & SIOV_GSTS_RTPS))
+        latch_ttm(t, SIOV_TTM_SCALABLE);
     q->t = t;
     q->base = tl_page(t);
     for (unsigned i = 1; i < (1u << qs); i++)
@@ -510,6 +521,8 @@ static void test_wait_status_write_and_completion_event(void **state)
     wr32(t, SIOV_REG_IEDATA, 0x4321);
     wr32(t, SIOV_REG_IEADDR, 0xFEE01000);
     wr32(t, SIOV_REG_IEUADDR, 0x1);
+    assert_int_equal(rd32(t, SIOV_REG_IECTL), SIOV_ECTL_IM); /* reset: masked (spec 10.4.26) */
+    wr32(t, SIOV_REG_IECTL, 0);                             /* unmasked, as a driver does */
     q_put(&q, d_wait(SIOV_WAIT0_SW | SIOV_WAIT0_FN, 0xCAFEF00D), STATUS_GPA + 4);
     q_kick(&q);
     assert_int_equal(r32(t, STATUS_GPA + 4), 0xCAFEF00D);
@@ -594,9 +607,137 @@ static void test_every_descriptor_counted(void **state)
     assert_int_equal(s.inv_piotlb, 2);
     assert_int_equal(s.inv_pasid_cache, 3);
     assert_int_equal(s.inv_devtlb, 2);
-    assert_int_equal(s.inv_other, 1);
+    assert_int_equal(s.inv_iec, 1);
+    assert_int_equal(s.inv_other, 0);
     assert_int_equal(s.inv_wait, 14);
     assert_int_equal(s.invalidations, 14);
+    tl_free(t);
+}
+
+/* ------------------------------------------------- the front cache */
+/* Three ADIs: a and b on device SID (first- and second-level domains, DIDs
+   0x51 and 0x52), c on device SID2 (first-level, DID 0x53). */
+#define SID2 SIOV_SID(0, 3, 0)
+#define ADI_PAGE 0x5000ull
+struct adi {
+    siov_sid sid;
+    uint32_t pasid;
+    uint16_t did;
+    bool fl;
+};
+static const struct adi adis[3] = {{SID, 0x10, 0x51, true}, {SID, 0x11, 0x52, false}, {SID2, 0x10, 0x53, true}};
+
+static void adi_env(struct tl **tp, struct q *q)
+{
+    struct tl *t = unit(NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    q_init(q, t, true, 0);
+    uint64_t dir[2] = {tl_sm_context_default(t, SID, 0), tl_sm_context_default(t, SID2, 0)};
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t root = tl_page(t), pe[8];
+        tl_map(t, root, 4, adis[i].fl, ADI_PAGE, TL_DATA_BASE + i * KB4, KB4, adis[i].fl ? TL_FL_URW : TL_SL_RW,
+               adis[i].fl ? TL_FL_URW : TL_SL_RW);
+        if (adis[i].fl)
+            tl_pe_fl(pe, adis[i].did, root, SIOV_FLPM_4LVL);
+        else
+            tl_pe_sl(pe, adis[i].did, root, SIOV_AW_4LVL);
+        tl_pasid_entry(t, dir[adis[i].sid == SID2], adis[i].pasid, pe);
+    }
+    *tp = t;
+}
+
+/* Translate ADI i (the right output, always) and say whether the front cache
+   answered: a front-cache hit looks up neither the PASID cache nor the IOTLB. */
+static bool adi_front_hit(struct tl *t, unsigned i)
+{
+    struct siov_stats s0 = tl_stats(t);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, adis[i].sid, adis[i].pasid, ADI_PAGE + 0x40, SIOV_ACCESS_READ, &x),
+                     SIOV_OK);
+    assert_int_equal(x.addr, TL_DATA_BASE + i * KB4 + 0x40);
+    struct siov_stats s1 = tl_stats(t);
+    bool pc = s1.pasid_cache_hits + s1.pasid_cache_misses != s0.pasid_cache_hits + s0.pasid_cache_misses;
+    assert_int_equal(s1.iotlb_hits + s1.iotlb_misses, s0.iotlb_hits + s0.iotlb_misses + 1);
+    return !pc && s1.iotlb_hits == s0.iotlb_hits + 1;
+}
+
+/* A front-cache entry survives every invalidation that cannot reach it and
+   dies with each one that can: those of its DID (any cache, any granularity:
+   a PASID- or page-granular one reaches all of its DID's front entries), of
+   its source id, or of everything; interrupt-entry and device-TLB
+   invalidations never touch it. */
+static void test_front_cache_keeps_what_an_invalidation_cannot_reach(void **state)
+{
+    (void)state;
+    enum { A = 1, B = 2, C = 4, ALL = 7 };
+    const struct {
+        struct inv d;
+        unsigned dead;
+    } cases[] = {
+        {{d_cc(3, 0, SID2, 0), 0}, C},             /* device-selective: the other device only */
+        {{d_cc(3, 0, SID + 4, 1), 0}, A | B},      /* FM=1 masks function bit 2: covers SID */
+        {{d_cc(3, 0, SID + 1, 0), 0}, 0},          /* a function with no ADI */
+        {{d_cc(2, 0x51, 0, 0), 0}, ALL},           /* domain-selective: every scalable context entry */
+        {{d_cc(1, 0, 0, 0), 0}, ALL},
+        {{d_iotlb(2, 0x52), 0}, B},                /* domain-selective */
+        {{d_iotlb(2, 0x99), 0}, 0},                /* a DID no ADI uses */
+        {{d_iotlb(3, 0x52), d_addr(ADI_PAGE, 0, false)}, B},
+        {{d_iotlb(3, 0x51), d_addr(0x900000, 0, false)}, A}, /* PSI: every PASID-tagged entry of the DID */
+        {{d_iotlb(1, 0), 0}, ALL},
+        {{d_piotlb(2, 0x51, 0x10), 0}, A},         /* PASID-selective */
+        {{d_piotlb(2, 0x53, 0x10), 0}, C},
+        {{d_piotlb(2, 0x51, 0x11), 0}, A},         /* a PASID of A's DID that A does not use */
+        {{d_piotlb(3, 0x53, 0x10), d_addr(ADI_PAGE, 0, false)}, C},
+        {{d_piotlb(3, 0x99, 0x10), d_addr(ADI_PAGE, 0, false)}, 0},
+        {{d_pc(0, 0x52, 0), 0}, B},                /* domain-selective */
+        {{d_pc(1, 0x53, 0x10), 0}, C},             /* PASID-selective */
+        {{d_pc(1, 0x99, 0x10), 0}, 0},
+        {{d_pc(3, 0, 0), 0}, ALL},
+        {{siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_SID, SID), SIOV_DTLB1_S | 0x7FFFF000}, 0},
+        {{siov_dsc_make_type(SIOV_DSC_PDEVTLB) | siov_set(0, SIOV_PDTLB0_SID, SID) |
+              siov_set(0, SIOV_PDTLB0_PASID, 0x10), SIOV_PDTLB1_S | 0x3000}, 0},
+        {{siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G, 0}, 0},
+        {{d_wait(0, 0), 0}, 0},
+    };
+    for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct tl *t;
+        struct q q;
+        adi_env(&t, &q);
+        for (unsigned i = 0; i < 3; i++) {
+            assert_false(adi_front_hit(t, i)); /* walks and fills */
+            assert_true(adi_front_hit(t, i));
+        }
+        q_run(&q, cases[k].d.q0, cases[k].d.q1);
+        for (unsigned i = 0; i < 3; i++)
+            if (adi_front_hit(t, i) != !(cases[k].dead & (1u << i)))
+                fail_msg("descriptor %u: ADI %u %s", k, i, (cases[k].dead & (1u << i)) ? "survived" : "died");
+        for (unsigned i = 0; i < 3; i++)
+            assert_true(adi_front_hit(t, i)); /* refilled */
+        tl_free(t);
+    }
+}
+
+/* A register write that changes the translation state (SRTP, TE) drops the
+   front cache's answers; one that does not (QIE) keeps them. */
+static void test_front_cache_follows_the_translation_state(void **state)
+{
+    (void)state;
+    struct tl *t;
+    struct q q;
+    adi_env(&t, &q);
+    assert_false(adi_front_hit(t, 0));
+    assert_true(adi_front_hit(t, 0));
+    tl_gcmd(t, 0, SIOV_GCMD_QIE);
+    assert_true(adi_front_hit(t, 0));
+    tl_gcmd(t, SIOV_GCMD_SRTP, 0); /* the same root table, latched again */
+    assert_true(adi_front_hit(t, 0));
+    tl_gcmd(t, 0, SIOV_GCMD_TE);
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, 0x10, ADI_PAGE, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, ADI_PAGE); /* passed through */
+    tl_gcmd(t, SIOV_GCMD_TE, 0);
+    assert_false(adi_front_hit(t, 0));
+    assert_true(adi_front_hit(t, 0));
     tl_free(t);
 }
 
@@ -618,6 +759,7 @@ static void bad_case(const struct bad *b)
     q_init(&q, t, b->dw, 0);
     wr32(t, SIOV_REG_FEADDR, 0xFEE00000);
     wr32(t, SIOV_REG_FEDATA, 0x55);
+    wr32(t, SIOV_REG_FECTL, 0); /* the fault event resets masked: unmask it */
     q_put(&q, d_wait(SIOV_WAIT0_SW, 1), STATUS_GPA);
     uint64_t bad_at = q.tail;
     q_put4(&q, b->qw[0], b->qw[1], b->qw[2], b->qw[3]);
@@ -656,10 +798,13 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"unknown type 0xF", true, {siov_dsc_make_type(0xF)}, SIOV_IQEI_TYPE},
         {"type 0", false, {0}, SIOV_IQEI_TYPE},
         {"type 0x71", true, {siov_dsc_make_type(0x71)}, SIOV_IQEI_TYPE},
+        /* page requests are not modelled (ECAP.PRS=0), nor HPT (ECAP.HPTS=0) */
         {"page-group response", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP)}, SIOV_IQEI_TYPE},
-        {"PIOTLB in 128-bit queue", false, {d_piotlb(2, 1, 1)}, SIOV_IQEI_WIDTH},
-        {"PC in 128-bit queue", false, {d_pc(3, 0, 0)}, SIOV_IQEI_WIDTH},
-        {"PDEVTLB in 128-bit queue", false, {siov_dsc_make_type(SIOV_DSC_PDEVTLB)}, SIOV_IQEI_WIDTH},
+        {"HPT-cache invalidate", true, {siov_dsc_make_type(SIOV_DSC_HPT_INV)}, SIOV_IQEI_TYPE},
+        /* a 128-bit queue here is a legacy-mode one (TTM=00): Table 26 takes types 1-5 only */
+        {"PIOTLB in legacy mode", false, {d_piotlb(2, 1, 1)}, SIOV_IQEI_TTM},
+        {"PC in legacy mode", false, {d_pc(3, 0, 0)}, SIOV_IQEI_TTM},
+        {"PDEVTLB in legacy mode", false, {siov_dsc_make_type(SIOV_DSC_PDEVTLB)}, SIOV_IQEI_TTM},
         {"256-bit qw2", true, {d_iotlb(1, 0), 0, 1}, SIOV_IQEI_RSVD},
         {"256-bit qw3", true, {wait_sw, STATUS_GPA, 0, 1ull << 63}, SIOV_IQEI_RSVD},
         {"cc reserved bit 6", true, {d_cc(1, 0, 0, 0) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
@@ -731,16 +876,93 @@ static void test_bad_tail_and_fetch(void **state)
     assert_int_equal(r32(t, STATUS_GPA), 6);
     assert_int_equal(rd64(t, SIOV_REG_IQH), 64);
     tl_free(t);
-    /* DW=1 without scalable mode support is a 128-bit queue */
+}
+
+/* The queue's width and the descriptor types against the unit and the
+   latched TTM (spec 11.4.9.3, 11.4.9.9, Table 26 as docs/spec-notes.md reads
+   them): IQEI 5 for a width the mode cannot use, 7 for a type it cannot. */
+static unsigned iqei(struct tl *t)
+{
+    assert_true(rd32(t, SIOV_REG_FSTS) & SIOV_FSTS_IQE);
+    return (unsigned)siov_get(rd64(t, SIOV_REG_IQERCD), SIOV_IQERCD_IQEI);
+}
+
+static void test_queue_width_and_mode(void **state)
+{
+    (void)state;
+    struct q q;
+    /* 128-bit descriptors once TTM is scalable, or abort-DMA: IQEI 5, nothing run */
+    static const unsigned sm_modes[] = {SIOV_TTM_SCALABLE, SIOV_TTM_ABORT};
+    for (unsigned m = 0; m < 2; m++) {
+        struct tl *t = unit(NULL);
+        q_init(&q, t, false, 0);
+        q_run(&q, d_cc(1, 0, 0, 0), 0); /* fine while legacy */
+        uint64_t head = q.tail;
+        latch_ttm(t, sm_modes[m]);
+        q_put(&q, d_wait(SIOV_WAIT0_SW, 0x77), STATUS_GPA);
+        q_kick(&q);
+        assert_int_equal(iqei(t), SIOV_IQEI_WIDTH);
+        assert_int_equal(rd64(t, SIOV_REG_IQH), head);
+        assert_int_not_equal(r32(t, STATUS_GPA), 0x77);
+        tl_free(t);
+    }
+    /* enabling a 128-bit queue while TTM is scalable stops it at once */
+    struct tl *t = unit(NULL);
+    latch_ttm(t, SIOV_TTM_SCALABLE);
+    q_init(&q, t, false, 0);
+    assert_int_equal(iqei(t), SIOV_IQEI_WIDTH);
+    tl_free(t);
+    /* a 256-bit queue in legacy mode takes types 1-5, not the scalable ones */
+    t = unit(NULL);
+    latch_ttm(t, SIOV_TTM_LEGACY);
+    q_init(&q, t, true, 0);
+    assert_int_equal(siov_get(rd64(t, SIOV_REG_RTADDR), SIOV_RTADDR_TTM), SIOV_TTM_LEGACY);
+    q_run(&q, d_cc(1, 0, 0, 0), 0);
+    q_run(&q, d_iotlb(2, 5), 0);
+    q_put(&q, d_pc(3, 0, 0), 0);
+    q_kick(&q);
+    assert_int_equal(iqei(t), SIOV_IQEI_TTM);
+    tl_free(t);
+    /* TTM=10 is reserved: no descriptor is valid */
+    t = unit(NULL);
+    latch_ttm(t, SIOV_TTM_RESERVED);
+    q_init(&q, t, false, 0);
+    q_put(&q, d_cc(1, 0, 0, 0), 0);
+    q_kick(&q);
+    assert_int_equal(iqei(t), SIOV_IQEI_TTM);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
+    tl_free(t);
+    /* DW=1 needs ECAP.SMTS or ECAP.ADMS */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.scalable = false;
+    cfg.abort_dma = false;
     t = unit(&cfg);
-    q_init(&q, t, true, 0);
-    q.width = 16;
-    q_run(&q, d_iotlb(1, 0), 0);
-    assert_int_equal(rd64(t, SIOV_REG_IQH), 32);
+    q_init(&q, t, true, 0); /* latches TTM=01, which this unit cannot use anyway */
+    assert_int_equal(iqei(t), SIOV_IQEI_WIDTH);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 0);
     tl_free(t);
+    /* with ADMS alone, DW=1 is a 256-bit queue (abort-DMA mode takes every type) */
+    cfg.abort_dma = true;
+    t = unit(&cfg);
+    latch_ttm(t, SIOV_TTM_ABORT);
+    q_init(&q, t, true, 0);
+    q_run(&q, d_iotlb(1, 0), 0);
+    q_run(&q, d_pc(3, 0, 0), 0);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 4 * 32);
+    tl_free(t);
+    /* device-TLB descriptors need ECAP.DT: otherwise an unknown type */
+    siov_iommu_config_default(&cfg);
+    cfg.dev_tlb = false;
+    const uint64_t dtlb[] = {siov_dsc_make_type(SIOV_DSC_DEVTLB), siov_dsc_make_type(SIOV_DSC_PDEVTLB)};
+    for (unsigned i = 0; i < 2; i++) {
+        t = unit(&cfg);
+        q_init(&q, t, true, 0);
+        q_put(&q, dtlb[i], 0);
+        q_kick(&q);
+        assert_int_equal(iqei(t), SIOV_IQEI_TYPE);
+        tl_free(t);
+    }
 }
 
 /* While FSTS.IQE is set the queue is stopped (spec 6.5.2.10): software may
@@ -899,7 +1121,7 @@ static void test_walk_racing_an_invalidation_is_not_cached(void **state)
     siov_iommu_config_default(&cfg);
     e.t = tl_new(&cfg);
     struct stall st = {.flat = e.t->mem, .m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    static const struct siov_mem_ops ops = {stall_read, stall_write};
+    static const struct siov_mem_ops ops = {.read = stall_read, .write = stall_write};
     struct siov_mem *cb = siov_mem_new(&ops, &st);
     siov_iommu_free(e.t->iommu);
     e.t->iommu = siov_iommu_new(cb, &cfg); /* the unit reads through the stalling memory */
@@ -943,9 +1165,12 @@ int main(void)
         cmocka_unit_test(test_wait_status_write_and_completion_event),
         cmocka_unit_test(test_queue_wraps),
         cmocka_unit_test(test_every_descriptor_counted),
+        cmocka_unit_test(test_front_cache_keeps_what_an_invalidation_cannot_reach),
+        cmocka_unit_test(test_front_cache_follows_the_translation_state),
         cmocka_unit_test(test_bad_descriptors_stop_the_queue),
         cmocka_unit_test(test_bad_tail_and_fetch),
         cmocka_unit_test(test_iqt_write_while_iqe_set_processes_nothing),
+        cmocka_unit_test(test_queue_width_and_mode),
         cmocka_unit_test(test_invalidation_completes_for_concurrent_translators),
         cmocka_unit_test(test_walk_racing_an_invalidation_is_not_cached),
     };

@@ -55,7 +55,7 @@ static struct siov_pasid_ent pe_of(uint8_t pgtt, uint16_t did, uint32_t pasid)
 static struct siov_walk_out wo(uint64_t iova, uint64_t size, unsigned tag)
 {
     struct siov_walk_out w = {((iova & ~(size - 1)) ^ ((uint64_t)tag << 40)) & SIOV_BITS(51, 0), size,
-                              R | W, R | W | X, tag & 1};
+                              R | W, R | W | X, tag & 1, false};
     return w;
 }
 
@@ -155,7 +155,7 @@ static void test_refill_replaces(void **state)
     expect_hit(f, &pe, 0x4000, KB4, 3);
     assert_int_equal(siov_tlb_occupancy(f->c), 1);
     /* a size the IOTLB does not hold is not cached */
-    struct siov_walk_out odd = {0x8000, 8192, R, R, false};
+    struct siov_walk_out odd = {0x8000, 8192, R, R, false, false};
     siov_tlb_fill(f->c, &pe, 0x8000, &odd);
     expect_miss(f, &pe, 0x8000);
     fx_free(f);

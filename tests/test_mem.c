@@ -28,8 +28,26 @@ static void flat_roundtrip_and_bounds(void **state)
     assert_int_equal(siov_mem_read(m, 0, NULL, 1), -EINVAL);
     assert_int_equal(siov_mem_write(m, 0, NULL, 1), -EINVAL);
     siov_mem_free(m);
-    assert_null(siov_mem_new_flat(0));
     siov_mem_free(NULL);
+}
+
+/* The constructors say why they return NULL. */
+static void constructor_errno(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(siov_mem_new_flat(0));
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_null(siov_mem_new_flat(1ull << 62)); /* more than any address space holds */
+    assert_int_equal(errno, ENOMEM);
+    struct siov_mem_ops half = {.read = NULL, .write = NULL};
+    errno = 0;
+    assert_null(siov_mem_new(&half, NULL));
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_null(siov_mem_new(NULL, NULL));
+    assert_int_equal(errno, EINVAL);
 }
 
 static void flat_fail_range(void **state)
@@ -92,7 +110,7 @@ static void callback_backend(void **state)
 {
     (void)state;
     struct cb_mem c = {0};
-    struct siov_mem_ops ops = {cb_read, cb_write};
+    struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
     struct siov_mem *m = siov_mem_new(&ops, &c);
     assert_non_null(m);
     assert_int_equal(siov_mem_size(m), UINT64_MAX);
@@ -110,7 +128,7 @@ static void callback_backend(void **state)
     assert_int_equal(r, 7);
     assert_true(c.reads >= 4 && c.writes >= 2);
     siov_mem_free(m);
-    struct siov_mem_ops half = {cb_read, NULL};
+    struct siov_mem_ops half = {.read = cb_read, .write = NULL};
     assert_null(siov_mem_new(&half, &c));
     assert_null(siov_mem_new(NULL, &c));
 }
@@ -124,7 +142,7 @@ static void arguments_and_compare_exchange(void **state)
     assert_int_equal(siov_mem_size(NULL), 0);
     assert_null(siov_mem_flat_ptr(NULL));
     assert_int_equal(siov_mem_fail_range(NULL, 0, 8, SIOV_MEM_FAIL_READ), -EINVAL);
-    struct siov_mem_ops no_read = {NULL, cb_write};
+    struct siov_mem_ops no_read = {.read = NULL, .write = cb_write};
     assert_null(siov_mem_new(&no_read, NULL));
     struct siov_mem *m = siov_mem_new_flat(1 << 16);
     assert_non_null(m);
@@ -149,10 +167,10 @@ static void arguments_and_compare_exchange(void **state)
     siov_mem_free(m);
     /* callbacks: the read fails (beyond their 4 KiB), or only the write does */
     struct cb_mem c = {0};
-    struct siov_mem_ops ops = {cb_read, cb_write};
+    struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
     m = siov_mem_new(&ops, &c);
     assert_int_equal(siov_mem_cmpxchg64(m, 4096, 0, 1), -EFAULT);
-    struct siov_mem_ops ro = {cb_read, cb_fail_write};
+    struct siov_mem_ops ro = {.read = cb_read, .write = cb_fail_write};
     struct siov_mem *m2 = siov_mem_new(&ro, &c);
     assert_int_equal(siov_mem_cmpxchg64(m2, 8, 0, 1), -EFAULT);
     assert_int_equal(siov_mem_read(m2, 8, &r, 8), 0);
@@ -161,13 +179,90 @@ static void arguments_and_compare_exchange(void **state)
     siov_mem_free(m);
 }
 
+/* An embedder's compare-and-exchange that can fail on demand. */
+struct cas_mem {
+    uint64_t word[4];
+    unsigned calls;
+    bool broken;
+};
+
+static int cas_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct cas_mem *c = opaque;
+    if (gpa + len > sizeof(c->word))
+        return -EFAULT;
+    memcpy(dst, (uint8_t *)c->word + gpa, len);
+    return 0;
+}
+
+static int cas_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    struct cas_mem *c = opaque;
+    if (gpa + len > sizeof(c->word))
+        return -EFAULT;
+    memcpy((uint8_t *)c->word + gpa, src, len);
+    return 0;
+}
+
+static int cas_op(void *opaque, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct cas_mem *c = opaque;
+    c->calls++;
+    if (c->broken || gpa % 8 || gpa >= sizeof(c->word))
+        return -EIO;
+    if (c->word[gpa / 8] != *expected) {
+        *expected = c->word[gpa / 8];
+        return 1;
+    }
+    c->word[gpa / 8] = desired;
+    return 0;
+}
+
+/* cmpxchg64: the embedder's op when it has one (0 stored / 1 mismatch /
+   -errno map to replaced / changed / -EFAULT); otherwise read-compare-write. */
+static void cmpxchg_paths(void **state)
+{
+    (void)state;
+    struct cas_mem c = {{5, 6, 7, 8}, 0, false};
+    struct siov_mem_ops ops = {.read = cas_read, .write = cas_write, .cmpxchg64 = cas_op};
+    struct siov_mem *m = siov_mem_new(&ops, &c);
+    assert_int_equal(siov_mem_cmpxchg64(m, 8, 6, 60), 1);
+    assert_int_equal(c.word[1], 60);
+    assert_int_equal(siov_mem_cmpxchg64(m, 8, 6, 61), 0);
+    assert_int_equal(c.word[1], 60);
+    c.broken = true;
+    assert_int_equal(siov_mem_cmpxchg64(m, 16, 7, 70), -EFAULT);
+    assert_int_equal(c.calls, 3);
+    siov_mem_free(m);
+    ops.cmpxchg64 = NULL; /* the unit's own read-compare-write */
+    m = siov_mem_new(&ops, &c);
+    assert_int_equal(siov_mem_cmpxchg64(m, 16, 7, 70), 1);
+    assert_int_equal(siov_mem_cmpxchg64(m, 16, 7, 71), 0);
+    assert_int_equal(siov_mem_cmpxchg64(m, 32, 0, 1), -EFAULT);
+    assert_int_equal(c.word[2], 70);
+    assert_int_equal(c.calls, 3);
+    siov_mem_free(m);
+    /* flat, unaligned: read-compare-write as well */
+    m = siov_mem_new_flat(4096);
+    uint64_t v = 0x1111, r;
+    assert_int_equal(siov_mem_write(m, 4, &v, 8), 0);
+    assert_int_equal(siov_mem_cmpxchg64(m, 4, 0x1111, 0x2222), 1);
+    assert_int_equal(siov_mem_cmpxchg64(m, 4, 0x1111, 0x3333), 0);
+    assert_int_equal(siov_mem_read(m, 4, &r, 8), 0);
+    assert_int_equal(r, 0x2222);
+    assert_int_equal(siov_mem_cmpxchg64(m, 4092, 0, 1), -EFAULT);
+    siov_mem_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(flat_roundtrip_and_bounds),
+        cmocka_unit_test(constructor_errno),
         cmocka_unit_test(flat_fail_range),
         cmocka_unit_test(callback_backend),
         cmocka_unit_test(arguments_and_compare_exchange),
+        cmocka_unit_test(cmpxchg_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

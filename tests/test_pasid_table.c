@@ -13,6 +13,7 @@
 
 #define SID SIOV_SID(6, 1, 3)
 #define PASID_X 0x2345u /* directory entry 0x8D, table slot 5; beyond PDTS=0 (8192 PASIDs) */
+#define RID_OTHER 0x11u /* RID_PASID when requests bring PASID_X (equal would be SCT.9) */
 #define IOVA 0x7654321ull
 #define PA (DATA_BASE + 0x3000)
 #define DID 0x77
@@ -116,14 +117,14 @@ struct setup {
     uint64_t gpa[PE7 + 1]; /* of each target qword */
 };
 
-/* SID with the default-like context (PDTS=7, RID_PASID = PASID_X) and a good
-   entry of kind k for PASID_X. */
-static void setup(struct setup *s, unsigned flags, enum kind k)
+/* SID with the default-like context (PDTS=7, rid_pasid) and a good entry of
+   kind k for PASID_X. */
+static void setup(struct setup *s, unsigned flags, enum kind k, uint32_t rid_pasid)
 {
     struct tl *t = s->t = unit(flags, 0);
     tl_enable(t, SIOV_TTM_SCALABLE);
     uint64_t dir = directory(t);
-    uint64_t ctx = context(t, dir, 7, PASID_X);
+    uint64_t ctx = context(t, dir, 7, rid_pasid);
     uint64_t e[8];
     good_entry(t, k, e);
     uint64_t pe = tl_pasid_entry(t, dir, PASID_X, e);
@@ -150,7 +151,7 @@ struct pe_case {
     siov_fault want;
     unsigned flags;
     unsigned access;  /* 0: a read */
-    bool no_pasid;    /* a request without PASID (uses RID_PASID = PASID_X) */
+    bool no_pasid;    /* a request without PASID (RID_PASID = PASID_X); else RID_PASID = RID_OTHER */
 };
 #define CASE(n, k, t, f, v, w, ...) {.name = n, .kind = k, .tg = t, .field = f, .value = v, .want = w, __VA_ARGS__}
 
@@ -161,17 +162,18 @@ static const char *const fpd_name[] = {"no FPD", "FPD in context", "FPD in direc
 /* The structure whose check gives f: an FPD there or earlier is on the path. */
 static enum fpd_at stage(siov_fault f)
 {
-    if (f >= SIOV_FAULT_SCT_1 && f <= SIOV_FAULT_SCT_9)
+    if ((f >= SIOV_FAULT_SCT_1 && f <= SIOV_FAULT_SCT_10) || f == SIOV_FAULT_SGN_10)
         return FPD_CTX;
     if (f >= SIOV_FAULT_SPD_1 && f <= SIOV_FAULT_SPD_3)
         return FPD_PDE;
     return FPD_PE;
 }
 
-/* spec-notes: access errors and reserved bits of directory and PASID entries are not qualified. */
+/* Table 30: of these structures only the access errors are not qualified
+   (reserved bits, SPD.3 and SPT.3, are). */
 static bool not_qualified(siov_fault f)
 {
-    return f == SIOV_FAULT_SPD_1 || f == SIOV_FAULT_SPD_3 || f == SIOV_FAULT_SPT_1 || f == SIOV_FAULT_SPT_3;
+    return f == SIOV_FAULT_SPD_1 || f == SIOV_FAULT_SPT_1;
 }
 
 static char where[200];
@@ -180,7 +182,7 @@ static char where[200];
 static void run_variant(const struct pe_case *c, uint64_t field, uint64_t value, enum fpd_at fpd)
 {
     struct setup s;
-    setup(&s, c->flags, c->kind);
+    setup(&s, c->flags, c->kind, c->no_pasid ? PASID_X : RID_OTHER);
     mutate(&s, c->tg, field, value);
     if (fpd == FPD_CTX)
         mutate(&s, CTX0, SIOV_SCE0_FPD, 1);
@@ -259,7 +261,14 @@ static const struct pe_case lookup_cases[] = {
     CASE("PASIDE=0, request without PASID", K_PT, CTX0, SIOV_SCE0_PASIDE, 0, SIOV_OK, .no_pasid = true),
     CASE("PASID beyond PDTS=0", K_PT, CTX0, SIOV_SCE0_PDTS, 0, SIOV_FAULT_SCT_7),
     CASE("PASID within PDTS=1", K_PT, CTX0, SIOV_SCE0_PDTS, 1, SIOV_OK),
-    CASE("RID_PASID beyond PDTS=0", K_PT, CTX0, SIOV_SCE0_PDTS, 0, SIOV_FAULT_SCT_9, .no_pasid = true),
+    /* a request without PASID is looked up as one with RID_PASID */
+    CASE("RID_PASID beyond PDTS=0", K_PT, CTX0, SIOV_SCE0_PDTS, 0, SIOV_FAULT_SCT_7, .no_pasid = true),
+    /* Table 30 SCT.9: a request's own PASID equal to RID_PASID (ECAP.RPS) */
+    CASE("PASID equals RID_PASID", K_SL, CTX1, SIOV_SCE1_RID_PASID, PASID_X, SIOV_FAULT_SCT_9),
+    CASE("PASID equals RID_PASID, write", K_PT, CTX1, SIOV_SCE1_RID_PASID, PASID_X, SIOV_FAULT_SCT_9,
+         .access = SIOV_ACCESS_WRITE),
+    CASE("PASID equals unused RID_PASID field", K_PT, CTX1, SIOV_SCE1_RID_PASID, PASID_X, SIOV_OK,
+         .flags = F_NO_RPS),
     CASE("directory outside memory", K_PT, CTX0, SIOV_SCE0_PASIDDIRPTR, OUT_OF_MEMORY >> 12, SIOV_FAULT_SPD_1),
     CASE("directory outside memory, no PASID", K_PT, CTX0, SIOV_SCE0_PASIDDIRPTR, OUT_OF_MEMORY >> 12,
          SIOV_FAULT_SPD_1, .no_pasid = true),
@@ -438,7 +447,8 @@ static void assert_record0(struct tl *t, siov_fault f, uint32_t pasid)
 }
 
 /* PASIDs in different directory entries and slots, 0 through 0xFFFFF, each
-   finds its own entry; requests without PASID find RID_PASID's. */
+   finds its own entry; requests without PASID find RID_PASID's, and a request
+   that brings RID_PASID itself is refused (SCT.9). */
 static void test_pasids_across_directory(void **state)
 {
     (void)state;
@@ -447,6 +457,8 @@ static void test_pasids_across_directory(void **state)
     struct tl *t = pt_unit(0, 0, 7, 0x8ABCD, pasids, n);
     uint16_t did = 0;
     for (size_t i = 0; i < n; i++) {
+        if (pasids[i] == 0x8ABCD)
+            continue;
         assert_int_equal(xlate(t, pasids[i], &did), SIOV_OK);
         assert_int_equal(did, did_of(pasids[i]));
     }
@@ -458,10 +470,18 @@ static void test_pasids_across_directory(void **state)
     assert_record0(t, SIOV_FAULT_SPT_2, 0xFFFFE);
     assert_int_equal(xlate(t, 0xFFFBF, &did), SIOV_FAULT_SPD_2);
     assert_int_equal(tl_fault_records(t), 2);
+    assert_int_equal(xlate(t, 0x8ABCD, &did), SIOV_FAULT_SCT_9);
+    struct siov_fault_record r;
+    assert_int_equal(siov_iommu_fault_record(t->iommu, 2, &r), 1);
+    assert_int_equal(r.reason, SIOV_FAULT_SCT_9);
+    assert_int_equal(r.pasid, 0x8ABCD);
+    assert_int_equal(siov_get(tl_frcd(t, 2, 1), SIOV_FRCD1_PV), 0x8ABCD);
+    assert_int_equal(siov_get(tl_frcd(t, 2, 1), SIOV_FRCD1_FR), 0x48);
     tl_free(t);
 }
 
-/* Without ECAP.RPS the RID_PASID field is not used: PASID 0 is. */
+/* Without ECAP.RPS the RID_PASID field is not used: PASID 0 is, and no
+   request's PASID is refused as equal to it (SCT.9 names the field). */
 static void test_rid_pasid_unsupported_uses_pasid0(void **state)
 {
     (void)state;
@@ -472,6 +492,8 @@ static void test_rid_pasid_unsupported_uses_pasid0(void **state)
     assert_int_equal(did, did_of(0));
     assert_int_equal(xlate(t, 0x8ABCD, &did), SIOV_OK); /* with PASID still its own */
     assert_int_equal(did, did_of(0x8ABCD));
+    assert_int_equal(xlate(t, 0, &did), SIOV_OK); /* PASID 0 brought by the request */
+    assert_int_equal(did, did_of(0));
     tl_free(t);
     /* even a RID_PASID beyond PDTS is then harmless */
     t = pt_unit(F_NO_RPS, 0, 0, 0x8ABCD, pasids, 1);
@@ -481,68 +503,92 @@ static void test_rid_pasid_unsupported_uses_pasid0(void **state)
     tl_free(t);
 }
 
-/* PDTS=p admits PASIDs below 2^(p+13): the last one translates, the next is SCT.7. */
+/* PDTS=p admits PASIDs below 2^(p+13): the last one translates, the next is
+   SCT.7; at PDTS=7 the next is beyond the 20-bit width, SGN.10 unrecorded. */
 static void test_pdts_limits(void **state)
 {
     (void)state;
     for (unsigned pdts = 0; pdts <= 7; pdts++) {
         uint32_t limit = 1u << (pdts + 13);
         const uint32_t pasids[] = {0, limit - 1};
-        struct tl *t = pt_unit(0, 0, pdts, 0, pasids, 2);
+        struct tl *t = pt_unit(0, 0, pdts, 1, pasids, 2);
         uint16_t did = 0;
         assert_int_equal(xlate(t, limit - 1, &did), SIOV_OK);
         assert_int_equal(did, did_of(limit - 1));
         assert_int_equal(xlate(t, 0, &did), SIOV_OK);
-        assert_int_equal(xlate(t, limit, &did), SIOV_FAULT_SCT_7);
-        if (limit <= SIOV_PASID_MAX)
+        if (limit <= SIOV_PASID_MAX) {
+            assert_int_equal(xlate(t, limit, &did), SIOV_FAULT_SCT_7);
             assert_record0(t, SIOV_FAULT_SCT_7, limit);
-        assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, &did), SIOV_FAULT_SCT_7);
+        } else {
+            assert_int_equal(xlate(t, limit, &did), SIOV_FAULT_SGN_10);
+            assert_int_equal(tl_fault_records(t), 0);
+        }
+        assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, &did), SIOV_FAULT_SGN_10);
         tl_free(t);
     }
 }
 
-/* The unit's PASID width bounds PASIDs as PDTS does (ECAP.PSS). */
+/* The unit's PASID width (ECAP.PSS) bounds PASIDs: beyond it SGN.10 (Table
+   30), checked before the directory's SCT.7 when both apply. */
 static void test_pasid_width(void **state)
 {
     (void)state;
-    static const struct { unsigned bits, pdts; } cases[] = {{1, 7}, {8, 7}, {12, 0}, {14, 0}, {19, 7}};
+    static const struct { unsigned bits, pdts; } cases[] = {{1, 7}, {8, 7}, {12, 0}, {13, 0}, {14, 0}, {19, 7}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint32_t pdts_limit = 1u << (cases[i].pdts + 13), width = 1u << cases[i].bits;
         uint32_t limit = width < pdts_limit ? width : pdts_limit;
+        siov_fault want = limit == width ? SIOV_FAULT_SGN_10 : SIOV_FAULT_SCT_7;
         const uint32_t pasids[] = {limit - 1, limit};
         struct tl *t = pt_unit(0, cases[i].bits, cases[i].pdts, 0, pasids, 2);
         assert_int_equal(siov_get(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8), SIOV_ECAP_PSS), cases[i].bits - 1);
         uint16_t did = 0;
         assert_int_equal(xlate(t, limit - 1, &did), SIOV_OK);
         assert_int_equal(did, did_of(limit - 1));
-        assert_int_equal(xlate(t, limit, &did), SIOV_FAULT_SCT_7); /* its entry exists, but it is out of range */
-        assert_record0(t, SIOV_FAULT_SCT_7, limit);
+        assert_int_equal(xlate(t, limit, &did), want); /* its entry exists, but it is out of range */
+        assert_record0(t, want, limit);
+        assert_int_equal(siov_get(tl_frcd(t, 0, 1), SIOV_FRCD1_FR), (unsigned)want);
         tl_free(t);
     }
 }
 
-/* A RID_PASID the context entry's own PDTS (or the PASID width) does not
-   admit is a RID_PASID field error, SCT.9 (docs/spec-notes.md, "Which PASID a
-   request uses"); SCT.7 stays for PASIDs a request brings. */
+/* A request without PASID is looked up as one with RID_PASID: a RID_PASID
+   beyond the directory is SCT.7, beyond the unit's width SGN.10, recorded
+   without a PASID (docs/spec-notes.md, "Which PASID a request uses"). The
+   same value brought by a request is SCT.9, unless it is beyond the width. */
 static void test_rid_pasid_beyond_limits(void **state)
 {
     (void)state;
-    static const struct { unsigned bits, pdts; uint32_t rid_pasid; } cases[] = {
-        {20, 0, 8192}, {20, 3, 65536}, {20, 6, 0x80000}, {8, 7, 256},
+    static const struct {
+        unsigned bits, pdts;
+        uint32_t rid_pasid;
+        siov_fault without, with;
+    } cases[] = {
+        {20, 0, 8192, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9},
+        {20, 3, 65536, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9},
+        {20, 6, 0x80000, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9},
+        {8, 7, 256, SIOV_FAULT_SGN_10, SIOV_FAULT_SGN_10},
+        {14, 0, 8192, SIOV_FAULT_SCT_7, SIOV_FAULT_SCT_9},
+        {13, 0, 8192, SIOV_FAULT_SGN_10, SIOV_FAULT_SGN_10},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const uint32_t pasids[] = {cases[i].rid_pasid, cases[i].rid_pasid - 1};
         struct tl *t = pt_unit(0, cases[i].bits, cases[i].pdts, cases[i].rid_pasid, pasids, 2);
         uint16_t did = 0;
-        assert_int_equal(xlate(t, SIOV_NO_PASID, &did), SIOV_FAULT_SCT_9);
-        assert_record0(t, SIOV_FAULT_SCT_9, SIOV_NO_PASID);
-        /* the same value as a request's own PASID: SCT.7 */
-        assert_int_equal(xlate(t, cases[i].rid_pasid, &did), SIOV_FAULT_SCT_7);
+        assert_int_equal(xlate(t, SIOV_NO_PASID, &did), cases[i].without);
+        assert_record0(t, cases[i].without, SIOV_NO_PASID);
+        assert_int_equal(siov_get(tl_frcd(t, 0, 1), SIOV_FRCD1_PP), 0);
+        assert_int_equal(xlate(t, cases[i].rid_pasid, &did), cases[i].with);
+        struct siov_fault_record r;
+        assert_int_equal(siov_iommu_fault_record(t->iommu, 1, &r), 1);
+        assert_int_equal(r.reason, cases[i].with);
+        assert_int_equal(r.pasid, cases[i].rid_pasid);
         tl_free(t);
-        /* one below the limit is fine */
+        /* one below the limit is fine without PASID, and SCT.9 with it */
         t = pt_unit(0, cases[i].bits, cases[i].pdts, cases[i].rid_pasid - 1, pasids, 2);
         assert_int_equal(xlate(t, SIOV_NO_PASID, &did), SIOV_OK);
         assert_int_equal(did, did_of(cases[i].rid_pasid - 1));
+        assert_int_equal(xlate(t, cases[i].rid_pasid - 1, &did), SIOV_FAULT_SCT_9);
+        assert_record0(t, SIOV_FAULT_SCT_9, cases[i].rid_pasid - 1);
         tl_free(t);
     }
 }

@@ -268,8 +268,9 @@ static void test_sl_width(void **state)
         sc_init(&s, false, levels, SZ_4K, TL_SL_RWX);
         /* the last address inside the width walks (and is not mapped) */
         assert_int_equal(walk(s.t, &s.pe, (1ull << width) - 1, RD, NULL), SIOV_FAULT_SSL_2);
-        assert_int_equal(walk(s.t, &s.pe, 1ull << width, RD, NULL), SIOV_FAULT_SGN_4);
-        assert_int_equal(walk(s.t, &s.pe, s.iova | (1ull << 63), WR, NULL), SIOV_FAULT_SGN_4);
+        /* second-level-only input above 2^X-1: SGN.5 (Table 30); SGN.4 is for host addresses */
+        assert_int_equal(walk(s.t, &s.pe, 1ull << width, RD, NULL), SIOV_FAULT_SGN_5);
+        assert_int_equal(walk(s.t, &s.pe, s.iova | (1ull << 63), WR, NULL), SIOV_FAULT_SGN_5);
         s.pe.legacy = true;
         assert_int_equal(walk(s.t, &s.pe, 1ull << width, RD, NULL), SIOV_FAULT_LGN_1);
         assert_int_equal(sc_walk(&s, RD, NULL), SIOV_OK);
@@ -284,8 +285,8 @@ static void test_sl_width(void **state)
     uint64_t iova = (1ull << 39) | 0x5000;
     tl_map(s.t, s.root, 4, false, iova, 0x9000, SZ_4K, TL_SL_RWX, TL_SL_RWX);
     assert_int_equal(walk(s.t, &s.pe, iova, RD, NULL), SIOV_OK);
-    assert_int_equal(walk(s.t, &s.pe, 1ull << 40, RD, NULL), SIOV_FAULT_SGN_4);
-    assert_int_equal(walk(s.t, &s.pe, s.iova, RD, NULL), SIOV_FAULT_SGN_4); /* bit 47 set */
+    assert_int_equal(walk(s.t, &s.pe, 1ull << 40, RD, NULL), SIOV_FAULT_SGN_5);
+    assert_int_equal(walk(s.t, &s.pe, s.iova, RD, NULL), SIOV_FAULT_SGN_5); /* bit 47 set */
     sc_free(&s);
 }
 
@@ -503,6 +504,48 @@ static void test_sl_perm_stacking(void **state)
             assert_int_equal(out.perm_super, RWX);
             sc_free(&s);
         }
+    }
+}
+
+/* Every entry present, yet read and write both denied once stacked (R only
+   above, W only at the leaf): SSL.2 (spec Table 30, "R and W both denied"),
+   not a permission fault; X under SLEE still counts as present; legacy mode
+   reports the request's permission reason. */
+static void test_sl_stacked_not_present(void **state)
+{
+    (void)state;
+    FOR_SL(levels, size) {
+        if (leaf_level(size) == levels)
+            continue; /* a 1 GiB page under 3 levels: no entry above the leaf */
+        struct sc s;
+        struct siov_walk_out out;
+        sc_init(&s, false, levels, size, TL_SL_RWX);
+        uint64_t top = sc_ent(&s, levels), leaf = sc_leaf(&s);
+        tl_w64(s.t, top, (tl_r64(s.t, top) & ~TL_SL_RWX) | SIOV_SL_R);
+        tl_w64(s.t, leaf, (tl_r64(s.t, leaf) & ~TL_SL_RWX) | SIOV_SL_W);
+        assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SSL_2);
+        assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_SSL_2);
+        assert_int_equal(sc_walk(&s, RD | WR, NULL), SIOV_FAULT_SSL_2);
+        assert_int_equal(sc_walk(&s, EX, NULL), SIOV_FAULT_SSL_2);
+        /* one of R or W left: a permission fault again */
+        set_bits(s.t, leaf, SIOV_SL_R);
+        assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_SGN_6);
+        assert_int_equal(sc_walk(&s, RD, &out), SIOV_OK);
+        clr_bits(s.t, leaf, SIOV_SL_R);
+        /* SLEE with X at every level: an execute-only translation */
+        set_bits(s.t, top, SIOV_SL_X);
+        set_bits(s.t, leaf, SIOV_SL_X);
+        s.pe.slee = true;
+        assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_SGN_7);
+        assert_int_equal(sc_walk(&s, EX, &out), SIOV_OK);
+        assert_int_equal(out.perm_user, EX);
+        clr_bits(s.t, leaf, SIOV_SL_X);
+        assert_int_equal(sc_walk(&s, EX, NULL), SIOV_FAULT_SSL_2);
+        s.pe.slee = false;
+        s.pe.legacy = true;
+        assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_LGN_3);
+        assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_LGN_2);
+        sc_free(&s);
     }
 }
 
@@ -1367,6 +1410,37 @@ static void test_nested_final_perm(void **state)
 }
 
 /* The SL mapping of a FL table page allows reads only: A/D updates fault SFL.8. */
+/* Nested: a second-level path that denies both R and W once stacked is
+   SSL.2 for the final page and for a first-level table fetch alike (not
+   SFL.6, which is a present mapping without R). */
+static void test_nested_stacked_not_present(void **state)
+{
+    (void)state;
+    for (unsigned fi = 0; fi < N(fl_levels_all); fi++) {
+        struct nsc n;
+        nsc_init(&n, fl_levels_all[fi], 4, SZ_4K, SZ_4K);
+        /* the final page: PDPT entry of its GPA read-only, its PTE write-only */
+        uint64_t pdpte = nsc_sl_leaf(&n, n.sl_gpa, 3), pte = nsc_sl_leaf(&n, n.sl_gpa, 1);
+        uint64_t old_pdpte = tl_r64(n.t, pdpte), old_pte = tl_r64(n.t, pte);
+        tl_w64(n.t, pdpte, (old_pdpte & ~TL_SL_RWX) | SIOV_SL_R);
+        tl_w64(n.t, pte, (old_pte & ~TL_SL_RWX) | SIOV_SL_W);
+        assert_int_equal(nsc_walk(&n, RD, NULL), SIOV_FAULT_SSL_2);
+        assert_int_equal(nsc_walk(&n, WR, NULL), SIOV_FAULT_SSL_2);
+        tl_w64(n.t, pdpte, old_pdpte);
+        tl_w64(n.t, pte, old_pte);
+        assert_int_equal(nsc_walk(&n, RD, NULL), SIOV_OK);
+        /* the top first-level table: its PD entry read-only, its PTE write-only */
+        uint64_t pde = nsc_sl_leaf(&n, n.flroot, 2), tpte = nsc_sl_leaf(&n, n.flroot, 1);
+        tl_w64(n.t, pde, (tl_r64(n.t, pde) & ~TL_SL_RWX) | SIOV_SL_R);
+        tl_w64(n.t, tpte, (tl_r64(n.t, tpte) & ~TL_SL_RWX) | SIOV_SL_W);
+        assert_int_equal(nsc_walk(&n, RD, NULL), SIOV_FAULT_SSL_2);
+        /* R back at the PTE: present and readable again */
+        set_bits(n.t, tpte, SIOV_SL_R);
+        assert_int_equal(nsc_walk(&n, RD, NULL), SIOV_OK);
+        tl_free(n.t);
+    }
+}
+
 static void test_nested_sfl8(void **state)
 {
     (void)state;
@@ -1539,6 +1613,7 @@ int main(void)
         cmocka_unit_test(test_sl_reserved),
         cmocka_unit_test(test_sl_large_unsupported),
         cmocka_unit_test(test_sl_perm_stacking),
+        cmocka_unit_test(test_sl_stacked_not_present),
         cmocka_unit_test(test_sl_ad),
         cmocka_unit_test(test_sl_ad_nonsnooped),
         cmocka_unit_test(test_sl_ad_write_fail),
@@ -1563,6 +1638,7 @@ int main(void)
         cmocka_unit_test(test_nested_tables_translated),
         cmocka_unit_test(test_nested_widths),
         cmocka_unit_test(test_nested_final_perm),
+        cmocka_unit_test(test_nested_stacked_not_present),
         cmocka_unit_test(test_nested_sfl8),
         cmocka_unit_test(test_nested_ad),
         cmocka_unit_test(test_nested_nonsnooped),

@@ -1,5 +1,7 @@
 /* The register file: CAP/ECAP from the configuration, GCMD/GSTS, access
    widths, read-only and reserved bits, the invalidation-event registers. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testlib.h"
@@ -8,18 +10,18 @@ static uint64_t rd(struct tl *t, uint64_t off, unsigned size) { return siov_mmio
 static void wr(struct tl *t, uint64_t off, uint64_t v, unsigned size) { siov_mmio_write(t->iommu, off, v, size); }
 
 /* Default CAP/ECAP, as literal values worked out by hand from spec 10.4.2/10.4.3:
-   CAP  ND=6 SAGAW=0100b MGAW=47 FRO=0x22 SLLPS=11b PSI NFR=7 MAMV=18 FL1GP FL5LP
-   ECAP QI DT PT IRO=0xF NEST ERS SRS PSS=19 PASID SMTS SLADS SLTS FLTS SMPWCS RPS ADMS */
+   CAP  ND=6 SAGAW=0100b MGAW=47 FRO=0x22 SLLPS=11b PSI NFR=7 MAMV=18 FL1GP PI FL5LP
+   ECAP QI DT IR EIM PT IRO=0xF MHMV=15 NEST ERS SRS NWFS PSS=19 PASID SMTS SLADS SLTS FLTS SMPWCS RPS ADMS */
 static void cap_ecap_defaults_literal(void **state)
 {
     (void)state;
     struct tl *t = tl_new(NULL);
-    assert_int_equal(rd(t, SIOV_REG_CAP, 8), 0x1112078c222f0406ull);
-    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x13e998c4000f46ull);
+    assert_int_equal(rd(t, SIOV_REG_CAP, 8), 0x1912078c222f0406ull);
+    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x13e99ac4f00f5eull);
     assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x10);
     /* 4-byte reads of either half */
     assert_int_equal(rd(t, SIOV_REG_CAP, 4), 0x222f0406u);
-    assert_int_equal(rd(t, SIOV_REG_CAP + 4, 4), 0x1112078cu);
+    assert_int_equal(rd(t, SIOV_REG_CAP + 4, 4), 0x1912078cu);
     tl_free(t);
 }
 
@@ -99,6 +101,100 @@ static void bad_configs_rejected(void **state)
     siov_mem_free(m);
 }
 
+/* cfg gives text from siov_iommu_config_check ("" when valid), and
+   siov_iommu_new refuses it with errno EINVAL exactly then. */
+static void check_config(struct siov_mem *m, const struct siov_iommu_config *cfg, const char *text)
+{
+    char msg[128];
+    memset(msg, 'x', sizeof(msg));
+    assert_int_equal(siov_iommu_config_check(cfg, msg, sizeof(msg)), text[0] ? -EINVAL : 0);
+    assert_string_equal(msg, text);
+    errno = 0;
+    struct siov_iommu *u = siov_iommu_new(m, cfg);
+    assert_true((u != NULL) == !text[0]);
+    if (text[0])
+        assert_int_equal(errno, EINVAL);
+    siov_iommu_free(u);
+}
+
+/* siov_iommu_config_check: every rule, on both sides of each bound, with the
+   message that names the field; the edges are accepted. */
+static void config_check_rules(void **state)
+{
+    (void)state;
+    struct siov_mem *m = siov_mem_new_flat(1 << 20);
+    struct siov_iommu_config cfg;
+#define CHECK(stmt, text)                  \
+    do {                                   \
+        siov_iommu_config_default(&cfg);   \
+        stmt;                              \
+        check_config(m, &cfg, text);       \
+    } while (0)
+    const char *sagaw = "must be a nonzero combination of 0x2 (3-level), 0x4 (4-level) and 0x8 (5-level)";
+    char want[160];
+    CHECK((void)0, "");
+    CHECK(cfg.mgaw = 29, "mgaw = 29: must be 30..57");
+    CHECK(cfg.mgaw = 30, "");
+    CHECK(cfg.mgaw = 57, "");
+    CHECK(cfg.mgaw = 58, "mgaw = 58: must be 30..57");
+    snprintf(want, sizeof(want), "sagaw = 0x0: %s", sagaw);
+    CHECK(cfg.sagaw = 0, want);
+    snprintf(want, sizeof(want), "sagaw = 0x1: %s", sagaw);
+    CHECK(cfg.sagaw = 1, want);
+    snprintf(want, sizeof(want), "sagaw = 0x12: %s", sagaw);
+    CHECK(cfg.sagaw = 0x12, want);
+    CHECK(cfg.sagaw = 0xE, "");
+    CHECK(cfg.pasid_bits = 0, "pasid_bits = 0: must be 1..20");
+    CHECK(cfg.pasid_bits = 1, "");
+    CHECK(cfg.pasid_bits = 21, "pasid_bits = 21: must be 1..20");
+    CHECK(cfg.first_level = false, "nested = true: needs first_level and second_level");
+    CHECK(cfg.second_level = false, "nested = true: needs first_level and second_level");
+    CHECK((cfg.first_level = false, cfg.nested = false), "");
+    CHECK(cfg.sl_large = 4, "sl_large = 0x4: must be a combination of 0x1 (2 MiB) and 0x2 (1 GiB)");
+    CHECK(cfg.sl_large = 0, "");
+    CHECK(cfg.iotlb_entries = 0, "");
+    CHECK(cfg.iotlb_entries = (1u << 24) + 1, "iotlb_entries = 16777217: must be 0..16777216");
+    CHECK(cfg.fault_records = 0, "fault_records = 0: must be 1..256");
+    CHECK(cfg.fault_records = 256, "");
+    CHECK(cfg.fault_records = 257, "fault_records = 257: must be 1..256");
+    CHECK(cfg.haw = 31, "haw = 31: must be 32..52");
+    CHECK(cfg.haw = 32, "");
+    CHECK(cfg.haw = 52, "");
+    CHECK(cfg.haw = 53, "haw = 53: must be 32..52");
+    CHECK(cfg.domain_bits = 2, "domain_bits = 2: must be an even number in 4..16");
+    CHECK(cfg.domain_bits = 4, "");
+    CHECK(cfg.domain_bits = 5, "domain_bits = 5: must be an even number in 4..16");
+    CHECK(cfg.domain_bits = 18, "domain_bits = 18: must be an even number in 4..16");
+    CHECK(cfg.version = 0xFF, "");
+    CHECK(cfg.version = 0x100, "version = 256: must be 0..255");
+    /* the first offending field in the struct's order is the one named */
+    CHECK((cfg.haw = 99, cfg.pasid_bits = 0), "pasid_bits = 0: must be 1..20");
+#undef CHECK
+    siov_mem_free(m);
+}
+
+/* A short buffer is cut, never overrun; NULL buffers and configs. */
+static void config_check_buffers(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    char msg[128];
+    siov_iommu_config_default(&cfg);
+    cfg.pasid_bits = 0;
+    memset(msg, 'x', sizeof(msg));
+    assert_int_equal(siov_iommu_config_check(&cfg, msg, 6), -EINVAL);
+    assert_string_equal(msg, "pasid");
+    assert_int_equal(msg[6], 'x');
+    assert_int_equal(siov_iommu_config_check(&cfg, NULL, 64), -EINVAL);
+    assert_int_equal(siov_iommu_config_check(&cfg, msg, 0), -EINVAL);
+    assert_int_equal(msg[0], 'p'); /* len 0: untouched */
+    assert_int_equal(siov_iommu_config_check(NULL, msg, sizeof(msg)), -EINVAL);
+    assert_string_equal(msg, "no configuration (NULL)");
+    errno = 0;
+    assert_null(siov_iommu_new(NULL, NULL));
+    assert_int_equal(errno, EINVAL);
+}
+
 static void gcmd_gsts(void **state)
 {
     (void)state;
@@ -121,9 +217,19 @@ static void gcmd_gsts(void **state)
     assert_int_equal(x.addr, 0x1234); /* TE=0: pass through */
     wr(t, SIOV_REG_GCMD, 0, 4);
     assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS);
-    /* interrupt remapping is not implemented: IRE leaves IRES clear */
+    /* IRE without a SIRTP first: remapping turns on over IRTA's reset value (docs/spec-notes.md) */
     wr(t, SIOV_REG_GCMD, SIOV_GCMD_IRE, 4);
-    assert_false(rd(t, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), SIOV_GSTS_RTPS | SIOV_GSTS_IRES);
+    tl_free(t);
+    /* without ECAP.IR the commands do nothing and IRTA is reserved */
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.irq_remapping = false;
+    t = tl_new(&cfg);
+    wr(t, SIOV_REG_IRTA, 0x5000 | SIOV_IRTA_EIME | 3, 8);
+    assert_int_equal(rd(t, SIOV_REG_IRTA, 8), 0);
+    wr(t, SIOV_REG_GCMD, SIOV_GCMD_SIRTP | SIOV_GCMD_IRE | SIOV_GCMD_CFI, 4);
+    assert_int_equal(rd(t, SIOV_REG_GSTS, 4), 0);
     tl_free(t);
 }
 
@@ -231,6 +337,8 @@ int main(void)
         cmocka_unit_test(cap_ecap_defaults_literal),
         cmocka_unit_test(cap_ecap_follow_config),
         cmocka_unit_test(bad_configs_rejected),
+        cmocka_unit_test(config_check_rules),
+        cmocka_unit_test(config_check_buffers),
         cmocka_unit_test(gcmd_gsts),
         cmocka_unit_test(rtaddr_latched_on_srtp),
         cmocka_unit_test(access_widths_and_readonly),

@@ -82,13 +82,16 @@ static const struct lit sm_image[] = {
     {0x100028, 0x0000000000105001}, /* UP=1 (bit 64), UCTP=0x105000 (bits 127:76) */
     /* lower context table 0x101000, devfn 0x19 at +0x19*32 = 0x320 */
     {0x101320, 0x000000000010720D}, /* P, DTE (2), PASIDE (3), PDTS=1 (11:9 = 0x200), PASIDDIRPTR=0x107000 */
-    {0x101328, 0x0000000000000041}, /* RID_PASID=0x41 (83:64) */
+    {0x101328, 0x0000000000000040}, /* RID_PASID=0x40 (83:64) */
     /* upper context table 0x105000, index 8 at +0x100 */
     {0x105100, 0x000000000010720D}, /* the same directory */
     {0x105108, 0x0000000000000044}, /* RID_PASID=0x44 (the PT entry) */
     /* PASID directory 0x107000: PASID[19:6] = 1 at +8, 0xBF at +0x5F8 */
     {0x107008, 0x0000000000103001}, /* P, PASID table 0x103000: PASIDs 0x40-0x7F */
     {0x1075F8, 0x0000000000104001}, /* P, PASID table 0x104000: PASIDs 0x2FC0-0x2FFF */
+    /* PASID 0x40 (slot 0, +0x00), the lower device's RID_PASID: a copy of PASID 0x41's entry */
+    {0x103000, 0x0000000000115089},
+    {0x103008, 0x0000000000800011},
     /* PASID 0x41 (slot 1, +0x40): second level only */
     {0x103040, 0x0000000000115089}, /* P, AW=2 (4:2 = 0x8), PGTT=010 (8:6 = 0x80), SLPTPTR=0x115000 */
     {0x103048, 0x0000000000800011}, /* DID=0x11, PWSNP (bit 87 = qw1 bit 23) */
@@ -146,7 +149,7 @@ static void test_sm_literal_translations(void **state)
 {
     (void)state;
     struct tl *t = sm_literal_unit();
-    /* SL only (PASID 0x41, and requests without PASID through RID_PASID): SLEE=0, execute follows read */
+    /* SL only (PASID 0x41, and requests without PASID through RID_PASID 0x40): SLEE=0, execute follows read */
     expect(t, SM_SID, 0x41, IOVA_A, WR, 0x2345123, 0x1000, RD | WR | EX, 0x11);
     expect(t, SM_SID, SIOV_NO_PASID, IOVA_A, RD, 0x2345123, 0x1000, RD | WR | EX, 0x11);
     expect(t, SM_SID, 0x41, IOVA_B, RD, 0x1C12345, 0x200000, RD | EX, 0x11);
@@ -161,6 +164,13 @@ static void test_sm_literal_translations(void **state)
     expect(t, SM_SID_UP, SIOV_NO_PASID, IOVA_A, WR, IOVA_A, 0x1000, RD | WR | EX, 0x44);
     expect(t, SM_SID, 0x2FFF, 0x1234, RD, 0x1234, 0x1000, RD | WR | EX, 0xBB);
     assert_int_equal(siov_mmio_read(t->iommu, R_FSTS, 4), 0);
+    /* a request that brings its device's RID_PASID: SCT.9 (0x48, Table 30); the
+       other device may use that PASID */
+    assert_int_equal(fault_of(t, SM_SID, 0x40, IOVA_A, RD), 0x48);
+    /* F, T1=1, PV=0x40, FR=0x48, PP, SID 0x219 */
+    assert_int_equal(siov_mmio_read(t->iommu, R_FRCD + 8, 8), 0xC000404880000219);
+    assert_int_equal(fault_of(t, SM_SID_UP, 0x44, IOVA_A, RD), 0x48);
+    expect(t, SM_SID_UP, 0x40, IOVA_A, RD, 0x2345123, 0x1000, RD | WR | EX, 0x11);
     tl_free(t);
 }
 
@@ -214,6 +224,12 @@ static void test_sm_literal_faults(void **state)
     assert_int_equal(fault_of(t, 0x0319, SIOV_NO_PASID, IOVA_A, RD), 0x39);
     /* the FL walk is 4-level: bit 47 set and 63:48 clear is not canonical -> SGN.1 (0x80) */
     assert_int_equal(fault_of(t, SM_SID, 0x42, 0x0000800000000000ull, RD), 0x80);
+    /* second level only, AW=2 (48 bits), MGAW 48: input bit 48 -> SGN.5 (0x84, Table 30),
+       with and without PASID */
+    assert_int_equal(fault_of(t, SM_SID, 0x41, 1ull << 48, RD), 0x84);
+    assert_int_equal(fault_of(t, SM_SID, SIOV_NO_PASID, 1ull << 48, WR), 0x84);
+    /* pass-through: the input is the host address, bit 48 is above HAW 48 -> SGN.4 (0x83) */
+    assert_int_equal(fault_of(t, SM_SID, 0x44, 1ull << 48, RD), 0x83);
     tl_free(t);
 }
 
@@ -249,7 +265,8 @@ static void test_legacy_literal(void **state)
     expect(t, 0x0521, SIOV_NO_PASID, IOVA_B, RD, 0x1C12345, 0x200000, RD | EX, 0x55);
     expect(t, 0x0522, SIOV_NO_PASID, IOVA_A, WR, IOVA_A, 0x1000, RD | WR | EX, 0x66);
     expect(t, 0x0590, SIOV_NO_PASID, IOVA_A, RD, 0x2345123, 0x1000, RD | WR | EX, 0x99);
-    expect(t, 0x0524, SIOV_NO_PASID, IOVA_A, RD | SIOV_ACCESS_ATS_REQ, 0x2345123, 0x1000, RD | WR | EX, 0x77);
+    /* a translation request through siov_translate: the completion (R, W; no Exe, no DID) */
+    expect(t, 0x0524, SIOV_NO_PASID, IOVA_A, RD | SIOV_ACCESS_ATS_REQ, 0x2345123, 0x1000, RD | WR, 0);
     /* write to the read-only page: LGN.2 (0x05); F, T1=0, FR=5, PP=0, SID 0x521 */
     assert_int_equal(fault_of(t, 0x0521, SIOV_NO_PASID, IOVA_B, WR), 0x05);
     assert_int_equal(siov_mmio_read(t->iommu, R_FRCD, 8), 0x8080A12000);
@@ -348,13 +365,13 @@ static void test_cap_ecap_literal(void **state)
 {
     (void)state;
     struct tl *t = tl_new(NULL);
-    /* FL5LP (60), FL1GP (56), MAMV=18 (53:48), NFR=7 (47:40), PSI (39), SLLPS=11b (37:34),
+    /* FL5LP (60), PI (59), FL1GP (56), MAMV=18 (53:48), NFR=7 (47:40), PSI (39), SLLPS=11b (37:34),
        FRO=0x22 (33:24), MGAW=47 (21:16), SAGAW=00100b (12:8, 4-level), ND=6 (2:0) */
-    assert_int_equal(siov_mmio_read(t->iommu, R_CAP, 8), 0x1112078C222F0406);
+    assert_int_equal(siov_mmio_read(t->iommu, R_CAP, 8), 0x1912078C222F0406);
     /* ADMS (52), RPS (49), SMPWCS (48), FLTS (47), SLTS (46), SLADS (45), SMTS (43),
-       PASID (40), PSS=19 (39:35), SRS (31), ERS (30), NEST (26), IRO=0xF (17:8), PT (6),
-       DT (2), QI (1) */
-    assert_int_equal(siov_mmio_read(t->iommu, R_ECAP, 8), 0x0013E998C4000F46);
+       PASID (40), PSS=19 (39:35), NWFS (33), SRS (31), ERS (30), NEST (26), MHMV=15 (23:20),
+       IRO=0xF (17:8), PT (6), EIM (4), IR (3), DT (2), QI (1) */
+    assert_int_equal(siov_mmio_read(t->iommu, R_ECAP, 8), 0x0013E99AC4F00F5E);
     tl_free(t);
 }
 

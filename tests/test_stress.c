@@ -328,7 +328,7 @@ static int slow_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 /* A second unit over slow memory, pointed at the root table t built. */
 static void slow_unit(struct world *w)
 {
-    static const struct siov_mem_ops ops = {slow_read, slow_write};
+    static const struct siov_mem_ops ops = {.read = slow_read, .write = slow_write};
     w->slow = siov_mem_new(&ops, w);
     assert_non_null(w->slow);
     w->u = siov_iommu_new(w->slow, NULL);

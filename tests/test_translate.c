@@ -14,7 +14,8 @@
 #define DATA_BASE (6ull << 20) /* data pages, above the table pool */
 
 #define SID SIOV_SID(1, 2, 0)
-#define PASID 0x77u /* also the RID_PASID: requests without PASID use the same entry */
+#define PASID 0x77u
+#define RID_PASID 0x76u /* requests without PASID: a copy of PASID's entry (equal would be SCT.9) */
 #define DID 0x1D5
 #define KiB4 SIOV_PAGE_SIZE
 #define MiB2 (2ull << 20)
@@ -45,11 +46,12 @@ static struct siov_iommu_config wide_cfg(void)
     return cfg;
 }
 
-/* SID's default context entry (RID_PASID = PASID) and pe at PASID. */
+/* SID's default context entry and pe at PASID and at RID_PASID. */
 static void sm_entry(struct tl *t, const uint64_t pe[8])
 {
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
     tl_pasid_entry(t, dir, PASID, pe);
+    tl_pasid_entry(t, dir, RID_PASID, pe);
 }
 
 /* Scalable unit (cfg) ready for tables: enabled, nothing mapped yet. */
@@ -140,9 +142,10 @@ static void test_sl_levels_and_sizes(void **state)
                          SIOV_ACCESS_READ | SIOV_ACCESS_EXEC, (uint16_t)(DID + aw));
             struct siov_xlate x;
             assert_int_equal(xlate(t, PASID, iova + sizes[s], SIOV_ACCESS_WRITE, &x), SIOV_FAULT_SGN_6);
-            /* the first address beyond the level count's width */
-            assert_int_equal(xlate(t, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_4);
+            /* the first address beyond the level count's width: SGN.5 (Table 30) */
+            assert_int_equal(xlate(t, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_5);
             assert_int_equal(tl_fault_records(t), 2);
+            assert_record(t, 1, SIOV_FAULT_SGN_5, SID, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ);
             tl_free(t);
         }
     }
@@ -248,8 +251,9 @@ static void test_pass_through(void **state)
     tl_free(t);
 }
 
-/* A PASID no TLP prefix can carry faults SCT.7 unrecorded; a DMA whose range
-   wraps past 2^64 is refused before any translation. */
+/* A PASID no TLP prefix can carry is above the unit's width: SGN.10,
+   unrecorded (FRCD.PV cannot hold it); a DMA whose range wraps past 2^64 is
+   refused before any translation. */
 static void test_pasid_and_range_limits(void **state)
 {
     (void)state;
@@ -258,8 +262,8 @@ static void test_pasid_and_range_limits(void **state)
     tl_pe_pt(pe, DID);
     sm_entry(t, pe);
     struct siov_xlate x;
-    assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
-    assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_7);
+    assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
+    assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
     assert_int_equal(tl_fault_records(t), 0);
     assert_int_equal(tl_stats(t).faults, 2);
     uint8_t buf[32];
@@ -456,14 +460,14 @@ static struct tl *unit_ttm(unsigned ttm, bool abort_dma, bool scalable)
 static void test_abort_dma_mode(void **state)
 {
     (void)state;
-    /* with ECAP.ADMS: blocked, returned as RTA.1, nothing recorded */
+    /* with ECAP.ADMS: blocked with RTA.4 (Table 30, "if reported"), nothing recorded */
     struct tl *t = unit_ttm(SIOV_TTM_ABORT, true, true);
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_ADMS);
     struct siov_xlate x;
-    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_1);
-    assert_int_equal(xlate(t, PASID, 0x2000, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_1);
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_4);
+    assert_int_equal(xlate(t, PASID, 0x2000, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_4);
     uint8_t buf[16] = {0};
-    assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, 0x3000, buf, sizeof(buf)), SIOV_FAULT_RTA_1);
+    assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, 0x3000, buf, sizeof(buf)), SIOV_FAULT_RTA_4);
     assert_int_equal(tl_fault_records(t), 0);
     assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4), 0);
     assert_int_equal(tl_stats(t).faults, 3);
@@ -636,14 +640,22 @@ static void test_translated_requests(void **state)
     sm_entry(t, pe);
     struct siov_xlate x;
     unsigned tr = SIOV_ACCESS_TRANSLATED;
-    assert_int_equal(xlate(t, PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x123456789ull);
     assert_int_equal(x.page_size, KiB4);
     assert_int_equal(x.perm, RWX);
-    assert_int_equal(x.did, DID);
+    assert_int_equal(x.did, 0); /* only the context entry is read: no domain */
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5000, tr | SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x5000);
     assert_int_equal(tl_stats(t).walks, 0);
+    assert_int_equal(tl_stats(t).translated_requests, 2);
+    /* with a PASID: SCT.10 (no EPTR), recorded with AT=10 */
+    assert_int_equal(xlate(t, PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_FAULT_SCT_10);
+    struct siov_fault_record r;
+    assert_int_equal(siov_iommu_fault_record(t->iommu, 0, &r), 1);
+    assert_int_equal(r.reason, SIOV_FAULT_SCT_10);
+    assert_int_equal(r.access, SIOV_ACCESS_WRITE | SIOV_ACCESS_TRANSLATED);
+    assert_int_equal(r.pasid, PASID);
     /* an untranslated request to the same address walks and faults */
     assert_int_equal(xlate(t, PASID, 0x5000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SSL_2);
     /* an ATS translation request is translated like an untranslated one */
@@ -655,7 +667,7 @@ static void test_translated_requests(void **state)
     t = legacy_new(NULL, SIOV_TT_SL_DT, SIOV_AW_4LVL, &slpt);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x1234000ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x1234000ull);
-    assert_int_equal(x.did, DID);
+    assert_int_equal(x.did, DID); /* the legacy context entry names it */
     tl_free(t);
 }
 
@@ -879,7 +891,7 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
-static const struct siov_mem_ops cb_ops = {cb_read, cb_write};
+static const struct siov_mem_ops cb_ops = {.read = cb_read, .write = cb_write};
 
 /* A struct tl over the embedder's memory m (tl_free releases all but m->buf). */
 static struct tl *callback_unit(struct cbmem *m)
@@ -913,12 +925,13 @@ struct scenario_out {
 static void scenario(struct tl *t, struct scenario_out *o)
 {
     tl_enable(t, SIOV_TTM_SCALABLE);
-    uint64_t dir = tl_sm_context_default(t, SID, PASID);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
     uint64_t sl = tl_page(t), fl = tl_page(t), nsl = tl_page(t), nfl = tl_page(t), pe[8];
     for (int i = 0; i < 3; i++)
         tl_map(t, sl, 4, false, (DMA_IOVA & ~0xFFFull) + KiB4 * (uint64_t)i, dma_pa[i], KiB4, TL_SL_RW, TL_SL_RW);
     tl_pe_sl(pe, DID, sl, SIOV_AW_4LVL);
     tl_pasid_entry(t, dir, PASID, pe);
+    tl_pasid_entry(t, dir, RID_PASID, pe);
     uint64_t leaf = tl_map(t, fl, 4, true, 0x7F0000200000ull, 0x3000000ull, MiB2, TL_FL_URW, TL_FL_URW);
     tl_pe_fl(pe, DID + 1, fl, SIOV_FLPM_4LVL);
     tl_pasid_entry(t, dir, PASID + 1, pe);
@@ -989,6 +1002,46 @@ static void test_callback_backend(void **state)
     assert_int_equal(cb.rec.addr, flat.rec.addr);
 }
 
+/* The embedder's compare-and-exchange, counted. */
+static unsigned long cb_cas_calls;
+static int cb_cmpxchg(void *opaque, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct cbmem *m = opaque;
+    if (gpa > m->size - 8)
+        return -EFAULT;
+    uint64_t cur;
+    memcpy(&cur, m->buf + gpa, 8);
+    cb_cas_calls++;
+    if (cur != *expected) {
+        *expected = cur;
+        return 1;
+    }
+    memcpy(m->buf + gpa, &desired, 8);
+    return 0;
+}
+
+/* A/D updates go through the embedder's cmpxchg64 when it has one, and only
+   through it: no plain write of a paging entry. */
+static void test_callback_cmpxchg_for_ad(void **state)
+{
+    (void)state;
+    static struct scenario_out out;
+    static const struct siov_mem_ops ops = {.read = cb_read, .write = cb_write, .cmpxchg64 = cb_cmpxchg};
+    struct cbmem m = {.size = MEM_SIZE, .buf = calloc(1, MEM_SIZE)};
+    struct tl *t = calloc(1, sizeof(*t));
+    t->mem = siov_mem_new(&ops, &m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    t->next_page = TL_POOL_BASE;
+    cb_cas_calls = 0;
+    scenario(t, &out);
+    assert_int_equal(out.f[1], SIOV_OK);
+    assert_int_equal(out.fl_leaf & (SIOV_FL_A | SIOV_FL_D), SIOV_FL_A | SIOV_FL_D);
+    /* FL: A in 4 entries, D in the leaf; nested and SL: A/D of their walks */
+    assert_true(cb_cas_calls >= 5);
+    tl_free(t);
+    free(m.buf);
+}
+
 /* Memory that also backs a window around the interrupt range, so a DMA
    that is not stopped there would land. */
 #define WIN_BASE 0xFEC00000ull
@@ -1024,7 +1077,7 @@ static int sparse_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
-static const struct siov_mem_ops sparse_ops = {sparse_read, sparse_write};
+static const struct siov_mem_ops sparse_ops = {.read = sparse_read, .write = sparse_write};
 
 /* A DMA through a 1 GiB page that covers the interrupt range: each request
    is checked (a PCIe request never crosses 4 KiB), so the transfer stops at
@@ -1129,7 +1182,7 @@ static void run_fail_case(const struct fail_case *c)
             tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
         if (c->at == AT_SL_LEAF_WRITE)
             pe[0] |= SIOV_PTE0_SLADE;
-        uint64_t dir = tl_sm_context_default(t, SID, PASID);
+        uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
         pe_gpa = tl_pasid_entry(t, dir, PASID, pe);
         pde_gpa = dir + (PASID >> 6) * 8;
         ctx_gpa = (tl_r64(t, t->root + SIOV_SID_BUS(SID) * 16) & SIOV_ADDR_4K) + SIOV_SID_DEVFN(SID) * 32;
@@ -1212,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_callback_backend),
+        cmocka_unit_test(test_callback_cmpxchg_for_ad),
         cmocka_unit_test(test_dma_into_interrupt_range),
         cmocka_unit_test(test_injected_memory_faults),
     };

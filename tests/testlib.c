@@ -93,6 +93,42 @@ void tl_enable(struct tl *t, unsigned ttm)
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
 }
 
+void tl_ir_enable(struct tl *t, uint64_t table, unsigned s, bool eime)
+{
+    siov_mmio_write(t->iommu, SIOV_REG_IRTA, table | s | (eime ? SIOV_IRTA_EIME : 0), 8);
+    tl_gcmd(t, SIOV_GCMD_SIRTP, 0);
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRTPS);
+    tl_gcmd(t, SIOV_GCMD_IRE, 0);
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+}
+
+void tl_irte(struct tl *t, uint64_t table, uint32_t index, uint64_t qw0, uint64_t qw1)
+{
+    uint64_t q[2] = {qw0, qw1};
+    assert_int_equal(siov_mem_write(t->mem, table + (uint64_t)index * SIOV_IRTE_SIZE, q, sizeof(q)), 0);
+}
+
+void tl_irte_remapped(uint64_t q[2], uint8_t vector, uint32_t dest, bool eime, siov_sid sid)
+{
+    q[0] = SIOV_IRTE0_P | siov_set(0, SIOV_IRTE0_V, vector) |
+           (eime ? siov_set(0, SIOV_IRTE0_DST, dest) : siov_set(0, SIOV_IRTE0_DST_XAPIC, dest));
+    q[1] = siov_set(0, SIOV_IRTE1_SID, sid) | siov_set(0, SIOV_IRTE1_SVT, SIOV_SVT_RID);
+}
+
+void tl_irte_posted(uint64_t q[2], uint8_t vv, uint64_t pda, bool urgent, siov_sid sid)
+{
+    q[0] = siov_irte0_set_pda(SIOV_IRTE0_P | SIOV_IRTE0_IM | siov_set(0, SIOV_IRTE0_V, vv), pda) |
+           (urgent ? SIOV_IRTE0_URG : 0);
+    q[1] = siov_irte1_set_pda(siov_set(0, SIOV_IRTE1_SID, sid) | siov_set(0, SIOV_IRTE1_SVT, SIOV_SVT_RID), pda);
+}
+
+void tl_check_irq_frcd(struct tl *t, unsigned i, siov_fault fr, siov_sid sid, uint64_t fi)
+{
+    /* hi: F (bit 63), T1=0 (a write), AT=0, PV=0, FR (39:32), PP=0, SID (15:0) */
+    assert_int_equal(tl_frcd(t, i, 1), 0x8000000000000000ull | (uint64_t)fr << 32 | sid);
+    assert_int_equal(tl_frcd(t, i, 0), fi);
+}
+
 /* The context table holding sid's entry, created (and linked) on first use. */
 static uint64_t context_table(struct tl *t, siov_sid sid)
 {

@@ -70,6 +70,19 @@ uint64_t tl_map(struct tl *t, uint64_t root, unsigned levels, bool first_level, 
 /* The gpa of the entry at level for iova (the table must exist); 0 if not. */
 uint64_t tl_entry_gpa(struct tl *t, uint64_t root, unsigned levels, uint64_t iova, unsigned level);
 
+/* Interrupt remapping, through MMIO: IRTA = table | S | EIME, SIRTP, IRE. */
+void tl_ir_enable(struct tl *t, uint64_t table, unsigned s, bool eime);
+/* Write the 128-bit entry index of the interrupt remapping table at table. */
+void tl_irte(struct tl *t, uint64_t table, uint32_t index, uint64_t qw0, uint64_t qw1);
+/* A remapped-format entry: P, vector, destination (placed for eime), DLM
+   fixed, edge, physical; source validation SVT=01 SQ=00 for sid. */
+void tl_irte_remapped(uint64_t q[2], uint8_t vector, uint32_t dest, bool eime, siov_sid sid);
+/* A posted-format entry: P, IM, VV, the descriptor at pda, SVT=01 for sid. */
+void tl_irte_posted(uint64_t q[2], uint8_t vv, uint64_t pda, bool urgent, siov_sid sid);
+/* The interrupt remapping fault of record i: FR, SID, FI, T1=0, PP=0, F=1
+   checked against the literal layout (spec 10.4.14). */
+void tl_check_irq_frcd(struct tl *t, unsigned i, siov_fault fr, siov_sid sid, uint64_t fi);
+
 /* Common leaf/non-leaf permission sets. */
 #define TL_SL_RW (SIOV_SL_R | SIOV_SL_W)
 #define TL_SL_RWX (SIOV_SL_R | SIOV_SL_W | SIOV_SL_X)

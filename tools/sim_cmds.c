@@ -10,6 +10,7 @@
  * Types: num, sid, pasid ("pasid N", "pasid=N", "pasid DOMAIN" or "nopasid"),
  * access, prot, name (a new name), dom (a domain name), bytes (a quoted
  * string), word. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,8 +72,36 @@ static const struct sim_cmd commands[] = {
     /* invalidation */
     {"queue", "gpa:num [qs:num] [dw:num]", sim_cmd_queue, "set up and enable an invalidation queue of 2^qs pages"},
     {"inv", "type:word key=value...", sim_cmd_inv, "submit an invalidation descriptor: inv piotlb did=1 pasid=5 g=pasid"},
+    /* interrupts */
+    {"interrupt", "sid addr:num [data:num]", sim_cmd_interrupt,
+     "a device writes an interrupt message (addr may be an irq-alloc name); the value is vector/dest or the fault"},
+    {"irq-alloc", "name = device:word args...", sim_cmd_irq_alloc,
+     "driver: an interrupt for a device or ADI: NAME = DEV DEST VECTOR, or NAME = DEV posted PDA VECTOR"},
+    {"irq-free", "irq:word", sim_cmd_irq_free, "driver: free an interrupt; its message then faults"},
+    {"irq-affinity", "irq:word dest:num vector:num", sim_cmd_irq_affinity, "driver: move an interrupt"},
     /* inspection */
-    {"dump", "sid [pasid] [iova:num]", sim_cmd_dump, "print the tables a sid and PASID reach, or one IOVA's path"},
+    {"dump", "sid|irte:word [pasid] iova|--dot|file...", sim_cmd_dump,
+     "print the tables a sid and PASID reach, one IOVA's path, or 'dump irte INDEX'; --dot [FILE]: as Graphviz"},
+    /* traces */
+    {"trace", "action:word [file:word] [form:word]", sim_cmd_trace,
+     "trace start FILE [text|binary]: record requests and driver markers; trace stop"},
+    /* ATS and device TLBs */
+    {"enable-ats", "sid", sim_cmd_enable_ats, "enable ATS on a device: DTE (TT=01 in legacy mode); needs a driver"},
+    {"ats-translate", "sid [pasid] iova:num [access]", sim_cmd_ats_translate,
+     "send an ATS translation request (access nw: a read-only fill); print the completion"},
+    {"atc create", "name = sid [entries:num]", sim_cmd_atc_create, "a device TLB (ATC) for a device, as its port"},
+    {"atc translate", "atc:word [pasid] iova:num [access]", sim_cmd_atc_translate,
+     "translate through an ATC: a hit, or a translation request on a miss"},
+    {"atc dma-read", "atc:word [pasid] iova:num len:num", sim_cmd_atc_dma_read, "DMA read with translated requests"},
+    {"atc dma-write", "atc:word [pasid] iova:num data:bytes", sim_cmd_atc_dma_write,
+     "DMA write of a string with translated requests"},
+    {"atc dump", "atc:word", sim_cmd_atc_dump, "list the translations an ATC holds"},
+    {"atc stats", "atc:word [counter:word]", sim_cmd_atc_stats, "an ATC's counters, or one of them"},
+    {"atc free", "atc:word", sim_cmd_atc_free, "free an ATC (its device answers invalidations at once again)"},
+    {"port", "sid mode:word", sim_cmd_port,
+     "manual: record a device's device-TLB invalidations until 'complete'; off: detach"},
+    {"complete", "sid [itag:num]", sim_cmd_complete, "a manual port completes an invalidation (every pending one)"},
+    {"expire", "", sim_cmd_expire, "every outstanding device-TLB invalidation times out now (FSTS.ITE)"},
 };
 
 const struct sim_cmd *sim_cmd_find(const char *name)
@@ -81,6 +110,25 @@ const struct sim_cmd *sim_cmd_find(const char *name)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+/* The command tokens t[0..n) name: one word, or two ("atc translate");
+   *used says how many. */
+static const struct sim_cmd *cmd_lookup(const struct sim_tok *t, unsigned n, unsigned *used)
+{
+    *used = 1;
+    if (!n || t[0].kind != TOK_WORD)
+        return NULL;
+    if (n >= 2 && t[1].kind == TOK_WORD) {
+        char two[2 * SIM_NAME_LEN + 2];
+        snprintf(two, sizeof(two), "%.*s %.*s", SIM_NAME_LEN, t[0].text, SIM_NAME_LEN, t[1].text);
+        const struct sim_cmd *c = sim_cmd_find(two);
+        if (c) {
+            *used = 2;
+            return c;
+        }
+    }
+    return sim_cmd_find(t[0].text);
 }
 
 /* ------------------------------------------------------------ arg specs */
@@ -140,12 +188,16 @@ static int parse_pasid(struct sim *s, const struct sim_tok *t, unsigned n, unsig
         return sim_error(s, "'pasid' needs a value (a number or a domain name)");
     *used = i + 1;
     struct sim_name *nm = sim_name_find(s, t[i].text);
-    if (nm && nm->kind == NAME_DOMAIN && nm->dom) {
+    if (nm && nm->kind == NAME_DOMAIN && !nm->dom)
+        return sim_error(s, "domain '%s' was freed", t[i].text);
+    if (nm && nm->kind == NAME_DOMAIN) {
         int p = siov_aux_pasid(nm->dom->dom);
         if (p < 0)
             return sim_error(s, "domain '%s' has no PASID yet (aux-attach it first)", t[i].text);
         return *out = (uint32_t)p, 0;
     }
+    if (t[i].kind == TOK_WORD && isalpha((unsigned char)t[i].text[0]) && !(nm && nm->kind == NAME_NUMBER))
+        return sim_error(s, "'%s' is not a domain name (pasid takes a number or a domain name)", t[i].text);
     uint64_t v;
     if (sim_parse_num(s, &t[i], &v) < 0)
         return -1;
@@ -246,14 +298,26 @@ int sim_kv_next(struct sim *s, const struct sim_args *a, unsigned *i, const stru
 /* ------------------------------------------------------------ dispatch */
 static int dispatch(struct sim *s, const struct sim_tok *t, unsigned n, struct sim_result *r)
 {
-    const struct sim_cmd *c = t[0].kind == TOK_WORD ? sim_cmd_find(t[0].text) : NULL;
+    unsigned used;
+    const struct sim_cmd *c = cmd_lookup(t, n, &used);
+    if (!c && sim_tok_is(&t[0], "atc"))
+        return sim_error(s, "'atc' needs one of create, translate, dma-read, dma-write, dump, stats, free");
     if (!c)
         return sim_error(s, "unknown command '%s' (try 'help')", t[0].text);
     struct sim_args a;
     memset(&a, 0, sizeof(a));
-    if (parse_args(s, c, t + 1, n - 1, &a) < 0)
+    if (parse_args(s, c, t + used, n - used, &a) < 0)
         return -1;
     return c->fn(s, &a, r);
+}
+
+/* -v: a line that printed nothing is echoed as it was read, so the output
+   still holds every line of the scenario. */
+static void echo_line(struct sim *s, const struct sim_line *ln)
+{
+    char text[1024];
+    sim_join_tokens(ln->tok, ln->ntok, text, sizeof(text));
+    sim_act(s, text, NULL);
 }
 
 int sim_run_line(struct sim *s, const char *text, unsigned lineno)
@@ -262,11 +326,15 @@ int sim_run_line(struct sim *s, const char *text, unsigned lineno)
     struct sim_result r = {0};
     s->lineno = lineno;
     s->err[0] = '\0';
+    s->acted = false;
     int rc = sim_tokenize(s, text, &ln);
     if (rc == 0 && ln.ntok > 0) {
         rc = dispatch(s, ln.tok, ln.ntok, &r);
         if (rc == 0 && r.kind == RES_ERRNO && r.err < 0)
-            rc = sim_error(s, "%s failed: %s (%s)", ln.tok[0].text, sim_errno_name(r.err), strerror(-r.err));
+            rc = sim_error(s, "%s failed: %s: %s", ln.tok[0].text, sim_errno_name(r.err),
+                           r.why[0] ? r.why : strerror(-r.err));
+        if (rc == 0 && s->verbose && !s->acted)
+            echo_line(s, &ln);
     }
     free(r.bytes);
     sim_line_free(&ln);
@@ -280,7 +348,16 @@ static void describe(const struct sim_result *r, bool hex, char *buf, size_t len
     switch (r->kind) {
     case RES_NUM: snprintf(buf, len, hex ? "0x%llx" : "%llu", (unsigned long long)r->num); break;
     case RES_FAULT: snprintf(buf, len, "%s", siov_fault_name(r->fault)); break;
-    case RES_ERRNO: snprintf(buf, len, "%s", r->err ? sim_errno_name(r->err) : "OK"); break;
+    case RES_ERRNO:
+        snprintf(buf, len, "%s%s%.96s%s", r->err ? sim_errno_name(r->err) : "OK", r->why[0] ? " (" : "", r->why,
+                 r->why[0] ? ")" : ""); /* a driver's reason, cut to fit */
+        break;
+    case RES_IRQ:
+        if (r->irq.posted)
+            snprintf(buf, len, "0x%x/posted", r->irq.vector);
+        else
+            snprintf(buf, len, "0x%x/0x%x", r->irq.vector, r->irq.dest);
+        break;
     case RES_BYTES: {
         size_t o = (size_t)snprintf(buf, len, "\"");
         for (size_t i = 0; i < r->len && o + 6 < len; i++) {
@@ -294,10 +371,32 @@ static void describe(const struct sim_result *r, bool hex, char *buf, size_t len
     }
 }
 
+/* An interrupt's value: VECTOR/DEST, or VECTOR/posted. */
+static int expected_irq(struct sim *s, const struct sim_tok *t, struct sim_result *e)
+{
+    const char *slash = strchr(t->text, '/');
+    char v[32];
+    uint64_t vec, dest = 0;
+    if ((size_t)(slash - t->text) >= sizeof(v))
+        return sim_error(s, "'%s' is not VECTOR/DEST", t->text);
+    snprintf(v, sizeof(v), "%.*s", (int)(slash - t->text), t->text);
+    struct sim_tok vt = {TOK_WORD, v, strlen(v), t->col}, dt = {TOK_WORD, slash + 1, strlen(slash + 1), t->col};
+    bool posted = strcmp(slash + 1, "posted") == 0;
+    if (sim_parse_num(s, &vt, &vec) < 0 || (!posted && sim_parse_num(s, &dt, &dest) < 0))
+        return -1;
+    if (vec > 0xFF || dest > 0xFFFFFFFFu)
+        return sim_error(s, "'%s': a vector is 8 bits and a destination 32", t->text);
+    e->kind = RES_IRQ;
+    e->irq = (struct siov_irq){.vector = (uint8_t)vec, .dest = (uint32_t)dest, .posted = posted};
+    return 0;
+}
+
 /* The expected value token as a result; "OK" matches any success. */
 static int expected_value(struct sim *s, const struct sim_tok *t, struct sim_result *e, bool *ok_any)
 {
     *ok_any = false;
+    if (t->kind == TOK_WORD && strchr(t->text, '/'))
+        return expected_irq(s, t, e);
     if (t->kind == TOK_STRING) {
         e->kind = RES_BYTES, e->bytes = (uint8_t *)(uintptr_t)t->text, e->len = t->len;
         return 0;
@@ -323,7 +422,7 @@ static bool equal(const struct sim_result *got, const struct sim_result *e, bool
 {
     if (ok_any)
         return (got->kind == RES_FAULT && got->fault == SIOV_OK) || (got->kind == RES_ERRNO && got->err == 0) ||
-               got->kind == RES_NUM || got->kind == RES_BYTES;
+               got->kind == RES_NUM || got->kind == RES_BYTES || got->kind == RES_IRQ;
     if (got->kind != e->kind)
         return false;
     switch (e->kind) {
@@ -331,6 +430,9 @@ static bool equal(const struct sim_result *got, const struct sim_result *e, bool
     case RES_FAULT: return got->fault == e->fault;
     case RES_ERRNO: return got->err == e->err;
     case RES_BYTES: return got->len == e->len && memcmp(got->bytes, e->bytes, e->len) == 0;
+    case RES_IRQ:
+        return got->irq.vector == e->irq.vector && got->irq.posted == e->irq.posted &&
+               (e->irq.posted || got->irq.dest == e->irq.dest);
     default: return false;
     }
 }
@@ -348,22 +450,13 @@ static bool matches(const struct sim_result *got, const struct sim_result *e, bo
     return op[0] == '<' ? (lt || (op[1] == '=' && eq)) : (!lt && !eq) || (op[1] == '=' && eq);
 }
 
-static void join_tokens(const struct sim_tok *t, unsigned n, char *buf, size_t len)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (unsigned i = 0; i < n && o < len; i++)
-        o += (size_t)snprintf(buf + o, len - o, t[i].kind == TOK_STRING ? "%s\"%s\"" : "%s%s", i ? " " : "",
-                              t[i].text);
-}
-
 /* Report a failed expectation with both values. */
 static void expect_failed(struct sim *s, const struct sim_tok *t, unsigned cmd_n, const struct sim_tok *op,
                           const struct sim_result *e, bool ok_any, struct sim_result *got, uint64_t mask)
 {
-    char cmd[256], want[128], have[128], raw[80] = "";
+    char cmd[256], want[128], have[192], raw[80] = "";
     bool hex = strspn(op[1].text, "0123456789") != op[1].len || mask != ~0ull; /* decimal if written so */
-    join_tokens(t, cmd_n, cmd, sizeof(cmd));
+    sim_join_tokens(t, cmd_n, cmd, sizeof(cmd));
     describe(e, hex, want, sizeof(want));
     if (got->kind == RES_NUM && mask != ~0ull) {
         snprintf(raw, sizeof(raw), " (0x%llx & 0x%llx)", (unsigned long long)got->num, (unsigned long long)mask);
@@ -384,6 +477,12 @@ static int expect_split(struct sim *s, const struct sim_args *a, unsigned *cmd_n
         i--;
     if (i < 2 || i != n - 1)
         return sim_error(s, "expect needs a command, an operator (= != < > <= >=) and one value: expect CMD ... = VALUE");
+    if (t[i - 2].kind == TOK_EQ || t[i - 2].kind == TOK_OP) { /* '==', '=>', '<>': two operators in a row */
+        char bad[16] = "";
+        for (unsigned k = i - 2; k <= i - 1 && strlen(bad) + t[k].len < sizeof(bad); k++)
+            strcat(bad, t[k].text);
+        return sim_error(s, "'%s' is not an operator (use = != < > <= >=)", bad);
+    }
     *op = i - 1;
     *cmd_n = i - 1;
     *mask = ~0ull;
@@ -416,11 +515,18 @@ static int cmd_expect(struct sim *s, const struct sim_args *a, struct sim_result
     uint64_t raw = got.num;
     if (got.kind == RES_NUM)
         got.num &= mask;
-    if (rc == 0 && matches(&got, &e, ok_any, t[op].text)) {
+    bool passed = rc == 0 && matches(&got, &e, ok_any, t[op].text);
+    if (passed) {
         s->expects_passed++;
     } else if (rc == 0) {
         got.num = raw;
         expect_failed(s, t, cmd_n, &t[op], &e, ok_any, &got, mask);
+    }
+    if (rc == 0 && s->verbose) {
+        char line[1024];
+        memcpy(line, "expect ", 7);
+        sim_join_tokens(t, a->nrest, line + 7, sizeof(line) - 7);
+        sim_act(s, line, passed ? "passed" : "FAILED");
     }
     free(got.bytes);
     return rc;
@@ -439,7 +545,8 @@ static int cmd_let(struct sim *s, const struct sim_args *a, struct sim_result *r
             return -1;
         n -= 2;
     }
-    bool cmd = n && t[0].kind == TOK_WORD && sim_cmd_find(t[0].text);
+    unsigned used;
+    bool cmd = n && cmd_lookup(t, n, &used);
     if (!cmd && n != 1)
         return sim_error(s, "let takes one number, or a command that gives one");
     if (!cmd && sim_parse_num(s, &t[0], &v) < 0)
@@ -470,22 +577,28 @@ void sim_help(struct sim *s, const char *name)
         if (name && strcmp(commands[i].name, name) != 0)
             continue;
         usage(&commands[i], use, sizeof(use));
-        fprintf(s->out, "  %-44s %s\n", use, commands[i].help);
+        fprintf(s->out, "%s  %-44s %s\n", s->lineno ? "#" : "", use, commands[i].help); /* in a scenario: comments */
     }
 }
 
 static int cmd_help(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
-    if (a->v[0].set && !sim_cmd_find(a->v[0].tok->text))
-        return sim_error(s, "no command '%s'", a->v[0].tok->text);
-    sim_help(s, a->v[0].set ? a->v[0].tok->text : NULL);
+    const char *name = a->v[0].set ? a->v[0].tok->text : NULL;
+    if (name && !sim_cmd_find(name))
+        return sim_error(s, "no command '%s'", name);
+    char action[64];
+    snprintf(action, sizeof(action), "help%s%s", name ? " " : "", name ? name : "");
+    sim_act(s, action, NULL);
+    if (!s->quiet)
+        sim_help(s, name);
     return 0;
 }
 
 static int cmd_echo(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
+    s->acted = true;
     for (unsigned i = 0; i < a->nrest; i++)
         sim_print(s, "%s%s", i ? " " : "", a->rest[i].text);
     sim_print(s, "\n");

@@ -19,6 +19,9 @@ void sim_init(struct sim *s, FILE *out, FILE *errout)
 
 void sim_fini(struct sim *s)
 {
+    uint64_t n;
+    (void)sim_trace_stop(s, &n); /* a run that ends while tracing still writes its trace */
+    sim_ats_fini(s);
     siov_driver_free(s->drv); /* frees the domains it still owns */
     for (unsigned i = 0; i < s->nnames; i++)
         free(s->names[i].dom);
@@ -63,6 +66,45 @@ void sim_print(struct sim *s, const char *fmt, ...)
     va_end(ap);
 }
 
+void sim_act(struct sim *s, const char *action, const char *result, ...)
+{
+    if (s->quiet)
+        return;
+    s->acted = true;
+    fputs(action, s->out);
+    if (result) {
+        va_list ap;
+        va_start(ap, result);
+        fputs("   # -> ", s->out);
+        vfprintf(s->out, result, ap);
+        va_end(ap);
+    }
+    fputc('\n', s->out);
+}
+
+void sim_note(struct sim *s, const char *fmt, ...)
+{
+    if (s->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("# ", s->out);
+    vfprintf(s->out, fmt, ap);
+    fputc('\n', s->out);
+    va_end(ap);
+}
+
+void sim_warn(struct sim *s, const char *fmt, ...)
+{
+    char msg[SIM_ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fflush(s->out); /* the warning follows the line it is about */
+    fprintf(s->errout, "%s: line %u: warning: %s\n", s->file, s->lineno, msg);
+}
+
 /* ------------------------------------------------------------- objects */
 /* The callback backend: RAM the simulator owns, bounds-checked. */
 static int cb_read(void *opaque, uint64_t gpa, void *dst, size_t len)
@@ -85,7 +127,7 @@ static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 
 struct siov_mem *sim_mem(struct sim *s)
 {
-    static const struct siov_mem_ops ops = {cb_read, cb_write};
+    static const struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
     if (s->mem)
         return s->mem;
     if (s->mem_callback) {
@@ -109,7 +151,7 @@ static void sim_msi(void *opaque, uint64_t addr, uint32_t data)
     struct sim *s = opaque;
     s->msi_count++;
     if (s->verbose)
-        sim_print(s, "  msi addr=0x%llx data=0x%x\n", (unsigned long long)addr, data);
+        sim_note(s, "  msi addr=0x%llx data=0x%x", (unsigned long long)addr, data);
 }
 
 struct siov_iommu *sim_iommu(struct sim *s)
@@ -120,13 +162,18 @@ struct siov_iommu *sim_iommu(struct sim *s)
         return NULL;
     s->cfg.msi = sim_msi;
     s->cfg.msi_opaque = s;
+    s->cfg.stale_report = sim_stale_report; /* only with config stale_check=on */
+    s->cfg.stale_opaque = s;
     s->iommu = siov_iommu_new(s->mem, &s->cfg);
     if (!s->iommu) {
-        sim_error(s, "the unit could not be created: the configuration is invalid "
-                     "(check the 'config' lines against docs/siov-sim.md)");
+        char why[128];
+        if (siov_iommu_config_check(&s->cfg, why, sizeof(why)) == 0)
+            snprintf(why, sizeof(why), "out of memory");
+        sim_error(s, "the unit could not be created: %s (see the 'config' lines)", why);
         return NULL;
     }
     s->iommu_line = s->lineno;
+    sim_trace_attach_unit(s);
     return s->iommu;
 }
 
@@ -154,7 +201,7 @@ static int run_status(struct sim *s)
         return 1;
     }
     if (s->verbose)
-        fprintf(s->out, "%s: passed (%u expectations)\n", s->file, s->expects_passed);
+        fprintf(s->out, "# %s: passed (%u expectations)\n", s->file, s->expects_passed);
     return 0;
 }
 

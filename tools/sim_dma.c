@@ -31,7 +31,7 @@ void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct s
     if (!a)
         return;
     siov_iommu_stats(s->iommu, &now);
-    a->ops++;
+    a->ops += bytes > 0; /* DMA only: a translate line moves no data */
     a->translations += now.translations - before->translations;
     a->hits += now.iotlb_hits - before->iotlb_hits;
     a->misses += now.iotlb_misses - before->iotlb_misses;
@@ -41,7 +41,7 @@ void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct s
         a->faults++, a->last_fault = f;
 }
 
-/* "00:02.0 pasid 1 0x1000" for result lines. */
+/* "00:02.0 pasid 1 0x1000" for action lines. */
 static const char *req_text(const struct sim_args *a, char *buf, size_t len)
 {
     char sid[16], pasid[24];
@@ -52,7 +52,7 @@ static const char *req_text(const struct sim_args *a, char *buf, size_t len)
 
 static void print_fault(struct sim *s, const char *what, siov_fault f)
 {
-    sim_print(s, "%s -> fault %s: %s\n", what, siov_fault_name(f), siov_fault_describe(f));
+    sim_act(s, what, "fault %s: %s", siov_fault_name(f), siov_fault_describe(f));
 }
 
 /* ----------------------------------------------------------------- DMA */
@@ -75,8 +75,8 @@ int sim_cmd_translate(struct sim *s, const struct sim_args *a, struct sim_result
         return 0;
     }
     r->kind = RES_NUM, r->num = x.addr;
-    sim_print(s, "%s -> 0x%llx (%s page, did %u, perm %s)\n", what, (unsigned long long)x.addr,
-              sim_fmt_size(x.page_size, size), x.did, sim_fmt_access(x.perm, perm));
+    sim_act(s, what, "0x%llx (%s page, did %u, perm %s)", (unsigned long long)x.addr,
+            sim_fmt_size(x.page_size, size), x.did, sim_fmt_access(x.perm, perm));
     return 0;
 }
 
@@ -104,13 +104,13 @@ int sim_cmd_dma_read(struct sim *s, const struct sim_args *a, struct sim_result 
         return 0;
     }
     r->kind = RES_BYTES, r->bytes = b, r->len = len;
-    sim_print(s, "%s -> OK%s\n", what, len > SIM_PRINT_BYTES ? " (first 64 bytes)" : "");
+    sim_act(s, what, "OK%s", len > SIM_PRINT_BYTES ? " (the first 64 bytes:)" : "");
     sim_hexdump(s, a->v[2].num, b, len > SIM_PRINT_BYTES ? SIM_PRINT_BYTES : len);
     return 0;
 }
 
-/* A DMA write of len bytes from b, with its result line. */
-static int dma_write(struct sim *s, const struct sim_args *a, const void *b, size_t len, const char *label,
+/* A DMA write of len bytes from b; what: the action line. */
+static int dma_write(struct sim *s, const struct sim_args *a, const void *b, size_t len, const char *what,
                      struct sim_result *r)
 {
     struct siov_iommu *u = sim_iommu(s);
@@ -120,19 +120,27 @@ static int dma_write(struct sim *s, const struct sim_args *a, const void *b, siz
     siov_iommu_stats(u, &before);
     siov_fault f = siov_dma_write(u, a->v[0].sid, a->v[1].pasid, a->v[2].num, b, len);
     sim_adi_account(s, a->v[0].sid, a->v[1].pasid, &before, len, f);
-    char req[64], what[96];
-    snprintf(what, sizeof(what), "%s %s %zu", label, req_text(a, req, sizeof(req)), len);
     r->kind = RES_FAULT, r->fault = f;
     if (f != SIOV_OK)
         print_fault(s, what, f);
     else
-        sim_print(s, "%s -> OK\n", what);
+        sim_act(s, what, "OK");
     return 0;
 }
 
 int sim_cmd_dma_write(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
-    return dma_write(s, a, a->v[3].tok->text, a->v[3].tok->len, "dma-write", r);
+    const struct sim_tok *t = a->v[3].tok;
+    char req[64], *q = sim_quote((const uint8_t *)t->text, t->len), *what = q ? malloc(strlen(q) + 96) : NULL;
+    if (!what) {
+        free(q);
+        return sim_error(s, "out of memory");
+    }
+    sprintf(what, "dma-write %s %s", req_text(a, req, sizeof(req)), q);
+    int rc = dma_write(s, a, t->text, t->len, what, r);
+    free(what);
+    free(q);
+    return rc;
 }
 
 int sim_cmd_dma_fill(struct sim *s, const struct sim_args *a, struct sim_result *r)
@@ -144,20 +152,28 @@ int sim_cmd_dma_fill(struct sim *s, const struct sim_args *a, struct sim_result 
     if (!b)
         return sim_error(s, "out of memory");
     memset(b, (int)a->v[4].num, len);
-    char label[32];
-    snprintf(label, sizeof(label), "dma-fill 0x%02x", (unsigned)a->v[4].num);
-    int rc = dma_write(s, a, b, len, label, r);
+    char req[64], what[128];
+    snprintf(what, sizeof(what), "dma-fill %s %zu 0x%02x", req_text(a, req, sizeof(req)), len, (unsigned)a->v[4].num);
+    int rc = dma_write(s, a, b, len, what, r);
     free(b);
     return rc;
 }
 
 /* ------------------------------------------------------------- faults */
-static void print_record(struct sim *s, unsigned i, const struct siov_fault_record *fr)
+/* "SSL.2 (second-level entry not present) sid 00:02.0 pasid 1 addr 0x1000 r" */
+static const char *record_text(const struct siov_fault_record *fr, char *buf, size_t len)
 {
     char sid[16], pasid[24], acc[48];
-    sim_print(s, "fault %u: %s (%s) sid %s %s addr 0x%llx %s\n", i, siov_fault_name(fr->reason),
-              siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid), sim_fmt_pasid(fr->pasid, pasid),
-              (unsigned long long)fr->addr, sim_fmt_access(fr->access, acc));
+    if (fr->reason >= SIOV_FAULT_IR_20 && fr->reason <= SIOV_FAULT_IR_2B) { /* FI holds the interrupt index */
+        snprintf(buf, len, "%s (%s) sid %s interrupt index %u", siov_fault_name(fr->reason),
+                 siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid),
+                 (unsigned)siov_get(fr->addr, SIOV_FRCD0_IRQ_INDEX));
+        return buf;
+    }
+    snprintf(buf, len, "%s (%s) sid %s %s addr 0x%llx %s", siov_fault_name(fr->reason),
+             siov_fault_describe(fr->reason), sim_fmt_sid(fr->sid, sid), sim_fmt_pasid(fr->pasid, pasid),
+             (unsigned long long)fr->addr, sim_fmt_access(fr->access, acc));
+    return buf;
 }
 
 int sim_cmd_fault(struct sim *s, const struct sim_args *a, struct sim_result *r)
@@ -184,10 +200,12 @@ int sim_cmd_fault(struct sim *s, const struct sim_args *a, struct sim_result *r)
         r->num = fr.access;
     else
         return sim_error(s, "fault records have reason, sid, pasid, addr and access, not '%s'", field);
-    if (rc)
-        print_record(s, (unsigned)a->v[0].num, &fr);
-    else
-        sim_print(s, "fault %llu: none\n", (unsigned long long)a->v[0].num);
+    char action[48], text[256], value[32] = "";
+    snprintf(action, sizeof(action), "fault %llu%s%s", (unsigned long long)a->v[0].num, a->v[1].set ? " " : "",
+             a->v[1].set ? field : "");
+    if (r->kind == RES_NUM)
+        snprintf(value, sizeof(value), "%s 0x%llx: ", field, (unsigned long long)r->num);
+    sim_act(s, action, "%s%s", value, rc ? record_text(&fr, text, sizeof(text)) : "none");
     return 0;
 }
 
@@ -198,15 +216,16 @@ int sim_cmd_faults(struct sim *s, const struct sim_args *a, struct sim_result *r
     if (!u)
         return -1;
     unsigned n = siov_iommu_get_config(u)->fault_records, pending = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct siov_fault_record fr;
-        if (siov_iommu_fault_record(u, i, &fr) == 1) {
-            print_record(s, i, &fr);
-            pending++;
-        }
-    }
-    sim_print(s, "faults: %u pending, FSTS 0x%llx\n", pending,
-              (unsigned long long)siov_mmio_read(u, SIOV_REG_FSTS, 4));
+    struct siov_fault_record fr;
+    for (unsigned i = 0; i < n; i++)
+        pending += siov_iommu_fault_record(u, i, &fr) == 1;
+    uint64_t fsts = siov_mmio_read(u, SIOV_REG_FSTS, 4);
+    char text[256], bits[96];
+    sim_reg_decode("FSTS", fsts, bits, sizeof(bits));
+    sim_act(s, "faults", "%u pending, FSTS 0x%08llx%s", pending, (unsigned long long)fsts, bits);
+    for (unsigned i = 0; i < n; i++)
+        if (siov_iommu_fault_record(u, i, &fr) == 1)
+            sim_note(s, "  fault %u: %s", i, record_text(&fr, text, sizeof(text)));
     r->kind = RES_NUM, r->num = pending;
     return 0;
 }
@@ -217,17 +236,9 @@ int sim_cmd_clear_faults(struct sim *s, const struct sim_args *a, struct sim_res
     struct siov_iommu *u = sim_iommu(s);
     if (!u)
         return -1;
-    unsigned n = siov_iommu_get_config(u)->fault_records, cleared = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct siov_fault_record fr;
-        if (siov_iommu_fault_record(u, i, &fr) == 1) {
-            siov_mmio_write(u, SIOV_REG_FRCD + (uint64_t)i * SIOV_FRCD_SIZE + 8, SIOV_FRCD1_F, 8);
-            cleared++;
-        }
-    }
-    siov_mmio_write(u, SIOV_REG_FSTS, SIOV_FSTS_RW1C, 4);
-    sim_print(s, "clear-faults: %u records cleared\n", cleared);
-    r->kind = RES_NUM, r->num = cleared;
+    int cleared = siov_iommu_clear_faults(u);
+    sim_act(s, "clear-faults", "%d record%s cleared", cleared, cleared == 1 ? "" : "s");
+    r->kind = RES_NUM, r->num = (uint64_t)cleared;
     return 0;
 }
 
@@ -243,6 +254,9 @@ static const struct stat_row stat_rows[] = {
     STAT(pasid_cache_hits), STAT(pasid_cache_misses), STAT(iotlb_evictions), STAT(invalidations),
     STAT(inv_context),  STAT(inv_iotlb),     STAT(inv_piotlb),    STAT(inv_pasid_cache),
     STAT(inv_devtlb),   STAT(inv_wait),      STAT(inv_other),     STAT(stale_hits),
+    STAT(interrupts),   STAT(irq_remapped),  STAT(irq_posted),    STAT(irq_compat),
+    STAT(irq_blocked),  STAT(iec_hits),      STAT(iec_misses),    STAT(inv_iec),
+    STAT(ats_requests), STAT(translated_requests), STAT(devtlb_timeouts),
 };
 
 static uint64_t stat_get(const struct siov_stats *st, const struct stat_row *row)
@@ -274,6 +288,8 @@ static int stats_one(struct sim *s, const char *name, const struct siov_stats *s
     r->kind = RES_NUM;
     if (strcmp(name, "msi") == 0)
         r->num = s->msi_count;
+    else if (strcmp(name, "devtlb_outstanding") == 0)
+        r->num = siov_iommu_devtlb_outstanding(s->iommu);
     else if (strcmp(name, "iotlb_hit_permille") == 0)
         r->num = hit_permille(st->iotlb_hits, st->iotlb_misses);
     else {
@@ -284,7 +300,9 @@ static int stats_one(struct sim *s, const char *name, const struct siov_stats *s
             return sim_error(s, "no counter '%s' (see 'stats' for the names)", name);
         r->num = stat_get(st, &stat_rows[i]);
     }
-    sim_print(s, "stats %s = %llu\n", name, (unsigned long long)r->num);
+    char action[64];
+    snprintf(action, sizeof(action), "stats %s", name);
+    sim_act(s, action, "%llu", (unsigned long long)r->num);
     return 0;
 }
 
@@ -296,18 +314,20 @@ int sim_cmd_stats(struct sim *s, const struct sim_args *a, struct sim_result *r)
     if (a->v[0].set && sim_tok_is(a->v[0].tok, "reset")) {
         siov_iommu_stats(s->iommu, &s->base);
         s->msi_count = 0;
-        sim_print(s, "stats reset\n");
+        s->stats_reset = true;
+        sim_act(s, "stats reset", "OK");
         return 0;
     }
     stats_now(s, &st);
     if (a->v[0].set)
         return stats_one(s, a->v[0].tok->text, &st, r);
-    sim_print(s, "stats:\n");
+    sim_act(s, "stats", "the unit's counters since %s:", s->stats_reset ? "'stats reset'" : "it was created");
     for (size_t i = 0; i < sizeof(stat_rows) / sizeof(stat_rows[0]); i++)
-        sim_print(s, "  %-22s %llu\n", stat_rows[i].name, (unsigned long long)stat_get(&st, &stat_rows[i]));
+        sim_note(s, "  %-22s %llu", stat_rows[i].name, (unsigned long long)stat_get(&st, &stat_rows[i]));
     unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
-    sim_print(s, "  %-22s %llu\n  %-22s %u.%u%%\n", "msi", (unsigned long long)s->msi_count, "iotlb hit rate",
-              pm / 10, pm % 10);
+    sim_note(s, "  %-22s %llu", "msi", (unsigned long long)s->msi_count);
+    sim_note(s, "  %-22s %u", "devtlb_outstanding", siov_iommu_devtlb_outstanding(s->iommu));
+    sim_note(s, "  %-22s %u.%u%%", "iotlb hit rate", pm / 10, pm % 10);
     return 0;
 }
 
@@ -324,33 +344,58 @@ static const char *adi_label(struct sim *s, const struct sim_adi *adi)
     return adi->pasid == SIOV_NO_PASID ? "(no PASID)" : "-";
 }
 
+/* The unit's totals, each a sum of its parts, saying what they count. */
+static void report_totals(struct sim *s)
+{
+    struct siov_stats st;
+    stats_now(s, &st);
+    unsigned long long t = st.translations, h = st.iotlb_hits, m = st.iotlb_misses;
+    unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
+    if (!s->cfg.stale_check && h + m <= t)
+        sim_note(s, "translations: %llu = %llu IOTLB hits + %llu misses + %llu answered before the IOTLB "
+                    "(translation off, or a fault in the context or PASID stage)", t, h, m, t - h - m);
+    else /* the checker's uncached re-walks count as misses (iommu.h) */
+        sim_note(s, "translations: %llu; IOTLB hits %llu, misses %llu%s", t, h, m,
+                 s->cfg.stale_check ? " (stale_check: each request is also walked uncached, and that walk "
+                                      "counts as a miss)" : "");
+    sim_note(s, "IOTLB hit rate %u.%u%%; page walks %llu; faults %llu (recorded %llu)", pm / 10, pm % 10,
+             (unsigned long long)st.walks, (unsigned long long)st.faults, (unsigned long long)st.faults_recorded);
+    if (st.interrupts)
+        sim_note(s, "interrupts: %llu = remapped %llu + posted %llu + passed through %llu + blocked %llu; "
+                    "interrupt entry cache: %llu hits, %llu misses",
+                 (unsigned long long)st.interrupts, (unsigned long long)st.irq_remapped,
+                 (unsigned long long)st.irq_posted, (unsigned long long)st.irq_compat,
+                 (unsigned long long)st.irq_blocked, (unsigned long long)st.iec_hits,
+                 (unsigned long long)st.iec_misses);
+    sim_note(s, "invalidations: %llu = context %llu + iotlb %llu + pasid-iotlb %llu + pasid-cache %llu + "
+                "devtlb %llu + iec %llu + other %llu (inv-wait descriptors, counted apart: %llu)",
+             (unsigned long long)st.invalidations, (unsigned long long)st.inv_context,
+             (unsigned long long)st.inv_iotlb, (unsigned long long)st.inv_piotlb,
+             (unsigned long long)st.inv_pasid_cache, (unsigned long long)st.inv_devtlb,
+             (unsigned long long)st.inv_iec, (unsigned long long)st.inv_other, (unsigned long long)st.inv_wait);
+}
+
 int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)a;
     (void)r;
     if (!sim_iommu(s))
         return -1;
-    sim_print(s, "%-10s %-8s %-8s %5s %8s %6s %6s %6s %7s %6s  %s\n", "ADI", "device", "PASID", "DMA", "bytes",
-              "xlate", "hits", "misses", "hit%", "faults", "last fault");
+    sim_act(s, "report", "%u ADI%s (a device and PASID that sent requests)", s->nadi, s->nadi == 1 ? "" : "s");
+    sim_note(s, "%-10s %-8s %-8s %5s %8s %6s %6s %6s %7s %6s  %s", "ADI", "device", "PASID", "DMA", "bytes",
+             "xlate", "hits", "misses", "hit%", "faults", "last fault");
     for (unsigned i = 0; i < s->nadi; i++) {
         const struct sim_adi *d = &s->adi[i];
         char sid[16], pasid[24];
         unsigned pm = hit_permille(d->hits, d->misses);
         snprintf(pasid, sizeof(pasid), d->pasid == SIOV_NO_PASID ? "none" : "%u", d->pasid);
-        sim_print(s, "%-10s %-8s %-8s %5llu %8llu %6llu %6llu %6llu %5u.%u%% %6llu  %s\n", adi_label(s, d),
-                  sim_fmt_sid(d->sid, sid), pasid, (unsigned long long)d->ops, (unsigned long long)d->bytes,
-                  (unsigned long long)d->translations, (unsigned long long)d->hits, (unsigned long long)d->misses,
-                  pm / 10, pm % 10, (unsigned long long)d->faults, d->faults ? siov_fault_name(d->last_fault) : "-");
+        sim_note(s, "%-10s %-8s %-8s %5llu %8llu %6llu %6llu %6llu %5u.%u%% %6llu  %s", adi_label(s, d),
+                 sim_fmt_sid(d->sid, sid), pasid, (unsigned long long)d->ops, (unsigned long long)d->bytes,
+                 (unsigned long long)d->translations, (unsigned long long)d->hits, (unsigned long long)d->misses,
+                 pm / 10, pm % 10, (unsigned long long)d->faults, d->faults ? siov_fault_name(d->last_fault) : "-");
     }
-    struct siov_stats st;
-    stats_now(s, &st);
-    unsigned pm = hit_permille(st.iotlb_hits, st.iotlb_misses);
-    sim_print(s, "IOTLB: %llu hits, %llu misses, hit rate %u.%u%%; %llu page walks; %llu faults (%llu recorded)\n",
-              (unsigned long long)st.iotlb_hits, (unsigned long long)st.iotlb_misses, pm / 10, pm % 10,
-              (unsigned long long)st.walks, (unsigned long long)st.faults, (unsigned long long)st.faults_recorded);
-    sim_print(s, "invalidations: %llu (context %llu, iotlb %llu, pasid-iotlb %llu, pasid-cache %llu, wait %llu)\n",
-              (unsigned long long)st.invalidations, (unsigned long long)st.inv_context,
-              (unsigned long long)st.inv_iotlb, (unsigned long long)st.inv_piotlb,
-              (unsigned long long)st.inv_pasid_cache, (unsigned long long)st.inv_wait);
+    sim_note(s, "(DMA: dma-read/write/fill commands; bytes: moved without fault; xlate: the unit's "
+                "translations for them and for translate lines, expect included)");
+    report_totals(s);
     return 0;
 }

@@ -4,6 +4,7 @@
    paging level down to each mapping), decoded by field name. A dump reads
    memory only: it never translates, never touches the caches or counters,
    and bounds its output so that a malformed (even cyclic) table stays short. */
+#include <errno.h>
 #include <string.h>
 
 #include "sim.h"
@@ -20,20 +21,22 @@ struct dump {
     bool nested;
 };
 
-/* One output line, counted; false once the cap is reached. */
+/* One output line (a comment: the output stays a scenario), counted; false
+   once the cap is reached. */
 static bool out(struct dump *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool out(struct dump *d, const char *fmt, ...)
 {
     if (d->lines > DUMP_MAX_LINES)
         return false;
     if (d->lines++ == DUMP_MAX_LINES) {
-        sim_print(d->s, "  ... (output truncated at %d lines)\n", DUMP_MAX_LINES);
+        sim_note(d->s, "  ... (output truncated at %d lines)", DUMP_MAX_LINES);
         return false;
     }
     if (d->s->quiet)
         return true;
     va_list ap;
     va_start(ap, fmt);
+    fputs("# ", d->s->out);
     vfprintf(d->s->out, fmt, ap);
     va_end(ap);
     return true;
@@ -144,8 +147,8 @@ static void print_leaf(struct dump *d, unsigned level, unsigned i, unsigned n, u
                        unsigned indent)
 {
     uint64_t size = 1ull << siov_level_shift(level), pa = pt_addr(d, e, level), hpa = 0;
-    char flags[32], sz[24], idx[16], count[16] = "", tail[48] = "";
-    snprintf(idx, sizeof(idx), n > 1 ? "%03x..%03x" : "%03x", i, i + n - 1);
+    char flags[32], sz[24], idx[24], count[16] = "", tail[48] = "";
+    snprintf(idx, sizeof(idx), n > 1 ? "0x%03x..0x%03x" : "0x%03x", i, i + n - 1);
     if (d->nested && d->fl) {
         bool mapped = sl_lookup(d, pa, &hpa);
         snprintf(tail, sizeof(tail), mapped ? " (hpa 0x%llx)" : " (gpa not mapped by SL)", (unsigned long long)hpa);
@@ -171,7 +174,7 @@ static unsigned walk_entry(struct dump *d, const uint64_t *t, unsigned i, unsign
         print_leaf(d, level, i, n, e, iova, indent);
         return n;
     }
-    if (out(d, "%*sL%u[%03x] 0x%llx -> table 0x%llx  %s\n", indent, "", level, i,
+    if (out(d, "%*sL%u[0x%03x] 0x%llx -> table 0x%llx  %s\n", indent, "", level, i,
             (unsigned long long)canonical(d, iova), (unsigned long long)pt_addr(d, e, level), pt_flags(d, e, flags)))
         walk_table(d, pt_addr(d, e, level), level - 1, iova, indent + 2);
     return 1;
@@ -204,7 +207,7 @@ static void walk_path(struct dump *d, uint64_t ptr, uint64_t iova)
         if (!read_qw(d, gpa_e, &e, 1))
             return;
         sim_fields_decode(lay, &e, false, text, sizeof(text));
-        out(d, "    L%u[%03x] @0x%llx = 0x%016llx:%s\n", level, siov_level_index(iova, level),
+        out(d, "    L%u[0x%03x] @0x%llx = 0x%016llx:%s\n", level, siov_level_index(iova, level),
             (unsigned long long)gpa_e, (unsigned long long)e, text);
         if (!pt_present(d, e)) {
             out(d, "    not present: 0x%llx is not mapped\n", (unsigned long long)iova);
@@ -283,7 +286,7 @@ static void scalable(struct dump *d, uint64_t rta, siov_sid sid, uint32_t pasid,
         pasid = (uint32_t)siov_get(ce[1], SIOV_SCE1_RID_PASID);
         out(d, "  a request without PASID uses RID_PASID %u\n", pasid);
     }
-    snprintf(what, sizeof(what), "PASID directory entry [%u]", pasid >> 6);
+    snprintf(what, sizeof(what), "PASID directory entry [0x%x]", pasid >> 6);
     if (!show(d, what, (ce[0] & SIOV_SCE0_PASIDDIRPTR) + (pasid >> 6) * SIOV_PDE_SIZE, "pasid-dir", &pde))
         return;
     if (!(pde & SIOV_PDE_P))
@@ -318,26 +321,74 @@ static void legacy(struct dump *d, uint64_t rta, siov_sid sid, const uint64_t *i
            iova);
 }
 
+/* The words after sid and PASID: [IOVA] [--dot [FILE]]. */
+struct dump_args {
+    bool have_iova, dot;
+    uint64_t iova;
+    const char *file;
+};
+
+static int dump_args(struct sim *s, const struct sim_args *a, struct dump_args *o)
+{
+    for (unsigned i = 0; i < a->nrest; i++) {
+        const struct sim_tok *t = &a->rest[i];
+        if (sim_tok_is(t, "--dot") || sim_tok_is(t, "dot"))
+            o->dot = true;
+        else if (o->dot && !o->file && t->kind != TOK_EQ && t->kind != TOK_OP)
+            o->file = t->text;
+        else if (!o->have_iova && !o->dot && sim_parse_num(s, t, &o->iova) == 0)
+            o->have_iova = true;
+        else
+            return s->err[0] ? -1 : sim_error(s, "unexpected '%s' (usage: dump SID [PASID] [IOVA] [--dot [FILE]])",
+                                              t->text);
+    }
+    return 0;
+}
+
+/* dump ... --dot [FILE]: the Graphviz graph to FILE or the output. */
+static int dump_dot(struct sim *s, siov_sid sid, uint32_t pasid, const struct dump_args *o)
+{
+    FILE *f = o->file ? fopen(o->file, "w") : s->out;
+    if (!f)
+        return sim_error(s, "cannot write %s: %s", o->file, strerror(errno));
+    int rc = (s->quiet && !o->file) ? 0 : sim_dump_dot(s, f, sid, pasid, o->have_iova ? &o->iova : NULL);
+    if (o->file && fclose(f) && rc == 0)
+        rc = sim_error(s, "writing %s failed", o->file);
+    return rc;
+}
+
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
-    (void)r;
     struct siov_iommu *u = sim_iommu(s);
-    if (!u)
+    struct dump_args o = {0};
+    if (!u || dump_args(s, a, &o) < 0)
         return -1;
+    if (sim_tok_is(a->v[0].tok, "irte")) {
+        if (!o.have_iova || a->v[1].set || o.dot)
+            return sim_error(s, "dump irte takes one interrupt index: dump irte INDEX");
+        return sim_dump_irte(s, o.iova, r);
+    }
     struct dump d = {.s = s};
+    siov_sid dsid;
+    if (sim_parse_sid(s, a->v[0].tok, &dsid) < 0)
+        return -1;
+    if (o.dot)
+        return dump_dot(s, dsid, a->v[1].pasid, &o);
     uint64_t rtaddr = siov_mmio_read(u, SIOV_REG_RTADDR, 8), gsts = siov_mmio_read(u, SIOV_REG_GSTS, 4);
     unsigned ttm = (unsigned)siov_get(rtaddr, SIOV_RTADDR_TTM);
     static const char *const modes[] = {"legacy", "scalable", "reserved", "abort-dma"};
-    char sid[16], pasid[24];
-    out(&d, "dump %s %s%s\n", sim_fmt_sid(a->v[0].sid, sid), sim_fmt_pasid(a->v[1].pasid, pasid),
-        a->v[2].set ? " (one address)" : "");
+    char sid[16], pasid[24], action[80];
+    snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(dsid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
+    if (o.have_iova)
+        snprintf(action + strlen(action), sizeof(action) - strlen(action), " 0x%llx", (unsigned long long)o.iova);
+    sim_act(s, action, NULL);
     out(&d, "RTADDR 0x%llx: root table 0x%llx, %s mode; translation %s\n", (unsigned long long)rtaddr,
         (unsigned long long)(rtaddr & SIOV_RTADDR_RTA), modes[ttm], (gsts & SIOV_GSTS_TES) ? "enabled" : "disabled");
-    const uint64_t *iova = a->v[2].set ? &a->v[2].num : NULL;
+    const uint64_t *iova = o.have_iova ? &o.iova : NULL;
     if (ttm == SIOV_TTM_SCALABLE)
-        scalable(&d, rtaddr & SIOV_RTADDR_RTA, a->v[0].sid, a->v[1].pasid, iova);
+        scalable(&d, rtaddr & SIOV_RTADDR_RTA, dsid, a->v[1].pasid, iova);
     else if (ttm == SIOV_TTM_LEGACY && a->v[1].pasid == SIOV_NO_PASID)
-        legacy(&d, rtaddr & SIOV_RTADDR_RTA, a->v[0].sid, iova);
+        legacy(&d, rtaddr & SIOV_RTADDR_RTA, dsid, iova);
     else if (ttm == SIOV_TTM_LEGACY)
         out(&d, "  legacy mode has no PASID tables (a request with PASID faults RTA.2)\n");
     else

@@ -20,6 +20,11 @@ static const struct sim_enum iotlb_g_names[] = {
     {"global", SIOV_INV_GRAN_GLOBAL}, {"domain", SIOV_INV_GRAN_DOMAIN}, {"page", SIOV_INV_GRAN_PAGE}, {NULL, 0}};
 static const struct sim_enum piotlb_g_names[] = {
     {"pasid", SIOV_PIOTLB_GRAN_PASID}, {"page", SIOV_PIOTLB_GRAN_PAGE}, {NULL, 0}};
+static const struct sim_enum dlm_names[] = {
+    {"fixed", SIOV_DLM_FIXED}, {"lowest", SIOV_DLM_LOWEST}, {"smi", SIOV_DLM_SMI}, {"nmi", SIOV_DLM_NMI},
+    {"init", SIOV_DLM_INIT}, {"extint", SIOV_DLM_EXTINT}, {NULL, 0}};
+static const struct sim_enum svt_names[] = {
+    {"none", SIOV_SVT_NONE}, {"rid", SIOV_SVT_RID}, {"bus", SIOV_SVT_BUS}, {NULL, 0}};
 static const struct sim_enum pc_g_names[] = {
     {"domain", SIOV_PC_GRAN_DOMAIN}, {"pasid", SIOV_PC_GRAN_PASID}, {"global", SIOV_PC_GRAN_GLOBAL}, {NULL, 0}};
 
@@ -71,6 +76,30 @@ static const struct sim_field fl_f[] = {
     {"g", 0, SIOV_FL_G, FLD_NUM, NULL},     {"ea", 0, SIOV_FL_EA, FLD_NUM, NULL},
     {"addr", 0, SIOV_FL_ADDR, FLD_ADDR, NULL}, {"xd", 0, SIOV_FL_XD, FLD_NUM, NULL}, END};
 
+/* Interrupt remapping table entry (remapped and posted formats) and the
+   posted-interrupt descriptor. The posted format's descriptor address is
+   split as the entry holds it: pdal = address bits 31:6, pdah = bits 63:32. */
+static const struct sim_field irte_f[] = {
+    {"p", 0, SIOV_IRTE0_P, FLD_NUM, NULL},     {"fpd", 0, SIOV_IRTE0_FPD, FLD_NUM, NULL},
+    {"dm", 0, SIOV_IRTE0_DM, FLD_NUM, NULL},   {"rh", 0, SIOV_IRTE0_RH, FLD_NUM, NULL},
+    {"tm", 0, SIOV_IRTE0_TM, FLD_NUM, NULL},   {"dlm", 0, SIOV_IRTE0_DLM, FLD_ENUM, dlm_names},
+    {"avail", 0, SIOV_IRTE0_AVAIL, FLD_NUM, NULL}, {"im", 0, SIOV_IRTE0_IM, FLD_NUM, NULL},
+    {"v", 0, SIOV_IRTE0_V, FLD_NUM, NULL},     {"dst", 0, SIOV_IRTE0_DST, FLD_NUM, NULL},
+    {"sid", 1, SIOV_IRTE1_SID, FLD_SID, NULL}, {"sq", 1, SIOV_IRTE1_SQ, FLD_NUM, NULL},
+    {"svt", 1, SIOV_IRTE1_SVT, FLD_ENUM, svt_names}, END};
+static const struct sim_field irte_posted_f[] = {
+    {"p", 0, SIOV_IRTE0_P, FLD_NUM, NULL},     {"fpd", 0, SIOV_IRTE0_FPD, FLD_NUM, NULL},
+    {"avail", 0, SIOV_IRTE0_AVAIL, FLD_NUM, NULL}, {"urg", 0, SIOV_IRTE0_URG, FLD_NUM, NULL},
+    {"im", 0, SIOV_IRTE0_IM, FLD_NUM, NULL},   {"vv", 0, SIOV_IRTE0_V, FLD_NUM, NULL},
+    {"pdal", 0, SIOV_IRTE0_PDAL, FLD_NUM, NULL},
+    {"sid", 1, SIOV_IRTE1_SID, FLD_SID, NULL}, {"sq", 1, SIOV_IRTE1_SQ, FLD_NUM, NULL},
+    {"svt", 1, SIOV_IRTE1_SVT, FLD_ENUM, svt_names}, {"pdah", 1, SIOV_IRTE1_PDAH, FLD_NUM, NULL}, END};
+static const struct sim_field pid_f[] = {
+    {"pir0", 0, ~0ull, FLD_NUM, NULL},         {"pir1", 1, ~0ull, FLD_NUM, NULL},
+    {"pir2", 2, ~0ull, FLD_NUM, NULL},         {"pir3", 3, ~0ull, FLD_NUM, NULL},
+    {"on", 4, SIOV_PID4_ON, FLD_NUM, NULL},    {"sn", 4, SIOV_PID4_SN, FLD_NUM, NULL},
+    {"nv", 4, SIOV_PID4_NV, FLD_NUM, NULL},    {"ndst", 4, SIOV_PID4_NDST, FLD_NUM, NULL}, END};
+
 /* ------------------------------------------------ invalidation descriptors */
 static const struct sim_field cc_f[] = {
     {"g", 0, SIOV_CC0_G, FLD_ENUM, cc_g_names}, {"did", 0, SIOV_CC0_DID, FLD_NUM, NULL},
@@ -115,6 +144,8 @@ static const struct layout_row layouts[] = {
     {{"context", 4, ctx_f}, 0},         {{"legacy-context", 2, lctx_f}, 0},
     {{"pasid-dir", 1, pdir_f}, 0},      {{"pasid", 8, pasid_f}, 0},
     {{"sl", 1, sl_f}, 0},               {{"fl", 1, fl_f}, 0},
+    {{"irte", 2, irte_f}, 0},           {{"irte-posted", 2, irte_posted_f}, 0},
+    {{"pid", 8, pid_f}, 0},
     {{"cc", 2, cc_f}, SIOV_DSC_CC},     {{"iotlb", 2, iotlb_f}, SIOV_DSC_IOTLB},
     {{"devtlb", 2, devtlb_f}, SIOV_DSC_DEVTLB}, {{"iec", 2, iec_f}, SIOV_DSC_IEC},
     {{"wait", 2, wait_f}, SIOV_DSC_WAIT}, {{"piotlb", 2, piotlb_f}, SIOV_DSC_PIOTLB},
@@ -239,8 +270,8 @@ void sim_fields_decode(const struct sim_layout *lay, const uint64_t *qw, bool al
         known[0] |= SIOV_DSC0_TYPE_LO | SIOV_DSC0_TYPE_HI;
     for (unsigned q = 0; q < lay->qwords && o < len; q++)
         if (qw[q] & ~known[q])
-            o += (size_t)snprintf(buf + o, len - o, " other-bits:qw%u=0x%llx", q,
+            o += (size_t)snprintf(buf + o, len - o, " qw%u=0x%llx", q,
                                   (unsigned long long)(qw[q] & ~known[q]));
     if (o == 0)
-        snprintf(buf, len, " (all zero)");
+        snprintf(buf, len, SIM_ALL_ZERO);
 }

@@ -22,7 +22,9 @@ static const struct cfg_field cfg_fields[] = {
     CFG_U(haw),           CFG_U(domain_bits),    CFG_U(version),     CFG_B(scalable),
     CFG_B(sl_ad),         CFG_B(supervisor_req), CFG_B(exec_req),    CFG_B(dev_tlb),
     CFG_B(abort_dma),     CFG_B(rid_pasid),      CFG_B(caching_mode), CFG_B(stale_check),
-    CFG_B(psi),
+    CFG_B(irq_remapping), CFG_B(x2apic),         CFG_B(posted_interrupts), CFG_B(esirtps),
+    CFG_B(x2apic_only),   CFG_B(irq_remap_required), CFG_B(nwfs),
+    CFG_U(iotlb_ways),    CFG_U(iotlb_policy),  CFG_B(psi),
 };
 
 static const struct cfg_field *cfg_find(const char *name)
@@ -95,10 +97,13 @@ int sim_cmd_iommu(struct sim *s, const struct sim_args *a, struct sim_result *r)
     struct siov_iommu *u = sim_iommu(s);
     if (!u)
         return -1;
-    sim_print(s, "iommu: VER 0x%llx CAP 0x%016llx ECAP 0x%016llx\n",
-              (unsigned long long)siov_mmio_read(u, SIOV_REG_VER, 4),
-              (unsigned long long)siov_mmio_read(u, SIOV_REG_CAP, 8),
-              (unsigned long long)siov_mmio_read(u, SIOV_REG_ECAP, 8));
+    uint64_t cap = siov_mmio_read(u, SIOV_REG_CAP, 8), ecap = siov_mmio_read(u, SIOV_REG_ECAP, 8);
+    char bits[512];
+    sim_act(s, "iommu", "VER 0x%llx", (unsigned long long)siov_mmio_read(u, SIOV_REG_VER, 4));
+    sim_reg_decode("CAP", cap, bits, sizeof(bits));
+    sim_note(s, "  CAP  0x%016llx%s", (unsigned long long)cap, bits);
+    sim_reg_decode("ECAP", ecap, bits, sizeof(bits));
+    sim_note(s, "  ECAP 0x%016llx%s", (unsigned long long)ecap, bits);
     return 0;
 }
 
@@ -165,24 +170,63 @@ static int reg_lookup(struct sim *s, const struct sim_val *name, const struct si
     return 0;
 }
 
-/* Names of the set bits of GSTS and FSTS, for people reading the output. */
-static void reg_flags(const char *label, uint64_t v, char *buf, size_t len)
+/* ------------------------------------------------------- decoding */
+/* One bit (a flag) or field of a register, by its spec name. */
+struct reg_bit {
+    const char *name;
+    uint64_t mask;
+};
+#define FLAG_OR_FIELD(mask) ((mask) & ((mask) - 1)) /* nonzero: a field of several bits */
+static const struct reg_bit gsts_bits[] = {
+    {"TES", SIOV_GSTS_TES}, {"RTPS", SIOV_GSTS_RTPS}, {"FLS", SIOV_GSTS_FLS}, {"AFLS", SIOV_GSTS_AFLS},
+    {"WBFS", SIOV_GSTS_WBFS}, {"QIES", SIOV_GSTS_QIES}, {"IRES", SIOV_GSTS_IRES}, {"IRTPS", SIOV_GSTS_IRTPS},
+    {"CFIS", SIOV_GSTS_CFIS}, {NULL, 0}};
+static const struct reg_bit fsts_bits[] = {
+    {"PFO", SIOV_FSTS_PFO}, {"PPF", SIOV_FSTS_PPF}, {"AFO", SIOV_FSTS_AFO}, {"APF", SIOV_FSTS_APF},
+    {"IQE", SIOV_FSTS_IQE}, {"ICE", SIOV_FSTS_ICE}, {"ITE", SIOV_FSTS_ITE}, {"FRI", SIOV_FSTS_FRI}, {NULL, 0}};
+static const struct reg_bit cap_bits[] = {
+    {"ND", SIOV_CAP_ND}, {"AFL", SIOV_CAP_AFL}, {"RWBF", SIOV_CAP_RWBF}, {"PLMR", SIOV_CAP_PLMR},
+    {"PHMR", SIOV_CAP_PHMR}, {"CM", SIOV_CAP_CM}, {"SAGAW", SIOV_CAP_SAGAW}, {"MGAW", SIOV_CAP_MGAW},
+    {"ZLR", SIOV_CAP_ZLR}, {"FRO", SIOV_CAP_FRO}, {"SLLPS", SIOV_CAP_SLLPS}, {"PSI", SIOV_CAP_PSI},
+    {"NFR", SIOV_CAP_NFR}, {"MAMV", SIOV_CAP_MAMV}, {"DWD", SIOV_CAP_DWD}, {"DRD", SIOV_CAP_DRD},
+    {"FL1GP", SIOV_CAP_FL1GP}, {"PI", SIOV_CAP_PI}, {"FL5LP", SIOV_CAP_FL5LP}, {"ECMDS", SIOV_CAP_ECMDS},
+    {"ESIRTPS", SIOV_CAP_ESIRTPS}, {"ESRTPS", SIOV_CAP_ESRTPS}, {NULL, 0}};
+static const struct reg_bit ecap_bits[] = {
+    {"C", SIOV_ECAP_C}, {"QI", SIOV_ECAP_QI}, {"DT", SIOV_ECAP_DT}, {"IR", SIOV_ECAP_IR}, {"EIM", SIOV_ECAP_EIM},
+    {"PT", SIOV_ECAP_PT}, {"SC", SIOV_ECAP_SC}, {"IRO", SIOV_ECAP_IRO}, {"MHMV", SIOV_ECAP_MHMV},
+    {"MTS", SIOV_ECAP_MTS}, {"NEST", SIOV_ECAP_NEST}, {"PRS", SIOV_ECAP_PRS}, {"ERS", SIOV_ECAP_ERS},
+    {"SRS", SIOV_ECAP_SRS}, {"NWFS", SIOV_ECAP_NWFS}, {"EAFS", SIOV_ECAP_EAFS}, {"PSS", SIOV_ECAP_PSS},
+    {"PASID", SIOV_ECAP_PASID}, {"DIT", SIOV_ECAP_DIT}, {"PDS", SIOV_ECAP_PDS}, {"SMTS", SIOV_ECAP_SMTS},
+    {"VCS", SIOV_ECAP_VCS}, {"SLADS", SIOV_ECAP_SLADS}, {"SLTS", SIOV_ECAP_SLTS}, {"FLTS", SIOV_ECAP_FLTS},
+    {"SMPWCS", SIOV_ECAP_SMPWCS}, {"RPS", SIOV_ECAP_RPS}, {"PMS", SIOV_ECAP_PMS}, {"ADMS", SIOV_ECAP_ADMS},
+    {"RPRIVS", SIOV_ECAP_RPRIVS}, {NULL, 0}};
+
+void sim_reg_decode(const char *reg, uint64_t v, char *buf, size_t len)
 {
-    static const struct sim_enum gsts[] = {
-        {"TES", SIOV_GSTS_TES}, {"RTPS", SIOV_GSTS_RTPS}, {"FLS", SIOV_GSTS_FLS}, {"AFLS", SIOV_GSTS_AFLS},
-        {"WBFS", SIOV_GSTS_WBFS}, {"QIES", SIOV_GSTS_QIES}, {"IRES", SIOV_GSTS_IRES},
-        {"IRTPS", SIOV_GSTS_IRTPS}, {"CFIS", SIOV_GSTS_CFIS}, {NULL, 0}};
-    static const struct sim_enum fsts[] = {
-        {"PFO", SIOV_FSTS_PFO}, {"PPF", SIOV_FSTS_PPF}, {"AFO", SIOV_FSTS_AFO}, {"APF", SIOV_FSTS_APF},
-        {"IQE", SIOV_FSTS_IQE}, {"ICE", SIOV_FSTS_ICE}, {"ITE", SIOV_FSTS_ITE}, {NULL, 0}};
-    const struct sim_enum *e = strcmp(label, "GSTS") == 0 ? gsts : strcmp(label, "FSTS") == 0 ? fsts : NULL;
+    static const struct {
+        const char *name;
+        const struct reg_bit *bits;
+    } regs[] = {{"GSTS", gsts_bits}, {"GCMD", gsts_bits}, {"FSTS", fsts_bits}, {"CAP", cap_bits},
+                {"ECAP", ecap_bits}};
+    const struct reg_bit *b = NULL;
+    char names[400] = "";
     size_t o = 0;
-    buf[0] = '\0';
-    for (; e && e->name; e++)
-        if (v & e->value)
-            o += (size_t)snprintf(buf + o, len - o, " %s", e->name);
-    if (e && strcmp(label, "FSTS") == 0)
-        snprintf(buf + o, len - o, " FRI=%llu", (unsigned long long)siov_get(v, SIOV_FSTS_FRI));
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+        if (strcmp(regs[i].name, reg) == 0)
+            b = regs[i].bits;
+    for (; b && b->name && o < sizeof(names); b++) {
+        uint64_t f = siov_get(v, b->mask);
+        bool field = FLAG_OR_FIELD(b->mask) != 0;
+        if (!field && f)
+            o += (size_t)snprintf(names + o, sizeof(names) - o, " %s", b->name);
+        else if (field && (strcmp(b->name, "FRI") != 0 || (v & SIOV_FSTS_PPF))) /* FRI means nothing without PPF */
+            o += (size_t)snprintf(names + o, sizeof(names) - o, f > 9 ? " %s=0x%llx" : " %s=%llu", b->name,
+                                  (unsigned long long)f);
+    }
+    if (o)
+        snprintf(buf, len, " (%s)", names + 1);
+    else if (len)
+        buf[0] = '\0';
 }
 
 int sim_cmd_reg(struct sim *s, const struct sim_args *a, struct sim_result *r)
@@ -195,10 +239,10 @@ int sim_cmd_reg(struct sim *s, const struct sim_args *a, struct sim_result *r)
         return -1;
     r->kind = RES_NUM;
     r->num = siov_mmio_read(u, off, width);
-    char flags[96];
-    reg_flags(label, r->num, flags, sizeof(flags));
-    sim_print(s, "reg %s (0x%03llx) = 0x%0*llx%s\n", label, (unsigned long long)off, (int)width * 2,
-              (unsigned long long)r->num, flags);
+    char flags[512], action[64];
+    sim_reg_decode(label, r->num, flags, sizeof(flags));
+    snprintf(action, sizeof(action), "reg %s%s", label, a->v[1].set ? (width == 8 ? " 8" : " 4") : "");
+    sim_act(s, action, "0x%0*llx%s", (int)width * 2, (unsigned long long)r->num, flags);
     return 0;
 }
 
@@ -214,8 +258,15 @@ int sim_cmd_reg_write(struct sim *s, const struct sim_args *a, struct sim_result
     if (width == 4 && a->v[1].num > 0xFFFFFFFFu)
         return sim_error(s, "value 0x%llx does not fit a 4-byte write", (unsigned long long)a->v[1].num);
     siov_mmio_write(u, off, a->v[1].num, width);
-    sim_print(s, "reg-write %s (0x%03llx) <- 0x%0*llx\n", label, (unsigned long long)off, (int)width * 2,
-              (unsigned long long)a->v[1].num);
+    char action[96], gsts[96];
+    snprintf(action, sizeof(action), "reg-write %s 0x%0*llx%s", label, (int)width * 2, (unsigned long long)a->v[1].num,
+             a->v[2].set ? (width == 8 ? " 8" : " 4") : "");
+    uint64_t g = siov_mmio_read(u, SIOV_REG_GSTS, 4);
+    sim_reg_decode("GSTS", g, gsts, sizeof(gsts));
+    if (strcmp(label, "GCMD") == 0) /* what the command did */
+        sim_act(s, action, "GSTS 0x%08llx%s", (unsigned long long)g, gsts);
+    else
+        sim_act(s, action, "OK");
     return 0;
 }
 
@@ -236,6 +287,8 @@ int sim_cmd_gcmd(struct sim *s, const struct sim_args *a, struct sim_result *r)
     unsigned i = 0;
     const struct sim_tok *k, *v;
     int more;
+    char action[160] = "gcmd";
+    size_t o = 4;
     while ((more = sim_kv_next(s, a, &i, &k, &v)) > 0) {
         const struct sim_enum *b = gcmd_bits;
         while (b->name && strcmp(b->name, k->text) != 0)
@@ -246,12 +299,18 @@ int sim_cmd_gcmd(struct sim *s, const struct sim_args *a, struct sim_result *r)
         if (sim_parse_bool(s, v, &on) < 0)
             return -1;
         cmd = on ? cmd | b->value : cmd & ~b->value;
+        if (o < sizeof(action))
+            o += (size_t)snprintf(action + o, sizeof(action) - o, " %s=%d", b->name, on);
     }
     if (more < 0)
         return -1;
     siov_mmio_write(u, SIOV_REG_GCMD, cmd, 4);
-    sim_print(s, "gcmd <- 0x%08llx, GSTS now 0x%08llx\n", (unsigned long long)cmd,
-              (unsigned long long)siov_mmio_read(u, SIOV_REG_GSTS, 4));
+    uint64_t g = siov_mmio_read(u, SIOV_REG_GSTS, 4);
+    char bits[2][96];
+    sim_reg_decode("GCMD", cmd, bits[0], sizeof(bits[0]));
+    sim_reg_decode("GSTS", g, bits[1], sizeof(bits[1]));
+    sim_act(s, action, "GCMD 0x%08llx%s, GSTS 0x%08llx%s", (unsigned long long)cmd, bits[0], (unsigned long long)g,
+            bits[1]);
     return 0;
 }
 
@@ -275,7 +334,9 @@ int sim_cmd_read64(struct sim *s, const struct sim_args *a, struct sim_result *r
         return -1;
     r->kind = RES_NUM;
     r->num = v;
-    sim_print(s, "read64 0x%llx = 0x%016llx\n", (unsigned long long)a->v[0].num, (unsigned long long)v);
+    char action[48];
+    snprintf(action, sizeof(action), "read64 0x%llx", (unsigned long long)a->v[0].num);
+    sim_act(s, action, "0x%016llx", (unsigned long long)v);
     return 0;
 }
 
@@ -285,20 +346,25 @@ int sim_cmd_write64(struct sim *s, const struct sim_args *a, struct sim_result *
     uint64_t v = a->v[1].num;
     if (mem_io(s, a->v[0].num, &v, 8, true) < 0)
         return -1;
-    sim_print(s, "write64 0x%llx <- 0x%016llx\n", (unsigned long long)a->v[0].num, (unsigned long long)v);
+    char action[64];
+    snprintf(action, sizeof(action), "write64 0x%llx 0x%016llx", (unsigned long long)a->v[0].num,
+             (unsigned long long)v);
+    sim_act(s, action, "OK");
     return 0;
 }
 
 void sim_hexdump(struct sim *s, uint64_t addr, const uint8_t *b, size_t len)
 {
     for (size_t i = 0; i < len; i += 16) {
-        sim_print(s, "  %08llx:", (unsigned long long)(addr + i));
+        char line[96];
+        size_t o = (size_t)snprintf(line, sizeof(line), "  %08llx:", (unsigned long long)(addr + i));
         for (size_t j = i; j < i + 16 && j < len; j++)
-            sim_print(s, " %02x", b[j]);
-        sim_print(s, "%*s  |", (int)(3 * (i + 16 > len ? i + 16 - len : 0)), "");
+            o += (size_t)snprintf(line + o, sizeof(line) - o, " %02x", b[j]);
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%*s  |", (int)(3 * (i + 16 > len ? i + 16 - len : 0)), "");
         for (size_t j = i; j < i + 16 && j < len; j++)
-            sim_print(s, "%c", b[j] >= 0x20 && b[j] < 0x7F ? b[j] : '.');
-        sim_print(s, "|\n");
+            line[o++] = b[j] >= 0x20 && b[j] < 0x7F ? (char)b[j] : '.';
+        snprintf(line + o, sizeof(line) - o, "|");
+        sim_note(s, "%s", line);
     }
 }
 
@@ -313,7 +379,9 @@ int sim_cmd_read(struct sim *s, const struct sim_args *a, struct sim_result *r)
     if (mem_io(s, a->v[0].num, b, len, false) < 0)
         return free(b), -1;
     r->kind = RES_BYTES, r->bytes = b, r->len = len;
-    sim_print(s, "read 0x%llx %zu:\n", (unsigned long long)a->v[0].num, len);
+    char action[64];
+    snprintf(action, sizeof(action), "read 0x%llx %zu", (unsigned long long)a->v[0].num, len);
+    sim_act(s, action, "OK:");
     sim_hexdump(s, a->v[0].num, b, len);
     return 0;
 }
@@ -324,8 +392,14 @@ int sim_cmd_write(struct sim *s, const struct sim_args *a, struct sim_result *r)
     const struct sim_tok *t = a->v[1].tok;
     if (mem_io(s, a->v[0].num, (void *)(uintptr_t)t->text, t->len, true) < 0)
         return -1;
-    sim_print(s, "write 0x%llx <- %zu bytes\n", (unsigned long long)a->v[0].num, t->len);
-    return 0;
+    char *q = sim_quote((const uint8_t *)t->text, t->len), *action = q ? malloc(strlen(q) + 32) : NULL;
+    if (action) {
+        sprintf(action, "write 0x%llx %s", (unsigned long long)a->v[0].num, q);
+        sim_act(s, action, "OK (%zu bytes)", t->len);
+    }
+    free(action);
+    free(q);
+    return action ? 0 : sim_error(s, "out of memory");
 }
 
 int sim_cmd_fill(struct sim *s, const struct sim_args *a, struct sim_result *r)
@@ -340,9 +414,11 @@ int sim_cmd_fill(struct sim *s, const struct sim_args *a, struct sim_result *r)
     memset(b, (int)a->v[2].num, len);
     int rc = mem_io(s, a->v[0].num, b, len, true);
     free(b);
+    char action[64];
+    snprintf(action, sizeof(action), "fill 0x%llx %zu 0x%02llx", (unsigned long long)a->v[0].num, len,
+             (unsigned long long)a->v[2].num);
     if (rc == 0)
-        sim_print(s, "fill 0x%llx %zu bytes of 0x%02llx\n", (unsigned long long)a->v[0].num, len,
-                  (unsigned long long)a->v[2].num);
+        sim_act(s, action, "OK");
     return rc;
 }
 
@@ -362,8 +438,10 @@ int sim_cmd_mem_fail(struct sim *s, const struct sim_args *a, struct sim_result 
         return -1;
     if (siov_mem_fail_range(m, a->v[0].num, w->value ? a->v[1].num : 0, w->value) < 0)
         return sim_error(s, "mem-fail needs the flat memory backend");
-    sim_print(s, "mem-fail [0x%llx, +0x%llx) %s\n", (unsigned long long)a->v[0].num,
-              (unsigned long long)a->v[1].num, w->name);
+    char action[80];
+    snprintf(action, sizeof(action), "mem-fail 0x%llx 0x%llx %s", (unsigned long long)a->v[0].num,
+             (unsigned long long)a->v[1].num, w->name);
+    sim_act(s, action, "OK");
     return 0;
 }
 
@@ -386,9 +464,11 @@ int sim_cmd_entry(struct sim *s, const struct sim_args *a, struct sim_result *r)
         return -1;
     if (mem_io(s, a->v[1].num, qw, lay->qwords * 8, true) < 0)
         return -1;
-    char text[512];
+    char text[512], action[600];
     sim_fields_decode(lay, qw, false, text, sizeof(text));
-    sim_print(s, "entry %s @0x%llx:%s\n", lay->name, (unsigned long long)a->v[1].num, text);
+    snprintf(action, sizeof(action), "entry %s 0x%llx%s", lay->name, (unsigned long long)a->v[1].num,
+             strcmp(text, SIM_ALL_ZERO) ? text : "");
+    sim_act(s, action, "OK");
     return 0;
 }
 
@@ -398,9 +478,10 @@ int sim_cmd_decode(struct sim *s, const struct sim_args *a, struct sim_result *r
     const struct sim_layout *lay = entry_layout(s, a->v[0].tok);
     if (!lay || mem_io(s, a->v[1].num, qw, lay->qwords * 8, false) < 0)
         return -1;
-    char text[512];
+    char text[512], action[64];
     sim_fields_decode(lay, qw, true, text, sizeof(text));
-    sim_print(s, "%s @0x%llx:%s\n", lay->name, (unsigned long long)a->v[1].num, text);
+    snprintf(action, sizeof(action), "decode %s 0x%llx", lay->name, (unsigned long long)a->v[1].num);
+    sim_act(s, action, "%s", text + (text[0] == ' '));
     r->kind = RES_NUM;
     r->num = qw[0];
     return 0;

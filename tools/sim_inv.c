@@ -21,8 +21,13 @@ int sim_cmd_queue(struct sim *s, const struct sim_args *a, struct sim_result *r)
     uint32_t enables = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4) &
                        (uint32_t)(SIOV_GSTS_TES | SIOV_GSTS_IRES | SIOV_GSTS_CFIS);
     siov_mmio_write(u, SIOV_REG_GCMD, enables | SIOV_GCMD_QIE, 4);
-    sim_print(s, "queue at 0x%llx, %u pages, %s descriptors, GSTS 0x%08llx\n", (unsigned long long)a->v[0].num,
-              1u << qs, dw ? "256-bit" : "128-bit", (unsigned long long)siov_mmio_read(u, SIOV_REG_GSTS, 4));
+    char action[64], bits[96];
+    uint64_t g = siov_mmio_read(u, SIOV_REG_GSTS, 4);
+    snprintf(action, sizeof(action), "queue 0x%llx %llu %llu", (unsigned long long)a->v[0].num,
+             (unsigned long long)qs, (unsigned long long)dw);
+    sim_reg_decode("GSTS", g, bits, sizeof(bits));
+    sim_act(s, action, "%u page%s of %s descriptors, GSTS 0x%08llx%s", 1u << qs, qs ? "s" : "",
+            dw ? "256-bit" : "128-bit", (unsigned long long)g, bits);
     return 0;
 }
 
@@ -88,15 +93,64 @@ static void queue_ring_around(struct sim *s, struct siov_iommu *u, const uint64_
         b[i] += y[i] - x[i];
 }
 
-int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r)
+/* Device-TLB descriptors take size=N (with addr=): the range in the S-bit
+   encoding (facts 13.5), written into qw1 for them. *args loses the pair. */
+static int devtlb_size(struct sim *s, const struct sim_layout *lay, struct sim_args *args, uint64_t *size,
+                       bool *have)
+{
+    *have = false;
+    bool pasid_form = strcmp(lay->name, "pdevtlb") == 0;
+    if (!pasid_form && strcmp(lay->name, "devtlb") != 0)
+        return 0;
+    unsigned i = 0;
+    const struct sim_tok *k, *v;
+    int rc;
+    while ((rc = sim_kv_next(s, args, &i, &k, &v)) > 0) {
+        if (!sim_tok_is(k, "size"))
+            continue;
+        if (sim_parse_num(s, v, size) < 0)
+            return -1;
+        if (*size < SIOV_PAGE_SIZE || (*size & (*size - 1)))
+            return sim_error(s, "size must be a power of two of at least 4K");
+        *have = true;
+        /* drop the three tokens key = value: the fields encoder does not know them */
+        struct sim_tok *rest = (struct sim_tok *)(uintptr_t)args->rest;
+        memmove(&rest[i - 3], &rest[i], (args->nrest - i) * sizeof(*rest));
+        args->nrest -= 3;
+        return 0;
+    }
+    return rc;
+}
+
+/* qw1 with the range [addr, addr + size) of a 0x3 or 0x8 descriptor. */
+static uint64_t with_range(const struct sim_layout *lay, uint64_t qw1, uint64_t size)
+{
+    bool pasid_form = strcmp(lay->name, "pdevtlb") == 0;
+    uint64_t s_bit = pasid_form ? SIOV_PDTLB1_S : SIOV_DTLB1_S;
+    int s;
+    uint64_t addr = siov_ats_range_encode(qw1 & SIOV_ADDR_4K, size, &s);
+    return (qw1 & ~(SIOV_ADDR_4K | s_bit)) | addr | (s ? s_bit : 0);
+}
+
+int sim_cmd_inv(struct sim *s, const struct sim_args *a_in, struct sim_result *r)
 {
     (void)r;
     struct siov_iommu *u = sim_iommu(s);
-    const struct sim_layout *lay = u ? inv_layout(s, a->v[0].tok) : NULL;
-    uint64_t qw[8], base = 0, size = SIOV_PAGE_SIZE;
+    const struct sim_layout *lay = u ? inv_layout(s, a_in->v[0].tok) : NULL;
+    uint64_t qw[8], base = 0, size = SIOV_PAGE_SIZE, range = 0;
     unsigned dsz = 16;
-    if (!lay || sim_fields_encode(s, lay, a, qw) < 0 || queue_geometry(s, u, &base, &size, &dsz) < 0)
+    struct sim_tok toks[SIM_MAX_TOKENS];
+    struct sim_args a_copy = *a_in, *a = &a_copy;
+    bool ranged = false;
+    if (lay && a->nrest <= SIM_MAX_TOKENS) {
+        memcpy(toks, a_in->rest, a_in->nrest * sizeof(toks[0]));
+        a->rest = toks;
+    }
+    if (!lay || devtlb_size(s, lay, a, &range, &ranged) < 0 || sim_fields_encode(s, lay, a, qw) < 0 ||
+        queue_geometry(s, u, &base, &size, &dsz) < 0)
         return -1;
+    if (ranged)
+        qw[1] = with_range(lay, qw[1], range);
     if (lay->qwords > 2 && dsz == 16 && (qw[2] | qw[3]))
         return sim_error(s, "qw2/qw3 need a queue of 256-bit descriptors (queue ... dw=1)");
     uint64_t desc[4] = {qw[0], qw[1], lay->qwords > 2 ? qw[2] : 0, lay->qwords > 2 ? qw[3] : 0};
@@ -106,10 +160,10 @@ int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r)
     uint64_t iqh = siov_mmio_read(u, SIOV_REG_IQH, 8), fsts = siov_mmio_read(u, SIOV_REG_FSTS, 4);
     if (s->drv && !(fsts & SIOV_FSTS_IQE))
         queue_ring_around(s, u, q, start);
-    char text[512];
+    char text[512], action[600];
     sim_fields_decode(lay, qw, false, text, sizeof(text));
-    sim_print(s, "inv %s:%s (qw0=0x%llx qw1=0x%llx) IQH 0x%llx%s\n", lay->name, text, (unsigned long long)qw[0],
-              (unsigned long long)qw[1], (unsigned long long)iqh,
-              (fsts & SIOV_FSTS_IQE) ? " -> queue error (FSTS.IQE)" : "");
+    snprintf(action, sizeof(action), "inv %s%s", lay->name, strcmp(text, SIM_ALL_ZERO) ? text : "");
+    sim_act(s, action, "%sqw0=0x%llx qw1=0x%llx, IQH 0x%llx", (fsts & SIOV_FSTS_IQE) ? "queue error (FSTS.IQE); " : "",
+            (unsigned long long)qw[0], (unsigned long long)qw[1], (unsigned long long)iqh);
     return 0;
 }

@@ -174,8 +174,8 @@ static unsigned suffix_shift(const char *suf)
 static int parse_term(struct sim *s, const struct sim_tok *t, const char *p, uint64_t *out)
 {
     struct sim_name *n = isalpha((unsigned char)p[0]) ? sim_name_find(s, p) : NULL;
-    if (n && n->kind == NAME_NUMBER) {
-        *out = n->num;
+    if (n && (n->kind == NAME_NUMBER || n->kind == NAME_IRQ)) {
+        *out = n->kind == NAME_IRQ ? n->msi.addr : n->num; /* an interrupt: its message address */
         return 0;
     }
     unsigned base = 10;
@@ -282,7 +282,7 @@ static const struct flag_word flag_words[] = {
     {"read", SIOV_ACCESS_READ, true},   {"write", SIOV_ACCESS_WRITE, true},
     {"exec", SIOV_ACCESS_EXEC, true},   {"priv", SIOV_ACCESS_PRIV, true},
     {"ats", SIOV_ACCESS_ATS_REQ, false}, {"translated", SIOV_ACCESS_TRANSLATED, false},
-    {"none", 0, true},
+    {"nw", SIOV_ACCESS_NO_WRITE, false}, {"none", 0, true},
 };
 
 /* One piece of an access list: a word above, or letters from r, w, x. */
@@ -320,7 +320,7 @@ int sim_parse_access(struct sim *s, const struct sim_tok *t, bool prot, unsigned
     }
     return sim_error(s, "bad %s '%s' (%s)", prot ? "permission" : "access", t->text,
                      prot ? "letters r w x, or words read write exec priv, joined by , or +"
-                          : "letters r w x, or words read write exec priv ats translated, joined by , or +");
+                          : "letters r w x, or words read write exec priv ats translated nw, joined by , or +");
 }
 
 int sim_parse_bool(struct sim *s, const struct sim_tok *t, bool *out)
@@ -338,20 +338,8 @@ int sim_parse_bool(struct sim *s, const struct sim_tok *t, bool *out)
 /* ----------------------------------------------------- fault and errno names */
 int sim_fault_by_name(const char *name, siov_fault *out)
 {
-    char want[16];
-    size_t n = strlen(name);
-    if (n == 0 || n >= sizeof(want))
-        return -1;
-    for (size_t i = 0; i <= n; i++)
-        want[i] = name[i] == '_' ? '.' : name[i];
-    for (unsigned f = 0; f <= SIOV_ERR_BUS; f++) {
-        const char *fn = siov_fault_name((siov_fault)f);
-        if (strcmp(fn, "?") != 0 && strcasecmp(fn, want) == 0) {
-            *out = (siov_fault)f;
-            return 0;
-        }
-    }
-    return -1;
+    /* either terminology: SSL.2 or its rev 3.4+ name SSS.2 */
+    return siov_fault_from_name(name, out) == 0 ? 0 : -1;
 }
 
 struct errno_name {
@@ -384,6 +372,38 @@ const char *sim_errno_name(int err)
 }
 
 /* ------------------------------------------------------------ formatting */
+char *sim_quote(const uint8_t *b, size_t len)
+{
+    char *q = malloc(4 * len + 3), *o = q;
+    if (!q)
+        return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        static const char esc_from[] = "\n\r\t\\\"", esc_to[] = "nrt\\\"";
+        const char *e = b[i] ? strchr(esc_from, b[i]) : NULL;
+        if (e)
+            *o++ = '\\', *o++ = esc_to[e - esc_from];
+        else if (b[i] >= 0x20 && b[i] < 0x7F)
+            *o++ = (char)b[i];
+        else
+            o += sprintf(o, "\\x%02x", b[i]);
+    }
+    *o++ = '"';
+    *o = '\0';
+    return q;
+}
+
+void sim_join_tokens(const struct sim_tok *t, unsigned n, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < n && o < len; i++) {
+        char *q = t[i].kind == TOK_STRING ? sim_quote((const uint8_t *)t[i].text, t[i].len) : NULL;
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? " " : "", q ? q : t[i].text);
+        free(q);
+    }
+}
+
 const char *sim_fmt_sid(siov_sid sid, char buf[16])
 {
     snprintf(buf, 16, "%02x:%02x.%x", SIOV_SID_BUS(sid), SIOV_SID_DEVFN(sid) >> 3, sid & 7);
@@ -401,10 +421,10 @@ const char *sim_fmt_pasid(uint32_t pasid, char buf[24])
 
 const char *sim_fmt_access(unsigned access, char buf[48])
 {
-    snprintf(buf, 48, "%s%s%s%s%s%s", (access & SIOV_ACCESS_READ) ? "r" : "",
+    snprintf(buf, 48, "%s%s%s%s%s%s%s", (access & SIOV_ACCESS_READ) ? "r" : "",
              (access & SIOV_ACCESS_WRITE) ? "w" : "", (access & SIOV_ACCESS_EXEC) ? "x" : "",
              (access & SIOV_ACCESS_PRIV) ? "+priv" : "", (access & SIOV_ACCESS_ATS_REQ) ? "+ats" : "",
-             (access & SIOV_ACCESS_TRANSLATED) ? "+translated" : "");
+             (access & SIOV_ACCESS_TRANSLATED) ? "+translated" : "", (access & SIOV_ACCESS_NO_WRITE) ? "+nw" : "");
     if (!buf[0])
         snprintf(buf, 48, "none");
     return buf;
@@ -443,6 +463,25 @@ static bool valid_name(const char *p)
     return true;
 }
 
+/* Why a word cannot be a name (a command, or a word the argument parsers
+   read), or NULL. */
+static const char *reserved_word(const char *w)
+{
+    if (strcmp(w, "pasid") == 0 || strcmp(w, "nopasid") == 0)
+        return "it introduces a request's PASID";
+    return sim_cmd_find(w) ? "the name of a command" : NULL;
+}
+
+int sim_name_check(struct sim *s, const struct sim_tok *t)
+{
+    const char *why = t->kind == TOK_WORD ? reserved_word(t->text) : NULL;
+    if (why)
+        return sim_error(s, "'%s' is a reserved word (%s)", t->text, why);
+    if (sim_name_find(s, t->text))
+        return sim_error(s, "name '%s' is already taken", t->text);
+    return 0;
+}
+
 struct sim_name *sim_name_add(struct sim *s, const struct sim_tok *t, enum sim_name_kind kind)
 {
     if (t->kind != TOK_WORD || !valid_name(t->text) || t->len >= SIM_NAME_LEN) {
@@ -450,10 +489,8 @@ struct sim_name *sim_name_add(struct sim *s, const struct sim_tok *t, enum sim_n
                   t->text, SIM_NAME_LEN - 1);
         return NULL;
     }
-    if (sim_name_find(s, t->text) || sim_cmd_find(t->text)) {
-        sim_error(s, "name '%s' is already taken", t->text);
+    if (sim_name_check(s, t) < 0)
         return NULL;
-    }
     if (s->nnames == SIM_MAX_NAMES) {
         sim_error(s, "too many names (at most %d)", SIM_MAX_NAMES);
         return NULL;

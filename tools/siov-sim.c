@@ -1,28 +1,49 @@
 /* siov-sim: run a scenario of the libsiov scenario language
    (docs/siov-sim.md) from a file or standard input, or, with no scenario,
    the built-in SIOV demo. Exit status: 0 passed, 1 an expectation failed,
-   2 the scenario is malformed or a command failed. */
+   2 a malformed line or a failed command. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
+#include "sim_tools.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: siov-sim [options] [SCENARIO | -]\n"
+               "       siov-sim replay TRACE [--iotlb LIST] [--atc LIST] [--policy LIST] [--ways N] [--plot DIR] [--check]\n"
+               "       siov-sim tracegen ring|random|stream OUT [key=value...] [--binary]\n"
+               "       siov-sim convert IN OUT [--text|--binary]\n"
                "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
+               "replay, tracegen and convert work on DMA traces (docs/tracing.md).\n"
                "  -q, --quiet            print only failures\n"
-               "  -v, --verbose          say so when a scenario passes\n"
+               "  -v, --verbose          also echo the lines that print nothing, and the interrupts\n"
                "  --expect-error TEXT    succeed only if the run fails with a message containing TEXT\n"
                "  --expect-output TEXT   the output must contain TEXT as a line (may be repeated)\n"
                "  --print-demo           print the demo scenario (a starting point for your own)\n"
                "  --commands             list the scenario commands\n"
                "  -h, --help             this text\n"
-               "  --version              the library version\n");
+               "  --version              the library version\n"
+               "Output is a scenario too: each action in the scenario language, its result in a\n"
+               "'# -> ...' comment, everything else as comments.\n"
+               "Exit status: 0 the scenario passed; 1 an expect failed; 2 a malformed line or a\n"
+               "failed command (the run stops there), or bad options.\n"
+               "replay (exit status 1 when --check finds a differing answer, 2 on an error):\n"
+               "  --iotlb LIST           IOTLB entries to sweep: N,N,... or A..B (powers of two; default 4096)\n"
+               "  --atc LIST             give each device an ATC of these entries, swept like --iotlb\n"
+               "  --policy LIST          caches to sweep: default (libsiov's own), lru, fifo, random\n"
+               "  --ways N               ways per set of lru/fifo/random (default full: fully associative)\n"
+               "  --seed N               the random policy's seed (default 1)\n"
+               "  --plot DIR             write SVG hit-rate curves into DIR\n"
+               "  --check                compare every answer with the one the trace recorded\n"
+               "convert:\n"
+               "  --text, --binary       the form to write (default: the other one)\n"
+               "tracegen:\n"
+               "  --binary               write the binary form\n");
 }
 
-#define MAX_EXPECT_OUTPUT 32
+#define MAX_EXPECT_OUTPUT 64
 struct options {
     bool quiet, verbose, print_demo, commands;
     const char *expect_error;
@@ -89,24 +110,35 @@ static int check_expected_error(const struct sim *s, int rc, const char *text)
     return 1;
 }
 
-/* --expect-output: every TEXT must be a whole line of the output (leading
-   and trailing blanks ignored). Prints the output through; 0 or 1. */
+/* Whether the line [b, e) of the output, blanks around it and a leading
+   comment '#' ignored, is want. */
+static bool line_is(const char *b, const char *e, const char *want)
+{
+    size_t n = strlen(want);
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    if (b < e && *b == '#' && want[0] != '#')
+        for (b++; b < e && (*b == ' ' || *b == '\t'); b++)
+            ;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    return (size_t)(e - b) == n && memcmp(b, want, n) == 0;
+}
+
+/* --expect-output: every TEXT must be a whole line of the output (blanks
+   around it, and the '#' of a comment line, ignored). Prints the output
+   through; 0 or 1. */
 static int check_output(const char *text, const struct options *o)
 {
     int rc = 0;
     fputs(text, stdout);
     for (unsigned i = 0; i < o->n_expect_output; i++) {
-        const char *want = o->expect_output[i], *p = text;
-        size_t n = strlen(want);
+        const char *want = o->expect_output[i];
         bool found = false;
-        while (!found && (p = strstr(p, want)) != NULL) {
-            const char *b = p, *e = p + n;
-            while (b > text && (b[-1] == ' ' || b[-1] == '\t'))
-                b--;
-            while (*e == ' ' || *e == '\t')
-                e++;
-            found = (b == text || b[-1] == '\n') && (*e == '\n' || *e == '\0');
-            p++;
+        for (const char *b = text; !found && *b;) {
+            const char *e = b + strcspn(b, "\n");
+            found = line_is(b, e, want);
+            b = *e ? e + 1 : e;
         }
         if (!found) {
             fprintf(stderr, "siov-sim: the output has no line \"%s\"\n", want);
@@ -116,8 +148,9 @@ static int check_output(const char *text, const struct options *o)
     return rc;
 }
 
-/* Run with the output captured for --expect-output. */
-static int run_captured(struct sim *s, const struct options *o)
+/* Run with the output captured for --expect-output; *out_rc: 0 if every
+   line was there, else 1. Returns the run's status. */
+static int run_captured(struct sim *s, const struct options *o, int *out_rc)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -128,15 +161,21 @@ static int run_captured(struct sim *s, const struct options *o)
     int rc = run(s, o);
     fclose(mem);
     s->out = stdout;
-    int orc = check_output(buf ? buf : "", o);
+    *out_rc = check_output(buf ? buf : "", o);
     free(buf);
-    return rc ? rc : orc;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "replay"))
+        return sim_replay_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "tracegen"))
+        return sim_tracegen_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "convert"))
+        return sim_convert_main(argc - 2, argv + 2);
     struct options o = {0};
-    int rc = parse_options(argc, argv, &o);
+    int rc = parse_options(argc, argv, &o), out_rc = 0;
     if (rc)
         return rc == 1 ? 0 : 2;
     if (o.print_demo)
@@ -150,12 +189,12 @@ int main(int argc, char **argv)
     if (o.commands)
         sim_help(s, NULL);
     else if (o.n_expect_output)
-        rc = run_captured(s, &o);
+        rc = run_captured(s, &o, &out_rc);
     else
         rc = run(s, &o);
     if (o.expect_error)
         rc = check_expected_error(s, rc, o.expect_error);
     sim_fini(s);
     free(s);
-    return rc;
+    return rc ? rc : out_rc; /* a missing line fails even a run that failed as expected */
 }

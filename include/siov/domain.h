@@ -16,17 +16,24 @@ struct siov_domain;
 
 /* Bind a driver to an IOMMU. Table pages come from guest memory
    [pool_gpa, pool_gpa + pool_size). Sets up the root table and the
-   invalidation queue and enables translation, through MMIO writes only.
-   NULL with errno EINVAL (bad arguments, a pool outside memory or under 3
-   pages), ENODEV (no queued invalidation), ETIMEDOUT or EIO (hardware that
-   does not respond). Works in legacy mode on units without scalable mode. */
+   invalidation queue, interrupt remapping where ECAP.IR says so, and enables
+   translation, through MMIO writes only. NULL with errno EINVAL (bad
+   arguments, a pool outside memory or under 3 pages, 4 with ECAP.IR),
+   ENODEV (no queued invalidation), ETIMEDOUT or EIO (hardware that does not
+   respond). Works in legacy mode on units without scalable mode. */
 SIOV_API struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *mem,
                                              uint64_t pool_gpa, uint64_t pool_size);
 /* Free the driver and every domain it still owns (NULL is ignored). Turns
    translation and the invalidation queue off first, so the unit stops using the pool. */
 SIOV_API void siov_driver_free(struct siov_driver *drv);
-/* Free 4 KiB pages left in the driver's table pool (0 for NULL). */
+/* Free 4 KiB pages left in the driver's table pool (0 for NULL); docs/embedding.md
+   says how many pages a device, a domain and a mapping take. */
 SIOV_API uint64_t siov_driver_pool_avail(const struct siov_driver *drv);
+/* Why the last call on drv or one of its domains that returned an error
+   failed, in one line ("iova 0x1001 not 4 KiB aligned", "aux domains not
+   enabled on 00:05.0"); "" before any failure. Calls that succeed leave it;
+   calls given a NULL object cannot set it. The text lives in drv. */
+SIOV_API const char *siov_driver_last_error(const struct siov_driver *drv);
 
 enum siov_cap {
     SIOV_CAP_AUX_DOMAIN,
@@ -45,6 +52,16 @@ SIOV_API int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid);
 /* Disallow auxiliary domains on a device; -EBUSY while aux domains are
    attached, -EINVAL if not enabled, -ENODEV without PASID support. */
 SIOV_API int siov_dev_disable_aux(struct siov_driver *drv, siov_sid sid);
+
+/* Enable ATS for a device (PCIe ATS on the function): DTE in its scalable
+   context entry, or TT=01 in its legacy one while a second-level domain is
+   attached (a pass-through attachment keeps TT=10, whose translation requests
+   fault LCT.5). Until then the device's translation and translated requests
+   fault (SCT.5 / LCT.5). From then on unmap, detach and aux detach also send
+   device-TLB invalidations (0x3, or 0x8 for a PASID) and wait for the device
+   to complete them. 0 (also if already enabled), -ENODEV without ECAP.DT,
+   -EINVAL for NULL, -ENOMEM, or the queue's error. */
+SIOV_API int siov_dev_enable_ats(struct siov_driver *drv, siov_sid sid);
 
 enum siov_domain_type {
     SIOV_DOMAIN_SECOND_LEVEL, /* PGTT second-level only */
@@ -109,6 +126,45 @@ SIOV_API int siov_aux_attach(struct siov_domain *dom, siov_sid sid);
 SIOV_API int siov_aux_detach(struct siov_domain *dom, siov_sid sid);
 /* The domain's PASID, or -ENOENT while it is not aux-attached anywhere. */
 SIOV_API int siov_aux_pasid(const struct siov_domain *dom);
+
+/* ---------------------------------------------------------- interrupts
+ * With ECAP.IR the driver turns interrupt remapping on at bring-up (x2APIC
+ * mode with ECAP.EIM) over a table of 256 entries from its pool, and
+ * compatibility-format interrupts are blocked. Each allocated interrupt is
+ * one entry; the message a device must write (an MSI-X or IMS entry) is the
+ * remappable format, handle = the entry's index, SHV=0, data 0. */
+
+/* A message-signalled interrupt: what a device writes, where. */
+struct siov_msi {
+    uint64_t addr;
+    uint32_t data;
+};
+/* An interrupt of device sid to APIC id dest (8 bits in xAPIC mode) with
+   vector (16..255): a remapped entry with source validation of sid (SVT=01,
+   SQ=00; an ADI's IMS message carries no PASID, so it names its parent
+   device and isolation between ADIs of one device is the device's job).
+   0 and *msi; -EINVAL (NULL, vector below 16, dest too wide), -ENODEV (no
+   interrupt remapping), -ENOSPC (table full), or the queue's error. */
+SIOV_API int siov_dev_irq_alloc(struct siov_driver *drv, siov_sid sid, uint32_t dest, uint8_t vector,
+                                struct siov_msi *msi);
+/* The same, posted into the posted-interrupt descriptor at pd_addr (64-byte
+   aligned, in guest memory) with vector as the PIR bit; -ENODEV without CAP.PI. */
+SIOV_API int siov_dev_irq_alloc_posted(struct siov_driver *drv, siov_sid sid, uint64_t pd_addr, uint8_t vector,
+                                       struct siov_msi *msi);
+/* Move an allocated (remapped, not posted) interrupt to dest and vector: the
+   entry updated in one 8-byte write, then an index-selective IEC
+   invalidation waited for. -EINVAL (bad arguments, a posted interrupt),
+   -ENOENT (msi is no interrupt of sid); nothing changes on error. */
+SIOV_API int siov_dev_irq_set_affinity(struct siov_driver *drv, siov_sid sid, const struct siov_msi *msi,
+                                       uint32_t dest, uint8_t vector);
+/* Free an interrupt of sid: its entry cleared and invalidated (index-selective
+   IEC, inv-wait) before the call returns, so a replayed message faults
+   (IR.22). -EINVAL, -ENOENT as for set_affinity; nothing changes on error. */
+SIOV_API int siov_dev_irq_free(struct siov_driver *drv, siov_sid sid, const struct siov_msi *msi);
+/* The fault event's message (FEADDR/FEUADDR, FEDATA), then FECTL unmasked:
+   faults reach the unit's msi callback with addr and data. -EINVAL for NULL,
+   addr not DWORD aligned, or data above 0xFFFF. */
+SIOV_API int siov_driver_set_fault_msi(struct siov_driver *drv, uint64_t addr, uint32_t data);
 
 #ifdef __cplusplus
 }

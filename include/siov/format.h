@@ -24,6 +24,7 @@
 #ifndef SIOV_FORMAT_H
 #define SIOV_FORMAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -156,6 +157,8 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_ECAP_PMS SIOV_BIT(51)
 #define SIOV_ECAP_ADMS SIOV_BIT(52)
 #define SIOV_ECAP_RPRIVS SIOV_BIT(53)
+#define SIOV_ECAP_EIMER SIOV_BIT(61) /* rev 5: x2APIC mode only (IRTA.EIME must be 1) */
+#define SIOV_ECAP_IRREQ SIOV_BIT(62) /* rev 5: interrupts blocked while IR is disabled */
 
 /* GCMD / GSTS (spec 10.4.4, 10.4.5): same positions in both */
 #define SIOV_GCMD_TE SIOV_BIT(31)
@@ -230,6 +233,17 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_FEADDR_RSVD SIOV_BITS(1, 0)
 #define SIOV_FEDATA_DATA SIOV_BITS(15, 0)
 
+/* IRTA (spec 10.4.29; facts 12.1): 2^(S+1) entries of 16 bytes at IRTA */
+#define SIOV_IRTA_S SIOV_BITS(3, 0)
+#define SIOV_IRTA_RSVD SIOV_BITS(10, 4)
+#define SIOV_IRTA_EIME SIOV_BIT(11) /* 1: x2APIC mode (32-bit destinations) */
+#define SIOV_IRTA_IRTA SIOV_ADDR_4K
+/* Entries of the interrupt remapping table an IRTA value describes. */
+static inline uint64_t siov_irta_entries(uint64_t irta)
+{
+    return 2ull << siov_get(irta, SIOV_IRTA_S);
+}
+
 /* ICS (spec 10.4.25) */
 #define SIOV_ICS_IWC SIOV_BIT(0)
 
@@ -247,7 +261,7 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_IQEI_FETCH 2u      /* descriptor fetch error */
 #define SIOV_IQEI_TYPE 3u       /* unknown descriptor type */
 #define SIOV_IQEI_RSVD 4u       /* reserved field set */
-#define SIOV_IQEI_WIDTH 5u      /* 256-bit descriptor in a 128-bit queue */
+#define SIOV_IQEI_WIDTH 5u      /* invalid width: DW=1 without SMTS/ADMS, or DW=0 with TTM 01/11 */
 #define SIOV_IQEI_TAIL_ALIGN 6u /* DW=1 and tail bit 4 set */
 #define SIOV_IQEI_TTM 7u        /* descriptor invalid for the current TTM */
 
@@ -263,6 +277,7 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_FRCD1_AT SIOV_BITS(61, 60)
 #define SIOV_FRCD1_T1 SIOV_BIT(62) /* 0 write, 1 read */
 #define SIOV_FRCD1_F SIOV_BIT(63)
+#define SIOV_FRCD0_IRQ_INDEX SIOV_BITS(63, 48) /* FI of an interrupt-remapping fault */
 #define SIOV_FRCD_AT_UNTRANSLATED 0u /* AT field values: the PCIe address type */
 #define SIOV_FRCD_AT_TRANSLATION_REQ 1u
 #define SIOV_FRCD_AT_TRANSLATED 2u
@@ -417,6 +432,101 @@ static inline unsigned siov_level_index(uint64_t addr, unsigned level)
 #define SIOV_INTR_BASE 0xFEE00000ull
 #define SIOV_INTR_LIMIT 0xFEEFFFFFull
 
+/* --------------------------------------------------- interrupt remapping
+ * An interrupt request is a DWORD write without PASID to 0xFEEx_xxxx; address
+ * bit 4 selects the format (spec 5.1.2-5.1.4; facts 12.2). */
+#define SIOV_MSI_ADDR_REMAP SIOV_BIT(4) /* 1: remappable format */
+/* compatibility format (the x86 MSI layout) */
+#define SIOV_MSI_ADDR_DEST SIOV_BITS(19, 12)
+#define SIOV_MSI_ADDR_RH SIOV_BIT(3)
+#define SIOV_MSI_ADDR_DM SIOV_BIT(2)
+#define SIOV_MSI_DATA_VECTOR SIOV_BITS(7, 0)
+#define SIOV_MSI_DATA_DLM SIOV_BITS(10, 8)
+#define SIOV_MSI_DATA_LEVEL SIOV_BIT(14)
+#define SIOV_MSI_DATA_TM SIOV_BIT(15)
+/* remappable format: handle[14:0] in address 19:5, handle[15] in bit 2 */
+#define SIOV_MSI_ADDR_HANDLE_LO SIOV_BITS(19, 5)
+#define SIOV_MSI_ADDR_SHV SIOV_BIT(3)
+#define SIOV_MSI_ADDR_HANDLE_HI SIOV_BIT(2)
+#define SIOV_MSI_DATA_SUBHANDLE SIOV_BITS(15, 0)
+#define SIOV_MSI_DATA_RSVD SIOV_BITS(31, 16) /* must be 0 when SHV=1 */
+static inline unsigned siov_msi_handle(uint64_t addr)
+{
+    return (unsigned)(siov_get(addr, SIOV_MSI_ADDR_HANDLE_LO) | siov_get(addr, SIOV_MSI_ADDR_HANDLE_HI) << 15);
+}
+/* The remappable-format address of handle (SHV as given). */
+static inline uint64_t siov_msi_remap_addr(unsigned handle, bool shv)
+{
+    uint64_t a = SIOV_INTR_BASE | SIOV_MSI_ADDR_REMAP | (shv ? SIOV_MSI_ADDR_SHV : 0);
+    a = siov_set(a, SIOV_MSI_ADDR_HANDLE_LO, handle & 0x7FFF);
+    return siov_set(a, SIOV_MSI_ADDR_HANDLE_HI, (handle >> 15) & 1);
+}
+
+/* Interrupt remapping table entry, 128 bits (spec 9.9 remapped, 9.10 posted). */
+#define SIOV_IRTE_SIZE 16
+#define SIOV_IRTE0_P SIOV_BIT(0)
+#define SIOV_IRTE0_FPD SIOV_BIT(1)
+#define SIOV_IRTE0_DM SIOV_BIT(2)  /* remapped: 1 logical destination */
+#define SIOV_IRTE0_RH SIOV_BIT(3)
+#define SIOV_IRTE0_TM SIOV_BIT(4)  /* 1 level-triggered */
+#define SIOV_IRTE0_DLM SIOV_BITS(7, 5)
+#define SIOV_IRTE0_AVAIL SIOV_BITS(11, 8) /* ignored by hardware */
+#define SIOV_IRTE0_URG SIOV_BIT(14) /* posted: urgent */
+#define SIOV_IRTE0_IM SIOV_BIT(15)  /* 1: posted format */
+#define SIOV_IRTE0_V SIOV_BITS(23, 16) /* vector; posted: VV, the PIR bit */
+#define SIOV_IRTE0_DST SIOV_BITS(63, 32)       /* x2APIC mode: the APIC ID */
+#define SIOV_IRTE0_DST_XAPIC SIOV_BITS(47, 40) /* xAPIC mode: the APIC ID */
+#define SIOV_IRTE0_PDAL SIOV_BITS(63, 38)      /* posted: descriptor address bits 31:6 */
+#define SIOV_IRTE0_REMAP_RSVD (SIOV_BITS(14, 12) | SIOV_BITS(31, 24))
+#define SIOV_IRTE0_XAPIC_RSVD (SIOV_BITS(39, 32) | SIOV_BITS(63, 48)) /* remapped, EIME=0 */
+#define SIOV_IRTE0_POST_RSVD (SIOV_BITS(7, 2) | SIOV_BITS(13, 12) | SIOV_BITS(37, 24))
+#define SIOV_IRTE1_SID SIOV_BITS(15, 0)
+#define SIOV_IRTE1_SQ SIOV_BITS(17, 16)
+#define SIOV_IRTE1_SVT SIOV_BITS(19, 18)
+#define SIOV_IRTE1_REMAP_RSVD SIOV_BITS(63, 20)
+#define SIOV_IRTE1_POST_RSVD SIOV_BITS(31, 20)
+#define SIOV_IRTE1_PDAH SIOV_BITS(63, 32) /* posted: descriptor address bits 63:32 */
+#define SIOV_SVT_NONE 0u  /* SVT values: no source validation */
+#define SIOV_SVT_RID 1u   /* requester id = SID, bits masked by SQ */
+#define SIOV_SVT_BUS 2u   /* requester bus in [SID[15:8], SID[7:0]] */
+#define SIOV_SVT_RESERVED 3u
+#define SIOV_SQ_ALL 0u    /* SQ values: compare all 16 bits ... */
+#define SIOV_SQ_NO_BIT2 1u
+#define SIOV_SQ_NO_BITS21 2u
+#define SIOV_SQ_NO_BITS210 3u
+#define SIOV_DLM_FIXED 0u /* DLM values (011 and 110 are reserved) */
+#define SIOV_DLM_LOWEST 1u
+#define SIOV_DLM_SMI 2u
+#define SIOV_DLM_NMI 4u
+#define SIOV_DLM_INIT 5u
+#define SIOV_DLM_EXTINT 7u
+/* The posted-interrupt descriptor address a posted IRTE names. */
+static inline uint64_t siov_irte_pda(uint64_t qw0, uint64_t qw1)
+{
+    return siov_get(qw1, SIOV_IRTE1_PDAH) << 32 | siov_get(qw0, SIOV_IRTE0_PDAL) << 6;
+}
+/* qw0/qw1 with the descriptor address pda (64-byte aligned) put in. */
+static inline uint64_t siov_irte0_set_pda(uint64_t qw0, uint64_t pda)
+{
+    return siov_set(qw0, SIOV_IRTE0_PDAL, (pda >> 6) & 0x3FFFFFF);
+}
+static inline uint64_t siov_irte1_set_pda(uint64_t qw1, uint64_t pda)
+{
+    return siov_set(qw1, SIOV_IRTE1_PDAH, pda >> 32);
+}
+
+/* Posted-interrupt descriptor: 64 bytes, 64-byte aligned (spec 9.11). qw0..3
+   hold the PIR (one bit per vector), qw4 the control word, qw5..7 are reserved. */
+#define SIOV_PID_SIZE 64
+#define SIOV_PID_CTL_QW 4
+#define SIOV_PID4_ON SIOV_BIT(0) /* outstanding notification */
+#define SIOV_PID4_SN SIOV_BIT(1) /* suppress notification */
+#define SIOV_PID4_NV SIOV_BITS(23, 16)
+#define SIOV_PID4_NDST SIOV_BITS(63, 32)       /* x2APIC mode: the APIC ID */
+#define SIOV_PID4_NDST_XAPIC SIOV_BITS(47, 40) /* xAPIC mode: the APIC ID */
+#define SIOV_PID4_RSVD (SIOV_BITS(15, 2) | SIOV_BITS(31, 24))
+#define SIOV_PID4_XAPIC_RSVD (SIOV_BITS(39, 32) | SIOV_BITS(63, 48))
+
 /* ------------------------------------------------ invalidation descriptors
  * type = qw0[11:9] << 4 | qw0[3:0] (spec 6.5.2). */
 #define SIOV_DSC0_TYPE_LO SIOV_BITS(3, 0)
@@ -438,6 +548,7 @@ static inline uint64_t siov_dsc_make_type(unsigned type)
 #define SIOV_DSC_PC 0x7
 #define SIOV_DSC_PDEVTLB 0x8
 #define SIOV_DSC_PGRP_RESP 0x9
+#define SIOV_DSC_HPT_INV 0xA /* HPT-cache invalidate (rev 5.x, needs ECAP.HPTS) */
 
 /* context-cache (0x1) */
 #define SIOV_CC0_G SIOV_BITS(5, 4) /* 1 global, 2 domain, 3 device */
@@ -503,6 +614,56 @@ static inline uint64_t siov_dsc_make_type(unsigned type)
 #define SIOV_PC_GRAN_GLOBAL 3u
 #define SIOV_PIOTLB_GRAN_PASID 2u
 #define SIOV_PIOTLB_GRAN_PAGE 3u
+
+/* ------------------------------------------------------------------- ATS
+ * A translation completion's data entry (PCIe 10.2.3; VT-d 4.2.3 Table 10). */
+#define SIOV_ATS_CPL_R SIOV_BIT(0)
+#define SIOV_ATS_CPL_W SIOV_BIT(1)
+#define SIOV_ATS_CPL_U SIOV_BIT(2)    /* untranslated access only */
+#define SIOV_ATS_CPL_EXE SIOV_BIT(3)
+#define SIOV_ATS_CPL_PRIV SIOV_BIT(4)
+#define SIOV_ATS_CPL_G SIOV_BIT(5)    /* global */
+#define SIOV_ATS_CPL_N SIOV_BIT(10)   /* no-snoop allowed */
+#define SIOV_ATS_CPL_S SIOV_BIT(11)   /* size above 4 KiB, encoded in ADDR */
+#define SIOV_ATS_CPL_ADDR SIOV_ADDR_4K
+/* S=1 with every address bit from 12 to 62 set: the whole address space
+   (the global device-TLB invalidation, spec 6.5.3.3). */
+#define SIOV_ATS_RANGE_ALL 0x7FFFFFFFFFFFF000ull
+
+/* The S-bit range encoding shared by translation completions and device-TLB
+   invalidations (spec 6.5.2.5): S=0 is one 4 KiB page at addr; S=1 sizes the
+   range by the lowest clear bit of addr[63:12] (bit 12+k clear, the k bits
+   below it set: 2^(k+13) bytes, aligned to its size). Ranges of 2^64 bytes
+   decode to base 0, size UINT64_MAX. */
+static inline void siov_ats_range_decode(uint64_t addr, int s, uint64_t *base, uint64_t *size)
+{
+    uint64_t page = addr & SIOV_ADDR_4K;
+    if (!s) {
+        *base = page;
+        *size = SIOV_PAGE_SIZE;
+        return;
+    }
+    uint64_t ones = ~page >> SIOV_PAGE_SHIFT; /* bit k: bit 12+k of addr clear */
+    unsigned k = ones ? (unsigned)__builtin_ctzll(ones) : 64;
+    if (k + 13 >= 64) {
+        *base = 0;
+        *size = UINT64_MAX;
+        return;
+    }
+    *size = 1ull << (k + 13);
+    *base = page & ~(*size - 1);
+}
+/* Encode [base, base + size) (size a power of two >= 4 KiB, base aligned to
+   it; UINT64_MAX: everything); returns the address field, *s the S bit. */
+static inline uint64_t siov_ats_range_encode(uint64_t base, uint64_t size, int *s)
+{
+    *s = size > SIOV_PAGE_SIZE;
+    if (size == UINT64_MAX || size > (1ull << 63))
+        return SIOV_ATS_RANGE_ALL;
+    if (!*s)
+        return base & SIOV_ADDR_4K;
+    return ((base & ~(size - 1)) | ((size >> 1) - 1)) & SIOV_ADDR_4K;
+}
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* libsiov — the hardware model: an Intel VT-d remapping unit in scalable mode.
  *
- * Threading contract: siov_translate, siov_dma_read and siov_dma_write may be
- * called from any number of threads at once. Register writes (siov_mmio_write)
+ * Threading contract: siov_translate, siov_translate_batch, siov_dma_read and
+ * siov_dma_write may be called from any number of threads at once. Register writes (siov_mmio_write)
  * and everything they trigger (invalidation queue processing) serialize
  * among themselves under the unit's writer lock and may run concurrently with
  * translations. A translation that starts after an invalidation has completed
@@ -11,6 +11,7 @@
 #ifndef SIOV_IOMMU_H
 #define SIOV_IOMMU_H
 
+#include <siov/irq.h>
 #include <siov/mem.h>
 #include <siov/types.h>
 
@@ -18,9 +19,9 @@
 extern "C" {
 #endif
 
-/* Extra access flags beyond API.md's READ/WRITE/EXEC/PRIV: the PCIe address
+/* Extra access flags beyond READ/WRITE/EXEC/PRIV (types.h): the PCIe address
    type of the request. Neither flag: an untranslated request. */
-#define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request (needs DTE / TT=01) */
+#define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request: as siov_ats_translate (<siov/ats.h>) */
 #define SIOV_ACCESS_TRANSLATED (1u << 5) /* translated request: address already host-physical */
 
 struct siov_iommu;
@@ -54,7 +55,10 @@ struct siov_iommu_config {
     bool abort_dma;         /* ECAP.ADMS (default true) */
     bool rid_pasid;         /* ECAP.RPS: RID_PASID honoured; otherwise PASID 0 (default true) */
     bool caching_mode;      /* CAP.CM (default false); libsiov never caches faults either way */
-    bool stale_check;       /* re-walk every cache hit and report mismatches (default false) */
+    bool stale_check;       /* re-walk every request uncached and report mismatches (default
+                               false), front-cache answers included. Changes the counts: each
+                               re-walk adds an IOTLB miss, a walk and context/PASID-cache
+                               misses (docs/performance.md) */
     bool psi;               /* CAP.PSI: page-selective IOTLB invalidation (default true); without it a
                                page-selective request is performed domain-selectively */
     /* Stale-translation checker: called (from the translating thread) for each
@@ -66,11 +70,44 @@ struct siov_iommu_config {
        called with the FEADDR/FEDATA (or IEADDR/IEDATA) values. May be NULL. */
     void (*msi)(void *opaque, uint64_t addr, uint32_t data);
     void *msi_opaque;
+    /* Interrupt remapping (irq.h). Without irq_remapping the other four are
+       not reported either. */
+    bool irq_remapping;      /* ECAP.IR (default true) */
+    bool x2apic;             /* ECAP.EIM: x2APIC mode, IRTA.EIME (default true) */
+    bool posted_interrupts;  /* CAP.PI (default true) */
+    bool esirtps;            /* CAP.ESIRTPS: SIRTP, and IRE going off, invalidate the
+                                interrupt entry cache (default false: software must) */
+    bool x2apic_only;        /* ECAP.EIMER (rev 5): IRTA.EIME must be 1, else IR.2A;
+                                needs x2apic (default false) */
+    bool irq_remap_required; /* ECAP.IRREQ (rev 5): interrupts are blocked (IR.2B)
+                                while remapping is off (default false) */
+    bool nwfs;              /* ECAP.NWFS: a translation request's NW flag is honoured (default true) */
+    /* IOTLB geometry. 0 ways (the default): libsiov's own placement, hashed
+       4-way sets behind a front cache of final translations, the fastest.
+       N ways: an exact, hardware-like IOTLB of iotlb_entries / N sets of N
+       ways (iotlb_entries a multiple of N; N = iotlb_entries: fully
+       associative), an entry of page number P and domain D in set
+       (P XOR D * 0x9E3779B1) mod sets, replaced by iotlb_policy, with no front
+       cache; exact for one translating thread (docs/tracing.md). */
+    unsigned iotlb_ways;
+    unsigned iotlb_policy;  /* SIOV_POLICY_* (default LRU) */
+    uint64_t iotlb_seed;    /* SIOV_POLICY_RANDOM: the generator's seed (default 1) */
 };
+/* Replacement policies of a hardware-like cache. RANDOM draws the victim's
+   way as xorshift64* (seeded) mod ways, once per eviction of a full set. */
+#define SIOV_POLICY_LRU 0    /* least recently used: hits and fills refresh */
+#define SIOV_POLICY_FIFO 1   /* first in, first out: only fills set the order */
+#define SIOV_POLICY_RANDOM 2
 /* Fill *cfg with the defaults documented on each field. */
 SIOV_API void siov_iommu_config_default(struct siov_iommu_config *cfg);
 
-/* A unit over mem (not owned) with cfg (NULL: defaults); NULL on a bad config or ENOMEM. */
+/* 0 if cfg describes a unit siov_iommu_new accepts; otherwise -EINVAL, with the
+   first offending field and its allowed values in buf (len bytes, may be
+   NULL/0), e.g. "pasid_bits = 0: must be 1..20". */
+SIOV_API int siov_iommu_config_check(const struct siov_iommu_config *cfg, char *buf, size_t len);
+/* A unit over mem (not owned) with cfg (NULL: defaults). NULL with errno
+   EINVAL (mem NULL, or a config siov_iommu_config_check refuses: it says why)
+   or ENOMEM. */
 SIOV_API struct siov_iommu *siov_iommu_new(struct siov_mem *mem, const struct siov_iommu_config *cfg);
 /* Free a unit (NULL is ignored). */
 SIOV_API void siov_iommu_free(struct siov_iommu *iommu);
@@ -94,15 +131,46 @@ struct siov_xlate {
    translation disabled (GSTS.TES clear) the address passes through.
    Requests without PASID carry no PR/ER: PRIV and EXEC are dropped from them.
    An access with none of READ/WRITE/EXEC is a read. A PASID above
-   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SCT.7, not recorded.
-   NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded. */
+   SIOV_PASID_MAX (other than SIOV_NO_PASID) gives SGN.10, not recorded.
+   NULL iommu or out: SIOV_FAULT_RTA_1 with nothing recorded.
+   SIOV_ACCESS_TRANSLATED: a translated request (AT=10), checked against the
+   root and context entries only (DTE or TT=01, the host address width, the
+   interrupt range; with a PASID: SCT.10); the address passes unchanged as one
+   4 KiB page. SIOV_ACCESS_ATS_REQ: a translation request, as
+   siov_ats_translate; a Success completion granting the access is SIOV_OK
+   (the completion's range as the page), one that does not is
+   SIOV_ERR_NOT_PRESENT, a refusal its fault (SIOV_ERR_BUS: UR without a
+   VT-d reason, as with translation disabled). */
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
+
+/* One request of a batch: the arguments of siov_translate. */
+struct siov_xlate_req {
+    siov_sid sid;
+    uint32_t pasid;     /* SIOV_NO_PASID when the request carries none */
+    uint64_t iova;
+    unsigned access;    /* SIOV_ACCESS_* */
+};
+/* The outcome of one request of a batch: what siov_translate returns, and
+   the translation it writes (all zero when fault is not SIOV_OK). */
+struct siov_xlate_res {
+    siov_fault fault;
+    struct siov_xlate xlate;
+};
+/* Translate requests[0..n) into results[0..n) as n calls of siov_translate
+   in that order would (the same results, faults recorded in the same order,
+   the same counters), fetching later requests' cache lines while earlier
+   ones are answered. 0; -EINVAL (nothing done) for a NULL iommu, or NULL
+   requests or results with n > 0. */
+SIOV_API int siov_translate_batch(struct siov_iommu *iommu, size_t n, const struct siov_xlate_req *requests,
+                                  struct siov_xlate_res *results);
 
 /* Caches named by a stale-translation report. */
 #define SIOV_CACHE_CONTEXT (1u << 0)
 #define SIOV_CACHE_PASID (1u << 1)
 #define SIOV_CACHE_IOTLB (1u << 2)
+#define SIOV_CACHE_IEC (1u << 3) /* the interrupt entry cache (an interrupt request) */
+#define SIOV_CACHE_ATC (1u << 4) /* a device TLB (<siov/ats.h>) */
 
 /* A request the stale-translation checker caught: the answer the unit gave
    (through its caches) and the answer an uncached translation gives now. */
@@ -116,6 +184,13 @@ struct siov_stale_report {
     siov_fault fresh_fault;   /* what an uncached translation returns */
     struct siov_xlate cached; /* the translations, when the fault is SIOV_OK */
     struct siov_xlate fresh;
+    /* libsiov additions: an interrupt request (caches SIOV_CACHE_IEC). iova is
+       then the message address, access SIOV_ACCESS_WRITE, and the outcomes
+       are in cached_irq/fresh_irq (posted ones without the descriptor update:
+       notify, nv and ndst 0), cached/fresh zero. */
+    bool interrupt;
+    uint32_t data;            /* the message data */
+    struct siov_irq cached_irq, fresh_irq;
 };
 
 /* DMA on behalf of a device: translate page by page and copy from guest memory.
@@ -127,14 +202,26 @@ SIOV_API siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32
 /* DMA write on behalf of a device: translate page by page and copy into guest memory. */
 SIOV_API siov_fault siov_dma_write(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, const void *src, size_t len);
+/* DMA with translated requests (AT=10, without PASID: spec 4.2.1) at host
+   address hpa: each 4 KiB page checked as siov_translate checks
+   SIOV_ACCESS_TRANSLATED, then copied; faults and errors as siov_dma_read. */
+SIOV_API siov_fault siov_dma_read_translated(struct siov_iommu *iommu, siov_sid sid, uint64_t hpa, void *dst,
+                                             size_t len);
+/* The write direction of siov_dma_read_translated. */
+SIOV_API siov_fault siov_dma_write_translated(struct siov_iommu *iommu, siov_sid sid, uint64_t hpa,
+                                              const void *src, size_t len);
 
 /* Counters since the unit was created. A translation answered by the front
    cache (final translations by source id, PASID and page) counts as an IOTLB
    hit without a context- or PASID-cache lookup; every other translation looks
-   the context and PASID caches up first (docs/performance.md). Counts are
-   exact with any number of translating threads. */
+   the context and PASID caches up first (docs/performance.md). Each request
+   of siov_translate_batch counts as one translation. Counts are exact with
+   any number of translating threads: a snapshot taken while no translation
+   runs holds every translation that returned before it. */
 struct siov_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, walks, faults;
+    /* invalidations: requests processed, queued or by register (the sum of
+       inv_context .. inv_other and inv_iec); inv-wait descriptors count only in inv_wait */
     uint64_t context_cache_hits, pasid_cache_hits, invalidations;
     /* libsiov additions */
     uint64_t faults_recorded;      /* faults written to a fault recording register */
@@ -142,21 +229,44 @@ struct siov_stats {
     uint64_t iotlb_evictions;
     uint64_t inv_context, inv_iotlb, inv_piotlb, inv_pasid_cache, inv_devtlb, inv_wait, inv_other;
     uint64_t stale_hits;           /* cache hits the stale checker found wrong */
+    /* interrupt requests (siov_interrupt) */
+    uint64_t interrupts;           /* every request with an address in the interrupt range */
+    uint64_t irq_remapped, irq_posted; /* through a remapped / posted table entry */
+    uint64_t irq_compat;           /* passed through unchanged (remapping off, or CFIS) */
+    uint64_t irq_blocked;          /* ended in an interrupt-remapping fault */
+    uint64_t iec_hits, iec_misses; /* interrupt entry cache */
+    uint64_t inv_iec;              /* interrupt-entry-cache invalidation descriptors */
+    uint64_t ats_requests;         /* translation requests (AT=01) */
+    uint64_t translated_requests;  /* translated requests (AT=10) */
+    uint64_t devtlb_timeouts;      /* device-TLB invalidations timed out (siov_iommu_expire) */
 };
 /* Snapshot of the unit's counters. */
 SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);
+
+/* Fault recording (spec 7.3.1): faults fill the cfg.fault_records records in
+   ring order and are never overwritten. Once the record the next fault would
+   take still holds one (F=1), that fault and every later one only set
+   FSTS.PFO and are dropped until software clears PFO: with the default 8
+   records, 12 faults leave 8 records and FSTS = PFO|PPF (0x3), stats.faults
+   12 and stats.faults_recorded 8. siov_iommu_clear_faults empties the log. */
 
 /* A decoded fault record, as the FRCD registers hold it. */
 struct siov_fault_record {
     siov_fault reason;
     siov_sid sid;
     uint32_t pasid;     /* SIOV_NO_PASID when the request carried none */
-    uint64_t addr;      /* faulting page address (low 12 bits clear) */
+    uint64_t addr;      /* faulting page address (low 12 bits clear); interrupt-
+                           remapping faults: FI, the interrupt index in bits 63:48
+                           (SIOV_FRCD0_IRQ_INDEX), 0 where the spec leaves it undefined */
     unsigned access;    /* SIOV_ACCESS_* of the request, as far as FRCD records it */
 };
 /* Decode fault recording register i; 1 if it holds a fault (F=1), 0 if not,
    -EINVAL for a bad index or NULL. */
 SIOV_API int siov_iommu_fault_record(struct siov_iommu *iommu, unsigned i, struct siov_fault_record *out);
+/* What a driver's fault handler does, through the registers: clear F of every
+   pending record, then FSTS.PFO (and AFO, APF); queue errors (IQE, ICE, ITE)
+   stay. Returns the records cleared, -EINVAL for NULL. */
+SIOV_API int siov_iommu_clear_faults(struct siov_iommu *iommu);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,12 @@
 #include <siov/types.h>
 #include <siov/mem.h>
 #include <siov/format.h>
+#include <siov/irq.h>
 #include <siov/iommu.h>
+#include <siov/port.h>
+#include <siov/ats.h>
 #include <siov/domain.h>
+#include <siov/trace.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -93,6 +93,7 @@ void siov_drv_alloc_fini(struct siov_driver *drv)
     free(drv->pages.w);
     free(drv->pasids.w);
     free(drv->dids.w);
+    free(drv->irqs.w);
     free(drv->deferred);
 }
 
@@ -119,16 +120,19 @@ int siov_drv_page_alloc(struct siov_driver *drv, unsigned n, uint64_t *gpa)
 {
     int64_t i = bm_alloc(&drv->pages, n);
     if (i < 0)
-        return -ENOMEM;
+        return siov_drv_fail(drv, -ENOMEM, "table pool exhausted: %u page%s needed, %llu free (of %llu)", n,
+                             n == 1 ? "" : "s", (unsigned long long)drv->pages.nfree,
+                             (unsigned long long)drv->pages.nbits);
     if (defer_reserve(drv)) {
         bm_free(&drv->pages, (uint64_t)i, n);
-        return -ENOMEM;
+        return siov_drv_fail(drv, -ENOMEM, "out of memory for the list of pages to free after a flush");
     }
     uint64_t g = drv->pool_base + (uint64_t)i * SIOV_PAGE_SIZE;
     for (unsigned k = 0; k < n; k++) {
-        if (siov_drv_zero(drv, g + k * SIOV_PAGE_SIZE, SIOV_PAGE_SIZE)) {
+        int ret = siov_drv_zero(drv, g + k * SIOV_PAGE_SIZE, SIOV_PAGE_SIZE);
+        if (ret) {
             bm_free(&drv->pages, (uint64_t)i, n);
-            return -EFAULT;
+            return ret;
         }
     }
     *gpa = g;
@@ -158,7 +162,8 @@ int siov_drv_pasid_alloc(struct siov_driver *drv, uint32_t *pasid)
 {
     int64_t r = drv->pasid_ok ? bm_alloc(&drv->pasids, 1) : -1;
     if (r < 0)
-        return -ENOSPC;
+        return siov_drv_fail(drv, -ENOSPC, "no PASID left (all %llu in use; PASID 0 is RID_PASID)",
+                             (unsigned long long)drv->pasids.nbits - 1);
     *pasid = (uint32_t)r;
     return 0;
 }
@@ -172,7 +177,8 @@ int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did)
 {
     int64_t r = bm_alloc(&drv->dids, 1);
     if (r < 0)
-        return -ENOSPC;
+        return siov_drv_fail(drv, -ENOSPC, "no domain id left (all %llu in use; CAP.ND)",
+                             (unsigned long long)drv->dids.nbits - 1);
     *did = (uint16_t)r;
     return 0;
 }
@@ -180,4 +186,30 @@ int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did)
 void siov_drv_did_free(struct siov_driver *drv, uint16_t did)
 {
     bm_free(&drv->dids, did, 1);
+}
+
+/* --------------------------------------------- interrupt table entries */
+
+int siov_drv_irq_ids_init(struct siov_driver *drv, unsigned n)
+{
+    return bm_init(&drv->irqs, n);
+}
+
+int siov_drv_irq_index_alloc(struct siov_driver *drv, unsigned *index)
+{
+    int64_t r = drv->irqs.w ? bm_alloc(&drv->irqs, 1) : -1;
+    if (r < 0)
+        return -ENOSPC;
+    *index = (unsigned)r;
+    return 0;
+}
+
+void siov_drv_irq_index_free(struct siov_driver *drv, unsigned index)
+{
+    bm_free(&drv->irqs, index, 1);
+}
+
+bool siov_drv_irq_index_used(const struct siov_driver *drv, unsigned index)
+{
+    return drv->irqs.w && index < drv->irqs.nbits && bm_test(&drv->irqs, index);
 }

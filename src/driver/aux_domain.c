@@ -14,48 +14,101 @@
 
 /* ------------------------------------------------------------- tables */
 
+/* -ERANGE for [iova, iova + size) beyond d's input range, saying where it ends. */
+static int range_error(const struct siov_domain *d, uint64_t iova, uint64_t size)
+{
+    struct siov_driver *drv = d->drv;
+    unsigned long long lim = d->iova_limit, a = iova, n = size;
+    if (!d->fl && iova >= d->iova_limit)
+        return siov_drv_fail(drv, -ERANGE, "iova 0x%llx is beyond 0x%llx, the %u-bit input range of domain %u", a,
+                             lim, drv->sl_width, d->did);
+    if (!d->fl)
+        return siov_drv_fail(drv, -ERANGE, "iova 0x%llx size 0x%llx goes beyond 0x%llx, the %u-bit input range of "
+                             "domain %u", a, n, lim, drv->sl_width, d->did);
+    unsigned width = d->levels == 5 ? 57 : 48; /* canonical: bits width-1 and up all equal */
+    if (iova < d->iova_limit)
+        return siov_drv_fail(drv, -ERANGE, "iova 0x%llx size 0x%llx goes beyond 0x%llx, the end of the lower "
+                             "canonical half for %u-level first-level tables", a, n, lim, d->levels);
+    if (iova >= ~0ull << (width - 1))
+        return siov_drv_fail(drv, -ERANGE, "iova 0x%llx is in the upper canonical half, which the driver does not "
+                             "map (first-level domains use [0, 0x%llx))", a, lim);
+    return siov_drv_fail(drv, -ERANGE, "iova 0x%llx is not canonical for %u-level first-level tables", a, d->levels);
+}
+
 static int check_range(const struct siov_domain *d, uint64_t iova, uint64_t size)
 {
-    if (!d || d->kind == SIOV_DOM_PT || size == 0 || ((iova | size) & ~SIOV_PAGE_MASK))
-        return -EINVAL;
-    return iova >= d->iova_limit || size > d->iova_limit - iova ? -ERANGE : 0;
+    struct siov_driver *drv = d->drv;
+    if (d->kind == SIOV_DOM_PT)
+        return siov_drv_fail(drv, -EINVAL, "domain %u is pass-through: it has no page tables", d->did);
+    if (size == 0)
+        return siov_drv_fail(drv, -EINVAL, "size 0");
+    if (iova & ~SIOV_PAGE_MASK)
+        return siov_drv_fail(drv, -EINVAL, "iova 0x%llx not 4 KiB aligned", (unsigned long long)iova);
+    if (size & ~SIOV_PAGE_MASK)
+        return siov_drv_fail(drv, -EINVAL, "size 0x%llx not a multiple of 4 KiB", (unsigned long long)size);
+    return iova >= d->iova_limit || size > d->iova_limit - iova ? range_error(d, iova, size) : 0;
+}
+
+static int domain_map(struct siov_domain *dom, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot)
+{
+    struct siov_driver *drv = dom->drv;
+    int ret = check_range(dom, iova, size);
+    if (ret)
+        return ret;
+    if (pa & ~SIOV_PAGE_MASK)
+        return siov_drv_fail(drv, -EINVAL, "pa 0x%llx not 4 KiB aligned", (unsigned long long)pa);
+    if (prot & ~PROT_ALL)
+        return siov_drv_fail(drv, -EINVAL, "prot 0x%x has bits other than SIOV_PROT_READ/WRITE/EXEC/PRIV", prot);
+    if (!(prot & (SIOV_PROT_READ | SIOV_PROT_WRITE)))
+        return siov_drv_fail(drv, -EINVAL, "prot 0x%x grants neither READ nor WRITE", prot);
+    ret = siov_drv_pt_map(dom, iova, pa, size, prot);
+    int fret = siov_drv_qi_flush(drv);
+    return ret ? ret : fret;
 }
 
 int siov_domain_map(struct siov_domain *dom, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot)
 {
-    int ret = check_range(dom, iova, size);
-    if (ret)
-        return ret;
-    if ((pa & ~SIOV_PAGE_MASK) || (prot & ~PROT_ALL) || !(prot & (SIOV_PROT_READ | SIOV_PROT_WRITE)))
-        return -EINVAL;
-    ret = siov_drv_pt_map(dom, iova, pa, size, prot);
-    int fret = siov_drv_qi_flush(dom->drv);
-    return ret ? ret : fret;
+    return dom ? siov_drv_done(dom->drv, domain_map(dom, iova, pa, size, prot)) : -EINVAL;
 }
 
-int64_t siov_domain_unmap(struct siov_domain *dom, uint64_t iova, uint64_t size)
+static int64_t domain_unmap(struct siov_domain *dom, uint64_t iova, uint64_t size)
 {
     int ret = check_range(dom, iova, size);
     if (ret)
         return ret;
     if (siov_drv_pt_idpage_in(dom, iova, iova + size))
-        return -EBUSY; /* a nested domain's table page */
+        return siov_drv_fail(dom->drv, -EBUSY, "[0x%llx, 0x%llx) holds a table page of a nested domain over "
+                             "domain %u", (unsigned long long)iova, (unsigned long long)(iova + size), dom->did);
     int64_t r = siov_drv_pt_unmap(dom, iova, iova + size);
     int fret = siov_drv_qi_flush(dom->drv);
     return r < 0 ? r : fret ? fret : r;
 }
 
-int siov_domain_iova_to_phys(struct siov_domain *dom, uint64_t iova, uint64_t *pa)
+int64_t siov_domain_unmap(struct siov_domain *dom, uint64_t iova, uint64_t size)
 {
-    if (!dom || !pa)
+    if (!dom)
         return -EINVAL;
+    int64_t r = domain_unmap(dom, iova, size);
+    siov_drv_done(dom->drv, r < 0 ? (int)r : 0);
+    return r;
+}
+
+static int iova_to_phys(struct siov_domain *dom, uint64_t iova, uint64_t *pa)
+{
+    if (!pa)
+        return siov_drv_fail(dom->drv, -EINVAL, "pa is NULL");
     if (dom->kind == SIOV_DOM_PT) {
         *pa = iova;
         return 0;
     }
     if (iova >= dom->iova_limit)
-        return -ERANGE;
+        return range_error(dom, iova, 1);
     return siov_drv_pt_lookup(dom, iova, pa);
+}
+
+int siov_domain_iova_to_phys(struct siov_domain *dom, uint64_t iova, uint64_t *pa)
+{
+    return dom ? siov_drv_done(dom->drv, iova_to_phys(dom, iova, pa)) : -EINVAL;
 }
 
 /* ------------------------------------------------------------- domains */
@@ -93,7 +146,7 @@ static struct siov_domain *dom_create(struct siov_driver *drv, enum siov_dom_kin
 {
     struct siov_domain *d = calloc(1, sizeof(*d));
     if (!d) {
-        errno = ENOMEM;
+        errno = -siov_drv_fail(drv, -ENOMEM, "out of host memory for a domain");
         return NULL;
     }
     d->drv = drv;
@@ -120,6 +173,26 @@ static struct siov_domain *dom_create(struct siov_driver *drv, enum siov_dom_kin
     return d;
 }
 
+/* NULL with errno -err, the failure committed as drv's last error. */
+static struct siov_domain *dom_fail(struct siov_driver *drv, int err)
+{
+    errno = -siov_drv_done(drv, err);
+    return NULL;
+}
+
+/* -ENODEV, saying what the unit lacks, unless it supports cap. */
+static int need_cap(struct siov_driver *drv, enum siov_cap cap)
+{
+    static const char *const what[] = {
+        [SIOV_CAP_AUX_DOMAIN] = "aux domains",
+        [SIOV_CAP_FIRST_LEVEL] = "first-level translation (ECAP.FLTS in scalable mode)",
+        [SIOV_CAP_SECOND_LEVEL] = "second-level translation (ECAP.SLTS, and a CAP.SAGAW the driver can use)",
+        [SIOV_CAP_NESTED] = "nested translation (ECAP.NEST, FLTS and SLTS in scalable mode)",
+        [SIOV_CAP_PASS_THROUGH] = "pass-through (ECAP.PT)",
+    };
+    return siov_drv_capable(drv, cap) ? 0 : siov_drv_fail(drv, -ENODEV, "the unit has no %s", what[cap]);
+}
+
 struct siov_domain *siov_domain_new(struct siov_driver *drv, enum siov_domain_type type)
 {
     static const enum siov_cap need[] = {
@@ -132,28 +205,40 @@ struct siov_domain *siov_domain_new(struct siov_driver *drv, enum siov_domain_ty
         [SIOV_DOMAIN_FIRST_LEVEL] = SIOV_DOM_FL,
         [SIOV_DOMAIN_PASS_THROUGH] = SIOV_DOM_PT,
     };
-    if (!drv || (unsigned)type > SIOV_DOMAIN_PASS_THROUGH) {
+    if (!drv) {
         errno = EINVAL;
         return NULL;
     }
-    if (!siov_drv_capable(drv, need[type])) {
-        errno = ENODEV;
-        return NULL;
-    }
-    return dom_create(drv, kind[type], NULL);
+    if ((unsigned)type > SIOV_DOMAIN_PASS_THROUGH)
+        return dom_fail(drv, siov_drv_fail(drv, -EINVAL, "domain type %d is not a siov_domain_type", (int)type));
+    int ret = need_cap(drv, need[type]);
+    struct siov_domain *d = ret ? NULL : dom_create(drv, kind[type], NULL);
+    if (!d)
+        return dom_fail(drv, ret ? ret : -errno);
+    siov_drv_done(drv, 0);
+    return d;
 }
 
 struct siov_domain *siov_domain_new_nested(struct siov_domain *parent)
 {
-    if (!parent || parent->kind != SIOV_DOM_SL) {
+    static const char *const kinds[] = {
+        [SIOV_DOM_SL] = "second-level", [SIOV_DOM_FL] = "first-level",
+        [SIOV_DOM_PT] = "pass-through", [SIOV_DOM_NESTED] = "nested",
+    };
+    if (!parent) {
         errno = EINVAL;
         return NULL;
     }
-    if (!siov_drv_capable(parent->drv, SIOV_CAP_NESTED)) {
-        errno = ENODEV;
-        return NULL;
-    }
-    return dom_create(parent->drv, SIOV_DOM_NESTED, parent);
+    struct siov_driver *drv = parent->drv;
+    if (parent->kind != SIOV_DOM_SL)
+        return dom_fail(drv, siov_drv_fail(drv, -EINVAL, "domain %u is %s: a nested domain's parent must be "
+                                           "second-level", parent->did, kinds[parent->kind]));
+    int ret = need_cap(drv, SIOV_CAP_NESTED);
+    struct siov_domain *d = ret ? NULL : dom_create(drv, SIOV_DOM_NESTED, parent);
+    if (!d)
+        return dom_fail(drv, ret ? ret : -errno);
+    siov_drv_done(drv, 0);
+    return d;
 }
 
 void siov_domain_release(struct siov_domain *dom)
@@ -170,13 +255,15 @@ void siov_domain_release(struct siov_domain *dom)
     free(dom);
 }
 
-int siov_domain_free(struct siov_domain *dom)
+static int domain_free(struct siov_domain *dom)
 {
-    if (!dom)
-        return -EINVAL;
-    if (dom->natt || dom->nchildren)
-        return -EBUSY;
     struct siov_driver *drv = dom->drv;
+    if (dom->natt)
+        return siov_drv_fail(drv, -EBUSY, "domain %u is still attached (%u attachment%s)", dom->did, dom->natt,
+                             dom->natt == 1 ? "" : "s");
+    if (dom->nchildren)
+        return siov_drv_fail(drv, -EBUSY, "domain %u is the parent of %u nested domain%s", dom->did, dom->nchildren,
+                             dom->nchildren == 1 ? "" : "s");
     if (dom->kind != SIOV_DOM_PT) {
         siov_drv_pt_unmap(dom, 0, dom->iova_limit);
         siov_drv_table_release(dom, dom->root);
@@ -190,6 +277,14 @@ int siov_domain_free(struct siov_domain *dom)
     siov_drv_did_free(drv, dom->did);
     siov_domain_release(dom);
     return 0;
+}
+
+int siov_domain_free(struct siov_domain *dom)
+{
+    if (!dom)
+        return -EINVAL;
+    struct siov_driver *drv = dom->drv; /* dom is gone once freed */
+    return siov_drv_done(drv, domain_free(dom));
 }
 
 int siov_domain_did(const struct siov_domain *dom)
@@ -216,7 +311,7 @@ static int att_reserve(struct siov_domain *d)
     unsigned c = d->catt ? d->catt * 2 : 4;
     struct siov_attachment *a = realloc(d->att, c * sizeof(*a));
     if (!a)
-        return -ENOMEM;
+        return siov_drv_fail(d->drv, -ENOMEM, "out of host memory for domain %u's attachments", d->did);
     d->att = a;
     d->catt = c;
     return 0;
@@ -250,26 +345,29 @@ static void dom_pasid_entry(const struct siov_domain *d, uint64_t pe[8])
     }
 }
 
-/* Legacy context entry for d (spec 9.3): second level or pass-through. */
-static void dom_legacy_entry(const struct siov_domain *d, uint64_t *qw0, uint64_t *qw1)
+/* Legacy context entry for d on dev (spec 9.3): second level (TT=01 with
+   ATS) or pass-through. */
+static void dom_legacy_entry(const struct siov_domain *d, const struct siov_dev *dev, uint64_t *qw0, uint64_t *qw1)
 {
     unsigned aw = d->aw, sagaw = (unsigned)siov_get(d->drv->cap, SIOV_CAP_SAGAW);
     if (d->kind == SIOV_DOM_PT) /* pass-through: the largest supported width */
         for (unsigned a = SIOV_AW_3LVL; a <= SIOV_AW_5LVL; a++)
             aw = sagaw & (1u << a) ? a : aw;
-    *qw0 = SIOV_CE0_P | siov_set(0, SIOV_CE0_TT, d->kind == SIOV_DOM_PT ? SIOV_TT_PASS_THROUGH : SIOV_TT_SL);
+    *qw0 = SIOV_CE0_P | siov_set(0, SIOV_CE0_TT, siov_drv_legacy_tt(dev, d->kind == SIOV_DOM_PT));
     *qw0 |= d->kind == SIOV_DOM_PT ? 0 : d->root & SIOV_CE0_SLPTPTR;
     *qw1 = siov_set(0, SIOV_CE1_AW, aw) | siov_set(0, SIOV_CE1_DID, d->did);
 }
 
-int siov_attach(struct siov_domain *dom, siov_sid sid)
+static int attach(struct siov_domain *dom, siov_sid sid)
 {
-    if (!dom)
-        return -EINVAL;
     struct siov_driver *drv = dom->drv;
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
+    if (dev && dev->rid_dom == dom)
+        return siov_drv_fail(drv, -EEXIST, "domain %u is already attached to %02x:%02x.%x", dom->did,
+                             SIOV_DRV_BDF(sid));
     if (dev && dev->rid_dom)
-        return dev->rid_dom == dom ? -EEXIST : -EBUSY;
+        return siov_drv_fail(drv, -EBUSY, "%02x:%02x.%x is attached to domain %u", SIOV_DRV_BDF(sid),
+                             dev->rid_dom->did);
     int ret = att_reserve(dom);
     if (ret || (ret = siov_drv_dev_get(drv, sid, &dev)))
         return ret;
@@ -278,7 +376,7 @@ int siov_attach(struct siov_domain *dom, siov_sid sid)
         dom_pasid_entry(dom, pe);
         ret = siov_drv_pasid_set(drv, dev, SIOV_DRV_RID_PASID, pe);
     } else {
-        dom_legacy_entry(dom, &pe[0], &pe[1]);
+        dom_legacy_entry(dom, dev, &pe[0], &pe[1]);
         ret = siov_drv_legacy_set(drv, dev, pe[0], pe[1]);
     }
     if (ret) {
@@ -291,15 +389,18 @@ int siov_attach(struct siov_domain *dom, siov_sid sid)
     return 0;
 }
 
-int siov_detach(struct siov_domain *dom, siov_sid sid)
+int siov_attach(struct siov_domain *dom, siov_sid sid)
 {
-    if (!dom)
-        return -EINVAL;
+    return dom ? siov_drv_done(dom->drv, attach(dom, sid)) : -EINVAL;
+}
+
+static int detach(struct siov_domain *dom, siov_sid sid)
+{
     struct siov_driver *drv = dom->drv;
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
     int i = att_find(dom, sid, false);
     if (!dev || dev->rid_dom != dom || i < 0)
-        return -ENOENT;
+        return siov_drv_fail(drv, -ENOENT, "domain %u is not attached to %02x:%02x.%x", dom->did, SIOV_DRV_BDF(sid));
     int ret = drv->scalable ? siov_drv_pasid_clear(drv, dev, SIOV_DRV_RID_PASID) : siov_drv_legacy_clear(drv, dev);
     dev->rid_dom = NULL;
     dom->nrid--;
@@ -308,19 +409,24 @@ int siov_detach(struct siov_domain *dom, siov_sid sid)
     return ret;
 }
 
-int siov_aux_attach(struct siov_domain *dom, siov_sid sid)
+int siov_detach(struct siov_domain *dom, siov_sid sid)
 {
-    if (!dom)
-        return -EINVAL;
+    return dom ? siov_drv_done(dom->drv, detach(dom, sid)) : -EINVAL;
+}
+
+static int aux_attach(struct siov_domain *dom, siov_sid sid)
+{
     struct siov_driver *drv = dom->drv;
-    if (!drv->pasid_ok)
-        return -ENODEV;
+    int ret = siov_drv_need_pasid(drv);
+    if (ret)
+        return ret;
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
     if (!dev || !dev->aux_enabled)
-        return -EINVAL;
+        return siov_drv_fail(drv, -EINVAL, "aux domains not enabled on %02x:%02x.%x", SIOV_DRV_BDF(sid));
     if (att_find(dom, sid, true) >= 0)
-        return -EEXIST;
-    int ret = att_reserve(dom);
+        return siov_drv_fail(drv, -EEXIST, "domain %u is already aux-attached to %02x:%02x.%x", dom->did,
+                             SIOV_DRV_BDF(sid));
+    ret = att_reserve(dom);
     uint32_t pasid = (uint32_t)dom->pasid;
     bool fresh = dom->pasid < 0;
     if (ret || (fresh && (ret = siov_drv_pasid_alloc(drv, &pasid))))
@@ -341,15 +447,19 @@ int siov_aux_attach(struct siov_domain *dom, siov_sid sid)
     return 0;
 }
 
-int siov_aux_detach(struct siov_domain *dom, siov_sid sid)
+int siov_aux_attach(struct siov_domain *dom, siov_sid sid)
 {
-    if (!dom)
-        return -EINVAL;
+    return dom ? siov_drv_done(dom->drv, aux_attach(dom, sid)) : -EINVAL;
+}
+
+static int aux_detach(struct siov_domain *dom, siov_sid sid)
+{
     struct siov_driver *drv = dom->drv;
     int i = att_find(dom, sid, true);
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
     if (i < 0 || !dev)
-        return -ENOENT;
+        return siov_drv_fail(drv, -ENOENT, "domain %u is not aux-attached to %02x:%02x.%x", dom->did,
+                             SIOV_DRV_BDF(sid));
     int ret = siov_drv_pasid_clear(drv, dev, (uint32_t)dom->pasid);
     att_del(dom, i);
     dev->naux--;
@@ -360,9 +470,17 @@ int siov_aux_detach(struct siov_domain *dom, siov_sid sid)
     return ret;
 }
 
+int siov_aux_detach(struct siov_domain *dom, siov_sid sid)
+{
+    return dom ? siov_drv_done(dom->drv, aux_detach(dom, sid)) : -EINVAL;
+}
+
 int siov_aux_pasid(const struct siov_domain *dom)
 {
     if (!dom)
         return -EINVAL;
-    return dom->pasid >= 0 ? dom->pasid : -ENOENT;
+    if (dom->pasid >= 0)
+        return dom->pasid;
+    siov_drv_fail(dom->drv, -ENOENT, "domain %u is not aux-attached: it has no PASID", dom->did);
+    return siov_drv_done(dom->drv, -ENOENT);
 }

@@ -1,6 +1,6 @@
 /* bringup.c: the driver's lifetime — reading the unit's geometry, setting up
- * the pool and identifiers, turning the queue and translation on, and
- * quiescing the unit and releasing everything at the end. */
+ * the pool and identifiers, turning the queue, interrupt remapping and
+ * translation on, and quiescing the unit and releasing everything at the end. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -79,12 +79,15 @@ static int root_enable(struct siov_driver *drv)
     return siov_drv_gcmd(drv, SIOV_GCMD_TE, 0, SIOV_GSTS_TES, true);
 }
 
-/* A previous owner may have left translation or the queue on. */
+/* A previous owner may have left translation, interrupt remapping or the
+   queue on (each reads tables of its pool). */
 static int quiesce(struct siov_driver *drv)
 {
     int ret = 0;
     if (siov_drv_rd_reg32(drv, SIOV_REG_GSTS) & SIOV_GSTS_TES)
         ret = siov_drv_gcmd(drv, 0, SIOV_GCMD_TE, SIOV_GSTS_TES, false);
+    if (!ret && (siov_drv_rd_reg32(drv, SIOV_REG_GSTS) & SIOV_GSTS_IRES))
+        ret = siov_drv_gcmd(drv, 0, SIOV_GCMD_IRE, SIOV_GSTS_IRES, false);
     if (!ret && (siov_drv_rd_reg32(drv, SIOV_REG_GSTS) & SIOV_GSTS_QIES))
         ret = siov_drv_gcmd(drv, 0, SIOV_GCMD_QIE, SIOV_GSTS_QIES, false);
     return ret;
@@ -97,7 +100,8 @@ static int pool_init(struct siov_driver *drv, uint64_t pool_gpa, uint64_t pool_s
     uint64_t msize = siov_mem_size(drv->mem);
     if (pool_gpa + pool_size < pool_gpa || base < pool_gpa || pool_gpa + pool_size > msize)
         return -EINVAL;
-    if (end <= base || (end - base) / SIOV_PAGE_SIZE < 3) /* root table, queue, status word */
+    unsigned need = (drv->ecap & SIOV_ECAP_IR) ? 4 : 3; /* root table, queue, status word, IRT */
+    if (end <= base || (end - base) / SIOV_PAGE_SIZE < need)
         return -EINVAL;
     return siov_drv_pool_init(drv, base, (end - base) / SIOV_PAGE_SIZE);
 }
@@ -136,7 +140,7 @@ struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *m
     drv->ecap = siov_mmio_read(iommu, SIOV_REG_ECAP, 8);
     drv->scalable = drv->ecap & SIOV_ECAP_SMTS;
     drv->pasid_ok = drv->scalable && (drv->ecap & SIOV_ECAP_PASID);
-    drv->dev_tlb = drv->scalable && (drv->ecap & SIOV_ECAP_DT);
+    drv->dev_tlb = (drv->ecap & SIOV_ECAP_DT) != 0;
     read_geometry(drv);
     int ret = (drv->ecap & SIOV_ECAP_QI) ? 0 : -ENODEV; /* the driver invalidates through the queue */
     if (!ret)
@@ -147,6 +151,8 @@ struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *m
         ret = quiesce(drv);
     if (!ret)
         ret = qi_enable(drv);
+    if (!ret) /* Linux turns interrupt remapping on before DMA remapping */
+        ret = siov_drv_irq_enable(drv);
     if (!ret)
         ret = root_enable(drv);
     if (ret) {
@@ -155,6 +161,7 @@ struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *m
         errno = -ret;
         return NULL;
     }
+    siov_drv_done(drv, 0); /* a step that failed and recovered leaves no cause behind */
     return drv;
 }
 

@@ -65,7 +65,7 @@ static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
         return ret;
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
     uint64_t qw0 = dev->dir | siov_set(0, SIOV_SCE0_PDTS, drv->pdts) | SIOV_SCE0_P;
-    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (drv->dev_tlb ? SIOV_SCE0_DTE : 0);
+    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (dev->ats ? SIOV_SCE0_DTE : 0);
     ret = siov_drv_wr64(drv, gpa + 8, siov_set(0, SIOV_SCE1_RID_PASID, SIOV_DRV_RID_PASID));
     if (!ret)
         ret = siov_drv_wr64(drv, gpa, qw0);
@@ -102,12 +102,6 @@ static void ctx_sm_teardown(struct siov_driver *drv, struct siov_dev *dev)
 
 /* ------------------------------------------------------------ devices */
 
-struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid)
-{
-    struct siov_dev **bus = drv->devs[SIOV_SID_BUS(sid)];
-    return bus ? bus[SIOV_SID_DEVFN(sid)] : NULL;
-}
-
 int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out)
 {
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
@@ -116,10 +110,8 @@ int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **ou
         return 0;
     }
     struct siov_dev ***bus = &drv->devs[SIOV_SID_BUS(sid)];
-    if (!*bus && !(*bus = calloc(256, sizeof(**bus))))
-        return -ENOMEM;
-    if (!(dev = calloc(1, sizeof(*dev))))
-        return -ENOMEM;
+    if ((!*bus && !(*bus = calloc(256, sizeof(**bus)))) || !(dev = calloc(1, sizeof(*dev))))
+        return siov_drv_fail(drv, -ENOMEM, "out of host memory for device %02x:%02x.%x", SIOV_DRV_BDF(sid));
     dev->sid = sid;
     int ret = ctx_table_get(drv, sid);
     if (!ret && drv->scalable && (ret = ctx_sm_setup(drv, dev)))
@@ -135,7 +127,7 @@ int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **ou
 
 void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev)
 {
-    if (dev->rid_dom || dev->naux || dev->aux_enabled)
+    if (dev->rid_dom || dev->naux || dev->aux_enabled || dev->ats)
         return;
     if (drv->scalable)
         ctx_sm_teardown(drv, dev);
@@ -156,7 +148,8 @@ static int pasid_entry_gpa(struct siov_driver *drv, struct siov_dev *dev, uint32
         return ret;
     if (!(pde & SIOV_PDE_P)) {
         if (!create)
-            return -ENOENT;
+            return siov_drv_fail(drv, -ENOENT, "PASID %u has no PASID table on %02x:%02x.%x", pasid,
+                                 SIOV_DRV_BDF(dev->sid));
         if ((ret = siov_drv_page_alloc(drv, 1, &t)))
             return ret;
         pde = t | SIOV_PDE_P;
@@ -175,14 +168,15 @@ int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t p
     int ret = pasid_entry_gpa(drv, dev, pasid, true, &gpa);
     if (ret || (ret = siov_drv_rd64(drv, gpa, &qw0)))
         return ret;
-    if (qw0 & SIOV_PTE0_P)
-        return -EEXIST;
+    if (qw0 & SIOV_PTE0_P) /* the table was changed behind the driver's back */
+        return siov_drv_fail(drv, -EEXIST, "PASID %u already has a present entry on %02x:%02x.%x", pasid,
+                             SIOV_DRV_BDF(dev->sid));
     uint8_t b[SIOV_PTE_SIZE];
     for (int i = 0; i < 8; i++)
         siov_drv_put64(b + 8 * i, i ? pe[i] : pe[0] & ~SIOV_PTE0_P);
     /* the unit may read the entry in pieces: all fields first, P last (spec 9.6) */
-    if (siov_mem_write(drv->mem, gpa, b, sizeof(b)) || siov_drv_wr64(drv, gpa, pe[0]))
-        return -EFAULT;
+    if ((ret = siov_drv_write_mem(drv, gpa, b, sizeof(b))) || (ret = siov_drv_wr64(drv, gpa, pe[0])))
+        return ret;
     if (drv->cap & SIOV_CAP_CM) { /* the unit may have cached the non-present entry */
         uint16_t did = (uint16_t)siov_get(pe[1], SIOV_PTE1_DID);
         siov_drv_inv_pc(drv, did, pasid);
@@ -195,12 +189,13 @@ int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t p
 
 int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid)
 {
-    uint64_t gpa, qw0, qw1;
+    uint64_t gpa = 0, qw0, qw1; /* set on success; initialised for -O3's flow analysis */
     int ret = pasid_entry_gpa(drv, dev, pasid, false, &gpa);
     if (ret || (ret = siov_drv_rd64(drv, gpa, &qw0)) || (ret = siov_drv_rd64(drv, gpa + 8, &qw1)))
         return ret;
     if (!(qw0 & SIOV_PTE0_P))
-        return -ENOENT;
+        return siov_drv_fail(drv, -ENOENT, "PASID %u has no present entry on %02x:%02x.%x", pasid,
+                             SIOV_DRV_BDF(dev->sid));
     uint16_t did = (uint16_t)siov_get(qw1, SIOV_PTE1_DID);
     unsigned pgtt = (unsigned)siov_get(qw0, SIOV_PTE0_PGTT);
     /* tear-down order of the spec's PASID-entry table (facts sheet 10.3) */
@@ -221,14 +216,14 @@ int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t
 int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0, uint64_t qw1)
 {
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
-    if (siov_drv_wr64(drv, gpa + 8, qw1) || siov_drv_wr64(drv, gpa, qw0))
-        return -EFAULT;
+    int ret;
+    if ((ret = siov_drv_wr64(drv, gpa + 8, qw1)) || (ret = siov_drv_wr64(drv, gpa, qw0)))
+        return ret;
     if (drv->cap & SIOV_CAP_CM) {
         uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
         siov_drv_inv_cc_device(drv, dev->sid, did);
         siov_drv_inv_iotlb_dsi(drv, did);
-        int ret = siov_drv_qi_flush(drv);
-        if (ret)
+        if ((ret = siov_drv_qi_flush(drv)))
             return ret;
     }
     return siov_drv_write_buffer_flush(drv);
@@ -237,46 +232,118 @@ int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t 
 int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev)
 {
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw1;
-    if (siov_drv_rd64(drv, gpa + 8, &qw1))
-        return -EFAULT;
+    int ret = siov_drv_rd64(drv, gpa + 8, &qw1);
+    if (ret)
+        return ret;
     uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
     siov_drv_wr64(drv, gpa, 0);
-    /* legacy context-entry change (spec 6.5.3.3): context cache, then IOTLB by DID */
+    /* legacy context-entry change (spec 6.5.3.3): context cache, IOTLB by DID, device TLB */
     siov_drv_inv_cc_device(drv, dev->sid, did);
     siov_drv_inv_iotlb_dsi(drv, did);
-    int ret = siov_drv_qi_flush(drv);
+    siov_drv_inv_devtlb(drv, dev->sid, SIOV_NO_PASID, 0, 0);
+    ret = siov_drv_qi_flush(drv);
     siov_drv_wr64(drv, gpa + 8, 0);
     return ret;
 }
 
-/* ------------------------------------------------------- aux enabling */
-
-int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid)
+unsigned siov_drv_legacy_tt(const struct siov_dev *dev, bool pass_through)
 {
-    if (!drv)
-        return -EINVAL;
-    if (!drv->pasid_ok)
-        return -ENODEV;
+    if (pass_through)
+        return SIOV_TT_PASS_THROUGH; /* TT=10 carries no ATS: its translation requests fault LCT.5 */
+    return dev && dev->ats ? SIOV_TT_SL_DT : SIOV_TT_SL;
+}
+
+/* ----------------------------------------------------------------- ATS */
+
+/* A present context entry changed (facts 10.3): the context cache of the
+   device; in scalable mode the PASID cache too, whose entries were decoded
+   under the old context entry; in legacy mode the IOTLB of its DID. */
+static int ctx_changed(struct siov_driver *drv, struct siov_dev *dev, uint16_t did)
+{
+    siov_drv_inv_cc_device(drv, dev->sid, did);
+    if (drv->scalable)
+        siov_drv_inv_pc_global(drv);
+    else
+        siov_drv_inv_iotlb_dsi(drv, did);
+    return siov_drv_qi_flush(drv);
+}
+
+int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev)
+{
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0, qw1;
+    dev->ats = true;
+    if (drv->scalable) { /* DTE in the present context entry */
+        int ret = siov_drv_rd64(drv, gpa, &qw0);
+        if (!ret)
+            ret = siov_drv_wr64(drv, gpa, qw0 | SIOV_SCE0_DTE);
+        return ret ? ret : ctx_changed(drv, dev, 0);
+    }
+    if (!dev->rid_dom || siov_drv_rd64(drv, gpa, &qw0) || siov_drv_rd64(drv, gpa + 8, &qw1))
+        return 0; /* the entry gets TT=01 when a second-level domain is attached */
+    if (siov_get(qw0, SIOV_CE0_TT) != SIOV_TT_SL)
+        return 0; /* pass-through */
+    int ret = siov_drv_wr64(drv, gpa, siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT));
+    return ret ? ret : ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID));
+}
+
+static int enable_ats(struct siov_driver *drv, siov_sid sid)
+{
+    if (!drv->dev_tlb)
+        return siov_drv_fail(drv, -ENODEV, "the unit has no device-TLB support (ECAP.DT)");
     struct siov_dev *dev;
     int ret = siov_drv_dev_get(drv, sid, &dev);
-    if (ret)
+    if (ret || dev->ats)
+        return ret;
+    return siov_drv_ats_enable(drv, dev);
+}
+
+int siov_dev_enable_ats(struct siov_driver *drv, siov_sid sid)
+{
+    return drv ? siov_drv_done(drv, enable_ats(drv, sid)) : -EINVAL;
+}
+
+/* ------------------------------------------------------- aux enabling */
+
+/* -ENODEV, with the reason, when the unit cannot tag requests with PASIDs. */
+int siov_drv_need_pasid(struct siov_driver *drv)
+{
+    if (drv->pasid_ok)
+        return 0;
+    return siov_drv_fail(drv, -ENODEV, "the unit has no PASID support (needs ECAP.SMTS and ECAP.PASID)");
+}
+
+static int enable_aux(struct siov_driver *drv, siov_sid sid)
+{
+    struct siov_dev *dev = NULL; /* set on success; initialised for -O3's flow analysis */
+    int ret = siov_drv_need_pasid(drv);
+    if (ret || (ret = siov_drv_dev_get(drv, sid, &dev)))
         return ret;
     dev->aux_enabled = true;
     return 0;
 }
 
-int siov_dev_disable_aux(struct siov_driver *drv, siov_sid sid)
+int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid)
 {
-    if (!drv)
-        return -EINVAL;
-    if (!drv->pasid_ok)
-        return -ENODEV;
+    return drv ? siov_drv_done(drv, enable_aux(drv, sid)) : -EINVAL;
+}
+
+static int disable_aux(struct siov_driver *drv, siov_sid sid)
+{
+    int ret = siov_drv_need_pasid(drv);
+    if (ret)
+        return ret;
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
     if (!dev || !dev->aux_enabled)
-        return -EINVAL;
+        return siov_drv_fail(drv, -EINVAL, "aux domains not enabled on %02x:%02x.%x", SIOV_DRV_BDF(sid));
     if (dev->naux)
-        return -EBUSY;
+        return siov_drv_fail(drv, -EBUSY, "%u aux domain%s still attached to %02x:%02x.%x", dev->naux,
+                             dev->naux == 1 ? "" : "s", SIOV_DRV_BDF(sid));
     dev->aux_enabled = false;
     siov_drv_dev_put(drv, dev);
     return 0;
+}
+
+int siov_dev_disable_aux(struct siov_driver *drv, siov_sid sid)
+{
+    return drv ? siov_drv_done(drv, disable_aux(drv, sid)) : -EINVAL;
 }

@@ -1,6 +1,6 @@
 /* driver.h: types and internal interfaces of the reference driver. Its files,
- * bottom to top (each calls only files below it): guest_mem.c, mmio.c ->
- * alloc.c -> qi.c -> device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
+ * bottom to top (each calls only files below it): last_error.c -> guest_mem.c, mmio.c ->
+ * alloc.c -> qi.c -> irq.c, device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
  * The driver sees the unit only through MMIO and guest memory, so this header
  * includes the public API alone, never a model header. */
 #ifndef SIOV_DRIVER_H
@@ -12,6 +12,12 @@
 
 #define SIOV_DRV_RID_PASID 0u /* PASID of requests without PASID (RID_PASID) */
 #define SIOV_DRV_POLL_LIMIT 100000u /* register and status-word polls before giving up */
+#define SIOV_DRV_IRT_S 7u           /* IRTA.S of the driver's table: 2^(S+1) = 256 entries, one page */
+#define SIOV_DRV_IRT_ENTRIES (2u << SIOV_DRV_IRT_S)
+#define SIOV_DRV_ERR_LEN 160        /* siov_driver_last_error's text, NUL included */
+
+/* A requester id as lspci prints it: printf("%02x:%02x.%x", SIOV_DRV_BDF(sid)). */
+#define SIOV_DRV_BDF(sid) SIOV_SID_BUS(sid), (unsigned)(SIOV_SID_DEVFN(sid) >> 3), (unsigned)((sid) & 7)
 
 /* A bitmap allocator: lowest free first. */
 struct siov_bitmap {
@@ -29,6 +35,7 @@ struct siov_qi_desc {
 struct siov_dev {
     siov_sid sid;
     bool aux_enabled;
+    bool ats;                    /* ATS enabled: DTE / TT=01, device-TLB invalidations sent */
     struct siov_domain *rid_dom; /* attached for requests without PASID */
     unsigned naux;               /* aux domains attached */
     uint64_t dir;                /* PASID directory (scalable mode) */
@@ -69,7 +76,7 @@ struct siov_driver {
     uint64_t cap, ecap;
     bool scalable;  /* TTM scalable; otherwise legacy (SL and PT domains only) */
     bool pasid_ok;  /* ECAP.PASID: aux domains possible */
-    bool dev_tlb;   /* DTE set in context entries; device-TLB invalidations sent */
+    bool dev_tlb;   /* ECAP.DT: devices may enable ATS */
     /* table pool */
     uint64_t pool_base;
     struct siov_bitmap pages;
@@ -94,6 +101,14 @@ struct siov_driver {
     unsigned nbatch, cbatch;
     int batch_err;
     struct siov_domain *domains;
+    /* why the last failed call failed, and the cause found by the call in progress */
+    char last_error[SIOV_DRV_ERR_LEN], pend_error[SIOV_DRV_ERR_LEN];
+    /* interrupt remapping (irq.c) */
+    bool ir;                 /* enabled at bring-up */
+    bool eime;               /* x2APIC mode */
+    uint64_t irt;            /* the interrupt remapping table (one page) */
+    struct siov_bitmap irqs; /* its entries */
+    siov_sid irq_sid[SIOV_DRV_IRT_ENTRIES]; /* requester of each allocated entry */
 };
 
 /* Little-endian 64-bit words in a byte buffer. */
@@ -131,12 +146,21 @@ static inline bool siov_drv_capable(const struct siov_driver *drv, enum siov_cap
     return false;
 }
 
+/* ---- last_error.c: the cause of a failure. fail: note why the call in
+   progress fails (the first cause noted wins); returns err. done: the public
+   call returns ret; a failure's cause becomes the last error. Returns ret. */
+SIOV_DRV_LOCAL int siov_drv_fail(struct siov_driver *drv, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+SIOV_DRV_LOCAL int siov_drv_done(struct siov_driver *drv, int ret);
+
 /* ---- guest_mem.c: guest-memory words; 0 or -EFAULT. */
 SIOV_DRV_LOCAL int siov_drv_rd64(struct siov_driver *drv, uint64_t gpa, uint64_t *v);
 SIOV_DRV_LOCAL int siov_drv_wr64(struct siov_driver *drv, uint64_t gpa, uint64_t v);
 SIOV_DRV_LOCAL int siov_drv_rd32(struct siov_driver *drv, uint64_t gpa, uint32_t *v);
 /* Zero len bytes (at most a page) at gpa. */
 SIOV_DRV_LOCAL int siov_drv_zero(struct siov_driver *drv, uint64_t gpa, size_t len);
+/* Copy len bytes into guest memory at gpa. */
+SIOV_DRV_LOCAL int siov_drv_write_mem(struct siov_driver *drv, uint64_t gpa, const void *src, size_t len);
 
 /* ---- mmio.c: registers. */
 SIOV_DRV_LOCAL uint32_t siov_drv_rd_reg32(struct siov_driver *drv, uint64_t off);
@@ -166,6 +190,12 @@ SIOV_DRV_LOCAL int siov_drv_pasid_alloc(struct siov_driver *drv, uint32_t *pasid
 SIOV_DRV_LOCAL void siov_drv_pasid_free(struct siov_driver *drv, uint32_t pasid);
 SIOV_DRV_LOCAL int siov_drv_did_alloc(struct siov_driver *drv, uint16_t *did);
 SIOV_DRV_LOCAL void siov_drv_did_free(struct siov_driver *drv, uint16_t did);
+/* Interrupt remapping table entries: n of them; the lowest free one (-ENOSPC
+   when none); whether one is allocated. */
+SIOV_DRV_LOCAL int siov_drv_irq_ids_init(struct siov_driver *drv, unsigned n);
+SIOV_DRV_LOCAL int siov_drv_irq_index_alloc(struct siov_driver *drv, unsigned *index);
+SIOV_DRV_LOCAL void siov_drv_irq_index_free(struct siov_driver *drv, unsigned index);
+SIOV_DRV_LOCAL bool siov_drv_irq_index_used(const struct siov_driver *drv, unsigned index);
 
 /* ---- qi.c: queued invalidation. Descriptors collect in a batch; flush submits
    them with an inv-wait, waits for its status write and then releases deferred
@@ -184,13 +214,26 @@ SIOV_DRV_LOCAL void siov_drv_inv_piotlb_range(struct siov_driver *drv, uint16_t 
 SIOV_DRV_LOCAL void siov_drv_inv_pc_global(struct siov_driver *drv);
 SIOV_DRV_LOCAL void siov_drv_inv_pc(struct siov_driver *drv, uint16_t did, uint32_t pasid);
 /* Device-TLB of sid for [lo, hi) (lo == hi: everything); pasid SIOV_NO_PASID for
-   the non-PASID form. Nothing when device-TLBs are not in use. */
+   the non-PASID form. Nothing unless the device has ATS enabled. */
 SIOV_DRV_LOCAL void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid,
                                         uint64_t lo, uint64_t hi);
+/* Interrupt entry cache: everything; the 2^im entries from index (aligned). */
+SIOV_DRV_LOCAL void siov_drv_inv_iec_global(struct siov_driver *drv);
+SIOV_DRV_LOCAL void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned index, unsigned im);
 
-/* ---- device.c: devices. find: NULL if not set up. get: set up on first use
-   (context entry, PASID directory). put: release it once nothing uses it. */
-SIOV_DRV_LOCAL struct siov_dev *siov_drv_dev_find(struct siov_driver *drv, siov_sid sid);
+/* ---- irq.c: interrupt remapping. Turn it on (with ECAP.IR: the table,
+   IRTA, SIRTP, IEC invalidation, IRE, CFI off — Linux's order); 0 or -errno. */
+SIOV_DRV_LOCAL int siov_drv_irq_enable(struct siov_driver *drv);
+
+/* A device the driver has set up, or NULL (inline: the queue asks it too). */
+static inline struct siov_dev *siov_drv_dev_find(const struct siov_driver *drv, siov_sid sid)
+{
+    struct siov_dev **bus = drv->devs[SIOV_SID_BUS(sid)];
+    return bus ? bus[SIOV_SID_DEVFN(sid)] : NULL;
+}
+
+/* ---- device.c: devices. get: set up on first use (context entry, PASID
+   directory). put: release it once nothing uses it. */
 SIOV_DRV_LOCAL int siov_drv_dev_get(struct siov_driver *drv, siov_sid sid, struct siov_dev **out);
 SIOV_DRV_LOCAL void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *dev);
 /* Scalable mode: install a PASID-table entry (P set last) / tear it down with
@@ -198,10 +241,17 @@ SIOV_DRV_LOCAL void siov_drv_dev_put(struct siov_driver *drv, struct siov_dev *d
 SIOV_DRV_LOCAL int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid,
                                       const uint64_t pe[8]);
 SIOV_DRV_LOCAL int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid);
+/* 0 if the unit tags requests with PASIDs (aux domains); else -ENODEV, saying why. */
+SIOV_DRV_LOCAL int siov_drv_need_pasid(struct siov_driver *drv);
 /* Legacy mode: install / tear down the device's context entry. */
 SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0,
                                        uint64_t qw1);
 SIOV_DRV_LOCAL int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev);
+/* ATS on for dev (siov_dev_enable_ats after its argument checks). */
+SIOV_DRV_LOCAL int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev);
+/* Legacy TT for a domain of kind on dev: pass-through, or second level (with
+   device-TLB when dev has ATS). */
+SIOV_DRV_LOCAL unsigned siov_drv_legacy_tt(const struct siov_dev *dev, bool pass_through);
 
 /* ---- io_pgtable.c: a domain's page tables, the only code that reads and
    writes paging entries. Internal steps queue their invalidations; the caller

@@ -12,7 +12,7 @@ int siov_drv_rd64(struct siov_driver *drv, uint64_t gpa, uint64_t *v)
 {
     uint8_t b[8];
     if (siov_mem_read(drv->mem, gpa, b, 8))
-        return -EFAULT;
+        return siov_drv_fail(drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)gpa);
     *v = siov_drv_get64(b);
     return 0;
 }
@@ -21,19 +21,26 @@ int siov_drv_wr64(struct siov_driver *drv, uint64_t gpa, uint64_t v)
 {
     uint8_t b[8];
     siov_drv_put64(b, v);
-    return siov_mem_write(drv->mem, gpa, b, 8) ? -EFAULT : 0;
+    return siov_drv_write_mem(drv, gpa, b, 8);
 }
 
 int siov_drv_rd32(struct siov_driver *drv, uint64_t gpa, uint32_t *v)
 {
     uint8_t b[4];
     if (siov_mem_read(drv->mem, gpa, b, 4))
-        return -EFAULT;
+        return siov_drv_fail(drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)gpa);
     *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
     return 0;
 }
 
 int siov_drv_zero(struct siov_driver *drv, uint64_t gpa, size_t len)
 {
-    return siov_mem_write(drv->mem, gpa, zero_page, len) ? -EFAULT : 0;
+    return siov_drv_write_mem(drv, gpa, zero_page, len);
+}
+
+int siov_drv_write_mem(struct siov_driver *drv, uint64_t gpa, const void *src, size_t len)
+{
+    if (siov_mem_write(drv->mem, gpa, src, len))
+        return siov_drv_fail(drv, -EFAULT, "guest memory at 0x%llx is not writable", (unsigned long long)gpa);
+    return 0;
 }

@@ -71,7 +71,7 @@ static uint64_t split_entry(const struct siov_domain *d, uint64_t e, unsigned le
 static int read_table(struct siov_domain *d, uint64_t table, uint64_t ent[SIOV_PT_ENTRIES])
 {
     if (siov_mem_read(d->drv->mem, table, ent, SIOV_PAGE_SIZE))
-        return -EFAULT;
+        return siov_drv_fail(d->drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)table);
     for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
         ent[i] = siov_drv_get64((const uint8_t *)&ent[i]);
     return 0;
@@ -136,7 +136,7 @@ static int map_identity(struct siov_domain *p, uint64_t gpa)
         size_t c = p->cid ? p->cid * 2 : 16;
         uint64_t *n = realloc(p->idpages, c * sizeof(*n));
         if (!n)
-            return -ENOMEM;
+            return siov_drv_fail(p->drv, -ENOMEM, "out of host memory for domain %u's identity maps", p->did);
         p->idpages = n;
         p->cid = c;
     }
@@ -193,6 +193,7 @@ void siov_drv_table_release(struct siov_domain *d, uint64_t gpa)
 struct probe_op {
     uint64_t lo, hi;
     bool found;
+    uint64_t at; /* found: an address of [lo, hi) a leaf maps */
 };
 
 /* Whether any leaf of the table (of level, covering from base) meets [p->lo, p->hi).
@@ -208,7 +209,7 @@ static int pt_mapped(struct siov_domain *d, uint64_t table, unsigned level, uint
         if ((ret = siov_drv_rd64(d->drv, table + i * 8ull, &e)) || !ent_present(d, e))
             continue;
         if (ent_leaf(d, e, level))
-            p->found = true;
+            p->found = true, p->at = eb > p->lo ? eb : p->lo;
         else
             ret = pt_mapped(d, ent_addr(d, e, level), level - 1, eb, p);
     }
@@ -269,6 +270,7 @@ struct unmap_op {
     uint64_t inv_lo, inv_hi; /* what changed */
     uint64_t spare[4];       /* pages reserved for splits */
     unsigned nspare;
+    bool sweep;              /* also release tables that were empty already (a map's rollback) */
 };
 
 static void widen(struct unmap_op *u, uint64_t lo, uint64_t hi)
@@ -286,9 +288,10 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
     uint8_t b[SIOV_PAGE_SIZE];
     for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
         siov_drv_put64(b + 8 * i, split_entry(d, *e, level, i));
-    if (siov_mem_write(d->drv->mem, t, b, sizeof(b)))
-        return -EFAULT;
-    int ret = siov_drv_wr64(d->drv, gpa, make_table(d, t));
+    int ret = siov_drv_write_mem(d->drv, t, b, sizeof(b));
+    if (ret)
+        return ret;
+    ret = siov_drv_wr64(d->drv, gpa, make_table(d, t));
     if (!ret) {
         u->nspare--;
         *e = make_table(d, t);
@@ -296,7 +299,8 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
     return ret;
 }
 
-/* Whether every entry of table is zero (read only after something was cleared). */
+/* Whether every entry of table is zero (read only after something was cleared,
+   or in a sweep). */
 static int table_empty(struct siov_domain *d, uint64_t table, bool *empty)
 {
     uint64_t ent[SIOV_PT_ENTRIES];
@@ -345,7 +349,7 @@ static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint6
         }
     }
     *empty = false;
-    return ret || !cleared ? ret : table_empty(d, table, empty);
+    return ret || !(cleared || u->sweep) ? ret : table_empty(d, table, empty);
 }
 
 /* The leaves a range boundary b cuts: (level, base) of each split needed. */
@@ -375,15 +379,16 @@ static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], u
     return 0;
 }
 
-/* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. */
-int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
+/* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. With
+   sweep, tables left empty by a failed map are released too. */
+static int64_t pt_unmap_range(struct siov_domain *d, uint64_t lo, uint64_t hi, bool sweep)
 {
     uint64_t pts[4][2];
     unsigned n = 0;
     int ret = split_points(d, lo, pts, &n);
     if (!ret && hi < d->iova_limit)
         ret = split_points(d, hi, pts, &n);
-    struct unmap_op u = {.lo = lo, .hi = hi, .inv_lo = UINT64_MAX};
+    struct unmap_op u = {.lo = lo, .hi = hi, .inv_lo = UINT64_MAX, .sweep = sweep};
     while (!ret && u.nspare < n && !(ret = siov_drv_table_alloc(d, &u.spare[u.nspare])))
         u.nspare++;
     bool empty;
@@ -396,19 +401,75 @@ int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
     return ret ? ret : (int64_t)u.bytes;
 }
 
+int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
+{
+    return pt_unmap_range(d, lo, hi, false);
+}
+
+/* The leaf that maps iova: 1 with its entry and level, 0 if none, or -errno. */
+static int leaf_walk(struct siov_domain *d, uint64_t iova, uint64_t *e, unsigned *level)
+{
+    uint64_t table = d->root;
+    for (unsigned l = d->levels; l >= 1; l--) {
+        int ret = siov_drv_rd64(d->drv, table + siov_level_index(iova, l) * 8ull, e);
+        if (ret)
+            return ret;
+        if (!ent_present(d, *e))
+            return 0;
+        if (ent_leaf(d, *e, l))
+            return *level = l, 1;
+        table = ent_addr(d, *e, l);
+    }
+    return 0;
+}
+
+#define EXTENT_STEPS 1024 /* leaves followed each way to describe a mapping */
+
+/* -EEXIST, saying which mapped range [lo, hi) meets: the run of leaves around at. */
+static int overlap_error(struct siov_domain *d, uint64_t lo, uint64_t hi, uint64_t at)
+{
+    uint64_t e, a = at & SIOV_PAGE_MASK, b = a;
+    unsigned level = 1; /* set by every leaf_walk that returns 1 */
+    for (unsigned n = 0; n < EXTENT_STEPS && a > 0 && leaf_walk(d, a - 1, &e, &level) == 1; n++)
+        a = (a - 1) & ~(lvl_size(level) - 1);
+    for (unsigned n = 0; n < EXTENT_STEPS && b < d->iova_limit && leaf_walk(d, b, &e, &level) == 1; n++)
+        b = (b & ~(lvl_size(level) - 1)) + lvl_size(level);
+    return siov_drv_fail(d->drv, -EEXIST, "[0x%llx, 0x%llx) overlaps [0x%llx, 0x%llx) mapped earlier",
+                         (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)a,
+                         (unsigned long long)b);
+}
+
+/* -ERANGE unless [iova, iova + size) and [pa, pa + size) fit d's input and output ranges. */
+static int map_range_check(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t size)
+{
+    if (iova >= d->iova_limit || size > d->iova_limit - iova)
+        return siov_drv_fail(d->drv, -ERANGE, "iova 0x%llx size 0x%llx goes beyond 0x%llx, the input range of domain %u",
+                             (unsigned long long)iova, (unsigned long long)size,
+                             (unsigned long long)d->iova_limit, d->did);
+    if (pa < d->pa_limit && size <= d->pa_limit - pa)
+        return 0;
+    if (d->parent)
+        return siov_drv_fail(d->drv, -ERANGE,
+                             "pa 0x%llx size 0x%llx goes beyond 0x%llx, the parent's input range "
+                             "(a nested domain maps guest addresses)",
+                             (unsigned long long)pa, (unsigned long long)size, (unsigned long long)d->pa_limit);
+    return siov_drv_fail(d->drv, -ERANGE, "pa 0x%llx size 0x%llx goes beyond 0x%llx (52-bit addresses)",
+                         (unsigned long long)pa, (unsigned long long)size, (unsigned long long)d->pa_limit);
+}
+
 /* Map with full rollback: on failure nothing stays mapped and no page is held. */
 int siov_drv_pt_map(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot)
 {
-    if (iova >= d->iova_limit || size > d->iova_limit - iova || pa >= d->pa_limit || size > d->pa_limit - pa)
-        return -ERANGE;
-    struct probe_op p = {iova, iova + size, false};
-    int ret = pt_mapped(d, d->root, d->levels, 0, &p);
-    if (ret || p.found)
-        return ret ? ret : -EEXIST;
+    int ret = map_range_check(d, iova, pa, size);
+    if (ret)
+        return ret;
+    struct probe_op p = {iova, iova + size, false, 0};
+    if ((ret = pt_mapped(d, d->root, d->levels, 0, &p)) || p.found)
+        return ret ? ret : overlap_error(d, iova, iova + size, p.at);
     struct map_op m = {iova, pa, iova + size, prot, 0};
     ret = pt_map(d, d->root, d->levels, &m);
     if (ret) {
-        siov_drv_pt_unmap(d, iova, iova + size);
+        pt_unmap_range(d, iova, iova + size, true); /* tables the map added, filled or not */
         return ret;
     }
     /* caching mode: non-present second-level entries may be cached (spec 6.1) */
@@ -421,17 +482,14 @@ int siov_drv_pt_map(struct siov_domain *d, uint64_t iova, uint64_t pa, uint64_t 
 
 int siov_drv_pt_lookup(struct siov_domain *d, uint64_t iova, uint64_t *pa)
 {
-    uint64_t table = d->root, e;
-    for (unsigned level = d->levels; level >= 1; level--) {
-        if (siov_drv_rd64(d->drv, table + siov_level_index(iova, level) * 8ull, &e))
-            return -EFAULT;
-        if (!ent_present(d, e))
-            return -ENOENT;
-        if (ent_leaf(d, e, level)) {
-            *pa = ent_addr(d, e, level) + (iova & (lvl_size(level) - 1));
-            return 0;
-        }
-        table = ent_addr(d, e, level);
-    }
-    return -ENOENT;
+    uint64_t e = 0;
+    unsigned level = 1; /* both set by a leaf_walk that returns 1 */
+    int ret = leaf_walk(d, iova, &e, &level);
+    if (ret < 0)
+        return ret;
+    if (!ret)
+        return siov_drv_fail(d->drv, -ENOENT, "iova 0x%llx is not mapped in domain %u", (unsigned long long)iova,
+                             d->did);
+    *pa = ent_addr(d, e, level) + (iova & (lvl_size(level) - 1));
+    return 0;
 }

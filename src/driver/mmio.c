@@ -21,7 +21,8 @@ int siov_drv_gcmd(struct siov_driver *drv, uint32_t set, uint32_t clear, uint32_
         if (!!(siov_drv_rd_reg32(drv, SIOV_REG_GSTS) & status) == want)
             return 0;
     }
-    return -ETIMEDOUT;
+    return siov_drv_fail(drv, -ETIMEDOUT, "GSTS bit 0x%08x did not %s after GCMD 0x%08x (GSTS 0x%08x)", status,
+                         want ? "set" : "clear", v, siov_drv_rd_reg32(drv, SIOV_REG_GSTS));
 }
 
 /* Flush the write buffer where CAP.RWBF asks for it (spec 6.8). */

@@ -17,7 +17,7 @@ static void qi_add(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
         unsigned c = drv->cbatch ? drv->cbatch * 2 : 32;
         struct siov_qi_desc *p = realloc(drv->batch, c * sizeof(*p));
         if (!p) {
-            drv->batch_err = -ENOMEM;
+            drv->batch_err = siov_drv_fail(drv, -ENOMEM, "out of host memory for invalidation descriptors");
             return;
         }
         drv->batch = p;
@@ -26,14 +26,39 @@ static void qi_add(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
     drv->batch[drv->nbatch++] = (struct siov_qi_desc){qw0, qw1};
 }
 
-/* After a queue error the unit stops at the offending descriptor (IQH):
-   drop what is left, acknowledge the error, resume from there. */
-static void qi_recover(struct siov_driver *drv, uint32_t fsts)
+/* After a queue error (IQE) the unit stops at the offending descriptor
+   (IQH); after a device's time-out (ITE) it stops behind the aborted
+   inv-wait. Drop what is left, acknowledge, resume from there: -EIO, or
+   -ETIMEDOUT for the time-out. */
+static int qi_recover(struct siov_driver *drv, uint32_t fsts)
 {
     uint64_t head = siov_mmio_read(drv->iommu, SIOV_REG_IQH, 8) & SIOV_IQ_PTR;
+    if (fsts & SIOV_FSTS_IQE)
+        siov_drv_fail(drv, -EIO, "invalidation queue error (FSTS 0x%x:%s%s%s) at IQH 0x%llx; the rest was dropped",
+                      fsts, fsts & SIOV_FSTS_IQE ? " IQE" : "", fsts & SIOV_FSTS_ICE ? " ICE" : "",
+                      fsts & SIOV_FSTS_ITE ? " ITE" : "", (unsigned long long)head);
+    else
+        siov_drv_fail(drv, -ETIMEDOUT,
+                      "a device-TLB invalidation timed out (ITE, device 0x%04llx); its wait was aborted",
+                      (unsigned long long)siov_get(siov_mmio_read(drv->iommu, SIOV_REG_IQERCD, 8), SIOV_IQERCD_ITESID));
     siov_mmio_write(drv->iommu, SIOV_REG_IQT, head, 8);
     drv->iq_tail = (unsigned)(head / drv->iq_dsz);
     siov_mmio_write(drv->iommu, SIOV_REG_FSTS, fsts & FSTS_QI_ERRORS, 4);
+    return (fsts & SIOV_FSTS_IQE) ? -EIO : -ETIMEDOUT;
+}
+
+/* The queue's error status: 0 while it runs. An invalid completion (ICE)
+   comes from a device, not from the descriptors: it is acknowledged and the
+   queue goes on (as Linux's qi_check_fault). IQE or ITE stopped the queue:
+   recovered as qi_recover says, -EIO or -ETIMEDOUT. */
+static int qi_check(struct siov_driver *drv)
+{
+    uint32_t fsts = siov_drv_rd_reg32(drv, SIOV_REG_FSTS);
+    if (fsts & SIOV_FSTS_ICE)
+        siov_mmio_write(drv->iommu, SIOV_REG_FSTS, SIOV_FSTS_ICE, 4);
+    if (!(fsts & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
+        return 0;
+    return qi_recover(drv, fsts);
 }
 
 /* Poll cond: 0 once the queue has room for n descriptors (one slot stays empty). */
@@ -44,13 +69,11 @@ static int qi_room(struct siov_driver *drv, unsigned n)
         unsigned used = (unsigned)((drv->iq_tail + drv->iq_entries - head) % drv->iq_entries);
         if (drv->iq_entries - 1 - used >= n)
             return 0;
-        uint32_t fsts = siov_drv_rd_reg32(drv, SIOV_REG_FSTS);
-        if (fsts & FSTS_QI_ERRORS) {
-            qi_recover(drv, fsts);
-            return -EIO;
-        }
+        int ret = qi_check(drv);
+        if (ret)
+            return ret;
     }
-    return -ETIMEDOUT;
+    return siov_drv_fail(drv, -ETIMEDOUT, "invalidation queue full: the unit did not move IQH");
 }
 
 static int qi_write(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
@@ -59,8 +82,9 @@ static int qi_write(struct siov_driver *drv, uint64_t qw0, uint64_t qw1)
     siov_drv_put64(b, qw0);
     siov_drv_put64(b + 8, qw1);
     uint64_t gpa = drv->iq_base + (uint64_t)drv->iq_tail * drv->iq_dsz;
-    if (siov_mem_write(drv->mem, gpa, b, drv->iq_dsz))
-        return -EFAULT;
+    int ret = siov_drv_write_mem(drv, gpa, b, drv->iq_dsz);
+    if (ret)
+        return ret;
     drv->iq_tail = (drv->iq_tail + 1) % drv->iq_entries;
     return 0;
 }
@@ -71,14 +95,13 @@ static int qi_wait(struct siov_driver *drv, uint32_t seq)
     for (unsigned i = 0; i < SIOV_DRV_POLL_LIMIT; i++) {
         uint32_t st;
         if (siov_drv_rd32(drv, drv->status_gpa, &st) == 0 && st == seq)
-            return 0;
-        uint32_t fsts = siov_drv_rd_reg32(drv, SIOV_REG_FSTS);
-        if (fsts & FSTS_QI_ERRORS) {
-            qi_recover(drv, fsts);
-            return -EIO;
-        }
+            return qi_check(drv); /* acknowledges an invalid completion met meanwhile */
+        int ret = qi_check(drv);
+        if (ret)
+            return ret;
     }
-    return -ETIMEDOUT;
+    return siov_drv_fail(drv, -ETIMEDOUT, "inv-wait %u: its status write to 0x%llx did not arrive", seq,
+                         (unsigned long long)drv->status_gpa);
 }
 
 /* Submit n descriptors followed by a fenced inv-wait with status write, and wait. */
@@ -101,11 +124,14 @@ static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsi
 
 int siov_drv_qi_flush(struct siov_driver *drv)
 {
-    int ret = drv->batch_err;
+    int ret = drv->batch_err, r = 0;
     unsigned chunk = drv->iq_entries / 2 - 1;
-    for (unsigned i = 0; i < drv->nbatch && !ret; i += chunk) {
+    /* after a device's time-out the unit's own invalidations of the next
+       chunks still run; the first error is the one reported */
+    for (unsigned i = 0; i < drv->nbatch && !drv->batch_err && (!r || r == -ETIMEDOUT); i += chunk) {
         unsigned n = drv->nbatch - i < chunk ? drv->nbatch - i : chunk;
-        ret = qi_submit(drv, drv->batch + i, n);
+        r = qi_submit(drv, drv->batch + i, n);
+        ret = ret ? ret : r;
     }
     drv->nbatch = 0;
     drv->batch_err = 0;
@@ -218,7 +244,8 @@ static uint64_t devtlb_addr(uint64_t lo, uint64_t hi, bool *s)
 
 void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid, uint64_t lo, uint64_t hi)
 {
-    if (!drv->dev_tlb)
+    const struct siov_dev *dev = siov_drv_dev_find(drv, sid);
+    if (!dev || !dev->ats)
         return;
     bool s;
     uint64_t addr = devtlb_addr(lo, hi, &s);
@@ -230,4 +257,15 @@ void siov_drv_inv_devtlb(struct siov_driver *drv, siov_sid sid, uint32_t pasid, 
     uint64_t q = siov_set(siov_dsc_make_type(SIOV_DSC_PDEVTLB), SIOV_PDTLB0_SID, sid);
     q = siov_set(q, SIOV_PDTLB0_PASID, pasid);
     qi_add(drv, q, (addr & SIOV_PDTLB1_ADDR) | (s ? SIOV_PDTLB1_S : 0));
+}
+
+void siov_drv_inv_iec_global(struct siov_driver *drv)
+{
+    qi_add(drv, siov_dsc_make_type(SIOV_DSC_IEC), 0); /* G=0 */
+}
+
+void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned index, unsigned im)
+{
+    uint64_t q = siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G | siov_set(0, SIOV_IEC0_IM, im);
+    qi_add(drv, siov_set(q, SIOV_IEC0_IIDX, index), 0);
 }

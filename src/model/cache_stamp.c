@@ -1,23 +1,25 @@
 /* The caches' stamps: the writer lock, the invalidation clock (the epoch a
  * translation reads) and the "invalidated at" words per DID and per (DID,
- * PASID) scope that make global, domain and PASID invalidations O(1).
- * caches.h explains the scheme. */
+ * PASID) scope that make global, domain and PASID invalidations O(1), the
+ * front cache's among them. caches.h explains the scheme. */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "caches.h"
+
+#define FRONT_BYTES ((SIOV_XC_INV_ALL + 1) * sizeof(uint64_t))
 
 int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
     struct siov_stamps *s = &c->st;
     s->did_mask = (1u << cfg->domain_bits) - 1; /* a configuration siov_iommu_new accepted: 4..16 */
     s->clock = 1;
-    s->did = calloc((size_t)s->did_mask + 1, sizeof(*s->did));
-    if (!s->did)
-        return -ENOMEM;
-    if (pthread_mutex_init(&s->wlock, NULL)) {
-        free(s->did);
+    s->did = siov_pages_alloc(((size_t)s->did_mask + 1) * sizeof(*s->did));
+    s->front = siov_pages_alloc(FRONT_BYTES);
+    if (!s->did || !s->front || pthread_mutex_init(&s->wlock, NULL)) {
+        siov_pages_free(s->did, ((size_t)s->did_mask + 1) * sizeof(*s->did));
+        siov_pages_free(s->front, FRONT_BYTES);
         s->did = NULL;
+        s->front = NULL;
         return -ENOMEM;
     }
     return 0;
@@ -25,8 +27,11 @@ int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 
 void siov_stamps_fini(struct siov_caches *c)
 {
+    if (!c->st.did)
+        return; /* init failed: nothing is held */
     pthread_mutex_destroy(&c->st.wlock);
-    free(c->st.did);
+    siov_pages_free(c->st.did, ((size_t)c->st.did_mask + 1) * sizeof(*c->st.did));
+    siov_pages_free(c->st.front, FRONT_BYTES);
 }
 
 uint64_t siov_caches_epoch(const struct siov_caches *c)

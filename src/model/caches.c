@@ -7,16 +7,17 @@
 
 struct siov_caches *siov_caches_new(const struct siov_iommu_config *cfg)
 {
-    struct siov_caches *c = calloc(1, sizeof(*c));
+    struct siov_caches *c = siov_pages_alloc(sizeof(*c)); /* its per-scope arrays are touched as used */
     if (!c)
         return NULL;
     if (siov_stamps_init(c, cfg)) { /* the layer under the others first */
-        free(c);
+        siov_pages_free(c, sizeof(*c));
         return NULL;
     }
     int cc = siov_cc_init(c), pc = siov_pc_init(c), tlb = siov_tlb_init(c, cfg);
     int xc = siov_xc_init(c, siov_tlb_capacity(c));
-    if (cc || pc || tlb || xc) {
+    int iec = siov_iec_init(c);
+    if (cc || pc || tlb || xc || iec) {
         siov_caches_free(c); /* each part tolerates what its init left unallocated */
         return NULL;
     }
@@ -27,12 +28,13 @@ void siov_caches_free(struct siov_caches *c)
 {
     if (!c)
         return;
+    siov_iec_fini(c);
     siov_xc_fini(c);
     siov_tlb_fini(c);
     siov_pc_fini(c);
     siov_cc_fini(c);
     siov_stamps_fini(c);
-    free(c);
+    siov_pages_free(c, sizeof(*c));
 }
 
 void siov_caches_set_stats(struct siov_caches *c, struct siov_stats *stats)
@@ -54,11 +56,19 @@ void siov_caches_fill(struct siov_caches *c, const struct siov_req *req, const s
     siov_stamp_unlock(c);
 }
 
+void siov_caches_front_flush(struct siov_caches *c)
+{
+    uint64_t t = siov_stamp_inv_begin(c);
+    siov_front_inv_all(c, t);
+    siov_stamp_inv_end(c, t);
+}
+
 void siov_caches_inv_all(struct siov_caches *c)
 {
     uint64_t t = siov_stamp_inv_begin(c);
     siov_cc_inv_global_at(c, t);
     siov_pc_inv_global_at(c, t);
     siov_tlb_inv_global_at(c, t);
+    siov_iec_inv_global_at(c, t);
     siov_stamp_inv_end(c, t);
 }

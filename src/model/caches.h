@@ -1,9 +1,11 @@
 /* libsiov — the layout of the remapping unit's caches, shared by the files
  * that implement them (internal.h declares what the rest of the model calls).
  *
- * Bottom to top: cache_stamp.c (writer lock, clock, "invalidated at" words)
- * → entry_cache.c (the ways of decoded entries) → context_cache.c,
- * pasid_cache.c, iotlb.c, front_cache.c → caches.c (the container).
+ * Bottom to top: pages.c (zeroed arrays touched on demand) → cache_stamp.c
+ * (writer lock, clock, "invalidated at" words) → entry_cache.c (the ways of
+ * decoded entries), front_cache.c (final translations) → context_cache.c,
+ * pasid_cache.c, iotlb.c (which also keep the front cache's "invalidated
+ * at" words), iec.c (decoded IRTEs) → caches.c (the container).
  *
  * Concurrency. Lookups take no lock. Every change (fill, invalidation) holds
  * the writer lock. Each cache way carries a sequence counter (a seqlock): a
@@ -24,8 +26,17 @@
  * translation that starts after an invalidation never hits what it removed.
  * Page- and device-selective invalidations clear the ways they name.
  *
- * The few helpers every lookup and fill runs (atomics, set and scope hashing,
- * the fill's lock) are inline here: lookups run on every translation that
+ * The front cache (front_cache.h) has its own words: one for every entry and
+ * one per DID. An invalidation of the context cache, PASID cache or IOTLB
+ * stores its stamp into the words of the front-cache entries it may reach
+ * (every entry, or those of one DID: a PASID- or page-granular invalidation
+ * reaches all of its DID's, since a front-cache entry is a final 4 KiB
+ * translation that does not record its IOTLB tag); a device-selective
+ * context-cache invalidation clears its source ids' ways instead. No other
+ * invalidation touches them, so they leave the front cache alone.
+ *
+ * The few helpers every lookup and fill runs (atomics, set and scope hashing
+ * by two multiplies, the fill's lock) are inline here: lookups run on every translation that
  * misses the front cache, and fills on every walk.
  */
 #ifndef SIOV_CACHES_H
@@ -33,8 +44,6 @@
 
 #include <pthread.h>
 
-#define XXH_INLINE_ALL /* cache lookups hash 8-16 bytes: inline XXH3 */
-#include <xxhash.h>
 
 #include "front_cache.h"
 #include "internal.h"
@@ -61,6 +70,8 @@ struct siov_stamps {
     pthread_mutex_t wlock;           /* serializes every change */
     uint64_t clock;                  /* invalidations so far + 1 */
     uint64_t tlb_global, cc_global, pc_global;
+    uint64_t *front;                 /* front cache: per DID, then every entry (front_cache.h) */
+    uint64_t iec_global;             /* interrupt entry cache: every entry */
     struct siov_did_stamps *did;     /* indexed by DID & did_mask */
     unsigned did_mask;
     unsigned hand;                   /* round-robin eviction of every cache (writer only) */
@@ -90,9 +101,12 @@ struct siov_tlb_way { /* 32 bytes; every word accessed atomically */
     uint64_t stamp;   /* epoch of the translation that filled it */
 };
 
+struct siov_exact_cache; /* exact_cache.h */
+
 struct siov_tlb {
     uint8_t sizes[SIOV_DP_SLOTS]; /* page sizes filled per scope (a hint) */
-    struct siov_tlb_way *ways;    /* NULL: an IOTLB of 0 entries */
+    struct siov_tlb_way *ways;    /* NULL: an IOTLB of 0 entries, or a hardware-like one */
+    struct siov_exact_cache *hw;  /* cfg.iotlb_ways != 0: the hardware-like IOTLB (under the writer lock) */
     struct siov_cache_geometry geo;
     uint64_t *evictions;          /* the unit's counter, or NULL */
 };
@@ -102,6 +116,8 @@ struct siov_xc_store {
     struct siov_xc_way *ways; /* front_cache.h; NULL without an IOTLB */
     unsigned sets;            /* a power of two */
     unsigned shift;           /* 64 - log2(sets) */
+    size_t used;              /* ways filled empty or dead since used_since (writer only) */
+    uint64_t used_since;      /* the "every entry" word when counting started */
 };
 
 /* ------------------------------------------------- caches.c */
@@ -110,10 +126,12 @@ struct siov_caches {
     struct siov_tlb tlb;
     struct siov_sc_cache cc, pc;
     struct siov_xc_store xc;
+    struct siov_sc_cache iec;
 };
 
 _Static_assert(sizeof(struct siov_ctx_ent) <= SIOV_SC_WORDS * 8, "context entry fits a way");
 _Static_assert(sizeof(struct siov_pasid_ent) <= SIOV_SC_WORDS * 8, "PASID entry fits a way");
+_Static_assert(sizeof(struct siov_irte) <= SIOV_SC_WORDS * 8, "IRTE fits a way");
 
 /* ------------------------------------------------------------ atomics */
 static inline uint64_t siov_ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -131,20 +149,31 @@ static inline struct siov_cache_geometry siov_cache_geometry_for(unsigned n)
     return (struct siov_cache_geometry){n / ways, ways};
 }
 
-/* Set of a key: XXH3 reduced to [0, nsets) by multiply-shift. */
+/* Set of a key: a multiply-xorshift mix of its two words (every lookup and
+   fill runs it, so two multiplies rather than a full hash), reduced to
+   [0, nsets) by multiply-shift. */
 static inline unsigned siov_cache_set(const struct siov_cache_geometry *g, uint64_t k0, uint64_t k1)
 {
-    uint64_t k[2] = {k0, k1};
-    uint64_t h = XXH3_64bits_withSeed(k, sizeof(k), SIOV_CACHE_SEED_SET);
-    return (unsigned)(((h >> 32) * g->nsets) >> 32);
+    uint64_t h = (k0 ^ SIOV_CACHE_SEED_SET) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29) ^ k1) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return (unsigned)(((h & 0xFFFFFFFFu) * g->nsets) >> 32);
 }
 
-/* The (DID, PASID) scope slot of PASID-granular invalidation stamps and hints. */
+/* The (DID, PASID) scope slot of PASID-granular invalidation stamps and hints
+   (the same mix as siov_cache_set, with its own seed). */
 static inline unsigned siov_dp_slot(uint16_t did, uint32_t pasid)
 {
-    uint64_t k = (uint64_t)did << 32 | pasid;
-    return (unsigned)(XXH3_64bits_withSeed(&k, sizeof(k), SIOV_CACHE_SEED_DP) & (SIOV_DP_SLOTS - 1));
+    uint64_t h = ((uint64_t)did << 32 ^ pasid ^ SIOV_CACHE_SEED_DP) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
+    return (unsigned)((h >> 32) & (SIOV_DP_SLOTS - 1));
 }
+
+/* ------------------------------------------------- pages.c */
+/* bytes of zeroed memory, page-aligned, backed as it is first written; NULL on ENOMEM or 0 bytes. */
+SIOV_LOCAL void *siov_pages_alloc(size_t bytes);
+/* Release what siov_pages_alloc(bytes) returned (NULL is ignored). */
+SIOV_LOCAL void siov_pages_free(void *p, size_t bytes);
 
 /* ------------------------------------------------- cache_stamp.c */
 /* The stamps, clock and writer lock of c for a unit of cfg (NULL: defaults); 0 or -ENOMEM. */
@@ -168,6 +197,18 @@ static inline bool siov_stamp_fill_begin(struct siov_caches *c, uint64_t epoch)
         return true;
     pthread_mutex_unlock(&c->st.wlock);
     return false;
+}
+
+/* Writer, under the lock with stamp t: every front-cache entry is invalid. */
+static inline void siov_front_inv_all(struct siov_caches *c, uint64_t t)
+{
+    siov_st_rel(&c->st.front[SIOV_XC_INV_ALL], t);
+}
+
+/* Writer, under the lock with stamp t: the front-cache entries of did are invalid. */
+static inline void siov_front_inv_did(struct siov_caches *c, uint16_t did, uint64_t t)
+{
+    siov_st_rel(&c->st.front[did], t);
 }
 
 /* End a fill (or any section holding the writer lock). */
@@ -204,6 +245,12 @@ SIOV_LOCAL void siov_pc_fini(struct siov_caches *c);
 /* Writer, under the lock with stamp t: drop every PASID-cache entry. */
 SIOV_LOCAL void siov_pc_inv_global_at(struct siov_caches *c, uint64_t t);
 
+/* ------------------------------------------------- iec.c */
+SIOV_LOCAL int siov_iec_init(struct siov_caches *c);
+SIOV_LOCAL void siov_iec_fini(struct siov_caches *c);
+/* Writer, under the lock with stamp t: drop every IEC entry. */
+SIOV_LOCAL void siov_iec_inv_global_at(struct siov_caches *c, uint64_t t);
+
 /* ------------------------------------------------- iotlb.c */
 /* The IOTLB of cfg (NULL: none); 0 or -ENOMEM. */
 SIOV_LOCAL int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg);
@@ -223,5 +270,7 @@ SIOV_LOCAL void siov_xc_fini(struct siov_caches *c);
 /* Writer, under the lock at epoch: put hit in the front cache. */
 SIOV_LOCAL void siov_xc_fill_locked(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid,
                                     uint64_t addr, const struct siov_xc_hit *hit);
+/* Writer, under the lock: clear the ways of every source id s with (s & ~mask) == (sid & ~mask). */
+SIOV_LOCAL void siov_xc_inv_sids(struct siov_caches *c, siov_sid sid, unsigned mask);
 
 #endif

@@ -59,6 +59,7 @@ void siov_cc_fill(struct siov_caches *c, siov_sid sid, const struct siov_ctx_ent
 void siov_cc_inv_global_at(struct siov_caches *c, uint64_t t)
 {
     siov_st_rel(&c->st.cc_global, t);
+    siov_front_inv_all(c, t);
 }
 
 void siov_cc_inv_global(struct siov_caches *c)
@@ -82,6 +83,7 @@ void siov_cc_inv_domain(struct siov_caches *c, uint16_t did)
         if (!ce.legacy || ce.did == did)
             siov_sc_write(w, 0, 0, NULL);
     }
+    siov_front_inv_all(c, t); /* every scalable-mode answer came through a context entry */
     siov_stamp_inv_end(c, t);
 }
 
@@ -93,5 +95,6 @@ void siov_cc_inv_device(struct siov_caches *c, siov_sid sid, unsigned fm)
     for (unsigned f = 0; f <= mask; f++)
         if ((f & ~mask) == 0)
             siov_sc_remove(&c->cc, cc_key((siov_sid)((sid & ~mask) | f)));
+    siov_xc_inv_sids(c, sid, mask);
     siov_stamp_inv_end(c, t);
 }

@@ -9,13 +9,13 @@
 int siov_sc_init(struct siov_sc_cache *sc, unsigned n)
 {
     sc->geo = siov_cache_geometry_for(n);
-    sc->ways = calloc(n, sizeof(*sc->ways));
+    sc->ways = siov_pages_alloc((size_t)n * sizeof(*sc->ways));
     return sc->ways ? 0 : -ENOMEM;
 }
 
 void siov_sc_fini(struct siov_sc_cache *sc)
 {
-    free(sc->ways);
+    siov_pages_free(sc->ways, (size_t)sc->geo.nsets * sc->geo.nways * sizeof(*sc->ways));
 }
 
 static inline struct siov_sc_way *sc_set(const struct siov_sc_cache *sc, uint64_t key)

@@ -6,89 +6,119 @@
 
 /* ------------------------------------------------------ fault reason table */
 struct fault_info {
-    const char *name;    /* spec name, "SPT.2" */
-    const char *meaning; /* one line */
-    bool qualified;      /* suppressed by FPD: docs/spec-notes.md "FPD and qualified faults" */
+    const char *name;       /* spec name, "SPT.2" */
+    const char *stage_name; /* rev 3.4+ name where it differs ("SSS.2"), else NULL */
+    const char *meaning;    /* one line, after the condition of spec Table 30 */
+    bool qualified;         /* suppressed by FPD: docs/spec-notes.md "FPD and qualified faults" */
 };
 
 #define Q true   /* qualified: an FPD on the lookup path suppresses it */
 #define NQ false /* not qualified: always recorded */
 /* One row per siov_fault enumerator; the name is built from the same tokens. */
-#define FAULT(grp, n, q, meaning) [SIOV_FAULT_##grp##_##n] = {#grp "." #n, meaning, q}
+#define FAULT(grp, n, q, meaning) [SIOV_FAULT_##grp##_##n] = {#grp "." #n, NULL, meaning, q}
+/* A row of the second-stage / first-stage groups, renamed in rev 3.4 (grp -> stage). */
+#define FAULT_ST(grp, stage, n, q, meaning) [SIOV_FAULT_##grp##_##n] = {#grp "." #n, #stage "." #n, meaning, q}
 
-static const struct fault_info fault_table[SIOV_ERR_BUS + 1] = {
-    [SIOV_OK] = {"OK", "no fault: the request was translated", NQ},
-    /* legacy mode: before the context entry no FPD exists (root faults), and
-       a context entry that is unreadable or has reserved bits set cannot
-       vouch for its own FPD */
+/* Qualification follows spec rev 5.10 Table 30: every LCT, LSS, LGN, SFS,
+   SSS, SGN and HPT condition, SCT.2-10, SPD.2-3 and SPT.2-9 are qualified;
+   LRT, RTA, SRT, SCT.1, SPD.1 and SPT.1 (nothing on the path can carry an
+   FPD yet, or the structure that would carry it is unreadable) are not. */
+static const struct fault_info fault_table[SIOV_ERR_NOT_PRESENT + 1] = {
+    [SIOV_OK] = {"OK", NULL, "no fault: the request was translated", NQ},
     FAULT(LRT, 2, NQ, "root entry not present (legacy mode)"),
     FAULT(LCT, 2, Q, "context entry not present (legacy mode)"),
-    FAULT(LCT, 4, Q, "invalid context-entry programming (legacy mode)"),
-    FAULT(LGN, 1, Q, "input address above the address width (legacy mode)"),
+    FAULT(LCT, 4, Q, "invalid context-entry programming: AW, TT, or the SLPTPTR table unreadable (legacy mode)"),
+    FAULT(LGN, 1, Q, "input address above 2^X-1, X = min(MGAW, AW), or above HAW (legacy mode)"),
     FAULT(LGN, 2, Q, "write request without write permission (legacy mode)"),
     FAULT(LGN, 3, Q, "read request without read permission (legacy mode)"),
-    FAULT(LSL, 1, Q, "second-level entry access error (legacy mode)"),
-    FAULT(LRT, 1, NQ, "root entry access error (legacy mode)"),
-    FAULT(LCT, 1, NQ, "context entry access error (legacy mode)"),
-    FAULT(LRT, 3, NQ, "reserved bit set in root entry (legacy mode)"),
-    FAULT(LCT, 3, NQ, "reserved bit set in context entry (legacy mode)"),
-    FAULT(LSL, 2, Q, "reserved bit set in second-level entry (legacy mode)"),
-    FAULT(LCT, 5, Q, "request blocked by the context entry's translation type (legacy mode)"),
-    FAULT(LGN, 4, Q, "output address in the interrupt address range (legacy mode)"),
-    /* scalable mode: RTADDR and root faults happen before any FPD is read;
-       RTA.4 is never emitted and is grouped with its siblings */
-    FAULT(RTA, 1, NQ, "invalid root-table address or translation-table mode"),
-    FAULT(RTA, 2, NQ, "request with PASID while in legacy mode"),
-    FAULT(RTA, 3, NQ, "page request while in legacy mode"),
-    FAULT(RTA, 4, NQ, "root-table address error (never emitted)"),
-    FAULT(SRT, 1, NQ, "scalable-mode root entry access error"),
-    FAULT(SRT, 2, NQ, "scalable-mode root entry half not present"),
-    FAULT(SRT, 3, NQ, "reserved bit set in scalable-mode root entry"),
-    FAULT(SCT, 1, NQ, "scalable-mode context entry access error"),
+    FAULT_ST(LSL, LSS, 1, Q, "error accessing a second-stage paging entry (legacy mode)"),
+    FAULT(LRT, 1, NQ, "error accessing the root entry (legacy mode)"),
+    FAULT(LCT, 1, Q, "error accessing the context entry (legacy mode)"),
+    FAULT(LRT, 3, NQ, "reserved bit set in a present root entry (legacy mode)"),
+    FAULT(LCT, 3, Q, "reserved bit set in a present context entry (legacy mode)"),
+    FAULT_ST(LSL, LSS, 2, Q, "reserved bit set in a present second-stage paging entry (legacy mode)"),
+    FAULT(LCT, 5, Q, "translation or translated request blocked by the context entry's TT (legacy mode)"),
+    FAULT(LGN, 4, Q, "output address in the interrupt range 0xFEEx_xxxx (legacy mode)"),
+    /* interrupt remapping (spec Table 15): qualified by the entry's FPD where
+       a present entry is involved (facts 12.8) */
+    FAULT(IR, 20, NQ, "reserved field set in a remappable interrupt request"),
+    FAULT(IR, 21, NQ, "interrupt index beyond the remapping table, or its entry above HAW"),
+    FAULT(IR, 22, Q, "interrupt remapping table entry not present"),
+    FAULT(IR, 23, NQ, "interrupt remapping table entry access error"),
+    FAULT(IR, 24, Q, "reserved field set in a present interrupt remapping table entry"),
+    FAULT(IR, 25, NQ, "compatibility-format interrupt blocked"),
+    FAULT(IR, 26, Q, "interrupt source-id validation failed"),
+    FAULT(IR, 27, Q, "posted-interrupt descriptor access error"),
+    FAULT(IR, 28, Q, "reserved field set in the posted-interrupt descriptor"),
+    FAULT(IR, 29, NQ, "write to the interrupt address range that is not a valid MSI"),
+    FAULT(IR, 2A, NQ, "interrupt blocked: xAPIC mode while ECAP.EIMER=1"),
+    FAULT(IR, 2B, NQ, "interrupt blocked: remapping disabled while ECAP.IRREQ=1"),
+    FAULT(RTA, 1, NQ, "invalid RTADDR programming: reserved or unsupported TTM, root table above HAW"),
+    FAULT(RTA, 2, NQ, "request with PASID while TTM is legacy"),
+    FAULT(RTA, 3, NQ, "page request while TTM is legacy"),
+    FAULT(RTA, 4, NQ, "request while TTM is abort-DMA mode"),
+    FAULT(RTA, 5, NQ, "request with PASID and ER=1 to a unit of VER 8.0 or later"),
+    FAULT(SRT, 1, NQ, "error accessing the scalable-mode root entry"),
+    FAULT(SRT, 2, NQ, "scalable-mode root entry half not present (LP or UP is 0)"),
+    FAULT(SRT, 3, NQ, "reserved bit set in a present scalable-mode root entry"),
+    FAULT(SCT, 1, NQ, "error accessing the scalable-mode context entry"),
     FAULT(SCT, 2, Q, "scalable-mode context entry not present"),
-    FAULT(SCT, 3, NQ, "reserved bit set in scalable-mode context entry"),
+    FAULT(SCT, 3, Q, "reserved bit set in a present scalable-mode context entry"),
     FAULT(SCT, 4, Q, "invalid scalable-mode context-entry programming"),
-    FAULT(SCT, 5, Q, "translation or translated request with DTE=0"),
+    FAULT(SCT, 5, Q, "translation or translated request while DTE=0"),
     FAULT(SCT, 6, Q, "request with PASID while PASIDE=0"),
-    FAULT(SCT, 7, Q, "PASID beyond the PASID directory size"),
+    FAULT(SCT, 7, Q, "PASID beyond the PASID directory's size (PDTS)"),
     FAULT(SCT, 8, Q, "page request while PRE=0"),
-    FAULT(SCT, 9, Q, "RID_PASID field error"),
-    FAULT(SPD, 1, NQ, "PASID directory entry access error"),
+    FAULT(SCT, 9, Q, "request with PASID whose PASID equals the context entry's RID_PASID"),
+    FAULT(SCT, 10, Q, "translated request with PASID while EPTR=0"),
+    FAULT(SPD, 1, NQ, "error accessing the PASID directory entry"),
     FAULT(SPD, 2, Q, "PASID directory entry not present"),
-    FAULT(SPD, 3, NQ, "reserved bit set in PASID directory entry"),
-    FAULT(SPT, 1, NQ, "PASID-table entry access error"),
+    FAULT(SPD, 3, Q, "reserved bit set in a present PASID directory entry"),
+    FAULT(SPT, 1, NQ, "error accessing the PASID-table entry"),
     FAULT(SPT, 2, Q, "PASID-table entry not present"),
-    FAULT(SPT, 3, NQ, "reserved bit set in PASID-table entry"),
+    FAULT(SPT, 3, Q, "reserved bit set in a present PASID-table entry"),
     FAULT(SPT, 4, Q, "invalid PASID-table entry programming"),
-    FAULT(SPT, 5, Q, "execute request while ERE=0"),
-    FAULT(SPT, 6, Q, "supervisor request while SRE=0"),
-    FAULT(SFL, 1, Q, "first-level entry access error"),
-    FAULT(SFL, 2, Q, "first-level entry not present"),
-    FAULT(SFL, 3, Q, "reserved bit set in first-level entry"),
-    FAULT(SFL, 4, Q, "first-level table pointer (FLPTPTR) access error"),
-    FAULT(SFL, 5, Q, "first-level table address beyond the second-level input width"),
-    FAULT(SFL, 6, Q, "second level denies reading the top first-level table"),
-    FAULT(SFL, 7, Q, "second level denies reading a first-level table"),
-    FAULT(SFL, 8, Q, "second level denies writing a first-level A/D update"),
-    FAULT(SSL, 1, Q, "second-level entry access error"),
-    FAULT(SSL, 2, Q, "second-level entry not present"),
-    FAULT(SSL, 3, Q, "reserved bit set in second-level entry"),
-    FAULT(SSL, 4, Q, "second-level table pointer (SLPTPTR) access error"),
-    FAULT(SSL, 5, Q, "second-level A/D update needed on a non-snooped walk"),
-    FAULT(SSL, 6, Q, "second-level A/D update failed"),
-    FAULT(SGN, 1, Q, "first-level input address not canonical"),
+    FAULT(SPT, 5, Q, "execute request (ER=1) while ERE=0"),
+    FAULT(SPT, 6, Q, "supervisor request (PR=1) while SRE=0"),
+    FAULT(SPT, 9, Q, "PASID-table entry condition added in rev 5.x"),
+    FAULT_ST(SFL, SFS, 1, Q, "error accessing a first-stage paging entry"),
+    FAULT_ST(SFL, SFS, 2, Q, "first-stage paging entry not present"),
+    FAULT_ST(SFL, SFS, 3, Q, "reserved bit set in a present first-stage paging entry"),
+    FAULT_ST(SFL, SFS, 4, Q, "error accessing the first-stage table FLPTPTR references"),
+    FAULT_ST(SFL, SFS, 5, Q, "nested: first-stage table address above the second stage's input width"),
+    FAULT_ST(SFL, SFS, 6, Q, "nested: second stage denies reading the first-stage table FLPTPTR references"),
+    FAULT_ST(SFL, SFS, 7, Q, "nested: second stage denies reading a first-stage table"),
+    FAULT_ST(SFL, SFS, 8, Q, "nested: second stage denies writing a first-stage A/D update"),
+    FAULT_ST(SSL, SSS, 1, Q, "error accessing a second-stage paging entry"),
+    FAULT_ST(SSL, SSS, 2, Q, "second-stage entry not present: R=W=0 in it, or over the walk"),
+    FAULT_ST(SSL, SSS, 3, Q, "reserved bit set in a present second-stage paging entry"),
+    FAULT_ST(SSL, SSS, 4, Q, "error accessing the second-stage table SLPTPTR references"),
+    FAULT_ST(SSL, SSS, 5, Q, "second-stage A/D update needed on a non-snooped walk"),
+    FAULT_ST(SSL, SSS, 6, Q, "second-stage A/D update failed"),
+    FAULT(SGN, 1, Q, "first-stage input address not canonical"),
     FAULT(SGN, 2, Q, "user request to a supervisor page"),
     FAULT(SGN, 3, Q, "execute request without execute permission"),
-    FAULT(SGN, 4, Q, "input address beyond the address width"),
-    FAULT(SGN, 5, Q, "first-level output beyond the second-level input width"),
+    FAULT(SGN, 4, Q, "host address above HAW (pass-through or translated request)"),
+    FAULT(SGN, 5, Q, "second-stage input address above 2^X-1, X = min(MGAW, AW)"),
     FAULT(SGN, 6, Q, "write request without write permission"),
     FAULT(SGN, 7, Q, "read request without read permission"),
-    FAULT(SGN, 8, Q, "output address in the interrupt address range"),
-    FAULT(SFL, 9, Q, "first-level A/D update needed on a non-snooped walk"),
-    FAULT(SFL, 10, Q, "first-level A/D update failed"),
-    [SIOV_ERR_BUS] = {"BUS", "translated address not backed by memory (not a VT-d fault)", NQ},
+    FAULT(SGN, 8, Q, "output address in the interrupt range 0xFEEx_xxxx"),
+    FAULT(SGN, 10, Q, "PASID above the unit's PASID width (ECAP.PSS)"),
+    FAULT_ST(SFL, SFS, 9, Q, "first-stage A/D update needed on a non-snooped walk"),
+    FAULT_ST(SFL, SFS, 10, Q, "first-stage A/D update failed"),
+    FAULT(HPT, 1, Q, "host permission table fault HPT.1 (needs ECAP.HPTS)"),
+    FAULT(HPT, 2, Q, "host permission table fault HPT.2 (needs ECAP.HPTS)"),
+    FAULT(HPT, 3, Q, "host permission table fault HPT.3 (needs ECAP.HPTS)"),
+    FAULT(HPT, 4, Q, "host permission table fault HPT.4 (needs ECAP.HPTS)"),
+    FAULT(HPT, 5, Q, "host permission table fault HPT.5 (needs ECAP.HPTS)"),
+    FAULT(HPT, 6, Q, "host permission table fault HPT.6 (needs ECAP.HPTS)"),
+    [SIOV_ERR_BUS] = {"BUS", NULL, "translated address not backed by memory (not a VT-d fault)", NQ},
+    [SIOV_ERR_NOT_PRESENT] = {"NOT_PRESENT", NULL,
+                              "the translation completion does not grant the access (not a VT-d fault)",
+                              NQ},
 };
 #undef FAULT
+#undef FAULT_ST
 
 /* The table row of f, or NULL if f is not an enumerator. */
 static const struct fault_info *fault_info(siov_fault f)
@@ -99,16 +129,49 @@ static const struct fault_info *fault_info(siov_fault f)
     return &fault_table[i];
 }
 
-/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_BUS. */
+/* A fault reason the FRCD can hold: a VT-d code, not SIOV_OK or SIOV_ERR_*. */
 static bool fault_recordable(siov_fault f)
 {
-    return f != SIOV_OK && f != SIOV_ERR_BUS && fault_info(f);
+    return f != SIOV_OK && f < SIOV_ERR_BUS && fault_info(f);
 }
 
 const char *siov_fault_name(siov_fault f)
 {
     const struct fault_info *fi = fault_info(f);
     return fi ? fi->name : "?";
+}
+
+const char *siov_fault_stage_name(siov_fault f)
+{
+    const struct fault_info *fi = fault_info(f);
+    return !fi ? "?" : fi->stage_name ? fi->stage_name : fi->name;
+}
+
+/* Case-insensitive equality, '_' standing for '.' (and for itself: NOT_PRESENT). */
+static bool name_matches(const char *want, const char *name)
+{
+    for (; *want && *name; want++, name++) {
+        char c = *want == '_' && *name == '.' ? '.' : *want;
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c != *name)
+            return false;
+    }
+    return !*want && !*name;
+}
+
+int siov_fault_from_name(const char *name, siov_fault *out)
+{
+    if (!name || !out)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(fault_table) / sizeof(fault_table[0]); i++) {
+        const struct fault_info *fi = &fault_table[i];
+        if (fi->name && (name_matches(name, fi->name) || (fi->stage_name && name_matches(name, fi->stage_name)))) {
+            *out = (siov_fault)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
 }
 
 const char *siov_fault_describe(siov_fault f)
@@ -133,9 +196,10 @@ static unsigned frcd_at(unsigned access)
     return SIOV_FRCD_AT_UNTRANSLATED;
 }
 
-/* The 128-bit record of a fault (spec 10.4.14). EXE and PRIV are defined
+/* The 128-bit record of a fault (spec 11.4.7.6). EXE and PRIV are defined
    only with PP=1 (they travel in the PASID prefix) and are 0 otherwise.
-   T1=0 only for a write; read and AtomicOp (READ|WRITE) are 1: docs/spec-notes.md. */
+   (T1,T2): (0,0) write, (1,0) read, (1,1) AtomicOp (READ|WRITE); execute
+   reads (docs/spec-notes.md). */
 static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2])
 {
     bool pp = req->pasid != SIOV_NO_PASID;
@@ -147,8 +211,9 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2
     hi = siov_set(hi, SIOV_FRCD1_FR, (uint64_t)f);
     hi = siov_set(hi, SIOV_FRCD1_PV, pp ? req->pasid : 0);
     hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access));
-    bool write_only = (req->access & SIOV_ACCESS_WRITE) && !(req->access & SIOV_ACCESS_READ);
-    hi = siov_set(hi, SIOV_FRCD1_T1, !write_only);
+    bool read = req->access & SIOV_ACCESS_READ, write = req->access & SIOV_ACCESS_WRITE;
+    hi = siov_set(hi, SIOV_FRCD1_T1, read || !write);
+    hi = siov_set(hi, SIOV_FRCD1_T2, read && write);
     rec[0] = req->addr & SIOV_FRCD0_FI;
     rec[1] = hi;
 }
@@ -156,6 +221,8 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2
 static unsigned frcd_access(uint64_t hi)
 {
     unsigned a = siov_get(hi, SIOV_FRCD1_T1) ? SIOV_ACCESS_READ : SIOV_ACCESS_WRITE;
+    if (siov_get(hi, SIOV_FRCD1_T1) && siov_get(hi, SIOV_FRCD1_T2))
+        a |= SIOV_ACCESS_WRITE; /* AtomicOp */
     if (hi & SIOV_FRCD1_EXE)
         a |= SIOV_ACCESS_EXEC;
     if (hi & SIOV_FRCD1_PRIV)
@@ -280,6 +347,29 @@ void siov_fault_report(struct siov_iommu *iommu, const struct siov_req *req, sio
     fault_record_locked(iommu, req, f);
     pthread_mutex_unlock(&iommu->lock);
     siov_msi_flush(iommu);
+}
+
+/* FI of an interrupt-remapping fault: the interrupt index in bits 63:48; the
+   spec leaves FI undefined for the faults that come before any index is
+   known, and libsiov records 0 there (spec 10.4.14; docs/spec-notes.md). */
+static uint64_t irq_fault_fi(siov_fault f, uint32_t index)
+{
+    switch (f) {
+    case SIOV_FAULT_IR_20:
+    case SIOV_FAULT_IR_25:
+    case SIOV_FAULT_IR_29:
+    case SIOV_FAULT_IR_2A:
+    case SIOV_FAULT_IR_2B: return 0;
+    default: return siov_set(0, SIOV_FRCD0_IRQ_INDEX, index);
+    }
+}
+
+void siov_fault_report_irq(struct siov_iommu *iommu, siov_sid sid, uint32_t index, siov_fault f, bool fpd)
+{
+    /* an interrupt request is a write without PASID, untranslated */
+    struct siov_req req = {.sid = sid, .pasid = SIOV_NO_PASID, .addr = irq_fault_fi(f, index),
+                           .access = SIOV_ACCESS_WRITE};
+    siov_fault_report(iommu, &req, f, fpd);
 }
 
 /* --------------------------------------------------------------- registers */

@@ -3,9 +3,14 @@
  * fills it under the caches' writer lock; see the concurrency notes in caches.h.
  *
  * A way holds one final translation by (source id, request PASID, 4 KiB input
- * page). It is valid only while no invalidation of any kind has completed
- * since it was filled (its stamp equals the caches' clock), so it never
- * outlives what the caches behind it would drop. */
+ * page), stamped with the epoch of the translation that filled it and the DID
+ * that translated it. The probe helpers (hash, sets, the seqlock read) know
+ * nothing of validity; the front cache's rule is siov_xc_valid: an entry is
+ * valid while its stamp is at least the "invalidated at" word of every entry
+ * and that of its DID. Only invalidations of the context cache, the PASID
+ * cache and the IOTLB write those words (and a device-selective context-cache
+ * invalidation clears its source ids' ways), so any other invalidation
+ * leaves the front cache alone. */
 #ifndef SIOV_FRONT_CACHE_H
 #define SIOV_FRONT_CACHE_H
 
@@ -14,21 +19,20 @@
 
 /* 2-way sets of 32-byte ways, one cache line a set; a page has two candidate sets. */
 #define SIOV_XC_WAYS 2
-#define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* odd while a writer changes the way */
-#define SIOV_XC_HEAD_SEQ_ODD SIOV_BIT(40)  /* the sequence's low bit */
-#define SIOV_XC_HEAD_KEY SIOV_BITS(39, 0)  /* 0: empty */
+#define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* changes with every write of the way */
+#define SIOV_XC_HEAD_KEY SIOV_BITS(39, 0)  /* 0: empty, or being written */
 #define SIOV_XC_KEY_VALID SIOV_BIT(39)
 #define SIOV_XC_KEY_SID SIOV_BITS(36, 21)
-#define SIOV_XC_KEY_PASID SIOV_BITS(20, 0) /* PASID, or SIOV_XC_KEY_NOPASID */
-#define SIOV_XC_KEY_NOPASID SIOV_BIT(20)
+#define SIOV_XC_KEY_PASID SIOV_BITS(20, 0) /* PASID + 1; 0 for requests without PASID */
 #define SIOV_XC_VAL_PAGE SIOV_BITS(63, 12) /* output address of the 4 KiB page */
 #define SIOV_XC_VAL_PERM_USER SIOV_BITS(2, 0)  /* SIOV_ACCESS_READ/WRITE/EXEC for PR=0 */
 #define SIOV_XC_VAL_PERM_SUPER SIOV_BITS(5, 3) /* the same for PR=1 */
 #define SIOV_XC_VAL_DIRTY SIOV_BIT(6)          /* a write needs no A/D update */
-#define SIOV_XC_VAL_SIZE SIOV_BITS(8, 7)       /* 0, 1, 2: 4 KiB, 2 MiB, 1 GiB */
-#define SIOV_XC_SIZE_STRIDE 9                  /* address bits a paging level adds */
+#define SIOV_XC_VAL_SHIFT SIOV_BITS(11, 7)     /* log2 of the size of the page that translated it */
 #define SIOV_XC_SD_DID SIOV_BITS(15, 0)
 #define SIOV_XC_SD_STAMP SIOV_BITS(63, 16)
+#define SIOV_XC_DIDS 65536u                    /* "invalidated at" words, one per DID... */
+#define SIOV_XC_INV_ALL SIOV_XC_DIDS           /* ... and the word of every entry after them */
 
 struct siov_xc_way {
     uint64_t head;      /* SIOV_XC_HEAD_* */
@@ -41,19 +45,21 @@ struct siov_xc_way {
 struct siov_xc_view {
     const struct siov_xc_way *ways; /* NULL: no front cache (an IOTLB of 0 entries) */
     unsigned set_shift;             /* 64 - log2(sets); sets are a power of two */
-    const uint64_t *clock;          /* the caches' invalidation clock */
+    const uint64_t *inv;            /* "invalidated at": of each DID's entries, then SIOV_XC_INV_ALL */
 };
 
+/* The key of a request: valid only for SIOV_NO_PASID or a PASID up to
+   SIOV_PASID_MAX (SIOV_NO_PASID + 1 wraps to 0). */
 static inline uint64_t siov_xc_key(siov_sid sid, uint32_t pasid)
 {
-    return SIOV_XC_KEY_VALID | siov_set(0, SIOV_XC_KEY_SID, sid) |
-           (pasid == SIOV_NO_PASID ? SIOV_XC_KEY_NOPASID : siov_set(0, SIOV_XC_KEY_PASID, pasid));
+    _Static_assert(SIOV_NO_PASID == UINT32_MAX, "SIOV_NO_PASID + 1 is 0");
+    return SIOV_XC_KEY_VALID | siov_set(0, SIOV_XC_KEY_SID, sid) | siov_set(0, SIOV_XC_KEY_PASID, pasid + 1u);
 }
 
 /* The page size a value word records. */
 static inline uint64_t siov_xc_page_size(uint64_t val)
 {
-    return 1ull << (SIOV_PAGE_SHIFT + SIOV_XC_SIZE_STRIDE * siov_get(val, SIOV_XC_VAL_SIZE));
+    return 1ull << siov_get(val, SIOV_XC_VAL_SHIFT);
 }
 
 /* Each (key, vpn) may live in either of two sets (two-choice placement: a
@@ -92,37 +98,61 @@ static inline uint64_t siov_xc_alt_set_of(unsigned set_shift, uint64_t key, uint
     return siov_xc_second_set(siov_xc_hash(key, vpn), set_shift);
 }
 
-/* Read way w if it holds (key, vpn) stably (a seqlock read): its value word,
-   and whether it was filled at epoch. */
-static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint64_t vpn, uint64_t epoch,
-                                uint64_t *val, uint64_t *sd)
+/* Read way w if it holds (key, vpn) stably (a seqlock read): its value and
+   stamp words. A writer clears the key while it changes a way and moves the
+   sequence on, so a key that matches twice around the payload read means
+   the payload is whole. A (key, vpn) is in one way at most, so a false
+   return for a way that holds it means "not cached". */
+static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint64_t vpn, uint64_t *val,
+                                uint64_t *sd)
 {
     uint64_t h = __atomic_load_n(&w->head, __ATOMIC_ACQUIRE);
-    if ((h & (SIOV_XC_HEAD_KEY | SIOV_XC_HEAD_SEQ_ODD)) != key ||
-        __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
-        return false; /* another key, an odd (changing) way, or another page */
+    if (h << (64 - 40) != key << (64 - 40) || __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
+        return false; /* another key, a way being written, or another page */
     *val = __atomic_load_n(&w->val, __ATOMIC_ACQUIRE);
     *sd = __atomic_load_n(&w->stamp_did, __ATOMIC_ACQUIRE);
-    return __atomic_load_n(&w->head, __ATOMIC_RELAXED) == h && siov_get(*sd, SIOV_XC_SD_STAMP) == epoch;
+    return __atomic_load_n(&w->head, __ATOMIC_RELAXED) == h;
 }
 
 /* siov_xc_read on either way of a set. */
-static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key, uint64_t vpn, uint64_t epoch,
-                                    uint64_t *val, uint64_t *sd)
+static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key, uint64_t vpn, uint64_t *val,
+                                    uint64_t *sd)
 {
-    return siov_xc_read(&set[0], key, vpn, epoch, val, sd) || siov_xc_read(&set[1], key, vpn, epoch, val, sd);
+    return siov_xc_read(&set[0], key, vpn, val, sd) || siov_xc_read(&set[1], key, vpn, val, sd);
 }
 
-/* The front cache's answer for (key, vpn) at epoch: its value and stamp words.
-   Fills prefer the first set, so most hits read one cache line. */
-static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t epoch, uint64_t key, uint64_t vpn,
-                                 uint64_t *val, uint64_t *sd)
+/* The way words cached for (key, vpn) in its first set (the hit path's probe:
+   fills prefer the first set, so most hits read that one line). */
+static inline bool siov_xc_lookup_first(const struct siov_xc_way *ways, unsigned set_shift, uint64_t key,
+                                        uint64_t vpn, uint64_t *val, uint64_t *sd)
 {
-    if (!v->ways)
-        return false;
+    return siov_xc_read_set(ways + siov_xc_set_of(set_shift, key, vpn), key, vpn, val, sd);
+}
+
+/* The way words cached for (key, vpn) in its first set, then its second. */
+static inline bool siov_xc_lookup(const struct siov_xc_way *ways, unsigned set_shift, uint64_t key, uint64_t vpn,
+                                  uint64_t *val, uint64_t *sd)
+{
     uint64_t h = siov_xc_hash(key, vpn);
-    return siov_xc_read_set(v->ways + siov_xc_first_set(h, v->set_shift), key, vpn, epoch, val, sd) ||
-           siov_xc_read_set(v->ways + siov_xc_second_set(h, v->set_shift), key, vpn, epoch, val, sd);
+    return siov_xc_read_set(ways + siov_xc_first_set(h, set_shift), key, vpn, val, sd) ||
+           siov_xc_read_set(ways + siov_xc_second_set(h, set_shift), key, vpn, val, sd);
+}
+
+/* The front cache's rule: an entry with stamp word sd survives every
+   invalidation completed so far (none of everything, none of its DID since
+   it was filled). */
+static inline bool siov_xc_valid(const uint64_t *inv, uint64_t sd)
+{
+    uint64_t stamp = sd >> 16; /* SIOV_XC_SD_STAMP */
+    return stamp >= __atomic_load_n(&inv[SIOV_XC_INV_ALL], __ATOMIC_ACQUIRE) &&
+           stamp >= __atomic_load_n(&inv[sd & SIOV_XC_SD_DID], __ATOMIC_ACQUIRE);
+}
+
+/* The front cache's answer for (key, vpn): its value and stamp words. */
+static inline bool siov_xc_probe(const struct siov_xc_view *v, uint64_t key, uint64_t vpn, uint64_t *val,
+                                 uint64_t *sd)
+{
+    return v->ways && siov_xc_lookup(v->ways, v->set_shift, key, vpn, val, sd) && siov_xc_valid(v->inv, *sd);
 }
 
 #endif

@@ -3,11 +3,17 @@
  * 1.6). What each request clears is the caches' business (facts 10.2); this file
  * decodes, validates and dispatches. Everything here runs under iommu->lock.
  */
+#include <string.h>
+
 #include "internal.h"
 
 #define DSC_QWORDS_MAX 4
 #define DSC_BYTES_128 16u
 #define DSC_BYTES_256 32u
+/* Not an IQEI: the descriptor must wait (for device-TLB completions, or for a
+   free ITag); the queue stops on it and resumes when that changes. */
+#define IQ_STALL 0x100u
+#define ALL_ADDRESSES UINT64_MAX /* an event's size for every address (port.h) */
 
 /* ----------------------------------------------------- shared actions */
 static void count(struct siov_iommu *u, uint64_t *kind)
@@ -16,16 +22,42 @@ static void count(struct siov_iommu *u, uint64_t *kind)
     siov_stat_inc(kind);
 }
 
+/* Hand a processed invalidation (descriptor type SIOV_TRACE_INV_*, its
+   granularity field, its scope) to the trace hook, if one is set. */
+static void traced(struct siov_iommu *u, unsigned type, unsigned gran, struct siov_trace_scope sc)
+{
+    if (__builtin_expect(u->trace_fn != NULL, 0))
+        siov_trace_inval(u, type, gran, &sc);
+}
+
+/* The notifiers' event for an invalidation of kind at granularity g. */
+static void event(struct siov_iommu *u, unsigned kind, unsigned g, uint16_t did, uint32_t pasid, uint64_t addr,
+                  uint64_t size)
+{
+    struct siov_inval_event ev = {kind, g, did, 0, pasid, addr, size};
+    siov_out_event(u, &ev);
+}
+
 /* Context-cache invalidation at granularity g; false for a reserved g. */
 static bool cc_invalidate(struct siov_iommu *u, unsigned g, uint16_t did, siov_sid sid, unsigned fm)
 {
+    struct siov_inval_event ev = {SIOV_INV_CONTEXT, SIOV_INV_G_GLOBAL, 0, 0, SIOV_NO_PASID, 0, 0};
     switch (g) {
     case SIOV_INV_GRAN_GLOBAL: siov_cc_inv_global(u->caches); break;
-    case SIOV_INV_GRAN_DOMAIN: siov_cc_inv_domain(u->caches, did); break;
-    case SIOV_INV_GRAN_DEVICE: siov_cc_inv_device(u->caches, sid, fm); break;
+    case SIOV_INV_GRAN_DOMAIN:
+        siov_cc_inv_domain(u->caches, did);
+        ev.granularity = SIOV_INV_G_DOMAIN, ev.did = did;
+        break;
+    case SIOV_INV_GRAN_DEVICE:
+        siov_cc_inv_device(u->caches, sid, fm);
+        ev.granularity = SIOV_INV_G_DEVICE, ev.sid = sid, ev.addr = fm;
+        break;
     default: return false;
     }
     count(u, &u->stats.inv_context);
+    siov_out_event(u, &ev);
+    traced(u, SIOV_TRACE_INV_CONTEXT, g,
+         (struct siov_trace_scope){did, g == SIOV_INV_GRAN_DEVICE ? sid : 0, SIOV_NO_PASID, 0, fm});
     return true;
 }
 
@@ -54,6 +86,14 @@ static unsigned iotlb_invalidate(struct siov_iommu *u, unsigned g, uint16_t did,
     default: return 0;
     }
     count(u, &u->stats.inv_iotlb);
+    unsigned eg = g == SIOV_INV_GRAN_GLOBAL ? SIOV_INV_G_GLOBAL : g == SIOV_INV_GRAN_DOMAIN ? SIOV_INV_G_DOMAIN
+                                                                                          : SIOV_INV_G_RANGE;
+    bool range = eg == SIOV_INV_G_RANGE;
+    event(u, SIOV_INV_IOTLB, eg, eg == SIOV_INV_G_GLOBAL ? 0 : did, SIOV_NO_PASID, range ? addr : 0,
+          range ? SIOV_PAGE_SIZE << am : 0);
+    traced(u, SIOV_TRACE_INV_IOTLB, g,
+         (struct siov_trace_scope){did, 0, SIOV_NO_PASID, g == SIOV_INV_GRAN_PAGE ? addr : 0,
+                                   g == SIOV_INV_GRAN_PAGE ? am : 0});
     return g;
 }
 
@@ -89,15 +129,22 @@ static unsigned dsc_piotlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MA
     uint64_t addr = qw[1] & SIOV_INV1_ADDR;
     unsigned am = (unsigned)siov_get(qw[1], SIOV_INV1_AM);
     switch (siov_get(qw[0], SIOV_PIOTLB0_G)) {
-    case SIOV_PIOTLB_GRAN_PASID: siov_tlb_inv_pasid(u->caches, did, pasid); break;
+    case SIOV_PIOTLB_GRAN_PASID:
+        siov_tlb_inv_pasid(u->caches, did, pasid);
+        event(u, SIOV_INV_PIOTLB, SIOV_INV_G_PASID, did, pasid, 0, 0);
+        break;
     case SIOV_PIOTLB_GRAN_PAGE:
         if (!psi_valid(u, addr, am))
             return SIOV_IQEI_RSVD;
         siov_tlb_inv_pasid_page(u->caches, did, pasid, addr, am);
+        event(u, SIOV_INV_PIOTLB, SIOV_INV_G_RANGE, did, pasid, addr, SIOV_PAGE_SIZE << am);
         break;
     default: return SIOV_IQEI_RSVD; /* G=00/01 are not PASID-based granularities */
     }
+    bool page = siov_get(qw[0], SIOV_PIOTLB0_G) == SIOV_PIOTLB_GRAN_PAGE;
     count(u, &u->stats.inv_piotlb);
+    traced(u, SIOV_TRACE_INV_PIOTLB, (unsigned)siov_get(qw[0], SIOV_PIOTLB0_G),
+         (struct siov_trace_scope){did, 0, pasid, page ? addr : 0, page ? am : 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -106,39 +153,127 @@ static unsigned dsc_pc(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     if ((qw[0] & SIOV_PC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
     uint16_t did = (uint16_t)siov_get(qw[0], SIOV_PC0_DID);
+    uint32_t pasid = (uint32_t)siov_get(qw[0], SIOV_PC0_PASID);
     switch (siov_get(qw[0], SIOV_PC0_G)) {
-    case SIOV_PC_GRAN_DOMAIN: siov_pc_inv_domain(u->caches, did); break;
-    case SIOV_PC_GRAN_PASID: siov_pc_inv_pasid(u->caches, did, (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)); break;
-    case SIOV_PC_GRAN_GLOBAL: siov_pc_inv_global(u->caches); break;
+    case SIOV_PC_GRAN_DOMAIN:
+        siov_pc_inv_domain(u->caches, did);
+        event(u, SIOV_INV_PASID_CACHE, SIOV_INV_G_DOMAIN, did, SIOV_NO_PASID, 0, 0);
+        break;
+    case SIOV_PC_GRAN_PASID:
+        siov_pc_inv_pasid(u->caches, did, pasid);
+        event(u, SIOV_INV_PASID_CACHE, SIOV_INV_G_PASID, did, pasid, 0, 0);
+        break;
+    case SIOV_PC_GRAN_GLOBAL:
+        siov_pc_inv_global(u->caches);
+        event(u, SIOV_INV_PASID_CACHE, SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID, 0, 0);
+        break;
     default: return SIOV_IQEI_RSVD; /* G=10 is reserved */
     }
+    unsigned g = (unsigned)siov_get(qw[0], SIOV_PC0_G);
     count(u, &u->stats.inv_pasid_cache);
+    traced(u, SIOV_TRACE_INV_PC, g,
+         (struct siov_trace_scope){did, 0, g == SIOV_PC_GRAN_PASID ? (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)
+                                                                  : SIOV_NO_PASID, 0, 0});
     return SIOV_IQEI_NONE;
 }
 
-/* Device-TLB invalidations reach only the endpoint's ATC: checked and counted. */
+/* A free ITag (round robin, so a late completion of a timed-out one rarely
+   meets its reuse), or -1. */
+static int itag_alloc(struct siov_iommu *u, siov_sid sid)
+{
+    for (unsigned i = 0; i < SIOV_ITAGS; i++) {
+        unsigned t = (u->itag_hand + i) % SIOV_ITAGS;
+        if (!u->itag[t].busy) {
+            u->itag[t] = (struct siov_itag){true, sid};
+            u->itag_hand = (t + 1) % SIOV_ITAGS;
+            u->dtlb_outstanding++;
+            return (int)t;
+        }
+    }
+    return -1;
+}
+
+/* A device-TLB invalidation decoded (ev: sid, pasid, range): sent to the
+   port of its sid with an ITag, or complete at once without one. Waits (the
+   queue stalls on it) while every ITag is busy. */
+static unsigned devtlb_send(struct siov_iommu *u, struct siov_inval_event ev, bool global)
+{
+    const struct siov_port *p = siov_port_find(u, ev.sid);
+    struct siov_outmsg m = {.send = p && p->ops.devtlb_invalidate, .notify = u->nnotif != 0, .ev = ev,
+                            .global = global};
+    if (m.send) {
+        int t = itag_alloc(u, ev.sid);
+        if (t < 0)
+            return IQ_STALL;
+        m.itag = (unsigned)t;
+        m.port = *p;
+    }
+    if ((m.send || m.notify) && !siov_out_queue(u, &m) && m.send) {
+        u->itag[m.itag].busy = false; /* out of memory: as a device without ATC, complete at once */
+        u->dtlb_outstanding--;
+    }
+    count(u, &u->stats.inv_devtlb);
+    return SIOV_IQEI_NONE;
+}
+
+/* The range of a device-TLB descriptor (S-bit encoding, facts 13.5) into ev. */
+static void devtlb_range(struct siov_inval_event *ev, uint64_t addr, bool s)
+{
+    siov_ats_range_decode(addr, s, &ev->addr, &ev->size);
+}
+
 static unsigned dsc_devtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if ((qw[0] & SIOV_DTLB0_RSVD) || (qw[1] & SIOV_DTLB1_RSVD))
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_devtlb);
-    return SIOV_IQEI_NONE;
+    struct siov_inval_event ev = {SIOV_INV_DEVTLB, SIOV_INV_G_RANGE, 0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID),
+                                  SIOV_NO_PASID, 0, 0};
+    devtlb_range(&ev, qw[1] & SIOV_DTLB1_ADDR, qw[1] & SIOV_DTLB1_S);
+    unsigned rc = devtlb_send(u, ev, false);
+    if (rc == SIOV_IQEI_NONE)
+        traced(u, SIOV_TRACE_INV_DEVTLB, (unsigned)siov_get(qw[1], SIOV_DTLB1_S),
+             (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID), SIOV_NO_PASID,
+                                       qw[1] & SIOV_DTLB1_ADDR, 0});
+    return rc;
 }
 
 static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if (qw[1] & SIOV_PDTLB1_RSVD)
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_devtlb);
-    return SIOV_IQEI_NONE;
+    bool global = qw[1] & SIOV_PDTLB1_G;
+    struct siov_inval_event ev = {SIOV_INV_DEVTLB, global ? SIOV_INV_G_GLOBAL : SIOV_INV_G_RANGE, 0,
+                                  (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
+                                  (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), 0, 0};
+    devtlb_range(&ev, qw[1] & SIOV_PDTLB1_ADDR, qw[1] & SIOV_PDTLB1_S);
+    unsigned rc = devtlb_send(u, ev, global);
+    if (rc == SIOV_IQEI_NONE)
+        traced(u, SIOV_TRACE_INV_PDEVTLB, (unsigned)siov_get(qw[1], SIOV_PDTLB1_G),
+             (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
+                                       (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), qw[1] & SIOV_PDTLB1_ADDR, 0});
+    return rc;
 }
 
-/* Interrupt remapping is not modelled: the IEC descriptor is checked and counted. */
+/* Interrupt entry cache (spec 6.5.2.8): global (G=0), or the 2^IM entries
+   around IIDX (G=1). IM above ECAP.MHMV is an invalid field, as an AM above
+   CAP.MAMV is for the IOTLB (docs/spec-notes.md). */
 static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     if ((qw[0] & SIOV_IEC0_RSVD) || qw[1])
         return SIOV_IQEI_RSVD;
-    count(u, &u->stats.inv_other);
+    unsigned im = (unsigned)siov_get(qw[0], SIOV_IEC0_IM);
+    bool index = qw[0] & SIOV_IEC0_G; /* G=1: index-selective */
+    if (!index)
+        siov_iec_inv_global(u->caches);
+    else if (im > siov_get(u->ecap, SIOV_ECAP_MHMV))
+        return SIOV_IQEI_RSVD;
+    else
+        siov_iec_inv_index(u->caches, (uint32_t)siov_get(qw[0], SIOV_IEC0_IIDX), im);
+    count(u, &u->stats.inv_iec);
+    event(u, SIOV_INV_IEC, index ? SIOV_INV_G_INDEX : SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID,
+          index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0, index ? 1ull << im : 0);
+    traced(u, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
+         (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX), im});
     return SIOV_IQEI_NONE;
 }
 
@@ -155,13 +290,19 @@ static void completion_event(struct siov_iommu *u)
     siov_msi_queue(u, SIOV_MSI_INV);
 }
 
-/* Invalidation wait: everything before it is complete (processing is
-   synchronous, so FN holds trivially); then the status write and the event. */
+/* Invalidation wait: everything before it is complete — the unit's own
+   invalidations at once, device-TLB ones when their devices say so (the
+   queue stops here until then); then the status write and the event. */
 static unsigned dsc_wait(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     bool pd_ok = false; /* ECAP.PDS is not reported: PD is reserved */
     if ((qw[0] & SIOV_WAIT0_RSVD) || (qw[1] & SIOV_WAIT1_RSVD) || ((qw[0] & SIOV_WAIT0_PD) && !pd_ok))
         return SIOV_IQEI_RSVD;
+    if (u->dtlb_outstanding) {
+        u->iq_wait_stalled = true;
+        return IQ_STALL;
+    }
+    u->iq_wait_stalled = false;
     siov_stat_inc(&u->stats.inv_wait);
     if (qw[0] & SIOV_WAIT0_SW) {
         uint32_t data = (uint32_t)siov_get(qw[0], SIOV_WAIT0_SDATA);
@@ -175,10 +316,11 @@ static unsigned dsc_wait(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX]
 
 typedef unsigned (*dsc_handler)(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX]);
 
-/* Descriptor types the unit processes; wide ones need a 256-bit queue (facts 9.1). */
+/* Descriptor types the unit processes; sm_only ones are valid only with TTM
+   scalable or abort-DMA (spec Table 26: legacy mode takes types 1-5). */
 static const struct {
     dsc_handler run;
-    bool wide;
+    bool sm_only;
 } dsc_table[] = {
     [SIOV_DSC_CC] = {dsc_cc, false},         [SIOV_DSC_IOTLB] = {dsc_iotlb, false},
     [SIOV_DSC_DEVTLB] = {dsc_devtlb, false}, [SIOV_DSC_IEC] = {dsc_iec, false},
@@ -186,25 +328,39 @@ static const struct {
     [SIOV_DSC_PC] = {dsc_pc, true},          [SIOV_DSC_PDEVTLB] = {dsc_pdevtlb, true},
 };
 
-/* Validate and perform one fetched descriptor of width bytes. */
-static unsigned dsc_run(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX], unsigned width)
+/* The translation table mode latched by SRTP (legacy before any). */
+static unsigned latched_ttm(const struct siov_iommu *u)
 {
-    unsigned type = siov_dsc_type(qw[0]);
+    return (unsigned)siov_get(__atomic_load_n(&u->state, __ATOMIC_RELAXED), SIOV_RTADDR_TTM);
+}
+
+/* Validate and perform one fetched descriptor (docs/spec-notes.md, "Queue errors"). */
+static unsigned dsc_run(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
+{
+    unsigned type = siov_dsc_type(qw[0]), ttm = latched_ttm(u);
+    /* unknown types include 0x9 (page requests are not modelled, ECAP.PRS=0)
+       and 0xA (HPT, ECAP.HPTS=0); device-TLB types need ECAP.DT (spec 6.5.2.5) */
     if (type >= sizeof(dsc_table) / sizeof(dsc_table[0]) || !dsc_table[type].run)
-        return SIOV_IQEI_TYPE; /* includes page-group responses: page requests are not modelled */
-    if (dsc_table[type].wide && width == DSC_BYTES_128)
-        return SIOV_IQEI_WIDTH;
+        return SIOV_IQEI_TYPE;
+    if ((type == SIOV_DSC_DEVTLB || type == SIOV_DSC_PDEVTLB) && !(u->ecap & SIOV_ECAP_DT))
+        return SIOV_IQEI_TYPE;
+    if (ttm == SIOV_TTM_RESERVED || (dsc_table[type].sm_only && ttm == SIOV_TTM_LEGACY))
+        return SIOV_IQEI_TTM; /* Table 26 lists no such type for this TTM */
     if (qw[2] || qw[3])
         return SIOV_IQEI_RSVD; /* the upper half of a 256-bit descriptor is reserved */
     return dsc_table[type].run(u, qw);
 }
 
 /* ------------------------------------------------------------ the queue */
-/* Descriptor width: 256-bit when IQA.DW=1, which only a scalable-mode-capable
-   unit honours (facts 1.8); otherwise DW is treated as 0. */
+/* Descriptor width, or 0 when invalid (IQEI 5, spec 11.4.9.3 and 11.4.9.9):
+   DW=1 needs ECAP.SMTS or ECAP.ADMS; DW=0 is invalid once the latched TTM
+   is scalable or abort-DMA (Table 26 lists no 128-bit types there). */
 static unsigned dsc_bytes(const struct siov_iommu *u)
 {
-    return ((u->iqa & SIOV_IQA_DW) && (u->ecap & SIOV_ECAP_SMTS)) ? DSC_BYTES_256 : DSC_BYTES_128;
+    if (u->iqa & SIOV_IQA_DW)
+        return (u->ecap & (SIOV_ECAP_SMTS | SIOV_ECAP_ADMS)) ? DSC_BYTES_256 : 0;
+    unsigned ttm = latched_ttm(u);
+    return ttm == SIOV_TTM_SCALABLE || ttm == SIOV_TTM_ABORT ? 0 : DSC_BYTES_128;
 }
 
 static uint64_t queue_bytes(const struct siov_iommu *u)
@@ -234,11 +390,15 @@ static bool dsc_fetch(struct siov_iommu *u, uint64_t head, unsigned width, uint6
 
 void siov_iq_process(struct siov_iommu *u)
 {
-    if (!(u->gsts & SIOV_GSTS_QIES) || (u->fsts & SIOV_FSTS_IQE))
-        return; /* disabled, or stopped until software clears IQE */
+    if (!(u->gsts & SIOV_GSTS_QIES) || (u->fsts & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
+        return; /* disabled, or stopped until software clears IQE or ITE */
     unsigned width = dsc_bytes(u);
     uint64_t size = queue_bytes(u);
     uint64_t head = u->iqh & SIOV_IQ_PTR, tail = u->iqt & SIOV_IQ_PTR;
+    if (!width) {
+        iq_error(u, SIOV_IQEI_WIDTH);
+        return;
+    }
     if (tail % width) {
         iq_error(u, SIOV_IQEI_TAIL_ALIGN);
         return;
@@ -249,7 +409,9 @@ void siov_iq_process(struct siov_iommu *u)
     }
     while (head != tail) {
         uint64_t qw[DSC_QWORDS_MAX];
-        unsigned iqei = dsc_fetch(u, head, width, qw) ? dsc_run(u, qw, width) : SIOV_IQEI_FETCH;
+        unsigned iqei = dsc_fetch(u, head, width, qw) ? dsc_run(u, qw) : SIOV_IQEI_FETCH;
+        if (iqei == IQ_STALL)
+            return; /* IQH stays on it: a completion or the time-out goes on from here */
         if (iqei != SIOV_IQEI_NONE) {
             iq_error(u, iqei); /* IQH stays on the offending descriptor */
             return;
@@ -262,6 +424,68 @@ void siov_iq_process(struct siov_iommu *u)
 void siov_iq_disable(struct siov_iommu *u)
 {
     u->iqh = 0;
+    for (unsigned t = 0; t < SIOV_ITAGS; t++) /* the queue is gone: nothing waits for them */
+        if (u->itag[t].busy)
+            siov_out_drop_sends(u, u->itag[t].sid);
+    memset(u->itag, 0, sizeof(u->itag));
+    u->dtlb_outstanding = 0;
+    u->iq_wait_stalled = false;
+}
+
+/* ------------------------------------------- device-TLB completions, ITE, ICE */
+/* An invalid completion (spec 4.3): ICE, ICESID when ICE was clear, the event. */
+static void completion_error(struct siov_iommu *u, siov_sid sid)
+{
+    if (!(u->fsts & SIOV_FSTS_ICE))
+        u->iqercd = siov_set(u->iqercd, SIOV_IQERCD_ICESID, sid);
+    u->fsts |= SIOV_FSTS_ICE;
+    siov_fault_event_locked(u);
+}
+
+void siov_iq_devtlb_done(struct siov_iommu *u, siov_sid sid, unsigned itag)
+{
+    if (!(u->ecap & SIOV_ECAP_DT) || !(u->gsts & SIOV_GSTS_TES))
+        return; /* no device TLBs, or an unsupported request with translation off (spec 4.2.1) */
+    if (itag >= SIOV_ITAGS || !u->itag[itag].busy || u->itag[itag].sid != sid) {
+        completion_error(u, sid);
+        return;
+    }
+    u->itag[itag].busy = false;
+    u->dtlb_outstanding--;
+    siov_iq_process(u); /* the inv-wait, or a descriptor waiting for an ITag, goes on */
+}
+
+void siov_iq_expire(struct siov_iommu *u)
+{
+    if (!u->dtlb_outstanding)
+        return;
+    for (unsigned t = 0; t < SIOV_ITAGS; t++) {
+        if (!u->itag[t].busy)
+            continue;
+        if (!(u->fsts & SIOV_FSTS_ITE)) /* several at once: the first reports its device */
+            u->iqercd = siov_set(u->iqercd, SIOV_IQERCD_ITESID, u->itag[t].sid);
+        u->fsts |= SIOV_FSTS_ITE;
+        u->itag[t].busy = false;
+        siov_stat_inc(&u->stats.devtlb_timeouts);
+    }
+    u->dtlb_outstanding = 0;
+    if (u->iq_wait_stalled) { /* the pending inv-wait is aborted: no status write, no IWC */
+        u->iqh = (u->iqh + dsc_bytes(u)) % queue_bytes(u);
+        u->iq_wait_stalled = false;
+    }
+    siov_fault_event_locked(u);
+}
+
+void siov_iq_port_gone(struct siov_iommu *u, siov_sid sid)
+{
+    siov_out_drop_sends(u, sid);
+    for (unsigned t = 0; t < SIOV_ITAGS; t++) {
+        if (u->itag[t].busy && u->itag[t].sid == sid) {
+            u->itag[t].busy = false;
+            u->dtlb_outstanding--;
+        }
+    }
+    siov_iq_process(u);
 }
 
 /* ---------------------------------------------- register-based invalidation */

@@ -70,6 +70,7 @@ void siov_pc_fill(struct siov_caches *c, siov_sid sid, uint32_t pasid, const str
 void siov_pc_inv_global_at(struct siov_caches *c, uint64_t t)
 {
     siov_st_rel(&c->st.pc_global, t);
+    siov_front_inv_all(c, t);
 }
 
 void siov_pc_inv_global(struct siov_caches *c)
@@ -83,6 +84,7 @@ void siov_pc_inv_domain(struct siov_caches *c, uint16_t did)
 {
     uint64_t t = siov_stamp_inv_begin(c);
     siov_st_rel(&c->st.did[did & c->st.did_mask].pc, t);
+    siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
 
@@ -90,5 +92,6 @@ void siov_pc_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid)
 {
     uint64_t t = siov_stamp_inv_begin(c);
     siov_st_rel(&c->st.pc_dp[siov_dp_slot(did, pasid)], t);
+    siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }

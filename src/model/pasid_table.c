@@ -9,23 +9,24 @@ static bool beyond_haw(const struct siov_iommu *u, uint64_t addr_field)
     return (addr_field & siov_above(u->cfg.haw)) != 0;
 }
 
-/* Which PASID the request uses, and whether the context entry admits it. */
+/* The PASID the lookup uses and whether the context entry admits it (spec
+   Table 30). A request without PASID is looked up as one with RID_PASID
+   (PASID 0 without ECAP.RPS, spec 9.4), so the width and directory checks
+   cover RID_PASID too; SCT.9 concerns a request's own PASID only. The order
+   of the checks is docs/spec-notes.md's. */
 static siov_fault pasid_select(const struct siov_iommu *u, const struct siov_ctx_ent *ce,
                                uint32_t req_pasid, uint32_t *pasid)
 {
-    uint64_t limit = 1ull << (ce->pdts + 13); /* 2^(PDTS+7) directory entries of 64 PASIDs */
-    uint64_t width = 1ull << u->cfg.pasid_bits;
-    if (req_pasid == SIOV_NO_PASID) {
-        if (ce->rid_pasid >= limit || ce->rid_pasid >= width)
-            return SIOV_FAULT_SCT_9;
-        *pasid = ce->rid_pasid;
-        return SIOV_OK;
-    }
-    if (!ce->paside)
+    bool with_pasid = req_pasid != SIOV_NO_PASID;
+    if (with_pasid && !ce->paside)
         return SIOV_FAULT_SCT_6;
-    if (req_pasid >= limit || req_pasid >= width)
+    *pasid = with_pasid ? req_pasid : ce->rid_pasid;
+    if (*pasid >= 1ull << u->cfg.pasid_bits) /* beyond ECAP.PSS */
+        return SIOV_FAULT_SGN_10;
+    if (with_pasid && (u->ecap & SIOV_ECAP_RPS) && req_pasid == ce->rid_pasid)
+        return SIOV_FAULT_SCT_9;
+    if (*pasid >= 1ull << (ce->pdts + 13)) /* 2^(PDTS+7) directory entries of 64 PASIDs */
         return SIOV_FAULT_SCT_7;
-    *pasid = req_pasid;
     return SIOV_OK;
 }
 

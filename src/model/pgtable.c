@@ -44,6 +44,7 @@ struct sl_result {
     uint64_t page, size;
     unsigned perm;
     bool dirty;     /* a write to the page needs no SL A/D update */
+    bool snoop;     /* the leaf's SNP bit */
 };
 
 /* A first-level entry, decoded once. */
@@ -97,15 +98,17 @@ static unsigned sl_width(const struct walk *w)
     return agaw < w->iommu->cfg.mgaw ? agaw : w->iommu->cfg.mgaw;
 }
 
+/* An input above 2^X-1 (spec Table 30): SGN.5 for the address of a
+   second-level-only request and for the GPA a nested first level produced
+   (docs/spec-notes.md), LGN.1 in legacy mode, SFL.5 for a first-level table. */
 static siov_fault sl_width_fault(const struct walk *w, enum sl_use use)
 {
     switch (use) {
     case SL_REQUEST:
-        return w->pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_4;
     case SL_NESTED_FINAL:
-        return SIOV_FAULT_SGN_5;
+        return w->pe->legacy ? SIOV_FAULT_LGN_1 : SIOV_FAULT_SGN_5;
     default:
-        return SIOV_FAULT_SFL_5; /* a first-level table beyond the SL width */
+        return SIOV_FAULT_SFL_5;
     }
 }
 
@@ -252,6 +255,8 @@ static siov_fault sl_translate(const struct walk *w, uint64_t gpa, unsigned acce
     if (gpa & siov_above(sl_width(w)))
         return sl_width_fault(w, use);
     siov_fault f = sl_descend(w, gpa, access, &p);
+    if (!f && !p.perm && !w->pe->legacy)
+        f = SIOV_FAULT_SSL_2; /* every entry present, but nothing granted over the walk (Table 30) */
     if (!f)
         f = sl_check_perm(w, p.perm, access, use);
     if (!f)
@@ -263,6 +268,7 @@ static siov_fault sl_translate(const struct walk *w, uint64_t gpa, unsigned acce
     r->size = level_size(leaf->level);
     r->perm = p.perm;
     r->dirty = !sl_ad_enabled(w) || (leaf->raw & SIOV_SL_D);
+    r->snoop = (leaf->raw & SIOV_SL_SNP) != 0;
     return SIOV_OK;
 }
 
@@ -278,6 +284,7 @@ static siov_fault sl_walk(const struct walk *w, uint64_t addr, unsigned access, 
     out->perm_user = r.perm;
     out->perm_super = r.perm;
     out->dirty = r.dirty;
+    out->snoop = r.snoop;
     return SIOV_OK;
 }
 
@@ -480,6 +487,7 @@ static siov_fault nested_output(const struct walk *w, uint64_t gpa, unsigned acc
     out->perm_user &= r.perm;
     out->perm_super &= r.perm;
     out->dirty = r.dirty;
+    out->snoop = r.snoop;
     return SIOV_OK;
 }
 
@@ -507,6 +515,7 @@ static siov_fault fl_walk(const struct walk *w, uint64_t addr, unsigned access, 
         out->perm_super &= ~SIOV_ACCESS_EXEC;
     }
     out->dirty = true;
+    out->snoop = false;
     if (w->pe->pgtt == SIOV_PGTT_NESTED)
         f = nested_output(w, leaf->addr + (addr & (out->page_size - 1)), access, out);
     if (!f)
@@ -519,6 +528,7 @@ static siov_fault fl_walk(const struct walk *w, uint64_t addr, unsigned access, 
 
 /* ------------------------------------------------------------ pass-through */
 
+/* The input is the host address: above HAW it is SGN.4 (Table 30), legacy LGN.1. */
 static siov_fault pt_walk(const struct walk *w, uint64_t addr, struct siov_walk_out *out)
 {
     if (addr & siov_above(w->iommu->cfg.haw))
@@ -528,6 +538,7 @@ static siov_fault pt_walk(const struct walk *w, uint64_t addr, struct siov_walk_
     out->perm_user = ACCESS_RWX;
     out->perm_super = ACCESS_RWX;
     out->dirty = true;
+    out->snoop = false;
     return SIOV_OK;
 }
 

@@ -15,8 +15,10 @@ static const struct reg_desc reg_table[] = {
     {SIOV_REG_FECTL, W32},  {SIOV_REG_FEDATA, W32},  {SIOV_REG_FEADDR, W32}, {SIOV_REG_FEUADDR, W32},
     {SIOV_REG_IQH, W64},    {SIOV_REG_IQT, W64},     {SIOV_REG_IQA, W64},    {SIOV_REG_ICS, W32},
     {SIOV_REG_IECTL, W32},  {SIOV_REG_IEDATA, W32},  {SIOV_REG_IEADDR, W32}, {SIOV_REG_IEUADDR, W32},
-    {SIOV_REG_IQERCD, W64}, {SIOV_REG_IVA, W64},     {SIOV_REG_IOTLB, W64},
+    {SIOV_REG_IQERCD, W64}, {SIOV_REG_IVA, W64},     {SIOV_REG_IOTLB, W64},  {SIOV_REG_IRTA, W64},
 };
+
+#define MHMV_MAX 15u /* ECAP.MHMV: index masks up to 2^15 entries */
 
 void siov_regs_reset(struct siov_iommu *u)
 {
@@ -34,9 +36,17 @@ void siov_regs_reset(struct siov_iommu *u)
               (c->supervisor_req ? SIOV_ECAP_SRS : 0) | (c->sl_ad ? SIOV_ECAP_SLADS : 0) |
               (c->second_level ? SIOV_ECAP_SLTS : 0) | (c->first_level ? SIOV_ECAP_FLTS : 0) |
               (c->rid_pasid ? SIOV_ECAP_RPS : 0) | (c->abort_dma ? SIOV_ECAP_ADMS : 0) |
-              SIOV_ECAP_SMPWCS;
+              SIOV_ECAP_SMPWCS | (c->nwfs && c->dev_tlb ? SIOV_ECAP_NWFS : 0);
     if (c->scalable)
         u->ecap |= SIOV_ECAP_SMTS | SIOV_ECAP_PASID | siov_set(0, SIOV_ECAP_PSS, c->pasid_bits - 1);
+    if (c->irq_remapping) {
+        u->ecap |= SIOV_ECAP_IR | siov_set(0, SIOV_ECAP_MHMV, MHMV_MAX) | (c->x2apic ? SIOV_ECAP_EIM : 0) |
+                   (c->x2apic_only ? SIOV_ECAP_EIMER : 0) | (c->irq_remap_required ? SIOV_ECAP_IRREQ : 0);
+        u->cap |= (c->posted_interrupts ? SIOV_CAP_PI : 0) | (c->esirtps ? SIOV_CAP_ESIRTPS : 0);
+    }
+    /* every event interrupt starts masked (spec 10.4.10, 10.4.26) */
+    u->fectl = SIOV_ECTL_IM;
+    u->iectl = SIOV_ECTL_IM;
 }
 
 static const struct reg_desc *reg_find(uint64_t off)
@@ -71,6 +81,7 @@ static uint64_t reg_value(struct siov_iommu *u, uint64_t base)
     case SIOV_REG_IQERCD: return u->iqercd;
     case SIOV_REG_IVA: return u->iva;
     case SIOV_REG_IOTLB: return u->iotlb_reg;
+    case SIOV_REG_IRTA: return u->irta;
     default: return 0;
     }
 }
@@ -97,11 +108,61 @@ uint64_t siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size
     return v;
 }
 
-/* Publish the translation state translating threads read without the lock. */
+/* Which requests front-cache hits may answer under state (SIOV_FAST_*): with
+   translation on, those of a mode whose answers the front cache holds. */
+static unsigned front_gate(const struct siov_iommu *u, uint64_t state)
+{
+    unsigned ttm = (unsigned)siov_get(state, SIOV_RTADDR_TTM), gate = 0;
+    if ((state & SIOV_STATE_TE) && u->xc.ways)
+        gate = ttm == SIOV_TTM_SCALABLE ? SIOV_FAST_NOPASID | SIOV_FAST_PASID
+               : ttm == SIOV_TTM_LEGACY ? SIOV_FAST_NOPASID : 0;
+    bool checked = u->cfg.stale_check || __atomic_load_n(&u->trace_fn, __ATOMIC_RELAXED);
+    return checked ? gate << SIOV_FAST_CHECKED_SHIFT : gate; /* traced requests take the slow path */
+}
+
+/* Publish the translation state translating threads read without the lock,
+   and the front-cache gate that goes with it. A new state drops the front
+   cache's answers (they were checked against the old one); the spec's caches
+   keep theirs until software invalidates them. */
 static void state_publish(struct siov_iommu *u, uint64_t latched_rtaddr)
 {
-    uint64_t te = (u->gsts & SIOV_GSTS_TES) ? SIOV_STATE_TE : 0;
-    __atomic_store_n(&u->state, latched_rtaddr | te, __ATOMIC_RELEASE);
+    uint64_t te = (u->gsts & SIOV_GSTS_TES) ? SIOV_STATE_TE : 0, state = latched_rtaddr | te;
+    uint64_t old = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+    __atomic_store_n(&u->state, state, __ATOMIC_RELEASE);
+    __atomic_store_n(&u->fast_gate, front_gate(u, state), __ATOMIC_RELEASE);
+    if (state != old)
+        siov_caches_front_flush(u->caches);
+}
+
+/* The interrupt-remapping commands (spec 10.4.4): SIRTP latches IRTA, IRE
+   enables remapping (with whatever IRTA is latched, reset 0 if none), CFI
+   acts while remapping is on in xAPIC mode. With CAP.ESIRTPS, SIRTP and IRE
+   going off invalidate the interrupt entry cache (docs/spec-notes.md). */
+static void gcmd_ir(struct siov_iommu *u, uint32_t v)
+{
+    uint64_t st = __atomic_load_n(&u->irstate, __ATOMIC_RELAXED);
+    bool es = u->cap & SIOV_CAP_ESIRTPS;
+    if (!(u->ecap & SIOV_ECAP_IR))
+        return;
+    if (v & SIOV_GCMD_SIRTP) {
+        st = (st & (SIOV_IRSTATE_IRES | SIOV_IRSTATE_CFIS)) |
+             (u->irta & (SIOV_IRTA_IRTA | SIOV_IRTA_EIME | SIOV_IRTA_S));
+        u->gsts |= SIOV_GSTS_IRTPS;
+        if (es)
+            siov_iec_inv_global(u->caches);
+    }
+    if ((v & SIOV_GCMD_IRE) && !(st & SIOV_IRSTATE_IRES)) {
+        st |= SIOV_IRSTATE_IRES;
+    } else if (!(v & SIOV_GCMD_IRE) && (st & SIOV_IRSTATE_IRES)) {
+        st &= ~SIOV_IRSTATE_IRES;
+        if (es)
+            siov_iec_inv_global(u->caches);
+    }
+    if ((st & SIOV_IRSTATE_IRES) && !(st & SIOV_IRTA_EIME))
+        st = (v & SIOV_GCMD_CFI) ? st | SIOV_IRSTATE_CFIS : st & ~SIOV_IRSTATE_CFIS;
+    u->gsts = (u->gsts & ~(SIOV_GSTS_IRES | SIOV_GSTS_CFIS)) | ((st & SIOV_IRSTATE_IRES) ? SIOV_GSTS_IRES : 0) |
+              ((st & SIOV_IRSTATE_CFIS) ? SIOV_GSTS_CFIS : 0);
+    __atomic_store_n(&u->irstate, st, __ATOMIC_RELEASE);
 }
 
 /* GCMD: level bits act when they differ from GSTS, one-shot bits when set. */
@@ -124,8 +185,8 @@ static void gcmd_write(struct siov_iommu *u, uint32_t v)
         u->gsts &= ~SIOV_GSTS_QIES;
         siov_iq_disable(u);
     }
-    /* WBF completes at once (CAP.RWBF=0); the unit has no interrupt remapping,
-       advanced fault log or compatibility-format control (ECAP.IR=0, CAP.AFL=0). */
+    gcmd_ir(u, v);
+    /* WBF completes at once (CAP.RWBF=0); the unit has no advanced fault log (CAP.AFL=0). */
 }
 
 /* ICS.IWC is RW1C; clearing it clears IECTL.IP (spec 10.4.25). */
@@ -179,6 +240,10 @@ static void reg_store(struct siov_iommu *u, uint64_t base, uint64_t v, bool high
     case SIOV_REG_IEDATA: u->iedata = (uint32_t)v & SIOV_FEDATA_DATA; break;
     case SIOV_REG_IEADDR: u->ieaddr = (uint32_t)v & ~(uint32_t)SIOV_FEADDR_RSVD; break;
     case SIOV_REG_IEUADDR: u->ieuaddr = (uint32_t)v; break;
+    case SIOV_REG_IRTA: /* RsvdZ without ECAP.IR; EIME RsvdZ without ECAP.EIM */
+        if (u->ecap & SIOV_ECAP_IR)
+            u->irta = v & ~SIOV_IRTA_RSVD & ~((u->ecap & SIOV_ECAP_EIM) ? 0 : SIOV_IRTA_EIME);
+        break;
     default: break; /* read-only: VER, CAP, ECAP, GSTS, IQH, IQERCD */
     }
 }
@@ -189,8 +254,8 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
         return;
     pthread_mutex_lock(&iommu->lock);
     if (siov_fault_reg_write(iommu, offset, value, size)) {
-        /* writing 1 to FSTS.IQE resumes the queue from IQH: docs/spec-notes.md */
-        if (offset == SIOV_REG_FSTS && size == 4 && (value & SIOV_FSTS_IQE))
+        /* writing 1 to FSTS.IQE or ITE resumes the queue from IQH: docs/spec-notes.md */
+        if (offset == SIOV_REG_FSTS && size == 4 && (value & (SIOV_FSTS_IQE | SIOV_FSTS_ITE)))
             siov_iq_process(iommu);
     } else {
         const struct reg_desc *r = reg_find(offset);
@@ -208,4 +273,5 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
     }
     pthread_mutex_unlock(&iommu->lock);
     siov_msi_flush(iommu);
+    siov_out_flush(iommu); /* device-TLB invalidations and events the queue sent */
 }

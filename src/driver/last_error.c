@@ -1,0 +1,50 @@
+/* last_error.c: why the driver's last failed call failed. The code that
+ * finds a failure says why (siov_drv_fail); the public call commits that
+ * text when it returns the failure (siov_drv_done), so a call that succeeds
+ * after an inner step failed and recovered leaves the last error as it was. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "driver.h"
+
+int siov_drv_fail(struct siov_driver *drv, int err, const char *fmt, ...)
+{
+    if (drv->pend_error[0])
+        return err; /* the first cause found is the one that explains the call */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(drv->pend_error, sizeof(drv->pend_error), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+/* What a failure is called when no step said why (kept for errnos the
+   driver returns, so the text is never empty). */
+static const char *errno_text(int err)
+{
+    switch (-err) {
+    case ENOMEM: return "out of memory";
+    case EFAULT: return "guest memory not accessible";
+    case EIO: return "invalidation queue error";
+    case ETIMEDOUT: return "the unit did not respond";
+    default: return "failed";
+    }
+}
+
+int siov_drv_done(struct siov_driver *drv, int ret)
+{
+    if (ret < 0) {
+        if (drv->pend_error[0])
+            snprintf(drv->last_error, sizeof(drv->last_error), "%s", drv->pend_error);
+        else
+            snprintf(drv->last_error, sizeof(drv->last_error), "%s", errno_text(ret));
+    }
+    drv->pend_error[0] = '\0';
+    return ret;
+}
+
+const char *siov_driver_last_error(const struct siov_driver *drv)
+{
+    return drv ? drv->last_error : "";
+}

@@ -1,0 +1,361 @@
+/* The interrupt entry cache (spec 6.4, 6.5.2.8; facts 12.7): a changed entry
+ * keeps remapping the old way until exactly the right invalidation — global,
+ * index-selective with each index mask, SIRTP and IRE-off under CAP.ESIRTPS —
+ * faulting entries are never cached, and the stale-translation checker
+ * reports what the cache got wrong. */
+#include <pthread.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+#define IRT 0x1000000ull  /* table of up to 65536 entries (1 MiB) */
+#define IRT2 0x1200000ull /* a second table */
+#define SID_A SIOV_SID(5, 0, 0)
+
+/* A 128-bit invalidation queue with a wait after each descriptor. */
+struct q {
+    struct tl *t;
+    uint64_t base, status;
+    unsigned tail;
+    uint32_t seq;
+};
+
+static void q_init(struct q *q, struct tl *t)
+{
+    *q = (struct q){t, tl_page(t), tl_page(t), 0, 0};
+    siov_mmio_write(t->iommu, SIOV_REG_IQT, 0, 8);
+    siov_mmio_write(t->iommu, SIOV_REG_IQA, q->base, 8);
+    tl_gcmd(t, SIOV_GCMD_QIE, 0);
+}
+
+static void q_put(struct q *q, uint64_t qw0, uint64_t qw1)
+{
+    tl_w64(q->t, q->base + 16ull * q->tail, qw0);
+    tl_w64(q->t, q->base + 16ull * q->tail + 8, qw1);
+    q->tail = (q->tail + 1) % 256;
+}
+
+/* Submit one descriptor and a status-writing wait; true if the wait completed. */
+static bool q_run(struct q *q, uint64_t qw0)
+{
+    q_put(q, qw0, 0);
+    q_put(q, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, ++q->seq),
+          q->status);
+    siov_mmio_write(q->t->iommu, SIOV_REG_IQT, 16ull * q->tail, 8);
+    uint32_t st;
+    assert_int_equal(siov_mem_read(q->t->mem, q->status, &st, 4), 0);
+    return st == q->seq;
+}
+
+static uint64_t iec_global(void) { return siov_dsc_make_type(SIOV_DSC_IEC); }
+
+static uint64_t iec_index(uint32_t iidx, unsigned im)
+{
+    return siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G | siov_set(0, SIOV_IEC0_IM, im) |
+           siov_set(0, SIOV_IEC0_IIDX, iidx);
+}
+
+/* Entry index of table: vector, x2APIC destination dest, for SID_A. */
+static void entry(struct tl *t, uint64_t table, uint32_t index, uint8_t vector, uint32_t dest)
+{
+    uint64_t q[2];
+    tl_irte_remapped(q, vector, dest, true, SID_A);
+    tl_irte(t, table, index, q[0], q[1]);
+}
+
+/* The vector index remaps to now (0 on a fault). */
+static unsigned vec(struct tl *t, uint32_t index)
+{
+    struct siov_irq out;
+    siov_fault f = siov_interrupt(t->iommu, SID_A, siov_msi_remap_addr(index, false), 0, &out);
+    return f ? 0 : out.vector;
+}
+
+static struct tl *unit(bool esirtps, unsigned s)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.esirtps = esirtps;
+    struct tl *t = tl_new(&cfg);
+    tl_ir_enable(t, IRT, s, true);
+    return t;
+}
+
+/* ------------------------------------------------------------- staleness */
+static void test_stale_until_global(void **state)
+{
+    (void)state;
+    for (int es = 0; es < 2; es++) {
+        struct tl *t = unit(es, 7);
+        struct q q;
+        q_init(&q, t);
+        entry(t, IRT, 5, 0x40, 1);
+        assert_int_equal(vec(t, 5), 0x40);
+        entry(t, IRT, 5, 0x41, 1);
+        assert_int_equal(vec(t, 5), 0x40); /* cached */
+        assert_true(q_run(&q, iec_index(4, 0)));
+        assert_true(q_run(&q, iec_index(6, 0)));
+        assert_int_equal(vec(t, 5), 0x40);
+        /* other caches' invalidations do not touch it */
+        assert_true(q_run(&q, siov_set(siov_dsc_make_type(SIOV_DSC_CC), SIOV_CC0_G, SIOV_INV_GRAN_GLOBAL)));
+        assert_true(q_run(&q, siov_set(siov_dsc_make_type(SIOV_DSC_IOTLB), SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL)));
+        assert_int_equal(vec(t, 5), 0x40);
+        assert_true(q_run(&q, iec_global()));
+        assert_int_equal(vec(t, 5), 0x41);
+        struct siov_stats s = tl_stats(t);
+        assert_int_equal(s.inv_iec, 3);
+        assert_int_equal(s.iec_misses, 2);
+        assert_int_equal(s.iec_hits, 3);
+        tl_free(t);
+    }
+}
+
+/* Index-selective with IM: the 2^IM entries around IIDX (low IM bits ignored),
+   nothing either side. */
+static void test_index_selective_each_im(void **state)
+{
+    (void)state;
+    for (unsigned im = 0; im <= 15; im++) {
+        struct tl *t = unit(false, 15);
+        struct q q;
+        q_init(&q, t);
+        uint32_t n = 1u << im, first = 0x8000 - (im == 15 ? 0x8000 : 2 * n), last = first + n - 1;
+        uint32_t iidx = first + (n - 1) / 3; /* inside, not aligned */
+        uint32_t probe[4] = {first ? first - 1 : last + 2, first, last, last + 1};
+        for (int i = 0; i < 4; i++) {
+            entry(t, IRT, probe[i], 0x50, 2);
+            assert_int_equal(vec(t, probe[i]), 0x50);
+            entry(t, IRT, probe[i], 0x60, 2);
+        }
+        assert_true(q_run(&q, iec_index(iidx, im)));
+        assert_int_equal(vec(t, probe[0]), 0x50);
+        assert_int_equal(vec(t, probe[1]), 0x60);
+        assert_int_equal(vec(t, probe[2]), 0x60);
+        assert_int_equal(vec(t, probe[3]), 0x50);
+        tl_free(t);
+    }
+}
+
+/* IM above ECAP.MHMV (15) is an invalid descriptor: IQE, nothing invalidated. */
+static void test_im_above_mhmv(void **state)
+{
+    (void)state;
+    struct tl *t = unit(false, 7);
+    struct q q;
+    q_init(&q, t);
+    entry(t, IRT, 1, 0x40, 1);
+    assert_int_equal(vec(t, 1), 0x40);
+    entry(t, IRT, 1, 0x41, 1);
+    assert_false(q_run(&q, iec_index(0, 16)));
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
+    assert_int_equal(siov_get(siov_mmio_read(t->iommu, SIOV_REG_IQERCD, 8), SIOV_IQERCD_IQEI), SIOV_IQEI_RSVD);
+    assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_IQH, 8), 0);
+    assert_int_equal(vec(t, 1), 0x40);
+    tl_free(t);
+    /* a global invalidation ignores IM and IIDX; reserved bits and qw1 do not pass */
+    t = unit(false, 7);
+    q_init(&q, t);
+    entry(t, IRT, 1, 0x40, 1);
+    assert_int_equal(vec(t, 1), 0x40);
+    entry(t, IRT, 1, 0x41, 1);
+    assert_true(q_run(&q, iec_global() | siov_set(0, SIOV_IEC0_IM, 31) | siov_set(0, SIOV_IEC0_IIDX, 9)));
+    assert_int_equal(vec(t, 1), 0x41);
+    assert_false(q_run(&q, iec_global() | SIOV_BIT(12)));
+    tl_free(t);
+}
+
+/* SIRTP: without ESIRTPS the cache keeps the old table's entries until a
+   global invalidation; with it, SIRTP (and IRE going off) empties the cache. */
+static void test_sirtp_and_esirtps(void **state)
+{
+    (void)state;
+    for (int es = 0; es < 2; es++) {
+        struct tl *t = unit(es, 7);
+        struct q q;
+        q_init(&q, t);
+        entry(t, IRT, 3, 0x40, 1);
+        entry(t, IRT2, 3, 0x70, 1);
+        assert_int_equal(vec(t, 3), 0x40);
+        siov_mmio_write(t->iommu, SIOV_REG_IRTA, IRT2 | SIOV_IRTA_EIME | 7, 8);
+        tl_gcmd(t, SIOV_GCMD_SIRTP, 0);
+        assert_int_equal(vec(t, 3), es ? 0x70 : 0x40);
+        assert_true(q_run(&q, iec_global()));
+        assert_int_equal(vec(t, 3), 0x70);
+        /* IRE off and on again */
+        entry(t, IRT2, 3, 0x71, 1);
+        tl_gcmd(t, 0, SIOV_GCMD_IRE);
+        tl_gcmd(t, SIOV_GCMD_IRE, 0);
+        assert_int_equal(vec(t, 3), es ? 0x71 : 0x70);
+        assert_int_equal(tl_stats(t).inv_iec, 1); /* the unit's own invalidations are not descriptors */
+        tl_free(t);
+    }
+}
+
+/* An entry that faulted is not cached: fixing it takes effect at once. */
+static void test_faults_not_cached(void **state)
+{
+    (void)state;
+    struct tl *t = unit(false, 7);
+    struct siov_irq out;
+    uint64_t q[2];
+    /* not present, then present */
+    tl_irte(t, IRT, 8, 0, 0);
+    assert_int_equal(vec(t, 8), 0);
+    entry(t, IRT, 8, 0x48, 1);
+    assert_int_equal(vec(t, 8), 0x48);
+    /* reserved bit, then fixed */
+    tl_irte_remapped(q, 0x49, 1, true, SID_A);
+    tl_irte(t, IRT, 9, q[0] | SIOV_BIT(13), q[1]);
+    assert_int_equal(vec(t, 9), 0);
+    tl_irte(t, IRT, 9, q[0], q[1]);
+    assert_int_equal(vec(t, 9), 0x49);
+    /* source validation failed for another requester, then the entry names it */
+    tl_irte_remapped(q, 0x4A, 1, true, SIOV_SID(6, 0, 0));
+    tl_irte(t, IRT, 10, q[0], q[1]);
+    assert_int_equal(vec(t, 10), 0);
+    entry(t, IRT, 10, 0x4A, 1);
+    assert_int_equal(vec(t, 10), 0x4A);
+    /* a posted entry whose descriptor faults: the entry itself is good and
+       cached, the descriptor is read every time */
+    tl_irte_posted(q, 0x4B, 0x1300000, false, SID_A);
+    tl_irte(t, IRT, 11, q[0], q[1]);
+    tl_w64(t, 0x1300000 + 56, 1);
+    assert_int_equal(siov_interrupt(t->iommu, SID_A, siov_msi_remap_addr(11, false), 0, &out), SIOV_FAULT_IR_28);
+    tl_w64(t, 0x1300000 + 56, 0);
+    assert_int_equal(siov_interrupt(t->iommu, SID_A, siov_msi_remap_addr(11, false), 0, &out), SIOV_OK);
+    assert_true(out.posted);
+    struct siov_stats s = tl_stats(t);
+    assert_int_equal(s.iec_misses, 7);
+    assert_int_equal(s.iec_hits, 1);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 4);
+    tl_free(t);
+}
+
+/* ------------------------------------------------------- stale checker */
+struct reports {
+    unsigned n;
+    struct siov_stale_report last;
+};
+
+static void on_stale(void *opaque, const struct siov_stale_report *r)
+{
+    struct reports *rs = opaque;
+    rs->n++;
+    rs->last = *r;
+}
+
+static void test_stale_checker(void **state)
+{
+    (void)state;
+    struct reports rs = {0};
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = on_stale;
+    cfg.stale_opaque = &rs;
+    struct tl *t = tl_new(&cfg);
+    tl_ir_enable(t, IRT, 7, true);
+    struct q q;
+    q_init(&q, t);
+    entry(t, IRT, 20, 0x40, 0x11);
+    assert_int_equal(vec(t, 20), 0x40);
+    assert_int_equal(vec(t, 20), 0x40); /* a hit that agrees with memory */
+    assert_int_equal(rs.n, 0);
+    entry(t, IRT, 20, 0x41, 0x22);
+    assert_int_equal(vec(t, 20), 0x40);
+    assert_int_equal(rs.n, 1);
+    assert_true(rs.last.interrupt);
+    assert_int_equal(rs.last.caches, SIOV_CACHE_IEC);
+    assert_int_equal(rs.last.sid, SID_A);
+    assert_int_equal(rs.last.pasid, SIOV_NO_PASID);
+    assert_int_equal(rs.last.iova, siov_msi_remap_addr(20, false));
+    assert_int_equal(rs.last.access, SIOV_ACCESS_WRITE);
+    assert_int_equal(rs.last.cached_fault, SIOV_OK);
+    assert_int_equal(rs.last.fresh_fault, SIOV_OK);
+    assert_int_equal(rs.last.cached_irq.vector, 0x40);
+    assert_int_equal(rs.last.cached_irq.dest, 0x11);
+    assert_int_equal(rs.last.fresh_irq.vector, 0x41);
+    assert_int_equal(rs.last.fresh_irq.dest, 0x22);
+    /* the entry removed: fresh says IR.22 */
+    tl_irte(t, IRT, 20, 0, 0);
+    assert_int_equal(vec(t, 20), 0x40);
+    assert_int_equal(rs.n, 2);
+    assert_int_equal(rs.last.fresh_fault, SIOV_FAULT_IR_22);
+    assert_int_equal(rs.last.fresh_irq.vector, 0);
+    /* invalidated: the fault is the answer, and it agrees */
+    assert_true(q_run(&q, iec_index(20, 0)));
+    assert_int_equal(vec(t, 20), 0);
+    assert_int_equal(rs.n, 2);
+    assert_int_equal(tl_stats(t).stale_hits, 2);
+    tl_free(t);
+}
+
+/* ----------------------------------------------------------- concurrency */
+struct race {
+    struct tl *t;
+    struct q q;
+    uint64_t *qw0;  /* entry 7's first qword in the flat memory */
+    uint32_t gen;   /* the destination the last completed invalidation made current */
+    bool stop;
+};
+
+/* Moves entry 7 to destination k, invalidates it, then publishes k. */
+static void *mover(void *arg)
+{
+    struct race *r = arg;
+    for (uint32_t k = 1; k <= 300; k++) {
+        uint64_t q0 = SIOV_IRTE0_P | siov_set(0, SIOV_IRTE0_V, 0x40) | siov_set(0, SIOV_IRTE0_DST, k);
+        __atomic_store_n(r->qw0, q0, __ATOMIC_RELEASE); /* one 8-byte store, as a driver does */
+        assert_true(q_run(&r->q, iec_index(7, 0)));
+        __atomic_store_n(&r->gen, k, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* An interrupt that starts after an invalidation completed never uses what
+   it removed: the destination seen is never older than the one published. */
+static void *sender(void *arg)
+{
+    struct race *r = arg;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        uint32_t g = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+        struct siov_irq out;
+        assert_int_equal(siov_interrupt(r->t->iommu, SID_A, siov_msi_remap_addr(7, false), 0, &out), SIOV_OK);
+        assert_true(out.dest >= g);
+    }
+    return NULL;
+}
+
+static void test_invalidation_race(void **state)
+{
+    (void)state;
+    struct race r = {0};
+    r.t = unit(false, 7);
+    q_init(&r.q, r.t);
+    entry(r.t, IRT, 7, 0x40, 0);
+    r.qw0 = (uint64_t *)siov_mem_flat_ptr(r.t->mem) + (IRT + 7 * 16) / 8;
+    pthread_t th[3];
+    assert_int_equal(pthread_create(&th[0], NULL, mover, &r), 0);
+    for (int i = 1; i < 3; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, sender, &r), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(tl_stats(r.t).inv_iec, 300);
+    tl_free(r.t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stale_until_global),
+        cmocka_unit_test(test_index_selective_each_im),
+        cmocka_unit_test(test_im_above_mhmv),
+        cmocka_unit_test(test_sirtp_and_esirtps),
+        cmocka_unit_test(test_faults_not_cached),
+        cmocka_unit_test(test_stale_checker),
+        cmocka_unit_test(test_invalidation_race),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
