@@ -638,6 +638,7 @@ class Runner:
     def __init__(self, wd, results, ninja_jobs, sanitize, no_covmap):
         self.wd, self.results, self.ninja_jobs, self.sanitize = wd, results, ninja_jobs, sanitize
         self.no_covmap = no_covmap
+        self.deadline = None  # time.monotonic() past which a mutant's tests stop: --time-limit's hard end
         self.times, self.pristine, self.kills = {}, {}, {}
 
     def setup(self):
@@ -712,7 +713,17 @@ class Runner:
                     if k == 0 and object_hashes(wd) == self.pristine:
                         status = 'same-object'
                         break
-                ok, hung = run_test(wd, name, self.timeout(name))
+                limit = self.timeout(name)
+                left = None if self.deadline is None else self.deadline - time.monotonic()
+                if left is not None and left < limit:
+                    if left <= 0:
+                        status = 'not-run'
+                        break
+                    limit = left
+                ok, hung = run_test(wd, name, limit)
+                if hung and limit < self.timeout(name):
+                    status = 'not-run'  # the run's deadline, not the mutant, stopped the test
+                    break
                 if not ok:
                     status, by = ('timeout' if hung else 'killed'), name
                     break
@@ -821,7 +832,8 @@ def main():
     ap.add_argument('--results', help='results file (default WORKDIR/results.tsv)')
     ap.add_argument('--no-sanitize', action='store_true',
                     help='build without ASan+UBSan (faster; out-of-bounds mutants then survive)')
-    ap.add_argument('--time-limit', type=float, help='start no mutant after this many seconds (the rest: not run)')
+    ap.add_argument('--time-limit', type=float, help='start no mutant after this many seconds, setup included, '
+                    'and stop one still running a minute later (the rest: not run)')
     ap.add_argument('--no-covmap', action='store_true',
                     help='skip the coverage map: every test is a candidate for every mutant (same outcome, '
                          'slower per survivor, no coverage build)')
@@ -912,6 +924,9 @@ def main():
             rec = {'id': m.id, 'filehash': sha(contents[m.path]),
                    'line': mutated_line(m, contents[m.path])}
             rec['status'], rec['by'], secs = runner.run_mutant(m, contents[m.path])
+            if rec['status'] == 'not-run':
+                print('mutate: time limit: %s stopped unfinished (not recorded)' % m.id, flush=True)
+                continue
             rec['seconds'] = '%.1f' % secs
             rec['path'] = m.path
             append_result(results_path, rec, lock)
@@ -924,6 +939,8 @@ def main():
     try:
         for r in runners:
             r.setup()
+            if args.time_limit is not None:  # a mutant may finish at most a minute past the limit
+                r.deadline = t_start + args.time_limit + 60
         if args.jobs == 1:
             worker(runners[0])
         else:

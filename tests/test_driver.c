@@ -1084,6 +1084,39 @@ static void test_caching_mode_teardown(void **state)
     }
 }
 
+/* Bring-up takes the pool's first pages (queue, status word, interrupt
+   table, root table), lowest first: a guest-memory write that fails on any
+   of them fails siov_driver_new with EFAULT and leaves translation off. */
+static void test_bringup_page_write_fails(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
+    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(drv);
+    uint64_t used = POOL_SIZE / 4096 - siov_driver_pool_avail(drv);
+    siov_driver_free(drv);
+    siov_iommu_free(iommu);
+    assert_true(used >= 4);
+    for (uint64_t k = 0; k <= used; k++) {
+        iommu = siov_iommu_new(mem, NULL);
+        assert_int_equal(siov_mem_fail_range(mem, POOL_BASE + k * 4096, 4096, SIOV_MEM_FAIL_WRITE), 0);
+        errno = 0;
+        drv = siov_driver_new(iommu, mem, POOL_BASE, POOL_SIZE);
+        if (k < used) {
+            assert_null(drv);
+            assert_int_equal(errno, EFAULT);
+            assert_int_equal(siov_mmio_read(iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES, 0);
+        } else {
+            assert_non_null(drv); /* the first page bring-up leaves free */
+            siov_driver_free(drv);
+        }
+        assert_int_equal(siov_mem_fail_range(mem, 0, 0, 0), 0);
+        siov_iommu_free(iommu);
+    }
+    siov_mem_free(mem);
+}
+
 /* Pools that do not hold three whole pages, or whose bounds wrap. */
 static void test_pool_bounds(void **state)
 {
@@ -1278,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_descriptors_name_the_entry),
         cmocka_unit_test(test_caching_mode_teardown),
         cmocka_unit_test(test_pool_bounds),
+        cmocka_unit_test(test_bringup_page_write_fails),
         cmocka_unit_test(test_pool_rounding_past_the_top),
         cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
