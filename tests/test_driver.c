@@ -1117,6 +1117,30 @@ static void test_bringup_page_write_fails(void **state)
     siov_mem_free(mem);
 }
 
+/* The smallest pool: bring-up's own pages (queue, status word, root table,
+   and the interrupt table with ECAP.IR); one page less is EINVAL. */
+static void test_smallest_pool(void **state)
+{
+    (void)state;
+    for (int ir = 0; ir < 2; ir++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.irq_remapping = ir;
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *iommu = siov_iommu_new(mem, &cfg);
+        uint64_t need = ir ? 4 : 3;
+        errno = 0;
+        assert_null(siov_driver_new(iommu, mem, POOL_BASE, (need - 1) * 4096));
+        assert_int_equal(errno, EINVAL);
+        struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, need * 4096);
+        assert_non_null(drv);
+        assert_int_equal(siov_driver_pool_avail(drv), 0);
+        siov_driver_free(drv);
+        siov_iommu_free(iommu);
+        siov_mem_free(mem);
+    }
+}
+
 /* Pools that do not hold three whole pages, or whose bounds wrap. */
 static void test_pool_bounds(void **state)
 {
@@ -1312,6 +1336,7 @@ int main(void)
         cmocka_unit_test(test_caching_mode_teardown),
         cmocka_unit_test(test_pool_bounds),
         cmocka_unit_test(test_bringup_page_write_fails),
+        cmocka_unit_test(test_smallest_pool),
         cmocka_unit_test(test_pool_rounding_past_the_top),
         cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
