@@ -1141,6 +1141,64 @@ static void test_smallest_pool(void **state)
     }
 }
 
+/* The leaf that maps iova under a table root of levels levels (first level
+   when fl), and its level: read from guest memory as the unit would. */
+static uint64_t leaf_word(struct fx *f, uint64_t root, unsigned levels, uint64_t iova, unsigned *level)
+{
+    uint64_t table = root, e = 0;
+    for (unsigned l = levels; l >= 1; l--) {
+        e = r64(f, table + ((iova >> (12 + 9 * (l - 1))) & 0x1FF) * 8);
+        *level = l;
+        if (l == 1 || (e & SIOV_FL_PS)) /* PS is bit 7 in both formats */
+            break;
+        table = e & SIOV_FL_ADDR;
+    }
+    return e;
+}
+
+/* The leaves the driver writes, word by word (spec 9.7, 9.8), for 4 KiB,
+   2 MiB and 1 GiB pages and each permission: first level P, R/W with D, U/S
+   unless PRIV, A, XD unless EXEC, PS above 4 KiB (bit 7 of a 4 KiB entry is
+   PAT, left 0); second level R, W, X (SLEE), PS above 4 KiB (bit 7 of a
+   4 KiB entry is ignored, left 0). */
+static void test_leaf_words(void **state)
+{
+    (void)state;
+    static const unsigned prots[] = {SIOV_PROT_READ, SIOV_PROT_READ | SIOV_PROT_WRITE,
+                                     SIOV_PROT_READ | SIOV_PROT_EXEC, SIOV_PROT_READ | SIOV_PROT_WRITE | SIOV_PROT_PRIV};
+    static const uint64_t iova[3] = {0x7000, 0x200000, 0x40000000}, pa[3] = {0x5000, 0x600000, 0x80000000};
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    for (int fl = 0; fl < 2; fl++) {
+        for (size_t p = 0; p < sizeof prots / sizeof prots[0]; p++) {
+            struct siov_domain *d = siov_domain_new(f->drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
+            for (int k = 0; k < 3; k++)
+                assert_int_equal(siov_domain_map(d, iova[k], pa[k], 0x1000ull << (9 * k), prots[p]), 0);
+            assert_int_equal(siov_aux_attach(d, SID_A), 0);
+            uint64_t pe = pasid_entry_at(f, SID_A, (uint32_t)siov_aux_pasid(d));
+            uint64_t root = fl ? r64(f, pe + 16) & SIOV_PTE2_FLPTPTR : r64(f, pe) & SIOV_PTE0_SLPTPTR;
+            unsigned levels = fl ? (siov_get(r64(f, pe + 16), SIOV_PTE2_FLPM) ? 5 : 4)
+                                 : (unsigned)siov_get(r64(f, pe), SIOV_PTE0_AW) + 2;
+            unsigned pr = prots[p];
+            for (int k = 0; k < 3; k++) {
+                unsigned level = 0;
+                uint64_t e = leaf_word(f, root, levels, iova[k], &level), want;
+                assert_int_equal(level, k + 1);
+                if (fl)
+                    want = pa[k] | SIOV_FL_P | SIOV_FL_A | (pr & SIOV_PROT_WRITE ? SIOV_FL_RW | SIOV_FL_D : 0) |
+                           (pr & SIOV_PROT_PRIV ? 0 : SIOV_FL_US) | (pr & SIOV_PROT_EXEC ? 0 : SIOV_FL_XD);
+                else
+                    want = pa[k] | SIOV_SL_R | (pr & SIOV_PROT_WRITE ? SIOV_SL_W : 0) |
+                           (pr & SIOV_PROT_EXEC ? SIOV_SL_X : 0);
+                assert_int_equal(e, want | (k ? SIOV_FL_PS : 0));
+            }
+            assert_int_equal(siov_aux_detach(d, SID_A), 0);
+            assert_int_equal(siov_domain_free(d), 0);
+        }
+    }
+    fx_free(f);
+}
+
 /* Pools that do not hold three whole pages, or whose bounds wrap. */
 static void test_pool_bounds(void **state)
 {
@@ -1337,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_pool_bounds),
         cmocka_unit_test(test_bringup_page_write_fails),
         cmocka_unit_test(test_smallest_pool),
+        cmocka_unit_test(test_leaf_words),
         cmocka_unit_test(test_pool_rounding_past_the_top),
         cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
