@@ -1199,6 +1199,45 @@ static void test_leaf_words(void **state)
     fx_free(f);
 }
 
+/* The largest page-selective invalidation: AM = CAP.MAMV (1 GiB here) is
+   still page-selective, one more is domain- or PASID-selective (spec
+   6.5.2.3, 6.5.2.4), for the IOTLB descriptor of a second-level domain and
+   the PASID-based one of a first-level domain. */
+static void test_unmap_invalidation_at_mamv(void **state)
+{
+    (void)state;
+    for (int fl = 0; fl < 2; fl++) {
+        struct fx *f = fx_new();
+        unsigned mamv = (unsigned)siov_get(reg(f, SIOV_REG_CAP, 8), SIOV_CAP_MAMV);
+        uint64_t big = 4096ull << mamv;
+        struct siov_domain *d = siov_domain_new(f->drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
+        if (fl) {
+            assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+            assert_int_equal(siov_aux_attach(d, SID_A), 0);
+        } else {
+            assert_int_equal(siov_attach(d, SID_A), 0);
+        }
+        unsigned type = fl ? SIOV_DSC_PIOTLB : SIOV_DSC_IOTLB;
+        uint64_t gmask = fl ? SIOV_PIOTLB0_G : SIOV_IOTLB0_G;
+        for (int more = 0; more < 2; more++) {
+            uint64_t size = big << more;
+            assert_int_equal(siov_domain_map(d, size, size, size, SIOV_PROT_READ), 0);
+            uint64_t t0 = reg(f, SIOV_REG_IQT, 8), qw[2] = {0, 0};
+            assert_int_equal(siov_domain_unmap(d, size, size), (int64_t)size);
+            assert_int_equal(queued_match(f, t0, DSC_TYPE, siov_dsc_make_type(type), qw), 1);
+            unsigned g = (unsigned)siov_get(qw[0], gmask);
+            if (!more) {
+                assert_int_equal(g, fl ? SIOV_PIOTLB_GRAN_PAGE : SIOV_INV_GRAN_PAGE);
+                assert_int_equal(qw[1], size | siov_set(0, SIOV_INV1_AM, mamv));
+            } else {
+                assert_int_equal(g, fl ? SIOV_PIOTLB_GRAN_PASID : SIOV_INV_GRAN_DOMAIN);
+                assert_int_equal(qw[1], 0);
+            }
+        }
+        fx_free(f);
+    }
+}
+
 /* Pools that do not hold three whole pages, or whose bounds wrap. */
 static void test_pool_bounds(void **state)
 {
@@ -1396,6 +1435,7 @@ int main(void)
         cmocka_unit_test(test_bringup_page_write_fails),
         cmocka_unit_test(test_smallest_pool),
         cmocka_unit_test(test_leaf_words),
+        cmocka_unit_test(test_unmap_invalidation_at_mamv),
         cmocka_unit_test(test_pool_rounding_past_the_top),
         cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
