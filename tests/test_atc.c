@@ -708,6 +708,24 @@ static void test_atc_hits_and_misses(void **state)
     env_free(&e);
 }
 
+/* Full sets: a new translation takes a set's first way and the one there
+   moves to the second, whole (its page, tag and translation). Eight pages
+   through the smallest ATC: every page still answers with its own address. */
+static void test_atc_full_set_keeps_each_translation(void **state)
+{
+    (void)state;
+    struct env e;
+    env_new(&e, 1, NULL); /* the smallest geometry: fewer ways than pages */
+    struct siov_xlate x;
+    for (unsigned r = 0; r < 3; r++)
+        for (unsigned i = 0; i < PAGES; i++) {
+            assert_int_equal(atc_xl(&e, 1, PAGE_IOVA + i * KiB4 + r, SIOV_ACCESS_READ, &x), SIOV_OK);
+            assert_int_equal(x.addr, page_out(1, i) + r);
+        }
+    assert_true(siov_atc_entries(e.atc, NULL, 0) < PAGES);
+    env_free(&e);
+}
+
 /* A read-only fill is read-only: a write asks again (NW=0), and D follows. */
 static void test_atc_read_only_fill(void **state)
 {
@@ -1094,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_notifiers_registers),
         cmocka_unit_test(test_atc_granularity),
         cmocka_unit_test(test_atc_hits_and_misses),
+        cmocka_unit_test(test_atc_full_set_keeps_each_translation),
         cmocka_unit_test(test_atc_read_only_fill),
         cmocka_unit_test(test_atc_only_devtlb_empties),
         cmocka_unit_test(test_atc_stale_checker),
