@@ -718,10 +718,11 @@ static void test_atc_full_set_keeps_each_translation(void **state)
     env_new(&e, 1, NULL); /* the smallest geometry: fewer ways than pages */
     struct siov_xlate x;
     for (unsigned r = 0; r < 3; r++)
-        for (unsigned i = 0; i < PAGES; i++) {
-            assert_int_equal(atc_xl(&e, 1, PAGE_IOVA + i * KiB4 + r, SIOV_ACCESS_READ, &x), SIOV_OK);
-            assert_int_equal(x.addr, page_out(1, i) + r);
-        }
+        for (unsigned i = 0; i < PAGES; i++)
+            for (unsigned k = 1; k < NSPACES; k++) { /* spaces apart: each page's own offset to its output */
+                assert_int_equal(atc_xl(&e, k, PAGE_IOVA + i * KiB4 + r, SIOV_ACCESS_READ, &x), SIOV_OK);
+                assert_int_equal(x.addr, page_out(k, i) + r);
+            }
     assert_true(siov_atc_entries(e.atc, NULL, 0) < PAGES);
     env_free(&e);
 }
