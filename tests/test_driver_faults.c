@@ -532,6 +532,7 @@ static void test_queue_errors_while_waiting(void **state)
     (void)state;
     static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE};
     static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO};
+    static const char *const why[] = {"(ITE", "did not arrive", "IQE"};
     for (unsigned i = 0; i < 3; i++) {
         struct fx f;
         fx_init(&f);
@@ -542,6 +543,7 @@ static void test_queue_errors_while_waiting(void **state)
         inj_reset();
         inj.fsts_set = errs[i];
         assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), want[i]);
+        assert_non_null(strstr(siov_driver_last_error(f.drv), why[i]));
         inj_reset();
         assert_int_equal(siov_mem_fail_range(f.mem, 0, 0, 0), 0);
         assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_FSTS, 4) & (SIOV_FSTS_ITE | SIOV_FSTS_ICE | SIOV_FSTS_IQE), 0);
