@@ -612,6 +612,31 @@ static void test_hook_changes_no_counter(void **state)
 }
 
 /* An ATS translation request is a record too: access 'a', the completion as its answer. */
+/* A domain-selective IOTLB invalidation (a second-level domain's detach) is
+   traced with its DID and no address or mask. */
+static void test_hook_reports_domain_invalidation(void **state)
+{
+    (void)state;
+    struct rig g;
+    static struct seen s;
+    s.n = 0;
+    rig_up(&g);
+    assert_int_equal(siov_iommu_set_trace(g.u, collect, &s), 0);
+    assert_int_equal(siov_aux_detach(g.dom, DEV), 0);
+    unsigned dsi = 0;
+    for (unsigned i = 0; i < s.n && i < SEEN_MAX; i++) {
+        if (s.r[i].kind != SIOV_TRACE_INVAL || s.r[i].inv_type != SIOV_TRACE_INV_IOTLB)
+            continue;
+        assert_int_equal(s.r[i].inv_gran, SIOV_INV_GRAN_DOMAIN);
+        assert_int_equal(s.r[i].did, siov_domain_did(g.dom));
+        assert_int_equal(s.r[i].addr, 0);
+        assert_int_equal(s.r[i].am, 0);
+        dsi++;
+    }
+    assert_int_equal(dsi, 1);
+    rig_down(&g);
+}
+
 static void test_hook_reports_ats(void **state)
 {
     (void)state;
@@ -732,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_hook_reports_requests),
         cmocka_unit_test(test_hook_changes_no_counter),
         cmocka_unit_test(test_hook_reports_ats),
+        cmocka_unit_test(test_hook_reports_domain_invalidation),
         cmocka_unit_test(test_hook_into_a_file),
         cmocka_unit_test(test_hook_from_threads),
     };
