@@ -267,8 +267,8 @@ __attribute__((always_inline)) static inline siov_fault translate_req(struct sio
         *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
         return SIOV_OK;
     }
-    if (ats)
-        return translation_request(u, state, req, out);
+    if (ats) /* AT=11 (both) is reserved: UR without a VT-d reason (spec 4.2.1) */
+        return (req->access & SIOV_ACCESS_TRANSLATED) ? SIOV_ERR_BUS : translation_request(u, state, req, out);
     bool fpd = false, record;
     siov_fault f = siov_root_check(u, state, &record);
     if (f && !record) { /* RTA.4: blocked, not recorded (docs/spec-notes.md) */
