@@ -190,12 +190,12 @@ static void test_changing_way_is_a_miss(void **state)
     struct fx *f = fx_new(64);
     fill(f, 0x10, 3, 0x3000, KB4);
     uint64_t key = siov_xc_key(0x10, 3);
-    struct siov_xc_way *set = (struct siov_xc_way *)(uintptr_t)f->v.ways + siov_xc_set_of(f->v.set_shift, key, 3);
-    assert_true((set[0].head & SIOV_XC_HEAD_KEY) == key || (set[1].head & SIOV_XC_HEAD_KEY) == key);
-    struct siov_xc_way *w = (set[0].head & SIOV_XC_HEAD_KEY) == key ? &set[0] : &set[1];
-    assert_int_equal(w->head & SIOV_XC_HEAD_KEY, key);
+    struct siov_way *set = (struct siov_way *)(uintptr_t)f->v.ways + siov_xc_set_of(f->v.set_shift, key, 3);
+    assert_true((set[0].head & SIOV_WAY_HEAD_KEY) == key || (set[1].head & SIOV_WAY_HEAD_KEY) == key);
+    struct siov_way *w = (set[0].head & SIOV_WAY_HEAD_KEY) == key ? &set[0] : &set[1];
+    assert_int_equal(w->head & SIOV_WAY_HEAD_KEY, key);
     uint64_t head = w->head;
-    w->head = siov_set(0, SIOV_XC_HEAD_SEQ, siov_get(head, SIOV_XC_HEAD_SEQ) + 1); /* being written: no key */
+    w->head = siov_set(0, SIOV_WAY_HEAD_SEQ, siov_get(head, SIOV_WAY_HEAD_SEQ) + 1); /* being written: no key */
     expect_miss(f, 0x10, 3, 0x3000);
     w->head = head;
     expect_hit(f, 0x10, 3, 0x3000, KB4);
