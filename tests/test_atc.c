@@ -743,9 +743,16 @@ static void test_atc_full_set_keeps_each_translation(void **state)
     struct siov_xlate x;
     for (unsigned r = 0; r < 3; r++)
         for (unsigned i = 0; i < PAGES; i++)
-            for (unsigned k = 1; k < NSPACES; k++) { /* spaces apart: each page's own offset to its output */
+            for (unsigned k = 1; k < NSPACES; k++) { /* 4 KiB and 2 MiB translations of two PASIDs */
                 assert_int_equal(atc_xl(&e, k, PAGE_IOVA + i * KiB4 + r, SIOV_ACCESS_READ, &x), SIOV_OK);
                 assert_int_equal(x.addr, page_out(k, i) + r);
+                assert_int_equal(x.page_size, KiB4);
+                assert_int_equal(atc_xl(&e, k, BIG_IOVA + i * KiB4 + r, SIOV_ACCESS_READ, &x), SIOV_OK);
+                assert_int_equal(x.addr, big_out(k) + i * KiB4 + r);
+                assert_int_equal(x.page_size, MiB2);
+                /* next to the 4 KiB pages, in the same 2 MiB: nothing mapped */
+                assert_int_equal(atc_xl(&e, k, PAGE_IOVA + (PAGES + i) * KiB4, SIOV_ACCESS_READ, &x),
+                                 SIOV_ERR_NOT_PRESENT);
             }
     assert_true(siov_atc_entries(e.atc, NULL, 0) < PAGES);
     env_free(&e);
