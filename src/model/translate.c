@@ -321,6 +321,8 @@ __attribute__((always_inline)) static inline siov_fault translate_slow_how(struc
         return SIOV_OK;
     }
     if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
+        if ((access & SIOV_ACCESS_ATS_REQ) && (access & SIOV_ACCESS_TRANSLATED))
+            return SIOV_ERR_BUS; /* AT=11 is reserved: UR before anything looks at the PASID (spec 4.2.1) */
         /* above every PASID width (SGN.10); no TLP prefix or FRCD.PV holds it: not recorded */
         siov_stat_inc(&iommu->stats.translations);
         siov_stat_inc(&iommu->stats.faults);
