@@ -35,6 +35,7 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->abort_dma = true;
     cfg->rid_pasid = true;
     cfg->nwfs = true;
+    cfg->page_requests = true;
     cfg->irq_remapping = true;
     cfg->x2apic = true;
     cfg->posted_interrupts = true;
