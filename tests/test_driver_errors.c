@@ -239,25 +239,25 @@ static void test_map_overlap(void **state)
 static void test_pool_exhausted(void **state)
 {
     (void)state;
-    /* 4 pages for bring-up (with the interrupt remapping table), 1 for the
-       domain's root, 1 more: a 4K map needs 3 */
-    struct fx *f = fx_new_with(NULL, 6 * 4096);
+    /* 5 pages for bring-up (with the interrupt remapping table and the page
+       request queue), 1 for the domain's root, 1 more: a 4K map needs 3 */
+    struct fx *f = fx_new_with(NULL, 7 * 4096);
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
     assert_non_null(d);
-    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 6)");
+    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 7)");
     assert_int_equal(siov_driver_pool_avail(f->drv), 1); /* rolled back */
     assert_non_null(siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL));
     FAILS_NULL(f, siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL), ENOMEM,
-               "table pool exhausted: 1 page needed, 0 free (of 6)");
+               "table pool exhausted: 1 page needed, 0 free (of 7)");
     /* a device needs its context table and a 32-page PASID directory */
-    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 6)");
+    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 7)");
     fx_free(f);
 
     f = fx_new_with(NULL, 20 * 4096);
-    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 15 free (of 20)");
+    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 14 free (of 20)");
     struct siov_domain *pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH);
-    FAILS(f, siov_attach(pt, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 15 free (of 20)");
-    assert_int_equal(siov_driver_pool_avail(f->drv), 16);
+    FAILS(f, siov_attach(pt, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 14 free (of 20)");
+    assert_int_equal(siov_driver_pool_avail(f->drv), 15);
     fx_free(f);
 }
 
@@ -266,13 +266,13 @@ static void test_guest_memory_fails(void **state)
     (void)state;
     struct fx *f = fx_new();
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
-    uint64_t next = POOL_BASE + 5 * 4096; /* the lowest free pool page: 4 for bring-up, 1 root */
+    uint64_t next = POOL_BASE + 6 * 4096; /* the lowest free pool page: 5 for bring-up, 1 root */
     assert_int_equal(siov_mem_fail_range(f->mem, next, 4096, SIOV_MEM_FAIL_WRITE), 0);
-    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x105000 is not writable");
-    assert_int_equal(siov_mem_fail_range(f->mem, POOL_BASE + 4 * 4096, 4096, SIOV_MEM_FAIL_READ), 0);
-    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x104000 is not readable");
+    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x106000 is not writable");
+    assert_int_equal(siov_mem_fail_range(f->mem, POOL_BASE + 5 * 4096, 4096, SIOV_MEM_FAIL_READ), 0);
+    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x105000 is not readable");
     uint64_t pa = 0;
-    FAILS(f, siov_domain_iova_to_phys(d, 0, &pa), EFAULT, "guest memory at 0x104000 is not readable");
+    FAILS(f, siov_domain_iova_to_phys(d, 0, &pa), EFAULT, "guest memory at 0x105000 is not readable");
     assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
     fx_free(f);
 }
