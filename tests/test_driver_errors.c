@@ -481,6 +481,11 @@ static void test_aux(void **state)
     fx_free(f);
 }
 
+static void no_prs(struct siov_iommu_config *c)
+{
+    c->page_requests = false;
+}
+
 static void test_aux_without_pasids(void **state)
 {
     (void)state;
@@ -491,6 +496,66 @@ static void test_aux_without_pasids(void **state)
     FAILS(f, siov_dev_disable_aux(f->drv, SID_A), ENODEV, msg);
     FAILS(f, siov_attach(d, SID_B), 0, msg); /* legacy attach works; the text stays */
     FAILS(f, siov_aux_attach(d, SID_B), ENODEV, msg);
+    fx_free(f);
+}
+
+/* ------------------------------------------------------ page requests */
+static unsigned nested_handler(void *opaque, struct siov_domain *dom, siov_sid sid,
+                               const struct siov_page_request *req)
+{
+    (void)dom, (void)sid, (void)req;
+    struct fx *f = opaque;
+    assert_int_equal(siov_driver_service_prq(f->drv), -EBUSY);
+    assert_int_equal(siov_dev_disable_pri(f->drv, SID_A), -EBUSY);
+    return SIOV_PRQ_SUCCESS;
+}
+
+static void test_page_requests(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_pri(NULL, SID_A), -EINVAL);
+    assert_int_equal(siov_dev_disable_pri(NULL, SID_A), -EINVAL);
+    assert_int_equal(siov_driver_set_prq_handler(NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(siov_driver_service_prq(NULL), -EINVAL);
+    assert_int_equal(siov_driver_set_prq_msi(NULL, 0, 0), -EINVAL);
+    assert_string_equal(why(f), "");
+    FAILS(f, siov_dev_enable_pri(f->drv, SID_A), EINVAL, "ATS is not enabled on 00:05.0: page requests need it");
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    FAILS(f, siov_dev_enable_pri(f->drv, SID_A), EINVAL, "ATS is not enabled on 00:05.0: page requests need it");
+    FAILS(f, siov_dev_disable_pri(f->drv, SID_A), EINVAL, "page requests not enabled on 00:05.0");
+    FAILS(f, siov_driver_set_prq_msi(f->drv, 0xFEE00002, 0), EINVAL, "address 0xfee00002 not DWORD aligned");
+    FAILS(f, siov_driver_set_prq_msi(f->drv, 0xFEE00000, 0x10000), EINVAL, "data 0x10000 wider than 16 bits");
+    assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_PECTL, 4), SIOV_ECTL_IM); /* nothing changed */
+    /* from inside the handler, servicing and disabling are refused; the outer call goes on */
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), 0);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_aux_attach(d, SID_A), 0);
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, nested_handler, f), 0);
+    struct siov_page_request r = {(uint32_t)siov_aux_pasid(d), 0x1000, SIOV_ACCESS_READ, 1, true, false};
+    assert_int_equal(siov_page_request(f->iommu, SID_A, &r), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_string_equal(why(f), "the page request queue is being serviced (a call from the handler)");
+    /* the queue unreadable */
+    uint64_t prq = siov_mmio_read(f->iommu, SIOV_REG_PQA, 8) & SIOV_PQA_PQA;
+    assert_int_equal(siov_page_request(f->iommu, SID_A, &r), SIOV_OK);
+    assert_int_equal(siov_mem_fail_range(f->mem, prq, 4096, SIOV_MEM_FAIL_READ), 0);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not readable", (unsigned long long)prq + 32);
+    FAILS(f, siov_driver_service_prq(f->drv), EFAULT, msg);
+    assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_PQH, 8), 32); /* stays on it */
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    fx_free(f);
+    /* a unit without page requests */
+    f = fx_new_with(no_prs, POOL_SIZE);
+    const char *msg2 = "the unit has no page request support (ECAP.PRS)";
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    FAILS(f, siov_dev_enable_pri(f->drv, SID_A), ENODEV, msg2);
+    FAILS(f, siov_dev_disable_pri(f->drv, SID_A), ENODEV, msg2);
+    FAILS(f, siov_driver_service_prq(f->drv), ENODEV, msg2);
+    FAILS(f, siov_driver_set_prq_msi(f->drv, 0xFEE00000, 0), ENODEV, msg2);
     fx_free(f);
 }
 
@@ -513,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_attach_legacy_memory),
         cmocka_unit_test(test_aux),
         cmocka_unit_test(test_aux_without_pasids),
+        cmocka_unit_test(test_page_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
