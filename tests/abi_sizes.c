@@ -27,5 +27,6 @@ int main(void)
     SHOW(siov_atc_abi);
     SHOW(siov_irq);
     SHOW(siov_msi);
+    SHOW(siov_page_request);
     return 0;
 }
