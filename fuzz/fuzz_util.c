@@ -148,6 +148,12 @@ static void check_write(const struct fz_mem *m, uint64_t gpa, const void *src, s
         return;
     if (m->phase == FZ_IRQ)
         return irq_check_write(m, gpa, src, len);
+    if (m->phase == FZ_PRQ) {
+        if (len != 32 || gpa != m->prq_slot)
+            fz_die("page request: model wrote %zu bytes at 0x%llx, the queue's slot is 0x%llx", len,
+                   (unsigned long long)gpa, (unsigned long long)m->prq_slot);
+        return;
+    }
     if (m->phase == FZ_WARM)
         fz_die("model wrote %zu bytes at 0x%llx while replaying on unchanged memory", len,
                (unsigned long long)gpa);
