@@ -1,5 +1,5 @@
 /* The seed corpora, generated (never downloaded):
- *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue, DIR/irq, DIR/prq and DIR/scenario.
+ *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue, DIR/irq, DIR/prq, DIR/scenario and DIR/trace.
  * walk: for each PGTT kind, level count, page size and mode, a valid table
  * set built by the harness's own template operation, with requests of every
  * access kind, a DMA and a warm replay; plus configurations with small
@@ -15,6 +15,7 @@
  * without PASID), overflow with and without a last request, each refusal
  * (PRE, DTE, PASIDE, FPD, P, legacy, abort, translation off), no ECAP.PRS.
  * scenario: small siov-sim scenarios.
+ * trace: a trace of every record kind, in the text and the binary form.
  * Template bytes are sized by running the builder itself (fz_template on a
  * scratch unit), so each seed parses exactly as the harness will parse it.
  */
@@ -309,6 +310,38 @@ static void scenario_seeds(const char *dir)
     }
 }
 
+/* ----------------------------------------------------------------- trace */
+static const char trace_text[] =
+    "siov-trace 1\n# every kind, as siov-sim records and tracegen writes them\n"
+    "0 inval context g=1 did=0\n1 domain 1 sl\n2 domain 2 nested 1\n3 attach 1 00:02.0 1\n"
+    "4 attach 2 00:03.0 -\n5 map 1 0x10000 64K 0x1000000 rw\n"
+    "6 xlate 00:02.0 1 0x10010 0 w -> 0x1000010 4K rw 1\n7 @100 read 00:02.0 1 0x10000 1500 r -> ok\n"
+    "9 write 00:03.0 - 0x90000 64 w -> SSL.2\n10 xlate 00:02.0 0xfffff 0x40000000 8 rxpat -> 0x40000000 1G r 65535\n"
+    "11 inval piotlb g=3 did=1 pasid=1 addr=0x10000 am=4\n12 inval pdevtlb g=0 sid=00:02.0 pasid=1 addr=0x10000\n"
+    "13 unmap 1 0x10000 4K\n14 detach 1 00:02.0 1\n";
+
+/* The text seed, and the same records in the binary form. */
+static void trace_seeds(const char *dir)
+{
+    char path[512], bin[512];
+    snprintf(path, sizeof path, "%s/trace-text", dir);
+    snprintf(bin, sizeof bin, "%s/trace-binary", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(trace_text, f) < 0 || fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+    struct siov_trace *r = siov_trace_open(path, "r"), *w = siov_trace_open(bin, "wb");
+    struct siov_trace_rec rec;
+    while (r && w && siov_trace_read(r, &rec) == 1)
+        siov_trace_write(w, &rec);
+    if (!r || !w || siov_trace_error(r)[0] || siov_trace_close(w)) {
+        fprintf(stderr, "%s: %s\n", path, r ? siov_trace_error(r) : "cannot open");
+        exit(1);
+    }
+    siov_trace_close(r);
+}
+
 static void mkdir_p(const char *dir)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -509,16 +542,18 @@ static void prq_seeds(struct seed *s, const char *dir)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/irq, DIR/prq, DIR/scenario)\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/irq, DIR/prq, DIR/scenario, DIR/trace)\n", argv[0]);
         return 2;
     }
-    char walk[480], queue[480], scen[480], irq[480], prq[480];
+    char walk[480], queue[480], scen[480], irq[480], prq[480], trace[480];
     snprintf(walk, sizeof walk, "%s/walk", argv[1]);
     snprintf(queue, sizeof queue, "%s/queue", argv[1]);
     snprintf(scen, sizeof scen, "%s/scenario", argv[1]);
     snprintf(irq, sizeof irq, "%s/irq", argv[1]);
     snprintf(prq, sizeof prq, "%s/prq", argv[1]);
+    snprintf(trace, sizeof trace, "%s/trace", argv[1]);
     mkdir_p(argv[1]);
+    mkdir_p(trace);
     mkdir_p(walk);
     mkdir_p(queue);
     mkdir_p(scen);
@@ -530,5 +565,6 @@ int main(int argc, char **argv)
     scenario_seeds(scen);
     irq_seeds(&s, irq);
     prq_seeds(&s, prq);
+    trace_seeds(trace);
     return 0;
 }

@@ -8,6 +8,9 @@ Fails (exit 1) when
   * a driver object calls a model symbol that is not public API
     (driver -> model only through MMIO, guest memory and the public calls);
   * a model object calls anything of the driver;
+  * a trace-file object (src/trace/) calls the model other than through the
+    public API, or the driver at all, or the model or driver call into it
+    (the unit reaches a recorder only through the hook's function pointer);
   * two objects of src/ call each other, directly or round a loop.
 The call graph comes from the objects of the static library (readelf -s): an
 edge A -> B for every global symbol A uses and B defines. Archive members are
@@ -20,30 +23,37 @@ import sys
 from collections import defaultdict
 
 WINGS = ("model", "driver")
+LEAVES = ("trace",)  # libc-only parts beside the wings, reached through the public API
 
 
-def headers_of(wing_dir):
-    return {f for f in os.listdir(wing_dir) if f.endswith(".h")}
+def includes(path):
+    """(line number, included path) of each #include of a file."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            m = re.match(r'\s*#\s*include\s*[<"]([^>"]+)[>"]', line)
+            if m:
+                yield lineno, m.group(1)
+
+
+def sources(srcdir, part):
+    pdir = os.path.join(srcdir, part)
+    if not os.path.isdir(pdir):
+        return []
+    return [n for n in sorted(os.listdir(pdir)) if n.endswith((".c", ".h"))]
 
 
 def check_includes(srcdir):
+    """No part of src/ includes another part's internal header."""
     errors = []
-    hdrs = {w: headers_of(os.path.join(srcdir, w)) for w in WINGS}
-    for wing in WINGS:
-        other = WINGS[1 - WINGS.index(wing)]
-        wdir = os.path.join(srcdir, wing)
-        for name in sorted(os.listdir(wdir)):
-            if not name.endswith((".c", ".h")):
-                continue
-            with open(os.path.join(wdir, name), encoding="utf-8") as f:
-                for lineno, line in enumerate(f, 1):
-                    m = re.match(r'\s*#\s*include\s*[<"]([^>"]+)[>"]', line)
-                    if not m:
-                        continue
-                    inc = m.group(1)
-                    base = os.path.basename(inc)
-                    if f"/{other}/" in f"/{inc}" or (base in hdrs[other] and base not in hdrs[wing]):
-                        errors.append(f"src/{wing}/{name}:{lineno}: includes {other} header {inc}")
+    parts = WINGS + LEAVES
+    hdrs = {p: {n for n in sources(srcdir, p) if n.endswith(".h")} for p in parts}
+    for part in parts:
+        for name in sources(srcdir, part):
+            for lineno, inc in includes(os.path.join(srcdir, part, name)):
+                base = os.path.basename(inc)
+                for other in parts:
+                    if other != part and (f"/{other}/" in f"/{inc}" or (base in hdrs[other] and base not in hdrs[part])):
+                        errors.append(f"src/{part}/{name}:{lineno}: includes {other} header {inc}")
     return errors
 
 
@@ -72,7 +82,7 @@ def read_symbols(archive):
 
 
 def wing_of(member):
-    for w in WINGS:
+    for w in WINGS + LEAVES:
         if member.startswith(w + "_"):
             return w
     return None
@@ -139,6 +149,11 @@ def check_calls(archive):
                 errors.append(f"{pretty(mem)} calls driver function {sym} ({pretty(dst)})")
             if src_w == "driver" and dst_w == "model" and vis != "DEFAULT":
                 errors.append(f"{pretty(mem)} calls {sym} of {pretty(dst)}, which is not public API")
+            if src_w in LEAVES and (dst_w == "driver" or (dst_w == "model" and vis != "DEFAULT")):
+                errors.append(f"{pretty(mem)} calls {sym} of {pretty(dst)}: src/{src_w}/ uses public calls only")
+            if dst_w in LEAVES and src_w in WINGS:
+                errors.append(f"{pretty(mem)} calls {sym} of {pretty(dst)}: the wings reach src/{dst_w}/ only "
+                              "through function pointers")
             edges[mem].add(dst)
             why.setdefault((mem, dst), sym)
     for comp in sccs(set(members), edges):

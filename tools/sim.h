@@ -13,6 +13,8 @@
  *   sim_inv.c     the invalidation queue and hand-made descriptors
  *   sim_irq.c     interrupts: send one, the driver's irq-alloc/-free/-affinity, dump irte
  *   sim_dump.c    dump: the translation structures a sid and PASID reach
+ *   sim_dot.c     dump --dot: the same structures as a Graphviz graph
+ *   sim_trace.c   trace start/stop: recording requests and driver markers
  *   sim_ats.c     ATS: translation requests, ATCs, device ports, completions
  *   sim_prq.c     page requests: PRI, the driver's handler, page responses
  *   sim_demo.c    the built-in demo scenarios
@@ -55,6 +57,7 @@ struct sim_line {
 enum sim_name_kind { NAME_DOMAIN, NAME_DEVICE, NAME_NUMBER, NAME_IRQ, NAME_ATC };
 struct sim_domain {
     struct siov_domain *dom;
+    uint32_t num;             /* its number in traces (1, 2, ...) */
     int type;                 /* SIOV_DOMAIN_*, or SIM_DOMAIN_NESTED */
     struct sim_domain *parent;
     bool aux;                 /* aux-attached: an ADI of aux_sid */
@@ -152,6 +155,9 @@ struct sim {
     struct sim_resp resp[SIM_MAX_RESP]; /* the last page responses, a ring */
     unsigned nresp;                     /* received in all */
     uint64_t prq_next;                  /* the next page 'prq-handler map-on-demand' hands out */
+    struct siov_trace *trace; /* 'trace start': the trace being recorded */
+    int trace_err;            /* a marker that could not be written */
+    uint32_t next_dom;        /* the number the next domain gets in traces, less one */
     unsigned expects_passed, expects_failed;
     char err[SIM_ERR_LEN];        /* the error of the line being run */
     char first_fail[SIM_ERR_LEN]; /* the first error or failed expectation of the run */
@@ -338,6 +344,17 @@ int sim_cmd_queue(struct sim *s, const struct sim_args *a, struct sim_result *r)
 int sim_cmd_inv(struct sim *s, const struct sim_args *a, struct sim_result *r);
 
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_trace(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_dot.c: the structures behind (sid, pasid[, iova]) as a Graphviz digraph on f
+   (SIOV_NO_PASID without iova: every PASID of the device); 0 or -1 with the error set. */
+int sim_dump_dot(struct sim *s, FILE *f, siov_sid sid, uint32_t pasid, const uint64_t *iova);
+
+/* sim_trace.c: record a marker into the trace being recorded (if any). */
+void sim_trace_marker(struct sim *s, const struct siov_trace_rec *rec);
+/* sim_trace.c: (re)install the trace hook on the unit, if both exist. */
+void sim_trace_attach_unit(struct sim *s);
+/* sim_trace.c: close the trace; its record count to *records; 0 or -errno. */
+int sim_trace_stop(struct sim *s, uint64_t *records);
 
 int sim_cmd_interrupt(struct sim *s, const struct sim_args *a, struct sim_result *r);
 int sim_cmd_irq_alloc(struct sim *s, const struct sim_args *a, struct sim_result *r);

@@ -80,8 +80,11 @@ static const struct sim_cmd commands[] = {
     {"irq-free", "irq:word", sim_cmd_irq_free, "driver: free an interrupt; its message then faults"},
     {"irq-affinity", "irq:word dest:num vector:num", sim_cmd_irq_affinity, "driver: move an interrupt"},
     /* inspection */
-    {"dump", "sid|irte:word [pasid] [iova:num]", sim_cmd_dump,
-     "print the tables a sid and PASID reach, one IOVA's path, or 'dump irte INDEX'"},
+    {"dump", "sid|irte:word [pasid] iova|--dot|file...", sim_cmd_dump,
+     "print the tables a sid and PASID reach, one IOVA's path, or 'dump irte INDEX'; --dot [FILE]: as Graphviz"},
+    /* traces */
+    {"trace", "action:word [file:word] [form:word]", sim_cmd_trace,
+     "trace start FILE [text|binary]: record requests and driver markers; trace stop"},
     /* ATS and device TLBs */
     {"enable-ats", "sid", sim_cmd_enable_ats, "enable ATS on a device: DTE (TT=01 in legacy mode); needs a driver"},
     {"ats-translate", "sid [pasid] iova:num [access]", sim_cmd_ats_translate,

@@ -19,6 +19,8 @@ void sim_init(struct sim *s, FILE *out, FILE *errout)
 
 void sim_fini(struct sim *s)
 {
+    uint64_t n;
+    (void)sim_trace_stop(s, &n); /* a run that ends while tracing still writes its trace */
     sim_ats_fini(s);
     siov_driver_free(s->drv); /* frees the domains it still owns */
     for (unsigned i = 0; i < s->nnames; i++)
@@ -171,6 +173,7 @@ struct siov_iommu *sim_iommu(struct sim *s)
         return NULL;
     }
     s->iommu_line = s->lineno;
+    sim_trace_attach_unit(s);
     return s->iommu;
 }
 

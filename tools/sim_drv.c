@@ -26,6 +26,14 @@ const char *sim_errno_status(const struct sim_result *r, char *buf, size_t len)
     return buf;
 }
 
+/* A marker of a driver call that succeeded, for the trace being recorded. */
+static void marker(struct sim *s, unsigned kind, const struct sim_domain *d, struct siov_trace_rec *rec)
+{
+    rec->kind = kind;
+    rec->domain = d->num;
+    sim_trace_marker(s, rec);
+}
+
 int sim_cmd_driver(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)r;
@@ -173,6 +181,12 @@ int sim_cmd_domain(struct sim *s, const struct sim_args *a, struct sim_result *r
     }
     sim_errno_result(s, r, 0);
     n->dom = sd;
+    sd->num = ++s->next_dom;
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, SIOV_TRACE_DOMAIN);
+    m.dom_type = sd->type == SIM_DOMAIN_NESTED ? SIOV_TRACE_DOM_NESTED : (unsigned)sd->type;
+    m.parent = sd->parent ? sd->parent->num : 0;
+    marker(s, SIOV_TRACE_DOMAIN, sd, &m);
     sim_act(s, action, "OK (did %d)", siov_domain_did(sd->dom));
     return 0;
 }
@@ -212,6 +226,11 @@ int sim_cmd_map(struct sim *s, const struct sim_args *a, struct sim_result *r)
     int rc = siov_domain_map(a->v[0].dom->dom, a->v[1].num, a->v[2].num, a->v[3].num, prot);
     char size[24], perm[48], action[160], why[200];
     sim_errno_result(s, r, rc);
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, SIOV_TRACE_MAP);
+    m.addr = a->v[1].num, m.pa = a->v[2].num, m.len = a->v[3].num, m.access = prot;
+    if (rc == 0)
+        marker(s, SIOV_TRACE_MAP, a->v[0].dom, &m);
     snprintf(action, sizeof(action), "map %s 0x%llx 0x%llx %s %s", a->v[0].name->name,
              (unsigned long long)a->v[1].num, (unsigned long long)a->v[2].num, sim_fmt_size(a->v[3].num, size),
              sim_fmt_access(prot, perm));
@@ -225,6 +244,11 @@ int sim_cmd_unmap(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     int64_t n = siov_domain_unmap(a->v[0].dom->dom, a->v[1].num, a->v[2].num);
     char size[24], action[128], why[200];
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, SIOV_TRACE_UNMAP);
+    m.addr = a->v[1].num, m.len = a->v[2].num;
+    if (n > 0)
+        marker(s, SIOV_TRACE_UNMAP, a->v[0].dom, &m);
     if (n < 0)
         sim_errno_result(s, r, (int)n);
     else
@@ -261,8 +285,18 @@ typedef int (*attach_fn)(struct siov_domain *, siov_sid);
 static int attach_cmd(struct sim *s, const struct sim_args *a, struct sim_result *r, attach_fn fn, const char *what)
 {
     char sid[16], action[96], why[200];
+    bool aux = fn == siov_aux_attach || fn == siov_aux_detach;
+    int before = siov_aux_pasid(a->v[0].dom->dom); /* aux-detach: the PASID it had */
     int rc = fn(a->v[0].dom->dom, a->v[1].sid);
     sim_errno_result(s, r, rc);
+    struct siov_trace_rec m;
+    siov_trace_rec_init(&m, 0);
+    m.sid = a->v[1].sid;
+    m.pasid = !aux ? SIOV_NO_PASID
+                   : (uint32_t)(fn == siov_aux_attach ? siov_aux_pasid(a->v[0].dom->dom) : before);
+    if (rc == 0)
+        marker(s, fn == siov_attach || fn == siov_aux_attach ? SIOV_TRACE_ATTACH : SIOV_TRACE_DETACH,
+               a->v[0].dom, &m);
     snprintf(action, sizeof(action), "%s %s %s", what, a->v[0].name->name, sim_fmt_sid(a->v[1].sid, sid));
     int pasid = rc == 0 && fn == siov_aux_attach ? siov_aux_pasid(a->v[0].dom->dom) : -1;
     if (pasid >= 0)

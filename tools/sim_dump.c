@@ -4,6 +4,7 @@
    paging level down to each mapping), decoded by field name. A dump reads
    memory only: it never translates, never touches the caches or counters,
    and bounds its output so that a malformed (even cyclic) table stays short. */
+#include <errno.h>
 #include <string.h>
 
 #include "sim.h"
@@ -320,32 +321,70 @@ static void legacy(struct dump *d, uint64_t rta, siov_sid sid, const uint64_t *i
            iova);
 }
 
+/* The words after sid and PASID: [IOVA] [--dot [FILE]]. */
+struct dump_args {
+    bool have_iova, dot;
+    uint64_t iova;
+    const char *file;
+};
+
+static int dump_args(struct sim *s, const struct sim_args *a, struct dump_args *o)
+{
+    for (unsigned i = 0; i < a->nrest; i++) {
+        const struct sim_tok *t = &a->rest[i];
+        if (sim_tok_is(t, "--dot") || sim_tok_is(t, "dot"))
+            o->dot = true;
+        else if (o->dot && !o->file && t->kind != TOK_EQ && t->kind != TOK_OP)
+            o->file = t->text;
+        else if (!o->have_iova && !o->dot && sim_parse_num(s, t, &o->iova) == 0)
+            o->have_iova = true;
+        else
+            return s->err[0] ? -1 : sim_error(s, "unexpected '%s' (usage: dump SID [PASID] [IOVA] [--dot [FILE]])",
+                                              t->text);
+    }
+    return 0;
+}
+
+/* dump ... --dot [FILE]: the Graphviz graph to FILE or the output. */
+static int dump_dot(struct sim *s, siov_sid sid, uint32_t pasid, const struct dump_args *o)
+{
+    FILE *f = o->file ? fopen(o->file, "w") : s->out;
+    if (!f)
+        return sim_error(s, "cannot write %s: %s", o->file, strerror(errno));
+    int rc = (s->quiet && !o->file) ? 0 : sim_dump_dot(s, f, sid, pasid, o->have_iova ? &o->iova : NULL);
+    if (o->file && fclose(f) && rc == 0)
+        rc = sim_error(s, "writing %s failed", o->file);
+    return rc;
+}
+
 int sim_cmd_dump(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
-    (void)r;
     struct siov_iommu *u = sim_iommu(s);
-    if (!u)
+    struct dump_args o = {0};
+    if (!u || dump_args(s, a, &o) < 0)
         return -1;
     if (sim_tok_is(a->v[0].tok, "irte")) {
-        if (!a->v[2].set || a->v[1].set)
+        if (!o.have_iova || a->v[1].set || o.dot)
             return sim_error(s, "dump irte takes one interrupt index: dump irte INDEX");
-        return sim_dump_irte(s, a->v[2].num, r);
+        return sim_dump_irte(s, o.iova, r);
     }
     struct dump d = {.s = s};
     siov_sid dsid;
     if (sim_parse_sid(s, a->v[0].tok, &dsid) < 0)
         return -1;
+    if (o.dot)
+        return dump_dot(s, dsid, a->v[1].pasid, &o);
     uint64_t rtaddr = siov_mmio_read(u, SIOV_REG_RTADDR, 8), gsts = siov_mmio_read(u, SIOV_REG_GSTS, 4);
     unsigned ttm = (unsigned)siov_get(rtaddr, SIOV_RTADDR_TTM);
     static const char *const modes[] = {"legacy", "scalable", "reserved", "abort-dma"};
     char sid[16], pasid[24], action[80];
     snprintf(action, sizeof(action), "dump %s %s", sim_fmt_sid(dsid, sid), sim_fmt_pasid(a->v[1].pasid, pasid));
-    if (a->v[2].set)
-        snprintf(action + strlen(action), sizeof(action) - strlen(action), " 0x%llx", (unsigned long long)a->v[2].num);
+    if (o.have_iova)
+        snprintf(action + strlen(action), sizeof(action) - strlen(action), " 0x%llx", (unsigned long long)o.iova);
     sim_act(s, action, NULL);
     out(&d, "RTADDR 0x%llx: root table 0x%llx, %s mode; translation %s\n", (unsigned long long)rtaddr,
         (unsigned long long)(rtaddr & SIOV_RTADDR_RTA), modes[ttm], (gsts & SIOV_GSTS_TES) ? "enabled" : "disabled");
-    const uint64_t *iova = a->v[2].set ? &a->v[2].num : NULL;
+    const uint64_t *iova = o.have_iova ? &o.iova : NULL;
     if (ttm == SIOV_TTM_SCALABLE)
         scalable(&d, rtaddr & SIOV_RTADDR_RTA, dsid, a->v[1].pasid, iova);
     else if (ttm == SIOV_TTM_LEGACY && a->v[1].pasid == SIOV_NO_PASID)

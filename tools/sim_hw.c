@@ -24,6 +24,7 @@ static const struct cfg_field cfg_fields[] = {
     CFG_B(abort_dma),     CFG_B(rid_pasid),      CFG_B(caching_mode), CFG_B(stale_check),
     CFG_B(irq_remapping), CFG_B(x2apic),         CFG_B(posted_interrupts), CFG_B(esirtps),
     CFG_B(x2apic_only),   CFG_B(irq_remap_required), CFG_B(nwfs),   CFG_B(page_requests),
+    CFG_U(iotlb_ways),    CFG_U(iotlb_policy),
 };
 
 static const struct cfg_field *cfg_find(const char *name)

@@ -7,11 +7,16 @@
 #include <string.h>
 
 #include "sim.h"
+#include "sim_tools.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: siov-sim [options] [SCENARIO | -]\n"
+               "       siov-sim replay TRACE [--iotlb LIST] [--atc LIST] [--policy LIST] [--ways N] [--plot DIR] [--check]\n"
+               "       siov-sim tracegen ring|random|stream OUT [key=value...] [--binary]\n"
+               "       siov-sim convert IN OUT [--text|--binary]\n"
                "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
+               "replay, tracegen and convert work on DMA traces (docs/tracing.md).\n"
                "  --demo NAME            with no scenario, run the demo NAME: siov (the default) or sva\n"
                "                         (ADIs touch unmapped pages, mapped on demand through page requests)\n"
                "  -q, --quiet            print only failures\n"
@@ -25,7 +30,19 @@ static void usage(FILE *f)
                "Output is a scenario too: each action in the scenario language, its result in a\n"
                "'# -> ...' comment, everything else as comments.\n"
                "Exit status: 0 the scenario passed; 1 an expect failed; 2 a malformed line or a\n"
-               "failed command (the run stops there), or bad options.\n");
+               "failed command (the run stops there), or bad options.\n"
+               "replay (exit status 1 when --check finds a differing answer, 2 on an error):\n"
+               "  --iotlb LIST           IOTLB entries to sweep: N,N,... or A..B (powers of two; default 4096)\n"
+               "  --atc LIST             give each device an ATC of these entries, swept like --iotlb\n"
+               "  --policy LIST          caches to sweep: default (libsiov's own), lru, fifo, random\n"
+               "  --ways N               ways per set of lru/fifo/random (default full: fully associative)\n"
+               "  --seed N               the random policy's seed (default 1)\n"
+               "  --plot DIR             write SVG hit-rate curves into DIR\n"
+               "  --check                compare every answer with the one the trace recorded\n"
+               "convert:\n"
+               "  --text, --binary       the form to write (default: the other one)\n"
+               "tracegen:\n"
+               "  --binary               write the binary form\n");
 }
 
 #define MAX_EXPECT_OUTPUT 64
@@ -156,6 +173,12 @@ static int run_captured(struct sim *s, const struct options *o, int *out_rc)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "replay"))
+        return sim_replay_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "tracegen"))
+        return sim_tracegen_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "convert"))
+        return sim_convert_main(argc - 2, argv + 2);
     struct options o = {0};
     int rc = parse_options(argc, argv, &o), out_rc = 0;
     if (rc)

@@ -86,6 +86,24 @@ struct siov_atc;
    least 2) for device sid, attached as its port. NULL with errno EINVAL (NULL
    iommu, entries 0 or above 2^24), EBUSY (sid has a port) or ENOMEM. */
 SIOV_API struct siov_atc *siov_atc_new(struct siov_iommu *iommu, siov_sid sid, unsigned entries);
+/* An ATC's geometry. ways 0: siov_atc_new's own (2-way sets, the inline
+   probe). N: an exact, hardware-like cache of entries / N sets of N ways
+   (entries a multiple of N), one entry per completion whatever its size; a
+   completion of PASID P (or none) and size 2^s lives in set
+   ((iova >> s) XOR K * 0x9E3779B1) mod sets, K being P (without PASID:
+   0x100000), replaced by policy (SIOV_POLICY_*, iommu.h); every lookup takes
+   the out-of-line path, and siov_atc_entries lists nothing. For cache studies
+   (docs/tracing.md). */
+struct siov_atc_config {
+    unsigned entries;
+    unsigned ways;
+    unsigned policy;
+    uint64_t seed;  /* SIOV_POLICY_RANDOM */
+};
+/* An ATC of cfg for sid, attached as its port; NULL with errno as
+   siov_atc_new (EINVAL also for a geometry or policy out of range). */
+SIOV_API struct siov_atc *siov_atc_new_config(struct siov_iommu *iommu, siov_sid sid,
+                                              const struct siov_atc_config *cfg);
 /* Detach from the port and free (NULL is ignored). */
 SIOV_API void siov_atc_free(struct siov_atc *atc);
 /* The out-of-line part of siov_atc_translate (call siov_atc_translate). */

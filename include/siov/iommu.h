@@ -83,11 +83,26 @@ struct siov_iommu_config {
     bool irq_remap_required; /* ECAP.IRREQ (rev 5): interrupts are blocked (IR.2B)
                                 while remapping is off (default false) */
     bool nwfs;              /* ECAP.NWFS: a translation request's NW flag is honoured (default true) */
+    /* IOTLB geometry. 0 ways (the default): libsiov's own placement, hashed
+       4-way sets behind a front cache of final translations, the fastest.
+       N ways: an exact, hardware-like IOTLB of iotlb_entries / N sets of N
+       ways (iotlb_entries a multiple of N; N = iotlb_entries: fully
+       associative), an entry of page number P and domain D in set
+       (P XOR D * 0x9E3779B1) mod sets, replaced by iotlb_policy, with no front
+       cache; exact for one translating thread (docs/tracing.md). */
+    unsigned iotlb_ways;
+    unsigned iotlb_policy;  /* SIOV_POLICY_* (default LRU) */
+    uint64_t iotlb_seed;    /* SIOV_POLICY_RANDOM: the generator's seed (default 1) */
     /* Page requests (<siov/prq.h>): ECAP.PRS with the page request queue,
        ECAP.PDS (inv-wait drain) and ECAP.SMS (stop markers). Reported only
        with dev_tlb and scalable (default true). */
     bool page_requests;
 };
+/* Replacement policies of a hardware-like cache. RANDOM draws the victim's
+   way as xorshift64* (seeded) mod ways, once per eviction of a full set. */
+#define SIOV_POLICY_LRU 0    /* least recently used: hits and fills refresh */
+#define SIOV_POLICY_FIFO 1   /* first in, first out: only fills set the order */
+#define SIOV_POLICY_RANDOM 2
 /* Fill *cfg with the defaults documented on each field. */
 SIOV_API void siov_iommu_config_default(struct siov_iommu_config *cfg);
 

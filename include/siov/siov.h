@@ -13,6 +13,7 @@
 #include <siov/ats.h>
 #include <siov/prq.h>
 #include <siov/domain.h>
+#include <siov/trace.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exact_cache.h"
 #include "internal.h"
 
 #define RW (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE)
@@ -44,6 +45,11 @@ struct siov_atc {
     pthread_mutex_t gp_lock; /* one grace period at a time */
     uint64_t rd_gen __attribute__((aligned(64)));
     uint64_t rd_active[2];   /* translated DMA in flight, by rd_gen parity */
+    /* A hardware-like ATC (siov_atc_new_config with ways): one exact-cache
+       entry per completion, tagged key | class of its size, under wlock;
+       the inline probe never matches. */
+    struct siov_exact_cache *exact;
+    uint64_t exact_classes;  /* bit c: entries of size class c may exist */
 };
 
 static inline uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -136,6 +142,77 @@ static void set_put(struct siov_atc *a, uint64_t tag, uint64_t page, uint64_t va
     way_write(a, &s[0], tag, page, val, size);
 }
 
+/* ------------------------------------------------ the hardware-like ATC */
+/* The input range [base, base + size) of the completion way w belongs to. */
+static void way_range(const struct siov_atc_way *w, uint64_t *base, uint64_t *size)
+{
+    *size = ld(&w->size);
+    *base = ld(&w->page) & ~(*size - 1);
+}
+
+/* Whether [b1, b1 + s1) and [b2, b2 + s2) overlap (sizes may reach 2^64 - 1). */
+static bool overlaps(uint64_t b1, uint64_t s1, uint64_t b2, uint64_t s2)
+{
+    return b1 <= b2 + (s2 - 1) && b2 <= b1 + (s1 - 1);
+}
+
+/* The set key of a request key: its PASID (or no-PASID) field. */
+static uint64_t exact_setkey(uint64_t key)
+{
+    return key & (SIOV_ATC_TAG_PASID | SIOV_ATC_TAG_NOPASID);
+}
+
+/* Writer: keep completion c of (key, iova) as one entry of its size. */
+static void exact_fill(struct siov_atc *a, uint64_t key, uint64_t iova, const struct siov_ats_completion *c)
+{
+    unsigned cls = (unsigned)__builtin_ctzll(c->size) - SIOV_PAGE_SHIFT;
+    uint64_t perm = (c->r ? SIOV_ACCESS_READ : 0) | (c->w ? SIOV_ACCESS_WRITE : 0);
+    siov_exact_fill(a->exact, key | class_bits(cls), exact_setkey(key), iova >> (SIOV_PAGE_SHIFT + cls),
+                    (c->addr & SIOV_ATC_VAL_ADDR) | perm);
+    a->exact_classes |= 1ull << cls;
+}
+
+/* The completion holding iova under key, smallest size first (LRU refreshes it). */
+static bool exact_lookup(struct siov_atc *a, uint64_t key, uint64_t iova, uint64_t *val, uint64_t *size)
+{
+    bool hit = false;
+    pthread_mutex_lock(&a->wlock);
+    for (uint64_t classes = a->exact_classes; classes && !hit; classes &= classes - 1) {
+        unsigned c = (unsigned)__builtin_ctzll(classes), shift = SIOV_PAGE_SHIFT + c;
+        if (!siov_exact_lookup(a->exact, key | class_bits(c), exact_setkey(key), iova >> shift, val))
+            continue;
+        uint64_t base = iova & ~((1ull << shift) - 1);
+        *val = ((*val & SIOV_ATC_VAL_ADDR) + ((iova & SIOV_PAGE_MASK) - base)) | (*val & SIOV_ATC_VAL_PERM);
+        *size = 1ull << shift;
+        hit = true;
+    }
+    pthread_mutex_unlock(&a->wlock);
+    return hit;
+}
+
+/* What a device-TLB invalidation names, for the exact cache's removal. */
+struct exact_scope {
+    uint64_t key;       /* the PASID's key (PRIV aside); unused when global */
+    uint64_t base, size;
+    bool global, all;
+    uint64_t removed;
+};
+
+static bool exact_match(const void *ctx, uint64_t tag, uint64_t vpn, uint64_t val)
+{
+    (void)val;
+    struct exact_scope *sc = (struct exact_scope *)(uintptr_t)ctx; /* counts what it removes */
+    unsigned shift = SIOV_PAGE_SHIFT + (unsigned)siov_get(tag, SIOV_ATC_TAG_CLASS);
+    uint64_t id = tag & (SIOV_ATC_TAG_PASID | SIOV_ATC_TAG_NOPASID);
+    if (!sc->global && id != (sc->key & (SIOV_ATC_TAG_PASID | SIOV_ATC_TAG_NOPASID)))
+        return false;
+    if (sc->global && (tag & SIOV_ATC_TAG_NOPASID))
+        return false; /* global: every PASID's entries, not those without PASID */
+    bool hit = sc->all || overlaps(vpn << shift, 1ull << shift, sc->base, sc->size);
+    sc->removed += hit;
+    return hit;
+}
+
 /* ---------------------------------------------------------------- fill */
 /* The tag bits of a request of pasid with access (ats.h: siov_atc_key). */
 static uint64_t key_of(uint32_t pasid, unsigned access)
@@ -158,7 +235,9 @@ static void fill(struct siov_atc *a, uint64_t key, unsigned slot, uint64_t iova,
         return; /* not a power of two: the encoding of every address, never a completion */
     if (pthread_mutex_trylock(&a->wlock))
         return; /* a skipped fill is always correct */
-    if (ld(&a->inv_count) == inv0) {
+    if (ld(&a->inv_count) == inv0 && a->exact) {
+        exact_fill(a, key, iova, c);
+    } else if (ld(&a->inv_count) == inv0) {
         uint64_t perm = (c->r ? SIOV_ACCESS_READ : 0) | (c->w ? SIOV_ACCESS_WRITE : 0);
         uint64_t tag = key | ld(&a->gen[slot]), base = iova & ~(c->size - 1), page = iova & SIOV_PAGE_MASK;
         if (c->size > SIOV_PAGE_SIZE) {
@@ -175,6 +254,8 @@ static void fill(struct siov_atc *a, uint64_t key, unsigned slot, uint64_t iova,
    way of a class present (then the page way is added for the probe). */
 static bool lookup(struct siov_atc *a, uint64_t key, unsigned slot, uint64_t iova, uint64_t *val, uint64_t *size)
 {
+    if (a->exact)
+        return exact_lookup(a, key, iova, val, size);
     uint64_t page = iova & SIOV_PAGE_MASK;
     if (set_read(a, key, slot, page, val, size))
         return true;
@@ -284,17 +365,6 @@ siov_fault siov_atc_translate_slow(struct siov_atc *atc, uint32_t pasid, uint64_
 }
 
 /* ------------------------------------------------------- invalidation */
-/* The input range [base, base + size) of the completion way w belongs to. */
-static void way_range(const struct siov_atc_way *w, uint64_t *base, uint64_t *size)
-{
-    *size = ld(&w->size);
-    *base = ld(&w->page) & ~(*size - 1);
-}
-
-static bool overlaps(uint64_t b1, uint64_t s1, uint64_t b2, uint64_t s2)
-{
-    return b1 <= b2 + (s2 - 1) && b2 <= b1 + (s1 - 1);
-}
 
 /* Writer: empty every live way that keys match (the key bits under mask)
    whose completion overlaps [base, base + size): a scan of the whole ATC. */
@@ -390,6 +460,12 @@ static void bump(struct siov_atc *a, unsigned slot)
 static void invalidate(struct siov_atc *a, uint32_t pasid, uint64_t base, uint64_t size, bool global)
 {
     bool all = size == UINT64_MAX || (size & (size - 1));
+    if (a->exact) {
+        struct exact_scope sc = {key_of(pasid, 0), base, size, global, all, 0};
+        siov_exact_drop(a->exact, exact_match, &sc);
+        a->cleared += sc.removed;
+        return;
+    }
     if (global && all) {
         for (unsigned s = 0; s < a->nslots; s++)
             bump(a, s);
@@ -520,6 +596,7 @@ siov_fault siov_atc_dma_write(struct siov_atc *atc, uint32_t pasid, uint64_t iov
 /* ------------------------------------------------------------ lifetime */
 static void atc_release(struct siov_atc *a)
 {
+    siov_exact_free(a->exact);
     pthread_mutex_destroy(&a->wlock);
     pthread_mutex_destroy(&a->gp_lock);
     free(a->ways);
@@ -544,22 +621,22 @@ static void geometry(struct siov_atc *a, unsigned entries)
 
 static const struct siov_device_ops atc_ops = {port_invalidate, port_page_response};
 
-struct siov_atc *siov_atc_new(struct siov_iommu *iommu, siov_sid sid, unsigned entries)
+/* A new ATC of entries for sid (exact: a hardware-like one), attached as its port. */
+static struct siov_atc *atc_create(struct siov_iommu *iommu, siov_sid sid, unsigned entries,
+                                   struct siov_exact_cache *exact)
 {
-    if (!iommu || !entries || entries > MAX_ENTRIES) {
-        errno = EINVAL;
-        return NULL;
-    }
     struct siov_atc *a = aligned_alloc(64, sizeof(*a));
     if (!a) {
+        siov_exact_free(exact);
         errno = ENOMEM;
         return NULL;
     }
     memset(a, 0, sizeof(*a));
-    geometry(a, entries);
+    geometry(a, exact ? MIN_ENTRIES : entries);
     a->iommu = iommu;
     a->sid = sid;
     a->check = iommu->cfg.stale_check;
+    a->exact = exact;
     a->ways = aligned_alloc(64, (size_t)a->nways * sizeof(*a->ways));
     a->gen = calloc(a->nslots + 1, sizeof(*a->gen));
     a->live = calloc(a->nslots + 1, sizeof(*a->live));
@@ -570,8 +647,9 @@ struct siov_atc *siov_atc_new(struct siov_iommu *iommu, siov_sid sid, unsigned e
         return NULL;
     }
     memset(a->ways, 0, (size_t)a->nways * sizeof(*a->ways));
-    a->abi = (struct siov_atc_abi){a->ways, a->check ? never_gen : a->gen, a->set_shift,
-                                   a->check ? 0 : a->nslots - 1, 0};
+    bool inline_off = a->check || exact; /* every lookup out of line: checked, or exact */
+    a->abi = (struct siov_atc_abi){a->ways, inline_off ? never_gen : a->gen, a->set_shift,
+                                   inline_off ? 0 : a->nslots - 1, 0};
     int rc = siov_device_port(iommu, sid, &atc_ops, a);
     if (rc) {
         atc_release(a);
@@ -579,6 +657,32 @@ struct siov_atc *siov_atc_new(struct siov_iommu *iommu, siov_sid sid, unsigned e
         return NULL;
     }
     return a;
+}
+
+struct siov_atc *siov_atc_new(struct siov_iommu *iommu, siov_sid sid, unsigned entries)
+{
+    if (!iommu || !entries || entries > MAX_ENTRIES) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return atc_create(iommu, sid, entries, NULL);
+}
+
+struct siov_atc *siov_atc_new_config(struct siov_iommu *iommu, siov_sid sid, const struct siov_atc_config *cfg)
+{
+    if (!iommu || !cfg || !cfg->entries || cfg->entries > MAX_ENTRIES || cfg->policy > SIOV_POLICY_RANDOM ||
+        (cfg->ways && (cfg->entries % cfg->ways))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!cfg->ways)
+        return atc_create(iommu, sid, cfg->entries, NULL);
+    struct siov_exact_cache *e = siov_exact_new(cfg->entries / cfg->ways, cfg->ways, cfg->policy, cfg->seed);
+    if (!e) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return atc_create(iommu, sid, cfg->entries, e);
 }
 
 void siov_atc_free(struct siov_atc *atc)

@@ -57,10 +57,14 @@ static siov_fault page_for(struct siov_iommu *u, const struct siov_req *req, con
 {
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && siov_hit_usable(pe, w, access)) {
         STAT_HOT(u, iotlb_hits);
+        if (req->how)
+            *req->how = SIOV_HOW_HIT;
         return SIOV_OK;
     }
     STAT_HOT(u, iotlb_misses);
     STAT_HOT(u, walks);
+    if (req->how)
+        *req->how = SIOV_HOW_WALK;
     siov_fault f = siov_walk(u, pe, req->addr, access, w);
     if (!f && !req->nocache)
         siov_caches_fill(u->caches, req, pe, w, SIOV_FILL_IOTLB);
@@ -167,18 +171,18 @@ siov_fault siov_ats_request(struct siov_iommu *u, uint64_t state, const struct s
     return conclude(u, req, f, record, fpd, out);
 }
 
-siov_fault siov_ats_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
-                              unsigned access, struct siov_ats_completion *out)
+/* A translation request as a device sends it; *how: what answered its walk. */
+static siov_fault ats_translate(struct siov_iommu *iommu, struct siov_xlate_req q, struct siov_ats_completion *out,
+                                unsigned *how)
 {
-    if (!iommu || !out)
-        return SIOV_FAULT_RTA_1;
-    *out = (struct siov_ats_completion){.status = SIOV_ATS_UR, .addr = iova & SIOV_PAGE_MASK, .size = SIOV_PAGE_SIZE};
-    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
+    *out = (struct siov_ats_completion){.status = SIOV_ATS_UR, .addr = q.iova & SIOV_PAGE_MASK, .size = SIOV_PAGE_SIZE};
+    if (q.pasid != SIOV_NO_PASID && q.pasid > SIOV_PASID_MAX) {
         siov_stat_inc(&iommu->stats.ats_requests);
         siov_stat_inc(&iommu->stats.faults); /* above every PASID width (SGN.10): nothing records it */
         return SIOV_FAULT_SGN_10;
     }
-    if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
+    unsigned access = q.access;
+    if (q.pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
     access = (access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC | SIOV_ACCESS_NO_WRITE)) | SIOV_ACCESS_ATS_REQ |
              SIOV_ACCESS_READ; /* a translation request is a memory read */
@@ -187,6 +191,25 @@ siov_fault siov_ats_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t p
         siov_stat_inc(&iommu->stats.ats_requests);
         return SIOV_ERR_BUS; /* UR with translation disabled (spec 4.2.1) */
     }
-    struct siov_req req = siov_req_make(iommu, sid, pasid, iova, access);
+    struct siov_req req = siov_req_make(iommu, q.sid, q.pasid, q.iova, access);
+    req.how = how;
     return siov_ats_request(iommu, state, &req, out);
+}
+
+siov_fault siov_ats_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
+                              unsigned access, struct siov_ats_completion *out)
+{
+    if (!iommu || !out)
+        return SIOV_FAULT_RTA_1;
+    unsigned how = 0;
+    siov_fault f = ats_translate(iommu, (struct siov_xlate_req){sid, pasid, iova, access}, out, &how);
+    if (__builtin_expect(__atomic_load_n(&iommu->trace_fn, __ATOMIC_RELAXED) != NULL, 0)) {
+        /* a record of the request (AT=01 as access 'a') and its completion as a translation */
+        unsigned perm = (out->r ? SIOV_ACCESS_READ : 0) | (out->w ? SIOV_ACCESS_WRITE : 0);
+        struct siov_xlate x = {out->addr + (iova & (out->size - 1)), out->size, perm, 0};
+        struct siov_trace_req r = {SIOV_TRACE_XLATE, sid, pasid, iova, 0, (access & SIOV_TRACE_ACCESS_ALL) |
+                                   SIOV_ACCESS_ATS_REQ, f, &x, how == SIOV_HOW_HIT, how == SIOV_HOW_WALK};
+        siov_trace_request(iommu, &r);
+    }
+    return f;
 }

@@ -101,9 +101,12 @@ struct siov_tlb_way { /* 32 bytes; every word accessed atomically */
     uint64_t stamp;   /* epoch of the translation that filled it */
 };
 
+struct siov_exact_cache; /* exact_cache.h */
+
 struct siov_tlb {
     uint8_t sizes[SIOV_DP_SLOTS]; /* page sizes filled per scope (a hint) */
-    struct siov_tlb_way *ways;    /* NULL: an IOTLB of 0 entries */
+    struct siov_tlb_way *ways;    /* NULL: an IOTLB of 0 entries, or a hardware-like one */
+    struct siov_exact_cache *hw;  /* cfg.iotlb_ways != 0: the hardware-like IOTLB (under the writer lock) */
     struct siov_cache_geometry geo;
     uint64_t *evictions;          /* the unit's counter, or NULL */
 };

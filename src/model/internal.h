@@ -29,7 +29,11 @@ struct siov_req {
     unsigned access; /* SIOV_ACCESS_* */
     uint64_t epoch;  /* siov_caches_epoch() when the request arrived: its fills use it */
     bool nocache;    /* bypass the caches (the stale-translation checker's fresh answer) */
+    unsigned *how;   /* where the IOTLB stage says what answered (SIOV_HOW_*), for the trace hook */
 };
+#define SIOV_TRACE_ACCESS_ALL 0x7Fu /* the access bits a trace record carries (SIOV_ACCESS_READ .. _NO_WRITE) */
+#define SIOV_HOW_HIT 1u  /* the IOTLB */
+#define SIOV_HOW_WALK 2u /* a page walk */
 
 /* A context entry, legacy or scalable, decoded once (what the context cache holds). */
 struct siov_ctx_ent {
@@ -191,6 +195,8 @@ struct siov_iommu {
     struct siov_caches *caches;
     struct siov_xc_view xc;    /* the front cache, probed by the hit path */
     struct siov_stats stats;   /* updated with relaxed atomics */
+    siov_trace_fn trace_fn;    /* trace_hook.c: NULL, or called per request and invalidation */
+    void *trace_opaque;
     struct siov_stat_shard shard[SIOV_STAT_SHARDS];
     /* devices and observers (under lock; outbox.c, inval.c) */
     struct siov_port *ports[256];  /* per bus: 256 devfn slots, allocated on first attach */
@@ -267,6 +273,28 @@ SIOV_LOCAL void siov_msi_queue(struct siov_iommu *iommu, unsigned which);
 /* msi.c: send the MSIs collected while the lock was held (call after unlocking). */
 SIOV_LOCAL void siov_msi_flush(struct siov_iommu *iommu);
 
+/* trace_hook.c: what a request or invalidation reports to the hook. */
+struct siov_trace_req {
+    unsigned kind;           /* SIOV_TRACE_XLATE, _READ, _WRITE */
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t iova, len;
+    unsigned access;
+    siov_fault fault;
+    const struct siov_xlate *out; /* XLATE: the answer */
+    unsigned hits, walks;
+};
+struct siov_trace_scope {
+    uint16_t did;
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t addr;
+    unsigned am;
+};
+/* trace_hook.c: hand a request, or a processed invalidation of type
+   SIOV_TRACE_INV_* at granularity gran, to the hook (if one is set). */
+SIOV_LOCAL void siov_trace_request(struct siov_iommu *u, const struct siov_trace_req *q);
+SIOV_LOCAL void siov_trace_inval(struct siov_iommu *u, unsigned type, unsigned gran, const struct siov_trace_scope *sc);
 /* outbox.c: ports, notifiers and the messages to them, queued under the lock
    and delivered in order after it drops (port.h: who calls what). */
 /* Under lock: the port of sid, or NULL. */

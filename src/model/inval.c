@@ -22,6 +22,14 @@ static void count(struct siov_iommu *u, uint64_t *kind)
     siov_stat_inc(kind);
 }
 
+/* Hand a processed invalidation (descriptor type SIOV_TRACE_INV_*, its
+   granularity field, its scope) to the trace hook, if one is set. */
+static void traced(struct siov_iommu *u, unsigned type, unsigned gran, struct siov_trace_scope sc)
+{
+    if (__builtin_expect(u->trace_fn != NULL, 0))
+        siov_trace_inval(u, type, gran, &sc);
+}
+
 /* The notifiers' event for an invalidation of kind at granularity g. */
 static void event(struct siov_iommu *u, unsigned kind, unsigned g, uint16_t did, uint32_t pasid, uint64_t addr,
                   uint64_t size)
@@ -48,6 +56,8 @@ static bool cc_invalidate(struct siov_iommu *u, unsigned g, uint16_t did, siov_s
     }
     count(u, &u->stats.inv_context);
     siov_out_event(u, &ev);
+    traced(u, SIOV_TRACE_INV_CONTEXT, g,
+         (struct siov_trace_scope){did, g == SIOV_INV_GRAN_DEVICE ? sid : 0, SIOV_NO_PASID, 0, fm});
     return true;
 }
 
@@ -81,6 +91,9 @@ static unsigned iotlb_invalidate(struct siov_iommu *u, unsigned g, uint16_t did,
     bool range = eg == SIOV_INV_G_RANGE;
     event(u, SIOV_INV_IOTLB, eg, eg == SIOV_INV_G_GLOBAL ? 0 : did, SIOV_NO_PASID, range ? addr : 0,
           range ? SIOV_PAGE_SIZE << am : 0);
+    traced(u, SIOV_TRACE_INV_IOTLB, g,
+         (struct siov_trace_scope){did, 0, SIOV_NO_PASID, g == SIOV_INV_GRAN_PAGE ? addr : 0,
+                                   g == SIOV_INV_GRAN_PAGE ? am : 0});
     return g;
 }
 
@@ -128,7 +141,10 @@ static unsigned dsc_piotlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MA
         break;
     default: return SIOV_IQEI_RSVD; /* G=00/01 are not PASID-based granularities */
     }
+    bool page = siov_get(qw[0], SIOV_PIOTLB0_G) == SIOV_PIOTLB_GRAN_PAGE;
     count(u, &u->stats.inv_piotlb);
+    traced(u, SIOV_TRACE_INV_PIOTLB, (unsigned)siov_get(qw[0], SIOV_PIOTLB0_G),
+         (struct siov_trace_scope){did, 0, pasid, page ? addr : 0, page ? am : 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -153,7 +169,11 @@ static unsigned dsc_pc(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
         break;
     default: return SIOV_IQEI_RSVD; /* G=10 is reserved */
     }
+    unsigned g = (unsigned)siov_get(qw[0], SIOV_PC0_G);
     count(u, &u->stats.inv_pasid_cache);
+    traced(u, SIOV_TRACE_INV_PC, g,
+         (struct siov_trace_scope){did, 0, g == SIOV_PC_GRAN_PASID ? (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)
+                                                                  : SIOV_NO_PASID, 0, 0});
     return SIOV_IQEI_NONE;
 }
 
@@ -209,7 +229,12 @@ static unsigned dsc_devtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MA
     struct siov_inval_event ev = {SIOV_INV_DEVTLB, SIOV_INV_G_RANGE, 0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID),
                                   SIOV_NO_PASID, 0, 0};
     devtlb_range(&ev, qw[1] & SIOV_DTLB1_ADDR, qw[1] & SIOV_DTLB1_S);
-    return devtlb_send(u, ev, false);
+    unsigned rc = devtlb_send(u, ev, false);
+    if (rc == SIOV_IQEI_NONE)
+        traced(u, SIOV_TRACE_INV_DEVTLB, (unsigned)siov_get(qw[1], SIOV_DTLB1_S),
+             (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_DTLB0_SID), SIOV_NO_PASID,
+                                       qw[1] & SIOV_DTLB1_ADDR, 0});
+    return rc;
 }
 
 static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
@@ -221,7 +246,12 @@ static unsigned dsc_pdevtlb(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_M
                                   (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
                                   (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), 0, 0};
     devtlb_range(&ev, qw[1] & SIOV_PDTLB1_ADDR, qw[1] & SIOV_PDTLB1_S);
-    return devtlb_send(u, ev, global);
+    unsigned rc = devtlb_send(u, ev, global);
+    if (rc == SIOV_IQEI_NONE)
+        traced(u, SIOV_TRACE_INV_PDEVTLB, (unsigned)siov_get(qw[1], SIOV_PDTLB1_G),
+             (struct siov_trace_scope){0, (siov_sid)siov_get(qw[0], SIOV_PDTLB0_SID),
+                                       (uint32_t)siov_get(qw[0], SIOV_PDTLB0_PASID), qw[1] & SIOV_PDTLB1_ADDR, 0});
+    return rc;
 }
 
 /* Interrupt entry cache (spec 6.5.2.8): global (G=0), or the 2^IM entries
@@ -242,6 +272,8 @@ static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     count(u, &u->stats.inv_iec);
     event(u, SIOV_INV_IEC, index ? SIOV_INV_G_INDEX : SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID,
           index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0, index ? 1ull << im : 0);
+    traced(u, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
+         (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX), im});
     return SIOV_IQEI_NONE;
 }
 

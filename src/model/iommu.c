@@ -23,6 +23,8 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->fl_1g = true;
     cfg->sl_large = SIOV_SLLPS_2M | SIOV_SLLPS_1G;
     cfg->iotlb_entries = 4096;
+    cfg->iotlb_policy = SIOV_POLICY_LRU;
+    cfg->iotlb_seed = 1;
     cfg->fault_records = 8;
     cfg->haw = 48;
     cfg->domain_bits = 16;
@@ -81,6 +83,8 @@ static const struct cfg_rule cfg_rules[] = {
      {CFG_OFF(irq_remapping), CFG_OFF(x2apic)}},
     {"irq_remap_required", CFG_OFF(irq_remap_required), RULE_NEEDS, 0, 0, "irq_remapping",
      {CFG_OFF(irq_remapping), CFG_OFF(irq_remapping)}},
+    {"iotlb_ways", CFG_OFF(iotlb_ways), RULE_RANGE, 0, 1u << 24, NULL, {0, 0}},
+    {"iotlb_policy", CFG_OFF(iotlb_policy), RULE_RANGE, SIOV_POLICY_LRU, SIOV_POLICY_RANDOM, NULL, {0, 0}},
 };
 
 static unsigned cfg_uint(const struct siov_iommu_config *c, size_t off)
@@ -137,6 +141,12 @@ int siov_iommu_config_check(const struct siov_iommu_config *cfg, char *buf, size
     for (size_t i = 0; i < sizeof(cfg_rules) / sizeof(cfg_rules[0]); i++)
         if (!rule_holds(cfg, &cfg_rules[i], buf, len))
             return -EINVAL;
+    if (cfg->iotlb_ways && (cfg->iotlb_entries < cfg->iotlb_ways || cfg->iotlb_entries % cfg->iotlb_ways)) {
+        if (len)
+            snprintf(buf, len, "iotlb_entries = %u: must be a nonzero multiple of iotlb_ways (%u)",
+                     cfg->iotlb_entries, cfg->iotlb_ways);
+        return -EINVAL;
+    }
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "caches.h"
+#include "exact_cache.h"
 
 #define DP_UNTAGGED 0xFFFFFFFEu /* the scope "pasid" of second-level-only IOTLB entries */
 
@@ -40,6 +41,12 @@ static inline void st8(uint8_t *p, unsigned v) { __atomic_store_n(p, (uint8_t)v,
 /* ------------------------------------------------------------ lifecycle */
 int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
+    if (cfg && cfg->iotlb_ways) { /* hardware-like: an exact cache keeps the entries, no placement of ours */
+        c->tlb.geo = (struct siov_cache_geometry){0, 1};
+        c->tlb.hw = siov_exact_new(cfg->iotlb_entries / cfg->iotlb_ways, cfg->iotlb_ways, cfg->iotlb_policy,
+                                   cfg->iotlb_seed);
+        return c->tlb.hw ? 0 : -ENOMEM;
+    }
     c->tlb.geo = siov_cache_geometry_for(cfg ? cfg->iotlb_entries : 0);
     size_t n = siov_tlb_capacity(c);
     c->tlb.ways = siov_pages_alloc(n * sizeof(*c->tlb.ways));
@@ -48,6 +55,7 @@ int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 
 void siov_tlb_fini(struct siov_caches *c)
 {
+    siov_exact_free(c->tlb.hw);
     siov_pages_free(c->tlb.ways, siov_tlb_capacity(c) * sizeof(*c->tlb.ways));
 }
 
@@ -145,13 +153,29 @@ static void val_unpack(uint64_t val, unsigned sz, struct siov_walk_out *out)
     out->snoop = (val & VAL_SNOOP) != 0;
 }
 
+/* The hardware-like IOTLB: every page size probed, smallest first, under
+   the writer lock (a hit reorders its set). */
+static bool hw_lookup(struct siov_caches *c, uint64_t tag, uint16_t did, uint64_t addr, struct siov_walk_out *out)
+{
+    uint64_t val = 0;
+    unsigned sz = 0;
+    bool hit = false;
+    siov_stamp_lock(c);
+    for (; sz < SZ_COUNT && !hit; sz++)
+        hit = siov_exact_lookup(c->tlb.hw, with_size(tag, sz), did, addr >> size_shift[sz], &val);
+    siov_stamp_unlock(c);
+    if (hit)
+        val_unpack(val, sz - 1, out);
+    return hit;
+}
+
 bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uint64_t addr,
                      struct siov_walk_out *out)
 {
-    if (!c->tlb.ways)
-        return false;
     bool tagged = pgtt_tagged(pe->pgtt);
     uint64_t tag = tlb_tag(pe->did, tagged, pe->pasid);
+    if (!c->tlb.ways) /* none, or the hardware-like one */
+        return c->tlb.hw && hw_lookup(c, tag, pe->did, addr, out);
     unsigned slot = tag_slot(tag);
     unsigned sizes = ld8(&c->tlb.sizes[slot]);
     for (unsigned sz = 0; sz < SZ_COUNT; sz++) {
@@ -209,21 +233,31 @@ static struct siov_tlb_way *tlb_victim(struct siov_caches *c, uint64_t tag, uint
     return &set[c->st.hand++ % c->tlb.geo.nways];
 }
 
+/* The value word of a walk's result under pe. */
+static inline uint64_t val_pack(const struct siov_pasid_ent *pe, const struct siov_walk_out *out)
+{
+    return (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
+           siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
+           siov_set(0, VAL_KIND, pe->pgtt) | (out->snoop ? VAL_SNOOP : 0);
+}
+
 void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
                           const struct siov_walk_out *out)
 {
     int sz = size_code(out->page_size);
-    if (!c->tlb.ways || sz < 0)
+    if (sz < 0)
         return;
     bool tagged = pgtt_tagged(pe->pgtt);
     uint64_t tag = with_size(tlb_tag(pe->did, tagged, pe->pasid), (unsigned)sz);
     uint64_t vpn = addr >> size_shift[sz];
-    uint64_t val = (out->page & VAL_PAGE) | siov_set(0, VAL_PERM_USER, out->perm_user & PERM_BITS) |
-                   siov_set(0, VAL_PERM_SUPER, out->perm_super & PERM_BITS) | (out->dirty ? VAL_DIRTY : 0) |
-                   siov_set(0, VAL_KIND, pe->pgtt) | (out->snoop ? VAL_SNOOP : 0);
+    if (!c->tlb.ways) { /* none, or the hardware-like one */
+        if (c->tlb.hw && siov_exact_fill(c->tlb.hw, tag, pe->did, vpn, val_pack(pe, out)))
+            count_eviction(c);
+        return;
+    }
     unsigned slot = tag_slot(tag);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) | (tagged ? SIZES_TAGGED(sz) : SIZES_UNTAGGED(sz)));
-    tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val, epoch);
+    tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val_pack(pe, out), epoch);
 }
 
 void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
@@ -245,6 +279,8 @@ unsigned siov_tlb_occupancy(struct siov_caches *c)
 {
     unsigned n = 0;
     siov_stamp_lock(c);
+    if (c->tlb.hw)
+        n = siov_exact_occupancy(c->tlb.hw);
     for (size_t i = 0; i < siov_tlb_capacity(c); i++)
         n += tlb_way_alive(c, &c->tlb.ways[i]);
     siov_stamp_unlock(c);
@@ -252,9 +288,57 @@ unsigned siov_tlb_occupancy(struct siov_caches *c)
 }
 
 /* ------------------------------------------------ IOTLB invalidation */
+/* What an invalidation names in the hardware-like IOTLB, which removes its
+   entries at once (the stamps below keep fills that raced with it out). */
+enum hw_scope_kind { HW_ALL, HW_DID, HW_PASID, HW_PAGE, HW_PASID_PAGE };
+struct hw_scope {
+    enum hw_scope_kind kind;
+    uint16_t did;
+    uint32_t pasid;
+    uint64_t addr;
+    unsigned am;
+};
+
+struct page_range {
+    uint64_t first, last;
+};
+static struct page_range range_at(uint64_t addr, unsigned am, unsigned sz);
+
+static bool hw_in_range(const struct hw_scope *sc, uint64_t tag, uint64_t vpn)
+{
+    struct page_range r = range_at(sc->addr, sc->am, (unsigned)siov_get(tag, TAG_SIZE) - 1);
+    return vpn >= r.first && vpn <= r.last;
+}
+
+static bool hw_match(const void *ctx, uint64_t tag, uint64_t vpn, uint64_t val)
+{
+    const struct hw_scope *sc = ctx;
+    bool tagged = tag & TAG_TAGGED;
+    unsigned kind = (unsigned)siov_get(val, VAL_KIND);
+    if (sc->kind == HW_ALL)
+        return true;
+    if (siov_get(tag, TAG_DID) != sc->did)
+        return false;
+    switch (sc->kind) {
+    case HW_DID: return true;
+    case HW_PASID: return tagged && siov_get(tag, TAG_PASID) == (sc->pasid & SIOV_PASID_MAX);
+    case HW_PAGE: return tagged || (kind == SIOV_PGTT_SL && hw_in_range(sc, tag, vpn)); /* facts 10.2 */
+    default:
+        return tagged && siov_get(tag, TAG_PASID) == (sc->pasid & SIOV_PASID_MAX) &&
+               (kind == SIOV_PGTT_FL || kind == SIOV_PGTT_NESTED) && hw_in_range(sc, tag, vpn);
+    }
+}
+
+static void hw_drop(struct siov_caches *c, struct hw_scope sc)
+{
+    if (c->tlb.hw)
+        siov_exact_drop(c->tlb.hw, hw_match, &sc);
+}
+
 void siov_tlb_inv_global_at(struct siov_caches *c, uint64_t t)
 {
     siov_st_rel(&c->st.tlb_global, t);
+    hw_drop(c, (struct hw_scope){HW_ALL, 0, 0, 0, 0});
     siov_front_inv_all(c, t);
     for (unsigned i = 0; i < SIOV_DP_SLOTS; i++)
         st8(&c->tlb.sizes[i], 0);
@@ -273,6 +357,7 @@ void siov_tlb_inv_domain(struct siov_caches *c, uint16_t did)
     struct siov_did_stamps *d = &c->st.did[did & c->st.did_mask];
     siov_st_rel(&d->tlb_all, t);
     siov_st_rel(&d->tlb_tagged, t);
+    hw_drop(c, (struct hw_scope){HW_DID, did, 0, 0, 0});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
@@ -283,15 +368,12 @@ void siov_tlb_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid)
     unsigned slot = siov_dp_slot(did, pasid);
     siov_st_rel(&c->st.tlb_dp[slot], t);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) & ~SIZES_ALL_TAGGED); /* every tagged entry of the slot is dead */
+    hw_drop(c, (struct hw_scope){HW_PASID, did, pasid, 0, 0});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
 
 /* The pages a page-selective invalidation names: [first, last] at size sz. */
-struct page_range {
-    uint64_t first, last;
-};
-
 static struct page_range range_at(uint64_t addr, unsigned am, unsigned sz)
 {
     unsigned bits = am + SIOV_PAGE_SHIFT;
@@ -342,6 +424,7 @@ void siov_tlb_inv_page(struct siov_caches *c, uint16_t did, uint64_t addr, unsig
             tlb_drop_range(c, with_size(tag, sz), range_at(addr, am, sz), KIND(SIOV_PGTT_SL));
     /* PSI also drops every PASID-tagged entry of the DID (facts 10.2, docs/spec-notes.md) */
     siov_st_rel(&c->st.did[did & c->st.did_mask].tlb_tagged, t);
+    hw_drop(c, (struct hw_scope){HW_PAGE, did, 0, addr, am});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
@@ -355,6 +438,7 @@ void siov_tlb_inv_pasid_page(struct siov_caches *c, uint16_t did, uint32_t pasid
         if (sizes & SIZES_TAGGED(sz))
             tlb_drop_range(c, with_size(tag, sz), range_at(addr, am, sz),
                            KIND(SIOV_PGTT_FL) | KIND(SIOV_PGTT_NESTED));
+    hw_drop(c, (struct hw_scope){HW_PASID_PAGE, did, pasid, addr, am});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }

@@ -121,7 +121,8 @@ static unsigned front_gate(const struct siov_iommu *u, uint64_t state)
     if ((state & SIOV_STATE_TE) && u->xc.ways)
         gate = ttm == SIOV_TTM_SCALABLE ? SIOV_FAST_NOPASID | SIOV_FAST_PASID
                : ttm == SIOV_TTM_LEGACY ? SIOV_FAST_NOPASID : 0;
-    return u->cfg.stale_check ? gate << SIOV_FAST_CHECKED_SHIFT : gate;
+    bool checked = u->cfg.stale_check || __atomic_load_n(&u->trace_fn, __ATOMIC_RELAXED);
+    return checked ? gate << SIOV_FAST_CHECKED_SHIFT : gate; /* traced requests take the slow path */
 }
 
 /* Publish the translation state translating threads read without the lock,

@@ -90,5 +90,5 @@ bool siov_hit_usable(const struct siov_pasid_ent *pe, const struct siov_walk_out
 
 struct siov_req siov_req_make(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint64_t addr, unsigned access)
 {
-    return (struct siov_req){sid, pasid, addr, access, siov_caches_epoch(u->caches), false};
+    return (struct siov_req){sid, pasid, addr, access, siov_caches_epoch(u->caches), false, NULL};
 }

@@ -15,11 +15,13 @@ static siov_fault translate_page(struct siov_iommu *u, const struct siov_pasid_e
     *walked = false;
     if (!req->nocache && siov_tlb_lookup(u->caches, pe, req->addr, w) && siov_hit_usable(pe, w, req->access)) {
         STAT_HOT(u, iotlb_hits);
+        *req->how = SIOV_HOW_HIT;
         return SIOV_OK;
     }
     STAT_HOT(u, iotlb_misses);
     STAT_HOT(u, walks);
     *walked = true;
+    *req->how = SIOV_HOW_WALK;
     return siov_walk(u, pe, req->addr, req->access, w);
 }
 
@@ -236,6 +238,8 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     struct siov_req fresh = *req;
     fresh.nocache = true;
     fresh.epoch = 0; /* never the clock: nothing it walks is filled */
+    unsigned fresh_how;
+    fresh.how = &fresh_how; /* what answered the fresh walk: not reported */
     struct siov_xlate fx = {0};
     bool fpd = false;
     siov_fault ff = remap(u, state, &fresh, &fx, &fpd);
@@ -251,7 +255,7 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
 }
 
 /* The pipeline for one request, after the checks of the API. */
-static siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
+__attribute__((always_inline)) static inline siov_fault translate_req(struct siov_iommu *u, uint64_t state, const struct siov_req *req,
                                 struct siov_xlate *out)
 {
     bool ats = req->access & SIOV_ACCESS_ATS_REQ;
@@ -281,17 +285,39 @@ static siov_fault translate_req(struct siov_iommu *u, uint64_t state, const stru
     return f;
 }
 
-/* Everything but an unchecked front-cache hit; kept out of line so that the
-   hit path stays a short function with a small frame. */
-__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
-                                                           uint64_t iova, unsigned access, struct siov_xlate *out)
+/* What the pages of one DMA met, when traced: counted into its one record. */
+struct dma_count {
+    unsigned hits, walks;
+};
+
+/* Report a traced request to the hook, or count it into its DMA. */
+__attribute__((noinline)) static void trace_xlate(struct siov_iommu *u, const struct siov_xlate_req *r, siov_fault f,
+                                                  const struct siov_xlate *out, unsigned how, struct dma_count *dma)
 {
-    if (!iommu || !out)
-        return SIOV_FAULT_RTA_1;
+    if (dma) {
+        dma->hits += how == SIOV_HOW_HIT;
+        dma->walks += how == SIOV_HOW_WALK;
+        return;
+    }
+    struct siov_trace_req t = {SIOV_TRACE_XLATE, r->sid, r->pasid, r->iova, 0, r->access, f, out,
+                               how == SIOV_HOW_HIT, how == SIOV_HOW_WALK};
+    siov_trace_request(u, &t);
+}
+
+/* The slow path proper: the second set, the checks of the API, the checked
+   probe, the pipeline; *how says what answered. */
+__attribute__((always_inline)) static inline siov_fault translate_slow_how(struct siov_iommu *iommu,
+                                                                          struct siov_xlate_req r,
+                                                                          struct siov_xlate *out, unsigned *how)
+{
     struct fast_view v = fast_view_of(iommu, 0);
-    struct siov_xlate_req r = {sid, pasid, iova, access};
+    siov_sid sid = r.sid;
+    uint32_t pasid = r.pasid;
+    uint64_t iova = r.iova;
+    unsigned access = r.access;
     if (fast_hit(&v, SECOND_SET, &r, out)) {
         count_hits(iommu, 1);
+        *how = SIOV_HOW_HIT; /* the front cache's answers are IOTLB hits */
         return SIOV_OK;
     }
     if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX) {
@@ -306,16 +332,46 @@ __attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *io
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);
-    struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false};
-    /* under the stale checker, front-cache answers are checked too */
+    struct siov_req req = {sid, pasid, iova, access, siov_caches_epoch(iommu->caches), false, how};
+    /* under the stale checker or a trace hook, front-cache answers come here */
     v = fast_view_of(iommu, SIOV_FAST_CHECKED_SHIFT);
     r.access = access; /* normalized */
     if (fast_hit(&v, BOTH_SETS, &r, out)) {
         count_hits(iommu, 1);
-        stale_check(iommu, state, &req, SIOV_OK, out);
+        *how = SIOV_HOW_HIT;
+        if (iommu->cfg.stale_check)
+            stale_check(iommu, state, &req, SIOV_OK, out);
         return SIOV_OK;
     }
     return translate_req(iommu, state, &req, out);
+}
+
+/* Everything but an unchecked front-cache hit; kept out of line so that the
+   hit path stays a short function with a small frame. A trace hook closes
+   the hit path's gate (regs.c, trace_hook.c), so every traced request comes
+   here. */
+__attribute__((noinline)) static siov_fault translate_slow(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
+                                                           uint64_t iova, unsigned access, struct siov_xlate *out)
+{
+    if (!iommu || !out)
+        return SIOV_FAULT_RTA_1;
+    unsigned how = 0;
+    siov_fault f = translate_slow_how(iommu, (struct siov_xlate_req){sid, pasid, iova, access}, out, &how);
+    if (__builtin_expect(__atomic_load_n(&iommu->trace_fn, __ATOMIC_RELAXED) != NULL, 0)) {
+        struct siov_xlate_req r = {sid, pasid, iova, access};
+        trace_xlate(iommu, &r, f, out, how, NULL);
+    }
+    return f;
+}
+
+/* A page of a traced DMA: the slow path (the gate is closed), counted into dma. */
+__attribute__((noinline)) static siov_fault translate_dma_page(struct siov_iommu *u, const struct siov_xlate_req *r,
+                                                               struct siov_xlate *out, struct dma_count *dma)
+{
+    unsigned how = 0;
+    siov_fault f = translate_slow_how(u, *r, out, &how);
+    trace_xlate(u, r, f, out, how, dma);
+    return f;
 }
 
 siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova,
@@ -413,11 +469,10 @@ struct dma_target {
     bool translated;
 };
 
-/* Copy len bytes between a device buffer and guest memory through the IOMMU. */
-static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len)
+/* Copy len bytes between a device buffer and guest memory through the
+   IOMMU; traced (dma non-NULL), its pages are counted into dma. */
+static siov_fault dma_pages(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len, struct dma_count *dma)
 {
-    if (!u)
-        return SIOV_FAULT_RTA_1;
     uint64_t iova = t.iova;
     if ((!buf && len) || (len && iova + (len - 1) < iova))
         return SIOV_ERR_BUS; /* no buffer, or a range that wraps past 2^64 */
@@ -425,7 +480,8 @@ static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, s
         struct siov_xlate x;
         unsigned access = t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
         access |= t.translated ? SIOV_ACCESS_TRANSLATED : 0;
-        siov_fault f = siov_translate(u, t.sid, t.pasid, iova, access, &x);
+        struct siov_xlate_req r = {t.sid, t.pasid, iova, access};
+        siov_fault f = dma ? translate_dma_page(u, &r, &x, dma) : siov_translate(u, t.sid, t.pasid, iova, access, &x);
         if (f)
             return f;
         uint64_t room = x.page_size - (iova & (x.page_size - 1));
@@ -440,6 +496,22 @@ static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, s
         len -= n;
     }
     return SIOV_OK;
+}
+
+/* A DMA: one record for the trace hook, whatever its pages. */
+static siov_fault dma(struct siov_iommu *u, struct dma_target t, uint8_t *buf, size_t len)
+{
+    if (!u)
+        return SIOV_FAULT_RTA_1;
+    if (!__atomic_load_n(&u->trace_fn, __ATOMIC_RELAXED))
+        return dma_pages(u, t, buf, len, NULL);
+    struct dma_count c = {0, 0};
+    siov_fault f = dma_pages(u, t, buf, len, &c);
+    unsigned access = (t.write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ) | (t.translated ? SIOV_ACCESS_TRANSLATED : 0);
+    struct siov_trace_req r = {t.write ? SIOV_TRACE_WRITE : SIOV_TRACE_READ, t.sid, t.pasid, t.iova, len, access, f,
+                               NULL, c.hits, c.walks};
+    siov_trace_request(u, &r);
+    return f;
 }
 
 siov_fault siov_dma_read(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint64_t iova, void *dst,

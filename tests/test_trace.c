@@ -1,0 +1,739 @@
+/* Trace files (text and binary) and the unit's trace hook: round trips of
+ * every field, the errors of malformed traces with their position, API
+ * misuse, and what the hook reports for translations, DMA and invalidations. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define POOL (1ull << 20)
+#define POOL_SIZE (7ull << 20)
+#define DEV SIOV_SID(0, 2, 0)
+
+/* ------------------------------------------------------------ helpers */
+static char *tmp_path(const char *tag)
+{
+    static unsigned n;
+    char *p = malloc(128);
+    snprintf(p, 128, "/tmp/siov-test-trace-%d-%u-%s", (int)getpid(), n++, tag);
+    return p;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void assert_rec_equal(const struct siov_trace_rec *a, const struct siov_trace_rec *b)
+{
+    assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->time, b->time);
+    assert_int_equal(a->kind, b->kind);
+    assert_int_equal(a->sid, b->sid);
+    assert_int_equal(a->pasid, b->pasid);
+    assert_int_equal(a->addr, b->addr);
+    assert_int_equal(a->len, b->len);
+    assert_int_equal(a->access, b->access);
+    assert_int_equal(a->domain, b->domain);
+    assert_int_equal(a->parent, b->parent);
+    assert_int_equal(a->dom_type, b->dom_type);
+    assert_int_equal(a->pa, b->pa);
+    assert_int_equal(a->inv_type, b->inv_type);
+    assert_int_equal(a->inv_gran, b->inv_gran);
+    assert_int_equal(a->did, b->did);
+    assert_int_equal(a->am, b->am);
+    assert_int_equal(a->has_result, b->has_result);
+    assert_int_equal(a->fault, b->fault);
+    assert_int_equal(a->xlate.addr, b->xlate.addr);
+    assert_int_equal(a->xlate.page_size, b->xlate.page_size);
+    assert_int_equal(a->xlate.perm, b->xlate.perm);
+    assert_int_equal(a->xlate.did, b->xlate.did);
+}
+
+/* A trace of every kind and corner: NO_PASID, the largest PASID and sid,
+   addresses going down (negative deltas), gaps in seq, time stamps,
+   results of every shape. */
+static unsigned sample(struct siov_trace_rec *r, unsigned max)
+{
+    unsigned n = 0;
+    struct siov_trace_rec *x;
+#define NEXT(k) (x = &r[n], siov_trace_rec_init(x, (k)), x->seq = n ? r[n - 1].seq + 1 + (n % 3 == 0) * 7 : 0, n++, x)
+    x = NEXT(SIOV_TRACE_DOMAIN), x->domain = 1, x->dom_type = SIOV_TRACE_DOM_SL;
+    x = NEXT(SIOV_TRACE_DOMAIN), x->domain = 7, x->dom_type = SIOV_TRACE_DOM_NESTED, x->parent = 1;
+    x = NEXT(SIOV_TRACE_ATTACH), x->domain = 1, x->sid = DEV, x->pasid = 5;
+    x = NEXT(SIOV_TRACE_ATTACH), x->domain = 7, x->sid = SIOV_SID(0xff, 31, 7), x->pasid = SIOV_NO_PASID;
+    x = NEXT(SIOV_TRACE_MAP), x->domain = 1, x->addr = 0x10000, x->len = 64 << 10, x->pa = 0x1000000,
+    x->access = SIOV_PROT_READ | SIOV_PROT_WRITE;
+    x = NEXT(SIOV_TRACE_MAP), x->domain = 7, x->addr = 0x0, x->len = 2 << 20, x->pa = 0xfff00000000ull,
+    x->access = SIOV_PROT_READ | SIOV_PROT_PRIV;
+    x = NEXT(SIOV_TRACE_XLATE), x->sid = DEV, x->pasid = 5, x->addr = 0x10010, x->access = SIOV_ACCESS_WRITE,
+    x->has_result = true, x->xlate = (struct siov_xlate){0x1000010, 4096, 3, 1};
+    x = NEXT(SIOV_TRACE_XLATE), x->sid = DEV, x->pasid = SIOV_PASID_MAX, x->addr = 0x8, x->len = 64,
+    x->access = SIOV_ACCESS_READ | SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC, x->time = 1000, x->has_result = true,
+    x->fault = SIOV_FAULT_SSL_2;
+    x = NEXT(SIOV_TRACE_XLATE), x->sid = DEV, x->pasid = 5, x->addr = 0xffffffffffff0000ull, x->time = 999,
+    x->access = SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_NO_WRITE, x->has_result = true,
+    x->xlate = (struct siov_xlate){0x40000000, 1 << 30, 1, 65535};
+    x = NEXT(SIOV_TRACE_READ), x->sid = DEV, x->pasid = 5, x->addr = 0x10000, x->len = 1500,
+    x->access = SIOV_ACCESS_READ, x->has_result = true;
+    x = NEXT(SIOV_TRACE_WRITE), x->sid = 0, x->pasid = SIOV_NO_PASID, x->addr = 0x20000, x->len = 1,
+    x->access = SIOV_ACCESS_WRITE, x->has_result = true, x->fault = SIOV_ERR_BUS;
+    x = NEXT(SIOV_TRACE_WRITE), x->sid = 0, x->pasid = SIOV_NO_PASID, x->addr = 0x1f000, x->len = 4096,
+    x->access = SIOV_ACCESS_WRITE;
+    x = NEXT(SIOV_TRACE_INVAL), x->inv_type = SIOV_TRACE_INV_PIOTLB, x->inv_gran = 3, x->did = 1, x->pasid = 5,
+    x->addr = 0x10000, x->am = 4;
+    x = NEXT(SIOV_TRACE_INVAL), x->inv_type = SIOV_TRACE_INV_CONTEXT, x->inv_gran = 3, x->sid = DEV, x->am = 2;
+    x = NEXT(SIOV_TRACE_UNMAP), x->domain = 1, x->addr = 0x10000, x->len = 4096;
+    x = NEXT(SIOV_TRACE_DETACH), x->domain = 1, x->sid = DEV, x->pasid = 5;
+#undef NEXT
+    assert_true(n <= max);
+    return n;
+}
+
+/* Write recs in form ("w" or "wb") to path, read them back, compare. */
+static void round_trip(const char *mode)
+{
+    struct siov_trace_rec recs[32], got;
+    unsigned n = sample(recs, 32);
+    char *path = tmp_path(mode);
+    struct siov_trace *t = siov_trace_open(path, mode);
+    assert_non_null(t);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(siov_trace_write(t, &recs[i]), 0);
+    assert_int_equal(siov_trace_count(t), n);
+    assert_int_equal(siov_trace_close(t), 0);
+    t = siov_trace_open(path, "r");
+    assert_non_null(t);
+    assert_int_equal(siov_trace_is_binary(t), !strcmp(mode, "wb"));
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(siov_trace_read(t, &got), 1);
+        assert_rec_equal(&got, &recs[i]);
+    }
+    assert_int_equal(siov_trace_read(t, &got), 0);
+    assert_string_equal(siov_trace_error(t), "");
+    assert_int_equal(siov_trace_close(t), 0);
+    unlink(path);
+    free(path);
+}
+
+static void test_text_round_trip(void **state)
+{
+    (void)state;
+    round_trip("w");
+}
+
+static void test_binary_round_trip(void **state)
+{
+    (void)state;
+    round_trip("wb");
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *b = malloc(1 << 20);
+    *len = fread(b, 1, 1 << 20, f);
+    fclose(f);
+    return b;
+}
+
+static void copy_trace(const char *in, const char *out, const char *mode)
+{
+    struct siov_trace *r = siov_trace_open(in, "r"), *w = siov_trace_open(out, mode);
+    struct siov_trace_rec rec;
+    assert_non_null(r);
+    assert_non_null(w);
+    while (siov_trace_read(r, &rec) == 1)
+        assert_int_equal(siov_trace_write(w, &rec), 0);
+    assert_string_equal(siov_trace_error(r), "");
+    assert_int_equal(siov_trace_close(r), 0);
+    assert_int_equal(siov_trace_close(w), 0);
+}
+
+/* text -> binary -> text gives the same bytes; the binary form is the smaller. */
+static void test_conversion_is_lossless(void **state)
+{
+    (void)state;
+    struct siov_trace_rec recs[32];
+    unsigned n = sample(recs, 32);
+    char *a = tmp_path("a"), *b = tmp_path("b"), *c = tmp_path("c");
+    struct siov_trace *t = siov_trace_open(a, "w");
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(siov_trace_write(t, &recs[i]), 0);
+    assert_int_equal(siov_trace_close(t), 0);
+    copy_trace(a, b, "wb");
+    copy_trace(b, c, "w");
+    size_t la, lb, lc;
+    char *ta = slurp(a, &la), *tb = slurp(b, &lb), *tc = slurp(c, &lc);
+    assert_int_equal(la, lc);
+    assert_memory_equal(ta, tc, la);
+    assert_true(lb < la / 2);
+    free(ta), free(tb), free(tc);
+    unlink(a), unlink(b), unlink(c);
+    free(a), free(b), free(c);
+}
+
+/* A streaming workload costs a few bytes a record in the binary form, and
+   reads back whole however the records fall across buffer refills. */
+static void test_binary_is_compact(void **state)
+{
+    (void)state;
+    char *p = tmp_path("compact");
+    struct siov_trace *t = siov_trace_open(p, "wb");
+    for (unsigned i = 0; i < 30000; i++) {
+        struct siov_trace_rec r;
+        siov_trace_rec_init(&r, i % 2 ? SIOV_TRACE_WRITE : SIOV_TRACE_READ);
+        r.sid = DEV, r.pasid = 1, r.addr = 0x100000 + (i / 2) * 256, r.len = 256;
+        r.access = i % 2 ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
+        if (i % 2)
+            r.addr += 0x10000000;
+        assert_int_equal(siov_trace_record(t, &r), 0);
+    }
+    assert_int_equal(siov_trace_close(t), 0);
+    size_t len;
+    char *b = slurp(p, &len);
+    assert_true(len < 16 + 30000 * 8);
+    free(b);
+    /* read back across the reader's 64 KiB buffer refills */
+    t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    unsigned n = 0;
+    while (siov_trace_read(t, &r) == 1) {
+        uint64_t want = 0x100000 + (n / 2) * 256 + (n % 2 ? 0x10000000 : 0);
+        if (r.seq != n || r.addr != want || r.len != 256)
+            fail_msg("record %u: seq %llu addr 0x%llx", n, (unsigned long long)r.seq, (unsigned long long)r.addr);
+        n++;
+    }
+    assert_string_equal(siov_trace_error(t), "");
+    assert_int_equal(n, 30000);
+    siov_trace_close(t);
+    unlink(p);
+    free(p);
+}
+
+/* ------------------------------------------------------- text errors */
+struct bad_text {
+    const char *text;
+    const char *error; /* what siov_trace_error must hold */
+};
+
+static const struct bad_text bad_texts[] = {
+    {"", "line 0: empty file"},
+    {"# only a comment\n", "line 1: empty file"},
+    {"siov-trace 2\n", "line 1: trace version 2"},
+    {"hello\n", "line 1: not a siov trace"},
+    {"siov-trace 1\n0 xlat 00:02.0 1 0x1000 0 r\n", "line 2: unknown record kind 'xlat'"},
+    {"siov-trace 1\n\n# c\n0 xlate 00:02.0 1 0x1000 0 r\n1 xlate 00:2.0 1\n", "line 5: missing address"},
+    {"siov-trace 1\n0 xlate 0002.0 1 0x1000 0 r\n", "line 2: source id '0002.0'"},
+    {"siov-trace 1\n0 xlate 00:20.0 1 0x1000 0 r\n", "line 2: source id '00:20.0'"},
+    {"siov-trace 1\n0 xlate 00:02.0 0x100000 0x1000 0 r\n", "line 2: PASID '0x100000'"},
+    {"siov-trace 1\n0 xlate 00:02.0 1 0x1000 0 q\n", "line 2: access 'q'"},
+    {"siov-trace 1\n0 xlate 00:02.0 1 0x1000 0 r extra\n", "line 2: unexpected 'extra'"},
+    {"siov-trace 1\n0 xlate 00:02.0 1 0x1000 0 r -> 0x1000 3K rw 1\n", "line 2: page size 3072"},
+    {"siov-trace 1\n0 read 00:02.0 1 0x1000 8 r -> 0x1000\n", "line 2: result '0x1000'"},
+    {"siov-trace 1\n0 xlate 00:02.0 1 0x1000 0 r -> 0x1000 4K rw\n", "line 2: missing domain id"},
+    {"siov-trace 1\n0 xlate 00:02.0 1 0x1000 0 r ->\n", "line 2: missing result"},
+    {"siov-trace 1\n5 xlate 00:02.0 1 0x1000 0 r\n5 xlate 00:02.0 1 0x1000 0 r\n",
+     "line 3: sequence number 5 does not follow 5"},
+    {"siov-trace 1\n0 xlate 00:02.0 1 99999999999999999999 0 r\n", "line 2: address '99999999999999999999'"},
+    {"siov-trace 1\n0 map 1 0x1000 4K 0x2000\n", "line 2: missing permissions"},
+    {"siov-trace 1\n0 domain 1 nested\n", "line 2: missing parent domain"},
+    {"siov-trace 1\n0 domain 1 big\n", "line 2: unknown domain type 'big'"},
+    {"siov-trace 1\n0 inval iotlb g=1 foo=2\n", "line 2: unknown invalidation field 'foo'"},
+    {"siov-trace 1\n0 inval iotlb g=1 did\n", "line 2: expected key=value, found 'did'"},
+    {"siov-trace 1\n0 inval tlb\n", "line 2: unknown invalidation type 'tlb'"},
+    {"siov-trace 1\n0 inval iotlb am=64\n", "line 2: am '64'"},
+    {"siov-trace 1\n@5 xlate 00:02.0 1 0x1000 0 r\n", "line 2: sequence number '@5'"},
+    {"siov-trace 1\n0 @x xlate 00:02.0 1 0x1000 0 r\n", "line 2: time 'x'"},
+    {"siov-trace 1\n0 attach 1 00:02.0\n", "line 2: missing PASID"},
+};
+
+static void test_text_errors_name_the_line(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_texts) / sizeof(bad_texts[0]); i++) {
+        char *p = tmp_path("bad");
+        write_file(p, bad_texts[i].text, strlen(bad_texts[i].text));
+        struct siov_trace *t = siov_trace_open(p, "r");
+        assert_non_null(t);
+        struct siov_trace_rec r;
+        int rc;
+        while ((rc = siov_trace_read(t, &r)) == 1)
+            ;
+        if (rc != -EINVAL || !strstr(siov_trace_error(t), bad_texts[i].error))
+            fail_msg("case %zu: rc %d, error \"%s\", expected \"%s\"", i, rc, siov_trace_error(t), bad_texts[i].error);
+        assert_int_equal(siov_trace_read(t, &r), -EINVAL); /* the error stays */
+        siov_trace_close(t);
+        unlink(p);
+        free(p);
+    }
+}
+
+/* A NUL byte, and a line longer than any record, are errors, not crashes. */
+static void test_text_nul_and_long_lines(void **state)
+{
+    (void)state;
+    char buf[9000];
+    memcpy(buf, "siov-trace 1\n0 xlate\0 00:02.0\n", 30);
+    char *p = tmp_path("nul");
+    write_file(p, buf, 30);
+    struct siov_trace *t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    assert_int_equal(siov_trace_read(t, &r), -EINVAL);
+    assert_non_null(strstr(siov_trace_error(t), "line 2: a NUL byte"));
+    siov_trace_close(t);
+    memset(buf, 'x', sizeof(buf));
+    memcpy(buf, "siov-trace 1\n", 13);
+    write_file(p, buf, sizeof(buf));
+    t = siov_trace_open(p, "r");
+    assert_int_equal(siov_trace_read(t, &r), -EINVAL);
+    assert_non_null(strstr(siov_trace_error(t), "line 2: longer than"));
+    siov_trace_close(t);
+    unlink(p);
+    free(p);
+}
+
+/* A last line without a newline, comments and blanks anywhere, are fine. */
+static void test_text_by_hand(void **state)
+{
+    (void)state;
+    const char *text = "  # a trace written by hand\nsiov-trace 1   # version\n\n"
+                       "10 domain 1 sl\n11 attach 1 00:02.0 3\n"
+                       "12 map 1 0x10000 64K 0x1000000 rw # buffers\n"
+                       "20 @7 xlate 00:02.0 3 0x10010 0 w -> 0x1000010 4K rw 1";
+    char *p = tmp_path("hand");
+    write_file(p, text, strlen(text));
+    struct siov_trace *t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    unsigned n = 0;
+    while (siov_trace_read(t, &r) == 1)
+        n++;
+    assert_string_equal(siov_trace_error(t), "");
+    assert_int_equal(n, 4);
+    assert_int_equal(r.seq, 20);
+    assert_int_equal(r.time, 7);
+    assert_int_equal(r.kind, SIOV_TRACE_XLATE);
+    assert_int_equal(r.pasid, 3);
+    assert_int_equal(r.access, SIOV_ACCESS_WRITE);
+    assert_true(r.has_result);
+    assert_int_equal(r.xlate.addr, 0x1000010);
+    assert_int_equal(r.xlate.page_size, 4096);
+    assert_int_equal(r.xlate.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+    assert_int_equal(r.xlate.did, 1);
+    siov_trace_close(t);
+    unlink(p);
+    free(p);
+}
+
+/* ----------------------------------------------------- binary errors */
+static const uint8_t good_header[16] = {'S', 'I', 'O', 'V', 'T', 'R', 'C', 0, 1, 0, 0, 0, 0, 0, 0, 0};
+
+/* Open bytes as a trace; the error reading it (or NULL when it opened as none). */
+static const char *binary_error(const uint8_t *b, size_t n, char *out, size_t len)
+{
+    char *p = tmp_path("bin");
+    write_file(p, b, n);
+    errno = 0;
+    struct siov_trace *t = siov_trace_open(p, "r");
+    unlink(p);
+    free(p);
+    if (!t)
+        return NULL;
+    struct siov_trace_rec r;
+    int rc;
+    while ((rc = siov_trace_read(t, &r)) == 1)
+        ;
+    snprintf(out, len, "%s", rc == 0 ? "(no error)" : siov_trace_error(t));
+    siov_trace_close(t);
+    return out;
+}
+
+static void test_binary_errors(void **state)
+{
+    (void)state;
+    uint8_t b[64] = {0};
+    char err[256];
+    /* header: wrong version, reserved bits, cut short: the open fails with EINVAL */
+    memcpy(b, good_header, 16);
+    b[8] = 2;
+    assert_null(binary_error(b, 16, err, sizeof(err)));
+    assert_int_equal(errno, EINVAL);
+    memcpy(b, good_header, 16);
+    b[13] = 1;
+    assert_null(binary_error(b, 16, err, sizeof(err)));
+    assert_null(binary_error(good_header, 12, err, sizeof(err)));
+    /* a record cut short: kind XLATE, seq next, new ADI, sid varint, then nothing */
+    memcpy(b, good_header, 16);
+    b[16] = 0x80 | SIOV_TRACE_XLATE, b[17] = 0x10;
+    assert_non_null(strstr(binary_error(b, 18, err, sizeof(err)), "record 0 (byte 16): cut short"));
+    /* an unknown kind */
+    b[16] = 0x80 | 0x0F;
+    assert_non_null(strstr(binary_error(b, 17, err, sizeof(err)), "record 0 (byte 16): unknown record kind 15"));
+    /* a varint of 11 bytes */
+    b[16] = 0x80 | SIOV_TRACE_XLATE;
+    memset(b + 17, 0xFF, 11);
+    assert_non_null(strstr(binary_error(b, 40, err, sizeof(err)), "longer than 10 bytes"));
+    /* a source id above 16 bits */
+    b[17] = 0x80, b[18] = 0x80, b[19] = 0x04;
+    assert_non_null(strstr(binary_error(b, 40, err, sizeof(err)), "source id 65536 is out of range"));
+    /* a result on a marker */
+    b[16] = 0x80 | 0x10 | SIOV_TRACE_DOMAIN, b[17] = 1, b[18] = 0, b[19] = 0;
+    assert_non_null(strstr(binary_error(b, 20, err, sizeof(err)), "carries no result"));
+    /* the second record's position is named */
+    b[16] = 0x80 | SIOV_TRACE_DOMAIN, b[20] = 0x80 | 0x0E;
+    assert_non_null(strstr(binary_error(b, 21, err, sizeof(err)), "record 1 (byte 20)"));
+    /* an empty binary trace is fine */
+    assert_string_equal(binary_error(good_header, 16, err, sizeof(err)), "(no error)");
+}
+
+/* --------------------------------------------------------- misuse */
+static void test_api_misuse(void **state)
+{
+    (void)state;
+    struct siov_trace_rec r;
+    siov_trace_rec_init(&r, SIOV_TRACE_XLATE);
+    char *p = tmp_path("misuse");
+    errno = 0;
+    assert_null(siov_trace_open(p, "a"));
+    assert_int_equal(errno, EINVAL);
+    assert_null(siov_trace_open(NULL, "w"));
+    assert_null(siov_trace_open_stream(NULL, "w"));
+    assert_null(siov_trace_open("/nonexistent-dir/x", "w"));
+    assert_int_equal(errno, ENOENT);
+    struct siov_trace *t = siov_trace_open(p, "w");
+    assert_int_equal(siov_trace_read(t, &r), -EBADF);
+    assert_int_equal(siov_trace_record(NULL, &r), -EINVAL);
+    assert_int_equal(siov_trace_record(t, NULL), -EINVAL);
+    r.kind = 0;
+    assert_int_equal(siov_trace_record(t, &r), -EINVAL);
+    r.kind = SIOV_TRACE_KIND_MAX + 1;
+    assert_int_equal(siov_trace_write(t, &r), -EINVAL);
+    r.kind = SIOV_TRACE_XLATE, r.seq = 5;
+    assert_int_equal(siov_trace_write(t, &r), 0);
+    assert_int_equal(siov_trace_write(t, &r), -EINVAL); /* seq must grow */
+    assert_int_equal(siov_trace_record(t, &r), 0);      /* numbered 6 */
+    assert_int_equal(siov_trace_count(t), 2);
+    assert_int_equal(siov_trace_close(t), 0);
+    t = siov_trace_open(p, "r");
+    assert_int_equal(siov_trace_record(t, &r), -EBADF);
+    assert_int_equal(siov_trace_read(t, NULL), -EINVAL);
+    assert_int_equal(siov_trace_read(t, &r), 1);
+    assert_int_equal(r.seq, 5);
+    assert_int_equal(siov_trace_read(t, &r), 1);
+    assert_int_equal(r.seq, 6);
+    assert_int_equal(siov_trace_close(t), 0);
+    assert_int_equal(siov_trace_close(NULL), 0);
+    assert_int_equal(siov_trace_count(NULL), 0);
+    assert_string_equal(siov_trace_error(NULL), "");
+    assert_int_equal(siov_iommu_set_trace(NULL, siov_trace_hook, NULL), -EINVAL);
+    assert_int_equal(siov_trace_parse(NULL, &r, NULL, 0), -EINVAL);
+    assert_string_equal(siov_trace_kind_name(99), "?");
+    unlink(p);
+    free(p);
+}
+
+/* A write error (a full device) comes back from siov_trace_close. */
+static void test_write_error_reported(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/dev/full", "w");
+    if (!f)
+        skip();
+    struct siov_trace *t = siov_trace_open_stream(f, "wb");
+    struct siov_trace_rec r;
+    siov_trace_rec_init(&r, SIOV_TRACE_XLATE);
+    int rc = 0;
+    for (unsigned i = 0; i < 10000 && !rc; i++)
+        rc = siov_trace_record(t, &r);
+    assert_int_equal(rc, -ENOSPC);
+    assert_int_equal(siov_trace_close(t), -ENOSPC);
+    fclose(f);
+}
+
+/* ------------------------------------------------------------- the hook */
+#define SEEN_MAX 256
+struct seen {
+    struct siov_trace_rec r[SEEN_MAX];
+    unsigned n;
+};
+
+static void collect(void *opaque, const struct siov_trace_rec *rec)
+{
+    struct seen *s = opaque;
+    if (s->n < SEEN_MAX)
+        s->r[s->n] = *rec;
+    s->n++;
+}
+
+struct rig {
+    struct siov_mem *mem;
+    struct siov_iommu *u;
+    struct siov_driver *drv;
+    struct siov_domain *dom;
+    uint32_t pasid;
+};
+
+static void rig_up(struct rig *g)
+{
+    g->mem = siov_mem_new_flat(64ull << 20);
+    g->u = siov_iommu_new(g->mem, NULL);
+    g->drv = siov_driver_new(g->u, g->mem, POOL, POOL_SIZE);
+    assert_non_null(g->drv);
+    g->dom = siov_domain_new(g->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_dev_enable_aux(g->drv, DEV), 0);
+    assert_int_equal(siov_domain_map(g->dom, 0x10000, 0x1000000, 0x10000, SIOV_PROT_READ | SIOV_PROT_WRITE), 0);
+    assert_int_equal(siov_aux_attach(g->dom, DEV), 0);
+    g->pasid = (uint32_t)siov_aux_pasid(g->dom);
+}
+
+static void rig_down(struct rig *g)
+{
+    siov_driver_free(g->drv);
+    siov_iommu_free(g->u);
+    siov_mem_free(g->mem);
+}
+
+static void test_hook_reports_requests(void **state)
+{
+    (void)state;
+    struct rig g;
+    static struct seen s;
+    struct siov_xlate x;
+    uint8_t buf[32];
+    s.n = 0;
+    rig_up(&g);
+    assert_int_equal(siov_iommu_set_trace(g.u, collect, &s), 0);
+    assert_int_equal(siov_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(siov_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &x), SIOV_OK); /* the hit path */
+    assert_int_equal(siov_translate(g.u, DEV, g.pasid, 0x90000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SSL_2);
+    assert_int_equal(siov_dma_read(g.u, DEV, g.pasid, 0x10ff0, buf, sizeof(buf)), SIOV_OK);
+    assert_int_equal(s.n, 4); /* the DMA is one record, its page translations none */
+    const struct siov_trace_rec *r = s.r;
+    assert_int_equal(r[0].kind, SIOV_TRACE_XLATE);
+    assert_int_equal(r[0].sid, DEV);
+    assert_int_equal(r[0].pasid, g.pasid);
+    assert_int_equal(r[0].addr, 0x10010);
+    assert_int_equal(r[0].access, SIOV_ACCESS_READ);
+    assert_true(r[0].has_result);
+    assert_int_equal(r[0].fault, SIOV_OK);
+    assert_int_equal(r[0].xlate.addr, 0x1000010);
+    assert_int_equal(r[0].xlate.page_size, 4096);
+    assert_int_equal(r[0].hits, 0);
+    assert_int_equal(r[0].walks, 1);
+    assert_int_equal(r[1].hits, 1);
+    assert_int_equal(r[1].walks, 0);
+    assert_int_equal(r[1].xlate.addr, 0x1000010);
+    assert_int_equal(r[2].fault, SIOV_FAULT_SSL_2);
+    assert_int_equal(r[2].walks, 1);
+    assert_int_equal(r[3].kind, SIOV_TRACE_READ);
+    assert_int_equal(r[3].addr, 0x10ff0);
+    assert_int_equal(r[3].len, sizeof(buf));
+    assert_int_equal(r[3].fault, SIOV_OK);
+    assert_int_equal(r[3].hits, 1);  /* 0x10000 was cached */
+    assert_int_equal(r[3].walks, 1); /* 0x11000 was not */
+    /* an unmap's page-selective IOTLB invalidation, processed by the queue */
+    s.n = 0;
+    assert_int_equal(siov_domain_unmap(g.dom, 0x10000, 0x1000), 0x1000);
+    bool psi = false;
+    for (unsigned i = 0; i < s.n && i < SEEN_MAX; i++)
+        psi |= s.r[i].kind == SIOV_TRACE_INVAL && s.r[i].inv_type == SIOV_TRACE_INV_IOTLB &&
+               s.r[i].inv_gran == SIOV_INV_GRAN_PAGE && s.r[i].did == siov_domain_did(g.dom) &&
+               s.r[i].addr == 0x10000 && s.r[i].am == 0;
+    assert_true(psi);
+    /* unset: nothing more */
+    assert_int_equal(siov_iommu_set_trace(g.u, NULL, &s), 0);
+    s.n = 0;
+    assert_int_equal(siov_translate(g.u, DEV, g.pasid, 0x11000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(s.n, 0);
+    rig_down(&g);
+}
+
+/* A workload of hits, misses, faults, DMA and a batch; the records it made. */
+static unsigned workload(struct rig *g, struct seen *s)
+{
+    struct siov_xlate x;
+    uint8_t buf[9000];
+    struct siov_xlate_req rq[40];
+    struct siov_xlate_res rs[40];
+    for (unsigned i = 0; i < 200; i++)
+        siov_translate(g->u, DEV, g->pasid, 0x10000 + (i * 7919u % 24) * 0x1000 + i, i % 3 ? SIOV_ACCESS_READ
+                                                                                       : SIOV_ACCESS_WRITE, &x);
+    siov_dma_read(g->u, DEV, g->pasid, 0x10800, buf, sizeof(buf));
+    siov_dma_write(g->u, DEV, g->pasid, 0x1e000, buf, sizeof(buf)); /* runs past the mapping: a fault */
+    for (unsigned i = 0; i < 40; i++)
+        rq[i] = (struct siov_xlate_req){DEV, i % 5 ? g->pasid : SIOV_PASID_MAX + 1, 0x10000 + (i % 20) * 0x1000,
+                                        SIOV_ACCESS_READ};
+    assert_int_equal(siov_translate_batch(g->u, 40, rq, rs), 0);
+    return s ? s->n : 0;
+}
+
+/* Tracing changes no counter, and every request of a batch is a record. */
+static void test_hook_changes_no_counter(void **state)
+{
+    (void)state;
+    struct rig a, b;
+    static struct seen s;
+    s.n = 0;
+    rig_up(&a);
+    rig_up(&b);
+    siov_iommu_set_trace(a.u, collect, &s);
+    assert_int_equal(workload(&a, &s), 200 + 2 + 40);
+    workload(&b, NULL);
+    struct siov_stats sa, sb;
+    siov_iommu_stats(a.u, &sa);
+    siov_iommu_stats(b.u, &sb);
+    assert_int_equal(sa.iotlb_hits, sb.iotlb_hits);
+    assert_true(sa.iotlb_hits > 0 && sa.walks > 0 && sa.faults > 0);
+    assert_int_equal(memcmp(&sa, &sb, sizeof(sa)), 0);
+    uint64_t hits = 0, walks = 0;
+    for (unsigned i = 0; i < 200; i++)
+        hits += s.r[i].hits, walks += s.r[i].walks;
+    assert_true(hits > 0 && walks > 0);
+    assert_int_equal(s.r[200].kind, SIOV_TRACE_READ);
+    assert_int_equal(s.r[201].kind, SIOV_TRACE_WRITE);
+    assert_int_equal(s.r[201].fault, SIOV_FAULT_SSL_2);
+    siov_iommu_set_trace(a.u, NULL, NULL); /* and unset, the hit path answers again */
+    struct siov_xlate x;
+    siov_iommu_stats(a.u, &sa);
+    assert_int_equal(siov_translate(a.u, DEV, a.pasid, 0x10000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    siov_iommu_stats(a.u, &sb);
+    assert_int_equal(sb.iotlb_hits, sa.iotlb_hits + 1);
+    assert_int_equal(sb.pasid_cache_hits, sa.pasid_cache_hits);
+    rig_down(&a);
+    rig_down(&b);
+}
+
+/* An ATS translation request is a record too: access 'a', the completion as its answer. */
+static void test_hook_reports_ats(void **state)
+{
+    (void)state;
+    struct rig g;
+    static struct seen s;
+    s.n = 0;
+    rig_up(&g);
+    assert_int_equal(siov_dev_enable_ats(g.drv, DEV), 0);
+    siov_iommu_set_trace(g.u, collect, &s);
+    struct siov_ats_completion c;
+    assert_int_equal(siov_ats_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &c), SIOV_OK);
+    assert_int_equal(siov_ats_translate(g.u, DEV, g.pasid, 0x10010, SIOV_ACCESS_READ, &c), SIOV_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.r[0].kind, SIOV_TRACE_XLATE);
+    assert_true(s.r[0].access & SIOV_ACCESS_ATS_REQ);
+    assert_int_equal(s.r[0].xlate.addr, 0x1000010);
+    assert_int_equal(s.r[0].xlate.page_size, 4096);
+    assert_int_equal(s.r[0].xlate.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+    assert_int_equal(s.r[0].walks, 1);
+    assert_int_equal(s.r[1].hits, 1);
+    char line[200];
+    siov_trace_format(&s.r[0], line, sizeof(line));
+    assert_non_null(strstr(line, " xlate 00:02.0 1 0x10010 0 ra -> 0x1000010 4K rw 0"));
+    rig_down(&g);
+}
+
+/* siov_trace_hook writes what the unit reports, numbered in order. */
+static void test_hook_into_a_file(void **state)
+{
+    (void)state;
+    struct rig g;
+    struct siov_xlate x;
+    char *p = tmp_path("hook");
+    rig_up(&g);
+    struct siov_trace *t = siov_trace_open(p, "w");
+    siov_iommu_set_trace(g.u, siov_trace_hook, t);
+    for (unsigned i = 0; i < 16; i++)
+        siov_translate(g.u, DEV, g.pasid, 0x10000 + i * 0x1000, SIOV_ACCESS_WRITE, &x);
+    siov_iommu_set_trace(g.u, NULL, NULL);
+    assert_int_equal(siov_trace_close(t), 0);
+    t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    for (unsigned i = 0; i < 16; i++) {
+        assert_int_equal(siov_trace_read(t, &r), 1);
+        assert_int_equal(r.seq, i);
+        assert_int_equal(r.addr, 0x10000 + i * 0x1000);
+        assert_int_equal(r.xlate.addr, 0x1000000 + i * 0x1000);
+    }
+    assert_int_equal(siov_trace_read(t, &r), 0);
+    siov_trace_close(t);
+    rig_down(&g);
+    unlink(p);
+    free(p);
+}
+
+/* Many threads translating with siov_trace_hook: every request recorded
+   once, numbered without a gap. */
+struct worker {
+    struct rig *g;
+    unsigned base;
+};
+
+static void *translate_many(void *arg)
+{
+    struct worker *w = arg;
+    struct siov_xlate x;
+    for (unsigned i = 0; i < 2000; i++)
+        siov_translate(w->g->u, DEV, w->g->pasid, 0x10000 + ((w->base + i) % 16) * 0x1000, SIOV_ACCESS_READ, &x);
+    return NULL;
+}
+
+static void test_hook_from_threads(void **state)
+{
+    (void)state;
+    struct rig g;
+    char *p = tmp_path("threads");
+    rig_up(&g);
+    struct siov_trace *t = siov_trace_open(p, "wb");
+    siov_iommu_set_trace(g.u, siov_trace_hook, t);
+    pthread_t th[4];
+    struct worker w[4];
+    for (unsigned i = 0; i < 4; i++) {
+        w[i] = (struct worker){&g, i * 3};
+        assert_int_equal(pthread_create(&th[i], NULL, translate_many, &w[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    siov_iommu_set_trace(g.u, NULL, NULL);
+    assert_int_equal(siov_trace_close(t), 0);
+    t = siov_trace_open(p, "r");
+    struct siov_trace_rec r;
+    uint64_t n = 0;
+    while (siov_trace_read(t, &r) == 1) {
+        assert_int_equal(r.seq, n++);
+        assert_int_equal(r.xlate.addr, 0x1000000 + (r.addr - 0x10000));
+    }
+    assert_string_equal(siov_trace_error(t), "");
+    assert_int_equal(n, 4 * 2000);
+    siov_trace_close(t);
+    rig_down(&g);
+    unlink(p);
+    free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_round_trip),
+        cmocka_unit_test(test_binary_round_trip),
+        cmocka_unit_test(test_conversion_is_lossless),
+        cmocka_unit_test(test_binary_is_compact),
+        cmocka_unit_test(test_text_errors_name_the_line),
+        cmocka_unit_test(test_text_nul_and_long_lines),
+        cmocka_unit_test(test_text_by_hand),
+        cmocka_unit_test(test_binary_errors),
+        cmocka_unit_test(test_api_misuse),
+        cmocka_unit_test(test_write_error_reported),
+        cmocka_unit_test(test_hook_reports_requests),
+        cmocka_unit_test(test_hook_changes_no_counter),
+        cmocka_unit_test(test_hook_reports_ats),
+        cmocka_unit_test(test_hook_into_a_file),
+        cmocka_unit_test(test_hook_from_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
