@@ -301,6 +301,30 @@ static void test_timeout(void **state)
     tl_free(t);
 }
 
+/* Several time out at once: ITESID names one of them (the lowest ITag's
+   device) and is not overwritten by the others. */
+static void test_timeout_several(void **state)
+{
+    (void)state;
+    struct q q;
+    struct tl *t = qunit(NULL, &q);
+    struct rec r = {.iommu = t->iommu}, r2 = {.iommu = t->iommu};
+    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
+    assert_int_equal(siov_device_port(t->iommu, SID2, &rec_ops, &r2), 0);
+    q_put(&q, d_devtlb(SID2), 0x1000);
+    q_put(&q, d_devtlb(SID), 0x2000);
+    q_put(&q, d_devtlb(SID), 0x3000);
+    uint32_t seq = q_wait(&q);
+    q_kick(&q);
+    assert_true(r2.e[0].itag < r.e[0].itag && r.e[0].itag < r.e[1].itag);
+    siov_iommu_expire(t->iommu);
+    assert_int_equal(fsts(t), SIOV_FSTS_ITE);
+    assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_IQERCD, 8), siov_set(0, SIOV_IQERCD_ITESID, SID2));
+    assert_int_equal(tl_stats(t).devtlb_timeouts, 3);
+    assert_false(waited(&q, seq));
+    tl_free(t);
+}
+
 /* ------------------------------------------------------------------ ICE */
 static void test_invalid_completion(void **state)
 {
@@ -1087,6 +1111,7 @@ int main(void)
         cmocka_unit_test(test_no_port_completes),
         cmocka_unit_test(test_itag_exhaustion),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_timeout_several),
         cmocka_unit_test(test_invalid_completion),
         cmocka_unit_test(test_no_device_tlb),
         cmocka_unit_test(test_port_attach_detach),

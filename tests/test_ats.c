@@ -540,6 +540,10 @@ static void test_disabled_and_misuse(void **state)
     assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, IOVA, RD, &x), SIOV_OK); /* untranslated passes */
     assert_int_equal(tl_fault_records(t), 0);
     tl_enable(t, SIOV_TTM_SCALABLE);
+    /* AT=11 is reserved: UR before any lookup, nothing recorded (spec 4.2.1) */
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, IOVA, RD | ATS | TR, &x), SIOV_ERR_BUS);
+    assert_int_equal(siov_translate(t->iommu, SID, PASID, IOVA, WR | ATS | TR, &x), SIOV_ERR_BUS);
+    assert_int_equal(tl_stats(t).faults, 0);
     assert_int_equal(ats(t, SIOV_PASID_MAX + 1, IOVA, 0, &c), SIOV_FAULT_SGN_10);
     assert_int_equal(c.status, SIOV_ATS_UR);
     assert_int_equal(tl_fault_records(t), 0); /* no prefix carries it: nothing recorded */

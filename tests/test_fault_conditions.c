@@ -27,6 +27,7 @@ struct sc {
     uint64_t addr;
     unsigned access;
     bool fpd_reached;
+    bool legacy_sl;          /* a legacy context entry with TT=00 at ctx */
     uint64_t dir, ctx, root; /* PASID directory, context entry, paging root */
 };
 
@@ -149,6 +150,7 @@ static void legacy(struct sc *s, bool fpd, unsigned tt)
                                siov_set(0, SIOV_CE1_AW, SIOV_AW_4LVL) | siov_set(0, SIOV_CE1_DID, DID));
     s->pasid = SIOV_NO_PASID;
     s->fpd_reached = fpd;
+    s->legacy_sl = tt == SIOV_TT_SL;
 }
 
 /* ------------------------------------------------------ the situations */
@@ -580,6 +582,8 @@ static void check_record(struct sc *s, siov_fault f)
     unsigned at = (s->access & SIOV_ACCESS_ATS_REQ)     ? SIOV_FRCD_AT_TRANSLATION_REQ
                   : (s->access & SIOV_ACCESS_TRANSLATED) ? SIOV_FRCD_AT_TRANSLATED
                                                          : SIOV_FRCD_AT_UNTRANSLATED;
+    if (!(siov_mmio_read(s->t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_DT))
+        at = SIOV_FRCD_AT_UNTRANSLATED; /* RsvdZ without device TLBs (spec 11.4.7.6) */
     CHECK(lo == (s->addr & ~0xFFFull));
     CHECK(hi & SIOV_FRCD1_F);
     CHECK(siov_get(hi, SIOV_FRCD1_FR) == (unsigned)f);
@@ -622,6 +626,73 @@ static void test_every_emitted_reason(void **state)
     for (size_t i = 0; i < NCASES; i++) {
         run(&cases[i], false);
         run(&cases[i], true);
+    }
+}
+
+/* Table 30's answer to a translation request (AT=01) that meets each
+   condition (facts 13.4), written out here apart from src/model/ats.c. */
+enum answer { A_NONE, A_NONE_REC, A_PERM, A_UR, A_CA, A_SKIP };
+
+static enum answer ats_answer(siov_fault f)
+{
+    switch (f) {
+    case SIOV_FAULT_LGN_1: case SIOV_FAULT_SPD_2: case SIOV_FAULT_SPT_2: case SIOV_FAULT_SPT_5:
+    case SIOV_FAULT_SPT_6: case SIOV_FAULT_SFL_1: case SIOV_FAULT_SFL_2: case SIOV_FAULT_SFL_3:
+    case SIOV_FAULT_SFL_4: case SIOV_FAULT_SFL_5: case SIOV_FAULT_SFL_6: case SIOV_FAULT_SFL_7:
+    case SIOV_FAULT_SFL_8: case SIOV_FAULT_SFL_9: case SIOV_FAULT_SSL_2: case SIOV_FAULT_SGN_1:
+    case SIOV_FAULT_SGN_2: case SIOV_FAULT_SGN_4: case SIOV_FAULT_SGN_5:
+        return A_NONE;
+    case SIOV_FAULT_SFL_10: return A_NONE_REC;
+    /* a translation request asks for R and W and never for Exe: the page's
+       other permission (or, for SGN.3, every one) is granted */
+    case SIOV_FAULT_LGN_2: case SIOV_FAULT_LGN_3: case SIOV_FAULT_SGN_3: case SIOV_FAULT_SGN_6:
+    case SIOV_FAULT_SGN_7:
+        return A_PERM;
+    case SIOV_FAULT_LRT_2: case SIOV_FAULT_LCT_2: case SIOV_FAULT_SRT_2: case SIOV_FAULT_SCT_2:
+    case SIOV_FAULT_LCT_5: case SIOV_FAULT_SCT_5: case SIOV_FAULT_SCT_6: case SIOV_FAULT_SCT_7:
+    case SIOV_FAULT_SCT_9: case SIOV_FAULT_SGN_10: case SIOV_FAULT_RTA_2: case SIOV_FAULT_RTA_4:
+        return A_UR;
+    case SIOV_FAULT_SCT_10: return A_SKIP; /* a translated request's condition */
+    default: return A_CA;
+    }
+}
+
+/* The situation of c met by a translation request carrying the request's
+   PR and ER (legacy entries get TT=01 unless the case is about TT). */
+static void run_ats(const struct fcase *c, bool fpd)
+{
+    struct sc s;
+    enum answer want = ats_answer(c->want);
+    if (want == A_SKIP)
+        return;
+    snprintf(where, sizeof(where), "%s as a translation request (%s)", c->name, fpd ? "FPD set" : "no FPD");
+    c->build(&s, fpd);
+    if (s.legacy_sl && c->want != SIOV_FAULT_LCT_5)
+        tl_w64(s.t, s.ctx, siov_set(tl_r64(s.t, s.ctx), SIOV_CE0_TT, SIOV_TT_SL_DT));
+    unsigned access = s.access & (SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
+    struct siov_ats_completion cpl;
+    siov_fault f = siov_ats_translate(s.t->iommu, SID, s.pasid, s.addr, access, &cpl);
+    s.access = access | RD | SIOV_ACCESS_ATS_REQ; /* as the record has it */
+    bool refused = want == A_UR || want == A_CA, reported = refused || want == A_NONE_REC;
+    CHECK(f == (reported ? c->want : SIOV_OK));
+    CHECK(cpl.status == (want == A_UR ? SIOV_ATS_UR : want == A_CA ? SIOV_ATS_CA : SIOV_ATS_SUCCESS));
+    if (!refused)
+        CHECK(want == A_PERM ? (cpl.r || cpl.w) : !(cpl.r || cpl.w || cpl.untranslated_only));
+    bool recorded = reported && c->want != SIOV_FAULT_RTA_4 && (not_qualified(c->want) || !s.fpd_reached);
+    struct siov_stats st = tl_stats(s.t);
+    CHECK(st.faults == reported);
+    CHECK(tl_fault_records(s.t) == recorded);
+    if (recorded)
+        check_record(&s, f);
+    tl_free(s.t);
+}
+
+static void test_every_reason_as_translation_request(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NCASES; i++) {
+        run_ats(&cases[i], false);
+        run_ats(&cases[i], true);
     }
 }
 
@@ -683,6 +754,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_emitted_reason),
+        cmocka_unit_test(test_every_reason_as_translation_request),
         cmocka_unit_test(test_fpd_reached_where_it_exists),
         cmocka_unit_test(test_every_reason_decided),
     };

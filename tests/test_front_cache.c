@@ -1,9 +1,10 @@
 /* The front translation cache (src/model/front_cache.h, filled by front_cache.c): what a
    probe returns after a fill, which keys it tells apart, which invalidations
    reach an entry (those of everything, of its DID, of its source id) and
-   which leave it alone, that a changing way reads as a miss, that a hit never
-   grants what the walk would not, that batches answer as single calls, and
-   that hits counted from many threads at once add up exactly. */
+   which leave it alone, the shared way's write, read and clear, that a
+   changing way reads as a miss, that a hit never grants what the walk would
+   not, that batches answer as single calls, and that hits counted from many
+   threads at once add up exactly. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,18 +185,46 @@ static void test_fill_from_an_older_epoch_is_dropped(void **state)
 }
 
 /* A way a writer is changing (its key cleared) reads as a miss. */
+/* The shared way (seqway.h) on its own: a write leaves the sequence even and
+   moved on by 2 and the key in the head (never in the sequence bits), a read
+   matches key and page only, and a clear empties the way with one more step. */
+static void test_seqway_write_read_clear(void **state)
+{
+    (void)state;
+    struct siov_way w = {0};
+    uint64_t val = 0, stamp = 0;
+    assert_false(siov_way_read(&w, 5, 7, &val, &stamp)); /* empty */
+    siov_way_write(&w, 5, 7, 0xAB, 0xCD);
+    assert_int_equal(siov_get(w.head, SIOV_WAY_HEAD_SEQ), 2);
+    assert_int_equal(w.head & SIOV_WAY_HEAD_KEY, 5);
+    assert_true(siov_way_read(&w, 5, 7, &val, &stamp));
+    assert_int_equal(val, 0xAB);
+    assert_int_equal(stamp, 0xCD);
+    assert_false(siov_way_read(&w, 5, 8, &val, &stamp)); /* another page */
+    assert_false(siov_way_read(&w, 6, 7, &val, &stamp)); /* another key */
+    siov_way_write(&w, SIOV_WAY_HEAD_SEQ | 9, 3, 0x11, 0x22); /* bits above the key are not the key's */
+    assert_int_equal(siov_get(w.head, SIOV_WAY_HEAD_SEQ), 4);
+    assert_int_equal(w.head & SIOV_WAY_HEAD_KEY, 9);
+    assert_true(siov_way_read(&w, 9, 3, &val, &stamp));
+    assert_int_equal(val, 0x11);
+    siov_way_clear(&w);
+    assert_int_equal(siov_get(w.head, SIOV_WAY_HEAD_SEQ), 6);
+    assert_int_equal(w.head & SIOV_WAY_HEAD_KEY, 0);
+    assert_false(siov_way_read(&w, 9, 3, &val, &stamp));
+}
+
 static void test_changing_way_is_a_miss(void **state)
 {
     (void)state;
     struct fx *f = fx_new(64);
     fill(f, 0x10, 3, 0x3000, KB4);
     uint64_t key = siov_xc_key(0x10, 3);
-    struct siov_xc_way *set = (struct siov_xc_way *)(uintptr_t)f->v.ways + siov_xc_set_of(f->v.set_shift, key, 3);
-    assert_true((set[0].head & SIOV_XC_HEAD_KEY) == key || (set[1].head & SIOV_XC_HEAD_KEY) == key);
-    struct siov_xc_way *w = (set[0].head & SIOV_XC_HEAD_KEY) == key ? &set[0] : &set[1];
-    assert_int_equal(w->head & SIOV_XC_HEAD_KEY, key);
+    struct siov_way *set = (struct siov_way *)(uintptr_t)f->v.ways + siov_xc_set_of(f->v.set_shift, key, 3);
+    assert_true((set[0].head & SIOV_WAY_HEAD_KEY) == key || (set[1].head & SIOV_WAY_HEAD_KEY) == key);
+    struct siov_way *w = (set[0].head & SIOV_WAY_HEAD_KEY) == key ? &set[0] : &set[1];
+    assert_int_equal(w->head & SIOV_WAY_HEAD_KEY, key);
     uint64_t head = w->head;
-    w->head = siov_set(0, SIOV_XC_HEAD_SEQ, siov_get(head, SIOV_XC_HEAD_SEQ) + 1); /* being written: no key */
+    w->head = siov_set(0, SIOV_WAY_HEAD_SEQ, siov_get(head, SIOV_WAY_HEAD_SEQ) + 1); /* being written: no key */
     expect_miss(f, 0x10, 3, 0x3000);
     w->head = head;
     expect_hit(f, 0x10, 3, 0x3000, KB4);
@@ -566,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_keys_apart),
         cmocka_unit_test(test_invalidations_reach_only_their_entries),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
+        cmocka_unit_test(test_seqway_write_read_clear),
         cmocka_unit_test(test_changing_way_is_a_miss),
         cmocka_unit_test(test_no_false_hits),
         cmocka_unit_test(test_colliding_pages_take_their_second_set),

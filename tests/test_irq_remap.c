@@ -67,6 +67,8 @@ static void test_masks_literal(void **state)
     assert_int_equal(SIOV_PID4_NV, 0xFF0000);
     assert_int_equal(SIOV_PID4_NDST, 0xFFFFFFFF00000000ull);
     assert_int_equal(SIOV_PID4_RSVD, 0xFF00FFFCull);
+    assert_int_equal(SIOV_PID4_NDST_XAPIC, 0x0000FF0000000000ull); /* NDST 303:296 */
+    assert_int_equal(SIOV_PID4_XAPIC_RSVD, 0xFFFF00FF00000000ull);
     assert_int_equal(SIOV_IRTA_S | SIOV_IRTA_EIME, 0x80F);
     assert_int_equal(SIOV_IRTA_RSVD, 0x7F0);
     assert_int_equal(SIOV_MSI_ADDR_HANDLE_LO, 0xFFFE0);

@@ -360,6 +360,48 @@ static void test_format_masks_literal(void **state)
     assert_int_equal(SIOV_ECAP_ADMS, 0x10000000000000);
 }
 
+/* The device-TLB and interrupt-entry-cache descriptors (facts 9.2, 13.5),
+   IQERCD's source ids (facts 1.8, 13.6) and the completion bits (facts
+   13.3), against hand-computed values. */
+static void test_ats_iec_masks_literal(void **state)
+{
+    (void)state;
+    /* 0x3: PFSID 15:12 and 63:52, MIP 20:16, SID 47:32; S at qw1 bit 0 */
+    assert_int_equal(SIOV_DTLB0_PFSID_LO, 0xF000);
+    assert_int_equal(SIOV_DTLB0_MIP, 0x1F0000);
+    assert_int_equal(SIOV_DTLB0_SID, 0xFFFF00000000);
+    assert_int_equal(SIOV_DTLB0_PFSID_HI, 0xFFF0000000000000);
+    assert_int_equal(SIOV_DTLB0_RSVD, 0x000F0000FFE001F0);
+    assert_int_equal(SIOV_DTLB1_S, 0x1);
+    assert_int_equal(SIOV_DTLB1_RSVD, 0xFFE);
+    /* 0x8: MIP 8:4, SID 31:16, PASID 51:32; G at qw1 bit 0, S at bit 11 */
+    assert_int_equal(SIOV_PDTLB0_MIP, 0x1F0);
+    assert_int_equal(SIOV_PDTLB0_PFSID_LO, 0xF000);
+    assert_int_equal(SIOV_PDTLB0_SID, 0xFFFF0000);
+    assert_int_equal(SIOV_PDTLB0_PASID, 0xFFFFF00000000);
+    assert_int_equal(SIOV_PDTLB0_PFSID_HI, 0xFFF0000000000000);
+    assert_int_equal(SIOV_PDTLB1_G, 0x1);
+    assert_int_equal(SIOV_PDTLB1_S, 0x800);
+    assert_int_equal(SIOV_PDTLB1_RSVD, 0x7FE);
+    /* 0x4: G bit 4, IM 31:27, IIDX 47:32 (QEMU's reserved mask) */
+    assert_int_equal(SIOV_IEC0_G, 0x10);
+    assert_int_equal(SIOV_IEC0_IM, 0xF8000000);
+    assert_int_equal(SIOV_IEC0_IIDX, 0xFFFF00000000);
+    assert_int_equal(SIOV_IEC0_RSVD, 0xFFFF000007FFF1E0);
+    assert_int_equal(siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_dsc_make_type(SIOV_DSC_IEC), 0x7);
+    assert_int_equal(siov_dsc_make_type(SIOV_DSC_PDEVTLB), 0x8);
+    /* IQERCD: IQEI 3:0, ITESID 47:32, ICESID 63:48; FSTS ICE bit 5, ITE bit 6 */
+    assert_int_equal(SIOV_IQERCD_IQEI, 0xF);
+    assert_int_equal(SIOV_IQERCD_ITESID, 0xFFFF00000000);
+    assert_int_equal(SIOV_IQERCD_ICESID, 0xFFFF000000000000);
+    assert_int_equal(SIOV_FSTS_ICE | SIOV_FSTS_ITE, 0x60);
+    /* completion data entry: R W U Exe Priv G at bits 0-5, N 10, S 11 */
+    assert_int_equal(SIOV_ATS_CPL_R | SIOV_ATS_CPL_W | SIOV_ATS_CPL_U | SIOV_ATS_CPL_EXE | SIOV_ATS_CPL_PRIV |
+                         SIOV_ATS_CPL_G, 0x3F);
+    assert_int_equal(SIOV_ATS_CPL_N | SIOV_ATS_CPL_S, 0xC00);
+    assert_int_equal(SIOV_ATS_RANGE_ALL, 0x7FFFFFFFFFFFF000);
+}
+
 /* CAP and ECAP of the default configuration, as literal register values. */
 static void test_cap_ecap_literal(void **state)
 {
@@ -383,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_sm_literal_faults),
         cmocka_unit_test(test_legacy_literal),
         cmocka_unit_test(test_format_masks_literal),
+        cmocka_unit_test(test_ats_iec_masks_literal),
         cmocka_unit_test(test_cap_ecap_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

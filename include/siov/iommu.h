@@ -145,7 +145,8 @@ struct siov_xlate {
    siov_ats_translate; a Success completion granting the access is SIOV_OK
    (the completion's range as the page), one that does not is
    SIOV_ERR_NOT_PRESENT, a refusal its fault (SIOV_ERR_BUS: UR without a
-   VT-d reason, as with translation disabled). */
+   VT-d reason, as with translation disabled). Both flags at once are AT=11,
+   reserved: SIOV_ERR_BUS, nothing recorded. */
 SIOV_API siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid,
                                    uint64_t iova, unsigned access, struct siov_xlate *out);
 

@@ -417,12 +417,10 @@ int siov_detach(struct siov_domain *dom, siov_sid sid)
 static int aux_attach(struct siov_domain *dom, siov_sid sid)
 {
     struct siov_driver *drv = dom->drv;
-    int ret = siov_drv_need_pasid(drv);
+    struct siov_dev *dev = NULL; /* set on success; initialised for -O3's flow analysis */
+    int ret = siov_drv_aux_dev(drv, sid, &dev);
     if (ret)
         return ret;
-    struct siov_dev *dev = siov_drv_dev_find(drv, sid);
-    if (!dev || !dev->aux_enabled)
-        return siov_drv_fail(drv, -EINVAL, "aux domains not enabled on %02x:%02x.%x", SIOV_DRV_BDF(sid));
     if (att_find(dom, sid, true) >= 0)
         return siov_drv_fail(drv, -EEXIST, "domain %u is already aux-attached to %02x:%02x.%x", dom->did,
                              SIOV_DRV_BDF(sid));

@@ -338,14 +338,23 @@ int siov_dev_enable_aux(struct siov_driver *drv, siov_sid sid)
     return drv ? siov_drv_done(drv, enable_aux(drv, sid)) : -EINVAL;
 }
 
-static int disable_aux(struct siov_driver *drv, siov_sid sid)
+int siov_drv_aux_dev(struct siov_driver *drv, siov_sid sid, struct siov_dev **dev)
 {
     int ret = siov_drv_need_pasid(drv);
     if (ret)
         return ret;
-    struct siov_dev *dev = siov_drv_dev_find(drv, sid);
-    if (!dev || !dev->aux_enabled)
+    *dev = siov_drv_dev_find(drv, sid);
+    if (!*dev || !(*dev)->aux_enabled)
         return siov_drv_fail(drv, -EINVAL, "aux domains not enabled on %02x:%02x.%x", SIOV_DRV_BDF(sid));
+    return 0;
+}
+
+static int disable_aux(struct siov_driver *drv, siov_sid sid)
+{
+    struct siov_dev *dev = NULL; /* set on success; initialised for -O3's flow analysis */
+    int ret = siov_drv_aux_dev(drv, sid, &dev);
+    if (ret)
+        return ret;
     if (dev->naux)
         return siov_drv_fail(drv, -EBUSY, "%u aux domain%s still attached to %02x:%02x.%x", dev->naux,
                              dev->naux == 1 ? "" : "s", SIOV_DRV_BDF(sid));

@@ -267,6 +267,8 @@ SIOV_DRV_LOCAL int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *
 SIOV_DRV_LOCAL int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid);
 /* 0 if the unit tags requests with PASIDs (aux domains); else -ENODEV, saying why. */
 SIOV_DRV_LOCAL int siov_drv_need_pasid(struct siov_driver *drv);
+/* *dev: the device at sid with aux domains enabled; 0, or -ENODEV / -EINVAL with the reason recorded. */
+SIOV_DRV_LOCAL int siov_drv_aux_dev(struct siov_driver *drv, siov_sid sid, struct siov_dev **dev);
 /* Legacy mode: install / tear down the device's context entry. */
 SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t qw0,
                                        uint64_t qw1);

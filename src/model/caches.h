@@ -3,7 +3,8 @@
  *
  * Bottom to top: pages.c (zeroed arrays touched on demand) → cache_stamp.c
  * (writer lock, clock, "invalidated at" words) → entry_cache.c (the ways of
- * decoded entries), front_cache.c (final translations) → context_cache.c,
+ * decoded entries), seqway.h (the way of four words the front cache and the
+ * IOTLB share), front_cache.c (final translations) → context_cache.c,
  * pasid_cache.c, iotlb.c (which also keep the front cache's "invalidated
  * at" words), iec.c (decoded IRTEs) → caches.c (the container).
  *
@@ -94,18 +95,11 @@ struct siov_sc_cache {
 };
 
 /* ------------------------------------------------- iotlb.c */
-struct siov_tlb_way { /* 32 bytes; every word accessed atomically */
-    uint64_t head;    /* sequence counter and tag */
-    uint64_t vpn;     /* input address >> size shift */
-    uint64_t val;     /* page base and what the walk granted */
-    uint64_t stamp;   /* epoch of the translation that filled it */
-};
-
 struct siov_exact_cache; /* exact_cache.h */
 
 struct siov_tlb {
     uint8_t sizes[SIOV_DP_SLOTS]; /* page sizes filled per scope (a hint) */
-    struct siov_tlb_way *ways;    /* NULL: an IOTLB of 0 entries, or a hardware-like one */
+    struct siov_way *ways;        /* seqway.h (key: the tag); NULL: an IOTLB of 0 entries, or a hardware-like one */
     struct siov_exact_cache *hw;  /* cfg.iotlb_ways != 0: the hardware-like IOTLB (under the writer lock) */
     struct siov_cache_geometry geo;
     uint64_t *evictions;          /* the unit's counter, or NULL */
@@ -113,7 +107,7 @@ struct siov_tlb {
 
 /* ------------------------------------------------- front_cache.c */
 struct siov_xc_store {
-    struct siov_xc_way *ways; /* front_cache.h; NULL without an IOTLB */
+    struct siov_way *ways;    /* seqway.h, as front_cache.h reads them; NULL without an IOTLB */
     unsigned sets;            /* a power of two */
     unsigned shift;           /* 64 - log2(sets) */
     size_t used;              /* ways filled empty or dead since used_since (writer only) */

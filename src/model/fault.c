@@ -187,8 +187,12 @@ bool siov_fault_qualified(siov_fault f)
 }
 
 /* ------------------------------------------------------- record encoding */
-static unsigned frcd_at(unsigned access)
+/* AT of the request; a unit without device TLBs (ECAP.DT=0) treats the
+   field as RsvdZ (spec 11.4.7.6; facts 13.1). */
+static unsigned frcd_at(unsigned access, bool dt)
 {
+    if (!dt)
+        return SIOV_FRCD_AT_UNTRANSLATED;
     if (access & SIOV_ACCESS_TRANSLATED)
         return SIOV_FRCD_AT_TRANSLATED;
     if (access & SIOV_ACCESS_ATS_REQ)
@@ -200,7 +204,7 @@ static unsigned frcd_at(unsigned access)
    only with PP=1 (they travel in the PASID prefix) and are 0 otherwise.
    (T1,T2): (0,0) write, (1,0) read, (1,1) AtomicOp (READ|WRITE), (0,1) page
    request (AT 0); execute reads (docs/spec-notes.md). */
-static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2])
+static void frcd_encode(const struct siov_req *req, siov_fault f, bool dt, uint64_t rec[2])
 {
     bool pp = req->pasid != SIOV_NO_PASID;
     uint64_t hi = SIOV_FRCD1_F;
@@ -210,7 +214,7 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, uint64_t rec[2
     hi = siov_set(hi, SIOV_FRCD1_PP, pp);
     hi = siov_set(hi, SIOV_FRCD1_FR, (uint64_t)f);
     hi = siov_set(hi, SIOV_FRCD1_PV, pp ? req->pasid : 0);
-    hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access));
+    hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access, dt));
     bool read = req->access & SIOV_ACCESS_READ, write = req->access & SIOV_ACCESS_WRITE;
     bool prq = req->access & SIOV_ACCESS_PAGE_REQ;
     hi = siov_set(hi, SIOV_FRCD1_T1, !prq && (read || !write));
@@ -332,7 +336,7 @@ static void fault_record_locked(struct siov_iommu *iommu, const struct siov_req 
         siov_fault_event_locked(iommu);
         return;
     }
-    frcd_encode(req, f, rec);
+    frcd_encode(req, f, iommu->ecap & SIOV_ECAP_DT, rec);
     iommu->fault_next = (iommu->fault_next + 1) % iommu->nfr;
     siov_stat_inc(&iommu->stats.faults_recorded);
     siov_fault_event_locked(iommu);

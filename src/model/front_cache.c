@@ -9,7 +9,7 @@
 
 static size_t xc_bytes(const struct siov_xc_store *x)
 {
-    return (size_t)x->sets * SIOV_XC_WAYS * sizeof(struct siov_xc_way);
+    return (size_t)x->sets * SIOV_XC_WAYS * sizeof(struct siov_way);
 }
 
 int siov_xc_init(struct siov_caches *c, size_t ntlb)
@@ -50,38 +50,36 @@ static unsigned size_shift(uint64_t page_size)
 }
 
 /* Writer: whether way w holds an entry still valid. */
-static bool xc_alive(const struct siov_caches *c, const struct siov_xc_way *w)
+static bool xc_alive(const struct siov_caches *c, const struct siov_way *w)
 {
-    return (siov_ld(&w->head) & SIOV_XC_HEAD_KEY) && siov_xc_valid(c->st.front, siov_ld(&w->stamp_did));
+    return (siov_ld(&w->head) & SIOV_WAY_HEAD_KEY) && siov_xc_valid(c->st.front, siov_ld(&w->stamp));
 }
 
 /* The four candidate ways of (key, vpn): its first set's, then its second's. */
-static void xc_candidates(struct siov_caches *c, uint64_t key, uint64_t vpn, struct siov_xc_way *w[2 * SIOV_XC_WAYS])
+static void xc_candidates(struct siov_caches *c, uint64_t key, uint64_t vpn, struct siov_way *w[2 * SIOV_XC_WAYS])
 {
     uint64_t h = siov_xc_hash(key, vpn);
-    struct siov_xc_way *first = c->xc.ways + siov_xc_first_set(h, c->xc.shift);
-    struct siov_xc_way *second = c->xc.ways + siov_xc_second_set(h, c->xc.shift);
+    struct siov_way *first = c->xc.ways + siov_xc_first_set(h, c->xc.shift);
+    struct siov_way *second = c->xc.ways + siov_xc_second_set(h, c->xc.shift);
     for (unsigned i = 0; i < SIOV_XC_WAYS; i++) {
         w[i] = &first[i];
         w[SIOV_XC_WAYS + i] = &second[i];
     }
 }
 
-static void xc_write(struct siov_xc_way *w, uint64_t key, uint64_t vpn, uint64_t val, uint64_t sd);
-
 /* Writer: make room in a full way by moving its entry to a free way of its
    other set (one cuckoo step); true if it moved. Readers may miss it for the
    moment between the two writes, and a miss is always correct. */
-static bool xc_relocate(struct siov_caches *c, struct siov_xc_way *w)
+static bool xc_relocate(struct siov_caches *c, struct siov_way *w)
 {
-    uint64_t key = siov_ld(&w->head) & SIOV_XC_HEAD_KEY, vpn = siov_ld(&w->vpn);
-    struct siov_xc_way *cand[2 * SIOV_XC_WAYS];
+    uint64_t key = siov_ld(&w->head) & SIOV_WAY_HEAD_KEY, vpn = siov_ld(&w->vpn);
+    struct siov_way *cand[2 * SIOV_XC_WAYS];
     xc_candidates(c, key, vpn, cand);
     bool in_first = w == cand[0] || w == cand[1];
     for (unsigned i = 0; i < SIOV_XC_WAYS; i++) {
-        struct siov_xc_way *to = cand[in_first ? SIOV_XC_WAYS + i : i];
+        struct siov_way *to = cand[in_first ? SIOV_XC_WAYS + i : i];
         if (to != w && !xc_alive(c, to)) {
-            xc_write(to, key, vpn, siov_ld(&w->val), siov_ld(&w->stamp_did));
+            siov_way_write(to, key, vpn, siov_ld(&w->val), siov_ld(&w->stamp));
             return true;
         }
     }
@@ -93,12 +91,12 @@ static bool xc_relocate(struct siov_caches *c, struct siov_xc_way *w)
    other set, else the next in turn. Moves are tried only while fewer than
    3/4 of the ways have been filled since everything was last invalidated:
    in a full cache they rarely find room, and misses would pay for them. */
-static struct siov_xc_way *xc_victim(struct siov_caches *c, uint64_t key, uint64_t vpn)
+static struct siov_way *xc_victim(struct siov_caches *c, uint64_t key, uint64_t vpn)
 {
-    struct siov_xc_way *w[2 * SIOV_XC_WAYS];
+    struct siov_way *w[2 * SIOV_XC_WAYS];
     xc_candidates(c, key, vpn, w);
     for (unsigned i = 0; i < 2 * SIOV_XC_WAYS; i++)
-        if ((siov_ld(&w[i]->head) & SIOV_XC_HEAD_KEY) == key && siov_ld(&w[i]->vpn) == vpn)
+        if ((siov_ld(&w[i]->head) & SIOV_WAY_HEAD_KEY) == key && siov_ld(&w[i]->vpn) == vpn)
             return w[i];
     uint64_t all = siov_ld(&c->st.front[SIOV_XC_INV_ALL]);
     if (c->xc.used_since != all) { /* everything was invalidated: count afresh */
@@ -117,17 +115,6 @@ static struct siov_xc_way *xc_victim(struct siov_caches *c, uint64_t key, uint64
     return w[c->st.hand++ % (2 * SIOV_XC_WAYS)];
 }
 
-/* Writer: replace way w's contents (key 0 empties it). */
-static void xc_write(struct siov_xc_way *w, uint64_t key, uint64_t vpn, uint64_t val, uint64_t sd)
-{
-    uint64_t seq = siov_get(siov_ld(&w->head), SIOV_XC_HEAD_SEQ);
-    siov_st(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 1));
-    siov_st_rel(&w->vpn, vpn);
-    siov_st_rel(&w->val, val);
-    siov_st_rel(&w->stamp_did, sd);
-    siov_st_rel(&w->head, siov_set(0, SIOV_XC_HEAD_SEQ, seq + 2) | key);
-}
-
 void siov_xc_fill_locked(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
                          const struct siov_xc_hit *hit)
 {
@@ -140,8 +127,8 @@ void siov_xc_fill_locked(struct siov_caches *c, uint64_t epoch, siov_sid sid, ui
     uint64_t val = (hit->page & SIOV_XC_VAL_PAGE) | siov_set(0, SIOV_XC_VAL_PERM_USER, hit->perm_user) |
                    siov_set(0, SIOV_XC_VAL_PERM_SUPER, super) | (hit->dirty ? SIOV_XC_VAL_DIRTY : 0) |
                    siov_set(0, SIOV_XC_VAL_SHIFT, shift);
-    xc_write(xc_victim(c, key, vpn), key, vpn, val,
-             siov_set(0, SIOV_XC_SD_STAMP, epoch) | siov_set(0, SIOV_XC_SD_DID, hit->did));
+    siov_way_write(xc_victim(c, key, vpn), key, vpn, val,
+                   siov_set(0, SIOV_XC_SD_STAMP, epoch) | siov_set(0, SIOV_XC_SD_DID, hit->did));
 }
 
 void siov_xc_fill(struct siov_caches *c, uint64_t epoch, siov_sid sid, uint32_t pasid, uint64_t addr,
@@ -157,9 +144,9 @@ void siov_xc_inv_sids(struct siov_caches *c, siov_sid sid, unsigned mask)
 {
     size_t n = (size_t)c->xc.sets * SIOV_XC_WAYS;
     for (size_t i = 0; c->xc.ways && i < n; i++) {
-        struct siov_xc_way *w = &c->xc.ways[i];
+        struct siov_way *w = &c->xc.ways[i];
         uint64_t head = siov_ld(&w->head);
-        if ((head & SIOV_XC_HEAD_KEY) && ((siov_get(head, SIOV_XC_KEY_SID) ^ sid) & ~mask & 0xFFFFu) == 0)
-            xc_write(w, 0, 0, 0, 0);
+        if ((head & SIOV_WAY_HEAD_KEY) && ((siov_get(head, SIOV_XC_KEY_SID) ^ sid) & ~mask & 0xFFFFu) == 0)
+            siov_way_clear(w);
     }
 }

@@ -17,10 +17,10 @@
 #include <siov/format.h>
 #include <siov/types.h>
 
+#include "seqway.h"
+
 /* 2-way sets of 32-byte ways, one cache line a set; a page has two candidate sets. */
 #define SIOV_XC_WAYS 2
-#define SIOV_XC_HEAD_SEQ SIOV_BITS(63, 40) /* changes with every write of the way */
-#define SIOV_XC_HEAD_KEY SIOV_BITS(39, 0)  /* 0: empty, or being written */
 #define SIOV_XC_KEY_VALID SIOV_BIT(39)
 #define SIOV_XC_KEY_SID SIOV_BITS(36, 21)
 #define SIOV_XC_KEY_PASID SIOV_BITS(20, 0) /* PASID + 1; 0 for requests without PASID */
@@ -34,18 +34,14 @@
 #define SIOV_XC_DIDS 65536u                    /* "invalidated at" words, one per DID... */
 #define SIOV_XC_INV_ALL SIOV_XC_DIDS           /* ... and the word of every entry after them */
 
-struct siov_xc_way {
-    uint64_t head;      /* SIOV_XC_HEAD_* */
-    uint64_t vpn;       /* input address >> 12 */
-    uint64_t val;       /* SIOV_XC_VAL_* */
-    uint64_t stamp_did; /* SIOV_XC_SD_* */
-};
+/* Ways are struct siov_way (seqway.h): the key SIOV_XC_KEY_*, vpn the input
+   address >> 12, val SIOV_XC_VAL_*, stamp SIOV_XC_SD_*. */
 
 /* What a translating thread needs to probe: fixed once the unit exists. */
 struct siov_xc_view {
-    const struct siov_xc_way *ways; /* NULL: no front cache (an IOTLB of 0 entries) */
-    unsigned set_shift;             /* 64 - log2(sets); sets are a power of two */
-    const uint64_t *inv;            /* "invalidated at": of each DID's entries, then SIOV_XC_INV_ALL */
+    const struct siov_way *ways; /* NULL: no front cache (an IOTLB of 0 entries) */
+    unsigned set_shift;          /* 64 - log2(sets); sets are a power of two */
+    const uint64_t *inv;         /* "invalidated at": of each DID's entries, then SIOV_XC_INV_ALL */
 };
 
 /* The key of a request: valid only for SIOV_NO_PASID or a PASID up to
@@ -98,39 +94,23 @@ static inline uint64_t siov_xc_alt_set_of(unsigned set_shift, uint64_t key, uint
     return siov_xc_second_set(siov_xc_hash(key, vpn), set_shift);
 }
 
-/* Read way w if it holds (key, vpn) stably (a seqlock read): its value and
-   stamp words. A writer clears the key while it changes a way and moves the
-   sequence on, so a key that matches twice around the payload read means
-   the payload is whole. A (key, vpn) is in one way at most, so a false
-   return for a way that holds it means "not cached". */
-static inline bool siov_xc_read(const struct siov_xc_way *w, uint64_t key, uint64_t vpn, uint64_t *val,
-                                uint64_t *sd)
-{
-    uint64_t h = __atomic_load_n(&w->head, __ATOMIC_ACQUIRE);
-    if (h << (64 - 40) != key << (64 - 40) || __atomic_load_n(&w->vpn, __ATOMIC_ACQUIRE) != vpn)
-        return false; /* another key, a way being written, or another page */
-    *val = __atomic_load_n(&w->val, __ATOMIC_ACQUIRE);
-    *sd = __atomic_load_n(&w->stamp_did, __ATOMIC_ACQUIRE);
-    return __atomic_load_n(&w->head, __ATOMIC_RELAXED) == h;
-}
-
-/* siov_xc_read on either way of a set. */
-static inline bool siov_xc_read_set(const struct siov_xc_way *set, uint64_t key, uint64_t vpn, uint64_t *val,
+/* siov_way_read on either way of a set. */
+static inline bool siov_xc_read_set(const struct siov_way *set, uint64_t key, uint64_t vpn, uint64_t *val,
                                     uint64_t *sd)
 {
-    return siov_xc_read(&set[0], key, vpn, val, sd) || siov_xc_read(&set[1], key, vpn, val, sd);
+    return siov_way_read(&set[0], key, vpn, val, sd) || siov_way_read(&set[1], key, vpn, val, sd);
 }
 
 /* The way words cached for (key, vpn) in its first set (the hit path's probe:
    fills prefer the first set, so most hits read that one line). */
-static inline bool siov_xc_lookup_first(const struct siov_xc_way *ways, unsigned set_shift, uint64_t key,
+static inline bool siov_xc_lookup_first(const struct siov_way *ways, unsigned set_shift, uint64_t key,
                                         uint64_t vpn, uint64_t *val, uint64_t *sd)
 {
     return siov_xc_read_set(ways + siov_xc_set_of(set_shift, key, vpn), key, vpn, val, sd);
 }
 
 /* The way words cached for (key, vpn) in its first set, then its second. */
-static inline bool siov_xc_lookup(const struct siov_xc_way *ways, unsigned set_shift, uint64_t key, uint64_t vpn,
+static inline bool siov_xc_lookup(const struct siov_way *ways, unsigned set_shift, uint64_t key, uint64_t vpn,
                                   uint64_t *val, uint64_t *sd)
 {
     uint64_t h = siov_xc_hash(key, vpn);

@@ -7,6 +7,7 @@
 
 #include "caches.h"
 #include "exact_cache.h"
+#include "seqway.h"
 
 #define DP_UNTAGGED 0xFFFFFFFEu /* the scope "pasid" of second-level-only IOTLB entries */
 
@@ -18,9 +19,9 @@ static const unsigned size_shift[SZ_COUNT] = {12, 21, 30};
 #define SIZES_UNTAGGED(sz) (1u << (4 + (sz)))
 #define SIZES_ALL_TAGGED 0x7u
 
-/* Way head: sequence counter and tag. */
-#define HEAD_SEQ SIOV_BITS(63, 40)
-#define HEAD_TAG SIOV_BITS(39, 0)
+/* A way (seqway.h) holds an entry's tag as its key, the page number at its
+   size, the value below and the epoch of the fill. */
+#define HEAD_TAG SIOV_WAY_HEAD_KEY
 #define TAG_DID SIOV_BITS(15, 0)
 #define TAG_PASID SIOV_BITS(36, 16)  /* 21 bits: PASID, or bit 20 for "no PASID" (legacy) */
 #define TAG_PASID_NONE (1u << 20)
@@ -122,7 +123,7 @@ static bool tlb_valid(const struct siov_caches *c, uint64_t tag, unsigned slot, 
     return stamp >= siov_ld_acq(&d->tlb_tagged) && stamp >= siov_ld_acq(&c->st.tlb_dp[slot]);
 }
 
-static inline struct siov_tlb_way *tlb_set(const struct siov_caches *c, uint64_t tag, uint64_t vpn)
+static inline struct siov_way *tlb_set(const struct siov_caches *c, uint64_t tag, uint64_t vpn)
 {
     return &c->tlb.ways[(size_t)siov_cache_set(&c->tlb.geo, tag, vpn) * c->tlb.geo.nways];
 }
@@ -130,16 +131,10 @@ static inline struct siov_tlb_way *tlb_set(const struct siov_caches *c, uint64_t
 /* Probe for (tag, vpn); true with the value and stamp of a stable way. */
 static bool tlb_probe(const struct siov_caches *c, uint64_t tag, uint64_t vpn, uint64_t *val, uint64_t *stamp)
 {
-    const struct siov_tlb_way *set = tlb_set(c, tag, vpn);
-    for (unsigned i = 0; i < c->tlb.geo.nways; i++) {
-        const struct siov_tlb_way *w = &set[i];
-        uint64_t h = siov_ld_acq(&w->head);
-        if ((h & HEAD_TAG) != tag || (siov_get(h, HEAD_SEQ) & 1) || siov_ld_acq(&w->vpn) != vpn)
-            continue;
-        *val = siov_ld_acq(&w->val);
-        *stamp = siov_ld_acq(&w->stamp);
-        return siov_ld(&w->head) == h; /* changed under us: a miss */
-    }
+    const struct siov_way *set = tlb_set(c, tag, vpn);
+    for (unsigned i = 0; i < c->tlb.geo.nways; i++)
+        if (siov_way_read(&set[i], tag, vpn, val, stamp))
+            return true;
     return false;
 }
 
@@ -190,25 +185,7 @@ bool siov_tlb_lookup(struct siov_caches *c, const struct siov_pasid_ent *pe, uin
     return false;
 }
 
-/* Writer: replace a way (tag 0 empties it). */
-static void tlb_write(struct siov_tlb_way *w, uint64_t tag, uint64_t vpn, uint64_t val, uint64_t stamp)
-{
-    uint64_t seq = siov_get(siov_ld(&w->head), HEAD_SEQ);
-    siov_st(&w->head, siov_set(0, HEAD_SEQ, seq + 1));
-    siov_st_rel(&w->vpn, vpn);
-    siov_st_rel(&w->val, val);
-    siov_st_rel(&w->stamp, stamp);
-    siov_st_rel(&w->head, siov_set(tag, HEAD_SEQ, seq + 2));
-}
-
-/* Writer: empty a way; one release store tells readers it changed. */
-static void tlb_clear(struct siov_tlb_way *w)
-{
-    uint64_t seq = siov_get(siov_ld(&w->head), HEAD_SEQ);
-    siov_st_rel(&w->head, siov_set(0, HEAD_SEQ, seq + 2));
-}
-
-static bool tlb_way_alive(const struct siov_caches *c, const struct siov_tlb_way *w)
+static bool tlb_way_alive(const struct siov_caches *c, const struct siov_way *w)
 {
     uint64_t tag = siov_ld(&w->head) & HEAD_TAG;
     if (!siov_get(tag, TAG_SIZE))
@@ -218,9 +195,9 @@ static bool tlb_way_alive(const struct siov_caches *c, const struct siov_tlb_way
 }
 
 /* Writer: the way for (tag, vpn): its own, an empty or dead one, or a victim. */
-static struct siov_tlb_way *tlb_victim(struct siov_caches *c, uint64_t tag, uint64_t vpn)
+static struct siov_way *tlb_victim(struct siov_caches *c, uint64_t tag, uint64_t vpn)
 {
-    struct siov_tlb_way *set = tlb_set(c, tag, vpn), *free_way = NULL;
+    struct siov_way *set = tlb_set(c, tag, vpn), *free_way = NULL;
     for (unsigned i = 0; i < c->tlb.geo.nways; i++) {
         if ((siov_ld(&set[i].head) & HEAD_TAG) == tag && siov_ld(&set[i].vpn) == vpn)
             return &set[i];
@@ -257,7 +234,7 @@ void siov_tlb_fill_locked(struct siov_caches *c, uint64_t epoch, const struct si
     }
     unsigned slot = tag_slot(tag);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) | (tagged ? SIZES_TAGGED(sz) : SIZES_UNTAGGED(sz)));
-    tlb_write(tlb_victim(c, tag, vpn), tag, vpn, val_pack(pe, out), epoch);
+    siov_way_write(tlb_victim(c, tag, vpn), tag, vpn, val_pack(pe, out), epoch);
 }
 
 void siov_tlb_fill_epoch(struct siov_caches *c, uint64_t epoch, const struct siov_pasid_ent *pe, uint64_t addr,
@@ -383,7 +360,7 @@ static struct page_range range_at(uint64_t addr, unsigned am, unsigned sz)
 }
 
 /* Whether a way matches tag (any size already in tag), lies in r and has a kind in kinds. */
-static bool way_in_range(const struct siov_tlb_way *w, uint64_t tag, struct page_range r, unsigned kinds)
+static bool way_in_range(const struct siov_way *w, uint64_t tag, struct page_range r, unsigned kinds)
 {
     if ((siov_ld(&w->head) & HEAD_TAG) != tag)
         return false;
@@ -399,14 +376,14 @@ static void tlb_drop_range(struct siov_caches *c, uint64_t tag, struct page_rang
     if (r.last - r.first >= c->tlb.geo.nsets) {
         for (size_t i = 0; i < nways; i++)
             if (way_in_range(&c->tlb.ways[i], tag, r, kinds))
-                tlb_clear(&c->tlb.ways[i]);
+                siov_way_clear(&c->tlb.ways[i]);
         return;
     }
     for (uint64_t vpn = r.first;; vpn++) {
-        struct siov_tlb_way *set = tlb_set(c, tag, vpn);
+        struct siov_way *set = tlb_set(c, tag, vpn);
         for (unsigned i = 0; i < c->tlb.geo.nways; i++)
             if (way_in_range(&set[i], tag, (struct page_range){vpn, vpn}, kinds))
-                tlb_clear(&set[i]);
+                siov_way_clear(&set[i]);
         if (vpn == r.last)
             break;
     }

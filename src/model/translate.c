@@ -140,7 +140,7 @@ __attribute__((always_inline)) static inline bool fast_answer(uint64_t val, uint
 /* What the hit path reads of the unit, once per call (or per batch). */
 struct fast_view {
     unsigned gate;                  /* SIOV_FAST_* for the probe at hand */
-    const struct siov_xc_way *ways;
+    const struct siov_way *ways;
     unsigned shift;
     const uint64_t *inv;
 };
@@ -267,8 +267,8 @@ __attribute__((always_inline)) static inline siov_fault translate_req(struct sio
         *out = (struct siov_xlate){req->addr, SIOV_PAGE_SIZE, SIOV_ACCESS_RWX, 0};
         return SIOV_OK;
     }
-    if (ats)
-        return translation_request(u, state, req, out);
+    if (ats) /* AT=11 (both) is reserved: UR without a VT-d reason (spec 4.2.1) */
+        return (req->access & SIOV_ACCESS_TRANSLATED) ? SIOV_ERR_BUS : translation_request(u, state, req, out);
     bool fpd = false, record;
     siov_fault f = siov_root_check(u, state, &record);
     if (f && !record) { /* RTA.4: blocked, not recorded (docs/spec-notes.md) */
@@ -392,7 +392,7 @@ siov_fault siov_translate(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid
 
 struct batch_block {
     uint64_t key[BATCH_BLOCK]; /* 0: not for the hit path (slow path at once) */
-    const struct siov_xc_way *set[BATCH_BLOCK];
+    const struct siov_way *set[BATCH_BLOCK];
 };
 
 /* Keys and first sets of requests r[0..m), their lines fetched. */
@@ -411,7 +411,7 @@ static inline void batch_prepare(const struct fast_view *v, const struct siov_xl
 
 /* The hit path for a prepared request: its first set, then its second (a
    page a batch finds there would otherwise cost a call of the slow path). */
-static inline bool batch_hit(const struct fast_view *v, uint64_t key, const struct siov_xc_way *set,
+static inline bool batch_hit(const struct fast_view *v, uint64_t key, const struct siov_way *set,
                              const struct siov_xlate_req *r, struct siov_xlate *out)
 {
     uint64_t val, sd, vpn = r->iova >> SIOV_PAGE_SHIFT;
