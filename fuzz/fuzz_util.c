@@ -888,8 +888,8 @@ static void check_ats_req(struct fz_unit *u, const struct fz_req *r, siov_fault 
     struct siov_xlate x = {0}, wx = {0};
     if (!want_f && (c->untranslated_only || ((want ? want : SIOV_ACCESS_READ) & ~perm)))
         want_f = SIOV_ERR_NOT_PRESENT;
-    if (r->access & SIOV_ACCESS_TRANSLATED)
-        want_f = SIOV_ERR_BUS; /* both AT bits: AT=11, reserved (UR) */
+    if ((r->access & SIOV_ACCESS_TRANSLATED) && (r->pasid == SIOV_NO_PASID || r->pasid <= SIOV_PASID_MAX))
+        want_f = SIOV_ERR_BUS; /* both AT bits: AT=11, reserved (UR); a PASID above 20 bits is SGN.10 first */
     if (!want_f)
         wx = (struct siov_xlate){c->addr + (r->addr & (c->size - 1)), c->size, perm, 0};
     siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);
