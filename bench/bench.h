@@ -161,6 +161,10 @@ void bench_inval_cases(const struct bench_opts *o, struct bench_report *rep);
 void bench_ats_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Reference-driver cases: map and unmap (rows marked n/a without the driver). */
 void bench_driver_cases(const struct bench_opts *o, struct bench_report *rep);
+/* Page-request cases: one fault-and-retry whole and step by step (not
+   present, queue, service, map, response, retry), and page-request
+   throughput with 1 and 2 producing threads. */
+void bench_prq_cases(const struct bench_opts *o, struct bench_report *rep);
 /* Whether a case named name is selected by the filter. */
 bool bench_selected(const struct bench_opts *o, const char *name);
 

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
     bench_inval_cases(&o, &rep);
     bench_ats_cases(&o, &rep);
     bench_driver_cases(&o, &rep);
+    bench_prq_cases(&o, &rep);
     if (o.filter && !any_case(&rep))
         fprintf(stderr, "siov-bench: warning: --filter '%s' matches no case\n", o.filter);
     bench_print(&rep, &o);

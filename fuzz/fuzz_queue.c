@@ -83,7 +83,7 @@ struct run {
     uint64_t soft_tail;
     uint8_t *shadow;
     uint64_t mamv;
-    bool smts, adms, dt, clean;
+    bool smts, adms, dt, prs, pds, clean;
     uint32_t seq;
     struct fz_answer tags[MAX_TAGS]; /* requests compared since the last invalidation */
     unsigned ntags;
@@ -144,10 +144,12 @@ static bool dsc_valid(const struct run *r, const uint64_t q[4], unsigned width)
 {
     unsigned type = (unsigned)(((q[0] >> 9) & 7) << 4 | (q[0] & 0xF));
     unsigned g = (q[0] >> 4) & 3;
-    if (type < 1 || type > 8) /* 9: page-group response, page requests are not supported */
+    if (type < 1 || type > 9)
         return false;
     if ((type == 3 || type == 8) && !r->dt)
         return false; /* device-TLB invalidations need ECAP.DT */
+    if (type == 9 && !r->prs)
+        return false; /* the page group response needs ECAP.PRS (facts 14.6) */
     if (r->u->ttm == SIOV_TTM_RESERVED || (type >= 6 && !sm_mode(r)))
         return false; /* legacy mode takes types 1-5 */
     if (width == 32 && (q[2] || q[3]))
@@ -157,10 +159,12 @@ static bool dsc_valid(const struct run *r, const uint64_t q[4], unsigned width)
     case 2: return !(q[0] & 0xFFFFFFFF0000F100ull) && !(q[1] & 0xF80) && g != 0 && (g != 3 || psi_ok(r, q[1]));
     case 3: return !(q[0] & 0x000F0000FFE001F0ull) && !(q[1] & 0xFFE);
     case 4: return !(q[0] & 0xFFFF000007FFF1E0ull) && !q[1];
-    case 5: return !(q[0] & 0xFFFFF180ull) && !(q[1] & 3); /* PD (bit 7) needs ECAP.PDS, not reported */
+    case 5: return !(q[0] & (r->pds ? 0xFFFFF100ull : 0xFFFFF180ull)) && !(q[1] & 3); /* PD (bit 7) needs ECAP.PDS */
     case 6: return !(q[0] & 0xFFF000000000F1C0ull) && !(q[1] & 0xF80) && g >= 2 && (g != 3 || psi_ok(r, q[1]));
     case 7: return !(q[0] & 0xFFF000000000F1C0ull) && !q[1] && g != 2;
-    default: return !(q[1] & 0x7FE);
+    case 8: return !(q[1] & 0x7FE);
+    default: /* 9: rev 4+ layout, bits 8:5 and 63:52, qw1 1:0 and 63:12 reserved; bit 66 ignored */
+        return !(q[0] & 0xFFF00000000001E0ull) && !(q[1] & 0xFFFFFFFFFFFFF003ull);
     }
 }
 
@@ -494,6 +498,11 @@ static void make_dsc(struct run *r, uint64_t d[4])
         break;
     }
     case 7: d[0] |= (uint64_t)(fz_u32(in) & 0xFFFFF) << 32; break;
+    case 9: /* page group response: PP, RC, RID, PASID; group index and the ignored bit 66 */
+        d[0] = siov_dsc_make_type(9) | (g & 1) << 4 | (uint64_t)(flags & 0xF) << 12 | did << 16 |
+               (uint64_t)(fz_u32(in) & 0xFFFFF) << 32;
+        d[1] = (uint64_t)(fz_u16(in) & 0x1FF) << 3 | (flags & 0x10 ? 4 : 0);
+        break;
     default: d[1] = fz_u64(in); break;
     }
     if (flags & 0x80) /* one stray bit anywhere */
@@ -736,6 +745,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->smts = (ecap & SIOV_ECAP_SMTS) != 0;
     r->adms = (ecap & SIOV_ECAP_ADMS) != 0;
     r->dt = (ecap & SIOV_ECAP_DT) != 0;
+    r->prs = (ecap & SIOV_ECAP_PRS) != 0;
+    r->pds = (ecap & SIOV_ECAP_PDS) != 0;
     for (unsigned n = fz_u8(&in) % 5; n; n--)
         fz_template(&r->b);
     r->log = &the_log;

@@ -148,6 +148,12 @@ static void check_write(const struct fz_mem *m, uint64_t gpa, const void *src, s
         return;
     if (m->phase == FZ_IRQ)
         return irq_check_write(m, gpa, src, len);
+    if (m->phase == FZ_PRQ) {
+        if (len != 32 || gpa != m->prq_slot)
+            fz_die("page request: model wrote %zu bytes at 0x%llx, the queue's slot is 0x%llx", len,
+                   (unsigned long long)gpa, (unsigned long long)m->prq_slot);
+        return;
+    }
     if (m->phase == FZ_WARM)
         fz_die("model wrote %zu bytes at 0x%llx while replaying on unchanged memory", len,
                (unsigned long long)gpa);
@@ -883,7 +889,7 @@ static void check_ats_req(struct fz_unit *u, const struct fz_req *r, siov_fault 
     if (!want_f && (c->untranslated_only || ((want ? want : SIOV_ACCESS_READ) & ~perm)))
         want_f = SIOV_ERR_NOT_PRESENT;
     if (r->access & SIOV_ACCESS_TRANSLATED)
-        want_f = SIOV_ERR_BUS; /* both AT bits: AT=11, reserved (UR) */
+        want_f = SIOV_ERR_BUS; /* both AT bits: AT=11, reserved (UR), whatever the PASID */
     if (!want_f)
         wx = (struct siov_xlate){c->addr + (r->addr & (c->size - 1)), c->size, perm, 0};
     siov_fault got = siov_translate(u->iommu, r->sid, r->pasid, r->addr, r->access, &x);

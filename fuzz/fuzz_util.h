@@ -46,6 +46,7 @@ enum fz_phase {
     FZ_WARM,  /* replay on unchanged memory: structure reads, no writes at all */
     FZ_DMA,   /* a DMA: the oracle's reads and A/D writes, plus the data chunks */
     FZ_IRQ,   /* one interrupt: the entry and descriptor the oracle read, PIR/ON updates */
+    FZ_PRQ,   /* one page request: the oracle's reads, and one 32-byte write at prq_slot */
 };
 
 #define FZ_MAX_ALLOW 16
@@ -64,6 +65,7 @@ struct fz_mem {
     const struct fz_chunk *chunks; /* FZ_DMA: data accesses */
     unsigned nchunks;
     const struct ref_irq_result *irq; /* FZ_IRQ: what the oracle read and would post */
+    uint64_t prq_slot;                /* FZ_PRQ: where the descriptor may go (UINT64_MAX: nowhere) */
     uint64_t writes; /* model writes so far */
     uint64_t reads;
 };

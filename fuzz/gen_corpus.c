@@ -1,5 +1,5 @@
 /* The seed corpora, generated (never downloaded):
- *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue, DIR/irq, DIR/scenario and DIR/trace.
+ *   fuzz_gen_corpus DIR   writes DIR/walk, DIR/queue, DIR/irq, DIR/prq, DIR/scenario and DIR/trace.
  * walk: for each PGTT kind, level count, page size and mode, a valid table
  * set built by the harness's own template operation, with requests of every
  * access kind, a DMA and a warm replay; plus configurations with small
@@ -11,6 +11,9 @@
  * ESIRTPS with the stale checker): remapped and posted entries with their
  * descriptors, compatibility format, misaligned messages, raw entries with
  * reserved bits, IEC invalidations of each granularity and SIRTP.
+ * prq: page requests under each PGTT kind (groups, stop markers, with and
+ * without PASID), overflow with and without a last request, each refusal
+ * (PRE, DTE, PASIDE, FPD, P, legacy, abort, translation off), no ECAP.PRS.
  * scenario: small siov-sim scenarios.
  * trace: a trace of every record kind, in the text and the binary form.
  * Template bytes are sized by running the builder itself (fz_template on a
@@ -438,17 +441,116 @@ static void irq_seeds(struct seed *s, const char *dir)
     irq_write(s, dir, "esirtps-sirtp");
 }
 
+/* ------------------------------------------------------------- prq seeds */
+/* Start a page-request seed: configuration, the harness's own byte, the
+   queue byte, the root page and the number of templates that follow. */
+static void prq_begin(struct seed *s, uint8_t own, uint8_t qbyte, uint8_t ntpl)
+{
+    static const uint8_t cfg_all[5] = {0, 0, 7, 0, 0};
+    s->n = 0;
+    put(s, cfg_all, 5);
+    u8(s, own), u8(s, qbyte), u8(s, 1), u8(s, ntpl);
+    struct fz_in in = {cfg_all, 5};
+    struct siov_iommu_config c;
+    unsigned ttm;
+    bool te;
+    fz_config(&in, &c, &ttm, &te);
+    s->m = fz_mem_new();
+    s->u = fz_unit_new(s->m, &c, SIOV_PAGE_SIZE, ttm, te);
+    if (!s->u)
+        abort();
+    s->bld = (struct fz_builder){.u = s->u, .in = &s->in, .bump = 1};
+}
+
+/* A request from target t (k: bit 1 its PASID, bits 2-5 access, bit 6
+   last, bit 7 with 6 and 1 a stop marker), count requests in a row. */
+static void prq_req(struct seed *s, unsigned count, uint8_t k, uint8_t t, uint32_t off, uint16_t prgi)
+{
+    u8(s, count > 1 ? (uint8_t)(2 | (count - 1) << 3) : 0);
+    u8(s, (uint8_t)(k & ~1u)), u8(s, t), u32(s, off), u16(s, prgi);
+}
+
+static void prq_reg(struct seed *s, unsigned which, uint16_t v)
+{
+    u8(s, 4), u8(s, (uint8_t)which), u16(s, v);
+}
+
+static void prq_write(struct seed *s, const char *dir, const char *name)
+{
+    char full[64];
+    snprintf(full, sizeof full, "prq-%s", name);
+    finish(s, dir, full);
+}
+
+static void prq_seeds(struct seed *s, const char *dir)
+{
+    static const char *kinds[4] = {"sl", "fl", "nested", "pt"};
+    char name[48];
+    for (unsigned kind = 0; kind < 4; kind++) {
+        prq_begin(s, 4, 61, 2);
+        uint8_t hdr[7] = {(uint8_t)kind, 16, 0x20, 0x0F, (uint8_t)(1 + kind), 2, 2};
+        tpl(s, hdr, 0x12345, 3, false);
+        hdr[5] = 3, hdr[6] = 0;
+        tpl(s, hdr, 0x40000, 9, false);
+        prq_req(s, 1, 0x02 | 1 << 2 | 0x40, 0, 0x10, 5);          /* read, PASID, last */
+        prq_req(s, 1, 0x02 | 0xF << 2 | 0x40, 0, 0x10, 6);        /* RWXP */
+        prq_req(s, 1, 2 << 2 | 0x40, 1, 0, 7);                    /* without PASID */
+        prq_req(s, 4, 0x02 | 2 << 2 | 0x40, 0, 0, 8);             /* a group of four */
+        prq_req(s, 1, 0x02 | 0x40 | 0x80, 0, 0, 0);               /* stop marker */
+        prq_reg(s, 3, 3), prq_reg(s, 0, 0xA0);                    /* PRS cleared, PQH moved */
+        prq_req(s, 1, 0x02 | 1 << 2 | 0x40, 0, 0x10, 9);
+        snprintf(name, sizeof name, "queue-%s", kinds[kind]);
+        prq_write(s, dir, name);
+    }
+    /* overflow: head one slot past the tail, then PRO, then cleared */
+    for (unsigned lpig = 0; lpig < 2; lpig++) {
+        prq_begin(s, (uint8_t)(lpig ? 0 : 4), 61, 1);
+        uint8_t hdr[7] = {0, 16, 0x20, 0x0F, 1, 2, 2};
+        tpl(s, hdr, 0x100, 3, false);
+        prq_reg(s, 0, 0x40);
+        prq_req(s, 3, (uint8_t)(0x02 | 1 << 2 | (lpig ? 0x40 : 0)), 0, 0, 1);
+        prq_req(s, 1, 0x02 | 0x40 | 0x80, 0, 0, 0); /* stop marker on a full queue */
+        prq_reg(s, 3, 2), prq_reg(s, 0, 0x20);
+        prq_req(s, 2, 0x02 | 1 << 2 | 0x40, 0, 0, 2);
+        prq_reg(s, 4, 0); /* PECTL unmasked with IP pending */
+        prq_write(s, dir, lpig ? "overflow-lpig" : "overflow");
+    }
+    /* refusals: PRE clear (SCT.8), DTE clear (SCT.4), PASIDE, FPD, P; legacy
+       (RTA.3), abort (RTA.4), translation off; then no ECAP.PRS at all */
+    prq_begin(s, 0, 61, 1);
+    uint8_t hdr[7] = {1, 16, 0x20, 0x0F, 1, 2, 2};
+    tpl(s, hdr, 0x100, 3, false);
+    for (unsigned bit = 0; bit < 5; bit++) {
+        u8(s, 3), u8(s, (uint8_t)bit);
+        prq_req(s, 1, 0x02 | 1 << 2 | 0x40, 0, 0, (uint16_t)bit);
+        u8(s, 3), u8(s, (uint8_t)bit);
+    }
+    for (unsigned ttm = 0; ttm < 4; ttm++) {
+        u8(s, 6), u8(s, (uint8_t)(ttm ^ 1));
+        prq_req(s, 1, 0x02 | 1 << 2 | 0x40, 0, 0, 3);
+    }
+    u8(s, 6), u8(s, 1 | 4); /* scalable, translation off */
+    prq_req(s, 1, 0x02 | 1 << 2 | 0x40, 0, 0, 4);
+    prq_write(s, dir, "refusals");
+    prq_begin(s, 1, 61, 1);
+    tpl(s, hdr, 0x100, 3, false);
+    prq_req(s, 1, 0x02 | 1 << 2 | 0x40, 0, 0, 1);
+    prq_reg(s, 2, 0xD001);
+    prq_write(s, dir, "no-prs");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/irq, DIR/scenario, DIR/trace)\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR  (writes DIR/walk, DIR/queue, DIR/irq, DIR/prq, DIR/scenario, DIR/trace)\n", argv[0]);
         return 2;
     }
-    char walk[480], queue[480], scen[480], irq[480], trace[480];
+    char walk[480], queue[480], scen[480], irq[480], prq[480], trace[480];
     snprintf(walk, sizeof walk, "%s/walk", argv[1]);
     snprintf(queue, sizeof queue, "%s/queue", argv[1]);
     snprintf(scen, sizeof scen, "%s/scenario", argv[1]);
     snprintf(irq, sizeof irq, "%s/irq", argv[1]);
+    snprintf(prq, sizeof prq, "%s/prq", argv[1]);
     snprintf(trace, sizeof trace, "%s/trace", argv[1]);
     mkdir_p(argv[1]);
     mkdir_p(trace);
@@ -456,11 +558,13 @@ int main(int argc, char **argv)
     mkdir_p(queue);
     mkdir_p(scen);
     mkdir_p(irq);
+    mkdir_p(prq);
     static struct seed s;
     walk_seeds(&s, walk);
     queue_seeds(&s, queue);
     scenario_seeds(scen);
     irq_seeds(&s, irq);
+    prq_seeds(&s, prq);
     trace_seeds(trace);
     return 0;
 }

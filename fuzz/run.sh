@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run one fuzz harness for a bounded time over its working corpus.
 #   fuzz/run.sh HARNESS SECONDS [libFuzzer options...]
-# HARNESS is fuzz_walk, fuzz_queue, fuzz_irq, fuzz_scenario or fuzz_trace, built in $FUZZ_BUILD
+# HARNESS is fuzz_walk, fuzz_queue, fuzz_irq, fuzz_prq, fuzz_scenario or fuzz_trace, built in $FUZZ_BUILD
 # (default build-fuzz); its corpus is $FUZZ_BUILD/corpus-<kind> (seeded from
 # $FUZZ_BUILD/corpus-seed/<kind> when present), its log $FUZZ_BUILD/<harness>.log,
 # its reproducers $FUZZ_BUILD/fuzz-artifacts/<harness>-*. Prints executions

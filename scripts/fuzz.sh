@@ -25,7 +25,7 @@ ninja -C "$build"
 
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
-  for h in fuzz_walk fuzz_queue fuzz_irq fuzz_scenario fuzz_trace; do
+  for h in fuzz_walk fuzz_queue fuzz_irq fuzz_prq fuzz_scenario fuzz_trace; do
     [ -x "$build/fuzz/$h" ] && harnesses+=("$h")
   done
 fi

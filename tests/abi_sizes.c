@@ -27,6 +27,7 @@ int main(void)
     SHOW(siov_atc_abi);
     SHOW(siov_irq);
     SHOW(siov_msi);
+    SHOW(siov_page_request);
     SHOW(siov_trace_rec);
     SHOW(siov_atc_config);
     return 0;

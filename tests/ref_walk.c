@@ -201,8 +201,10 @@ struct walk {
     uint32_t pasid;  /* the request's PASID, or SIOV_NO_PASID */
     uint64_t addr;
     unsigned access; /* SIOV_ACCESS_*; EXEC/PRIV cleared for requests without PASID */
-    unsigned at;     /* the request's AT field: 0 untranslated, 1 translation request, 2 translated */
+    unsigned at;     /* the request's AT field: 0 untranslated, 1 translation request, 2 translated;
+                        REF_AT_PAGE_REQ for a page request */
 };
+#define REF_AT_PAGE_REQ 3u
 
 /* A PASID-table entry decoded once (a legacy context entry decodes to SL or PT). */
 struct pe {
@@ -215,7 +217,7 @@ struct pe {
 
 /* A scalable-mode context entry, decoded. */
 struct ce {
-    bool paside;
+    bool paside, pre;
     unsigned pdts;
     uint32_t rid_pasid;
     uint64_t pasid_dir;
@@ -376,11 +378,13 @@ static siov_fault sm_context_entry(struct walk *w, uint64_t ctp, struct ce *ce)
         return SIOV_FAULT_SCT_3;
     if (((c[0] & SCE0_DTE) && !ecap(w, ECAP_DT)) ||
         ((c[0] & SCE0_PRE) && !ecap(w, ECAP_PRS)) ||
+        ((c[0] & SCE0_PRE) && !(c[0] & SCE0_DTE)) || /* PRE needs DTE (facts 14.1) */
         ((c[1] & SCE1_RID_PRIV) && !ecap(w, ECAP_RPRIVS)))
         return SIOV_FAULT_SCT_4;
-    if (w->at && !(c[0] & SCE0_DTE))
+    if ((w->at == 1 || w->at == 2) && !(c[0] & SCE0_DTE))
         return SIOV_FAULT_SCT_5; /* translation and translated requests need DTE */
     ce->paside = (c[0] & SCE0_PASIDE) != 0;
+    ce->pre = (c[0] & SCE0_PRE) != 0;
     ce->pdts = (unsigned)fld(c[0], SCE0_PDTS);
     ce->rid_pasid = (uint32_t)fld(c[1], SCE1_RID_PASID);
     ce->pasid_dir = c[0] & SCE0_PASIDDIRPTR;
@@ -1021,5 +1025,46 @@ siov_fault ref_translated(const struct ref_unit *u, siov_sid sid, uint32_t pasid
     if (!f)
         r->x = (struct siov_xlate){addr, PAGE_4K, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC,
                                    r->legacy ? pe.did : 0};
+    return r->fault = f;
+}
+
+/* --------------------------------------------------------- page requests */
+
+/* A page request's checks (facts 14.4, 14.7: Table 30's page-request
+   column): the root-table state (legacy mode RTA.3), the root and context
+   entries, PRE (SCT.8), then the PASID (RID_PASID without one) through the
+   directory to its entry. No paging structure is read. */
+siov_fault ref_page_request(const struct ref_unit *u, siov_sid sid, uint32_t pasid, struct ref_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (pasid != SIOV_NO_PASID && pasid > SIOV_PASID_MAX)
+        return r->fault = SIOV_FAULT_SGN_10;
+    if (!(u->ecap & ECAP_PRS) || !(u->gsts & GSTS_TES))
+        return r->fault = SIOV_ERR_BUS;
+    struct walk w = {u, r, sid, pasid, 0, SIOV_ACCESS_READ, REF_AT_PAGE_REQ};
+    siov_fault f = check_rtaddr(&w);
+    r->legacy = fld(u->rtaddr, RTADDR_TTM) == TTM_LEGACY;
+    if (f == SIOV_FAULT_RTA_2 || (!f && r->legacy))
+        return r->fault = SIOV_FAULT_RTA_3;
+    uint64_t ctp = 0, tbl = 0;
+    uint32_t looked = 0;
+    struct ce ce = {0};
+    struct pe pe = {0};
+    if (!f)
+        f = sm_root_entry(&w, &ctp);
+    if (!f)
+        f = sm_context_entry(&w, ctp, &ce);
+    if (!f && !ce.pre)
+        f = SIOV_FAULT_SCT_8;
+    if (!f)
+        f = sm_pasid_select(&w, &ce, &looked);
+    if (!f)
+        f = pasid_dir_entry(&w, &ce, looked, &tbl);
+    if (!f)
+        f = pasid_table_entry(&w, tbl, looked, &pe);
+    if (!f) {
+        r->pgtt = pe.pgtt;
+        r->x.did = pe.did;
+    }
     return r->fault = f;
 }

@@ -12,7 +12,8 @@
  * maps writable). RTADDR is the register as software wrote it: the caller
  * must have latched it with GCMD.SRTP. ref_translate models untranslated
  * requests (no SIOV_ACCESS_ATS_REQ / SIOV_ACCESS_TRANSLATED);
- * ref_ats_translate and ref_translated the two other kinds (facts 13).
+ * ref_ats_translate and ref_translated the two other kinds (facts 13), and
+ * ref_page_request the checks of a page request (facts 14).
  */
 #ifndef SIOV_REF_WALK_H
 #define SIOV_REF_WALK_H
@@ -93,6 +94,12 @@ siov_fault ref_ats_translate(const struct ref_unit *u, siov_sid sid, uint32_t pa
    DID the legacy context entry's (0 in scalable mode). */
 siov_fault ref_translated(const struct ref_unit *u, siov_sid sid, uint32_t pasid, uint64_t addr,
                           struct ref_result *r);
+
+/* A page request (facts 14.4, 14.7): SIOV_OK when the unit accepts it for
+   the queue (r->pgtt and r->x.did name the PASID entry, for the implicit
+   invalidation), or Table 30's fault; SIOV_ERR_BUS without ECAP.PRS or with
+   translation disabled; SGN.10 for a PASID above 20 bits. */
+siov_fault ref_page_request(const struct ref_unit *u, siov_sid sid, uint32_t pasid, struct ref_result *r);
 
 /* Name of a ref_kind, for diagnostics. */
 const char *ref_kind_name(unsigned kind);

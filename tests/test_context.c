@@ -53,7 +53,7 @@ static bool not_qualified(siov_fault f)
     }
 }
 
-enum { CFG_DEFAULT, CFG_NO_DT, CFG_NO_PT, CFG_HAW39, CFG_ALL_SAGAW };
+enum { CFG_DEFAULT, CFG_NO_DT, CFG_NO_PT, CFG_HAW39, CFG_ALL_SAGAW, CFG_NO_PRS };
 
 static struct tl *unit(unsigned cfgmod)
 {
@@ -64,6 +64,7 @@ static struct tl *unit(unsigned cfgmod)
     case CFG_NO_PT: cfg.pass_through = false; break;
     case CFG_HAW39: cfg.haw = 39; break;
     case CFG_ALL_SAGAW: cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL; break;
+    case CFG_NO_PRS: cfg.page_requests = false; break;
     default: break;
     }
     return tl_new_sized(&cfg, MEM_SIZE);
@@ -293,7 +294,11 @@ static const struct ctx_case sm_cases[] = {
     CASE("ctx qw3 nonzero", CTX3, ~0ull, EACH, SIOV_FAULT_SCT_3, .upper = true, .pasid = true),
     CASE("DTE without DT", CTX0, SIOV_SCE0_DTE, 1, SIOV_FAULT_SCT_4, .cfgmod = CFG_NO_DT),
     CASE("DTE=0 without DT", CTX0, SIOV_SCE0_DTE, 0, SIOV_OK, .cfgmod = CFG_NO_DT),
-    CASE("PRE without PRS", CTX0, SIOV_SCE0_PRE, 1, SIOV_FAULT_SCT_4),
+    CASE("PRE without PRS", CTX0, SIOV_SCE0_PRE, 1, SIOV_FAULT_SCT_4, .cfgmod = CFG_NO_PRS),
+    /* the field spans DTE (bit 2) and PRE (bit 4): 4 sets PRE alone */
+    CASE("PRE with DTE=0", CTX0, SIOV_SCE0_DTE | SIOV_SCE0_PRE, 4, SIOV_FAULT_SCT_4),
+    CASE("PRE with DTE=0, with PASID", CTX0, SIOV_SCE0_DTE | SIOV_SCE0_PRE, 4, SIOV_FAULT_SCT_4, .pasid = true),
+    CASE("PRE with DTE (allowed)", CTX0, SIOV_SCE0_PRE, 1, SIOV_OK),
     CASE("RID_PRIV without RPRIVS", CTX1, SIOV_SCE1_RID_PRIV, 1, SIOV_FAULT_SCT_4),
     CASE("ATS request, DTE=0", CTX0, SIOV_SCE0_DTE, 0, SIOV_FAULT_SCT_5,
      .access = SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ),

@@ -116,8 +116,16 @@ static void test_bringup_registers(void **state)
     assert_int_equal(irta & ~SIOV_IRTA_IRTA, SIOV_IRTA_EIME | 7);
     assert_int_equal(s.inv_iec, 1); /* global, after SIRTP (no CAP.ESIRTPS) */
     assert_int_equal(reg(f, SIOV_REG_FECTL, 4), SIOV_ECTL_IM); /* masked until the embedder names a message */
-    /* root, queue, status and interrupt table pages come from the pool */
-    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 4);
+    /* the page request queue (ECAP.PRS): one page, empty, its event masked (polled) */
+    uint64_t pqa = reg(f, SIOV_REG_PQA, 8);
+    assert_true(in_pool(pqa & SIOV_PQA_PQA));
+    assert_int_equal(siov_get(pqa, SIOV_PQA_PQS), 0);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 0);
+    assert_int_equal(reg(f, SIOV_REG_PQT, 8), 0);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    assert_int_equal(reg(f, SIOV_REG_PECTL, 4), SIOV_ECTL_IM);
+    /* root, queue, status, interrupt table and page request queue pages come from the pool */
+    assert_int_equal(siov_driver_pool_avail(f->drv), POOL_PAGES - 5);
     /* no device set up: the root entry half is not present */
     struct siov_xlate x;
     assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 0x1000, &x), SIOV_FAULT_SRT_2);
@@ -185,15 +193,16 @@ static void test_new_bad_args(void **state)
     assert_int_equal(errno, EINVAL);
     assert_null(siov_driver_new(iommu, NULL, POOL_BASE, POOL_SIZE));
     errno = 0;
-    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096)); /* root, queue, status, IRT need 4 */
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 4 * 4096)); /* root, queue, status, IRT, PRQ need 5 */
     assert_int_equal(errno, EINVAL);
-    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 4 * 4096)); /* 3 whole pages after rounding */
-    assert_null(siov_driver_new(iommu, mem, MEM_SIZE - 4096, 4 * 4096)); /* beyond memory */
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE + 1, 5 * 4096)); /* 4 whole pages after rounding */
+    assert_null(siov_driver_new(iommu, mem, MEM_SIZE - 4096, 5 * 4096)); /* beyond memory */
     assert_null(siov_driver_new(iommu, mem, UINT64_MAX - 4095, 8192));  /* wraps */
     /* nothing was programmed */
     assert_int_equal(siov_mmio_read(iommu, SIOV_REG_GSTS, 4), 0);
-    /* a pool of exactly 4 pages brings the unit up, and every later table allocation fails */
-    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 4 * 4096);
+    assert_int_equal(siov_mmio_read(iommu, SIOV_REG_PQA, 8), 0);
+    /* a pool of exactly 5 pages brings the unit up, and every later table allocation fails */
+    struct siov_driver *drv = siov_driver_new(iommu, mem, POOL_BASE, 5 * 4096);
     assert_non_null(drv);
     assert_int_equal(siov_driver_pool_avail(drv), 0);
     assert_int_equal(siov_dev_enable_aux(drv, SID_A), -ENOMEM);
@@ -211,10 +220,11 @@ static void test_new_bad_args(void **state)
     assert_int_equal(siov_dev_enable_aux(NULL, SID_A), -EINVAL);
     assert_int_equal(siov_dev_disable_aux(NULL, SID_A), -EINVAL);
     siov_iommu_free(iommu);
-    /* without interrupt remapping 3 pages do */
+    /* without interrupt remapping or page requests 3 pages do */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.irq_remapping = false;
+    cfg.page_requests = false;
     iommu = siov_iommu_new(mem, &cfg);
     drv = siov_driver_new(iommu, mem, POOL_BASE, 3 * 4096);
     assert_non_null(drv);
@@ -432,7 +442,7 @@ static void test_pool_sizing(void **state)
         assert_int_equal(avail - siov_driver_pool_avail(f->drv), (n)); \
         avail = siov_driver_pool_avail(f->drv);                        \
     } while (0)
-        assert_int_equal(POOL_PAGES - avail, 4); /* root table, queue, status word, interrupt table */
+        assert_int_equal(POOL_PAGES - avail, 5); /* root table, queue, status word, interrupt table, PRQ */
         TAKES(1 + dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0)); /* context table, directory */
         TAKES(dir, assert_int_equal(siov_dev_enable_aux(f->drv, SID_B), 0));
         struct siov_domain *sl, *pt;

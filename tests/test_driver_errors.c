@@ -239,25 +239,25 @@ static void test_map_overlap(void **state)
 static void test_pool_exhausted(void **state)
 {
     (void)state;
-    /* 4 pages for bring-up (with the interrupt remapping table), 1 for the
-       domain's root, 1 more: a 4K map needs 3 */
-    struct fx *f = fx_new_with(NULL, 6 * 4096);
+    /* 5 pages for bring-up (with the interrupt remapping table and the page
+       request queue), 1 for the domain's root, 1 more: a 4K map needs 3 */
+    struct fx *f = fx_new_with(NULL, 7 * 4096);
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
     assert_non_null(d);
-    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 6)");
+    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 7)");
     assert_int_equal(siov_driver_pool_avail(f->drv), 1); /* rolled back */
     assert_non_null(siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL));
     FAILS_NULL(f, siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL), ENOMEM,
-               "table pool exhausted: 1 page needed, 0 free (of 6)");
+               "table pool exhausted: 1 page needed, 0 free (of 7)");
     /* a device needs its context table and a 32-page PASID directory */
-    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 6)");
+    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 1 page needed, 0 free (of 7)");
     fx_free(f);
 
     f = fx_new_with(NULL, 20 * 4096);
-    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 15 free (of 20)");
+    FAILS(f, siov_dev_enable_aux(f->drv, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 14 free (of 20)");
     struct siov_domain *pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH);
-    FAILS(f, siov_attach(pt, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 15 free (of 20)");
-    assert_int_equal(siov_driver_pool_avail(f->drv), 16);
+    FAILS(f, siov_attach(pt, SID_A), ENOMEM, "table pool exhausted: 32 pages needed, 14 free (of 20)");
+    assert_int_equal(siov_driver_pool_avail(f->drv), 15);
     fx_free(f);
 }
 
@@ -266,13 +266,13 @@ static void test_guest_memory_fails(void **state)
     (void)state;
     struct fx *f = fx_new();
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
-    uint64_t next = POOL_BASE + 5 * 4096; /* the lowest free pool page: 4 for bring-up, 1 root */
+    uint64_t next = POOL_BASE + 6 * 4096; /* the lowest free pool page: 5 for bring-up, 1 root */
     assert_int_equal(siov_mem_fail_range(f->mem, next, 4096, SIOV_MEM_FAIL_WRITE), 0);
-    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x105000 is not writable");
-    assert_int_equal(siov_mem_fail_range(f->mem, POOL_BASE + 4 * 4096, 4096, SIOV_MEM_FAIL_READ), 0);
-    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x104000 is not readable");
+    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x106000 is not writable");
+    assert_int_equal(siov_mem_fail_range(f->mem, POOL_BASE + 5 * 4096, 4096, SIOV_MEM_FAIL_READ), 0);
+    FAILS(f, siov_domain_map(d, 0, DATA, 0x1000, RW), EFAULT, "guest memory at 0x105000 is not readable");
     uint64_t pa = 0;
-    FAILS(f, siov_domain_iova_to_phys(d, 0, &pa), EFAULT, "guest memory at 0x104000 is not readable");
+    FAILS(f, siov_domain_iova_to_phys(d, 0, &pa), EFAULT, "guest memory at 0x105000 is not readable");
     assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
     fx_free(f);
 }
@@ -481,6 +481,11 @@ static void test_aux(void **state)
     fx_free(f);
 }
 
+static void no_prs(struct siov_iommu_config *c)
+{
+    c->page_requests = false;
+}
+
 static void test_aux_without_pasids(void **state)
 {
     (void)state;
@@ -491,6 +496,66 @@ static void test_aux_without_pasids(void **state)
     FAILS(f, siov_dev_disable_aux(f->drv, SID_A), ENODEV, msg);
     FAILS(f, siov_attach(d, SID_B), 0, msg); /* legacy attach works; the text stays */
     FAILS(f, siov_aux_attach(d, SID_B), ENODEV, msg);
+    fx_free(f);
+}
+
+/* ------------------------------------------------------ page requests */
+static unsigned nested_handler(void *opaque, struct siov_domain *dom, siov_sid sid,
+                               const struct siov_page_request *req)
+{
+    (void)dom, (void)sid, (void)req;
+    struct fx *f = opaque;
+    assert_int_equal(siov_driver_service_prq(f->drv), -EBUSY);
+    assert_int_equal(siov_dev_disable_pri(f->drv, SID_A), -EBUSY);
+    return SIOV_PRQ_SUCCESS;
+}
+
+static void test_page_requests(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_pri(NULL, SID_A), -EINVAL);
+    assert_int_equal(siov_dev_disable_pri(NULL, SID_A), -EINVAL);
+    assert_int_equal(siov_driver_set_prq_handler(NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(siov_driver_service_prq(NULL), -EINVAL);
+    assert_int_equal(siov_driver_set_prq_msi(NULL, 0, 0), -EINVAL);
+    assert_string_equal(why(f), "");
+    FAILS(f, siov_dev_enable_pri(f->drv, SID_A), EINVAL, "ATS is not enabled on 00:05.0: page requests need it");
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    FAILS(f, siov_dev_enable_pri(f->drv, SID_A), EINVAL, "ATS is not enabled on 00:05.0: page requests need it");
+    FAILS(f, siov_dev_disable_pri(f->drv, SID_A), EINVAL, "page requests not enabled on 00:05.0");
+    FAILS(f, siov_driver_set_prq_msi(f->drv, 0xFEE00002, 0), EINVAL, "address 0xfee00002 not DWORD aligned");
+    FAILS(f, siov_driver_set_prq_msi(f->drv, 0xFEE00000, 0x10000), EINVAL, "data 0x10000 wider than 16 bits");
+    assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_PECTL, 4), SIOV_ECTL_IM); /* nothing changed */
+    /* from inside the handler, servicing and disabling are refused; the outer call goes on */
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), 0);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_aux_attach(d, SID_A), 0);
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, nested_handler, f), 0);
+    struct siov_page_request r = {(uint32_t)siov_aux_pasid(d), 0x1000, SIOV_ACCESS_READ, 1, true, false};
+    assert_int_equal(siov_page_request(f->iommu, SID_A, &r), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_string_equal(why(f), "the page request queue is being serviced (a call from the handler)");
+    /* the queue unreadable */
+    uint64_t prq = siov_mmio_read(f->iommu, SIOV_REG_PQA, 8) & SIOV_PQA_PQA;
+    assert_int_equal(siov_page_request(f->iommu, SID_A, &r), SIOV_OK);
+    assert_int_equal(siov_mem_fail_range(f->mem, prq, 4096, SIOV_MEM_FAIL_READ), 0);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not readable", (unsigned long long)prq + 32);
+    FAILS(f, siov_driver_service_prq(f->drv), EFAULT, msg);
+    assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_PQH, 8), 32); /* stays on it */
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    fx_free(f);
+    /* a unit without page requests */
+    f = fx_new_with(no_prs, POOL_SIZE);
+    const char *msg2 = "the unit has no page request support (ECAP.PRS)";
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    FAILS(f, siov_dev_enable_pri(f->drv, SID_A), ENODEV, msg2);
+    FAILS(f, siov_dev_disable_pri(f->drv, SID_A), ENODEV, msg2);
+    FAILS(f, siov_driver_service_prq(f->drv), ENODEV, msg2);
+    FAILS(f, siov_driver_set_prq_msi(f->drv, 0xFEE00000, 0), ENODEV, msg2);
     fx_free(f);
 }
 
@@ -513,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_attach_legacy_memory),
         cmocka_unit_test(test_aux),
         cmocka_unit_test(test_aux_without_pasids),
+        cmocka_unit_test(test_page_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -752,9 +752,12 @@ struct bad {
 /* A good wait, the bad descriptor, another wait: the first completes, the
    queue stops on the bad one with IQE and the fault event; after software
    replaces it and clears IQE, the queue resumes from IQH. */
-static void bad_case(const struct bad *b)
+static void bad_case(const struct bad *b, bool prs)
 {
-    struct tl *t = unit(NULL);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.page_requests = prs;
+    struct tl *t = unit(&cfg);
     struct q q;
     q_init(&q, t, b->dw, 0);
     wr32(t, SIOV_REG_FEADDR, 0xFEE00000);
@@ -798,8 +801,19 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"unknown type 0xF", true, {siov_dsc_make_type(0xF)}, SIOV_IQEI_TYPE},
         {"type 0", false, {0}, SIOV_IQEI_TYPE},
         {"type 0x71", true, {siov_dsc_make_type(0x71)}, SIOV_IQEI_TYPE},
-        /* page requests are not modelled (ECAP.PRS=0), nor HPT (ECAP.HPTS=0) */
-        {"page-group response", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP)}, SIOV_IQEI_TYPE},
+        /* the page group response needs ECAP.PRS; HPT is not modelled (ECAP.HPTS=0) */
+        {"page-group response in legacy mode", false, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP)}, SIOV_IQEI_TTM},
+        {"page-group response bit 5 (PDP in rev 3)", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP) | SIOV_BIT(5)},
+         SIOV_IQEI_RSVD},
+        {"page-group response bit 8", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP) | SIOV_BIT(8)}, SIOV_IQEI_RSVD},
+        {"page-group response bit 52", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP) | SIOV_BIT(52)},
+         SIOV_IQEI_RSVD},
+        {"page-group response qw1 bit 0", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP), SIOV_BIT(0)},
+         SIOV_IQEI_RSVD},
+        {"page-group response qw1 bit 12", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP), SIOV_BIT(12)},
+         SIOV_IQEI_RSVD},
+        {"page-group response qw2 (private data in rev 3)", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP), 0, 1},
+         SIOV_IQEI_RSVD},
         {"HPT-cache invalidate", true, {siov_dsc_make_type(SIOV_DSC_HPT_INV)}, SIOV_IQEI_TYPE},
         /* a 128-bit queue here is a legacy-mode one (TTM=00): Table 26 takes types 1-5 only */
         {"PIOTLB in legacy mode", false, {d_piotlb(2, 1, 1)}, SIOV_IQEI_TTM},
@@ -821,7 +835,6 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"devtlb qw1 reserved bit 1", true, {siov_dsc_make_type(SIOV_DSC_DEVTLB), SIOV_BIT(1)}, SIOV_IQEI_RSVD},
         {"iec reserved bit 5", false, {siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_BIT(5)}, SIOV_IQEI_RSVD},
         {"wait reserved bit 8", true, {wait_sw | SIOV_BIT(8), STATUS_GPA}, SIOV_IQEI_RSVD},
-        {"wait PD without PDS", false, {wait_sw | SIOV_WAIT0_PD, STATUS_GPA}, SIOV_IQEI_RSVD},
         {"wait address bit 0", true, {wait_sw, STATUS_GPA | 1}, SIOV_IQEI_RSVD},
         {"piotlb reserved bit 6", true, {d_piotlb(2, 1, 1) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
         {"piotlb G=00", true, {d_piotlb(0, 1, 1)}, SIOV_IQEI_RSVD},
@@ -834,7 +847,15 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"pdevtlb qw1 reserved bit 5", true, {siov_dsc_make_type(SIOV_DSC_PDEVTLB), SIOV_BIT(5)}, SIOV_IQEI_RSVD},
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        bad_case(&cases[i]);
+        bad_case(&cases[i], true);
+    /* a unit without page requests (ECAP.PRS, PDS) */
+    const struct bad no_prs[] = {
+        {"page-group response without PRS", true, {siov_dsc_make_type(SIOV_DSC_PGRP_RESP)}, SIOV_IQEI_TYPE},
+        {"wait PD without PDS", false, {wait_sw | SIOV_WAIT0_PD, STATUS_GPA}, SIOV_IQEI_RSVD},
+        {"wait PD without PDS, 256-bit", true, {wait_sw | SIOV_WAIT0_PD, STATUS_GPA}, SIOV_IQEI_RSVD},
+    };
+    for (unsigned i = 0; i < sizeof(no_prs) / sizeof(no_prs[0]); i++)
+        bad_case(&no_prs[i], false);
 }
 
 static void test_bad_tail_and_fetch(void **state)

@@ -11,13 +11,14 @@ static void wr(struct tl *t, uint64_t off, uint64_t v, unsigned size) { siov_mmi
 
 /* Default CAP/ECAP, as literal values worked out by hand from spec 10.4.2/10.4.3:
    CAP  ND=6 SAGAW=0100b MGAW=47 FRO=0x22 SLLPS=11b PSI NFR=7 MAMV=18 FL1GP PI FL5LP
-   ECAP QI DT IR EIM PT IRO=0xF MHMV=15 NEST ERS SRS NWFS PSS=19 PASID SMTS SLADS SLTS FLTS SMPWCS RPS ADMS */
+   ECAP QI DT IR EIM PT IRO=0xF MHMV=15 NEST PRS ERS SRS NWFS PSS=19 PASID PDS SMTS SLADS SLTS FLTS SMPWCS
+        RPS ADMS SMS */
 static void cap_ecap_defaults_literal(void **state)
 {
     (void)state;
     struct tl *t = tl_new(NULL);
     assert_int_equal(rd(t, SIOV_REG_CAP, 8), 0x1912078c222f0406ull);
-    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x13e99ac4f00f5eull);
+    assert_int_equal(rd(t, SIOV_REG_ECAP, 8), 0x413ed9ae4f00f5eull);
     assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x10);
     /* 4-byte reads of either half */
     assert_int_equal(rd(t, SIOV_REG_CAP, 4), 0x222f0406u);
@@ -54,6 +55,7 @@ static void cap_ecap_follow_config(void **state)
     assert_int_equal(siov_get(ecap, SIOV_ECAP_IRO) * 16, SIOV_REG_IVA);
     assert_false(ecap & (SIOV_ECAP_FLTS | SIOV_ECAP_NEST | SIOV_ECAP_DT | SIOV_ECAP_ADMS | SIOV_ECAP_RPS |
                          SIOV_ECAP_SLADS));
+    assert_false(ecap & (SIOV_ECAP_PRS | SIOV_ECAP_PDS | SIOV_ECAP_SMS)); /* page requests need DT */
     assert_true(ecap & (SIOV_ECAP_SLTS | SIOV_ECAP_SMTS | SIOV_ECAP_PASID));
     assert_int_equal(rd(t, SIOV_REG_VER, 4), 0x31);
     tl_free(t);
@@ -63,6 +65,15 @@ static void cap_ecap_follow_config(void **state)
     t = tl_new(&cfg);
     ecap = rd(t, SIOV_REG_ECAP, 8);
     assert_false(ecap & (SIOV_ECAP_SMTS | SIOV_ECAP_PASID | SIOV_ECAP_PSS));
+    assert_false(ecap & (SIOV_ECAP_PRS | SIOV_ECAP_PDS | SIOV_ECAP_SMS)); /* and scalable mode */
+    tl_free(t);
+
+    siov_iommu_config_default(&cfg);
+    cfg.page_requests = false;
+    t = tl_new(&cfg);
+    ecap = rd(t, SIOV_REG_ECAP, 8);
+    assert_false(ecap & (SIOV_ECAP_PRS | SIOV_ECAP_PDS | SIOV_ECAP_SMS));
+    assert_true(ecap & SIOV_ECAP_DT);
     tl_free(t);
 }
 

@@ -410,10 +410,10 @@ static void test_cap_ecap_literal(void **state)
     /* FL5LP (60), PI (59), FL1GP (56), MAMV=18 (53:48), NFR=7 (47:40), PSI (39), SLLPS=11b (37:34),
        FRO=0x22 (33:24), MGAW=47 (21:16), SAGAW=00100b (12:8, 4-level), ND=6 (2:0) */
     assert_int_equal(siov_mmio_read(t->iommu, R_CAP, 8), 0x1912078C222F0406);
-    /* ADMS (52), RPS (49), SMPWCS (48), FLTS (47), SLTS (46), SLADS (45), SMTS (43),
-       PASID (40), PSS=19 (39:35), NWFS (33), SRS (31), ERS (30), NEST (26), MHMV=15 (23:20),
-       IRO=0xF (17:8), PT (6), EIM (4), IR (3), DT (2), QI (1) */
-    assert_int_equal(siov_mmio_read(t->iommu, R_ECAP, 8), 0x0013E99AC4F00F5E);
+    /* SMS (58), ADMS (52), RPS (49), SMPWCS (48), FLTS (47), SLTS (46), SLADS (45), SMTS (43),
+       PDS (42), PASID (40), PSS=19 (39:35), NWFS (33), SRS (31), ERS (30), PRS (29), NEST (26),
+       MHMV=15 (23:20), IRO=0xF (17:8), PT (6), EIM (4), IR (3), DT (2), QI (1) */
+    assert_int_equal(siov_mmio_read(t->iommu, R_ECAP, 8), 0x0413ED9AE4F00F5E);
     tl_free(t);
 }
 

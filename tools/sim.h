@@ -16,7 +16,8 @@
  *   sim_dot.c     dump --dot: the same structures as a Graphviz graph
  *   sim_trace.c   trace start/stop: recording requests and driver markers
  *   sim_ats.c     ATS: translation requests, ATCs, device ports, completions
- *   sim_demo.c    the built-in demo scenario
+ *   sim_prq.c     page requests: PRI, the driver's handler, page responses
+ *   sim_demo.c    the built-in demo scenarios
  */
 #ifndef SIOV_SIM_H
 #define SIOV_SIM_H
@@ -61,7 +62,10 @@ struct sim_domain {
     struct sim_domain *parent;
     bool aux;                 /* aux-attached: an ADI of aux_sid */
     siov_sid aux_sid;         /* the device of its last aux attach */
+    int prq_mode;             /* SIM_PRQ_*: how 'prq-handler' answers its page requests */
 };
+/* prq-handler modes: Invalid Request (the default), map on demand, Response Failure. */
+enum { SIM_PRQ_INVALID, SIM_PRQ_MAP, SIM_PRQ_FAIL };
 #define SIM_DOMAIN_NESTED 100
 struct sim_name {
     char name[SIM_NAME_LEN];
@@ -82,16 +86,33 @@ struct sim_port {
     struct sim *s;
     siov_sid sid;
     bool used;
+    bool resp_only;     /* attached by a page request to hear its answer (no invalidations) */
     unsigned n;
     unsigned itag[SIM_PORT_PENDING];
 };
 
 /* What one ADI (a sid and PASID pair) did, for the report. */
+#define SIM_MAX_LAT 12 /* retry latencies the report lists one by one */
 struct sim_adi {
     siov_sid sid;
     uint32_t pasid;
     uint64_t ops, bytes, translations, hits, misses, faults; /* ops: DMA commands */
     siov_fault last_fault;
+    /* page requests: sent, and for each one answered by a request that
+       then succeeded, the translations the unit served meanwhile */
+    uint64_t prq_sent, retries, refused, lat_sum, lat_min, lat_max; /* refused: answers other than Success */
+    uint64_t lat[SIM_MAX_LAT];
+    bool waiting;        /* a page request was sent and no request has succeeded since */
+    uint64_t wait_since; /* the unit's translations and translation requests then */
+};
+
+/* A page response a device received. */
+#define SIM_MAX_RESP 256
+struct sim_resp {
+    siov_sid sid;
+    uint32_t pasid;
+    uint16_t prgi;
+    unsigned code;
 };
 
 /* ------------------------------------------------------------ results */
@@ -131,6 +152,9 @@ struct sim {
     struct sim_port ports[SIM_MAX_PORTS];
     bool stats_reset;       /* base was taken by "stats reset" */
     uint64_t msi_count;
+    struct sim_resp resp[SIM_MAX_RESP]; /* the last page responses, a ring */
+    unsigned nresp;                     /* received in all */
+    uint64_t prq_next;                  /* the next page 'prq-handler map-on-demand' hands out */
     struct siov_trace *trace; /* 'trace start': the trace being recorded */
     int trace_err;            /* a marker that could not be written */
     uint32_t next_dom;        /* the number the next domain gets in traces, less one */
@@ -362,12 +386,38 @@ void sim_stale_report(void *opaque, const struct siov_stale_report *r);
 void sim_ats_fini(struct sim *s);
 
 /* sim_dma.c: account a request of an ADI (stats delta since before); bytes > 0
-   makes it a DMA (the report's DMA column), 0 a translation only. */
+   makes it a DMA (the report's DMA column), 0 a translation only. A request
+   that succeeds after a page request records that retry's latency. */
 void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct siov_stats *before,
                      uint64_t bytes, siov_fault f);
+/* sim_dma.c: an ADI sent a page request (its wait starts, unless it waits already). */
+void sim_adi_page_request(struct sim *s, siov_sid sid, uint32_t pasid);
+/* sim_dma.c: an ADI received a page response; one other than Success ends its wait. */
+void sim_adi_answered(struct sim *s, siov_sid sid, uint32_t pasid, unsigned code);
+
+/* sim_prq.c: page requests and their answers. */
+int sim_cmd_enable_pri(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_disable_pri(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_page_request(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_stop_marker(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_service_prq(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_prq_handler(struct sim *s, const struct sim_args *a, struct sim_result *r);
+int sim_cmd_page_response(struct sim *s, const struct sim_args *a, struct sim_result *r);
+/* sim_prq.c: a device received a page response (opaque: the struct sim; for
+   a port's ops, the struct sim_port). */
+void sim_page_response(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code);
+void sim_port_page_response(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code);
+/* sim_prq.c: the port a page request attached to sid to hear its answer
+   goes, so that an ATC or a manual port can take sid. */
+void sim_prq_release_port(struct sim *s, siov_sid sid);
+/* sim_prq.c: a response code's name ("Success", "Invalid Request", ...), or
+   the code of a name ("success", "invalid", "failure"): 0, or -1. */
+const char *sim_prq_code_name(unsigned code, char buf[24]);
+int sim_prq_code_by_name(const char *name, unsigned *code);
 
 /* ------------------------------------------------------------ sim_demo.c */
-/* The built-in demo scenario. */
-const char *sim_demo_text(void);
+/* The built-in demo scenarios: "siov" (the default) and "sva"; NULL if none
+   is called name. */
+const char *sim_demo_text(const char *name);
 
 #endif

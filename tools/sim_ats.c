@@ -1,7 +1,8 @@
 /* siov-sim: ATS — enabling it on a device, translation requests and their
    completions, ATCs (device TLBs) translating and doing translated DMA,
    manual device ports whose invalidations a scenario completes by hand, the
-   time-out, and the stale checker's reports. */
+   time-out, and the stale checker's reports. ATCs and manual ports hand
+   their page responses to sim_prq.c's log. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,7 @@ int sim_cmd_atc_create(struct sim *s, const struct sim_args *a, struct sim_resul
     uint64_t entries = a->v[3].set ? a->v[3].num : 64;
     if (!entries || entries > (1u << 24))
         return sim_error(s, "an ATC holds 1..16M entries");
+    sim_prq_release_port(s, a->v[2].sid); /* a page request's listening port gives way */
     struct siov_atc *atc = siov_atc_new(u, a->v[2].sid, (unsigned)entries);
     char sid[16];
     if (!atc)
@@ -130,6 +132,7 @@ int sim_cmd_atc_create(struct sim *s, const struct sim_args *a, struct sim_resul
     }
     n->atc = atc;
     n->sid = a->v[2].sid;
+    siov_atc_set_page_response(atc, sim_page_response, s);
     char what[96];
     snprintf(what, sizeof(what), "atc create %s = %s %llu", n->name, sim_fmt_sid(n->sid, sid),
              (unsigned long long)entries);
@@ -323,12 +326,14 @@ int sim_cmd_port(struct sim *s, const struct sim_args *a, struct sim_result *r)
         if (!rc && p)
             p->used = false;
     } else if (sim_tok_is(a->v[1].tok, "manual")) {
+        sim_prq_release_port(s, id);
+        p = port_find(s, id);
         for (unsigned i = 0; !p && i < SIM_MAX_PORTS; i++)
             if (!s->ports[i].used)
                 p = &s->ports[i];
         if (!p)
             return sim_error(s, "at most %d manual ports", SIM_MAX_PORTS);
-        static const struct siov_device_ops ops = {port_invalidate, NULL};
+        static const struct siov_device_ops ops = {port_invalidate, sim_port_page_response};
         *p = (struct sim_port){.s = s, .sid = id};
         rc = siov_device_port(u, id, &ops, p);
         p->used = rc == 0;

@@ -102,6 +102,18 @@ static const struct sim_cmd commands[] = {
      "manual: record a device's device-TLB invalidations until 'complete'; off: detach"},
     {"complete", "sid [itag:num]", sim_cmd_complete, "a manual port completes an invalidation (every pending one)"},
     {"expire", "", sim_cmd_expire, "every outstanding device-TLB invalidation times out now (FSTS.ITE)"},
+    /* page requests */
+    {"enable-pri", "sid", sim_cmd_enable_pri, "enable page requests on a device: PRE; needs ATS (enable-ats)"},
+    {"disable-pri", "sid", sim_cmd_disable_pri, "disable page requests on a device, draining its outstanding ones"},
+    {"page-request", "sid [pasid] addr:num access options...", sim_cmd_page_request,
+     "a device asks for a page: ... ADDR r|w|rw [prg=N] [last]; the value is the fault (none when accepted)"},
+    {"stop-marker", "sid [pasid]", sim_cmd_stop_marker, "a device sends a PASID stop marker"},
+    {"service-prq", "", sim_cmd_service_prq,
+     "the driver services the page request queue now; the value is the requests handled"},
+    {"prq-handler", "mode:word [dom] [base:num]", sim_cmd_prq_handler,
+     "how the driver answers a domain's page requests: map-on-demand DOM [BASE], invalid DOM, fail DOM; or off"},
+    {"page-response", "sid [pasid] prg:num", sim_cmd_page_response,
+     "the last page response a device received for a group: success, invalid, failure (or the code)"},
 };
 
 const struct sim_cmd *sim_cmd_find(const char *name)
@@ -405,6 +417,9 @@ static int expected_value(struct sim *s, const struct sim_tok *t, struct sim_res
         return *ok_any = true, 0;
     if (sim_tok_is(t, "none"))
         return e->kind = RES_FAULT, e->fault = SIOV_OK, 0;
+    unsigned code;
+    if (t->kind == TOK_WORD && sim_prq_code_by_name(t->text, &code) == 0) /* a page response code */
+        return e->kind = RES_NUM, e->num = code, 0;
     if (sim_fault_by_name(t->text, &e->fault) == 0)
         return e->kind = RES_FAULT, 0;
     if (sim_errno_by_name(t->text, &e->err) == 0)

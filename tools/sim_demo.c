@@ -1,8 +1,12 @@
-/* siov-sim: the built-in demo, a scenario in the same language as any
-   other (siov-sim --print-demo shows it). One parent device exposes four
-   ADIs (work queues); each lives in its own aux domain with its own PASID
-   and signals through its own interrupt. The demo checks itself with
+/* siov-sim: the built-in demos, scenarios in the same language as any
+   other (siov-sim --print-demo [--demo sva] shows them). The SIOV demo: one
+   parent device exposes four ADIs (work queues); each lives in its own aux
+   domain with its own PASID and signals through its own interrupt. The SVA
+   demo: ADIs whose address spaces start empty touch pages, and the driver
+   maps them on demand through page requests. Each demo checks itself with
    'expect' lines, so it doubles as a test. */
+#include <string.h>
+
 #include "sim.h"
 
 static const char demo[] =
@@ -120,7 +124,91 @@ static const char demo[] =
     "echo \"# -- report\"\n"
     "report\n";
 
-const char *sim_demo_text(void)
+static const char sva[] =
+    "# libsiov SVA demo: demand paging for ADIs. Their address spaces start empty; a\n"
+    "# device whose translation request comes back 'not present' sends a page request,\n"
+    "# the driver maps the page and answers with a page group response, the device retries.\n"
+    "echo \"# == libsiov SVA demo: ADIs fault on unmapped pages, mapped on demand ==\"\n"
+    "memory 64M\n"
+    "driver pool=0x100000 size=7M\n"
+    "device dev = 00:02.0\n"
+    "device dev2 = 00:03.0\n"
+    "enable-aux dev\n"
+    "enable-ats dev\n"
+    "enable-pri dev\n"
+    "enable-aux dev2\n"
+    "enable-ats dev2\n"
+    "enable-pri dev2\n"
+    "echo\n"
+    "echo \"# -- three ADIs with nothing mapped (first-level tables, as a process's), one with a buffer\"\n"
+    "domain wq0 = first-level\n"
+    "domain wq1 = first-level\n"
+    "domain wq2 = first-level\n"
+    "domain io = second-level\n"
+    "map io 0x10000000 0x1800000 64K rw\n"
+    "aux-attach wq0 dev\n"
+    "aux-attach wq1 dev\n"
+    "aux-attach wq2 dev2\n"
+    "aux-attach io dev2\n"
+    "atc create atc0 = dev 64\n"
+    "atc create atc1 = dev2 64\n"
+    "echo \"# the driver maps wq0's and wq1's pages on demand; wq2's requests it refuses\"\n"
+    "prq-handler map-on-demand wq0 0x2000000\n"
+    "prq-handler map-on-demand wq1\n"
+    "prq-handler invalid wq2\n"
+    "echo\n"
+    "echo \"# -- wq0 writes to a page: not present; it asks; the driver maps; the retry works\"\n"
+    "atc dma-write atc0 pasid wq0 0x40000000 \"wq0 hello\"\n"
+    "page-request dev pasid wq0 0x40000000 w prg=1 last\n"
+    "service-prq\n"
+    "expect page-response dev pasid wq0 1 = success\n"
+    "atc dma-write atc0 pasid wq0 0x40000000 \"wq0 hello\"\n"
+    "expect read 0x2000000 9 = \"wq0 hello\"\n"
+    "echo\n"
+    "echo \"# -- wq0 and wq1 fault together; the driver gets to the queue only after io's traffic\"\n"
+    "atc dma-write atc0 pasid wq1 0x7f0000000000 \"wq1 stack\"\n"
+    "page-request dev pasid wq1 0x7f0000000000 w prg=1 last\n"
+    "atc dma-read atc0 pasid wq0 0x40001000 16\n"
+    "page-request dev pasid wq0 0x40001000 r prg=2 last\n"
+    "dma-fill dev2 pasid io 0x10000000 32K 0x55\n"
+    "expect stats prq_queued = 3\n"
+    "service-prq\n"
+    "atc dma-write atc0 pasid wq1 0x7f0000000000 \"wq1 stack\"\n"
+    "dma-fill dev2 pasid io 0x10008000 32K 0x66\n"
+    "expect atc dma-read atc0 pasid wq0 0x40001000 16 = \"\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\"\n"
+    "echo\n"
+    "echo \"# -- a buffer across three pages: one page group of three requests, answered once\"\n"
+    "page-request dev pasid wq1 0x7f0000010000 w prg=7\n"
+    "page-request dev pasid wq1 0x7f0000011000 w prg=7\n"
+    "page-request dev pasid wq1 0x7f0000012000 w prg=7 last\n"
+    "service-prq\n"
+    "expect page-response dev pasid wq1 7 = success\n"
+    "atc dma-write atc0 pasid wq1 0x7f0000010800 \"spans three pages\"\n"
+    "expect atc dma-read atc0 pasid wq1 0x7f0000010800 17 = \"spans three pages\"\n"
+    "echo\n"
+    "echo \"# -- wq2's request is refused by its handler: Invalid Request, and the access stays a fault\"\n"
+    "atc dma-write atc1 pasid wq2 0x40000000 \"wq2\"\n"
+    "page-request dev2 pasid wq2 0x40000000 w prg=3 last\n"
+    "service-prq\n"
+    "expect page-response dev2 pasid wq2 3 = invalid\n"
+    "expect atc dma-write atc1 pasid wq2 0x40000000 \"wq2\" = NOT_PRESENT\n"
+    "echo\n"
+    "echo \"# -- a page request for a PASID with no domain: the unit itself answers Invalid Request\"\n"
+    "page-request dev pasid 0x77 0x1000 r prg=4 last\n"
+    "expect page-response dev pasid 0x77 4 = invalid\n"
+    "echo\n"
+    "echo \"# -- aux-detach drains wq1's outstanding requests: its half-sent group is answered\"\n"
+    "page-request dev pasid wq1 0x7f0000020000 w prg=9 last\n"
+    "aux-detach wq1 dev\n"
+    "expect page-response dev pasid 2 9 = invalid\n"
+    "expect reg PRS = 0\n"
+    "echo\n"
+    "echo \"# -- report: page requests per ADI, and each retry's latency in translations\"\n"
+    "report\n";
+
+const char *sim_demo_text(const char *name)
 {
-    return demo;
+    if (!name || strcmp(name, "siov") == 0)
+        return demo;
+    return strcmp(name, "sva") == 0 ? sva : NULL;
 }

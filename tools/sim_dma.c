@@ -23,6 +23,27 @@ static struct sim_adi *adi_find(struct sim *s, siov_sid sid, uint32_t pasid)
     return a;
 }
 
+/* The unit's work so far, in requests it served: untranslated and
+   translated requests (stats.translations) and translation requests. A
+   retry's latency is counted in these. */
+static uint64_t work(const struct siov_stats *st)
+{
+    return st->translations + st->ats_requests;
+}
+
+/* A request of a waiting ADI succeeded: the retry's latency, kept. */
+static void retry_done(struct sim_adi *a, uint64_t now)
+{
+    uint64_t lat = now - a->wait_since;
+    if (a->retries < SIM_MAX_LAT)
+        a->lat[a->retries] = lat;
+    a->lat_min = a->retries && a->lat_min < lat ? a->lat_min : lat;
+    a->lat_max = a->lat_max > lat ? a->lat_max : lat;
+    a->lat_sum += lat;
+    a->retries++;
+    a->waiting = false;
+}
+
 void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct siov_stats *before, uint64_t bytes,
                      siov_fault f)
 {
@@ -39,6 +60,31 @@ void sim_adi_account(struct sim *s, siov_sid sid, uint32_t pasid, const struct s
         a->bytes += bytes;
     else
         a->faults++, a->last_fault = f;
+    if (f == SIOV_OK && a->waiting)
+        retry_done(a, work(&now));
+}
+
+void sim_adi_answered(struct sim *s, siov_sid sid, uint32_t pasid, unsigned code)
+{
+    struct sim_adi *a = adi_find(s, sid, pasid);
+    if (!a || code == SIOV_PRQ_SUCCESS)
+        return;
+    a->refused++;
+    a->waiting = false; /* the device gives up on the access */
+}
+
+void sim_adi_page_request(struct sim *s, siov_sid sid, uint32_t pasid)
+{
+    struct sim_adi *a = adi_find(s, sid, pasid);
+    if (!a)
+        return;
+    a->prq_sent++;
+    if (!a->waiting) {
+        struct siov_stats now;
+        siov_iommu_stats(s->iommu, &now);
+        a->waiting = true;
+        a->wait_since = work(&now);
+    }
 }
 
 /* "00:02.0 pasid 1 0x1000" for action lines. */
@@ -257,6 +303,9 @@ static const struct stat_row stat_rows[] = {
     STAT(interrupts),   STAT(irq_remapped),  STAT(irq_posted),    STAT(irq_compat),
     STAT(irq_blocked),  STAT(iec_hits),      STAT(iec_misses),    STAT(inv_iec),
     STAT(ats_requests), STAT(translated_requests), STAT(devtlb_timeouts),
+    STAT(prq_queued),   STAT(prq_overflowed), STAT(prq_refused),  STAT(prq_write_errors),
+    STAT(prq_resp_success), STAT(prq_resp_invalid), STAT(prq_resp_failure), STAT(prq_resp_reserved),
+    STAT(prq_resp_unit),
 };
 
 static uint64_t stat_get(const struct siov_stats *st, const struct stat_row *row)
@@ -375,6 +424,40 @@ static void report_totals(struct sim *s)
              (unsigned long long)st.inv_iec, (unsigned long long)st.inv_other, (unsigned long long)st.inv_wait);
 }
 
+/* Per ADI: page requests sent, answers refused, and each retry's latency
+   (the requests the unit served from the first page request to the request
+   that succeeded). */
+static void report_page_requests(struct sim *s)
+{
+    bool any = false;
+    for (unsigned i = 0; i < s->nadi; i++)
+        any |= s->adi[i].prq_sent != 0;
+    if (!any)
+        return;
+    sim_note(s, "%-10s %-8s %-8s %8s %7s %7s  %s", "ADI", "device", "PASID", "page-req", "refused", "retries",
+             "retry latency in requests: min/avg/max (each)");
+    for (unsigned i = 0; i < s->nadi; i++) {
+        const struct sim_adi *d = &s->adi[i];
+        if (!d->prq_sent)
+            continue;
+        char sid[16], pasid[24], each[16 * SIM_MAX_LAT] = "", lat[64] = "-";
+        size_t o = 0;
+        for (uint64_t k = 0; k < d->retries && k < SIM_MAX_LAT; k++)
+            o += (size_t)snprintf(each + o, sizeof(each) - o, "%s%llu", k ? " " : "", (unsigned long long)d->lat[k]);
+        if (d->retries)
+            snprintf(lat, sizeof(lat), "%llu/%llu/%llu", (unsigned long long)d->lat_min,
+                     (unsigned long long)(d->lat_sum / d->retries), (unsigned long long)d->lat_max);
+        snprintf(pasid, sizeof(pasid), d->pasid == SIOV_NO_PASID ? "none" : "%u", d->pasid);
+        sim_note(s, "%-10s %-8s %-8s %8llu %7llu %7llu  %s%s%s%s%s%s", adi_label(s, d), sim_fmt_sid(d->sid, sid),
+                 pasid, (unsigned long long)d->prq_sent, (unsigned long long)d->refused,
+                 (unsigned long long)d->retries, lat, d->retries ? " (" : "", each,
+                 d->retries > SIM_MAX_LAT ? " ..." : "", d->retries ? ")" : "", d->waiting ? " still waiting" : "");
+    }
+    sim_note(s, "(page-req: page requests sent; refused: answers other than Success; retry latency: requests "
+                "the unit served, translated, untranslated and translation requests of every device, from an "
+                "ADI's page request to its first request that then succeeded)");
+}
+
 int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r)
 {
     (void)a;
@@ -396,6 +479,7 @@ int sim_cmd_report(struct sim *s, const struct sim_args *a, struct sim_result *r
     }
     sim_note(s, "(DMA: dma-read/write/fill commands; bytes: moved without fault; xlate: the unit's "
                 "translations for them and for translate lines, expect included)");
+    report_page_requests(s);
     report_totals(s);
     return 0;
 }

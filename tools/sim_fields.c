@@ -132,6 +132,18 @@ static const struct sim_field pdevtlb_f[] = {
     {"sid", 0, SIOV_PDTLB0_SID, FLD_SID, NULL},  {"pasid", 0, SIOV_PDTLB0_PASID, FLD_NUM, NULL},
     {"pfsid_hi", 0, SIOV_PDTLB0_PFSID_HI, FLD_NUM, NULL}, {"g", 1, SIOV_PDTLB1_G, FLD_NUM, NULL},
     {"s", 1, SIOV_PDTLB1_S, FLD_NUM, NULL},      {"addr", 1, SIOV_PDTLB1_ADDR, FLD_ADDR, NULL}, END};
+static const struct sim_field pgrsp_f[] = {
+    {"pp", 0, SIOV_PGRSP0_PP, FLD_NUM, NULL},   {"rc", 0, SIOV_PGRSP0_RC, FLD_NUM, NULL},
+    {"rid", 0, SIOV_PGRSP0_RID, FLD_SID, NULL}, {"pasid", 0, SIOV_PGRSP0_PASID, FLD_NUM, NULL},
+    {"ign", 1, SIOV_PGRSP1_IGN, FLD_NUM, NULL}, {"prgi", 1, SIOV_PGRSP1_PRGI, FLD_NUM, NULL}, END};
+/* the page request descriptor the unit writes into the page request queue */
+static const struct sim_field prq_f[] = {
+    {"type", 0, SIOV_PRQ0_TYPE, FLD_NUM, NULL}, {"pp", 0, SIOV_PRQ0_PP, FLD_NUM, NULL},
+    {"rid", 0, SIOV_PRQ0_RID, FLD_SID, NULL},   {"pasid", 0, SIOV_PRQ0_PASID, FLD_NUM, NULL},
+    {"exr", 0, SIOV_PRQ0_EXR, FLD_NUM, NULL},   {"pmr", 0, SIOV_PRQ0_PMR, FLD_NUM, NULL},
+    {"rdr", 1, SIOV_PRQ1_RDR, FLD_NUM, NULL},   {"wrr", 1, SIOV_PRQ1_WRR, FLD_NUM, NULL},
+    {"lpig", 1, SIOV_PRQ1_LPIG, FLD_NUM, NULL}, {"prgi", 1, SIOV_PRQ1_PRGI, FLD_NUM, NULL},
+    {"addr", 1, SIOV_PRQ1_ADDR, FLD_ADDR, NULL}, END};
 static const struct sim_field raw_f[] = {END};
 
 /* A layout, and for descriptors the type written into qw0. */
@@ -150,6 +162,7 @@ static const struct layout_row layouts[] = {
     {{"devtlb", 2, devtlb_f}, SIOV_DSC_DEVTLB}, {{"iec", 2, iec_f}, SIOV_DSC_IEC},
     {{"wait", 2, wait_f}, SIOV_DSC_WAIT}, {{"piotlb", 2, piotlb_f}, SIOV_DSC_PIOTLB},
     {{"pc", 2, pc_f}, SIOV_DSC_PC},     {{"pdevtlb", 2, pdevtlb_f}, SIOV_DSC_PDEVTLB},
+    {{"pgrsp", 2, pgrsp_f}, SIOV_DSC_PGRP_RESP}, {{"prq", 4, prq_f}, 0},
     {{"raw", 4, raw_f}, 0},
 };
 

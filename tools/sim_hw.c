@@ -23,7 +23,7 @@ static const struct cfg_field cfg_fields[] = {
     CFG_B(sl_ad),         CFG_B(supervisor_req), CFG_B(exec_req),    CFG_B(dev_tlb),
     CFG_B(abort_dma),     CFG_B(rid_pasid),      CFG_B(caching_mode), CFG_B(stale_check),
     CFG_B(irq_remapping), CFG_B(x2apic),         CFG_B(posted_interrupts), CFG_B(esirtps),
-    CFG_B(x2apic_only),   CFG_B(irq_remap_required), CFG_B(nwfs),
+    CFG_B(x2apic_only),   CFG_B(irq_remap_required), CFG_B(nwfs),   CFG_B(page_requests),
     CFG_U(iotlb_ways),    CFG_U(iotlb_policy),  CFG_B(psi),
 };
 
@@ -124,6 +124,9 @@ static const struct reg_name reg_names[] = {
     {"ICS", SIOV_REG_ICS, 4},       {"IECTL", SIOV_REG_IECTL, 4},     {"IEDATA", SIOV_REG_IEDATA, 4},
     {"IEADDR", SIOV_REG_IEADDR, 4}, {"IEUADDR", SIOV_REG_IEUADDR, 4}, {"IQERCD", SIOV_REG_IQERCD, 8},
     {"IRTA", SIOV_REG_IRTA, 8},     {"IVA", SIOV_REG_IVA, 8},         {"IOTLB", SIOV_REG_IOTLB, 8},
+    {"PQH", SIOV_REG_PQH, 8},       {"PQT", SIOV_REG_PQT, 8},         {"PQA", SIOV_REG_PQA, 8},
+    {"PRS", SIOV_REG_PRS, 4},       {"PECTL", SIOV_REG_PECTL, 4},     {"PEDATA", SIOV_REG_PEDATA, 4},
+    {"PEADDR", SIOV_REG_PEADDR, 4}, {"PEUADDR", SIOV_REG_PEUADDR, 4},
 };
 
 /* FRCD<i>.lo / FRCD<i>.hi: the two qwords of fault recording register i. */
@@ -199,7 +202,9 @@ static const struct reg_bit ecap_bits[] = {
     {"PASID", SIOV_ECAP_PASID}, {"DIT", SIOV_ECAP_DIT}, {"PDS", SIOV_ECAP_PDS}, {"SMTS", SIOV_ECAP_SMTS},
     {"VCS", SIOV_ECAP_VCS}, {"SLADS", SIOV_ECAP_SLADS}, {"SLTS", SIOV_ECAP_SLTS}, {"FLTS", SIOV_ECAP_FLTS},
     {"SMPWCS", SIOV_ECAP_SMPWCS}, {"RPS", SIOV_ECAP_RPS}, {"PMS", SIOV_ECAP_PMS}, {"ADMS", SIOV_ECAP_ADMS},
-    {"RPRIVS", SIOV_ECAP_RPRIVS}, {NULL, 0}};
+    {"RPRIVS", SIOV_ECAP_RPRIVS}, {"SMS", SIOV_ECAP_SMS}, {NULL, 0}};
+static const struct reg_bit prs_bits[] = {{"PPR", SIOV_PRS_PPR}, {"PRO", SIOV_PRS_PRO}, {NULL, 0}};
+static const struct reg_bit ectl_bits[] = {{"IM", SIOV_ECTL_IM}, {"IP", SIOV_ECTL_IP}, {NULL, 0}};
 
 void sim_reg_decode(const char *reg, uint64_t v, char *buf, size_t len)
 {
@@ -207,7 +212,8 @@ void sim_reg_decode(const char *reg, uint64_t v, char *buf, size_t len)
         const char *name;
         const struct reg_bit *bits;
     } regs[] = {{"GSTS", gsts_bits}, {"GCMD", gsts_bits}, {"FSTS", fsts_bits}, {"CAP", cap_bits},
-                {"ECAP", ecap_bits}};
+                {"ECAP", ecap_bits}, {"PRS", prs_bits},   {"PECTL", ectl_bits}, {"FECTL", ectl_bits},
+                {"IECTL", ectl_bits}};
     const struct reg_bit *b = NULL;
     char names[400] = "";
     size_t o = 0;

@@ -38,7 +38,8 @@ static const struct inv_alias inv_aliases[] = {
     {"cc", "cc"},         {"context-cache", "cc"},  {"iotlb", "iotlb"},     {"devtlb", "devtlb"},
     {"dev-tlb", "devtlb"}, {"iec", "iec"},          {"wait", "wait"},       {"inv-wait", "wait"},
     {"piotlb", "piotlb"}, {"pasid-iotlb", "piotlb"}, {"pc", "pc"},          {"pasid-cache", "pc"},
-    {"pdevtlb", "pdevtlb"}, {"pasid-devtlb", "pdevtlb"}, {"raw", "raw"},
+    {"pdevtlb", "pdevtlb"}, {"pasid-devtlb", "pdevtlb"}, {"pgrsp", "pgrsp"}, {"page-response", "pgrsp"},
+    {"raw", "raw"},
 };
 
 static const struct sim_layout *inv_layout(struct sim *s, const struct sim_tok *t)
@@ -46,7 +47,7 @@ static const struct sim_layout *inv_layout(struct sim *s, const struct sim_tok *
     for (size_t i = 0; i < sizeof(inv_aliases) / sizeof(inv_aliases[0]); i++)
         if (sim_tok_is(t, inv_aliases[i].alias))
             return sim_layout_find(inv_aliases[i].layout);
-    sim_error(s, "unknown descriptor type '%s' (cc iotlb devtlb iec wait piotlb pc pdevtlb raw)", t->text);
+    sim_error(s, "unknown descriptor type '%s' (cc iotlb devtlb iec wait piotlb pc pdevtlb pgrsp raw)", t->text);
     return NULL;
 }
 

@@ -421,8 +421,10 @@ const char *sim_fmt_pasid(uint32_t pasid, char buf[24])
 
 const char *sim_fmt_access(unsigned access, char buf[48])
 {
-    snprintf(buf, 48, "%s%s%s%s%s%s%s", (access & SIOV_ACCESS_READ) ? "r" : "",
+    bool rwx = access & (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE | SIOV_ACCESS_EXEC);
+    snprintf(buf, 48, "%s%s%s%s%s%s%s%s", (access & SIOV_ACCESS_READ) ? "r" : "",
              (access & SIOV_ACCESS_WRITE) ? "w" : "", (access & SIOV_ACCESS_EXEC) ? "x" : "",
+             (access & SIOV_ACCESS_PAGE_REQ) ? (rwx ? "+page-request" : "page-request") : "",
              (access & SIOV_ACCESS_PRIV) ? "+priv" : "", (access & SIOV_ACCESS_ATS_REQ) ? "+ats" : "",
              (access & SIOV_ACCESS_TRANSLATED) ? "+translated" : "", (access & SIOV_ACCESS_NO_WRITE) ? "+nw" : "");
     if (!buf[0])

@@ -1,6 +1,6 @@
 /* siov-sim: run a scenario of the libsiov scenario language
    (docs/siov-sim.md) from a file or standard input, or, with no scenario,
-   the built-in SIOV demo. Exit status: 0 passed, 1 an expectation failed,
+   a built-in demo (SIOV, or SVA with --demo sva). Exit status: 0 passed, 1 an expectation failed,
    2 a malformed line or a failed command. */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,11 +17,13 @@ static void usage(FILE *f)
                "       siov-sim convert IN OUT [--text|--binary]\n"
                "Runs a libsiov scenario (docs/siov-sim.md); with no scenario, the built-in SIOV demo.\n"
                "replay, tracegen and convert work on DMA traces (docs/tracing.md).\n"
+               "  --demo NAME            with no scenario, run the demo NAME: siov (the default) or sva\n"
+               "                         (ADIs touch unmapped pages, mapped on demand through page requests)\n"
                "  -q, --quiet            print only failures\n"
                "  -v, --verbose          also echo the lines that print nothing, and the interrupts\n"
                "  --expect-error TEXT    succeed only if the run fails with a message containing TEXT\n"
                "  --expect-output TEXT   the output must contain TEXT as a line (may be repeated)\n"
-               "  --print-demo           print the demo scenario (a starting point for your own)\n"
+               "  --print-demo           print the demo's scenario (a starting point for your own)\n"
                "  --commands             list the scenario commands\n"
                "  -h, --help             this text\n"
                "  --version              the library version\n"
@@ -46,6 +48,7 @@ static void usage(FILE *f)
 #define MAX_EXPECT_OUTPUT 64
 struct options {
     bool quiet, verbose, print_demo, commands;
+    const char *demo; /* --demo NAME */
     const char *expect_error;
     const char *expect_output[MAX_EXPECT_OUTPUT];
     unsigned n_expect_output;
@@ -65,6 +68,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->print_demo = true;
         else if (!strcmp(a, "--commands"))
             o->commands = true;
+        else if (!strcmp(a, "--demo") && i + 1 < argc)
+            o->demo = argv[++i];
         else if (!strcmp(a, "--expect-error") && i + 1 < argc)
             o->expect_error = argv[++i];
         else if (!strcmp(a, "--expect-output") && i + 1 < argc && o->n_expect_output < MAX_EXPECT_OUTPUT)
@@ -85,7 +90,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 static int run(struct sim *s, const struct options *o)
 {
     if (!o->file)
-        return sim_run_text(s, sim_demo_text(), "demo");
+        return sim_run_text(s, sim_demo_text(o->demo), o->demo ? o->demo : "demo");
     if (!strcmp(o->file, "-"))
         return sim_run_stream(s, stdin, "<stdin>");
     FILE *f = fopen(o->file, "r");
@@ -178,8 +183,12 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o), out_rc = 0;
     if (rc)
         return rc == 1 ? 0 : 2;
+    if (o.demo && !sim_demo_text(o.demo))
+        return fprintf(stderr, "siov-sim: no demo '%s' (siov, sva)\n", o.demo), 2;
+    if (o.demo && o.file)
+        return fprintf(stderr, "siov-sim: --demo runs instead of a scenario: give one or the other\n"), 2;
     if (o.print_demo)
-        return fputs(sim_demo_text(), stdout) < 0;
+        return fputs(sim_demo_text(o.demo), stdout) < 0;
     struct sim *s = malloc(sizeof(*s));
     if (!s)
         return 2;

@@ -6,6 +6,7 @@
 #define SIOV_DOMAIN_H
 
 #include <siov/iommu.h>
+#include <siov/prq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,9 +17,10 @@ struct siov_domain;
 
 /* Bind a driver to an IOMMU. Table pages come from guest memory
    [pool_gpa, pool_gpa + pool_size). Sets up the root table and the
-   invalidation queue, interrupt remapping where ECAP.IR says so, and enables
-   translation, through MMIO writes only. NULL with errno EINVAL (bad
-   arguments, a pool outside memory or under 3 pages, 4 with ECAP.IR),
+   invalidation queue, interrupt remapping where ECAP.IR says so, the page
+   request queue where ECAP.PRS does, and enables translation, through MMIO
+   writes only. NULL with errno EINVAL (bad arguments, a pool outside memory
+   or under 3 pages, one more each with ECAP.IR and ECAP.PRS),
    ENODEV (no queued invalidation), ETIMEDOUT or EIO (hardware that does not
    respond). Works in legacy mode on units without scalable mode. */
 SIOV_API struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *mem,
@@ -113,7 +115,9 @@ SIOV_API int siov_domain_iova_to_phys(struct siov_domain *dom, uint64_t iova, ui
    context entry on hardware without scalable mode). -EEXIST if dom is
    already attached to sid, -EBUSY if another domain is, -ENOMEM. */
 SIOV_API int siov_attach(struct siov_domain *dom, siov_sid sid);
-/* Undo siov_attach, with the invalidations the spec requires; -ENOENT if not attached. */
+/* Undo siov_attach, with the invalidations the spec requires; -ENOENT if
+   not attached. With PRI on the device, its page requests are drained first
+   (siov_dev_disable_pri). */
 SIOV_API int siov_detach(struct siov_domain *dom, siov_sid sid);
 /* Attach for requests tagged with the domain's PASID, allocated at the
    domain's first aux attach and shared by every device it is aux-attached to.
@@ -122,7 +126,12 @@ SIOV_API int siov_detach(struct siov_domain *dom, siov_sid sid);
 SIOV_API int siov_aux_attach(struct siov_domain *dom, siov_sid sid);
 /* Undo siov_aux_attach, with the invalidations the spec requires (PASID
    cache, PASID-based IOTLB or IOTLB by DID, device-TLB, inv-wait); the PASID
-   is released with the last aux attachment. -ENOENT if not aux-attached. */
+   is released with the last aux attachment. With PRI on the device the
+   PASID's page requests are then drained (spec 7.10): those still queued
+   are answered (Invalid Request: the PASID has no domain any more), a
+   device-TLB invalidation and an inv-wait with PD=1 make the device's
+   in-flight ones visible, and those are answered too. -ENOENT if not
+   aux-attached. */
 SIOV_API int siov_aux_detach(struct siov_domain *dom, siov_sid sid);
 /* The domain's PASID, or -ENOENT while it is not aux-attached anywhere. */
 SIOV_API int siov_aux_pasid(const struct siov_domain *dom);
@@ -165,6 +174,57 @@ SIOV_API int siov_dev_irq_free(struct siov_driver *drv, siov_sid sid, const stru
    faults reach the unit's msi callback with addr and data. -EINVAL for NULL,
    addr not DWORD aligned, or data above 0xFFFF. */
 SIOV_API int siov_driver_set_fault_msi(struct siov_driver *drv, uint64_t addr, uint32_t data);
+
+/* ------------------------------------------------------- page requests
+ * With ECAP.PRS the driver sets up a page request queue at bring-up (one
+ * page of its pool: 127 requests) and leaves the page request event masked:
+ * the embedder decides when requests are handled by calling
+ * siov_driver_service_prq (after a device sent one, or from its own loop),
+ * or asks for the event's message with siov_driver_set_prq_msi. */
+
+/* Enable page requests (PCIe PRI) for a device: PRE in its scalable context
+   entry, with the context- and PASID-cache invalidations. 0 (also if already
+   enabled); -ENODEV without ECAP.PRS; -EINVAL for NULL or when ATS is not
+   enabled on sid (siov_dev_enable_ats first); the queue's error. */
+SIOV_API int siov_dev_enable_pri(struct siov_driver *drv, siov_sid sid);
+/* Disable page requests for a device: PRE cleared (new requests are refused
+   with SCT.8 and answered Invalid Request by the unit), then its
+   outstanding requests drained as siov_aux_detach does and answered by the
+   handler. 0; -EINVAL if PRI is not enabled on sid; -ENODEV without
+   ECAP.PRS; the queue's error. */
+SIOV_API int siov_dev_disable_pri(struct siov_driver *drv, siov_sid sid);
+
+/* What the driver calls for each page request of a device whose (sid,
+   PASID) has a domain attached (RID_PASID's domain for requests without
+   PASID): make req->addr present in dom with the access asked for and
+   return SIOV_PRQ_SUCCESS, or SIOV_PRQ_INVALID (the page will not be
+   mapped), or SIOV_PRQ_FAILURE (the device stops using PRI); other values
+   count as SIOV_PRQ_FAILURE. The handler may call siov_domain_map,
+   siov_domain_unmap and siov_domain_iova_to_phys on dom: the driver holds no
+   state of its own across the call (it looks the queue, the device and the
+   domain up again afterwards). Any other call on the driver from the
+   handler is not allowed (siov_driver_service_prq returns -EBUSY). */
+typedef unsigned (*siov_prq_handler)(void *opaque, struct siov_domain *dom, siov_sid sid,
+                                     const struct siov_page_request *req);
+/* Set the handler (NULL: every request is answered Invalid Request). 0, or
+   -EINVAL for NULL drv. */
+SIOV_API int siov_driver_set_prq_handler(struct siov_driver *drv, siov_prq_handler fn, void *opaque);
+/* Drain the page request queue now, Linux's way: PRS.PPR cleared, PQH..PQT
+   read, each request given to the handler, each group answered once, at its
+   last request, with the worst code of its requests (a request whose (sid,
+   PASID) has no domain: Invalid Request; stop markers: no answer), PQH
+   written, and PRS.PRO cleared once the queue is empty (groups half seen
+   are then forgotten: their dropped requests come again). Returns the
+   number of descriptors consumed, or -errno: -ENODEV without ECAP.PRS,
+   -EBUSY from inside the handler, -EFAULT (queue unreadable), the queue's
+   error for the responses. */
+SIOV_API int siov_driver_service_prq(struct siov_driver *drv);
+/* The page request event's message (PEADDR/PEUADDR, PEDATA), then PECTL
+   unmasked: a page request that finds PRS clear reaches the unit's msi
+   callback with addr and data. The callback runs on the device's thread:
+   calls on the driver must still be serialized by the embedder. -EINVAL for
+   NULL, addr not DWORD aligned, data above 0xFFFF; -ENODEV without ECAP.PRS. */
+SIOV_API int siov_driver_set_prq_msi(struct siov_driver *drv, uint64_t addr, uint32_t data);
 
 #ifdef __cplusplus
 }

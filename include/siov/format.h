@@ -85,6 +85,14 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_REG_IEUADDR 0x0AC
 #define SIOV_REG_IQERCD 0x0B0
 #define SIOV_REG_IRTA 0x0B8
+#define SIOV_REG_PQH 0x0C0
+#define SIOV_REG_PQT 0x0C8
+#define SIOV_REG_PQA 0x0D0
+#define SIOV_REG_PRS 0x0DC
+#define SIOV_REG_PECTL 0x0E0
+#define SIOV_REG_PEDATA 0x0E4
+#define SIOV_REG_PEADDR 0x0E8
+#define SIOV_REG_PEUADDR 0x0EC
 /* libsiov places the IOTLB registers at 16*ECAP.IRO and the fault records at
    16*CAP.FRO (the positions QEMU uses, so existing drivers find them). */
 #define SIOV_REG_IVA 0x0F0
@@ -157,6 +165,7 @@ static inline uint64_t siov_above(unsigned width)
 #define SIOV_ECAP_PMS SIOV_BIT(51)
 #define SIOV_ECAP_ADMS SIOV_BIT(52)
 #define SIOV_ECAP_RPRIVS SIOV_BIT(53)
+#define SIOV_ECAP_SMS SIOV_BIT(58)   /* rev 5: stop markers that cannot be queued are dropped */
 #define SIOV_ECAP_EIMER SIOV_BIT(61) /* rev 5: x2APIC mode only (IRTA.EIME must be 1) */
 #define SIOV_ECAP_IRREQ SIOV_BIT(62) /* rev 5: interrupts blocked while IR is disabled */
 
@@ -244,6 +253,22 @@ static inline uint64_t siov_irta_entries(uint64_t irta)
     return 2ull << siov_get(irta, SIOV_IRTA_S);
 }
 
+/* Page request queue: PQH/PQT/PQA (spec 11.4.11.1-3; facts 14.2) and the
+   page request status register PRS (11.4.11.4). PECTL/PEDATA/PEADDR/PEUADDR
+   share the layouts of FECTL/FEDATA/FEADDR/FEUADDR (SIOV_ECTL_*, SIOV_FEDATA_*). */
+#define SIOV_PQ_PTR SIOV_BITS(18, 5)    /* PQH/PQT: byte offset of a 32-byte descriptor */
+#define SIOV_PQA_PQS SIOV_BITS(2, 0)    /* 2^PQS 4 KiB pages */
+#define SIOV_PQA_RSVD SIOV_BITS(11, 3)
+#define SIOV_PQA_PQA SIOV_ADDR_4K
+#define SIOV_PRS_PPR SIOV_BIT(0)        /* pending page request (RW1CS) */
+#define SIOV_PRS_PRO SIOV_BIT(1)        /* page request overflow (RW1CS) */
+#define SIOV_PRQ_DESC_SIZE 32u
+/* Bytes of the page request queue a PQA value describes. */
+static inline uint64_t siov_pq_bytes(uint64_t pqa)
+{
+    return SIOV_PAGE_SIZE << siov_get(pqa, SIOV_PQA_PQS);
+}
+
 /* ICS (spec 10.4.25) */
 #define SIOV_ICS_IWC SIOV_BIT(0)
 
@@ -268,7 +293,7 @@ static inline uint64_t siov_irta_entries(uint64_t irta)
 /* FRCD: 128-bit fault recording register (spec 10.4.14) */
 #define SIOV_FRCD0_FI SIOV_ADDR_4K
 #define SIOV_FRCD1_SID SIOV_BITS(15, 0)
-#define SIOV_FRCD1_T2 SIOV_BIT(28)
+#define SIOV_FRCD1_T2 SIOV_BIT(28) /* with T1: (0,0) write, (1,0) read, (1,1) AtomicOp, (0,1) page request */
 #define SIOV_FRCD1_PRIV SIOV_BIT(29)
 #define SIOV_FRCD1_EXE SIOV_BIT(30)
 #define SIOV_FRCD1_PP SIOV_BIT(31)
@@ -609,11 +634,37 @@ static inline uint64_t siov_dsc_make_type(unsigned type)
 #define SIOV_PDTLB1_S SIOV_BIT(11)
 #define SIOV_PDTLB1_ADDR SIOV_ADDR_4K
 #define SIOV_PDTLB1_RSVD SIOV_BITS(10, 1)
+/* page group response (0x9, 256-bit only; spec 7.6.1, rev 4+ layout: no private data) */
+#define SIOV_PGRSP0_PP SIOV_BIT(4)
+#define SIOV_PGRSP0_RC SIOV_BITS(15, 12)
+#define SIOV_PGRSP0_RID SIOV_BITS(31, 16)
+#define SIOV_PGRSP0_PASID SIOV_BITS(51, 32)
+#define SIOV_PGRSP0_RSVD (SIOV_BITS(8, 5) | SIOV_BITS(63, 52))
+#define SIOV_PGRSP1_IGN SIOV_BIT(2)      /* ignored (LPIG in rev 3.x) */
+#define SIOV_PGRSP1_PRGI SIOV_BITS(11, 3)
+#define SIOV_PGRSP1_RSVD (SIOV_BITS(1, 0) | SIOV_BITS(63, 12))
 #define SIOV_PC_GRAN_DOMAIN 0u
 #define SIOV_PC_GRAN_PASID 1u
 #define SIOV_PC_GRAN_GLOBAL 3u
 #define SIOV_PIOTLB_GRAN_PASID 2u
 #define SIOV_PIOTLB_GRAN_PAGE 3u
+
+/* ------------------------------------------------- page request descriptor
+ * Written by the unit into the page request queue, 256 bits (spec 7.4.1.1,
+ * Fig 7-1, rev 4+ layout: qw2/qw3 reserved, no private data; facts 14.3). */
+#define SIOV_PRQ0_TYPE SIOV_BITS(7, 0)   /* SIOV_PRQ_TYPE_PAGE_REQ */
+#define SIOV_PRQ0_PP SIOV_BIT(8)         /* PASID present */
+#define SIOV_PRQ0_RID SIOV_BITS(31, 16)
+#define SIOV_PRQ0_PASID SIOV_BITS(51, 32)
+#define SIOV_PRQ0_EXR SIOV_BIT(52)       /* execute requested */
+#define SIOV_PRQ0_PMR SIOV_BIT(53)       /* privileged mode requested */
+#define SIOV_PRQ0_RSVD (SIOV_BITS(15, 9) | SIOV_BITS(63, 54))
+#define SIOV_PRQ1_RDR SIOV_BIT(0)        /* read requested */
+#define SIOV_PRQ1_WRR SIOV_BIT(1)        /* write requested */
+#define SIOV_PRQ1_LPIG SIOV_BIT(2)       /* last page in group */
+#define SIOV_PRQ1_PRGI SIOV_BITS(11, 3)  /* page request group index */
+#define SIOV_PRQ1_ADDR SIOV_ADDR_4K
+#define SIOV_PRQ_TYPE_PAGE_REQ 0x1u
 
 /* ------------------------------------------------------------------- ATS
  * A translation completion's data entry (PCIe 10.2.3; VT-d 4.2.3 Table 10). */

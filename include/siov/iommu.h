@@ -23,6 +23,9 @@ extern "C" {
    type of the request. Neither flag: an untranslated request. */
 #define SIOV_ACCESS_ATS_REQ (1u << 4)    /* ATS translation request: as siov_ats_translate (<siov/ats.h>) */
 #define SIOV_ACCESS_TRANSLATED (1u << 5) /* translated request: address already host-physical */
+/* In a fault record only: the fault was a page request's (FRCD T1=0, T2=1;
+   <siov/prq.h>); siov_translate ignores it. */
+#define SIOV_ACCESS_PAGE_REQ (1u << 7)
 
 struct siov_iommu;
 
@@ -92,6 +95,10 @@ struct siov_iommu_config {
     unsigned iotlb_ways;
     unsigned iotlb_policy;  /* SIOV_POLICY_* (default LRU) */
     uint64_t iotlb_seed;    /* SIOV_POLICY_RANDOM: the generator's seed (default 1) */
+    /* Page requests (<siov/prq.h>): ECAP.PRS with the page request queue,
+       ECAP.PDS (inv-wait drain) and ECAP.SMS (stop markers). Reported only
+       with dev_tlb and scalable (default true). */
+    bool page_requests;
 };
 /* Replacement policies of a hardware-like cache. RANDOM draws the victim's
    way as xorshift64* (seeded) mod ways, once per eviction of a full set. */
@@ -240,6 +247,16 @@ struct siov_stats {
     uint64_t ats_requests;         /* translation requests (AT=01) */
     uint64_t translated_requests;  /* translated requests (AT=10) */
     uint64_t devtlb_timeouts;      /* device-TLB invalidations timed out (siov_iommu_expire) */
+    /* page requests (siov_page_request) and page group responses */
+    uint64_t prq_queued;           /* descriptors written into the page request queue (stop markers too) */
+    uint64_t prq_overflowed;       /* dropped because PRS.PRO was set or the queue was full */
+    uint64_t prq_refused;          /* ended in a fault (Table 30), recorded or not */
+    uint64_t prq_write_errors;     /* dropped because the queue's memory could not be written */
+    uint64_t prq_resp_success;     /* responses sent to devices, by code: descriptors 0x9 */
+    uint64_t prq_resp_invalid;     /*   and the unit's own answers together */
+    uint64_t prq_resp_failure;     /*   (0xF) */
+    uint64_t prq_resp_reserved;    /*   (0x2..0xE) */
+    uint64_t prq_resp_unit;        /* of those, the unit's own answers */
 };
 /* Snapshot of the unit's counters. */
 SIOV_API void siov_iommu_stats(const struct siov_iommu *iommu, struct siov_stats *out);

@@ -11,6 +11,7 @@
 #include <siov/iommu.h>
 #include <siov/port.h>
 #include <siov/ats.h>
+#include <siov/prq.h>
 #include <siov/domain.h>
 #include <siov/trace.h>
 

@@ -1,8 +1,9 @@
 /* aux_domain.c: the driver's public domain API — domains created and freed,
  * map/unmap/lookup with their argument checks (the tables themselves are
  * io_pgtable.c's), attach through RID_PASID or a legacy context entry, and aux
- * attach under the domain's PASID. Each public call that changes tables
- * flushes the queue once before it returns. */
+ * attach under the domain's PASID; detaching drains the page requests of a
+ * device with PRI (prq.c). Each public call that changes tables flushes the
+ * queue once before it returns. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,8 +406,9 @@ static int detach(struct siov_domain *dom, siov_sid sid)
     dev->rid_dom = NULL;
     dom->nrid--;
     att_del(dom, i);
+    int dret = dev->pri ? siov_drv_prq_drain(drv, sid, SIOV_NO_PASID) : 0; /* its requests find no domain now */
     siov_drv_dev_put(drv, dev);
-    return ret;
+    return ret ? ret : dret;
 }
 
 int siov_detach(struct siov_domain *dom, siov_sid sid)
@@ -461,11 +463,13 @@ static int aux_detach(struct siov_domain *dom, siov_sid sid)
     int ret = siov_drv_pasid_clear(drv, dev, (uint32_t)dom->pasid);
     att_del(dom, i);
     dev->naux--;
+    /* drained before the PASID can be handed out again; its requests find no domain now */
+    int dret = dev->pri ? siov_drv_prq_drain(drv, sid, (uint32_t)dom->pasid) : 0;
     if (--dom->naux == 0) {
         siov_drv_pasid_free(drv, (uint32_t)dom->pasid);
         dom->pasid = -1;
     }
-    return ret;
+    return ret ? ret : dret;
 }
 
 int siov_aux_detach(struct siov_domain *dom, siov_sid sid)

@@ -100,7 +100,8 @@ static int pool_init(struct siov_driver *drv, uint64_t pool_gpa, uint64_t pool_s
     uint64_t msize = siov_mem_size(drv->mem);
     if (pool_gpa + pool_size < pool_gpa || base < pool_gpa || pool_gpa + pool_size > msize)
         return -EINVAL;
-    unsigned need = (drv->ecap & SIOV_ECAP_IR) ? 4 : 3; /* root table, queue, status word, IRT */
+    /* root table, queue, status word, IRT, page request queue */
+    unsigned need = 3 + ((drv->ecap & SIOV_ECAP_IR) ? 1 : 0) + ((drv->ecap & SIOV_ECAP_PRS) ? 1 : 0);
     if (end <= base || (end - base) / SIOV_PAGE_SIZE < need)
         return -EINVAL;
     return siov_drv_pool_init(drv, base, (end - base) / SIOV_PAGE_SIZE);
@@ -118,6 +119,7 @@ static void driver_destroy(struct siov_driver *drv)
         free(drv->devs[b]);
     }
     siov_drv_alloc_fini(drv);
+    siov_drv_prq_fini(drv);
     free(drv->batch);
     free(drv);
 }
@@ -151,6 +153,8 @@ struct siov_driver *siov_driver_new(struct siov_iommu *iommu, struct siov_mem *m
         ret = quiesce(drv);
     if (!ret)
         ret = qi_enable(drv);
+    if (!ret)
+        ret = siov_drv_prq_enable(drv);
     if (!ret) /* Linux turns interrupt remapping on before DMA remapping */
         ret = siov_drv_irq_enable(drv);
     if (!ret)

@@ -1,7 +1,7 @@
 /* device.c: the devices the driver sets up — context tables under the root
- * table, scalable and legacy context entries, the PASID directory and the
- * PASID-table entries, with the invalidations each change needs, and a
- * device's aux-domain enabling. */
+ * table, scalable and legacy context entries (DTE, PRE), the PASID directory
+ * and the PASID-table entries, with the invalidations each change needs,
+ * and a device's aux-domain enabling. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -284,6 +284,17 @@ int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev)
         return 0; /* pass-through */
     int ret = siov_drv_wr64(drv, gpa, siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT));
     return ret ? ret : ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID));
+}
+
+int siov_drv_pri_set(struct siov_driver *drv, struct siov_dev *dev, bool on)
+{
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0;
+    int ret = siov_drv_rd64(drv, gpa, &qw0);
+    if (!ret)
+        ret = siov_drv_wr64(drv, gpa, on ? qw0 | SIOV_SCE0_PRE : qw0 & ~SIOV_SCE0_PRE);
+    if (!ret)
+        dev->pri = on;
+    return ret ? ret : ctx_changed(drv, dev, 0);
 }
 
 static int enable_ats(struct siov_driver *drv, siov_sid sid)

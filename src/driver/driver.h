@@ -1,6 +1,6 @@
 /* driver.h: types and internal interfaces of the reference driver. Its files,
  * bottom to top (each calls only files below it): last_error.c -> guest_mem.c, mmio.c ->
- * alloc.c -> qi.c -> irq.c, device.c -> io_pgtable.c -> aux_domain.c -> bringup.c.
+ * alloc.c -> qi.c -> irq.c, device.c -> io_pgtable.c, prq.c -> aux_domain.c -> bringup.c.
  * The driver sees the unit only through MMIO and guest memory, so this header
  * includes the public API alone, never a model header. */
 #ifndef SIOV_DRIVER_H
@@ -26,6 +26,15 @@ struct siov_bitmap {
     uint64_t hint; /* no free bit below it */
 };
 
+/* A page request group seen in the page request queue and not answered
+   yet (its last request has not arrived): the worst code so far. */
+struct siov_prq_group {
+    siov_sid sid;
+    uint32_t pasid; /* SIOV_NO_PASID for requests without PASID */
+    uint16_t prgi;
+    unsigned code;
+};
+
 /* One queued invalidation descriptor (qw2/qw3 are zero for every type we send). */
 struct siov_qi_desc {
     uint64_t qw0, qw1;
@@ -36,6 +45,7 @@ struct siov_dev {
     siov_sid sid;
     bool aux_enabled;
     bool ats;                    /* ATS enabled: DTE / TT=01, device-TLB invalidations sent */
+    bool pri;                    /* page requests enabled: PRE (needs ats) */
     struct siov_domain *rid_dom; /* attached for requests without PASID */
     unsigned naux;               /* aux domains attached */
     uint64_t dir;                /* PASID directory (scalable mode) */
@@ -109,6 +119,14 @@ struct siov_driver {
     uint64_t irt;            /* the interrupt remapping table (one page) */
     struct siov_bitmap irqs; /* its entries */
     siov_sid irq_sid[SIOV_DRV_IRT_ENTRIES]; /* requester of each allocated entry */
+    /* page requests (prq.c) */
+    bool prq;                     /* the page request queue is set up (ECAP.PRS) */
+    uint64_t prq_base;            /* its page */
+    siov_prq_handler prq_fn;
+    void *prq_opaque;
+    bool prq_busy;                /* siov_driver_service_prq is running (the handler may call in) */
+    struct siov_prq_group *groups; /* groups waiting for their last request */
+    unsigned ngroups, cgroups;
 };
 
 /* Little-endian 64-bit words in a byte buffer. */
@@ -201,6 +219,12 @@ SIOV_DRV_LOCAL bool siov_drv_irq_index_used(const struct siov_driver *drv, unsig
    them with an inv-wait, waits for its status write and then releases deferred
    pages. 0, -EIO (queue error reported in FSTS), -ETIMEDOUT or -ENOMEM. */
 SIOV_DRV_LOCAL int siov_drv_qi_flush(struct siov_driver *drv);
+/* The same, the last inv-wait with PD=1 where ECAP.PDS (a page-request
+   drain, spec 7.10): waited for even when nothing is queued. */
+SIOV_DRV_LOCAL int siov_drv_qi_flush_drain(struct siov_driver *drv);
+/* A page group response (0x9) to sid for group prgi of pasid (SIOV_NO_PASID: PP=0). */
+SIOV_DRV_LOCAL void siov_drv_page_response(struct siov_driver *drv, siov_sid sid, uint32_t pasid, uint16_t prgi,
+                                           unsigned code);
 SIOV_DRV_LOCAL void siov_drv_inv_cc_global(struct siov_driver *drv);
 SIOV_DRV_LOCAL void siov_drv_inv_cc_device(struct siov_driver *drv, siov_sid sid, uint16_t did);
 SIOV_DRV_LOCAL void siov_drv_inv_iotlb_global(struct siov_driver *drv);
@@ -251,6 +275,9 @@ SIOV_DRV_LOCAL int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev 
 SIOV_DRV_LOCAL int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev);
 /* ATS on for dev (siov_dev_enable_ats after its argument checks). */
 SIOV_DRV_LOCAL int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev);
+/* PRE set or cleared in dev's scalable context entry, with the context- and
+   PASID-cache invalidations a changed present entry needs. */
+SIOV_DRV_LOCAL int siov_drv_pri_set(struct siov_driver *drv, struct siov_dev *dev, bool on);
 /* Legacy TT for a domain of kind on dev: pass-through, or second level (with
    device-TLB when dev has ATS). */
 SIOV_DRV_LOCAL unsigned siov_drv_legacy_tt(const struct siov_dev *dev, bool pass_through);
@@ -273,6 +300,18 @@ SIOV_DRV_LOCAL int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uin
 SIOV_DRV_LOCAL bool siov_drv_pt_idpage_in(const struct siov_domain *d, uint64_t lo, uint64_t hi);
 /* Walk d's tables for iova (below d->iova_limit): 0, -ENOENT or -EFAULT. */
 SIOV_DRV_LOCAL int siov_drv_pt_lookup(struct siov_domain *d, uint64_t iova, uint64_t *pa);
+
+/* ---- prq.c: page requests. At bring-up with ECAP.PRS: the queue (one page,
+   PQH = PQT = 0, PQA), its event left masked (polled); 0 or -errno. */
+SIOV_DRV_LOCAL int siov_drv_prq_enable(struct siov_driver *drv);
+/* Drain the page requests of sid (spec 7.10; facts 14.8) once its pasid
+   (SIOV_NO_PASID: RID_PASID, or the whole device) or its PRI is gone: what
+   is queued is serviced, a device-TLB invalidation and an inv-wait with PD,
+   serviced again, repeated while PRS.PRO says requests were dropped. Call
+   it for a device with PRI. 0 or -errno. */
+SIOV_DRV_LOCAL int siov_drv_prq_drain(struct siov_driver *drv, siov_sid sid, uint32_t pasid);
+/* Free the group records (driver teardown). */
+SIOV_DRV_LOCAL void siov_drv_prq_fini(struct siov_driver *drv);
 
 /* ---- aux_domain.c: free a domain's host memory only (driver teardown). */
 SIOV_DRV_LOCAL void siov_domain_release(struct siov_domain *dom);

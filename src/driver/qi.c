@@ -104,8 +104,9 @@ static int qi_wait(struct siov_driver *drv, uint32_t seq)
                          (unsigned long long)drv->status_gpa);
 }
 
-/* Submit n descriptors followed by a fenced inv-wait with status write, and wait. */
-static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsigned n)
+/* Submit n descriptors followed by a fenced inv-wait with status write (and
+   wait_flags: PD for a page-request drain), and wait. */
+static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsigned n, uint64_t wait_flags)
 {
     int ret = qi_room(drv, n + 1);
     for (unsigned i = 0; i < n && !ret; i++)
@@ -113,7 +114,7 @@ static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsi
     if (ret)
         return ret;
     uint32_t seq = ++drv->seq;
-    uint64_t w0 = siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | SIOV_WAIT0_FN;
+    uint64_t w0 = siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | SIOV_WAIT0_FN | wait_flags;
     w0 = siov_set(w0, SIOV_WAIT0_SDATA, seq);
     ret = qi_write(drv, w0, drv->status_gpa & SIOV_WAIT1_SADDR);
     if (ret)
@@ -122,15 +123,18 @@ static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsi
     return qi_wait(drv, seq);
 }
 
-int siov_drv_qi_flush(struct siov_driver *drv)
+/* The batch in chunks, each behind its own inv-wait; the last wait carries wait_flags. */
+static int qi_flush_with(struct siov_driver *drv, uint64_t wait_flags)
 {
     int ret = drv->batch_err, r = 0;
     unsigned chunk = drv->iq_entries / 2 - 1;
+    if (wait_flags && !drv->nbatch && !ret) /* a drain waits even with nothing queued */
+        return qi_submit(drv, NULL, 0, wait_flags);
     /* after a device's time-out the unit's own invalidations of the next
        chunks still run; the first error is the one reported */
     for (unsigned i = 0; i < drv->nbatch && !drv->batch_err && (!r || r == -ETIMEDOUT); i += chunk) {
         unsigned n = drv->nbatch - i < chunk ? drv->nbatch - i : chunk;
-        r = qi_submit(drv, drv->batch + i, n);
+        r = qi_submit(drv, drv->batch + i, n, i + n == drv->nbatch ? wait_flags : 0);
         ret = ret ? ret : r;
     }
     drv->nbatch = 0;
@@ -138,6 +142,16 @@ int siov_drv_qi_flush(struct siov_driver *drv)
     if (drv->ndeferred) /* a map defers nothing: spare it the call */
         siov_drv_page_release_deferred(drv);
     return ret;
+}
+
+int siov_drv_qi_flush(struct siov_driver *drv)
+{
+    return qi_flush_with(drv, 0);
+}
+
+int siov_drv_qi_flush_drain(struct siov_driver *drv)
+{
+    return qi_flush_with(drv, (drv->ecap & SIOV_ECAP_PDS) ? SIOV_WAIT0_PD : 0);
 }
 
 /* -------------------------------------------------------- descriptors */
@@ -268,4 +282,13 @@ void siov_drv_inv_iec_index(struct siov_driver *drv, unsigned index, unsigned im
 {
     uint64_t q = siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_IEC0_G | siov_set(0, SIOV_IEC0_IM, im);
     qi_add(drv, siov_set(q, SIOV_IEC0_IIDX, index), 0);
+}
+
+void siov_drv_page_response(struct siov_driver *drv, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code)
+{
+    uint64_t q = siov_dsc_make_type(SIOV_DSC_PGRP_RESP) | siov_set(0, SIOV_PGRSP0_RC, code);
+    q = siov_set(q, SIOV_PGRSP0_RID, sid);
+    if (pasid != SIOV_NO_PASID)
+        q |= SIOV_PGRSP0_PP | siov_set(0, SIOV_PGRSP0_PASID, pasid);
+    qi_add(drv, q, siov_set(0, SIOV_PGRSP1_PRGI, prgi));
 }

@@ -84,7 +84,8 @@ static siov_fault sm_root(struct siov_iommu *u, uint64_t rta, unsigned bus, unsi
     return SIOV_OK;
 }
 
-/* Reserved bits (SCT.3) and fields of features the unit lacks (SCT.4). */
+/* Reserved bits (SCT.3), fields of features the unit lacks and PRE
+   without DTE (SCT.4; page requests need ATS, spec 9.4). */
 static siov_fault sm_ctx_check(const struct siov_iommu *u, const uint64_t e[4])
 {
     if ((e[0] & SIOV_SCE0_RSVD) || beyond_haw(u, e[0] & SIOV_SCE0_PASIDDIRPTR) ||
@@ -92,6 +93,7 @@ static siov_fault sm_ctx_check(const struct siov_iommu *u, const uint64_t e[4])
         return SIOV_FAULT_SCT_3;
     if (((e[0] & SIOV_SCE0_DTE) && !(u->ecap & SIOV_ECAP_DT)) ||
         ((e[0] & SIOV_SCE0_PRE) && !(u->ecap & SIOV_ECAP_PRS)) ||
+        ((e[0] & SIOV_SCE0_PRE) && !(e[0] & SIOV_SCE0_DTE)) ||
         ((e[1] & SIOV_SCE1_RID_PRIV) && !(u->ecap & SIOV_ECAP_RPRIVS)))
         return SIOV_FAULT_SCT_4;
     return SIOV_OK;

@@ -202,8 +202,8 @@ static unsigned frcd_at(unsigned access, bool dt)
 
 /* The 128-bit record of a fault (spec 11.4.7.6). EXE and PRIV are defined
    only with PP=1 (they travel in the PASID prefix) and are 0 otherwise.
-   (T1,T2): (0,0) write, (1,0) read, (1,1) AtomicOp (READ|WRITE); execute
-   reads (docs/spec-notes.md). */
+   (T1,T2): (0,0) write, (1,0) read, (1,1) AtomicOp (READ|WRITE), (0,1) page
+   request (AT 0); execute reads (docs/spec-notes.md). */
 static void frcd_encode(const struct siov_req *req, siov_fault f, bool dt, uint64_t rec[2])
 {
     bool pp = req->pasid != SIOV_NO_PASID;
@@ -216,16 +216,18 @@ static void frcd_encode(const struct siov_req *req, siov_fault f, bool dt, uint6
     hi = siov_set(hi, SIOV_FRCD1_PV, pp ? req->pasid : 0);
     hi = siov_set(hi, SIOV_FRCD1_AT, frcd_at(req->access, dt));
     bool read = req->access & SIOV_ACCESS_READ, write = req->access & SIOV_ACCESS_WRITE;
-    hi = siov_set(hi, SIOV_FRCD1_T1, read || !write);
-    hi = siov_set(hi, SIOV_FRCD1_T2, read && write);
+    bool prq = req->access & SIOV_ACCESS_PAGE_REQ;
+    hi = siov_set(hi, SIOV_FRCD1_T1, !prq && (read || !write));
+    hi = siov_set(hi, SIOV_FRCD1_T2, prq || (read && write));
     rec[0] = req->addr & SIOV_FRCD0_FI;
     rec[1] = hi;
 }
 
 static unsigned frcd_access(uint64_t hi)
 {
-    unsigned a = siov_get(hi, SIOV_FRCD1_T1) ? SIOV_ACCESS_READ : SIOV_ACCESS_WRITE;
-    if (siov_get(hi, SIOV_FRCD1_T1) && siov_get(hi, SIOV_FRCD1_T2))
+    bool t1 = hi & SIOV_FRCD1_T1, t2 = hi & SIOV_FRCD1_T2;
+    unsigned a = t1 ? SIOV_ACCESS_READ : t2 ? SIOV_ACCESS_PAGE_REQ : SIOV_ACCESS_WRITE;
+    if (t1 && t2)
         a |= SIOV_ACCESS_WRITE; /* AtomicOp */
     if (hi & SIOV_FRCD1_EXE)
         a |= SIOV_ACCESS_EXEC;

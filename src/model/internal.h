@@ -92,12 +92,13 @@ struct siov_caches; /* caches.h */
 
 /* Deferred message-signalled interrupts, sent after the writer lock drops. */
 struct siov_msi_pending {
-    bool fire[2];
-    uint64_t addr[2];
-    uint32_t data[2];
+    bool fire[3];
+    uint64_t addr[3];
+    uint32_t data[3];
 };
 #define SIOV_MSI_FAULT 0
 #define SIOV_MSI_INV 1
+#define SIOV_MSI_PRQ 2 /* the page request event (PECTL, PEDATA, PEADDR, PEUADDR) */
 
 /* Shards of the counters every translation bumps, so translating threads
    neither bounce one cache line nor pay a locked add: a thread counts in a
@@ -138,13 +139,17 @@ struct siov_port {
 };
 
 /* A message the unit sends once its lock drops (outbox.c): a device-TLB
-   invalidation to a port and/or an invalidation event to the notifiers. */
+   invalidation or a page group response to a port, and/or an invalidation
+   event to the notifiers. */
 struct siov_outmsg {
     bool send, notify;
+    bool respond;               /* a page response: ev.sid, ev.pasid, prgi, code */
     struct siov_inval_event ev; /* send: sid, pasid, addr, size of the invalidation */
     bool global;                /* send: G of a 0x8 descriptor */
     unsigned itag;
-    struct siov_port port;      /* send: the port as it was when the descriptor ran */
+    uint16_t prgi;              /* respond: the group index */
+    unsigned code;              /* respond: the response code */
+    struct siov_port port;      /* send, respond: the port as it was when the message was queued */
 };
 
 struct siov_notifier {
@@ -176,6 +181,9 @@ struct siov_iommu {
     uint32_t fsts, fectl, fedata, feaddr, feuaddr;
     uint32_t iectl, iedata, ieaddr, ieuaddr, ics;
     uint64_t iqh, iqt, iqa, iqercd, irta;
+    /* page request queue and its event (prq.c) */
+    uint64_t pqh, pqt, pqa;
+    uint32_t prs, pectl, pedata, peaddr, peuaddr;
     /* interrupt remapping state read by siov_interrupt: the IRTA latched at
        SIRTP (address, EIME, S) with SIOV_IRSTATE_IRES/_CFIS in IRTA's
        reserved bits; written under lock, read atomically */
@@ -298,8 +306,14 @@ SIOV_LOCAL int siov_port_set(struct siov_iommu *iommu, siov_sid sid, const struc
 SIOV_LOCAL bool siov_out_queue(struct siov_iommu *iommu, const struct siov_outmsg *m);
 /* Under lock: queue an invalidation event for the notifiers (none: nothing). */
 SIOV_LOCAL void siov_out_event(struct siov_iommu *iommu, const struct siov_inval_event *ev);
-/* Under lock: drop the queued sends to sid (their port is going away). */
-SIOV_LOCAL void siov_out_drop_sends(struct siov_iommu *iommu, siov_sid sid);
+/* Under lock: send a page response to sid's port (none, or without
+   page_response: nowhere) and count it by code; unit: the unit's own answer. */
+SIOV_LOCAL void siov_out_page_response(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint16_t prgi,
+                                       unsigned code, bool unit);
+/* Under lock: drop the queued device-TLB invalidations to sid (nothing waits
+   for them any more), and its page responses too when responses is set
+   (its port is going away). */
+SIOV_LOCAL void siov_out_drop_sends(struct siov_iommu *iommu, siov_sid sid, bool responses);
 /* Under lock: wait until no other thread is delivering (drops the lock meanwhile). */
 SIOV_LOCAL void siov_out_wait_idle(struct siov_iommu *iommu);
 /* Under lock: add a notifier; 0 or -ENOMEM. */
@@ -325,6 +339,21 @@ SIOV_LOCAL void siov_fault_event_locked(struct siov_iommu *iommu);
 /* Register reads/writes of FSTS, FECTL, FRCD (under lock). */
 SIOV_LOCAL uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, bool *handled);
 SIOV_LOCAL bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, unsigned size);
+
+/* prq.c: the page request queue (facts 14). Registers, under lock: the
+   value of PQH/PQT/PQA/PRS/PECTL/PEDATA/PEADDR/PEUADDR at base (0 and
+   writes ignored without ECAP.PRS), and a write of the whole value v. */
+SIOV_LOCAL uint64_t siov_prq_reg_value(const struct siov_iommu *iommu, uint64_t base);
+SIOV_LOCAL void siov_prq_reg_store(struct siov_iommu *iommu, uint64_t base, uint64_t v);
+/* prq.c: queue an accepted request of sid (or drop it as PRO or a full
+   queue says, answering a last one Success); pe: the PASID entry it found,
+   for the implicit invalidation. Takes the lock, delivers after it drops.
+   SIOV_OK, or SIOV_ERR_BUS when the queue's memory cannot be written. */
+SIOV_LOCAL siov_fault siov_prq_enqueue(struct siov_iommu *iommu, siov_sid sid, const struct siov_page_request *req,
+                                       const struct siov_pasid_ent *pe);
+/* prq.c: the unit's own answer to a request it refused (takes the lock). */
+SIOV_LOCAL void siov_prq_respond(struct siov_iommu *iommu, siov_sid sid, uint32_t pasid, uint16_t prgi,
+                                 unsigned code);
 
 /* regs.c: CAP, ECAP and the reset values of the register file from iommu->cfg. */
 SIOV_LOCAL void siov_regs_reset(struct siov_iommu *iommu);

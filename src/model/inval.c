@@ -292,10 +292,15 @@ static void completion_event(struct siov_iommu *u)
 
 /* Invalidation wait: everything before it is complete — the unit's own
    invalidations at once, device-TLB ones when their devices say so (the
-   queue stops here until then); then the status write and the event. */
+   queue stops here until then); then the status write and the event. PD=1
+   (page-request drain, ECAP.PDS; spec 7.10) also needs every page request
+   received before those completions to be visible in the page request
+   queue: siov_page_request writes its descriptor before it returns, so a
+   device's requests sent before its completion already are. PD is reserved
+   without PDS. */
 static unsigned dsc_wait(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
-    bool pd_ok = false; /* ECAP.PDS is not reported: PD is reserved */
+    bool pd_ok = (u->ecap & SIOV_ECAP_PDS) != 0;
     if ((qw[0] & SIOV_WAIT0_RSVD) || (qw[1] & SIOV_WAIT1_RSVD) || ((qw[0] & SIOV_WAIT0_PD) && !pd_ok))
         return SIOV_IQEI_RSVD;
     if (u->dtlb_outstanding) {
@@ -314,6 +319,21 @@ static unsigned dsc_wait(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX]
     return SIOV_IQEI_NONE;
 }
 
+/* Page group response (spec 7.6.1, Fig 7-2; rev 4+ layout, facts 14.6): the
+   code reaches the device RID names through its port, in descriptor order
+   with the device-TLB invalidations. Bit 66 is ignored; qw2/qw3 (private
+   data in rev 3.x) are reserved, checked by dsc_run. */
+static unsigned dsc_pgrsp(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
+{
+    if ((qw[0] & SIOV_PGRSP0_RSVD) || (qw[1] & SIOV_PGRSP1_RSVD))
+        return SIOV_IQEI_RSVD;
+    uint32_t pasid = (qw[0] & SIOV_PGRSP0_PP) ? (uint32_t)siov_get(qw[0], SIOV_PGRSP0_PASID) : SIOV_NO_PASID;
+    siov_out_page_response(u, (siov_sid)siov_get(qw[0], SIOV_PGRSP0_RID), pasid,
+                           (uint16_t)siov_get(qw[1], SIOV_PGRSP1_PRGI), (unsigned)siov_get(qw[0], SIOV_PGRSP0_RC),
+                           false);
+    return SIOV_IQEI_NONE;
+}
+
 typedef unsigned (*dsc_handler)(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX]);
 
 /* Descriptor types the unit processes; sm_only ones are valid only with TTM
@@ -326,6 +346,7 @@ static const struct {
     [SIOV_DSC_DEVTLB] = {dsc_devtlb, false}, [SIOV_DSC_IEC] = {dsc_iec, false},
     [SIOV_DSC_WAIT] = {dsc_wait, false},     [SIOV_DSC_PIOTLB] = {dsc_piotlb, true},
     [SIOV_DSC_PC] = {dsc_pc, true},          [SIOV_DSC_PDEVTLB] = {dsc_pdevtlb, true},
+    [SIOV_DSC_PGRP_RESP] = {dsc_pgrsp, true},
 };
 
 /* The translation table mode latched by SRTP (legacy before any). */
@@ -338,11 +359,13 @@ static unsigned latched_ttm(const struct siov_iommu *u)
 static unsigned dsc_run(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
 {
     unsigned type = siov_dsc_type(qw[0]), ttm = latched_ttm(u);
-    /* unknown types include 0x9 (page requests are not modelled, ECAP.PRS=0)
-       and 0xA (HPT, ECAP.HPTS=0); device-TLB types need ECAP.DT (spec 6.5.2.5) */
+    /* unknown types include 0xA (HPT, ECAP.HPTS=0); device-TLB types need
+       ECAP.DT (spec 6.5.2.5), the page group response ECAP.PRS (7.6.1) */
     if (type >= sizeof(dsc_table) / sizeof(dsc_table[0]) || !dsc_table[type].run)
         return SIOV_IQEI_TYPE;
     if ((type == SIOV_DSC_DEVTLB || type == SIOV_DSC_PDEVTLB) && !(u->ecap & SIOV_ECAP_DT))
+        return SIOV_IQEI_TYPE;
+    if (type == SIOV_DSC_PGRP_RESP && !(u->ecap & SIOV_ECAP_PRS))
         return SIOV_IQEI_TYPE;
     if (ttm == SIOV_TTM_RESERVED || (dsc_table[type].sm_only && ttm == SIOV_TTM_LEGACY))
         return SIOV_IQEI_TTM; /* Table 26 lists no such type for this TTM */
@@ -426,7 +449,7 @@ void siov_iq_disable(struct siov_iommu *u)
     u->iqh = 0;
     for (unsigned t = 0; t < SIOV_ITAGS; t++) /* the queue is gone: nothing waits for them */
         if (u->itag[t].busy)
-            siov_out_drop_sends(u, u->itag[t].sid);
+            siov_out_drop_sends(u, u->itag[t].sid, false);
     memset(u->itag, 0, sizeof(u->itag));
     u->dtlb_outstanding = 0;
     u->iq_wait_stalled = false;
@@ -478,7 +501,7 @@ void siov_iq_expire(struct siov_iommu *u)
 
 void siov_iq_port_gone(struct siov_iommu *u, siov_sid sid)
 {
-    siov_out_drop_sends(u, sid);
+    siov_out_drop_sends(u, sid, true);
     for (unsigned t = 0; t < SIOV_ITAGS; t++) {
         if (u->itag[t].busy && u->itag[t].sid == sid) {
             u->itag[t].busy = false;

@@ -38,6 +38,7 @@ void siov_iommu_config_default(struct siov_iommu_config *cfg)
     cfg->rid_pasid = true;
     cfg->psi = true;
     cfg->nwfs = true;
+    cfg->page_requests = true;
     cfg->irq_remapping = true;
     cfg->x2apic = true;
     cfg->posted_interrupts = true;

@@ -1,5 +1,6 @@
-/* What the unit sends out: device-TLB invalidations to device ports and
-   invalidation events to notifiers (port.h). Both are queued while the
+/* What the unit sends out: device-TLB invalidations and page group
+   responses to device ports, and invalidation events to notifiers (port.h).
+   All are queued while the
    unit's lock is held and delivered once it drops, in queue order, by one
    thread at a time, so that the callbacks may call back into the unit. The
    port and notifier tables live here too. */
@@ -74,11 +75,33 @@ void siov_out_event(struct siov_iommu *u, const struct siov_inval_event *ev)
     (void)siov_out_queue(u, &m); /* out of memory: the event is lost, the unit goes on */
 }
 
-void siov_out_drop_sends(struct siov_iommu *u, siov_sid sid)
+void siov_out_page_response(struct siov_iommu *u, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code,
+                            bool unit)
 {
-    for (unsigned i = 0; i < u->nout; i++)
-        if (u->out[i].send && u->out[i].ev.sid == sid)
-            u->out[i].send = false;
+    uint64_t *by_code = code == SIOV_PRQ_SUCCESS   ? &u->stats.prq_resp_success
+                        : code == SIOV_PRQ_INVALID ? &u->stats.prq_resp_invalid
+                        : code == SIOV_PRQ_FAILURE ? &u->stats.prq_resp_failure
+                                                   : &u->stats.prq_resp_reserved;
+    siov_stat_inc(by_code);
+    if (unit)
+        siov_stat_inc(&u->stats.prq_resp_unit);
+    const struct siov_port *p = siov_port_find(u, sid);
+    if (!p || !p->ops.page_response)
+        return; /* no device model listens: the answer is lost, as on a bus with no one there */
+    struct siov_outmsg m = {.respond = true, .ev = {.sid = sid, .pasid = pasid}, .prgi = prgi, .code = code,
+                            .port = *p};
+    (void)siov_out_queue(u, &m); /* out of memory: the answer is lost; the device asks again */
+}
+
+void siov_out_drop_sends(struct siov_iommu *u, siov_sid sid, bool responses)
+{
+    for (unsigned i = 0; i < u->nout; i++) {
+        if (u->out[i].ev.sid != sid)
+            continue;
+        u->out[i].send = false;
+        if (responses)
+            u->out[i].respond = false;
+    }
 }
 
 void siov_out_wait_idle(struct siov_iommu *u)
@@ -96,6 +119,8 @@ static void deliver(const struct siov_outmsg *m, const struct siov_notifier *not
     if (m->send && m->port.ops.devtlb_invalidate)
         m->port.ops.devtlb_invalidate(m->port.opaque, m->ev.sid, m->ev.pasid, m->ev.addr, m->ev.size, m->global,
                                       m->itag);
+    if (m->respond && m->port.ops.page_response)
+        m->port.ops.page_response(m->port.opaque, m->ev.sid, m->ev.pasid, m->prgi, m->code);
     if (m->notify)
         for (unsigned i = 0; i < nnotif; i++)
             notif[i].fn(notif[i].opaque, &m->ev);

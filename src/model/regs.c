@@ -16,6 +16,8 @@ static const struct reg_desc reg_table[] = {
     {SIOV_REG_IQH, W64},    {SIOV_REG_IQT, W64},     {SIOV_REG_IQA, W64},    {SIOV_REG_ICS, W32},
     {SIOV_REG_IECTL, W32},  {SIOV_REG_IEDATA, W32},  {SIOV_REG_IEADDR, W32}, {SIOV_REG_IEUADDR, W32},
     {SIOV_REG_IQERCD, W64}, {SIOV_REG_IVA, W64},     {SIOV_REG_IOTLB, W64},  {SIOV_REG_IRTA, W64},
+    {SIOV_REG_PQH, W64},    {SIOV_REG_PQT, W64},     {SIOV_REG_PQA, W64},    {SIOV_REG_PRS, W32},
+    {SIOV_REG_PECTL, W32},  {SIOV_REG_PEDATA, W32},  {SIOV_REG_PEADDR, W32}, {SIOV_REG_PEUADDR, W32},
 };
 
 #define MHMV_MAX 15u /* ECAP.MHMV: index masks up to 2^15 entries */
@@ -39,14 +41,17 @@ void siov_regs_reset(struct siov_iommu *u)
               SIOV_ECAP_SMPWCS | (c->nwfs && c->dev_tlb ? SIOV_ECAP_NWFS : 0);
     if (c->scalable)
         u->ecap |= SIOV_ECAP_SMTS | SIOV_ECAP_PASID | siov_set(0, SIOV_ECAP_PSS, c->pasid_bits - 1);
+    if (c->page_requests && c->scalable && c->dev_tlb) /* PRS needs DT and SMTS (spec 11.4.3) */
+        u->ecap |= SIOV_ECAP_PRS | SIOV_ECAP_PDS | SIOV_ECAP_SMS;
     if (c->irq_remapping) {
         u->ecap |= SIOV_ECAP_IR | siov_set(0, SIOV_ECAP_MHMV, MHMV_MAX) | (c->x2apic ? SIOV_ECAP_EIM : 0) |
                    (c->x2apic_only ? SIOV_ECAP_EIMER : 0) | (c->irq_remap_required ? SIOV_ECAP_IRREQ : 0);
         u->cap |= (c->posted_interrupts ? SIOV_CAP_PI : 0) | (c->esirtps ? SIOV_CAP_ESIRTPS : 0);
     }
-    /* every event interrupt starts masked (spec 10.4.10, 10.4.26) */
+    /* every event interrupt starts masked (spec 11.4.7.2, 11.4.9.6, 11.4.11.5) */
     u->fectl = SIOV_ECTL_IM;
     u->iectl = SIOV_ECTL_IM;
+    u->pectl = SIOV_ECTL_IM;
 }
 
 static const struct reg_desc *reg_find(uint64_t off)
@@ -82,7 +87,7 @@ static uint64_t reg_value(struct siov_iommu *u, uint64_t base)
     case SIOV_REG_IVA: return u->iva;
     case SIOV_REG_IOTLB: return u->iotlb_reg;
     case SIOV_REG_IRTA: return u->irta;
-    default: return 0;
+    default: return siov_prq_reg_value(u, base); /* PQH .. PEUADDR; 0 for the rest */
     }
 }
 
@@ -244,6 +249,14 @@ static void reg_store(struct siov_iommu *u, uint64_t base, uint64_t v, bool high
         if (u->ecap & SIOV_ECAP_IR)
             u->irta = v & ~SIOV_IRTA_RSVD & ~((u->ecap & SIOV_ECAP_EIM) ? 0 : SIOV_IRTA_EIME);
         break;
+    case SIOV_REG_PQH:
+    case SIOV_REG_PQT:
+    case SIOV_REG_PQA:
+    case SIOV_REG_PRS:
+    case SIOV_REG_PECTL:
+    case SIOV_REG_PEDATA:
+    case SIOV_REG_PEADDR:
+    case SIOV_REG_PEUADDR: siov_prq_reg_store(u, base, v); break;
     default: break; /* read-only: VER, CAP, ECAP, GSTS, IQH, IQERCD */
     }
 }

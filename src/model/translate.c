@@ -330,6 +330,7 @@ __attribute__((always_inline)) static inline siov_fault translate_slow_how(struc
     }
     if (pasid == SIOV_NO_PASID) /* PR and ER travel in the PASID TLP prefix (spec 3.4.1) */
         access &= ~(SIOV_ACCESS_PRIV | SIOV_ACCESS_EXEC);
+    access &= ~SIOV_ACCESS_PAGE_REQ; /* a fault record's flag, not a request's */
     if (!(access & SIOV_ACCESS_RWX))
         access |= SIOV_ACCESS_READ; /* a request reads unless it says otherwise */
     uint64_t state = __atomic_load_n(&iommu->state, __ATOMIC_ACQUIRE);

@@ -1,0 +1,642 @@
+/* Page requests in the reference driver (src/driver/prq.c): the queue at
+ * bring-up, PRI on and off, the handler and the domain each request is
+ * handled under, groups answered once with their worst code, stop markers,
+ * overflow recovery, the drains of aux detach, detach and PRI disable, the
+ * handler's own calls, the event's message, and a randomized run where
+ * devices fault on random pages of several ADIs until every retry succeeds
+ * with the right data and every answer reaches the device and PASID that
+ * asked (the seed is printed; SIOV_TEST_SEED replays it). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "testlib.h"
+
+#define MEM_SIZE (64ull << 20)
+#define POOL_BASE (1ull << 20)
+#define POOL_SIZE (16ull << 20)
+#define DATA (32ull << 20) /* backing pages handed out by the handler */
+#define SID_A SIOV_SID(0, 1, 0)
+#define SID_B SIOV_SID(0, 2, 0)
+#define RW (SIOV_PROT_READ | SIOV_PROT_WRITE)
+
+/* ------------------------------------------------------------- a device */
+#define RESP_MAX 256
+struct resp {
+    siov_sid sid;
+    uint32_t pasid;
+    uint16_t prgi;
+    unsigned code;
+};
+struct dev {
+    siov_sid sid;
+    struct siov_atc *atc;
+    unsigned n;
+    struct resp r[RESP_MAX];
+    unsigned devtlb; /* device-TLB invalidations seen (manual port only) */
+};
+
+static void on_response(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code)
+{
+    struct dev *d = opaque;
+    assert_true(d->n < RESP_MAX);
+    d->r[d->n++] = (struct resp){sid, pasid, prgi, code};
+}
+
+/* ------------------------------------------------------------- fixture */
+struct fx {
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    struct siov_driver *drv;
+    struct dev a, b;
+    /* the handler */
+    unsigned calls;
+    struct siov_domain *last_dom;
+    siov_sid last_sid;
+    struct siov_page_request last_req;
+    unsigned code;            /* what it answers when it does not map */
+    bool map;                 /* map the page on demand */
+    uint64_t next_pa;         /* the next backing page */
+    const unsigned *by_page;  /* answers by page number (low 4 bits), when set */
+    int nested_rc;            /* siov_driver_service_prq called from inside */
+    bool call_nested;
+    struct msi_rec {
+        unsigned n;
+        uint64_t addr;
+        uint32_t data;
+    } msi;
+};
+
+static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct fx *f = opaque;
+    f->msi.n++;
+    f->msi.addr = addr;
+    f->msi.data = data;
+}
+
+static unsigned handler(void *opaque, struct siov_domain *dom, siov_sid sid, const struct siov_page_request *req)
+{
+    struct fx *f = opaque;
+    f->last_dom = dom;
+    f->last_sid = sid;
+    f->last_req = *req;
+    f->calls++;
+    if (f->call_nested)
+        f->nested_rc = siov_driver_service_prq(f->drv);
+    if (f->by_page)
+        return f->by_page[(req->addr >> 12) & 0xF];
+    if (!f->map)
+        return f->code;
+    uint64_t pa = f->next_pa;
+    f->next_pa += 4096;
+    int rc = siov_domain_map(dom, req->addr, pa, 4096, RW);
+    return rc == 0 || rc == -EEXIST ? SIOV_PRQ_SUCCESS : SIOV_PRQ_INVALID;
+}
+
+static struct fx *fx_new_cfg(const struct siov_iommu_config *base)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    if (base)
+        cfg = *base;
+    cfg.msi = msi_cb;
+    cfg.msi_opaque = f;
+    f->mem = siov_mem_new_flat(MEM_SIZE);
+    f->iommu = siov_iommu_new(f->mem, &cfg);
+    assert_non_null(f->iommu);
+    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(f->drv);
+    f->next_pa = DATA;
+    f->map = true;
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, handler, f), 0);
+    return f;
+}
+
+static struct fx *fx_new(void)
+{
+    return fx_new_cfg(NULL);
+}
+
+/* A device with ATS, PRI and aux domains, its ATC and response log. */
+static void dev_up(struct fx *f, struct dev *d, siov_sid sid)
+{
+    d->sid = sid;
+    assert_int_equal(siov_dev_enable_aux(f->drv, sid), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, sid), 0);
+    assert_int_equal(siov_dev_enable_pri(f->drv, sid), 0);
+    d->atc = siov_atc_new(f->iommu, sid, 256);
+    assert_non_null(d->atc);
+    siov_atc_set_page_response(d->atc, on_response, d);
+}
+
+static void fx_free(struct fx *f)
+{
+    siov_atc_free(f->a.atc);
+    siov_atc_free(f->b.atc);
+    siov_driver_free(f->drv);
+    siov_iommu_free(f->iommu);
+    siov_mem_free(f->mem);
+    free(f);
+}
+
+static struct siov_domain *aux_domain(struct fx *f, struct dev *d, uint32_t *pasid)
+{
+    struct siov_domain *dom = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_non_null(dom);
+    assert_int_equal(siov_aux_attach(dom, d->sid), 0);
+    *pasid = (uint32_t)siov_aux_pasid(dom);
+    return dom;
+}
+
+static siov_fault send(struct fx *f, struct dev *d, uint32_t pasid, uint64_t va, unsigned access, uint16_t prgi,
+                       bool last)
+{
+    struct siov_page_request r = {pasid, va, access, prgi, last, false};
+    return siov_page_request(f->iommu, d->sid, &r);
+}
+
+static uint64_t reg(struct fx *f, uint64_t off, unsigned size) { return siov_mmio_read(f->iommu, off, size); }
+
+/* ------------------------------------------------------------- basics */
+/* The demand-paging round trip: not present, page request, the handler
+   maps, Success reaches the device, the retry translates to the new page. */
+static void test_round_trip(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    struct siov_domain *dom = aux_domain(f, &f->a, &pasid);
+    const uint64_t va = 0x7000;
+    uint32_t v = 0xFEEDu;
+    assert_int_equal(siov_atc_dma_write(f->a.atc, pasid, va + 8, &v, 4), SIOV_ERR_NOT_PRESENT);
+    assert_int_equal(send(f, &f->a, pasid, va, SIOV_ACCESS_WRITE, 3, true), SIOV_OK);
+    assert_int_equal(f->a.n, 0);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->calls, 1);
+    assert_ptr_equal(f->last_dom, dom);
+    assert_int_equal(f->last_sid, SID_A);
+    assert_int_equal(f->last_req.pasid, pasid);
+    assert_int_equal(f->last_req.addr, va);
+    assert_int_equal(f->last_req.access, SIOV_ACCESS_WRITE);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].sid, SID_A);
+    assert_int_equal(f->a.r[0].pasid, pasid);
+    assert_int_equal(f->a.r[0].prgi, 3);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(siov_atc_dma_write(f->a.atc, pasid, va + 8, &v, 4), SIOV_OK);
+    uint32_t back = 0;
+    assert_int_equal(siov_mem_read(f->mem, DATA + 8, &back, 4), 0);
+    assert_int_equal(back, v);
+    /* the queue is consumed, PPR cleared */
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    assert_int_equal(siov_driver_service_prq(f->drv), 0); /* nothing left */
+    fx_free(f);
+}
+
+/* A request without PASID is handled under the RID_PASID domain. */
+static void test_request_without_pasid(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    struct siov_domain *dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_attach(dom, SID_A), 0);
+    assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x9000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_ptr_equal(f->last_dom, dom);
+    assert_int_equal(f->a.r[0].pasid, SIOV_NO_PASID);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    uint32_t v;
+    assert_int_equal(siov_atc_dma_read(f->a.atc, SIOV_NO_PASID, 0x9000, &v, 4), SIOV_OK);
+    fx_free(f);
+}
+
+/* No domain: the unit itself refuses a PASID without an entry (the driver
+   writes entries for attached domains only; requests queued before a
+   detach are the drain tests' business). No handler: Invalid Request. */
+static void test_no_domain_no_handler(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    /* RID_PASID has no domain attached: no entry, SPT.2, the unit answers */
+    assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x9000, SIOV_ACCESS_READ, 1, true), SIOV_FAULT_SPT_2);
+    assert_int_equal(siov_driver_service_prq(f->drv), 0);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID);
+    /* no handler */
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, NULL, NULL), 0);
+    assert_int_equal(send(f, &f->a, pasid, 0x9000, SIOV_ACCESS_READ, 2, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(f->a.n, 2);
+    assert_int_equal(f->a.r[1].code, SIOV_PRQ_INVALID);
+    assert_int_equal(f->a.r[1].prgi, 2);
+    fx_free(f);
+}
+
+/* ------------------------------------------------------------- groups */
+/* Several requests of one group are answered once, at the last, with the
+   worst of the handler's codes (here chosen by page); groups of different
+   PASIDs and devices with the same index are apart; a group may span two
+   services. */
+static void test_groups(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    dev_up(f, &f->b, SID_B);
+    uint32_t p1, p2, pb;
+    aux_domain(f, &f->a, &p1);
+    aux_domain(f, &f->a, &p2);
+    aux_domain(f, &f->b, &pb);
+    static const unsigned by_page[16] = {
+        [1] = SIOV_PRQ_SUCCESS, [2] = SIOV_PRQ_INVALID, [3] = SIOV_PRQ_SUCCESS, [4] = SIOV_PRQ_SUCCESS,
+        [5] = SIOV_PRQ_INVALID, [6] = 0x7, [8] = SIOV_PRQ_SUCCESS, [9] = SIOV_PRQ_FAILURE, [10] = SIOV_PRQ_INVALID,
+    };
+    f->by_page = by_page;
+    assert_int_equal(send(f, &f->a, p1, 0x1000, SIOV_ACCESS_READ, 7, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p2, 0x1000, SIOV_ACCESS_READ, 7, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p1, 0x2000, SIOV_ACCESS_READ, 7, false), SIOV_OK);
+    assert_int_equal(send(f, &f->b, pb, 0x5000, SIOV_ACCESS_WRITE, 7, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p1, 0x3000, SIOV_ACCESS_READ, 7, true), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 7, true), SIOV_OK);
+    assert_int_equal(send(f, &f->b, pb, 0x6000, SIOV_ACCESS_WRITE, 7, true), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p1, 0x8000, SIOV_ACCESS_READ, 9, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p1, 0x9000, SIOV_ACCESS_READ, 9, false), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 9);
+    assert_int_equal(f->calls, 9); /* every request reaches the handler */
+    assert_int_equal(f->a.n, 2);   /* but only complete groups are answered */
+    assert_int_equal(f->a.r[0].pasid, p1);
+    assert_int_equal(f->a.r[0].prgi, 7);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID); /* S, I, S */
+    assert_int_equal(f->a.r[1].pasid, p2);
+    assert_int_equal(f->a.r[1].prgi, 7);
+    assert_int_equal(f->a.r[1].code, SIOV_PRQ_SUCCESS); /* S, S */
+    assert_int_equal(f->b.n, 1);
+    assert_int_equal(f->b.r[0].sid, SID_B);
+    assert_int_equal(f->b.r[0].pasid, pb);
+    assert_int_equal(f->b.r[0].code, SIOV_PRQ_FAILURE); /* I, and a reserved code: Failure */
+    assert_int_equal(send(f, &f->a, p1, 0xA000, SIOV_ACCESS_READ, 9, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->a.n, 3);
+    assert_int_equal(f->a.r[2].prgi, 9);
+    assert_int_equal(f->a.r[2].code, SIOV_PRQ_FAILURE); /* S, F (first service), I */
+    /* the group is closed: the same index starts a new one */
+    assert_int_equal(send(f, &f->a, p1, 0x1000, SIOV_ACCESS_READ, 9, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->a.r[3].code, SIOV_PRQ_SUCCESS);
+    struct siov_stats st;
+    siov_iommu_stats(f->iommu, &st);
+    assert_int_equal(st.prq_queued, 11);
+    assert_int_equal(st.prq_resp_success, 2);
+    assert_int_equal(st.prq_resp_invalid, 1);
+    assert_int_equal(st.prq_resp_failure, 2);
+    assert_int_equal(st.prq_resp_unit, 0);
+    fx_free(f);
+}
+
+/* Stop markers are consumed without an answer and without the handler. */
+static void test_stop_marker(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    struct siov_page_request sm = {pasid, 0, 0, 0, true, true};
+    assert_int_equal(siov_page_request(f->iommu, SID_A, &sm), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(f->a.n, 0);
+    fx_free(f);
+}
+
+/* The queue overflows (127 requests fit in the driver's one page): the
+   unit answers the dropped last requests Success; servicing empties the
+   queue, clears PRO, forgets the half-seen groups, and the device asks again. */
+static void test_overflow_recovery(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    f->map = false;
+    f->code = SIOV_PRQ_SUCCESS;
+    for (unsigned i = 0; i < 127; i++)
+        assert_int_equal(send(f, &f->a, pasid, 0x100000 + i * 0x1000, SIOV_ACCESS_READ, (uint16_t)i, false),
+                         SIOV_OK);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), SIOV_PRS_PPR);
+    /* full: group 5's last request is dropped and answered by the unit */
+    assert_int_equal(send(f, &f->a, pasid, 0x900000, SIOV_ACCESS_READ, 5, true), SIOV_OK);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), SIOV_PRS_PPR | SIOV_PRS_PRO);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].prgi, 5);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(siov_driver_service_prq(f->drv), 127);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0); /* PPR first, PRO once empty */
+    assert_int_equal(f->a.n, 1);                  /* none of the 127 was a last request */
+    /* group 5 comes again whole: answered once, from its last request alone */
+    assert_int_equal(send(f, &f->a, pasid, 0x900000, SIOV_ACCESS_READ, 5, true), SIOV_OK);
+    f->code = SIOV_PRQ_INVALID;
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->a.n, 2);
+    assert_int_equal(f->a.r[1].code, SIOV_PRQ_INVALID); /* not merged with the forgotten request of group 5 */
+    fx_free(f);
+}
+
+/* ------------------------------------------------------------- drains */
+/* Requests queued for a PASID when it is aux-detached are answered (Invalid
+   Request: it has no domain any more) before the call returns, with the
+   drain's device-TLB invalidation and PD wait; other PASIDs' requests are
+   handled as usual meanwhile. */
+static void test_drain_on_aux_detach(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t p1, p2;
+    struct siov_domain *d1 = aux_domain(f, &f->a, &p1);
+    aux_domain(f, &f->a, &p2);
+    assert_int_equal(send(f, &f->a, p1, 0x1000, SIOV_ACCESS_READ, 1, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p2, 0x1000, SIOV_ACCESS_READ, 2, true), SIOV_OK);
+    assert_int_equal(send(f, &f->a, p1, 0x2000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    struct siov_atc_stats before;
+    siov_atc_stats(f->a.atc, &before);
+    struct siov_stats s0;
+    siov_iommu_stats(f->iommu, &s0);
+    assert_int_equal(siov_aux_detach(d1, SID_A), 0);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(f->calls, 1); /* p2's request only */
+    assert_int_equal(f->a.n, 2);
+    assert_int_equal(f->a.r[0].pasid, p2);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(f->a.r[1].pasid, p1);
+    assert_int_equal(f->a.r[1].prgi, 1);
+    assert_int_equal(f->a.r[1].code, SIOV_PRQ_INVALID);
+    struct siov_atc_stats after;
+    siov_atc_stats(f->a.atc, &after);
+    assert_int_equal(after.invalidations - before.invalidations, 2); /* the tear-down's and the drain's */
+    struct siov_stats s1;
+    siov_iommu_stats(f->iommu, &s1);
+    assert_true(s1.inv_wait - s0.inv_wait >= 2);
+    /* a request for the PASID now is refused by the unit (its entry is gone) */
+    assert_int_equal(send(f, &f->a, p1, 0x3000, SIOV_ACCESS_READ, 3, true), SIOV_FAULT_SPT_2);
+    assert_int_equal(f->a.r[2].code, SIOV_PRQ_INVALID);
+    fx_free(f);
+}
+
+static void test_drain_on_detach(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    struct siov_domain *dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_attach(dom, SID_A), 0);
+    assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, 4, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x2000, SIOV_ACCESS_READ, 4, true), SIOV_OK);
+    assert_int_equal(siov_detach(dom, SID_A), 0);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].pasid, SIOV_NO_PASID);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID);
+    fx_free(f);
+}
+
+/* Disabling PRI: the device's queued requests are handled (its domains are
+   still there), new ones refused with SCT.8 and answered by the unit. */
+static void test_drain_on_disable(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_WRITE, 6, true), SIOV_OK);
+    assert_int_equal(siov_dev_disable_pri(f->drv, SID_A), 0);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(send(f, &f->a, pasid, 0x2000, SIOV_ACCESS_WRITE, 7, true), SIOV_FAULT_SCT_8);
+    assert_int_equal(f->a.n, 2);
+    assert_int_equal(f->a.r[1].code, SIOV_PRQ_INVALID);
+    assert_int_equal(siov_dev_disable_pri(f->drv, SID_A), -EINVAL);
+    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), 0); /* and on again */
+    assert_int_equal(send(f, &f->a, pasid, 0x2000, SIOV_ACCESS_WRITE, 7, true), SIOV_OK);
+    fx_free(f);
+}
+
+/* --------------------------------------------------- the handler's calls */
+/* The handler may map and unmap in its domain; a nested service is refused
+   and the outer call goes on. */
+static unsigned remapping_handler(void *opaque, struct siov_domain *dom, siov_sid sid,
+                                  const struct siov_page_request *req)
+{
+    struct fx *f = opaque;
+    (void)sid;
+    f->calls++;
+    assert_int_equal(siov_domain_map(dom, req->addr, DATA, 4096, RW), 0);
+    assert_int_equal(siov_domain_unmap(dom, req->addr, 4096), 4096);
+    assert_int_equal(siov_domain_map(dom, req->addr, DATA + 0x1000, 4096, RW), 0);
+    uint64_t pa = 0;
+    assert_int_equal(siov_domain_iova_to_phys(dom, req->addr, &pa), 0);
+    assert_int_equal(pa, DATA + 0x1000);
+    f->nested_rc = siov_driver_service_prq(f->drv);
+    return SIOV_PRQ_SUCCESS;
+}
+
+static void test_handler_calls(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, remapping_handler, f), 0);
+    assert_int_equal(send(f, &f->a, pasid, 0x4000, SIOV_ACCESS_READ, 1, false), SIOV_OK);
+    assert_int_equal(send(f, &f->a, pasid, 0x5000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 2);
+    assert_int_equal(f->calls, 2);
+    assert_int_equal(f->nested_rc, -EBUSY);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    uint32_t v;
+    assert_int_equal(siov_atc_dma_read(f->a.atc, pasid, 0x5000, &v, 4), SIOV_OK);
+    fx_free(f);
+}
+
+/* ------------------------------------------------------------ the event */
+static void test_event_message(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    assert_int_equal(reg(f, SIOV_REG_PECTL, 4), SIOV_ECTL_IM); /* polled until asked */
+    assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(f->msi.n, 0);
+    assert_int_equal(siov_driver_set_prq_msi(f->drv, 0x1FEE02000ull, 0x66), 0);
+    assert_int_equal(f->msi.n, 1); /* the event held (IP) goes out when unmasked */
+    assert_int_equal(f->msi.addr, 0x1FEE02000ull);
+    assert_int_equal(f->msi.data, 0x66);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(send(f, &f->a, pasid, 0x2000, SIOV_ACCESS_READ, 2, true), SIOV_OK);
+    assert_int_equal(f->msi.n, 2);
+    assert_int_equal(send(f, &f->a, pasid, 0x3000, SIOV_ACCESS_READ, 3, true), SIOV_OK);
+    assert_int_equal(f->msi.n, 2); /* PPR still set */
+    fx_free(f);
+}
+
+/* ------------------------------------------------------ without PRS */
+static void test_without_prs(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.page_requests = false;
+    struct fx *f = fx_new_cfg(&cfg);
+    assert_int_equal(reg(f, SIOV_REG_PQA, 8), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), -ENODEV);
+    assert_int_equal(siov_driver_service_prq(f->drv), -ENODEV);
+    /* detaching without PRI drains nothing */
+    struct siov_domain *dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_attach(dom, SID_A), 0);
+    assert_int_equal(siov_detach(dom, SID_A), 0);
+    fx_free(f);
+}
+
+/* ------------------------------------------------------ the random run */
+/* Devices fault on random pages of several ADIs (aux domains on two
+   devices) and retry until the write goes through; some faults are sent as
+   groups of two or three pages. At the end every page holds what its
+   device wrote last, every answer went to the device and PASID of a group
+   it sent, and each group was answered exactly once. */
+#define ADIS 6
+#define PAGES 24
+struct adi {
+    struct dev *d;
+    uint32_t pasid;
+    uint32_t want[PAGES]; /* what the device wrote last at each page */
+};
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* One write with fault-and-retry; the group covers va and up to two more
+   pages after it. Returns the retries. */
+static unsigned write_with_retry(struct fx *f, struct adi *a, unsigned page, uint32_t v, unsigned extra,
+                                 uint16_t *prgi)
+{
+    uint64_t va = 0x40000000ull + (uint64_t)page * 4096;
+    unsigned tries = 0;
+    siov_fault r;
+    while ((r = siov_atc_dma_write(a->d->atc, a->pasid, va + 4 * (v % 1000), &v, 4)) == SIOV_ERR_NOT_PRESENT) {
+        assert_true(++tries < 4);
+        uint16_t g = (*prgi)++ & 0x1FF;
+        unsigned n = a->d->n;
+        for (unsigned k = 0; k <= extra; k++) {
+            uint64_t pva = 0x40000000ull + (uint64_t)((page + k) % PAGES) * 4096;
+            struct siov_page_request req = {a->pasid, pva, SIOV_ACCESS_WRITE, g, k == extra, false};
+            assert_int_equal(siov_page_request(f->iommu, a->d->sid, &req), SIOV_OK);
+        }
+        assert_true(siov_driver_service_prq(f->drv) >= 0);
+        assert_int_equal(a->d->n, n + 1); /* exactly one answer for the group */
+        const struct resp *rs = &a->d->r[n];
+        assert_int_equal(rs->sid, a->d->sid);
+        assert_int_equal(rs->pasid, a->pasid);
+        assert_int_equal(rs->prgi, g);
+        assert_int_equal(rs->code, SIOV_PRQ_SUCCESS);
+        a->d->n = 0; /* the log is per round trip */
+    }
+    assert_int_equal(r, SIOV_OK);
+    a->want[page] = v;
+    return tries;
+}
+
+static void test_random_demand_paging(void **state)
+{
+    (void)state;
+    const char *env = getenv("SIOV_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
+    seed |= 1;
+    printf("test_random_demand_paging: seed 0x%llx (SIOV_TEST_SEED replays it)\n", (unsigned long long)seed);
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    dev_up(f, &f->b, SID_B);
+    struct adi adis[ADIS];
+    struct siov_domain *doms[ADIS];
+    for (unsigned i = 0; i < ADIS; i++) {
+        adis[i].d = i % 2 ? &f->b : &f->a;
+        doms[i] = aux_domain(f, adis[i].d, &adis[i].pasid);
+        memset(adis[i].want, 0, sizeof(adis[i].want));
+    }
+    uint64_t s = seed;
+    uint16_t prgi = 0;
+    unsigned faults = 0;
+    for (unsigned op = 0; op < 400; op++) {
+        struct adi *a = &adis[rng_next(&s) % ADIS];
+        unsigned page = (unsigned)(rng_next(&s) % PAGES), extra = (unsigned)(rng_next(&s) % 3);
+        uint32_t v = (uint32_t)rng_next(&s) | 1;
+        faults += write_with_retry(f, a, page, v, extra, &prgi);
+    }
+    assert_true(faults > 0);
+    for (unsigned i = 0; i < ADIS; i++) {
+        for (unsigned p = 0; p < PAGES; p++) {
+            if (!adis[i].want[p])
+                continue;
+            uint64_t pa = 0;
+            assert_int_equal(siov_domain_iova_to_phys(doms[i], 0x40000000ull + p * 4096ull, &pa), 0);
+            uint32_t got = 0;
+            assert_int_equal(siov_mem_read(f->mem, pa + 4 * (adis[i].want[p] % 1000), &got, 4), 0);
+            if (got != adis[i].want[p])
+                fail_msg("seed 0x%llx: ADI %u page %u holds 0x%x, want 0x%x", (unsigned long long)seed, i, p, got,
+                         adis[i].want[p]);
+        }
+    }
+    struct siov_stats st;
+    siov_iommu_stats(f->iommu, &st);
+    assert_int_equal(st.prq_overflowed, 0);
+    assert_int_equal(st.prq_refused, 0);
+    assert_int_equal(st.prq_resp_success, faults);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_request_without_pasid),
+        cmocka_unit_test(test_no_domain_no_handler),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_stop_marker),
+        cmocka_unit_test(test_overflow_recovery),
+        cmocka_unit_test(test_drain_on_aux_detach),
+        cmocka_unit_test(test_drain_on_detach),
+        cmocka_unit_test(test_drain_on_disable),
+        cmocka_unit_test(test_handler_calls),
+        cmocka_unit_test(test_event_message),
+        cmocka_unit_test(test_without_prs),
+        cmocka_unit_test(test_random_demand_paging),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
