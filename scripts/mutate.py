@@ -840,6 +840,8 @@ def main():
     ap.add_argument('--rerun', action='store_true', help='run mutants that have a result already')
     ap.add_argument('--rerun-survived', action='store_true',
                     help='run again the mutants whose result is a survival (after adding tests)')
+    ap.add_argument('--survivors-ok', action='store_true',
+                    help='list unreviewed survivors but exit 0 for them (errors of the tool still fail)')
     ap.add_argument('--report', action='store_true', help='print score and survivors of the results so far')
     ap.add_argument('--restore', action='store_true', help='restore a copy a killed run left mutated, then exit')
     args = ap.parse_args()
@@ -958,6 +960,9 @@ def main():
             wd.restore()
     print('mutate: %d mutants in %.0f s' % (len(todo), time.monotonic() - t_start))
     survivors = report(mutants, contents, results, equiv, verbose=False)
+    if survivors and args.survivors_ok:
+        print('mutate: %d unreviewed survivor(s), reported only (--survivors-ok)' % len(survivors))
+        return 0
     return 1 if survivors else 0
 
 
