@@ -1132,13 +1132,15 @@ static void test_bringup_page_write_fails(void **state)
 static void test_smallest_pool(void **state)
 {
     (void)state;
-    for (int ir = 0; ir < 2; ir++) {
+    for (int k = 0; k < 4; k++) {
+        int ir = k & 1, pr = k >> 1;
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
         cfg.irq_remapping = ir;
+        cfg.page_requests = pr; /* the page request queue takes a page of its own */
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *iommu = siov_iommu_new(mem, &cfg);
-        uint64_t need = ir ? 4 : 3;
+        uint64_t need = 3 + (uint64_t)ir + (uint64_t)pr;
         errno = 0;
         assert_null(siov_driver_new(iommu, mem, POOL_BASE, (need - 1) * 4096));
         assert_int_equal(errno, EINVAL);
