@@ -61,6 +61,8 @@ struct qsim {
     uint64_t iqa, iqt, head;
     bool qie, iqe, iwc;
     bool ite, ice, wait_stalled;
+    bool held;          /* the descriptor at the head was fetched and waits (facts 13.6) */
+    uint64_t held_d[4]; /* its words: a later write to its slot does not change it */
     siov_sid itesid, icesid;
     int out[ITAGS]; /* outstanding ITags (-1: one the ATC holds, its number unseen) */
     unsigned nout;
@@ -301,8 +303,10 @@ static void sim_expire(struct run *r)
         q->itesid = r->port_sid; /* the one device with a port */
     q->ite = true;
     q->nout = 0;
-    if (q->wait_stalled)
+    if (q->wait_stalled) {
         q->head = (q->head + q_slot(r)) % q_size(r);
+        q->held = false;
+    }
     q->wait_stalled = false;
 }
 
@@ -321,17 +325,22 @@ static void sim_process(struct run *r)
     while (q->head != tail) {
         uint64_t d[4] = {0}, base = (q->iqa & ~0xFFFull) + q->head;
         bool fetched = true;
-        for (unsigned i = 0; i < width / 8; i++)
-            fetched &= shadow_r64(r, base + 8 * i, &d[i]);
+        if (q->held)
+            memcpy(d, q->held_d, sizeof(d));
+        else
+            for (unsigned i = 0; i < width / 8; i++)
+                fetched &= shadow_r64(r, base + 8 * i, &d[i]);
+        q->held = false;
         if (!fetched || !dsc_valid(r, d, width)) {
             q->iqe = true;
             return;
         }
         unsigned type = d[0] & 0xF;
-        if ((type == 3 || type == 8) && !sim_devtlb(r, d))
-            return; /* waits for an ITag at the head */
-        if (type == 5 && !sim_wait_ready(r))
-            return; /* waits for the device-TLB invalidations at the head */
+        if (((type == 3 || type == 8) && !sim_devtlb(r, d)) || (type == 5 && !sim_wait_ready(r))) {
+            memcpy(q->held_d, d, sizeof(d)); /* waits at the head for an ITag or for completions */
+            q->held = true;
+            return;
+        }
         if ((d[0] & 0xF) == 5 && (d[0] & (1u << 5))) { /* wait with SW: 32-bit status write */
             uint64_t at = d[1] & ~3ull;
             uint32_t data = (uint32_t)(d[0] >> 32);
@@ -435,6 +444,7 @@ static void set_qie(struct run *r, bool on)
         r->q.head = 0; /* disabling the queue resets IQH, and nothing waits for device-TLB completions */
         r->q.nout = 0;
         r->q.wait_stalled = false;
+        r->q.held = false;
     }
     r->q.qie = on;
     compare_queue(r, "QIE disable");

@@ -301,6 +301,38 @@ static void test_timeout(void **state)
     tl_free(t);
 }
 
+/* A descriptor the unit fetched and waits on is held: software rewriting its
+   slot afterwards (its own error) changes nothing, whatever resumes the queue
+   (an IQT write, the completion). fuzz_queue found the unit fetching it again. */
+static void test_stalled_wait_is_held(void **state)
+{
+    (void)state;
+    struct q q;
+    struct tl *t = qunit(NULL, &q);
+    struct rec r = {.iommu = t->iommu};
+    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
+    q_put(&q, d_devtlb(SID), 0x1000);
+    uint32_t seq = q_wait(&q);
+    uint64_t wait_at = q.tail - 32;
+    q_kick(&q);
+    assert_false(waited(&q, seq));
+    assert_int_equal(iqh(&q), wait_at);
+    tl_w64(t, q.base + wait_at, 0); /* type 0: invalid if it were fetched again */
+    q_kick(&q);                     /* the same IQT again: the queue is looked at */
+    assert_int_equal(fsts(t), 0);
+    assert_int_equal(iqh(&q), wait_at);
+    siov_devtlb_complete(t->iommu, SID, r.e[0].itag);
+    assert_true(waited(&q, seq)); /* the wait as fetched: its status write */
+    assert_int_equal(iqh(&q), q.tail);
+    assert_int_equal(fsts(t), 0);
+    /* nothing stays held: the next wait is fetched from its own slot */
+    uint32_t seq2 = q_wait(&q);
+    q_kick(&q);
+    assert_true(waited(&q, seq2));
+    assert_int_equal(iqh(&q), q.tail);
+    tl_free(t);
+}
+
 /* Several time out at once: ITESID names one of them (the lowest ITag's
    device) and is not overwritten by the others. */
 static void test_timeout_several(void **state)
@@ -1137,6 +1169,7 @@ int main(void)
         cmocka_unit_test(test_no_port_completes),
         cmocka_unit_test(test_itag_exhaustion),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_stalled_wait_is_held),
         cmocka_unit_test(test_timeout_several),
         cmocka_unit_test(test_invalid_completion),
         cmocka_unit_test(test_no_device_tlb),

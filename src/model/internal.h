@@ -204,6 +204,8 @@ struct siov_iommu {
     unsigned itag_hand;            /* next ITag tried (round robin) */
     unsigned dtlb_outstanding;     /* ITags busy */
     bool iq_wait_stalled;          /* processing stopped at an inv-wait for them */
+    bool iq_held;                  /* the descriptor at IQH was fetched and waits (iq_held_qw) */
+    uint64_t iq_held_qw[4];        /* kept, not fetched again: a later write to its slot is too late */
     struct siov_outmsg *out;       /* messages waiting for the lock to drop */
     unsigned nout, cout;
     bool out_busy;                 /* a thread is delivering (out_thread) */

@@ -432,9 +432,18 @@ void siov_iq_process(struct siov_iommu *u)
     }
     while (head != tail) {
         uint64_t qw[DSC_QWORDS_MAX];
-        unsigned iqei = dsc_fetch(u, head, width, qw) ? dsc_run(u, qw) : SIOV_IQEI_FETCH;
-        if (iqei == IQ_STALL)
-            return; /* IQH stays on it: a completion or the time-out goes on from here */
+        bool fetched = u->iq_held;
+        if (fetched) /* fetched when it stalled: not read again (software may not rewrite it) */
+            memcpy(qw, u->iq_held_qw, sizeof(qw));
+        else
+            fetched = dsc_fetch(u, head, width, qw);
+        u->iq_held = false;
+        unsigned iqei = fetched ? dsc_run(u, qw) : SIOV_IQEI_FETCH;
+        if (iqei == IQ_STALL) { /* IQH stays on it: a completion or the time-out goes on from here */
+            memcpy(u->iq_held_qw, qw, sizeof(qw));
+            u->iq_held = true;
+            return;
+        }
         if (iqei != SIOV_IQEI_NONE) {
             iq_error(u, iqei); /* IQH stays on the offending descriptor */
             return;
@@ -453,6 +462,7 @@ void siov_iq_disable(struct siov_iommu *u)
     memset(u->itag, 0, sizeof(u->itag));
     u->dtlb_outstanding = 0;
     u->iq_wait_stalled = false;
+    u->iq_held = false;
 }
 
 /* ------------------------------------------- device-TLB completions, ITE, ICE */
@@ -495,6 +505,7 @@ void siov_iq_expire(struct siov_iommu *u)
     if (u->iq_wait_stalled) { /* the pending inv-wait is aborted: no status write, no IWC */
         u->iqh = (u->iqh + dsc_bytes(u)) % queue_bytes(u);
         u->iq_wait_stalled = false;
+        u->iq_held = false;
     }
     siov_fault_event_locked(u);
 }
