@@ -686,6 +686,8 @@ static void test_enable_ats_scalable(void **state)
     fx_free(f);
 }
 
+static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2]);
+
 static void test_enable_ats_legacy(void **state)
 {
     (void)state;
@@ -700,7 +702,19 @@ static void test_enable_ats_legacy(void **state)
     assert_int_equal(siov_attach(sl, SID_A), 0);
     struct siov_ats_completion c;
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_LCT_5);
+    /* the context entry unreadable: the call fails and changes nothing */
+    uint64_t re = r64(f, (reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA) + 16 * SIOV_SID_BUS(SID_A));
+    uint64_t ce = (re & SIOV_RE0_CTP) + 16 * SIOV_SID_DEVFN(SID_A);
+    assert_int_equal(siov_mem_fail_range(f->mem, ce + 8, 8, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), -EFAULT);
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_get(r64(f, ce), SIOV_CE0_TT), SIOV_TT_SL);
+    uint64_t t0 = reg(f, SIOV_REG_IQT, 8), qw[2] = {0, 0};
     assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_get(r64(f, ce), SIOV_CE0_TT), SIOV_TT_SL_DT);
+    assert_int_equal(queued_iotlb(f, t0, qw), 1); /* the context entry's DID, domain-selective */
+    assert_int_equal(siov_get(qw[0], SIOV_IOTLB0_DID), (uint64_t)siov_domain_did(sl));
+    assert_int_equal(siov_get(qw[0], SIOV_IOTLB0_G), SIOV_INV_GRAN_DOMAIN);
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_true(c.r && !c.w);
     /* ATS first, then attach: TT=01 at once; a pass-through domain keeps TT=10 */
@@ -869,18 +883,19 @@ static void test_pasid_entries_changed_behind_the_driver(void **state)
 
 /* The PASID-table entry the driver writes for each kind of domain (spec 9.6),
    word by word, with and without supervisor and execute requests (SRS,
-   ERS): PGTT, AW of the second level (the unit's, for every kind), SLEE and
+   ERS, and without RPS): PGTT, AW of the second level (the unit's, for every kind), SLEE and
    SLPTPTR where a second level translates, PWSNP (the unit reports
    SMPWCS), the DID, SRE with WPE, ERE, NXE, FLPM and FLPTPTR where a first
    level does. Table pointers are checked by translating through them. */
 static void test_pasid_entry_words(void **state)
 {
     (void)state;
-    for (unsigned c = 0; c < 3; c++) {
+    for (unsigned c = 0; c < 4; c++) {
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
         cfg.supervisor_req = c != 1;
         cfg.exec_req = c != 2;
+        cfg.rid_pasid = c != 3; /* PWSNP follows SMPWCS alone */
         struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
         assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
         struct siov_domain *parent = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);

@@ -270,20 +270,23 @@ static int ctx_changed(struct siov_driver *drv, struct siov_dev *dev, uint16_t d
 
 int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev)
 {
-    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0, qw1;
-    dev->ats = true;
-    if (drv->scalable) { /* DTE in the present context entry */
-        int ret = siov_drv_rd64(drv, gpa, &qw0);
-        if (!ret)
-            ret = siov_drv_wr64(drv, gpa, qw0 | SIOV_SCE0_DTE);
-        return ret ? ret : ctx_changed(drv, dev, 0);
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0, qw1 = 0;
+    if (!drv->scalable && !dev->rid_dom) {
+        dev->ats = true; /* the entry gets TT=01 when a second-level domain is attached */
+        return 0;
     }
-    if (!dev->rid_dom || siov_drv_rd64(drv, gpa, &qw0) || siov_drv_rd64(drv, gpa + 8, &qw1))
-        return 0; /* the entry gets TT=01 when a second-level domain is attached */
-    if (siov_get(qw0, SIOV_CE0_TT) != SIOV_TT_SL)
-        return 0; /* pass-through */
-    int ret = siov_drv_wr64(drv, gpa, siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT));
-    return ret ? ret : ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID));
+    int ret = siov_drv_rd64(drv, gpa, &qw0);
+    if (!ret && !drv->scalable)
+        ret = siov_drv_rd64(drv, gpa + 8, &qw1);
+    if (ret)
+        return ret;
+    uint64_t want = drv->scalable ? qw0 | SIOV_SCE0_DTE /* DTE in the present context entry */
+                    : siov_get(qw0, SIOV_CE0_TT) == SIOV_TT_SL ? siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT)
+                                                                : qw0; /* legacy pass-through keeps TT=10 */
+    if (want != qw0 && (ret = siov_drv_wr64(drv, gpa, want)))
+        return ret;
+    dev->ats = true;
+    return want != qw0 ? ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID)) : 0;
 }
 
 int siov_drv_pri_set(struct siov_driver *drv, struct siov_dev *dev, bool on)
