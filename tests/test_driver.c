@@ -718,13 +718,27 @@ static void test_enable_ats_legacy(void **state)
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_true(c.r && !c.w);
     /* ATS first, then attach: TT=01 at once; a pass-through domain keeps TT=10 */
+    uint64_t ce_b = (re & SIOV_RE0_CTP) + 16 * SIOV_SID_DEVFN(SID_B);
+    t0 = reg(f, SIOV_REG_IQT, 8);
     assert_int_equal(siov_dev_enable_ats(f->drv, SID_B), 0);
+    assert_int_equal(r64(f, ce_b), 0); /* nothing written, nothing invalidated */
+    assert_int_equal(reg(f, SIOV_REG_IQT, 8), t0);
     assert_int_equal(siov_attach(sl, SID_B), 0);
     assert_int_equal(siov_ats_translate(f->iommu, SID_B, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_int_equal(siov_detach(sl, SID_B), 0);
     assert_int_equal(siov_attach(pt, SID_B), 0);
     assert_int_equal(siov_ats_translate(f->iommu, SID_B, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_LCT_5);
     assert_int_equal(siov_detach(pt, SID_B), 0);
+    /* attached to pass-through first, then ATS: TT stays 10 */
+    uint64_t ce_hi = (re & SIOV_RE0_CTP) + 16 * SIOV_SID_DEVFN(SID_HI);
+    assert_int_equal(siov_attach(pt, SID_HI), 0);
+    uint64_t ce_pt = r64(f, ce_hi);
+    assert_int_equal(siov_get(ce_pt, SIOV_CE0_TT), SIOV_TT_PASS_THROUGH);
+    t0 = reg(f, SIOV_REG_IQT, 8);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_HI), 0);
+    assert_int_equal(r64(f, ce_hi), ce_pt);
+    assert_int_equal(reg(f, SIOV_REG_IQT, 8), t0);
+    assert_int_equal(siov_detach(pt, SID_HI), 0);
     /* legacy detach sends the global device-TLB invalidation (0x3) */
     struct ats_port p = {.iommu = f->iommu};
     assert_int_equal(siov_device_port(f->iommu, SID_A, &ap_ops, &p), 0);
