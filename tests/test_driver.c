@@ -652,6 +652,9 @@ static uint64_t sm_ctx_qw0(struct fx *f, siov_sid sid)
     return r64(f, (re & SIOV_SRE0_LCTP) + 32 * (SIOV_SID_DEVFN(sid) & 0x7F));
 }
 
+static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2]);
+static unsigned queued_of_type(struct fx *f, uint64_t t0, unsigned type, uint64_t qw[2]);
+
 static void test_enable_ats_scalable(void **state)
 {
     (void)state;
@@ -668,7 +671,11 @@ static void test_enable_ats_scalable(void **state)
     assert_int_equal(siov_translate(f->iommu, SID_A, SIOV_NO_PASID, DATA, SIOV_ACCESS_READ | SIOV_ACCESS_TRANSLATED,
                                     &x), SIOV_FAULT_SCT_5);
     assert_int_equal(siov_dev_enable_ats(NULL, SID_A), -EINVAL);
+    uint64_t t0 = reg(f, SIOV_REG_IQT, 8), qw[2] = {0, 0};
     assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    /* the device's context cache, device-selective; a scalable-mode entry has no DID */
+    assert_int_equal(queued_of_type(f, t0, SIOV_DSC_CC, qw), 1);
+    assert_int_equal(qw[0], SIOV_DSC_CC | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_DEVICE) | siov_set(0, SIOV_CC0_SID, SID_A));
     assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* idempotent */
     assert_true(sm_ctx_qw0(f, SID_A) & SIOV_SCE0_DTE);
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
@@ -685,8 +692,6 @@ static void test_enable_ats_scalable(void **state)
     assert_int_equal(siov_detach(d, SID_B), 0);
     fx_free(f);
 }
-
-static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2]);
 
 static void test_enable_ats_legacy(void **state)
 {
@@ -1424,22 +1429,27 @@ static void test_second_level_depth(void **state)
     }
 }
 
-/* The IOTLB descriptors the driver wrote to the queue since tail t0 (a byte
-   offset) up to the current tail; returns how many, the last in *qw. */
-static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2])
+/* The descriptors of a type the driver wrote to the queue since tail t0 (a
+   byte offset) up to the current tail; returns how many, the last in *qw. */
+static unsigned queued_of_type(struct fx *f, uint64_t t0, unsigned type, uint64_t qw[2])
 {
     uint64_t iqa = reg(f, SIOV_REG_IQA, 8), t1 = reg(f, SIOV_REG_IQT, 8);
     uint64_t size = 4096ull << siov_get(iqa, SIOV_IQA_QS), width = iqa & SIOV_IQA_DW ? 32 : 16;
     unsigned n = 0;
     for (uint64_t at = t0; at != t1; at = (at + width) % size) {
         uint64_t q0 = r64(f, (iqa & SIOV_IQA_IQA) + at);
-        if (siov_dsc_type(q0) == SIOV_DSC_IOTLB) {
+        if (siov_dsc_type(q0) == type) {
             qw[0] = q0;
             qw[1] = r64(f, (iqa & SIOV_IQA_IQA) + at + 8);
             n++;
         }
     }
     return n;
+}
+
+static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2])
+{
+    return queued_of_type(f, t0, SIOV_DSC_IOTLB, qw);
 }
 
 /* Unmap of a second-level domain: one IOTLB invalidation, page-selective
