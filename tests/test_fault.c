@@ -83,6 +83,8 @@ static void test_record_literal_pasid_read(void **state)
     assert_int_equal(rd32(t, SIOV_REG_FRCD + 4), 0x00001234u);
     assert_int_equal(rd32(t, SIOV_REG_FRCD + 8), 0xE000121Cu);
     assert_int_equal(rd32(t, SIOV_REG_FRCD + 12), 0xCABCDE59u);
+    for (unsigned off = 1; off < 8; off++) /* not naturally aligned: no value */
+        assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FRCD + off, off % 4 ? 4 : 8), 0);
     assert_int_equal(fsts(t), LIT_PPF | LIT_FRI(0));
     /* record 1 untouched */
     assert_int_equal(frcd_lo(t, 1), 0);
