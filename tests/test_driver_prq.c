@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "driver_fixture.h"
 #include "testlib.h"
 
 #define MEM_SIZE (64ull << 20)
@@ -62,20 +63,8 @@ struct fx {
     const unsigned *by_page;  /* answers by page number (low 4 bits), when set */
     int nested_rc;            /* siov_driver_service_prq called from inside */
     bool call_nested;
-    struct msi_rec {
-        unsigned n;
-        uint64_t addr;
-        uint32_t data;
-    } msi;
+    struct tl_msi_log msi;
 };
-
-static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
-{
-    struct fx *f = opaque;
-    f->msi.n++;
-    f->msi.addr = addr;
-    f->msi.data = data;
-}
 
 static unsigned handler(void *opaque, struct siov_domain *dom, siov_sid sid, const struct siov_page_request *req)
 {
@@ -104,13 +93,9 @@ static struct fx *fx_new_cfg(const struct siov_iommu_config *base)
     siov_iommu_config_default(&cfg);
     if (base)
         cfg = *base;
-    cfg.msi = msi_cb;
-    cfg.msi_opaque = f;
-    f->mem = siov_mem_new_flat(MEM_SIZE);
-    f->iommu = siov_iommu_new(f->mem, &cfg);
-    assert_non_null(f->iommu);
-    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, POOL_SIZE);
-    assert_non_null(f->drv);
+    cfg.msi = tl_msi_cb;
+    cfg.msi_opaque = &f->msi;
+    drv_fx_open(&(struct drv_fx_cfg){&cfg, MEM_SIZE, POOL_BASE, POOL_SIZE}, &f->mem, &f->iommu, &f->drv);
     f->next_pa = DATA;
     f->map = true;
     assert_int_equal(siov_driver_set_prq_handler(f->drv, handler, f), 0);
@@ -138,9 +123,7 @@ static void fx_free(struct fx *f)
 {
     siov_atc_free(f->a.atc);
     siov_atc_free(f->b.atc);
-    siov_driver_free(f->drv);
-    siov_iommu_free(f->iommu);
-    siov_mem_free(f->mem);
+    drv_fx_close(f->mem, f->iommu, f->drv);
     free(f);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inv_queue.h"
 #include "testlib.h"
 
 #define SID SIOV_SID(0, 3, 0)
@@ -26,21 +27,6 @@
 #define PEADDR 0xFEE01000u
 #define PEDATA 0x4321u
 #define RW (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE)
-
-/* ---------------------------------------------------------------- MSIs */
-struct msi_log {
-    unsigned n;
-    uint64_t addr;
-    uint32_t data;
-};
-
-static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
-{
-    struct msi_log *l = opaque;
-    l->n++;
-    l->addr = addr;
-    l->data = data;
-}
 
 /* --------------------------------------------------------------- ports */
 #define LOG_MAX 64
@@ -87,20 +73,11 @@ static const struct siov_device_ops port_ops = {port_devtlb, port_response};
 /* ---------------------------------------------------------------- setup */
 struct fx {
     struct tl *t;
-    struct msi_log msi;
+    struct tl_msi_log msi;
     uint64_t ctx, dir, ctx2, dir2;
     uint64_t fl_root, sl_root;
     uint64_t pe_gpa;      /* PASID's entry under SID */
 };
-
-static struct siov_iommu_config config(struct msi_log *msi)
-{
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.msi = msi_cb;
-    cfg.msi_opaque = msi;
-    return cfg;
-}
 
 static uint32_t rd32(struct fx *f, uint64_t off) { return (uint32_t)siov_mmio_read(f->t->iommu, off, 4); }
 static uint64_t rd64(struct fx *f, uint64_t off) { return siov_mmio_read(f->t->iommu, off, 8); }
@@ -128,11 +105,9 @@ static uint64_t context_with(struct fx *f, siov_sid sid, uint64_t dir, bool pre)
    0 second-level (DID2) and PASID first-level (DID); the queue one page at 0. */
 static struct fx *fx_new(void)
 {
-    struct msi_log dummy;
-    struct siov_iommu_config cfg = config(&dummy);
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    cfg.msi_opaque = &f->msi;
+    struct siov_iommu_config cfg = tl_config_msi(&f->msi);
     f->t = tl_new(&cfg);
     tl_enable(f->t, SIOV_TTM_SCALABLE);
     f->dir = tl_sm_context_default(f->t, SID, 0);
@@ -507,8 +482,8 @@ static void test_registers(void **state)
     assert_int_equal(rd32(f, SIOV_REG_PEDATA), 0xFFFF);
     fx_free(f);
     /* without ECAP.PRS the registers are RsvdZ */
-    struct msi_log m;
-    struct siov_iommu_config cfg = config(&m);
+    struct tl_msi_log m;
+    struct siov_iommu_config cfg = tl_config_msi(&m);
     cfg.page_requests = false;
     struct tl *t = tl_new(&cfg);
     const uint64_t regs[] = {SIOV_REG_PQH, SIOV_REG_PQT, SIOV_REG_PQA, SIOV_REG_PRS,
@@ -802,40 +777,7 @@ static void test_implicit_invalidation(void **state)
 }
 
 /* ---------------------------------------------- page group responses */
-struct q {
-    struct tl *t;
-    uint64_t base;
-    unsigned tail;
-    uint32_t seq;
-};
-
-static void q_init(struct q *q, struct tl *t)
-{
-    memset(q, 0, sizeof(*q));
-    q->t = t;
-    q->base = tl_page(t);
-    siov_mmio_write(t->iommu, SIOV_REG_IQT, 0, 8);
-    siov_mmio_write(t->iommu, SIOV_REG_IQA, q->base | SIOV_IQA_DW, 8);
-    tl_gcmd(t, SIOV_GCMD_QIE, 0);
-}
-
-static void q_put(struct q *q, uint64_t q0, uint64_t q1)
-{
-    tl_w64(q->t, q->base + q->tail, q0);
-    tl_w64(q->t, q->base + q->tail + 8, q1);
-    tl_w64(q->t, q->base + q->tail + 16, 0);
-    tl_w64(q->t, q->base + q->tail + 24, 0);
-    q->tail = (q->tail + 32) % SIOV_PAGE_SIZE;
-}
-
-static uint32_t q_wait(struct q *q, uint64_t flags)
-{
-    q_put(q, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | flags | siov_set(0, SIOV_WAIT0_SDATA, ++q->seq),
-          STATUS);
-    return q->seq;
-}
-
-static void q_kick(struct q *q) { siov_mmio_write(q->t->iommu, SIOV_REG_IQT, q->tail, 8); }
+static uint32_t q_wait(struct q *q, uint64_t flags) { return q_put_wait(q, STATUS, flags); }
 
 /* A page group response with literal bit positions (Fig 7-2, rev 4+). */
 static void q_response(struct q *q, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned rc, uint64_t extra1)
