@@ -512,6 +512,26 @@ static void test_without_prs(void **state)
     fx_free(f);
 }
 
+/* Bring-up fails when the page request queue's page cannot be written (it
+   is zeroed first): -EFAULT, no driver. */
+static void test_queue_page_unwritable(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    uint64_t page = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA; /* where bring-up puts it */
+    fx_free(f);
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
+    assert_non_null(iommu);
+    assert_int_equal(siov_mem_fail_range(mem, page, 4096, SIOV_MEM_FAIL_WRITE), 0);
+    errno = 0;
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, POOL_SIZE));
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(siov_mmio_read(iommu, SIOV_REG_PQA, 8), 0);
+    siov_iommu_free(iommu);
+    siov_mem_free(mem);
+}
+
 /* ------------------------------------------------ more on groups */
 /* A group's worst code may be its first request's; two devices' groups of
    one index are apart even when one closes while the other is open. */
@@ -931,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_handler_calls),
         cmocka_unit_test(test_event_message),
         cmocka_unit_test(test_without_prs),
+        cmocka_unit_test(test_queue_page_unwritable),
         cmocka_unit_test(test_group_first_worst_and_apart),
         cmocka_unit_test(test_overflow_forgets_every_group),
         cmocka_unit_test(test_previous_owner_queue),
