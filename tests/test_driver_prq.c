@@ -596,12 +596,13 @@ static void test_previous_owner_queue(void **state)
     uint32_t pasid;
     aux_domain(f, &f->a, &pasid);
     assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
-    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 2);
     for (unsigned i = 0; i < 130; i++)
         assert_int_equal(send(f, &f->a, pasid, 0x2000, SIOV_ACCESS_READ, 2, false), SIOV_OK);
     assert_int_equal(reg(f, SIOV_REG_PRS, 4), SIOV_PRS_PPR | SIOV_PRS_PRO);
-    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 32);
-    assert_int_equal(reg(f, SIOV_REG_PQT, 8), 0); /* wrapped: full behind PQH */
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 64);
+    assert_int_equal(reg(f, SIOV_REG_PQT, 8), 32); /* wrapped: full behind PQH */
     siov_atc_free(f->a.atc);
     f->a.atc = NULL;
     siov_driver_free(f->drv);
@@ -648,7 +649,13 @@ static void test_no_domain_for_forged_requests(void **state)
     siov_atc_set_page_response(s.atc, on_response, &s);
     forge(f, stranger, SIOV_NO_PASID, 0x5000, 3);
     forge(f, SID_A, pb, 0x6000, 4);
-    assert_int_equal(siov_driver_service_prq(f->drv), 2);
+    /* a descriptor of another type (0) is consumed and answered by no one */
+    uint64_t base = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA, tail = reg(f, SIOV_REG_PQT, 8);
+    const uint64_t odd[4] = {(uint64_t)SID_A << 16, 1 | 1u << 2 | 5u << 3 | 0x7000, 0, 0};
+    assert_int_equal(siov_mem_write(f->mem, base + tail, odd, sizeof(odd)), 0);
+    siov_mmio_write(f->iommu, SIOV_REG_PQT, tail + 32, 8);
+    assert_int_equal(siov_driver_service_prq(f->drv), 3);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), tail + 32);
     assert_int_equal(f->calls, 0);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.r[0].sid, stranger);
@@ -835,6 +842,66 @@ static void test_handler_error_inside_failing_drain(void **state)
     fx_free(f);
 }
 
+/* From the handler, a detach that would drain the queue is refused with
+   -EBUSY (the domain is detached, its drain is not run); PRI cannot be
+   disabled on a device the driver does not know. */
+static unsigned detaching_handler(void *opaque, struct siov_domain *dom, siov_sid sid,
+                                  const struct siov_page_request *req)
+{
+    (void)dom, (void)req;
+    struct fx *f = opaque;
+    f->calls++;
+    f->nested_rc = siov_aux_detach(f->last_dom, sid);
+    snprintf(f->nested_error, sizeof(f->nested_error), "%s", siov_driver_last_error(f->drv));
+    return SIOV_PRQ_SUCCESS;
+}
+
+static void test_drain_from_handler_refused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t p1, p2;
+    f->last_dom = aux_domain(f, &f->a, &p1); /* the one the handler detaches */
+    aux_domain(f, &f->a, &p2);
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, detaching_handler, f), 0);
+    assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->nested_rc, -EBUSY);
+    assert_non_null(strstr(f->nested_error, "being serviced"));
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(send(f, &f->a, p1, 0x4000, SIOV_ACCESS_READ, 2, true), SIOV_FAULT_SPT_2); /* detached */
+    assert_int_equal(siov_dev_disable_pri(f->drv, SIOV_SID(0, 9, 0)), -EINVAL);
+    assert_non_null(strstr(siov_driver_last_error(f->drv), "not enabled"));
+    fx_free(f);
+}
+
+/* A queue the driver cannot read fails the drain of a detach: -EFAULT,
+   saying which guest address. */
+static void test_drain_queue_unreadable(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t p1, p2;
+    struct siov_domain *d1 = aux_domain(f, &f->a, &p1);
+    aux_domain(f, &f->a, &p2);
+    assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    uint64_t page = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA;
+    assert_int_equal(siov_mem_fail_range(f->mem, page, 4096, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_aux_detach(d1, SID_A), -EFAULT);
+    char want[64];
+    snprintf(want, sizeof(want), "guest memory at 0x%llx is not readable", (unsigned long long)page);
+    assert_string_equal(siov_driver_last_error(f->drv), want);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 0); /* nothing consumed */
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    fx_free(f);
+}
+
 /* ------------------------------------------------------ the random run */
 /* Devices fault on random pages of several ADIs (aux domains on two
    devices) and retry until the write goes through; some faults are sent as
@@ -960,6 +1027,8 @@ int main(void)
         cmocka_unit_test(test_drain_rounds_bounded),
         cmocka_unit_test(test_drain_timeout),
         cmocka_unit_test(test_handler_error_inside_failing_drain),
+        cmocka_unit_test(test_drain_from_handler_refused),
+        cmocka_unit_test(test_drain_queue_unreadable),
         cmocka_unit_test(test_random_demand_paging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,7 +164,7 @@ static int service(struct siov_driver *drv)
     uint64_t head = (siov_mmio_read(drv->iommu, SIOV_REG_PQH, 8) & SIOV_PQ_PTR) % size;
     uint64_t tail = (siov_mmio_read(drv->iommu, SIOV_REG_PQT, 8) & SIOV_PQ_PTR) % size;
     int n = 0, ret = 0;
-    for (; head != tail && !ret; head = (head + SIOV_PRQ_DESC_SIZE) % size, n++) {
+    for (; head != tail; head = (head + SIOV_PRQ_DESC_SIZE) % size, n++) {
         ret = service_one(drv, head);
         if (ret)
             break;
