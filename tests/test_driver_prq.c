@@ -632,8 +632,8 @@ static void forge(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uin
 }
 
 /* A request from a device the driver never set up, or for a PASID whose
-   domain is aux-attached to another device only, finds no domain: Invalid
-   Request, without the handler. */
+   domain is aux-attached to another device only (and attached to this one
+   without a PASID), finds no domain: Invalid Request, without the handler. */
 static void test_no_domain_for_forged_requests(void **state)
 {
     (void)state;
@@ -641,7 +641,8 @@ static void test_no_domain_for_forged_requests(void **state)
     dev_up(f, &f->a, SID_A);
     dev_up(f, &f->b, SID_B);
     uint32_t pb;
-    aux_domain(f, &f->b, &pb);
+    struct siov_domain *db = aux_domain(f, &f->b, &pb);
+    assert_int_equal(siov_attach(db, SID_A), 0); /* A's RID_PASID domain too: still not A's PASID pb */
     const siov_sid stranger = SIOV_SID(0, 9, 0);
     struct dev s = {.sid = stranger};
     s.atc = siov_atc_new(f->iommu, stranger, 16); /* only its port: the driver knows nothing of it */
