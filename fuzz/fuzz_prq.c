@@ -467,25 +467,32 @@ static void root_op(struct run *r)
     fz_unit_root(r->u, r->u->root, k & 3, !(k & 4));
 }
 
+/* The harness's own bytes after the configuration: own (bit 0: no ECAP.PRS)
+   and the queue's byte. */
+struct own_bytes {
+    uint8_t own, qbyte;
+};
+
+static void own_config(struct fz_in *in, struct siov_iommu_config *cfg, void *opaque)
+{
+    struct own_bytes *o = opaque;
+    o->own = fz_u8(in);
+    o->qbyte = fz_u8(in);
+    cfg->page_requests = !(o->own & 1);
+    cfg->msi = on_msi;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_in in = {data, size};
-    struct siov_iommu_config cfg;
-    unsigned ttm;
-    bool te;
-    fz_config(&in, &cfg, &ttm, &te);
-    uint8_t own = fz_u8(&in), qbyte = fz_u8(&in);
-    cfg.page_requests = !(own & 1);
-    cfg.msi = on_msi;
-    uint64_t root = (uint64_t)(fz_u8(&in) % FZ_TABLE_PAGES) << SIOV_PAGE_SHIFT;
-    struct fz_mem *m = fz_mem_new();
-    struct fz_unit *u = fz_unit_new(m, &cfg, root, ttm, te);
-    if (!u) {
-        fz_mem_free(m);
+    struct own_bytes ob;
+    struct fz_builder b;
+    struct fz_unit *u = fz_start(&in, own_config, &ob, &b);
+    if (!u)
         return 0;
-    }
+    uint8_t own = ob.own, qbyte = ob.qbyte;
     static struct outlog log;
     the_log = &log;
     memset(&log, 0, sizeof log);
@@ -494,7 +501,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     r->u = u;
     r->in = &in;
-    r->b = (struct fz_builder){.u = u, .in = &in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
+    r->b = b;
     r->prs = (siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_PRS) != 0;
     r->s.pectl = 0x80000000u; /* reset: IM=1 (facts 15.1) */
     regs_check(r, "reset");
@@ -529,13 +536,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 6: root_op(r); break;
         default: {
             uint32_t q = fz_u32(&in) % (FZ_TABLE_PAGES * 512);
-            fz_w64(m, (uint64_t)q * 8, fz_u64(&in));
+            fz_w64(u->m, (uint64_t)q * 8, fz_u64(&in));
             break;
         }
         }
     }
-    fz_unit_free(u);
-    fz_mem_free(m);
+    fz_stop(u);
     free(r);
     return 0;
 }

@@ -732,24 +732,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_in in = {data, size};
-    struct siov_iommu_config cfg;
-    unsigned ttm;
-    bool te;
-    fz_config(&in, &cfg, &ttm, &te);
-    uint64_t root = (uint64_t)(fz_u8(&in) % FZ_TABLE_PAGES) << SIOV_PAGE_SHIFT;
-    struct fz_mem *m = fz_mem_new();
-    struct fz_unit *u = fz_unit_new(m, &cfg, root, ttm, te);
-    if (!u) {
-        fz_mem_free(m);
+    struct fz_builder b;
+    struct fz_unit *u = fz_start(&in, NULL, NULL, &b);
+    if (!u)
         return 0;
-    }
     struct run *r = calloc(1, sizeof(*r));
     r->shadow = malloc(FZ_MEM_SIZE);
     if (!r || !r->shadow)
         abort();
     r->u = u;
     r->in = &in;
-    r->b = (struct fz_builder){.u = u, .in = &in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
+    r->b = b;
     r->mamv = siov_get(siov_mmio_read(u->iommu, SIOV_REG_CAP, 8), SIOV_CAP_MAMV);
     uint64_t ecap = siov_mmio_read(u->iommu, SIOV_REG_ECAP, 8);
     r->smts = (ecap & SIOV_ECAP_SMTS) != 0;
@@ -788,7 +781,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     siov_atc_free(r->atc);
     free(r->shadow);
     free(r);
-    fz_unit_free(u);
-    fz_mem_free(m);
+    fz_stop(u);
     return 0;
 }

@@ -334,6 +334,32 @@ void fz_unit_free(struct fz_unit *u)
     free(u);
 }
 
+struct fz_unit *fz_start(struct fz_in *in, fz_adjust_fn *adjust, void *opaque, struct fz_builder *b)
+{
+    struct siov_iommu_config cfg;
+    unsigned ttm;
+    bool te;
+    fz_config(in, &cfg, &ttm, &te);
+    if (adjust)
+        adjust(in, &cfg, opaque);
+    uint64_t root = (uint64_t)(fz_u8(in) % FZ_TABLE_PAGES) << SIOV_PAGE_SHIFT;
+    struct fz_mem *m = fz_mem_new();
+    struct fz_unit *u = fz_unit_new(m, &cfg, root, ttm, te);
+    if (!u) {
+        fz_mem_free(m);
+        return NULL;
+    }
+    *b = (struct fz_builder){.u = u, .in = in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
+    return u;
+}
+
+void fz_stop(struct fz_unit *u)
+{
+    struct fz_mem *m = u->m;
+    fz_unit_free(u);
+    fz_mem_free(m);
+}
+
 void fz_unit_root(struct fz_unit *u, uint64_t root, unsigned ttm, bool te)
 {
     u->root = root;

@@ -132,6 +132,19 @@ void fz_template(struct fz_builder *b);
 siov_sid fz_pick_sid(struct fz_in *in);
 uint32_t fz_pick_pasid(struct fz_in *in);
 
+/* ------------------------------------------------------ a harness's start */
+/* Reads a harness's own bytes between the configuration and the root page
+   and adjusts the configuration. */
+typedef void fz_adjust_fn(struct fz_in *in, struct siov_iommu_config *cfg, void *opaque);
+/* The start every table-building harness shares: fz_config's bytes, adjust
+   (may be NULL), a root-table page byte, a fresh memory and a unit over it
+   with that root, and *b a builder reading in that allocates after the
+   root. NULL, with nothing left allocated, when the unit refuses the
+   configuration. */
+struct fz_unit *fz_start(struct fz_in *in, fz_adjust_fn *adjust, void *opaque, struct fz_builder *b);
+/* Free a unit of fz_start and its memory. */
+void fz_stop(struct fz_unit *u);
+
 /* ------------------------------------------------------------- the oracle */
 struct fz_req {
     siov_sid sid;

@@ -118,23 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_in in = {data, size};
-    struct siov_iommu_config cfg;
-    unsigned ttm;
-    bool te;
-    fz_config(&in, &cfg, &ttm, &te);
-    uint64_t root = (uint64_t)(fz_u8(&in) % FZ_TABLE_PAGES) << SIOV_PAGE_SHIFT;
-    struct fz_mem *m = fz_mem_new();
-    struct fz_unit *u = fz_unit_new(m, &cfg, root, ttm, te);
-    if (!u) {
-        fz_mem_free(m);
-        return 0;
-    }
     struct run *r = calloc(1, sizeof(*r));
     if (!r)
         abort();
-    r->u = u;
     r->in = &in;
-    r->b = (struct fz_builder){.u = u, .in = &in, .bump = (unsigned)(root >> SIOV_PAGE_SHIFT)};
+    r->u = fz_start(&in, NULL, NULL, &r->b);
+    if (!r->u) {
+        free(r);
+        return 0;
+    }
     for (unsigned n = 0; in.n && n < MAX_OPS; n++) {
         uint8_t op = fz_u8(&in);
         if (getenv("FZ_TRACE"))
@@ -151,8 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     replay(r);
+    fz_stop(r->u);
     free(r);
-    fz_unit_free(u);
-    fz_mem_free(m);
     return 0;
 }

@@ -59,16 +59,11 @@ static void begin(struct seed *s, const uint8_t cfg[5], uint8_t root)
     put(s, cfg, 5);
     u8(s, root);
     struct fz_in in = {s->b, s->n};
-    struct siov_iommu_config c;
-    unsigned ttm;
-    bool te;
-    fz_config(&in, &c, &ttm, &te);
-    uint64_t rt = (uint64_t)(fz_u8(&in) % FZ_TABLE_PAGES) << SIOV_PAGE_SHIFT;
-    s->m = fz_mem_new();
-    s->u = fz_unit_new(s->m, &c, rt, ttm, te);
+    s->u = fz_start(&in, NULL, NULL, &s->bld);
     if (!s->u)
         abort();
-    s->bld = (struct fz_builder){.u = s->u, .in = &s->in, .bump = (unsigned)(rt >> SIOV_PAGE_SHIFT)};
+    s->m = s->u->m;
+    s->bld.in = &s->in; /* the builder reads the seed's own bytes */
 }
 
 /* A template: its 7 decoded bytes plus iova and pa, then as many page bytes

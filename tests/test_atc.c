@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "inv_queue.h"
 #include "testlib.h"
 
 #define MEM_SIZE (16ull << 20)
@@ -29,42 +30,8 @@
 #define OUT(i) (DATA + (uint64_t)(i) * KiB4)
 
 /* ---------------------------------------------------------------- queue */
-struct q {
-    struct tl *t;
-    uint64_t base;
-    unsigned tail;
-    uint32_t seq;
-};
-
-static void q_init(struct q *q, struct tl *t)
-{
-    memset(q, 0, sizeof(*q));
-    q->t = t;
-    q->base = tl_page(t);
-    siov_mmio_write(t->iommu, SIOV_REG_IQT, 0, 8);
-    siov_mmio_write(t->iommu, SIOV_REG_IQA, q->base | SIOV_IQA_DW, 8);
-    tl_gcmd(t, SIOV_GCMD_QIE, 0);
-    assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_QIES);
-}
-
-static void q_put(struct q *q, uint64_t q0, uint64_t q1)
-{
-    tl_w64(q->t, q->base + q->tail, q0);
-    tl_w64(q->t, q->base + q->tail + 8, q1);
-    tl_w64(q->t, q->base + q->tail + 16, 0);
-    tl_w64(q->t, q->base + q->tail + 24, 0);
-    q->tail = (q->tail + 32) % SIOV_PAGE_SIZE;
-}
-
-static void q_kick(struct q *q) { siov_mmio_write(q->t->iommu, SIOV_REG_IQT, q->tail, 8); }
-
 /* Put an inv-wait with a status write; its status data. */
-static uint32_t q_wait(struct q *q)
-{
-    uint64_t w0 = siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, ++q->seq);
-    q_put(q, w0, STATUS);
-    return q->seq;
-}
+static uint32_t q_wait(struct q *q) { return q_put_wait(q, STATUS, 0); }
 
 static bool waited(struct q *q, uint32_t seq) { return (uint32_t)tl_r64(q->t, STATUS) == seq; }
 static uint64_t iqh(struct q *q) { return siov_mmio_read(q->t->iommu, SIOV_REG_IQH, 8); }

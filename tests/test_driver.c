@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_fixture.h"
 #include "testlib.h"
 
 #define MEM_SIZE (64ull << 20)
@@ -29,12 +30,7 @@ static struct fx *fx_new_cfg(const struct siov_iommu_config *cfg, uint64_t pool_
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->mem = siov_mem_new_flat(MEM_SIZE);
-    assert_non_null(f->mem);
-    f->iommu = siov_iommu_new(f->mem, cfg);
-    assert_non_null(f->iommu);
-    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, pool_size);
-    assert_non_null(f->drv);
+    drv_fx_open(&(struct drv_fx_cfg){cfg, MEM_SIZE, POOL_BASE, pool_size}, &f->mem, &f->iommu, &f->drv);
     return f;
 }
 
@@ -45,23 +41,12 @@ static struct fx *fx_new(void)
 
 static void fx_free(struct fx *f)
 {
-    siov_driver_free(f->drv);
-    siov_iommu_free(f->iommu);
-    siov_mem_free(f->mem);
+    drv_fx_close(f->mem, f->iommu, f->drv);
     free(f);
 }
 
-static struct siov_stats stats(struct fx *f)
-{
-    struct siov_stats s;
-    siov_iommu_stats(f->iommu, &s);
-    return s;
-}
-
-static uint64_t reg(struct fx *f, uint64_t off, unsigned size)
-{
-    return siov_mmio_read(f->iommu, off, size);
-}
+static struct siov_stats stats(struct fx *f) { return drv_fx_stats(f->iommu); }
+static uint64_t reg(struct fx *f, uint64_t off, unsigned size) { return siov_mmio_read(f->iommu, off, size); }
 
 static siov_fault xlate(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t iova, struct siov_xlate *out)
 {

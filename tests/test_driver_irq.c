@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "driver.h"
+#include "driver_fixture.h"
 #include "testlib.h"
 
 #define MEM_SIZE (64ull << 20)
@@ -46,15 +47,13 @@ static void on_msi(void *opaque, uint64_t addr, uint32_t data)
 static struct fx *fx_new(bool x2apic, bool pi)
 {
     struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
     siov_iommu_config_default(&f->cfg);
     f->cfg.x2apic = x2apic;
     f->cfg.posted_interrupts = pi;
     f->cfg.msi = on_msi;
     f->cfg.msi_opaque = f;
-    f->mem = siov_mem_new_flat(MEM_SIZE);
-    f->iommu = siov_iommu_new(f->mem, &f->cfg);
-    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, POOL_SIZE);
-    assert_non_null(f->drv);
+    drv_fx_open(&(struct drv_fx_cfg){&f->cfg, MEM_SIZE, POOL_BASE, POOL_SIZE}, &f->mem, &f->iommu, &f->drv);
     uint64_t irta = siov_mmio_read(f->iommu, SIOV_REG_IRTA, 8);
     f->irt = irta & ~0xFFFull;
     f->eime = (irta >> 11) & 1;
@@ -65,18 +64,11 @@ static struct fx *fx_new(bool x2apic, bool pi)
 
 static void fx_free(struct fx *f)
 {
-    siov_driver_free(f->drv);
-    siov_iommu_free(f->iommu);
-    siov_mem_free(f->mem);
+    drv_fx_close(f->mem, f->iommu, f->drv);
     free(f);
 }
 
-static struct siov_stats stats(struct fx *f)
-{
-    struct siov_stats s;
-    siov_iommu_stats(f->iommu, &s);
-    return s;
-}
+static struct siov_stats stats(struct fx *f) { return drv_fx_stats(f->iommu); }
 
 /* -------------------------------------------- the expected table, literal */
 /* VT-d 9.9: P bit 0, vector 23:16, DST 63:32 (x2APIC) or 47:40 (xAPIC);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "driver_fixture.h"
 #include "testlib.h"
 
 #define MEM_SIZE (64ull << 20)
@@ -61,21 +62,10 @@ struct fx {
     uint64_t next_pa;         /* the next backing page */
     const unsigned *by_page;  /* answers by page number (low 4 bits), when set */
     int nested_rc;            /* siov_driver_service_prq called from inside */
+    char nested_error[256];   /* siov_driver_last_error after a handler's own call */
     bool call_nested;
-    struct msi_rec {
-        unsigned n;
-        uint64_t addr;
-        uint32_t data;
-    } msi;
+    struct tl_msi_log msi;
 };
-
-static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
-{
-    struct fx *f = opaque;
-    f->msi.n++;
-    f->msi.addr = addr;
-    f->msi.data = data;
-}
 
 static unsigned handler(void *opaque, struct siov_domain *dom, siov_sid sid, const struct siov_page_request *req)
 {
@@ -104,13 +94,9 @@ static struct fx *fx_new_cfg(const struct siov_iommu_config *base)
     siov_iommu_config_default(&cfg);
     if (base)
         cfg = *base;
-    cfg.msi = msi_cb;
-    cfg.msi_opaque = f;
-    f->mem = siov_mem_new_flat(MEM_SIZE);
-    f->iommu = siov_iommu_new(f->mem, &cfg);
-    assert_non_null(f->iommu);
-    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, POOL_SIZE);
-    assert_non_null(f->drv);
+    cfg.msi = tl_msi_cb;
+    cfg.msi_opaque = &f->msi;
+    drv_fx_open(&(struct drv_fx_cfg){&cfg, MEM_SIZE, POOL_BASE, POOL_SIZE}, &f->mem, &f->iommu, &f->drv);
     f->next_pa = DATA;
     f->map = true;
     assert_int_equal(siov_driver_set_prq_handler(f->drv, handler, f), 0);
@@ -138,9 +124,7 @@ static void fx_free(struct fx *f)
 {
     siov_atc_free(f->a.atc);
     siov_atc_free(f->b.atc);
-    siov_driver_free(f->drv);
-    siov_iommu_free(f->iommu);
-    siov_mem_free(f->mem);
+    drv_fx_close(f->mem, f->iommu, f->drv);
     free(f);
 }
 
@@ -319,6 +303,14 @@ static void test_stop_marker(void **state)
     assert_int_equal(siov_driver_service_prq(f->drv), 1);
     assert_int_equal(f->calls, 0);
     assert_int_equal(f->a.n, 0);
+    /* a request behind a stop marker is serviced in the same call */
+    assert_int_equal(siov_page_request(f->iommu, SID_A, &sm), SIOV_OK);
+    assert_int_equal(send(f, &f->a, pasid, 0x3000, SIOV_ACCESS_READ, 4, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 2);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].prgi, 4);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
     fx_free(f);
 }
 
@@ -520,6 +512,397 @@ static void test_without_prs(void **state)
     fx_free(f);
 }
 
+/* Bring-up fails when the page request queue's page cannot be written (it
+   is zeroed first): -EFAULT, no driver. */
+static void test_queue_page_unwritable(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    uint64_t page = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA; /* where bring-up puts it */
+    fx_free(f);
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *iommu = siov_iommu_new(mem, NULL);
+    assert_non_null(iommu);
+    assert_int_equal(siov_mem_fail_range(mem, page, 4096, SIOV_MEM_FAIL_WRITE), 0);
+    errno = 0;
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, POOL_SIZE));
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(siov_mmio_read(iommu, SIOV_REG_PQA, 8), 0);
+    siov_iommu_free(iommu);
+    siov_mem_free(mem);
+}
+
+/* ------------------------------------------------ more on groups */
+/* A group's worst code may be its first request's; two devices' groups of
+   one index are apart even when one closes while the other is open. */
+static void test_group_first_worst_and_apart(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    dev_up(f, &f->b, SID_B);
+    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), 0); /* on already: nothing to do */
+    uint32_t pa, pb;
+    aux_domain(f, &f->a, &pa);
+    aux_domain(f, &f->b, &pb);
+    static const unsigned by_page[16] = {[1] = SIOV_PRQ_INVALID, [2] = SIOV_PRQ_SUCCESS};
+    f->by_page = by_page;
+    assert_int_equal(send(f, &f->a, pa, 0x1000, SIOV_ACCESS_READ, 5, false), SIOV_OK);
+    assert_int_equal(send(f, &f->b, pb, 0x2000, SIOV_ACCESS_READ, 5, true), SIOV_OK);
+    assert_int_equal(send(f, &f->a, pa, 0x2000, SIOV_ACCESS_READ, 5, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 3);
+    assert_int_equal(f->b.n, 1);
+    assert_int_equal(f->b.r[0].code, SIOV_PRQ_SUCCESS); /* B's own group: S */
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].prgi, 5);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID); /* I, S */
+    fx_free(f);
+}
+
+/* After an overflow the groups seen in part are forgotten, the first one
+   noted included: the device's new request of that index is answered by
+   its own code. */
+static void test_overflow_forgets_every_group(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    static const unsigned by_page[16] = {[0] = SIOV_PRQ_INVALID, [1] = SIOV_PRQ_SUCCESS};
+    f->by_page = by_page;
+    for (unsigned i = 0; i < 128; i++) /* the 128th overflows */
+        assert_int_equal(send(f, &f->a, pasid, 0x100000 + i * 0x10000, SIOV_ACCESS_READ, (uint16_t)i, false),
+                         SIOV_OK);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), SIOV_PRS_PPR | SIOV_PRS_PRO);
+    assert_int_equal(siov_driver_service_prq(f->drv), 127);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    assert_int_equal(send(f, &f->a, pasid, 0x101000, SIOV_ACCESS_READ, 0, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].prgi, 0);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    fx_free(f);
+}
+
+/* --------------------------------------------- a previous owner's queue */
+/* A driver brought up after another left requests, PQH/PQT and PPR|PRO
+   behind starts from an empty queue of its own with both bits clear. */
+static void test_previous_owner_queue(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t pasid;
+    aux_domain(f, &f->a, &pasid);
+    assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 2);
+    for (unsigned i = 0; i < 130; i++)
+        assert_int_equal(send(f, &f->a, pasid, 0x2000, SIOV_ACCESS_READ, 2, false), SIOV_OK);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), SIOV_PRS_PPR | SIOV_PRS_PRO);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 64);
+    assert_int_equal(reg(f, SIOV_REG_PQT, 8), 32); /* wrapped: full behind PQH */
+    siov_atc_free(f->a.atc);
+    f->a.atc = NULL;
+    siov_driver_free(f->drv);
+    const uint64_t pool = 40ull << 20;
+    f->drv = siov_driver_new(f->iommu, f->mem, pool, 16ull << 20);
+    assert_non_null(f->drv);
+    uint64_t pqa = reg(f, SIOV_REG_PQA, 8);
+    assert_true((pqa & SIOV_PQA_PQA) >= pool && (pqa & SIOV_PQA_PQA) < pool + (16ull << 20));
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 0);
+    assert_int_equal(reg(f, SIOV_REG_PQT, 8), 0);
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    fx_free(f);
+}
+
+/* ---------------------------------------------- descriptors it did not expect */
+/* A descriptor written into the queue by hand, as a unit gone wrong might:
+   qw0 type 1, PP bit 8, RID 31:16, PASID 51:32; qw1 RDR, LPIG bit 2, PRGI
+   11:3, the page (Fig 7-1). */
+static void forge(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t addr, uint16_t prgi)
+{
+    uint64_t base = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA, tail = reg(f, SIOV_REG_PQT, 8);
+    uint64_t qw[4] = {0x01 | (uint64_t)sid << 16, 1 | 1u << 2 | (uint64_t)prgi << 3 | addr, 0, 0};
+    if (pasid != SIOV_NO_PASID)
+        qw[0] |= 1u << 8 | (uint64_t)pasid << 32;
+    assert_int_equal(siov_mem_write(f->mem, base + tail, qw, sizeof(qw)), 0);
+    siov_mmio_write(f->iommu, SIOV_REG_PQT, (tail + 32) % 4096, 8);
+}
+
+/* A request from a device the driver never set up, or for a PASID whose
+   domain is aux-attached to another device only (and attached to this one
+   without a PASID), finds no domain: Invalid Request, without the handler. */
+static void test_no_domain_for_forged_requests(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    dev_up(f, &f->b, SID_B);
+    uint32_t pb;
+    struct siov_domain *db = aux_domain(f, &f->b, &pb);
+    assert_int_equal(siov_attach(db, SID_A), 0); /* A's RID_PASID domain too: still not A's PASID pb */
+    const siov_sid stranger = SIOV_SID(0, 9, 0);
+    struct dev s = {.sid = stranger};
+    s.atc = siov_atc_new(f->iommu, stranger, 16); /* only its port: the driver knows nothing of it */
+    assert_non_null(s.atc);
+    siov_atc_set_page_response(s.atc, on_response, &s);
+    forge(f, stranger, SIOV_NO_PASID, 0x5000, 3);
+    forge(f, SID_A, pb, 0x6000, 4);
+    /* a descriptor of another type (0) is consumed and answered by no one */
+    uint64_t base = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA, tail = reg(f, SIOV_REG_PQT, 8);
+    const uint64_t odd[4] = {(uint64_t)SID_A << 16, 1 | 1u << 2 | 5u << 3 | 0x7000, 0, 0};
+    assert_int_equal(siov_mem_write(f->mem, base + tail, odd, sizeof(odd)), 0);
+    siov_mmio_write(f->iommu, SIOV_REG_PQT, tail + 32, 8);
+    assert_int_equal(siov_driver_service_prq(f->drv), 3);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), tail + 32);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.r[0].sid, stranger);
+    assert_int_equal(s.r[0].pasid, SIOV_NO_PASID);
+    assert_int_equal(s.r[0].prgi, 3);
+    assert_int_equal(s.r[0].code, SIOV_PRQ_INVALID);
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].pasid, pb);
+    assert_int_equal(f->a.r[0].prgi, 4);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID);
+    assert_int_equal(f->b.n, 0);
+    siov_atc_free(s.atc);
+    fx_free(f);
+}
+
+/* ------------------------------------------------- a device in the drain */
+/* A device's port played by the test: it logs each device-TLB invalidation,
+   may send page requests of its own before it completes one, and may let
+   one time out instead of completing it. */
+#define MINV 16
+struct mport {
+    struct fx *f;
+    unsigned ninv;
+    uint32_t pasid[MINV];
+    uint64_t addr[MINV], size[MINV];
+    unsigned send_on, send_n; /* on invalidation send_on (1-based), send send_n requests */
+    bool every, last;         /* also on each later one; last-in-group requests */
+    uint32_t send_pasid;
+    unsigned expire_on;       /* declare a time-out on this invalidation instead of completing */
+    struct dev d;             /* the responses it receives */
+};
+
+static void mport_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                      unsigned itag)
+{
+    (void)global;
+    struct mport *p = opaque;
+    unsigned k = ++p->ninv;
+    if (k <= MINV) {
+        p->pasid[k - 1] = pasid;
+        p->addr[k - 1] = addr;
+        p->size[k - 1] = size;
+    }
+    if (p->send_on && (k == p->send_on || (p->every && k > p->send_on)))
+        for (unsigned i = 0; i < p->send_n; i++) {
+            struct siov_page_request r = {p->send_pasid, 0x20000, SIOV_ACCESS_READ, 9, p->last, false};
+            (void)siov_page_request(p->f->iommu, sid, &r);
+        }
+    if (k == p->expire_on)
+        siov_iommu_expire(p->f->iommu);
+    else
+        siov_devtlb_complete(p->f->iommu, sid, itag);
+}
+
+static void mport_resp(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code)
+{
+    on_response(&((struct mport *)opaque)->d, sid, pasid, prgi, code);
+}
+
+static const struct siov_device_ops mport_ops = {mport_inv, mport_resp};
+
+/* SID_A with ATS, PRI and aux domains behind p; two aux domains, the
+   first returned (its PASID in *p1, the other's in *p2). */
+static struct siov_domain *mport_up(struct fx *f, struct mport *p, uint32_t *p1, uint32_t *p2)
+{
+    p->f = f;
+    p->d.sid = SID_A;
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), 0);
+    assert_int_equal(siov_device_port(f->iommu, SID_A, &mport_ops, p), 0);
+    struct siov_domain *d1 = aux_domain(f, &p->d, p1);
+    aux_domain(f, &p->d, p2);
+    p->ninv = 0;
+    return d1;
+}
+
+/* The drain's own device-TLB invalidation covers the PASID's every address;
+   a request the device sends before completing it is serviced before the
+   call returns, in one round (no overflow). */
+static void test_drain_round_serves_late_request(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct mport p = {0};
+    uint32_t p1, p2;
+    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    p.send_on = 2; /* the tear-down's invalidation first, then the drain's */
+    p.send_n = 1;
+    p.last = true;
+    p.send_pasid = p2;
+    assert_int_equal(siov_aux_detach(d1, SID_A), 0);
+    assert_int_equal(p.ninv, 2);
+    assert_int_equal(p.pasid[1], p1);
+    assert_int_equal(p.addr[1], 0);
+    assert_int_equal(p.size[1], UINT64_MAX);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(p.d.n, 1);
+    assert_int_equal(p.d.r[0].pasid, p2);
+    assert_int_equal(p.d.r[0].prgi, 9);
+    assert_int_equal(p.d.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    siov_device_port(f->iommu, SID_A, NULL, NULL);
+    fx_free(f);
+}
+
+/* A device that overflows the queue at every drain invalidation: the drain
+   gives up after its 8 rounds, each serviced; the call succeeds. */
+static void test_drain_rounds_bounded(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct mport p = {0};
+    uint32_t p1, p2;
+    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    p.send_on = 2;
+    p.every = true;
+    p.send_n = 130; /* 127 fit in the driver's page */
+    p.send_pasid = p2;
+    assert_int_equal(siov_aux_detach(d1, SID_A), 0);
+    assert_int_equal(p.ninv, 1 + 8);
+    assert_int_equal(f->calls, 8 * 127);
+    assert_int_equal(p.d.n, 0); /* none was a last request */
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    siov_device_port(f->iommu, SID_A, NULL, NULL);
+    fx_free(f);
+}
+
+/* The drain's invalidation times out: the detach fails with -ETIMEDOUT and
+   says so, though the PASID's entry is gone. */
+static void test_drain_timeout(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct mport p = {0};
+    uint32_t p1, p2;
+    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    p.expire_on = 2;
+    assert_int_equal(siov_aux_detach(d1, SID_A), -ETIMEDOUT);
+    assert_non_null(strstr(siov_driver_last_error(f->drv), "timed out"));
+    assert_int_equal(p.ninv, 2);
+    siov_device_port(f->iommu, SID_A, NULL, NULL);
+    fx_free(f);
+}
+
+/* The handler's own failing call, during a drain whose call already failed
+   (the tear-down's invalidation timed out), reports its own reason; the
+   outer call then reports the time-out. */
+static unsigned failing_map_handler(void *opaque, struct siov_domain *dom, siov_sid sid,
+                                    const struct siov_page_request *req)
+{
+    (void)sid, (void)req;
+    struct fx *f = opaque;
+    f->calls++;
+    f->nested_rc = siov_domain_map(dom, 0x1001, DATA, 4096, RW);
+    snprintf(f->nested_error, sizeof(f->nested_error), "%s", siov_driver_last_error(f->drv));
+    return SIOV_PRQ_SUCCESS;
+}
+
+static void test_handler_error_inside_failing_drain(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct mport p = {0};
+    uint32_t p1, p2;
+    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    struct siov_domain *d2 = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+    assert_int_equal(siov_domain_map(d2, 0x1001, DATA, 4096, RW), -EINVAL);
+    char want[256];
+    snprintf(want, sizeof(want), "%s", siov_driver_last_error(f->drv));
+    assert_true(strlen(want) > 1);
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, failing_map_handler, f), 0);
+    assert_int_equal(send(f, &p.d, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    p.ninv = 0;
+    p.expire_on = 1; /* the tear-down's */
+    assert_int_equal(siov_aux_detach(d1, SID_A), -ETIMEDOUT);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->nested_rc, -EINVAL);
+    assert_string_equal(f->nested_error, want);
+    assert_non_null(strstr(siov_driver_last_error(f->drv), "timed out"));
+    siov_device_port(f->iommu, SID_A, NULL, NULL);
+    fx_free(f);
+}
+
+/* From the handler, a detach that would drain the queue is refused with
+   -EBUSY (the domain is detached, its drain is not run); PRI cannot be
+   disabled on a device the driver does not know. */
+static unsigned detaching_handler(void *opaque, struct siov_domain *dom, siov_sid sid,
+                                  const struct siov_page_request *req)
+{
+    (void)dom, (void)req;
+    struct fx *f = opaque;
+    f->calls++;
+    f->nested_rc = siov_aux_detach(f->last_dom, sid);
+    snprintf(f->nested_error, sizeof(f->nested_error), "%s", siov_driver_last_error(f->drv));
+    return SIOV_PRQ_SUCCESS;
+}
+
+static void test_drain_from_handler_refused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t p1, p2;
+    f->last_dom = aux_domain(f, &f->a, &p1); /* the one the handler detaches */
+    aux_domain(f, &f->a, &p2);
+    assert_int_equal(siov_driver_set_prq_handler(f->drv, detaching_handler, f), 0);
+    assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->nested_rc, -EBUSY);
+    assert_non_null(strstr(f->nested_error, "being serviced"));
+    assert_int_equal(f->a.n, 1);
+    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    assert_int_equal(send(f, &f->a, p1, 0x4000, SIOV_ACCESS_READ, 2, true), SIOV_FAULT_SPT_2); /* detached */
+    assert_int_equal(siov_dev_disable_pri(f->drv, SIOV_SID(0, 9, 0)), -EINVAL);
+    assert_non_null(strstr(siov_driver_last_error(f->drv), "not enabled"));
+    fx_free(f);
+}
+
+/* A queue the driver cannot read fails the drain of a detach: -EFAULT,
+   saying which guest address. */
+static void test_drain_queue_unreadable(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    uint32_t p1, p2;
+    struct siov_domain *d1 = aux_domain(f, &f->a, &p1);
+    aux_domain(f, &f->a, &p2);
+    assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    uint64_t page = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA;
+    assert_int_equal(siov_mem_fail_range(f->mem, page, 4096, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_aux_detach(d1, SID_A), -EFAULT);
+    char want[64];
+    snprintf(want, sizeof(want), "guest memory at 0x%llx is not readable", (unsigned long long)page);
+    assert_string_equal(siov_driver_last_error(f->drv), want);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), 0); /* nothing consumed */
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_driver_service_prq(f->drv), 1);
+    fx_free(f);
+}
+
 /* ------------------------------------------------------ the random run */
 /* Devices fault on random pages of several ADIs (aux domains on two
    devices) and retry until the write goes through; some faults are sent as
@@ -636,6 +1019,17 @@ int main(void)
         cmocka_unit_test(test_handler_calls),
         cmocka_unit_test(test_event_message),
         cmocka_unit_test(test_without_prs),
+        cmocka_unit_test(test_queue_page_unwritable),
+        cmocka_unit_test(test_group_first_worst_and_apart),
+        cmocka_unit_test(test_overflow_forgets_every_group),
+        cmocka_unit_test(test_previous_owner_queue),
+        cmocka_unit_test(test_no_domain_for_forged_requests),
+        cmocka_unit_test(test_drain_round_serves_late_request),
+        cmocka_unit_test(test_drain_rounds_bounded),
+        cmocka_unit_test(test_drain_timeout),
+        cmocka_unit_test(test_handler_error_inside_failing_drain),
+        cmocka_unit_test(test_drain_from_handler_refused),
+        cmocka_unit_test(test_drain_queue_unreadable),
         cmocka_unit_test(test_random_demand_paging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,9 +8,13 @@
    reaching ports in queue order with device-TLB invalidations; inv-wait PD;
    the ATC's page-response callback; and the counters. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "inv_queue.h"
 #include "testlib.h"
 
 #define SID SIOV_SID(0, 3, 0)
@@ -26,21 +30,6 @@
 #define PEADDR 0xFEE01000u
 #define PEDATA 0x4321u
 #define RW (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE)
-
-/* ---------------------------------------------------------------- MSIs */
-struct msi_log {
-    unsigned n;
-    uint64_t addr;
-    uint32_t data;
-};
-
-static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
-{
-    struct msi_log *l = opaque;
-    l->n++;
-    l->addr = addr;
-    l->data = data;
-}
 
 /* --------------------------------------------------------------- ports */
 #define LOG_MAX 64
@@ -87,20 +76,11 @@ static const struct siov_device_ops port_ops = {port_devtlb, port_response};
 /* ---------------------------------------------------------------- setup */
 struct fx {
     struct tl *t;
-    struct msi_log msi;
+    struct tl_msi_log msi;
     uint64_t ctx, dir, ctx2, dir2;
     uint64_t fl_root, sl_root;
     uint64_t pe_gpa;      /* PASID's entry under SID */
 };
-
-static struct siov_iommu_config config(struct msi_log *msi)
-{
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.msi = msi_cb;
-    cfg.msi_opaque = msi;
-    return cfg;
-}
 
 static uint32_t rd32(struct fx *f, uint64_t off) { return (uint32_t)siov_mmio_read(f->t->iommu, off, 4); }
 static uint64_t rd64(struct fx *f, uint64_t off) { return siov_mmio_read(f->t->iommu, off, 8); }
@@ -128,11 +108,9 @@ static uint64_t context_with(struct fx *f, siov_sid sid, uint64_t dir, bool pre)
    0 second-level (DID2) and PASID first-level (DID); the queue one page at 0. */
 static struct fx *fx_new(void)
 {
-    struct msi_log dummy;
-    struct siov_iommu_config cfg = config(&dummy);
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    cfg.msi_opaque = &f->msi;
+    struct siov_iommu_config cfg = tl_config_msi(&f->msi);
     f->t = tl_new(&cfg);
     tl_enable(f->t, SIOV_TTM_SCALABLE);
     f->dir = tl_sm_context_default(f->t, SID, 0);
@@ -431,6 +409,9 @@ static void test_event_masked(void **state)
     /* a new event; clearing IM then sends it and clears IP */
     assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_OK);
     assert_int_equal(rd32(f, SIOV_REG_PECTL), 0xC0000000u);
+    wr32(f, SIOV_REG_PECTL, 0x80000000u); /* IM written 1 again: the event stays pending */
+    assert_int_equal(rd32(f, SIOV_REG_PECTL), 0xC0000000u);
+    assert_int_equal(f->msi.n, 0);
     wr32(f, SIOV_REG_PECTL, 0);
     assert_int_equal(rd32(f, SIOV_REG_PECTL), 0);
     assert_int_equal(f->msi.n, 1);
@@ -507,8 +488,8 @@ static void test_registers(void **state)
     assert_int_equal(rd32(f, SIOV_REG_PEDATA), 0xFFFF);
     fx_free(f);
     /* without ECAP.PRS the registers are RsvdZ */
-    struct msi_log m;
-    struct siov_iommu_config cfg = config(&m);
+    struct tl_msi_log m;
+    struct siov_iommu_config cfg = tl_config_msi(&m);
     cfg.page_requests = false;
     struct tl *t = tl_new(&cfg);
     const uint64_t regs[] = {SIOV_REG_PQH, SIOV_REG_PQT, SIOV_REG_PQA, SIOV_REG_PRS,
@@ -759,6 +740,7 @@ static void implicit_case(unsigned pgtt)
     assert_int_equal(nt.n, 1);
     const struct siov_inval_event *ev = &nt.ev[0];
     assert_int_equal(ev->did, DID);
+    assert_int_equal(ev->sid, 0); /* IOTLB scopes name no source id */
     switch (pgtt) {
     case SIOV_PGTT_FL:
         assert_int_equal(ev->kind, SIOV_INV_PIOTLB);
@@ -768,6 +750,8 @@ static void implicit_case(unsigned pgtt)
     case SIOV_PGTT_NESTED:
         assert_int_equal(ev->kind, SIOV_INV_IOTLB);
         assert_int_equal(ev->granularity, SIOV_INV_G_DOMAIN);
+        assert_int_equal(ev->addr, 0);
+        assert_int_equal(ev->size, 0);
         break;
     default:
         assert_int_equal(ev->kind, SIOV_INV_IOTLB);
@@ -802,40 +786,7 @@ static void test_implicit_invalidation(void **state)
 }
 
 /* ---------------------------------------------- page group responses */
-struct q {
-    struct tl *t;
-    uint64_t base;
-    unsigned tail;
-    uint32_t seq;
-};
-
-static void q_init(struct q *q, struct tl *t)
-{
-    memset(q, 0, sizeof(*q));
-    q->t = t;
-    q->base = tl_page(t);
-    siov_mmio_write(t->iommu, SIOV_REG_IQT, 0, 8);
-    siov_mmio_write(t->iommu, SIOV_REG_IQA, q->base | SIOV_IQA_DW, 8);
-    tl_gcmd(t, SIOV_GCMD_QIE, 0);
-}
-
-static void q_put(struct q *q, uint64_t q0, uint64_t q1)
-{
-    tl_w64(q->t, q->base + q->tail, q0);
-    tl_w64(q->t, q->base + q->tail + 8, q1);
-    tl_w64(q->t, q->base + q->tail + 16, 0);
-    tl_w64(q->t, q->base + q->tail + 24, 0);
-    q->tail = (q->tail + 32) % SIOV_PAGE_SIZE;
-}
-
-static uint32_t q_wait(struct q *q, uint64_t flags)
-{
-    q_put(q, siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | flags | siov_set(0, SIOV_WAIT0_SDATA, ++q->seq),
-          STATUS);
-    return q->seq;
-}
-
-static void q_kick(struct q *q) { siov_mmio_write(q->t->iommu, SIOV_REG_IQT, q->tail, 8); }
+static uint32_t q_wait(struct q *q, uint64_t flags) { return q_put_wait(q, STATUS, flags); }
 
 /* A page group response with literal bit positions (Fig 7-2, rev 4+). */
 static void q_response(struct q *q, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned rc, uint64_t extra1)
@@ -1025,6 +976,119 @@ static void test_atc_not_present_then_retry(void **state)
     fx_free(f);
 }
 
+/* ------------------------------------------------ checks through caches */
+/* The PASID entry comes from the PASID cache once a request cached it: an
+   entry cleared in memory without a PASID-cache invalidation still lets the
+   next request in (spec 6.5.2.5: software must invalidate). */
+static void test_pasid_entry_cached(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_page_request r = preq(PASID, 0x5000, SIOV_ACCESS_READ, 1, false);
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_OK);
+    for (unsigned i = 0; i < 8; i++)
+        tl_w64(f->t, f->pe_gpa + 8 * i, 0);
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_OK);
+    assert_int_equal(rd64(f, SIOV_REG_PQT), 64);
+    /* another PASID of the same table was never cached: memory decides */
+    uint64_t pe[8];
+    tl_pe_fl(pe, DID, f->fl_root, SIOV_FLPM_4LVL);
+    uint64_t gpa = tl_pasid_entry(f->t, f->dir, PASID2, pe);
+    r.pasid = PASID2;
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_OK);
+    for (unsigned i = 0; i < 8; i++)
+        tl_w64(f->t, gpa + 8 * i, 0);
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_OK); /* cached after the first */
+    assert_int_equal(rd64(f, SIOV_REG_PQT), 128);
+    fx_free(f);
+}
+
+/* A refusal the unit does not record still counts as a fault (PASID beyond
+   20 bits: SGN.10 with no record); translation off is no fault at all. */
+static void test_unrecorded_refusal_counts(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_page_request r = preq(0x100000, 0x5000, SIOV_ACCESS_READ, 1, true);
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_FAULT_SGN_10);
+    assert_int_equal(tl_fault_records(f->t), 0);
+    struct siov_stats st = tl_stats(f->t);
+    assert_int_equal(st.faults, 1);
+    assert_int_equal(st.prq_refused, 1);
+    tl_gcmd(f->t, 0, SIOV_GCMD_TE);
+    r.pasid = PASID;
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_ERR_BUS);
+    st = tl_stats(f->t);
+    assert_int_equal(st.faults, 1);
+    assert_int_equal(st.prq_refused, 2);
+    assert_int_equal(tl_fault_records(f->t), 0);
+    fx_free(f);
+}
+
+/* Without ECAP.PRS (the unit still has ECAP.ERS) a page request is an
+   unsupported request whatever the tables say: nothing checked, recorded
+   or queued. */
+static void test_no_prs_with_ers(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.page_requests = false;
+    cfg.exec_req = true;
+    struct tl *t = tl_new(&cfg);
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_ERS);
+    assert_false(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_PRS);
+    tl_enable(t, SIOV_TTM_SCALABLE); /* no context entry: SRT/SCT faults if it were checked */
+    struct siov_page_request r = preq(PASID, 0x5000, SIOV_ACCESS_READ, 1, true);
+    assert_int_equal(siov_page_request(t->iommu, SID, &r), SIOV_ERR_BUS);
+    assert_int_equal(tl_fault_records(t), 0);
+    struct siov_stats st = tl_stats(t);
+    assert_int_equal(st.faults, 0);
+    assert_int_equal(st.prq_refused, 0);
+    tl_free(t);
+}
+
+/* Detaching a port waits for a delivery to it that another thread is still
+   making: once siov_device_port(NULL) returns, the old callback has ended. */
+struct slow_port {
+    int entered, done;
+};
+
+static void slow_response(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prgi, unsigned code)
+{
+    (void)sid, (void)pasid, (void)prgi, (void)code;
+    struct slow_port *p = opaque;
+    __atomic_store_n(&p->entered, 1, __ATOMIC_SEQ_CST);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *refused_request(void *arg)
+{
+    struct fx *f = arg;
+    struct siov_page_request r = preq(PASID + 2, 0x5000, SIOV_ACCESS_READ, 1, true); /* no entry: Invalid */
+    assert_int_equal(siov_page_request(f->t->iommu, SID, &r), SIOV_FAULT_SPT_2);
+    return NULL;
+}
+
+static void test_detach_waits_for_delivery(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct slow_port p = {0, 0};
+    static const struct siov_device_ops slow_ops = {NULL, slow_response};
+    assert_int_equal(siov_device_port(f->t->iommu, SID, &slow_ops, &p), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, refused_request, f), 0);
+    while (!__atomic_load_n(&p.entered, __ATOMIC_SEQ_CST))
+        sched_yield();
+    assert_int_equal(siov_device_port(f->t->iommu, SID, NULL, NULL), 0);
+    assert_int_equal(__atomic_load_n(&p.done, __ATOMIC_SEQ_CST), 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1046,6 +1110,10 @@ int main(void)
         cmocka_unit_test(test_drain_wait),
         cmocka_unit_test(test_atc_page_response),
         cmocka_unit_test(test_atc_not_present_then_retry),
+        cmocka_unit_test(test_pasid_entry_cached),
+        cmocka_unit_test(test_unrecorded_refusal_counts),
+        cmocka_unit_test(test_no_prs_with_ers),
+        cmocka_unit_test(test_detach_waits_for_delivery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

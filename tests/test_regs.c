@@ -307,30 +307,13 @@ static void iqa_fixed_while_enabled(void **state)
     tl_free(t);
 }
 
-struct msi_log {
-    int n;
-    uint64_t addr;
-    uint32_t data;
-};
-
-static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
-{
-    struct msi_log *l = opaque;
-    l->n++;
-    l->addr = addr;
-    l->data = data;
-}
-
 /* IECTL.IM/IP and ICS.IWC (spec 10.4.25-26): an event held while masked is
    sent when unmasked; clearing IWC clears IP. */
 static void inv_event_registers(void **state)
 {
     (void)state;
-    struct msi_log log = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.msi = msi_cb;
-    cfg.msi_opaque = &log;
+    struct tl_msi_log log = {0};
+    struct siov_iommu_config cfg = tl_config_msi(&log);
     struct tl *t = tl_new(&cfg);
     wr(t, SIOV_REG_IEDATA, 0xFFFF1234, 4);
     wr(t, SIOV_REG_IEADDR, 0xFEE00003, 4);

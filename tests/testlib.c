@@ -44,6 +44,23 @@ uint64_t tl_frcd(struct tl *t, unsigned i, unsigned q)
     return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
 }
 
+void tl_msi_cb(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct tl_msi_log *l = opaque;
+    l->n++;
+    l->addr = addr;
+    l->data = data;
+}
+
+struct siov_iommu_config tl_config_msi(struct tl_msi_log *log)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.msi = tl_msi_cb;
+    cfg.msi_opaque = log;
+    return cfg;
+}
+
 void tl_free(struct tl *t)
 {
     if (!t)

@@ -37,6 +37,16 @@ uint64_t tl_page(struct tl *t);
 void tl_w64(struct tl *t, uint64_t gpa, uint64_t v);
 uint64_t tl_r64(struct tl *t, uint64_t gpa);
 
+/* An MSI recorder: the count and the last message (siov_iommu_config.msi). */
+struct tl_msi_log {
+    unsigned n;
+    uint64_t addr;
+    uint32_t data;
+};
+void tl_msi_cb(void *opaque, uint64_t addr, uint32_t data);
+/* The default configuration with its messages going to log. */
+struct siov_iommu_config tl_config_msi(struct tl_msi_log *log);
+
 /* Build a root table for ttm, latch it with SRTP and set TE, through MMIO. */
 void tl_enable(struct tl *t, unsigned ttm);
 /* GCMD write keeping the current enables (as a driver must). */

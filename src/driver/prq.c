@@ -32,8 +32,6 @@ int siov_drv_prq_enable(struct siov_driver *drv)
 void siov_drv_prq_fini(struct siov_driver *drv)
 {
     free(drv->groups);
-    drv->groups = NULL;
-    drv->ngroups = drv->cgroups = 0;
 }
 
 /* -ENODEV, saying why, without a page request queue. */
@@ -166,7 +164,7 @@ static int service(struct siov_driver *drv)
     uint64_t head = (siov_mmio_read(drv->iommu, SIOV_REG_PQH, 8) & SIOV_PQ_PTR) % size;
     uint64_t tail = (siov_mmio_read(drv->iommu, SIOV_REG_PQT, 8) & SIOV_PQ_PTR) % size;
     int n = 0, ret = 0;
-    for (; head != tail && !ret; head = (head + SIOV_PRQ_DESC_SIZE) % size, n++) {
+    for (; head != tail; head = (head + SIOV_PRQ_DESC_SIZE) % size, n++) {
         ret = service_one(drv, head);
         if (ret)
             break;
@@ -198,8 +196,6 @@ int siov_driver_service_prq(struct siov_driver *drv)
 
 int siov_drv_prq_drain(struct siov_driver *drv, siov_sid sid, uint32_t pasid)
 {
-    if (!drv->prq)
-        return 0;
     if (drv->prq_busy)
         return siov_drv_fail(drv, -EBUSY, "the page request queue is being serviced (a call from the handler)");
     drv->prq_busy = true;

@@ -105,22 +105,18 @@ static void implicit_invalidation(struct siov_iommu *u, const struct siov_pasid_
 }
 
 /* The 256-bit descriptor of a request from sid (spec Fig 7-1, rev 4+: no
-   private data). A stop marker is LPIG=1 with RDR=WRR=0; its group index
-   and address are written 0. */
+   private data), as page_request.c normalized it: ER and PR only with a
+   PASID, a stop marker with LPIG=1, RDR=WRR=0, group index and address 0. */
 static void descriptor(siov_sid sid, const struct siov_page_request *req, uint8_t out[SIOV_PRQ_DESC_SIZE])
 {
-    bool pp = req->pasid != SIOV_NO_PASID, sm = req->stop_marker;
-    uint64_t qw0 = siov_set(0, SIOV_PRQ0_TYPE, SIOV_PRQ_TYPE_PAGE_REQ) | siov_set(0, SIOV_PRQ0_RID, sid);
-    if (pp)
+    uint64_t qw0 = siov_set(0, SIOV_PRQ0_TYPE, SIOV_PRQ_TYPE_PAGE_REQ) | siov_set(0, SIOV_PRQ0_RID, sid) |
+                   ((req->access & SIOV_ACCESS_EXEC) ? SIOV_PRQ0_EXR : 0) |
+                   ((req->access & SIOV_ACCESS_PRIV) ? SIOV_PRQ0_PMR : 0);
+    if (req->pasid != SIOV_NO_PASID)
         qw0 |= SIOV_PRQ0_PP | siov_set(0, SIOV_PRQ0_PASID, req->pasid);
-    if (pp && !sm) /* ER and PR travel in the PASID prefix */
-        qw0 |= ((req->access & SIOV_ACCESS_EXEC) ? SIOV_PRQ0_EXR : 0) |
-               ((req->access & SIOV_ACCESS_PRIV) ? SIOV_PRQ0_PMR : 0);
-    uint64_t qw1 = (req->last || sm) ? SIOV_PRQ1_LPIG : 0;
-    if (!sm)
-        qw1 |= ((req->access & SIOV_ACCESS_READ) ? SIOV_PRQ1_RDR : 0) |
-               ((req->access & SIOV_ACCESS_WRITE) ? SIOV_PRQ1_WRR : 0) |
-               siov_set(0, SIOV_PRQ1_PRGI, req->prg_index) | (req->addr & SIOV_PRQ1_ADDR);
+    uint64_t qw1 = (req->last ? SIOV_PRQ1_LPIG : 0) | ((req->access & SIOV_ACCESS_READ) ? SIOV_PRQ1_RDR : 0) |
+                   ((req->access & SIOV_ACCESS_WRITE) ? SIOV_PRQ1_WRR : 0) |
+                   siov_set(0, SIOV_PRQ1_PRGI, req->prg_index) | (req->addr & SIOV_PRQ1_ADDR);
     uint64_t qw[4] = {qw0, qw1, 0, 0};
     for (unsigned i = 0; i < SIOV_PRQ_DESC_SIZE; i++)
         out[i] = (uint8_t)(qw[i / 8] >> (8 * (i % 8)));
