@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testlib.h"
+#include "driver_fixture.h"
 
 #define MEM_SIZE (64ull << 20)
 #define POOL_BASE (1ull << 20)
@@ -39,11 +39,7 @@ static struct fx *fx_new_cfg(const struct siov_iommu_config *cfg, uint64_t pool_
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->mem = siov_mem_new_flat(MEM_SIZE);
-    f->iommu = siov_iommu_new(f->mem, cfg);
-    assert_non_null(f->iommu);
-    f->drv = siov_driver_new(f->iommu, f->mem, POOL_BASE, pool_size);
-    assert_non_null(f->drv);
+    drv_fx_open(&(struct drv_fx_cfg){cfg, MEM_SIZE, POOL_BASE, pool_size}, &f->mem, &f->iommu, &f->drv);
     return f;
 }
 
@@ -63,9 +59,7 @@ static struct fx *fx_small(uint64_t pages)
 
 static void fx_free(struct fx *f)
 {
-    siov_driver_free(f->drv);
-    siov_iommu_free(f->iommu);
-    siov_mem_free(f->mem);
+    drv_fx_close(f->mem, f->iommu, f->drv);
     free(f);
 }
 
