@@ -111,7 +111,7 @@ OWN_TESTS = {
     'exact_cache': ['test_iotlb_hw'],
     'resolve': ['test_translate', 'test_ats'],
     'trace_hook': ['test_trace'],
-    'outbox': ['test_atc', 'test_prq', 'test_ats'],
+    'outbox': ['test_outbox', 'test_atc', 'test_prq', 'test_ats'],
     'trace_text': ['test_trace', 'test_replay'],
     'trace_binary': ['test_trace', 'test_replay'],
     'trace_file': ['test_trace', 'test_replay'],
