@@ -741,6 +741,49 @@ static void test_hook_from_threads(void **state)
     free(p);
 }
 
+/* Removing the hook keeps the hit path's gate closed while the stale checker
+   is on: a stale hit after it is still caught (and a hook set over the
+   checker reports every request). */
+static void count_stale(void *opaque, const struct siov_stale_report *r)
+{
+    (void)r;
+    (*(unsigned *)opaque)++;
+}
+
+static void test_hook_removed_keeps_stale_check(void **state)
+{
+    (void)state;
+    const siov_sid sid = SIOV_SID(1, 4, 2);
+    unsigned stale = 0;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = count_stale;
+    cfg.stale_opaque = &stale;
+    struct tl *t = tl_new(&cfg);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, sid, 0), sl = tl_page(t), pe[8];
+    tl_map(t, sl, 4, false, 0x10000, 0x200000, SIOV_PAGE_SIZE, TL_SL_RW, TL_SL_RW);
+    tl_pe_sl(pe, 9, sl, SIOV_AW_4LVL);
+    tl_pasid_entry(t, dir, 5, pe);
+    struct seen *seen = calloc(1, sizeof(*seen));
+    struct siov_xlate x;
+    assert_int_equal(siov_iommu_set_trace(t->iommu, collect, seen), 0);
+    for (unsigned i = 0; i < 3; i++) /* a walk, then hits: each reported */
+        assert_int_equal(siov_translate(t->iommu, sid, 5, 0x10040, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(seen->n, 3);
+    assert_int_equal(seen->r[0].walks, 1);
+    assert_int_equal(seen->r[2].hits, 1);
+    assert_int_equal(siov_iommu_set_trace(t->iommu, NULL, NULL), 0);
+    tl_map(t, sl, 4, false, 0x10000, 0x300000, SIOV_PAGE_SIZE, TL_SL_RW, TL_SL_RW); /* not invalidated */
+    assert_int_equal(siov_translate(t->iommu, sid, 5, 0x10040, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x200040); /* the cached answer */
+    assert_int_equal(stale, 1);
+    assert_int_equal(seen->n, 3);
+    free(seen);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_hook_reports_domain_invalidation),
         cmocka_unit_test(test_hook_into_a_file),
         cmocka_unit_test(test_hook_from_threads),
+        cmocka_unit_test(test_hook_removed_keeps_stale_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
