@@ -127,8 +127,8 @@ static void wait_entered(struct dev *d)
 }
 
 /* --------------------------------------------------------------- tests */
-/* A callback completes its invalidation, which lets the queue send to C and
-   B and answer B's page group; the messages wait behind the running
+/* A callback completes its invalidation, which lets the queue send to B and
+   C and answer B's page group; the messages wait behind the running
    delivery. It then detaches B: B gets neither message, C gets its own. */
 static void test_detach_drops_queued_messages(void **state)
 {
@@ -142,8 +142,8 @@ static void test_detach_drops_queued_messages(void **state)
     assert_int_equal(siov_device_port(t->iommu, SID_C, &dev_ops, &c), 0);
     q_put(&q, d_devtlb(SID_A), 0x1000);
     uint32_t first = q_wait(&q);
+    q_put(&q, d_devtlb(SID_B), 0x2000); /* B's messages first and last in the outbox */
     q_put(&q, d_devtlb(SID_C), 0x3000);
-    q_put(&q, d_devtlb(SID_B), 0x2000);
     q_put(&q, d_pgrsp(SID_B, SIOV_PRQ_SUCCESS), 0);
     uint32_t second = q_wait(&q);
     q_kick(&q);
