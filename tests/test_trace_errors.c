@@ -283,6 +283,8 @@ static const struct bad_bin bad_bins[] = {
     {{NEXT | SIOV_TRACE_READ, 0, 0, 0, 0, 0x80, 1}, 7, "record 0 (byte 16): access 128 is out of range"},
     {{NEXT | RESULT | SIOV_TRACE_READ, 0, 0, 0, 0, 1, 0x80, 0x80, 4}, 9,
      "record 0 (byte 16): fault 65536 is out of range"},
+    {{NEXT | RESULT | SIOV_TRACE_READ, 0, 0, 0, 0, 1, 0xFF, 0xFF, 3}, 9,
+     "record 0 (byte 16): fault 65535 is not one the text form has"},
     {{NEXT | RESULT | SIOV_TRACE_READ, 0, 0, 0, 0, 1, 0xFF, 0xFF, 1}, 9,
      "record 0 (byte 16): fault 32767 is not one the text form has"},
     {{NEXT | RESULT | SIOV_TRACE_XLATE, 0, 0, 0, 0, 1, 0, 0, 64, 1, 0}, 11,
