@@ -660,11 +660,13 @@ static void test_misuse(void **state)
     free(p);
 }
 
-/* Comments, blanks, tabs and CRs at line ends are not records. */
+/* Comments, blanks, tabs and CRs at line ends are not records; nor is a
+   line of nothing else, in any order. */
 static void test_text_line_ends(void **state)
 {
     (void)state;
-    const char text[] = "siov-trace 1\t\r\n0 domain 1 sl\t\r\n\t\n1 domain 2 fl \r\n2 domain 3 pt#x\n";
+    const char text[] = "siov-trace 1\t\r\n0 domain 1 sl\t\r\n\t\n\r \n\r\t\n \r\n\r\n"
+                        "1 domain 2 fl \r\n2 domain 3 pt#x\n";
     char *p = tmp_path("ends");
     write_file(p, text, sizeof(text) - 1);
     struct siov_trace *t = siov_trace_open(p, "r");
@@ -679,6 +681,64 @@ static void test_text_line_ends(void **state)
     siov_trace_close(t);
     unlink(p);
     free(p);
+}
+
+/* A line may be up to 4096 bytes when it crosses the reader's 64 KiB
+   buffer; one byte more is an error. */
+static void long_line_at_refill(unsigned len, bool ok)
+{
+    const size_t at = 65535 - len; /* the first read fills 65535 bytes: the line ends there, its newline after */
+    char *b = malloc(at + len + 16), *p = b;
+    p += sprintf(p, "siov-trace 1\n");
+    while ((size_t)(p - b) < at) { /* comment lines up to the long one */
+        size_t n = at - (size_t)(p - b) < 4000 ? at - (size_t)(p - b) : 4000;
+        memset(p, 'y', n);
+        p[0] = '#', p[n - 1] = '\n';
+        p += n;
+    }
+    memset(p, 'x', len);
+    p[0] = '#';
+    p += len;
+    memcpy(p, "\n0 domain 1 sl\n", 15);
+    char *path = tmp_path("long");
+    write_file(path, b, (size_t)(p - b) + 15);
+    struct siov_trace *t = siov_trace_open(path, "r");
+    struct siov_trace_rec r;
+    if (ok) {
+        assert_int_equal(siov_trace_read(t, &r), 1);
+        assert_int_equal(r.kind, SIOV_TRACE_DOMAIN);
+        assert_string_equal(siov_trace_error(t), "");
+    } else {
+        assert_int_equal(siov_trace_read(t, &r), -EINVAL);
+        assert_non_null(strstr(siov_trace_error(t), "longer than 4096 bytes"));
+    }
+    siov_trace_close(t);
+    unlink(path);
+    free(path);
+    free(b);
+}
+
+static void test_line_limit_at_refill(void **state)
+{
+    (void)state;
+    long_line_at_refill(4096, true);
+    long_line_at_refill(4097, false);
+}
+
+/* The binary magic alone (8 bytes) is a header cut short, not a text trace. */
+static void test_magic_alone(void **state)
+{
+    (void)state;
+    for (size_t n = 8; n < 16; n++) {
+        char *p = tmp_path("magic");
+        write_file(p, header, n);
+        errno = 0;
+        if (siov_trace_open(p, "r"))
+            fail_msg("%zu header bytes: opened", n);
+        assert_int_equal(errno, EINVAL);
+        unlink(p);
+        free(p);
+    }
 }
 
 int main(void)
@@ -697,6 +757,8 @@ int main(void)
         cmocka_unit_test(test_hook_errors),
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_text_line_ends),
+        cmocka_unit_test(test_line_limit_at_refill),
+        cmocka_unit_test(test_magic_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
