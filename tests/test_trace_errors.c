@@ -151,6 +151,7 @@ static void test_text_edges_accepted(void **state)
     err[0] = 'x';
     assert_int_equal(siov_trace_parse("0 domain 1 big", &r, err, 0), -EINVAL);
     assert_int_equal(err[0], 'x');
+    assert_int_equal(siov_trace_parse("0 domain 1 big", &r, NULL, sizeof(err)), -EINVAL); /* no buffer */
 }
 
 /* ------------------------------------------------------------ formatting */
@@ -187,6 +188,21 @@ static void test_format_edges(void **state)
     r.dom_type = SIOV_TRACE_DOM_PT;
     siov_trace_format(&r, buf, sizeof(buf));
     assert_string_equal(buf, "0 domain 1 pt");
+    /* an invalidation's sid and PASID; access bits beyond the seven letters print as none */
+    siov_trace_rec_init(&r, SIOV_TRACE_INVAL);
+    r.inv_type = SIOV_TRACE_INV_PDEVTLB, r.sid = SIOV_SID(0xff, 31, 7), r.pasid = 5;
+    siov_trace_format(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "0 inval pdevtlb g=0 did=0 sid=ff:1f.7 pasid=5");
+    r.sid = SIOV_SID(0x12, 5, 6);
+    siov_trace_format(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "0 inval pdevtlb g=0 did=0 sid=12:05.6 pasid=5");
+    siov_trace_rec_init(&r, SIOV_TRACE_READ);
+    r.access = 0x80;
+    siov_trace_format(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "0 read 00:00.0 - 0x0 0 -");
+    r.access = 0xC1;
+    siov_trace_format(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "0 read 00:00.0 - 0x0 0 rn");
     /* sizes: the largest suffix is T */
     siov_trace_rec_init(&r, SIOV_TRACE_UNMAP);
     const struct {
