@@ -308,7 +308,7 @@ struct evlog {
 static void ev_cb(void *opaque, const struct siov_inval_event *ev)
 {
     struct evlog *l = opaque;
-    assert_int_equal(ev->kind, SIOV_INV_IOTLB);
+    assert_true(ev->kind == SIOV_INV_IOTLB || ev->kind == SIOV_INV_DEVTLB);
     if (*l->count < 64)
         l->seen[*l->count] = l->id;
     (*l->count)++;
@@ -332,6 +332,14 @@ static void test_many_notifiers(void **state)
     assert_int_equal(count, 9);
     for (unsigned i = 0; i < 9; i++)
         assert_int_equal(seen[i], i);
+    /* a port on the last bus: reached, and freed with the unit */
+    struct dev last = {.iommu = t->iommu, .sid = SIOV_SID(0xff, 31, 7)};
+    assert_int_equal(siov_device_port(t->iommu, last.sid, &dev_ops, &last), 0);
+    q_put(&q, d_devtlb(last.sid), 0x9000);
+    q_kick(&q);
+    assert_int_equal(last.invs, 1);
+    assert_int_equal(last.addr, 0x9000);
+    assert_int_equal(count, 9 + 9); /* and each notifier saw the device-TLB invalidation */
     tl_free(t);
 }
 

@@ -693,6 +693,7 @@ static void test_text_line_ends(void **state)
         assert_int_equal(r.dom_type, i);
     }
     assert_int_equal(siov_trace_read(t, &r), 0);
+    assert_int_equal(siov_trace_read(t, &r), 0); /* the end stays the end, no error */
     assert_string_equal(siov_trace_error(t), "");
     siov_trace_close(t);
     unlink(p);
