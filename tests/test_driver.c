@@ -424,6 +424,18 @@ static void test_did_exhaustion(void **state)
     assert_int_equal(siov_domain_did(n), 7);
     assert_int_equal(siov_domain_did(NULL), -EINVAL);
     fx_free(f);
+    for (unsigned bits = 6; bits <= 8; bits += 2) { /* CAP.ND = 1, 2: 2^bits DIDs, 0 reserved */
+        cfg.domain_bits = bits;
+        f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *all[255];
+        for (unsigned i = 0; i < (1u << bits) - 1; i++)
+            assert_non_null(all[i] = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH));
+        assert_int_equal(siov_domain_did(all[(1u << bits) - 2]), (1 << bits) - 1);
+        errno = 0;
+        assert_null(siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH));
+        assert_int_equal(errno, ENOSPC);
+        fx_free(f);
+    }
 }
 
 /* The pool sizes docs/embedding.md gives: pages each thing takes. */
@@ -674,6 +686,8 @@ static void test_enable_ats_scalable(void **state)
     fx_free(f);
 }
 
+static unsigned queued_iotlb(struct fx *f, uint64_t t0, uint64_t qw[2]);
+
 static void test_enable_ats_legacy(void **state)
 {
     (void)state;
@@ -688,17 +702,43 @@ static void test_enable_ats_legacy(void **state)
     assert_int_equal(siov_attach(sl, SID_A), 0);
     struct siov_ats_completion c;
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_LCT_5);
+    /* the context entry unreadable: the call fails and changes nothing */
+    uint64_t re = r64(f, (reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA) + 16 * SIOV_SID_BUS(SID_A));
+    uint64_t ce = (re & SIOV_RE0_CTP) + 16 * SIOV_SID_DEVFN(SID_A);
+    assert_int_equal(siov_mem_fail_range(f->mem, ce + 8, 8, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), -EFAULT);
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    assert_int_equal(siov_get(r64(f, ce), SIOV_CE0_TT), SIOV_TT_SL);
+    uint64_t t0 = reg(f, SIOV_REG_IQT, 8), qw[2] = {0, 0};
     assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
+    assert_int_equal(siov_get(r64(f, ce), SIOV_CE0_TT), SIOV_TT_SL_DT);
+    assert_int_equal(queued_iotlb(f, t0, qw), 1); /* the context entry's DID, domain-selective */
+    assert_int_equal(siov_get(qw[0], SIOV_IOTLB0_DID), (uint64_t)siov_domain_did(sl));
+    assert_int_equal(siov_get(qw[0], SIOV_IOTLB0_G), SIOV_INV_GRAN_DOMAIN);
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_true(c.r && !c.w);
     /* ATS first, then attach: TT=01 at once; a pass-through domain keeps TT=10 */
+    uint64_t ce_b = (re & SIOV_RE0_CTP) + 16 * SIOV_SID_DEVFN(SID_B);
+    t0 = reg(f, SIOV_REG_IQT, 8);
     assert_int_equal(siov_dev_enable_ats(f->drv, SID_B), 0);
+    assert_int_equal(r64(f, ce_b), 0); /* nothing written, nothing invalidated */
+    assert_int_equal(reg(f, SIOV_REG_IQT, 8), t0);
     assert_int_equal(siov_attach(sl, SID_B), 0);
     assert_int_equal(siov_ats_translate(f->iommu, SID_B, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_int_equal(siov_detach(sl, SID_B), 0);
     assert_int_equal(siov_attach(pt, SID_B), 0);
     assert_int_equal(siov_ats_translate(f->iommu, SID_B, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_FAULT_LCT_5);
     assert_int_equal(siov_detach(pt, SID_B), 0);
+    /* attached to pass-through first, then ATS: TT stays 10 */
+    uint64_t ce_hi = (re & SIOV_RE0_CTP) + 16 * SIOV_SID_DEVFN(SID_HI);
+    assert_int_equal(siov_attach(pt, SID_HI), 0);
+    uint64_t ce_pt = r64(f, ce_hi);
+    assert_int_equal(siov_get(ce_pt, SIOV_CE0_TT), SIOV_TT_PASS_THROUGH);
+    t0 = reg(f, SIOV_REG_IQT, 8);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_HI), 0);
+    assert_int_equal(r64(f, ce_hi), ce_pt);
+    assert_int_equal(reg(f, SIOV_REG_IQT, 8), t0);
+    assert_int_equal(siov_detach(pt, SID_HI), 0);
     /* legacy detach sends the global device-TLB invalidation (0x3) */
     struct ats_port p = {.iommu = f->iommu};
     assert_int_equal(siov_device_port(f->iommu, SID_A, &ap_ops, &p), 0);
@@ -857,18 +897,19 @@ static void test_pasid_entries_changed_behind_the_driver(void **state)
 
 /* The PASID-table entry the driver writes for each kind of domain (spec 9.6),
    word by word, with and without supervisor and execute requests (SRS,
-   ERS): PGTT, AW of the second level (the unit's, for every kind), SLEE and
+   ERS, and without RPS): PGTT, AW of the second level (the unit's, for every kind), SLEE and
    SLPTPTR where a second level translates, PWSNP (the unit reports
    SMPWCS), the DID, SRE with WPE, ERE, NXE, FLPM and FLPTPTR where a first
    level does. Table pointers are checked by translating through them. */
 static void test_pasid_entry_words(void **state)
 {
     (void)state;
-    for (unsigned c = 0; c < 3; c++) {
+    for (unsigned c = 0; c < 4; c++) {
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
         cfg.supervisor_req = c != 1;
         cfg.exec_req = c != 2;
+        cfg.rid_pasid = c != 3; /* PWSNP follows SMPWCS alone */
         struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
         assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
         struct siov_domain *parent = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
@@ -1168,6 +1209,21 @@ static uint64_t leaf_word(struct fx *f, uint64_t root, unsigned levels, uint64_t
     return e;
 }
 
+/* The bits other than the address that every non-leaf entry above the leaf
+   at leaf_level carries on the way to iova; ~0 when two entries differ. */
+static uint64_t nonleaf_bits(struct fx *f, uint64_t root, unsigned levels, uint64_t iova, unsigned leaf_level)
+{
+    uint64_t table = root, bits = 0;
+    for (unsigned l = levels; l > leaf_level; l--) {
+        uint64_t e = r64(f, table + ((iova >> (12 + 9 * (l - 1))) & 0x1FF) * 8);
+        if (l < levels && (e & ~SIOV_FL_ADDR) != bits)
+            return ~0ull;
+        bits = e & ~SIOV_FL_ADDR;
+        table = e & SIOV_FL_ADDR;
+    }
+    return bits;
+}
+
 /* The leaves the driver writes, word by word (spec 9.7, 9.8), for 4 KiB,
    2 MiB and 1 GiB pages and each permission: first level P, R/W with D, U/S
    unless PRIV, A, XD unless EXEC, PS above 4 KiB (bit 7 of a 4 KiB entry is
@@ -1203,6 +1259,8 @@ static void test_leaf_words(void **state)
                     want = pa[k] | SIOV_SL_R | (pr & SIOV_PROT_WRITE ? SIOV_SL_W : 0) |
                            (pr & SIOV_PROT_EXEC ? SIOV_SL_X : 0);
                 assert_int_equal(e, want | (k ? SIOV_FL_PS : 0));
+                assert_int_equal(nonleaf_bits(f, root, levels, iova[k], level),
+                                 fl ? SIOV_FL_P | SIOV_FL_RW | SIOV_FL_US | SIOV_FL_A : SIOV_SL_R | SIOV_SL_W | SIOV_SL_X);
             }
             assert_int_equal(siov_aux_detach(d, SID_A), 0);
             assert_int_equal(siov_domain_free(d), 0);
@@ -1335,13 +1393,15 @@ static void test_second_level_depth(void **state)
 {
     (void)state;
     static const struct {
-        unsigned sagaw, mgaw, width;
+        unsigned sagaw, mgaw, width, levels;
     } cases[] = {
-        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL, 48, 48},
-        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL, 39, 39},
-        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 40, 40},
-        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 52, 52},
-        {SIOV_SAGAW_3LVL, 48, 39},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL, 48, 48, 4},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL, 39, 39, 3},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 40, 40, 4},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 52, 52, 5},
+        {SIOV_SAGAW_3LVL, 48, 39, 3},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 39, 39, 3},
+        {SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL, 48, 48, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct siov_iommu_config cfg;
@@ -1354,6 +1414,11 @@ static void test_second_level_depth(void **state)
         uint64_t top = 1ull << cases[i].width;
         assert_int_equal(siov_domain_map(d, top - 0x1000, DATA, 0x1000, SIOV_PROT_READ), 0);
         assert_int_equal(siov_domain_map(d, top, DATA, 0x1000, SIOV_PROT_READ), -ERANGE);
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+        assert_int_equal(siov_aux_attach(d, SID_A), 0);
+        uint64_t pe = pasid_entry_at(f, SID_A, (uint32_t)siov_aux_pasid(d));
+        assert_int_equal(siov_get(r64(f, pe), SIOV_PTE0_AW) + 2, cases[i].levels);
+        assert_int_equal(siov_aux_detach(d, SID_A), 0);
         assert_int_equal(siov_domain_free(d), 0);
         fx_free(f);
     }

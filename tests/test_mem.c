@@ -41,6 +41,9 @@ static void constructor_errno(void **state)
     errno = 0;
     assert_null(siov_mem_new_flat(1ull << 62)); /* more than any address space holds */
     assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(siov_mem_new_flat(UINT64_MAX)); /* a size_t on LP64: EINVAL only where it is not */
+    assert_int_equal(errno, SIZE_MAX >= UINT64_MAX ? ENOMEM : EINVAL);
     struct siov_mem_ops half = {.read = NULL, .write = NULL};
     errno = 0;
     assert_null(siov_mem_new(&half, NULL));

@@ -41,6 +41,7 @@ static void cap_ecap_follow_config(void **state)
     cfg.version = 0x31;
     cfg.dev_tlb = cfg.abort_dma = cfg.rid_pasid = cfg.sl_ad = false;
     cfg.caching_mode = true;
+    cfg.posted_interrupts = false;
     struct tl *t = tl_new(&cfg);
     uint64_t cap = rd(t, SIOV_REG_CAP, 8), ecap = rd(t, SIOV_REG_ECAP, 8);
     assert_int_equal(siov_get(cap, SIOV_CAP_MGAW), 56);
@@ -51,6 +52,8 @@ static void cap_ecap_follow_config(void **state)
     assert_int_equal(siov_get(cap, SIOV_CAP_FRO) * 16, SIOV_REG_FRCD);
     assert_false(cap & (SIOV_CAP_FL1GP | SIOV_CAP_FL5LP));
     assert_true(cap & SIOV_CAP_CM);
+    assert_false(cap & SIOV_CAP_PI);
+    assert_false(ecap & (SIOV_ECAP_C | SIOV_ECAP_ADMS)); /* non-coherent walks; abort_dma off */
     assert_int_equal(siov_get(ecap, SIOV_ECAP_PSS), 9);
     assert_int_equal(siov_get(ecap, SIOV_ECAP_IRO) * 16, SIOV_REG_IVA);
     assert_false(ecap & (SIOV_ECAP_FLTS | SIOV_ECAP_NEST | SIOV_ECAP_DT | SIOV_ECAP_ADMS | SIOV_ECAP_RPS |

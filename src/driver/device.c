@@ -268,22 +268,37 @@ static int ctx_changed(struct siov_driver *drv, struct siov_dev *dev, uint16_t d
     return siov_drv_qi_flush(drv);
 }
 
+/* Legacy mode: TT 00 -> 01 in a second-level entry; pass-through keeps TT=10. */
+static int ats_enable_legacy(struct siov_driver *drv, struct siov_dev *dev, uint64_t gpa)
+{
+    uint64_t qw0, qw1;
+    int ret;
+    if (!dev->rid_dom) {
+        dev->ats = true; /* the entry gets TT=01 when a second-level domain is attached */
+        return 0;
+    }
+    if ((ret = siov_drv_rd64(drv, gpa, &qw0)) || (ret = siov_drv_rd64(drv, gpa + 8, &qw1)))
+        return ret;
+    if (siov_get(qw0, SIOV_CE0_TT) != SIOV_TT_SL) {
+        dev->ats = true;
+        return 0;
+    }
+    if ((ret = siov_drv_wr64(drv, gpa, siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT))))
+        return ret;
+    dev->ats = true;
+    return ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID));
+}
+
 int siov_drv_ats_enable(struct siov_driver *drv, struct siov_dev *dev)
 {
-    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0, qw1;
+    uint64_t gpa = ctx_entry_gpa(drv, dev->sid), qw0;
+    if (!drv->scalable)
+        return ats_enable_legacy(drv, dev, gpa);
+    int ret = siov_drv_rd64(drv, gpa, &qw0); /* DTE in the present context entry */
+    if (ret || (ret = siov_drv_wr64(drv, gpa, qw0 | SIOV_SCE0_DTE)))
+        return ret;
     dev->ats = true;
-    if (drv->scalable) { /* DTE in the present context entry */
-        int ret = siov_drv_rd64(drv, gpa, &qw0);
-        if (!ret)
-            ret = siov_drv_wr64(drv, gpa, qw0 | SIOV_SCE0_DTE);
-        return ret ? ret : ctx_changed(drv, dev, 0);
-    }
-    if (!dev->rid_dom || siov_drv_rd64(drv, gpa, &qw0) || siov_drv_rd64(drv, gpa + 8, &qw1))
-        return 0; /* the entry gets TT=01 when a second-level domain is attached */
-    if (siov_get(qw0, SIOV_CE0_TT) != SIOV_TT_SL)
-        return 0; /* pass-through */
-    int ret = siov_drv_wr64(drv, gpa, siov_set(qw0, SIOV_CE0_TT, SIOV_TT_SL_DT));
-    return ret ? ret : ctx_changed(drv, dev, (uint16_t)siov_get(qw1, SIOV_CE1_DID));
+    return ctx_changed(drv, dev, 0);
 }
 
 int siov_drv_pri_set(struct siov_driver *drv, struct siov_dev *dev, bool on)

@@ -390,43 +390,44 @@ static bool fault_reg32(uint64_t off)
            off == SIOV_REG_FEADDR || off == SIOV_REG_FEUADDR;
 }
 
-/* 4- or 8-byte naturally aligned reads anywhere in a record. */
+/* 4- or 8-byte naturally aligned reads anywhere in a record (siov_mmio_read
+   passes no other access). */
 static uint64_t frcd_read(const struct siov_iommu *iommu, uint64_t off, unsigned size)
 {
     uint64_t rel = off - SIOV_REG_FRCD;
     unsigned i = (unsigned)(rel / SIOV_FRCD_SIZE), byte = (unsigned)(rel % SIOV_FRCD_SIZE);
-    if ((size != 4 && size != 8) || byte % size)
-        return 0;
     uint64_t q = iommu->frcd[2 * i + byte / 8];
     return size == 8 ? q : (uint32_t)(q >> (8 * (byte % 8)));
 }
 
-uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, bool *handled)
+bool siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, uint64_t *val)
 {
-    *handled = true;
-    if (frcd_offset(iommu, off))
-        return frcd_read(iommu, off, size);
-    if (!fault_reg32(off)) {
-        *handled = false;
-        return 0;
+    if (frcd_offset(iommu, off)) {
+        *val = frcd_read(iommu, off, size);
+        return true;
     }
-    if (size != 4)
-        return 0; /* 32-bit registers: 4-byte accesses only */
-    switch (off) {
-    case SIOV_REG_FSTS: return fsts_value(iommu);
-    case SIOV_REG_FECTL: return iommu->fectl;
-    case SIOV_REG_FEDATA: return iommu->fedata; /* stored with reserved bits clear */
-    case SIOV_REG_FEADDR: return iommu->feaddr;
-    default: return iommu->feuaddr;
-    }
+    if (!fault_reg32(off))
+        return false;
+    if (size != 4) /* 32-bit registers: 4-byte accesses only */
+        *val = 0;
+    else if (off == SIOV_REG_FSTS)
+        *val = fsts_value(iommu);
+    else if (off == SIOV_REG_FECTL)
+        *val = iommu->fectl;
+    else if (off == SIOV_REG_FEDATA)
+        *val = iommu->fedata; /* stored with reserved bits clear */
+    else
+        *val = off == SIOV_REG_FEADDR ? iommu->feaddr : iommu->feuaddr;
+    return true;
 }
 
-/* Only F is writable (RW1C): bit 63 of the qword at +8, bit 31 of the dword at +12. */
+/* Only F is writable (RW1C): bit 63 of the qword at +8, bit 31 of the dword
+   at +12 (siov_mmio_write passes only naturally aligned 4- and 8-byte writes). */
 static void frcd_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, unsigned size)
 {
     uint64_t rel = off - SIOV_REG_FRCD;
     unsigned i = (unsigned)(rel / SIOV_FRCD_SIZE), byte = (unsigned)(rel % SIOV_FRCD_SIZE);
-    if ((size != 4 && size != 8) || byte % size || byte < 8)
+    if (byte < 8)
         return;
     uint64_t hi = size == 8 ? val : byte == 12 ? val << 32 : 0;
     if (!(hi & SIOV_FRCD1_F))

@@ -338,8 +338,9 @@ SIOV_LOCAL void siov_fault_report_irq(struct siov_iommu *iommu, siov_sid sid, ui
    Call it after setting the FSTS bit; while an earlier condition is unserviced
    it does nothing (spec 10.4.10). Queues the MSI: siov_msi_flush after unlocking. */
 SIOV_LOCAL void siov_fault_event_locked(struct siov_iommu *iommu);
-/* Register reads/writes of FSTS, FECTL, FRCD (under lock). */
-SIOV_LOCAL uint64_t siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, bool *handled);
+/* Register reads/writes of FSTS, FECTL, FEDATA/FEADDR/FEUADDR and the fault
+   records (under lock); false, and nothing done, for any other offset. */
+SIOV_LOCAL bool siov_fault_reg_read(struct siov_iommu *iommu, uint64_t off, unsigned size, uint64_t *val);
 SIOV_LOCAL bool siov_fault_reg_write(struct siov_iommu *iommu, uint64_t off, uint64_t val, unsigned size);
 
 /* prq.c: the page request queue (facts 14). Registers, under lock: the

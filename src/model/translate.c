@@ -248,9 +248,9 @@ static void stale_check(struct siov_iommu *u, uint64_t state, const struct siov_
     siov_stat_inc(&u->stats.stale_hits);
     if (!u->cfg.stale_report)
         return;
-    struct siov_stale_report r = {req->sid, req->pasid, req->addr, req->access, stale_caches(u, state, &fresh),
-                                  f, ff, f ? (struct siov_xlate){0} : *x, ff ? (struct siov_xlate){0} : fx,
-                                  false, 0, {0}, {0}};
+    struct siov_stale_report r = {.sid = req->sid, .pasid = req->pasid, .iova = req->addr, .access = req->access,
+                                  .caches = stale_caches(u, state, &fresh), .cached_fault = f, .fresh_fault = ff,
+                                  .cached = f ? (struct siov_xlate){0} : *x, .fresh = ff ? (struct siov_xlate){0} : fx};
     u->cfg.stale_report(u->cfg.stale_opaque, &r);
 }
 
