@@ -112,9 +112,9 @@ OWN_TESTS = {
     'resolve': ['test_translate', 'test_ats'],
     'trace_hook': ['test_trace'],
     'outbox': ['test_outbox', 'test_atc', 'test_prq', 'test_ats'],
-    'trace_text': ['test_trace', 'test_replay'],
-    'trace_binary': ['test_trace', 'test_replay'],
-    'trace_file': ['test_trace', 'test_replay'],
+    'trace_text': ['test_trace_errors', 'test_trace', 'test_replay'],
+    'trace_binary': ['test_trace_errors', 'test_trace', 'test_replay'],
+    'trace_file': ['test_trace_errors', 'test_trace', 'test_replay'],
 }
 # Fixed seeds; the differential test on fewer table sets than its default.
 TEST_ENV = {'CMOCKA_TEST_ABORT': '1', 'SIOV_SEED': '1', 'SIOV_DIFF_SETS': '400',
