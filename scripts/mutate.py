@@ -2,7 +2,7 @@
 """Mutation testing of src/: generate mutants mechanically, run the tests on each.
 
 Every mutant is one small change to one file of src/ (src/model/*.c,
-src/driver/*.c and the inline functions of src/model/*.h), made by an
+src/driver/*.c, src/trace/*.c and the inline functions of src/model/*.h), made by an
 operator, not chosen by hand:
 
   rel:OP      a relational operator replaced (< <= > >= == !=): the boundary
@@ -111,6 +111,10 @@ OWN_TESTS = {
     'exact_cache': ['test_iotlb_hw'],
     'resolve': ['test_translate', 'test_ats'],
     'trace_hook': ['test_trace'],
+    'outbox': ['test_outbox', 'test_atc', 'test_prq', 'test_ats'],
+    'trace_text': ['test_trace_errors', 'test_trace', 'test_replay'],
+    'trace_binary': ['test_trace_errors', 'test_trace', 'test_replay'],
+    'trace_file': ['test_trace_errors', 'test_trace', 'test_replay'],
 }
 # Fixed seeds; the differential test on fewer table sets than its default.
 TEST_ENV = {'CMOCKA_TEST_ABORT': '1', 'SIOV_SEED': '1', 'SIOV_DIFF_SETS': '400',
@@ -400,7 +404,7 @@ def sole_statement_of_if(toks, k):
 
 def source_files():
     files = []
-    for wing in ('model', 'driver'):
+    for wing in ('model', 'driver', 'trace'):
         d = os.path.join(ROOT, 'src', wing)
         for f in sorted(os.listdir(d)):
             if f.endswith('.c') or (wing == 'model' and f.endswith('.h')):

@@ -219,6 +219,92 @@ static void test_binary_is_compact(void **state)
     free(p);
 }
 
+/* The bytes of both forms, exactly: head bits, varints at their 7-bit
+   boundary (127 in one byte, 128 in two), zigzag deltas up and down, the
+   sid/PASID carried over, seq gaps; and the text of the same records. */
+static void bytes_sample(struct siov_trace *t)
+{
+    struct siov_trace_rec r;
+    siov_trace_rec_init(&r, SIOV_TRACE_XLATE);
+    r.sid = DEV, r.pasid = 5, r.addr = 0x1000, r.len = 127, r.access = SIOV_ACCESS_READ, r.has_result = true;
+    r.xlate = (struct siov_xlate){0x5000, 4096, 3, 9};
+    assert_int_equal(siov_trace_record(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_READ);
+    r.seq = 5, r.time = 100, r.sid = DEV, r.pasid = 5, r.addr = 0x800, r.len = 128, r.access = SIOV_ACCESS_READ;
+    assert_int_equal(siov_trace_write(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_WRITE);
+    r.seq = 6, r.time = 90, r.len = 1, r.access = SIOV_ACCESS_WRITE, r.has_result = true, r.fault = SIOV_ERR_BUS;
+    assert_int_equal(siov_trace_write(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_MAP);
+    r.domain = 1, r.addr = 0x10000, r.len = 0x2000, r.pa = 0x7000, r.access = SIOV_PROT_READ | SIOV_PROT_WRITE;
+    assert_int_equal(siov_trace_record(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_UNMAP);
+    r.domain = 1, r.addr = 0x10000, r.len = 0x1000;
+    assert_int_equal(siov_trace_record(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_INVAL);
+    r.inv_type = SIOV_TRACE_INV_PIOTLB, r.inv_gran = 3, r.did = 0x11, r.am = 2, r.addr = 0x4000, r.pasid = 5;
+    assert_int_equal(siov_trace_record(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_DOMAIN);
+    r.domain = 2, r.dom_type = SIOV_TRACE_DOM_NESTED, r.parent = 1;
+    assert_int_equal(siov_trace_record(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_ATTACH);
+    r.domain = 2, r.sid = 0, r.pasid = 5;
+    assert_int_equal(siov_trace_record(t, &r), 0);
+    siov_trace_rec_init(&r, SIOV_TRACE_DETACH);
+    r.domain = 2, r.sid = DEV;
+    assert_int_equal(siov_trace_record(t, &r), 0);
+}
+
+static void test_exact_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t want[] = {
+        'S', 'I', 'O', 'V', 'T', 'R', 'C', 0, 1, 0, 0, 0, 0, 0, 0, 0,
+        0x91, 0x10, 0x06, 0x80, 0x40, 0x7F, 0x01, 0x00, 0x80, 0x80, 0x02, 0x0C, 0x03, 0x09, /* xlate */
+        0x62, 0x04, 0xC8, 0x01, 0x80, 0x20, 0x80, 0x01, 0x01,                         /* read */
+        0xB3, 0x13, 0x00, 0x00, 0x00, 0x01, 0x02, 0x80, 0x02,                         /* write */
+        0x88, 0x01, 0x80, 0x80, 0x08, 0x80, 0x40, 0x80, 0xC0, 0x03, 0x03,             /* map */
+        0x89, 0x01, 0xFF, 0x7F, 0x80, 0x20,                                           /* unmap */
+        0x84, 0x00, 0x06, 0x06, 0x03, 0x11, 0x02, 0x80, 0x80, 0x01,                   /* inval */
+        0x85, 0x02, 0x03, 0x01,                                                       /* domain */
+        0xC6, 0x02,                                                                   /* attach */
+        0x87, 0x10, 0x00, 0x02,                                                       /* detach */
+    };
+    char *p = tmp_path("bytes");
+    struct siov_trace *t = siov_trace_open(p, "wb");
+    bytes_sample(t);
+    assert_int_equal(siov_trace_close(t), 0);
+    size_t len;
+    char *b = slurp(p, &len);
+    assert_int_equal(len, sizeof(want));
+    for (size_t i = 0; i < len; i++)
+        if ((uint8_t)b[i] != want[i])
+            fail_msg("byte %zu: 0x%02x, expected 0x%02x", i, (uint8_t)b[i], want[i]);
+    free(b);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "siov-trace 1\n# seq [@time] kind fields... [-> result]   (docs/tracing.md)\n"
+             "0 xlate 00:02.0 5 0x1000 127 r -> 0x5000 4K rw 9\n"
+             "5 @100 read 00:02.0 5 0x800 128 r\n"
+             "6 @90 write 00:00.0 - 0x0 1 w -> %s\n"
+             "7 map 1 0x10000 8K 0x7000 rw\n"
+             "8 unmap 1 0x10000 4K\n"
+             "9 inval piotlb g=3 did=17 pasid=5 addr=0x4000 am=2\n"
+             "10 domain 2 nested 1\n"
+             "11 attach 2 00:00.0 5\n"
+             "12 detach 2 00:02.0 -\n",
+             siov_fault_name(SIOV_ERR_BUS));
+    t = siov_trace_open(p, "w");
+    bytes_sample(t);
+    assert_int_equal(siov_trace_close(t), 0);
+    b = slurp(p, &len);
+    b[len] = '\0';
+    assert_string_equal(b, text);
+    free(b);
+    unlink(p);
+    free(p);
+}
+
 /* ------------------------------------------------------- text errors */
 struct bad_text {
     const char *text;
@@ -741,6 +827,49 @@ static void test_hook_from_threads(void **state)
     free(p);
 }
 
+/* Removing the hook keeps the hit path's gate closed while the stale checker
+   is on: a stale hit after it is still caught (and a hook set over the
+   checker reports every request). */
+static void count_stale(void *opaque, const struct siov_stale_report *r)
+{
+    (void)r;
+    (*(unsigned *)opaque)++;
+}
+
+static void test_hook_removed_keeps_stale_check(void **state)
+{
+    (void)state;
+    const siov_sid sid = SIOV_SID(1, 4, 2);
+    unsigned stale = 0;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = count_stale;
+    cfg.stale_opaque = &stale;
+    struct tl *t = tl_new(&cfg);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, sid, 0), sl = tl_page(t), pe[8];
+    tl_map(t, sl, 4, false, 0x10000, 0x200000, SIOV_PAGE_SIZE, TL_SL_RW, TL_SL_RW);
+    tl_pe_sl(pe, 9, sl, SIOV_AW_4LVL);
+    tl_pasid_entry(t, dir, 5, pe);
+    struct seen *seen = calloc(1, sizeof(*seen));
+    struct siov_xlate x;
+    assert_int_equal(siov_iommu_set_trace(t->iommu, collect, seen), 0);
+    for (unsigned i = 0; i < 3; i++) /* a walk, then hits: each reported */
+        assert_int_equal(siov_translate(t->iommu, sid, 5, 0x10040, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(seen->n, 3);
+    assert_int_equal(seen->r[0].walks, 1);
+    assert_int_equal(seen->r[2].hits, 1);
+    assert_int_equal(siov_iommu_set_trace(t->iommu, NULL, NULL), 0);
+    tl_map(t, sl, 4, false, 0x10000, 0x300000, SIOV_PAGE_SIZE, TL_SL_RW, TL_SL_RW); /* not invalidated */
+    assert_int_equal(siov_translate(t->iommu, sid, 5, 0x10040, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x200040); /* the cached answer */
+    assert_int_equal(stale, 1);
+    assert_int_equal(seen->n, 3);
+    free(seen);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_binary_round_trip),
         cmocka_unit_test(test_conversion_is_lossless),
         cmocka_unit_test(test_binary_is_compact),
+        cmocka_unit_test(test_exact_bytes),
         cmocka_unit_test(test_text_errors_name_the_line),
         cmocka_unit_test(test_text_nul_and_long_lines),
         cmocka_unit_test(test_text_by_hand),
@@ -760,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_hook_reports_domain_invalidation),
         cmocka_unit_test(test_hook_into_a_file),
         cmocka_unit_test(test_hook_from_threads),
+        cmocka_unit_test(test_hook_removed_keeps_stale_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,10 +116,10 @@ void siov_out_wait_idle(struct siov_iommu *u)
 /* One message, with the lock not held; notifiers is a snapshot of the table. */
 static void deliver(const struct siov_outmsg *m, const struct siov_notifier *notif, unsigned nnotif)
 {
-    if (m->send && m->port.ops.devtlb_invalidate)
+    if (m->send) /* send and respond are set only for a port with the callback */
         m->port.ops.devtlb_invalidate(m->port.opaque, m->ev.sid, m->ev.pasid, m->ev.addr, m->ev.size, m->global,
                                       m->itag);
-    if (m->respond && m->port.ops.page_response)
+    if (m->respond)
         m->port.ops.page_response(m->port.opaque, m->ev.sid, m->ev.pasid, m->prgi, m->code);
     if (m->notify)
         for (unsigned i = 0; i < nnotif; i++)

@@ -35,16 +35,14 @@ void siov_trace_request(struct siov_iommu *u, const struct siov_trace_req *q)
         .kind = q->kind, .sid = q->sid, .pasid = q->pasid, .addr = q->iova, .len = q->len,
         .access = q->access, .has_result = true, .fault = q->fault, .hits = q->hits, .walks = q->walks,
     };
-    if (q->kind == SIOV_TRACE_XLATE && q->fault == SIOV_OK && q->out)
+    if (q->kind == SIOV_TRACE_XLATE && q->fault == SIOV_OK) /* a translation always has out */
         r.xlate = *q->out;
     fn(u->trace_opaque, &r);
 }
 
 void siov_trace_inval(struct siov_iommu *u, unsigned type, unsigned gran, const struct siov_trace_scope *sc)
 {
-    siov_trace_fn fn = __atomic_load_n(&u->trace_fn, __ATOMIC_ACQUIRE);
-    if (!fn)
-        return;
+    siov_trace_fn fn = u->trace_fn; /* set: the queue checked it under the lock set_trace takes */
     struct siov_trace_rec r = {
         .kind = SIOV_TRACE_INVAL, .inv_type = type, .inv_gran = gran, .did = sc->did, .sid = sc->sid,
         .pasid = sc->pasid, .addr = sc->addr, .am = sc->am,

@@ -268,8 +268,6 @@ void siov_trace_bin_header(uint8_t out[SIOV_TRACE_BIN_HEADER])
 
 int siov_trace_bin_check_header(const uint8_t *h, char *err, size_t errlen)
 {
-    if (memcmp(h, SIOV_TRACE_BIN_MAGIC, sizeof(SIOV_TRACE_BIN_MAGIC)))
-        return snprintf(err, errlen, "not a binary siov trace (bad magic)"), -1;
     unsigned version = h[8] | (unsigned)h[9] << 8, flags = h[10] | (unsigned)h[11] << 8;
     if (version != SIOV_TRACE_VERSION)
         return snprintf(err, errlen, "binary trace version %u (this library reads %u)", version,

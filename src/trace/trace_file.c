@@ -270,7 +270,8 @@ static int fill(struct siov_trace *t)
     return 0;
 }
 
-/* The next text line (terminated in the buffer), or NULL at the end or on an error. */
+/* The next text line (terminated in the buffer), or NULL at the end (*rc 0)
+   or on an error (*rc -EINVAL for a malformed line, -EIO when reading failed). */
 static char *next_line(struct siov_trace *t, int *rc)
 {
     for (;;) {
@@ -278,8 +279,8 @@ static char *next_line(struct siov_trace *t, int *rc)
         if (nl || (t->eof && t->end > t->start)) {
             size_t n = nl ? (size_t)(nl - s) : t->end - t->start;
             if (memchr(s, '\0', n))
-                return *rc = -1, snprintf(t->err, sizeof(t->err), "line %u: a NUL byte in a text trace",
-                                          t->lineno + 1), NULL;
+                return *rc = -EINVAL, snprintf(t->err, sizeof(t->err), "line %u: a NUL byte in a text trace",
+                                               t->lineno + 1), NULL;
             s[n] = '\0'; /* the newline, or the byte past the end: fill leaves room for it */
             t->start += nl ? n + 1 : n;
             t->lineno++;
@@ -288,10 +289,10 @@ static char *next_line(struct siov_trace *t, int *rc)
         if (t->eof)
             return *rc = 0, NULL;
         if (t->end - t->start > LINE_MAX_LEN)
-            return *rc = -1, snprintf(t->err, sizeof(t->err), "line %u: longer than %u bytes", t->lineno + 1,
-                                      LINE_MAX_LEN), NULL;
+            return *rc = -EINVAL, snprintf(t->err, sizeof(t->err), "line %u: longer than %u bytes",
+                                           t->lineno + 1, LINE_MAX_LEN), NULL;
         if (fill(t) < 0)
-            return *rc = -1, NULL;
+            return *rc = -EIO, NULL;
     }
 }
 
@@ -341,7 +342,7 @@ static int read_text(struct siov_trace *t, struct siov_trace_rec *r)
     if (rc == 0 && !t->header_done)
         return snprintf(t->err, sizeof(t->err), "line %u: empty file: no '" SIOV_TRACE_TEXT_MAGIC "' line",
                         t->lineno), -EINVAL;
-    return rc < 0 ? -EINVAL : 0;
+    return rc;
 }
 
 static int read_binary(struct siov_trace *t, struct siov_trace_rec *r)

@@ -39,7 +39,9 @@ SIOV_LOCAL int siov_trace_bin_decode(struct siov_trace_bin_state *st, const uint
                                      struct siov_trace_rec *rec, char *err, size_t errlen);
 /* trace_binary.c: the 16-byte header. */
 SIOV_LOCAL void siov_trace_bin_header(uint8_t out[SIOV_TRACE_BIN_HEADER]);
-/* trace_binary.c: check a header; 0, or -1 with a message in err. */
+/* trace_binary.c: check a header that starts with the magic (the file layer
+   tells the forms apart by it): version and reserved bits; 0, or -1 with a
+   message in err. */
 SIOV_LOCAL int siov_trace_bin_check_header(const uint8_t *h, char *err, size_t errlen);
 
 #endif
