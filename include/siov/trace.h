@@ -115,7 +115,8 @@ SIOV_API int siov_trace_write(struct siov_trace *t, const struct siov_trace_rec 
    record it could not write makes siov_trace_close fail. */
 SIOV_API void siov_trace_hook(void *opaque, const struct siov_trace_rec *rec);
 /* Read the next record: 1, 0 at the end, or a negative errno (-EINVAL for a
-   malformed record: siov_trace_error says where and why). */
+   malformed record, -EIO when the file cannot be read, in either form:
+   siov_trace_error says where and why). */
 SIOV_API int siov_trace_read(struct siov_trace *t, struct siov_trace_rec *rec);
 /* The last error of t as "line N: ..." (text) or "record N (byte B): ..."; "" if none. */
 SIOV_API const char *siov_trace_error(const struct siov_trace *t);

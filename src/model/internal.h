@@ -294,7 +294,8 @@ struct siov_trace_scope {
     unsigned am;
 };
 /* trace_hook.c: hand a request, or a processed invalidation of type
-   SIOV_TRACE_INV_* at granularity gran, to the hook (if one is set). */
+   SIOV_TRACE_INV_* at granularity gran, to the hook (a request only if one
+   is set; siov_trace_inval's callers checked that under the unit's lock). */
 SIOV_LOCAL void siov_trace_request(struct siov_iommu *u, const struct siov_trace_req *q);
 SIOV_LOCAL void siov_trace_inval(struct siov_iommu *u, unsigned type, unsigned gran, const struct siov_trace_scope *sc);
 /* outbox.c: ports, notifiers and the messages to them, queued under the lock
