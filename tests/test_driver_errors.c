@@ -235,6 +235,20 @@ static void test_map_overlap(void **state)
     fx_free(f);
 }
 
+/* An extent of 800 4 KiB leaves before the overlap is described whole: each
+   leaf is one step back (the walk's budget is 1024 steps). */
+static void test_map_overlap_long_extent(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    /* iova and pa differ in their offset within 2 MiB: 4 KiB leaves only */
+    assert_int_equal(siov_domain_map(d, 0x1000, DATA, 800 * 0x1000, RW), 0);
+    FAILS(f, siov_domain_map(d, 0x320000, DATA, 0x2000, RW), EEXIST,
+          "[0x320000, 0x322000) overlaps [0x1000, 0x321000) mapped earlier");
+    fx_free(f);
+}
+
 /* ---------------------------------------------------- pool and memory */
 static void test_pool_exhausted(void **state)
 {
@@ -568,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_map_ranges),
         cmocka_unit_test(test_map_ranges_5level),
         cmocka_unit_test(test_map_overlap),
+        cmocka_unit_test(test_map_overlap_long_extent),
         cmocka_unit_test(test_pool_exhausted),
         cmocka_unit_test(test_guest_memory_fails),
         cmocka_unit_test(test_queue_errors),

@@ -205,6 +205,9 @@ static bool step(struct world *w, const char *name, int rc)
         return true;
     w->failed = name;
     w->err = -rc;
+    /* the workload's first failure: the call must have said why */
+    if (!siov_driver_last_error(w->drv)[0])
+        fail_msg("%s failed with errno %d and no reason in siov_driver_last_error", name, -rc);
     return false;
 }
 
