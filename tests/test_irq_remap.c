@@ -921,6 +921,113 @@ static void test_posted_two_units_serialized(void **state)
     free(ram.w);
 }
 
+/* ------------------------------------ a descriptor changed under the unit */
+/* Callback memory where a CPU changes one descriptor word (xor) just before
+   the unit's compare-and-exchange on it, once; then, if asked, reads of
+   that word fail, or the exchange itself fails. */
+struct meddler {
+    struct cb_ram ram; /* first: the ram callbacks take the meddler as theirs */
+    uint64_t gpa, xor_bits;
+    bool armed, fail_reread, fail_cmpxchg, reads_fail;
+};
+
+static int meddle_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct meddler *m = opaque;
+    if (m->reads_fail && gpa <= m->gpa && m->gpa < gpa + len)
+        return -1;
+    return ram_read(&m->ram, gpa, dst, len);
+}
+
+static int meddle_cmpxchg(void *opaque, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct meddler *m = opaque;
+    if (m->armed && gpa == m->gpa) {
+        m->armed = false;
+        if (m->fail_cmpxchg)
+            return -5;
+        m->ram.w[gpa / 8] ^= m->xor_bits;
+        m->reads_fail = m->fail_reread;
+    }
+    return ram_cmpxchg(&m->ram, gpa, expected, desired);
+}
+
+/* Entry 10 posts vector 0x87 (PIR qword 2, bit 7), not urgent, to PID. */
+#define MED_CTL (siov_set(0, SIOV_PID4_NV, 0xF2) | siov_set(0, SIOV_PID4_NDST, 0x1234))
+
+static struct tl *meddled_unit(struct meddler *m, uint64_t gpa, uint64_t xor_bits)
+{
+    static const struct siov_mem_ops ops = {.read = meddle_read, .write = ram_write, .cmpxchg64 = meddle_cmpxchg};
+    *m = (struct meddler){.ram = {calloc(TL_MEM_SIZE / 8, 8), TL_MEM_SIZE / 8}, .gpa = gpa, .xor_bits = xor_bits};
+    assert_non_null(m->ram.w);
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new(&ops, m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    t->next_page = TL_POOL_BASE;
+    tl_ir_enable(t, IRT, 7, true);
+    uint64_t q[2];
+    tl_irte_posted(q, 0x87, PID, false, SID_A);
+    tl_irte(t, IRT, 10, q[0], q[1]);
+    pid_init(t, PID, MED_CTL);
+    m->armed = true;
+    return t;
+}
+
+static void meddled_free(struct tl *t, struct meddler *m)
+{
+    tl_free(t);
+    free(m->ram.w);
+}
+
+/* The CPU sets another PIR bit or SN, or a reserved bit, between the unit's
+   read and its exchange: the unit reads the word again and goes on from
+   what it finds (spec 5.2.3: the updates are atomic against the CPU's). */
+static void test_posted_descriptor_changed(void **state)
+{
+    (void)state;
+    struct meddler m;
+    struct siov_irq out;
+    /* PIR: vector 0x80 posted meanwhile; both bits stay, ON set, notified */
+    struct tl *t = meddled_unit(&m, PID + 16, 1);
+    assert_int_equal(irq(t, SID_A, msg(10), 0, &out), SIOV_OK);
+    assert_true(out.posted && out.notify);
+    assert_int_equal(out.nv, 0xF2);
+    assert_int_equal(out.ndst, 0x1234);
+    assert_int_equal(tl_r64(t, PID + 16), (1ull << 7) | 1);
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL | SIOV_PID4_ON);
+    meddled_free(t, &m);
+    /* SN set meanwhile: the non-urgent interrupt goes to the PIR only */
+    t = meddled_unit(&m, PID + 32, SIOV_PID4_SN);
+    assert_int_equal(irq(t, SID_A, msg(10), 0, &out), SIOV_OK);
+    assert_true(out.posted);
+    assert_false(out.notify);
+    assert_int_equal(tl_r64(t, PID + 16), 1ull << 7);
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL | SIOV_PID4_SN);
+    meddled_free(t, &m);
+    /* a reserved control bit set meanwhile: IR.28, ON not set */
+    t = meddled_unit(&m, PID + 32, SIOV_BIT(2));
+    expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_28, 10ull << 48);
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL | SIOV_BIT(2));
+    meddled_free(t, &m);
+    /* the word changed and can no longer be read, or the exchange fails: IR.27 */
+    static const uint64_t at[] = {PID + 16, PID + 32};
+    for (unsigned i = 0; i < 2; i++) {
+        t = meddled_unit(&m, at[i], SIOV_BIT(1));
+        m.fail_reread = true;
+        expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_27, 10ull << 48);
+        m.reads_fail = false;
+        assert_int_equal(tl_r64(t, PID + 32) & SIOV_PID4_ON, 0);
+        meddled_free(t, &m);
+    }
+    t = meddled_unit(&m, PID + 32, 0);
+    m.fail_cmpxchg = true;
+    expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_27, 10ull << 48);
+    assert_int_equal(tl_r64(t, PID + 16), 1ull << 7); /* the PIR bit was set first */
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL);
+    meddled_free(t, &m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -950,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_posted_race_flat),
         cmocka_unit_test(test_posted_race_callback),
         cmocka_unit_test(test_posted_two_units_serialized),
+        cmocka_unit_test(test_posted_descriptor_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
