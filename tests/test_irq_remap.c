@@ -404,6 +404,50 @@ static void expect_irq_fault(struct tl *t, siov_sid sid, uint64_t addr, uint32_t
     assert_int_equal(r.access, SIOV_ACCESS_WRITE);
 }
 
+struct msi_seen {
+    unsigned n;
+    uint64_t addr;
+    uint32_t data;
+};
+
+static void record_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct msi_seen *m = opaque;
+    m->n++;
+    m->addr = addr;
+    m->data = data;
+}
+
+/* The fault event of an interrupt-remapping fault is the message FEUADDR,
+   FEADDR and FEDATA name; a unit without an msi callback sends it nowhere,
+   and the fault and the event's status are the same. */
+static void test_fault_event_message(void **state)
+{
+    (void)state;
+    for (int with_cb = 0; with_cb < 2; with_cb++) {
+        struct msi_seen seen = {0};
+        struct siov_iommu_config cfg;
+        cfg_default(&cfg);
+        cfg.msi = with_cb ? record_msi : NULL;
+        cfg.msi_opaque = &seen;
+        struct tl *t = ir_unit(&cfg, true);
+        siov_mmio_write(t->iommu, SIOV_REG_FEDATA, 0x4021, 4);
+        siov_mmio_write(t->iommu, SIOV_REG_FEADDR, 0xFEE01000u, 4);
+        siov_mmio_write(t->iommu, SIOV_REG_FEUADDR, 0x1, 4);
+        siov_mmio_write(t->iommu, SIOV_REG_FECTL, 0, 4);
+        assert_int_equal(seen.n, 0);
+        expect_irq_fault(t, SID_A, msg(9), 0, SIOV_FAULT_IR_22, 9ull << 48);
+        assert_int_equal(seen.n, with_cb ? 1u : 0u);
+        if (with_cb) {
+            assert_int_equal(seen.addr, 0x1FEE01000ull);
+            assert_int_equal(seen.data, 0x4021);
+        }
+        assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FECTL, 4), 0); /* sent: IP clear */
+        assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_PPF);
+        tl_free(t);
+    }
+}
+
 static void test_fault_20_reserved_request(void **state)
 {
     (void)state;
@@ -1037,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_cfi_cfis),
         cmocka_unit_test(test_bringup_raw_registers),
         cmocka_unit_test(test_event_registers_reset_masked),
+        cmocka_unit_test(test_fault_event_message),
         cmocka_unit_test(test_remapped_fields),
         cmocka_unit_test(test_subhandle),
         cmocka_unit_test(test_source_validation),
