@@ -291,6 +291,60 @@ static void test_guest_memory_fails(void **state)
     fx_free(f);
 }
 
+/* ------------------------------------------------------- interrupts */
+static void no_irq_remapping(struct siov_iommu_config *c)
+{
+    c->irq_remapping = false;
+}
+
+/* The interrupt remapping table's entries not writable or readable, a
+   message outside the interrupt range, a unit without interrupt remapping. */
+static void test_irq_errors(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    uint64_t irt = siov_mmio_read(f->iommu, SIOV_REG_IRTA, 8) & SIOV_IRTA_IRTA;
+    struct siov_msi m = {0, 0};
+    /* qw1 is written first, then qw0: either failing frees the index */
+    static const uint64_t at[] = {8, 0};
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(siov_mem_fail_range(f->mem, irt + at[i], 8, SIOV_MEM_FAIL_WRITE), 0);
+        /* the guest-memory write is the first cause found */
+        char msg[80];
+        snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not writable", (unsigned long long)(irt + at[i]));
+        FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &m), EFAULT, msg);
+        assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+        assert_int_equal(r64(f, irt) & SIOV_IRTE0_P, 0);
+    }
+    assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &m), 0);
+    assert_int_equal(m.addr, siov_msi_remap_addr(0, false)); /* index 0 came back */
+    assert_int_equal(siov_mem_fail_range(f->mem, irt, 16, SIOV_MEM_FAIL_READ), 0);
+    char msg[80];
+    snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not readable", (unsigned long long)irt);
+    FAILS(f, siov_dev_irq_set_affinity(f->drv, SID_A, &m, 2, 0x41), EFAULT, msg);
+    assert_int_equal(siov_mem_fail_range(f->mem, irt, 16, SIOV_MEM_FAIL_WRITE), 0);
+    snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not writable", (unsigned long long)irt);
+    FAILS(f, siov_dev_irq_set_affinity(f->drv, SID_A, &m, 2, 0x41), EFAULT, msg);
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    struct siov_irq out;
+    assert_int_equal(siov_interrupt(f->iommu, SID_A, m.addr, m.data, &out), SIOV_OK);
+    assert_int_equal(out.vector, 0x40); /* unchanged */
+    assert_int_equal(out.dest, 1);
+    struct siov_msi above = {0xFEF00010, 0};
+    FAILS(f, siov_dev_irq_free(f->drv, SID_A, &above), EINVAL,
+          "message 0xfef00010 data 0x0 is not one the driver makes");
+    fx_free(f);
+
+    f = fx_new_with(no_irq_remapping, POOL_SIZE);
+    FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &m), ENODEV, "the unit has no interrupt remapping (ECAP.IR)");
+    FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 15, &m), EINVAL, "vector 15 is reserved (vectors 0-15)");
+    FAILS(f, siov_dev_irq_set_affinity(f->drv, SID_A, &m, 1, 0x40), ENODEV,
+          "the unit has no interrupt remapping (ECAP.IR)");
+    FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 15, &m), EINVAL, "vector 15 is reserved (vectors 0-15)");
+    FAILS(f, siov_dev_irq_free(f->drv, SID_A, &m), ENODEV, "the unit has no interrupt remapping (ECAP.IR)");
+    fx_free(f);
+}
+
 /* ------------------------------------------------------- the queue */
 static void test_queue_errors(void **state)
 {
@@ -585,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_map_overlap_long_extent),
         cmocka_unit_test(test_pool_exhausted),
         cmocka_unit_test(test_guest_memory_fails),
+        cmocka_unit_test(test_irq_errors),
         cmocka_unit_test(test_queue_errors),
         cmocka_unit_test(test_unmap_and_lookup),
         cmocka_unit_test(test_domain_new),

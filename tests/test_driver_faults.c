@@ -449,8 +449,8 @@ static void test_guest_memory_read_failures(void **state)
 static void test_unit_that_does_not_respond(void **state)
 {
     (void)state;
-    static const uint32_t status[] = {SIOV_GSTS_QIES, SIOV_GSTS_RTPS, SIOV_GSTS_TES};
-    for (int i = -1; i < 3; i++) {
+    static const uint32_t status[] = {SIOV_GSTS_QIES, SIOV_GSTS_IRTPS, SIOV_GSTS_IRES, SIOV_GSTS_RTPS, SIOV_GSTS_TES};
+    for (int i = -1; i < 5; i++) {
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, NULL);
         inj_reset();

@@ -337,6 +337,43 @@ static void test_irq_free(void **state)
     fx_free(f);
 }
 
+/* Bring-up: without CAP.ESIRTPS the unit may hold entries of an earlier
+   table, so the driver invalidates the interrupt entry cache after SIRTP;
+   with it, SIRTP did. Compatibility format left on by a previous owner
+   (GSTS.CFIS) is turned off: such a message then faults (IR.25). */
+static void test_bringup_esirtps_and_cfis(void **state)
+{
+    (void)state;
+    for (int es = 0; es < 2; es++) {
+        for (int cfi = 0; cfi < 2; cfi++) {
+            struct siov_iommu_config cfg;
+            siov_iommu_config_default(&cfg);
+            cfg.esirtps = es;
+            cfg.x2apic = !cfi; /* CFI acts in xAPIC mode only */
+            struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+            struct siov_iommu *u = siov_iommu_new(mem, &cfg);
+            if (cfi) { /* the previous owner's table at PID_BASE, remapping on, compatibility format allowed */
+                siov_mmio_write(u, SIOV_REG_IRTA, PID_BASE | 7, 8);
+                siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_SIRTP, 4);
+                siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_IRE | SIOV_GCMD_CFI, 4);
+            }
+            assert_int_equal(!!(siov_mmio_read(u, SIOV_REG_GSTS, 4) & SIOV_GSTS_CFIS), cfi);
+            struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+            assert_non_null(drv);
+            struct siov_stats st;
+            siov_iommu_stats(u, &st);
+            assert_int_equal(st.inv_iec, es ? 0 : 1);
+            uint32_t gsts = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4);
+            assert_int_equal(gsts & (SIOV_GSTS_IRES | SIOV_GSTS_IRTPS | SIOV_GSTS_CFIS), SIOV_GSTS_IRES | SIOV_GSTS_IRTPS);
+            struct siov_irq out;
+            assert_int_equal(siov_interrupt(u, SID_A, 0xFEE00000, 0x30, &out), SIOV_FAULT_IR_25);
+            siov_driver_free(drv);
+            siov_iommu_free(u);
+            siov_mem_free(mem);
+        }
+    }
+}
+
 /* The embedder names the fault event's message; FECTL is unmasked. */
 static void test_fault_msi(void **state)
 {
@@ -515,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_alloc_posted),
         cmocka_unit_test(test_set_affinity),
         cmocka_unit_test(test_irq_free),
+        cmocka_unit_test(test_bringup_esirtps_and_cfis),
         cmocka_unit_test(test_fault_msi),
         cmocka_unit_test(test_driver_free_quiesces),
         cmocka_unit_test(test_random_against_model),
