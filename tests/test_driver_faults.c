@@ -533,10 +533,12 @@ static siov_fault xl(struct fx *f, uint64_t iova)
 static void test_queue_errors_while_waiting(void **state)
 {
     (void)state;
-    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE};
-    static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO};
-    static const char *const why[] = {"(ITE", "did not arrive", "IQE"};
-    for (unsigned i = 0; i < 3; i++) {
+    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE,
+                                    SIOV_FSTS_IQE | SIOV_FSTS_ICE | SIOV_FSTS_ITE};
+    static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO, -EIO};
+    static const char *const why[] = {"(ITE", "did not arrive", "(FSTS 0x10: IQE) at IQH",
+                                      "(FSTS 0x70: IQE ICE ITE) at IQH"};
+    for (unsigned i = 0; i < 4; i++) {
         struct fx f;
         fx_init(&f);
         assert_int_equal(xl(&f, 0x3000), SIOV_OK);
@@ -584,6 +586,91 @@ static void test_queue_that_stops_fetching(void **state)
         siov_driver_free(f.drv);
         siov_iommu_free(f.iommu);
         siov_mem_free(f.mem);
+    }
+}
+
+/* The queue is full (IQH frozen one slot past IQT) and the unit reports a
+   queue error while the driver waits for room: -EIO at the frozen IQH. */
+static void test_queue_full_with_error(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f);
+    uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+    uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+    uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+    inj_reset();
+    inj.iqh_frozen = true;
+    inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + dsz) % bytes;
+    inj.fsts_set = SIOV_FSTS_IQE;
+    assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), -EIO);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "invalidation queue error (FSTS 0x10: IQE) at IQH 0x%llx; the rest was dropped",
+             (unsigned long long)inj.iqh);
+    assert_string_equal(siov_driver_last_error(f.drv), msg);
+    inj_reset();
+    /* the driver moved IQT to the frozen IQH: only teardown is left */
+    siov_driver_free(f.drv);
+    siov_iommu_free(f.iommu);
+    siov_mem_free(f.mem);
+}
+
+/* A batch longer than half the queue goes in chunks, each behind its own
+   inv-wait (an unmap in a parent with 80 nested domains: 81 IOTLB
+   invalidations, chunks of 63 in a 128-slot queue). After a device's
+   time-out (ITE) the next chunk still goes and the first error is returned;
+   after a queue error (IQE) the rest of the batch is dropped. */
+static void test_chunks_after_errors(void **state)
+{
+    (void)state;
+    static const uint32_t errs[] = {0, SIOV_FSTS_ITE, SIOV_FSTS_IQE};
+    static const int64_t want[] = {(int64_t)K4, -ETIMEDOUT, -EIO};
+    static const uint64_t sent[] = {81, 81, 63};
+    static const uint64_t waits[] = {2, 2, 1};
+    for (unsigned i = 0; i < 3; i++) {
+        struct fx f;
+        fx_init(&f);
+        struct siov_domain *child[80];
+        for (unsigned c = 0; c < 80; c++)
+            assert_non_null(child[c] = siov_domain_new_nested(f.dom));
+        struct siov_stats before, after;
+        siov_iommu_stats(f.iommu, &before);
+        inj_reset();
+        inj.fsts_set = errs[i];
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), want[i]);
+        inj_reset();
+        siov_iommu_stats(f.iommu, &after);
+        assert_int_equal(after.inv_iotlb - before.inv_iotlb, sent[i]);
+        assert_int_equal(after.inv_wait - before.inv_wait, waits[i]);
+        for (unsigned c = 0; c < 80; c++)
+            assert_int_equal(siov_domain_free(child[c]), 0);
+        fx_fini(&f);
+    }
+}
+
+/* The inv-wait of a page-request drain asks for the drain (PD) where the
+   unit has ECAP.PDS, and not where it lacks it. */
+static void test_drain_without_pds(void **state)
+{
+    (void)state;
+    for (int pds = 0; pds < 2; pds++) {
+        inj_reset();
+        inj.ecap_clear = pds ? 0 : SIOV_ECAP_PDS;
+        struct fx f;
+        fx_init(&f);
+        assert_int_equal(siov_dev_enable_ats(f.drv, SID_A), 0);
+        assert_int_equal(siov_dev_enable_pri(f.drv, SID_A), 0);
+        assert_int_equal(siov_dev_disable_pri(f.drv, SID_A), 0);
+        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        uint64_t tail = siov_mmio_read(f.iommu, SIOV_REG_IQT, 8);
+        uint64_t last = (iqa & SIOV_IQA_IQA) + (tail + bytes - dsz) % bytes, qw0;
+        assert_int_equal(siov_mem_read(f.mem, last, &qw0, 8), 0);
+        assert_int_equal(siov_dsc_type(qw0), SIOV_DSC_WAIT);
+        assert_int_equal(!!(qw0 & SIOV_WAIT0_PD), pds);
+        inj_reset();
+        fx_fini(&f);
     }
 }
 
@@ -840,6 +927,9 @@ int main(void)
         cmocka_unit_test(test_unit_that_does_not_respond),
         cmocka_unit_test(test_queue_errors_while_waiting),
         cmocka_unit_test(test_queue_that_stops_fetching),
+        cmocka_unit_test(test_queue_full_with_error),
+        cmocka_unit_test(test_chunks_after_errors),
+        cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
