@@ -368,6 +368,30 @@ static void test_queue_errors(void **state)
     fx_free(f);
 }
 
+/* A device that never completes its device-TLB invalidation: the unit
+   reports ITE with the device's id (IQERCD.ITESID) and aborts the wait. */
+static void expire_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                       unsigned itag)
+{
+    (void)sid, (void)pasid, (void)addr, (void)size, (void)global, (void)itag;
+    siov_iommu_expire(opaque);
+}
+
+static void test_devtlb_timeout(void **state)
+{
+    (void)state;
+    static const struct siov_device_ops ops = {expire_inv, NULL};
+    struct fx *f = fx_new();
+    assert_int_equal(siov_device_port(f->iommu, SID_B, &ops, f->iommu), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_B), 0);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x2000, RW), 0);
+    assert_int_equal(siov_attach(d, SID_B), 0);
+    FAILS(f, (int)siov_domain_unmap(d, 0x1000, 0x1000), ETIMEDOUT,
+          "a device-TLB invalidation timed out (ITE, device 0x0030); its wait was aborted");
+    fx_free(f);
+}
+
 /* -------------------------------------------------- unmap and lookup */
 static void test_unmap_and_lookup(void **state)
 {
@@ -641,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_guest_memory_fails),
         cmocka_unit_test(test_irq_errors),
         cmocka_unit_test(test_queue_errors),
+        cmocka_unit_test(test_devtlb_timeout),
         cmocka_unit_test(test_unmap_and_lookup),
         cmocka_unit_test(test_domain_new),
         cmocka_unit_test(test_domain_free_busy),

@@ -533,12 +533,13 @@ static siov_fault xl(struct fx *f, uint64_t iova)
 static void test_queue_errors_while_waiting(void **state)
 {
     (void)state;
-    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE,
-                                    SIOV_FSTS_IQE | SIOV_FSTS_ICE | SIOV_FSTS_ITE};
-    static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO, -EIO};
+    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE, SIOV_FSTS_IQE | SIOV_FSTS_ICE,
+                                    SIOV_FSTS_IQE | SIOV_FSTS_ITE, SIOV_FSTS_IQE | SIOV_FSTS_ICE | SIOV_FSTS_ITE};
+    static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO, -EIO, -EIO, -EIO};
     static const char *const why[] = {"(ITE", "did not arrive", "(FSTS 0x10: IQE) at IQH",
+                                      "(FSTS 0x30: IQE ICE) at IQH", "(FSTS 0x50: IQE ITE) at IQH",
                                       "(FSTS 0x70: IQE ICE ITE) at IQH"};
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < 6; i++) {
         struct fx f;
         fx_init(&f);
         assert_int_equal(xl(&f, 0x3000), SIOV_OK);
