@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "driver.h"
 #include "testlib.h"
 
 #define MEM_SIZE (4ull << 20) /* mappings point beyond it: nothing translates them */
@@ -40,13 +41,14 @@ struct injector {
     uint64_t cap_set, cap_clear, ecap_clear;
     bool iqh_frozen;     /* IQH reads as iqh: the unit stopped fetching */
     uint64_t iqh;
+    long iqh_frozen_reads; /* IQH reads frozen before the unit moves on (-1: all) */
     void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
-static struct injector inj = {.alloc_left = -1};
+static struct injector inj = {.alloc_left = -1, .iqh_frozen_reads = -1};
 
 static void inj_reset(void)
 {
-    inj = (struct injector){.alloc_left = -1};
+    inj = (struct injector){.alloc_left = -1, .iqh_frozen_reads = -1};
 }
 
 static bool alloc_fails(void)
@@ -112,8 +114,10 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
         inj.on_read();
     if (offset == SIOV_REG_GSTS)
         v = (v & ~(uint64_t)inj.gsts_clear) | inj.gsts_set;
-    else if (offset == SIOV_REG_IQH && inj.iqh_frozen)
+    else if (offset == SIOV_REG_IQH && inj.iqh_frozen && inj.iqh_frozen_reads != 0) {
         v = inj.iqh;
+        inj.iqh_frozen_reads -= inj.iqh_frozen_reads > 0;
+    }
     else if (offset == SIOV_REG_FSTS)
         v |= inj.fsts_set;
     else if (offset == SIOV_REG_CAP)
@@ -616,6 +620,34 @@ static void test_queue_full_with_error(void **state)
     siov_mem_free(f.mem);
 }
 
+/* The driver polls a full queue's IQH exactly SIOV_DRV_POLL_LIMIT times:
+   a unit that makes room at the last poll is waited for, one that makes
+   room only after it is not (-ETIMEDOUT, nothing submitted). */
+static void test_queue_room_poll_limit(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        struct fx f;
+        fx_init(&f);
+        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        uint64_t iqt = siov_mmio_read(f.iommu, SIOV_REG_IQT, 8);
+        inj_reset();
+        inj.iqh_frozen = true;
+        inj.iqh = (iqt + dsz) % bytes;
+        inj.iqh_frozen_reads = (long)SIOV_DRV_POLL_LIMIT - 1 + late;
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), late ? -ETIMEDOUT : (int64_t)K4);
+        assert_int_equal(inj.iqh_frozen_reads, 0);
+        inj_reset();
+        if (late) {
+            assert_string_equal(siov_driver_last_error(f.drv), "invalidation queue full: the unit did not move IQH");
+            assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_IQT, 8), iqt);
+        }
+        fx_fini(&f);
+    }
+}
+
 /* A batch longer than half the queue goes in chunks, each behind its own
    inv-wait (an unmap in a parent with 80 nested domains: 81 IOTLB
    invalidations, chunks of 63 in a 128-slot queue). After a device's
@@ -930,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_queue_that_stops_fetching),
         cmocka_unit_test(test_queue_full_with_error),
         cmocka_unit_test(test_chunks_after_errors),
+        cmocka_unit_test(test_queue_room_poll_limit),
         cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
