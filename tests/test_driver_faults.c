@@ -42,6 +42,8 @@ struct injector {
     bool iqh_frozen;     /* IQH reads as iqh: the unit stopped fetching */
     uint64_t iqh;
     long iqh_frozen_reads; /* IQH reads frozen before the unit moves on (-1: all) */
+    long fsts_reads;       /* FSTS reads so far */
+    void (*on_fsts)(void); /* called at each FSTS read, after counting it */
     void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
 static struct injector inj = {.alloc_left = -1, .iqh_frozen_reads = -1};
@@ -118,8 +120,12 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
         v = inj.iqh;
         inj.iqh_frozen_reads -= inj.iqh_frozen_reads > 0;
     }
-    else if (offset == SIOV_REG_FSTS)
+    else if (offset == SIOV_REG_FSTS) {
         v |= inj.fsts_set;
+        inj.fsts_reads++;
+        if (inj.on_fsts)
+            inj.on_fsts();
+    }
     else if (offset == SIOV_REG_CAP)
         v = (v & ~inj.cap_clear) | inj.cap_set;
     else if (offset == SIOV_REG_ECAP)
@@ -648,6 +654,81 @@ static void test_queue_room_poll_limit(void **state)
     }
 }
 
+/* Room for exactly the descriptors and their inv-wait is enough: with IQH
+   frozen `slots` descriptors past IQT (slots - 1 free: one stays empty) an
+   unmap's IOTLB invalidation and wait go at once with 3, and wait for the
+   unit with 2. */
+static void test_queue_room_exact(void **state)
+{
+    (void)state;
+    for (unsigned slots = 2; slots <= 3; slots++) {
+        struct fx f;
+        fx_init(&f);
+        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        inj_reset();
+        inj.iqh_frozen = true;
+        inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + slots * dsz) % bytes;
+        inj.iqh_frozen_reads = 10;
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), (int64_t)K4);
+        assert_int_equal(inj.iqh_frozen_reads, slots == 3 ? 9 : 0);
+        inj_reset();
+        fx_fini(&f);
+    }
+}
+
+/* The status word of the inv-wait arrives at the driver's last poll, or
+   one poll too late: the driver polls it SIOV_DRV_POLL_LIMIT times. */
+static struct {
+    struct siov_mem *mem;
+    uint64_t gpa;
+    uint32_t seq;
+    long at; /* the FSTS read after which the status arrives */
+} late_status;
+
+static void status_arrives(void)
+{
+    if (inj.fsts_reads != late_status.at)
+        return;
+    assert_int_equal(siov_mem_fail_range(late_status.mem, 0, 0, 0), 0);
+    assert_int_equal(siov_mem_write(late_status.mem, late_status.gpa, &late_status.seq, 4), 0);
+}
+
+static void test_wait_poll_limit(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        struct fx f;
+        fx_init(&f);
+        uint64_t status = (siov_mmio_read(f.iommu, SIOV_REG_IQA, 8) & SIOV_IQA_IQA) + 4096;
+        uint32_t last;
+        assert_int_equal(siov_mem_read(f.mem, status, &last, 4), 0);
+        late_status.mem = f.mem;
+        late_status.gpa = status;
+        late_status.seq = last + 1;
+        late_status.at = (long)SIOV_DRV_POLL_LIMIT - 1 + late;
+        assert_int_equal(siov_mem_fail_range(f.mem, status, 4, SIOV_MEM_FAIL_WRITE), 0);
+        inj_reset();
+        inj.on_fsts = status_arrives;
+        int64_t rc = siov_domain_unmap(f.dom, 0x3000, K4);
+        long reads = inj.fsts_reads;
+        inj_reset();
+        assert_int_equal(siov_mem_fail_range(f.mem, 0, 0, 0), 0);
+        if (late) {
+            assert_int_equal(rc, -ETIMEDOUT);
+            char msg[96];
+            snprintf(msg, sizeof(msg), "inv-wait %u: its status write to 0x%llx did not arrive", late_status.seq,
+                     (unsigned long long)status);
+            assert_string_equal(siov_driver_last_error(f.drv), msg);
+        } else {
+            assert_int_equal(rc, (int64_t)K4);
+            assert_int_equal(reads, (long)SIOV_DRV_POLL_LIMIT); /* the last poll's check included */
+        }
+        fx_fini(&f);
+    }
+}
+
 /* A batch longer than half the queue goes in chunks, each behind its own
    inv-wait (an unmap in a parent with 80 nested domains: 81 IOTLB
    invalidations, chunks of 63 in a 128-slot queue). After a device's
@@ -963,6 +1044,8 @@ int main(void)
         cmocka_unit_test(test_queue_full_with_error),
         cmocka_unit_test(test_chunks_after_errors),
         cmocka_unit_test(test_queue_room_poll_limit),
+        cmocka_unit_test(test_queue_room_exact),
+        cmocka_unit_test(test_wait_poll_limit),
         cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
