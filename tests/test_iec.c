@@ -4,6 +4,7 @@
  * faulting entries are never cached, and the stale-translation checker
  * reports what the cache got wrong. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
