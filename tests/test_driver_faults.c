@@ -1031,6 +1031,46 @@ static void test_entries_written_fields_before_present(void **state)
     free(log);
 }
 
+/* An interrupt remapping table entry is written as two aligned 8-byte
+   stores: on allocation qw1 then qw0 with P; on free qw0 (P clear) first,
+   then qw1. */
+static void test_irte_writes(void **state)
+{
+    (void)state;
+    struct wr *log = calloc(WLOG_MAX, sizeof(*log));
+    assert_non_null(log);
+    const struct wr *w[8];
+    struct world x;
+    world_init(&x, false);
+    struct siov_driver *drv = siov_driver_new(x.iommu, x.mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(drv);
+    uint64_t irt = siov_mmio_read(x.iommu, SIOV_REG_IRTA, 8) & SIOV_IRTA_IRTA;
+    x.cb.log = log;
+    for (int posted = 0; posted < 2; posted++) {
+        struct siov_msi m;
+        x.cb.nlog = 0;
+        if (posted)
+            assert_int_equal(siov_dev_irq_alloc_posted(drv, SID_A, 0x3000c0, 0x40, &m), 0);
+        else
+            assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &m), 0);
+        uint64_t e = irt + siov_msi_handle(m.addr) * 16ull;
+        assert_int_equal(writes_to(&x.cb, e, 16, w, 8), 2);
+        assert_true(w[0]->gpa == e + 8 && w[0]->len == 8 && le64(w[0]->data) == le64(x.cb.buf + e + 8));
+        assert_true(w[1]->gpa == e && w[1]->len == 8 && (le64(w[1]->data) & SIOV_IRTE0_P));
+        assert_int_not_equal(le64(x.cb.buf + e + 8), 0);
+        x.cb.nlog = 0;
+        assert_int_equal(siov_dev_irq_free(drv, SID_A, &m), 0);
+        assert_int_equal(writes_to(&x.cb, e, 16, w, 8), 2);
+        assert_true(w[0]->gpa == e && w[0]->len == 8 && le64(w[0]->data) == 0);
+        assert_true(w[1]->gpa == e + 8 && w[1]->len == 8 && le64(w[1]->data) == 0);
+    }
+    x.cb.log = NULL;
+    siov_driver_free(drv);
+    x.drv = NULL;
+    teardown_world(&x);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1051,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_unusual_capabilities),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
         cmocka_unit_test(test_entries_written_fields_before_present),
+        cmocka_unit_test(test_irte_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
