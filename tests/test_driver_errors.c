@@ -392,6 +392,30 @@ static void test_devtlb_timeout(void **state)
     fx_free(f);
 }
 
+/* The queue's next slot, or the one after it (the inv-wait's), cannot be
+   written: -EFAULT for that address, and IQT stays where it was (the unit
+   is given nothing). */
+static void test_queue_slot_not_writable(void **state)
+{
+    (void)state;
+    for (unsigned slot = 0; slot < 2; slot++) {
+        struct fx *f = fx_new();
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, 0, DATA, 0x4000, RW), 0);
+        uint64_t iqa = siov_mmio_read(f->iommu, SIOV_REG_IQA, 8);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        uint64_t iqt = siov_mmio_read(f->iommu, SIOV_REG_IQT, 8);
+        uint64_t gpa = (iqa & SIOV_IQA_IQA) + iqt + slot * dsz;
+        assert_int_equal(siov_mem_fail_range(f->mem, gpa, dsz, SIOV_MEM_FAIL_WRITE), 0);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not writable", (unsigned long long)gpa);
+        FAILS(f, (int)siov_domain_unmap(d, 0x1000, 0x1000), EFAULT, msg);
+        assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_IQT, 8), iqt);
+        assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+        fx_free(f);
+    }
+}
+
 /* -------------------------------------------------- unmap and lookup */
 static void test_unmap_and_lookup(void **state)
 {
@@ -666,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_irq_errors),
         cmocka_unit_test(test_queue_errors),
         cmocka_unit_test(test_devtlb_timeout),
+        cmocka_unit_test(test_queue_slot_not_writable),
         cmocka_unit_test(test_unmap_and_lookup),
         cmocka_unit_test(test_domain_new),
         cmocka_unit_test(test_domain_free_busy),
