@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caches.h"
 #include "internal.h"
 #include "testlib.h"
 
@@ -418,6 +419,8 @@ struct sirtp_mem {
     uint8_t *buf;
     uint64_t size, trigger; /* gpa whose read issues the command; 0: none */
     struct tl *t;
+    const uint32_t *then; /* indices whose interrupts arrive after the command */
+    unsigned nthen;
 };
 
 static int sm_read(void *opaque, uint64_t gpa, void *dst, size_t len)
@@ -429,6 +432,8 @@ static int sm_read(void *opaque, uint64_t gpa, void *dst, size_t len)
     if (m->trigger && gpa == m->trigger) {
         m->trigger = 0;
         tl_gcmd(m->t, SIOV_GCMD_SIRTP, 0);
+        for (unsigned i = 0; i < m->nthen; i++)
+            assert_int_equal(vec(m->t, m->then[i]), 0x40 + i);
     }
     return 0;
 }
@@ -448,7 +453,7 @@ static void test_fill_after_invalidation_dropped(void **state)
 {
     (void)state;
     static const struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
-    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL};
+    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
     assert_non_null(m.buf);
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
@@ -471,6 +476,51 @@ static void test_fill_after_invalidation_dropped(void **state)
     assert_int_equal(st.iec_misses, 2);
     assert_int_equal(st.iec_hits, 0);
     assert_int_equal(siov_iec_occupancy(t->iommu->caches), 1);
+    tl_free(t);
+    free(m.buf);
+}
+
+/* The dropped fill does not take a way: while the request was in flight
+   the entries sharing its set were filled after the invalidation, and all
+   of them stay cached. */
+static void test_dropped_fill_evicts_nothing(void **state)
+{
+    (void)state;
+    static const struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
+    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
+    assert_non_null(m.buf);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.esirtps = true;
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    m.t = t;
+    t->mem = siov_mem_new(&ops, &m);
+    t->iommu = siov_iommu_new(t->mem, &cfg);
+    t->next_page = TL_POOL_BASE;
+    tl_ir_enable(t, IRT, 15, true); /* 65536 entries */
+    /* the indices of index 5's set, as many as it has ways */
+    const struct siov_cache_geometry *g = &t->iommu->caches->iec.geo;
+    unsigned set = siov_cache_set(g, SIOV_SC_KEY_VALID | 5, 0);
+    uint32_t same[64];
+    unsigned n = 0;
+    for (uint32_t i = 6; i < 65536 && n < g->nways && n < 64; i++)
+        if (siov_cache_set(g, SIOV_SC_KEY_VALID | i, 0) == set)
+            same[n++] = i;
+    assert_int_equal(n, g->nways);
+    for (unsigned i = 0; i < n; i++)
+        entry(t, IRT, same[i], (uint8_t)(0x40 + i), 1);
+    entry(t, IRT, 5, 0x30, 1);
+    m.trigger = IRT + 5 * SIOV_IRTE_SIZE;
+    m.then = same;
+    m.nthen = n;
+    assert_int_equal(vec(t, 5), 0x30);
+    assert_int_equal(m.trigger, 0);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), n);
+    uint64_t misses = tl_stats(t).iec_misses;
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(vec(t, same[i]), 0x40 + i);
+    assert_int_equal(tl_stats(t).iec_misses, misses);
     tl_free(t);
     free(m.buf);
 }
@@ -543,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_stale_checker_agreeing_fault_and_no_callback),
         cmocka_unit_test(test_occupancy_after_global),
         cmocka_unit_test(test_fill_after_invalidation_dropped),
+        cmocka_unit_test(test_dropped_fill_evicts_nothing),
         cmocka_unit_test(test_invalidation_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
