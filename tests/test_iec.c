@@ -525,6 +525,30 @@ static void test_dropped_fill_evicts_nothing(void **state)
     free(m.buf);
 }
 
+/* An index mask wider than the cache (2^11 > 1024 entries) sweeps every way,
+   the first one included: an entry of set 0, filled into an empty set (its
+   way 0), is counted and then dropped. */
+static void test_sweep_includes_first_way(void **state)
+{
+    (void)state;
+    struct tl *t = unit(false, 15);
+    struct q q;
+    q_init(&q, t);
+    const struct siov_cache_geometry *g = &t->iommu->caches->iec.geo;
+    uint32_t x = 0;
+    while (siov_cache_set(g, SIOV_SC_KEY_VALID | x, 0) != 0)
+        x++;
+    assert_true(x < 65536);
+    entry(t, IRT, x, 0x40, 1);
+    assert_int_equal(vec(t, x), 0x40);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 1);
+    entry(t, IRT, x, 0x41, 1);
+    assert_true(q_run(&q, iec_index(x, 11)));
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 0);
+    assert_int_equal(vec(t, x), 0x41);
+    tl_free(t);
+}
+
 /* ----------------------------------------------------------- concurrency */
 struct race {
     struct tl *t;
@@ -594,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_occupancy_after_global),
         cmocka_unit_test(test_fill_after_invalidation_dropped),
         cmocka_unit_test(test_dropped_fill_evicts_nothing),
+        cmocka_unit_test(test_sweep_includes_first_way),
         cmocka_unit_test(test_invalidation_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
