@@ -482,6 +482,13 @@ static void test_fault_21_index(void **state)
     tl_ir_enable(t, 1ull << 39, 7, true);
     expect_irq_fault(t, SID_A, msg(3), 0, SIOV_FAULT_IR_21, 3ull << 48);
     tl_free(t);
+    /* the last entry below HAW ends at its last byte: it is fetched (and the
+       fetch fails beyond guest memory), not refused */
+    cfg.haw = 32;
+    t = tl_new(&cfg);
+    tl_ir_enable(t, (1ull << 32) - 4096, 7, true);
+    expect_irq_fault(t, SID_A, msg(255), 0, SIOV_FAULT_IR_23, 255ull << 48);
+    tl_free(t);
 }
 
 static void test_fault_22_not_present(void **state)
@@ -660,6 +667,8 @@ static void test_fault_29_not_an_msi(void **state)
     struct tl *t = ir_unit(NULL, true);
     for (unsigned b = 1; b < 4; b++)
         expect_irq_fault(t, SID_A, msg(5) | b, 0, SIOV_FAULT_IR_29, 0);
+    /* the last byte of the interrupt range is an interrupt request, a misaligned one */
+    expect_irq_fault(t, SID_A, SIOV_INTR_LIMIT, 0, SIOV_FAULT_IR_29, 0);
     /* with remapping off nothing is checked */
     tl_gcmd(t, 0, SIOV_GCMD_IRE);
     struct siov_irq out;
