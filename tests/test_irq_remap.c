@@ -351,6 +351,8 @@ static void test_source_validation(void **state)
         {SIOV_SVT_RID, SIOV_SQ_ALL, sid, sid ^ 1, false},
         {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 4, true},
         {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 2, false},
+        {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 1, false},
+        {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 5, false},
         {SIOV_SVT_RID, SIOV_SQ_NO_BITS21, sid, sid ^ 6, true},
         {SIOV_SVT_RID, SIOV_SQ_NO_BITS21, sid, sid ^ 1, false},
         {SIOV_SVT_RID, SIOV_SQ_NO_BITS210, sid, sid ^ 7, true},
