@@ -364,6 +364,8 @@ static void test_source_validation(void **state)
         {SIOV_SVT_BUS, 3, 0x2040, SIOV_SID(0x41, 0, 0), false}, /* SQ ignored with SVT=10 */
         {SIOV_SVT_BUS, 3, 0x2040, SIOV_SID(0x30, 0, 3), true},
         {SIOV_SVT_BUS, 0, 0x2040, SIOV_SID(0x1F, 31, 7), false},
+        {SIOV_SVT_BUS, 0, 0x2041, SIOV_SID(0x41, 0, 0), true}, /* an odd last bus is in the range */
+        {SIOV_SVT_BUS, 0, 0x2041, SIOV_SID(0x42, 0, 0), false},
     };
     for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         uint64_t q0 = SIOV_IRTE0_P | siov_set(0, SIOV_IRTE0_V, 0x20 + i);
