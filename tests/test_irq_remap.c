@@ -814,6 +814,38 @@ static void test_posted(void **state)
     }
 }
 
+/* The unit reads the whole descriptor (8 qwords) before it changes it: a
+   descriptor ending at the last byte of guest memory works, and a read
+   failing in any qword, even one the interrupt does not change, is IR.27. */
+static void test_posted_descriptor_reads(void **state)
+{
+    (void)state;
+    struct tl *t = ir_unit(NULL, true);
+    uint64_t q[2];
+    uint64_t end = TL_MEM_SIZE - SIOV_PID_SIZE;
+    pid_init(t, end, siov_set(0, SIOV_PID4_NV, 0xF3));
+    tl_irte_posted(q, 0x87, end, false, SID_A);
+    tl_irte(t, IRT, 4, q[0], q[1]);
+    struct siov_irq out;
+    assert_int_equal(irq(t, SID_A, msg(4), 0, &out), SIOV_OK);
+    assert_true(out.posted && out.notify);
+    assert_int_equal(out.nv, 0xF3);
+    assert_int_equal(tl_r64(t, end + 16), 1ull << 7);
+    pid_init(t, PID, 0);
+    tl_irte_posted(q, 0x87, PID, false, SID_A);
+    tl_irte(t, IRT, 5, q[0], q[1]);
+    for (unsigned k = 0; k < 8; k++) {
+        siov_mem_fail_range(t->mem, PID + 8 * k, 8, SIOV_MEM_FAIL_READ);
+        expect_irq_fault(t, SID_A, msg(5), 0, SIOV_FAULT_IR_27, 5ull << 48);
+        siov_mem_fail_range(t->mem, 0, 0, 0);
+        for (unsigned r = 0; r < 8; r++)
+            siov_mmio_write(t->iommu, SIOV_REG_FRCD + 16 * r + 8, SIOV_FRCD1_F, 8);
+        siov_mmio_write(t->iommu, SIOV_REG_FSTS, SIOV_FSTS_RW1C, 4);
+    }
+    assert_int_equal(tl_r64(t, PID + 16), 0); /* nothing posted */
+    tl_free(t);
+}
+
 /* ------------------------------------------- posting against a CPU thread */
 /* Guest memory served by callbacks over a buffer, every aligned word accessed
    atomically, with (or without) the embedder's compare-and-exchange. */
@@ -1077,6 +1109,14 @@ static void test_posted_descriptor_changed(void **state)
         assert_int_equal(tl_r64(t, PID + 32) & SIOV_PID4_ON, 0);
         meddled_free(t, &m);
     }
+    /* the exchange succeeds and the word is not read again: reads failing from then on change nothing */
+    t = meddled_unit(&m, PID + 16, 0);
+    m.fail_reread = true;
+    assert_int_equal(irq(t, SID_A, msg(10), 0, &out), SIOV_OK);
+    assert_true(out.notify);
+    m.reads_fail = false;
+    assert_int_equal(tl_r64(t, PID + 16), 1ull << 7);
+    meddled_free(t, &m);
     t = meddled_unit(&m, PID + 32, 0);
     m.fail_cmpxchg = true;
     expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_27, 10ull << 48);
@@ -1112,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_not_an_interrupt),
         cmocka_unit_test(test_remapping_off_passes_through),
         cmocka_unit_test(test_posted),
+        cmocka_unit_test(test_posted_descriptor_reads),
         cmocka_unit_test(test_posted_race_flat),
         cmocka_unit_test(test_posted_race_callback),
         cmocka_unit_test(test_posted_two_units_serialized),
