@@ -614,11 +614,17 @@ static void test_queue_full_with_error(void **state)
     inj.iqh_frozen = true;
     inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + dsz) % bytes;
     inj.fsts_set = SIOV_FSTS_IQE;
+    uint8_t slot[32], now[32]; /* the slot the driver resumes at */
+    assert_int_equal(siov_mem_read(f.mem, (iqa & SIOV_IQA_IQA) + inj.iqh, slot, sizeof(slot)), 0);
     assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), -EIO);
+    assert_int_equal(siov_mem_read(f.mem, (iqa & SIOV_IQA_IQA) + inj.iqh, now, sizeof(now)), 0);
+    assert_memory_equal(now, slot, sizeof(slot)); /* nothing written after the error */
     char msg[128];
     snprintf(msg, sizeof(msg), "invalidation queue error (FSTS 0x10: IQE) at IQH 0x%llx; the rest was dropped",
              (unsigned long long)inj.iqh);
     assert_string_equal(siov_driver_last_error(f.drv), msg);
+    /* resumed at the frozen IQH, and nothing more submitted */
+    assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_IQT, 8), inj.iqh);
     inj_reset();
     /* the driver moved IQT to the frozen IQH: only teardown is left */
     siov_driver_free(f.drv);
