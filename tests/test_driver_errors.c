@@ -235,6 +235,20 @@ static void test_map_overlap(void **state)
     fx_free(f);
 }
 
+/* An extent of 800 4 KiB leaves before the overlap is described whole: each
+   leaf is one step back (the walk's budget is 1024 steps). */
+static void test_map_overlap_long_extent(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    /* iova and pa differ in their offset within 2 MiB: 4 KiB leaves only */
+    assert_int_equal(siov_domain_map(d, 0x1000, DATA, 800 * 0x1000, RW), 0);
+    FAILS(f, siov_domain_map(d, 0x320000, DATA, 0x2000, RW), EEXIST,
+          "[0x320000, 0x322000) overlaps [0x1000, 0x321000) mapped earlier");
+    fx_free(f);
+}
+
 /* ---------------------------------------------------- pool and memory */
 static void test_pool_exhausted(void **state)
 {
@@ -277,6 +291,60 @@ static void test_guest_memory_fails(void **state)
     fx_free(f);
 }
 
+/* ------------------------------------------------------- interrupts */
+static void no_irq_remapping(struct siov_iommu_config *c)
+{
+    c->irq_remapping = false;
+}
+
+/* The interrupt remapping table's entries not writable or readable, a
+   message outside the interrupt range, a unit without interrupt remapping. */
+static void test_irq_errors(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    uint64_t irt = siov_mmio_read(f->iommu, SIOV_REG_IRTA, 8) & SIOV_IRTA_IRTA;
+    struct siov_msi m = {0, 0};
+    /* qw1 is written first, then qw0: either failing frees the index */
+    static const uint64_t at[] = {8, 0};
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(siov_mem_fail_range(f->mem, irt + at[i], 8, SIOV_MEM_FAIL_WRITE), 0);
+        /* the guest-memory write is the first cause found */
+        char msg[80];
+        snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not writable", (unsigned long long)(irt + at[i]));
+        FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &m), EFAULT, msg);
+        assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+        assert_int_equal(r64(f, irt) & SIOV_IRTE0_P, 0);
+    }
+    assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &m), 0);
+    assert_int_equal(m.addr, siov_msi_remap_addr(0, false)); /* index 0 came back */
+    assert_int_equal(siov_mem_fail_range(f->mem, irt, 16, SIOV_MEM_FAIL_READ), 0);
+    char msg[80];
+    snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not readable", (unsigned long long)irt);
+    FAILS(f, siov_dev_irq_set_affinity(f->drv, SID_A, &m, 2, 0x41), EFAULT, msg);
+    assert_int_equal(siov_mem_fail_range(f->mem, irt, 16, SIOV_MEM_FAIL_WRITE), 0);
+    snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not writable", (unsigned long long)irt);
+    FAILS(f, siov_dev_irq_set_affinity(f->drv, SID_A, &m, 2, 0x41), EFAULT, msg);
+    assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+    struct siov_irq out;
+    assert_int_equal(siov_interrupt(f->iommu, SID_A, m.addr, m.data, &out), SIOV_OK);
+    assert_int_equal(out.vector, 0x40); /* unchanged */
+    assert_int_equal(out.dest, 1);
+    struct siov_msi above = {0xFEF00010, 0};
+    FAILS(f, siov_dev_irq_free(f->drv, SID_A, &above), EINVAL,
+          "message 0xfef00010 data 0x0 is not one the driver makes");
+    fx_free(f);
+
+    f = fx_new_with(no_irq_remapping, POOL_SIZE);
+    FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 0x40, &m), ENODEV, "the unit has no interrupt remapping (ECAP.IR)");
+    FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 15, &m), EINVAL, "vector 15 is reserved (vectors 0-15)");
+    FAILS(f, siov_dev_irq_set_affinity(f->drv, SID_A, &m, 1, 0x40), ENODEV,
+          "the unit has no interrupt remapping (ECAP.IR)");
+    FAILS(f, siov_dev_irq_alloc(f->drv, SID_A, 1, 15, &m), EINVAL, "vector 15 is reserved (vectors 0-15)");
+    FAILS(f, siov_dev_irq_free(f->drv, SID_A, &m), ENODEV, "the unit has no interrupt remapping (ECAP.IR)");
+    fx_free(f);
+}
+
 /* ------------------------------------------------------- the queue */
 static void test_queue_errors(void **state)
 {
@@ -298,6 +366,54 @@ static void test_queue_errors(void **state)
     FAILS(f, (int)siov_domain_unmap(d, 0x1000, 0x1000), ETIMEDOUT, msg);
     assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
     fx_free(f);
+}
+
+/* A device that never completes its device-TLB invalidation: the unit
+   reports ITE with the device's id (IQERCD.ITESID) and aborts the wait. */
+static void expire_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                       unsigned itag)
+{
+    (void)sid, (void)pasid, (void)addr, (void)size, (void)global, (void)itag;
+    siov_iommu_expire(opaque);
+}
+
+static void test_devtlb_timeout(void **state)
+{
+    (void)state;
+    static const struct siov_device_ops ops = {expire_inv, NULL};
+    struct fx *f = fx_new();
+    assert_int_equal(siov_device_port(f->iommu, SID_B, &ops, f->iommu), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_B), 0);
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x2000, RW), 0);
+    assert_int_equal(siov_attach(d, SID_B), 0);
+    FAILS(f, (int)siov_domain_unmap(d, 0x1000, 0x1000), ETIMEDOUT,
+          "a device-TLB invalidation timed out (ITE, device 0x0030); its wait was aborted");
+    fx_free(f);
+}
+
+/* The queue's next slot, or the one after it (the inv-wait's), cannot be
+   written: -EFAULT for that address, and IQT stays where it was (the unit
+   is given nothing). */
+static void test_queue_slot_not_writable(void **state)
+{
+    (void)state;
+    for (unsigned slot = 0; slot < 2; slot++) {
+        struct fx *f = fx_new();
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, 0, DATA, 0x4000, RW), 0);
+        uint64_t iqa = siov_mmio_read(f->iommu, SIOV_REG_IQA, 8);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        uint64_t iqt = siov_mmio_read(f->iommu, SIOV_REG_IQT, 8);
+        uint64_t gpa = (iqa & SIOV_IQA_IQA) + iqt + slot * dsz;
+        assert_int_equal(siov_mem_fail_range(f->mem, gpa, dsz, SIOV_MEM_FAIL_WRITE), 0);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "guest memory at 0x%llx is not writable", (unsigned long long)gpa);
+        FAILS(f, (int)siov_domain_unmap(d, 0x1000, 0x1000), EFAULT, msg);
+        assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_IQT, 8), iqt);
+        assert_int_equal(siov_mem_fail_range(f->mem, 0, 0, 0), 0);
+        fx_free(f);
+    }
 }
 
 /* -------------------------------------------------- unmap and lookup */
@@ -568,9 +684,13 @@ int main(void)
         cmocka_unit_test(test_map_ranges),
         cmocka_unit_test(test_map_ranges_5level),
         cmocka_unit_test(test_map_overlap),
+        cmocka_unit_test(test_map_overlap_long_extent),
         cmocka_unit_test(test_pool_exhausted),
         cmocka_unit_test(test_guest_memory_fails),
+        cmocka_unit_test(test_irq_errors),
         cmocka_unit_test(test_queue_errors),
+        cmocka_unit_test(test_devtlb_timeout),
+        cmocka_unit_test(test_queue_slot_not_writable),
         cmocka_unit_test(test_unmap_and_lookup),
         cmocka_unit_test(test_domain_new),
         cmocka_unit_test(test_domain_free_busy),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "driver.h"
 #include "testlib.h"
 
 #define MEM_SIZE (4ull << 20) /* mappings point beyond it: nothing translates them */
@@ -40,13 +41,16 @@ struct injector {
     uint64_t cap_set, cap_clear, ecap_clear;
     bool iqh_frozen;     /* IQH reads as iqh: the unit stopped fetching */
     uint64_t iqh;
+    long iqh_frozen_reads; /* IQH reads frozen before the unit moves on (-1: all) */
+    long fsts_reads;       /* FSTS reads so far */
+    void (*on_fsts)(void); /* called at each FSTS read, after counting it */
     void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
-static struct injector inj = {.alloc_left = -1};
+static struct injector inj = {.alloc_left = -1, .iqh_frozen_reads = -1};
 
 static void inj_reset(void)
 {
-    inj = (struct injector){.alloc_left = -1};
+    inj = (struct injector){.alloc_left = -1, .iqh_frozen_reads = -1};
 }
 
 static bool alloc_fails(void)
@@ -112,10 +116,16 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
         inj.on_read();
     if (offset == SIOV_REG_GSTS)
         v = (v & ~(uint64_t)inj.gsts_clear) | inj.gsts_set;
-    else if (offset == SIOV_REG_IQH && inj.iqh_frozen)
+    else if (offset == SIOV_REG_IQH && inj.iqh_frozen && inj.iqh_frozen_reads != 0) {
         v = inj.iqh;
-    else if (offset == SIOV_REG_FSTS)
+        inj.iqh_frozen_reads -= inj.iqh_frozen_reads > 0;
+    }
+    else if (offset == SIOV_REG_FSTS) {
         v |= inj.fsts_set;
+        inj.fsts_reads++;
+        if (inj.on_fsts)
+            inj.on_fsts();
+    }
     else if (offset == SIOV_REG_CAP)
         v = (v & ~inj.cap_clear) | inj.cap_set;
     else if (offset == SIOV_REG_ECAP)
@@ -205,6 +215,9 @@ static bool step(struct world *w, const char *name, int rc)
         return true;
     w->failed = name;
     w->err = -rc;
+    /* the workload's first failure: the call must have said why */
+    if (!siov_driver_last_error(w->drv)[0])
+        fail_msg("%s failed with errno %d and no reason in siov_driver_last_error", name, -rc);
     return false;
 }
 
@@ -446,8 +459,8 @@ static void test_guest_memory_read_failures(void **state)
 static void test_unit_that_does_not_respond(void **state)
 {
     (void)state;
-    static const uint32_t status[] = {SIOV_GSTS_QIES, SIOV_GSTS_RTPS, SIOV_GSTS_TES};
-    for (int i = -1; i < 3; i++) {
+    static const uint32_t status[] = {SIOV_GSTS_QIES, SIOV_GSTS_IRTPS, SIOV_GSTS_IRES, SIOV_GSTS_RTPS, SIOV_GSTS_TES};
+    for (int i = -1; i < 5; i++) {
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, NULL);
         inj_reset();
@@ -530,10 +543,13 @@ static siov_fault xl(struct fx *f, uint64_t iova)
 static void test_queue_errors_while_waiting(void **state)
 {
     (void)state;
-    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE};
-    static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO};
-    static const char *const why[] = {"(ITE", "did not arrive", "IQE"};
-    for (unsigned i = 0; i < 3; i++) {
+    static const uint32_t errs[] = {SIOV_FSTS_ITE, SIOV_FSTS_ICE, SIOV_FSTS_IQE, SIOV_FSTS_IQE | SIOV_FSTS_ICE,
+                                    SIOV_FSTS_IQE | SIOV_FSTS_ITE, SIOV_FSTS_IQE | SIOV_FSTS_ICE | SIOV_FSTS_ITE};
+    static const int64_t want[] = {-ETIMEDOUT, -ETIMEDOUT, -EIO, -EIO, -EIO, -EIO};
+    static const char *const why[] = {"(ITE", "did not arrive", "(FSTS 0x10: IQE) at IQH",
+                                      "(FSTS 0x30: IQE ICE) at IQH", "(FSTS 0x50: IQE ITE) at IQH",
+                                      "(FSTS 0x70: IQE ICE ITE) at IQH"};
+    for (unsigned i = 0; i < 6; i++) {
         struct fx f;
         fx_init(&f);
         assert_int_equal(xl(&f, 0x3000), SIOV_OK);
@@ -581,6 +597,200 @@ static void test_queue_that_stops_fetching(void **state)
         siov_driver_free(f.drv);
         siov_iommu_free(f.iommu);
         siov_mem_free(f.mem);
+    }
+}
+
+/* The queue is full (IQH frozen one slot past IQT) and the unit reports a
+   queue error while the driver waits for room: -EIO at the frozen IQH. */
+static void test_queue_full_with_error(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f);
+    uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+    uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+    uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+    inj_reset();
+    inj.iqh_frozen = true;
+    inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + dsz) % bytes;
+    inj.fsts_set = SIOV_FSTS_IQE;
+    uint8_t slot[32], now[32]; /* the slot the driver resumes at */
+    assert_int_equal(siov_mem_read(f.mem, (iqa & SIOV_IQA_IQA) + inj.iqh, slot, sizeof(slot)), 0);
+    assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), -EIO);
+    assert_int_equal(siov_mem_read(f.mem, (iqa & SIOV_IQA_IQA) + inj.iqh, now, sizeof(now)), 0);
+    assert_memory_equal(now, slot, sizeof(slot)); /* nothing written after the error */
+    char msg[128];
+    snprintf(msg, sizeof(msg), "invalidation queue error (FSTS 0x10: IQE) at IQH 0x%llx; the rest was dropped",
+             (unsigned long long)inj.iqh);
+    assert_string_equal(siov_driver_last_error(f.drv), msg);
+    /* resumed at the frozen IQH, and nothing more submitted */
+    assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_IQT, 8), inj.iqh);
+    inj_reset();
+    /* the driver moved IQT to the frozen IQH: only teardown is left */
+    siov_driver_free(f.drv);
+    siov_iommu_free(f.iommu);
+    siov_mem_free(f.mem);
+}
+
+/* The driver polls a full queue's IQH exactly SIOV_DRV_POLL_LIMIT times:
+   a unit that makes room at the last poll is waited for, one that makes
+   room only after it is not (-ETIMEDOUT, nothing submitted). */
+static void test_queue_room_poll_limit(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        struct fx f;
+        fx_init(&f);
+        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        uint64_t iqt = siov_mmio_read(f.iommu, SIOV_REG_IQT, 8);
+        inj_reset();
+        inj.iqh_frozen = true;
+        inj.iqh = (iqt + dsz) % bytes;
+        inj.iqh_frozen_reads = (long)SIOV_DRV_POLL_LIMIT - 1 + late;
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), late ? -ETIMEDOUT : (int64_t)K4);
+        assert_int_equal(inj.iqh_frozen_reads, 0);
+        inj_reset();
+        if (late) {
+            assert_string_equal(siov_driver_last_error(f.drv), "invalidation queue full: the unit did not move IQH");
+            assert_int_equal(siov_mmio_read(f.iommu, SIOV_REG_IQT, 8), iqt);
+        }
+        fx_fini(&f);
+    }
+}
+
+/* Room for exactly the descriptors and their inv-wait is enough: with IQH
+   frozen `slots` descriptors past IQT (slots - 1 free: one stays empty) an
+   unmap's IOTLB invalidation and wait go at once with 3, and wait for the
+   unit with 2. */
+static void test_queue_room_exact(void **state)
+{
+    (void)state;
+    for (unsigned slots = 2; slots <= 3; slots++) {
+        struct fx f;
+        fx_init(&f);
+        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        inj_reset();
+        inj.iqh_frozen = true;
+        inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + slots * dsz) % bytes;
+        inj.iqh_frozen_reads = 10;
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), (int64_t)K4);
+        assert_int_equal(inj.iqh_frozen_reads, slots == 3 ? 9 : 0);
+        inj_reset();
+        fx_fini(&f);
+    }
+}
+
+/* The status word of the inv-wait arrives at the driver's last poll, or
+   one poll too late: the driver polls it SIOV_DRV_POLL_LIMIT times. */
+static struct {
+    struct siov_mem *mem;
+    uint64_t gpa;
+    uint32_t seq;
+    long at; /* the FSTS read after which the status arrives */
+} late_status;
+
+static void status_arrives(void)
+{
+    if (inj.fsts_reads != late_status.at)
+        return;
+    assert_int_equal(siov_mem_fail_range(late_status.mem, 0, 0, 0), 0);
+    assert_int_equal(siov_mem_write(late_status.mem, late_status.gpa, &late_status.seq, 4), 0);
+}
+
+static void test_wait_poll_limit(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        struct fx f;
+        fx_init(&f);
+        uint64_t status = (siov_mmio_read(f.iommu, SIOV_REG_IQA, 8) & SIOV_IQA_IQA) + 4096;
+        uint32_t last;
+        assert_int_equal(siov_mem_read(f.mem, status, &last, 4), 0);
+        late_status.mem = f.mem;
+        late_status.gpa = status;
+        late_status.seq = last + 1;
+        late_status.at = (long)SIOV_DRV_POLL_LIMIT - 1 + late;
+        assert_int_equal(siov_mem_fail_range(f.mem, status, 4, SIOV_MEM_FAIL_WRITE), 0);
+        inj_reset();
+        inj.on_fsts = status_arrives;
+        int64_t rc = siov_domain_unmap(f.dom, 0x3000, K4);
+        long reads = inj.fsts_reads;
+        inj_reset();
+        assert_int_equal(siov_mem_fail_range(f.mem, 0, 0, 0), 0);
+        if (late) {
+            assert_int_equal(rc, -ETIMEDOUT);
+            char msg[96];
+            snprintf(msg, sizeof(msg), "inv-wait %u: its status write to 0x%llx did not arrive", late_status.seq,
+                     (unsigned long long)status);
+            assert_string_equal(siov_driver_last_error(f.drv), msg);
+        } else {
+            assert_int_equal(rc, (int64_t)K4);
+            assert_int_equal(reads, (long)SIOV_DRV_POLL_LIMIT); /* the last poll's check included */
+        }
+        fx_fini(&f);
+    }
+}
+
+/* A batch longer than half the queue goes in chunks, each behind its own
+   inv-wait (an unmap in a parent with 80 nested domains: 81 IOTLB
+   invalidations, chunks of 63 in a 128-slot queue). After a device's
+   time-out (ITE) the next chunk still goes and the first error is returned;
+   after a queue error (IQE) the rest of the batch is dropped. */
+static void test_chunks_after_errors(void **state)
+{
+    (void)state;
+    static const uint32_t errs[] = {0, SIOV_FSTS_ITE, SIOV_FSTS_IQE};
+    static const int64_t want[] = {(int64_t)K4, -ETIMEDOUT, -EIO};
+    static const uint64_t sent[] = {81, 81, 63};
+    static const uint64_t waits[] = {2, 2, 1};
+    for (unsigned i = 0; i < 3; i++) {
+        struct fx f;
+        fx_init(&f);
+        struct siov_domain *child[80];
+        for (unsigned c = 0; c < 80; c++)
+            assert_non_null(child[c] = siov_domain_new_nested(f.dom));
+        struct siov_stats before, after;
+        siov_iommu_stats(f.iommu, &before);
+        inj_reset();
+        inj.fsts_set = errs[i];
+        assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), want[i]);
+        inj_reset();
+        siov_iommu_stats(f.iommu, &after);
+        assert_int_equal(after.inv_iotlb - before.inv_iotlb, sent[i]);
+        assert_int_equal(after.inv_wait - before.inv_wait, waits[i]);
+        for (unsigned c = 0; c < 80; c++)
+            assert_int_equal(siov_domain_free(child[c]), 0);
+        fx_fini(&f);
+    }
+}
+
+/* The inv-wait of a page-request drain asks for the drain (PD) where the
+   unit has ECAP.PDS, and not where it lacks it. */
+static void test_drain_without_pds(void **state)
+{
+    (void)state;
+    for (int pds = 0; pds < 2; pds++) {
+        inj_reset();
+        inj.ecap_clear = pds ? 0 : SIOV_ECAP_PDS;
+        struct fx f;
+        fx_init(&f);
+        assert_int_equal(siov_dev_enable_ats(f.drv, SID_A), 0);
+        assert_int_equal(siov_dev_enable_pri(f.drv, SID_A), 0);
+        assert_int_equal(siov_dev_disable_pri(f.drv, SID_A), 0);
+        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
+        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
+        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
+        uint64_t tail = siov_mmio_read(f.iommu, SIOV_REG_IQT, 8);
+        uint64_t last = (iqa & SIOV_IQA_IQA) + (tail + bytes - dsz) % bytes, qw0;
+        assert_int_equal(siov_mem_read(f.mem, last, &qw0, 8), 0);
+        assert_int_equal(siov_dsc_type(qw0), SIOV_DSC_WAIT);
+        assert_int_equal(!!(qw0 & SIOV_WAIT0_PD), pds);
+        inj_reset();
+        fx_fini(&f);
     }
 }
 
@@ -827,6 +1037,46 @@ static void test_entries_written_fields_before_present(void **state)
     free(log);
 }
 
+/* An interrupt remapping table entry is written as two aligned 8-byte
+   stores: on allocation qw1 then qw0 with P; on free qw0 (P clear) first,
+   then qw1. */
+static void test_irte_writes(void **state)
+{
+    (void)state;
+    struct wr *log = calloc(WLOG_MAX, sizeof(*log));
+    assert_non_null(log);
+    const struct wr *w[8];
+    struct world x;
+    world_init(&x, false);
+    struct siov_driver *drv = siov_driver_new(x.iommu, x.mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(drv);
+    uint64_t irt = siov_mmio_read(x.iommu, SIOV_REG_IRTA, 8) & SIOV_IRTA_IRTA;
+    x.cb.log = log;
+    for (int posted = 0; posted < 2; posted++) {
+        struct siov_msi m;
+        x.cb.nlog = 0;
+        if (posted)
+            assert_int_equal(siov_dev_irq_alloc_posted(drv, SID_A, 0x3000c0, 0x40, &m), 0);
+        else
+            assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &m), 0);
+        uint64_t e = irt + siov_msi_handle(m.addr) * 16ull;
+        assert_int_equal(writes_to(&x.cb, e, 16, w, 8), 2);
+        assert_true(w[0]->gpa == e + 8 && w[0]->len == 8 && le64(w[0]->data) == le64(x.cb.buf + e + 8));
+        assert_true(w[1]->gpa == e && w[1]->len == 8 && (le64(w[1]->data) & SIOV_IRTE0_P));
+        assert_int_not_equal(le64(x.cb.buf + e + 8), 0);
+        x.cb.nlog = 0;
+        assert_int_equal(siov_dev_irq_free(drv, SID_A, &m), 0);
+        assert_int_equal(writes_to(&x.cb, e, 16, w, 8), 2);
+        assert_true(w[0]->gpa == e && w[0]->len == 8 && le64(w[0]->data) == 0);
+        assert_true(w[1]->gpa == e + 8 && w[1]->len == 8 && le64(w[1]->data) == 0);
+    }
+    x.cb.log = NULL;
+    siov_driver_free(drv);
+    x.drv = NULL;
+    teardown_world(&x);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,10 +1087,17 @@ int main(void)
         cmocka_unit_test(test_unit_that_does_not_respond),
         cmocka_unit_test(test_queue_errors_while_waiting),
         cmocka_unit_test(test_queue_that_stops_fetching),
+        cmocka_unit_test(test_queue_full_with_error),
+        cmocka_unit_test(test_chunks_after_errors),
+        cmocka_unit_test(test_queue_room_poll_limit),
+        cmocka_unit_test(test_queue_room_exact),
+        cmocka_unit_test(test_wait_poll_limit),
+        cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
         cmocka_unit_test(test_entries_written_fields_before_present),
+        cmocka_unit_test(test_irte_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -329,6 +329,101 @@ static void test_irq_free(void **state)
     fx_free(f);
 }
 
+/* Bring-up: without CAP.ESIRTPS the unit may hold entries of an earlier
+   table, so the driver invalidates the interrupt entry cache after SIRTP;
+   with it, SIRTP did. Compatibility format left on by a previous owner
+   (GSTS.CFIS) is turned off: such a message then faults (IR.25). */
+static void test_bringup_esirtps_and_cfis(void **state)
+{
+    (void)state;
+    for (int es = 0; es < 2; es++) {
+        for (int cfi = 0; cfi < 2; cfi++) {
+            struct siov_iommu_config cfg;
+            siov_iommu_config_default(&cfg);
+            cfg.esirtps = es;
+            cfg.x2apic = !cfi; /* CFI acts in xAPIC mode only */
+            struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+            struct siov_iommu *u = siov_iommu_new(mem, &cfg);
+            if (cfi) { /* the previous owner's table at PID_BASE, remapping on, compatibility format allowed */
+                siov_mmio_write(u, SIOV_REG_IRTA, PID_BASE | 7, 8);
+                siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_SIRTP, 4);
+                siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_IRE | SIOV_GCMD_CFI, 4);
+            }
+            assert_int_equal(!!(siov_mmio_read(u, SIOV_REG_GSTS, 4) & SIOV_GSTS_CFIS), cfi);
+            struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+            assert_non_null(drv);
+            struct siov_stats st;
+            siov_iommu_stats(u, &st);
+            assert_int_equal(st.inv_iec, es ? 0 : 1);
+            uint32_t gsts = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4);
+            assert_int_equal(gsts & (SIOV_GSTS_IRES | SIOV_GSTS_IRTPS | SIOV_GSTS_CFIS), SIOV_GSTS_IRES | SIOV_GSTS_IRTPS);
+            struct siov_irq out;
+            assert_int_equal(siov_interrupt(u, SID_A, 0xFEE00000, 0x30, &out), SIOV_FAULT_IR_25);
+            siov_driver_free(drv);
+            siov_iommu_free(u);
+            siov_mem_free(mem);
+        }
+    }
+}
+
+/* A changed entry is invalidated by itself (IEC index-selective, IM=0): the
+   neighbour in the same even/odd pair keeps its cached entry. */
+static void test_invalidation_is_one_index(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(true, true);
+    struct siov_msi a, b;
+    assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 3, 0x41, &a), 0);
+    assert_int_equal(siov_dev_irq_alloc(f->drv, SID_A, 4, 0x42, &b), 0);
+    assert_int_equal(msi_index(&a), 0);
+    assert_int_equal(msi_index(&b), 1);
+    struct siov_irq out;
+    assert_int_equal(siov_interrupt(f->iommu, SID_A, b.addr, 0, &out), SIOV_OK); /* b cached */
+    /* b's entry changed behind the driver's back: only an invalidation of index 1 shows it */
+    uint64_t q[2];
+    want_remapped(f, SID_A, 5, 0x43, q);
+    assert_int_equal(siov_mem_write(f->mem, f->irt + 16, q, 8), 0);
+    assert_int_equal(siov_dev_irq_set_affinity(f->drv, SID_A, &a, 6, 0x44), 0);
+    assert_int_equal(siov_interrupt(f->iommu, SID_A, b.addr, 0, &out), SIOV_OK);
+    assert_int_equal(out.vector, 0x42);
+    assert_int_equal(out.dest, 4);
+    assert_int_equal(siov_interrupt(f->iommu, SID_A, a.addr, 0, &out), SIOV_OK);
+    assert_int_equal(out.vector, 0x44);
+    assert_int_equal(out.dest, 6);
+    fx_free(f);
+}
+
+/* The descriptor's bounds: 64-byte aligned (any of bits 5:0 set is refused),
+   the last 64 bytes of guest memory accepted, whatever the memory's size. */
+static void test_posted_descriptor_bounds(void **state)
+{
+    (void)state;
+    for (int odd = 0; odd < 2; odd++) {
+        uint64_t size = MEM_SIZE - (odd ? 32 : 0); /* odd: the last 64-byte block is cut */
+        struct siov_mem *mem = siov_mem_new_flat(size);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_msi m;
+        for (unsigned bit = 0; bit < 6; bit++) {
+            assert_int_equal(siov_dev_irq_alloc_posted(drv, SID_A, PID_BASE + (1u << bit), 0x40, &m), -EINVAL);
+            char want[80];
+            snprintf(want, sizeof(want), "descriptor 0x%llx not 64-byte aligned",
+                     (unsigned long long)(PID_BASE + (1u << bit)));
+            assert_string_equal(siov_driver_last_error(drv), want);
+        }
+        uint64_t last = (size & ~63ull) - (odd ? 64 : 0) - (odd ? 0 : 64);
+        assert_int_equal(siov_dev_irq_alloc_posted(drv, SID_A, last, 0x40, &m), 0);
+        assert_int_equal(siov_dev_irq_alloc_posted(drv, SID_A, last + 64, 0x40, &m), -EINVAL);
+        char want[80];
+        snprintf(want, sizeof(want), "descriptor 0x%llx is outside guest memory", (unsigned long long)(last + 64));
+        assert_string_equal(siov_driver_last_error(drv), want);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
 /* The embedder names the fault event's message; FECTL is unmasked. */
 static void test_fault_msi(void **state)
 {
@@ -507,6 +602,9 @@ int main(void)
         cmocka_unit_test(test_alloc_posted),
         cmocka_unit_test(test_set_affinity),
         cmocka_unit_test(test_irq_free),
+        cmocka_unit_test(test_bringup_esirtps_and_cfis),
+        cmocka_unit_test(test_invalidation_is_one_index),
+        cmocka_unit_test(test_posted_descriptor_bounds),
         cmocka_unit_test(test_fault_msi),
         cmocka_unit_test(test_driver_free_quiesces),
         cmocka_unit_test(test_random_against_model),

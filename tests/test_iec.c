@@ -4,8 +4,10 @@
  * faulting entries are never cached, and the stale-translation checker
  * reports what the cache got wrong. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "caches.h"
 #include "internal.h"
 #include "testlib.h"
 
@@ -291,6 +293,262 @@ static void test_stale_checker(void **state)
     tl_free(t);
 }
 
+/* One field of a cached entry changed in the table without an invalidation:
+   the checker tells each field apart (cached first, then the table now). */
+struct field_change {
+    const char *name;
+    uint64_t cached[2], fresh[2];
+};
+
+#define PD 0x1300000ull /* a zeroed (valid) posted-interrupt descriptor, and another 64 bytes on */
+
+static void test_stale_checker_each_field(void **state)
+{
+    (void)state;
+    uint64_t r[2], p[2], pu[2], p2[2], bare[2], bare_posted[2];
+    tl_irte_remapped(r, 0x40, 0x11, true, SID_A);
+    tl_irte_posted(p, 0x40, PD, false, SID_A);
+    tl_irte_posted(pu, 0x40, PD, true, SID_A);
+    tl_irte_posted(p2, 0x40, PD + 64, false, SID_A);
+    /* remapped with every remapped-only field 0, and posted at 0: only IM differs */
+    tl_irte_remapped(bare, 0x40, 0, true, SID_A);
+    tl_irte_posted(bare_posted, 0x40, 0, false, SID_A);
+    const struct field_change ch[] = {
+        {"pda", {p[0], p[1]}, {p2[0], p2[1]}},
+        {"dst", {r[0], r[1]}, {siov_set(r[0], SIOV_IRTE0_DST, 0x22), r[1]}},
+        {"sid", {r[0], r[1]}, {r[0], siov_set(siov_set(r[1], SIOV_IRTE1_SID, SID_A | 7), SIOV_IRTE1_SQ, 3)}},
+        {"sq", {r[0], r[1]}, {r[0], siov_set(r[1], SIOV_IRTE1_SQ, 1)}},
+        {"svt", {r[0], r[1]}, {r[0], siov_set(r[1], SIOV_IRTE1_SVT, SIOV_SVT_NONE)}},
+        {"vector", {r[0], r[1]}, {siov_set(r[0], SIOV_IRTE0_V, 0x41), r[1]}},
+        {"dlm", {r[0], r[1]}, {siov_set(r[0], SIOV_IRTE0_DLM, 1), r[1]}},
+        {"posted", {bare[0], bare[1]}, {bare_posted[0], bare_posted[1]}},
+        {"fpd", {r[0], r[1]}, {r[0] | SIOV_IRTE0_FPD, r[1]}},
+        {"dm", {r[0], r[1]}, {r[0] | SIOV_IRTE0_DM, r[1]}},
+        {"rh", {r[0], r[1]}, {r[0] | SIOV_IRTE0_RH, r[1]}},
+        {"tm", {r[0], r[1]}, {r[0] | SIOV_IRTE0_TM, r[1]}},
+        {"urg", {p[0], p[1]}, {pu[0], pu[1]}},
+    };
+    struct reports rs = {0};
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = on_stale;
+    cfg.stale_opaque = &rs;
+    struct tl *t = tl_new(&cfg);
+    tl_ir_enable(t, IRT, 7, true);
+    for (unsigned i = 0; i < sizeof(ch) / sizeof(ch[0]); i++) {
+        uint32_t index = 40 + i;
+        uint64_t addr = siov_msi_remap_addr(index, false);
+        struct siov_irq first, again;
+        tl_irte(t, IRT, index, ch[i].cached[0], ch[i].cached[1]);
+        assert_int_equal(siov_interrupt(t->iommu, SID_A, addr, 0, &first), SIOV_OK);
+        tl_irte(t, IRT, index, ch[i].fresh[0], ch[i].fresh[1]);
+        assert_int_equal(siov_interrupt(t->iommu, SID_A, addr, 0, &again), SIOV_OK);
+        if (rs.n != i + 1)
+            fail_msg("a changed %s: %u reports, expected %u", ch[i].name, rs.n, i + 1);
+        /* the cached entry answered, and the report holds both */
+        assert_int_equal(again.vector, first.vector);
+        assert_int_equal(again.dest, first.dest);
+        assert_int_equal(again.posted, first.posted);
+        assert_int_equal(again.pd_addr, first.pd_addr);
+        assert_int_equal(rs.last.cached_fault, SIOV_OK);
+        assert_int_equal(rs.last.fresh_fault, SIOV_OK);
+        assert_int_equal(rs.last.cached_irq.posted, first.posted);
+        assert_int_equal(rs.last.cached_irq.pd_addr, first.pd_addr);
+        assert_int_equal(rs.last.cached_irq.vector, 0x40);
+        assert_int_equal(rs.last.cached_irq.dest, first.dest);
+    }
+    /* the outcome as each side decodes it */
+    assert_int_equal(rs.last.fresh_irq.posted, true); /* urg: posted both times */
+    assert_int_equal(rs.last.fresh_irq.pd_addr, PD);
+    tl_free(t);
+}
+
+/* A cached entry whose source check fails for this requester, and the table
+   agrees: no report. The checker without a report callback only counts. */
+static void test_stale_checker_agreeing_fault_and_no_callback(void **state)
+{
+    (void)state;
+    for (int with_cb = 0; with_cb < 2; with_cb++) {
+        struct reports rs = {0};
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.stale_check = true;
+        cfg.stale_report = with_cb ? on_stale : NULL;
+        cfg.stale_opaque = &rs;
+        struct tl *t = tl_new(&cfg);
+        tl_ir_enable(t, IRT, 7, true);
+        entry(t, IRT, 3, 0x40, 0x11);
+        assert_int_equal(vec(t, 3), 0x40);
+        struct siov_irq out;
+        uint64_t addr = siov_msi_remap_addr(3, false);
+        assert_int_equal(siov_interrupt(t->iommu, SIOV_SID(6, 0, 0), addr, 0, &out), SIOV_FAULT_IR_26);
+        assert_int_equal(tl_stats(t).stale_hits, 0);
+        assert_int_equal(tl_stats(t).iec_hits, 1);
+        entry(t, IRT, 3, 0x41, 0x11);
+        assert_int_equal(vec(t, 3), 0x40);
+        assert_int_equal(tl_stats(t).stale_hits, 1);
+        assert_int_equal(rs.n, with_cb ? 1u : 0u);
+        tl_free(t);
+    }
+}
+
+/* Occupancy counts the live entries only: a global invalidation empties it. */
+static void test_occupancy_after_global(void **state)
+{
+    (void)state;
+    struct tl *t = unit(false, 7);
+    struct q q;
+    q_init(&q, t);
+    entry(t, IRT, 1, 0x40, 1);
+    entry(t, IRT, 2, 0x41, 1);
+    assert_int_equal(vec(t, 1), 0x40);
+    assert_int_equal(vec(t, 2), 0x41);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 2);
+    assert_true(q_run(&q, iec_global()));
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 0);
+    assert_int_equal(vec(t, 1), 0x40);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 1);
+    tl_free(t);
+}
+
+/* Guest memory by callbacks over a buffer; reading entry `index` of the
+   table once issues SIRTP (CAP.ESIRTPS: the interrupt entry cache emptied)
+   in the middle of the unit's lookup. */
+struct sirtp_mem {
+    uint8_t *buf;
+    uint64_t size, trigger; /* gpa whose read issues the command; 0: none */
+    struct tl *t;
+    const uint32_t *then; /* indices whose interrupts arrive after the command */
+    unsigned nthen;
+};
+
+static int sm_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct sirtp_mem *m = opaque;
+    if (gpa > m->size || len > m->size - gpa)
+        return -1;
+    memcpy(dst, m->buf + gpa, len);
+    if (m->trigger && gpa == m->trigger) {
+        m->trigger = 0;
+        tl_gcmd(m->t, SIOV_GCMD_SIRTP, 0);
+        for (unsigned i = 0; i < m->nthen; i++)
+            assert_int_equal(vec(m->t, m->then[i]), 0x40 + i);
+    }
+    return 0;
+}
+
+static int sm_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    struct sirtp_mem *m = opaque;
+    if (gpa > m->size || len > m->size - gpa)
+        return -1;
+    memcpy(m->buf + gpa, src, len);
+    return 0;
+}
+
+/* An entry read before an invalidation that completes while the request is
+   in flight is not cached: the next request reads the table again. */
+static void test_fill_after_invalidation_dropped(void **state)
+{
+    (void)state;
+    static const struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
+    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
+    assert_non_null(m.buf);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.esirtps = true;
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    m.t = t;
+    t->mem = siov_mem_new(&ops, &m);
+    t->iommu = siov_iommu_new(t->mem, &cfg);
+    t->next_page = TL_POOL_BASE;
+    tl_ir_enable(t, IRT, 7, true);
+    entry(t, IRT, 5, 0x40, 1);
+    m.trigger = IRT + 5 * SIOV_IRTE_SIZE;
+    assert_int_equal(vec(t, 5), 0x40); /* answered from the entry it read */
+    assert_int_equal(m.trigger, 0);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 0);
+    entry(t, IRT, 5, 0x41, 1);
+    assert_int_equal(vec(t, 5), 0x41);
+    struct siov_stats st = tl_stats(t);
+    assert_int_equal(st.iec_misses, 2);
+    assert_int_equal(st.iec_hits, 0);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 1);
+    tl_free(t);
+    free(m.buf);
+}
+
+/* The dropped fill does not take a way: while the request was in flight
+   the entries sharing its set were filled after the invalidation, and all
+   of them stay cached. */
+static void test_dropped_fill_evicts_nothing(void **state)
+{
+    (void)state;
+    static const struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
+    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
+    assert_non_null(m.buf);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.esirtps = true;
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    m.t = t;
+    t->mem = siov_mem_new(&ops, &m);
+    t->iommu = siov_iommu_new(t->mem, &cfg);
+    t->next_page = TL_POOL_BASE;
+    tl_ir_enable(t, IRT, 15, true); /* 65536 entries */
+    /* the indices of index 5's set, as many as it has ways */
+    const struct siov_cache_geometry *g = &t->iommu->caches->iec.geo;
+    unsigned set = siov_cache_set(g, SIOV_SC_KEY_VALID | 5, 0);
+    uint32_t same[64];
+    unsigned n = 0;
+    for (uint32_t i = 6; i < 65536 && n < g->nways && n < 64; i++)
+        if (siov_cache_set(g, SIOV_SC_KEY_VALID | i, 0) == set)
+            same[n++] = i;
+    assert_int_equal(n, g->nways);
+    for (unsigned i = 0; i < n; i++)
+        entry(t, IRT, same[i], (uint8_t)(0x40 + i), 1);
+    entry(t, IRT, 5, 0x30, 1);
+    m.trigger = IRT + 5 * SIOV_IRTE_SIZE;
+    m.then = same;
+    m.nthen = n;
+    assert_int_equal(vec(t, 5), 0x30);
+    assert_int_equal(m.trigger, 0);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), n);
+    uint64_t misses = tl_stats(t).iec_misses;
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(vec(t, same[i]), 0x40 + i);
+    assert_int_equal(tl_stats(t).iec_misses, misses);
+    tl_free(t);
+    free(m.buf);
+}
+
+/* An index mask wider than the cache (2^11 > 1024 entries) sweeps every way,
+   the first one included: an entry of set 0, filled into an empty set (its
+   way 0), is counted and then dropped. */
+static void test_sweep_includes_first_way(void **state)
+{
+    (void)state;
+    struct tl *t = unit(false, 15);
+    struct q q;
+    q_init(&q, t);
+    const struct siov_cache_geometry *g = &t->iommu->caches->iec.geo;
+    uint32_t x = 0;
+    while (siov_cache_set(g, SIOV_SC_KEY_VALID | x, 0) != 0)
+        x++;
+    assert_true(x < 65536);
+    entry(t, IRT, x, 0x40, 1);
+    assert_int_equal(vec(t, x), 0x40);
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 1);
+    entry(t, IRT, x, 0x41, 1);
+    assert_true(q_run(&q, iec_index(x, 11)));
+    assert_int_equal(siov_iec_occupancy(t->iommu->caches), 0);
+    assert_int_equal(vec(t, x), 0x41);
+    tl_free(t);
+}
+
 /* ----------------------------------------------------------- concurrency */
 struct race {
     struct tl *t;
@@ -355,6 +613,12 @@ int main(void)
         cmocka_unit_test(test_sirtp_and_esirtps),
         cmocka_unit_test(test_faults_not_cached),
         cmocka_unit_test(test_stale_checker),
+        cmocka_unit_test(test_stale_checker_each_field),
+        cmocka_unit_test(test_stale_checker_agreeing_fault_and_no_callback),
+        cmocka_unit_test(test_occupancy_after_global),
+        cmocka_unit_test(test_fill_after_invalidation_dropped),
+        cmocka_unit_test(test_dropped_fill_evicts_nothing),
+        cmocka_unit_test(test_sweep_includes_first_way),
         cmocka_unit_test(test_invalidation_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,6 +351,8 @@ static void test_source_validation(void **state)
         {SIOV_SVT_RID, SIOV_SQ_ALL, sid, sid ^ 1, false},
         {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 4, true},
         {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 2, false},
+        {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 1, false},
+        {SIOV_SVT_RID, SIOV_SQ_NO_BIT2, sid, sid ^ 5, false},
         {SIOV_SVT_RID, SIOV_SQ_NO_BITS21, sid, sid ^ 6, true},
         {SIOV_SVT_RID, SIOV_SQ_NO_BITS21, sid, sid ^ 1, false},
         {SIOV_SVT_RID, SIOV_SQ_NO_BITS210, sid, sid ^ 7, true},
@@ -362,6 +364,8 @@ static void test_source_validation(void **state)
         {SIOV_SVT_BUS, 3, 0x2040, SIOV_SID(0x41, 0, 0), false}, /* SQ ignored with SVT=10 */
         {SIOV_SVT_BUS, 3, 0x2040, SIOV_SID(0x30, 0, 3), true},
         {SIOV_SVT_BUS, 0, 0x2040, SIOV_SID(0x1F, 31, 7), false},
+        {SIOV_SVT_BUS, 0, 0x2041, SIOV_SID(0x41, 0, 0), true}, /* an odd last bus is in the range */
+        {SIOV_SVT_BUS, 0, 0x2041, SIOV_SID(0x42, 0, 0), false},
     };
     for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         uint64_t q0 = SIOV_IRTE0_P | siov_set(0, SIOV_IRTE0_V, 0x20 + i);
@@ -404,6 +408,50 @@ static void expect_irq_fault(struct tl *t, siov_sid sid, uint64_t addr, uint32_t
     assert_int_equal(r.access, SIOV_ACCESS_WRITE);
 }
 
+struct msi_seen {
+    unsigned n;
+    uint64_t addr;
+    uint32_t data;
+};
+
+static void record_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct msi_seen *m = opaque;
+    m->n++;
+    m->addr = addr;
+    m->data = data;
+}
+
+/* The fault event of an interrupt-remapping fault is the message FEUADDR,
+   FEADDR and FEDATA name; a unit without an msi callback sends it nowhere,
+   and the fault and the event's status are the same. */
+static void test_fault_event_message(void **state)
+{
+    (void)state;
+    for (int with_cb = 0; with_cb < 2; with_cb++) {
+        struct msi_seen seen = {0};
+        struct siov_iommu_config cfg;
+        cfg_default(&cfg);
+        cfg.msi = with_cb ? record_msi : NULL;
+        cfg.msi_opaque = &seen;
+        struct tl *t = ir_unit(&cfg, true);
+        siov_mmio_write(t->iommu, SIOV_REG_FEDATA, 0x4021, 4);
+        siov_mmio_write(t->iommu, SIOV_REG_FEADDR, 0xFEE01000u, 4);
+        siov_mmio_write(t->iommu, SIOV_REG_FEUADDR, 0x1, 4);
+        siov_mmio_write(t->iommu, SIOV_REG_FECTL, 0, 4);
+        assert_int_equal(seen.n, 0);
+        expect_irq_fault(t, SID_A, msg(9), 0, SIOV_FAULT_IR_22, 9ull << 48);
+        assert_int_equal(seen.n, with_cb ? 1u : 0u);
+        if (with_cb) {
+            assert_int_equal(seen.addr, 0x1FEE01000ull);
+            assert_int_equal(seen.data, 0x4021);
+        }
+        assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FECTL, 4), 0); /* sent: IP clear */
+        assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_PPF);
+        tl_free(t);
+    }
+}
+
 static void test_fault_20_reserved_request(void **state)
 {
     (void)state;
@@ -437,6 +485,13 @@ static void test_fault_21_index(void **state)
     struct tl *t = tl_new(&cfg);
     tl_ir_enable(t, 1ull << 39, 7, true);
     expect_irq_fault(t, SID_A, msg(3), 0, SIOV_FAULT_IR_21, 3ull << 48);
+    tl_free(t);
+    /* the last entry below HAW ends at its last byte: it is fetched (and the
+       fetch fails beyond guest memory), not refused */
+    cfg.haw = 32;
+    t = tl_new(&cfg);
+    tl_ir_enable(t, (1ull << 32) - 4096, 7, true);
+    expect_irq_fault(t, SID_A, msg(255), 0, SIOV_FAULT_IR_23, 255ull << 48);
     tl_free(t);
 }
 
@@ -616,6 +671,8 @@ static void test_fault_29_not_an_msi(void **state)
     struct tl *t = ir_unit(NULL, true);
     for (unsigned b = 1; b < 4; b++)
         expect_irq_fault(t, SID_A, msg(5) | b, 0, SIOV_FAULT_IR_29, 0);
+    /* the last byte of the interrupt range is an interrupt request, a misaligned one */
+    expect_irq_fault(t, SID_A, SIOV_INTR_LIMIT, 0, SIOV_FAULT_IR_29, 0);
     /* with remapping off nothing is checked */
     tl_gcmd(t, 0, SIOV_GCMD_IRE);
     struct siov_irq out;
@@ -755,6 +812,38 @@ static void test_posted(void **state)
         assert_int_equal(s.irq_remapped, 0);
         tl_free(t);
     }
+}
+
+/* The unit reads the whole descriptor (8 qwords) before it changes it: a
+   descriptor ending at the last byte of guest memory works, and a read
+   failing in any qword, even one the interrupt does not change, is IR.27. */
+static void test_posted_descriptor_reads(void **state)
+{
+    (void)state;
+    struct tl *t = ir_unit(NULL, true);
+    uint64_t q[2];
+    uint64_t end = TL_MEM_SIZE - SIOV_PID_SIZE;
+    pid_init(t, end, siov_set(0, SIOV_PID4_NV, 0xF3));
+    tl_irte_posted(q, 0x87, end, false, SID_A);
+    tl_irte(t, IRT, 4, q[0], q[1]);
+    struct siov_irq out;
+    assert_int_equal(irq(t, SID_A, msg(4), 0, &out), SIOV_OK);
+    assert_true(out.posted && out.notify);
+    assert_int_equal(out.nv, 0xF3);
+    assert_int_equal(tl_r64(t, end + 16), 1ull << 7);
+    pid_init(t, PID, 0);
+    tl_irte_posted(q, 0x87, PID, false, SID_A);
+    tl_irte(t, IRT, 5, q[0], q[1]);
+    for (unsigned k = 0; k < 8; k++) {
+        siov_mem_fail_range(t->mem, PID + 8 * k, 8, SIOV_MEM_FAIL_READ);
+        expect_irq_fault(t, SID_A, msg(5), 0, SIOV_FAULT_IR_27, 5ull << 48);
+        siov_mem_fail_range(t->mem, 0, 0, 0);
+        for (unsigned r = 0; r < 8; r++)
+            siov_mmio_write(t->iommu, SIOV_REG_FRCD + 16 * r + 8, SIOV_FRCD1_F, 8);
+        siov_mmio_write(t->iommu, SIOV_REG_FSTS, SIOV_FSTS_RW1C, 4);
+    }
+    assert_int_equal(tl_r64(t, PID + 16), 0); /* nothing posted */
+    tl_free(t);
 }
 
 /* ------------------------------------------- posting against a CPU thread */
@@ -921,6 +1010,121 @@ static void test_posted_two_units_serialized(void **state)
     free(ram.w);
 }
 
+/* ------------------------------------ a descriptor changed under the unit */
+/* Callback memory where a CPU changes one descriptor word (xor) just before
+   the unit's compare-and-exchange on it, once; then, if asked, reads of
+   that word fail, or the exchange itself fails. */
+struct meddler {
+    struct cb_ram ram; /* first: the ram callbacks take the meddler as theirs */
+    uint64_t gpa, xor_bits;
+    bool armed, fail_reread, fail_cmpxchg, reads_fail;
+};
+
+static int meddle_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct meddler *m = opaque;
+    if (m->reads_fail && gpa <= m->gpa && m->gpa < gpa + len)
+        return -1;
+    return ram_read(&m->ram, gpa, dst, len);
+}
+
+static int meddle_cmpxchg(void *opaque, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct meddler *m = opaque;
+    if (m->armed && gpa == m->gpa) {
+        m->armed = false;
+        if (m->fail_cmpxchg)
+            return -5;
+        m->ram.w[gpa / 8] ^= m->xor_bits;
+        m->reads_fail = m->fail_reread;
+    }
+    return ram_cmpxchg(&m->ram, gpa, expected, desired);
+}
+
+/* Entry 10 posts vector 0x87 (PIR qword 2, bit 7), not urgent, to PID. */
+#define MED_CTL (siov_set(0, SIOV_PID4_NV, 0xF2) | siov_set(0, SIOV_PID4_NDST, 0x1234))
+
+static struct tl *meddled_unit(struct meddler *m, uint64_t gpa, uint64_t xor_bits)
+{
+    static const struct siov_mem_ops ops = {.read = meddle_read, .write = ram_write, .cmpxchg64 = meddle_cmpxchg};
+    *m = (struct meddler){.ram = {calloc(TL_MEM_SIZE / 8, 8), TL_MEM_SIZE / 8}, .gpa = gpa, .xor_bits = xor_bits};
+    assert_non_null(m->ram.w);
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new(&ops, m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    t->next_page = TL_POOL_BASE;
+    tl_ir_enable(t, IRT, 7, true);
+    uint64_t q[2];
+    tl_irte_posted(q, 0x87, PID, false, SID_A);
+    tl_irte(t, IRT, 10, q[0], q[1]);
+    pid_init(t, PID, MED_CTL);
+    m->armed = true;
+    return t;
+}
+
+static void meddled_free(struct tl *t, struct meddler *m)
+{
+    tl_free(t);
+    free(m->ram.w);
+}
+
+/* The CPU sets another PIR bit or SN, or a reserved bit, between the unit's
+   read and its exchange: the unit reads the word again and goes on from
+   what it finds (spec 5.2.3: the updates are atomic against the CPU's). */
+static void test_posted_descriptor_changed(void **state)
+{
+    (void)state;
+    struct meddler m;
+    struct siov_irq out;
+    /* PIR: vector 0x80 posted meanwhile; both bits stay, ON set, notified */
+    struct tl *t = meddled_unit(&m, PID + 16, 1);
+    assert_int_equal(irq(t, SID_A, msg(10), 0, &out), SIOV_OK);
+    assert_true(out.posted && out.notify);
+    assert_int_equal(out.nv, 0xF2);
+    assert_int_equal(out.ndst, 0x1234);
+    assert_int_equal(tl_r64(t, PID + 16), (1ull << 7) | 1);
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL | SIOV_PID4_ON);
+    meddled_free(t, &m);
+    /* SN set meanwhile: the non-urgent interrupt goes to the PIR only */
+    t = meddled_unit(&m, PID + 32, SIOV_PID4_SN);
+    assert_int_equal(irq(t, SID_A, msg(10), 0, &out), SIOV_OK);
+    assert_true(out.posted);
+    assert_false(out.notify);
+    assert_int_equal(tl_r64(t, PID + 16), 1ull << 7);
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL | SIOV_PID4_SN);
+    meddled_free(t, &m);
+    /* a reserved control bit set meanwhile: IR.28, ON not set */
+    t = meddled_unit(&m, PID + 32, SIOV_BIT(2));
+    expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_28, 10ull << 48);
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL | SIOV_BIT(2));
+    meddled_free(t, &m);
+    /* the word changed and can no longer be read, or the exchange fails: IR.27 */
+    static const uint64_t at[] = {PID + 16, PID + 32};
+    for (unsigned i = 0; i < 2; i++) {
+        t = meddled_unit(&m, at[i], SIOV_BIT(1));
+        m.fail_reread = true;
+        expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_27, 10ull << 48);
+        m.reads_fail = false;
+        assert_int_equal(tl_r64(t, PID + 32) & SIOV_PID4_ON, 0);
+        meddled_free(t, &m);
+    }
+    /* the exchange succeeds and the word is not read again: reads failing from then on change nothing */
+    t = meddled_unit(&m, PID + 16, 0);
+    m.fail_reread = true;
+    assert_int_equal(irq(t, SID_A, msg(10), 0, &out), SIOV_OK);
+    assert_true(out.notify);
+    m.reads_fail = false;
+    assert_int_equal(tl_r64(t, PID + 16), 1ull << 7);
+    meddled_free(t, &m);
+    t = meddled_unit(&m, PID + 32, 0);
+    m.fail_cmpxchg = true;
+    expect_irq_fault(t, SID_A, msg(10), 0, SIOV_FAULT_IR_27, 10ull << 48);
+    assert_int_equal(tl_r64(t, PID + 16), 1ull << 7); /* the PIR bit was set first */
+    assert_int_equal(tl_r64(t, PID + 32), MED_CTL);
+    meddled_free(t, &m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -930,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_cfi_cfis),
         cmocka_unit_test(test_bringup_raw_registers),
         cmocka_unit_test(test_event_registers_reset_masked),
+        cmocka_unit_test(test_fault_event_message),
         cmocka_unit_test(test_remapped_fields),
         cmocka_unit_test(test_subhandle),
         cmocka_unit_test(test_source_validation),
@@ -947,9 +1152,11 @@ int main(void)
         cmocka_unit_test(test_not_an_interrupt),
         cmocka_unit_test(test_remapping_off_passes_through),
         cmocka_unit_test(test_posted),
+        cmocka_unit_test(test_posted_descriptor_reads),
         cmocka_unit_test(test_posted_race_flat),
         cmocka_unit_test(test_posted_race_callback),
         cmocka_unit_test(test_posted_two_units_serialized),
+        cmocka_unit_test(test_posted_descriptor_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

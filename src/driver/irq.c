@@ -138,8 +138,9 @@ static int msi_index(struct siov_driver *drv, siov_sid sid, const struct siov_ms
         (a & 3) || msi->data)
         return siov_drv_fail(drv, -EINVAL, "message 0x%llx data 0x%x is not one the driver makes",
                              (unsigned long long)a, msi->data);
+    /* what is left of a, bits 19:5 and 2, is the handle: a is siov_msi_remap_addr(i, false) */
     unsigned i = siov_msi_handle(a);
-    if (a != siov_msi_remap_addr(i, false) || !siov_drv_irq_index_used(drv, i) || drv->irq_sid[i] != sid)
+    if (!siov_drv_irq_index_used(drv, i) || drv->irq_sid[i] != sid)
         return siov_drv_fail(drv, -ENOENT, "no interrupt of %02x:%02x.%x at index %u", SIOV_DRV_BDF(sid), i);
     *index = i;
     return 0;

@@ -34,9 +34,9 @@ static int qi_recover(struct siov_driver *drv, uint32_t fsts)
 {
     uint64_t head = siov_mmio_read(drv->iommu, SIOV_REG_IQH, 8) & SIOV_IQ_PTR;
     if (fsts & SIOV_FSTS_IQE)
-        siov_drv_fail(drv, -EIO, "invalidation queue error (FSTS 0x%x:%s%s%s) at IQH 0x%llx; the rest was dropped",
-                      fsts, fsts & SIOV_FSTS_IQE ? " IQE" : "", fsts & SIOV_FSTS_ICE ? " ICE" : "",
-                      fsts & SIOV_FSTS_ITE ? " ITE" : "", (unsigned long long)head);
+        siov_drv_fail(drv, -EIO, "invalidation queue error (FSTS 0x%x: IQE%s%s) at IQH 0x%llx; the rest was dropped",
+                      fsts, fsts & SIOV_FSTS_ICE ? " ICE" : "", fsts & SIOV_FSTS_ITE ? " ITE" : "",
+                      (unsigned long long)head);
     else
         siov_drv_fail(drv, -ETIMEDOUT,
                       "a device-TLB invalidation timed out (ITE, device 0x%04llx); its wait was aborted",
@@ -123,13 +123,13 @@ static int qi_submit(struct siov_driver *drv, const struct siov_qi_desc *d, unsi
     return qi_wait(drv, seq);
 }
 
-/* The batch in chunks, each behind its own inv-wait; the last wait carries wait_flags. */
+/* The batch in chunks, each behind its own inv-wait; the last wait carries
+   wait_flags (a drain always follows the device-TLB invalidation it waits
+   behind: page requests need ATS, so the batch is never empty then). */
 static int qi_flush_with(struct siov_driver *drv, uint64_t wait_flags)
 {
     int ret = drv->batch_err, r = 0;
     unsigned chunk = drv->iq_entries / 2 - 1;
-    if (wait_flags && !drv->nbatch && !ret) /* a drain waits even with nothing queued */
-        return qi_submit(drv, NULL, 0, wait_flags);
     /* after a device's time-out the unit's own invalidations of the next
        chunks still run; the first error is the one reported */
     for (unsigned i = 0; i < drv->nbatch && !drv->batch_err && (!r || r == -ETIMEDOUT); i += chunk) {
@@ -156,11 +156,12 @@ int siov_drv_qi_flush_drain(struct siov_driver *drv)
 
 /* -------------------------------------------------------- descriptors */
 
-/* Smallest k >= 12 with [lo, hi) inside one naturally aligned 2^k block. */
+/* Smallest k >= 12 with [lo, hi) inside one naturally aligned 2^k block;
+   lo < hi <= 2^57 (a domain's input range), so k stays below 58. */
 static unsigned range_order(uint64_t lo, uint64_t hi)
 {
     unsigned k = SIOV_PAGE_SHIFT;
-    while (k < 64 && (lo >> k) != ((hi - 1) >> k))
+    while ((lo >> k) != ((hi - 1) >> k))
         k++;
     return k;
 }
@@ -198,7 +199,7 @@ void siov_drv_inv_iotlb_range(struct siov_driver *drv, uint16_t did, uint64_t lo
 {
     unsigned k = range_order(lo, hi);
     unsigned am = k - SIOV_PAGE_SHIFT;
-    if (!(drv->cap & SIOV_CAP_PSI) || k >= 64 || am > siov_get(drv->cap, SIOV_CAP_MAMV)) {
+    if (!(drv->cap & SIOV_CAP_PSI) || am > siov_get(drv->cap, SIOV_CAP_MAMV)) {
         siov_drv_inv_iotlb_dsi(drv, did);
         return;
     }
@@ -223,7 +224,7 @@ void siov_drv_inv_piotlb_range(struct siov_driver *drv, uint16_t did, uint32_t p
 {
     unsigned k = range_order(lo, hi);
     unsigned am = k - SIOV_PAGE_SHIFT;
-    if (k >= 64 || am > siov_get(drv->cap, SIOV_CAP_MAMV)) {
+    if (am > siov_get(drv->cap, SIOV_CAP_MAMV)) {
         siov_drv_inv_piotlb_pasid(drv, did, pasid);
         return;
     }

@@ -79,10 +79,11 @@ void siov_iec_inv_global(struct siov_caches *c)
 }
 
 /* 2^im indices from index with its low im bits cleared (spec Table 25): one
-   probe each while that is cheaper than looking at every way. */
+   probe each while that is cheaper than looking at every way. im <= ECAP.MHMV
+   (4 bits): the queue checks it. */
 void siov_iec_inv_index(struct siov_caches *c, uint32_t index, unsigned im)
 {
-    uint64_t n = 1ull << (im < 32 ? im : 32);
+    uint64_t n = 1ull << im;
     uint64_t first = index & ~(n - 1);
     uint64_t t = siov_stamp_inv_begin(c);
     if (n <= IEC_ENTRIES) {

@@ -20,12 +20,11 @@ bool siov_irte_sid_ok(const struct siov_irte *e, siov_sid sid)
     /* SQ ignores the low function bits: none, bit 2, bits 2:1, bits 2:0 */
     static const uint16_t sq_ignore[4] = {0x0, 0x4, 0x6, 0x7};
     unsigned bus = SIOV_SID_BUS(sid);
-    switch (e->svt) {
-    case SIOV_SVT_NONE: return true;
-    case SIOV_SVT_RID: return ((sid ^ e->sid) & ~sq_ignore[e->sq & 3]) == 0;
-    case SIOV_SVT_BUS: return bus >= (unsigned)(e->sid >> 8) && bus <= (unsigned)(e->sid & 0xFF);
-    default: return false; /* reserved: the format check reports it (IR.24) */
-    }
+    if (e->svt == SIOV_SVT_RID)
+        return ((sid ^ e->sid) & ~sq_ignore[e->sq & 3]) == 0;
+    if (e->svt == SIOV_SVT_BUS)
+        return bus >= (unsigned)(e->sid >> 8) && bus <= (unsigned)(e->sid & 0xFF);
+    return true; /* SVT=00 checks nothing; the reserved 11 is no source fault: the format check reports it (IR.24) */
 }
 
 /* Reserved fields of a present entry, including the conditional ones:
@@ -82,7 +81,7 @@ siov_fault siov_irte_lookup(struct siov_iommu *u, uint64_t irstate, uint32_t ind
         return SIOV_FAULT_IR_22;
     irte_decode(irstate, q, e);
     /* the spec validates the source before it checks the format (spec 5.1.4) */
-    if (e->svt != SIOV_SVT_RESERVED && !siov_irte_sid_ok(e, sid))
+    if (!siov_irte_sid_ok(e, sid))
         return SIOV_FAULT_IR_26;
     return irte_reserved(u, irstate, q) ? SIOV_FAULT_IR_24 : SIOV_OK;
 }
