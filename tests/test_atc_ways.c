@@ -254,11 +254,292 @@ static void test_evicted_range_way(void **state)
     env_free(&e);
 }
 
+static uint64_t dsc(unsigned type, uint64_t gmask, unsigned g, uint64_t rest)
+{
+    return siov_dsc_make_type(type) | siov_set(0, gmask, g) | rest;
+}
+
+/* ------------------------------------------------------- invalidations */
+/* A page inside a 2 MiB completion of an ATC smaller than the range: the
+   completion is dropped by a scan, and what lies outside it stays. At the
+   top of the address space the range's blocks end without wrapping. */
+static void test_page_inside_a_large_completion(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    expect_xl(&e, 1, BIG_IOVA + 0x3000, SIOV_ACCESS_READ, out2m(1) + 0x3000, MiB2, true);
+    expect_xl(&e, 1, BIG_IOVA + 0x7000, SIOV_ACCESS_READ, out2m(1) + 0x7000, MiB2, false);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    expect_xl(&e, 2, BIG_IOVA + 0x9000, SIOV_ACCESS_READ, out2m(2) + 0x9000, MiB2, true);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0xFFFFFFFFFFE00000ull, MiB2, false)); /* nothing there */
+    assert_int_equal(siov_atc_entries(e.atc, NULL, 0), 3);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(BIG_IOVA + 0x100000, KiB4, false));
+    struct siov_atc_entry ent[8];
+    assert_int_equal(siov_atc_entries(e.atc, ent, 8), 2);
+    assert_int_equal(ent[0].pasid, PASID);
+    assert_int_equal(ent[0].size, KiB4);
+    assert_int_equal(ent[1].pasid, PASID2);
+    expect_xl(&e, 1, BIG_IOVA + 0x7000, SIOV_ACCESS_READ, out2m(1) + 0x7000, MiB2, true);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, false);
+    env_free(&e);
+}
+
+/* Guest memory through callbacks: the first read of the watched page, once
+   armed, runs a device-TLB invalidation (a unit answering a translation
+   request while the device receives an invalidation). */
+struct cbmem {
+    uint8_t *ram;
+    uint64_t size, watch;
+    bool armed;
+    struct env *e;
+};
+
+static int cb_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    struct cbmem *m = opaque;
+    if (gpa >= m->size || len > m->size - gpa)
+        return -EFAULT;
+    memcpy(dst, m->ram + gpa, len);
+    if (m->armed && (gpa & SIOV_PAGE_MASK) == m->watch) {
+        m->armed = false;
+        wq_run(&m->e->q, d_pdevtlb(SID, PASID2), r8(0, UINT64_MAX, false));
+    }
+    return 0;
+}
+
+static int cb_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    struct cbmem *m = opaque;
+    if (gpa >= m->size || len > m->size - gpa)
+        return -EFAULT;
+    memcpy(m->ram + gpa, src, len);
+    return 0;
+}
+
+/* A completion requested before an invalidation reached the ATC may predate
+   it: it answers its request but is not kept. */
+static void test_fill_overtaken_by_an_invalidation(void **state)
+{
+    (void)state;
+    struct cbmem m = {calloc(1, MEM_SIZE), MEM_SIZE, 0, false, NULL};
+    assert_non_null(m.ram);
+    struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new(&ops, &m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    t->next_page = TL_POOL_BASE;
+    struct env e;
+    memset(&e, 0, sizeof(e));
+    env_tables(&e, t, TL_SL_RW);
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    e.atc = siov_atc_new_config(t->iommu, SID, &ac);
+    assert_non_null(e.atc);
+    m.e = &e;
+    m.watch = e.root[1];
+    m.armed = true;
+    expect_xl(&e, 1, PAGE_IOVA + 0x44, SIOV_ACCESS_READ, out4k(1, 0) + 0x44, KiB4, true);
+    assert_false(m.armed);
+    struct siov_atc_stats s;
+    siov_atc_stats(e.atc, &s);
+    assert_int_equal(s.invalidations, 1);
+    assert_int_equal(siov_atc_entries(e.atc, NULL, 0), 0);
+    expect_xl(&e, 1, PAGE_IOVA + 0x44, SIOV_ACCESS_READ, out4k(1, 0) + 0x44, KiB4, true); /* asked again: kept */
+    expect_xl(&e, 1, PAGE_IOVA + 0x48, SIOV_ACCESS_READ, out4k(1, 0) + 0x48, KiB4, false);
+    env_free(&e);
+    free(m.ram);
+}
+
+/* A write-only page (second level W without R): a write is granted and
+   kept write-only; a read is not granted. */
+static void test_write_only_page(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    tl_w64(e.t, e.leaf[1][3], tl_r64(e.t, e.leaf[1][3]) & ~SIOV_SL_R);
+    struct siov_xlate x;
+    assert_int_equal(xl(&e, 1, PAGE_IOVA + 3 * KiB4, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+    assert_int_equal(x.addr, out4k(1, 3));
+    assert_int_equal(x.perm, SIOV_ACCESS_WRITE);
+    struct siov_atc_entry ent[2];
+    assert_int_equal(siov_atc_entries(e.atc, ent, 2), 1);
+    assert_false(ent[0].r);
+    assert_true(ent[0].w);
+    expect_xl(&e, 1, PAGE_IOVA + 3 * KiB4 + 8, SIOV_ACCESS_WRITE, out4k(1, 3) + 8, KiB4, false);
+    uint64_t before = requests(&e);
+    assert_int_equal(xl(&e, 1, PAGE_IOVA + 3 * KiB4, SIOV_ACCESS_READ, &x), SIOV_ERR_NOT_PRESENT);
+    assert_int_equal(requests(&e) - before, 1);
+    env_free(&e);
+}
+
+/* ------------------------------------------------------- stale checker */
+struct stale_log {
+    unsigned n;
+    struct siov_stale_report last;
+};
+static void stale_cb(void *opaque, const struct siov_stale_report *r)
+{
+    struct stale_log *l = opaque;
+    l->n++;
+    l->last = *r;
+}
+
+/* Hits the checker compares: a read-only one that agrees; one whose page
+   the unit now maps with another page size at the same address; one after
+   translation was turned off (the unit answers no request). Without a
+   report callback, stale hits are only counted. */
+static void test_stale_checker_answers(void **state)
+{
+    (void)state;
+    for (unsigned rep = 0; rep < 2; rep++) {
+        struct stale_log log = {0};
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.stale_check = true;
+        cfg.stale_report = rep ? stale_cb : NULL;
+        cfg.stale_opaque = &log;
+        struct env e;
+        struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+        env_new(&e, &cfg, &ac);
+        expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, true);
+        expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, false); /* read only, agrees */
+        expect_xl(&e, 1, BIG_IOVA + 0x5000, SIOV_ACCESS_READ, out2m(1) + 0x5000, MiB2, true);
+        assert_int_equal(tl_stats(e.t).stale_hits, 0);
+        /* the same addresses, now a 4 KiB page of a new table */
+        uint64_t root2 = tl_page(e.t), pe[8];
+        tl_map(e.t, root2, 4, false, BIG_IOVA + 0x5000, out2m(1) + 0x5000, KiB4, TL_SL_RW, TL_SL_RWX);
+        tl_pe_sl(pe, DID + 1, root2, SIOV_AW_4LVL);
+        tl_pasid_entry(e.t, e.dir, PASID, pe);
+        wq_run(&e.q, dsc(SIOV_DSC_PC, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL, 0), 0);
+        wq_run(&e.q, dsc(SIOV_DSC_IOTLB, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL, 0), 0);
+        expect_xl(&e, 1, BIG_IOVA + 0x5000, SIOV_ACCESS_READ, out2m(1) + 0x5000, MiB2, false);
+        assert_int_equal(tl_stats(e.t).stale_hits, 1);
+        assert_int_equal(log.n, rep);
+        if (rep) {
+            assert_int_equal(log.last.fresh_fault, SIOV_OK);
+            assert_int_equal(log.last.fresh.addr, out2m(1) + 0x5000);
+            assert_int_equal(log.last.fresh.page_size, KiB4);
+            assert_int_equal(log.last.cached.page_size, MiB2);
+        }
+        /* translation off: no request is answered */
+        tl_gcmd(e.t, 0, SIOV_GCMD_TE);
+        expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, false);
+        assert_int_equal(tl_stats(e.t).stale_hits, 2);
+        assert_int_equal(log.n, 2 * rep);
+        if (rep)
+            assert_int_equal(log.last.fresh_fault, SIOV_ERR_BUS);
+        env_free(&e);
+    }
+}
+
+/* ------------------------------------------------ the hardware-like ATC */
+/* One entry per completion, found by size, smallest first: a read-only fill
+   refilled by a write; 2 MiB and 4 KiB entries side by side; a global
+   invalidation reaches every PASID's entries and not those without PASID;
+   a PASID's whole range; the no-PASID entries by a 0x3 descriptor. */
+static void test_hardware_like_atc(void **state)
+{
+    (void)state;
+    static const unsigned policies[] = {SIOV_POLICY_LRU, SIOV_POLICY_FIFO};
+    for (unsigned pi = 0; pi < 2; pi++) {
+        struct env e;
+        struct siov_atc_config ac = {16, 4, policies[pi], 0};
+        env_new(&e, NULL, &ac);
+        struct siov_xlate x;
+        assert_int_equal(xl(&e, 1, PAGE_IOVA + 0x20, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.perm, SIOV_ACCESS_READ); /* asked with NW */
+        expect_xl(&e, 1, PAGE_IOVA + 0x28, SIOV_ACCESS_READ, out4k(1, 0) + 0x28, KiB4, false);
+        expect_xl(&e, 1, PAGE_IOVA + 0x30, SIOV_ACCESS_WRITE, out4k(1, 0) + 0x30, KiB4, true); /* refilled */
+        assert_int_equal(xl(&e, 1, PAGE_IOVA + 0x38, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+        assert_int_equal(x.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+        expect_xl(&e, 1, BIG_IOVA + 0x1234, SIOV_ACCESS_READ, out2m(1) + 0x1234, MiB2, true);
+        expect_xl(&e, 1, BIG_IOVA + 0x1FFFF8, SIOV_ACCESS_READ, out2m(1) + 0x1FFFF8, MiB2, false);
+        expect_xl(&e, 1, PAGE_IOVA + 0x40, SIOV_ACCESS_WRITE, out4k(1, 0) + 0x40, KiB4, false);
+        expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
+        expect_xl(&e, 2, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(2, 1), KiB4, true);
+        expect_xl(&e, 0, PAGE_IOVA, SIOV_ACCESS_READ, out4k(0, 0), KiB4, true);
+        /* G=1 for the first page: both PASIDs' entries of it, not the one without PASID */
+        wq_run(&e.q, d_pdevtlb(SID, 0), r8(PAGE_IOVA, KiB4, true));
+        struct siov_atc_stats st;
+        siov_atc_stats(e.atc, &st);
+        assert_int_equal(st.entries_dropped, 2);
+        expect_xl(&e, 0, PAGE_IOVA, SIOV_ACCESS_READ, out4k(0, 0), KiB4, false);
+        expect_xl(&e, 2, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(2, 1), KiB4, false);
+        expect_xl(&e, 1, BIG_IOVA, SIOV_ACCESS_READ, out2m(1), MiB2, false);
+        /* everything of PASID: its 2 MiB entry; PASID2's stays */
+        wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0, UINT64_MAX, false));
+        expect_xl(&e, 2, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(2, 1), KiB4, false);
+        expect_xl(&e, 1, BIG_IOVA, SIOV_ACCESS_READ, out2m(1), MiB2, true);
+        /* without PASID */
+        wq_run(&e.q, d_devtlb(SID), r3(PAGE_IOVA, KiB4));
+        expect_xl(&e, 0, PAGE_IOVA, SIOV_ACCESS_READ, out4k(0, 0), KiB4, true);
+        expect_xl(&e, 2, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(2, 1), KiB4, false);
+        env_free(&e);
+    }
+}
+
+/* ------------------------------------------------------------ the API */
+static void test_config_and_edges(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_RANDOM, 0}; /* no ways: the inline ATC */
+    env_new(&e, NULL, &ac);
+    struct siov_atc_config bad[] = {{0, 0, SIOV_POLICY_LRU, 0}, {(1u << 24) + 1, 0, SIOV_POLICY_LRU, 0},
+                                    {(1u << 24) + 4, 4, SIOV_POLICY_LRU, 0}};
+    for (unsigned i = 0; i < 3; i++) {
+        errno = 0;
+        assert_null(siov_atc_new_config(e.t->iommu, SIOV_SID(0, 9, 0), &bad[i]));
+        assert_int_equal(errno, EINVAL);
+    }
+    errno = 0;
+    assert_null(siov_atc_new_config(NULL, SIOV_SID(0, 9, 0), &ac));
+    assert_int_equal(errno, EINVAL);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, false);
+    struct siov_atc_stats st;
+    siov_atc_stats(e.atc, &st);
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(siov_atc_entries(e.atc, NULL, 5), 1); /* no array: only the count */
+    /* DMA: nothing to move; a fault on the first of two pages stops it */
+    uint8_t buf[2 * 4096];
+    assert_int_equal(siov_atc_dma_read(e.atc, PASID, PAGE_IOVA, NULL, 0), SIOV_OK);
+    memset(buf, 0x77, sizeof(buf));
+    assert_int_equal(siov_atc_dma_read(e.atc, PASID, PAGE_IOVA + NPAGES * KiB4, buf, sizeof(buf)),
+                     SIOV_ERR_NOT_PRESENT);
+    assert_int_equal(buf[0], 0x77);
+    assert_int_equal(buf[sizeof(buf) - 1], 0x77);
+    /* a read without PASID of the interrupt range: with ECAP.NWFS the
+       completion grants nothing; without, U=1 sends it untranslated */
+    uint32_t got = 0;
+    assert_int_equal(siov_atc_dma_read(e.atc, SIOV_NO_PASID, SIOV_INTR_BASE, &got, 4), SIOV_ERR_NOT_PRESENT);
+    env_free(&e);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.nwfs = false;
+    env_new(&e, &cfg, &ac);
+    siov_fault wf = siov_dma_read(e.t->iommu, SID, SIOV_NO_PASID, SIOV_INTR_BASE, &got, 4);
+    assert_int_not_equal(wf, SIOV_OK); /* the unit refuses a read there */
+    assert_int_equal(siov_atc_dma_read(e.atc, SIOV_NO_PASID, SIOV_INTR_BASE, &got, 4), wf);
+    assert_int_equal(tl_stats(e.t).faults, 2);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_moved_way_keeps_its_range),
         cmocka_unit_test(test_evicted_range_way),
+        cmocka_unit_test(test_page_inside_a_large_completion),
+        cmocka_unit_test(test_fill_overtaken_by_an_invalidation),
+        cmocka_unit_test(test_write_only_page),
+        cmocka_unit_test(test_stale_checker_answers),
+        cmocka_unit_test(test_hardware_like_atc),
+        cmocka_unit_test(test_config_and_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
