@@ -436,6 +436,36 @@ static void test_stale_checker_answers(void **state)
     }
 }
 
+/* A PASID's invalidations each start a new generation of its slot (20
+   bits): when the count wraps, the ways of the slot's old generations are
+   emptied, so that a translation from 2^20 invalidations ago cannot match
+   again. A way of another slot stays. */
+static void test_generation_wrap(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {4, 0, SIOV_POLICY_LRU, 0}; /* 64 generation slots */
+    env_new(&e, NULL, &ac);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
+    const unsigned n = 1u << 20; /* back to the generation of PASID's way */
+    for (unsigned i = 0; i < n; i++) {
+        wq_put(&e.q, d_pdevtlb(SID, PASID), r8(0, UINT64_MAX, false));
+        if (i % 64 == 63 || i == n - 1 || i == n - 2) {
+            uint64_t w0 = siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, ++e.q.seq);
+            wq_put(&e.q, w0, STATUS);
+            wq_kick(&e.q);
+            assert_int_equal((uint32_t)tl_r64(e.t, STATUS), e.q.seq);
+        }
+    }
+    struct siov_atc_stats st;
+    siov_atc_stats(e.atc, &st);
+    assert_int_equal(st.invalidations, n);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, false);
+    env_free(&e);
+}
+
 /* ------------------------------------------------ the hardware-like ATC */
 /* One entry per completion, found by size, smallest first: a read-only fill
    refilled by a write; 2 MiB and 4 KiB entries side by side; a global
@@ -538,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_fill_overtaken_by_an_invalidation),
         cmocka_unit_test(test_write_only_page),
         cmocka_unit_test(test_stale_checker_answers),
+        cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_hardware_like_atc),
         cmocka_unit_test(test_config_and_edges),
     };
