@@ -274,6 +274,7 @@ static void test_page_inside_a_large_completion(void **state)
     expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
     expect_xl(&e, 2, BIG_IOVA + 0x9000, SIOV_ACCESS_READ, out2m(2) + 0x9000, MiB2, true);
     wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0xFFFFFFFFFFE00000ull, MiB2, false)); /* nothing there */
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0xFFFFFFFFFFFFF000ull, KiB4, false));
     assert_int_equal(siov_atc_entries(e.atc, NULL, 0), 3);
     wq_run(&e.q, d_pdevtlb(SID, PASID), r8(BIG_IOVA + 0x100000, KiB4, false));
     struct siov_atc_entry ent[8];
@@ -353,27 +354,28 @@ static void test_fill_overtaken_by_an_invalidation(void **state)
 }
 
 /* A write-only page (second level W without R): a write is granted and
-   kept write-only; a read is not granted. */
+   kept write-only; a read is not granted. Both kinds of ATC. */
 static void test_write_only_page(void **state)
 {
     (void)state;
-    struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
-    tl_w64(e.t, e.leaf[1][3], tl_r64(e.t, e.leaf[1][3]) & ~SIOV_SL_R);
-    struct siov_xlate x;
-    assert_int_equal(xl(&e, 1, PAGE_IOVA + 3 * KiB4, SIOV_ACCESS_WRITE, &x), SIOV_OK);
-    assert_int_equal(x.addr, out4k(1, 3));
-    assert_int_equal(x.perm, SIOV_ACCESS_WRITE);
-    struct siov_atc_entry ent[2];
-    assert_int_equal(siov_atc_entries(e.atc, ent, 2), 1);
-    assert_false(ent[0].r);
-    assert_true(ent[0].w);
-    expect_xl(&e, 1, PAGE_IOVA + 3 * KiB4 + 8, SIOV_ACCESS_WRITE, out4k(1, 3) + 8, KiB4, false);
-    uint64_t before = requests(&e);
-    assert_int_equal(xl(&e, 1, PAGE_IOVA + 3 * KiB4, SIOV_ACCESS_READ, &x), SIOV_ERR_NOT_PRESENT);
-    assert_int_equal(requests(&e) - before, 1);
-    env_free(&e);
+    for (unsigned ways = 0; ways <= 4; ways += 4) {
+        struct env e;
+        struct siov_atc_config ac = {64, ways, SIOV_POLICY_LRU, 0};
+        env_new(&e, NULL, &ac);
+        tl_w64(e.t, e.leaf[1][3], tl_r64(e.t, e.leaf[1][3]) & ~SIOV_SL_R);
+        struct siov_xlate x;
+        assert_int_equal(xl(&e, 1, PAGE_IOVA + 3 * KiB4, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+        assert_int_equal(x.addr, out4k(1, 3));
+        assert_int_equal(x.perm, SIOV_ACCESS_WRITE);
+        struct siov_atc_entry ent[2];
+        assert_int_equal(siov_atc_entries(e.atc, ent, 2), ways ? 0 : 1); /* the hardware-like one lists nothing */
+        assert_true(ways || (!ent[0].r && ent[0].w));
+        expect_xl(&e, 1, PAGE_IOVA + 3 * KiB4 + 8, SIOV_ACCESS_WRITE, out4k(1, 3) + 8, KiB4, false);
+        uint64_t before = requests(&e);
+        assert_int_equal(xl(&e, 1, PAGE_IOVA + 3 * KiB4, SIOV_ACCESS_READ, &x), SIOV_ERR_NOT_PRESENT);
+        assert_int_equal(requests(&e) - before, 1);
+        env_free(&e);
+    }
 }
 
 /* ------------------------------------------------------- stale checker */
