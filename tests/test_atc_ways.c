@@ -198,6 +198,102 @@ static struct siov_atc_config smallest(void)
     return (struct siov_atc_config){1, 0, SIOV_POLICY_LRU, 0}; /* 4 ways: 2 sets of 2 */
 }
 
+/* Where a fill puts a page: in the set and with the words the inline probe
+   reads (ats.h), its tag under the slot's generation. */
+static void expect_way(struct env *e, unsigned k, uint64_t page, uint64_t out, uint64_t perm, uint64_t size)
+{
+    const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e->atc;
+    unsigned s = set_of(e, k, 0, page);
+    uint32_t slot = space(k) == SIOV_NO_PASID ? abi->gen_mask + 1 : (space(k) & abi->gen_mask);
+    uint64_t want = siov_atc_key(space(k), SIOV_ACCESS_READ) | abi->gen[slot];
+    unsigned found = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        const struct siov_atc_way *w = &abi->ways[2 * s + i];
+        if ((w->tag & SIOV_ATC_TAG_MATCH) != want || w->page != page)
+            continue;
+        found++;
+        assert_int_equal(w->val, out | perm);
+        assert_int_equal(w->size, size);
+        assert_int_equal(w->tag & SIOV_ATC_TAG_SEQ_ODD, 0);
+    }
+    assert_int_equal(found, 1);
+}
+
+static void test_layout_is_the_probes(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e.atc;
+    assert_int_equal(abi->gen_mask, 63);  /* 64 slots for 64 entries */
+    assert_int_equal(abi->set_shift, 59); /* 32 sets of 2 */
+    for (unsigned k = 0; k < 3; k++)
+        for (unsigned i = 0; i < 6; i++) {
+            uint64_t page = PAGE_IOVA + i * KiB4;
+            expect_xl(&e, k, page + 0x18, SIOV_ACCESS_READ, out4k(k, i) + 0x18, KiB4, true);
+            expect_way(&e, k, page, out4k(k, i), SIOV_ACCESS_READ, KiB4);
+        }
+    expect_xl(&e, 2, BIG_IOVA + 0x3000, SIOV_ACCESS_WRITE, out2m(2) + 0x3000, MiB2, true);
+    expect_way(&e, 2, BIG_IOVA + 0x3000, out2m(2) + 0x3000, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE, MiB2);
+    /* a PASID-wide invalidation is a new generation of the slot, nothing else */
+    uint64_t gen = abi->gen[PASID];
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0, UINT64_MAX, false));
+    assert_int_equal(abi->gen[PASID], gen + (SIOV_ATC_TAG_GEN & -SIOV_ATC_TAG_GEN));
+    assert_int_equal(abi->gen[PASID2], 0);
+    expect_way(&e, 2, PAGE_IOVA, out4k(2, 0), SIOV_ACCESS_READ, KiB4);
+    expect_way(&e, 0, PAGE_IOVA, out4k(0, 0), SIOV_ACCESS_READ, KiB4);
+    env_free(&e);
+}
+
+/* entries_dropped counts the ways each invalidation empties: pages, and a
+   large completion's range way and page ways. */
+static void test_dropped_counts_each_way(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    for (unsigned i = 0; i < 5; i++)
+        expect_xl(&e, 1, PAGE_IOVA + i * KiB4, SIOV_ACCESS_READ, out4k(1, i), KiB4, true);
+    expect_xl(&e, 1, BIG_IOVA, SIOV_ACCESS_READ, out2m(1), MiB2, true);
+    expect_xl(&e, 1, BIG_IOVA + 0x9000, SIOV_ACCESS_READ, out2m(1) + 0x9000, MiB2, false); /* a second page way */
+    for (unsigned i = 0; i < 2; i++)
+        expect_xl(&e, 0, PAGE_IOVA + i * KiB4, SIOV_ACCESS_READ, out4k(0, i), KiB4, true);
+    expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
+    struct siov_atc_stats st;
+    static const struct {
+        bool pasid_form, g;
+        uint32_t pasid;
+        uint64_t base, size;
+        uint64_t dropped;
+        unsigned left;
+    } steps[] = {
+        {true, false, PASID, PAGE_IOVA, KiB4, 1, 8},           /* one page */
+        {true, false, PASID, BIG_IOVA + 0x100000, KiB4, 3, 7}, /* the 2 MiB completion: range way, 2 page ways */
+        {true, false, PASID, PAGE_IOVA + KiB4, KiB4, 1, 6},    /* refilled below: one each time */
+        {true, false, PASID, 0, UINT64_MAX, 4, 3},             /* the rest of PASID */
+        {true, true, 0, 0, UINT64_MAX, 1, 2},                  /* every PASID: PASID2's page */
+        {false, false, 0, 0, UINT64_MAX, 2, 0},                /* without PASID */
+    };
+    uint64_t total = 0;
+    for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (i == 3)
+            expect_xl(&e, 1, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(1, 1), KiB4, true);
+        if (steps[i].pasid_form)
+            wq_run(&e.q, d_pdevtlb(SID, steps[i].pasid), r8(steps[i].base, steps[i].size, steps[i].g));
+        else
+            wq_run(&e.q, d_devtlb(SID), r3(steps[i].base, steps[i].size));
+        total += steps[i].dropped;
+        siov_atc_stats(e.atc, &st);
+        if (st.entries_dropped != total)
+            fail_msg("step %u: %llu dropped, want %llu", i, (unsigned long long)st.entries_dropped,
+                     (unsigned long long)total);
+        assert_int_equal(siov_atc_entries(e.atc, NULL, 0), steps[i].left);
+    }
+    env_free(&e);
+}
+
 /* A full set: the new translation takes way 0 and the one there moves to
    way 1 whole, the range of its completion included (the probe answers
    the 2 MiB page size from it, and the listing shows one 2 MiB entry). */
@@ -564,6 +660,8 @@ static void test_config_and_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout_is_the_probes),
+        cmocka_unit_test(test_dropped_counts_each_way),
         cmocka_unit_test(test_moved_way_keeps_its_range),
         cmocka_unit_test(test_evicted_range_way),
         cmocka_unit_test(test_page_inside_a_large_completion),
