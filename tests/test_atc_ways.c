@@ -297,12 +297,11 @@ static void test_dropped_counts_each_way(void **state)
 /* A full set: the new translation takes way 0 and the one there moves to
    way 1 whole, the range of its completion included (the probe answers
    the 2 MiB page size from it, and the listing shows one 2 MiB entry). */
-static void test_moved_way_keeps_its_range(void **state)
+static void moved_way_keeps_its_range(const struct siov_iommu_config *cfg)
 {
-    (void)state;
     struct env e;
     struct siov_atc_config ac = smallest();
-    env_new(&e, NULL, &ac);
+    env_new(&e, cfg, &ac);
     uint64_t p = big_page_apart(&e, 1);
     unsigned s = set_of(&e, 1, 0, p);
     unsigned a = page_in_set(&e, 1, s, 0), b = page_in_set(&e, 1, s, a + 1);
@@ -322,6 +321,55 @@ static void test_moved_way_keeps_its_range(void **state)
     assert_int_equal(siov_atc_entries(e.atc, ent, 8), 1);
     expect_xl(&e, 1, p, SIOV_ACCESS_READ, out2m(1) + (p - BIG_IOVA), MiB2, true);
     env_free(&e);
+}
+
+/* Each placement case with the inline probe on, and off (the stale
+   checker's configuration: every lookup out of line, reading both ways). */
+static void inline_and_out_of_line(void (*fn)(const struct siov_iommu_config *cfg))
+{
+    fn(NULL);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    fn(&cfg);
+}
+
+static void test_moved_way_keeps_its_range(void **state)
+{
+    (void)state;
+    inline_and_out_of_line(moved_way_keeps_its_range);
+}
+
+/* A set's free way is taken before anything moves, and a refill updates
+   the translation's own way wherever it is (no second copy that an
+   invalidation would leave behind). */
+static void set_reuse(const struct siov_iommu_config *cfg)
+{
+    struct env e;
+    struct siov_atc_config ac = smallest();
+    env_new(&e, cfg, &ac);
+    unsigned a = page_in_set(&e, 1, 0, 0), b = page_in_set(&e, 1, 0, a + 1), c = page_in_set(&e, 1, 0, b + 1);
+    uint64_t pa = PAGE_IOVA + a * KiB4, pb = PAGE_IOVA + b * KiB4, pc = PAGE_IOVA + c * KiB4;
+    expect_xl(&e, 1, pa, SIOV_ACCESS_READ, out4k(1, a), KiB4, true);
+    expect_xl(&e, 1, pb, SIOV_ACCESS_READ, out4k(1, b), KiB4, true); /* a moves to way 1 */
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pb, KiB4, false));     /* way 0 free */
+    expect_xl(&e, 1, pc, SIOV_ACCESS_READ, out4k(1, c), KiB4, true); /* into way 0: a stays */
+    expect_xl(&e, 1, pa, SIOV_ACCESS_READ, out4k(1, a), KiB4, false);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pc, KiB4, false));     /* way 0 free again */
+    struct siov_xlate x;
+    assert_int_equal(xl(&e, 1, pa, SIOV_ACCESS_WRITE, &x), SIOV_OK); /* read-only: asked again, refilled */
+    assert_int_equal(x.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
+    expect_xl(&e, 1, pa, SIOV_ACCESS_WRITE, out4k(1, a), KiB4, false);
+    assert_int_equal(siov_atc_entries(e.atc, NULL, 0), 1);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pa, KiB4, false));
+    expect_xl(&e, 1, pa, SIOV_ACCESS_READ, out4k(1, a), KiB4, true);
+    env_free(&e);
+}
+
+static void test_set_reuse(void **state)
+{
+    (void)state;
+    inline_and_out_of_line(set_reuse);
 }
 
 /* The range way of a 2 MiB completion evicted: its page ways go with it,
@@ -663,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_layout_is_the_probes),
         cmocka_unit_test(test_dropped_counts_each_way),
         cmocka_unit_test(test_moved_way_keeps_its_range),
+        cmocka_unit_test(test_set_reuse),
         cmocka_unit_test(test_evicted_range_way),
         cmocka_unit_test(test_page_inside_a_large_completion),
         cmocka_unit_test(test_fill_overtaken_by_an_invalidation),
