@@ -554,6 +554,8 @@ static void test_stale_checker_answers(void **state)
         expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, true);
         expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, false); /* read only, agrees */
         expect_xl(&e, 1, BIG_IOVA + 0x5000, SIOV_ACCESS_READ, out2m(1) + 0x5000, MiB2, true);
+        expect_xl(&e, 1, BIG_IOVA + 0x5023, SIOV_ACCESS_READ, out2m(1) + 0x5023, MiB2, false); /* odd bytes agree */
+        expect_xl(&e, 1, PAGE_IOVA + 0x11, SIOV_ACCESS_READ, out4k(1, 0) + 0x11, KiB4, false);
         assert_int_equal(tl_stats(e.t).stale_hits, 0);
         /* the same addresses, now a 4 KiB page of a new table */
         uint64_t root2 = tl_page(e.t), pe[8];
@@ -569,6 +571,8 @@ static void test_stale_checker_answers(void **state)
             assert_int_equal(log.last.fresh_fault, SIOV_OK);
             assert_int_equal(log.last.fresh.addr, out2m(1) + 0x5000);
             assert_int_equal(log.last.fresh.page_size, KiB4);
+            assert_int_equal(log.last.fresh.perm, SIOV_ACCESS_READ);
+            assert_int_equal(log.last.fresh.did, 0); /* completions carry no domain */
             assert_int_equal(log.last.cached.page_size, MiB2);
         }
         /* translation off: no request is answered */
@@ -576,8 +580,22 @@ static void test_stale_checker_answers(void **state)
         expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, false);
         assert_int_equal(tl_stats(e.t).stale_hits, 2);
         assert_int_equal(log.n, 2 * rep);
-        if (rep)
+        if (rep) {
+            static const struct siov_stale_report zero;
+            assert_int_equal(log.last.sid, SID);
+            assert_int_equal(log.last.pasid, PASID);
+            assert_int_equal(log.last.iova, PAGE_IOVA + 0x10);
+            assert_int_equal(log.last.access, SIOV_ACCESS_READ);
+            assert_int_equal(log.last.caches, SIOV_CACHE_ATC);
+            assert_int_equal(log.last.cached_fault, SIOV_OK);
             assert_int_equal(log.last.fresh_fault, SIOV_ERR_BUS);
+            assert_int_equal(log.last.cached.addr, out4k(1, 0) + 0x10);
+            assert_memory_equal(&log.last.fresh, &zero.fresh, sizeof(zero.fresh)); /* no answer */
+            assert_false(log.last.interrupt);
+            assert_int_equal(log.last.data, 0);
+            assert_memory_equal(&log.last.cached_irq, &zero.cached_irq, sizeof(zero.cached_irq));
+            assert_memory_equal(&log.last.fresh_irq, &zero.fresh_irq, sizeof(zero.fresh_irq));
+        }
         env_free(&e);
     }
 }
@@ -609,6 +627,62 @@ static void test_generation_wrap(void **state)
     assert_int_equal(st.invalidations, n);
     expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
     expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, false);
+    env_free(&e);
+}
+
+/* A page made write-only: a read translation the ATC holds is stale (the
+   unit now grants no read), with the checker on. */
+static void test_stale_read_of_a_write_only_page(void **state)
+{
+    (void)state;
+    struct stale_log log = {0};
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = stale_cb;
+    cfg.stale_opaque = &log;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, &cfg, &ac);
+    expect_xl(&e, 1, PAGE_IOVA + 2 * KiB4, SIOV_ACCESS_READ, out4k(1, 2), KiB4, true);
+    tl_w64(e.t, e.leaf[1][2], tl_r64(e.t, e.leaf[1][2]) & ~SIOV_SL_R);
+    wq_run(&e.q, dsc(SIOV_DSC_IOTLB, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL, 0), 0);
+    expect_xl(&e, 1, PAGE_IOVA + 2 * KiB4, SIOV_ACCESS_READ, out4k(1, 2), KiB4, false);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.last.fresh_fault, SIOV_ERR_NOT_PRESENT);
+    env_free(&e);
+}
+
+/* The requests the ATC sends are a device's: NW set for a read, clear for a
+   write, as the unit's own trace records them. */
+struct access_log {
+    unsigned n, access[8];
+};
+static void trace_cb(void *opaque, const struct siov_trace_rec *rec)
+{
+    struct access_log *l = opaque;
+    if (rec->kind == SIOV_TRACE_XLATE && l->n < 8)
+        l->access[l->n++] = rec->access;
+}
+
+static void test_requests_as_a_device_sends_them(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    struct access_log l = {0};
+    assert_int_equal(siov_iommu_set_trace(e.t->iommu, trace_cb, &l), 0);
+    struct siov_ats_completion c;
+    assert_int_equal(siov_ats_translate(e.t->iommu, SID, PASID, PAGE_IOVA, SIOV_ACCESS_NO_WRITE, &c), SIOV_OK);
+    assert_int_equal(siov_ats_translate(e.t->iommu, SID, PASID, PAGE_IOVA, 0, &c), SIOV_OK);
+    expect_xl(&e, 1, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(1, 1), KiB4, true);
+    expect_xl(&e, 1, PAGE_IOVA + 2 * KiB4, SIOV_ACCESS_WRITE, out4k(1, 2), KiB4, true);
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.access[2], l.access[0]);
+    assert_int_equal(l.access[3], l.access[1]);
+    assert_int_not_equal(l.access[0], l.access[1]);
+    assert_int_equal(siov_iommu_set_trace(e.t->iommu, NULL, NULL), 0);
     env_free(&e);
 }
 
@@ -717,6 +791,8 @@ int main(void)
         cmocka_unit_test(test_fill_overtaken_by_an_invalidation),
         cmocka_unit_test(test_write_only_page),
         cmocka_unit_test(test_stale_checker_answers),
+        cmocka_unit_test(test_stale_read_of_a_write_only_page),
+        cmocka_unit_test(test_requests_as_a_device_sends_them),
         cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_hardware_like_atc),
         cmocka_unit_test(test_config_and_edges),
