@@ -350,9 +350,19 @@ static void set_reuse(const struct siov_iommu_config *cfg)
     env_new(&e, cfg, &ac);
     unsigned a = page_in_set(&e, 1, 0, 0), b = page_in_set(&e, 1, 0, a + 1), c = page_in_set(&e, 1, 0, b + 1);
     uint64_t pa = PAGE_IOVA + a * KiB4, pb = PAGE_IOVA + b * KiB4, pc = PAGE_IOVA + c * KiB4;
+    const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e.atc;
     expect_xl(&e, 1, pa, SIOV_ACCESS_READ, out4k(1, a), KiB4, true);
-    expect_xl(&e, 1, pb, SIOV_ACCESS_READ, out4k(1, b), KiB4, true); /* a moves to way 1 */
-    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pb, KiB4, false));     /* way 0 free */
+    assert_int_equal(abi->ways[0].page, pa);
+    expect_xl(&e, 1, pc, SIOV_ACCESS_READ, out4k(1, c), KiB4, true); /* the free way 1: nothing moves */
+    assert_int_equal(abi->ways[0].page, pa);
+    assert_int_equal(abi->ways[1].page, pc);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pc, KiB4, false));
+    expect_xl(&e, 1, pb, SIOV_ACCESS_READ, out4k(1, b), KiB4, true); /* way 1 again */
+    expect_xl(&e, 1, pc, SIOV_ACCESS_READ, out4k(1, c), KiB4, true); /* full: a moves to way 1, b goes */
+    expect_xl(&e, 1, pa, SIOV_ACCESS_READ, out4k(1, a), KiB4, false);
+    assert_int_equal(abi->ways[0].page, pc);
+    assert_int_equal(abi->ways[1].page, pa);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pc, KiB4, false));     /* way 0 free */
     expect_xl(&e, 1, pc, SIOV_ACCESS_READ, out4k(1, c), KiB4, true); /* into way 0: a stays */
     expect_xl(&e, 1, pa, SIOV_ACCESS_READ, out4k(1, a), KiB4, false);
     wq_run(&e.q, d_pdevtlb(SID, PASID), r8(pc, KiB4, false));     /* way 0 free again */
