@@ -663,6 +663,35 @@ static void test_stale_read_of_a_write_only_page(void **state)
     env_free(&e);
 }
 
+/* The checker's own walk fills no cache: a PASID entry changed in memory
+   without an invalidation keeps translating the old way for the unit. */
+static void test_stale_checker_fills_nothing(void **state)
+{
+    (void)state;
+    struct stale_log log = {0};
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = stale_cb;
+    cfg.stale_opaque = &log;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, &cfg, &ac);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    uint64_t root2 = tl_page(e.t), pe[8];
+    tl_map(e.t, root2, 4, false, PAGE_IOVA, out4k(2, 5), KiB4, TL_SL_RW, TL_SL_RWX);
+    tl_pe_sl(pe, DID + 7, root2, SIOV_AW_4LVL);
+    tl_pasid_entry(e.t, e.dir, PASID, pe);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, false);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.last.fresh.addr, out4k(2, 5));
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(e.t->iommu, SID, PASID, PAGE_IOVA, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, out4k(1, 0)); /* the cached PASID entry and IOTLB entry */
+    assert_int_equal(x.did, DID + 1);
+    env_free(&e);
+}
+
 /* The requests the ATC sends are a device's: NW set for a read, clear for a
    write, as the unit's own trace records them. */
 struct access_log {
@@ -802,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_write_only_page),
         cmocka_unit_test(test_stale_checker_answers),
         cmocka_unit_test(test_stale_read_of_a_write_only_page),
+        cmocka_unit_test(test_stale_checker_fills_nothing),
         cmocka_unit_test(test_requests_as_a_device_sends_them),
         cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_hardware_like_atc),
