@@ -441,6 +441,68 @@ static void test_page_inside_a_large_completion(void **state)
     env_free(&e);
 }
 
+/* An invalidation of [0, 2 MiB) ends where the 2 MiB completion at 2 MiB
+   begins: that one stays (an ATC large enough to probe rather than scan). */
+static void test_range_ends_where_a_completion_begins(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {1024, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    expect_xl(&e, 1, BIG_IOVA, SIOV_ACCESS_READ, out2m(1), MiB2, true);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0, MiB2, false));
+    struct siov_atc_entry ent[2];
+    assert_int_equal(siov_atc_entries(e.atc, ent, 2), 1);
+    assert_int_equal(ent[0].iova, BIG_IOVA);
+    expect_xl(&e, 1, BIG_IOVA + 0x8000, SIOV_ACCESS_READ, out2m(1) + 0x8000, MiB2, false);
+    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    env_free(&e);
+}
+
+/* Completions of two sizes over the same addresses (a 1 GiB page remapped
+   as 2 MiB pages without a device-TLB invalidation, then a write asking
+   again): an invalidation inside the 2 MiB one reaches, through a page way
+   of the 1 GiB one inside it, that whole completion too. */
+static void test_nested_completions(void **state)
+{
+    (void)state;
+    const uint32_t pasid = 7;
+    const uint64_t g1 = 1ull << 30, out1 = 2ull << 30, out2 = 3ull << 30;
+    struct env e;
+    struct siov_atc_config ac = {1024, 0, SIOV_POLICY_LRU, 0}; /* 512 pages probed one by one */
+    env_new(&e, NULL, &ac);
+    uint64_t root_a = tl_page(e.t), root_b = tl_page(e.t), pe[8];
+    tl_map(e.t, root_a, 4, false, g1, out1, g1, TL_SL_RW, TL_SL_RWX);
+    tl_map(e.t, root_b, 4, false, g1 + MiB2, out2, MiB2, TL_SL_RW, TL_SL_RWX);
+    tl_pe_sl(pe, 0x60, root_a, SIOV_AW_4LVL);
+    tl_pasid_entry(e.t, e.dir, pasid, pe);
+    struct siov_xlate x;
+    static const uint64_t reads[] = {0x1000, MiB2 + 0x5000, MiB2 + 0x6000};
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(siov_atc_translate(e.atc, pasid, g1 + reads[i], SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.addr, out1 + reads[i]);
+        assert_int_equal(x.page_size, g1);
+    }
+    tl_pe_sl(pe, 0x60, root_b, SIOV_AW_4LVL);
+    tl_pasid_entry(e.t, e.dir, pasid, pe);
+    wq_run(&e.q, dsc(SIOV_DSC_PC, SIOV_PC0_G, SIOV_PC_GRAN_GLOBAL, 0), 0);
+    wq_run(&e.q, dsc(SIOV_DSC_IOTLB, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL, 0), 0);
+    assert_int_equal(siov_atc_translate(e.atc, pasid, g1 + MiB2 + 0x5000, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+    assert_int_equal(x.addr, out2 + 0x5000);
+    assert_int_equal(x.page_size, MiB2);
+    struct siov_atc_entry ent[4];
+    assert_int_equal(siov_atc_entries(e.atc, ent, 4), 2); /* both completions */
+    wq_run(&e.q, d_pdevtlb(SID, pasid), r8(g1 + MiB2 + 0x10000, KiB4, false));
+    assert_int_equal(siov_atc_entries(e.atc, NULL, 0), 0);
+    uint64_t before = requests(&e);
+    assert_int_equal(siov_atc_translate(e.atc, pasid, g1 + 0x1000, SIOV_ACCESS_READ, &x), SIOV_ERR_NOT_PRESENT);
+    assert_int_equal(siov_atc_translate(e.atc, pasid, g1 + MiB2 + 0x6000, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, out2 + 0x6000);
+    assert_int_equal(requests(&e) - before, 2);
+    env_free(&e);
+}
+
 /* Guest memory through callbacks: the first read of the watched page, once
    armed, runs a device-TLB invalidation (a unit answering a translation
    request while the device receives an invalidation). */
@@ -832,6 +894,8 @@ int main(void)
         cmocka_unit_test(test_set_reuse),
         cmocka_unit_test(test_evicted_range_way),
         cmocka_unit_test(test_page_inside_a_large_completion),
+        cmocka_unit_test(test_nested_completions),
+        cmocka_unit_test(test_range_ends_where_a_completion_begins),
         cmocka_unit_test(test_fill_overtaken_by_an_invalidation),
         cmocka_unit_test(test_write_only_page),
         cmocka_unit_test(test_stale_checker_answers),
