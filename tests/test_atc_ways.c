@@ -228,6 +228,16 @@ static void test_layout_is_the_probes(void **state)
     const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e.atc;
     assert_int_equal(abi->gen_mask, 63);  /* 64 slots for 64 entries */
     assert_int_equal(abi->set_shift, 59); /* 32 sets of 2 */
+    static const struct { unsigned entries, slots, shift; } geo[] = {
+        {1, 64, 63}, {100, 128, 58}, {1024, 1024, 55}, {8192, 4096, 52}}; /* slots: 64 to 4096 */
+    for (unsigned i = 0; i < 4; i++) {
+        struct siov_atc *a = siov_atc_new(e.t->iommu, SIOV_SID(0, 9, 0), geo[i].entries);
+        assert_non_null(a);
+        const struct siov_atc_abi *ab = (const struct siov_atc_abi *)(const void *)a;
+        assert_int_equal(ab->gen_mask, geo[i].slots - 1);
+        assert_int_equal(ab->set_shift, geo[i].shift);
+        siov_atc_free(a);
+    }
     for (unsigned k = 0; k < 3; k++)
         for (unsigned i = 0; i < 6; i++) {
             uint64_t page = PAGE_IOVA + i * KiB4;
@@ -310,11 +320,19 @@ static void moved_way_keeps_its_range(const struct siov_iommu_config *cfg)
     expect_xl(&e, 1, PAGE_IOVA + b * KiB4, SIOV_ACCESS_READ, out4k(1, b), KiB4, true); /* p moves to way 1 */
     expect_xl(&e, 1, p + 0x20, SIOV_ACCESS_READ, out2m(1) + (p - BIG_IOVA) + 0x20, MiB2, false);
     struct siov_atc_entry ent[8];
+    memset(ent, 0xA5, sizeof(ent));
     assert_int_equal(siov_atc_entries(e.atc, ent, 8), 2);
+    assert_int_equal(ent[2].iova, 0xA5A5A5A5A5A5A5A5ull); /* nothing past the count */
     assert_int_equal(ent[0].iova, PAGE_IOVA + b * KiB4);
+    assert_true(ent[0].r && !ent[0].w); /* read-only fills */
+    assert_true(ent[1].r && !ent[1].w);
     assert_int_equal(ent[1].iova, BIG_IOVA);
     assert_int_equal(ent[1].size, MiB2);
     assert_int_equal(ent[1].pages, 1);
+    memset(ent, 0xA5, sizeof(ent));
+    assert_int_equal(siov_atc_entries(e.atc, ent, 1), 2); /* the count, one entry written */
+    assert_int_equal(ent[0].iova, PAGE_IOVA + b * KiB4);
+    assert_int_equal(ent[1].iova, 0xA5A5A5A5A5A5A5A5ull);
     /* a page of the completion nothing holds: the whole completion goes */
     uint64_t q = p == BIG_IOVA + KiB4 ? BIG_IOVA + 2 * KiB4 : BIG_IOVA + KiB4;
     wq_run(&e.q, d_pdevtlb(SID, 0), r8(q, KiB4, true));
@@ -338,6 +356,43 @@ static void test_moved_way_keeps_its_range(void **state)
 {
     (void)state;
     inline_and_out_of_line(moved_way_keeps_its_range);
+}
+
+/* The listing's page count of a 2 MiB completion is the number of its page
+   ways the probe can find, wherever they are (way 0 of the array included). */
+static unsigned aliases(struct env *e)
+{
+    const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e->atc;
+    uint64_t want = siov_atc_key(PASID, SIOV_ACCESS_READ) | abi->gen[PASID & abi->gen_mask];
+    unsigned n = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        const struct siov_atc_way *w = &abi->ways[i];
+        n += (w->tag & SIOV_ATC_TAG_MATCH) == want && w->size == MiB2;
+    }
+    return n;
+}
+
+static void test_listing_counts_page_ways(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = smallest();
+    env_new(&e, NULL, &ac);
+    const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e.atc;
+    bool way0 = false;
+    for (uint64_t q = BIG_IOVA; q < BIG_IOVA + 64 * KiB4; q += KiB4) {
+        bool held = siov_atc_entries(e.atc, NULL, 0) == 1;
+        expect_xl(&e, 1, q, SIOV_ACCESS_READ, out2m(1) + (q - BIG_IOVA), MiB2, !held);
+        struct siov_atc_entry ent[4];
+        unsigned n = siov_atc_entries(e.atc, ent, 4); /* 0: a fill of its own set pushed it out */
+        assert_true(n <= 1);
+        if ((n ? ent[0].pages : 0) != aliases(&e))
+            fail_msg("q 0x%llx: listed %u page ways, %u in the ways", (unsigned long long)q, n ? ent[0].pages : 0,
+                     aliases(&e));
+        way0 |= abi->ways[0].size == MiB2 && !siov_get(abi->ways[0].tag, SIOV_ATC_TAG_CLASS);
+    }
+    assert_true(way0);
+    env_free(&e);
 }
 
 /* A set's free way is taken before anything moves, and a refill updates
@@ -869,6 +924,12 @@ static void test_config_and_edges(void **state)
                      SIOV_ERR_NOT_PRESENT);
     assert_int_equal(buf[0], 0x77);
     assert_int_equal(buf[sizeof(buf) - 1], 0x77);
+    /* the last bytes of the address space: translated (and refused), not a bus error */
+    struct siov_xlate tx;
+    siov_fault top = siov_atc_translate(e.atc, PASID, UINT64_MAX - 7, SIOV_ACCESS_READ, &tx);
+    assert_int_not_equal(top, SIOV_ERR_BUS);
+    assert_int_equal(siov_atc_dma_read(e.atc, PASID, UINT64_MAX - 7, buf, 8), top);
+    assert_int_equal(siov_atc_dma_read(e.atc, PASID, UINT64_MAX - 7, buf, 9), SIOV_ERR_BUS); /* wraps */
     /* a read without PASID of the interrupt range: with ECAP.NWFS the
        completion grants nothing; without, U=1 sends it untranslated */
     uint32_t got = 0;
@@ -892,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_dropped_counts_each_way),
         cmocka_unit_test(test_moved_way_keeps_its_range),
         cmocka_unit_test(test_set_reuse),
+        cmocka_unit_test(test_listing_counts_page_ways),
         cmocka_unit_test(test_evicted_range_way),
         cmocka_unit_test(test_page_inside_a_large_completion),
         cmocka_unit_test(test_nested_completions),
