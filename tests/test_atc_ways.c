@@ -158,6 +158,7 @@ static void expect_xl(struct env *e, unsigned k, uint64_t iova, unsigned access,
     assert_int_equal(xl(e, k, iova, access, &x), SIOV_OK);
     assert_int_equal(x.addr, addr);
     assert_int_equal(x.page_size, size);
+    assert_int_equal(x.did, 0); /* completions carry no domain */
     if (requests(e) - before != asked)
         fail_msg("space %u iova 0x%llx: %s the unit", k, (unsigned long long)iova, asked ? "did not ask" : "asked");
 }
@@ -869,6 +870,8 @@ static void test_hardware_like_atc(void **state)
         assert_int_equal(x.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
         expect_xl(&e, 1, BIG_IOVA + 0x1234, SIOV_ACCESS_READ, out2m(1) + 0x1234, MiB2, true);
         expect_xl(&e, 1, BIG_IOVA + 0x1FFFF8, SIOV_ACCESS_READ, out2m(1) + 0x1FFFF8, MiB2, false);
+        expect_xl(&e, 1, BIG_IOVA + 0x3, SIOV_ACCESS_READ, out2m(1) + 0x3, MiB2, false); /* odd offsets */
+        expect_xl(&e, 1, BIG_IOVA + 0x54321, SIOV_ACCESS_READ, out2m(1) + 0x54321, MiB2, false);
         expect_xl(&e, 1, PAGE_IOVA + 0x40, SIOV_ACCESS_WRITE, out4k(1, 0) + 0x40, KiB4, false);
         expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
         expect_xl(&e, 2, PAGE_IOVA + KiB4, SIOV_ACCESS_READ, out4k(2, 1), KiB4, true);
