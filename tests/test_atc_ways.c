@@ -549,13 +549,45 @@ static void test_nested_completions(void **state)
     assert_int_equal(x.page_size, MiB2);
     struct siov_atc_entry ent[4];
     assert_int_equal(siov_atc_entries(e.atc, ent, 4), 2); /* both completions */
+    struct siov_atc_stats st0, st1;
+    siov_atc_stats(e.atc, &st0);
     wq_run(&e.q, d_pdevtlb(SID, pasid), r8(g1 + MiB2 + 0x10000, KiB4, false));
     assert_int_equal(siov_atc_entries(e.atc, NULL, 0), 0);
+    siov_atc_stats(e.atc, &st1);
+    assert_int_equal(st1.entries_dropped - st0.entries_dropped, 5); /* two range ways, three page ways */
     uint64_t before = requests(&e);
     assert_int_equal(siov_atc_translate(e.atc, pasid, g1 + 0x1000, SIOV_ACCESS_READ, &x), SIOV_ERR_NOT_PRESENT);
     assert_int_equal(siov_atc_translate(e.atc, pasid, g1 + MiB2 + 0x6000, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, out2 + 0x6000);
     assert_int_equal(requests(&e) - before, 2);
+    env_free(&e);
+}
+
+/* A global invalidation of everything reaches every PASID slot, the first
+   and the last, and not the requests without PASID. */
+static void test_global_reaches_every_slot(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0}; /* 64 slots */
+    env_new(&e, NULL, &ac);
+    static const uint32_t pasids[] = {64, 127}; /* slots 0 and 63 */
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t pe[8];
+        tl_pe_sl(pe, DID + 1, e.root[1], SIOV_AW_4LVL);
+        tl_pasid_entry(e.t, e.dir, pasids[i], pe);
+    }
+    struct siov_xlate x;
+    for (unsigned r = 0; r < 2; r++) {
+        for (unsigned i = 0; i < 2; i++) {
+            uint64_t before = requests(&e);
+            assert_int_equal(siov_atc_translate(e.atc, pasids[i], PAGE_IOVA, SIOV_ACCESS_READ, &x), SIOV_OK);
+            assert_int_equal(x.addr, out4k(1, 0));
+            assert_int_equal(requests(&e) - before, 1); /* the first time, and again after the invalidation */
+        }
+        expect_xl(&e, 0, PAGE_IOVA, SIOV_ACCESS_READ, out4k(0, 0), KiB4, r == 0);
+        wq_run(&e.q, d_pdevtlb(SID, 0), r8(0, UINT64_MAX, true));
+    }
     env_free(&e);
 }
 
@@ -738,9 +770,11 @@ static void test_generation_wrap(void **state)
     struct env e;
     struct siov_atc_config ac = {4, 0, SIOV_POLICY_LRU, 0}; /* 64 generation slots */
     env_new(&e, NULL, &ac);
-    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    unsigned a = page_in_set(&e, 1, 0, 0), b = page_in_set(&e, 1, 0, a + 1);
+    expect_xl(&e, 1, PAGE_IOVA + a * KiB4, SIOV_ACCESS_READ, out4k(1, a), KiB4, true); /* ways 0 and 1 */
+    expect_xl(&e, 1, PAGE_IOVA + b * KiB4, SIOV_ACCESS_READ, out4k(1, b), KiB4, true);
     expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
-    const unsigned n = 1u << 20; /* back to the generation of PASID's way */
+    const unsigned n = 1u << 20; /* back to the generation of PASID's ways */
     for (unsigned i = 0; i < n; i++) {
         wq_put(&e.q, d_pdevtlb(SID, PASID), r8(0, UINT64_MAX, false));
         if (i % 64 == 63 || i == n - 1 || i == n - 2) {
@@ -753,13 +787,14 @@ static void test_generation_wrap(void **state)
     struct siov_atc_stats st;
     siov_atc_stats(e.atc, &st);
     assert_int_equal(st.invalidations, n);
-    assert_int_equal(st.entries_dropped, 1); /* the first invalidation: the way, once */
-    expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
+    assert_int_equal(st.entries_dropped, 2); /* the first invalidation: the ways, once */
+    expect_xl(&e, 1, PAGE_IOVA + a * KiB4, SIOV_ACCESS_READ, out4k(1, a), KiB4, true);
+    expect_xl(&e, 1, PAGE_IOVA + b * KiB4, SIOV_ACCESS_READ, out4k(1, b), KiB4, true);
     expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, false);
     for (uint32_t p = 0; p < 64; p++) /* every slot: what the wrap emptied is counted nowhere */
         wq_run(&e.q, d_pdevtlb(SID, p), r8(0, UINT64_MAX, false));
     siov_atc_stats(e.atc, &st);
-    assert_int_equal(st.entries_dropped, 3); /* PASID's new way and PASID2's */
+    assert_int_equal(st.entries_dropped, 5); /* PASID's new ways and PASID2's */
     env_free(&e);
 }
 
@@ -960,6 +995,7 @@ int main(void)
         cmocka_unit_test(test_evicted_range_way),
         cmocka_unit_test(test_page_inside_a_large_completion),
         cmocka_unit_test(test_nested_completions),
+        cmocka_unit_test(test_global_reaches_every_slot),
         cmocka_unit_test(test_range_ends_where_a_completion_begins),
         cmocka_unit_test(test_fill_overtaken_by_an_invalidation),
         cmocka_unit_test(test_write_only_page),
