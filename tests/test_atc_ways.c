@@ -272,6 +272,20 @@ static void test_dropped_counts_each_way(void **state)
     for (unsigned i = 0; i < 2; i++)
         expect_xl(&e, 0, PAGE_IOVA + i * KiB4, SIOV_ACCESS_READ, out4k(0, i), KiB4, true);
     expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
+    for (unsigned i = 0; i < 3; i++) { /* three pages above the 2 MiB one */
+        uint64_t iova = 0x400000 + i * KiB4;
+        tl_map(e.t, e.root[1], 4, false, iova, out4k(1, 60 + i), KiB4, TL_SL_RW, TL_SL_RWX);
+        expect_xl(&e, 1, iova, SIOV_ACCESS_READ, out4k(1, 60 + i), KiB4, true);
+    }
+    struct siov_atc_entry ent[16];
+    assert_int_equal(siov_atc_entries(e.atc, ent, 16), 12);
+    for (unsigned i = 0; i < 12; i++) { /* by PASID (none last), then address; page ways each counted once */
+        static const uint32_t pasid[12] = {PASID, PASID, PASID, PASID, PASID, PASID, PASID, PASID, PASID,
+                                           PASID2, SIOV_NO_PASID, SIOV_NO_PASID};
+        assert_int_equal(ent[i].pasid, pasid[i]);
+        assert_int_equal(ent[i].pages, i == 5 ? 2 : 1);
+        assert_true(i == 0 || ent[i].pasid != ent[i - 1].pasid || ent[i].iova > ent[i - 1].iova);
+    }
     struct siov_atc_stats st;
     static const struct {
         bool pasid_form, g;
@@ -280,10 +294,10 @@ static void test_dropped_counts_each_way(void **state)
         uint64_t dropped;
         unsigned left;
     } steps[] = {
-        {true, false, PASID, PAGE_IOVA, KiB4, 1, 8},           /* one page */
-        {true, false, PASID, BIG_IOVA + 0x100000, KiB4, 3, 7}, /* the 2 MiB completion: range way, 2 page ways */
-        {true, false, PASID, PAGE_IOVA + KiB4, KiB4, 1, 6},    /* refilled below: one each time */
-        {true, false, PASID, 0, UINT64_MAX, 4, 3},             /* the rest of PASID */
+        {true, false, PASID, PAGE_IOVA, KiB4, 1, 11},           /* one page */
+        {true, false, PASID, BIG_IOVA + 0x100000, KiB4, 3, 10}, /* the 2 MiB completion: range way, 2 page ways */
+        {true, false, PASID, PAGE_IOVA + KiB4, KiB4, 1, 9},     /* refilled below: one each time */
+        {true, false, PASID, 0, UINT64_MAX, 7, 3},              /* the rest of PASID */
         {true, true, 0, 0, UINT64_MAX, 1, 2},                  /* every PASID: PASID2's page */
         {false, false, 0, 0, UINT64_MAX, 2, 0},                /* without PASID */
     };
@@ -931,6 +945,30 @@ static void test_hardware_like_atc(void **state)
     }
 }
 
+/* DMA split at page ends, whatever the offset's parity: each piece goes to
+   its own page's translation (page 4 moved away from page 3). */
+static void test_dma_pieces_end_at_page_ends(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    tl_w64(e.t, e.leaf[1][4], (tl_r64(e.t, e.leaf[1][4]) & ~SIOV_SL_ADDR) | out4k(2, 40));
+    const uint8_t src[4] = {0x11, 0x22, 0x33, 0x44};
+    for (uint64_t off = 0xFFD; off <= 0xFFF; off++) {
+        uint8_t back[4] = {0};
+        assert_int_equal(siov_atc_dma_write(e.atc, PASID, PAGE_IOVA + 3 * KiB4 + off, src, 4), SIOV_OK);
+        unsigned first = (unsigned)(0x1000 - off);
+        assert_int_equal(siov_mem_read(e.t->mem, out4k(1, 3) + off, back, first), 0);
+        assert_memory_equal(back, src, first);
+        assert_int_equal(siov_mem_read(e.t->mem, out4k(2, 40), back, 4 - first), 0);
+        assert_memory_equal(back, src + first, 4 - first);
+        assert_int_equal(siov_atc_dma_read(e.atc, PASID, PAGE_IOVA + 3 * KiB4 + off, back, 4), SIOV_OK);
+        assert_memory_equal(back, src, 4);
+    }
+    env_free(&e);
+}
+
 /* ------------------------------------------------------------ the API */
 static void test_config_and_edges(void **state)
 {
@@ -1005,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_requests_as_a_device_sends_them),
         cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_hardware_like_atc),
+        cmocka_unit_test(test_dma_pieces_end_at_page_ends),
         cmocka_unit_test(test_config_and_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
