@@ -209,6 +209,30 @@ static void test_eviction_small_iotlb(void **state)
     }
 }
 
+/* A fill after an invalidation, at the clock that invalidation set, is valid
+   at once: for each stamp (domain, PASID, page, tagged and untagged). */
+static void test_fill_after_each_invalidation_hits(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    struct siov_pasid_ent sl = pe_of(SIOV_PGTT_SL, 3, 0), fl = pe_of(SIOV_PGTT_FL, 3, 9);
+    for (unsigned k = 0; k < 4; k++) {
+        if (k == 0)
+            siov_tlb_inv_domain(f->c, 3);
+        else if (k == 1)
+            siov_tlb_inv_pasid(f->c, 3, 9);
+        else if (k == 2)
+            siov_tlb_inv_page(f->c, 3, 0, 0);
+        else
+            siov_tlb_inv_pasid_page(f->c, 3, 9, 0, 0);
+        fill(f, &sl, k * KB4, KB4, 10 + k);
+        fill(f, &fl, k * KB4, KB4, 20 + k);
+        expect_hit(f, &sl, k * KB4, KB4, 10 + k);
+        expect_hit(f, &fl, k * KB4, KB4, 20 + k);
+    }
+    fx_free(f);
+}
+
 /* Without a statistics block, evictions happen uncounted (both IOTLB forms). */
 static void test_eviction_without_statistics(void **state)
 {
@@ -643,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_inv_page_large_range_scans),
         cmocka_unit_test(test_inv_pasid_page),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
+        cmocka_unit_test(test_fill_after_each_invalidation_hits),
         cmocka_unit_test(test_eviction_without_statistics),
         cmocka_unit_test(test_large_iotlb),
         cmocka_unit_test(test_context_cache),

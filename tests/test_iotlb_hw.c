@@ -306,6 +306,20 @@ static void test_exact_cache_in_bulk(void **state)
         free(b.w);
         siov_exact_free(h);
     }
+    /* a refill (the same key again) is a use under LRU, not under FIFO */
+    for (unsigned policy = SIOV_POLICY_LRU; policy <= SIOV_POLICY_FIFO; policy++) {
+        struct siov_exact_cache *h = siov_exact_new(1, 2, policy, 1);
+        uint64_t v;
+        siov_exact_fill(h, 1, 1, 10, 100);
+        siov_exact_fill(h, 1, 1, 11, 110);
+        assert_false(siov_exact_fill(h, 1, 1, 10, 101)); /* in place: nothing evicted */
+        assert_true(siov_exact_fill(h, 1, 1, 12, 120));
+        bool lru = policy == SIOV_POLICY_LRU;
+        assert_int_equal(siov_exact_lookup(h, 1, 1, 10, &v), lru);
+        assert_int_equal(siov_exact_lookup(h, 1, 1, 11, &v), !lru);
+        assert_true(siov_exact_lookup(h, 1, 1, 12, &v));
+        siov_exact_free(h);
+    }
     assert_null(siov_exact_new(0, 4, SIOV_POLICY_LRU, 1));
     assert_null(siov_exact_new(4, 0, SIOV_POLICY_LRU, 1));
     assert_null(siov_exact_new(1u << 12, 1u << 13, SIOV_POLICY_LRU, 1));
