@@ -1174,6 +1174,70 @@ static void test_walk_racing_an_invalidation_is_not_cached(void **state)
     siov_mem_free(cb);
 }
 
+/* ------------------------------------------------ disabling with sends out */
+/* Two device ports: A's callback, on its first invalidation, queues one for
+   B and then disables the queue, while the unit is still delivering A's. */
+struct two_ports {
+    struct q *q;
+    unsigned a_calls, b_calls;
+    uint64_t b_addr;
+};
+
+static uint64_t d_devtlb_of(siov_sid sid)
+{
+    return siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_SID, sid);
+}
+
+static void port_a(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                   unsigned itag)
+{
+    (void)sid, (void)pasid, (void)addr, (void)size, (void)global, (void)itag;
+    struct two_ports *p = opaque;
+    if (p->a_calls++)
+        return;
+    q_put(p->q, d_devtlb_of(SIOV_SID(0, 5, 0)), 0x7000); /* fetched at once: its send waits behind A's */
+    q_kick(p->q);
+    assert_int_equal(siov_iommu_devtlb_outstanding(p->q->t->iommu), 2);
+    tl_gcmd(p->q->t, 0, SIOV_GCMD_QIE);
+}
+
+static void port_b(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                   unsigned itag)
+{
+    (void)sid, (void)pasid, (void)size, (void)global, (void)itag;
+    struct two_ports *p = opaque;
+    p->b_calls++;
+    p->b_addr = addr;
+}
+
+/* Disabling the queue forgets the device-TLB invalidations it has sent and
+   not yet delivered (nothing waits for their completions): B never gets its
+   own, and nothing is outstanding. */
+static void test_queue_disabled_while_sends_are_out(void **state)
+{
+    (void)state;
+    static const struct siov_device_ops ops_a = {port_a, NULL}, ops_b = {port_b, NULL};
+    struct tl *t = unit(NULL);
+    struct q q;
+    q_init(&q, t, false, 0);
+    struct two_ports p = {&q, 0, 0, 0};
+    assert_int_equal(siov_device_port(t->iommu, SIOV_SID(0, 4, 0), &ops_a, &p), 0);
+    assert_int_equal(siov_device_port(t->iommu, SIOV_SID(0, 5, 0), &ops_b, &p), 0);
+    q_put(&q, d_devtlb_of(SIOV_SID(0, 4, 0)), 0x3000);
+    q_kick(&q);
+    assert_int_equal(p.a_calls, 1);
+    assert_int_equal(p.b_calls, 0);
+    assert_false(rd32(t, SIOV_REG_GSTS) & SIOV_GSTS_QIES);
+    assert_int_equal(siov_iommu_devtlb_outstanding(t->iommu), 0);
+    /* enabled again, the queue sends B's anew and B gets it */
+    q_init(&q, t, false, 0);
+    q_put(&q, d_devtlb_of(SIOV_SID(0, 5, 0)), 0x9000);
+    q_kick(&q);
+    assert_int_equal(p.b_calls, 1);
+    assert_int_equal(p.b_addr, 0x9000);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1194,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_queue_width_and_mode),
         cmocka_unit_test(test_invalidation_completes_for_concurrent_translators),
         cmocka_unit_test(test_walk_racing_an_invalidation_is_not_cached),
+        cmocka_unit_test(test_queue_disabled_while_sends_are_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,16 +21,23 @@ struct fx {
     struct siov_stats stats;
 };
 
-static struct fx *fx_new(unsigned iotlb_entries)
+/* Caches of iotlb_entries, hardware-like with ways (iotlb_ways) when ways != 0. */
+static struct fx *fx_new_ways(unsigned iotlb_entries, unsigned ways)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     siov_iommu_config_default(&f->cfg);
     f->cfg.iotlb_entries = iotlb_entries;
+    f->cfg.iotlb_ways = ways;
     f->c = siov_caches_new(&f->cfg);
     assert_non_null(f->c);
     siov_caches_set_stats(f->c, &f->stats);
     return f;
+}
+
+static struct fx *fx_new(unsigned iotlb_entries)
+{
+    return fx_new_ways(iotlb_entries, 0);
 }
 
 static void fx_free(struct fx *f)
@@ -202,6 +209,68 @@ static void test_eviction_small_iotlb(void **state)
     }
 }
 
+/* A fill after an invalidation, at the clock that invalidation set, is valid
+   at once: for each stamp (domain, PASID, page, tagged and untagged). */
+static void test_fill_after_each_invalidation_hits(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    struct siov_pasid_ent sl = pe_of(SIOV_PGTT_SL, 3, 0), fl = pe_of(SIOV_PGTT_FL, 3, 9);
+    for (unsigned k = 0; k < 4; k++) {
+        if (k == 0)
+            siov_tlb_inv_domain(f->c, 3);
+        else if (k == 1)
+            siov_tlb_inv_pasid(f->c, 3, 9);
+        else if (k == 2)
+            siov_tlb_inv_page(f->c, 3, 0, 0);
+        else
+            siov_tlb_inv_pasid_page(f->c, 3, 9, 0, 0);
+        fill(f, &sl, k * KB4, KB4, 10 + k);
+        fill(f, &fl, k * KB4, KB4, 20 + k);
+        expect_hit(f, &sl, k * KB4, KB4, 10 + k);
+        expect_hit(f, &fl, k * KB4, KB4, 20 + k);
+    }
+    fx_free(f);
+}
+
+/* Without a statistics block, evictions happen uncounted (both IOTLB forms). */
+static void test_eviction_without_statistics(void **state)
+{
+    (void)state;
+    for (unsigned ways = 0; ways <= 2; ways += 2) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.iotlb_entries = 2;
+        cfg.iotlb_ways = ways;
+        struct siov_caches *c = siov_caches_new(&cfg);
+        assert_non_null(c);
+        struct fx f = {cfg, c, {0}};
+        struct siov_pasid_ent pe = pe_of(SIOV_PGTT_SL, 3, 0);
+        for (unsigned i = 0; i < 8; i++) {
+            fill(&f, &pe, i * KB4, KB4, i);
+            expect_hit(&f, &pe, i * KB4, KB4, i);
+        }
+        assert_int_equal(siov_tlb_occupancy(c), 2);
+        siov_caches_free(c);
+    }
+}
+
+/* An IOTLB of 2^17 entries (4 MiB of ways, asked for in huge pages): it
+   keeps and answers as a small one. */
+static void test_large_iotlb(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(1u << 17);
+    struct siov_pasid_ent pe = pe_of(SIOV_PGTT_FL, 4, 9);
+    for (unsigned i = 0; i < 4096; i++)
+        fill(f, &pe, i * KB4, KB4, i);
+    for (unsigned i = 0; i < 4096; i += 97)
+        expect_hit(f, &pe, i * KB4, KB4, i);
+    assert_int_equal(siov_tlb_occupancy(f->c), 4096);
+    assert_int_equal(f->stats.iotlb_evictions, 0);
+    fx_free(f);
+}
+
 static void test_dead_ways_are_reused_first(void **state)
 {
     (void)state;
@@ -223,9 +292,9 @@ static void test_dead_ways_are_reused_first(void **state)
    PASID 5 pages 0..7, PASID 6 page 0; DID 1 PT PASID 5 page 0; DID 2 SL and FL pages 0..7. */
 static struct siov_pasid_ent sl1, fl15, fl16, pt15, nested17, sl2, fl25;
 
-static struct fx *populated(void)
+static struct fx *populated(unsigned ways)
 {
-    struct fx *f = fx_new(4096);
+    struct fx *f = fx_new_ways(4096, ways);
     sl1 = pe_of(SIOV_PGTT_SL, 1, 0);
     fl15 = pe_of(SIOV_PGTT_FL, 1, 5);
     fl16 = pe_of(SIOV_PGTT_FL, 1, 6);
@@ -248,10 +317,9 @@ static struct fx *populated(void)
     return f;
 }
 
-static void test_inv_global(void **state)
+static void inv_global(unsigned ways)
 {
-    (void)state;
-    struct fx *f = populated();
+    struct fx *f = populated(ways);
     siov_tlb_inv_global(f->c);
     assert_int_equal(siov_tlb_occupancy(f->c), 0);
     expect_miss(f, &sl1, 0);
@@ -261,10 +329,9 @@ static void test_inv_global(void **state)
     fx_free(f);
 }
 
-static void test_inv_domain(void **state)
+static void inv_domain(unsigned ways)
 {
-    (void)state;
-    struct fx *f = populated();
+    struct fx *f = populated(ways);
     siov_tlb_inv_domain(f->c, 1);
     expect_miss(f, &sl1, 0);
     expect_miss(f, &fl15, 0);
@@ -277,10 +344,9 @@ static void test_inv_domain(void **state)
     fx_free(f);
 }
 
-static void test_inv_pasid(void **state)
+static void inv_pasid(unsigned ways)
 {
-    (void)state;
-    struct fx *f = populated();
+    struct fx *f = populated(ways);
     siov_tlb_inv_pasid(f->c, 1, 5); /* PIOTLB G=10 */
     expect_miss(f, &fl15, 0);
     expect_miss(f, &fl15, 8 * MB2);
@@ -293,10 +359,9 @@ static void test_inv_pasid(void **state)
     fx_free(f);
 }
 
-static void test_inv_page_within_domain(void **state)
+static void inv_page_within_domain(unsigned ways)
 {
-    (void)state;
-    struct fx *f = populated();
+    struct fx *f = populated(ways);
     siov_tlb_inv_page(f->c, 1, 2 * KB4, 1); /* pages 2 and 3 */
     expect_hit(f, &sl1, 1 * KB4, KB4, 1);
     expect_miss(f, &sl1, 2 * KB4);
@@ -335,10 +400,9 @@ static void test_inv_page_large_range_scans(void **state)
     fx_free(f);
 }
 
-static void test_inv_pasid_page(void **state)
+static void inv_pasid_page(unsigned ways)
 {
-    (void)state;
-    struct fx *f = populated();
+    struct fx *f = populated(ways);
     siov_tlb_inv_pasid_page(f->c, 1, 5, 4 * KB4, 2); /* PIOTLB G=11: pages 4..7 */
     expect_hit(f, &fl15, 3 * KB4, KB4, 2);
     for (unsigned i = 4; i < 8; i++)
@@ -352,6 +416,44 @@ static void test_inv_pasid_page(void **state)
     expect_miss(f, &nested17, 0);
     expect_hit(f, &nested17, KB4, KB4, 6);
     fx_free(f);
+}
+
+/* Each invalidation over the IOTLB that places entries itself and the
+   hardware-like one (an exact cache of 512 sets of 8 ways). */
+static void each_geometry(void (*fn)(unsigned ways))
+{
+    fn(0);
+    fn(8);
+}
+
+static void test_inv_global(void **state)
+{
+    (void)state;
+    each_geometry(inv_global);
+}
+
+static void test_inv_domain(void **state)
+{
+    (void)state;
+    each_geometry(inv_domain);
+}
+
+static void test_inv_pasid(void **state)
+{
+    (void)state;
+    each_geometry(inv_pasid);
+}
+
+static void test_inv_page_within_domain(void **state)
+{
+    (void)state;
+    each_geometry(inv_page_within_domain);
+}
+
+static void test_inv_pasid_page(void **state)
+{
+    (void)state;
+    each_geometry(inv_pasid_page);
 }
 
 /* ------------------------------------------------------------- epochs */
@@ -565,6 +667,9 @@ int main(void)
         cmocka_unit_test(test_inv_page_large_range_scans),
         cmocka_unit_test(test_inv_pasid_page),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
+        cmocka_unit_test(test_fill_after_each_invalidation_hits),
+        cmocka_unit_test(test_eviction_without_statistics),
+        cmocka_unit_test(test_large_iotlb),
         cmocka_unit_test(test_context_cache),
         cmocka_unit_test(test_pasid_cache),
         cmocka_unit_test(test_lookups_race_with_a_writer),

@@ -183,11 +183,32 @@ static unsigned random_hits(uint64_t seed)
     return h;
 }
 
+/* The exact cache's own random policy: the victims of seed, as a hit count. */
+static unsigned exact_random_hits(uint64_t seed)
+{
+    struct siov_exact_cache *h = siov_exact_new(1, 8, SIOV_POLICY_RANDOM, seed);
+    assert_non_null(h);
+    unsigned n = 0;
+    uint64_t v;
+    for (unsigned i = 0; i < 2000; i++) {
+        uint64_t vpn = (i * 7919u) % 13;
+        if (siov_exact_lookup(h, 1, 1, vpn, &v))
+            n++;
+        else
+            siov_exact_fill(h, 1, 1, vpn, vpn);
+    }
+    siov_exact_free(h);
+    return n;
+}
+
 static void test_random_policy_is_seeded(void **state)
 {
     (void)state;
     assert_int_equal(random_hits(5), random_hits(5));
     assert_int_not_equal(random_hits(5), random_hits(6));
+    assert_int_equal(exact_random_hits(5), random_hits(5));
+    assert_int_equal(exact_random_hits(0), random_hits(1)); /* seed 0: the state 1 (xorshift needs one) */
+    assert_int_not_equal(exact_random_hits(0), random_hits(2));
 }
 
 /* Geometries the unit refuses, with the field named. */
@@ -285,7 +306,22 @@ static void test_exact_cache_in_bulk(void **state)
         free(b.w);
         siov_exact_free(h);
     }
+    /* a refill (the same key again) is a use under LRU, not under FIFO */
+    for (unsigned policy = SIOV_POLICY_LRU; policy <= SIOV_POLICY_FIFO; policy++) {
+        struct siov_exact_cache *h = siov_exact_new(1, 2, policy, 1);
+        uint64_t v;
+        siov_exact_fill(h, 1, 1, 10, 100);
+        siov_exact_fill(h, 1, 1, 11, 110);
+        assert_false(siov_exact_fill(h, 1, 1, 10, 101)); /* in place: nothing evicted */
+        assert_true(siov_exact_fill(h, 1, 1, 12, 120));
+        bool lru = policy == SIOV_POLICY_LRU;
+        assert_int_equal(siov_exact_lookup(h, 1, 1, 10, &v), lru);
+        assert_int_equal(siov_exact_lookup(h, 1, 1, 11, &v), !lru);
+        assert_true(siov_exact_lookup(h, 1, 1, 12, &v));
+        siov_exact_free(h);
+    }
     assert_null(siov_exact_new(0, 4, SIOV_POLICY_LRU, 1));
+    assert_null(siov_exact_new(4, 0, SIOV_POLICY_LRU, 1));
     assert_null(siov_exact_new(1u << 12, 1u << 13, SIOV_POLICY_LRU, 1));
 }
 

@@ -119,9 +119,12 @@ static void way_write(struct siov_atc *a, struct siov_atc_way *w, uint64_t tag, 
         a->live[slot_of_tag(a, tag)]++;
 }
 
+static void drop_pages(struct siov_atc *a, uint64_t key, uint64_t base, uint64_t size);
+
 /* Writer: put (tag, page) in its set: its own way, a free one, else way 0
    after moving way 0's entry to way 1 (the newest stays where the probe
-   looks first). */
+   looks first). A range way pushed out takes its page ways with it: an
+   invalidation of its range finds them only through it. */
 static void set_put(struct siov_atc *a, uint64_t tag, uint64_t page, uint64_t val, uint64_t size)
 {
     uint64_t keyc = tag & (KEY_BITS | SIOV_ATC_TAG_CLASS);
@@ -138,8 +141,11 @@ static void set_put(struct siov_atc *a, uint64_t tag, uint64_t page, uint64_t va
             return;
         }
     }
+    uint64_t out_tag = ld(&s[1].tag), out_page = ld(&s[1].page), out_size = ld(&s[1].size);
     way_write(a, &s[1], ld(&s[0].tag) & ~SIOV_ATC_TAG_SEQ, ld(&s[0].page), ld(&s[0].val), ld(&s[0].size));
     way_write(a, &s[0], tag, page, val, size);
+    if (siov_get(out_tag, SIOV_ATC_TAG_CLASS))
+        drop_pages(a, out_tag & KEY_BITS, out_page, out_size);
 }
 
 /* ------------------------------------------------ the hardware-like ATC */
@@ -231,8 +237,6 @@ static unsigned slot_of(const struct siov_atc *a, uint32_t pasid)
 static void fill(struct siov_atc *a, uint64_t key, unsigned slot, uint64_t iova, const struct siov_ats_completion *c,
                  uint64_t inv0)
 {
-    if (c->size & (c->size - 1))
-        return; /* not a power of two: the encoding of every address, never a completion */
     if (pthread_mutex_trylock(&a->wlock))
         return; /* a skipped fill is always correct */
     if (ld(&a->inv_count) == inv0 && a->exact) {
@@ -263,7 +267,7 @@ static bool lookup(struct siov_atc *a, uint64_t key, unsigned slot, uint64_t iov
     while (classes) {
         unsigned c = (unsigned)__builtin_ctzll(classes);
         classes &= classes - 1;
-        uint64_t sz = 1ull << (c + SIOV_PAGE_SHIFT), base = c + SIOV_PAGE_SHIFT >= 64 ? 0 : iova & ~(sz - 1);
+        uint64_t sz = 1ull << (c + SIOV_PAGE_SHIFT), base = iova & ~(sz - 1); /* c < 52: sizes fit 64 bits */
         if (!set_read(a, key | class_bits(c), slot, base, val, size))
             continue;
         *val = ((*val & SIOV_ATC_VAL_ADDR) + (page - base)) | (*val & SIOV_ATC_VAL_PERM);

@@ -27,8 +27,6 @@ int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 
 void siov_stamps_fini(struct siov_caches *c)
 {
-    if (!c->st.did)
-        return; /* init failed: nothing is held */
     pthread_mutex_destroy(&c->st.wlock);
     siov_pages_free(c->st.did, ((size_t)c->st.did_mask + 1) * sizeof(*c->st.did));
     siov_pages_free(c->st.front, FRONT_BYTES);

@@ -170,7 +170,7 @@ SIOV_LOCAL void *siov_pages_alloc(size_t bytes);
 SIOV_LOCAL void siov_pages_free(void *p, size_t bytes);
 
 /* ------------------------------------------------- cache_stamp.c */
-/* The stamps, clock and writer lock of c for a unit of cfg (NULL: defaults); 0 or -ENOMEM. */
+/* The stamps, clock and writer lock of c for a unit of cfg; 0 or -ENOMEM. */
 SIOV_LOCAL int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg);
 SIOV_LOCAL void siov_stamps_fini(struct siov_caches *c);
 /* Start an invalidation: takes the writer lock; the stamp it publishes. */
@@ -246,7 +246,7 @@ SIOV_LOCAL void siov_iec_fini(struct siov_caches *c);
 SIOV_LOCAL void siov_iec_inv_global_at(struct siov_caches *c, uint64_t t);
 
 /* ------------------------------------------------- iotlb.c */
-/* The IOTLB of cfg (NULL: none); 0 or -ENOMEM. */
+/* The IOTLB of cfg (iotlb_entries 0: none); 0 or -ENOMEM. */
 SIOV_LOCAL int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg);
 SIOV_LOCAL void siov_tlb_fini(struct siov_caches *c);
 /* Ways of the IOTLB (0: no IOTLB). */

@@ -138,13 +138,13 @@ static void push_head(struct siov_exact_cache *h, unsigned set, uint32_t i)
     h->head[set] = i;
 }
 
-/* Empty way i of set (its index slot already found or looked up here). */
+/* Empty way i of set (valid: the index holds it). */
 static void remove_way(struct siov_exact_cache *h, unsigned set, uint32_t i)
 {
     size_t slot;
     struct siov_exact_way *w = &h->ways[i];
-    if (index_find(h, w->tag, w->vpn, &slot) == i)
-        index_delete(h, slot);
+    (void)index_find(h, w->tag, w->vpn, &slot);
+    index_delete(h, slot);
     unlink_way(h, set, i);
     unsigned way = i % h->nways;
     h->free[(size_t)set * h->nwords + way / 64] |= 1ull << (way % 64);

@@ -42,13 +42,13 @@ static inline void st8(uint8_t *p, unsigned v) { __atomic_store_n(p, (uint8_t)v,
 /* ------------------------------------------------------------ lifecycle */
 int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
-    if (cfg && cfg->iotlb_ways) { /* hardware-like: an exact cache keeps the entries, no placement of ours */
+    if (cfg->iotlb_ways) { /* hardware-like: an exact cache keeps the entries, no placement of ours */
         c->tlb.geo = (struct siov_cache_geometry){0, 1};
         c->tlb.hw = siov_exact_new(cfg->iotlb_entries / cfg->iotlb_ways, cfg->iotlb_ways, cfg->iotlb_policy,
                                    cfg->iotlb_seed);
         return c->tlb.hw ? 0 : -ENOMEM;
     }
-    c->tlb.geo = siov_cache_geometry_for(cfg ? cfg->iotlb_entries : 0);
+    c->tlb.geo = siov_cache_geometry_for(cfg->iotlb_entries);
     size_t n = siov_tlb_capacity(c);
     c->tlb.ways = siov_pages_alloc(n * sizeof(*c->tlb.ways));
     return n && !c->tlb.ways ? -ENOMEM : 0;
@@ -299,7 +299,7 @@ static bool hw_match(const void *ctx, uint64_t tag, uint64_t vpn, uint64_t val)
     switch (sc->kind) {
     case HW_DID: return true;
     case HW_PASID: return tagged && siov_get(tag, TAG_PASID) == (sc->pasid & SIOV_PASID_MAX);
-    case HW_PAGE: return tagged || (kind == SIOV_PGTT_SL && hw_in_range(sc, tag, vpn)); /* facts 10.2 */
+    case HW_PAGE: return tagged || hw_in_range(sc, tag, vpn); /* untagged: second level (facts 10.2) */
     default:
         return tagged && siov_get(tag, TAG_PASID) == (sc->pasid & SIOV_PASID_MAX) &&
                (kind == SIOV_PGTT_FL || kind == SIOV_PGTT_NESTED) && hw_in_range(sc, tag, vpn);
