@@ -34,3 +34,28 @@ uint32_t q_put_wait(struct q *q, uint64_t status, uint64_t flags)
           status);
     return q->seq;
 }
+
+uint64_t d_devtlb(siov_sid sid)
+{
+    return siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_SID, sid);
+}
+
+uint64_t d_pdevtlb(siov_sid sid, uint32_t pasid)
+{
+    return siov_dsc_make_type(SIOV_DSC_PDEVTLB) | siov_set(0, SIOV_PDTLB0_SID, sid) |
+           siov_set(0, SIOV_PDTLB0_PASID, pasid);
+}
+
+uint64_t r3(uint64_t base, uint64_t size)
+{
+    int s;
+    uint64_t a = siov_ats_range_encode(base, size, &s);
+    return a | (s ? SIOV_DTLB1_S : 0);
+}
+
+uint64_t r8(uint64_t base, uint64_t size, bool g)
+{
+    int s;
+    uint64_t a = siov_ats_range_encode(base, size, &s);
+    return a | (s ? SIOV_PDTLB1_S : 0) | (g ? SIOV_PDTLB1_G : 0);
+}

@@ -23,4 +23,12 @@ void q_kick(struct q *q);
    returns that number. */
 uint32_t q_put_wait(struct q *q, uint64_t status, uint64_t flags);
 
+/* Device-TLB invalidation descriptors (spec 6.5.2.5, 6.5.2.6): qw0 of 0x3
+   for sid, of 0x8 for sid and pasid; qw1 of 0x3 (S at bit 0) or of 0x8 (S at
+   bit 11, G at bit 0) for [base, base + size). */
+uint64_t d_devtlb(siov_sid sid);
+uint64_t d_pdevtlb(siov_sid sid, uint32_t pasid);
+uint64_t r3(uint64_t base, uint64_t size);
+uint64_t r8(uint64_t base, uint64_t size, bool g);
+
 #endif

@@ -37,28 +37,6 @@ static bool waited(struct q *q, uint32_t seq) { return (uint32_t)tl_r64(q->t, ST
 static uint64_t iqh(struct q *q) { return siov_mmio_read(q->t->iommu, SIOV_REG_IQH, 8); }
 static uint32_t fsts(struct tl *t) { return (uint32_t)siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4); }
 
-static uint64_t d_devtlb(siov_sid sid)
-{
-    return siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_SID, sid);
-}
-static uint64_t d_pdevtlb(siov_sid sid, uint32_t pasid)
-{
-    return siov_dsc_make_type(SIOV_DSC_PDEVTLB) | siov_set(0, SIOV_PDTLB0_SID, sid) |
-           siov_set(0, SIOV_PDTLB0_PASID, pasid);
-}
-/* qw1 of 0x3 (S at bit 0) or 0x8 (S at bit 11, G at bit 0) for [base, base + size). */
-static uint64_t r3(uint64_t base, uint64_t size)
-{
-    int s;
-    uint64_t a = siov_ats_range_encode(base, size, &s);
-    return a | (s ? SIOV_DTLB1_S : 0);
-}
-static uint64_t r8(uint64_t base, uint64_t size, bool g)
-{
-    int s;
-    uint64_t a = siov_ats_range_encode(base, size, &s);
-    return a | (s ? SIOV_PDTLB1_S : 0) | (g ? SIOV_PDTLB1_G : 0);
-}
 
 /* Run one descriptor and an inv-wait; the wait must complete. */
 static void q_run(struct q *q, uint64_t q0, uint64_t q1)

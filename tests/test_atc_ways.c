@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "inv_queue.h"
 #include "testlib.h"
 
 #define MEM_SIZE (16ull << 20)
@@ -28,65 +29,13 @@
 #define CLASS_2M (MiB2 == (1ull << 21) ? 9u : 0u)
 
 /* ---------------------------------------------------------------- queue */
-struct wq {
-    struct tl *t;
-    uint64_t base;
-    unsigned tail;
-    uint32_t seq;
-};
-
-static void wq_init(struct wq *q, struct tl *t)
-{
-    memset(q, 0, sizeof(*q));
-    q->t = t;
-    q->base = tl_page(t);
-    siov_mmio_write(t->iommu, SIOV_REG_IQT, 0, 8);
-    siov_mmio_write(t->iommu, SIOV_REG_IQA, q->base | SIOV_IQA_DW, 8);
-    tl_gcmd(t, SIOV_GCMD_QIE, 0);
-    assert_true(siov_mmio_read(t->iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_QIES);
-}
-
-static void wq_put(struct wq *q, uint64_t q0, uint64_t q1)
-{
-    tl_w64(q->t, q->base + q->tail, q0);
-    tl_w64(q->t, q->base + q->tail + 8, q1);
-    tl_w64(q->t, q->base + q->tail + 16, 0);
-    tl_w64(q->t, q->base + q->tail + 24, 0);
-    q->tail = (q->tail + 32) % SIOV_PAGE_SIZE;
-}
-
-static void wq_kick(struct wq *q) { siov_mmio_write(q->t->iommu, SIOV_REG_IQT, q->tail, 8); }
-
 /* One descriptor and an inv-wait behind it, which must complete. */
-static void wq_run(struct wq *q, uint64_t q0, uint64_t q1)
+static void wq_run(struct q *q, uint64_t q0, uint64_t q1)
 {
-    wq_put(q, q0, q1);
-    uint64_t w0 = siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, ++q->seq);
-    wq_put(q, w0, STATUS);
-    wq_kick(q);
-    assert_int_equal((uint32_t)tl_r64(q->t, STATUS), q->seq);
-}
-
-static uint64_t d_devtlb(siov_sid sid)
-{
-    return siov_dsc_make_type(SIOV_DSC_DEVTLB) | siov_set(0, SIOV_DTLB0_SID, sid);
-}
-static uint64_t d_pdevtlb(siov_sid sid, uint32_t pasid)
-{
-    return siov_dsc_make_type(SIOV_DSC_PDEVTLB) | siov_set(0, SIOV_PDTLB0_SID, sid) |
-           siov_set(0, SIOV_PDTLB0_PASID, pasid);
-}
-static uint64_t r3(uint64_t base, uint64_t size)
-{
-    int s;
-    uint64_t a = siov_ats_range_encode(base, size, &s);
-    return a | (s ? SIOV_DTLB1_S : 0);
-}
-static uint64_t r8(uint64_t base, uint64_t size, bool g)
-{
-    int s;
-    uint64_t a = siov_ats_range_encode(base, size, &s);
-    return a | (s ? SIOV_PDTLB1_S : 0) | (g ? SIOV_PDTLB1_G : 0);
+    q_put(q, q0, q1);
+    uint32_t seq = q_put_wait(q, STATUS, 0);
+    q_kick(q);
+    assert_int_equal((uint32_t)tl_r64(q->t, STATUS), seq);
 }
 
 /* ------------------------------------------------------------ the unit */
@@ -94,7 +43,7 @@ static uint64_t r8(uint64_t base, uint64_t size, bool g)
    at PAGE_IOVA and one 2 MiB page at BIG_IOVA, second level. */
 struct env {
     struct tl *t;
-    struct wq q;
+    struct q q;
     struct siov_atc *atc;
     uint64_t root[3], leaf[3][NPAGES], big_leaf[3];
     uint64_t dir;
@@ -108,7 +57,7 @@ static void env_tables(struct env *e, struct tl *t, uint64_t leaf_perm)
 {
     e->t = t;
     tl_enable(t, SIOV_TTM_SCALABLE);
-    wq_init(&e->q, t);
+    q_init(&e->q, t);
     e->dir = tl_sm_context_default(t, SID, RID);
     for (unsigned k = 0; k < 3; k++) {
         uint64_t pe[8];
@@ -790,12 +739,11 @@ static void test_generation_wrap(void **state)
     expect_xl(&e, 2, PAGE_IOVA, SIOV_ACCESS_READ, out4k(2, 0), KiB4, true);
     const unsigned n = 1u << 20; /* back to the generation of PASID's ways */
     for (unsigned i = 0; i < n; i++) {
-        wq_put(&e.q, d_pdevtlb(SID, PASID), r8(0, UINT64_MAX, false));
+        q_put(&e.q, d_pdevtlb(SID, PASID), r8(0, UINT64_MAX, false));
         if (i % 64 == 63 || i == n - 1 || i == n - 2) {
-            uint64_t w0 = siov_dsc_make_type(SIOV_DSC_WAIT) | SIOV_WAIT0_SW | siov_set(0, SIOV_WAIT0_SDATA, ++e.q.seq);
-            wq_put(&e.q, w0, STATUS);
-            wq_kick(&e.q);
-            assert_int_equal((uint32_t)tl_r64(e.t, STATUS), e.q.seq);
+            uint32_t seq = q_put_wait(&e.q, STATUS, 0);
+            q_kick(&e.q);
+            assert_int_equal((uint32_t)tl_r64(e.t, STATUS), seq);
         }
     }
     struct siov_atc_stats st;
