@@ -14,14 +14,6 @@
 #define DEV SIOV_SID(0, 2, 0)
 #define DEV2 SIOV_SID(0, 3, 0)
 
-static char *tmp_path(const char *tag)
-{
-    static unsigned n;
-    char *p = malloc(128);
-    snprintf(p, 128, "/tmp/siov-test-replay-%d-%u-%s", (int)getpid(), n++, tag);
-    return p;
-}
-
 /* ---------------------------------------------- a recorded live run */
 struct live {
     struct siov_mem *mem;
@@ -148,7 +140,7 @@ static void round_trip(const char *mode, unsigned ways, unsigned entries)
     o.cfg.iotlb_entries = entries;
     o.cfg.iotlb_ways = ways;
     struct siov_stats live;
-    char *p = tmp_path(mode);
+    char *p = tl_tmp_path("replay", mode);
     uint64_t n = record_run(p, mode, &o.cfg, &live);
     struct replay_result res;
     if (replay_run(p, &o, &res) < 0)
@@ -192,7 +184,7 @@ static void test_replay_is_deterministic(void **state)
     struct replay_opts o = {.check = false};
     siov_iommu_config_default(&o.cfg);
     struct siov_stats live;
-    char *p = tmp_path("det");
+    char *p = tl_tmp_path("replay", "det");
     record_run(p, "wb", &o.cfg, &live);
     for (unsigned pol = 0; pol < 4; pol++) {
         o.cfg.iotlb_entries = 24;
@@ -284,7 +276,7 @@ static void test_sweep_matches_brute_force(void **state)
 {
     (void)state;
     static uint64_t keys[SWEEP_REQS];
-    char *p = tmp_path("sweep");
+    char *p = tl_tmp_path("replay", "sweep");
     sweep_trace(p, keys);
     for (unsigned pol = SIOV_POLICY_LRU; pol <= SIOV_POLICY_RANDOM; pol++)
         for (unsigned cap = 2; cap <= 64; cap *= 2) {
@@ -328,7 +320,7 @@ static void test_bad_markers(void **state)
         {"siov-trace 1\n0 domain 1 sl\n1 xlate 00:02.0 - 0x1000 0 r\n2 bogus\n", "line 4: unknown record kind"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *p = tmp_path("bad");
+        char *p = tl_tmp_path("replay", "bad");
         FILE *f = fopen(p, "w");
         fputs(cases[i].text, f);
         fclose(f);

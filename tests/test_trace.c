@@ -15,22 +15,6 @@
 #define DEV SIOV_SID(0, 2, 0)
 
 /* ------------------------------------------------------------ helpers */
-static char *tmp_path(const char *tag)
-{
-    static unsigned n;
-    char *p = malloc(128);
-    snprintf(p, 128, "/tmp/siov-test-trace-%d-%u-%s", (int)getpid(), n++, tag);
-    return p;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static void assert_rec_equal(const struct siov_trace_rec *a, const struct siov_trace_rec *b)
 {
     assert_int_equal(a->seq, b->seq);
@@ -102,7 +86,7 @@ static void round_trip(const char *mode)
 {
     struct siov_trace_rec recs[32], got;
     unsigned n = sample(recs, 32);
-    char *path = tmp_path(mode);
+    char *path = tl_tmp_path("trace", mode);
     struct siov_trace *t = siov_trace_open(path, mode);
     assert_non_null(t);
     for (unsigned i = 0; i < n; i++)
@@ -164,7 +148,7 @@ static void test_conversion_is_lossless(void **state)
     (void)state;
     struct siov_trace_rec recs[32];
     unsigned n = sample(recs, 32);
-    char *a = tmp_path("a"), *b = tmp_path("b"), *c = tmp_path("c");
+    char *a = tl_tmp_path("trace", "a"), *b = tl_tmp_path("trace", "b"), *c = tl_tmp_path("trace", "c");
     struct siov_trace *t = siov_trace_open(a, "w");
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(siov_trace_write(t, &recs[i]), 0);
@@ -186,7 +170,7 @@ static void test_conversion_is_lossless(void **state)
 static void test_binary_is_compact(void **state)
 {
     (void)state;
-    char *p = tmp_path("compact");
+    char *p = tl_tmp_path("trace", "compact");
     struct siov_trace *t = siov_trace_open(p, "wb");
     for (unsigned i = 0; i < 30000; i++) {
         struct siov_trace_rec r;
@@ -270,7 +254,7 @@ static void test_exact_bytes(void **state)
         0xC6, 0x02,                                                                   /* attach */
         0x87, 0x10, 0x00, 0x02,                                                       /* detach */
     };
-    char *p = tmp_path("bytes");
+    char *p = tl_tmp_path("trace", "bytes");
     struct siov_trace *t = siov_trace_open(p, "wb");
     bytes_sample(t);
     assert_int_equal(siov_trace_close(t), 0);
@@ -346,8 +330,8 @@ static void test_text_errors_name_the_line(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(bad_texts) / sizeof(bad_texts[0]); i++) {
-        char *p = tmp_path("bad");
-        write_file(p, bad_texts[i].text, strlen(bad_texts[i].text));
+        char *p = tl_tmp_path("trace", "bad");
+        tl_write_file(p, bad_texts[i].text, strlen(bad_texts[i].text));
         struct siov_trace *t = siov_trace_open(p, "r");
         assert_non_null(t);
         struct siov_trace_rec r;
@@ -369,8 +353,8 @@ static void test_text_nul_and_long_lines(void **state)
     (void)state;
     char buf[9000];
     memcpy(buf, "siov-trace 1\n0 xlate\0 00:02.0\n", 30);
-    char *p = tmp_path("nul");
-    write_file(p, buf, 30);
+    char *p = tl_tmp_path("trace", "nul");
+    tl_write_file(p, buf, 30);
     struct siov_trace *t = siov_trace_open(p, "r");
     struct siov_trace_rec r;
     assert_int_equal(siov_trace_read(t, &r), -EINVAL);
@@ -378,7 +362,7 @@ static void test_text_nul_and_long_lines(void **state)
     siov_trace_close(t);
     memset(buf, 'x', sizeof(buf));
     memcpy(buf, "siov-trace 1\n", 13);
-    write_file(p, buf, sizeof(buf));
+    tl_write_file(p, buf, sizeof(buf));
     t = siov_trace_open(p, "r");
     assert_int_equal(siov_trace_read(t, &r), -EINVAL);
     assert_non_null(strstr(siov_trace_error(t), "line 2: longer than"));
@@ -395,8 +379,8 @@ static void test_text_by_hand(void **state)
                        "10 domain 1 sl\n11 attach 1 00:02.0 3\n"
                        "12 map 1 0x10000 64K 0x1000000 rw # buffers\n"
                        "20 @7 xlate 00:02.0 3 0x10010 0 w -> 0x1000010 4K rw 1";
-    char *p = tmp_path("hand");
-    write_file(p, text, strlen(text));
+    char *p = tl_tmp_path("trace", "hand");
+    tl_write_file(p, text, strlen(text));
     struct siov_trace *t = siov_trace_open(p, "r");
     struct siov_trace_rec r;
     unsigned n = 0;
@@ -425,8 +409,8 @@ static const uint8_t good_header[16] = {'S', 'I', 'O', 'V', 'T', 'R', 'C', 0, 1,
 /* Open bytes as a trace; the error reading it (or NULL when it opened as none). */
 static const char *binary_error(const uint8_t *b, size_t n, char *out, size_t len)
 {
-    char *p = tmp_path("bin");
-    write_file(p, b, n);
+    char *p = tl_tmp_path("trace", "bin");
+    tl_write_file(p, b, n);
     errno = 0;
     struct siov_trace *t = siov_trace_open(p, "r");
     unlink(p);
@@ -486,7 +470,7 @@ static void test_api_misuse(void **state)
     (void)state;
     struct siov_trace_rec r;
     siov_trace_rec_init(&r, SIOV_TRACE_XLATE);
-    char *p = tmp_path("misuse");
+    char *p = tl_tmp_path("trace", "misuse");
     errno = 0;
     assert_null(siov_trace_open(p, "a"));
     assert_int_equal(errno, EINVAL);
@@ -755,7 +739,7 @@ static void test_hook_into_a_file(void **state)
     (void)state;
     struct rig g;
     struct siov_xlate x;
-    char *p = tmp_path("hook");
+    char *p = tl_tmp_path("trace", "hook");
     rig_up(&g);
     struct siov_trace *t = siov_trace_open(p, "w");
     siov_iommu_set_trace(g.u, siov_trace_hook, t);
@@ -798,7 +782,7 @@ static void test_hook_from_threads(void **state)
 {
     (void)state;
     struct rig g;
-    char *p = tmp_path("threads");
+    char *p = tl_tmp_path("trace", "threads");
     rig_up(&g);
     struct siov_trace *t = siov_trace_open(p, "wb");
     siov_iommu_set_trace(g.u, siov_trace_hook, t);

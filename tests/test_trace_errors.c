@@ -14,22 +14,6 @@
 #define DEV SIOV_SID(0, 2, 0)
 #define ALL_ACCESS 0x7Fu /* the letters r w x p a t n */
 
-static char *tmp_path(const char *tag)
-{
-    static unsigned n;
-    char *p = malloc(128);
-    snprintf(p, 128, "/tmp/siov-test-trace-errors-%d-%u-%s", (int)getpid(), n++, tag);
-    return p;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static long file_size(const char *path)
 {
     struct stat st;
@@ -245,8 +229,8 @@ static const char *binary_error(const uint8_t *body, size_t n, char *out, size_t
     uint8_t b[256];
     memcpy(b, header, 16);
     memcpy(b + 16, body, n);
-    char *p = tmp_path("bin");
-    write_file(p, b, 16 + n);
+    char *p = tl_tmp_path("trace-errors", "bin");
+    tl_write_file(p, b, 16 + n);
     struct siov_trace *t = siov_trace_open(p, "r");
     unlink(p);
     free(p);
@@ -362,8 +346,8 @@ static void test_binary_header_bytes(void **state)
         uint8_t b[16];
         memcpy(b, header, 16);
         b[i] ^= 1;
-        char *p = tmp_path("hdr");
-        write_file(p, b, 16);
+        char *p = tl_tmp_path("trace-errors", "hdr");
+        tl_write_file(p, b, 16);
         errno = 0;
         struct siov_trace *t = siov_trace_open(p, "r");
         if (t)
@@ -378,7 +362,7 @@ static void test_binary_header_bytes(void **state)
 static void expect_refused(const struct siov_trace_rec *r, const char *what)
 {
     for (unsigned b = 0; b < 2; b++) {
-        char *p = tmp_path("refused");
+        char *p = tl_tmp_path("trace-errors", "refused");
         struct siov_trace *t = siov_trace_open(p, b ? "wb" : "w");
         assert_non_null(t);
         long size;
@@ -436,7 +420,7 @@ static void test_writers_accept_edges(void **state)
 {
     (void)state;
     for (unsigned b = 0; b < 2; b++) {
-        char *p = tmp_path("edges");
+        char *p = tl_tmp_path("trace-errors", "edges");
         struct siov_trace *t = siov_trace_open(p, b ? "wb" : "w");
         struct siov_trace_rec r, got;
         siov_trace_rec_init(&r, SIOV_TRACE_MAP);
@@ -611,7 +595,7 @@ static void test_hook_errors(void **state)
     siov_trace_rec_init(&bad, SIOV_TRACE_READ);
     bad.access = 0x100;
     siov_trace_hook(NULL, &r); /* no trace: nothing, no crash */
-    char *p = tmp_path("hook");
+    char *p = tl_tmp_path("trace-errors", "hook");
     struct siov_trace *t = siov_trace_open(p, "w");
     siov_trace_hook(t, &r);
     siov_trace_hook(t, &bad);
@@ -662,7 +646,7 @@ static void test_misuse(void **state)
     assert_false(siov_trace_is_binary(NULL));
     assert_int_equal(siov_trace_read(NULL, &r), -EINVAL);
     assert_int_equal(siov_trace_write(NULL, &r), -EINVAL);
-    char *p = tmp_path("misuse");
+    char *p = tl_tmp_path("trace-errors", "misuse");
     struct siov_trace *t = siov_trace_open(p, "wb");
     assert_true(siov_trace_is_binary(t));
     assert_int_equal(siov_trace_write(t, NULL), -EINVAL);
@@ -683,8 +667,8 @@ static void test_text_line_ends(void **state)
     (void)state;
     const char text[] = "siov-trace 1\t\r\n0 domain 1 sl\t\r\n\t\n\r \n\r\t\n \r\n\r\n"
                         "1 domain 2 fl \r\n2 domain 3 pt#x\n";
-    char *p = tmp_path("ends");
-    write_file(p, text, sizeof(text) - 1);
+    char *p = tl_tmp_path("trace-errors", "ends");
+    tl_write_file(p, text, sizeof(text) - 1);
     struct siov_trace *t = siov_trace_open(p, "r");
     struct siov_trace_rec r;
     for (unsigned i = 0; i < 3; i++) {
@@ -717,8 +701,8 @@ static void long_line_at_refill(unsigned len, bool ok)
     p[0] = '#';
     p += len;
     memcpy(p, "\n0 domain 1 sl\n", 15);
-    char *path = tmp_path("long");
-    write_file(path, b, (size_t)(p - b) + 15);
+    char *path = tl_tmp_path("trace-errors", "long");
+    tl_write_file(path, b, (size_t)(p - b) + 15);
     struct siov_trace *t = siov_trace_open(path, "r");
     struct siov_trace_rec r;
     if (ok) {
@@ -747,8 +731,8 @@ static void test_magic_alone(void **state)
 {
     (void)state;
     for (size_t n = 8; n < 16; n++) {
-        char *p = tmp_path("magic");
-        write_file(p, header, n);
+        char *p = tl_tmp_path("trace-errors", "magic");
+        tl_write_file(p, header, n);
         errno = 0;
         if (siov_trace_open(p, "r"))
             fail_msg("%zu header bytes: opened", n);

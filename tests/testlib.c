@@ -1,6 +1,8 @@
 /* Test helpers: table builders over a flat guest memory (see testlib.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -272,4 +274,20 @@ uint64_t tl_entry_gpa(struct tl *t, uint64_t root, unsigned levels, uint64_t iov
         table = e & SIOV_SL_ADDR;
     }
     return table + 8ull * siov_level_index(iova, level);
+}
+
+char *tl_tmp_path(const char *prefix, const char *tag)
+{
+    char *p = malloc(160);
+    assert_non_null(p);
+    snprintf(p, 160, "/tmp/siov-test-%s-%d-%p-%s", prefix, (int)getpid(), (void *)p, tag); /* p: unique while live */
+    return p;
+}
+
+void tl_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
 }

@@ -93,6 +93,12 @@ void tl_irte_posted(uint64_t q[2], uint8_t vv, uint64_t pda, bool urgent, siov_s
    checked against the literal layout (spec 10.4.14). */
 void tl_check_irq_frcd(struct tl *t, unsigned i, siov_fault fr, siov_sid sid, uint64_t fi);
 
+/* A path under /tmp no other live path of this process has, named for
+   prefix and tag (malloc'd: free it). */
+char *tl_tmp_path(const char *prefix, const char *tag);
+/* Write len bytes of data as the whole file at path. */
+void tl_write_file(const char *path, const void *data, size_t len);
+
 /* Common leaf/non-leaf permission sets. */
 #define TL_SL_RW (SIOV_SL_R | SIOV_SL_W)
 #define TL_SL_RWX (SIOV_SL_R | SIOV_SL_W | SIOV_SL_X)
