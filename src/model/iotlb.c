@@ -315,7 +315,7 @@ static void hw_drop(struct siov_caches *c, struct hw_scope sc)
 void siov_tlb_inv_global_at(struct siov_caches *c, uint64_t t)
 {
     siov_st_rel(&c->st.tlb_global, t);
-    hw_drop(c, (struct hw_scope){HW_ALL, 0, 0, 0, 0});
+    hw_drop(c, (struct hw_scope){.kind = HW_ALL});
     siov_front_inv_all(c, t);
     for (unsigned i = 0; i < SIOV_DP_SLOTS; i++)
         st8(&c->tlb.sizes[i], 0);
@@ -334,7 +334,7 @@ void siov_tlb_inv_domain(struct siov_caches *c, uint16_t did)
     struct siov_did_stamps *d = &c->st.did[did & c->st.did_mask];
     siov_st_rel(&d->tlb_all, t);
     siov_st_rel(&d->tlb_tagged, t);
-    hw_drop(c, (struct hw_scope){HW_DID, did, 0, 0, 0});
+    hw_drop(c, (struct hw_scope){.kind = HW_DID, .did = did});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
@@ -345,7 +345,7 @@ void siov_tlb_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid)
     unsigned slot = siov_dp_slot(did, pasid);
     siov_st_rel(&c->st.tlb_dp[slot], t);
     st8(&c->tlb.sizes[slot], ld8(&c->tlb.sizes[slot]) & ~SIZES_ALL_TAGGED); /* every tagged entry of the slot is dead */
-    hw_drop(c, (struct hw_scope){HW_PASID, did, pasid, 0, 0});
+    hw_drop(c, (struct hw_scope){.kind = HW_PASID, .did = did, .pasid = pasid});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
@@ -401,7 +401,7 @@ void siov_tlb_inv_page(struct siov_caches *c, uint16_t did, uint64_t addr, unsig
             tlb_drop_range(c, with_size(tag, sz), range_at(addr, am, sz), KIND(SIOV_PGTT_SL));
     /* PSI also drops every PASID-tagged entry of the DID (facts 10.2, docs/spec-notes.md) */
     siov_st_rel(&c->st.did[did & c->st.did_mask].tlb_tagged, t);
-    hw_drop(c, (struct hw_scope){HW_PAGE, did, 0, addr, am});
+    hw_drop(c, (struct hw_scope){.kind = HW_PAGE, .did = did, .addr = addr, .am = am});
     siov_front_inv_did(c, did, t);
     siov_stamp_inv_end(c, t);
 }
