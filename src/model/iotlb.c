@@ -350,13 +350,12 @@ void siov_tlb_inv_pasid(struct siov_caches *c, uint16_t did, uint32_t pasid)
     siov_stamp_inv_end(c, t);
 }
 
-/* The pages a page-selective invalidation names: [first, last] at size sz. */
+/* The pages a page-selective invalidation names: [first, last] at size sz
+   (am is within CAP.MAMV: the queue refuses a larger one, inval.c). */
 static struct page_range range_at(uint64_t addr, unsigned am, unsigned sz)
 {
-    unsigned bits = am + SIOV_PAGE_SHIFT;
-    uint64_t end = bits >= 64 ? UINT64_MAX : addr | ((1ull << bits) - 1);
-    uint64_t base = bits >= 64 ? 0 : addr & ~((1ull << bits) - 1);
-    return (struct page_range){base >> size_shift[sz], end >> size_shift[sz]};
+    uint64_t span = (SIOV_PAGE_SIZE << am) - 1;
+    return (struct page_range){(addr & ~span) >> size_shift[sz], (addr | span) >> size_shift[sz]};
 }
 
 /* Whether a way matches tag (any size already in tag), lies in r and has a kind in kinds. */
