@@ -429,12 +429,21 @@ static uint64_t dsc(unsigned type, uint64_t gmask, unsigned g, uint64_t rest)
     return siov_dsc_make_type(type) | siov_set(0, gmask, g) | rest;
 }
 
+/* The trace hook's record of the last 0x3 descriptor processed. */
+static void last_devtlb(void *opaque, const struct siov_trace_rec *rec)
+{
+    if (rec->kind == SIOV_TRACE_INVAL && rec->inv_type == SIOV_TRACE_INV_DEVTLB)
+        *(struct siov_trace_rec *)opaque = *rec;
+}
+
 static void test_notifiers(void **state)
 {
     (void)state;
     struct q q;
     struct tl *t = qunit(NULL, &q);
     struct evlog l = {.iommu = t->iommu}, l2 = {.iommu = t->iommu};
+    struct siov_trace_rec tr = {0};
+    assert_int_equal(siov_iommu_set_trace(t->iommu, last_devtlb, &tr), 0);
     assert_int_equal(siov_iommu_add_notifier(NULL, ev_cb, &l), -EINVAL);
     assert_int_equal(siov_iommu_add_notifier(t->iommu, NULL, &l), -EINVAL);
     assert_int_equal(siov_iommu_add_notifier(t->iommu, ev_cb, &l), 0);
@@ -474,6 +483,9 @@ static void test_notifiers(void **state)
     expect_ev(&l, 9, SIOV_INV_PASID_CACHE, SIOV_INV_G_PASID, DID, 0, PASID, 0, 0);
     expect_ev(&l, 10, SIOV_INV_PASID_CACHE, SIOV_INV_G_GLOBAL, 0, 0, N, 0, 0);
     expect_ev(&l, 11, SIOV_INV_DEVTLB, SIOV_INV_G_RANGE, 0, SID, N, 0x3000, KiB4);
+    assert_int_equal(tr.inv_gran, 0); /* traced with its S bit (one page) and address */
+    assert_int_equal(tr.addr, 0x3000);
+    assert_int_equal(tr.sid, SID);
     expect_ev(&l, 12, SIOV_INV_DEVTLB, SIOV_INV_G_GLOBAL, 0, SID, PASID, 0, UINT64_MAX);
     expect_ev(&l, 13, SIOV_INV_IEC, SIOV_INV_G_GLOBAL, 0, 0, N, 0, 0);
     expect_ev(&l, 14, SIOV_INV_IEC, SIOV_INV_G_INDEX, 0, 0, N, 40, 8);
