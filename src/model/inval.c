@@ -172,8 +172,9 @@ static unsigned dsc_pc(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     unsigned g = (unsigned)siov_get(qw[0], SIOV_PC0_G);
     count(u, &u->stats.inv_pasid_cache);
     traced(u, SIOV_TRACE_INV_PC, g,
-         (struct siov_trace_scope){did, 0, g == SIOV_PC_GRAN_PASID ? (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)
-                                                                  : SIOV_NO_PASID, 0, 0});
+         (struct siov_trace_scope){.did = did,
+                                   .pasid = g == SIOV_PC_GRAN_PASID ? (uint32_t)siov_get(qw[0], SIOV_PC0_PASID)
+                                                                    : SIOV_NO_PASID});
     return SIOV_IQEI_NONE;
 }
 
