@@ -398,7 +398,8 @@ static struct siov_atc_way *find(struct siov_atc *a, uint64_t keyc, uint64_t pag
 
 /* Writer: drop the page ways of key in [base, base + size): probe each page,
    or scan when the range has more pages than the ATC has ways. A page way of
-   a larger completion takes that completion with it, range way and aliases. */
+   a larger completion needs nothing more here: that completion's range way
+   lives while any of its page ways does (set_put), and drop_range finds it. */
 static void drop_pages(struct siov_atc *a, uint64_t key, uint64_t base, uint64_t size)
 {
     if (size / SIOV_PAGE_SIZE > a->nways) {
@@ -407,17 +408,8 @@ static void drop_pages(struct siov_atc *a, uint64_t key, uint64_t base, uint64_t
     }
     for (uint64_t p = base; p - base < size; p += SIOV_PAGE_SIZE) {
         struct siov_atc_way *w = find(a, key, p);
-        if (!w)
-            continue;
-        uint64_t wb, ws;
-        way_range(w, &wb, &ws);
-        way_write(a, w, 0, 0, 0, 0);
-        if (ws <= size)
-            continue; /* inside the range: aligned completions nest */
-        struct siov_atc_way *r = find(a, key | class_bits((unsigned)__builtin_ctzll(ws) - SIOV_PAGE_SHIFT), wb);
-        if (r)
-            way_write(a, r, 0, 0, 0, 0);
-        drop_pages(a, key, wb, ws); /* a larger size each time: the recursion ends */
+        if (w)
+            way_write(a, w, 0, 0, 0, 0);
     }
 }
 
