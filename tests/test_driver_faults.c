@@ -1,6 +1,6 @@
 /* Fault injection into the reference driver and into the creation of units
  * and guest memory. tests/meson.build links this test with ld's --wrap for
- * the allocation calls, mmap, pthread_mutex_init and the MMIO entry points,
+ * the allocation calls (tests/alloc_wrap.c) and the MMIO read entry point,
  * so that it can make the k-th allocation fail or play a unit that misbehaves
  * (lacks queued invalidation, ignores a command, reports a queue error, has
  * CAP.RWBF set); guest memory comes through callbacks that refuse the k-th
@@ -11,12 +11,11 @@
  * fault is gone everything it set up comes down again with every table page
  * back in the pool. ASan (CI) checks that none of these paths leaks. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "alloc_wrap.h"
 #include "driver.h"
 #include "testlib.h"
 
@@ -31,10 +30,8 @@
 #define RW (SIOV_PROT_READ | SIOV_PROT_WRITE)
 
 /* ------------------------------------------------------------ the injector */
-/* What the wrappers do (one fault at a time; a count of -1 never fires). */
+/* What the MMIO-read wrapper changes (allocation failures: alloc_wrap.h). */
 struct injector {
-    long alloc_left;     /* allocations that still succeed before one fails */
-    bool fired;          /* the fault was injected */
     uint32_t gsts_clear; /* GSTS bits the unit never reports */
     uint32_t gsts_set;   /* GSTS bits the unit always reports */
     uint32_t fsts_set;   /* FSTS bits the unit reports on top */
@@ -46,67 +43,16 @@ struct injector {
     void (*on_fsts)(void); /* called at each FSTS read, after counting it */
     void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
-static struct injector inj = {.alloc_left = -1, .iqh_frozen_reads = -1};
+static struct injector inj = {.iqh_frozen_reads = -1};
 
 static void inj_reset(void)
 {
-    inj = (struct injector){.alloc_left = -1, .iqh_frozen_reads = -1};
+    inj = (struct injector){.iqh_frozen_reads = -1};
+    aw_disarm();
 }
 
-static bool alloc_fails(void)
-{
-    if (inj.alloc_left < 0 || inj.alloc_left-- > 0)
-        return false;
-    inj.fired = true;
-    return true;
-}
-
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__real_aligned_alloc(size_t align, size_t size);
-void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-int __real_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
 uint64_t __real_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
-
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-void *__wrap_aligned_alloc(size_t align, size_t size);
-void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
 uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size);
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return alloc_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-    return alloc_fails() ? NULL : __real_realloc(p, size);
-}
-
-void *__wrap_aligned_alloc(size_t align, size_t size)
-{
-    return alloc_fails() ? NULL : __real_aligned_alloc(align, size);
-}
-
-void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-    return alloc_fails() ? MAP_FAILED : __real_mmap(addr, len, prot, flags, fd, off);
-}
-
-/* With 64-bit file offsets glibc names mmap mmap64. */
-void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-    return alloc_fails() ? MAP_FAILED : __real_mmap64(addr, len, prot, flags, fd, off);
-}
-
-int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
-{
-    return alloc_fails() ? EAGAIN : __real_pthread_mutex_init(m, a);
-}
 
 /* The unit as the driver sees it through MMIO reads. */
 uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsigned size)
@@ -340,9 +286,9 @@ static unsigned allocation_failures(bool legacy)
         struct world w;
         world_init(&w, legacy);
         inj_reset();
-        inj.alloc_left = k;
+        aw_arm(k);
         workload(&w);
-        bool fired = inj.fired;
+        bool fired = aw_fired();
         inj_reset();
         if (fired) {
             failures++;
@@ -377,11 +323,11 @@ static void test_unit_and_memory_allocation_failures(void **state)
     unsigned failures = 0;
     for (long k = 0;; k++) {
         inj_reset();
-        inj.alloc_left = k;
+        aw_arm(k);
         struct siov_mem *flat = siov_mem_new_flat(MEM_SIZE);
         struct siov_mem *cbm = siov_mem_new(&ops, &cb);
         struct siov_iommu *u = flat ? siov_iommu_new(flat, NULL) : NULL;
-        bool fired = inj.fired;
+        bool fired = aw_fired();
         inj_reset();
         if (!fired) {
             assert_non_null(flat);
