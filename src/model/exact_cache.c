@@ -9,6 +9,7 @@
  * are the user's business (iotlb.c). */
 #include <stdlib.h>
 
+#include "caches.h"
 #include "exact_cache.h"
 
 #define NONE UINT32_MAX
@@ -43,7 +44,7 @@ struct siov_exact_cache *siov_exact_new(unsigned sets, unsigned ways, unsigned p
     size_t n = (size_t)sets * ways;
     for (h->icap = 16; h->icap < 2 * n; h->icap *= 2)
         ;
-    h->ways = calloc(n, sizeof(*h->ways));
+    h->ways = siov_pages_alloc(n * sizeof(*h->ways)); /* backed as touched, then a guard page */
     h->head = malloc(sets * sizeof(*h->head));
     h->tail = malloc(sets * sizeof(*h->tail));
     h->free = calloc((size_t)sets * h->nwords, sizeof(*h->free));
@@ -64,7 +65,7 @@ void siov_exact_free(struct siov_exact_cache *h)
 {
     if (!h)
         return;
-    free(h->ways);
+    siov_pages_free(h->ways, (size_t)h->nsets * h->nways * sizeof(*h->ways));
     free(h->head);
     free(h->tail);
     free(h->free);
