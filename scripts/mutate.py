@@ -443,8 +443,8 @@ def mutated_line(m, src):
 # ------------------------------------------------------- equivalents list
 
 def load_equivalents():
-    """scripts/mutants-equivalent.txt: 'ID | mutated line | reason' per line.
-    A mutant matches by id, or by file, operator and mutated line when the
+    """scripts/mutants-equivalent.txt: 'ID | mutated line | reason' per line
+    (the mutated line may contain ' | ', the reason may not). A mutant matches by id, or by file, operator and mutated line when the
     file's lines have moved."""
     by_id, by_text = {}, {}
     if not os.path.exists(EQUIV_FILE):
@@ -453,10 +453,12 @@ def load_equivalents():
         raw = raw.strip()
         if not raw or raw.startswith('#'):
             continue
-        parts = [p.strip() for p in raw.split(' | ')]
-        if len(parts) != 3 or not parts[2]:
+        # the id has no ' | ' and the reason must not: the mutated code between them may
+        mid, _, rest = raw.partition(' | ')
+        text, _, reason = rest.rpartition(' | ')
+        mid, text, reason = mid.strip(), text.strip(), reason.strip()
+        if not text or not reason:
             sys.exit('%s: bad line (want "ID | mutated line | reason"): %s' % (EQUIV_FILE, raw))
-        mid, text, reason = parts
         by_id[mid] = reason
         path, _, _, op = mid.split(':', 3)
         by_text[(path, op, text)] = reason
