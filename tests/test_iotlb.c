@@ -58,11 +58,12 @@ static struct siov_pasid_ent pe_of(uint8_t pgtt, uint16_t did, uint32_t pasid)
     return pe;
 }
 
-/* A recognisable translation of iova: output page derived from iova and a tag. */
+/* A recognisable translation of iova: output page derived from iova and a tag,
+   and each of its other fields too (write-only for users, snooped, by tag bits). */
 static struct siov_walk_out wo(uint64_t iova, uint64_t size, unsigned tag)
 {
     struct siov_walk_out w = {((iova & ~(size - 1)) ^ ((uint64_t)tag << 40)) & SIOV_BITS(51, 0), size,
-                              R | W, R | W | X, tag & 1, false};
+                              (tag & 2) ? W : R | W, R | W | X, tag & 1, (tag & 4) != 0};
     return w;
 }
 
@@ -82,6 +83,7 @@ static void expect_hit(struct fx *f, const struct siov_pasid_ent *pe, uint64_t i
     assert_int_equal(got.perm_user, want.perm_user);
     assert_int_equal(got.perm_super, want.perm_super);
     assert_int_equal(got.dirty, want.dirty);
+    assert_int_equal(got.snoop, want.snoop);
 }
 
 static void expect_miss(struct fx *f, const struct siov_pasid_ent *pe, uint64_t iova)
