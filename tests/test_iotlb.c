@@ -651,6 +651,32 @@ static void test_domain_invalidation_spares_every_other_did(void **state)
     }
 }
 
+/* A page-selective invalidation drops its own tag's entries only: another
+   domain's, or another PASID's, at the same address in the same set stays,
+   whether the pages are probed (one page) or the IOTLB scanned (two pages in
+   an IOTLB of one set). */
+static void test_inv_page_spares_other_tags_in_the_set(void **state)
+{
+    (void)state;
+    for (unsigned am = 0; am < 2; am++) {
+        struct fx *f = fx_new(4); /* one set of four ways */
+        struct siov_pasid_ent d1 = pe_of(SIOV_PGTT_SL, 1, 0), d2 = pe_of(SIOV_PGTT_SL, 2, 0);
+        struct siov_pasid_ent p5 = pe_of(SIOV_PGTT_FL, 3, 5), p6 = pe_of(SIOV_PGTT_FL, 3, 6);
+        fill(f, &d1, 0x4000, KB4, 1);
+        fill(f, &d2, 0x4000, KB4, 2);
+        fill(f, &p5, 0x4000, KB4, 3);
+        fill(f, &p6, 0x4000, KB4, 6);
+        siov_tlb_inv_page(f->c, 1, 0x4000, am);
+        expect_miss(f, &d1, 0x4000);
+        expect_hit(f, &d2, 0x4000, KB4, 2);
+        siov_tlb_inv_pasid_page(f->c, 3, 5, 0x4000, am);
+        expect_miss(f, &p5, 0x4000);
+        expect_hit(f, &p6, 0x4000, KB4, 6);
+        expect_hit(f, &d2, 0x4000, KB4, 2);
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_inv_page_within_domain),
         cmocka_unit_test(test_inv_page_large_range_scans),
         cmocka_unit_test(test_inv_pasid_page),
+        cmocka_unit_test(test_inv_page_spares_other_tags_in_the_set),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
         cmocka_unit_test(test_fill_after_each_invalidation_hits),
         cmocka_unit_test(test_eviction_without_statistics),
