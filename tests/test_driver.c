@@ -127,6 +127,7 @@ static void test_bringup_legacy(void **state)
     uint64_t rtaddr = reg(f, SIOV_REG_RTADDR, 8);
     assert_int_equal(siov_get(rtaddr, SIOV_RTADDR_TTM), SIOV_TTM_LEGACY);
     assert_false(reg(f, SIOV_REG_IQA, 8) & SIOV_IQA_DW); /* 128-bit descriptors without SMTS */
+    assert_int_equal(siov_get(reg(f, SIOV_REG_IQA, 8), SIOV_IQA_QS), 0); /* one page, as in scalable mode */
     assert_true(reg(f, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
     assert_false(siov_driver_capable(f->drv, SIOV_CAP_AUX_DOMAIN));
     assert_false(siov_driver_capable(f->drv, SIOV_CAP_FIRST_LEVEL));
@@ -205,9 +206,21 @@ static void test_new_bad_args(void **state)
     assert_int_equal(siov_dev_enable_aux(NULL, SID_A), -EINVAL);
     assert_int_equal(siov_dev_disable_aux(NULL, SID_A), -EINVAL);
     siov_iommu_free(iommu);
-    /* without interrupt remapping or page requests 3 pages do */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
+    /* interrupt remapping in xAPIC mode (no ECAP.EIM) takes its table page all the same */
+    cfg.x2apic = false;
+    iommu = siov_iommu_new(mem, &cfg);
+    errno = 0;
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 4 * 4096));
+    assert_int_equal(errno, EINVAL);
+    drv = siov_driver_new(iommu, mem, POOL_BASE, 5 * 4096);
+    assert_non_null(drv);
+    assert_true(siov_mmio_read(iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+    siov_driver_free(drv);
+    siov_iommu_free(iommu);
+    cfg.x2apic = true;
+    /* without interrupt remapping or page requests 3 pages do */
     cfg.irq_remapping = false;
     cfg.page_requests = false;
     iommu = siov_iommu_new(mem, &cfg);
@@ -305,7 +318,7 @@ static void test_capabilities(void **state)
 static void test_device_setup_tables(void **state)
 {
     (void)state;
-    static const unsigned bits[] = {20, 15, 13, 8, 1};
+    static const unsigned bits[] = {20, 15, 14, 13, 8, 1};
     for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
@@ -1414,6 +1427,75 @@ static void test_second_level_depth(void **state)
     }
 }
 
+/* First-level depth: 5 levels with CAP.FL5LP once MGAW is above 48, else 4;
+   the input range is the lower canonical half of that depth, and the PASID
+   entry's FLPM says the same. */
+static void test_first_level_depth(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned mgaw;
+        bool fl5;
+        unsigned levels;
+    } cases[] = {{48, true, 4}, {49, true, 5}, {57, false, 4}, {57, true, 5}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.mgaw = cases[i].mgaw;
+        cfg.fl_5level = cases[i].fl5;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+        uint64_t half4 = 1ull << 47;
+        assert_int_equal(siov_domain_map(d, half4 - 0x1000, DATA, 0x1000, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_domain_map(d, half4, DATA + 0x1000, 0x1000, SIOV_PROT_READ),
+                         cases[i].levels == 5 ? 0 : -ERANGE);
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+        assert_int_equal(siov_aux_attach(d, SID_A), 0);
+        uint32_t pasid = (uint32_t)siov_aux_pasid(d);
+        uint64_t pe = pasid_entry_at(f, SID_A, pasid);
+        assert_int_equal(siov_get(r64(f, pe + 16), SIOV_PTE2_FLPM), cases[i].levels == 5 ? 1 : 0);
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, pasid, half4 - 0x1000 + 0x234, &x), SIOV_OK);
+        assert_int_equal(x.addr, DATA + 0x234);
+        if (cases[i].levels == 5) {
+            assert_int_equal(xlate(f, SID_A, pasid, half4 + 0x234, &x), SIOV_OK);
+            assert_int_equal(x.addr, DATA + 0x1234);
+        }
+        assert_int_equal(siov_aux_detach(d, SID_A), 0);
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_free(f);
+    }
+}
+
+/* Second-level leaves by CAP.SLLPS: a 1 GiB-aligned gigabyte and a 2 MiB
+   block each take the largest page the unit supports, 4 KiB pages without. */
+static void test_second_level_leaf_sizes(void **state)
+{
+    (void)state;
+    const uint64_t g1 = 1ull << 30, m2 = 1ull << 21;
+    for (unsigned sllps = 0; sllps < 4; sllps++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.sl_large = sllps;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, g1, 2 * g1, g1, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_domain_map(d, 2 * g1 + m2, 4 * g1 + m2, m2, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        bool has2m = sllps & SIOV_SLLPS_2M, has1g = sllps & SIOV_SLLPS_1G;
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, g1 + 0x123456, &x), SIOV_OK);
+        assert_int_equal(x.addr, 2 * g1 + 0x123456);
+        assert_int_equal(x.page_size, has1g ? g1 : has2m ? m2 : 0x1000);
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 2 * g1 + m2 + 0x1234, &x), SIOV_OK);
+        assert_int_equal(x.addr, 4 * g1 + m2 + 0x1234);
+        assert_int_equal(x.page_size, has2m ? m2 : 0x1000);
+        assert_int_equal(siov_detach(d, SID_A), 0);
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_free(f);
+    }
+}
+
 /* The descriptors of a type the driver wrote to the queue since tail t0 (a
    byte offset) up to the current tail; returns how many, the last in *qw. */
 static unsigned queued_of_type(struct fx *f, uint64_t t0, unsigned type, uint64_t qw[2])
@@ -1511,6 +1593,8 @@ int main(void)
         cmocka_unit_test(test_pool_rounding_past_the_top),
         cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
+        cmocka_unit_test(test_first_level_depth),
+        cmocka_unit_test(test_second_level_leaf_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,6 +314,48 @@ static void test_driver_allocation_failures(void **state)
     assert_true(legacy > 5);
 }
 
+/* Table pages need host memory only when the list of pages freed at the
+   next flush must grow (it holds one slot per page in use, 64 at first,
+   doubling): the maps that bring the pages in use to 64 and to 128 allocate
+   nothing, and the map that needs the 65th or the 129th page fails with
+   ENOMEM when that growth fails, leaving nothing mapped. */
+static void test_table_pages_without_host_memory(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *u = siov_iommu_new(mem, NULL);
+    struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(drv);
+    struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(d);
+    const uint64_t pages = POOL_SIZE / K4;
+    uint64_t iova = 0, pa;
+    for (uint64_t cap = 64; cap <= 128; cap *= 2) {
+        for (; pages - siov_driver_pool_avail(drv) < cap - 1; iova += M2) /* one table page each past the first */
+            assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), 0);
+        assert_int_equal(pages - siov_driver_pool_avail(drv), cap - 1);
+        aw_arm(0);
+        assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), 0); /* the list's last slot */
+        assert_false(aw_fired());
+        aw_disarm();
+        iova += M2;
+        assert_int_equal(pages - siov_driver_pool_avail(drv), cap);
+        aw_arm(0);
+        assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), -ENOMEM); /* one page more */
+        assert_true(aw_fired());
+        aw_disarm();
+        assert_string_equal(siov_driver_last_error(drv), "out of memory for the list of pages to free after a flush");
+        assert_int_equal(pages - siov_driver_pool_avail(drv), cap);
+        assert_int_equal(siov_domain_iova_to_phys(d, iova, &pa), -ENOENT);
+    }
+    assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), 0);
+    assert_int_equal(siov_domain_iova_to_phys(d, iova, &pa), 0);
+    assert_int_equal(pa, G1);
+    siov_driver_free(drv);
+    siov_iommu_free(u);
+    siov_mem_free(mem);
+}
+
 /* Allocation failures while creating guest memory and units: NULL, nothing held. */
 static void test_unit_and_memory_allocation_failures(void **state)
 {
@@ -425,22 +467,31 @@ static void test_unit_that_does_not_respond(void **state)
         siov_iommu_free(u);
         siov_mem_free(mem);
     }
-    /* a previous owner left translation and the queue on, and the unit will
-       not turn them off: ETIMEDOUT */
-    for (int i = 0; i < 2; i++) {
+    /* a previous owner left translation, interrupt remapping (enabled
+       without ever latching a table: IRES without IRTPS) and the queue on,
+       and the unit will not turn one of them off: ETIMEDOUT, and the driver
+       stops there (what follows stays on) */
+    static const uint32_t stuck[] = {SIOV_GSTS_TES, SIOV_GSTS_IRES, SIOV_GSTS_QIES};
+    for (int i = 0; i < 3; i++) {
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, NULL);
-        siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_TE | SIOV_GCMD_QIE, 4);
+        siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_TE | SIOV_GCMD_IRE | SIOV_GCMD_QIE, 4);
+        uint32_t gsts = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4);
+        assert_int_equal(gsts & (SIOV_GSTS_IRES | SIOV_GSTS_IRTPS), SIOV_GSTS_IRES);
         inj_reset();
-        inj.gsts_set = i ? SIOV_GSTS_QIES : SIOV_GSTS_TES;
+        inj.gsts_set = stuck[i];
         errno = 0;
         assert_null(siov_driver_new(u, mem, POOL_BASE, POOL_SIZE));
         assert_int_equal(errno, ETIMEDOUT);
         inj_reset();
+        gsts = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4);
+        assert_int_equal(!!(gsts & SIOV_GSTS_IRES), i < 1);
+        assert_int_equal(!!(gsts & SIOV_GSTS_QIES), i < 2);
         struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
         assert_non_null(drv);
         siov_driver_free(drv);
-        assert_int_equal(siov_mmio_read(u, SIOV_REG_GSTS, 4) & (SIOV_GSTS_TES | SIOV_GSTS_QIES), 0);
+        assert_int_equal(siov_mmio_read(u, SIOV_REG_GSTS, 4) & (SIOV_GSTS_TES | SIOV_GSTS_QIES | SIOV_GSTS_IRES),
+                         0);
         siov_iommu_free(u);
         siov_mem_free(mem);
     }
@@ -801,13 +852,20 @@ static void test_unusual_capabilities(void **state)
         if (c == 0)
             assert_int_equal(errno, ENODEV);
         assert_int_equal(siov_dev_enable_aux(drv, SID_A), c == 2 || c == 4 ? -ENODEV : 0);
-        if (c == 1) { /* every 16-bit DID but 0 */
-            struct siov_domain *d[3];
+        if (c == 1) { /* the reserved ND 7 counts as 6: every 16-bit DID but 0, and no more */
+            struct siov_domain *d[3], *last = NULL;
             for (int i = 0; i < 3; i++)
                 assert_non_null(d[i] = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
             assert_int_equal(siov_domain_did(d[2]), 4);
             for (int i = 0; i < 3; i++)
                 assert_int_equal(siov_domain_free(d[i]), 0);
+            for (unsigned i = 0; i < 0xFFFFu - (sl != NULL); i++)
+                assert_non_null(last = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
+            assert_int_equal(siov_domain_did(last), 0xFFFF);
+            errno = 0;
+            assert_null(siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
+            assert_int_equal(errno, ENOSPC);
+            assert_string_equal(siov_driver_last_error(drv), "no domain id left (all 65535 in use; CAP.ND)");
         }
         if (sl)
             assert_int_equal(siov_domain_free(sl), 0);
@@ -1041,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
+        cmocka_unit_test(test_table_pages_without_host_memory),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
         cmocka_unit_test(test_entries_written_fields_before_present),
         cmocka_unit_test(test_irte_writes),

@@ -52,12 +52,12 @@ static void ctx_table_put(struct siov_driver *drv, siov_sid sid)
     siov_drv_wr64(drv, root_word_gpa(drv, sid), 0);
     if (drv->cap & SIOV_CAP_CM)
         siov_drv_inv_cc_global(drv);
-    siov_drv_page_defer(drv, drv->ctx_table[bus][half]);
-    drv->ctx_table[bus][half] = 0;
+    siov_drv_page_defer(drv, drv->ctx_table[bus][half]); /* ctx_table is read only while users > 0 */
     siov_drv_qi_flush(drv);
 }
 
-/* Scalable context entry: PASID directory, RID_PASID 0, P written last. */
+/* Scalable context entry of a new device: PASID directory, RID_PASID 0, P
+   written last; DTE and PRE come later (siov_drv_ats_enable, siov_drv_pri_set). */
 static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
 {
     int ret = siov_drv_page_alloc(drv, drv->dir_pages, &dev->dir);
@@ -65,7 +65,7 @@ static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
         return ret;
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
     uint64_t qw0 = dev->dir | siov_set(0, SIOV_SCE0_PDTS, drv->pdts) | SIOV_SCE0_P;
-    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (dev->ats ? SIOV_SCE0_DTE : 0);
+    qw0 |= drv->pasid_ok ? SIOV_SCE0_PASIDE : 0;
     ret = siov_drv_wr64(drv, gpa + 8, siov_set(0, SIOV_SCE1_RID_PASID, SIOV_DRV_RID_PASID));
     if (!ret)
         ret = siov_drv_wr64(drv, gpa, qw0);
