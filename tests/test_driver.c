@@ -866,6 +866,39 @@ static void w64(struct fx *f, uint64_t gpa, uint64_t v)
     assert_int_equal(siov_mem_write(f->mem, gpa, &v, 8), 0);
 }
 
+/* PASIDs from 64 up live in the PASID table of the directory's second
+   entry: 65 domains aux-attached to one device each translate through their
+   own entry. */
+static void test_pasid_beyond_the_first_table(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    struct siov_domain *d[65];
+    for (unsigned i = 0; i < 65; i++) {
+        assert_non_null(d[i] = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL));
+        assert_int_equal(siov_domain_map(d[i], 0, DATA + i * 0x1000ull, 0x1000, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_aux_attach(d[i], SID_A), 0);
+        assert_int_equal(siov_aux_pasid(d[i]), (int)i + 1);
+    }
+    uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    uint64_t dir = r64(f, (r64(f, root) & SIOV_SRE0_LCTP) + 32 * SIOV_SID_DEVFN(SID_A)) & SIOV_SCE0_PASIDDIRPTR;
+    assert_true(r64(f, dir) & SIOV_PDE_P);
+    assert_true(r64(f, dir + 8) & SIOV_PDE_P); /* PASIDs 64..127 */
+    assert_false(r64(f, dir + 16) & SIOV_PDE_P);
+    for (unsigned i = 0; i < 65; i++) {
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, i + 1, 0x234, &x), SIOV_OK);
+        assert_int_equal(x.addr, DATA + i * 0x1000ull + 0x234);
+        assert_int_equal(x.did, siov_domain_did(d[i]));
+    }
+    for (unsigned i = 0; i < 65; i++)
+        assert_int_equal(siov_aux_detach(d[i], SID_A), 0);
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, 65, 0x234, &x), SIOV_FAULT_SPT_2);
+    fx_free(f);
+}
+
 /* PASID entries someone else changed behind the driver's back: an entry
    made present where the driver would write one is left alone (-EEXIST, the
    PASID goes back), and detaching a PASID whose entry was already cleared
@@ -1595,6 +1628,7 @@ int main(void)
         cmocka_unit_test(test_second_level_depth),
         cmocka_unit_test(test_first_level_depth),
         cmocka_unit_test(test_second_level_leaf_sizes),
+        cmocka_unit_test(test_pasid_beyond_the_first_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -356,6 +356,68 @@ static void test_table_pages_without_host_memory(void **state)
     siov_mem_free(mem);
 }
 
+/* The queue fails the status write: the next flush sees IQE (-EIO). */
+static void queue_breaks(struct siov_mem *mem, struct siov_iommu *u)
+{
+    uint64_t status = (siov_mmio_read(u, SIOV_REG_IQA, 8) & SIOV_IQA_IQA) + 4096;
+    assert_int_equal(siov_mem_fail_range(mem, status, 4, SIOV_MEM_FAIL_WRITE), 0);
+    inj_reset();
+    inj.fsts_set = SIOV_FSTS_IQE;
+}
+
+static void queue_mends(struct siov_mem *mem)
+{
+    inj_reset();
+    assert_int_equal(siov_mem_fail_range(mem, 0, 0, 0), 0);
+}
+
+/* Under CAP.CM a new entry (a PASID entry, RID_PASID's, a legacy context
+   entry) is followed by its invalidations: when the queue fails there, the
+   attach fails with the queue's error and takes the entry back, though the
+   device stays (aux enabled, ATS on), and a later attach succeeds. */
+static void test_caching_mode_entry_queue_error(void **state)
+{
+    (void)state;
+    for (int legacy = 0; legacy < 2; legacy++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.caching_mode = true;
+        cfg.scalable = !legacy;
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, &cfg);
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_domain *d = siov_domain_new(drv, legacy ? SIOV_DOMAIN_SECOND_LEVEL : SIOV_DOMAIN_FIRST_LEVEL);
+        assert_int_equal(siov_domain_map(d, 0, 8 * G1, K4, RW), 0);
+        struct siov_xlate x;
+        if (!legacy) {
+            assert_int_equal(siov_dev_enable_aux(drv, SID_A), 0);
+            queue_breaks(mem, u);
+            assert_int_equal(siov_aux_attach(d, SID_A), -EIO);
+            queue_mends(mem);
+            assert_int_equal(siov_aux_pasid(d), -ENOENT);
+            assert_int_equal(siov_translate(u, SID_A, 1, 0, SIOV_ACCESS_READ, &x), SIOV_FAULT_SPT_2);
+            assert_int_equal(siov_aux_attach(d, SID_A), 0);
+            assert_int_equal(siov_aux_pasid(d), 1);
+            assert_int_equal(siov_translate(u, SID_A, 1, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+            assert_int_equal(x.addr, 8 * G1);
+        } else {
+            assert_int_equal(siov_dev_enable_ats(drv, SID_A), 0);
+        }
+        queue_breaks(mem, u);
+        assert_int_equal(siov_attach(d, SID_A), -EIO);
+        queue_mends(mem);
+        assert_int_equal(siov_translate(u, SID_A, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x),
+                         legacy ? SIOV_FAULT_LCT_2 : SIOV_FAULT_SPT_2);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        assert_int_equal(siov_translate(u, SID_A, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.addr, 8 * G1);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
 /* Allocation failures while creating guest memory and units: NULL, nothing held. */
 static void test_unit_and_memory_allocation_failures(void **state)
 {
@@ -814,6 +876,18 @@ static void test_write_buffer_flush(void **state)
             assert_int_equal(siov_aux_detach(d, SID_B), 0);
         else
             (void)siov_aux_detach(d, SID_B);
+        /* a new device beside SID_B (its context table stays): with the flush
+           stuck its context entry is taken back, not left present */
+        const siov_sid sid_c = SID_B + 1;
+        uint64_t avail = siov_driver_pool_avail(drv);
+        inj.gsts_set = stuck ? SIOV_GSTS_WBFS : 0;
+        assert_int_equal(siov_dev_enable_aux(drv, sid_c), stuck ? -ETIMEDOUT : 0);
+        inj.gsts_set = 0;
+        struct siov_xlate x;
+        assert_int_equal(siov_translate(u, sid_c, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x),
+                         stuck ? SIOV_FAULT_SCT_2 : SIOV_FAULT_SPD_2);
+        if (stuck)
+            assert_int_equal(siov_driver_pool_avail(drv), avail);
         inj_reset();
         assert_int_equal(siov_domain_free(d), 0);
         siov_driver_free(drv);
@@ -1100,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_write_buffer_flush),
         cmocka_unit_test(test_unusual_capabilities),
         cmocka_unit_test(test_table_pages_without_host_memory),
+        cmocka_unit_test(test_caching_mode_entry_queue_error),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
         cmocka_unit_test(test_entries_written_fields_before_present),
         cmocka_unit_test(test_irte_writes),

@@ -82,13 +82,13 @@ static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
     return ret;
 }
 
-/* Present context entry removed (spec 6.5.3.3): context cache, device-TLB. */
+/* Present context entry removed (spec 6.5.3.3): context cache. No device-TLB
+   invalidation: a device with ATS is never released (siov_drv_dev_put). */
 static void ctx_sm_teardown(struct siov_driver *drv, struct siov_dev *dev)
 {
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
     siov_drv_wr64(drv, gpa, 0);
     siov_drv_inv_cc_device(drv, dev->sid, 0);
-    siov_drv_inv_devtlb(drv, dev->sid, SIOV_NO_PASID, 0, 0);
     siov_drv_qi_flush(drv);
     siov_drv_zero(drv, gpa, SIOV_SM_CTX_ENTRY_SIZE);
     uint64_t ndir = (uint64_t)drv->dir_pages * SIOV_PAGE_SIZE / SIOV_PDE_SIZE;
@@ -181,10 +181,13 @@ int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t p
         uint16_t did = (uint16_t)siov_get(pe[1], SIOV_PTE1_DID);
         siov_drv_inv_pc(drv, did, pasid);
         siov_drv_inv_piotlb_pasid(drv, did, pasid);
-        if ((ret = siov_drv_qi_flush(drv)))
-            return ret;
+        ret = siov_drv_qi_flush(drv);
     }
-    return siov_drv_write_buffer_flush(drv);
+    if (!ret)
+        ret = siov_drv_write_buffer_flush(drv);
+    if (ret) /* the attach fails: its entry goes, as its PASID does */
+        siov_drv_wr64(drv, gpa, 0);
+    return ret;
 }
 
 int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid)
@@ -223,10 +226,13 @@ int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t 
         uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
         siov_drv_inv_cc_device(drv, dev->sid, did);
         siov_drv_inv_iotlb_dsi(drv, did);
-        if ((ret = siov_drv_qi_flush(drv)))
-            return ret;
+        ret = siov_drv_qi_flush(drv);
     }
-    return siov_drv_write_buffer_flush(drv);
+    if (!ret)
+        ret = siov_drv_write_buffer_flush(drv);
+    if (ret) /* the attach fails: its entry goes */
+        siov_drv_wr64(drv, gpa, 0);
+    return ret;
 }
 
 int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev)
