@@ -192,6 +192,7 @@ static void test_new_bad_args(void **state)
     assert_non_null(drv);
     assert_int_equal(siov_driver_pool_avail(drv), 0);
     assert_int_equal(siov_dev_enable_aux(drv, SID_A), -ENOMEM);
+    assert_int_equal(siov_dev_enable_ats(drv, SID_A), -ENOMEM);
     errno = 0;
     assert_null(siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL));
     assert_int_equal(errno, ENOMEM);
@@ -674,7 +675,9 @@ static void test_enable_ats_scalable(void **state)
     /* the device's context cache, device-selective; a scalable-mode entry has no DID */
     assert_int_equal(queued_of_type(f, t0, SIOV_DSC_CC, qw), 1);
     assert_int_equal(qw[0], SIOV_DSC_CC | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_DEVICE) | siov_set(0, SIOV_CC0_SID, SID_A));
-    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* idempotent */
+    uint64_t t1 = reg(f, SIOV_REG_IQT, 8);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* idempotent: nothing more queued */
+    assert_int_equal(reg(f, SIOV_REG_IQT, 8), t1);
     assert_true(sm_ctx_qw0(f, SID_A) & SIOV_SCE0_DTE);
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_true(c.r && c.w);
@@ -864,6 +867,34 @@ static uint64_t pasid_entry_at(struct fx *f, siov_sid sid, uint32_t pasid)
 static void w64(struct fx *f, uint64_t gpa, uint64_t v)
 {
     assert_int_equal(siov_mem_write(f->mem, gpa, &v, 8), 0);
+}
+
+/* A pool that ends where guest memory ends: its last page holds a page
+   table whose last entry is the last qword of memory, read and written like
+   any other. */
+static void test_pool_at_the_end_of_memory(void **state)
+{
+    (void)state;
+    const uint64_t npages = 16, mem_size = POOL_BASE + npages * 4096;
+    struct fx f;
+    drv_fx_open(&(struct drv_fx_cfg){NULL, mem_size, POOL_BASE, npages * 4096}, &f.mem, &f.iommu, &f.drv);
+    struct siov_domain *d = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(d);
+    /* index 511 at every level: each new L1 table's last entry is used */
+    const uint64_t top = (1ull << 48) - 0x1000, m2 = 1ull << 21;
+    uint64_t iova = top;
+    while (siov_driver_pool_avail(f.drv) > 0) {
+        assert_int_equal(siov_domain_map(d, iova, DATA + (top - iova), 0x1000, SIOV_PROT_READ), 0);
+        iova -= m2;
+    }
+    iova += m2; /* the last map: its L1 table is the pool's (and memory's) last page */
+    uint64_t pa = 0;
+    assert_int_equal(siov_domain_iova_to_phys(d, iova + 0x123, &pa), 0);
+    assert_int_equal(pa, DATA + (top - iova) + 0x123);
+    assert_int_equal(siov_attach(d, SID_A), -ENOMEM); /* no page left for a context table */
+    assert_int_equal(siov_domain_unmap(d, iova, 0x1000), 0x1000);
+    assert_int_equal(siov_domain_iova_to_phys(d, iova, &pa), -ENOENT);
+    drv_fx_close(f.mem, f.iommu, f.drv);
 }
 
 /* PASIDs from 64 up live in the PASID table of the directory's second
@@ -1629,6 +1660,7 @@ int main(void)
         cmocka_unit_test(test_first_level_depth),
         cmocka_unit_test(test_second_level_leaf_sizes),
         cmocka_unit_test(test_pasid_beyond_the_first_table),
+        cmocka_unit_test(test_pool_at_the_end_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

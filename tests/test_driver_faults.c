@@ -41,6 +41,8 @@ struct injector {
     long iqh_frozen_reads; /* IQH reads frozen before the unit moves on (-1: all) */
     long fsts_reads;       /* FSTS reads so far */
     void (*on_fsts)(void); /* called at each FSTS read, after counting it */
+    long gsts_reads;       /* GSTS reads so far */
+    void (*on_gsts)(void); /* called at each GSTS read, after counting it, before gsts_* apply */
     void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
 static struct injector inj = {.iqh_frozen_reads = -1};
@@ -60,8 +62,12 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
     uint64_t v = __real_siov_mmio_read(iommu, offset, size);
     if (inj.on_read)
         inj.on_read();
-    if (offset == SIOV_REG_GSTS)
+    if (offset == SIOV_REG_GSTS) {
+        inj.gsts_reads++;
+        if (inj.on_gsts)
+            inj.on_gsts();
         v = (v & ~(uint64_t)inj.gsts_clear) | inj.gsts_set;
+    }
     else if (offset == SIOV_REG_IQH && inj.iqh_frozen && inj.iqh_frozen_reads != 0) {
         v = inj.iqh;
         inj.iqh_frozen_reads -= inj.iqh_frozen_reads > 0;
@@ -896,6 +902,58 @@ static void test_write_buffer_flush(void **state)
     }
 }
 
+/* The write buffer's status clears at GSTS read late_wbfs.at. */
+static struct {
+    long at;
+} late_wbfs;
+
+static void wbfs_clears(void)
+{
+    if (inj.gsts_reads == late_wbfs.at)
+        inj.gsts_set = 0;
+}
+
+/* GCMD polls GSTS up to SIOV_DRV_POLL_LIMIT times after the read that
+   composes the command: WBFS clearing at the last poll is seen, one read
+   later is a time-out that names the status bit and the command (WBF on top
+   of the enables). */
+static void test_gcmd_poll_limit(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        inj_reset();
+        inj.cap_set = SIOV_CAP_RWBF;
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_B), 0);
+        inj.gsts_reads = 0;
+        inj.gsts_set = SIOV_GSTS_WBFS;
+        late_wbfs.at = 1 + (long)SIOV_DRV_POLL_LIMIT + late;
+        inj.on_gsts = wbfs_clears;
+        int rc = siov_aux_attach(d, SID_B);
+        long reads = inj.gsts_reads;
+        inj.on_gsts = NULL;
+        inj.gsts_set = 0;
+        if (late) {
+            assert_int_equal(rc, -ETIMEDOUT);
+            assert_non_null(strstr(siov_driver_last_error(drv),
+                                   "GSTS bit 0x08000000 did not clear after GCMD 0x8e000000 (GSTS 0x"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(reads, 1 + (long)SIOV_DRV_POLL_LIMIT);
+            assert_int_equal(siov_aux_detach(d, SID_B), 0);
+        }
+        inj_reset();
+        assert_int_equal(siov_domain_free(d), 0);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
 /* Capability combinations the configuration cannot express, as the driver
    reads them: no SAGAW level (no second level), ND=7 (reserved: 16-bit DIDs
    as with 6), scalable mode without ECAP.PASID (no aux domains), nesting
@@ -1172,6 +1230,7 @@ int main(void)
         cmocka_unit_test(test_wait_poll_limit),
         cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
+        cmocka_unit_test(test_gcmd_poll_limit),
         cmocka_unit_test(test_unusual_capabilities),
         cmocka_unit_test(test_table_pages_without_host_memory),
         cmocka_unit_test(test_caching_mode_entry_queue_error),
