@@ -913,10 +913,11 @@ static void wbfs_clears(void)
         inj.gsts_set = 0;
 }
 
-/* GCMD polls GSTS up to SIOV_DRV_POLL_LIMIT times after the read that
-   composes the command: WBFS clearing at the last poll is seen, one read
-   later is a time-out that names the status bit and the command (WBF on top
-   of the enables). */
+/* A unit without CAP.RWBF gets no write-buffer flush (WBFS stuck set does
+   not matter). With it, GCMD polls GSTS up to SIOV_DRV_POLL_LIMIT times
+   after the read that composes the command: WBFS clearing at the last poll
+   is seen, one read later is a time-out that names the status bit and the
+   command (WBF on top of the enables). */
 static void test_gcmd_poll_limit(void **state)
 {
     (void)state;
@@ -924,10 +925,22 @@ static void test_gcmd_poll_limit(void **state)
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, NULL);
         inj_reset();
-        inj.cap_set = SIOV_CAP_RWBF;
         struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
         assert_non_null(drv);
         struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_B), 0);
+        /* without CAP.RWBF there is no flush to wait for, whatever WBFS reads */
+        inj.gsts_set = SIOV_GSTS_WBFS;
+        inj.gsts_reads = 0;
+        assert_int_equal(siov_aux_attach(d, SID_B), 0);
+        assert_int_equal(inj.gsts_reads, 0);
+        inj.gsts_set = 0;
+        assert_int_equal(siov_aux_detach(d, SID_B), 0);
+        siov_driver_free(drv);
+        inj.cap_set = SIOV_CAP_RWBF;
+        drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        d = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
         assert_int_equal(siov_dev_enable_aux(drv, SID_B), 0);
         inj.gsts_reads = 0;
         inj.gsts_set = SIOV_GSTS_WBFS;
