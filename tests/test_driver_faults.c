@@ -997,6 +997,16 @@ static void test_unusual_capabilities(void **state)
         if (c == 0)
             assert_int_equal(errno, ENODEV);
         assert_int_equal(siov_dev_enable_aux(drv, SID_A), c == 2 || c == 4 ? -ENODEV : 0);
+        if (c == 2) { /* no PASID support: a device's context entry leaves PASIDE clear */
+            struct siov_domain *pt = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH);
+            assert_int_equal(siov_attach(pt, SID_B), 0);
+            struct siov_xlate x;
+            assert_int_equal(siov_translate(u, SID_B, SIOV_NO_PASID, 0x5000, SIOV_ACCESS_READ, &x), SIOV_OK);
+            assert_int_equal(x.addr, 0x5000);
+            assert_int_equal(siov_translate(u, SID_B, 1, 0x5000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_6);
+            assert_int_equal(siov_detach(pt, SID_B), 0);
+            assert_int_equal(siov_domain_free(pt), 0);
+        }
         if (c == 1) { /* the reserved ND 7 counts as 6: every 16-bit DID but 0, and no more */
             struct siov_domain *d[3], *last = NULL;
             for (int i = 0; i < 3; i++)
