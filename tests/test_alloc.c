@@ -169,10 +169,12 @@ static void test_full_word_next_to_free_pages(void **state)
         {{0, 191}, 2, 1, 0},
         {{191}, 1, 1, 191},
         {{4037}, 1, 1, 4037}, /* word 63 has a free page, word 64 is full */
+        {{0, 4037}, 2, 1, 0}, /* the same, found by a search from page 1 (below) */
+        {{0, 4095}, 2, 1, 0},
         {{8191}, 1, 1, 8191},
     };
     for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        unsigned n = cases[c].free_pages[0] >= 192 ? 8192 : 192, step = n > 192 ? 64 : 1;
+        unsigned n = cases[c].free_pages[cases[c].nfree - 1] >= 192 ? 8192 : 192, step = n > 192 ? 64 : 1;
         struct fx *f = fx_new(n);
         for (unsigned i = 0; i < n; i += step)
             assert_int_equal(alloc_check(f, step), (int)i);
@@ -180,6 +182,9 @@ static void test_full_word_next_to_free_pages(void **state)
         for (unsigned k = 0; k < cases[c].nfree; k++)
             free_check(f, cases[c].free_pages[k], 1);
         assert_int_equal(alloc_check(f, cases[c].n), cases[c].want);
+        while (alloc_check(f, 1) >= 0) /* the rest, one by one, as the model finds them */
+            ;
+        assert_int_equal(f->drv->pages.nfree, 0);
         fx_free(f);
     }
 }
@@ -270,6 +275,33 @@ static void test_ids(void **state)
     }
 }
 
+/* Interrupt table entries: none before the table is set up, then every
+   index of the table lowest first and none beyond it. */
+static void test_irq_ids(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(1);
+    unsigned index = 1234;
+    assert_int_equal(siov_drv_irq_index_alloc(f->drv, &index), -ENOSPC);
+    assert_int_equal(index, 1234);
+    assert_false(siov_drv_irq_index_used(f->drv, 0));
+    assert_int_equal(siov_drv_irq_ids_init(f->drv, 256), 0);
+    for (unsigned i = 0; i < 256; i++) {
+        assert_false(siov_drv_irq_index_used(f->drv, i));
+        assert_int_equal(siov_drv_irq_index_alloc(f->drv, &index), 0);
+        assert_int_equal(index, i);
+        assert_true(siov_drv_irq_index_used(f->drv, i));
+    }
+    assert_int_equal(siov_drv_irq_index_alloc(f->drv, &index), -ENOSPC);
+    assert_false(siov_drv_irq_index_used(f->drv, 256));
+    assert_false(siov_drv_irq_index_used(f->drv, 0xFFFF));
+    siov_drv_irq_index_free(f->drv, 17);
+    assert_false(siov_drv_irq_index_used(f->drv, 17));
+    assert_int_equal(siov_drv_irq_index_alloc(f->drv, &index), 0);
+    assert_int_equal(index, 17);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_zeroing_failure),
         cmocka_unit_test(test_deferred_release),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_irq_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,7 @@ static void test_bringup_legacy(void **state)
     uint64_t rtaddr = reg(f, SIOV_REG_RTADDR, 8);
     assert_int_equal(siov_get(rtaddr, SIOV_RTADDR_TTM), SIOV_TTM_LEGACY);
     assert_false(reg(f, SIOV_REG_IQA, 8) & SIOV_IQA_DW); /* 128-bit descriptors without SMTS */
+    assert_int_equal(siov_get(reg(f, SIOV_REG_IQA, 8), SIOV_IQA_QS), 0); /* one page, as in scalable mode */
     assert_true(reg(f, SIOV_REG_GSTS, 4) & SIOV_GSTS_TES);
     assert_false(siov_driver_capable(f->drv, SIOV_CAP_AUX_DOMAIN));
     assert_false(siov_driver_capable(f->drv, SIOV_CAP_FIRST_LEVEL));
@@ -191,6 +192,7 @@ static void test_new_bad_args(void **state)
     assert_non_null(drv);
     assert_int_equal(siov_driver_pool_avail(drv), 0);
     assert_int_equal(siov_dev_enable_aux(drv, SID_A), -ENOMEM);
+    assert_int_equal(siov_dev_enable_ats(drv, SID_A), -ENOMEM);
     errno = 0;
     assert_null(siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL));
     assert_int_equal(errno, ENOMEM);
@@ -205,9 +207,21 @@ static void test_new_bad_args(void **state)
     assert_int_equal(siov_dev_enable_aux(NULL, SID_A), -EINVAL);
     assert_int_equal(siov_dev_disable_aux(NULL, SID_A), -EINVAL);
     siov_iommu_free(iommu);
-    /* without interrupt remapping or page requests 3 pages do */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
+    /* interrupt remapping in xAPIC mode (no ECAP.EIM) takes its table page all the same */
+    cfg.x2apic = false;
+    iommu = siov_iommu_new(mem, &cfg);
+    errno = 0;
+    assert_null(siov_driver_new(iommu, mem, POOL_BASE, 4 * 4096));
+    assert_int_equal(errno, EINVAL);
+    drv = siov_driver_new(iommu, mem, POOL_BASE, 5 * 4096);
+    assert_non_null(drv);
+    assert_true(siov_mmio_read(iommu, SIOV_REG_GSTS, 4) & SIOV_GSTS_IRES);
+    siov_driver_free(drv);
+    siov_iommu_free(iommu);
+    cfg.x2apic = true;
+    /* without interrupt remapping or page requests 3 pages do */
     cfg.irq_remapping = false;
     cfg.page_requests = false;
     iommu = siov_iommu_new(mem, &cfg);
@@ -305,7 +319,7 @@ static void test_capabilities(void **state)
 static void test_device_setup_tables(void **state)
 {
     (void)state;
-    static const unsigned bits[] = {20, 15, 13, 8, 1};
+    static const unsigned bits[] = {20, 15, 14, 13, 8, 1};
     for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
         struct siov_iommu_config cfg;
         siov_iommu_config_default(&cfg);
@@ -661,7 +675,9 @@ static void test_enable_ats_scalable(void **state)
     /* the device's context cache, device-selective; a scalable-mode entry has no DID */
     assert_int_equal(queued_of_type(f, t0, SIOV_DSC_CC, qw), 1);
     assert_int_equal(qw[0], SIOV_DSC_CC | siov_set(0, SIOV_CC0_G, SIOV_INV_GRAN_DEVICE) | siov_set(0, SIOV_CC0_SID, SID_A));
-    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* idempotent */
+    uint64_t t1 = reg(f, SIOV_REG_IQT, 8);
+    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* idempotent: nothing more queued */
+    assert_int_equal(reg(f, SIOV_REG_IQT, 8), t1);
     assert_true(sm_ctx_qw0(f, SID_A) & SIOV_SCE0_DTE);
     assert_int_equal(siov_ats_translate(f->iommu, SID_A, SIOV_NO_PASID, 0x10000, 0, &c), SIOV_OK);
     assert_true(c.r && c.w);
@@ -851,6 +867,67 @@ static uint64_t pasid_entry_at(struct fx *f, siov_sid sid, uint32_t pasid)
 static void w64(struct fx *f, uint64_t gpa, uint64_t v)
 {
     assert_int_equal(siov_mem_write(f->mem, gpa, &v, 8), 0);
+}
+
+/* A pool that ends where guest memory ends: its last page holds a page
+   table whose last entry is the last qword of memory, read and written like
+   any other. */
+static void test_pool_at_the_end_of_memory(void **state)
+{
+    (void)state;
+    const uint64_t npages = 16, mem_size = POOL_BASE + npages * 4096;
+    struct fx f;
+    drv_fx_open(&(struct drv_fx_cfg){NULL, mem_size, POOL_BASE, npages * 4096}, &f.mem, &f.iommu, &f.drv);
+    struct siov_domain *d = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(d);
+    /* index 511 at every level: each new L1 table's last entry is used */
+    const uint64_t top = (1ull << 48) - 0x1000, m2 = 1ull << 21;
+    uint64_t iova = top;
+    while (siov_driver_pool_avail(f.drv) > 0) {
+        assert_int_equal(siov_domain_map(d, iova, DATA + (top - iova), 0x1000, SIOV_PROT_READ), 0);
+        iova -= m2;
+    }
+    iova += m2; /* the last map: its L1 table is the pool's (and memory's) last page */
+    uint64_t pa = 0;
+    assert_int_equal(siov_domain_iova_to_phys(d, iova + 0x123, &pa), 0);
+    assert_int_equal(pa, DATA + (top - iova) + 0x123);
+    assert_int_equal(siov_attach(d, SID_A), -ENOMEM); /* no page left for a context table */
+    assert_int_equal(siov_domain_unmap(d, iova, 0x1000), 0x1000);
+    assert_int_equal(siov_domain_iova_to_phys(d, iova, &pa), -ENOENT);
+    drv_fx_close(f.mem, f.iommu, f.drv);
+}
+
+/* PASIDs from 64 up live in the PASID table of the directory's second
+   entry: 65 domains aux-attached to one device each translate through their
+   own entry. */
+static void test_pasid_beyond_the_first_table(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+    struct siov_domain *d[65];
+    for (unsigned i = 0; i < 65; i++) {
+        assert_non_null(d[i] = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL));
+        assert_int_equal(siov_domain_map(d[i], 0, DATA + i * 0x1000ull, 0x1000, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_aux_attach(d[i], SID_A), 0);
+        assert_int_equal(siov_aux_pasid(d[i]), (int)i + 1);
+    }
+    uint64_t root = reg(f, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    uint64_t dir = r64(f, (r64(f, root) & SIOV_SRE0_LCTP) + 32 * SIOV_SID_DEVFN(SID_A)) & SIOV_SCE0_PASIDDIRPTR;
+    assert_true(r64(f, dir) & SIOV_PDE_P);
+    assert_true(r64(f, dir + 8) & SIOV_PDE_P); /* PASIDs 64..127 */
+    assert_false(r64(f, dir + 16) & SIOV_PDE_P);
+    for (unsigned i = 0; i < 65; i++) {
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, i + 1, 0x234, &x), SIOV_OK);
+        assert_int_equal(x.addr, DATA + i * 0x1000ull + 0x234);
+        assert_int_equal(x.did, siov_domain_did(d[i]));
+    }
+    for (unsigned i = 0; i < 65; i++)
+        assert_int_equal(siov_aux_detach(d[i], SID_A), 0);
+    struct siov_xlate x;
+    assert_int_equal(xlate(f, SID_A, 65, 0x234, &x), SIOV_FAULT_SPT_2);
+    fx_free(f);
 }
 
 /* PASID entries someone else changed behind the driver's back: an entry
@@ -1414,6 +1491,75 @@ static void test_second_level_depth(void **state)
     }
 }
 
+/* First-level depth: 5 levels with CAP.FL5LP once MGAW is above 48, else 4;
+   the input range is the lower canonical half of that depth, and the PASID
+   entry's FLPM says the same. */
+static void test_first_level_depth(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned mgaw;
+        bool fl5;
+        unsigned levels;
+    } cases[] = {{48, true, 4}, {49, true, 5}, {57, false, 4}, {57, true, 5}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.mgaw = cases[i].mgaw;
+        cfg.fl_5level = cases[i].fl5;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
+        uint64_t half4 = 1ull << 47;
+        assert_int_equal(siov_domain_map(d, half4 - 0x1000, DATA, 0x1000, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_domain_map(d, half4, DATA + 0x1000, 0x1000, SIOV_PROT_READ),
+                         cases[i].levels == 5 ? 0 : -ERANGE);
+        assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
+        assert_int_equal(siov_aux_attach(d, SID_A), 0);
+        uint32_t pasid = (uint32_t)siov_aux_pasid(d);
+        uint64_t pe = pasid_entry_at(f, SID_A, pasid);
+        assert_int_equal(siov_get(r64(f, pe + 16), SIOV_PTE2_FLPM), cases[i].levels == 5 ? 1 : 0);
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, pasid, half4 - 0x1000 + 0x234, &x), SIOV_OK);
+        assert_int_equal(x.addr, DATA + 0x234);
+        if (cases[i].levels == 5) {
+            assert_int_equal(xlate(f, SID_A, pasid, half4 + 0x234, &x), SIOV_OK);
+            assert_int_equal(x.addr, DATA + 0x1234);
+        }
+        assert_int_equal(siov_aux_detach(d, SID_A), 0);
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_free(f);
+    }
+}
+
+/* Second-level leaves by CAP.SLLPS: a 1 GiB-aligned gigabyte and a 2 MiB
+   block each take the largest page the unit supports, 4 KiB pages without. */
+static void test_second_level_leaf_sizes(void **state)
+{
+    (void)state;
+    const uint64_t g1 = 1ull << 30, m2 = 1ull << 21;
+    for (unsigned sllps = 0; sllps < 4; sllps++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.sl_large = sllps;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, g1, 2 * g1, g1, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_domain_map(d, 2 * g1 + m2, 4 * g1 + m2, m2, SIOV_PROT_READ), 0);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        bool has2m = sllps & SIOV_SLLPS_2M, has1g = sllps & SIOV_SLLPS_1G;
+        struct siov_xlate x;
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, g1 + 0x123456, &x), SIOV_OK);
+        assert_int_equal(x.addr, 2 * g1 + 0x123456);
+        assert_int_equal(x.page_size, has1g ? g1 : has2m ? m2 : 0x1000);
+        assert_int_equal(xlate(f, SID_A, SIOV_NO_PASID, 2 * g1 + m2 + 0x1234, &x), SIOV_OK);
+        assert_int_equal(x.addr, 4 * g1 + m2 + 0x1234);
+        assert_int_equal(x.page_size, has2m ? m2 : 0x1000);
+        assert_int_equal(siov_detach(d, SID_A), 0);
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_free(f);
+    }
+}
+
 /* The descriptors of a type the driver wrote to the queue since tail t0 (a
    byte offset) up to the current tail; returns how many, the last in *qw. */
 static unsigned queued_of_type(struct fx *f, uint64_t t0, unsigned type, uint64_t qw[2])
@@ -1511,6 +1657,10 @@ int main(void)
         cmocka_unit_test(test_pool_rounding_past_the_top),
         cmocka_unit_test(test_free_releases_every_device),
         cmocka_unit_test(test_second_level_depth),
+        cmocka_unit_test(test_first_level_depth),
+        cmocka_unit_test(test_second_level_leaf_sizes),
+        cmocka_unit_test(test_pasid_beyond_the_first_table),
+        cmocka_unit_test(test_pool_at_the_end_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,8 @@ struct injector {
     long iqh_frozen_reads; /* IQH reads frozen before the unit moves on (-1: all) */
     long fsts_reads;       /* FSTS reads so far */
     void (*on_fsts)(void); /* called at each FSTS read, after counting it */
+    long gsts_reads;       /* GSTS reads so far */
+    void (*on_gsts)(void); /* called at each GSTS read, after counting it, before gsts_* apply */
     void (*on_read)(void); /* called at each MMIO read: what the unit could see meanwhile */
 };
 static struct injector inj = {.iqh_frozen_reads = -1};
@@ -60,8 +62,12 @@ uint64_t __wrap_siov_mmio_read(struct siov_iommu *iommu, uint64_t offset, unsign
     uint64_t v = __real_siov_mmio_read(iommu, offset, size);
     if (inj.on_read)
         inj.on_read();
-    if (offset == SIOV_REG_GSTS)
+    if (offset == SIOV_REG_GSTS) {
+        inj.gsts_reads++;
+        if (inj.on_gsts)
+            inj.on_gsts();
         v = (v & ~(uint64_t)inj.gsts_clear) | inj.gsts_set;
+    }
     else if (offset == SIOV_REG_IQH && inj.iqh_frozen && inj.iqh_frozen_reads != 0) {
         v = inj.iqh;
         inj.iqh_frozen_reads -= inj.iqh_frozen_reads > 0;
@@ -314,6 +320,110 @@ static void test_driver_allocation_failures(void **state)
     assert_true(legacy > 5);
 }
 
+/* Table pages need host memory only when the list of pages freed at the
+   next flush must grow (it holds one slot per page in use, 64 at first,
+   doubling): the maps that bring the pages in use to 64 and to 128 allocate
+   nothing, and the map that needs the 65th or the 129th page fails with
+   ENOMEM when that growth fails, leaving nothing mapped. */
+static void test_table_pages_without_host_memory(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *u = siov_iommu_new(mem, NULL);
+    struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(drv);
+    struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(d);
+    const uint64_t pages = POOL_SIZE / K4;
+    uint64_t iova = 0, pa;
+    for (uint64_t cap = 64; cap <= 128; cap *= 2) {
+        for (; pages - siov_driver_pool_avail(drv) < cap - 1; iova += M2) /* one table page each past the first */
+            assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), 0);
+        assert_int_equal(pages - siov_driver_pool_avail(drv), cap - 1);
+        aw_arm(0);
+        assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), 0); /* the list's last slot */
+        assert_false(aw_fired());
+        aw_disarm();
+        iova += M2;
+        assert_int_equal(pages - siov_driver_pool_avail(drv), cap);
+        aw_arm(0);
+        assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), -ENOMEM); /* one page more */
+        assert_true(aw_fired());
+        aw_disarm();
+        assert_string_equal(siov_driver_last_error(drv), "out of memory for the list of pages to free after a flush");
+        assert_int_equal(pages - siov_driver_pool_avail(drv), cap);
+        assert_int_equal(siov_domain_iova_to_phys(d, iova, &pa), -ENOENT);
+    }
+    assert_int_equal(siov_domain_map(d, iova, G1, K4, RW), 0);
+    assert_int_equal(siov_domain_iova_to_phys(d, iova, &pa), 0);
+    assert_int_equal(pa, G1);
+    siov_driver_free(drv);
+    siov_iommu_free(u);
+    siov_mem_free(mem);
+}
+
+/* The queue fails the status write: the next flush sees IQE (-EIO). */
+static void queue_breaks(struct siov_mem *mem, struct siov_iommu *u)
+{
+    uint64_t status = (siov_mmio_read(u, SIOV_REG_IQA, 8) & SIOV_IQA_IQA) + 4096;
+    assert_int_equal(siov_mem_fail_range(mem, status, 4, SIOV_MEM_FAIL_WRITE), 0);
+    inj_reset();
+    inj.fsts_set = SIOV_FSTS_IQE;
+}
+
+static void queue_mends(struct siov_mem *mem)
+{
+    inj_reset();
+    assert_int_equal(siov_mem_fail_range(mem, 0, 0, 0), 0);
+}
+
+/* Under CAP.CM a new entry (a PASID entry, RID_PASID's, a legacy context
+   entry) is followed by its invalidations: when the queue fails there, the
+   attach fails with the queue's error and takes the entry back, though the
+   device stays (aux enabled, ATS on), and a later attach succeeds. */
+static void test_caching_mode_entry_queue_error(void **state)
+{
+    (void)state;
+    for (int legacy = 0; legacy < 2; legacy++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.caching_mode = true;
+        cfg.scalable = !legacy;
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, &cfg);
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_domain *d = siov_domain_new(drv, legacy ? SIOV_DOMAIN_SECOND_LEVEL : SIOV_DOMAIN_FIRST_LEVEL);
+        assert_int_equal(siov_domain_map(d, 0, 8 * G1, K4, RW), 0);
+        struct siov_xlate x;
+        if (!legacy) {
+            assert_int_equal(siov_dev_enable_aux(drv, SID_A), 0);
+            queue_breaks(mem, u);
+            assert_int_equal(siov_aux_attach(d, SID_A), -EIO);
+            queue_mends(mem);
+            assert_int_equal(siov_aux_pasid(d), -ENOENT);
+            assert_int_equal(siov_translate(u, SID_A, 1, 0, SIOV_ACCESS_READ, &x), SIOV_FAULT_SPT_2);
+            assert_int_equal(siov_aux_attach(d, SID_A), 0);
+            assert_int_equal(siov_aux_pasid(d), 1);
+            assert_int_equal(siov_translate(u, SID_A, 1, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+            assert_int_equal(x.addr, 8 * G1);
+        } else {
+            assert_int_equal(siov_dev_enable_ats(drv, SID_A), 0);
+        }
+        queue_breaks(mem, u);
+        assert_int_equal(siov_attach(d, SID_A), -EIO);
+        queue_mends(mem);
+        assert_int_equal(siov_translate(u, SID_A, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x),
+                         legacy ? SIOV_FAULT_LCT_2 : SIOV_FAULT_SPT_2);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        assert_int_equal(siov_translate(u, SID_A, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.addr, 8 * G1);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
 /* Allocation failures while creating guest memory and units: NULL, nothing held. */
 static void test_unit_and_memory_allocation_failures(void **state)
 {
@@ -425,22 +535,31 @@ static void test_unit_that_does_not_respond(void **state)
         siov_iommu_free(u);
         siov_mem_free(mem);
     }
-    /* a previous owner left translation and the queue on, and the unit will
-       not turn them off: ETIMEDOUT */
-    for (int i = 0; i < 2; i++) {
+    /* a previous owner left translation, interrupt remapping (enabled
+       without ever latching a table: IRES without IRTPS) and the queue on,
+       and the unit will not turn one of them off: ETIMEDOUT, and the driver
+       stops there (what follows stays on) */
+    static const uint32_t stuck[] = {SIOV_GSTS_TES, SIOV_GSTS_IRES, SIOV_GSTS_QIES};
+    for (int i = 0; i < 3; i++) {
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, NULL);
-        siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_TE | SIOV_GCMD_QIE, 4);
+        siov_mmio_write(u, SIOV_REG_GCMD, SIOV_GCMD_TE | SIOV_GCMD_IRE | SIOV_GCMD_QIE, 4);
+        uint32_t gsts = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4);
+        assert_int_equal(gsts & (SIOV_GSTS_IRES | SIOV_GSTS_IRTPS), SIOV_GSTS_IRES);
         inj_reset();
-        inj.gsts_set = i ? SIOV_GSTS_QIES : SIOV_GSTS_TES;
+        inj.gsts_set = stuck[i];
         errno = 0;
         assert_null(siov_driver_new(u, mem, POOL_BASE, POOL_SIZE));
         assert_int_equal(errno, ETIMEDOUT);
         inj_reset();
+        gsts = (uint32_t)siov_mmio_read(u, SIOV_REG_GSTS, 4);
+        assert_int_equal(!!(gsts & SIOV_GSTS_IRES), i < 1);
+        assert_int_equal(!!(gsts & SIOV_GSTS_QIES), i < 2);
         struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
         assert_non_null(drv);
         siov_driver_free(drv);
-        assert_int_equal(siov_mmio_read(u, SIOV_REG_GSTS, 4) & (SIOV_GSTS_TES | SIOV_GSTS_QIES), 0);
+        assert_int_equal(siov_mmio_read(u, SIOV_REG_GSTS, 4) & (SIOV_GSTS_TES | SIOV_GSTS_QIES | SIOV_GSTS_IRES),
+                         0);
         siov_iommu_free(u);
         siov_mem_free(mem);
     }
@@ -763,6 +882,83 @@ static void test_write_buffer_flush(void **state)
             assert_int_equal(siov_aux_detach(d, SID_B), 0);
         else
             (void)siov_aux_detach(d, SID_B);
+        /* a new device beside SID_B (its context table stays): with the flush
+           stuck its context entry is taken back, not left present */
+        const siov_sid sid_c = SID_B + 1;
+        uint64_t avail = siov_driver_pool_avail(drv);
+        inj.gsts_set = stuck ? SIOV_GSTS_WBFS : 0;
+        assert_int_equal(siov_dev_enable_aux(drv, sid_c), stuck ? -ETIMEDOUT : 0);
+        inj.gsts_set = 0;
+        struct siov_xlate x;
+        assert_int_equal(siov_translate(u, sid_c, SIOV_NO_PASID, 0, SIOV_ACCESS_READ, &x),
+                         stuck ? SIOV_FAULT_SCT_2 : SIOV_FAULT_SPD_2);
+        if (stuck)
+            assert_int_equal(siov_driver_pool_avail(drv), avail);
+        inj_reset();
+        assert_int_equal(siov_domain_free(d), 0);
+        siov_driver_free(drv);
+        siov_iommu_free(u);
+        siov_mem_free(mem);
+    }
+}
+
+/* The write buffer's status clears at GSTS read late_wbfs.at. */
+static struct {
+    long at;
+} late_wbfs;
+
+static void wbfs_clears(void)
+{
+    if (inj.gsts_reads == late_wbfs.at)
+        inj.gsts_set = 0;
+}
+
+/* A unit without CAP.RWBF gets no write-buffer flush (WBFS stuck set does
+   not matter). With it, GCMD polls GSTS up to SIOV_DRV_POLL_LIMIT times
+   after the read that composes the command: WBFS clearing at the last poll
+   is seen, one read later is a time-out that names the status bit and the
+   command (WBF on top of the enables). */
+static void test_gcmd_poll_limit(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+        struct siov_iommu *u = siov_iommu_new(mem, NULL);
+        inj_reset();
+        struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_B), 0);
+        /* without CAP.RWBF there is no flush to wait for, whatever WBFS reads */
+        inj.gsts_set = SIOV_GSTS_WBFS;
+        inj.gsts_reads = 0;
+        assert_int_equal(siov_aux_attach(d, SID_B), 0);
+        assert_int_equal(inj.gsts_reads, 0);
+        inj.gsts_set = 0;
+        assert_int_equal(siov_aux_detach(d, SID_B), 0);
+        siov_driver_free(drv);
+        inj.cap_set = SIOV_CAP_RWBF;
+        drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(drv);
+        d = siov_domain_new(drv, SIOV_DOMAIN_FIRST_LEVEL);
+        assert_int_equal(siov_dev_enable_aux(drv, SID_B), 0);
+        inj.gsts_reads = 0;
+        inj.gsts_set = SIOV_GSTS_WBFS;
+        late_wbfs.at = 1 + (long)SIOV_DRV_POLL_LIMIT + late;
+        inj.on_gsts = wbfs_clears;
+        int rc = siov_aux_attach(d, SID_B);
+        long reads = inj.gsts_reads;
+        inj.on_gsts = NULL;
+        inj.gsts_set = 0;
+        if (late) {
+            assert_int_equal(rc, -ETIMEDOUT);
+            assert_non_null(strstr(siov_driver_last_error(drv),
+                                   "GSTS bit 0x08000000 did not clear after GCMD 0x8e000000 (GSTS 0x"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(reads, 1 + (long)SIOV_DRV_POLL_LIMIT);
+            assert_int_equal(siov_aux_detach(d, SID_B), 0);
+        }
         inj_reset();
         assert_int_equal(siov_domain_free(d), 0);
         siov_driver_free(drv);
@@ -801,13 +997,30 @@ static void test_unusual_capabilities(void **state)
         if (c == 0)
             assert_int_equal(errno, ENODEV);
         assert_int_equal(siov_dev_enable_aux(drv, SID_A), c == 2 || c == 4 ? -ENODEV : 0);
-        if (c == 1) { /* every 16-bit DID but 0 */
-            struct siov_domain *d[3];
+        if (c == 2) { /* no PASID support: a device's context entry leaves PASIDE clear */
+            struct siov_domain *pt = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH);
+            assert_int_equal(siov_attach(pt, SID_B), 0);
+            struct siov_xlate x;
+            assert_int_equal(siov_translate(u, SID_B, SIOV_NO_PASID, 0x5000, SIOV_ACCESS_READ, &x), SIOV_OK);
+            assert_int_equal(x.addr, 0x5000);
+            assert_int_equal(siov_translate(u, SID_B, 1, 0x5000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SCT_6);
+            assert_int_equal(siov_detach(pt, SID_B), 0);
+            assert_int_equal(siov_domain_free(pt), 0);
+        }
+        if (c == 1) { /* the reserved ND 7 counts as 6: every 16-bit DID but 0, and no more */
+            struct siov_domain *d[3], *last = NULL;
             for (int i = 0; i < 3; i++)
                 assert_non_null(d[i] = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
             assert_int_equal(siov_domain_did(d[2]), 4);
             for (int i = 0; i < 3; i++)
                 assert_int_equal(siov_domain_free(d[i]), 0);
+            for (unsigned i = 0; i < 0xFFFFu - (sl != NULL); i++)
+                assert_non_null(last = siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
+            assert_int_equal(siov_domain_did(last), 0xFFFF);
+            errno = 0;
+            assert_null(siov_domain_new(drv, SIOV_DOMAIN_PASS_THROUGH));
+            assert_int_equal(errno, ENOSPC);
+            assert_string_equal(siov_driver_last_error(drv), "no domain id left (all 65535 in use; CAP.ND)");
         }
         if (sl)
             assert_int_equal(siov_domain_free(sl), 0);
@@ -1040,7 +1253,10 @@ int main(void)
         cmocka_unit_test(test_wait_poll_limit),
         cmocka_unit_test(test_drain_without_pds),
         cmocka_unit_test(test_write_buffer_flush),
+        cmocka_unit_test(test_gcmd_poll_limit),
         cmocka_unit_test(test_unusual_capabilities),
+        cmocka_unit_test(test_table_pages_without_host_memory),
+        cmocka_unit_test(test_caching_mode_entry_queue_error),
         cmocka_unit_test(test_entries_not_present_while_invalidated),
         cmocka_unit_test(test_entries_written_fields_before_present),
         cmocka_unit_test(test_irte_writes),

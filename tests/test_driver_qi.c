@@ -1,5 +1,6 @@
 /* The reference driver's invalidations seen from the unit: what its
- * bring-up drops of what an earlier owner of the unit left cached. */
+ * bring-up drops of what an earlier owner of the unit left cached, and
+ * inv-wait status words past 16 bits. */
 #include <stdlib.h>
 
 #include "testlib.h"
@@ -51,10 +52,39 @@ static void test_bringup_drops_earlier_iotlb(void **state)
     }
 }
 
+/* Each waited-for invalidation has its own inv-wait status value, one more
+   than the last: past 65535 of them the driver must still read all of the
+   32-bit status word to see each one arrive. One interrupt moved 70000
+   times, each move an IEC invalidation and an inv-wait. */
+static void test_status_words_past_16_bits(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
+    struct siov_iommu *u = siov_iommu_new(mem, NULL);
+    struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(drv);
+    struct siov_msi msi;
+    assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &msi), 0);
+    struct siov_stats s0;
+    siov_iommu_stats(u, &s0);
+    const unsigned moves = 70000;
+    for (unsigned i = 0; i < moves; i++)
+        if (siov_dev_irq_set_affinity(drv, SID_A, &msi, 1 + (i & 1), 0x40) != 0)
+            fail_msg("move %u failed: %s", i, siov_driver_last_error(drv));
+    struct siov_stats s1;
+    siov_iommu_stats(u, &s1);
+    assert_int_equal(s1.inv_wait - s0.inv_wait, moves);
+    assert_int_equal(s1.inv_iec - s0.inv_iec, moves);
+    siov_driver_free(drv);
+    siov_iommu_free(u);
+    siov_mem_free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bringup_drops_earlier_iotlb),
+        cmocka_unit_test(test_status_words_past_16_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,9 +195,11 @@ int siov_drv_irq_ids_init(struct siov_driver *drv, unsigned n)
     return bm_init(&drv->irqs, n);
 }
 
+/* Before siov_drv_irq_ids_init (no interrupt remapping) the bitmap is empty
+   (nbits 0): nothing to allocate, no index in use. */
 int siov_drv_irq_index_alloc(struct siov_driver *drv, unsigned *index)
 {
-    int64_t r = drv->irqs.w ? bm_alloc(&drv->irqs, 1) : -1;
+    int64_t r = bm_alloc(&drv->irqs, 1);
     if (r < 0)
         return -ENOSPC;
     *index = (unsigned)r;
@@ -211,5 +213,5 @@ void siov_drv_irq_index_free(struct siov_driver *drv, unsigned index)
 
 bool siov_drv_irq_index_used(const struct siov_driver *drv, unsigned index)
 {
-    return drv->irqs.w && index < drv->irqs.nbits && bm_test(&drv->irqs, index);
+    return index < drv->irqs.nbits && bm_test(&drv->irqs, index);
 }

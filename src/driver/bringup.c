@@ -20,8 +20,9 @@ static void read_geometry(struct siov_driver *drv)
         if (!covers_prev)
             drv->sl_aw = aw;
     }
-    drv->sl_levels = drv->sl_aw ? siov_aw_levels(drv->sl_aw) : 0;
-    unsigned w = drv->sl_aw ? siov_aw_width(drv->sl_aw) : 0;
+    /* with sl_aw 0 (no SAGAW bit) these go unused: no second-level domain */
+    drv->sl_levels = siov_aw_levels(drv->sl_aw);
+    unsigned w = siov_aw_width(drv->sl_aw);
     drv->sl_width = w < mgaw ? w : mgaw;
     drv->fl_levels = (drv->cap & SIOV_CAP_FL5LP) && mgaw > 48 ? 5 : 4;
     unsigned sllps = (unsigned)siov_get(drv->cap, SIOV_CAP_SLLPS);

@@ -52,12 +52,12 @@ static void ctx_table_put(struct siov_driver *drv, siov_sid sid)
     siov_drv_wr64(drv, root_word_gpa(drv, sid), 0);
     if (drv->cap & SIOV_CAP_CM)
         siov_drv_inv_cc_global(drv);
-    siov_drv_page_defer(drv, drv->ctx_table[bus][half]);
-    drv->ctx_table[bus][half] = 0;
+    siov_drv_page_defer(drv, drv->ctx_table[bus][half]); /* ctx_table is read only while users > 0 */
     siov_drv_qi_flush(drv);
 }
 
-/* Scalable context entry: PASID directory, RID_PASID 0, P written last. */
+/* Scalable context entry of a new device: PASID directory, RID_PASID 0, P
+   written last; DTE and PRE come later (siov_drv_ats_enable, siov_drv_pri_set). */
 static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
 {
     int ret = siov_drv_page_alloc(drv, drv->dir_pages, &dev->dir);
@@ -65,7 +65,7 @@ static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
         return ret;
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
     uint64_t qw0 = dev->dir | siov_set(0, SIOV_SCE0_PDTS, drv->pdts) | SIOV_SCE0_P;
-    qw0 |= (drv->pasid_ok ? SIOV_SCE0_PASIDE : 0) | (dev->ats ? SIOV_SCE0_DTE : 0);
+    qw0 |= drv->pasid_ok ? SIOV_SCE0_PASIDE : 0;
     ret = siov_drv_wr64(drv, gpa + 8, siov_set(0, SIOV_SCE1_RID_PASID, SIOV_DRV_RID_PASID));
     if (!ret)
         ret = siov_drv_wr64(drv, gpa, qw0);
@@ -82,13 +82,13 @@ static int ctx_sm_setup(struct siov_driver *drv, struct siov_dev *dev)
     return ret;
 }
 
-/* Present context entry removed (spec 6.5.3.3): context cache, device-TLB. */
+/* Present context entry removed (spec 6.5.3.3): context cache. No device-TLB
+   invalidation: a device with ATS is never released (siov_drv_dev_put). */
 static void ctx_sm_teardown(struct siov_driver *drv, struct siov_dev *dev)
 {
     uint64_t gpa = ctx_entry_gpa(drv, dev->sid);
     siov_drv_wr64(drv, gpa, 0);
     siov_drv_inv_cc_device(drv, dev->sid, 0);
-    siov_drv_inv_devtlb(drv, dev->sid, SIOV_NO_PASID, 0, 0);
     siov_drv_qi_flush(drv);
     siov_drv_zero(drv, gpa, SIOV_SM_CTX_ENTRY_SIZE);
     uint64_t ndir = (uint64_t)drv->dir_pages * SIOV_PAGE_SIZE / SIOV_PDE_SIZE;
@@ -181,10 +181,13 @@ int siov_drv_pasid_set(struct siov_driver *drv, struct siov_dev *dev, uint32_t p
         uint16_t did = (uint16_t)siov_get(pe[1], SIOV_PTE1_DID);
         siov_drv_inv_pc(drv, did, pasid);
         siov_drv_inv_piotlb_pasid(drv, did, pasid);
-        if ((ret = siov_drv_qi_flush(drv)))
-            return ret;
+        ret = siov_drv_qi_flush(drv);
     }
-    return siov_drv_write_buffer_flush(drv);
+    if (!ret)
+        ret = siov_drv_write_buffer_flush(drv);
+    if (ret) /* the attach fails: its entry goes, as its PASID does */
+        siov_drv_wr64(drv, gpa, 0);
+    return ret;
 }
 
 int siov_drv_pasid_clear(struct siov_driver *drv, struct siov_dev *dev, uint32_t pasid)
@@ -223,10 +226,13 @@ int siov_drv_legacy_set(struct siov_driver *drv, struct siov_dev *dev, uint64_t 
         uint16_t did = (uint16_t)siov_get(qw1, SIOV_CE1_DID);
         siov_drv_inv_cc_device(drv, dev->sid, did);
         siov_drv_inv_iotlb_dsi(drv, did);
-        if ((ret = siov_drv_qi_flush(drv)))
-            return ret;
+        ret = siov_drv_qi_flush(drv);
     }
-    return siov_drv_write_buffer_flush(drv);
+    if (!ret)
+        ret = siov_drv_write_buffer_flush(drv);
+    if (ret) /* the attach fails: its entry goes */
+        siov_drv_wr64(drv, gpa, 0);
+    return ret;
 }
 
 int siov_drv_legacy_clear(struct siov_driver *drv, struct siov_dev *dev)
