@@ -970,6 +970,30 @@ static void test_config_and_edges(void **state)
     env_free(&e);
 }
 
+/* The largest ATCs the API takes, 2^24 entries, inline and hardware-like
+   (their arrays are backed only as touched): one entry more is EINVAL. */
+static void test_largest_atc(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    siov_sid sid = SIOV_SID(0, 9, 0);
+    struct siov_atc_config max[] = {{1u << 24, 0, SIOV_POLICY_LRU, 0}, {1u << 24, 1u << 12, SIOV_POLICY_LRU, 0}};
+    for (unsigned i = 0; i < 2; i++) {
+        struct siov_atc *a = siov_atc_new_config(e.t->iommu, sid, &max[i]);
+        assert_non_null(a);
+        siov_atc_free(a);
+    }
+    struct siov_atc *a = siov_atc_new(e.t->iommu, sid, 1u << 24);
+    assert_non_null(a);
+    siov_atc_free(a);
+    errno = 0;
+    assert_null(siov_atc_new(e.t->iommu, sid, (1u << 24) + 1));
+    assert_int_equal(errno, EINVAL);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_hardware_like_atc),
         cmocka_unit_test(test_dma_pieces_end_at_page_ends),
+        cmocka_unit_test(test_largest_atc),
         cmocka_unit_test(test_config_and_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

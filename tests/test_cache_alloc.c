@@ -4,6 +4,7 @@
    checks the leaks), and the same call succeeds once memory is back. The
    allocation calls are tests/alloc_wrap.c's (ld --wrap, tests/meson.build). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,12 +107,49 @@ static void test_atc_out_of_memory(void **state)
     tl_free(t);
 }
 
+/* Virtual size of this process (VmSize of /proc/self/status), in KiB; 0 if unknown. */
+static unsigned long vm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    unsigned long kib = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmSize: %lu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* A unit's mapped arrays all go at siov_iommu_free: sixteen units of a
+   32 MiB IOTLB come and go without the process growing by one of them. */
+static void test_unit_unmaps_its_arrays(void **state)
+{
+    (void)state;
+    struct siov_mem *mem = siov_mem_new_flat(4 << 20);
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.iotlb_entries = 1u << 20;
+    siov_iommu_free(siov_iommu_new(mem, &cfg)); /* the allocator's own first growth */
+    unsigned long before = vm_kib();
+    if (!before)
+        skip();
+    for (int i = 0; i < 16; i++) {
+        struct siov_iommu *u = siov_iommu_new(mem, &cfg);
+        assert_non_null(u);
+        siov_iommu_free(u);
+    }
+    assert_true(vm_kib() < before + (16ul << 10));
+    siov_mem_free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_cache_out_of_memory),
         cmocka_unit_test(test_hardware_like_iotlb_out_of_memory),
         cmocka_unit_test(test_atc_out_of_memory),
+        cmocka_unit_test(test_unit_unmaps_its_arrays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,7 +322,6 @@ static void test_exact_cache_in_bulk(void **state)
     }
     assert_null(siov_exact_new(0, 4, SIOV_POLICY_LRU, 1));
     assert_null(siov_exact_new(4, 0, SIOV_POLICY_LRU, 1));
-    assert_null(siov_exact_new(1u << 12, 1u << 13, SIOV_POLICY_LRU, 1));
 }
 
 /* The hardware-like ATC (siov_atc_new_config with ways) against the brute

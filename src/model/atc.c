@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caches.h"
 #include "exact_cache.h"
 #include "internal.h"
 
@@ -595,7 +596,7 @@ static void atc_release(struct siov_atc *a)
     siov_exact_free(a->exact);
     pthread_mutex_destroy(&a->wlock);
     pthread_mutex_destroy(&a->gp_lock);
-    free(a->ways);
+    siov_pages_free(a->ways, (size_t)a->nways * sizeof(*a->ways));
     free(a->gen);
     free(a->live);
     free(a);
@@ -633,7 +634,7 @@ static struct siov_atc *atc_create(struct siov_iommu *iommu, siov_sid sid, unsig
     a->sid = sid;
     a->check = iommu->cfg.stale_check;
     a->exact = exact;
-    a->ways = aligned_alloc(64, (size_t)a->nways * sizeof(*a->ways));
+    a->ways = siov_pages_alloc((size_t)a->nways * sizeof(*a->ways)); /* zeroed as first touched */
     a->gen = calloc(a->nslots + 1, sizeof(*a->gen));
     a->live = calloc(a->nslots + 1, sizeof(*a->live));
     bool locks = !pthread_mutex_init(&a->wlock, NULL) && !pthread_mutex_init(&a->gp_lock, NULL);
@@ -642,7 +643,6 @@ static struct siov_atc *atc_create(struct siov_iommu *iommu, siov_sid sid, unsig
         errno = ENOMEM;
         return NULL;
     }
-    memset(a->ways, 0, (size_t)a->nways * sizeof(*a->ways));
     bool inline_off = a->check || exact; /* every lookup out of line: checked, or exact */
     a->abi = (struct siov_atc_abi){a->ways, inline_off ? never_gen : a->gen, a->set_shift,
                                    inline_off ? 0 : a->nslots - 1, 0};

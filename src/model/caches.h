@@ -164,7 +164,7 @@ static inline unsigned siov_dp_slot(uint16_t did, uint32_t pasid)
 }
 
 /* ------------------------------------------------- pages.c */
-/* bytes of zeroed memory, page-aligned, backed as it is first written; NULL on ENOMEM or 0 bytes. */
+/* bytes of zeroed memory, 64-byte aligned and ending at a guard page, backed as it is first written; NULL on ENOMEM or 0 bytes. */
 SIOV_LOCAL void *siov_pages_alloc(size_t bytes);
 /* Release what siov_pages_alloc(bytes) returned (NULL is ignored). */
 SIOV_LOCAL void siov_pages_free(void *p, size_t bytes);

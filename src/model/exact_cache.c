@@ -30,7 +30,7 @@ struct siov_exact_cache {
 
 struct siov_exact_cache *siov_exact_new(unsigned sets, unsigned ways, unsigned policy, uint64_t seed)
 {
-    if (!sets || !ways || (uint64_t)sets * ways > (1u << 24))
+    if (!sets || !ways)
         return NULL;
     struct siov_exact_cache *h = calloc(1, sizeof(*h));
     if (!h)

@@ -9,8 +9,8 @@
 
 struct siov_exact_cache;
 
-/* sets x ways entries replaced by policy (SIOV_POLICY_*), random seeded by
-   seed; NULL on ENOMEM or a geometry of 0 or more than 2^24 entries. */
+/* sets x ways entries (at most 2^24: the IOTLB's and the ATC's limits) replaced
+   by policy (SIOV_POLICY_*), random seeded by seed; NULL on ENOMEM or a size of 0. */
 SIOV_LOCAL struct siov_exact_cache *siov_exact_new(unsigned sets, unsigned ways, unsigned policy, uint64_t seed);
 SIOV_LOCAL void siov_exact_free(struct siov_exact_cache *h);
 /* The value of (tag, vpn) (tag nonzero), refreshing it under LRU; setkey with

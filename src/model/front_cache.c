@@ -26,7 +26,7 @@ int siov_xc_init(struct siov_caches *c, size_t ntlb)
     }
     if (!ntlb)
         return 0;
-    x->ways = siov_pages_alloc(xc_bytes(x)); /* page-aligned: a set per line */
+    x->ways = siov_pages_alloc(xc_bytes(x)); /* 64-byte aligned: a set per line */
     return x->ways ? 0 : -ENOMEM;
 }
 
