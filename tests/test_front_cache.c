@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caches.h"
 #include "internal.h"
 #include "testlib.h"
 
@@ -181,6 +182,21 @@ static void test_fill_from_an_older_epoch_is_dropped(void **state)
     struct siov_xc_hit h = answer(0x10, 3, 0x3000, KB4);
     siov_xc_fill(f->c, epoch, 0x10, 3, 0x3000, &h);
     expect_miss(f, 0x10, 3, 0x3000);
+    fx_free(f);
+}
+
+/* A fill that finds the writer lock taken (an invalidation under way in
+   another thread) is skipped: it never waits, and never writes unlocked. */
+static void test_fill_while_locked_is_skipped(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    siov_stamp_lock(f->c);
+    fill(f, 0x10, 3, 0x3000, KB4);
+    siov_stamp_unlock(f->c);
+    expect_miss(f, 0x10, 3, 0x3000);
+    fill(f, 0x10, 3, 0x3000, KB4);
+    expect_hit(f, 0x10, 3, 0x3000, KB4);
     fx_free(f);
 }
 
@@ -595,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_keys_apart),
         cmocka_unit_test(test_invalidations_reach_only_their_entries),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
+        cmocka_unit_test(test_fill_while_locked_is_skipped),
         cmocka_unit_test(test_seqway_write_read_clear),
         cmocka_unit_test(test_changing_way_is_a_miss),
         cmocka_unit_test(test_no_false_hits),
