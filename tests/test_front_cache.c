@@ -604,6 +604,26 @@ static void test_hit_counting_probes_past_taken_shards(void **state)
     tl_free(t);
 }
 
+/* The unit's statistics add up every shard, the first and the last too. */
+static void test_stats_add_every_shard(void **state)
+{
+    (void)state;
+    uint64_t leaf;
+    struct tl *t = fl_unit(8, &leaf);
+    struct siov_iommu *u = t->iommu;
+    struct siov_stats s0 = tl_stats(t);
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) {
+        u->shard[i].owned += 1;
+        u->shard[i].shared += 2;
+        u->shard[i].hot[SIOV_HOT_walks] += 4;
+    }
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.translations - s0.translations, 3 * SIOV_STAT_SHARDS);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 3 * SIOV_STAT_SHARDS);
+    assert_int_equal(s1.walks - s0.walks, 4 * SIOV_STAT_SHARDS);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_stale_checker_sees_front_cache_answers),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
         cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
+        cmocka_unit_test(test_stats_add_every_shard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
