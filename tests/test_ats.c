@@ -41,6 +41,15 @@ static uint64_t sm_entry(struct tl *t, const uint64_t pe[8])
     return tl_pasid_entry(t, dir, PASID, pe);
 }
 
+/* SID's SL tables mapping IOVA -> OUT (4 KiB, read-write); PASID's entry gpa. */
+static uint64_t sm_entry_sl(struct tl *t)
+{
+    uint64_t root = tl_page(t), pe[8];
+    tl_map(t, root, 4, false, IOVA, OUT, KiB4, TL_SL_RW, TL_SL_RWX);
+    tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
+    return sm_entry(t, pe);
+}
+
 static siov_fault ats(struct tl *t, uint32_t pasid, uint64_t iova, unsigned access, struct siov_ats_completion *c)
 {
     memset(c, 0xA5, sizeof(*c)); /* every field must be written */
@@ -74,28 +83,33 @@ static void expect_none(const struct siov_ats_completion *c)
 /* ---------------------------------------------- translation types, sizes */
 enum kind { K_SL, K_FL, K_NESTED };
 
-/* SID's tables of kind mapping IOVA -> OUT with one page of size; the leaf's gpa. */
-static uint64_t map_kind(struct tl *t, enum kind k, uint64_t size, uint64_t leaf_extra)
+/* SID's tables of kind mapping IOVA -> out with one page of size; the leaf's gpa. */
+static uint64_t map_kind_to(struct tl *t, enum kind k, uint64_t size, uint64_t out, uint64_t leaf_extra)
 {
     uint64_t root = tl_page(t), pe[8], leaf;
     if (k == K_SL) {
-        leaf = tl_map(t, root, 4, false, IOVA, OUT, size, TL_SL_RW | leaf_extra, TL_SL_RWX);
+        leaf = tl_map(t, root, 4, false, IOVA, out, size, TL_SL_RW | leaf_extra, TL_SL_RWX);
         tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
     } else if (k == K_FL) {
-        leaf = tl_map(t, root, 4, true, IOVA, OUT, size, TL_FL_URW | SIOV_FL_A | SIOV_FL_D | leaf_extra,
+        leaf = tl_map(t, root, 4, true, IOVA, out, size, TL_FL_URW | SIOV_FL_A | SIOV_FL_D | leaf_extra,
                       TL_FL_URW | SIOV_FL_A);
         tl_pe_fl(pe, DID, root, SIOV_FLPM_4LVL);
-    } else { /* FL of size over an SL identity map of the table pool and a 1 GiB SL page for OUT */
-        uint64_t sl = tl_page(t);
+    } else { /* FL of size over an SL identity map of the table pool and a 1 GiB SL page holding out */
+        uint64_t sl = tl_page(t), in_gib = out & (GiB1 - 1);
         for (uint64_t g = 0; g < MEM_SIZE; g += MiB2)
             tl_map(t, sl, 4, false, g, g, MiB2, TL_SL_RW, TL_SL_RWX);
-        tl_map(t, sl, 4, false, 0x80000000ull, OUT, GiB1, TL_SL_RW | leaf_extra, TL_SL_RWX);
-        leaf = tl_map(t, root, 4, true, IOVA, 0x80000000ull, size, TL_FL_URW | SIOV_FL_A | SIOV_FL_D,
+        tl_map(t, sl, 4, false, 0x80000000ull, out - in_gib, GiB1, TL_SL_RW | leaf_extra, TL_SL_RWX);
+        leaf = tl_map(t, root, 4, true, IOVA, 0x80000000ull + in_gib, size, TL_FL_URW | SIOV_FL_A | SIOV_FL_D,
                       TL_FL_URW | SIOV_FL_A);
         tl_pe_nested(pe, DID, root, SIOV_FLPM_4LVL, sl, SIOV_AW_4LVL);
     }
     sm_entry(t, pe);
     return leaf;
+}
+
+static uint64_t map_kind(struct tl *t, enum kind k, uint64_t size, uint64_t leaf_extra)
+{
+    return map_kind_to(t, k, size, OUT, leaf_extra);
 }
 
 static void test_completion_types_and_sizes(void **state)
@@ -252,8 +266,10 @@ static void test_permissions_that_exist(void **state)
     expect_ok(&c, OUT, KiB4, true, false, false, false);
     assert_int_equal(ats(t, PASID, IOVA + KiB4, 0, &c), SIOV_OK);
     expect_ok(&c, OUT + KiB4, KiB4, false, true, false, false);
+    uint64_t walks = tl_stats(t).walks;
     assert_int_equal(ats(t, PASID, IOVA + KiB4, NW, &c), SIOV_OK); /* write-only asked read-only */
     expect_none(&c);
+    assert_int_equal(tl_stats(t).walks - walks, 1); /* a read is all NW asks for: one walk */
     /* an execute request asks nothing more: Exe stays 0 */
     assert_int_equal(ats(t, PASID, IOVA, SIOV_ACCESS_EXEC, &c), SIOV_OK);
     expect_ok(&c, OUT, KiB4, true, false, false, false);
@@ -500,9 +516,58 @@ static void test_interrupt_range(void **state)
     assert_int_equal(siov_ats_completion_data(&c) & 0xFFF, SIOV_ATS_CPL_W | SIOV_ATS_CPL_U);
     assert_int_equal(ats(t, SIOV_NO_PASID, SIOV_INTR_LIMIT, NW, &c), SIOV_OK);
     expect_none(&c);
+    /* the range's first and last bytes are in it; the byte below is not */
+    static const uint64_t ends[] = {SIOV_INTR_BASE, SIOV_INTR_LIMIT};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ats(t, SIOV_NO_PASID, ends[i], 0, &c), SIOV_OK);
+        assert_true(c.w && c.untranslated_only && !c.r);
+        assert_int_equal(c.addr, ends[i] & SIOV_PAGE_MASK);
+    }
+    assert_int_equal(ats(t, SIOV_NO_PASID, SIOV_INTR_BASE - 1, 0, &c), SIOV_OK);
+    expect_none(&c); /* not mapped */
     /* with PASID: translated like any other address */
     assert_int_equal(ats(t, PASID, SIOV_INTR_BASE + 0x40, 0, &c), SIOV_OK);
     expect_ok(&c, OUT, KiB4, true, true, false, false);
+    assert_int_equal(tl_fault_records(t), 0);
+    tl_free(t);
+}
+
+/* An output address in 0xFEEx_xxxx, to its first byte, is CA (SGN.8) for
+   every translation type but pass-through, whose output is its input; the
+   byte below the range translates. */
+static void test_interrupt_output_bounds(void **state)
+{
+    (void)state;
+    for (int k = K_SL; k <= K_NESTED; k++) {
+        struct tl *t = unit(NULL);
+        map_kind_to(t, (enum kind)k, KiB4, SIOV_INTR_BASE, 0);
+        struct siov_ats_completion c;
+        assert_int_equal(ats(t, PASID, IOVA, 0, &c), SIOV_FAULT_SGN_8);
+        assert_int_equal(c.status, SIOV_ATS_CA);
+        assert_int_equal(tl_fault_records(t), 1);
+        tl_free(t);
+        t = unit(NULL);
+        map_kind_to(t, (enum kind)k, KiB4, SIOV_INTR_LIMIT + 1 - KiB4, 0);
+        assert_int_equal(ats(t, PASID, IOVA + 0xFFF, 0, &c), SIOV_FAULT_SGN_8); /* its last byte */
+        assert_int_equal(c.status, SIOV_ATS_CA);
+        tl_free(t);
+        static const uint64_t outside[] = {SIOV_INTR_BASE - KiB4, SIOV_INTR_LIMIT + 1};
+        for (int o = 0; o < 2; o++) {
+            t = unit(NULL);
+            map_kind_to(t, (enum kind)k, KiB4, outside[o], 0);
+            assert_int_equal(ats(t, PASID, IOVA + (o ? 0 : 0xFFF), 0, &c), SIOV_OK);
+            expect_ok(&c, outside[o], KiB4, true, true, false, false);
+            assert_int_equal(tl_fault_records(t), 0);
+            tl_free(t);
+        }
+    }
+    struct tl *t = unit(NULL);
+    uint64_t pe[8];
+    tl_pe_pt(pe, DID);
+    sm_entry(t, pe);
+    struct siov_ats_completion c;
+    assert_int_equal(ats(t, PASID, SIOV_INTR_BASE, 0, &c), SIOV_OK);
+    expect_ok(&c, SIOV_INTR_BASE & ~(GiB1 - 1), GiB1, true, true, false, false);
     assert_int_equal(tl_fault_records(t), 0);
     tl_free(t);
 }
@@ -526,14 +591,120 @@ static void test_no_snoop(void **state)
     }
 }
 
+/* The stale checker's own translation request (an ATC hit checked against
+   the tables) records no fault and counts none, whatever it meets. */
+static void stale_seen(void *opaque, const struct siov_stale_report *r)
+{
+    *(siov_fault *)opaque = r->fresh_fault;
+}
+
+static void test_stale_check_records_nothing(void **state)
+{
+    (void)state;
+    siov_fault fresh = SIOV_OK;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = stale_seen;
+    cfg.stale_opaque = &fresh;
+    struct tl *t = unit(&cfg);
+    uint64_t pe_gpa = sm_entry_sl(t);
+    struct siov_atc *atc = siov_atc_new(t->iommu, SID, 64);
+    assert_non_null(atc);
+    struct siov_xlate x;
+    assert_int_equal(siov_atc_translate(atc, PASID, IOVA, RD, &x), SIOV_OK);
+    tl_w64(t, pe_gpa + 24, 1); /* a reserved bit: SPT.3, CA, a recorded reason */
+    assert_int_equal(siov_atc_translate(atc, PASID, IOVA, RD, &x), SIOV_OK); /* the stale hit */
+    assert_int_equal(x.addr, OUT);
+    assert_int_equal(tl_stats(t).stale_hits, 1);
+    assert_int_equal(fresh, SIOV_FAULT_SPT_3);
+    assert_int_equal(tl_stats(t).faults, 0);
+    assert_int_equal(tl_fault_records(t), 0);
+    siov_atc_free(atc);
+    tl_free(t);
+}
+
+/* The highest PASID of a 20-bit unit translates like any other. */
+static void test_highest_pasid(void **state)
+{
+    (void)state;
+    struct tl *t = unit(NULL);
+    uint64_t root = tl_page(t), pe[8];
+    tl_map(t, root, 4, false, IOVA, OUT, KiB4, TL_SL_RW, TL_SL_RWX);
+    tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
+    tl_pasid_entry(t, dir, SIOV_PASID_MAX, pe);
+    struct siov_ats_completion c;
+    assert_int_equal(ats(t, SIOV_PASID_MAX, IOVA + 0x10, 0, &c), SIOV_OK);
+    expect_ok(&c, OUT, KiB4, true, true, false, false);
+    assert_int_equal(tl_stats(t).faults, 0);
+    tl_free(t);
+}
+
+/* The trace record of a translation request: the completion as a
+   translation (only the permissions it grants) and what answered it. */
+struct seen {
+    unsigned n;
+    struct siov_trace_rec r[4];
+};
+
+static void collect(void *opaque, const struct siov_trace_rec *rec)
+{
+    struct seen *s = opaque;
+    if (s->n < 4)
+        s->r[s->n] = *rec;
+    s->n++;
+}
+
+static void test_trace_record(void **state)
+{
+    (void)state;
+    struct tl *t = unit(NULL);
+    uint64_t root = tl_page(t), pe[8];
+    tl_map(t, root, 4, false, IOVA, OUT, KiB4, SIOV_SL_W, TL_SL_RWX); /* write-only */
+    tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
+    sm_entry(t, pe);
+    struct seen s = {0};
+    assert_int_equal(siov_iommu_set_trace(t->iommu, collect, &s), 0);
+    struct siov_ats_completion c;
+    assert_int_equal(ats(t, PASID, IOVA + 0x10, 0, &c), SIOV_OK);
+    expect_ok(&c, OUT, KiB4, false, true, false, false);
+    /* SID + 1 has no context entry: refused before any page walk */
+    assert_int_equal(siov_ats_translate(t->iommu, SID + 1, PASID, IOVA, 0, &c), SIOV_FAULT_SCT_2);
+    assert_int_equal(ats(t, PASID, IOVA + KiB4, 0, &c), SIOV_OK); /* not mapped: nothing granted */
+    expect_none(&c);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.r[2].fault, SIOV_OK);
+    assert_int_equal(s.r[2].xlate.perm, 0);
+    assert_int_equal(s.r[0].fault, SIOV_OK);
+    assert_int_equal(s.r[0].xlate.addr, OUT + 0x10);
+    assert_int_equal(s.r[0].xlate.perm, WR);
+    assert_int_equal(s.r[0].walks, 1);
+    assert_int_equal(s.r[0].hits, 0);
+    assert_int_equal(s.r[1].fault, SIOV_FAULT_SCT_2);
+    assert_int_equal(s.r[1].sid, SID + 1);
+    assert_int_equal(s.r[1].walks, 0);
+    assert_int_equal(s.r[1].hits, 0);
+    tl_free(t);
+}
+
 /* ----------------------------------------------------- disabled, misuse */
+/* A UR completion for the 4 KiB page at page, granting nothing. */
+static void expect_ur(const struct siov_ats_completion *c, uint64_t page)
+{
+    assert_int_equal(c->status, SIOV_ATS_UR);
+    assert_int_equal(c->addr, page);
+    assert_int_equal(c->size, KiB4);
+    assert_false(c->r || c->w || c->x || c->priv || c->global || c->untranslated_only || c->no_snoop);
+}
+
 static void test_disabled_and_misuse(void **state)
 {
     (void)state;
     struct siov_ats_completion c;
     struct tl *t = tl_new_sized(NULL, MEM_SIZE); /* translation off */
-    assert_int_equal(ats(t, PASID, IOVA, 0, &c), SIOV_ERR_BUS);
-    assert_int_equal(c.status, SIOV_ATS_UR);
+    assert_int_equal(ats(t, PASID, IOVA + 0x1123, 0, &c), SIOV_ERR_BUS);
+    expect_ur(&c, IOVA + 0x1000);
     struct siov_xlate x;
     assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, IOVA, RD | TR, &x), SIOV_ERR_BUS);
     assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, IOVA, RD | ATS, &x), SIOV_ERR_BUS);
@@ -545,8 +716,8 @@ static void test_disabled_and_misuse(void **state)
     assert_int_equal(siov_translate(t->iommu, SID, PASID, IOVA, WR | ATS | TR, &x), SIOV_ERR_BUS);
     assert_int_equal(siov_translate(t->iommu, SID, SIOV_PASID_MAX + 1, IOVA, RD | ATS | TR, &x), SIOV_ERR_BUS);
     assert_int_equal(tl_stats(t).faults, 0);
-    assert_int_equal(ats(t, SIOV_PASID_MAX + 1, IOVA, 0, &c), SIOV_FAULT_SGN_10);
-    assert_int_equal(c.status, SIOV_ATS_UR);
+    assert_int_equal(ats(t, SIOV_PASID_MAX + 1, IOVA + 0x1123, 0, &c), SIOV_FAULT_SGN_10);
+    expect_ur(&c, IOVA + 0x1000);
     assert_int_equal(tl_fault_records(t), 0); /* no prefix carries it: nothing recorded */
     assert_int_equal(siov_ats_translate(NULL, SID, PASID, IOVA, 0, &c), SIOV_FAULT_RTA_1);
     assert_int_equal(siov_ats_translate(t->iommu, SID, PASID, IOVA, 0, NULL), SIOV_FAULT_RTA_1);
@@ -674,7 +845,11 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_interrupt_range),
+        cmocka_unit_test(test_interrupt_output_bounds),
         cmocka_unit_test(test_no_snoop),
+        cmocka_unit_test(test_stale_check_records_nothing),
+        cmocka_unit_test(test_highest_pasid),
+        cmocka_unit_test(test_trace_record),
         cmocka_unit_test(test_disabled_and_misuse),
         cmocka_unit_test(test_translate_ats_req),
         cmocka_unit_test(test_translated_requests),

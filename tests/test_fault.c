@@ -760,7 +760,11 @@ static void test_fault_stage_names(void **state)
     assert_int_equal(got, SIOV_OK);
     assert_int_equal(siov_fault_from_name("BUS", &got), 0);
     assert_int_equal(got, SIOV_ERR_BUS);
-    static const char *const bad[] = {"", "?", "SSS", "SSS.", "SSS.7", "SFS.11", "SGN.9", "SSL.2 ", "XSSL.2", "S"};
+    assert_int_equal(siov_fault_from_name("rta.4", &got), 0); /* 'a', the first letter, in lower case */
+    assert_int_equal(got, SIOV_FAULT_RTA_4);
+    /* only '_' stands for the dot */
+    static const char *const bad[] = {"", "?", "SSS", "SSS.", "SSS.7", "SFS.11", "SGN.9", "SSL.2 ", "XSSL.2", "S",
+                                      "SPTx2"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         got = SIOV_FAULT_SCT_1;
         assert_int_equal(siov_fault_from_name(bad[i], &got), -EINVAL);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caches.h"
 #include "internal.h"
 #include "testlib.h"
 
@@ -181,6 +182,21 @@ static void test_fill_from_an_older_epoch_is_dropped(void **state)
     struct siov_xc_hit h = answer(0x10, 3, 0x3000, KB4);
     siov_xc_fill(f->c, epoch, 0x10, 3, 0x3000, &h);
     expect_miss(f, 0x10, 3, 0x3000);
+    fx_free(f);
+}
+
+/* A fill that finds the writer lock taken (an invalidation under way in
+   another thread) is skipped: it never waits, and never writes unlocked. */
+static void test_fill_while_locked_is_skipped(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    siov_stamp_lock(f->c);
+    fill(f, 0x10, 3, 0x3000, KB4);
+    siov_stamp_unlock(f->c);
+    expect_miss(f, 0x10, 3, 0x3000);
+    fill(f, 0x10, 3, 0x3000, KB4);
+    expect_hit(f, 0x10, 3, 0x3000, KB4);
     fx_free(f);
 }
 
@@ -588,6 +604,26 @@ static void test_hit_counting_probes_past_taken_shards(void **state)
     tl_free(t);
 }
 
+/* The unit's statistics add up every shard, the first and the last too. */
+static void test_stats_add_every_shard(void **state)
+{
+    (void)state;
+    uint64_t leaf;
+    struct tl *t = fl_unit(8, &leaf);
+    struct siov_iommu *u = t->iommu;
+    struct siov_stats s0 = tl_stats(t);
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++) {
+        u->shard[i].owned += 1;
+        u->shard[i].shared += 2;
+        u->shard[i].hot[SIOV_HOT_walks] += 4;
+    }
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.translations - s0.translations, 3 * SIOV_STAT_SHARDS);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 3 * SIOV_STAT_SHARDS);
+    assert_int_equal(s1.walks - s0.walks, 4 * SIOV_STAT_SHARDS);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_keys_apart),
         cmocka_unit_test(test_invalidations_reach_only_their_entries),
         cmocka_unit_test(test_fill_from_an_older_epoch_is_dropped),
+        cmocka_unit_test(test_fill_while_locked_is_skipped),
         cmocka_unit_test(test_seqway_write_read_clear),
         cmocka_unit_test(test_changing_way_is_a_miss),
         cmocka_unit_test(test_no_false_hits),
@@ -608,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_stale_checker_sees_front_cache_answers),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
         cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
+        cmocka_unit_test(test_stats_add_every_shard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,12 +81,14 @@ static void flat_fail_range(void **state)
 struct cb_mem {
     uint8_t bytes[4096];
     int reads, writes;
+    size_t last_read_len;
 };
 
 static int cb_read(void *opaque, uint64_t gpa, void *dst, size_t len)
 {
     struct cb_mem *c = opaque;
     c->reads++;
+    c->last_read_len = len;
     if (gpa >= sizeof(c->bytes) || len > sizeof(c->bytes) - gpa)
         return -EFAULT;
     memcpy(dst, c->bytes + gpa, len);
@@ -257,6 +259,61 @@ static void cmpxchg_paths(void **state)
     siov_mem_free(m);
 }
 
+/* Accesses at the exact edges: the whole memory, a read that ends where
+   a failure range starts, a 7-byte write next to a word, a word read whose
+   last byte fails, an unaligned word ending a memory of odd size, and the
+   128-bit read (one 16-byte callback access; two words from flat memory). */
+static void exact_edges(void **state)
+{
+    (void)state;
+    struct siov_mem *m = siov_mem_new_flat(8192);
+    static uint8_t whole[8192];
+    memset(whole, 0x3C, sizeof(whole));
+    assert_int_equal(siov_mem_write(m, 0, whole, sizeof(whole)), 0);
+    memset(whole, 0, sizeof(whole));
+    assert_int_equal(siov_mem_read(m, 0, whole, sizeof(whole)), 0);
+    assert_int_equal(whole[0], 0x3C);
+    assert_int_equal(whole[8191], 0x3C);
+    assert_int_equal(siov_mem_fail_range(m, 0x1004, 8, SIOV_MEM_FAIL_READ), 0);
+    uint32_t w32;
+    assert_int_equal(siov_mem_read(m, 0x1000, &w32, 4), 0); /* ends at the range's first byte */
+    uint64_t r = 0;
+    assert_int_equal(siov_mem_fail_range(m, 0x1007, 1, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_mem_read64(m, 0x1000, &r), -EFAULT); /* its last byte fails */
+    assert_int_equal(siov_mem_fail_range(m, 0, 0, 0), 0);
+    const uint8_t seven[8] = {1, 2, 3, 4, 5, 6, 7, 0xEE};
+    assert_int_equal(siov_mem_write(m, 0x1800, seven, 7), 0);
+    assert_int_equal(siov_mem_read64(m, 0x1800, &r), 0);
+    assert_int_equal(r, 0x3C07060504030201ull); /* the eighth byte untouched */
+    uint64_t two[2] = {0x1111222233334444ull, 0x5555666677778888ull}, got[2] = {0, 0};
+    assert_int_equal(siov_mem_write(m, 0x1C00, two, 16), 0);
+    assert_int_equal(siov_mem_read128(m, 0x1C00, got), 0);
+    assert_memory_equal(got, two, 16);
+    assert_int_equal(siov_mem_fail_range(m, 0x1C08, 8, SIOV_MEM_FAIL_READ), 0);
+    assert_int_equal(siov_mem_read128(m, 0x1C00, got), -EFAULT);
+    siov_mem_free(m);
+    m = siov_mem_new_flat(4100);
+    uint64_t v = 0x0123456789ABCDEFull;
+    assert_int_equal(siov_mem_write(m, 4092, &v, 8), 0);
+    assert_int_equal(siov_mem_read64(m, 4092, &r), 0);
+    assert_int_equal(r, v);
+    siov_mem_free(m);
+    struct cb_mem c = {0};
+    struct siov_mem_ops ops = {.read = cb_read, .write = cb_write};
+    m = siov_mem_new(&ops, &c);
+    assert_int_equal(siov_mem_write(m, 64, two, 16), 0);
+    got[0] = got[1] = 0;
+    int reads = c.reads;
+    assert_int_equal(siov_mem_read128(m, 64, got), 0);
+    assert_int_equal(c.reads - reads, 1);
+    assert_int_equal(c.last_read_len, 16);
+    assert_memory_equal(got, two, 16);
+    assert_int_equal(siov_mem_read64(m, 72, &r), 0);
+    assert_int_equal(c.last_read_len, 8);
+    assert_int_equal(r, two[1]);
+    siov_mem_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +323,7 @@ int main(void)
         cmocka_unit_test(callback_backend),
         cmocka_unit_test(arguments_and_compare_exchange),
         cmocka_unit_test(cmpxchg_paths),
+        cmocka_unit_test(exact_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,6 +178,7 @@ static void config_check_rules(void **state)
     CHECK(cfg.domain_bits = 2, "domain_bits = 2: must be an even number in 4..16");
     CHECK(cfg.domain_bits = 4, "");
     CHECK(cfg.domain_bits = 5, "domain_bits = 5: must be an even number in 4..16");
+    CHECK(cfg.domain_bits = 6, ""); /* even, bit 1 set */
     CHECK(cfg.domain_bits = 18, "domain_bits = 18: must be an even number in 4..16");
     CHECK(cfg.version = 0xFF, "");
     CHECK(cfg.version = 0x100, "version = 256: must be 0..255");
