@@ -68,15 +68,6 @@ static uint64_t split_entry(const struct siov_domain *d, uint64_t e, unsigned le
     return level - 1 > 1 ? c | ps : c;
 }
 
-static int read_table(struct siov_domain *d, uint64_t table, uint64_t ent[SIOV_PT_ENTRIES])
-{
-    if (siov_mem_read(d->drv->mem, table, ent, SIOV_PAGE_SIZE))
-        return siov_drv_fail(d->drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)table);
-    for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
-        ent[i] = siov_drv_get64((const uint8_t *)&ent[i]);
-    return 0;
-}
-
 /* ------------------------------------------------- invalidation per domain */
 
 static void queue_devtlb(struct siov_domain *d, uint64_t lo, uint64_t hi)
@@ -88,12 +79,11 @@ static void queue_devtlb(struct siov_domain *d, uint64_t lo, uint64_t hi)
 
 /* What a change of [lo, hi) in d's tables needs (facts sheet 10.2, 7):
    IOTLB by DID for second-level and nested tables, PASID-based IOTLB for
-   first-level ones, and a parent's change reaches every nested DID over it. */
+   first-level ones, and a parent's change reaches every nested DID over it.
+   Pass-through domains have no tables, so never come here. */
 static void dom_queue_inval(struct siov_domain *d, uint64_t lo, uint64_t hi)
 {
     struct siov_driver *drv = d->drv;
-    if (d->kind == SIOV_DOM_PT)
-        return;
     if (d->kind == SIOV_DOM_FL) {
         if (d->nrid)
             siov_drv_inv_piotlb_range(drv, d->did, SIOV_DRV_RID_PASID, lo, hi);
@@ -300,15 +290,17 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
 }
 
 /* Whether every entry of table is zero (read only after something was cleared,
-   or in a sweep). */
+   or in a sweep); a zero word reads the same in either byte order. */
 static int table_empty(struct siov_domain *d, uint64_t table, bool *empty)
 {
     uint64_t ent[SIOV_PT_ENTRIES];
-    int ret = read_table(d, table, ent);
-    *empty = !ret;
-    for (unsigned i = 0; !ret && *empty && i < SIOV_PT_ENTRIES; i++)
+    *empty = false;
+    if (siov_mem_read(d->drv->mem, table, ent, SIOV_PAGE_SIZE))
+        return siov_drv_fail(d->drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)table);
+    *empty = true;
+    for (unsigned i = 0; *empty && i < SIOV_PT_ENTRIES; i++)
         *empty = ent[i] == 0;
-    return ret;
+    return 0;
 }
 
 /* Clear every leaf of [u->lo, u->hi) below table, splitting leaves cut by the

@@ -1,0 +1,217 @@
+/* The reference driver's page tables (src/driver/io_pgtable.c) as the unit
+ * sees them: the entries a split writes in guest memory are the words a map
+ * of that page size writes, and a write-only second-level mapping is present
+ * for lookup, overlap checks and unmap, and a parent's unmap reaches the
+ * device TLBs behind its nested domains. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "driver_fixture.h"
+
+#define MEM_SIZE (64ull << 20)
+#define POOL_BASE (1ull << 20)
+#define POOL_SIZE (16ull << 20)
+#define K4 0x1000ull
+#define M2 0x200000ull
+#define G1 0x40000000ull
+#define SID_A SIOV_SID(0, 3, 0)
+#define RW (SIOV_PROT_READ | SIOV_PROT_WRITE)
+
+struct fx {
+    struct siov_mem *mem;
+    struct siov_iommu *iommu;
+    struct siov_driver *drv;
+};
+
+static struct fx fx_open(bool scalable)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = scalable;
+    struct fx f;
+    drv_fx_open(&(struct drv_fx_cfg){&cfg, MEM_SIZE, POOL_BASE, POOL_SIZE}, &f.mem, &f.iommu, &f.drv);
+    return f;
+}
+
+static void fx_close(struct fx *f)
+{
+    drv_fx_close(f->mem, f->iommu, f->drv);
+}
+
+static uint64_t r64(struct fx *f, uint64_t gpa)
+{
+    uint8_t b[8];
+    assert_int_equal(siov_mem_read(f->mem, gpa, b, 8), 0);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+/* Root and depth of the tables behind pasid of sid, from the unit's tables. */
+static uint64_t tables_of(struct fx *f, siov_sid sid, uint32_t pasid, bool fl, unsigned *levels)
+{
+    uint64_t root = siov_mmio_read(f->iommu, SIOV_REG_RTADDR, 8) & SIOV_RTADDR_RTA;
+    uint64_t half = r64(f, root + SIOV_SID_BUS(sid) * 16 + (SIOV_SID_DEVFN(sid) >= 128 ? 8 : 0));
+    uint64_t ce = (half & SIOV_SRE0_LCTP) + (SIOV_SID_DEVFN(sid) & 0x7F) * 32ull;
+    uint64_t pde = r64(f, (r64(f, ce) & SIOV_SCE0_PASIDDIRPTR) + siov_get(pasid, SIOV_PASID_DIR_INDEX) * 8);
+    assert_true(pde & SIOV_PDE_P);
+    uint64_t pe = (pde & SIOV_PDE_SMPTBLPTR) + siov_get(pasid, SIOV_PASID_TBL_INDEX) * 64ull;
+    uint64_t qw0 = r64(f, pe), qw2 = r64(f, pe + 16);
+    *levels = fl ? (siov_get(qw2, SIOV_PTE2_FLPM) ? 5 : 4) : (unsigned)siov_get(qw0, SIOV_PTE0_AW) + 2;
+    return fl ? qw2 & SIOV_PTE2_FLPTPTR : qw0 & SIOV_PTE0_SLPTPTR;
+}
+
+/* The entry that ends the walk for iova (a leaf, or the non-present one) and its level. */
+static uint64_t leaf_word(struct fx *f, uint64_t root, unsigned levels, uint64_t iova, unsigned *level)
+{
+    uint64_t table = root, e = 0;
+    for (unsigned l = levels; l >= 1; l--) {
+        e = r64(f, table + ((iova >> (12 + 9 * (l - 1))) & 0x1FF) * 8);
+        *level = l;
+        if (l == 1 || (e & SIOV_FL_PS) || e == 0) /* PS is bit 7 in both formats */
+            break;
+        table = e & SIOV_FL_ADDR;
+    }
+    return e;
+}
+
+/* The leaf a map of pa with prot writes at level (the words test_leaf_words checks). */
+static uint64_t want_leaf(bool fl, uint64_t pa, unsigned prot, unsigned level)
+{
+    uint64_t w;
+    if (fl)
+        w = pa | SIOV_FL_P | SIOV_FL_A | (prot & SIOV_PROT_WRITE ? SIOV_FL_RW | SIOV_FL_D : 0) |
+            (prot & SIOV_PROT_PRIV ? 0 : SIOV_FL_US) | (prot & SIOV_PROT_EXEC ? 0 : SIOV_FL_XD);
+    else
+        w = pa | (prot & SIOV_PROT_READ ? SIOV_SL_R : 0) | (prot & SIOV_PROT_WRITE ? SIOV_SL_W : 0) |
+            (prot & SIOV_PROT_EXEC ? SIOV_SL_X : 0);
+    return level > 1 ? w | SIOV_FL_PS : w; /* PS is bit 7 in both formats */
+}
+
+/* A 1 GiB leaf cut by a 4 KiB unmap: the 2 MiB leaves and the 4 KiB leaves
+   that replace it carry the words a map of their size writes (PS above
+   4 KiB only: bit 7 of a 4 KiB entry is PAT, or ignored, and left 0). */
+static void test_split_leaf_words(void **state)
+{
+    (void)state;
+    static const unsigned prots[] = {SIOV_PROT_READ, RW, SIOV_PROT_WRITE, SIOV_PROT_READ | SIOV_PROT_EXEC,
+                                     RW | SIOV_PROT_PRIV};
+    const uint64_t iova = G1, pa = 2 * G1, cut = 5 * M2 + 3 * K4;
+    for (int fl = 0; fl < 2; fl++) {
+        struct fx f = fx_open(true);
+        assert_int_equal(siov_dev_enable_aux(f.drv, SID_A), 0);
+        for (size_t p = 0; p < sizeof prots / sizeof prots[0]; p++) {
+            struct siov_domain *d = siov_domain_new(f.drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
+            assert_non_null(d);
+            assert_int_equal(siov_domain_map(d, iova, pa, G1, prots[p]), 0);
+            assert_int_equal(siov_aux_attach(d, SID_A), 0);
+            unsigned levels, level;
+            uint64_t root = tables_of(&f, SID_A, (uint32_t)siov_aux_pasid(d), fl, &levels);
+            assert_int_equal(leaf_word(&f, root, levels, iova + cut, &level), want_leaf(fl, pa, prots[p], 3));
+            assert_int_equal(level, 3);
+            assert_int_equal(siov_domain_unmap(d, iova + cut, K4), (int64_t)K4);
+            assert_int_equal(leaf_word(&f, root, levels, iova + cut, &level), 0);
+            assert_int_equal(level, 1);
+            for (uint64_t off = cut - K4; off < cut + 2 * K4; off += 2 * K4) { /* the neighbours */
+                assert_int_equal(leaf_word(&f, root, levels, iova + off, &level), want_leaf(fl, pa + off, prots[p], 1));
+                assert_int_equal(level, 1);
+            }
+            static const uint64_t big[] = {0, 4 * M2, 6 * M2, G1 - M2};
+            for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+                assert_int_equal(leaf_word(&f, root, levels, iova + big[i], &level),
+                                 want_leaf(fl, pa + big[i], prots[p], 2));
+                assert_int_equal(level, 2);
+            }
+            assert_int_equal(siov_aux_detach(d, SID_A), 0);
+            assert_int_equal(siov_domain_free(d), 0);
+        }
+        fx_close(&f);
+    }
+}
+
+/* A second-level leaf with W alone is present: lookup finds it, a map over
+   it is refused, unmap clears it (whole or split), in either mode. */
+static void test_write_only_mappings(void **state)
+{
+    (void)state;
+    for (int scalable = 0; scalable < 2; scalable++) {
+        struct fx f = fx_open(scalable);
+        struct siov_domain *d = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+        assert_non_null(d);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        uint64_t base = siov_driver_pool_avail(f.drv), got;
+        assert_int_equal(siov_domain_map(d, 0x7000, 0x9000, K4, SIOV_PROT_WRITE), 0);
+        assert_int_equal(siov_domain_map(d, 2 * M2, 4 * M2, M2, SIOV_PROT_WRITE), 0);
+        assert_int_equal(siov_domain_iova_to_phys(d, 0x7123, &got), 0);
+        assert_int_equal(got, 0x9123);
+        assert_int_equal(siov_domain_iova_to_phys(d, 2 * M2 + 0x5432, &got), 0);
+        assert_int_equal(got, 4 * M2 + 0x5432);
+        assert_int_equal(siov_domain_map(d, 0x7000, 0x9000, K4, RW), -EEXIST);
+        assert_int_equal(siov_domain_map(d, 2 * M2 + K4, 0x9000, K4, RW), -EEXIST);
+        struct siov_xlate x;
+        assert_int_equal(siov_translate(f.iommu, SID_A, SIOV_NO_PASID, 0x7010, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+        assert_int_equal(x.addr, 0x9010);
+        assert_int_equal(siov_domain_unmap(d, 0, M2), (int64_t)K4);
+        assert_int_equal(siov_domain_iova_to_phys(d, 0x7000, &got), -ENOENT);
+        assert_int_equal(siov_translate(f.iommu, SID_A, SIOV_NO_PASID, 0x7010, SIOV_ACCESS_WRITE, &x),
+                         scalable ? SIOV_FAULT_SSL_2 : SIOV_FAULT_LGN_2);
+        assert_int_equal(siov_domain_unmap(d, 2 * M2 + 3 * K4, K4), (int64_t)K4); /* a split */
+        assert_int_equal(siov_domain_iova_to_phys(d, 2 * M2 + 4 * K4, &got), 0);
+        assert_int_equal(got, 4 * M2 + 4 * K4);
+        assert_int_equal(siov_domain_unmap(d, 2 * M2, M2), (int64_t)(M2 - K4));
+        assert_int_equal(siov_domain_iova_to_phys(d, 2 * M2 + 4 * K4, &got), -ENOENT);
+        assert_int_equal(siov_driver_pool_avail(f.drv), base);
+        assert_int_equal(siov_detach(d, SID_A), 0);
+        assert_int_equal(siov_domain_free(d), 0);
+        fx_close(&f);
+    }
+}
+
+/* A parent's unmap reaches the device TLB of every device its nested domain
+   is attached to, with and without PASID: the device caches the combined
+   translation, whatever address it started from. */
+static void test_parent_unmap_reaches_nested_devtlb(void **state)
+{
+    (void)state;
+    const uint64_t gpa = 4 * G1, hpa = 8 * G1, iova = 3 * G1 + 5 * M2 + 7 * K4;
+    struct fx f = fx_open(true);
+    struct siov_domain *p = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(p, gpa, hpa, 2 * M2, RW), 0);
+    struct siov_domain *c = siov_domain_new_nested(p);
+    assert_non_null(c);
+    assert_int_equal(siov_domain_map(c, iova, gpa + M2, K4, RW), 0);
+    struct siov_atc *atc = siov_atc_new(f.iommu, SID_A, 64);
+    assert_non_null(atc);
+    assert_int_equal(siov_dev_enable_ats(f.drv, SID_A), 0);
+    assert_int_equal(siov_dev_enable_aux(f.drv, SID_A), 0);
+    assert_int_equal(siov_attach(c, SID_A), 0);
+    assert_int_equal(siov_aux_attach(c, SID_A), 0);
+    uint32_t pasids[2] = {SIOV_NO_PASID, (uint32_t)siov_aux_pasid(c)};
+    struct siov_xlate x;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(siov_atc_translate(atc, pasids[i], iova + 0x10, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(x.addr, hpa + M2 + 0x10);
+    }
+    assert_int_equal(siov_atc_entries(atc, NULL, 0), 2);
+    assert_int_equal(siov_domain_unmap(p, gpa + M2, M2), (int64_t)M2);
+    assert_int_equal(siov_atc_entries(atc, NULL, 0), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_not_equal(siov_atc_translate(atc, pasids[i], iova + 0x10, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(siov_aux_detach(c, SID_A), 0);
+    assert_int_equal(siov_detach(c, SID_A), 0);
+    assert_int_equal(siov_domain_free(c), 0);
+    assert_int_equal(siov_domain_free(p), 0);
+    siov_atc_free(atc);
+    fx_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_leaf_words),
+        cmocka_unit_test(test_write_only_mappings),
+        cmocka_unit_test(test_parent_unmap_reaches_nested_devtlb),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
