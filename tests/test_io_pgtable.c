@@ -76,6 +76,39 @@ static uint64_t leaf_word(struct fx *f, uint64_t root, unsigned levels, uint64_t
     return e;
 }
 
+/* Guest address of the entry that ends the walk for iova. */
+static uint64_t entry_gpa(struct fx *f, uint64_t root, unsigned levels, uint64_t iova)
+{
+    uint64_t table = root;
+    for (unsigned l = levels;; l--) {
+        uint64_t at = table + ((iova >> (12 + 9 * (l - 1))) & 0x1FF) * 8, e = r64(f, at);
+        if (l == 1 || (e & SIOV_FL_PS) || e == 0)
+            return at;
+        table = e & SIOV_FL_ADDR;
+    }
+}
+
+/* The pool pages parent maps (its nested domains' table pages, identity):
+   into pages (up to max); a parent unmap of one is -EBUSY, of any other
+   pool page 0. Returns how many. */
+static unsigned guarded_pages(struct siov_domain *parent, uint64_t *pages, unsigned max)
+{
+    unsigned n = 0;
+    for (uint64_t g = POOL_BASE; g < POOL_BASE + POOL_SIZE; g += K4) {
+        uint64_t got;
+        if (siov_domain_iova_to_phys(parent, g, &got) == 0) {
+            assert_int_equal(got, g);
+            assert_int_equal(siov_domain_unmap(parent, g, K4), -EBUSY);
+            if (n < max)
+                pages[n] = g;
+            n++;
+        } else {
+            assert_int_equal(siov_domain_unmap(parent, g, K4), 0);
+        }
+    }
+    return n;
+}
+
 /* The leaf a map of pa with prot writes at level (the words test_leaf_words checks). */
 static uint64_t want_leaf(bool fl, uint64_t pa, unsigned prot, unsigned level)
 {
@@ -206,12 +239,93 @@ static void test_parent_unmap_reaches_nested_devtlb(void **state)
     fx_close(&f);
 }
 
+/* A nested domain's table pages stay guarded in the parent while they are
+   its tables, and only those: after the child releases tables from the
+   middle of its list, the parent may unmap them and still not the others. */
+static void test_nested_table_pages_guarded(void **state)
+{
+    (void)state;
+    const uint64_t gpa = 4 * G1, hpa = 8 * G1;
+    struct fx f = fx_open(true);
+    struct siov_domain *p = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(p, gpa, hpa, 2 * M2, RW), 0);
+    struct siov_domain *c = siov_domain_new_nested(p);
+    assert_non_null(c);
+    assert_int_equal(guarded_pages(p, NULL, 0), 1); /* the child's root */
+    assert_int_equal(siov_domain_map(c, K4, gpa + K4, K4, RW), 0); /* three tables */
+    for (uint64_t i = 1; i <= 6; i++)                               /* two more each */
+        assert_int_equal(siov_domain_map(c, i * G1 + K4, gpa + (i + 1) * K4, K4, RW), 0);
+    assert_int_equal(guarded_pages(p, NULL, 0), 16); /* the list's first capacity, full */
+    assert_int_equal(siov_domain_unmap(c, 0, M2), (int64_t)K4); /* its level-1 and level-2 tables go */
+    assert_int_equal(guarded_pages(p, NULL, 0), 14);
+    assert_int_equal(siov_attach(c, SID_A), 0);
+    struct siov_xlate x;
+    for (uint64_t i = 1; i <= 6; i++) {
+        assert_int_equal(siov_translate(f.iommu, SID_A, SIOV_NO_PASID, i * G1 + K4 + 0x10, SIOV_ACCESS_READ, &x),
+                         SIOV_OK);
+        assert_int_equal(x.addr, hpa + (i + 1) * K4 + 0x10);
+    }
+    assert_int_equal(siov_detach(c, SID_A), 0);
+    assert_int_equal(siov_domain_free(c), 0);
+    assert_int_equal(guarded_pages(p, NULL, 0), 0);
+    assert_int_equal(siov_domain_free(p), 0);
+    fx_close(&f);
+}
+
+/* The parent cannot unmap a table page the child releases (its entry cannot
+   be written): the page stays mapped, guarded and held until the parent
+   goes, and then returns to the pool. */
+static void test_nested_release_unmap_fails(void **state)
+{
+    (void)state;
+    const uint64_t gpa = 4 * G1, hpa = 8 * G1;
+    struct fx f = fx_open(true);
+    uint64_t base = siov_driver_pool_avail(f.drv);
+    struct siov_domain *p = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(p, gpa, hpa, 2 * M2, RW), 0);
+    assert_int_equal(siov_dev_enable_aux(f.drv, SID_A), 0);
+    assert_int_equal(siov_aux_attach(p, SID_A), 0);
+    unsigned levels;
+    uint64_t root = tables_of(&f, SID_A, (uint32_t)siov_aux_pasid(p), false, &levels);
+    struct siov_domain *c = siov_domain_new_nested(p);
+    assert_non_null(c);
+    uint64_t before[8], after[8];
+    assert_int_equal(guarded_pages(p, before, 8), 1);
+    assert_int_equal(siov_domain_map(c, K4, gpa + K4, K4, RW), 0);
+    assert_int_equal(guarded_pages(p, after, 8), 4);
+    /* the entries of the child's new tables in the parent: one range to fail */
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        if (after[i] == before[0])
+            continue;
+        uint64_t at = entry_gpa(&f, root, levels, after[i]);
+        lo = at < lo ? at : lo;
+        hi = at + 8 > hi ? at + 8 : hi;
+    }
+    assert_true(hi - lo <= 3 * 8 + 8 * 8); /* one table of the parent, nothing else of it in between */
+    uint64_t held = siov_driver_pool_avail(f.drv);
+    assert_int_equal(siov_mem_fail_range(f.mem, lo, hi - lo, SIOV_MEM_FAIL_WRITE), 0);
+    assert_int_equal(siov_domain_unmap(c, 0, M2), (int64_t)K4);
+    assert_int_equal(siov_mem_fail_range(f.mem, 0, 0, 0), 0);
+    assert_int_equal(guarded_pages(p, NULL, 0), 4); /* still mapped and guarded */
+    assert_int_equal(siov_driver_pool_avail(f.drv), held);
+    assert_int_equal(siov_domain_free(c), 0);
+    assert_int_equal(guarded_pages(p, NULL, 0), 3);
+    assert_int_equal(siov_aux_detach(p, SID_A), 0);
+    assert_int_equal(siov_dev_disable_aux(f.drv, SID_A), 0);
+    assert_int_equal(siov_domain_free(p), 0);
+    assert_int_equal(siov_driver_pool_avail(f.drv), base);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_leaf_words),
         cmocka_unit_test(test_write_only_mappings),
         cmocka_unit_test(test_parent_unmap_reaches_nested_devtlb),
+        cmocka_unit_test(test_nested_table_pages_guarded),
+        cmocka_unit_test(test_nested_release_unmap_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
