@@ -221,8 +221,7 @@ static int pt_map(struct siov_domain *d, uint64_t table, unsigned level, struct 
         int ret = siov_drv_rd64(d->drv, gpa, &e);
         if (ret)
             return ret;
-        if (ent_present(d, e) && ent_leaf(d, e, level))
-            return -EEXIST; /* excluded by the caller's check */
+        /* e is no leaf: the caller's probe refused any leaf in [iova, end) */
         bool fits = (d->leaf_levels >> level & 1) && !((m->iova | m->pa) & (sz - 1)) && m->end - m->iova >= sz;
         if (fits && !ent_present(d, e)) {
             if ((ret = siov_drv_wr64(d->drv, gpa, make_leaf(d, m->pa, level, m->prot))))
