@@ -435,6 +435,12 @@ static void test_map_pool_exhaustion_rollback(void **state)
             expect_unmapped(&d, 2 * M2 + i * M2);
         expect_unmapped(&d, 66 * M2 - K4);
         expect_mapped(&d, 0, HPA, 0);
+        /* the same in a 1 GiB region of its own: the level-2 table it adds holds
+           filled level-1 tables when the pool runs dry, and all of them go */
+        assert_int_equal(siov_domain_map(d.dom, 3 * G1, map_pa(&d, HPA + K4), 64 * M2, RW), -ENOMEM);
+        assert_int_equal(avail(f), before);
+        expect_unmapped(&d, 3 * G1);
+        expect_unmapped(&d, 3 * G1 + 5 * M2);
         /* a map that fits still works afterwards */
         assert_int_equal(siov_domain_map(d.dom, 2 * M2, map_pa(&d, HPA + K4), 4 * M2, RW), 0);
         expect_mapped(&d, 5 * M2, HPA + K4 + 3 * M2, 0);

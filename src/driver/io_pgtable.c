@@ -268,11 +268,10 @@ static void widen(struct unmap_op *u, uint64_t lo, uint64_t hi)
     u->inv_hi = hi > u->inv_hi ? hi : u->inv_hi;
 }
 
-/* Replace leaf *e (level, at gpa) by a table of the next level mapping the same. */
+/* Replace leaf *e (level, at gpa) by a table of the next level mapping the
+   same, on a spare page (split_points reserved one for every split). */
 static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint64_t *e, struct unmap_op *u)
 {
-    if (!u->nspare)
-        return -ENOMEM; /* excluded by the reservation */
     uint64_t t = u->spare[u->nspare - 1]; /* taken once linked; until then the caller releases it */
     uint8_t b[SIOV_PAGE_SIZE];
     for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
