@@ -318,6 +318,71 @@ static void test_nested_release_unmap_fails(void **state)
     fx_close(&f);
 }
 
+/* Guest memory that can refuse whole-page writes of anything but zeros (a
+   split's new table; allocation only zeroes pages). */
+struct picky {
+    struct siov_mem *flat;
+    bool refuse;
+};
+
+static int picky_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    return siov_mem_read(((struct picky *)opaque)->flat, gpa, dst, len);
+}
+
+static int picky_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    struct picky *m = opaque;
+    const uint8_t *b = src;
+    bool zeros = true;
+    for (size_t i = 0; zeros && i < len; i++)
+        zeros = b[i] == 0;
+    if (m->refuse && len == K4 && !zeros)
+        return -EFAULT;
+    return siov_mem_write(m->flat, gpa, src, len);
+}
+
+/* A split whose new table cannot be written fails with -EFAULT and changes
+   nothing: the large leaf stays, whole, and no page is held. */
+static void test_split_write_fails(void **state)
+{
+    (void)state;
+    for (int fl = 0; fl < 2; fl++) {
+        struct picky m = {siov_mem_new_flat(MEM_SIZE), false};
+        assert_non_null(m.flat);
+        static const struct siov_mem_ops ops = {picky_read, picky_write, NULL};
+        struct fx f;
+        f.mem = siov_mem_new(&ops, &m);
+        assert_non_null(f.mem);
+        f.iommu = siov_iommu_new(f.mem, NULL);
+        assert_non_null(f.iommu);
+        f.drv = siov_driver_new(f.iommu, f.mem, POOL_BASE, POOL_SIZE);
+        assert_non_null(f.drv);
+        struct siov_domain *d = siov_domain_new(f.drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, 2 * M2, 8 * M2, M2, RW), 0);
+        assert_int_equal(siov_attach(d, SID_A), 0);
+        uint64_t avail = siov_driver_pool_avail(f.drv), got;
+        m.refuse = true;
+        assert_int_equal(siov_domain_unmap(d, 2 * M2 + 3 * K4, K4), -EFAULT);
+        m.refuse = false;
+        assert_int_equal(siov_driver_pool_avail(f.drv), avail);
+        for (uint64_t off = 0; off < M2; off += M2 / 4) {
+            assert_int_equal(siov_domain_iova_to_phys(d, 2 * M2 + off + 3 * K4, &got), 0);
+            assert_int_equal(got, 8 * M2 + off + 3 * K4);
+            struct siov_xlate x;
+            assert_int_equal(siov_translate(f.iommu, SID_A, SIOV_NO_PASID, 2 * M2 + off + 3 * K4, SIOV_ACCESS_READ,
+                                            &x), SIOV_OK);
+            assert_int_equal(x.addr, 8 * M2 + off + 3 * K4);
+            assert_int_equal(x.page_size, M2);
+        }
+        assert_int_equal(siov_domain_unmap(d, 2 * M2 + 3 * K4, K4), (int64_t)K4); /* and works once it can */
+        assert_int_equal(siov_detach(d, SID_A), 0);
+        assert_int_equal(siov_domain_free(d), 0);
+        drv_fx_close(f.mem, f.iommu, f.drv);
+        siov_mem_free(m.flat);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_parent_unmap_reaches_nested_devtlb),
         cmocka_unit_test(test_nested_table_pages_guarded),
         cmocka_unit_test(test_nested_release_unmap_fails),
+        cmocka_unit_test(test_split_write_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
