@@ -318,16 +318,22 @@ static void test_nested_release_unmap_fails(void **state)
     fx_close(&f);
 }
 
-/* Guest memory that can refuse whole-page writes of anything but zeros (a
-   split's new table; allocation only zeroes pages). */
+/* Guest memory over a flat one that can refuse, by shape: whole-page writes
+   of anything but zeros (a split's new table; allocation only zeroes pages),
+   whole-page reads (the check whether a table emptied), and 32-byte writes
+   (invalidation descriptors). */
+enum { REFUSE_PAGE_WRITES = 1, REFUSE_PAGE_READS = 2, REFUSE_DESC_WRITES = 4 };
 struct picky {
     struct siov_mem *flat;
-    bool refuse;
+    unsigned refuse;
 };
 
 static int picky_read(void *opaque, uint64_t gpa, void *dst, size_t len)
 {
-    return siov_mem_read(((struct picky *)opaque)->flat, gpa, dst, len);
+    struct picky *m = opaque;
+    if ((m->refuse & REFUSE_PAGE_READS) && len == K4)
+        return -EFAULT;
+    return siov_mem_read(m->flat, gpa, dst, len);
 }
 
 static int picky_write(void *opaque, uint64_t gpa, const void *src, size_t len)
@@ -337,9 +343,32 @@ static int picky_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     bool zeros = true;
     for (size_t i = 0; zeros && i < len; i++)
         zeros = b[i] == 0;
-    if (m->refuse && len == K4 && !zeros)
+    if (((m->refuse & REFUSE_PAGE_WRITES) && len == K4 && !zeros) || ((m->refuse & REFUSE_DESC_WRITES) && len == 32))
         return -EFAULT;
     return siov_mem_write(m->flat, gpa, src, len);
+}
+
+/* A unit and driver over picky memory m. */
+static struct fx picky_open(struct picky *m)
+{
+    static const struct siov_mem_ops ops = {picky_read, picky_write, NULL};
+    m->flat = siov_mem_new_flat(MEM_SIZE);
+    assert_non_null(m->flat);
+    m->refuse = 0;
+    struct fx f;
+    f.mem = siov_mem_new(&ops, m);
+    assert_non_null(f.mem);
+    f.iommu = siov_iommu_new(f.mem, NULL);
+    assert_non_null(f.iommu);
+    f.drv = siov_driver_new(f.iommu, f.mem, POOL_BASE, POOL_SIZE);
+    assert_non_null(f.drv);
+    return f;
+}
+
+static void picky_close(struct fx *f, struct picky *m)
+{
+    drv_fx_close(f->mem, f->iommu, f->drv);
+    siov_mem_free(m->flat);
 }
 
 /* A split whose new table cannot be written fails with -EFAULT and changes
@@ -348,23 +377,15 @@ static void test_split_write_fails(void **state)
 {
     (void)state;
     for (int fl = 0; fl < 2; fl++) {
-        struct picky m = {siov_mem_new_flat(MEM_SIZE), false};
-        assert_non_null(m.flat);
-        static const struct siov_mem_ops ops = {picky_read, picky_write, NULL};
-        struct fx f;
-        f.mem = siov_mem_new(&ops, &m);
-        assert_non_null(f.mem);
-        f.iommu = siov_iommu_new(f.mem, NULL);
-        assert_non_null(f.iommu);
-        f.drv = siov_driver_new(f.iommu, f.mem, POOL_BASE, POOL_SIZE);
-        assert_non_null(f.drv);
+        struct picky m;
+        struct fx f = picky_open(&m);
         struct siov_domain *d = siov_domain_new(f.drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
         assert_int_equal(siov_domain_map(d, 2 * M2, 8 * M2, M2, RW), 0);
         assert_int_equal(siov_attach(d, SID_A), 0);
         uint64_t avail = siov_driver_pool_avail(f.drv), got;
-        m.refuse = true;
+        m.refuse = REFUSE_PAGE_WRITES;
         assert_int_equal(siov_domain_unmap(d, 2 * M2 + 3 * K4, K4), -EFAULT);
-        m.refuse = false;
+        m.refuse = 0;
         assert_int_equal(siov_driver_pool_avail(f.drv), avail);
         for (uint64_t off = 0; off < M2; off += M2 / 4) {
             assert_int_equal(siov_domain_iova_to_phys(d, 2 * M2 + off + 3 * K4, &got), 0);
@@ -378,9 +399,63 @@ static void test_split_write_fails(void **state)
         assert_int_equal(siov_domain_unmap(d, 2 * M2 + 3 * K4, K4), (int64_t)K4); /* and works once it can */
         assert_int_equal(siov_detach(d, SID_A), 0);
         assert_int_equal(siov_domain_free(d), 0);
-        drv_fx_close(f.mem, f.iommu, f.drv);
-        siov_mem_free(m.flat);
+        picky_close(&f, &m);
     }
+}
+
+/* An unmap that fails after clearing a table's leaves (the check whether
+   the table emptied cannot read it) leaves that table linked and empty; the
+   next unmap covering it releases it, with or without leaves to clear. */
+static void test_failed_unmap_leaves_empty_table(void **state)
+{
+    (void)state;
+    for (int fl = 0; fl < 2; fl++) {
+        struct picky m;
+        struct fx f = picky_open(&m);
+        struct siov_domain *d = siov_domain_new(f.drv, fl ? SIOV_DOMAIN_FIRST_LEVEL : SIOV_DOMAIN_SECOND_LEVEL);
+        assert_int_equal(siov_domain_map(d, 0, 8 * M2, K4, RW), 0); /* keeps the upper tables */
+        uint64_t base = siov_driver_pool_avail(f.drv), got;
+        assert_int_equal(siov_domain_map(d, 2 * M2, 8 * M2, 2 * K4, RW), 0); /* one level-1 table more */
+        assert_int_equal(siov_driver_pool_avail(f.drv), base - 1);
+        m.refuse = REFUSE_PAGE_READS;
+        assert_int_equal(siov_domain_unmap(d, 2 * M2, M2), -EFAULT);
+        m.refuse = 0;
+        assert_int_equal(siov_domain_iova_to_phys(d, 2 * M2, &got), -ENOENT);
+        assert_int_equal(siov_driver_pool_avail(f.drv), base - 1);
+        assert_int_equal(siov_domain_unmap(d, 2 * M2, M2), 0); /* nothing mapped, the table goes */
+        assert_int_equal(siov_driver_pool_avail(f.drv), base);
+        assert_int_equal(siov_domain_iova_to_phys(d, 0, &got), 0);
+        assert_int_equal(got, 8 * M2);
+        assert_int_equal(siov_domain_free(d), 0);
+        picky_close(&f, &m);
+    }
+}
+
+/* The same in a nested domain: releasing the empty table unmaps it from the
+   parent, whose invalidation the flush must deliver; when it cannot, the
+   unmap that cleared nothing still fails with the flush's -EFAULT. */
+static void test_nested_empty_table_flush_fails(void **state)
+{
+    (void)state;
+    const uint64_t gpa = 4 * G1, hpa = 8 * G1;
+    struct picky m;
+    struct fx f = picky_open(&m);
+    struct siov_domain *p = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(p, gpa, hpa, 2 * M2, RW), 0);
+    struct siov_domain *c = siov_domain_new_nested(p);
+    assert_non_null(c);
+    assert_int_equal(siov_domain_map(c, 0, gpa, K4, RW), 0);
+    assert_int_equal(siov_domain_map(c, 2 * M2, gpa + K4, K4, RW), 0);
+    assert_int_equal(guarded_pages(p, NULL, 0), 5);
+    m.refuse = REFUSE_PAGE_READS;
+    assert_int_equal(siov_domain_unmap(c, 2 * M2, M2), -EFAULT);
+    m.refuse = REFUSE_DESC_WRITES;
+    assert_int_equal(siov_domain_unmap(c, 2 * M2, M2), -EFAULT);
+    m.refuse = 0;
+    assert_int_equal(guarded_pages(p, NULL, 0), 4);
+    assert_int_equal(siov_domain_free(c), 0);
+    assert_int_equal(siov_domain_free(p), 0);
+    picky_close(&f, &m);
 }
 
 int main(void)
@@ -392,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_nested_table_pages_guarded),
         cmocka_unit_test(test_nested_release_unmap_fails),
         cmocka_unit_test(test_split_write_fails),
+        cmocka_unit_test(test_failed_unmap_leaves_empty_table),
+        cmocka_unit_test(test_nested_empty_table_flush_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
