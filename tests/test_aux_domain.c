@@ -416,6 +416,45 @@ static void test_unmap_split_no_memory(void **state)
     fx_free(f);
 }
 
+/* An unmap that cuts one 1 GiB leaf at both ends needs three table pages
+   (the 1 GiB split once, each end's 2 MiB page once): with exactly three
+   left it succeeds, with two it fails and changes nothing. */
+static void test_unmap_split_exact_reserve(void **state)
+{
+    (void)state;
+    for (int spare = 2; spare <= 3; spare++) {
+        struct fx *f = fx_small(64);
+        struct dut d = dut_new(f, K_FL);
+        dut_attach(&d);
+        assert_int_equal(siov_domain_map(d.dom, G1, HPA, G1, RW), 0);
+        struct siov_domain *hog = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        uint64_t n = 0;
+        while (avail(f) > 0) /* one level-1 table each, in one 1 GiB region */
+            assert_int_equal(siov_domain_map(hog, ++n * M2, HPA, K4, RW), 0);
+        while (avail(f) < (uint64_t)spare)
+            assert_int_equal(siov_domain_unmap(hog, n-- * M2, K4), (int64_t)K4);
+        assert_int_equal(avail(f), spare);
+        uint64_t lo = G1 + M2 + K4;
+        if (spare == 3) {
+            assert_int_equal(siov_domain_unmap(d.dom, lo, M2), (int64_t)M2);
+            expect_unmapped(&d, lo);
+            expect_unmapped(&d, lo + M2 - K4);
+            expect_mapped(&d, lo - K4, HPA + M2, K4);
+            expect_mapped(&d, lo + M2, HPA + 2 * M2 + K4, K4);
+            expect_mapped(&d, G1 + 5 * M2, HPA + 5 * M2, M2);
+            assert_int_equal(avail(f), 0);
+        } else {
+            assert_int_equal(siov_domain_unmap(d.dom, lo, M2), -ENOMEM);
+            assert_int_equal(avail(f), spare);
+            expect_mapped(&d, lo, HPA + M2 + K4, G1);
+        }
+        assert_int_equal(siov_domain_free(hog), 0);
+        dut_detach(&d);
+        dut_free(&d);
+        fx_free(f);
+    }
+}
+
 /* A pool that runs dry in the middle of a big map: nothing stays mapped and
    every page comes back. */
 static void test_map_pool_exhaustion_rollback(void **state)
@@ -1040,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test(test_unmap_splits),
         cmocka_unit_test(test_unmap_split_no_memory),
+        cmocka_unit_test(test_unmap_split_exact_reserve),
         cmocka_unit_test(test_map_pool_exhaustion_rollback),
         cmocka_unit_test(test_free_returns_pages),
         cmocka_unit_test(test_attach_errors),

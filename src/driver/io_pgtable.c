@@ -373,7 +373,7 @@ static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], u
    sweep, tables left empty by a failed map are released too. */
 static int64_t pt_unmap_range(struct siov_domain *d, uint64_t lo, uint64_t hi, bool sweep)
 {
-    uint64_t pts[4][2];
+    uint64_t pts[4][2] = {{0}}; /* zero: no split point has level 0 */
     unsigned n = 0;
     int ret = split_points(d, lo, pts, &n);
     if (!ret && hi < d->iova_limit)
