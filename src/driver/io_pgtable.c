@@ -342,11 +342,13 @@ static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint6
     return ret || !(cleared || u->sweep) ? ret : table_empty(d, table, empty);
 }
 
-/* The leaves a range boundary b cuts: (level, base) of each split needed. */
+/* The leaves a range boundary b cuts: (level, base) of each split needed.
+   Leaves are at most 1 GiB, so each boundary needs at most two and pts
+   holds both boundaries'. The walk ends by level 1, where entries are leaves. */
 static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], unsigned *n)
 {
     uint64_t table = d->root, e;
-    for (unsigned level = d->levels; level >= 1; level--) {
+    for (unsigned level = d->levels;; level--) {
         int ret = siov_drv_rd64(d->drv, table + siov_level_index(b, level) * 8ull, &e);
         if (ret || !ent_present(d, e))
             return ret;
@@ -359,14 +361,13 @@ static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], u
             bool dup = false;
             for (unsigned k = 0; k < *n; k++)
                 dup = dup || (pts[k][0] == l && pts[k][1] == key);
-            if (!dup && *n < 4) {
+            if (!dup) {
                 pts[*n][0] = l;
                 pts[(*n)++][1] = key;
             }
         }
         return 0;
     }
-    return 0;
 }
 
 /* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. With
