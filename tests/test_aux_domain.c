@@ -416,6 +416,45 @@ static void test_unmap_split_no_memory(void **state)
     fx_free(f);
 }
 
+/* An unmap that cuts one 1 GiB leaf at both ends needs three table pages
+   (the 1 GiB split once, each end's 2 MiB page once): with exactly three
+   left it succeeds, with two it fails and changes nothing. */
+static void test_unmap_split_exact_reserve(void **state)
+{
+    (void)state;
+    for (int spare = 2; spare <= 3; spare++) {
+        struct fx *f = fx_small(64);
+        struct dut d = dut_new(f, K_FL);
+        dut_attach(&d);
+        assert_int_equal(siov_domain_map(d.dom, G1, HPA, G1, RW), 0);
+        struct siov_domain *hog = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        uint64_t n = 0;
+        while (avail(f) > 0) /* one level-1 table each, in one 1 GiB region */
+            assert_int_equal(siov_domain_map(hog, ++n * M2, HPA, K4, RW), 0);
+        while (avail(f) < (uint64_t)spare)
+            assert_int_equal(siov_domain_unmap(hog, n-- * M2, K4), (int64_t)K4);
+        assert_int_equal(avail(f), spare);
+        uint64_t lo = G1 + M2 + K4;
+        if (spare == 3) {
+            assert_int_equal(siov_domain_unmap(d.dom, lo, M2), (int64_t)M2);
+            expect_unmapped(&d, lo);
+            expect_unmapped(&d, lo + M2 - K4);
+            expect_mapped(&d, lo - K4, HPA + M2, K4);
+            expect_mapped(&d, lo + M2, HPA + 2 * M2 + K4, K4);
+            expect_mapped(&d, G1 + 5 * M2, HPA + 5 * M2, M2);
+            assert_int_equal(avail(f), 0);
+        } else {
+            assert_int_equal(siov_domain_unmap(d.dom, lo, M2), -ENOMEM);
+            assert_int_equal(avail(f), spare);
+            expect_mapped(&d, lo, HPA + M2 + K4, G1);
+        }
+        assert_int_equal(siov_domain_free(hog), 0);
+        dut_detach(&d);
+        dut_free(&d);
+        fx_free(f);
+    }
+}
+
 /* A pool that runs dry in the middle of a big map: nothing stays mapped and
    every page comes back. */
 static void test_map_pool_exhaustion_rollback(void **state)
@@ -435,6 +474,12 @@ static void test_map_pool_exhaustion_rollback(void **state)
             expect_unmapped(&d, 2 * M2 + i * M2);
         expect_unmapped(&d, 66 * M2 - K4);
         expect_mapped(&d, 0, HPA, 0);
+        /* the same in a 1 GiB region of its own: the level-2 table it adds holds
+           filled level-1 tables when the pool runs dry, and all of them go */
+        assert_int_equal(siov_domain_map(d.dom, 3 * G1, map_pa(&d, HPA + K4), 64 * M2, RW), -ENOMEM);
+        assert_int_equal(avail(f), before);
+        expect_unmapped(&d, 3 * G1);
+        expect_unmapped(&d, 3 * G1 + 5 * M2);
         /* a map that fits still works afterwards */
         assert_int_equal(siov_domain_map(d.dom, 2 * M2, map_pa(&d, HPA + K4), 4 * M2, RW), 0);
         expect_mapped(&d, 5 * M2, HPA + K4 + 3 * M2, 0);
@@ -711,6 +756,100 @@ static void test_range_end_and_bad_type(void **state)
     fx_free(f);
 }
 
+/* ret is -err and the driver's last error reads msg exactly. */
+static void expect_error(struct fx *f, int64_t ret, int err, const char *msg)
+{
+    assert_int_equal(ret, -err);
+    assert_string_equal(siov_driver_last_error(f->drv), msg);
+}
+
+/* The error of a first-level iova outside the lower canonical half of a depth. */
+static void noncanonical_msg(char *msg, size_t n, uint64_t iova, bool upper, unsigned levels)
+{
+    unsigned long long a = iova, lim = 1ull << (levels == 5 ? 56 : 47);
+    if (upper)
+        snprintf(msg, n, "iova 0x%llx is in the upper canonical half, which the driver does not map (first-level "
+                 "domains use [0, 0x%llx))", a, lim);
+    else
+        snprintf(msg, n, "iova 0x%llx is not canonical for %u-level first-level tables", a, levels);
+}
+
+/* A first-level address beyond the lower canonical half: the error says which
+   half it is in, at the boundaries of each depth's canonical form. */
+static void test_fl_noncanonical_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        bool fl5;
+        uint64_t iova;
+        bool upper; /* in the upper canonical half; else not canonical */
+    } cases[] = {
+        {false, 0xFFFF800000000000ull, true},  {false, 0xFFFFFFFFFFFFF000ull, true},
+        {false, 0xFFFF7FFFFFFFF000ull, false}, {false, 0xFFFF000000000000ull, false},
+        {false, 0xFF00000000000000ull, false}, {false, 0x0000800000000000ull, false},
+        {true, 0xFF00000000000000ull, true},   {true, 0xFFFF800000000000ull, true},
+        {true, 0xFEFFFFFFFFFFF000ull, false},  {true, 0xFE00000000000000ull, false},
+        {true, 0x0100000000000000ull, false},
+    };
+    char msg[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.mgaw = cases[i].fl5 ? 57 : 48;
+        cfg.sagaw = cases[i].fl5 ? SIOV_SAGAW_5LVL : SIOV_SAGAW_4LVL;
+        cfg.fl_5level = cases[i].fl5;
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        unsigned levels = cases[i].fl5 ? 5 : 4;
+        uint64_t lim = 1ull << (cases[i].fl5 ? 56 : 47), pa;
+        for (int k = K_FL; k < NKIND; k++) {
+            struct dut d = dut_new(f, (enum kind)k);
+            uint64_t iova = cases[i].iova;
+            noncanonical_msg(msg, sizeof(msg), iova, cases[i].upper, levels);
+            expect_error(f, siov_domain_map(d.dom, iova, map_pa(&d, HPA), K4, RW), ERANGE, msg);
+            expect_error(f, siov_domain_unmap(d.dom, iova, K4), ERANGE, msg);
+            noncanonical_msg(msg, sizeof(msg), iova + 0x123, cases[i].upper, levels);
+            expect_error(f, siov_domain_iova_to_phys(d.dom, iova + 0x123, &pa), ERANGE, msg);
+            /* the last page of the lower half and one beyond */
+            snprintf(msg, sizeof(msg), "iova 0x%llx size 0x%llx goes beyond 0x%llx, the end of the lower canonical "
+                     "half for %u-level first-level tables", (unsigned long long)(lim - K4),
+                     (unsigned long long)(2 * K4), (unsigned long long)lim, levels);
+            expect_error(f, siov_domain_map(d.dom, lim - K4, map_pa(&d, HPA), 2 * K4, RW), ERANGE, msg);
+            dut_free(&d);
+        }
+        fx_free(f);
+    }
+}
+
+/* A domain still in use is not freed, and the error counts what holds it. */
+static void test_free_busy_errors(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *p = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    char msg[128];
+    unsigned did = (unsigned)siov_domain_did(p);
+    assert_int_equal(siov_attach(p, SID_A), 0);
+    snprintf(msg, sizeof(msg), "domain %u is still attached (1 attachment)", did);
+    expect_error(f, siov_domain_free(p), EBUSY, msg);
+    assert_int_equal(siov_attach(p, SID_B), 0);
+    snprintf(msg, sizeof(msg), "domain %u is still attached (2 attachments)", did);
+    expect_error(f, siov_domain_free(p), EBUSY, msg);
+    assert_int_equal(siov_detach(p, SID_A), 0);
+    assert_int_equal(siov_detach(p, SID_B), 0);
+    struct siov_domain *c1 = siov_domain_new_nested(p);
+    assert_non_null(c1);
+    snprintf(msg, sizeof(msg), "domain %u is the parent of 1 nested domain", did);
+    expect_error(f, siov_domain_free(p), EBUSY, msg);
+    struct siov_domain *c2 = siov_domain_new_nested(p);
+    assert_non_null(c2);
+    snprintf(msg, sizeof(msg), "domain %u is the parent of 2 nested domains", did);
+    expect_error(f, siov_domain_free(p), EBUSY, msg);
+    assert_int_equal(siov_domain_free(c1), 0);
+    assert_int_equal(siov_domain_free(c2), 0);
+    assert_int_equal(siov_domain_free(p), 0);
+    fx_free(f);
+}
+
 /* ---------------------------------------------------------------- nested */
 
 static void test_nested(void **state)
@@ -822,6 +961,69 @@ static void test_pass_through(void **state)
     fx_free(f);
 }
 
+/* A unit without execute or supervisor requests (ECAP.ERS = SRS = 0): the
+   PASID entries set neither ERE nor SRE, which it would refuse (SPT.4). */
+static void test_no_exec_no_supervisor(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.exec_req = false;
+    cfg.supervisor_req = false;
+    struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+    for (int k = 0; k < NKIND; k++) {
+        struct dut d = dut_new(f, (enum kind)k);
+        dut_attach(&d);
+        assert_int_equal(siov_domain_map(d.dom, 3 * M2, map_pa(&d, HPA), K4, RW), 0);
+        expect_mapped(&d, 3 * M2 + 0x456, HPA + 0x456, K4);
+        dut_detach(&d);
+        dut_free(&d);
+    }
+    fx_free(f);
+}
+
+/* Legacy mode with more widths in SAGAW than the driver needs: a
+   second-level domain's context entry carries the depth of its own tables,
+   and a pass-through one stays subject to fault recording (FPD clear). */
+static void test_legacy_entries(void **state)
+{
+    (void)state;
+    static const unsigned mgaws[] = {39, 48};
+    for (size_t i = 0; i < sizeof(mgaws) / sizeof(mgaws[0]); i++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.scalable = false;
+        cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
+        cfg.mgaw = mgaws[i];
+        struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
+        struct siov_domain *sl = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+        struct siov_domain *pt = siov_domain_new(f->drv, SIOV_DOMAIN_PASS_THROUGH);
+        uint64_t iova = 3 * G1 + 5 * M2 + 7 * K4;
+        assert_int_equal(siov_domain_map(sl, iova, HPA, K4, RW), 0);
+        assert_int_equal(siov_attach(sl, SID_A), 0);
+        assert_int_equal(siov_attach(pt, SID_B), 0);
+        struct siov_xlate x;
+        assert_int_equal(tr(f, SID_A, SIOV_NO_PASID, iova + 0x89, RD, &x), SIOV_OK);
+        assert_int_equal(x.addr, HPA + 0x89);
+        assert_int_equal(x.did, siov_domain_did(sl));
+        assert_int_equal(tr(f, SID_B, SIOV_NO_PASID, iova + 0x89, WR, &x), SIOV_OK);
+        assert_int_equal(x.addr, iova + 0x89);
+        assert_int_equal(x.did, siov_domain_did(pt));
+        /* beyond the host address width: LGN.1, recorded in the first fault record */
+        assert_int_equal(siov_mmio_read(f->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_PPF, 0);
+        assert_int_equal(tr(f, SID_B, SIOV_NO_PASID, 1ull << cfg.haw, RD, NULL), SIOV_FAULT_LGN_1);
+        uint64_t rec = siov_mmio_read(f->iommu, SIOV_REG_FRCD + 8, 8);
+        assert_true(rec & SIOV_FRCD1_F);
+        assert_int_equal(siov_get(rec, SIOV_FRCD1_FR), SIOV_FAULT_LGN_1);
+        assert_int_equal(siov_get(rec, SIOV_FRCD1_SID), SID_B);
+        assert_int_equal(siov_detach(sl, SID_A), 0);
+        assert_int_equal(siov_detach(pt, SID_B), 0);
+        assert_int_equal(siov_domain_free(sl), 0);
+        assert_int_equal(siov_domain_free(pt), 0);
+        fx_free(f);
+    }
+}
+
 static void test_permissions(void **state)
 {
     (void)state;
@@ -877,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test(test_unmap_splits),
         cmocka_unit_test(test_unmap_split_no_memory),
+        cmocka_unit_test(test_unmap_split_exact_reserve),
         cmocka_unit_test(test_map_pool_exhaustion_rollback),
         cmocka_unit_test(test_free_returns_pages),
         cmocka_unit_test(test_attach_errors),
@@ -885,9 +1088,13 @@ int main(void)
         cmocka_unit_test(test_aux_domain_many_devices),
         cmocka_unit_test(test_unmap_invalidates_more_devices_than_a_batch),
         cmocka_unit_test(test_range_end_and_bad_type),
+        cmocka_unit_test(test_fl_noncanonical_errors),
+        cmocka_unit_test(test_free_busy_errors),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_nested_parent_conflict),
         cmocka_unit_test(test_pass_through),
+        cmocka_unit_test(test_no_exec_no_supervisor),
+        cmocka_unit_test(test_legacy_entries),
         cmocka_unit_test(test_permissions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

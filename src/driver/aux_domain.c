@@ -398,9 +398,9 @@ int siov_attach(struct siov_domain *dom, siov_sid sid)
 static int detach(struct siov_domain *dom, siov_sid sid)
 {
     struct siov_driver *drv = dom->drv;
+    int i = att_find(dom, sid, false); /* listed exactly while dev->rid_dom is dom */
     struct siov_dev *dev = siov_drv_dev_find(drv, sid);
-    int i = att_find(dom, sid, false);
-    if (!dev || dev->rid_dom != dom || i < 0)
+    if (i < 0 || !dev)
         return siov_drv_fail(drv, -ENOENT, "domain %u is not attached to %02x:%02x.%x", dom->did, SIOV_DRV_BDF(sid));
     int ret = drv->scalable ? siov_drv_pasid_clear(drv, dev, SIOV_DRV_RID_PASID) : siov_drv_legacy_clear(drv, dev);
     dev->rid_dom = NULL;

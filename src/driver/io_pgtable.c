@@ -68,15 +68,6 @@ static uint64_t split_entry(const struct siov_domain *d, uint64_t e, unsigned le
     return level - 1 > 1 ? c | ps : c;
 }
 
-static int read_table(struct siov_domain *d, uint64_t table, uint64_t ent[SIOV_PT_ENTRIES])
-{
-    if (siov_mem_read(d->drv->mem, table, ent, SIOV_PAGE_SIZE))
-        return siov_drv_fail(d->drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)table);
-    for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
-        ent[i] = siov_drv_get64((const uint8_t *)&ent[i]);
-    return 0;
-}
-
 /* ------------------------------------------------- invalidation per domain */
 
 static void queue_devtlb(struct siov_domain *d, uint64_t lo, uint64_t hi)
@@ -88,12 +79,11 @@ static void queue_devtlb(struct siov_domain *d, uint64_t lo, uint64_t hi)
 
 /* What a change of [lo, hi) in d's tables needs (facts sheet 10.2, 7):
    IOTLB by DID for second-level and nested tables, PASID-based IOTLB for
-   first-level ones, and a parent's change reaches every nested DID over it. */
+   first-level ones, and a parent's change reaches every nested DID over it.
+   Pass-through domains have no tables, so never come here. */
 static void dom_queue_inval(struct siov_domain *d, uint64_t lo, uint64_t hi)
 {
     struct siov_driver *drv = d->drv;
-    if (d->kind == SIOV_DOM_PT)
-        return;
     if (d->kind == SIOV_DOM_FL) {
         if (d->nrid)
             siov_drv_inv_piotlb_range(drv, d->did, SIOV_DRV_RID_PASID, lo, hi);
@@ -231,8 +221,7 @@ static int pt_map(struct siov_domain *d, uint64_t table, unsigned level, struct 
         int ret = siov_drv_rd64(d->drv, gpa, &e);
         if (ret)
             return ret;
-        if (ent_present(d, e) && ent_leaf(d, e, level))
-            return -EEXIST; /* excluded by the caller's check */
+        /* e is no leaf: the caller's probe refused any leaf in [iova, end) */
         bool fits = (d->leaf_levels >> level & 1) && !((m->iova | m->pa) & (sz - 1)) && m->end - m->iova >= sz;
         if (fits && !ent_present(d, e)) {
             if ((ret = siov_drv_wr64(d->drv, gpa, make_leaf(d, m->pa, level, m->prot))))
@@ -279,11 +268,10 @@ static void widen(struct unmap_op *u, uint64_t lo, uint64_t hi)
     u->inv_hi = hi > u->inv_hi ? hi : u->inv_hi;
 }
 
-/* Replace leaf *e (level, at gpa) by a table of the next level mapping the same. */
+/* Replace leaf *e (level, at gpa) by a table of the next level mapping the
+   same, on a spare page (split_points reserved one for every split). */
 static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint64_t *e, struct unmap_op *u)
 {
-    if (!u->nspare)
-        return -ENOMEM; /* excluded by the reservation */
     uint64_t t = u->spare[u->nspare - 1]; /* taken once linked; until then the caller releases it */
     uint8_t b[SIOV_PAGE_SIZE];
     for (unsigned i = 0; i < SIOV_PT_ENTRIES; i++)
@@ -300,15 +288,17 @@ static int split_leaf(struct siov_domain *d, uint64_t gpa, unsigned level, uint6
 }
 
 /* Whether every entry of table is zero (read only after something was cleared,
-   or in a sweep). */
+   or in a sweep); a zero word reads the same in either byte order. */
 static int table_empty(struct siov_domain *d, uint64_t table, bool *empty)
 {
     uint64_t ent[SIOV_PT_ENTRIES];
-    int ret = read_table(d, table, ent);
-    *empty = !ret;
-    for (unsigned i = 0; !ret && *empty && i < SIOV_PT_ENTRIES; i++)
+    *empty = false;
+    if (siov_mem_read(d->drv->mem, table, ent, SIOV_PAGE_SIZE))
+        return siov_drv_fail(d->drv, -EFAULT, "guest memory at 0x%llx is not readable", (unsigned long long)table);
+    *empty = true;
+    for (unsigned i = 0; *empty && i < SIOV_PT_ENTRIES; i++)
         *empty = ent[i] == 0;
-    return ret;
+    return 0;
 }
 
 /* Clear every leaf of [u->lo, u->hi) below table, splitting leaves cut by the
@@ -352,11 +342,13 @@ static int pt_unmap(struct siov_domain *d, uint64_t table, unsigned level, uint6
     return ret || !(cleared || u->sweep) ? ret : table_empty(d, table, empty);
 }
 
-/* The leaves a range boundary b cuts: (level, base) of each split needed. */
+/* The leaves a range boundary b cuts: (level, base) of each split needed.
+   Leaves are at most 1 GiB, so each boundary needs at most two and pts
+   holds both boundaries'. The walk ends by level 1, where entries are leaves. */
 static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], unsigned *n)
 {
     uint64_t table = d->root, e;
-    for (unsigned level = d->levels; level >= 1; level--) {
+    for (unsigned level = d->levels;; level--) {
         int ret = siov_drv_rd64(d->drv, table + siov_level_index(b, level) * 8ull, &e);
         if (ret || !ent_present(d, e))
             return ret;
@@ -369,21 +361,20 @@ static int split_points(struct siov_domain *d, uint64_t b, uint64_t pts[4][2], u
             bool dup = false;
             for (unsigned k = 0; k < *n; k++)
                 dup = dup || (pts[k][0] == l && pts[k][1] == key);
-            if (!dup && *n < 4) {
+            if (!dup) {
                 pts[*n][0] = l;
                 pts[(*n)++][1] = key;
             }
         }
         return 0;
     }
-    return 0;
 }
 
 /* Unmap [lo, hi) and queue its invalidation; bytes unmapped or -errno. With
    sweep, tables left empty by a failed map are released too. */
 static int64_t pt_unmap_range(struct siov_domain *d, uint64_t lo, uint64_t hi, bool sweep)
 {
-    uint64_t pts[4][2];
+    uint64_t pts[4][2] = {{0}}; /* zero: no split point has level 0 */
     unsigned n = 0;
     int ret = split_points(d, lo, pts, &n);
     if (!ret && hi < d->iova_limit)
