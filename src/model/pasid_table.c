@@ -55,16 +55,18 @@ static bool pe_reserved(const struct siov_iommu *u, const uint64_t e[8])
     return e[3] | e[4] | e[5] | e[6] | e[7];
 }
 
-/* Whether the unit implements a PGTT value (spec 9.6: PGTT needs its ECAP bit). */
+/* Whether the unit implements a PGTT value (spec 9.6: PGTT needs its ECAP
+   bit; the configuration has NEST only with FLTS and SLTS). pgtt is the
+   3-bit field: the values without an ECAP bit here (0, 5-7) are reserved. */
 static bool pgtt_supported(const struct siov_iommu *u, unsigned pgtt)
 {
-    switch (pgtt) {
-    case SIOV_PGTT_FL: return (u->ecap & SIOV_ECAP_FLTS) != 0;
-    case SIOV_PGTT_SL: return (u->ecap & SIOV_ECAP_SLTS) != 0;
-    case SIOV_PGTT_NESTED: return (u->ecap & SIOV_ECAP_NEST) != 0; /* the configuration has NEST only with FLTS and SLTS */
-    case SIOV_PGTT_PT: return (u->ecap & SIOV_ECAP_PT) != 0;
-    default: return false;
-    }
+    static const uint64_t ecap_of[8] = {
+        [SIOV_PGTT_FL] = SIOV_ECAP_FLTS,
+        [SIOV_PGTT_SL] = SIOV_ECAP_SLTS,
+        [SIOV_PGTT_NESTED] = SIOV_ECAP_NEST,
+        [SIOV_PGTT_PT] = SIOV_ECAP_PT,
+    };
+    return (u->ecap & ecap_of[pgtt]) != 0;
 }
 
 /* Second-level controls used by PGTT SL and nested. */
