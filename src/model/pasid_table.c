@@ -72,8 +72,9 @@ static bool pgtt_supported(const struct siov_iommu *u, unsigned pgtt)
 /* Second-level controls used by PGTT SL and nested. */
 static bool sl_fields_valid(const struct siov_iommu *u, const uint64_t e[8])
 {
-    unsigned aw = (unsigned)siov_get(e[0], SIOV_PTE0_AW);
-    if (aw < SIOV_AW_3LVL || aw > SIOV_AW_5LVL || !(u->cfg.sagaw & (1u << aw)))
+    /* SAGAW has bits for AW 1-3 only (the configuration refuses others), so
+       AW 0 and 4-7 find no bit here */
+    if (!(u->cfg.sagaw & (1u << siov_get(e[0], SIOV_PTE0_AW))))
         return false;
     return !((e[0] & SIOV_PTE0_SLADE) && !(u->ecap & SIOV_ECAP_SLADS));
 }
