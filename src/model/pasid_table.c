@@ -108,6 +108,7 @@ static bool pe_programming_valid(const struct siov_iommu *u, const uint64_t e[8]
     return true;
 }
 
+/* pe->fpd is left clear: FPD is the lookup's, from the directory entry and this one. */
 siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t e[8], struct siov_pasid_ent *pe)
 {
     if (pe_reserved(iommu, e))
@@ -118,7 +119,6 @@ siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t e[8]
     memset(pe, 0, sizeof(*pe));
     pe->pgtt = (uint8_t)pgtt;
     pe->did = (uint16_t)siov_get(e[1], SIOV_PTE1_DID);
-    pe->fpd = (e[0] & SIOV_PTE0_FPD) != 0;
     pe->slptptr = e[0] & SIOV_PTE0_SLPTPTR;
     pe->sl_levels = (uint8_t)siov_aw_levels((unsigned)siov_get(e[0], SIOV_PTE0_AW));
     pe->slee = (e[0] & SIOV_PTE0_SLEE) != 0;
