@@ -584,8 +584,7 @@ siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasid_ent *pe, 
         if (f != WALK_RETRY)
             return f;
     }
-    /* entries kept changing under the updates: report an access error */
-    if (pe->pgtt == SIOV_PGTT_SL)
-        return pe->legacy ? SIOV_FAULT_LSL_1 : SIOV_FAULT_SSL_1;
-    return SIOV_FAULT_SFL_1;
+    /* entries kept changing under the updates: report an access error (a
+       legacy walk updates no A/D, so it never gets here) */
+    return pe->pgtt == SIOV_PGTT_SL ? SIOV_FAULT_SSL_1 : SIOV_FAULT_SFL_1;
 }
