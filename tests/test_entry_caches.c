@@ -149,6 +149,35 @@ static void test_context_entry_filled_after_invalidation_is_used(void **state)
     tl_free(e.t);
 }
 
+/* A cached PASID entry answers a device without DTE too (the entry refuses
+   ATS, not untranslated requests), and a translation request of a device
+   with DTE. */
+static void test_pasid_entry_answers_with_and_without_ats(void **state)
+{
+    (void)state;
+    for (unsigned dte = 0; dte < 2; dte++) {
+        struct env e;
+        env_new(&e);
+        if (!dte) {
+            uint64_t root = tl_r64(e.t, e.t->root + 8 * SIOV_SID_BUS(SID)) & SIOV_ADDR_4K;
+            uint64_t ce = root + (SIOV_SID_DEVFN(SID) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE;
+            tl_w64(e.t, ce, ctx_qw0(e.dir[0]) & ~SIOV_SCE0_DTE);
+        }
+        assert_int_equal(set_of_next(&e, SID, PASID), 0);
+        repoint_pe(&e, 1);
+        if (!dte) {
+            assert_int_equal(set_of_next(&e, SID, PASID), 0);
+        } else {
+            unsigned i = e.next++;
+            struct siov_xlate x;
+            assert_int_equal(siov_translate(e.t->iommu, SID, PASID, iova_of(i), SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_READ, &x),
+                             SIOV_OK);
+            assert_int_equal(x.addr, pa_of(0, i));
+        }
+        tl_free(e.t);
+    }
+}
+
 /* Requests without PASID from two functions whose SIDs differ in bit 0 only:
    each is looked up through its own RID_PASID entry, never the other's. */
 static void test_pasid_entries_of_neighbour_functions_stay_apart(void **state)
@@ -336,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_pasid_entry_filled_after_invalidation_is_used),
         cmocka_unit_test(test_context_entry_filled_after_invalidation_is_used),
         cmocka_unit_test(test_pasid_entries_of_neighbour_functions_stay_apart),
+        cmocka_unit_test(test_pasid_entry_answers_with_and_without_ats),
         cmocka_unit_test(test_domain_invalidation_drops_every_scalable_entry),
         cmocka_unit_test(test_full_set_keeps_every_entry_across_refills),
         cmocka_unit_test(test_full_set_replaces_each_way_in_turn),

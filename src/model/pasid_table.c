@@ -131,7 +131,7 @@ siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t e[8]
     pe->wpe = (e[2] & SIOV_PTE2_WPE) != 0;
     pe->nxe = (e[2] & SIOV_PTE2_NXE) != 0;
     pe->smep = (e[2] & SIOV_PTE2_SMEP) != 0;
-    pe->eafe = (e[2] & SIOV_PTE2_EAFE) != 0;
+    /* pe->eafe stays clear: EAFE needs ECAP.EAFS (fl_fields_valid), which no configuration offers */
     return SIOV_OK;
 }
 
