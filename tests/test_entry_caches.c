@@ -132,7 +132,7 @@ static void test_context_entry_filled_after_invalidation_is_used(void **state)
     (void)state;
     struct env e;
     env_new(&e);
-    uint64_t root = tl_r64(e.t, e.t->root + 8 * SIOV_SID_BUS(SID)) & SIOV_ADDR_4K;
+    uint64_t root = tl_r64(e.t, e.t->root + SIOV_SID_BUS(SID) * SIOV_ROOT_ENTRY_SIZE) & SIOV_ADDR_4K;
     uint64_t ce = root + (SIOV_SID_DEVFN(SID) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE;
     uint64_t qw0 = tl_r64(e.t, ce);
     assert_int_equal(qw0, ctx_qw0(e.dir[0]));
@@ -159,7 +159,7 @@ static void test_pasid_entry_answers_with_and_without_ats(void **state)
         struct env e;
         env_new(&e);
         if (!dte) {
-            uint64_t root = tl_r64(e.t, e.t->root + 8 * SIOV_SID_BUS(SID)) & SIOV_ADDR_4K;
+            uint64_t root = tl_r64(e.t, e.t->root + SIOV_SID_BUS(SID) * SIOV_ROOT_ENTRY_SIZE) & SIOV_ADDR_4K;
             uint64_t ce = root + (SIOV_SID_DEVFN(SID) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE;
             tl_w64(e.t, ce, ctx_qw0(e.dir[0]) & ~SIOV_SCE0_DTE);
         }
