@@ -363,6 +363,7 @@ static void test_sl_not_present(void **state)
             assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_LGN_3);
             assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_LGN_2);
             assert_int_equal(sc_walk(&s, EX, NULL), SIOV_FAULT_LGN_3);
+            assert_int_equal(sc_walk(&s, RD | WR, NULL), SIOV_FAULT_LGN_3); /* a write that also reads */
             /* legacy entries have no execute bit: X alone is not present even with SLEE */
             set_bits(s.t, e, SIOV_SL_X);
             s.pe.slee = true;
