@@ -419,6 +419,14 @@ static void test_root_table_last_page(void **state)
     assert_int_equal(siov_translate(t->iommu, SIOV_SID(0xFF, 31, 7), SIOV_NO_PASID, IOVA, 0, &x),
                      SIOV_FAULT_SCT_2); /* its qw3 is the root entry's qw1 */
     tl_free(t);
+    /* legacy: bus 255's root entry and devfn 255's context entry are the page's last 16 bytes */
+    t = unit_rtaddr(MEM_SIZE - SIOV_PAGE_SIZE, SIOV_TTM_LEGACY, CFG_DEFAULT);
+    assert_int_equal(siov_translate(t->iommu, SIOV_SID(0xFF, 31, 7), SIOV_NO_PASID, IOVA, 0, &x),
+                     SIOV_FAULT_LRT_2);
+    tl_w64(t, MEM_SIZE - 16, (MEM_SIZE - SIOV_PAGE_SIZE) | SIOV_RE0_P);
+    assert_int_equal(siov_translate(t->iommu, SIOV_SID(0xFF, 31, 7), SIOV_NO_PASID, IOVA, 0, &x),
+                     SIOV_FAULT_LCT_4); /* the root entry read as a context entry: AW 0 */
+    tl_free(t);
 }
 
 /* ------------------------------------------------------- FPD bookkeeping */

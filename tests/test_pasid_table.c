@@ -480,6 +480,27 @@ static void test_pasids_across_directory(void **state)
     tl_free(t);
 }
 
+/* A PASID table in the last page of memory: PASID 0x7F's entry is the page's
+   last 64 bytes and is read in bounds. */
+static void test_pasid_table_last_page(void **state)
+{
+    (void)state;
+    static const uint32_t pasids[] = {0};
+    struct tl *t = pt_unit(0, 0, 7, 1, pasids, 1);
+    uint64_t table = tl_r64(t, t->root + SIOV_SID_BUS(SID) * SIOV_ROOT_ENTRY_SIZE) & SIOV_ADDR_4K;
+    uint64_t dir = tl_r64(t, table + (SIOV_SID_DEVFN(SID) & 0x7F) * SIOV_SM_CTX_ENTRY_SIZE) & SIOV_SCE0_PASIDDIRPTR;
+    tl_w64(t, dir + siov_get(0x7F, SIOV_PASID_DIR_INDEX) * SIOV_PDE_SIZE, (MEM_SIZE - SIOV_PAGE_SIZE) | SIOV_PDE_P);
+    uint64_t e[8];
+    tl_pe_pt(e, did_of(0x7F));
+    for (unsigned i = 0; i < 8; i++)
+        tl_w64(t, MEM_SIZE - SIOV_PTE_SIZE + 8 * i, e[i]);
+    uint16_t did = 0;
+    assert_int_equal(xlate(t, 0x7F, &did), SIOV_OK);
+    assert_int_equal(did, did_of(0x7F));
+    assert_int_equal(tl_fault_records(t), 0);
+    tl_free(t);
+}
+
 /* Without ECAP.RPS the RID_PASID field is not used: PASID 0 is, and no
    request's PASID is refused as equal to it (SCT.9 names the field). */
 static void test_rid_pasid_unsupported_uses_pasid0(void **state)
@@ -602,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_request_cases),
         cmocka_unit_test(test_no_pasid_request_ignores_exec_priv),
         cmocka_unit_test(test_pasids_across_directory),
+        cmocka_unit_test(test_pasid_table_last_page),
         cmocka_unit_test(test_rid_pasid_unsupported_uses_pasid0),
         cmocka_unit_test(test_pdts_limits),
         cmocka_unit_test(test_pasid_width),

@@ -363,6 +363,7 @@ static void test_sl_not_present(void **state)
             assert_int_equal(sc_walk(&s, RD, NULL), SIOV_FAULT_LGN_3);
             assert_int_equal(sc_walk(&s, WR, NULL), SIOV_FAULT_LGN_2);
             assert_int_equal(sc_walk(&s, EX, NULL), SIOV_FAULT_LGN_3);
+            assert_int_equal(sc_walk(&s, RD | WR, NULL), SIOV_FAULT_LGN_3); /* a write that also reads */
             /* legacy entries have no execute bit: X alone is not present even with SLEE */
             set_bits(s.t, e, SIOV_SL_X);
             s.pe.slee = true;
@@ -737,6 +738,10 @@ static void test_sl_ad_retry(void **state)
             clr_bits(s.t, e, SIOV_SL_A | SIOV_SL_D);
             assert_int_equal(walk_flipping(&s, e, -1, WR), SIOV_FAULT_SSL_1);
             assert_int_equal(tl_r64(s.t, e) & (SIOV_SL_A | SIOV_SL_D), 0);
+            /* eight tries: 14 changes still leave the last try a stable entry, 15 do not */
+            assert_int_equal(walk_flipping(&s, e, 14, WR), SIOV_OK);
+            clr_bits(s.t, e, SIOV_SL_A | SIOV_SL_D);
+            assert_int_equal(walk_flipping(&s, e, 15, WR), SIOV_FAULT_SSL_1);
             sc_free(&s);
         }
     }

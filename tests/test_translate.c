@@ -431,6 +431,11 @@ static void test_translation_disabled(void **state)
     assert_int_equal(st.translations, 4);
     assert_int_equal(st.walks, 0);
     assert_int_equal(st.faults, 1);
+    /* translation off again: a DMA at the interrupt range goes to guest memory as
+       is, which ends far below it */
+    uint8_t b[4];
+    assert_int_equal(siov_dma_read(t->iommu, SIOV_SID(0, 1, 0), SIOV_NO_PASID, SIOV_INTR_BASE, b, sizeof(b)),
+                     SIOV_ERR_BUS);
     /* DMA passes through too */
     uint8_t in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8] = {0};
     assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, 0xFFC, in, sizeof(in)), SIOV_OK);
@@ -732,6 +737,12 @@ static void test_dma_scattered(void **state)
         memset(dst, 0, DMA_LEN);
         assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, DMA_IOVA, dst, DMA_LEN), SIOV_OK);
         assert_memory_equal(src, dst, DMA_LEN);
+        /* from an odd address, the last byte of a page and the first of the next */
+        const uint8_t two[2] = {0xA1, 0xB2};
+        uint64_t odd = DMA_IOVA | 0xFFF;
+        assert_int_equal(siov_dma_write(t->iommu, SID, PASID, odd, two, 2), SIOV_OK);
+        assert_int_equal(mem[dma_pa[0] + 0xFFF], 0xA1);
+        assert_int_equal(mem[dma_pa[1]], 0xB2);
         assert_int_equal(tl_fault_records(t), 0);
         free(src);
         free(dst);

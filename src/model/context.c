@@ -43,7 +43,8 @@ static siov_fault legacy_ctx_check(const struct siov_iommu *u, const struct siov
     case SIOV_TT_PASS_THROUGH: if (!(u->ecap & SIOV_ECAP_PT)) return SIOV_FAULT_LCT_4; break;
     default: return SIOV_FAULT_LCT_4;
     }
-    if (ce->aw < SIOV_AW_3LVL || ce->aw > SIOV_AW_5LVL || !(u->cfg.sagaw & (1u << ce->aw)))
+    /* SAGAW has bits for AW 1-3 only (the configuration refuses others) */
+    if (!(u->cfg.sagaw & (1u << ce->aw)))
         return SIOV_FAULT_LCT_4;
     return SIOV_OK;
 }

@@ -55,23 +55,26 @@ static bool pe_reserved(const struct siov_iommu *u, const uint64_t e[8])
     return e[3] | e[4] | e[5] | e[6] | e[7];
 }
 
-/* Whether the unit implements a PGTT value (spec 9.6: PGTT needs its ECAP bit). */
+/* Whether the unit implements a PGTT value (spec 9.6: PGTT needs its ECAP
+   bit; the configuration has NEST only with FLTS and SLTS). pgtt is the
+   3-bit field: the values without an ECAP bit here (0, 5-7) are reserved. */
 static bool pgtt_supported(const struct siov_iommu *u, unsigned pgtt)
 {
-    switch (pgtt) {
-    case SIOV_PGTT_FL: return (u->ecap & SIOV_ECAP_FLTS) != 0;
-    case SIOV_PGTT_SL: return (u->ecap & SIOV_ECAP_SLTS) != 0;
-    case SIOV_PGTT_NESTED: return (u->ecap & SIOV_ECAP_NEST) != 0; /* the configuration has NEST only with FLTS and SLTS */
-    case SIOV_PGTT_PT: return (u->ecap & SIOV_ECAP_PT) != 0;
-    default: return false;
-    }
+    static const uint64_t ecap_of[8] = {
+        [SIOV_PGTT_FL] = SIOV_ECAP_FLTS,
+        [SIOV_PGTT_SL] = SIOV_ECAP_SLTS,
+        [SIOV_PGTT_NESTED] = SIOV_ECAP_NEST,
+        [SIOV_PGTT_PT] = SIOV_ECAP_PT,
+    };
+    return (u->ecap & ecap_of[pgtt]) != 0;
 }
 
 /* Second-level controls used by PGTT SL and nested. */
 static bool sl_fields_valid(const struct siov_iommu *u, const uint64_t e[8])
 {
-    unsigned aw = (unsigned)siov_get(e[0], SIOV_PTE0_AW);
-    if (aw < SIOV_AW_3LVL || aw > SIOV_AW_5LVL || !(u->cfg.sagaw & (1u << aw)))
+    /* SAGAW has bits for AW 1-3 only (the configuration refuses others), so
+       AW 0 and 4-7 find no bit here */
+    if (!(u->cfg.sagaw & (1u << siov_get(e[0], SIOV_PTE0_AW))))
         return false;
     return !((e[0] & SIOV_PTE0_SLADE) && !(u->ecap & SIOV_ECAP_SLADS));
 }
@@ -105,6 +108,7 @@ static bool pe_programming_valid(const struct siov_iommu *u, const uint64_t e[8]
     return true;
 }
 
+/* pe->fpd is left clear: FPD is the lookup's, from the directory entry and this one. */
 siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t e[8], struct siov_pasid_ent *pe)
 {
     if (pe_reserved(iommu, e))
@@ -115,7 +119,6 @@ siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t e[8]
     memset(pe, 0, sizeof(*pe));
     pe->pgtt = (uint8_t)pgtt;
     pe->did = (uint16_t)siov_get(e[1], SIOV_PTE1_DID);
-    pe->fpd = (e[0] & SIOV_PTE0_FPD) != 0;
     pe->slptptr = e[0] & SIOV_PTE0_SLPTPTR;
     pe->sl_levels = (uint8_t)siov_aw_levels((unsigned)siov_get(e[0], SIOV_PTE0_AW));
     pe->slee = (e[0] & SIOV_PTE0_SLEE) != 0;
@@ -128,7 +131,7 @@ siov_fault siov_pasid_decode(const struct siov_iommu *iommu, const uint64_t e[8]
     pe->wpe = (e[2] & SIOV_PTE2_WPE) != 0;
     pe->nxe = (e[2] & SIOV_PTE2_NXE) != 0;
     pe->smep = (e[2] & SIOV_PTE2_SMEP) != 0;
-    pe->eafe = (e[2] & SIOV_PTE2_EAFE) != 0;
+    /* pe->eafe stays clear: EAFE needs ECAP.EAFS (fl_fields_valid), which no configuration offers */
     return SIOV_OK;
 }
 

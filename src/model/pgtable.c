@@ -173,7 +173,7 @@ static siov_fault sl_descend(const struct walk *w, uint64_t gpa, unsigned access
 
     p->n = 0;
     p->perm = ACCESS_RWX;
-    for (unsigned level = w->pe->sl_levels; level > 0; level--) {
+    for (unsigned level = w->pe->sl_levels;; level--) { /* ends at a leaf: a PTE always is one */
         struct sl_ent *e = &p->ent[p->n++];
         siov_fault f = sl_read_entry(w, table, gpa, level, e);
         if (!f)
@@ -188,7 +188,6 @@ static siov_fault sl_descend(const struct walk *w, uint64_t gpa, unsigned access
             return SIOV_OK;
         table = e->addr;
     }
-    return w->pe->legacy ? SIOV_FAULT_LSL_1 : SIOV_FAULT_SSL_1; /* not reached: a PTE is a leaf */
 }
 
 /* The stacked permission must cover the access; the reason depends on the walk's use. */
@@ -376,7 +375,7 @@ static siov_fault fl_descend(const struct walk *w, uint64_t addr, struct fl_path
     p->n = 0;
     p->us = p->rw = true;
     p->xd = false;
-    for (unsigned level = w->pe->fl_levels; level > 0; level--) {
+    for (unsigned level = w->pe->fl_levels;; level--) { /* ends at a leaf: a PTE always is one */
         struct fl_ent *e = &p->ent[p->n++];
         siov_fault f = fl_read_entry(w, table, addr, level, e);
         if (!f && !(e->raw & SIOV_FL_P))
@@ -393,7 +392,6 @@ static siov_fault fl_descend(const struct walk *w, uint64_t addr, struct fl_path
             return SIOV_OK;
         table = e->addr;
     }
-    return SIOV_FAULT_SFL_1; /* not reached: a PTE is a leaf */
 }
 
 /* SIOV_ACCESS_* the first level grants a request of the given privilege. */
@@ -586,8 +584,7 @@ siov_fault siov_walk(struct siov_iommu *iommu, const struct siov_pasid_ent *pe, 
         if (f != WALK_RETRY)
             return f;
     }
-    /* entries kept changing under the updates: report an access error */
-    if (pe->pgtt == SIOV_PGTT_SL)
-        return pe->legacy ? SIOV_FAULT_LSL_1 : SIOV_FAULT_SSL_1;
-    return SIOV_FAULT_SFL_1;
+    /* entries kept changing under the updates: report an access error (a
+       legacy walk updates no A/D, so it never gets here) */
+    return pe->pgtt == SIOV_PGTT_SL ? SIOV_FAULT_SSL_1 : SIOV_FAULT_SFL_1;
 }

@@ -98,7 +98,7 @@ static siov_fault remap(struct siov_iommu *u, uint64_t state, const struct siov_
        faults (a large page over the interrupt range); the front cache holds
        only answers given */
     unsigned fill = (walked ? SIOV_FILL_IOTLB : 0) | (intr ? 0 : SIOV_FILL_FRONT);
-    if (!req->nocache && fill)
+    if (fill) /* a request that bypasses the caches has epoch 0, which no fill takes */
         siov_caches_fill(u->caches, req, &pe, &w, fill);
     if (intr)
         return pe.legacy ? SIOV_FAULT_LGN_4 : SIOV_FAULT_SGN_8;
