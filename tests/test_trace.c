@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inv_queue.h"
 #include "testlib.h"
 
 #define POOL (1ull << 20)
@@ -682,6 +683,38 @@ static void test_hook_changes_no_counter(void **state)
 }
 
 /* An ATS translation request is a record too: access 'a', the completion as its answer. */
+/* A PASID-cache invalidation's record carries its granularity and DID, and
+   the descriptor's PASID only when it names one (PASID-selective); the
+   domain-selective one has none. */
+static void test_hook_reports_pasid_cache_invalidation(void **state)
+{
+    (void)state;
+    static struct seen s;
+    s.n = 0;
+    struct tl *t = tl_new_sized(NULL, 16 << 20);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    struct q q;
+    q_init(&q, t);
+    siov_iommu_set_trace(t->iommu, collect, &s);
+    static const unsigned gran[] = {SIOV_PC_GRAN_PASID, SIOV_PC_GRAN_DOMAIN};
+    for (unsigned k = 0; k < 2; k++) {
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, gran[k]) |
+                      siov_set(0, SIOV_PC0_DID, 0x21) | siov_set(0, SIOV_PC0_PASID, 0x77), 0);
+        q_kick(&q);
+    }
+    siov_iommu_set_trace(t->iommu, NULL, NULL);
+    assert_int_equal(s.n, 2);
+    for (unsigned k = 0; k < 2; k++) {
+        assert_int_equal(s.r[k].kind, SIOV_TRACE_INVAL);
+        assert_int_equal(s.r[k].inv_type, SIOV_TRACE_INV_PC);
+        assert_int_equal(s.r[k].inv_gran, gran[k]);
+        assert_int_equal(s.r[k].did, 0x21);
+    }
+    assert_int_equal(s.r[0].pasid, 0x77);
+    assert_int_equal(s.r[1].pasid, SIOV_NO_PASID);
+    tl_free(t);
+}
+
 /* A domain-selective IOTLB invalidation (a second-level domain's detach) is
    traced with its DID and no address or mask. */
 static void test_hook_reports_domain_invalidation(void **state)
@@ -873,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_hook_reports_requests),
         cmocka_unit_test(test_hook_changes_no_counter),
         cmocka_unit_test(test_hook_reports_ats),
+        cmocka_unit_test(test_hook_reports_pasid_cache_invalidation),
         cmocka_unit_test(test_hook_reports_domain_invalidation),
         cmocka_unit_test(test_hook_into_a_file),
         cmocka_unit_test(test_hook_from_threads),

@@ -380,6 +380,26 @@ static void test_iotlb_hit_carries_sre_ere(void **state)
     }
 }
 
+/* A repeated legacy-mode translation is a front-cache hit: an IOTLB hit
+   with no context-cache lookup (iommu.h's counters), as in scalable mode. */
+static void test_legacy_repeat_hits_the_front_cache(void **state)
+{
+    (void)state;
+    uint64_t slpt;
+    struct tl *t = legacy_new(NULL, SIOV_TT_SL, SIOV_AW_4LVL, &slpt);
+    tl_map(t, slpt, 4, false, 0x5000, 0x123000, KiB4, TL_SL_RW, TL_SL_RW);
+    struct siov_xlate x;
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5020, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x123020);
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 1);
+    assert_int_equal(s1.context_cache_hits - s0.context_cache_hits, 0);
+    assert_int_equal(s1.walks - s0.walks, 0);
+    tl_free(t);
+}
+
 /* ---------------------------------------------------------- legacy SL */
 static void test_legacy_sl(void **state)
 {
@@ -1262,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_front_cache),
         cmocka_unit_test(test_iotlb_hit_carries_sre_ere),
         cmocka_unit_test(test_legacy_sl),
+        cmocka_unit_test(test_legacy_repeat_hits_the_front_cache),
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),
         cmocka_unit_test(test_rtaddr_errors),
