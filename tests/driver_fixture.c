@@ -25,3 +25,13 @@ struct siov_stats drv_fx_stats(struct siov_iommu *iommu)
     siov_iommu_stats(iommu, &s);
     return s;
 }
+
+uint64_t drv_fx_r64(struct siov_mem *mem, uint64_t gpa)
+{
+    uint8_t b[8];
+    assert_int_equal(siov_mem_read(mem, gpa, b, 8), 0);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}

@@ -16,6 +16,8 @@ void drv_fx_open(const struct drv_fx_cfg *c, struct siov_mem **mem, struct siov_
                  struct siov_driver **drv);
 /* Free the three (the driver first). */
 void drv_fx_close(struct siov_mem *mem, struct siov_iommu *iommu, struct siov_driver *drv);
+/* The little-endian 64-bit word of guest memory at gpa (the read must succeed). */
+uint64_t drv_fx_r64(struct siov_mem *mem, uint64_t gpa);
 /* The unit's counters. */
 struct siov_stats drv_fx_stats(struct siov_iommu *iommu);
 

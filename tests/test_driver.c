@@ -55,12 +55,7 @@ static siov_fault xlate(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t iov
 
 static uint64_t r64(struct fx *f, uint64_t gpa)
 {
-    uint8_t b[8];
-    assert_int_equal(siov_mem_read(f->mem, gpa, b, 8), 0);
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
+    return drv_fx_r64(f->mem, gpa);
 }
 
 static bool in_pool(uint64_t gpa)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_fixture.h"
 #include "testlib.h"
 
 #define MEM_SIZE (64ull << 20)
@@ -75,12 +76,7 @@ static const char *why(struct fx *f)
 
 static uint64_t r64(struct fx *f, uint64_t gpa)
 {
-    uint8_t b[8];
-    assert_int_equal(siov_mem_read(f->mem, gpa, b, 8), 0);
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
+    return drv_fx_r64(f->mem, gpa);
 }
 
 static void w64(struct fx *f, uint64_t gpa, uint64_t v)
