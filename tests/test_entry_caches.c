@@ -4,6 +4,8 @@
    different requesters never answer for each other. Tables are changed in
    guest memory without invalidation, so which translation comes back tells
    whether a cached entry or guest memory answered. */
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include "caches.h"
@@ -359,6 +361,93 @@ static void test_emptied_ways_are_reused(void **state)
     }
 }
 
+/* ---- the ways' seqlock (entry_cache.c), one way, no unit around it */
+
+#define SC_KEY (SIOV_SC_KEY_VALID | 0x5a5u)
+#define SC_NEWER 200u   /* reads that must each see a newer write than the read before */
+#define SC_READS 2000000u /* and reads in all, hits or not */
+
+static void sc_fill(uint64_t data[SIOV_SC_WORDS], uint64_t v)
+{
+    for (unsigned i = 0; i < SIOV_SC_WORDS; i++)
+        data[i] = v;
+}
+
+/* A way whose sequence is odd is being written: a probe misses it until the
+   writer's closing store makes the sequence even again. */
+static void test_way_being_written_does_not_answer(void **state)
+{
+    (void)state;
+    struct siov_sc_cache sc;
+    assert_int_equal(siov_sc_init(&sc, 1), 0);
+    assert_int_equal(sc.geo.nsets * sc.geo.nways, 1);
+    uint64_t in[SIOV_SC_WORDS], out[SIOV_SC_WORDS], stamp = 0;
+    sc_fill(in, 0x77);
+    siov_sc_write(&sc.ways[0], SC_KEY, 9, in);
+    assert_int_equal(sc.ways[0].seq, 2); /* one write: two steps of one */
+    assert_true(siov_sc_probe(&sc, SC_KEY, &stamp, out));
+    assert_int_equal(stamp, 9);
+    assert_memory_equal(out, in, sizeof(in));
+    sc.ways[0].seq = 3; /* a writer between its opening and closing store */
+    assert_false(siov_sc_probe(&sc, SC_KEY, &stamp, out));
+    sc.ways[0].seq = 4;
+    assert_true(siov_sc_probe(&sc, SC_KEY, &stamp, out));
+    assert_false(siov_sc_probe(&sc, SC_KEY ^ 1, &stamp, out));
+    siov_sc_fini(&sc);
+}
+
+struct sc_race {
+    struct siov_sc_cache sc;
+    int stop;        /* atomic: the reader has made its reads */
+    uint64_t writes; /* the writer's count, read after the join */
+};
+
+/* Rewrite the one way until told to stop; write v puts stamp v and payload v. */
+static void *sc_writer(void *arg)
+{
+    struct sc_race *r = arg;
+    uint64_t data[SIOV_SC_WORDS], v = 0;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        sc_fill(data, ++v);
+        siov_sc_write(&r->sc.ways[0], SC_KEY, v, data);
+        if (!(v % 256))
+            sched_yield(); /* lets a reader in where threads take turns (valgrind) */
+    }
+    r->writes = v;
+    return NULL;
+}
+
+/* A reader racing a writer gets each hit whole: stamp and every payload word
+   from the same write, never words of two (a torn read). */
+static void test_probe_racing_a_writer_is_never_torn(void **state)
+{
+    (void)state;
+    struct sc_race r = {.stop = 0};
+    assert_int_equal(siov_sc_init(&r.sc, 1), 0);
+    uint64_t data[SIOV_SC_WORDS], stamp, last = 0;
+    sc_fill(data, 0);
+    siov_sc_write(&r.sc.ways[0], SC_KEY, 0, data);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sc_writer, &r), 0);
+    unsigned long torn = 0, newer = 0;
+    for (unsigned long reads = 0; newer < SC_NEWER || reads < SC_READS; reads++) {
+        if (!siov_sc_probe(&r.sc, SC_KEY, &stamp, data))
+            continue;
+        newer += stamp > last;
+        last = stamp;
+        for (unsigned i = 0; i < SIOV_SC_WORDS; i++)
+            torn += data[i] != stamp;
+    }
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(torn, 0);
+    print_message("%lu reads saw a newer write, %llu writes\n", newer, (unsigned long long)r.writes);
+    assert_true(siov_sc_probe(&r.sc, SC_KEY, &stamp, data));
+    assert_int_equal(stamp, r.writes);
+    assert_int_equal(r.sc.ways[0].seq, 2 * (r.writes + 1));
+    siov_sc_fini(&r.sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +459,8 @@ int main(void)
         cmocka_unit_test(test_full_set_keeps_every_entry_across_refills),
         cmocka_unit_test(test_full_set_replaces_each_way_in_turn),
         cmocka_unit_test(test_emptied_ways_are_reused),
+        cmocka_unit_test(test_way_being_written_does_not_answer),
+        cmocka_unit_test(test_probe_racing_a_writer_is_never_torn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
