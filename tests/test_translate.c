@@ -1159,6 +1159,34 @@ static void test_dma_into_interrupt_range(void **state)
     }
 }
 
+/* Translation off: a DMA at the interrupt range's first byte is not checked
+   (test_translation_disabled) and lands as at any address, in
+   one piece; the cut a translated DMA makes before 0xFEE00000 does not apply. */
+static void test_dma_at_interrupt_range_with_translation_off(void **state)
+{
+    (void)state;
+    struct sparse m = {calloc(1, MEM_SIZE), calloc(1, WIN_SIZE)};
+    assert_non_null(m.low);
+    assert_non_null(m.win);
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new(&sparse_ops, &m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    assert_non_null(t->iommu);
+    uint8_t *intr = m.win + (SIOV_INTR_BASE - WIN_BASE);
+    for (unsigned i = 0; i < 8; i++)
+        intr[i] = (uint8_t)(0xA0 + i);
+    uint8_t got[8] = {0}, in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(siov_dma_read(t->iommu, SID, SIOV_NO_PASID, SIOV_INTR_BASE, got, sizeof(got)), SIOV_OK);
+    assert_memory_equal(got, intr, sizeof(got));
+    assert_int_equal(siov_dma_write(t->iommu, SID, SIOV_NO_PASID, SIOV_INTR_BASE - 4, in, sizeof(in)), SIOV_OK);
+    assert_memory_equal(intr - 4, in, sizeof(in));
+    assert_int_equal(tl_fault_records(t), 0);
+    tl_free(t);
+    free(m.low);
+    free(m.win);
+}
+
 /* ------------------------------------------------ injected memory faults */
 /* Where an access fails. */
 enum fail_at {
@@ -1299,6 +1327,7 @@ int main(void)
         cmocka_unit_test(test_callback_backend),
         cmocka_unit_test(test_callback_cmpxchg_for_ad),
         cmocka_unit_test(test_dma_into_interrupt_range),
+        cmocka_unit_test(test_dma_at_interrupt_range_with_translation_off),
         cmocka_unit_test(test_injected_memory_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
