@@ -715,6 +715,55 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
     tl_free(t);
 }
 
+/* Context-cache and IOTLB invalidations are traced with the scope their
+   granularity names: the SID of a device-selective context-cache
+   invalidation (the FM of every one), the address and mask of a
+   page-selective IOTLB one, and zero in the fields a coarser one ignores,
+   whatever the descriptor held there. A
+   reserved granularity is an error, not an invalidation: no record, no count. */
+static void test_hook_reports_context_and_iotlb_scopes(void **state)
+{
+    (void)state;
+    static struct seen s;
+    s.n = 0;
+    struct tl *t = tl_new_sized(NULL, 16 << 20);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    struct q q;
+    q_init(&q, t);
+    siov_iommu_set_trace(t->iommu, collect, &s);
+    static const unsigned gran[] = {SIOV_INV_GRAN_GLOBAL, SIOV_INV_GRAN_DOMAIN, SIOV_INV_GRAN_DEVICE};
+    for (unsigned k = 0; k < 3; k++)
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, gran[k]) | siov_set(0, SIOV_CC0_DID, 0x21) |
+                      siov_set(0, SIOV_CC0_SID, 0x1234) | siov_set(0, SIOV_CC0_FM, 2), 0);
+    for (unsigned k = 0; k < 3; k++) /* global, domain, page: the same address and AM = 2 in each */
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, gran[k]) |
+                      siov_set(0, SIOV_IOTLB0_DID, 0x21), 0x40000 | siov_set(0, SIOV_INV1_AM, 2));
+    q_kick(&q);
+    assert_int_equal(s.n, 6);
+    for (unsigned k = 0; k < 6; k++) {
+        const struct siov_trace_rec *r = &s.r[k];
+        bool cc = k < 3, selective = k % 3 == 2;
+        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
+        assert_int_equal(r->inv_type, cc ? SIOV_TRACE_INV_CONTEXT : SIOV_TRACE_INV_IOTLB);
+        assert_int_equal(r->inv_gran, gran[k % 3]);
+        assert_int_equal(r->did, 0x21);
+        assert_int_equal(r->pasid, SIOV_NO_PASID);
+        assert_int_equal(r->sid, cc && selective ? 0x1234 : 0);
+        assert_int_equal(r->addr, !cc && selective ? 0x40000 : 0);
+        assert_int_equal(r->am, selective || cc ? 2 : 0);
+    }
+    struct siov_stats before = tl_stats(t), after;
+    q_put(&q, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_DID, 0x21), 0); /* G=0 */
+    q_kick(&q);
+    assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
+    after = tl_stats(t);
+    assert_int_equal(s.n, 6);
+    assert_int_equal(after.inv_iotlb, before.inv_iotlb);
+    assert_int_equal(after.invalidations, before.invalidations);
+    siov_iommu_set_trace(t->iommu, NULL, NULL);
+    tl_free(t);
+}
+
 /* A domain-selective IOTLB invalidation (a second-level domain's detach) is
    traced with its DID and no address or mask. */
 static void test_hook_reports_domain_invalidation(void **state)
@@ -907,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_hook_changes_no_counter),
         cmocka_unit_test(test_hook_reports_ats),
         cmocka_unit_test(test_hook_reports_pasid_cache_invalidation),
+        cmocka_unit_test(test_hook_reports_context_and_iotlb_scopes),
         cmocka_unit_test(test_hook_reports_domain_invalidation),
         cmocka_unit_test(test_hook_into_a_file),
         cmocka_unit_test(test_hook_from_threads),

@@ -32,6 +32,7 @@ struct siov_req {
     unsigned *how;   /* where the IOTLB stage says what answered (SIOV_HOW_*), for the trace hook */
 };
 #define SIOV_TRACE_ACCESS_ALL 0x7Fu /* the access bits a trace record carries (SIOV_ACCESS_READ .. _NO_WRITE) */
+#define SIOV_MODEL_MAMV 18u /* CAP.MAMV the model reports: page-selective invalidations of up to 2^18 pages */
 #define SIOV_HOW_HIT 1u  /* the IOTLB */
 #define SIOV_HOW_WALK 2u /* a page walk */
 

@@ -63,9 +63,10 @@ static bool cc_invalidate(struct siov_iommu *u, unsigned g, uint16_t did, siov_s
 
 /* A page-selective request names 2^am pages at addr: am within CAP.MAMV and
    addr aligned to the range (spec 6.5.2.3; QEMU rejects both). */
+_Static_assert(SIOV_MODEL_MAMV + SIOV_PAGE_SHIFT < 64, "the range mask of an AM within CAP.MAMV fits a word");
 static bool psi_valid(const struct siov_iommu *u, uint64_t addr, unsigned am)
 {
-    if (am > siov_get(u->cap, SIOV_CAP_MAMV) || am + SIOV_PAGE_SHIFT >= 64)
+    if (am > siov_get(u->cap, SIOV_CAP_MAMV))
         return false;
     return (addr & ((1ull << (am + SIOV_PAGE_SHIFT)) - 1)) == 0;
 }

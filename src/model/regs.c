@@ -29,7 +29,7 @@ void siov_regs_reset(struct siov_iommu *u)
     u->cap = siov_set(0, SIOV_CAP_ND, nd) | siov_set(0, SIOV_CAP_SAGAW, c->sagaw) |
              siov_set(0, SIOV_CAP_MGAW, c->mgaw - 1) | siov_set(0, SIOV_CAP_FRO, SIOV_REG_FRCD / 16) |
              siov_set(0, SIOV_CAP_SLLPS, c->sl_large) | (c->psi ? SIOV_CAP_PSI : 0) |
-             siov_set(0, SIOV_CAP_NFR, u->nfr - 1) | siov_set(0, SIOV_CAP_MAMV, 18) |
+             siov_set(0, SIOV_CAP_NFR, u->nfr - 1) | siov_set(0, SIOV_CAP_MAMV, SIOV_MODEL_MAMV) |
              (c->fl_1g ? SIOV_CAP_FL1GP : 0) | (c->fl_5level ? SIOV_CAP_FL5LP : 0) |
              (c->caching_mode ? SIOV_CAP_CM : 0);
     u->ecap = SIOV_ECAP_QI | siov_set(0, SIOV_ECAP_IRO, SIOV_REG_IVA / 16) |
