@@ -837,6 +837,7 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"wait reserved bit 8", true, {wait_sw | SIOV_BIT(8), STATUS_GPA}, SIOV_IQEI_RSVD},
         {"wait address bit 0", true, {wait_sw, STATUS_GPA | 1}, SIOV_IQEI_RSVD},
         {"piotlb reserved bit 6", true, {d_piotlb(2, 1, 1) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
+        {"piotlb qw1 reserved bit 7", true, {d_piotlb(2, 1, 1), SIOV_BIT(7)}, SIOV_IQEI_RSVD},
         {"piotlb G=00", true, {d_piotlb(0, 1, 1)}, SIOV_IQEI_RSVD},
         {"piotlb G=01", true, {d_piotlb(1, 1, 1)}, SIOV_IQEI_RSVD},
         {"piotlb PSI AM > MAMV", true, {d_piotlb(3, 1, 1), d_addr(0, 30, false)}, SIOV_IQEI_RSVD},

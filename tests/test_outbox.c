@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h" /* SIOV_ITAGS */
 #include "testlib.h"
 
 #define MEM_SIZE (16ull << 20)
@@ -343,6 +344,84 @@ static void test_many_notifiers(void **state)
     tl_free(t);
 }
 
+/* A single notifier sees a device-TLB invalidation, to a sid without a
+   port (completed at once) and to one with a port. */
+struct devtlb_log {
+    unsigned n;
+    struct siov_inval_event ev[4];
+};
+
+static void devtlb_cb(void *opaque, const struct siov_inval_event *ev)
+{
+    struct devtlb_log *l = opaque;
+    if (l->n < 4)
+        l->ev[l->n] = *ev;
+    l->n++;
+}
+
+static void test_one_notifier_sees_device_tlb_invalidations(void **state)
+{
+    (void)state;
+    struct q q;
+    struct tl *t = qunit(&q);
+    struct devtlb_log log = {0};
+    assert_int_equal(siov_iommu_add_notifier(t->iommu, devtlb_cb, &log), 0);
+    struct dev a = {.iommu = t->iommu, .sid = SID_A};
+    assert_int_equal(siov_device_port(t->iommu, SID_A, &dev_ops, &a), 0);
+    q_put(&q, d_devtlb(SID_B), 0x7000); /* no port */
+    q_put(&q, d_devtlb(SID_A), 0x9000);
+    q_kick(&q);
+    assert_int_equal(a.invs, 1);
+    assert_int_equal(log.n, 2);
+    const siov_sid sid[2] = {SID_B, SID_A};
+    const uint64_t addr[2] = {0x7000, 0x9000};
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(log.ev[i].kind, SIOV_INV_DEVTLB);
+        assert_int_equal(log.ev[i].sid, sid[i]);
+        assert_int_equal(log.ev[i].addr, addr[i]);
+    }
+    tl_free(t);
+}
+
+/* ITags go round: an invalidation after one completed at once takes the next
+   ITag, not the one just freed, so a late completion of a timed-out ITag is
+   unlikely to meet its reuse. */
+struct tagger {
+    struct siov_iommu *iommu;
+    unsigned n, tags[SIOV_ITAGS + 3];
+};
+
+static void tag_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                    unsigned itag)
+{
+    (void)pasid, (void)addr, (void)size, (void)global;
+    struct tagger *g = opaque;
+    if (g->n < SIOV_ITAGS + 3)
+        g->tags[g->n] = itag;
+    g->n++;
+    siov_devtlb_complete(g->iommu, sid, itag);
+}
+
+static void test_itags_go_round(void **state)
+{
+    (void)state;
+    struct q q;
+    struct tl *t = qunit(&q);
+    struct tagger g = {.iommu = t->iommu};
+    static const struct siov_device_ops ops = {tag_inv, NULL};
+    assert_int_equal(siov_device_port(t->iommu, SID_A, &ops, &g), 0);
+    for (unsigned i = 0; i < SIOV_ITAGS + 3; i++) {
+        q_put(&q, d_devtlb(SID_A), 0x1000 * (uint64_t)i);
+        q_kick(&q);
+        assert_int_equal(siov_iommu_devtlb_outstanding(t->iommu), 0);
+    }
+    assert_int_equal(g.n, SIOV_ITAGS + 3);
+    for (unsigned i = 0; i < SIOV_ITAGS + 3; i++)
+        assert_int_equal(g.tags[i], i % SIOV_ITAGS);
+    assert_false(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_ICE);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +430,8 @@ int main(void)
         cmocka_unit_test(test_detach_waits_for_delivery),
         cmocka_unit_test(test_page_responses_counted),
         cmocka_unit_test(test_many_notifiers),
+        cmocka_unit_test(test_one_notifier_sees_device_tlb_invalidations),
+        cmocka_unit_test(test_itags_go_round),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -715,12 +715,12 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
     tl_free(t);
 }
 
-/* Context-cache and IOTLB invalidations are traced with the scope their
-   granularity names: the SID of a device-selective context-cache
-   invalidation (the FM of every one), the address and mask of a
-   page-selective IOTLB one, and zero in the fields a coarser one ignores,
-   whatever the descriptor held there. A
-   reserved granularity is an error, not an invalidation: no record, no count. */
+/* Context-cache, IOTLB and PASID-based IOTLB invalidations are traced with
+   the scope their granularity names: the SID of a device-selective
+   context-cache invalidation (the FM of every one), the address and mask of
+   a page-selective one, and zero in the fields a coarser one ignores,
+   whatever the descriptor held there. A reserved granularity is an error,
+   not an invalidation: no record, no count. */
 static void test_hook_reports_context_and_iotlb_scopes(void **state)
 {
     (void)state;
@@ -738,8 +738,24 @@ static void test_hook_reports_context_and_iotlb_scopes(void **state)
     for (unsigned k = 0; k < 3; k++) /* global, domain, page: the same address and AM = 2 in each */
         q_put(&q, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, gran[k]) |
                       siov_set(0, SIOV_IOTLB0_DID, 0x21), 0x40000 | siov_set(0, SIOV_INV1_AM, 2));
+    static const unsigned pgran[] = {SIOV_PIOTLB_GRAN_PASID, SIOV_PIOTLB_GRAN_PAGE};
+    for (unsigned k = 0; k < 2; k++) /* PASID-based: the same address and AM in both */
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_PIOTLB) | siov_set(0, SIOV_PIOTLB0_G, pgran[k]) |
+                      siov_set(0, SIOV_PIOTLB0_DID, 0x21) | siov_set(0, SIOV_PIOTLB0_PASID, 0x77),
+              0x40000 | siov_set(0, SIOV_INV1_AM, 2));
     q_kick(&q);
-    assert_int_equal(s.n, 6);
+    assert_int_equal(s.n, 8);
+    for (unsigned k = 6; k < 8; k++) {
+        const struct siov_trace_rec *r = &s.r[k];
+        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
+        assert_int_equal(r->inv_type, SIOV_TRACE_INV_PIOTLB);
+        assert_int_equal(r->inv_gran, pgran[k - 6]);
+        assert_int_equal(r->did, 0x21);
+        assert_int_equal(r->pasid, 0x77);
+        assert_int_equal(r->sid, 0);
+        assert_int_equal(r->addr, k == 7 ? 0x40000 : 0);
+        assert_int_equal(r->am, k == 7 ? 2 : 0);
+    }
     for (unsigned k = 0; k < 6; k++) {
         const struct siov_trace_rec *r = &s.r[k];
         bool cc = k < 3, selective = k % 3 == 2;
@@ -757,7 +773,7 @@ static void test_hook_reports_context_and_iotlb_scopes(void **state)
     q_kick(&q);
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
     after = tl_stats(t);
-    assert_int_equal(s.n, 6);
+    assert_int_equal(s.n, 8);
     assert_int_equal(after.inv_iotlb, before.inv_iotlb);
     assert_int_equal(after.invalidations, before.invalidations);
     siov_iommu_set_trace(t->iommu, NULL, NULL);
