@@ -715,8 +715,8 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
     tl_free(t);
 }
 
-/* Context-cache, IOTLB and PASID-based IOTLB invalidations are traced with
-   the scope their granularity names: the SID of a device-selective
+/* Context-cache, IOTLB, PASID-based IOTLB and device-TLB invalidations are
+   traced with the scope their granularity names: the SID of a device-selective
    context-cache invalidation (the FM of every one), the address and mask of
    a page-selective one, and zero in the fields a coarser one ignores,
    whatever the descriptor held there. A reserved granularity is an error,
@@ -756,6 +756,22 @@ static void test_hook_reports_context_and_iotlb_scopes(void **state)
         assert_int_equal(r->addr, k == 7 ? 0x40000 : 0);
         assert_int_equal(r->am, k == 7 ? 2 : 0);
     }
+    /* device-TLB (S=1) and PASID-based device-TLB (G=1), to a SID without a port: done at once */
+    q_put(&q, d_devtlb(0x1234), 0x40000 | SIOV_DTLB1_S);
+    q_put(&q, d_pdevtlb(0x1234, 0x77), 0x40000 | SIOV_PDTLB1_G);
+    q_kick(&q);
+    assert_int_equal(s.n, 10);
+    for (unsigned k = 8; k < 10; k++) {
+        const struct siov_trace_rec *r = &s.r[k];
+        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
+        assert_int_equal(r->inv_type, k == 8 ? SIOV_TRACE_INV_DEVTLB : SIOV_TRACE_INV_PDEVTLB);
+        assert_int_equal(r->inv_gran, 1);
+        assert_int_equal(r->did, 0);
+        assert_int_equal(r->sid, 0x1234);
+        assert_int_equal(r->pasid, k == 8 ? SIOV_NO_PASID : 0x77);
+        assert_int_equal(r->addr, 0x40000);
+        assert_int_equal(r->am, 0);
+    }
     for (unsigned k = 0; k < 6; k++) {
         const struct siov_trace_rec *r = &s.r[k];
         bool cc = k < 3, selective = k % 3 == 2;
@@ -773,7 +789,7 @@ static void test_hook_reports_context_and_iotlb_scopes(void **state)
     q_kick(&q);
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
     after = tl_stats(t);
-    assert_int_equal(s.n, 8);
+    assert_int_equal(s.n, 10);
     assert_int_equal(after.inv_iotlb, before.inv_iotlb);
     assert_int_equal(after.invalidations, before.invalidations);
     siov_iommu_set_trace(t->iommu, NULL, NULL);
