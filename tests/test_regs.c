@@ -42,13 +42,15 @@ static void cap_ecap_follow_config(void **state)
     cfg.dev_tlb = cfg.abort_dma = cfg.rid_pasid = cfg.sl_ad = false;
     cfg.caching_mode = true;
     cfg.posted_interrupts = false;
+    cfg.psi = false;
     struct tl *t = tl_new(&cfg);
     uint64_t cap = rd(t, SIOV_REG_CAP, 8), ecap = rd(t, SIOV_REG_ECAP, 8);
     assert_int_equal(siov_get(cap, SIOV_CAP_MGAW), 56);
     assert_int_equal(siov_get(cap, SIOV_CAP_SAGAW), 0xA);
     assert_int_equal(siov_get(cap, SIOV_CAP_SLLPS), 1);
     assert_int_equal(siov_get(cap, SIOV_CAP_NFR), 255);
-    assert_int_equal(siov_get(cap, SIOV_CAP_ND), 2);
+    assert_int_equal(siov_get(cap, SIOV_CAP_ND), 2); /* whatever the capability bits around it */
+    assert_false(cap & SIOV_CAP_PSI);
     assert_int_equal(siov_get(cap, SIOV_CAP_FRO) * 16, SIOV_REG_FRCD);
     assert_false(cap & (SIOV_CAP_FL1GP | SIOV_CAP_FL5LP));
     assert_true(cap & SIOV_CAP_CM);
@@ -329,9 +331,41 @@ static void inv_event_registers(void **state)
     tl_free(t);
 }
 
+/* With every optional feature off, CAP and ECAP hold exactly the fields a
+   unit always reports: no feature's bit, and no stray bit from one that is off. */
+static void test_cap_ecap_exact_with_features_off(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.first_level = cfg.nested = cfg.pass_through = cfg.fl_5level = cfg.fl_1g = false;
+    cfg.sl_large = 0;
+    cfg.sl_ad = cfg.supervisor_req = cfg.exec_req = cfg.dev_tlb = cfg.abort_dma = cfg.rid_pasid = false;
+    cfg.caching_mode = cfg.psi = cfg.nwfs = cfg.page_requests = false;
+    cfg.irq_remapping = cfg.x2apic = cfg.posted_interrupts = false;
+    cfg.domain_bits = 16;
+    cfg.fault_records = 8;
+    cfg.pasid_bits = 20;
+    for (int scalable = 0; scalable < 2; scalable++) {
+        cfg.scalable = scalable;
+        struct tl *t = tl_new(&cfg);
+        uint64_t cap = siov_set(0, SIOV_CAP_ND, 6) | siov_set(0, SIOV_CAP_SAGAW, cfg.sagaw) |
+                       siov_set(0, SIOV_CAP_MGAW, cfg.mgaw - 1) | siov_set(0, SIOV_CAP_FRO, SIOV_REG_FRCD / 16) |
+                       siov_set(0, SIOV_CAP_NFR, 7) | siov_set(0, SIOV_CAP_MAMV, 18);
+        uint64_t ecap = SIOV_ECAP_QI | siov_set(0, SIOV_ECAP_IRO, SIOV_REG_IVA / 16) | SIOV_ECAP_SLTS |
+                        SIOV_ECAP_SMPWCS;
+        if (scalable)
+            ecap |= SIOV_ECAP_SMTS | SIOV_ECAP_PASID | siov_set(0, SIOV_ECAP_PSS, 19);
+        assert_int_equal(rd(t, SIOV_REG_CAP, 8), cap);
+        assert_int_equal(rd(t, SIOV_REG_ECAP, 8), ecap);
+        tl_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cap_ecap_exact_with_features_off),
         cmocka_unit_test(cap_ecap_defaults_literal),
         cmocka_unit_test(cap_ecap_follow_config),
         cmocka_unit_test(bad_configs_rejected),
