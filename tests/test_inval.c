@@ -834,6 +834,7 @@ static void test_bad_descriptors_stop_the_queue(void **state)
         {"devtlb reserved bit 4", false, {siov_dsc_make_type(SIOV_DSC_DEVTLB) | SIOV_BIT(4)}, SIOV_IQEI_RSVD},
         {"devtlb qw1 reserved bit 1", true, {siov_dsc_make_type(SIOV_DSC_DEVTLB), SIOV_BIT(1)}, SIOV_IQEI_RSVD},
         {"iec reserved bit 5", false, {siov_dsc_make_type(SIOV_DSC_IEC) | SIOV_BIT(5)}, SIOV_IQEI_RSVD},
+        {"iec qw1", true, {siov_dsc_make_type(SIOV_DSC_IEC), SIOV_BIT(12)}, SIOV_IQEI_RSVD},
         {"wait reserved bit 8", true, {wait_sw | SIOV_BIT(8), STATUS_GPA}, SIOV_IQEI_RSVD},
         {"wait address bit 0", true, {wait_sw, STATUS_GPA | 1}, SIOV_IQEI_RSVD},
         {"piotlb reserved bit 6", true, {d_piotlb(2, 1, 1) | SIOV_BIT(6)}, SIOV_IQEI_RSVD},
