@@ -715,8 +715,8 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
     tl_free(t);
 }
 
-/* Context-cache, IOTLB, PASID-based IOTLB and device-TLB invalidations are
-   traced with the scope their granularity names: the SID of a device-selective
+/* Context-cache, IOTLB, PASID-based IOTLB, device-TLB and interrupt entry
+   cache invalidations are traced with the scope their granularity names: the SID of a device-selective
    context-cache invalidation (the FM of every one), the address and mask of
    a page-selective one, and zero in the fields a coarser one ignores,
    whatever the descriptor held there. A reserved granularity is an error,
@@ -772,6 +772,23 @@ static void test_hook_reports_context_and_iotlb_scopes(void **state)
         assert_int_equal(r->addr, 0x40000);
         assert_int_equal(r->am, 0);
     }
+    /* interrupt entry cache, global then index-selective: IIDX 0x40 and IM 2 in both */
+    for (unsigned g = 0; g < 2; g++)
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_IEC) | (g ? SIOV_IEC0_G : 0) | siov_set(0, SIOV_IEC0_IIDX, 0x40) |
+                      siov_set(0, SIOV_IEC0_IM, 2), 0);
+    q_kick(&q);
+    assert_int_equal(s.n, 12);
+    for (unsigned k = 10; k < 12; k++) {
+        const struct siov_trace_rec *r = &s.r[k];
+        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
+        assert_int_equal(r->inv_type, SIOV_TRACE_INV_IEC);
+        assert_int_equal(r->inv_gran, k - 10);
+        assert_int_equal(r->did, 0);
+        assert_int_equal(r->sid, 0);
+        assert_int_equal(r->pasid, SIOV_NO_PASID);
+        assert_int_equal(r->addr, k == 11 ? 0x40 : 0);
+        assert_int_equal(r->am, k == 11 ? 2 : 0);
+    }
     for (unsigned k = 0; k < 6; k++) {
         const struct siov_trace_rec *r = &s.r[k];
         bool cc = k < 3, selective = k % 3 == 2;
@@ -789,7 +806,7 @@ static void test_hook_reports_context_and_iotlb_scopes(void **state)
     q_kick(&q);
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
     after = tl_stats(t);
-    assert_int_equal(s.n, 10);
+    assert_int_equal(s.n, 12);
     assert_int_equal(after.inv_iotlb, before.inv_iotlb);
     assert_int_equal(after.invalidations, before.invalidations);
     siov_iommu_set_trace(t->iommu, NULL, NULL);

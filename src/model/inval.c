@@ -272,10 +272,9 @@ static unsigned dsc_iec(struct siov_iommu *u, const uint64_t qw[DSC_QWORDS_MAX])
     else
         siov_iec_inv_index(u->caches, (uint32_t)siov_get(qw[0], SIOV_IEC0_IIDX), im);
     count(u, &u->stats.inv_iec);
-    event(u, SIOV_INV_IEC, index ? SIOV_INV_G_INDEX : SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID,
-          index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0, index ? 1ull << im : 0);
-    traced(u, SIOV_TRACE_INV_IEC, (unsigned)siov_get(qw[0], SIOV_IEC0_G),
-         (struct siov_trace_scope){0, 0, SIOV_NO_PASID, siov_get(qw[0], SIOV_IEC0_IIDX), im});
+    uint64_t iidx = index ? siov_get(qw[0], SIOV_IEC0_IIDX) : 0; /* a global one ignores IIDX and IM */
+    event(u, SIOV_INV_IEC, index ? SIOV_INV_G_INDEX : SIOV_INV_G_GLOBAL, 0, SIOV_NO_PASID, iidx, index ? 1ull << im : 0);
+    traced(u, SIOV_TRACE_INV_IEC, index, (struct siov_trace_scope){0, 0, SIOV_NO_PASID, iidx, index ? im : 0});
     return SIOV_IQEI_NONE;
 }
 
