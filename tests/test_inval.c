@@ -974,6 +974,16 @@ static void test_queue_width_and_mode(void **state)
     q_run(&q, d_pc(3, 0, 0), 0);
     assert_int_equal(rd64(t, SIOV_REG_IQH), 4 * 32);
     tl_free(t);
+    /* and with SMTS alone */
+    siov_iommu_config_default(&cfg);
+    cfg.abort_dma = false;
+    t = unit(&cfg);
+    latch_ttm(t, SIOV_TTM_SCALABLE);
+    q_init(&q, t, true, 0);
+    q_run(&q, d_pc(3, 0, 0), 0);
+    assert_int_equal(rd64(t, SIOV_REG_IQH), 2 * 32);
+    assert_false(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
+    tl_free(t);
     /* device-TLB descriptors need ECAP.DT: otherwise an unknown type */
     siov_iommu_config_default(&cfg);
     cfg.dev_tlb = false;
