@@ -323,6 +323,10 @@ static void inv_event_registers(void **state)
     wr(t, SIOV_REG_IEUADDR, 0x1, 4);
     assert_int_equal(rd(t, SIOV_REG_IEDATA, 4), 0x1234);
     assert_int_equal(rd(t, SIOV_REG_IEADDR, 4), 0xFEE00000);
+    assert_int_equal(rd(t, SIOV_REG_IEUADDR, 4), 0x1);
+    /* IVA keeps address, IH and AM, drops reserved bits 11:7 */
+    wr(t, SIOV_REG_IVA, 0x123456789000ull | SIOV_IVA_RSVD | SIOV_IVA_IH | 3, 8);
+    assert_int_equal(rd(t, SIOV_REG_IVA, 8), 0x123456789000ull | SIOV_IVA_IH | 3);
     wr(t, SIOV_REG_IECTL, SIOV_ECTL_IM | SIOV_ECTL_IP, 4); /* IP is read-only */
     assert_int_equal(rd(t, SIOV_REG_IECTL, 4), SIOV_ECTL_IM);
     wr(t, SIOV_REG_ICS, SIOV_ICS_IWC, 4);
@@ -346,8 +350,10 @@ static void test_cap_ecap_exact_with_features_off(void **state)
     cfg.domain_bits = 16;
     cfg.fault_records = 8;
     cfg.pasid_bits = 20;
-    for (int scalable = 0; scalable < 2; scalable++) {
+    for (int k = 0; k < 3; k++) { /* legacy, scalable, scalable with interrupt remapping (no x2APIC) */
+        bool scalable = k > 0;
         cfg.scalable = scalable;
+        cfg.irq_remapping = k == 2;
         struct tl *t = tl_new(&cfg);
         uint64_t cap = siov_set(0, SIOV_CAP_ND, 6) | siov_set(0, SIOV_CAP_SAGAW, cfg.sagaw) |
                        siov_set(0, SIOV_CAP_MGAW, cfg.mgaw - 1) | siov_set(0, SIOV_CAP_FRO, SIOV_REG_FRCD / 16) |
@@ -356,6 +362,8 @@ static void test_cap_ecap_exact_with_features_off(void **state)
                         SIOV_ECAP_SMPWCS;
         if (scalable)
             ecap |= SIOV_ECAP_SMTS | SIOV_ECAP_PASID | siov_set(0, SIOV_ECAP_PSS, 19);
+        if (cfg.irq_remapping)
+            ecap |= SIOV_ECAP_IR | siov_set(0, SIOV_ECAP_MHMV, 15);
         assert_int_equal(rd(t, SIOV_REG_CAP, 8), cap);
         assert_int_equal(rd(t, SIOV_REG_ECAP, 8), ecap);
         tl_free(t);
