@@ -471,6 +471,29 @@ static void test_register_iotlb_invalidation(void **state)
     assert_int_equal(xl(&e, 3), pa_of(&e, 1, 3));
     assert_int_equal(tl_stats(e.t).inv_iotlb, 3);
     tl_free(e.t);
+    /* VER 6.0 and later have no register-based invalidation: the commands stay
+       pending and nothing is invalidated; VER 1.6 has it */
+    static const unsigned ver[] = {0x60, 0x16};
+    for (unsigned k = 0; k < 2; k++) {
+        struct siov_iommu_config cfg;
+        siov_iommu_config_default(&cfg);
+        cfg.version = ver[k];
+        struct tl *t = tl_new(&cfg);
+        uint64_t iotlb = SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_GLOBAL);
+        uint64_t ccmd = SIOV_CCMD_ICC | siov_set(0, SIOV_CCMD_CIRG, SIOV_INV_GRAN_GLOBAL);
+        wr64(t, SIOV_REG_IOTLB, iotlb);
+        wr64(t, SIOV_REG_CCMD, ccmd);
+        bool usable = k == 1;
+        assert_int_equal(rd64(t, SIOV_REG_IOTLB), usable ? siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_GLOBAL) |
+                                                               siov_set(0, SIOV_IOTLB_IAIG, SIOV_INV_GRAN_GLOBAL)
+                                                         : iotlb);
+        assert_int_equal(rd64(t, SIOV_REG_CCMD), usable ? siov_set(0, SIOV_CCMD_CIRG, SIOV_INV_GRAN_GLOBAL) |
+                                                              siov_set(0, SIOV_CCMD_CAIG, SIOV_INV_GRAN_GLOBAL)
+                                                        : ccmd);
+        assert_int_equal(tl_stats(t).inv_iotlb, usable);
+        assert_int_equal(tl_stats(t).inv_context, usable);
+        tl_free(t);
+    }
 }
 
 /* CAP.PSI off (cfg.psi): a page-selective IOTLB invalidation, queued or

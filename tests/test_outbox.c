@@ -127,6 +127,23 @@ static void wait_entered(struct dev *d)
         sched_yield();
 }
 
+/* A device that records each invalidation's ITag and completes it at once. */
+struct tagger {
+    struct siov_iommu *iommu;
+    unsigned n, tags[SIOV_ITAGS + 3];
+};
+
+static void tag_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
+                    unsigned itag)
+{
+    (void)pasid, (void)addr, (void)size, (void)global;
+    struct tagger *g = opaque;
+    if (g->n < SIOV_ITAGS + 3)
+        g->tags[g->n] = itag;
+    g->n++;
+    siov_devtlb_complete(g->iommu, sid, itag);
+}
+
 /* --------------------------------------------------------------- tests */
 /* A callback completes its invalidation, which lets the queue send to B and
    C and answer B's page group; the messages wait behind the running
@@ -200,14 +217,21 @@ static void sleep_ms(unsigned ms)
 /* While one thread delivers (blocked in A's callback), a send the queue makes
    on another thread waits behind it; disabling the queue then drops it (its
    ITag is gone with the queue), while a page response queued the same way is
-   still delivered. */
-static void test_queue_disabled_behind_a_delivery(void **state)
+   still delivered. Whichever ITags the two sends hold. */
+static void queue_disabled_behind_a_delivery(unsigned used)
 {
-    (void)state;
     struct q q;
     struct tl *t = qunit(&q);
     struct dev a = {.iommu = t->iommu, .sid = SID_A, .block = true};
     struct dev c = {.iommu = t->iommu, .sid = SID_C};
+    struct tagger b = {.iommu = t->iommu};
+    static const struct siov_device_ops b_ops = {tag_inv, NULL};
+    assert_int_equal(siov_device_port(t->iommu, SID_B, &b_ops, &b), 0);
+    for (unsigned i = 0; i < used; i++) { /* ITags taken and given back: the next one is `used` */
+        q_put(&q, d_devtlb(SID_B), 0);
+        q_kick(&q);
+    }
+    assert_int_equal(b.n, used);
     assert_int_equal(siov_device_port(t->iommu, SID_A, &dev_ops, &a), 0);
     assert_int_equal(siov_device_port(t->iommu, SID_C, &dev_ops, &c), 0);
     q_put(&q, d_devtlb(SID_A), 0x1000);
@@ -230,7 +254,15 @@ static void test_queue_disabled_behind_a_delivery(void **state)
     assert_int_equal(c.prgi, 7);
     assert_int_equal(c.code, SIOV_PRQ_INVALID);
     assert_int_equal(a.invs, 1);
+    assert_int_equal(a.itag, used);
     tl_free(t);
+}
+
+static void test_queue_disabled_behind_a_delivery(void **state)
+{
+    (void)state;
+    queue_disabled_behind_a_delivery(0);
+    queue_disabled_behind_a_delivery(SIOV_ITAGS - 1); /* C's send takes ITag 0, after the wrap */
 }
 
 /* Detaching a port waits for a delivery to it running on another thread. */
@@ -386,22 +418,6 @@ static void test_one_notifier_sees_device_tlb_invalidations(void **state)
 /* ITags go round: an invalidation after one completed at once takes the next
    ITag, not the one just freed, so a late completion of a timed-out ITag is
    unlikely to meet its reuse. */
-struct tagger {
-    struct siov_iommu *iommu;
-    unsigned n, tags[SIOV_ITAGS + 3];
-};
-
-static void tag_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
-                    unsigned itag)
-{
-    (void)pasid, (void)addr, (void)size, (void)global;
-    struct tagger *g = opaque;
-    if (g->n < SIOV_ITAGS + 3)
-        g->tags[g->n] = itag;
-    g->n++;
-    siov_devtlb_complete(g->iommu, sid, itag);
-}
-
 static void test_itags_go_round(void **state)
 {
     (void)state;
@@ -422,6 +438,38 @@ static void test_itags_go_round(void **state)
     tl_free(t);
 }
 
+/* The ITag table's edges, with the round-robin hand off zero and a device at
+   SID 0: a time-out with nothing outstanding changes nothing (no ITE, no
+   event), detaching the device leaves no ITag counted, and a completion
+   naming ITag SIOV_ITAGS (one past the table) is invalid. */
+static void test_itag_table_edges(void **state)
+{
+    (void)state;
+    struct q q;
+    struct tl *t = qunit(&q);
+    siov_iommu_expire(t->iommu);
+    assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4), 0);
+    assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FECTL, 4), SIOV_ECTL_IM); /* no event held */
+    struct tagger g = {.iommu = t->iommu};
+    static const struct siov_device_ops ops = {tag_inv, NULL};
+    const siov_sid sid0 = SIOV_SID(0, 0, 0);
+    assert_int_equal(siov_device_port(t->iommu, sid0, &ops, &g), 0);
+    q_put(&q, d_devtlb(sid0), 0);
+    q_kick(&q);
+    assert_int_equal(g.n, 1); /* ITag 0, completed: the hand is at 1 */
+    assert_int_equal(siov_device_port(t->iommu, sid0, NULL, NULL), 0);
+    assert_int_equal(siov_iommu_devtlb_outstanding(t->iommu), 0);
+    siov_devtlb_complete(t->iommu, sid0, SIOV_ITAGS);
+    assert_int_equal(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4), SIOV_FSTS_ICE);
+    assert_int_equal(siov_iommu_devtlb_outstanding(t->iommu), 0);
+    assert_int_equal(siov_device_port(t->iommu, sid0, &ops, &g), 0); /* and the hand went on */
+    q_put(&q, d_devtlb(sid0), 0);
+    q_kick(&q);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.tags[1], 1);
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_many_notifiers),
         cmocka_unit_test(test_one_notifier_sees_device_tlb_invalidations),
         cmocka_unit_test(test_itags_go_round),
+        cmocka_unit_test(test_itag_table_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
