@@ -403,7 +403,7 @@ static void test_legacy_context_cache_and_ccmd(void **state)
     struct tl *t = unit(NULL);
     tl_enable(t, SIOV_TTM_LEGACY);
     uint64_t root0 = tl_page(t), root1 = tl_page(t);
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < 5; i++) {
         tl_map(t, root0, 4, false, i * KB4, 0x100000000ull + i * KB4, KB4, TL_SL_RW, TL_SL_RW);
         tl_map(t, root1, 4, false, i * KB4, 0x200000000ull + i * KB4, KB4, TL_SL_RW, TL_SL_RW);
     }
@@ -430,6 +430,19 @@ static void test_legacy_context_cache_and_ccmd(void **state)
     wr64(t, SIOV_REG_CCMD, SIOV_CCMD_ICC);
     assert_int_equal(rd64(t, SIOV_REG_CCMD) & (SIOV_CCMD_ICC | SIOV_CCMD_CAIG), 0);
     assert_int_equal(tl_stats(t).inv_context, 1 + 1);
+    /* device-selective: without ICC nothing happens; another function's SID
+       spares SID; FM=11 with a sibling's SID takes every function, SID too */
+    tl_legacy_context(t, SID, SIOV_CE0_P | root0, qw1);
+    uint64_t dev = siov_set(0, SIOV_CCMD_CIRG, SIOV_INV_GRAN_DEVICE);
+    wr64(t, SIOV_REG_CCMD, dev | siov_set(0, SIOV_CCMD_SID, SID));
+    wr64(t, SIOV_REG_CCMD, SIOV_CCMD_ICC | dev | siov_set(0, SIOV_CCMD_SID, SID + 1));
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 3 * KB4, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x200000000ull + 3 * KB4);
+    wr64(t, SIOV_REG_CCMD, SIOV_CCMD_ICC | dev | siov_set(0, SIOV_CCMD_SID, SID + 5) | siov_set(0, SIOV_CCMD_FM, 3));
+    assert_int_equal(siov_get(rd64(t, SIOV_REG_CCMD), SIOV_CCMD_CAIG), SIOV_INV_GRAN_DEVICE);
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 4 * KB4, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x100000000ull + 4 * KB4);
+    assert_int_equal(tl_stats(t).inv_context, 2 + 2);
     tl_free(t);
 }
 
@@ -460,7 +473,9 @@ static void test_register_iotlb_invalidation(void **state)
                                   siov_set(0, SIOV_IOTLB_DID, DID + 1));
     assert_int_equal(siov_get(rd64(e.t, SIOV_REG_IOTLB), SIOV_IOTLB_IAIG), SIOV_INV_GRAN_DOMAIN);
     assert_int_equal(xl(&e, 2), pa_of(&e, 0, 2));
-    tl_gcmd(e.t, SIOV_GCMD_QIE, 0); /* while QIE=1 register-based invalidation is ignored */
+    wr64(e.t, SIOV_REG_IOTLB, siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_GLOBAL)); /* IVT clear: nothing */
+    assert_int_equal(xl(&e, 2), pa_of(&e, 0, 2));
+        tl_gcmd(e.t, SIOV_GCMD_QIE, 0); /* while QIE=1 register-based invalidation is ignored */
     wr64(e.t, SIOV_REG_IOTLB, SIOV_IOTLB_IVT | siov_set(0, SIOV_IOTLB_IIRG, SIOV_INV_GRAN_GLOBAL));
     assert_true(rd64(e.t, SIOV_REG_IOTLB) & SIOV_IOTLB_IVT);
     assert_int_equal(xl(&e, 2), pa_of(&e, 0, 2));

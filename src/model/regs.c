@@ -219,13 +219,13 @@ static void reg_store(struct siov_iommu *u, uint64_t base, uint64_t v, bool high
     case SIOV_REG_RTADDR: u->rtaddr = v & ~SIOV_RTADDR_RSVD; break;
     case SIOV_REG_CCMD:
         u->ccmd = v;
-        if (high && (v & SIOV_CCMD_ICC))
+        if (high) /* ICC is in the upper dword; siov_inv_ccmd acts only on it */
             siov_inv_ccmd(u, v);
         break;
     case SIOV_REG_IVA: u->iva = v & ~SIOV_IVA_RSVD; break;
     case SIOV_REG_IOTLB:
         u->iotlb_reg = v;
-        if (high && (v & SIOV_IOTLB_IVT))
+        if (high) /* IVT is in the upper dword; siov_inv_iotlb_reg acts only on it */
             siov_inv_iotlb_reg(u, v);
         break;
     case SIOV_REG_IQT:
