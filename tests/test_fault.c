@@ -388,6 +388,9 @@ static void test_frcd_write_only_clears_f(void **state)
     wr32(t, r + 12, 0x7FFFFFFFu);            /* everything but F */
     siov_mmio_write(t->iommu, r + 8, 0x7FFFFFFFFFFFFFFFull, 8);
     siov_mmio_write(t->iommu, r + 4, ~0ull, 8); /* misaligned */
+    siov_mmio_write(t->iommu, r + 12, ~0ull, 8); /* misaligned, over F */
+    siov_mmio_write(t->iommu, r + 9, ~0ull, 8);  /* odd */
+    siov_mmio_write(t->iommu, r + 9, ~0ull, 4);
     siov_mmio_write(t->iommu, r + 8, ~0ull, 4);   /* a dword write reaches bits 95:64 only */
     assert_int_equal(frcd_lo(t, 0), lo);
     assert_int_equal(frcd_hi(t, 0), hi);

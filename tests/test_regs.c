@@ -289,6 +289,9 @@ static void access_widths_and_readonly(void **state)
     wr(t, SIOV_REG_RTADDR, 0x12345000, 4);
     wr(t, SIOV_REG_RTADDR + 4, 0x7, 4);
     assert_int_equal(rd(t, SIOV_REG_RTADDR, 8), 0x712345000ull);
+    wr(t, SIOV_REG_IQA, 0x20000 | 1, 8); /* a low-half write replaces every low bit, QS bit 0 too */
+    wr(t, SIOV_REG_IQA, 0x30000, 4);
+    assert_int_equal(rd(t, SIOV_REG_IQA, 8), 0x30000);
     wr(t, SIOV_REG_IQH, 0x100, 8);                 /* IQH is hardware-owned */
     assert_int_equal(rd(t, SIOV_REG_IQH, 8), 0);
     tl_free(t);

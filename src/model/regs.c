@@ -271,9 +271,7 @@ void siov_mmio_write(struct siov_iommu *iommu, uint64_t offset, uint64_t value, 
         const struct reg_desc *r = reg_find(offset);
         if (r && size == 8 && r->width == W64 && offset == r->off) {
             reg_store(iommu, r->off, value, true);
-        } else if (r && size == 4 && r->width == W32) {
-            reg_store(iommu, r->off, value & 0xFFFFFFFFu, true);
-        } else if (r && size == 4) { /* one half of a 64-bit register */
+        } else if (r && size == 4) { /* one half of a 64-bit register, or a 32-bit one (its low half) */
             uint64_t cur = reg_value(iommu, r->off);
             bool high = offset != r->off;
             uint64_t v = high ? (cur & 0xFFFFFFFFu) | (value << 32)
