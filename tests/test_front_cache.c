@@ -624,6 +624,45 @@ static void test_stats_add_every_shard(void **state)
     tl_free(t);
 }
 
+/* Requests that miss count in the unit's own statistics when every shard
+   is taken by other threads, and the totals still have them. */
+static void test_slow_path_counts_when_every_shard_is_taken(void **state)
+{
+    (void)state;
+    enum { ITERS = 50 };
+    uint64_t leaf;
+    struct tl *t = fl_unit(8, &leaf);
+    struct siov_iommu *u = t->iommu;
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++)
+        u->shard[i] = (struct siov_stat_shard){.owner = (0x5EEDull << 20) + i};
+    struct siov_stats s0 = tl_stats(t);
+    struct siov_xlate x;
+    for (unsigned i = 0; i < ITERS; i++) /* past the 8 mapped pages: a walk and a fault each */
+        assert_int_equal(siov_translate(u, SID, PASID, (64 + (uint64_t)i) * KB4, R, &x), SIOV_FAULT_SFL_2);
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.translations - s0.translations, ITERS);
+    assert_int_equal(s1.walks - s0.walks, ITERS);
+    assert_int_equal(s1.faults - s0.faults, ITERS);
+    for (unsigned i = 0; i < SIOV_STAT_SHARDS; i++)
+        assert_int_equal(u->shard[i].hot[SIOV_HOT_translations], 0);
+    tl_free(t);
+}
+
+/* The totals read the shards and nothing past them: a unit whose first
+   buses have ports (the pointers after the shards) counts nothing yet. */
+static void test_fresh_totals_are_zero_with_ports(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    static const struct siov_device_ops ops = {NULL, NULL};
+    for (unsigned bus = 0; bus < 4; bus++)
+        assert_int_equal(siov_device_port(t->iommu, SIOV_SID(bus, 1, 0), &ops, NULL), 0);
+    struct siov_stats s = tl_stats(t), zero;
+    memset(&zero, 0, sizeof(zero));
+    assert_memory_equal(&s, &zero, sizeof(s));
+    tl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +683,8 @@ int main(void)
         cmocka_unit_test(test_interrupt_range_page_cached_answers_not),
         cmocka_unit_test(test_stale_checker_sees_front_cache_answers),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
+        cmocka_unit_test(test_slow_path_counts_when_every_shard_is_taken),
+        cmocka_unit_test(test_fresh_totals_are_zero_with_ports),
         cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
         cmocka_unit_test(test_stats_add_every_shard),
     };

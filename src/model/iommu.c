@@ -236,8 +236,9 @@ int siov_iommu_clear_faults(struct siov_iommu *iommu)
             cleared++;
         }
     }
-    /* the queue's errors (IQE, ICE, ITE) are its owner's: clearing IQE resumes it */
-    siov_mmio_write(iommu, SIOV_REG_FSTS, SIOV_FSTS_PFO | SIOV_FSTS_AFO | SIOV_FSTS_APF, 4);
+    /* the queue's errors (IQE, ICE, ITE) are its owner's: clearing IQE resumes it;
+       AFO and APF stay clear (no advanced fault logging, CAP.AFL=0) */
+    siov_mmio_write(iommu, SIOV_REG_FSTS, SIOV_FSTS_PFO, 4);
     return cleared;
 }
 
