@@ -400,6 +400,29 @@ static void test_legacy_repeat_hits_the_front_cache(void **state)
     tl_free(t);
 }
 
+/* The highest PASID is a PASID like any other: its repeated translation is a
+   front-cache hit too (no PASID-cache lookup). */
+static void test_highest_pasid_repeat_hits_the_front_cache(void **state)
+{
+    (void)state;
+    struct tl *t = sm_new(NULL);
+    uint64_t slpt = tl_page(t), pe[8];
+    tl_map(t, slpt, 4, false, 0x5000, 0x123000, KiB4, TL_SL_RW, TL_SL_RW);
+    tl_pe_sl(pe, DID, slpt, SIOV_AW_4LVL);
+    uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
+    tl_pasid_entry(t, dir, SIOV_PASID_MAX, pe);
+    struct siov_xlate x;
+    assert_int_equal(xlate(t, SIOV_PASID_MAX, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(xlate(t, SIOV_PASID_MAX, 0x5020, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x123020);
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 1);
+    assert_int_equal(s1.pasid_cache_hits - s0.pasid_cache_hits, 0);
+    assert_int_equal(s1.walks - s0.walks, 0);
+    tl_free(t);
+}
+
 /* ---------------------------------------------------------- legacy SL */
 static void test_legacy_sl(void **state)
 {
@@ -1311,6 +1334,7 @@ int main(void)
         cmocka_unit_test(test_iotlb_hit_carries_sre_ere),
         cmocka_unit_test(test_legacy_sl),
         cmocka_unit_test(test_legacy_repeat_hits_the_front_cache),
+        cmocka_unit_test(test_highest_pasid_repeat_hits_the_front_cache),
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),
         cmocka_unit_test(test_rtaddr_errors),
