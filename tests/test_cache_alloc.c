@@ -107,20 +107,6 @@ static void test_atc_out_of_memory(void **state)
     tl_free(t);
 }
 
-/* Virtual size of this process (VmSize of /proc/self/status), in KiB; 0 if unknown. */
-static unsigned long vm_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[128];
-    unsigned long kib = 0;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmSize: %lu kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 /* A unit's mapped arrays all go at siov_iommu_free: sixteen units of a
    32 MiB IOTLB come and go without the process growing by one of them. */
 static void test_unit_unmaps_its_arrays(void **state)
@@ -131,7 +117,7 @@ static void test_unit_unmaps_its_arrays(void **state)
     siov_iommu_config_default(&cfg);
     cfg.iotlb_entries = 1u << 20;
     siov_iommu_free(siov_iommu_new(mem, &cfg)); /* the allocator's own first growth */
-    unsigned long before = vm_kib();
+    unsigned long before = tl_vm_kib();
     if (!before)
         skip();
     for (int i = 0; i < 16; i++) {
@@ -139,7 +125,7 @@ static void test_unit_unmaps_its_arrays(void **state)
         assert_non_null(u);
         siov_iommu_free(u);
     }
-    assert_true(vm_kib() < before + (16ul << 10));
+    assert_true(tl_vm_kib() < before + (16ul << 10));
     siov_mem_free(mem);
 }
 

@@ -314,6 +314,23 @@ static void exact_edges(void **state)
     siov_mem_free(m);
 }
 
+/* A flat memory's mapping goes at siov_mem_free: sixteen 256 MiB memories
+   come and go without the process growing by one of them. */
+static void flat_unmapped_at_free(void **state)
+{
+    (void)state;
+    siov_mem_free(siov_mem_new_flat(256ull << 20)); /* the allocator's own first growth */
+    unsigned long before = tl_vm_kib();
+    if (!before)
+        skip();
+    for (int i = 0; i < 16; i++) {
+        struct siov_mem *m = siov_mem_new_flat(256ull << 20);
+        assert_non_null(m);
+        siov_mem_free(m);
+    }
+    assert_true(tl_vm_kib() < before + (256ul << 10));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +341,7 @@ int main(void)
         cmocka_unit_test(arguments_and_compare_exchange),
         cmocka_unit_test(cmpxchg_paths),
         cmocka_unit_test(exact_edges),
+        cmocka_unit_test(flat_unmapped_at_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

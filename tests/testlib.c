@@ -291,3 +291,16 @@ void tl_write_file(const char *path, const void *data, size_t len)
     assert_int_equal(fwrite(data, 1, len, f), len);
     fclose(f);
 }
+
+unsigned long tl_vm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    unsigned long kib = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmSize: %lu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}

@@ -98,6 +98,8 @@ void tl_check_irq_frcd(struct tl *t, unsigned i, siov_fault fr, siov_sid sid, ui
 char *tl_tmp_path(const char *prefix, const char *tag);
 /* Write len bytes of data as the whole file at path. */
 void tl_write_file(const char *path, const void *data, size_t len);
+/* Virtual size of this process (VmSize of /proc/self/status), in KiB; 0 if unknown. */
+unsigned long tl_vm_kib(void);
 
 /* Common leaf/non-leaf permission sets. */
 #define TL_SL_RW (SIOV_SL_R | SIOV_SL_W)
