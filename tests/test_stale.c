@@ -413,6 +413,99 @@ static void test_legacy_context_fields(void **state)
     }
 }
 
+/* Only the PASID entry's DID changed (the tables it points to did not): the
+   answer's DID differs, and the report names the PASID cache alone, since
+   the IOTLB entry is the walk the new entry makes too. Without an IOTLB, the
+   same. */
+static void test_did_change_names_only_the_pasid_cache(void **state)
+{
+    (void)state;
+    for (int iotlb = 1; iotlb >= 0; iotlb--) {
+        struct env e;
+        env_new(&e, &shapes[0], true);
+        if (!iotlb) { /* the same unit without an IOTLB */
+            struct siov_iommu_config cfg;
+            siov_iommu_config_default(&cfg);
+            cfg.iotlb_entries = 0;
+            cfg.stale_check = true;
+            cfg.stale_report = stale_cb;
+            cfg.stale_opaque = &e.log;
+            tl_free(e.t);
+            e.t = tl_new(&cfg);
+            tl_enable(e.t, SIOV_TTM_SCALABLE);
+            e.dir = tl_sm_context_default(e.t, SID, 0);
+            e.sl = tl_page(e.t);
+            map_page(&e, e.sl, 0, 0, 0);
+            write_pe(&e, e.dir, e.sl, 0);
+        }
+        struct siov_xlate x;
+        assert_int_equal(xl(&e, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+        uint64_t pde = tl_r64(e.t, e.dir + siov_get(PASID, SIOV_PASID_DIR_INDEX) * 8);
+        uint64_t gpa = (pde & SIOV_PDE_SMPTBLPTR) + siov_get(PASID, SIOV_PASID_TBL_INDEX) * 64ull + 8;
+        tl_w64(e.t, gpa, tl_r64(e.t, gpa) ^ siov_set(0, SIOV_PTE1_DID, 0x10));
+        assert_int_equal(xl(&e, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
+        assert_int_equal(e.log.calls, 1);
+        const struct siov_stale_report *r = &e.log.last;
+        assert_int_equal(r->caches, SIOV_CACHE_PASID);
+        assert_int_equal(r->cached.did, DID);
+        assert_int_equal(r->fresh.did, DID ^ 0x10);
+        assert_int_equal(r->cached.addr, r->fresh.addr);
+        tl_free(e.t);
+    }
+}
+
+/* The cached answer is a fault where memory now translates: the cached
+   context entry points at a directory without the PASID, memory's at one
+   with it. The report has the cached fault, no cached translation (all
+   zero) and the fresh one. */
+static void test_cached_fault_fresh_translation(void **state)
+{
+    (void)state;
+    const uint32_t pasid2 = 0x4000; /* a directory entry the first directory does not have */
+    struct env e;
+    env_new(&e, &shapes[0], true);
+    struct siov_xlate x;
+    assert_int_equal(xl(&e, 0, SIOV_ACCESS_READ, &x), SIOV_OK); /* the context entry cached */
+    uint64_t dir2 = tl_sm_context_default(e.t, SID, 0);       /* memory: another directory */
+    uint64_t pe[8];
+    tl_pe_sl(pe, DID, e.sl, SIOV_AW_4LVL);
+    tl_pasid_entry(e.t, dir2, pasid2, pe);
+    siov_fault f = siov_translate(e.t->iommu, SID, pasid2, iova_of(&e, 1), SIOV_ACCESS_READ, &x);
+    assert_int_equal(f, SIOV_FAULT_SPD_2);
+    assert_int_equal(e.log.calls, 1);
+    const struct siov_stale_report *r = &e.log.last;
+    assert_int_equal(r->cached_fault, SIOV_FAULT_SPD_2);
+    assert_int_equal(r->fresh_fault, SIOV_OK);
+    assert_true(r->caches & SIOV_CACHE_CONTEXT);
+    struct siov_xlate zero;
+    memset(&zero, 0, sizeof(zero));
+    assert_memory_equal(&r->cached, &zero, sizeof(zero));
+    assert_int_equal(r->fresh.addr, pa_of(&e, 0, 1));
+    assert_int_equal(stale_hits(&e), 1);
+    tl_free(e.t);
+}
+
+/* The checker without a report function: stale answers are counted, nothing called. */
+static void test_counted_without_a_report_function(void **state)
+{
+    (void)state;
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    struct tl *t = tl_new(&cfg);
+    tl_enable(t, SIOV_TTM_LEGACY);
+    uint64_t sl = tl_page(t);
+    uint64_t leaf = tl_map(t, sl, 4, false, 0x5000, 0x77000, KB4, TL_SL_RW, TL_SL_RW);
+    tl_legacy_context(t, SID, SIOV_CE0_P | sl, siov_set(0, SIOV_CE1_AW, SIOV_AW_4LVL) | siov_set(0, SIOV_CE1_DID, DID));
+    struct siov_xlate x;
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+    tl_w64(t, leaf, 0x99000 | TL_SL_RW);
+    assert_int_equal(siov_translate(t->iommu, SID, SIOV_NO_PASID, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x77010);
+    assert_int_equal(tl_stats(t).stale_hits, 1);
+    tl_free(t);
+}
+
 static void test_off_by_default_and_when_off(void **state)
 {
     (void)state;
@@ -443,6 +536,9 @@ int main(void)
         cmocka_unit_test(test_cached_walk_differs_in_size_or_rights),
         cmocka_unit_test(test_legacy_context_fields),
         cmocka_unit_test(test_off_by_default_and_when_off),
+        cmocka_unit_test(test_did_change_names_only_the_pasid_cache),
+        cmocka_unit_test(test_cached_fault_fresh_translation),
+        cmocka_unit_test(test_counted_without_a_report_function),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

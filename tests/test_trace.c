@@ -610,6 +610,14 @@ static void test_hook_reports_requests(void **state)
     assert_int_equal(r[3].fault, SIOV_OK);
     assert_int_equal(r[3].hits, 1);  /* 0x10000 was cached */
     assert_int_equal(r[3].walks, 1); /* 0x11000 was not */
+    assert_int_equal(r[0].len, 0); /* a translation moves no bytes */
+    uint8_t big[0x1020];
+    assert_int_equal(siov_dma_read(g.u, DEV, g.pasid, 0x10ff0, big, sizeof(big)), SIOV_OK);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(r[4].len, sizeof(big));
+    assert_int_equal(r[4].hits, 2);  /* 0x10000 and 0x11000 */
+    assert_int_equal(r[4].walks, 1); /* 0x12000 */
+    assert_int_equal(r[4].fault, SIOV_OK);
     /* an unmap's page-selective IOTLB invalidation, processed by the queue */
     s.n = 0;
     assert_int_equal(siov_domain_unmap(g.dom, 0x10000, 0x1000), 0x1000);
