@@ -256,6 +256,9 @@ static void cmpxchg_paths(void **state)
     assert_int_equal(siov_mem_read(m, 4, &r, 8), 0);
     assert_int_equal(r, 0x2222);
     assert_int_equal(siov_mem_cmpxchg64(m, 4092, 0, 1), -EFAULT);
+    assert_int_equal(siov_mem_cmpxchg64(m, 4088, 0, 5), 1); /* the last word, aligned */
+    assert_int_equal(siov_mem_read(m, 4088, &r, 8), 0);
+    assert_int_equal(r, 5);
     siov_mem_free(m);
 }
 

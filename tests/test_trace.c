@@ -618,6 +618,12 @@ static void test_hook_reports_requests(void **state)
     assert_int_equal(r[4].hits, 2);  /* 0x10000 and 0x11000 */
     assert_int_equal(r[4].walks, 1); /* 0x12000 */
     assert_int_equal(r[4].fault, SIOV_OK);
+    siov_fault f = siov_dma_read(g.u, DEV, SIOV_PASID_MAX + 1, 0x10000, big, 8); /* past the PASID space */
+    assert_int_equal(f, SIOV_FAULT_SGN_10);
+    assert_int_equal(s.n, 6);
+    assert_int_equal(r[5].fault, f);
+    assert_int_equal(r[5].hits, 0); /* refused before any cache or walk */
+    assert_int_equal(r[5].walks, 0);
     /* an unmap's page-selective IOTLB invalidation, processed by the queue */
     s.n = 0;
     assert_int_equal(siov_domain_unmap(g.dom, 0x10000, 0x1000), 0x1000);

@@ -401,7 +401,7 @@ static void test_legacy_repeat_hits_the_front_cache(void **state)
 }
 
 /* The highest PASID is a PASID like any other: its repeated translation is a
-   front-cache hit too (no PASID-cache lookup). */
+   front-cache hit too (no PASID-cache lookup), single or in a batch. */
 static void test_highest_pasid_repeat_hits_the_front_cache(void **state)
 {
     (void)state;
@@ -420,6 +420,15 @@ static void test_highest_pasid_repeat_hits_the_front_cache(void **state)
     assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 1);
     assert_int_equal(s1.pasid_cache_hits - s0.pasid_cache_hits, 0);
     assert_int_equal(s1.walks - s0.walks, 0);
+    struct siov_xlate_req rq[2] = {{SID, SIOV_PASID_MAX, 0x5030, SIOV_ACCESS_READ},
+                                   {SID, SIOV_PASID_MAX, 0x5040, SIOV_ACCESS_READ}};
+    struct siov_xlate_res rs[2];
+    assert_int_equal(siov_translate_batch(t->iommu, 2, rq, rs), 0); /* and in a batch */
+    assert_int_equal(rs[1].fault, SIOV_OK);
+    assert_int_equal(rs[1].xlate.addr, 0x123040);
+    struct siov_stats s2 = tl_stats(t);
+    assert_int_equal(s2.iotlb_hits - s1.iotlb_hits, 2);
+    assert_int_equal(s2.pasid_cache_hits - s1.pasid_cache_hits, 0);
     tl_free(t);
 }
 
