@@ -259,6 +259,14 @@ static void cmpxchg_paths(void **state)
     assert_int_equal(siov_mem_cmpxchg64(m, 4088, 0, 5), 1); /* the last word, aligned */
     assert_int_equal(siov_mem_read(m, 4088, &r, 8), 0);
     assert_int_equal(r, 5);
+    static const unsigned which[] = {SIOV_MEM_FAIL_WRITE, SIOV_MEM_FAIL_READ};
+    for (unsigned k = 0; k < 2; k++) { /* its last byte fails to write, then to read: refused whole */
+        assert_int_equal(siov_mem_fail_range(m, 4095, 1, which[k]), 0);
+        assert_int_equal(siov_mem_cmpxchg64(m, 4088, 5, 6), -EFAULT);
+        assert_int_equal(siov_mem_fail_range(m, 0, 0, 0), 0);
+        assert_int_equal(siov_mem_read(m, 4088, &r, 8), 0);
+        assert_int_equal(r, 5);
+    }
     siov_mem_free(m);
 }
 

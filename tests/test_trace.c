@@ -624,6 +624,11 @@ static void test_hook_reports_requests(void **state)
     assert_int_equal(r[5].fault, f);
     assert_int_equal(r[5].hits, 0); /* refused before any cache or walk */
     assert_int_equal(r[5].walks, 0);
+    assert_int_equal(siov_dma_write(g.u, DEV, g.pasid, 0x10000, big, 8), SIOV_OK);
+    assert_int_equal(s.n, 7);
+    assert_int_equal(r[6].kind, SIOV_TRACE_WRITE);
+    assert_int_equal(r[6].access, SIOV_ACCESS_WRITE); /* untranslated: no other access bit */
+    assert_int_equal(r[3].access, SIOV_ACCESS_READ);
     /* an unmap's page-selective IOTLB invalidation, processed by the queue */
     s.n = 0;
     assert_int_equal(siov_domain_unmap(g.dom, 0x10000, 0x1000), 0x1000);
