@@ -118,7 +118,6 @@ static siov_fault sm_context(struct siov_iommu *u, uint64_t ctp, unsigned devfn,
     ce->pasid_dir = e[0] & SIOV_SCE0_PASIDDIRPTR;
     /* Without ECAP.RPS, requests without PASID use PASID 0 (spec 9.4). */
     ce->rid_pasid = (u->ecap & SIOV_ECAP_RPS) ? (uint32_t)siov_get(e[1], SIOV_SCE1_RID_PASID) : 0;
-    ce->rid_priv = (e[1] & SIOV_SCE1_RID_PRIV) != 0;
     return SIOV_OK;
 }
 

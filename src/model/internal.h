@@ -41,7 +41,7 @@ struct siov_ctx_ent {
     bool legacy;     /* a legacy 128-bit entry (TTM=00) */
     bool fpd;
     /* scalable mode */
-    bool dte, paside, pre, rid_priv;
+    bool dte, paside, pre; /* RID_PRIV=1 is refused (no ECAP.RPRIVS): nothing to keep */
     uint8_t pdts;
     uint32_t rid_pasid;
     uint64_t pasid_dir;

@@ -181,7 +181,7 @@ __attribute__((always_inline)) static inline bool fast_hit(const struct fast_vie
 static bool same_ctx(const struct siov_ctx_ent *a, const struct siov_ctx_ent *b)
 {
     return a->legacy == b->legacy && a->fpd == b->fpd && a->dte == b->dte && a->paside == b->paside &&
-           a->pre == b->pre && a->rid_priv == b->rid_priv && a->pdts == b->pdts && a->rid_pasid == b->rid_pasid &&
+           a->pre == b->pre && a->pdts == b->pdts && a->rid_pasid == b->rid_pasid &&
            a->pasid_dir == b->pasid_dir && a->tt == b->tt && a->aw == b->aw && a->did == b->did &&
            a->slptptr == b->slptptr;
 }
