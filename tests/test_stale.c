@@ -73,13 +73,15 @@ static void write_pe(struct env *e, uint64_t dir, uint64_t sl, uint64_t fl)
     tl_pasid_entry(e->t, dir, PASID, pe);
 }
 
-/* A fresh scalable unit translating SID/PASID through shape s, pages 0..7 -> set 0. */
-static void env_new(struct env *e, const struct shape *s, bool check)
+/* A fresh scalable unit with an IOTLB of iotlb_entries, translating
+   SID/PASID through shape s, pages 0..7 -> set 0. */
+static void env_new_iotlb(struct env *e, const struct shape *s, bool check, unsigned iotlb_entries)
 {
     memset(e, 0, sizeof(*e));
     e->s = *s;
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
+    cfg.iotlb_entries = iotlb_entries;
     cfg.mgaw = 57;
     cfg.sagaw = SIOV_SAGAW_3LVL | SIOV_SAGAW_4LVL | SIOV_SAGAW_5LVL;
     cfg.stale_check = check;
@@ -102,6 +104,11 @@ static void env_new(struct env *e, const struct shape *s, bool check)
     for (unsigned i = 0; i < 8; i++)
         map_page(e, e->sl, e->fl, 0, i);
     write_pe(e, e->dir, e->sl, e->fl);
+}
+
+static void env_new(struct env *e, const struct shape *s, bool check)
+{
+    env_new_iotlb(e, s, check, 4096);
 }
 
 /* Queue one descriptor and a wait. */
@@ -422,22 +429,7 @@ static void test_did_change_names_only_the_pasid_cache(void **state)
     (void)state;
     for (int iotlb = 1; iotlb >= 0; iotlb--) {
         struct env e;
-        env_new(&e, &shapes[0], true);
-        if (!iotlb) { /* the same unit without an IOTLB */
-            struct siov_iommu_config cfg;
-            siov_iommu_config_default(&cfg);
-            cfg.iotlb_entries = 0;
-            cfg.stale_check = true;
-            cfg.stale_report = stale_cb;
-            cfg.stale_opaque = &e.log;
-            tl_free(e.t);
-            e.t = tl_new(&cfg);
-            tl_enable(e.t, SIOV_TTM_SCALABLE);
-            e.dir = tl_sm_context_default(e.t, SID, 0);
-            e.sl = tl_page(e.t);
-            map_page(&e, e.sl, 0, 0, 0);
-            write_pe(&e, e.dir, e.sl, 0);
-        }
+        env_new_iotlb(&e, &shapes[0], true, iotlb ? 4096 : 0);
         struct siov_xlate x;
         assert_int_equal(xl(&e, 0, SIOV_ACCESS_READ, &x), SIOV_OK);
         uint64_t pde = tl_r64(e.t, e.dir + siov_get(PASID, SIOV_PASID_DIR_INDEX) * 8);

@@ -701,7 +701,17 @@ static void test_hook_changes_no_counter(void **state)
     rig_down(&b);
 }
 
-/* An ATS translation request is a record too: access 'a', the completion as its answer. */
+/* A scalable unit with an invalidation queue, tracing into s (emptied). */
+static struct tl *traced_queue_unit(struct q *q, struct seen *s)
+{
+    s->n = 0;
+    struct tl *t = tl_new_sized(NULL, 16 << 20);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    q_init(q, t);
+    siov_iommu_set_trace(t->iommu, collect, s);
+    return t;
+}
+
 /* A PASID-cache invalidation's record carries its granularity and DID, and
    the descriptor's PASID only when it names one (PASID-selective); the
    domain-selective one has none. */
@@ -709,12 +719,8 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
 {
     (void)state;
     static struct seen s;
-    s.n = 0;
-    struct tl *t = tl_new_sized(NULL, 16 << 20);
-    tl_enable(t, SIOV_TTM_SCALABLE);
     struct q q;
-    q_init(&q, t);
-    siov_iommu_set_trace(t->iommu, collect, &s);
+    struct tl *t = traced_queue_unit(&q, &s);
     static const unsigned gran[] = {SIOV_PC_GRAN_PASID, SIOV_PC_GRAN_DOMAIN};
     for (unsigned k = 0; k < 2; k++) {
         q_put(&q, siov_dsc_make_type(SIOV_DSC_PC) | siov_set(0, SIOV_PC0_G, gran[k]) |
@@ -735,21 +741,18 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
 }
 
 /* Context-cache, IOTLB, PASID-based IOTLB, device-TLB and interrupt entry
-   cache invalidations are traced with the scope their granularity names: the SID of a device-selective
-   context-cache invalidation (the FM of every one), the address and mask of
-   a page-selective one, and zero in the fields a coarser one ignores,
-   whatever the descriptor held there. A reserved granularity is an error,
-   not an invalidation: no record, no count. */
+   cache invalidations are traced with the scope their granularity names:
+   the SID of a device-selective context-cache invalidation (the FM of every
+   one), the address and mask of a page-selective one, and zero in the
+   fields a coarser one ignores, whatever the descriptor held there. A
+   reserved granularity is an error, not an invalidation: no record, no
+   count. */
 static void test_hook_reports_context_and_iotlb_scopes(void **state)
 {
     (void)state;
     static struct seen s;
-    s.n = 0;
-    struct tl *t = tl_new_sized(NULL, 16 << 20);
-    tl_enable(t, SIOV_TTM_SCALABLE);
     struct q q;
-    q_init(&q, t);
-    siov_iommu_set_trace(t->iommu, collect, &s);
+    struct tl *t = traced_queue_unit(&q, &s);
     static const unsigned gran[] = {SIOV_INV_GRAN_GLOBAL, SIOV_INV_GRAN_DOMAIN, SIOV_INV_GRAN_DEVICE};
     for (unsigned k = 0; k < 3; k++)
         q_put(&q, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, gran[k]) | siov_set(0, SIOV_CC0_DID, 0x21) |
@@ -857,6 +860,7 @@ static void test_hook_reports_domain_invalidation(void **state)
     rig_down(&g);
 }
 
+/* An ATS translation request is a record too: access 'a', the completion as its answer. */
 static void test_hook_reports_ats(void **state)
 {
     (void)state;

@@ -380,6 +380,22 @@ static void test_iotlb_hit_carries_sre_ere(void **state)
     }
 }
 
+/* 0x5000 maps 0x123000 for pasid: a second translation in the page is an
+   IOTLB hit with no context- or PASID-cache lookup and no walk. */
+static void repeat_is_a_front_hit(struct tl *t, uint32_t pasid)
+{
+    struct siov_xlate x;
+    assert_int_equal(xlate(t, pasid, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
+    struct siov_stats s0 = tl_stats(t);
+    assert_int_equal(xlate(t, pasid, 0x5020, SIOV_ACCESS_READ, &x), SIOV_OK);
+    assert_int_equal(x.addr, 0x123020);
+    struct siov_stats s1 = tl_stats(t);
+    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 1);
+    assert_int_equal(s1.context_cache_hits - s0.context_cache_hits, 0);
+    assert_int_equal(s1.pasid_cache_hits - s0.pasid_cache_hits, 0);
+    assert_int_equal(s1.walks - s0.walks, 0);
+}
+
 /* A repeated legacy-mode translation is a front-cache hit: an IOTLB hit
    with no context-cache lookup (iommu.h's counters), as in scalable mode. */
 static void test_legacy_repeat_hits_the_front_cache(void **state)
@@ -388,15 +404,7 @@ static void test_legacy_repeat_hits_the_front_cache(void **state)
     uint64_t slpt;
     struct tl *t = legacy_new(NULL, SIOV_TT_SL, SIOV_AW_4LVL, &slpt);
     tl_map(t, slpt, 4, false, 0x5000, 0x123000, KiB4, TL_SL_RW, TL_SL_RW);
-    struct siov_xlate x;
-    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
-    struct siov_stats s0 = tl_stats(t);
-    assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5020, SIOV_ACCESS_READ, &x), SIOV_OK);
-    assert_int_equal(x.addr, 0x123020);
-    struct siov_stats s1 = tl_stats(t);
-    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 1);
-    assert_int_equal(s1.context_cache_hits - s0.context_cache_hits, 0);
-    assert_int_equal(s1.walks - s0.walks, 0);
+    repeat_is_a_front_hit(t, SIOV_NO_PASID);
     tl_free(t);
 }
 
@@ -411,15 +419,8 @@ static void test_highest_pasid_repeat_hits_the_front_cache(void **state)
     tl_pe_sl(pe, DID, slpt, SIOV_AW_4LVL);
     uint64_t dir = tl_sm_context_default(t, SID, RID_PASID);
     tl_pasid_entry(t, dir, SIOV_PASID_MAX, pe);
-    struct siov_xlate x;
-    assert_int_equal(xlate(t, SIOV_PASID_MAX, 0x5010, SIOV_ACCESS_READ, &x), SIOV_OK);
-    struct siov_stats s0 = tl_stats(t);
-    assert_int_equal(xlate(t, SIOV_PASID_MAX, 0x5020, SIOV_ACCESS_READ, &x), SIOV_OK);
-    assert_int_equal(x.addr, 0x123020);
+    repeat_is_a_front_hit(t, SIOV_PASID_MAX);
     struct siov_stats s1 = tl_stats(t);
-    assert_int_equal(s1.iotlb_hits - s0.iotlb_hits, 1);
-    assert_int_equal(s1.pasid_cache_hits - s0.pasid_cache_hits, 0);
-    assert_int_equal(s1.walks - s0.walks, 0);
     struct siov_xlate_req rq[2] = {{SID, SIOV_PASID_MAX, 0x5030, SIOV_ACCESS_READ},
                                    {SID, SIOV_PASID_MAX, 0x5040, SIOV_ACCESS_READ}};
     struct siov_xlate_res rs[2];
