@@ -747,88 +747,72 @@ static void test_hook_reports_pasid_cache_invalidation(void **state)
    fields a coarser one ignores, whatever the descriptor held there. A
    reserved granularity is an error, not an invalidation: no record, no
    count. */
+/* An invalidation record as expected: its type, granularity and scope. */
+struct inval_want {
+    unsigned type, gran;
+    uint16_t did;
+    siov_sid sid;
+    uint32_t pasid;
+    uint64_t addr;
+    unsigned am;
+};
+
+static void expect_inval(const struct siov_trace_rec *r, const struct inval_want *w)
+{
+    assert_int_equal(r->kind, SIOV_TRACE_INVAL);
+    assert_int_equal(r->inv_type, w->type);
+    assert_int_equal(r->inv_gran, w->gran);
+    assert_int_equal(r->did, w->did);
+    assert_int_equal(r->sid, w->sid);
+    assert_int_equal(r->pasid, w->pasid);
+    assert_int_equal(r->addr, w->addr);
+    assert_int_equal(r->am, w->am);
+}
+
 static void test_hook_reports_context_and_iotlb_scopes(void **state)
 {
     (void)state;
     static struct seen s;
     struct q q;
     struct tl *t = traced_queue_unit(&q, &s);
-    static const unsigned gran[] = {SIOV_INV_GRAN_GLOBAL, SIOV_INV_GRAN_DOMAIN, SIOV_INV_GRAN_DEVICE};
-    for (unsigned k = 0; k < 3; k++)
-        q_put(&q, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, gran[k]) | siov_set(0, SIOV_CC0_DID, 0x21) |
+    const uint64_t a2 = 0x40000 | siov_set(0, SIOV_INV1_AM, 2); /* address and AM = 2 in every one */
+    for (unsigned g = SIOV_INV_GRAN_GLOBAL; g <= SIOV_INV_GRAN_DEVICE; g++)
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_CC) | siov_set(0, SIOV_CC0_G, g) | siov_set(0, SIOV_CC0_DID, 0x21) |
                       siov_set(0, SIOV_CC0_SID, 0x1234) | siov_set(0, SIOV_CC0_FM, 2), 0);
-    for (unsigned k = 0; k < 3; k++) /* global, domain, page: the same address and AM = 2 in each */
-        q_put(&q, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, gran[k]) |
-                      siov_set(0, SIOV_IOTLB0_DID, 0x21), 0x40000 | siov_set(0, SIOV_INV1_AM, 2));
-    static const unsigned pgran[] = {SIOV_PIOTLB_GRAN_PASID, SIOV_PIOTLB_GRAN_PAGE};
-    for (unsigned k = 0; k < 2; k++) /* PASID-based: the same address and AM in both */
-        q_put(&q, siov_dsc_make_type(SIOV_DSC_PIOTLB) | siov_set(0, SIOV_PIOTLB0_G, pgran[k]) |
-                      siov_set(0, SIOV_PIOTLB0_DID, 0x21) | siov_set(0, SIOV_PIOTLB0_PASID, 0x77),
-              0x40000 | siov_set(0, SIOV_INV1_AM, 2));
-    q_kick(&q);
-    assert_int_equal(s.n, 8);
-    for (unsigned k = 6; k < 8; k++) {
-        const struct siov_trace_rec *r = &s.r[k];
-        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
-        assert_int_equal(r->inv_type, SIOV_TRACE_INV_PIOTLB);
-        assert_int_equal(r->inv_gran, pgran[k - 6]);
-        assert_int_equal(r->did, 0x21);
-        assert_int_equal(r->pasid, 0x77);
-        assert_int_equal(r->sid, 0);
-        assert_int_equal(r->addr, k == 7 ? 0x40000 : 0);
-        assert_int_equal(r->am, k == 7 ? 2 : 0);
-    }
+    for (unsigned g = SIOV_INV_GRAN_GLOBAL; g <= SIOV_INV_GRAN_PAGE; g++)
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_G, g) | siov_set(0, SIOV_IOTLB0_DID, 0x21),
+              a2);
+    for (unsigned g = SIOV_PIOTLB_GRAN_PASID; g <= SIOV_PIOTLB_GRAN_PAGE; g++)
+        q_put(&q, siov_dsc_make_type(SIOV_DSC_PIOTLB) | siov_set(0, SIOV_PIOTLB0_G, g) |
+                      siov_set(0, SIOV_PIOTLB0_DID, 0x21) | siov_set(0, SIOV_PIOTLB0_PASID, 0x77), a2);
     /* device-TLB (S=1) and PASID-based device-TLB (G=1), to a SID without a port: done at once */
     q_put(&q, d_devtlb(0x1234), 0x40000 | SIOV_DTLB1_S);
     q_put(&q, d_pdevtlb(0x1234, 0x77), 0x40000 | SIOV_PDTLB1_G);
-    q_kick(&q);
-    assert_int_equal(s.n, 10);
-    for (unsigned k = 8; k < 10; k++) {
-        const struct siov_trace_rec *r = &s.r[k];
-        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
-        assert_int_equal(r->inv_type, k == 8 ? SIOV_TRACE_INV_DEVTLB : SIOV_TRACE_INV_PDEVTLB);
-        assert_int_equal(r->inv_gran, 1);
-        assert_int_equal(r->did, 0);
-        assert_int_equal(r->sid, 0x1234);
-        assert_int_equal(r->pasid, k == 8 ? SIOV_NO_PASID : 0x77);
-        assert_int_equal(r->addr, 0x40000);
-        assert_int_equal(r->am, 0);
-    }
-    /* interrupt entry cache, global then index-selective: IIDX 0x40 and IM 2 in both */
-    for (unsigned g = 0; g < 2; g++)
+    for (unsigned g = 0; g < 2; g++) /* interrupt entry cache, global then index-selective */
         q_put(&q, siov_dsc_make_type(SIOV_DSC_IEC) | (g ? SIOV_IEC0_G : 0) | siov_set(0, SIOV_IEC0_IIDX, 0x40) |
                       siov_set(0, SIOV_IEC0_IM, 2), 0);
     q_kick(&q);
-    assert_int_equal(s.n, 12);
-    for (unsigned k = 10; k < 12; k++) {
-        const struct siov_trace_rec *r = &s.r[k];
-        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
-        assert_int_equal(r->inv_type, SIOV_TRACE_INV_IEC);
-        assert_int_equal(r->inv_gran, k - 10);
-        assert_int_equal(r->did, 0);
-        assert_int_equal(r->sid, 0);
-        assert_int_equal(r->pasid, SIOV_NO_PASID);
-        assert_int_equal(r->addr, k == 11 ? 0x40 : 0);
-        assert_int_equal(r->am, k == 11 ? 2 : 0);
-    }
-    for (unsigned k = 0; k < 6; k++) {
-        const struct siov_trace_rec *r = &s.r[k];
-        bool cc = k < 3, selective = k % 3 == 2;
-        assert_int_equal(r->kind, SIOV_TRACE_INVAL);
-        assert_int_equal(r->inv_type, cc ? SIOV_TRACE_INV_CONTEXT : SIOV_TRACE_INV_IOTLB);
-        assert_int_equal(r->inv_gran, gran[k % 3]);
-        assert_int_equal(r->did, 0x21);
-        assert_int_equal(r->pasid, SIOV_NO_PASID);
-        assert_int_equal(r->sid, cc && selective ? 0x1234 : 0);
-        assert_int_equal(r->addr, !cc && selective ? 0x40000 : 0);
-        assert_int_equal(r->am, selective || cc ? 2 : 0);
-    }
+    const uint32_t none = SIOV_NO_PASID;
+    static const unsigned cc = SIOV_TRACE_INV_CONTEXT, io = SIOV_TRACE_INV_IOTLB, pio = SIOV_TRACE_INV_PIOTLB;
+    const struct inval_want want[] = {
+        {cc, 1, 0x21, 0, none, 0, 2},           {cc, 2, 0x21, 0, none, 0, 2},
+        {cc, 3, 0x21, 0x1234, none, 0, 2},      {io, 1, 0x21, 0, none, 0, 0},
+        {io, 2, 0x21, 0, none, 0, 0},           {io, 3, 0x21, 0, none, 0x40000, 2},
+        {pio, 2, 0x21, 0, 0x77, 0, 0},          {pio, 3, 0x21, 0, 0x77, 0x40000, 2},
+        {SIOV_TRACE_INV_DEVTLB, 1, 0, 0x1234, none, 0x40000, 0},
+        {SIOV_TRACE_INV_PDEVTLB, 1, 0, 0x1234, 0x77, 0x40000, 0},
+        {SIOV_TRACE_INV_IEC, 0, 0, 0, none, 0, 0}, {SIOV_TRACE_INV_IEC, 1, 0, 0, none, 0x40, 2},
+    };
+    const unsigned n = sizeof(want) / sizeof(want[0]);
+    assert_int_equal(s.n, n);
+    for (unsigned k = 0; k < n; k++)
+        expect_inval(&s.r[k], &want[k]);
     struct siov_stats before = tl_stats(t), after;
     q_put(&q, siov_dsc_make_type(SIOV_DSC_IOTLB) | siov_set(0, SIOV_IOTLB0_DID, 0x21), 0); /* G=0 */
     q_kick(&q);
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
     after = tl_stats(t);
-    assert_int_equal(s.n, 12);
+    assert_int_equal(s.n, n);
     assert_int_equal(after.inv_iotlb, before.inv_iotlb);
     assert_int_equal(after.invalidations, before.invalidations);
     siov_iommu_set_trace(t->iommu, NULL, NULL);

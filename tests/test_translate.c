@@ -1143,6 +1143,21 @@ static int sparse_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 
 static const struct siov_mem_ops sparse_ops = {.read = sparse_read, .write = sparse_write};
 
+/* A unit (translation off) over memory m, made here: low memory and the window. */
+static struct tl *sparse_unit(struct sparse *m)
+{
+    *m = (struct sparse){calloc(1, MEM_SIZE), calloc(1, WIN_SIZE)};
+    assert_non_null(m->low);
+    assert_non_null(m->win);
+    struct tl *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->mem = siov_mem_new(&sparse_ops, m);
+    t->iommu = siov_iommu_new(t->mem, NULL);
+    assert_non_null(t->iommu);
+    t->next_page = TL_POOL_BASE;
+    return t;
+}
+
 /* A DMA through a 1 GiB page that covers the interrupt range: each request
    is checked (a PCIe request never crosses 4 KiB), so the transfer stops at
    0xFEE00000 with SGN.8 and nothing lands there. */
@@ -1150,15 +1165,8 @@ static void test_dma_into_interrupt_range(void **state)
 {
     (void)state;
     for (int write = 0; write < 2; write++) {
-        struct sparse m = {calloc(1, MEM_SIZE), calloc(1, WIN_SIZE)};
-        assert_non_null(m.low);
-        assert_non_null(m.win);
-        struct tl *t = calloc(1, sizeof(*t));
-        assert_non_null(t);
-        t->mem = siov_mem_new(&sparse_ops, &m);
-        t->iommu = siov_iommu_new(t->mem, NULL);
-        assert_non_null(t->iommu);
-        t->next_page = TL_POOL_BASE;
+        struct sparse m;
+        struct tl *t = sparse_unit(&m);
         tl_enable(t, SIOV_TTM_SCALABLE);
         uint64_t slpt = tl_page(t), pe[8];
         tl_map(t, slpt, 4, false, GiB1, 0xC0000000ull, GiB1, TL_SL_RW, TL_SL_RW);
@@ -1198,14 +1206,8 @@ static void test_dma_into_interrupt_range(void **state)
 static void test_dma_at_interrupt_range_with_translation_off(void **state)
 {
     (void)state;
-    struct sparse m = {calloc(1, MEM_SIZE), calloc(1, WIN_SIZE)};
-    assert_non_null(m.low);
-    assert_non_null(m.win);
-    struct tl *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    t->mem = siov_mem_new(&sparse_ops, &m);
-    t->iommu = siov_iommu_new(t->mem, NULL);
-    assert_non_null(t->iommu);
+    struct sparse m;
+    struct tl *t = sparse_unit(&m);
     uint8_t *intr = m.win + (SIOV_INTR_BASE - WIN_BASE);
     for (unsigned i = 0; i < 8; i++)
         intr[i] = (uint8_t)(0xA0 + i);
