@@ -416,6 +416,30 @@ static void test_hit_never_grants_more(void **state)
     tl_free(t);
 }
 
+/* PASID 0 is a PASID (the requests without one use RID_PASID 5 here): a
+   batch's hit for it still needs what a PASID request needs, so an execute
+   request with ERE=0 is walked and refused, not answered by the read's entry. */
+static void test_batch_pasid_0_keeps_exec_rights(void **state)
+{
+    (void)state;
+    struct tl *t = tl_new(NULL);
+    tl_enable(t, SIOV_TTM_SCALABLE);
+    uint64_t dir = tl_sm_context_default(t, SID, 5), flpt = tl_page(t), pe[8];
+    tl_map(t, flpt, 4, true, 0, TL_DATA_BASE, KB4, TL_FL_URW, TL_FL_URW);
+    tl_pe_fl(pe, DID, flpt, 4);
+    tl_pasid_entry(t, dir, 0, pe);
+    struct siov_xlate_req rq[2] = {{SID, 0, 0x40, R}, {SID, 0, 0x40, R | X}};
+    struct siov_xlate_res rs[2];
+    assert_int_equal(siov_translate_batch(t->iommu, 1, rq, rs), 0); /* the walk fills the front cache */
+    assert_int_equal(rs[0].fault, SIOV_OK);
+    assert_int_equal(siov_translate_batch(t->iommu, 2, rq, rs), 0);
+    assert_int_equal(rs[0].fault, SIOV_OK);
+    assert_int_equal(rs[0].xlate.addr, TL_DATA_BASE + 0x40);
+    assert_int_equal(rs[1].fault, SIOV_FAULT_SPT_5);
+    assert_int_equal(tl_fault_records(t), 1);
+    tl_free(t);
+}
+
 /* Privileged and user requests read different grants of one entry: with
    SRE=1, a supervisor page's privileged hits never serve a user request. */
 static void test_priv_and_user_grants_apart(void **state)
@@ -683,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_range_page_cached_answers_not),
         cmocka_unit_test(test_stale_checker_sees_front_cache_answers),
         cmocka_unit_test(test_hit_counts_exact_from_threads),
+        cmocka_unit_test(test_batch_pasid_0_keeps_exec_rights),
         cmocka_unit_test(test_slow_path_counts_when_every_shard_is_taken),
         cmocka_unit_test(test_fresh_totals_are_zero_with_ports),
         cmocka_unit_test(test_hit_counting_probes_past_taken_shards),
