@@ -315,6 +315,105 @@ static void test_random_pages_within_capacity_all_hit(void **state)
     }
 }
 
+/* As many ways as the IOTLB has entries, rounded up to a power of two, at
+   least 64 (two per set): the set shift says how many sets. */
+static void test_size_follows_the_iotlb(void **state)
+{
+    (void)state;
+    static const struct { unsigned ntlb, sets; } cases[] = {{1, 32}, {64, 32}, {65, 64}, {4096, 2048}, {5000, 4096}};
+    for (unsigned i = 0; i < 5; i++) {
+        struct fx *f = fx_new(cases[i].ntlb);
+        assert_int_equal(f->v.set_shift, 64 - __builtin_ctz(cases[i].sets));
+        fx_free(f);
+    }
+}
+
+/* The ways of the front cache that hold (key, vpn). */
+static unsigned copies(struct fx *f, uint64_t key, uint64_t vpn)
+{
+    unsigned n = 0, ways = 2u << (64 - f->v.set_shift);
+    for (unsigned i = 0; i < ways; i++)
+        n += (f->v.ways[i].head & SIOV_WAY_HEAD_KEY) == key && f->v.ways[i].vpn == vpn;
+    return n;
+}
+
+/* The n pages (vpn from 0x100 on) of (sid, pasid) whose first set is set and
+   whose second set is not, into vpn[]. */
+static void pages_in_set(struct fx *f, siov_sid sid, uint32_t pasid, uint64_t set, uint64_t *vpn, unsigned n)
+{
+    uint64_t key = siov_xc_key(sid, pasid);
+    unsigned k = 0;
+    for (uint64_t v = 0x100; k < n; v++)
+        if (siov_xc_set_of(f->v.set_shift, key, v) == set && siov_xc_alt_set_of(f->v.set_shift, key, v) != set)
+            vpn[k++] = v;
+}
+
+/* A refill of a present page rewrites its way: one copy, wherever it went
+   (its first set, or its second when the first was full), and another key's
+   entry at the same page in the same set stays. */
+static void test_refill_rewrites_its_own_way(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    uint64_t key = siov_xc_key(0x21, 9), vpn[3];
+    pages_in_set(f, 0x21, 9, siov_xc_set_of(f->v.set_shift, key, 0x100), vpn, 3);
+    for (unsigned i = 0; i < 3; i++) /* the third takes its second set */
+        fill(f, 0x21, 9, vpn[i] << 12, KB4);
+    for (unsigned r = 0; r < 2; r++)
+        for (unsigned i = 0; i < 3; i++) {
+            fill(f, 0x21, 9, vpn[i] << 12, KB4);
+            assert_int_equal(copies(f, key, vpn[i]), 1);
+            expect_hit(f, 0x21, 9, vpn[i] << 12, KB4);
+        }
+    /* another PASID whose page vpn[0] has the same first set */
+    uint64_t set0 = siov_xc_set_of(f->v.set_shift, key, vpn[0]);
+    uint32_t other = 10;
+    while (siov_xc_set_of(f->v.set_shift, siov_xc_key(0x21, other), vpn[0]) != set0)
+        other++;
+    fx_free(f);
+    f = fx_new(64);
+    fill(f, 0x21, 9, vpn[0] << 12, KB4);
+    fill(f, 0x21, other, vpn[0] << 12, KB4);
+    expect_hit(f, 0x21, 9, vpn[0] << 12, KB4);
+    expect_hit(f, 0x21, other, vpn[0] << 12, KB4);
+    fx_free(f);
+}
+
+/* Both sets of a page full, of pages whose other sets are free: one of them
+   moves to its other set (a cuckoo step) and every page still hits; after
+   everything is invalidated, the count of fills that gates moves starts
+   again, so a cache filled past 3/4 before still moves. */
+static void test_full_sets_make_room_by_moving(void **state)
+{
+    (void)state;
+    for (int refill = 0; refill < 2; refill++) {
+        struct fx *f = fx_new(64);
+        if (refill) { /* 60 of the 64 ways used, then everything invalidated */
+            for (unsigned i = 0; i < 60; i++)
+                fill(f, 0x40, 1, (uint64_t)(0x9000 + i) << 12, KB4);
+            siov_caches_front_flush(f->c);
+        }
+        uint64_t key = siov_xc_key(0x21, 9), vpn[3], c = 0x100;
+        uint64_t s = siov_xc_set_of(f->v.set_shift, key, c), t = siov_xc_alt_set_of(f->v.set_shift, key, c);
+        while (s == t) /* a page with two distinct sets */
+            s = siov_xc_set_of(f->v.set_shift, key, ++c), t = siov_xc_alt_set_of(f->v.set_shift, key, c);
+        pages_in_set(f, 0x21, 9, s, vpn, 2); /* fill s; their second sets are elsewhere */
+        uint64_t tv[2];
+        pages_in_set(f, 0x21, 9, t, tv, 2); /* and t */
+        for (unsigned i = 0; i < 2; i++) {
+            fill(f, 0x21, 9, vpn[i] << 12, KB4);
+            fill(f, 0x21, 9, tv[i] << 12, KB4);
+        }
+        fill(f, 0x21, 9, c << 12, KB4);
+        expect_hit(f, 0x21, 9, c << 12, KB4);
+        for (unsigned i = 0; i < 2; i++) {
+            expect_hit(f, 0x21, 9, vpn[i] << 12, KB4);
+            expect_hit(f, 0x21, 9, tv[i] << 12, KB4);
+        }
+        fx_free(f);
+    }
+}
+
 static void test_no_front_cache_without_iotlb(void **state)
 {
     (void)state;
@@ -700,6 +799,9 @@ int main(void)
         cmocka_unit_test(test_no_false_hits),
         cmocka_unit_test(test_colliding_pages_take_their_second_set),
         cmocka_unit_test(test_random_pages_within_capacity_all_hit),
+        cmocka_unit_test(test_size_follows_the_iotlb),
+        cmocka_unit_test(test_refill_rewrites_its_own_way),
+        cmocka_unit_test(test_full_sets_make_room_by_moving),
         cmocka_unit_test(test_no_front_cache_without_iotlb),
         cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
         cmocka_unit_test(test_hit_never_grants_more),
