@@ -245,6 +245,35 @@ static void test_map_overlap_long_extent(void **state)
     fx_free(f);
 }
 
+/* Longer extents are described as far as the budget reaches: 1024 leaves
+   back from the overlap and 1024 on from it, no more. */
+static void test_map_overlap_extent_budget(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_int_equal(siov_domain_map(d, 0x1000, DATA, 2200 * 0x1000, RW), 0); /* leaves 1..2200 */
+    FAILS(f, siov_domain_map(d, 1100 * 0x1000, DATA, 0x1000, RW), EEXIST,
+          "[0x44c000, 0x44d000) overlaps [0x4c000, 0x84c000) mapped earlier"); /* leaves 76..2123 */
+    fx_free(f);
+}
+
+/* An extent that reaches address 0 or the domain's last page stops there. */
+static void test_map_overlap_at_the_ends(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    const uint64_t last = (1ull << 48) - 0x1000; /* 4-level second level: 48-bit input */
+    assert_int_equal(siov_domain_map(d, 0, DATA, 0x2000, RW), 0);
+    assert_int_equal(siov_domain_map(d, last - 0x1000, DATA + 0x2000, 0x2000, RW), 0);
+    FAILS(f, siov_domain_map(d, 0x1000, DATA, 0x2000, RW), EEXIST,
+          "[0x1000, 0x3000) overlaps [0x0, 0x2000) mapped earlier");
+    FAILS(f, siov_domain_map(d, last, DATA, 0x1000, RW), EEXIST,
+          "[0xfffffffff000, 0x1000000000000) overlaps [0xffffffffe000, 0x1000000000000) mapped earlier");
+    fx_free(f);
+}
+
 /* ---------------------------------------------------- pool and memory */
 static void test_pool_exhausted(void **state)
 {
@@ -681,6 +710,8 @@ int main(void)
         cmocka_unit_test(test_map_ranges_5level),
         cmocka_unit_test(test_map_overlap),
         cmocka_unit_test(test_map_overlap_long_extent),
+        cmocka_unit_test(test_map_overlap_extent_budget),
+        cmocka_unit_test(test_map_overlap_at_the_ends),
         cmocka_unit_test(test_pool_exhausted),
         cmocka_unit_test(test_guest_memory_fails),
         cmocka_unit_test(test_irq_errors),

@@ -397,11 +397,12 @@ int64_t siov_drv_pt_unmap(struct siov_domain *d, uint64_t lo, uint64_t hi)
     return pt_unmap_range(d, lo, hi, false);
 }
 
-/* The leaf that maps iova: 1 with its entry and level, 0 if none, or -errno. */
+/* The leaf that maps iova: 1 with its entry and level, 0 if none, or -errno.
+   The walk ends by level 1, where entries are leaves. */
 static int leaf_walk(struct siov_domain *d, uint64_t iova, uint64_t *e, unsigned *level)
 {
     uint64_t table = d->root;
-    for (unsigned l = d->levels; l >= 1; l--) {
+    for (unsigned l = d->levels;; l--) {
         int ret = siov_drv_rd64(d->drv, table + siov_level_index(iova, l) * 8ull, e);
         if (ret)
             return ret;
@@ -411,7 +412,6 @@ static int leaf_walk(struct siov_domain *d, uint64_t iova, uint64_t *e, unsigned
             return *level = l, 1;
         table = ent_addr(d, *e, l);
     }
-    return 0;
 }
 
 #define EXTENT_STEPS 1024 /* leaves followed each way to describe a mapping */
