@@ -186,6 +186,8 @@ static void test_map_ranges(void **state)
           "iova 0x800000000000 is not canonical for 4-level first-level tables");
     FAILS(f, siov_domain_map(sl, 0, 1ull << 52, 0x1000, RW), ERANGE,
           "pa 0x10000000000000 size 0x1000 goes beyond 0x10000000000000 (52-bit addresses)");
+    assert_int_equal(siov_domain_map(sl, 0, (1ull << 52) - 0x1000, 0x1000, RW), 0); /* ends at the limit */
+    assert_int_equal(siov_domain_unmap(sl, 0, 0x1000), 0x1000);
     /* a nested domain's pa is a guest address of its parent */
     struct siov_domain *n = siov_domain_new_nested(sl);
     assert_non_null(n);
@@ -272,6 +274,75 @@ static void test_map_overlap_at_the_ends(void **state)
     FAILS(f, siov_domain_map(d, last, DATA, 0x1000, RW), EEXIST,
           "[0xfffffffff000, 0x1000000000000) overlaps [0xffffffffe000, 0x1000000000000) mapped earlier");
     fx_free(f);
+}
+
+/* Guest memory of two 16 MiB pieces, at 0 and at 2^39 (callbacks: no
+   512 GiB mapping), for a pool beyond a 39-bit parent's input range. */
+#define HIGH (1ull << 39)
+#define PIECE (16ull << 20)
+struct two_pieces {
+    uint8_t *lo, *hi;
+};
+
+static uint8_t *piece_at(struct two_pieces *m, uint64_t gpa, size_t len)
+{
+    if (len <= PIECE && gpa <= PIECE - len)
+        return m->lo + gpa;
+    if (gpa >= HIGH && len <= PIECE && gpa - HIGH <= PIECE - len)
+        return m->hi + (gpa - HIGH);
+    return NULL;
+}
+
+static int piece_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    uint8_t *p = piece_at(opaque, gpa, len);
+    if (!p)
+        return -EFAULT;
+    memcpy(dst, p, len);
+    return 0;
+}
+
+static int piece_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    uint8_t *p = piece_at(opaque, gpa, len);
+    if (!p)
+        return -EFAULT;
+    memcpy(p, src, len);
+    return 0;
+}
+
+/* A nested domain's table pages are identity-mapped in its parent: with the
+   pool past a 3-level parent's 39-bit input range, the first one cannot be,
+   and the nested domain is refused with -ERANGE saying where. */
+static void test_nested_tables_beyond_the_parent(void **state)
+{
+    (void)state;
+    struct two_pieces m = {calloc(1, PIECE), calloc(1, PIECE)};
+    assert_non_null(m.lo);
+    assert_non_null(m.hi);
+    static const struct siov_mem_ops ops = {.read = piece_read, .write = piece_write};
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.sagaw = SIOV_SAGAW_3LVL;
+    cfg.mgaw = 39;
+    struct fx f = {siov_mem_new(&ops, &m), NULL, NULL};
+    f.iommu = siov_iommu_new(f.mem, &cfg);
+    assert_non_null(f.iommu);
+    f.drv = siov_driver_new(f.iommu, f.mem, HIGH, PIECE);
+    assert_non_null(f.drv);
+    struct siov_domain *parent = siov_domain_new(f.drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(parent);
+    unsigned avail = siov_driver_pool_avail(f.drv);
+    errno = 0;
+    assert_null(siov_domain_new_nested(parent));
+    assert_int_equal(errno, ERANGE);
+    assert_true(strstr(why(&f), "goes beyond 0x8000000000, the input range of domain") != NULL);
+    assert_int_equal(siov_driver_pool_avail(f.drv), avail); /* nothing held */
+    siov_driver_free(f.drv);
+    siov_iommu_free(f.iommu);
+    siov_mem_free(f.mem);
+    free(m.lo);
+    free(m.hi);
 }
 
 /* ---------------------------------------------------- pool and memory */
@@ -712,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_map_overlap_long_extent),
         cmocka_unit_test(test_map_overlap_extent_budget),
         cmocka_unit_test(test_map_overlap_at_the_ends),
+        cmocka_unit_test(test_nested_tables_beyond_the_parent),
         cmocka_unit_test(test_pool_exhausted),
         cmocka_unit_test(test_guest_memory_fails),
         cmocka_unit_test(test_irq_errors),

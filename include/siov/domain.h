@@ -78,7 +78,8 @@ SIOV_API struct siov_domain *siov_domain_new(struct siov_driver *drv, enum siov_
    second-level parent translates (PGTT nested). The parent must be a
    second-level domain; the driver identity-maps each of the nested domain's
    table pages (read/write) in the parent, so the parent's address space must
-   leave those pool pages free. NULL with errno as for siov_domain_new. */
+   leave those pool pages free. NULL with errno as for siov_domain_new, or
+   ERANGE when a table page lies beyond the parent's input range. */
 SIOV_API struct siov_domain *siov_domain_new_nested(struct siov_domain *parent);
 /* Free a domain and its tables; -EBUSY while attached (or while nested children exist). */
 SIOV_API int siov_domain_free(struct siov_domain *dom);
