@@ -414,6 +414,47 @@ static void test_full_sets_make_room_by_moving(void **state)
     }
 }
 
+/* Four pages whose first sets are one set and whose second sets are one
+   other set fill the four ways, so each hits; a fifth takes one of them (no
+   room anywhere else to move to). The same once 3/4 of the cache was filled
+   (the point where moves stop): free ways are still taken first. */
+static void test_four_ways_of_two_sets(void **state)
+{
+    (void)state;
+    for (int busy = 0; busy < 2; busy++) {
+        struct fx *f = fx_new(64); /* 32 sets */
+        uint64_t key = siov_xc_key(0x21, 9), vpn[5];
+        if (busy) { /* as if 48 of the 64 ways had been filled since the last invalidation */
+            f->c->xc.used_since = siov_ld(&f->c->st.front[SIOV_XC_INV_ALL]);
+            f->c->xc.used = 48;
+        }
+        unsigned n = 0;
+        uint64_t s = 0, t = 0;
+        for (uint64_t v = 0x100; n < 5; v++) {
+            uint64_t a = siov_xc_set_of(f->v.set_shift, key, v), b = siov_xc_alt_set_of(f->v.set_shift, key, v);
+            if (a == b)
+                continue;
+            if (!n)
+                s = a, t = b;
+            if (a == s && b == t)
+                vpn[n++] = v;
+        }
+        for (unsigned i = 0; i < 4; i++)
+            fill(f, 0x21, 9, vpn[i] << 12, KB4);
+        for (unsigned i = 0; i < 4; i++)
+            expect_hit(f, 0x21, 9, vpn[i] << 12, KB4);
+        fill(f, 0x21, 9, vpn[4] << 12, KB4);
+        expect_hit(f, 0x21, 9, vpn[4] << 12, KB4);
+        unsigned hits = 0;
+        for (unsigned i = 0; i < 4; i++) {
+            uint64_t val, sd;
+            hits += probe(f, 0x21, 9, vpn[i] << 12, &val, &sd);
+        }
+        assert_int_equal(hits, 3);
+        fx_free(f);
+    }
+}
+
 static void test_no_front_cache_without_iotlb(void **state)
 {
     (void)state;
@@ -802,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_size_follows_the_iotlb),
         cmocka_unit_test(test_refill_rewrites_its_own_way),
         cmocka_unit_test(test_full_sets_make_room_by_moving),
+        cmocka_unit_test(test_four_ways_of_two_sets),
         cmocka_unit_test(test_no_front_cache_without_iotlb),
         cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
         cmocka_unit_test(test_hit_never_grants_more),
