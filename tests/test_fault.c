@@ -411,6 +411,11 @@ static void test_frcd_write_only_clears_f(void **state)
     /* writing F=1 to a clear record does not set it */
     siov_mmio_write(t->iommu, r + 8, ~0ull, 8);
     assert_int_equal(frcd_hi(t, 0), hi & ~(1ull << 63));
+    /* past the last of the two records: nothing, read or written */
+    siov_mmio_write(t->iommu, r + 32 + 8, ~0ull, 8);
+    assert_int_equal(rd64(t, r + 32), 0);
+    assert_int_equal(rd64(t, r + 32 + 8), 0);
+    assert_int_equal(frcd_hi(t, 1), hi1 & ~(1ull << 63));
     tl_free(t);
 }
 

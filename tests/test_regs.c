@@ -353,16 +353,18 @@ static void test_cap_ecap_exact_with_features_off(void **state)
     cfg.domain_bits = 16;
     cfg.fault_records = 8;
     cfg.pasid_bits = 20;
-    for (int k = 0; k < 3; k++) { /* legacy, scalable, scalable with interrupt remapping (no x2APIC) */
+    for (int k = 0; k < 4; k++) { /* legacy, scalable, with interrupt remapping (no x2APIC), first level only */
         bool scalable = k > 0;
         cfg.scalable = scalable;
         cfg.irq_remapping = k == 2;
+        cfg.second_level = k != 3;
+        cfg.first_level = k == 3;
         struct tl *t = tl_new(&cfg);
         uint64_t cap = siov_set(0, SIOV_CAP_ND, 6) | siov_set(0, SIOV_CAP_SAGAW, cfg.sagaw) |
                        siov_set(0, SIOV_CAP_MGAW, cfg.mgaw - 1) | siov_set(0, SIOV_CAP_FRO, SIOV_REG_FRCD / 16) |
                        siov_set(0, SIOV_CAP_NFR, 7) | siov_set(0, SIOV_CAP_MAMV, 18);
-        uint64_t ecap = SIOV_ECAP_QI | siov_set(0, SIOV_ECAP_IRO, SIOV_REG_IVA / 16) | SIOV_ECAP_SLTS |
-                        SIOV_ECAP_SMPWCS;
+        uint64_t ecap = SIOV_ECAP_QI | siov_set(0, SIOV_ECAP_IRO, SIOV_REG_IVA / 16) |
+                        (k == 3 ? SIOV_ECAP_FLTS : SIOV_ECAP_SLTS) | SIOV_ECAP_SMPWCS;
         if (scalable)
             ecap |= SIOV_ECAP_SMTS | SIOV_ECAP_PASID | siov_set(0, SIOV_ECAP_PSS, 19);
         if (cfg.irq_remapping)

@@ -444,9 +444,11 @@ static void test_legacy_sl(void **state)
             uint64_t slpt;
             struct tl *t = legacy_new(&cfg, SIOV_TT_SL, aw, &slpt);
             uint64_t iova = in_base(levels, false) + offset_in(sizes[s]);
-            tl_map(t, slpt, levels, false, iova, out_page(sizes[s]), sizes[s], TL_SL_RW, TL_SL_RW);
+            uint64_t leaf = tl_map(t, slpt, levels, false, iova, out_page(sizes[s]), sizes[s], TL_SL_RW, TL_SL_RW);
+            uint64_t word = tl_r64(t, leaf);
             struct siov_xlate x;
             assert_int_equal(xlate(t, SIOV_NO_PASID, iova, SIOV_ACCESS_WRITE, &x), SIOV_OK);
+            assert_int_equal(tl_r64(t, leaf), word); /* legacy mode keeps no A/D bits */
             assert_int_equal(x.addr, out_page(sizes[s]) + offset_in(sizes[s]));
             assert_int_equal(x.page_size, sizes[s]);
             assert_int_equal(x.perm, RWX);
@@ -456,6 +458,22 @@ static void test_legacy_sl(void **state)
             tl_free(t);
         }
     }
+}
+
+/* A PASID above every width is SGN.10 for translated requests and
+   translation requests too; only AT=11 (both) is an unsupported request. */
+static void test_pasid_above_width_with_at(void **state)
+{
+    (void)state;
+    struct tl *t = sm_new(NULL);
+    struct siov_xlate x;
+    const uint32_t p = SIOV_PASID_MAX + 1;
+    assert_int_equal(xlate(t, p, 0x5000, SIOV_ACCESS_READ | SIOV_ACCESS_TRANSLATED, &x), SIOV_FAULT_SGN_10);
+    assert_int_equal(xlate(t, p, 0x5000, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ, &x), SIOV_FAULT_SGN_10);
+    assert_int_equal(xlate(t, p, 0x5000, SIOV_ACCESS_READ | SIOV_ACCESS_ATS_REQ | SIOV_ACCESS_TRANSLATED, &x),
+                     SIOV_ERR_BUS);
+    assert_int_equal(tl_fault_records(t), 0); /* no TLP prefix holds such a PASID: nothing recorded */
+    tl_free(t);
 }
 
 /* ------------------------------------------------ translation disabled */
@@ -1347,6 +1365,7 @@ int main(void)
         cmocka_unit_test(test_legacy_sl),
         cmocka_unit_test(test_legacy_repeat_hits_the_front_cache),
         cmocka_unit_test(test_highest_pasid_repeat_hits_the_front_cache),
+        cmocka_unit_test(test_pasid_above_width_with_at),
         cmocka_unit_test(test_translation_disabled),
         cmocka_unit_test(test_abort_dma_mode),
         cmocka_unit_test(test_rtaddr_errors),

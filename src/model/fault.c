@@ -355,25 +355,19 @@ void siov_fault_report(struct siov_iommu *iommu, const struct siov_req *req, sio
     siov_msi_flush(iommu);
 }
 
-/* FI of an interrupt-remapping fault: the interrupt index in bits 63:48; the
+/* FI of an interrupt-remapping fault: the interrupt index in bits 63:48. The
    spec leaves FI undefined for the faults that come before any index is
-   known, and libsiov records 0 there (spec 10.4.14; docs/spec-notes.md). */
-static uint64_t irq_fault_fi(siov_fault f, uint32_t index)
+   known (IR.20, 25, 29, 2A, 2B); their index is 0 (interrupt.c decodes it
+   last), so libsiov records 0 there (spec 10.4.14; docs/spec-notes.md). */
+static uint64_t irq_fault_fi(uint32_t index)
 {
-    switch (f) {
-    case SIOV_FAULT_IR_20:
-    case SIOV_FAULT_IR_25:
-    case SIOV_FAULT_IR_29:
-    case SIOV_FAULT_IR_2A:
-    case SIOV_FAULT_IR_2B: return 0;
-    default: return siov_set(0, SIOV_FRCD0_IRQ_INDEX, index);
-    }
+    return siov_set(0, SIOV_FRCD0_IRQ_INDEX, index);
 }
 
 void siov_fault_report_irq(struct siov_iommu *iommu, siov_sid sid, uint32_t index, siov_fault f, bool fpd)
 {
     /* an interrupt request is a write without PASID, untranslated */
-    struct siov_req req = {.sid = sid, .pasid = SIOV_NO_PASID, .addr = irq_fault_fi(f, index),
+    struct siov_req req = {.sid = sid, .pasid = SIOV_NO_PASID, .addr = irq_fault_fi(index),
                            .access = SIOV_ACCESS_WRITE};
     siov_fault_report(iommu, &req, f, fpd);
 }
