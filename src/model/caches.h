@@ -98,7 +98,7 @@ struct siov_sc_cache {
 struct siov_exact_cache; /* exact_cache.h */
 
 struct siov_tlb {
-    uint8_t sizes[SIOV_DP_SLOTS]; /* page sizes filled per scope (a hint) */
+    uint8_t *sizes;               /* SIOV_DP_SLOTS page-size hints per scope, ending at a guard page (pages.c) */
     struct siov_way *ways;        /* seqway.h (key: the tag); NULL: an IOTLB of 0 entries, or a hardware-like one */
     struct siov_exact_cache *hw;  /* cfg.iotlb_ways != 0: the hardware-like IOTLB (under the writer lock) */
     struct siov_cache_geometry geo;

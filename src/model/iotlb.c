@@ -42,6 +42,9 @@ static inline void st8(uint8_t *p, unsigned v) { __atomic_store_n(p, (uint8_t)v,
 /* ------------------------------------------------------------ lifecycle */
 int siov_tlb_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
+    c->tlb.sizes = siov_pages_alloc(SIOV_DP_SLOTS); /* zero: no size filled anywhere */
+    if (!c->tlb.sizes)
+        return -ENOMEM;
     if (cfg->iotlb_ways) { /* hardware-like: an exact cache keeps the entries, no placement of ours */
         c->tlb.geo = (struct siov_cache_geometry){0, 1};
         c->tlb.hw = siov_exact_new(cfg->iotlb_entries / cfg->iotlb_ways, cfg->iotlb_ways, cfg->iotlb_policy,
@@ -58,6 +61,7 @@ void siov_tlb_fini(struct siov_caches *c)
 {
     siov_exact_free(c->tlb.hw);
     siov_pages_free(c->tlb.ways, siov_tlb_capacity(c) * sizeof(*c->tlb.ways));
+    siov_pages_free(c->tlb.sizes, SIOV_DP_SLOTS);
 }
 
 size_t siov_tlb_capacity(const struct siov_caches *c)
