@@ -624,10 +624,15 @@ static void test_hook_reports_requests(void **state)
     assert_int_equal(r[5].fault, f);
     assert_int_equal(r[5].hits, 0); /* refused before any cache or walk */
     assert_int_equal(r[5].walks, 0);
+    assert_int_equal(siov_translate(g.u, DEV, SIOV_PASID_MAX + 1, 0x10000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
+    assert_int_equal(s.n, 6 + 1);
+    assert_int_equal(r[6].kind, SIOV_TRACE_XLATE);
+    assert_int_equal(r[6].hits, 0); /* a translation refused the same way */
+    assert_int_equal(r[6].walks, 0);
     assert_int_equal(siov_dma_write(g.u, DEV, g.pasid, 0x10000, big, 8), SIOV_OK);
-    assert_int_equal(s.n, 7);
-    assert_int_equal(r[6].kind, SIOV_TRACE_WRITE);
-    assert_int_equal(r[6].access, SIOV_ACCESS_WRITE); /* untranslated: no other access bit */
+    assert_int_equal(s.n, 8);
+    assert_int_equal(r[7].kind, SIOV_TRACE_WRITE);
+    assert_int_equal(r[7].access, SIOV_ACCESS_WRITE); /* untranslated: no other access bit */
     assert_int_equal(r[3].access, SIOV_ACCESS_READ);
     /* an unmap's page-selective IOTLB invalidation, processed by the queue */
     s.n = 0;
