@@ -455,6 +455,35 @@ static void test_four_ways_of_two_sets(void **state)
     }
 }
 
+/* A device-selective clearing reaches every way, the array's first and
+   last included, and only the entries of the SIDs it names. */
+static void test_sid_clearing_reaches_every_way(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    unsigned last = (2u << (64 - f->v.set_shift)) - 2; /* the first way of the last set */
+    uint64_t key = siov_xc_key(0x21, 9), vpn[4];
+    unsigned n = 0;
+    for (uint64_t v = 0x100; n < 4; v++) { /* two pages of set 0, two of the last set */
+        uint64_t a = siov_xc_set_of(f->v.set_shift, key, v);
+        if ((a == 0 && n < 2) || (a == last && n >= 2))
+            vpn[n++] = v;
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        fill(f, 0x21, 9, vpn[i] << 12, KB4);
+        fill(f, 0x22, 9, vpn[i] << 12, KB4); /* another function's entries stay */
+    }
+    assert_int_equal(copies(f, key, vpn[0]), 1);
+    assert_int_equal(f->v.ways[0].vpn, vpn[0]);
+    assert_int_equal(f->v.ways[last + 1].vpn, vpn[3]);
+    siov_xc_inv_sids(f->c, 0x21, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        expect_miss(f, 0x21, 9, vpn[i] << 12);
+        expect_hit(f, 0x22, 9, vpn[i] << 12, KB4);
+    }
+    fx_free(f);
+}
+
 static void test_no_front_cache_without_iotlb(void **state)
 {
     (void)state;
@@ -585,18 +614,22 @@ static void test_batch_pasid_0_keeps_exec_rights(void **state)
 static void test_priv_and_user_grants_apart(void **state)
 {
     (void)state;
-    struct tl *t = fl_unit_page(0, TL_DATA_BASE, KB4, SIOV_FL_P | SIOV_FL_RW | SIOV_FL_A | SIOV_FL_D, SIOV_PTE2_SRE);
-    struct siov_xlate x;
-    for (int i = 0; i < 2; i++) { /* a walk, then a front-cache hit */
-        assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, R | W | SIOV_ACCESS_PRIV, &x), SIOV_OK);
-        assert_int_equal(x.addr, TL_DATA_BASE + 0x40);
-        assert_int_equal(x.perm, R | W);
+    for (int dirty = 1; dirty >= 0; dirty--) { /* a written page, and a clean one filled by reads */
+        uint64_t leaf = SIOV_FL_P | SIOV_FL_RW | SIOV_FL_A | (dirty ? SIOV_FL_D : 0);
+        unsigned access = dirty ? R | W | SIOV_ACCESS_PRIV : R | SIOV_ACCESS_PRIV;
+        struct tl *t = fl_unit_page(0, TL_DATA_BASE, KB4, leaf, SIOV_PTE2_SRE);
+        struct siov_xlate x;
+        for (int i = 0; i < 2; i++) { /* a walk, then a front-cache hit */
+            assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, access, &x), SIOV_OK);
+            assert_int_equal(x.addr, TL_DATA_BASE + 0x40);
+            assert_int_equal(x.perm, R | W);
+        }
+        struct siov_stats s0 = tl_stats(t);
+        assert_int_equal(s0.walks, 1);
+        assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, R, &x), SIOV_FAULT_SGN_2);
+        assert_int_equal(tl_stats(t).walks, s0.walks + 1);
+        tl_free(t);
     }
-    struct siov_stats s0 = tl_stats(t);
-    assert_int_equal(s0.walks, 1);
-    assert_int_equal(siov_translate(t->iommu, SID, PASID, 0x40, R, &x), SIOV_FAULT_SGN_2);
-    assert_int_equal(tl_stats(t).walks, s0.walks + 1);
-    tl_free(t);
 }
 
 /* A 2 MiB first-level page over the interrupt range: its walk result is an
@@ -844,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_refill_rewrites_its_own_way),
         cmocka_unit_test(test_full_sets_make_room_by_moving),
         cmocka_unit_test(test_four_ways_of_two_sets),
+        cmocka_unit_test(test_sid_clearing_reaches_every_way),
         cmocka_unit_test(test_no_front_cache_without_iotlb),
         cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
         cmocka_unit_test(test_hit_never_grants_more),
