@@ -917,6 +917,33 @@ static void test_dma_pieces_end_at_page_ends(void **state)
     env_free(&e);
 }
 
+/* A write without PASID that starts in the interrupt range's last page
+   (U=1: sent untranslated) and runs into the next page: only the first
+   page's piece goes untranslated; the next is translated through the ATC,
+   which asks the unit for it and keeps it. */
+static void test_dma_after_an_untranslated_piece(void **state)
+{
+    (void)state;
+    struct env e;
+    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
+    env_new(&e, NULL, &ac);
+    const uint64_t last = SIOV_INTR_LIMIT + 1 - KiB4, next = SIOV_INTR_LIMIT + 1;
+    tl_map(e.t, e.root[0], 4, false, last, out4k(0, 50), KiB4, TL_SL_RW, TL_SL_RWX);
+    tl_map(e.t, e.root[0], 4, false, next, out4k(0, 51), KiB4, TL_SL_RW, TL_SL_RWX);
+    const uint8_t src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint64_t asked = requests(&e);
+    assert_int_equal(siov_atc_dma_write(e.atc, SIOV_NO_PASID, next - 4, src, 8), SIOV_OK);
+    uint8_t back[8];
+    assert_int_equal(siov_mem_read(e.t->mem, out4k(0, 50) + KiB4 - 4, back, 4), 0);
+    assert_int_equal(siov_mem_read(e.t->mem, out4k(0, 51), back + 4, 4), 0);
+    assert_memory_equal(back, src, 8);
+    struct siov_atc_entry ent[2];
+    assert_int_equal(siov_atc_entries(e.atc, ent, 2), 1); /* the next page; U=1 is not kept */
+    assert_int_equal(ent[0].iova, next);
+    assert_int_equal(requests(&e) - asked, 2); /* U=1 for the first page, then the next */
+    env_free(&e);
+}
+
 /* ------------------------------------------------------------ the API */
 static void test_config_and_edges(void **state)
 {
@@ -1016,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_hardware_like_atc),
         cmocka_unit_test(test_dma_pieces_end_at_page_ends),
+        cmocka_unit_test(test_dma_after_an_untranslated_piece),
         cmocka_unit_test(test_largest_atc),
         cmocka_unit_test(test_config_and_edges),
     };
