@@ -276,40 +276,8 @@ static void test_map_overlap_at_the_ends(void **state)
     fx_free(f);
 }
 
-/* Guest memory of two 16 MiB pieces, at 0 and at 2^39 (callbacks: no
-   512 GiB mapping), for a pool beyond a 39-bit parent's input range. */
 #define HIGH (1ull << 39)
 #define PIECE (16ull << 20)
-struct two_pieces {
-    uint8_t *lo, *hi;
-};
-
-static uint8_t *piece_at(struct two_pieces *m, uint64_t gpa, size_t len)
-{
-    if (len <= PIECE && gpa <= PIECE - len)
-        return m->lo + gpa;
-    if (gpa >= HIGH && len <= PIECE && gpa - HIGH <= PIECE - len)
-        return m->hi + (gpa - HIGH);
-    return NULL;
-}
-
-static int piece_read(void *opaque, uint64_t gpa, void *dst, size_t len)
-{
-    uint8_t *p = piece_at(opaque, gpa, len);
-    if (!p)
-        return -EFAULT;
-    memcpy(dst, p, len);
-    return 0;
-}
-
-static int piece_write(void *opaque, uint64_t gpa, const void *src, size_t len)
-{
-    uint8_t *p = piece_at(opaque, gpa, len);
-    if (!p)
-        return -EFAULT;
-    memcpy(p, src, len);
-    return 0;
-}
 
 /* A nested domain's table pages are identity-mapped in its parent: with the
    pool past a 3-level parent's 39-bit input range, the first one cannot be,
@@ -317,15 +285,12 @@ static int piece_write(void *opaque, uint64_t gpa, const void *src, size_t len)
 static void test_nested_tables_beyond_the_parent(void **state)
 {
     (void)state;
-    struct two_pieces m = {calloc(1, PIECE), calloc(1, PIECE)};
-    assert_non_null(m.lo);
-    assert_non_null(m.hi);
-    static const struct siov_mem_ops ops = {.read = piece_read, .write = piece_write};
+    struct tl_pieces m = {{0, HIGH}, {PIECE, PIECE}, {NULL, NULL}}; /* callbacks: no 512 GiB mapping */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.sagaw = SIOV_SAGAW_3LVL;
     cfg.mgaw = 39;
-    struct fx f = {siov_mem_new(&ops, &m), NULL, NULL};
+    struct fx f = {tl_pieces_mem(&m), NULL, NULL};
     f.iommu = siov_iommu_new(f.mem, &cfg);
     assert_non_null(f.iommu);
     f.drv = siov_driver_new(f.iommu, f.mem, HIGH, PIECE);
@@ -341,8 +306,7 @@ static void test_nested_tables_beyond_the_parent(void **state)
     siov_driver_free(f.drv);
     siov_iommu_free(f.iommu);
     siov_mem_free(f.mem);
-    free(m.lo);
-    free(m.hi);
+    tl_pieces_free(&m);
 }
 
 /* ---------------------------------------------------- pool and memory */

@@ -1128,48 +1128,13 @@ static void test_callback_cmpxchg_for_ad(void **state)
    that is not stopped there would land. */
 #define WIN_BASE 0xFEC00000ull
 #define WIN_SIZE (4ull << 20)
-struct sparse {
-    uint8_t *low, *win;
-};
-
-static uint8_t *sparse_at(struct sparse *m, uint64_t gpa, size_t len)
-{
-    if (len <= MEM_SIZE && gpa <= MEM_SIZE - len)
-        return m->low + gpa;
-    if (gpa >= WIN_BASE && len <= WIN_SIZE && gpa - WIN_BASE <= WIN_SIZE - len)
-        return m->win + (gpa - WIN_BASE);
-    return NULL;
-}
-
-static int sparse_read(void *opaque, uint64_t gpa, void *dst, size_t len)
-{
-    uint8_t *p = sparse_at(opaque, gpa, len);
-    if (!p)
-        return -EFAULT;
-    memcpy(dst, p, len);
-    return 0;
-}
-
-static int sparse_write(void *opaque, uint64_t gpa, const void *src, size_t len)
-{
-    uint8_t *p = sparse_at(opaque, gpa, len);
-    if (!p)
-        return -EFAULT;
-    memcpy(p, src, len);
-    return 0;
-}
-
-static const struct siov_mem_ops sparse_ops = {.read = sparse_read, .write = sparse_write};
-
 /* A unit (translation off) over memory m, made here: low memory and the window. */
-static struct tl *sparse_unit(struct sparse *m)
+static struct tl *sparse_unit(struct tl_pieces *m)
 {
-    *m = (struct sparse){calloc(1, MEM_SIZE), calloc(1, WIN_SIZE)};
-    assert_non_null(m->low);
-    assert_non_null(m->win);
+    *m = (struct tl_pieces){{0, WIN_BASE}, {MEM_SIZE, WIN_SIZE}, {NULL, NULL}};
     struct tl *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->mem = siov_mem_new(&sparse_ops, m);
+    t->mem = tl_pieces_mem(m);
     t->iommu = siov_iommu_new(t->mem, NULL);
     assert_non_null(t->iommu);
     t->next_page = TL_POOL_BASE;
@@ -1183,7 +1148,7 @@ static void test_dma_into_interrupt_range(void **state)
 {
     (void)state;
     for (int write = 0; write < 2; write++) {
-        struct sparse m;
+        struct tl_pieces m;
         struct tl *t = sparse_unit(&m);
         tl_enable(t, SIOV_TTM_SCALABLE);
         uint64_t slpt = tl_page(t), pe[8];
@@ -1195,16 +1160,16 @@ static void test_dma_into_interrupt_range(void **state)
         for (size_t i = 0; i < sizeof(buf); i++)
             buf[i] = pattern(i);
         if (!write) /* the bytes a read would fetch */
-            memcpy(m.win + (0xFEDFF000ull - WIN_BASE), buf, sizeof(buf));
+            memcpy(m.buf[1] + (0xFEDFF000ull - WIN_BASE), buf, sizeof(buf));
         uint8_t got[0x2000];
         memset(got, 0, sizeof(got));
         siov_fault f = write ? siov_dma_write(t->iommu, SID, PASID, iova, buf, sizeof(buf))
                              : siov_dma_read(t->iommu, SID, PASID, iova, got, sizeof(got));
         assert_int_equal(f, SIOV_FAULT_SGN_8);
         assert_record(t, 0, SIOV_FAULT_SGN_8, SID, PASID, iova + 0x1000, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ);
-        const uint8_t *intr = m.win + (SIOV_INTR_BASE - WIN_BASE);
+        const uint8_t *intr = m.buf[1] + (SIOV_INTR_BASE - WIN_BASE);
         if (write) {
-            assert_memory_equal(m.win + (0xFEDFF000ull - WIN_BASE), buf, 0x1000);
+            assert_memory_equal(m.buf[1] + (0xFEDFF000ull - WIN_BASE), buf, 0x1000);
             for (size_t i = 0; i < 0x1000; i++)
                 assert_int_equal(intr[i], 0);
         } else {
@@ -1213,8 +1178,7 @@ static void test_dma_into_interrupt_range(void **state)
                 assert_int_equal(got[i], 0);
         }
         tl_free(t);
-        free(m.low);
-        free(m.win);
+        tl_pieces_free(&m);
     }
 }
 
@@ -1224,9 +1188,9 @@ static void test_dma_into_interrupt_range(void **state)
 static void test_dma_at_interrupt_range_with_translation_off(void **state)
 {
     (void)state;
-    struct sparse m;
+    struct tl_pieces m;
     struct tl *t = sparse_unit(&m);
-    uint8_t *intr = m.win + (SIOV_INTR_BASE - WIN_BASE);
+    uint8_t *intr = m.buf[1] + (SIOV_INTR_BASE - WIN_BASE);
     for (unsigned i = 0; i < 8; i++)
         intr[i] = (uint8_t)(0xA0 + i);
     uint8_t got[8] = {0}, in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -1236,8 +1200,7 @@ static void test_dma_at_interrupt_range_with_translation_off(void **state)
     assert_memory_equal(intr - 4, in, sizeof(in));
     assert_int_equal(tl_fault_records(t), 0);
     tl_free(t);
-    free(m.low);
-    free(m.win);
+    tl_pieces_free(&m);
 }
 
 /* ------------------------------------------------ injected memory faults */

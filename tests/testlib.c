@@ -1,4 +1,5 @@
 /* Test helpers: table builders over a flat guest memory (see testlib.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,4 +304,48 @@ unsigned long tl_vm_kib(void)
     if (f)
         fclose(f);
     return kib;
+}
+
+static uint8_t *piece_at(struct tl_pieces *p, uint64_t gpa, size_t len)
+{
+    for (int i = 0; i < 2; i++)
+        if (gpa >= p->base[i] && len <= p->size[i] && gpa - p->base[i] <= p->size[i] - len)
+            return p->buf[i] + (gpa - p->base[i]);
+    return NULL;
+}
+
+static int piece_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+    uint8_t *b = piece_at(opaque, gpa, len);
+    if (!b)
+        return -EFAULT;
+    memcpy(dst, b, len);
+    return 0;
+}
+
+static int piece_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+    uint8_t *b = piece_at(opaque, gpa, len);
+    if (!b)
+        return -EFAULT;
+    memcpy(b, src, len);
+    return 0;
+}
+
+struct siov_mem *tl_pieces_mem(struct tl_pieces *p)
+{
+    static const struct siov_mem_ops ops = {.read = piece_read, .write = piece_write};
+    for (int i = 0; i < 2; i++) {
+        p->buf[i] = calloc(1, p->size[i]);
+        assert_non_null(p->buf[i]);
+    }
+    struct siov_mem *m = siov_mem_new(&ops, p);
+    assert_non_null(m);
+    return m;
+}
+
+void tl_pieces_free(struct tl_pieces *p)
+{
+    free(p->buf[0]);
+    free(p->buf[1]);
 }

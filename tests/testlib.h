@@ -98,6 +98,16 @@ void tl_check_irq_frcd(struct tl *t, unsigned i, siov_fault fr, siov_sid sid, ui
 char *tl_tmp_path(const char *prefix, const char *tag);
 /* Write len bytes of data as the whole file at path. */
 void tl_write_file(const char *path, const void *data, size_t len);
+/* Guest memory of two zeroed pieces [base[i], base[i] + size[i]) through
+   callbacks (no mapping of what lies between); anything else fails. */
+struct tl_pieces {
+    uint64_t base[2], size[2];
+    uint8_t *buf[2]; /* made by tl_pieces_mem */
+};
+/* A memory over p's pieces (their buffers allocated here; p must outlive it). */
+struct siov_mem *tl_pieces_mem(struct tl_pieces *p);
+/* Free the pieces' buffers (the memory itself goes with siov_mem_free or tl_free). */
+void tl_pieces_free(struct tl_pieces *p);
 /* Virtual size of this process (VmSize of /proc/self/status), in KiB; 0 if unknown. */
 unsigned long tl_vm_kib(void);
 
