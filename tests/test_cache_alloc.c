@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc_wrap.h"
+#include "caches.h"
 #include "exact_cache.h"
 #include "testlib.h"
 
@@ -129,6 +130,25 @@ static void test_unit_unmaps_its_arrays(void **state)
     siov_mem_free(mem);
 }
 
+/* The page allocator's own edges: nothing for 0 bytes or for a size whose
+   page rounding overflows; a small array is zeroed, written, and given back
+   (freeing NULL does nothing). */
+static void test_pages_edges(void **state)
+{
+    (void)state;
+    assert_null(siov_pages_alloc(0));
+    assert_null(siov_pages_alloc(SIZE_MAX));
+    assert_null(siov_pages_alloc(SIZE_MAX - 100));
+    uint8_t *p = siov_pages_alloc(100);
+    assert_non_null(p);
+    for (unsigned i = 0; i < 100; i++)
+        assert_int_equal(p[i], 0);
+    memset(p, 0xA5, 100);
+    assert_int_equal((uintptr_t)p % 64, 0);
+    siov_pages_free(p, 100);
+    siov_pages_free(NULL, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_hardware_like_iotlb_out_of_memory),
         cmocka_unit_test(test_atc_out_of_memory),
         cmocka_unit_test(test_unit_unmaps_its_arrays),
+        cmocka_unit_test(test_pages_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
