@@ -277,6 +277,16 @@ static void contexts(struct env *e, const siov_sid *sids, unsigned n, uint64_t *
         ce[d] = tl_sm_context(e->t, sids[d], ctx_qw0(e->dir[0]), 0);
 }
 
+/* count devices from 01:00.0 on whose context entries share one set, each
+   translated once (set 0) and then repointed at set 1 in memory only. */
+static void fill_one_set(struct env *e, siov_sid *sids, uint64_t *ce, unsigned count)
+{
+    same_set(e, SIOV_SID(1, 0, 0), sids, count);
+    contexts(e, sids, count, ce);
+    expect_sets(e, sids, count, 0, 0);
+    repoint_all(e, ce, count, 1);
+}
+
 /* A set holds as many entries as it has ways, and after a global
    invalidation each refill takes its key's way back: every device of a full
    set keeps answering through its cached context entry. */
@@ -289,10 +299,7 @@ static void test_full_set_keeps_every_entry_across_refills(void **state)
     siov_sid sids[16] = {0};
     uint64_t ce[16] = {0};
     assert_true(n <= 16);
-    same_set(&e, SIOV_SID(1, 0, 0), sids, n);
-    contexts(&e, sids, n, ce);
-    expect_sets(&e, sids, n, 0, 0);
-    repoint_all(&e, ce, n, 1);
+    fill_one_set(&e, sids, ce, n);
     expect_sets(&e, sids, n, 1, 0); /* all cached */
     q_run(&e, d_cc(SIOV_INV_GRAN_GLOBAL, 0, 0, 0), 0);
     q_run(&e, d_pc(SIOV_PC_GRAN_GLOBAL, 0, 0), 0);
@@ -313,10 +320,7 @@ static void test_full_set_replaces_each_way_in_turn(void **state)
     siov_sid sids[32] = {0};
     uint64_t ce[32] = {0};
     assert_true(2 * n <= 32);
-    same_set(&e, SIOV_SID(1, 0, 0), sids, 2 * n);
-    contexts(&e, sids, 2 * n, ce);
-    expect_sets(&e, sids, 2 * n, 0, 0);
-    repoint_all(&e, ce, 2 * n, 1);
+    fill_one_set(&e, sids, ce, 2 * n);
     expect_sets(&e, sids + n, n, 1, 0); /* the later half, cached */
     tl_free(e.t);
 }
