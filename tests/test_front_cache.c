@@ -455,6 +455,166 @@ static void test_four_ways_of_two_sets(void **state)
     }
 }
 
+/* ------------------------- which way a fill takes when both its sets are full */
+
+/* The sets of the placement scenes, each as the index of its first way (64
+   ways, 32 sets): the new page's two, each entry's other set, the blockers'. */
+enum { SET_S = 8, SET_T = 18, SET_BLOCK = 60 };
+static const unsigned other_set[4] = {24, 28, 40, 50};
+
+/* The next page of (0x21, 9), from *from on, whose first set is a and second b. */
+static uint64_t page_with(struct fx *f, uint64_t a, uint64_t b, uint64_t *from)
+{
+    uint64_t key = siov_xc_key(0x21, 9);
+    for (uint64_t v = *from; v < *from + (1u << 24); v++)
+        if (siov_xc_set_of(f->v.set_shift, key, v) == a && siov_xc_alt_set_of(f->v.set_shift, key, v) == b) {
+            *from = v + 1;
+            return v;
+        }
+    fail_msg("no page with sets %u and %u", (unsigned)a, (unsigned)b);
+    return 0;
+}
+
+/* The index of the way holding page vpn of (0x21, 9), or -1. */
+static int where(struct fx *f, uint64_t vpn)
+{
+    uint64_t key = siov_xc_key(0x21, 9);
+    for (unsigned i = 0; i < 64; i++)
+        if ((f->v.ways[i].head & SIOV_WAY_HEAD_KEY) == key && f->v.ways[i].vpn == vpn)
+            return (int)i;
+    return -1;
+}
+
+/* Fill page vpn of (0x21, 9) and move its entry to the free way `to` (in one
+   of its two sets), as if the policy had put it there. */
+static void put(struct fx *f, uint64_t vpn, unsigned to)
+{
+    fill(f, 0x21, 9, vpn << 12, KB4);
+    int at = where(f, vpn);
+    assert_true(at >= 0);
+    struct siov_way *src = &f->c->xc.ways[at], *dst = &f->c->xc.ways[to];
+    if (src != dst) {
+        assert_int_equal(dst->head & SIOV_WAY_HEAD_KEY, 0);
+        siov_way_write(dst, siov_xc_key(0x21, 9), vpn, src->val, src->stamp);
+        siov_way_clear(src);
+    }
+}
+
+struct scene {
+    struct fx *f;
+    uint64_t n, e[4]; /* the page to fill; the entries filling its sets */
+    unsigned at[4];   /* where each entry is: the new page's candidate ways in turn */
+};
+
+/* Page n's sets S and T full: e0 and e1 in S's ways (S their first set), e2
+   and e3 in T's (T their second set). Every entry's other set is full of
+   blockers but for entry m's ways that `room` names (bit k: way k free). */
+static struct scene scene_new(unsigned m, unsigned room)
+{
+    struct scene s = {fx_new(64), 0, {0}, {SET_S, SET_S + 1, SET_T, SET_T + 1}};
+    uint64_t from = 0x100;
+    s.n = page_with(s.f, SET_S, SET_T, &from);
+    for (unsigned i = 0; i < 4; i++) {
+        s.e[i] = i < 2 ? page_with(s.f, SET_S, other_set[i], &from) : page_with(s.f, other_set[i], SET_T, &from);
+        put(s.f, s.e[i], s.at[i]);
+        for (unsigned k = 0; k < 2; k++)
+            if (i != m || !(room >> k & 1))
+                put(s.f, page_with(s.f, other_set[i], SET_BLOCK, &from), other_set[i] + k);
+    }
+    return s;
+}
+
+/* Both sets full: the first of the four candidate ways in turn (S's, then
+   T's) whose entry has a free way in its other set gives it up; the entry
+   moves once, to the first free way there, and everything still hits.
+   Entries in way 1 of their first set and in their second set move too. */
+static void test_full_sets_move_the_first_entry_with_room(void **state)
+{
+    (void)state;
+    for (unsigned m = 0; m < 4; m++)
+        for (unsigned room = 1; room <= 3; room++) {
+            struct scene s = scene_new(m, room);
+            fill(s.f, 0x21, 9, s.n << 12, KB4);
+            assert_int_equal(where(s.f, s.n), s.at[m]);
+            assert_int_equal(copies(s.f, siov_xc_key(0x21, 9), s.e[m]), 1);
+            assert_int_equal(where(s.f, s.e[m]), other_set[m] + (room & 1 ? 0 : 1));
+            for (unsigned i = 0; i < 4; i++) {
+                if (i != m)
+                    assert_int_equal(where(s.f, s.e[i]), s.at[i]);
+                expect_hit(s.f, 0x21, 9, s.e[i] << 12, KB4);
+            }
+            expect_hit(s.f, 0x21, 9, s.n << 12, KB4);
+            fx_free(s.f);
+        }
+}
+
+/* No entry can move: fills of new pages take the four candidate ways in
+   turn, S's and then T's, and the turn wraps. */
+static void test_full_sets_without_room_take_turns(void **state)
+{
+    (void)state;
+    struct scene s = scene_new(4, 0);
+    uint64_t from = s.e[3] + 1, page[6];
+    unsigned h0 = s.f->c->st.hand;
+    for (unsigned k = 0; k < 6; k++) {
+        page[k] = k ? page_with(s.f, SET_S, SET_T, &from) : s.n;
+        fill(s.f, 0x21, 9, page[k] << 12, KB4);
+        assert_int_equal(where(s.f, page[k]), s.at[(h0 + k) % 4]);
+        if (k >= 4)
+            assert_int_equal(where(s.f, page[k - 4]), -1);
+    }
+    for (unsigned k = 2; k < 6; k++)
+        expect_hit(s.f, 0x21, 9, page[k] << 12, KB4);
+    for (unsigned i = 0; i < 4; i++)
+        expect_miss(s.f, 0x21, 9, s.e[i] << 12);
+    fx_free(s.f);
+}
+
+/* Moves are tried while fewer than 3/4 of the ways (48 of 64) were filled
+   since everything was last invalidated: at 47 the entry in S's way 0 moves,
+   at 48 the fill takes the next way in turn. A count from before the last
+   invalidation of everything starts again from 0. */
+static void test_moves_stop_at_three_quarters(void **state)
+{
+    (void)state;
+    static const struct { size_t used; bool stale, moves; } cases[] = {
+        {47, false, true}, {48, false, false}, {1000, true, true}};
+    for (unsigned c = 0; c < 3; c++) {
+        struct scene s = scene_new(0, 1);
+        uint64_t all = siov_ld(&s.f->c->st.front[SIOV_XC_INV_ALL]);
+        s.f->c->xc.used_since = cases[c].stale ? all + 1 : all;
+        s.f->c->xc.used = cases[c].used;
+        unsigned h0 = s.f->c->st.hand;
+        fill(s.f, 0x21, 9, s.n << 12, KB4);
+        if (cases[c].moves) {
+            assert_int_equal(where(s.f, s.n), s.at[0]);
+            assert_int_equal(where(s.f, s.e[0]), other_set[0]);
+            assert_int_equal(s.f->c->xc.used, cases[c].stale ? 0 : cases[c].used); /* a move fills no free way */
+        } else {
+            assert_int_equal(where(s.f, s.n), s.at[h0 % 4]);
+            assert_int_equal(where(s.f, s.e[0]), h0 % 4 ? (int)s.at[0] : -1);
+            assert_int_equal(s.f->c->xc.used, cases[c].used);
+        }
+        fx_free(s.f);
+    }
+}
+
+/* The count of fills into free ways: one per fill, from 0 again after
+   everything is invalidated; a refill of a cached page counts nothing. */
+static void test_fills_into_free_ways_are_counted(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(64);
+    fill(f, 0x21, 9, 0x1000, KB4);
+    fill(f, 0x21, 9, 0x2000, KB4);
+    fill(f, 0x21, 9, 0x2000, KB4);
+    assert_int_equal(f->c->xc.used, 2);
+    siov_caches_front_flush(f->c);
+    fill(f, 0x21, 9, 0x3000, KB4);
+    assert_int_equal(f->c->xc.used, 1);
+    fx_free(f);
+}
+
 /* A device-selective clearing reaches every way, the array's first and
    last included, and only the entries of the SIDs it names. */
 static void test_sid_clearing_reaches_every_way(void **state)
@@ -877,6 +1037,10 @@ int main(void)
         cmocka_unit_test(test_refill_rewrites_its_own_way),
         cmocka_unit_test(test_full_sets_make_room_by_moving),
         cmocka_unit_test(test_four_ways_of_two_sets),
+        cmocka_unit_test(test_full_sets_move_the_first_entry_with_room),
+        cmocka_unit_test(test_full_sets_without_room_take_turns),
+        cmocka_unit_test(test_moves_stop_at_three_quarters),
+        cmocka_unit_test(test_fills_into_free_ways_are_counted),
         cmocka_unit_test(test_sid_clearing_reaches_every_way),
         cmocka_unit_test(test_no_front_cache_without_iotlb),
         cmocka_unit_test(test_write_to_clean_page_walks_and_sets_d),
