@@ -46,6 +46,16 @@ static void on_response(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prg
     d->r[d->n++] = (struct resp){sid, pasid, prgi, code};
 }
 
+/* The i-th answer d received: sent to d itself, for pasid's group prgi, with code. */
+static void expect_resp(const struct dev *d, unsigned i, uint32_t pasid, uint16_t prgi, unsigned code)
+{
+    assert_true(i < d->n);
+    assert_int_equal(d->r[i].sid, d->sid);
+    assert_int_equal(d->r[i].pasid, pasid);
+    assert_int_equal(d->r[i].prgi, prgi);
+    assert_int_equal(d->r[i].code, code);
+}
+
 /* ------------------------------------------------------------- fixture */
 struct fx {
     struct siov_mem *mem;
@@ -108,13 +118,19 @@ static struct fx *fx_new(void)
     return fx_new_cfg(NULL);
 }
 
+/* ATS, PRI and aux domains on sid. */
+static void dev_enable(struct fx *f, siov_sid sid)
+{
+    assert_int_equal(siov_dev_enable_aux(f->drv, sid), 0);
+    assert_int_equal(siov_dev_enable_ats(f->drv, sid), 0);
+    assert_int_equal(siov_dev_enable_pri(f->drv, sid), 0);
+}
+
 /* A device with ATS, PRI and aux domains, its ATC and response log. */
 static void dev_up(struct fx *f, struct dev *d, siov_sid sid)
 {
     d->sid = sid;
-    assert_int_equal(siov_dev_enable_aux(f->drv, sid), 0);
-    assert_int_equal(siov_dev_enable_ats(f->drv, sid), 0);
-    assert_int_equal(siov_dev_enable_pri(f->drv, sid), 0);
+    dev_enable(f, sid);
     d->atc = siov_atc_new(f->iommu, sid, 256);
     assert_non_null(d->atc);
     siov_atc_set_page_response(d->atc, on_response, d);
@@ -137,6 +153,32 @@ static struct siov_domain *aux_domain(struct fx *f, struct dev *d, uint32_t *pas
     return dom;
 }
 
+/* A unit with device A up and an aux domain on it for each PASID asked for
+   (p2 may be NULL); the first domain in *d1 when d1 is set. */
+static struct fx *fx_adis(uint32_t *p1, uint32_t *p2, struct siov_domain **d1)
+{
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    struct siov_domain *first = aux_domain(f, &f->a, p1);
+    if (p2)
+        aux_domain(f, &f->a, p2);
+    if (d1)
+        *d1 = first;
+    return f;
+}
+
+/* A unit with device A up and a second-level domain attached for requests
+   without PASID. */
+static struct fx *fx_rid(struct siov_domain **dom)
+{
+    struct fx *f = fx_new();
+    dev_up(f, &f->a, SID_A);
+    *dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(*dom);
+    assert_int_equal(siov_attach(*dom, SID_A), 0);
+    return f;
+}
+
 static siov_fault send(struct fx *f, struct dev *d, uint32_t pasid, uint64_t va, unsigned access, uint16_t prgi,
                        bool last)
 {
@@ -146,16 +188,22 @@ static siov_fault send(struct fx *f, struct dev *d, uint32_t pasid, uint64_t va,
 
 static uint64_t reg(struct fx *f, uint64_t off, unsigned size) { return siov_mmio_read(f->iommu, off, size); }
 
+/* Every queued request consumed, PPR and PRO clear. */
+static void expect_queue_idle(struct fx *f)
+{
+    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
+    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+}
+
 /* ------------------------------------------------------------- basics */
 /* The demand-paging round trip: not present, page request, the handler
    maps, Success reaches the device, the retry translates to the new page. */
 static void test_round_trip(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    struct siov_domain *dom = aux_domain(f, &f->a, &pasid);
+    struct siov_domain *dom;
+    struct fx *f = fx_adis(&pasid, NULL, &dom);
     const uint64_t va = 0x7000;
     uint32_t v = 0xFEEDu;
     assert_int_equal(siov_atc_dma_write(f->a.atc, pasid, va + 8, &v, 4), SIOV_ERR_NOT_PRESENT);
@@ -169,17 +217,13 @@ static void test_round_trip(void **state)
     assert_int_equal(f->last_req.addr, va);
     assert_int_equal(f->last_req.access, SIOV_ACCESS_WRITE);
     assert_int_equal(f->a.n, 1);
-    assert_int_equal(f->a.r[0].sid, SID_A);
-    assert_int_equal(f->a.r[0].pasid, pasid);
-    assert_int_equal(f->a.r[0].prgi, 3);
-    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
+    expect_resp(&f->a, 0, pasid, 3, SIOV_PRQ_SUCCESS);
     assert_int_equal(siov_atc_dma_write(f->a.atc, pasid, va + 8, &v, 4), SIOV_OK);
     uint32_t back = 0;
     assert_int_equal(siov_mem_read(f->mem, DATA + 8, &back, 4), 0);
     assert_int_equal(back, v);
     /* the queue is consumed, PPR cleared */
-    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
-    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
+    expect_queue_idle(f);
     assert_int_equal(siov_driver_service_prq(f->drv), 0); /* nothing left */
     fx_free(f);
 }
@@ -188,10 +232,8 @@ static void test_round_trip(void **state)
 static void test_request_without_pasid(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
-    struct siov_domain *dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
-    assert_int_equal(siov_attach(dom, SID_A), 0);
+    struct siov_domain *dom;
+    struct fx *f = fx_rid(&dom);
     assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x9000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     assert_int_equal(siov_driver_service_prq(f->drv), 1);
     assert_ptr_equal(f->last_dom, dom);
@@ -208,10 +250,8 @@ static void test_request_without_pasid(void **state)
 static void test_no_domain_no_handler(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     /* RID_PASID has no domain attached: no entry, SPT.2, the unit answers */
     assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x9000, SIOV_ACCESS_READ, 1, true), SIOV_FAULT_SPT_2);
     assert_int_equal(siov_driver_service_prq(f->drv), 0);
@@ -261,16 +301,10 @@ static void test_groups(void **state)
     assert_int_equal(siov_driver_service_prq(f->drv), 9);
     assert_int_equal(f->calls, 9); /* every request reaches the handler */
     assert_int_equal(f->a.n, 2);   /* but only complete groups are answered */
-    assert_int_equal(f->a.r[0].pasid, p1);
-    assert_int_equal(f->a.r[0].prgi, 7);
-    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID); /* S, I, S */
-    assert_int_equal(f->a.r[1].pasid, p2);
-    assert_int_equal(f->a.r[1].prgi, 7);
-    assert_int_equal(f->a.r[1].code, SIOV_PRQ_SUCCESS); /* S, S */
+    expect_resp(&f->a, 0, p1, 7, SIOV_PRQ_INVALID); /* S, I, S */
+    expect_resp(&f->a, 1, p2, 7, SIOV_PRQ_SUCCESS); /* S, S */
     assert_int_equal(f->b.n, 1);
-    assert_int_equal(f->b.r[0].sid, SID_B);
-    assert_int_equal(f->b.r[0].pasid, pb);
-    assert_int_equal(f->b.r[0].code, SIOV_PRQ_FAILURE); /* I, and a reserved code: Failure */
+    expect_resp(&f->b, 0, pb, 7, SIOV_PRQ_FAILURE); /* I, and a reserved code: Failure */
     assert_int_equal(send(f, &f->a, p1, 0xA000, SIOV_ACCESS_READ, 9, true), SIOV_OK);
     assert_int_equal(siov_driver_service_prq(f->drv), 1);
     assert_int_equal(f->a.n, 3);
@@ -294,10 +328,8 @@ static void test_groups(void **state)
 static void test_stop_marker(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     struct siov_page_request sm = {pasid, 0, 0, 0, true, true};
     assert_int_equal(siov_page_request(f->iommu, SID_A, &sm), SIOV_OK);
     assert_int_equal(siov_driver_service_prq(f->drv), 1);
@@ -320,10 +352,8 @@ static void test_stop_marker(void **state)
 static void test_overflow_recovery(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     f->map = false;
     f->code = SIOV_PRQ_SUCCESS;
     for (unsigned i = 0; i < 127; i++)
@@ -356,11 +386,9 @@ static void test_overflow_recovery(void **state)
 static void test_drain_on_aux_detach(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t p1, p2;
-    struct siov_domain *d1 = aux_domain(f, &f->a, &p1);
-    aux_domain(f, &f->a, &p2);
+    struct siov_domain *d1;
+    struct fx *f = fx_adis(&p1, &p2, &d1);
     assert_int_equal(send(f, &f->a, p1, 0x1000, SIOV_ACCESS_READ, 1, false), SIOV_OK);
     assert_int_equal(send(f, &f->a, p2, 0x1000, SIOV_ACCESS_READ, 2, true), SIOV_OK);
     assert_int_equal(send(f, &f->a, p1, 0x2000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
@@ -372,11 +400,8 @@ static void test_drain_on_aux_detach(void **state)
     assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
     assert_int_equal(f->calls, 1); /* p2's request only */
     assert_int_equal(f->a.n, 2);
-    assert_int_equal(f->a.r[0].pasid, p2);
-    assert_int_equal(f->a.r[0].code, SIOV_PRQ_SUCCESS);
-    assert_int_equal(f->a.r[1].pasid, p1);
-    assert_int_equal(f->a.r[1].prgi, 1);
-    assert_int_equal(f->a.r[1].code, SIOV_PRQ_INVALID);
+    expect_resp(&f->a, 0, p2, 2, SIOV_PRQ_SUCCESS);
+    expect_resp(&f->a, 1, p1, 1, SIOV_PRQ_INVALID);
     struct siov_atc_stats after;
     siov_atc_stats(f->a.atc, &after);
     assert_int_equal(after.invalidations - before.invalidations, 2); /* the tear-down's and the drain's */
@@ -392,10 +417,8 @@ static void test_drain_on_aux_detach(void **state)
 static void test_drain_on_detach(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
-    struct siov_domain *dom = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
-    assert_int_equal(siov_attach(dom, SID_A), 0);
+    struct siov_domain *dom;
+    struct fx *f = fx_rid(&dom);
     assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x1000, SIOV_ACCESS_READ, 4, false), SIOV_OK);
     assert_int_equal(send(f, &f->a, SIOV_NO_PASID, 0x2000, SIOV_ACCESS_READ, 4, true), SIOV_OK);
     assert_int_equal(siov_detach(dom, SID_A), 0);
@@ -412,10 +435,8 @@ static void test_drain_on_detach(void **state)
 static void test_drain_on_disable(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_WRITE, 6, true), SIOV_OK);
     assert_int_equal(siov_dev_disable_pri(f->drv, SID_A), 0);
     assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
@@ -453,10 +474,8 @@ static unsigned remapping_handler(void *opaque, struct siov_domain *dom, siov_si
 static void test_handler_calls(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     assert_int_equal(siov_driver_set_prq_handler(f->drv, remapping_handler, f), 0);
     assert_int_equal(send(f, &f->a, pasid, 0x4000, SIOV_ACCESS_READ, 1, false), SIOV_OK);
     assert_int_equal(send(f, &f->a, pasid, 0x5000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
@@ -474,10 +493,8 @@ static void test_handler_calls(void **state)
 static void test_event_message(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     assert_int_equal(reg(f, SIOV_REG_PECTL, 4), SIOV_ECTL_IM); /* polled until asked */
     assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     assert_int_equal(f->msi.n, 0);
@@ -565,10 +582,8 @@ static void test_group_first_worst_and_apart(void **state)
 static void test_overflow_forgets_every_group(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     static const unsigned by_page[16] = {[0] = SIOV_PRQ_INVALID, [1] = SIOV_PRQ_SUCCESS};
     f->by_page = by_page;
     for (unsigned i = 0; i < 128; i++) /* the 128th overflows */
@@ -591,10 +606,8 @@ static void test_overflow_forgets_every_group(void **state)
 static void test_previous_owner_queue(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t pasid;
-    aux_domain(f, &f->a, &pasid);
+    struct fx *f = fx_adis(&pasid, NULL, NULL);
     assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     assert_int_equal(send(f, &f->a, pasid, 0x1000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     assert_int_equal(siov_driver_service_prq(f->drv), 2);
@@ -659,14 +672,9 @@ static void test_no_domain_for_forged_requests(void **state)
     assert_int_equal(reg(f, SIOV_REG_PQH, 8), tail + 32);
     assert_int_equal(f->calls, 0);
     assert_int_equal(s.n, 1);
-    assert_int_equal(s.r[0].sid, stranger);
-    assert_int_equal(s.r[0].pasid, SIOV_NO_PASID);
-    assert_int_equal(s.r[0].prgi, 3);
-    assert_int_equal(s.r[0].code, SIOV_PRQ_INVALID);
+    expect_resp(&s, 0, SIOV_NO_PASID, 3, SIOV_PRQ_INVALID); /* s.sid is stranger */
     assert_int_equal(f->a.n, 1);
-    assert_int_equal(f->a.r[0].pasid, pb);
-    assert_int_equal(f->a.r[0].prgi, 4);
-    assert_int_equal(f->a.r[0].code, SIOV_PRQ_INVALID);
+    expect_resp(&f->a, 0, pb, 4, SIOV_PRQ_INVALID);
     assert_int_equal(f->b.n, 0);
     siov_atc_free(s.atc);
     fx_free(f);
@@ -687,6 +695,8 @@ struct mport {
     uint32_t send_pasid;
     unsigned expire_on;       /* declare a time-out on this invalidation instead of completing */
     struct dev d;             /* the responses it receives */
+    struct siov_domain *d1;   /* the first of its two aux domains */
+    uint32_t p1, p2;          /* their PASIDs */
 };
 
 static void mport_inv(void *opaque, siov_sid sid, uint32_t pasid, uint64_t addr, uint64_t size, bool global,
@@ -718,20 +728,25 @@ static void mport_resp(void *opaque, siov_sid sid, uint32_t pasid, uint16_t prgi
 
 static const struct siov_device_ops mport_ops = {mport_inv, mport_resp};
 
-/* SID_A with ATS, PRI and aux domains behind p; two aux domains, the
-   first returned (its PASID in *p1, the other's in *p2). */
-static struct siov_domain *mport_up(struct fx *f, struct mport *p, uint32_t *p1, uint32_t *p2)
+/* A unit (returned, and in p->f) with SID_A with ATS, PRI and aux domains
+   behind p, and two aux domains on it (p->d1 and the other). */
+static struct fx *mport_up(struct mport *p)
 {
-    p->f = f;
+    struct fx *f = p->f = fx_new();
     p->d.sid = SID_A;
-    assert_int_equal(siov_dev_enable_aux(f->drv, SID_A), 0);
-    assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0);
-    assert_int_equal(siov_dev_enable_pri(f->drv, SID_A), 0);
+    dev_enable(f, SID_A);
     assert_int_equal(siov_device_port(f->iommu, SID_A, &mport_ops, p), 0);
-    struct siov_domain *d1 = aux_domain(f, &p->d, p1);
-    aux_domain(f, &p->d, p2);
+    p->d1 = aux_domain(f, &p->d, &p->p1);
+    aux_domain(f, &p->d, &p->p2);
     p->ninv = 0;
-    return d1;
+    return f;
+}
+
+/* The port taken off before the unit it points into is freed. */
+static void mport_down(struct mport *p)
+{
+    siov_device_port(p->f->iommu, SID_A, NULL, NULL);
+    fx_free(p->f);
 }
 
 /* The drain's own device-TLB invalidation covers the PASID's every address;
@@ -740,28 +755,22 @@ static struct siov_domain *mport_up(struct fx *f, struct mport *p, uint32_t *p1,
 static void test_drain_round_serves_late_request(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
     struct mport p = {0};
-    uint32_t p1, p2;
-    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    struct fx *f = mport_up(&p);
     p.send_on = 2; /* the tear-down's invalidation first, then the drain's */
     p.send_n = 1;
     p.last = true;
-    p.send_pasid = p2;
-    assert_int_equal(siov_aux_detach(d1, SID_A), 0);
+    p.send_pasid = p.p2;
+    assert_int_equal(siov_aux_detach(p.d1, SID_A), 0);
     assert_int_equal(p.ninv, 2);
-    assert_int_equal(p.pasid[1], p1);
+    assert_int_equal(p.pasid[1], p.p1);
     assert_int_equal(p.addr[1], 0);
     assert_int_equal(p.size[1], UINT64_MAX);
     assert_int_equal(f->calls, 1);
     assert_int_equal(p.d.n, 1);
-    assert_int_equal(p.d.r[0].pasid, p2);
-    assert_int_equal(p.d.r[0].prgi, 9);
-    assert_int_equal(p.d.r[0].code, SIOV_PRQ_SUCCESS);
-    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
-    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
-    siov_device_port(f->iommu, SID_A, NULL, NULL);
-    fx_free(f);
+    expect_resp(&p.d, 0, p.p2, 9, SIOV_PRQ_SUCCESS);
+    expect_queue_idle(f);
+    mport_down(&p);
 }
 
 /* A device that overflows the queue at every drain invalidation: the drain
@@ -769,22 +778,18 @@ static void test_drain_round_serves_late_request(void **state)
 static void test_drain_rounds_bounded(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
     struct mport p = {0};
-    uint32_t p1, p2;
-    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    struct fx *f = mport_up(&p);
     p.send_on = 2;
     p.every = true;
     p.send_n = 130; /* 127 fit in the driver's page */
-    p.send_pasid = p2;
-    assert_int_equal(siov_aux_detach(d1, SID_A), 0);
+    p.send_pasid = p.p2;
+    assert_int_equal(siov_aux_detach(p.d1, SID_A), 0);
     assert_int_equal(p.ninv, 1 + 8);
     assert_int_equal(f->calls, 8 * 127);
     assert_int_equal(p.d.n, 0); /* none was a last request */
-    assert_int_equal(reg(f, SIOV_REG_PQH, 8), reg(f, SIOV_REG_PQT, 8));
-    assert_int_equal(reg(f, SIOV_REG_PRS, 4), 0);
-    siov_device_port(f->iommu, SID_A, NULL, NULL);
-    fx_free(f);
+    expect_queue_idle(f);
+    mport_down(&p);
 }
 
 /* The drain's invalidation times out: the detach fails with -ETIMEDOUT and
@@ -792,16 +797,13 @@ static void test_drain_rounds_bounded(void **state)
 static void test_drain_timeout(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
     struct mport p = {0};
-    uint32_t p1, p2;
-    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    struct fx *f = mport_up(&p);
     p.expire_on = 2;
-    assert_int_equal(siov_aux_detach(d1, SID_A), -ETIMEDOUT);
+    assert_int_equal(siov_aux_detach(p.d1, SID_A), -ETIMEDOUT);
     assert_non_null(strstr(siov_driver_last_error(f->drv), "timed out"));
     assert_int_equal(p.ninv, 2);
-    siov_device_port(f->iommu, SID_A, NULL, NULL);
-    fx_free(f);
+    mport_down(&p);
 }
 
 /* The handler's own failing call, during a drain whose call already failed
@@ -821,26 +823,23 @@ static unsigned failing_map_handler(void *opaque, struct siov_domain *dom, siov_
 static void test_handler_error_inside_failing_drain(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
     struct mport p = {0};
-    uint32_t p1, p2;
-    struct siov_domain *d1 = mport_up(f, &p, &p1, &p2);
+    struct fx *f = mport_up(&p);
     struct siov_domain *d2 = siov_domain_new(f->drv, SIOV_DOMAIN_FIRST_LEVEL);
     assert_int_equal(siov_domain_map(d2, 0x1001, DATA, 4096, RW), -EINVAL);
     char want[256];
     snprintf(want, sizeof(want), "%s", siov_driver_last_error(f->drv));
     assert_true(strlen(want) > 1);
     assert_int_equal(siov_driver_set_prq_handler(f->drv, failing_map_handler, f), 0);
-    assert_int_equal(send(f, &p.d, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
+    assert_int_equal(send(f, &p.d, p.p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     p.ninv = 0;
     p.expire_on = 1; /* the tear-down's */
-    assert_int_equal(siov_aux_detach(d1, SID_A), -ETIMEDOUT);
+    assert_int_equal(siov_aux_detach(p.d1, SID_A), -ETIMEDOUT);
     assert_int_equal(f->calls, 1);
     assert_int_equal(f->nested_rc, -EINVAL);
     assert_string_equal(f->nested_error, want);
     assert_non_null(strstr(siov_driver_last_error(f->drv), "timed out"));
-    siov_device_port(f->iommu, SID_A, NULL, NULL);
-    fx_free(f);
+    mport_down(&p);
 }
 
 /* From the handler, a detach that would drain the queue is refused with
@@ -860,11 +859,10 @@ static unsigned detaching_handler(void *opaque, struct siov_domain *dom, siov_si
 static void test_drain_from_handler_refused(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t p1, p2;
-    f->last_dom = aux_domain(f, &f->a, &p1); /* the one the handler detaches */
-    aux_domain(f, &f->a, &p2);
+    struct siov_domain *d1;
+    struct fx *f = fx_adis(&p1, &p2, &d1);
+    f->last_dom = d1; /* the one the handler detaches */
     assert_int_equal(siov_driver_set_prq_handler(f->drv, detaching_handler, f), 0);
     assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     assert_int_equal(siov_driver_service_prq(f->drv), 1);
@@ -884,11 +882,9 @@ static void test_drain_from_handler_refused(void **state)
 static void test_drain_queue_unreadable(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    dev_up(f, &f->a, SID_A);
     uint32_t p1, p2;
-    struct siov_domain *d1 = aux_domain(f, &f->a, &p1);
-    aux_domain(f, &f->a, &p2);
+    struct siov_domain *d1;
+    struct fx *f = fx_adis(&p1, &p2, &d1);
     assert_int_equal(send(f, &f->a, p2, 0x4000, SIOV_ACCESS_READ, 1, true), SIOV_OK);
     uint64_t page = reg(f, SIOV_REG_PQA, 8) & SIOV_PQA_PQA;
     assert_int_equal(siov_mem_fail_range(f->mem, page, 4096, SIOV_MEM_FAIL_READ), 0);
@@ -944,11 +940,7 @@ static unsigned write_with_retry(struct fx *f, struct adi *a, unsigned page, uin
         }
         assert_true(siov_driver_service_prq(f->drv) >= 0);
         assert_int_equal(a->d->n, n + 1); /* exactly one answer for the group */
-        const struct resp *rs = &a->d->r[n];
-        assert_int_equal(rs->sid, a->d->sid);
-        assert_int_equal(rs->pasid, a->pasid);
-        assert_int_equal(rs->prgi, g);
-        assert_int_equal(rs->code, SIOV_PRQ_SUCCESS);
+        expect_resp(a->d, n, a->pasid, g, SIOV_PRQ_SUCCESS);
         a->d->n = 0; /* the log is per round trip */
     }
     assert_int_equal(r, SIOV_OK);
