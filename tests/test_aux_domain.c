@@ -89,14 +89,24 @@ static const struct conf confs[] = {
 };
 #define NCONF (sizeof(confs) / sizeof(confs[0]))
 
+/* A unit with c's paging configuration (the default one when c is NULL). */
 static struct fx *fx_conf(const struct conf *c)
 {
+    if (!c)
+        return fx_new();
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.sagaw = c->sagaw;
     cfg.mgaw = c->mgaw;
     cfg.fl_5level = c->fl5;
     return fx_new_cfg(&cfg, POOL_SIZE);
+}
+
+/* A unit whose pool runs dry within one big map (c is not used). */
+static struct fx *fx_pool48(const struct conf *c)
+{
+    (void)c;
+    return fx_small(48);
 }
 
 /* A domain under test: SL, FL or nested (with its parent mapping GPA -> HPA). */
@@ -182,6 +192,30 @@ static void expect_unmapped(struct dut *d, uint64_t iova)
     assert_int_equal(siov_domain_iova_to_phys(d->dom, iova, &got), -ENOENT);
 }
 
+/* What a test does with one domain attached both ways (c: the unit's paging
+   configuration, NULL for the default one). */
+typedef void (*dut_body)(struct dut *d, const struct conf *c);
+
+/* body on a domain of kind k on f, attached both ways, then detached and freed. */
+static void with_attached(struct fx *f, enum kind k, dut_body body, const struct conf *c)
+{
+    struct dut d = dut_new(f, k);
+    dut_attach(&d);
+    body(&d, c);
+    dut_detach(&d);
+    dut_free(&d);
+}
+
+/* body once for each kind of domain, each on a fresh unit from make(c). */
+static void each_kind_fresh(struct fx *(*make)(const struct conf *), const struct conf *c, dut_body body)
+{
+    for (int k = 0; k < NKIND; k++) {
+        struct fx *f = make(c);
+        with_attached(f, (enum kind)k, body, c);
+        fx_free(f);
+    }
+}
+
 /* Page sizes the domain can use. */
 static unsigned sizes_of(const struct dut *d, uint64_t out[3])
 {
@@ -195,225 +229,236 @@ static unsigned sizes_of(const struct dut *d, uint64_t out[3])
 
 /* --------------------------------------------------------- map / unmap */
 
+static void map_each_page_size(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    uint64_t base = avail(d->f), sizes[3];
+    unsigned n = sizes_of(d, sizes);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t s = sizes[i], iova = 3 * s, pa = HPA + 2 * s;
+        assert_int_equal(siov_domain_map(d->dom, iova, map_pa(d, pa), s, RW), 0);
+        expect_mapped(d, iova, pa, d->kind == K_NESTED ? 0 : s);
+        expect_mapped(d, iova + s / 2 + 0x123, pa + s / 2 + 0x123, 0);
+        expect_mapped(d, iova + s - 1, pa + s - 1, 0);
+        expect_unmapped(d, iova + s);
+        expect_unmapped(d, iova - K4);
+        assert_int_equal(siov_domain_unmap(d->dom, iova, s), (int64_t)s);
+        expect_unmapped(d, iova); /* the warm IOTLB entry is gone */
+        expect_unmapped(d, iova + s - K4);
+        assert_int_equal(avail(d->f), base); /* tables freed as they empty */
+    }
+}
+
 static void test_map_each_page_size(void **state)
 {
     (void)state;
-    for (size_t c = 0; c < NCONF; c++) {
-        for (int k = 0; k < NKIND; k++) {
-            struct fx *f = fx_conf(&confs[c]);
-            struct dut d = dut_new(f, (enum kind)k);
-            dut_attach(&d);
-            uint64_t base = avail(f), sizes[3];
-            unsigned n = sizes_of(&d, sizes);
-            for (unsigned i = 0; i < n; i++) {
-                uint64_t s = sizes[i], iova = 3 * s, pa = HPA + 2 * s;
-                assert_int_equal(siov_domain_map(d.dom, iova, map_pa(&d, pa), s, RW), 0);
-                expect_mapped(&d, iova, pa, d.kind == K_NESTED ? 0 : s);
-                expect_mapped(&d, iova + s / 2 + 0x123, pa + s / 2 + 0x123, 0);
-                expect_mapped(&d, iova + s - 1, pa + s - 1, 0);
-                expect_unmapped(&d, iova + s);
-                expect_unmapped(&d, iova - K4);
-                assert_int_equal(siov_domain_unmap(d.dom, iova, s), (int64_t)s);
-                expect_unmapped(&d, iova); /* the warm IOTLB entry is gone */
-                expect_unmapped(&d, iova + s - K4);
-                assert_int_equal(avail(f), base); /* tables freed as they empty */
-            }
-            dut_detach(&d);
-            dut_free(&d);
-            fx_free(f);
-        }
-    }
+    for (size_t c = 0; c < NCONF; c++)
+        each_kind_fresh(fx_conf, &confs[c], map_each_page_size);
 }
 
 /* The top of the address space each depth allows, and just beyond it. */
+static void map_width_limits(struct dut *d, const struct conf *c)
+{
+    unsigned w;
+    if (d->kind == K_SL) {
+        unsigned aw = c->sagaw == SIOV_SAGAW_3LVL ? 39 : c->sagaw == SIOV_SAGAW_4LVL ? 48 : 57;
+        w = aw < c->mgaw ? aw : c->mgaw;
+    } else {
+        w = c->fl5 ? 56 : 47; /* lower canonical half */
+    }
+    uint64_t top = 1ull << w;
+    assert_int_equal(siov_domain_map(d->dom, top - K4, map_pa(d, HPA), K4, RW), 0);
+    expect_mapped(d, top - K4 + 8, HPA + 8, K4);
+    uint64_t before = avail(d->f);
+    assert_int_equal(siov_domain_map(d->dom, top, map_pa(d, HPA), K4, RW), -ERANGE);
+    assert_int_equal(siov_domain_map(d->dom, top - K4, map_pa(d, HPA), 2 * K4, RW), -ERANGE);
+    assert_int_equal(siov_domain_unmap(d->dom, top - K4, 2 * K4), -ERANGE);
+    assert_int_equal(siov_domain_map(d->dom, UINT64_MAX & ~0xFFFull, 0, K4, RW), -ERANGE);
+    assert_int_equal(avail(d->f), before);
+    assert_int_equal(siov_domain_unmap(d->dom, top - K4, K4), (int64_t)K4);
+    expect_unmapped(d, top - K4);
+}
+
 static void test_map_width_limits(void **state)
 {
     (void)state;
-    for (size_t c = 0; c < NCONF; c++) {
-        for (int k = 0; k < NKIND; k++) {
-            struct fx *f = fx_conf(&confs[c]);
-            struct dut d = dut_new(f, (enum kind)k);
-            dut_attach(&d);
-            unsigned w;
-            if (k == K_SL) {
-                unsigned aw = confs[c].sagaw == SIOV_SAGAW_3LVL ? 39 : confs[c].sagaw == SIOV_SAGAW_4LVL ? 48 : 57;
-                w = aw < confs[c].mgaw ? aw : confs[c].mgaw;
-            } else {
-                w = confs[c].fl5 ? 56 : 47; /* lower canonical half */
-            }
-            uint64_t top = 1ull << w;
-            assert_int_equal(siov_domain_map(d.dom, top - K4, map_pa(&d, HPA), K4, RW), 0);
-            expect_mapped(&d, top - K4 + 8, HPA + 8, K4);
-            uint64_t before = avail(f);
-            assert_int_equal(siov_domain_map(d.dom, top, map_pa(&d, HPA), K4, RW), -ERANGE);
-            assert_int_equal(siov_domain_map(d.dom, top - K4, map_pa(&d, HPA), 2 * K4, RW), -ERANGE);
-            assert_int_equal(siov_domain_unmap(d.dom, top - K4, 2 * K4), -ERANGE);
-            assert_int_equal(siov_domain_map(d.dom, UINT64_MAX & ~0xFFFull, 0, K4, RW), -ERANGE);
-            assert_int_equal(avail(f), before);
-            assert_int_equal(siov_domain_unmap(d.dom, top - K4, K4), (int64_t)K4);
-            expect_unmapped(&d, top - K4);
-            dut_detach(&d);
-            dut_free(&d);
-            fx_free(f);
-        }
-    }
+    for (size_t c = 0; c < NCONF; c++)
+        each_kind_fresh(fx_conf, &confs[c], map_width_limits);
 }
 
-/* The largest page that alignment and the hardware allow. */
+/* The largest page that alignment and the hardware allow (a second-level domain). */
+static void map_largest_fit(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    /* 4K | 2M | 4K */
+    assert_int_equal(siov_domain_map(d->dom, M2 - K4, HPA + M2 - K4, M2 + 2 * K4, RW), 0);
+    expect_mapped(d, M2 - K4, HPA + M2 - K4, K4);
+    expect_mapped(d, M2, HPA + M2, M2);
+    expect_mapped(d, 2 * M2, HPA + 2 * M2, K4);
+    /* iova aligned but pa not: 4K pages only */
+    assert_int_equal(siov_domain_map(d->dom, 8 * M2, HPA + 16 * M2 + K4, M2, RW), 0);
+    expect_mapped(d, 8 * M2 + 0x1000, HPA + 16 * M2 + 0x2000, K4);
+    /* 1G + 2M from a 1G-aligned start: one 1G page, one 2M page */
+    assert_int_equal(siov_domain_map(d->dom, G1, HPA + G1, G1 + M2, RW), 0);
+    expect_mapped(d, G1 + 0x1234, HPA + G1 + 0x1234, G1);
+    expect_mapped(d, 2 * G1 + 0x1234, HPA + 2 * G1 + 0x1234, M2);
+}
+
+/* Hardware without large pages (SLLPS=0, FL1GP=0): 1 GiB goes in the largest pages left. */
+static void map_without_large_pages(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    assert_int_equal(siov_domain_map(d->dom, G1, map_pa(d, HPA + G1), G1, RW), 0);
+    expect_mapped(d, G1 + 3 * M2 + 5, HPA + G1 + 3 * M2 + 5, d->kind == K_SL ? K4 : (d->kind == K_FL ? M2 : 0));
+}
+
 static void test_map_largest_fit(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    struct dut d = dut_new(f, K_SL);
-    dut_attach(&d);
-    /* 4K | 2M | 4K */
-    assert_int_equal(siov_domain_map(d.dom, M2 - K4, HPA + M2 - K4, M2 + 2 * K4, RW), 0);
-    expect_mapped(&d, M2 - K4, HPA + M2 - K4, K4);
-    expect_mapped(&d, M2, HPA + M2, M2);
-    expect_mapped(&d, 2 * M2, HPA + 2 * M2, K4);
-    /* iova aligned but pa not: 4K pages only */
-    assert_int_equal(siov_domain_map(d.dom, 8 * M2, HPA + 16 * M2 + K4, M2, RW), 0);
-    expect_mapped(&d, 8 * M2 + 0x1000, HPA + 16 * M2 + 0x2000, K4);
-    /* 1G + 2M from a 1G-aligned start: one 1G page, one 2M page */
-    assert_int_equal(siov_domain_map(d.dom, G1, HPA + G1, G1 + M2, RW), 0);
-    expect_mapped(&d, G1 + 0x1234, HPA + G1 + 0x1234, G1);
-    expect_mapped(&d, 2 * G1 + 0x1234, HPA + 2 * G1 + 0x1234, M2);
-    dut_detach(&d);
-    dut_free(&d);
+    with_attached(f, K_SL, map_largest_fit, NULL);
     fx_free(f);
-
-    /* hardware without large pages: SLLPS=0, FL1GP=0 */
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.sl_large = 0;
     cfg.fl_1g = false;
     f = fx_new_cfg(&cfg, POOL_SIZE);
-    for (int k = 0; k < NKIND; k++) {
-        struct dut e = dut_new(f, (enum kind)k);
-        dut_attach(&e);
-        assert_int_equal(siov_domain_map(e.dom, G1, map_pa(&e, HPA + G1), G1, RW), 0);
-        expect_mapped(&e, G1 + 3 * M2 + 5, HPA + G1 + 3 * M2 + 5, k == K_SL ? K4 : (k == K_FL ? M2 : 0));
-        dut_detach(&e);
-        dut_free(&e);
-    }
+    for (int k = 0; k < NKIND; k++) /* one unit for all kinds */
+        with_attached(f, (enum kind)k, map_without_large_pages, NULL);
     fx_free(f);
+}
+
+static void map_errors(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    uint64_t pa = map_pa(d, HPA);
+    assert_int_equal(siov_domain_map(d->dom, 2 * M2, pa, M2, RW), 0); /* one 2M page */
+    assert_int_equal(siov_domain_map(d->dom, 8 * M2, pa + M2, K4, SIOV_PROT_READ), 0);
+    uint64_t before = avail(d->f);
+    assert_int_equal(siov_domain_map(NULL, 0, pa, K4, RW), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0, pa, 0, RW), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0x800, pa, K4, RW), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0, pa + 0x10, K4, RW), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0, pa, K4 + 1, RW), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0, pa, K4, 0), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0, pa, K4, SIOV_PROT_EXEC), -EINVAL);
+    assert_int_equal(siov_domain_map(d->dom, 0, pa, K4, RW | (1u << 7)), -EINVAL);
+    /* overlaps: the same page, a page inside the 2M page, a range ending in it */
+    assert_int_equal(siov_domain_map(d->dom, 2 * M2, pa, M2, RW), -EEXIST);
+    assert_int_equal(siov_domain_map(d->dom, 2 * M2 + 5 * K4, pa, K4, RW), -EEXIST);
+    assert_int_equal(siov_domain_map(d->dom, M2, pa, M2 + K4, RW), -EEXIST);
+    assert_int_equal(siov_domain_map(d->dom, 7 * M2, pa, 2 * M2, RW), -EEXIST);
+    assert_int_equal(siov_domain_map(d->dom, 0, 1ull << 52, K4, RW), -ERANGE);
+    if (d->kind == K_NESTED) /* output beyond the parent's input width */
+        assert_int_equal(siov_domain_map(d->dom, 0, 1ull << 48, K4, RW), -ERANGE);
+    assert_int_equal(avail(d->f), before);
+    expect_mapped(d, 2 * M2 + 0x4321, HPA + 0x4321, 0);
+    expect_mapped(d, 8 * M2, HPA + M2, 0);
+    expect_unmapped(d, M2);
+    expect_unmapped(d, 7 * M2);
+    /* unmap errors */
+    assert_int_equal(siov_domain_unmap(NULL, 0, K4), -EINVAL);
+    assert_int_equal(siov_domain_unmap(d->dom, 0, 0), -EINVAL);
+    assert_int_equal(siov_domain_unmap(d->dom, 0x10, K4), -EINVAL);
+    assert_int_equal(siov_domain_unmap(d->dom, 0, 0x10), -EINVAL);
+    uint64_t got;
+    assert_int_equal(siov_domain_iova_to_phys(NULL, 0, &got), -EINVAL);
+    assert_int_equal(siov_domain_iova_to_phys(d->dom, 0, NULL), -EINVAL);
+    assert_int_equal(siov_domain_iova_to_phys(d->dom, 1ull << 60, &got), -ERANGE);
 }
 
 static void test_map_errors(void **state)
 {
     (void)state;
-    for (int k = 0; k < NKIND; k++) {
-        struct fx *f = fx_new();
-        struct dut d = dut_new(f, (enum kind)k);
-        dut_attach(&d);
-        uint64_t pa = map_pa(&d, HPA);
-        assert_int_equal(siov_domain_map(d.dom, 2 * M2, pa, M2, RW), 0); /* one 2M page */
-        assert_int_equal(siov_domain_map(d.dom, 8 * M2, pa + M2, K4, SIOV_PROT_READ), 0);
-        uint64_t before = avail(f);
-        assert_int_equal(siov_domain_map(NULL, 0, pa, K4, RW), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0, pa, 0, RW), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0x800, pa, K4, RW), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0, pa + 0x10, K4, RW), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0, pa, K4 + 1, RW), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0, pa, K4, 0), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0, pa, K4, SIOV_PROT_EXEC), -EINVAL);
-        assert_int_equal(siov_domain_map(d.dom, 0, pa, K4, RW | (1u << 7)), -EINVAL);
-        /* overlaps: the same page, a page inside the 2M page, a range ending in it */
-        assert_int_equal(siov_domain_map(d.dom, 2 * M2, pa, M2, RW), -EEXIST);
-        assert_int_equal(siov_domain_map(d.dom, 2 * M2 + 5 * K4, pa, K4, RW), -EEXIST);
-        assert_int_equal(siov_domain_map(d.dom, M2, pa, M2 + K4, RW), -EEXIST);
-        assert_int_equal(siov_domain_map(d.dom, 7 * M2, pa, 2 * M2, RW), -EEXIST);
-        assert_int_equal(siov_domain_map(d.dom, 0, 1ull << 52, K4, RW), -ERANGE);
-        if (k == K_NESTED) /* output beyond the parent's input width */
-            assert_int_equal(siov_domain_map(d.dom, 0, 1ull << 48, K4, RW), -ERANGE);
-        assert_int_equal(avail(f), before);
-        expect_mapped(&d, 2 * M2 + 0x4321, HPA + 0x4321, 0);
-        expect_mapped(&d, 8 * M2, HPA + M2, 0);
-        expect_unmapped(&d, M2);
-        expect_unmapped(&d, 7 * M2);
-        /* unmap errors */
-        assert_int_equal(siov_domain_unmap(NULL, 0, K4), -EINVAL);
-        assert_int_equal(siov_domain_unmap(d.dom, 0, 0), -EINVAL);
-        assert_int_equal(siov_domain_unmap(d.dom, 0x10, K4), -EINVAL);
-        assert_int_equal(siov_domain_unmap(d.dom, 0, 0x10), -EINVAL);
-        uint64_t got;
-        assert_int_equal(siov_domain_iova_to_phys(NULL, 0, &got), -EINVAL);
-        assert_int_equal(siov_domain_iova_to_phys(d.dom, 0, NULL), -EINVAL);
-        assert_int_equal(siov_domain_iova_to_phys(d.dom, 1ull << 60, &got), -ERANGE);
-        dut_detach(&d);
-        dut_free(&d);
-        fx_free(f);
-    }
+    each_kind_fresh(fx_conf, NULL, map_errors);
 }
 
 /* Unmap inside large pages: the rest stays mapped, through splits. */
+static void unmap_splits(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    uint64_t base = avail(d->f);
+    assert_int_equal(siov_domain_map(d->dom, 2 * M2, map_pa(d, HPA), M2, RW), 0);
+    expect_mapped(d, 2 * M2 + 7 * K4, HPA + 7 * K4, 0); /* warm the IOTLB with the 2M page */
+    assert_int_equal(siov_domain_unmap(d->dom, 2 * M2 + 7 * K4, K4), (int64_t)K4);
+    expect_unmapped(d, 2 * M2 + 7 * K4);
+    expect_mapped(d, 2 * M2 + 6 * K4 + 9, HPA + 6 * K4 + 9, d->kind == K_NESTED ? 0 : K4);
+    expect_mapped(d, 2 * M2 + 8 * K4, HPA + 8 * K4, 0);
+    expect_mapped(d, 2 * M2, HPA, 0);
+    expect_mapped(d, 3 * M2 - K4, HPA + M2 - K4, 0);
+    /* an unmap over the hole and beyond counts only what was mapped */
+    assert_int_equal(siov_domain_unmap(d->dom, 2 * M2 + 6 * K4, 3 * K4), (int64_t)(2 * K4));
+    assert_int_equal(siov_domain_unmap(d->dom, 2 * M2 + 6 * K4, 3 * K4), 0);
+    assert_int_equal(siov_domain_unmap(d->dom, 0, 4 * M2), (int64_t)(M2 - 3 * K4));
+    assert_int_equal(avail(d->f), base);
+
+    /* a 1G page cut at a 4K boundary: split to 2M pages, then to 4K pages */
+    assert_int_equal(siov_domain_map(d->dom, G1, map_pa(d, HPA), G1, RW), 0);
+    uint64_t cut = G1 + 5 * M2 + 3 * K4;
+    expect_mapped(d, cut, HPA + 5 * M2 + 3 * K4, 0);
+    assert_int_equal(siov_domain_unmap(d->dom, cut, 2 * K4), (int64_t)(2 * K4));
+    expect_unmapped(d, cut);
+    expect_unmapped(d, cut + K4);
+    expect_mapped(d, cut - K4, HPA + 5 * M2 + 2 * K4, d->kind == K_NESTED ? 0 : K4);
+    expect_mapped(d, cut + 2 * K4, HPA + 5 * M2 + 5 * K4, 0);
+    expect_mapped(d, G1 + 9 * M2 + 1, HPA + 9 * M2 + 1, d->kind == K_NESTED ? 0 : M2);
+    expect_mapped(d, 2 * G1 - 1, HPA + G1 - 1, 0);
+    /* cut from both ends within the same 1G page, bytes count exact */
+    assert_int_equal(siov_domain_unmap(d->dom, G1, M2 + K4), (int64_t)(M2 + K4));
+    expect_unmapped(d, G1 + M2);
+    expect_mapped(d, G1 + M2 + K4, HPA + M2 + K4, 0);
+    assert_int_equal(siov_domain_unmap(d->dom, G1, G1), (int64_t)(G1 - M2 - 3 * K4));
+    assert_int_equal(avail(d->f), base);
+}
+
 static void test_unmap_splits(void **state)
 {
     (void)state;
-    for (int k = 0; k < NKIND; k++) {
-        struct fx *f = fx_new();
-        struct dut d = dut_new(f, (enum kind)k);
-        dut_attach(&d);
-        uint64_t base = avail(f);
-        assert_int_equal(siov_domain_map(d.dom, 2 * M2, map_pa(&d, HPA), M2, RW), 0);
-        expect_mapped(&d, 2 * M2 + 7 * K4, HPA + 7 * K4, 0); /* warm the IOTLB with the 2M page */
-        assert_int_equal(siov_domain_unmap(d.dom, 2 * M2 + 7 * K4, K4), (int64_t)K4);
-        expect_unmapped(&d, 2 * M2 + 7 * K4);
-        expect_mapped(&d, 2 * M2 + 6 * K4 + 9, HPA + 6 * K4 + 9, d.kind == K_NESTED ? 0 : K4);
-        expect_mapped(&d, 2 * M2 + 8 * K4, HPA + 8 * K4, 0);
-        expect_mapped(&d, 2 * M2, HPA, 0);
-        expect_mapped(&d, 3 * M2 - K4, HPA + M2 - K4, 0);
-        /* an unmap over the hole and beyond counts only what was mapped */
-        assert_int_equal(siov_domain_unmap(d.dom, 2 * M2 + 6 * K4, 3 * K4), (int64_t)(2 * K4));
-        assert_int_equal(siov_domain_unmap(d.dom, 2 * M2 + 6 * K4, 3 * K4), 0);
-        assert_int_equal(siov_domain_unmap(d.dom, 0, 4 * M2), (int64_t)(M2 - 3 * K4));
-        assert_int_equal(avail(f), base);
+    each_kind_fresh(fx_conf, NULL, unmap_splits);
+}
 
-        /* a 1G page cut at a 4K boundary: split to 2M pages, then to 4K pages */
-        assert_int_equal(siov_domain_map(d.dom, G1, map_pa(&d, HPA), G1, RW), 0);
-        uint64_t cut = G1 + 5 * M2 + 3 * K4;
-        expect_mapped(&d, cut, HPA + 5 * M2 + 3 * K4, 0);
-        assert_int_equal(siov_domain_unmap(d.dom, cut, 2 * K4), (int64_t)(2 * K4));
-        expect_unmapped(&d, cut);
-        expect_unmapped(&d, cut + K4);
-        expect_mapped(&d, cut - K4, HPA + 5 * M2 + 2 * K4, d.kind == K_NESTED ? 0 : K4);
-        expect_mapped(&d, cut + 2 * K4, HPA + 5 * M2 + 5 * K4, 0);
-        expect_mapped(&d, G1 + 9 * M2 + 1, HPA + 9 * M2 + 1, d.kind == K_NESTED ? 0 : M2);
-        expect_mapped(&d, 2 * G1 - 1, HPA + G1 - 1, 0);
-        /* cut from both ends within the same 1G page, bytes count exact */
-        assert_int_equal(siov_domain_unmap(d.dom, G1, M2 + K4), (int64_t)(M2 + K4));
-        expect_unmapped(&d, G1 + M2);
-        expect_mapped(&d, G1 + M2 + K4, HPA + M2 + K4, 0);
-        assert_int_equal(siov_domain_unmap(d.dom, G1, G1), (int64_t)(G1 - M2 - 3 * K4));
-        assert_int_equal(avail(f), base);
-        dut_detach(&d);
-        dut_free(&d);
-        fx_free(f);
-    }
+/* A first-level domain on a 64-page pool, attached both ways, holding one
+   1 GiB page at G1; *hog's tables (one level-1 table at each 2 MiB step, in
+   one 1 GiB region) take all of the pool but spare pages. */
+static struct dut split_reserve(uint64_t spare, struct siov_domain **hog)
+{
+    struct dut d = dut_new(fx_small(64), K_FL);
+    dut_attach(&d);
+    assert_int_equal(siov_domain_map(d.dom, G1, HPA, G1, RW), 0);
+    *hog = siov_domain_new(d.f->drv, SIOV_DOMAIN_SECOND_LEVEL);
+    assert_non_null(*hog);
+    uint64_t n = 0;
+    while (avail(d.f) > 0)
+        assert_int_equal(siov_domain_map(*hog, ++n * M2, HPA, K4, RW), 0);
+    while (avail(d.f) < spare)
+        assert_int_equal(siov_domain_unmap(*hog, n-- * M2, K4), (int64_t)K4);
+    assert_int_equal(avail(d.f), spare);
+    return d;
+}
+
+static void split_reserve_free(struct dut *d, struct siov_domain *hog)
+{
+    struct fx *f = d->f;
+    assert_int_equal(siov_domain_free(hog), 0);
+    dut_detach(d);
+    dut_free(d);
+    fx_free(f);
 }
 
 /* Without a page for the split, the unmap fails and changes nothing. */
 static void test_unmap_split_no_memory(void **state)
 {
     (void)state;
-    struct fx *f = fx_small(64);
-    struct dut d = dut_new(f, K_FL);
-    dut_attach(&d);
-    assert_int_equal(siov_domain_map(d.dom, G1, HPA, G1, RW), 0);
-    /* use up the pool with another domain's tables */
-    struct siov_domain *hog = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
-    for (uint64_t i = 0; avail(f) > 0; i++)
-        siov_domain_map(hog, i * M2, HPA, K4, RW);
+    struct siov_domain *hog;
+    struct dut d = split_reserve(0, &hog);
+    struct fx *f = d.f;
     assert_int_equal(siov_domain_unmap(d.dom, G1 + M2, K4), -ENOMEM);
     assert_int_equal(avail(f), 0);
     expect_mapped(&d, G1 + M2, HPA + M2, G1);
     assert_int_equal(siov_domain_unmap(d.dom, G1 + M2, M2), -ENOMEM);
     assert_int_equal(siov_domain_unmap(d.dom, G1, G1), (int64_t)G1); /* whole: no split needed */
     expect_unmapped(&d, G1 + M2);
-    assert_int_equal(siov_domain_free(hog), 0);
-    dut_detach(&d);
-    dut_free(&d);
-    fx_free(f);
+    split_reserve_free(&d, hog);
 }
 
 /* An unmap that cuts one 1 GiB leaf at both ends needs three table pages
@@ -423,17 +468,9 @@ static void test_unmap_split_exact_reserve(void **state)
 {
     (void)state;
     for (int spare = 2; spare <= 3; spare++) {
-        struct fx *f = fx_small(64);
-        struct dut d = dut_new(f, K_FL);
-        dut_attach(&d);
-        assert_int_equal(siov_domain_map(d.dom, G1, HPA, G1, RW), 0);
-        struct siov_domain *hog = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
-        uint64_t n = 0;
-        while (avail(f) > 0) /* one level-1 table each, in one 1 GiB region */
-            assert_int_equal(siov_domain_map(hog, ++n * M2, HPA, K4, RW), 0);
-        while (avail(f) < (uint64_t)spare)
-            assert_int_equal(siov_domain_unmap(hog, n-- * M2, K4), (int64_t)K4);
-        assert_int_equal(avail(f), spare);
+        struct siov_domain *hog;
+        struct dut d = split_reserve((uint64_t)spare, &hog);
+        struct fx *f = d.f;
         uint64_t lo = G1 + M2 + K4;
         if (spare == 3) {
             assert_int_equal(siov_domain_unmap(d.dom, lo, M2), (int64_t)M2);
@@ -448,46 +485,41 @@ static void test_unmap_split_exact_reserve(void **state)
             assert_int_equal(avail(f), spare);
             expect_mapped(&d, lo, HPA + M2 + K4, G1);
         }
-        assert_int_equal(siov_domain_free(hog), 0);
-        dut_detach(&d);
-        dut_free(&d);
-        fx_free(f);
+        split_reserve_free(&d, hog);
     }
 }
 
 /* A pool that runs dry in the middle of a big map: nothing stays mapped and
    every page comes back. */
+static void map_pool_exhaustion_rollback(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    assert_int_equal(siov_domain_map(d->dom, 0, map_pa(d, HPA), K4, RW), 0);
+    uint64_t before = avail(d->f);
+    /* 4K pages only (pa misaligned by 4K), 128 MiB: needs 64+ table pages */
+    int r = siov_domain_map(d->dom, 2 * M2, map_pa(d, HPA + K4), 64 * M2, RW);
+    assert_int_equal(r, -ENOMEM);
+    assert_int_equal(avail(d->f), before);
+    for (uint64_t i = 0; i < 64; i++)
+        expect_unmapped(d, 2 * M2 + i * M2);
+    expect_unmapped(d, 66 * M2 - K4);
+    expect_mapped(d, 0, HPA, 0);
+    /* the same in a 1 GiB region of its own: the level-2 table it adds holds
+       filled level-1 tables when the pool runs dry, and all of them go */
+    assert_int_equal(siov_domain_map(d->dom, 3 * G1, map_pa(d, HPA + K4), 64 * M2, RW), -ENOMEM);
+    assert_int_equal(avail(d->f), before);
+    expect_unmapped(d, 3 * G1);
+    expect_unmapped(d, 3 * G1 + 5 * M2);
+    /* a map that fits still works afterwards */
+    assert_int_equal(siov_domain_map(d->dom, 2 * M2, map_pa(d, HPA + K4), 4 * M2, RW), 0);
+    expect_mapped(d, 5 * M2, HPA + K4 + 3 * M2, 0);
+    assert_int_equal(siov_domain_unmap(d->dom, 0, 64 * M2), (int64_t)(4 * M2 + K4));
+}
+
 static void test_map_pool_exhaustion_rollback(void **state)
 {
     (void)state;
-    for (int k = 0; k < NKIND; k++) {
-        struct fx *f = fx_small(48);
-        struct dut d = dut_new(f, (enum kind)k);
-        dut_attach(&d);
-        assert_int_equal(siov_domain_map(d.dom, 0, map_pa(&d, HPA), K4, RW), 0);
-        uint64_t before = avail(f);
-        /* 4K pages only (pa misaligned by 4K), 128 MiB: needs 64+ table pages */
-        int r = siov_domain_map(d.dom, 2 * M2, map_pa(&d, HPA + K4), 64 * M2, RW);
-        assert_int_equal(r, -ENOMEM);
-        assert_int_equal(avail(f), before);
-        for (uint64_t i = 0; i < 64; i++)
-            expect_unmapped(&d, 2 * M2 + i * M2);
-        expect_unmapped(&d, 66 * M2 - K4);
-        expect_mapped(&d, 0, HPA, 0);
-        /* the same in a 1 GiB region of its own: the level-2 table it adds holds
-           filled level-1 tables when the pool runs dry, and all of them go */
-        assert_int_equal(siov_domain_map(d.dom, 3 * G1, map_pa(&d, HPA + K4), 64 * M2, RW), -ENOMEM);
-        assert_int_equal(avail(f), before);
-        expect_unmapped(&d, 3 * G1);
-        expect_unmapped(&d, 3 * G1 + 5 * M2);
-        /* a map that fits still works afterwards */
-        assert_int_equal(siov_domain_map(d.dom, 2 * M2, map_pa(&d, HPA + K4), 4 * M2, RW), 0);
-        expect_mapped(&d, 5 * M2, HPA + K4 + 3 * M2, 0);
-        assert_int_equal(siov_domain_unmap(d.dom, 0, 64 * M2), (int64_t)(4 * M2 + K4));
-        dut_detach(&d);
-        dut_free(&d);
-        fx_free(f);
-    }
+    each_kind_fresh(fx_pool48, NULL, map_pool_exhaustion_rollback);
 }
 
 /* A domain's free returns every table page, whatever was mapped. */
@@ -961,6 +993,14 @@ static void test_pass_through(void **state)
     fx_free(f);
 }
 
+/* One 4 KiB page, translated on both attachments. */
+static void map_one_page(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    assert_int_equal(siov_domain_map(d->dom, 3 * M2, map_pa(d, HPA), K4, RW), 0);
+    expect_mapped(d, 3 * M2 + 0x456, HPA + 0x456, K4);
+}
+
 /* A unit without execute or supervisor requests (ECAP.ERS = SRS = 0): the
    PASID entries set neither ERE nor SRE, which it would refuse (SPT.4). */
 static void test_no_exec_no_supervisor(void **state)
@@ -971,14 +1011,8 @@ static void test_no_exec_no_supervisor(void **state)
     cfg.exec_req = false;
     cfg.supervisor_req = false;
     struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
-    for (int k = 0; k < NKIND; k++) {
-        struct dut d = dut_new(f, (enum kind)k);
-        dut_attach(&d);
-        assert_int_equal(siov_domain_map(d.dom, 3 * M2, map_pa(&d, HPA), K4, RW), 0);
-        expect_mapped(&d, 3 * M2 + 0x456, HPA + 0x456, K4);
-        dut_detach(&d);
-        dut_free(&d);
-    }
+    for (int k = 0; k < NKIND; k++) /* one unit for all kinds */
+        with_attached(f, (enum kind)k, map_one_page, NULL);
     fx_free(f);
 }
 
@@ -1024,14 +1058,13 @@ static void test_legacy_entries(void **state)
     }
 }
 
-static void test_permissions(void **state)
+/* First level: write-only is readable, PRIV pages refuse user requests, WPE. */
+static void fl_permissions(struct dut *d, const struct conf *c)
 {
-    (void)state;
-    struct fx *f = fx_new();
-    struct dut fl = dut_new(f, K_FL);
-    dut_attach(&fl);
-    uint32_t pasid = (uint32_t)siov_aux_pasid(fl.dom);
-    struct siov_domain *dom = fl.dom;
+    (void)c;
+    struct fx *f = d->f;
+    uint32_t pasid = (uint32_t)siov_aux_pasid(d->dom);
+    struct siov_domain *dom = d->dom;
     assert_int_equal(siov_domain_map(dom, 0x1000, HPA, K4, SIOV_PROT_READ), 0);
     assert_int_equal(siov_domain_map(dom, 0x2000, HPA, K4, RW | SIOV_PROT_PRIV), 0);
     assert_int_equal(siov_domain_map(dom, 0x3000, HPA, K4, SIOV_PROT_READ | SIOV_PROT_EXEC), 0);
@@ -1048,13 +1081,16 @@ static void test_permissions(void **state)
     assert_int_equal(x.perm, SIOV_ACCESS_READ | SIOV_ACCESS_EXEC);
     assert_int_equal(tr(f, SID_B, pasid, 0x4000, RD | WR, &x), SIOV_OK); /* first level: always readable */
     assert_int_equal(x.perm, SIOV_ACCESS_READ | SIOV_ACCESS_WRITE);
-    dut_detach(&fl);
-    dut_free(&fl);
+}
 
-    struct dut sl = dut_new(f, K_SL);
-    dut_attach(&sl);
-    dom = sl.dom;
-    pasid = (uint32_t)siov_aux_pasid(dom); /* execute requests carry a PASID */
+/* Second level: PRIV is ignored, write-only is not readable. */
+static void sl_permissions(struct dut *d, const struct conf *c)
+{
+    (void)c;
+    struct fx *f = d->f;
+    struct siov_domain *dom = d->dom;
+    uint32_t pasid = (uint32_t)siov_aux_pasid(dom); /* execute requests carry a PASID */
+    struct siov_xlate x;
     assert_int_equal(siov_domain_map(dom, 0x1000, HPA, K4, SIOV_PROT_READ | SIOV_PROT_PRIV), 0); /* PRIV ignored */
     assert_int_equal(siov_domain_map(dom, 0x2000, HPA, K4, SIOV_PROT_WRITE), 0);
     assert_int_equal(siov_domain_map(dom, 0x3000, HPA, K4, SIOV_PROT_READ | SIOV_PROT_EXEC), 0);
@@ -1065,8 +1101,14 @@ static void test_permissions(void **state)
     assert_int_equal(tr(f, SID_B, pasid, 0x2000, WR, &x), SIOV_OK);
     assert_int_equal(tr(f, SID_B, pasid, 0x1000, SIOV_ACCESS_EXEC, NULL), SIOV_FAULT_SGN_3);
     assert_int_equal(tr(f, SID_B, pasid, 0x3000, SIOV_ACCESS_EXEC, &x), SIOV_OK);
-    dut_detach(&sl);
-    dut_free(&sl);
+}
+
+static void test_permissions(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    with_attached(f, K_FL, fl_permissions, NULL);
+    with_attached(f, K_SL, sl_permissions, NULL);
     fx_free(f);
 }
 
