@@ -74,14 +74,26 @@ static unsigned vec(struct tl *t, uint32_t index)
     return f ? 0 : out.vector;
 }
 
-static struct tl *unit(bool esirtps, unsigned s)
+/* A unit remapping through IRT (size field s); with q, its invalidation queue set up too. */
+static struct tl *unit(bool esirtps, unsigned s, struct q *q)
 {
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.esirtps = esirtps;
     struct tl *t = tl_new(&cfg);
     tl_ir_enable(t, IRT, s, true);
+    if (q)
+        q_init(q, t);
     return t;
+}
+
+/* Entry index remaps to vector cached (now in the cache), then changes to
+   fresh in the table without an invalidation. */
+static void cached_then_changed(struct tl *t, uint32_t index, uint8_t cached, uint8_t fresh, uint32_t dest)
+{
+    entry(t, IRT, index, cached, dest);
+    assert_int_equal(vec(t, index), cached);
+    entry(t, IRT, index, fresh, dest);
 }
 
 /* ------------------------------------------------------------- staleness */
@@ -89,12 +101,9 @@ static void test_stale_until_global(void **state)
 {
     (void)state;
     for (int es = 0; es < 2; es++) {
-        struct tl *t = unit(es, 7);
         struct q q;
-        q_init(&q, t);
-        entry(t, IRT, 5, 0x40, 1);
-        assert_int_equal(vec(t, 5), 0x40);
-        entry(t, IRT, 5, 0x41, 1);
+        struct tl *t = unit(es, 7, &q);
+        cached_then_changed(t, 5, 0x40, 0x41, 1);
         assert_int_equal(vec(t, 5), 0x40); /* cached */
         assert_true(q_run(&q, iec_index(4, 0)));
         assert_true(q_run(&q, iec_index(6, 0)));
@@ -119,17 +128,13 @@ static void test_index_selective_each_im(void **state)
 {
     (void)state;
     for (unsigned im = 0; im <= 15; im++) {
-        struct tl *t = unit(false, 15);
         struct q q;
-        q_init(&q, t);
+        struct tl *t = unit(false, 15, &q);
         uint32_t n = 1u << im, first = 0x8000 - (im == 15 ? 0x8000 : 2 * n), last = first + n - 1;
         uint32_t iidx = first + (n - 1) / 3; /* inside, not aligned */
         uint32_t probe[4] = {first ? first - 1 : last + 2, first, last, last + 1};
-        for (int i = 0; i < 4; i++) {
-            entry(t, IRT, probe[i], 0x50, 2);
-            assert_int_equal(vec(t, probe[i]), 0x50);
-            entry(t, IRT, probe[i], 0x60, 2);
-        }
+        for (int i = 0; i < 4; i++)
+            cached_then_changed(t, probe[i], 0x50, 0x60, 2);
         assert_true(q_run(&q, iec_index(iidx, im)));
         assert_int_equal(vec(t, probe[0]), 0x50);
         assert_int_equal(vec(t, probe[1]), 0x60);
@@ -143,12 +148,9 @@ static void test_index_selective_each_im(void **state)
 static void test_im_above_mhmv(void **state)
 {
     (void)state;
-    struct tl *t = unit(false, 7);
     struct q q;
-    q_init(&q, t);
-    entry(t, IRT, 1, 0x40, 1);
-    assert_int_equal(vec(t, 1), 0x40);
-    entry(t, IRT, 1, 0x41, 1);
+    struct tl *t = unit(false, 7, &q);
+    cached_then_changed(t, 1, 0x40, 0x41, 1);
     assert_false(q_run(&q, iec_index(0, 16)));
     assert_true(siov_mmio_read(t->iommu, SIOV_REG_FSTS, 4) & SIOV_FSTS_IQE);
     assert_int_equal(siov_get(siov_mmio_read(t->iommu, SIOV_REG_IQERCD, 8), SIOV_IQERCD_IQEI), SIOV_IQEI_RSVD);
@@ -156,11 +158,8 @@ static void test_im_above_mhmv(void **state)
     assert_int_equal(vec(t, 1), 0x40);
     tl_free(t);
     /* a global invalidation ignores IM and IIDX; reserved bits and qw1 do not pass */
-    t = unit(false, 7);
-    q_init(&q, t);
-    entry(t, IRT, 1, 0x40, 1);
-    assert_int_equal(vec(t, 1), 0x40);
-    entry(t, IRT, 1, 0x41, 1);
+    t = unit(false, 7, &q);
+    cached_then_changed(t, 1, 0x40, 0x41, 1);
     assert_true(q_run(&q, iec_global() | siov_set(0, SIOV_IEC0_IM, 31) | siov_set(0, SIOV_IEC0_IIDX, 9)));
     assert_int_equal(vec(t, 1), 0x41);
     assert_false(q_run(&q, iec_global() | SIOV_BIT(12)));
@@ -173,9 +172,8 @@ static void test_sirtp_and_esirtps(void **state)
 {
     (void)state;
     for (int es = 0; es < 2; es++) {
-        struct tl *t = unit(es, 7);
         struct q q;
-        q_init(&q, t);
+        struct tl *t = unit(es, 7, &q);
         entry(t, IRT, 3, 0x40, 1);
         entry(t, IRT2, 3, 0x70, 1);
         assert_int_equal(vec(t, 3), 0x40);
@@ -198,7 +196,7 @@ static void test_sirtp_and_esirtps(void **state)
 static void test_faults_not_cached(void **state)
 {
     (void)state;
-    struct tl *t = unit(false, 7);
+    struct tl *t = unit(false, 7, NULL);
     struct siov_irq out;
     uint64_t q[2];
     /* not present, then present */
@@ -247,17 +245,25 @@ static void on_stale(void *opaque, const struct siov_stale_report *r)
     rs->last = *r;
 }
 
+/* A unit remapping through IRT with the stale-translation checker on; its
+   reports go to rs when with_cb, else it only counts. */
+static struct tl *checked_unit(struct reports *rs, bool with_cb)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = with_cb ? on_stale : NULL;
+    cfg.stale_opaque = rs;
+    struct tl *t = tl_new(&cfg);
+    tl_ir_enable(t, IRT, 7, true);
+    return t;
+}
+
 static void test_stale_checker(void **state)
 {
     (void)state;
     struct reports rs = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.stale_check = true;
-    cfg.stale_report = on_stale;
-    cfg.stale_opaque = &rs;
-    struct tl *t = tl_new(&cfg);
-    tl_ir_enable(t, IRT, 7, true);
+    struct tl *t = checked_unit(&rs, true);
     struct q q;
     q_init(&q, t);
     entry(t, IRT, 20, 0x40, 0x11);
@@ -329,13 +335,7 @@ static void test_stale_checker_each_field(void **state)
         {"urg", {p[0], p[1]}, {pu[0], pu[1]}},
     };
     struct reports rs = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.stale_check = true;
-    cfg.stale_report = on_stale;
-    cfg.stale_opaque = &rs;
-    struct tl *t = tl_new(&cfg);
-    tl_ir_enable(t, IRT, 7, true);
+    struct tl *t = checked_unit(&rs, true);
     for (unsigned i = 0; i < sizeof(ch) / sizeof(ch[0]); i++) {
         uint32_t index = 40 + i;
         uint64_t addr = siov_msi_remap_addr(index, false);
@@ -371,13 +371,7 @@ static void test_stale_checker_agreeing_fault_and_no_callback(void **state)
     (void)state;
     for (int with_cb = 0; with_cb < 2; with_cb++) {
         struct reports rs = {0};
-        struct siov_iommu_config cfg;
-        siov_iommu_config_default(&cfg);
-        cfg.stale_check = true;
-        cfg.stale_report = with_cb ? on_stale : NULL;
-        cfg.stale_opaque = &rs;
-        struct tl *t = tl_new(&cfg);
-        tl_ir_enable(t, IRT, 7, true);
+        struct tl *t = checked_unit(&rs, with_cb);
         entry(t, IRT, 3, 0x40, 0x11);
         assert_int_equal(vec(t, 3), 0x40);
         struct siov_irq out;
@@ -397,9 +391,8 @@ static void test_stale_checker_agreeing_fault_and_no_callback(void **state)
 static void test_occupancy_after_global(void **state)
 {
     (void)state;
-    struct tl *t = unit(false, 7);
     struct q q;
-    q_init(&q, t);
+    struct tl *t = unit(false, 7, &q);
     entry(t, IRT, 1, 0x40, 1);
     entry(t, IRT, 2, 0x41, 1);
     assert_int_equal(vec(t, 1), 0x40);
@@ -447,24 +440,39 @@ static int sm_write(void *opaque, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
-/* An entry read before an invalidation that completes while the request is
-   in flight is not cached: the next request reads the table again. */
-static void test_fill_after_invalidation_dropped(void **state)
+/* A unit with CAP.ESIRTPS over m's memory (no trigger set yet), remapping
+   through IRT (size field s). */
+static struct tl *sirtp_unit(struct sirtp_mem *m, unsigned s)
 {
-    (void)state;
     static const struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
-    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
-    assert_non_null(m.buf);
+    *m = (struct sirtp_mem){calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
+    assert_non_null(m->buf);
     struct siov_iommu_config cfg;
     siov_iommu_config_default(&cfg);
     cfg.esirtps = true;
     struct tl *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    m.t = t;
-    t->mem = siov_mem_new(&ops, &m);
+    m->t = t;
+    t->mem = siov_mem_new(&ops, m);
     t->iommu = siov_iommu_new(t->mem, &cfg);
     t->next_page = TL_POOL_BASE;
-    tl_ir_enable(t, IRT, 7, true);
+    tl_ir_enable(t, IRT, s, true);
+    return t;
+}
+
+static void sirtp_free(struct sirtp_mem *m)
+{
+    tl_free(m->t);
+    free(m->buf);
+}
+
+/* An entry read before an invalidation that completes while the request is
+   in flight is not cached: the next request reads the table again. */
+static void test_fill_after_invalidation_dropped(void **state)
+{
+    (void)state;
+    struct sirtp_mem m;
+    struct tl *t = sirtp_unit(&m, 7);
     entry(t, IRT, 5, 0x40, 1);
     m.trigger = IRT + 5 * SIOV_IRTE_SIZE;
     assert_int_equal(vec(t, 5), 0x40); /* answered from the entry it read */
@@ -476,8 +484,7 @@ static void test_fill_after_invalidation_dropped(void **state)
     assert_int_equal(st.iec_misses, 2);
     assert_int_equal(st.iec_hits, 0);
     assert_int_equal(siov_iec_occupancy(t->iommu->caches), 1);
-    tl_free(t);
-    free(m.buf);
+    sirtp_free(&m);
 }
 
 /* The dropped fill does not take a way: while the request was in flight
@@ -486,19 +493,8 @@ static void test_fill_after_invalidation_dropped(void **state)
 static void test_dropped_fill_evicts_nothing(void **state)
 {
     (void)state;
-    static const struct siov_mem_ops ops = {.read = sm_read, .write = sm_write};
-    struct sirtp_mem m = {calloc(1, TL_MEM_SIZE), TL_MEM_SIZE, 0, NULL, NULL, 0};
-    assert_non_null(m.buf);
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.esirtps = true;
-    struct tl *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    m.t = t;
-    t->mem = siov_mem_new(&ops, &m);
-    t->iommu = siov_iommu_new(t->mem, &cfg);
-    t->next_page = TL_POOL_BASE;
-    tl_ir_enable(t, IRT, 15, true); /* 65536 entries */
+    struct sirtp_mem m;
+    struct tl *t = sirtp_unit(&m, 15); /* 65536 entries */
     /* the indices of index 5's set, as many as it has ways */
     const struct siov_cache_geometry *g = &t->iommu->caches->iec.geo;
     unsigned set = siov_cache_set(g, SIOV_SC_KEY_VALID | 5, 0);
@@ -521,8 +517,7 @@ static void test_dropped_fill_evicts_nothing(void **state)
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(vec(t, same[i]), 0x40 + i);
     assert_int_equal(tl_stats(t).iec_misses, misses);
-    tl_free(t);
-    free(m.buf);
+    sirtp_free(&m);
 }
 
 /* An index mask wider than the cache (2^11 > 1024 entries) sweeps every way,
@@ -531,9 +526,8 @@ static void test_dropped_fill_evicts_nothing(void **state)
 static void test_sweep_includes_first_way(void **state)
 {
     (void)state;
-    struct tl *t = unit(false, 15);
     struct q q;
-    q_init(&q, t);
+    struct tl *t = unit(false, 15, &q);
     const struct siov_cache_geometry *g = &t->iommu->caches->iec.geo;
     uint32_t x = 0;
     while (siov_cache_set(g, SIOV_SC_KEY_VALID | x, 0) != 0)
@@ -590,8 +584,7 @@ static void test_invalidation_race(void **state)
 {
     (void)state;
     struct race r = {0};
-    r.t = unit(false, 7);
-    q_init(&r.q, r.t);
+    r.t = unit(false, 7, &r.q);
     entry(r.t, IRT, 7, 0x40, 0);
     r.qw0 = (uint64_t *)siov_mem_flat_ptr(r.t->mem) + (IRT + 7 * 16) / 8;
     pthread_t th[3];
