@@ -8,15 +8,22 @@
 
 #define FRONT_BYTES ((SIOV_XC_INV_ALL + 1) * sizeof(uint64_t))
 
+/* The per-DID stamps' size: one for each DID the mask admits (one sum for
+   the allocation and both frees, which must give munmap the same span). */
+static size_t did_bytes(const struct siov_stamps *s)
+{
+    return ((size_t)s->did_mask + 1) * sizeof(*s->did);
+}
+
 int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 {
     struct siov_stamps *s = &c->st;
     s->did_mask = (1u << cfg->domain_bits) - 1; /* a configuration siov_iommu_new accepted: 4..16 */
     s->clock = 1;
-    s->did = siov_pages_alloc(((size_t)s->did_mask + 1) * sizeof(*s->did));
+    s->did = siov_pages_alloc(did_bytes(s));
     s->front = siov_pages_alloc(FRONT_BYTES);
     if (!s->did || !s->front || pthread_mutex_init(&s->wlock, NULL)) {
-        siov_pages_free(s->did, ((size_t)s->did_mask + 1) * sizeof(*s->did));
+        siov_pages_free(s->did, did_bytes(s));
         siov_pages_free(s->front, FRONT_BYTES);
         s->did = NULL;
         s->front = NULL;
@@ -28,7 +35,7 @@ int siov_stamps_init(struct siov_caches *c, const struct siov_iommu_config *cfg)
 void siov_stamps_fini(struct siov_caches *c)
 {
     pthread_mutex_destroy(&c->st.wlock);
-    siov_pages_free(c->st.did, ((size_t)c->st.did_mask + 1) * sizeof(*c->st.did));
+    siov_pages_free(c->st.did, did_bytes(&c->st));
     siov_pages_free(c->st.front, FRONT_BYTES);
 }
 
