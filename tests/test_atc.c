@@ -102,14 +102,26 @@ static struct tl *qunit(const struct siov_iommu_config *cfg, struct q *q)
     return t;
 }
 
+/* qunit with r recording SID's port and r2, unless NULL, SID2's (their other fields kept). */
+static struct tl *rec_unit(const struct siov_iommu_config *cfg, struct q *q, struct rec *r, struct rec *r2)
+{
+    struct tl *t = qunit(cfg, q);
+    r->iommu = t->iommu;
+    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, r), 0);
+    if (r2) {
+        r2->iommu = t->iommu;
+        assert_int_equal(siov_device_port(t->iommu, SID2, &rec_ops, r2), 0);
+    }
+    return t;
+}
+
 /* ------------------------------------------------------------ delivery */
 static void test_port_delivery(void **state)
 {
     (void)state;
     struct q q;
-    struct tl *t = qunit(NULL, &q);
-    struct rec r = {.iommu = t->iommu, .probe_lock = true};
-    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
+    struct rec r = {.probe_lock = true};
+    struct tl *t = rec_unit(NULL, &q, &r, NULL);
     q_put(&q, d_devtlb(SID), 0x11000);                                 /* S=0: one page */
     q_put(&q, d_devtlb(SID), 0x12000 | SIOV_DTLB1_S);                  /* bit 12 clear: 8 KiB */
     q_put(&q, d_devtlb(SID), 0x2FF000 | SIOV_DTLB1_S);                 /* 2 MiB at 0x200000 */
@@ -168,9 +180,8 @@ static void test_itag_exhaustion(void **state)
 {
     (void)state;
     struct q q;
-    struct tl *t = qunit(NULL, &q);
-    struct rec r = {.iommu = t->iommu};
-    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
+    struct rec r = {0};
+    struct tl *t = rec_unit(NULL, &q, &r, NULL);
     for (unsigned i = 0; i < 40; i++)
         q_put(&q, d_devtlb(SID), 0x1000 * (i + 1));
     uint32_t seq = q_wait(&q);
@@ -188,30 +199,15 @@ static void test_itag_exhaustion(void **state)
 }
 
 /* ------------------------------------------------------------------ ITE */
-struct msi_log {
-    unsigned calls;
-};
-static void msi_cb(void *opaque, uint64_t addr, uint32_t data)
-{
-    (void)addr;
-    (void)data;
-    ((struct msi_log *)opaque)->calls++;
-}
-
 static void test_timeout(void **state)
 {
     (void)state;
-    struct msi_log log = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.msi = msi_cb;
-    cfg.msi_opaque = &log;
+    struct tl_msi_log log = {0};
+    struct siov_iommu_config cfg = tl_config_msi(&log);
     struct q q;
-    struct tl *t = qunit(&cfg, &q);
+    struct rec r = {0}, r2 = {0};
+    struct tl *t = rec_unit(&cfg, &q, &r, &r2);
     siov_mmio_write(t->iommu, SIOV_REG_FECTL, 0, 4); /* fault events unmasked */
-    struct rec r = {.iommu = t->iommu}, r2 = {.iommu = t->iommu};
-    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
-    assert_int_equal(siov_device_port(t->iommu, SID2, &rec_ops, &r2), 0);
     siov_iommu_expire(t->iommu); /* nothing outstanding: nothing happens */
     assert_int_equal(fsts(t), 0);
     q_put(&q, d_devtlb(SID2), 0x1000);
@@ -224,7 +220,7 @@ static void test_timeout(void **state)
     /* ITE with the device that did not answer, the event, the wait aborted */
     assert_int_equal(fsts(t), SIOV_FSTS_ITE);
     assert_int_equal(siov_get(siov_mmio_read(t->iommu, SIOV_REG_IQERCD, 8), SIOV_IQERCD_ITESID), SID);
-    assert_int_equal(log.calls, 1);
+    assert_int_equal(log.n, 1);
     assert_false(waited(&q, seq));
     assert_int_equal(iqh(&q), q.tail); /* retired without its status write */
     assert_int_equal(siov_iommu_devtlb_outstanding(t->iommu), 0);
@@ -253,9 +249,8 @@ static void test_stalled_wait_is_held(void **state)
 {
     (void)state;
     struct q q;
-    struct tl *t = qunit(NULL, &q);
-    struct rec r = {.iommu = t->iommu};
-    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
+    struct rec r = {0};
+    struct tl *t = rec_unit(NULL, &q, &r, NULL);
     q_put(&q, d_devtlb(SID), 0x1000);
     uint32_t seq = q_wait(&q);
     uint64_t wait_at = q.tail - 32;
@@ -284,10 +279,8 @@ static void test_timeout_several(void **state)
 {
     (void)state;
     struct q q;
-    struct tl *t = qunit(NULL, &q);
-    struct rec r = {.iommu = t->iommu}, r2 = {.iommu = t->iommu};
-    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
-    assert_int_equal(siov_device_port(t->iommu, SID2, &rec_ops, &r2), 0);
+    struct rec r = {0}, r2 = {0};
+    struct tl *t = rec_unit(NULL, &q, &r, &r2);
     q_put(&q, d_devtlb(SID2), 0x1000);
     q_put(&q, d_devtlb(SID), 0x2000);
     q_put(&q, d_devtlb(SID), 0x3000);
@@ -307,9 +300,8 @@ static void test_invalid_completion(void **state)
 {
     (void)state;
     struct q q;
-    struct tl *t = qunit(NULL, &q);
-    struct rec r = {.iommu = t->iommu};
-    assert_int_equal(siov_device_port(t->iommu, SID, &rec_ops, &r), 0);
+    struct rec r = {0};
+    struct tl *t = rec_unit(NULL, &q, &r, NULL);
     q_put(&q, d_devtlb(SID), 0x1000);
     uint32_t seq = q_wait(&q);
     q_kick(&q);
@@ -538,14 +530,9 @@ static void env_new(struct env *e, unsigned entries, const struct siov_iommu_con
     e->t = qunit(cfg, &e->q);
     uint64_t dir = tl_sm_context_default(e->t, SID, RID);
     for (unsigned k = 0; k < NSPACES; k++) {
-        uint64_t pe[8];
-        e->root[k] = tl_page(e->t);
-        tl_pe_sl(pe, DID + k, e->root[k], SIOV_AW_4LVL);
-        tl_pasid_entry(e->t, dir, k ? space_pasid(k) : RID, pe);
-        for (unsigned i = 0; i < PAGES; i++)
-            e->leaf[k][i] = tl_map(e->t, e->root[k], 4, false, PAGE_IOVA + i * KiB4, page_out(k, i), KiB4,
-                                   TL_SL_RW, TL_SL_RWX);
-        tl_map(e->t, e->root[k], 4, false, BIG_IOVA, big_out(k), MiB2, TL_SL_RW, TL_SL_RWX);
+        struct tl_sl_space sp = {k ? space_pasid(k) : RID, DID + k, PAGE_IOVA, page_out(k, 0), PAGES, TL_SL_RW,
+                                 BIG_IOVA, big_out(k)};
+        e->root[k] = tl_sl_space(e->t, dir, &sp, e->leaf[k]);
     }
     e->atc = siov_atc_new(e->t->iommu, SID, entries);
     assert_non_null(e->atc);
@@ -809,26 +796,11 @@ static void test_atc_only_devtlb_empties(void **state)
 }
 
 /* ----------------------------------------------------------- stale checker */
-struct stale_log {
-    unsigned n;
-    struct siov_stale_report last;
-};
-static void stale_cb(void *opaque, const struct siov_stale_report *r)
-{
-    struct stale_log *l = opaque;
-    l->n++;
-    l->last = *r;
-}
-
 static void test_atc_stale_checker(void **state)
 {
     (void)state;
-    struct stale_log log = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.stale_check = true;
-    cfg.stale_report = stale_cb;
-    cfg.stale_opaque = &log;
+    struct tl_stale_log log = {0};
+    struct siov_iommu_config cfg = tl_config_stale(&log);
     struct env e;
     env_new(&e, 64, &cfg);
     struct siov_xlate x;

@@ -45,7 +45,7 @@ struct env {
     struct tl *t;
     struct q q;
     struct siov_atc *atc;
-    uint64_t root[3], leaf[3][NPAGES], big_leaf[3];
+    uint64_t root[3], leaf[3][NPAGES];
     uint64_t dir;
 };
 
@@ -53,30 +53,33 @@ static uint32_t space(unsigned k) { return k == 0 ? SIOV_NO_PASID : k == 1 ? PAS
 static uint64_t out4k(unsigned k, unsigned i) { return OUT4K + ((uint64_t)k * NPAGES + i) * KiB4; }
 static uint64_t out2m(unsigned k) { return OUT2M + (uint64_t)k * MiB2; }
 
-static void env_tables(struct env *e, struct tl *t, uint64_t leaf_perm)
+/* The tables in t's memory, and an ATC of configuration ac for SID. */
+static void env_over(struct env *e, struct tl *t, const struct siov_atc_config *ac)
 {
+    memset(e, 0, sizeof(*e));
     e->t = t;
     tl_enable(t, SIOV_TTM_SCALABLE);
     q_init(&e->q, t);
     e->dir = tl_sm_context_default(t, SID, RID);
     for (unsigned k = 0; k < 3; k++) {
-        uint64_t pe[8];
-        e->root[k] = tl_page(t);
-        tl_pe_sl(pe, DID + k, e->root[k], SIOV_AW_4LVL);
-        tl_pasid_entry(t, e->dir, k ? space(k) : RID, pe);
-        for (unsigned i = 0; i < NPAGES; i++)
-            e->leaf[k][i] = tl_map(t, e->root[k], 4, false, PAGE_IOVA + i * KiB4, out4k(k, i), KiB4, leaf_perm,
-                                   TL_SL_RWX);
-        e->big_leaf[k] = tl_map(t, e->root[k], 4, false, BIG_IOVA, out2m(k), MiB2, TL_SL_RW, TL_SL_RWX);
+        struct tl_sl_space sp = {k ? space(k) : RID, DID + k, PAGE_IOVA, out4k(k, 0), NPAGES, TL_SL_RW,
+                                 BIG_IOVA, out2m(k)};
+        e->root[k] = tl_sl_space(t, e->dir, &sp, e->leaf[k]);
     }
+    e->atc = siov_atc_new_config(t->iommu, SID, ac);
+    assert_non_null(e->atc);
 }
 
 static void env_new(struct env *e, const struct siov_iommu_config *cfg, const struct siov_atc_config *ac)
 {
-    memset(e, 0, sizeof(*e));
-    env_tables(e, tl_new_sized(cfg, MEM_SIZE), TL_SL_RW);
-    e->atc = siov_atc_new_config(e->t->iommu, SID, ac);
-    assert_non_null(e->atc);
+    env_over(e, tl_new_sized(cfg, MEM_SIZE), ac);
+}
+
+/* env_new with the inline ATC of entries entries, LRU. */
+static void env_inline(struct env *e, const struct siov_iommu_config *cfg, unsigned entries)
+{
+    struct siov_atc_config ac = {entries, 0, SIOV_POLICY_LRU, 0};
+    env_new(e, cfg, &ac);
 }
 
 static void env_free(struct env *e)
@@ -173,8 +176,7 @@ static void test_layout_is_the_probes(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     const struct siov_atc_abi *abi = (const struct siov_atc_abi *)(const void *)e.atc;
     assert_int_equal(abi->gen_mask, 63);  /* 64 slots for 64 entries */
     assert_int_equal(abi->set_shift, 59); /* 32 sets of 2 */
@@ -212,8 +214,7 @@ static void test_dropped_counts_each_way(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     for (unsigned i = 0; i < 5; i++)
         expect_xl(&e, 1, PAGE_IOVA + i * KiB4, SIOV_ACCESS_READ, out4k(1, i), KiB4, true);
     expect_xl(&e, 1, BIG_IOVA, SIOV_ACCESS_READ, out2m(1), MiB2, true);
@@ -310,9 +311,7 @@ static void moved_way_keeps_its_range(const struct siov_iommu_config *cfg)
 static void inline_and_out_of_line(void (*fn)(const struct siov_iommu_config *cfg))
 {
     fn(NULL);
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.stale_check = true;
+    struct siov_iommu_config cfg = tl_config_stale(NULL);
     fn(&cfg);
 }
 
@@ -440,8 +439,7 @@ static void test_page_inside_a_large_completion(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     expect_xl(&e, 1, BIG_IOVA + 0x3000, SIOV_ACCESS_READ, out2m(1) + 0x3000, MiB2, true);
     expect_xl(&e, 1, BIG_IOVA + 0x7000, SIOV_ACCESS_READ, out2m(1) + 0x7000, MiB2, false);
     expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
@@ -466,8 +464,7 @@ static void test_range_ends_where_a_completion_begins(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {1024, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 1024);
     expect_xl(&e, 1, BIG_IOVA, SIOV_ACCESS_READ, out2m(1), MiB2, true);
     expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
     wq_run(&e.q, d_pdevtlb(SID, PASID), r8(0, MiB2, false));
@@ -489,8 +486,7 @@ static void test_nested_completions(void **state)
     const uint32_t pasid = 7;
     const uint64_t g1 = 1ull << 30, out1 = 2ull << 30, out2 = 3ull << 30;
     struct env e;
-    struct siov_atc_config ac = {1024, 0, SIOV_POLICY_LRU, 0}; /* 512 pages probed one by one */
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 1024); /* 512 pages probed one by one */
     uint64_t root_a = tl_page(e.t), root_b = tl_page(e.t), pe[8];
     tl_map(e.t, root_a, 4, false, g1, out1, g1, TL_SL_RW, TL_SL_RWX);
     tl_map(e.t, root_b, 4, false, g1 + MiB2, out2, MiB2, TL_SL_RW, TL_SL_RWX);
@@ -532,8 +528,7 @@ static void test_global_reaches_every_slot(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0}; /* 64 slots */
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64); /* 64 slots */
     static const uint32_t pasids[] = {64, 127}; /* slots 0 and 63 */
     for (unsigned i = 0; i < 2; i++) {
         uint64_t pe[8];
@@ -600,11 +595,8 @@ static void test_fill_overtaken_by_an_invalidation(void **state)
     t->iommu = siov_iommu_new(t->mem, NULL);
     t->next_page = TL_POOL_BASE;
     struct env e;
-    memset(&e, 0, sizeof(e));
-    env_tables(&e, t, TL_SL_RW);
     struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    e.atc = siov_atc_new_config(t->iommu, SID, &ac);
-    assert_non_null(e.atc);
+    env_over(&e, t, &ac);
     m.e = &e;
     m.watch = e.root[1];
     m.armed = true;
@@ -646,17 +638,6 @@ static void test_write_only_page(void **state)
 }
 
 /* ------------------------------------------------------- stale checker */
-struct stale_log {
-    unsigned n;
-    struct siov_stale_report last;
-};
-static void stale_cb(void *opaque, const struct siov_stale_report *r)
-{
-    struct stale_log *l = opaque;
-    l->n++;
-    l->last = *r;
-}
-
 /* Hits the checker compares: a read-only one that agrees; one whose page
    the unit now maps with another page size at the same address; one after
    translation was turned off (the unit answers no request). Without a
@@ -665,15 +646,10 @@ static void test_stale_checker_answers(void **state)
 {
     (void)state;
     for (unsigned rep = 0; rep < 2; rep++) {
-        struct stale_log log = {0};
-        struct siov_iommu_config cfg;
-        siov_iommu_config_default(&cfg);
-        cfg.stale_check = true;
-        cfg.stale_report = rep ? stale_cb : NULL;
-        cfg.stale_opaque = &log;
+        struct tl_stale_log log = {0};
+        struct siov_iommu_config cfg = tl_config_stale(rep ? &log : NULL);
         struct env e;
-        struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-        env_new(&e, &cfg, &ac);
+        env_inline(&e, &cfg, 64);
         expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, true);
         expect_xl(&e, 1, PAGE_IOVA + 0x10, SIOV_ACCESS_READ, out4k(1, 0) + 0x10, KiB4, false); /* read only, agrees */
         expect_xl(&e, 1, BIG_IOVA + 0x5000, SIOV_ACCESS_READ, out2m(1) + 0x5000, MiB2, true);
@@ -731,8 +707,7 @@ static void test_generation_wrap(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {4, 0, SIOV_POLICY_LRU, 0}; /* 64 generation slots */
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 4); /* 64 generation slots */
     unsigned a = page_in_set(&e, 1, 0, 0), b = page_in_set(&e, 1, 0, a + 1);
     expect_xl(&e, 1, PAGE_IOVA + a * KiB4, SIOV_ACCESS_READ, out4k(1, a), KiB4, true); /* ways 0 and 1 */
     expect_xl(&e, 1, PAGE_IOVA + b * KiB4, SIOV_ACCESS_READ, out4k(1, b), KiB4, true);
@@ -765,15 +740,10 @@ static void test_generation_wrap(void **state)
 static void test_stale_read_of_a_write_only_page(void **state)
 {
     (void)state;
-    struct stale_log log = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.stale_check = true;
-    cfg.stale_report = stale_cb;
-    cfg.stale_opaque = &log;
+    struct tl_stale_log log = {0};
+    struct siov_iommu_config cfg = tl_config_stale(&log);
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, &cfg, &ac);
+    env_inline(&e, &cfg, 64);
     expect_xl(&e, 1, PAGE_IOVA + 2 * KiB4, SIOV_ACCESS_READ, out4k(1, 2), KiB4, true);
     tl_w64(e.t, e.leaf[1][2], tl_r64(e.t, e.leaf[1][2]) & ~SIOV_SL_R);
     wq_run(&e.q, dsc(SIOV_DSC_IOTLB, SIOV_IOTLB0_G, SIOV_INV_GRAN_GLOBAL, 0), 0);
@@ -788,15 +758,10 @@ static void test_stale_read_of_a_write_only_page(void **state)
 static void test_stale_checker_fills_nothing(void **state)
 {
     (void)state;
-    struct stale_log log = {0};
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.stale_check = true;
-    cfg.stale_report = stale_cb;
-    cfg.stale_opaque = &log;
+    struct tl_stale_log log = {0};
+    struct siov_iommu_config cfg = tl_config_stale(&log);
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, &cfg, &ac);
+    env_inline(&e, &cfg, 64);
     expect_xl(&e, 1, PAGE_IOVA, SIOV_ACCESS_READ, out4k(1, 0), KiB4, true);
     uint64_t root2 = tl_page(e.t), pe[8];
     tl_map(e.t, root2, 4, false, PAGE_IOVA, out4k(2, 5), KiB4, TL_SL_RW, TL_SL_RWX);
@@ -828,8 +793,7 @@ static void test_requests_as_a_device_sends_them(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     struct access_log l = {0};
     assert_int_equal(siov_iommu_set_trace(e.t->iommu, trace_cb, &l), 0);
     struct siov_ats_completion c;
@@ -899,8 +863,7 @@ static void test_dma_pieces_end_at_page_ends(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     tl_w64(e.t, e.leaf[1][4], (tl_r64(e.t, e.leaf[1][4]) & ~SIOV_SL_ADDR) | out4k(2, 40));
     const uint8_t src[4] = {0x11, 0x22, 0x33, 0x44};
     for (uint64_t off = 0xFFD; off <= 0xFFF; off++) {
@@ -925,8 +888,7 @@ static void test_dma_after_an_untranslated_piece(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     const uint64_t last = SIOV_INTR_LIMIT + 1 - KiB4, next = SIOV_INTR_LIMIT + 1;
     tl_map(e.t, e.root[0], 4, false, last, out4k(0, 50), KiB4, TL_SL_RW, TL_SL_RWX);
     tl_map(e.t, e.root[0], 4, false, next, out4k(0, 51), KiB4, TL_SL_RW, TL_SL_RWX);
@@ -1003,8 +965,7 @@ static void test_largest_atc(void **state)
 {
     (void)state;
     struct env e;
-    struct siov_atc_config ac = {64, 0, SIOV_POLICY_LRU, 0};
-    env_new(&e, NULL, &ac);
+    env_inline(&e, NULL, 64);
     siov_sid sid = SIOV_SID(0, 9, 0);
     struct siov_atc_config max[] = {{1u << 24, 0, SIOV_POLICY_LRU, 0}, {1u << 24, 1u << 12, SIOV_POLICY_LRU, 0}};
     for (unsigned i = 0; i < 2; i++) {

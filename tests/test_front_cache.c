@@ -814,30 +814,14 @@ static void test_interrupt_range_page_cached_answers_not(void **state)
     tl_free(t);
 }
 
-struct stale_log {
-    unsigned n;
-    struct siov_stale_report last;
-};
-
-static void stale_cb(void *opaque, const struct siov_stale_report *r)
-{
-    struct stale_log *log = opaque;
-    log->n++;
-    log->last = *r;
-}
-
 /* With the stale checker on, front-cache answers are checked as well: a page
    remapped in guest memory without its invalidation is reported from the
    front cache's answer, which is counted as a hit; a correct one is not. */
 static void test_stale_checker_sees_front_cache_answers(void **state)
 {
     (void)state;
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    struct stale_log log = {0};
-    cfg.stale_check = true;
-    cfg.stale_report = stale_cb;
-    cfg.stale_opaque = &log;
+    struct tl_stale_log log = {0};
+    struct siov_iommu_config cfg = tl_config_stale(&log);
     struct tl *t = tl_new(&cfg);
     tl_enable(t, SIOV_TTM_SCALABLE);
     uint64_t dir = tl_sm_context_default(t, SID, 0), flpt = tl_page(t), pe[8];

@@ -64,6 +64,23 @@ struct siov_iommu_config tl_config_msi(struct tl_msi_log *log)
     return cfg;
 }
 
+static void stale_cb(void *opaque, const struct siov_stale_report *r)
+{
+    struct tl_stale_log *l = opaque;
+    l->n++;
+    l->last = *r;
+}
+
+struct siov_iommu_config tl_config_stale(struct tl_stale_log *log)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.stale_check = true;
+    cfg.stale_report = log ? stale_cb : NULL;
+    cfg.stale_opaque = log;
+    return cfg;
+}
+
 void tl_free(struct tl *t)
 {
     if (!t)
@@ -263,6 +280,21 @@ uint64_t tl_map(struct tl *t, uint64_t root, unsigned levels, bool first_level, 
     uint64_t ps = target > 1 ? (first_level ? SIOV_FL_PS : SIOV_SL_PS) : 0;
     tl_w64(t, gpa, (pa & ~(page_size - 1)) | leaf | ps);
     return gpa;
+}
+
+uint64_t tl_sl_space(struct tl *t, uint64_t dir, const struct tl_sl_space *s, uint64_t *leaves)
+{
+    uint64_t root = tl_page(t), pe[8];
+    tl_pe_sl(pe, s->did, root, SIOV_AW_4LVL);
+    tl_pasid_entry(t, dir, s->pasid, pe);
+    for (unsigned i = 0; i < s->pages; i++) {
+        uint64_t leaf = tl_map(t, root, 4, false, s->iova + i * SIOV_PAGE_SIZE, s->out + i * SIOV_PAGE_SIZE,
+                               SIOV_PAGE_SIZE, s->leaf, TL_SL_RWX);
+        if (leaves)
+            leaves[i] = leaf;
+    }
+    tl_map(t, root, 4, false, s->big_iova, s->big_out, 2ull << 20, TL_SL_RW, TL_SL_RWX);
+    return root;
 }
 
 uint64_t tl_entry_gpa(struct tl *t, uint64_t root, unsigned levels, uint64_t iova, unsigned level)

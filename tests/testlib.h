@@ -46,6 +46,13 @@ struct tl_msi_log {
 void tl_msi_cb(void *opaque, uint64_t addr, uint32_t data);
 /* The default configuration with its messages going to log. */
 struct siov_iommu_config tl_config_msi(struct tl_msi_log *log);
+/* A stale-hit recorder: the count and the last report (siov_iommu_config.stale_report). */
+struct tl_stale_log {
+    unsigned n;
+    struct siov_stale_report last;
+};
+/* The default configuration with the stale checker on, reporting to log (NULL: counting only). */
+struct siov_iommu_config tl_config_stale(struct tl_stale_log *log);
 
 /* Build a root table for ttm, latch it with SRTP and set TE, through MMIO. */
 void tl_enable(struct tl *t, unsigned ttm);
@@ -77,6 +84,19 @@ void tl_pe_pt(uint64_t pe[8], uint16_t did);
    Returns the gpa of the leaf entry. Tables are allocated from the pool. */
 uint64_t tl_map(struct tl *t, uint64_t root, unsigned levels, bool first_level, uint64_t iova,
                 uint64_t pa, uint64_t page_size, uint64_t leaf, uint64_t nonleaf);
+/* One second-level space: pages 4 KiB pages from iova to out onward (leaf
+   permissions leaf) and one read-write 2 MiB page big_iova -> big_out. */
+struct tl_sl_space {
+    uint32_t pasid;
+    uint16_t did;
+    uint64_t iova, out;
+    unsigned pages;
+    uint64_t leaf;
+    uint64_t big_iova, big_out;
+};
+/* s's PASID entry under directory dir over a fresh 4-level table; returns its
+   root, the 4 KiB leaves' gpas going to leaves[0, pages) unless NULL. */
+uint64_t tl_sl_space(struct tl *t, uint64_t dir, const struct tl_sl_space *s, uint64_t *leaves);
 /* The gpa of the entry at level for iova (the table must exist); 0 if not. */
 uint64_t tl_entry_gpa(struct tl *t, uint64_t root, unsigned levels, uint64_t iova, unsigned level);
 
