@@ -18,25 +18,6 @@
 #define DID 0x2A5
 #define OUT_OF_MEMORY (1ull << 32)   /* below HAW 48, far beyond the 64 MiB guest memory */
 
-/* Record i holds f for (sid, pasid, addr's page, access), in the decoded
-   record and in the raw FRCD registers. */
-static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, uint32_t pasid, uint64_t addr,
-                          unsigned access)
-{
-    struct siov_fault_record r;
-    assert_int_equal(siov_iommu_fault_record(t->iommu, i, &r), 1);
-    assert_int_equal(r.reason, f);
-    assert_int_equal(r.sid, sid);
-    assert_int_equal(r.pasid, pasid);
-    assert_int_equal(r.addr, addr & ~0xFFFull);
-    assert_int_equal(r.access, access);
-    uint64_t hi = tl_frcd(t, i, 1);
-    assert_true(hi & SIOV_FRCD1_F);
-    assert_int_equal(siov_get(hi, SIOV_FRCD1_FR), f);
-    assert_int_equal(siov_get(hi, SIOV_FRCD1_SID), sid);
-    assert_int_equal(tl_frcd(t, i, 0), addr & ~0xFFFull);
-}
-
 /* Faults the context entry's FPD cannot suppress: not qualified (Table 30),
    or LCT.1, qualified but from an entry that could not be read, so no FPD. */
 static bool not_qualified(siov_fault f)
@@ -340,7 +321,7 @@ static void test_legacy_good(void **state)
     struct siov_xlate x;
     assert_int_equal(siov_translate(s.t->iommu, SIOV_SID(BUS + 1, 2, 1), SIOV_NO_PASID, IOVA, 0, &x),
                      SIOV_FAULT_LRT_2);
-    assert_record(s.t, 0, SIOV_FAULT_LRT_2, SIOV_SID(BUS + 1, 2, 1), SIOV_NO_PASID, IOVA, SIOV_ACCESS_READ);
+    tl_check_record(s.t, 0, TL_REC(SIOV_FAULT_LRT_2, SIOV_SID(BUS + 1, 2, 1), SIOV_NO_PASID, IOVA, SIOV_ACCESS_READ));
     tl_free(s.t);
 }
 
@@ -363,7 +344,7 @@ static void test_sm_good(void **state)
     struct siov_xlate x;
     assert_int_equal(siov_translate(s.t->iommu, SIOV_SID(BUS, 3, 0), SIOV_NO_PASID, IOVA, 0, &x),
                      SIOV_FAULT_SCT_2);
-    assert_record(s.t, 0, SIOV_FAULT_SCT_2, SIOV_SID(BUS, 3, 0), SIOV_NO_PASID, IOVA, SIOV_ACCESS_READ);
+    tl_check_record(s.t, 0, TL_REC(SIOV_FAULT_SCT_2, SIOV_SID(BUS, 3, 0), SIOV_NO_PASID, IOVA, SIOV_ACCESS_READ));
     assert_int_equal(tl_fault_records(s.t), 1);
     tl_free(s.t);
 }
@@ -400,7 +381,7 @@ static void test_root_table_outside_memory(void **state)
         siov_sid sid = SIOV_SID(0xFF, 31, 7); /* the last root entry and devfn */
         struct siov_xlate x;
         assert_int_equal(siov_translate(t->iommu, sid, SIOV_NO_PASID, IOVA, SIOV_ACCESS_WRITE, &x), cases[i].want);
-        assert_record(t, 0, cases[i].want, sid, SIOV_NO_PASID, IOVA, SIOV_ACCESS_WRITE);
+        tl_check_record(t, 0, TL_REC(cases[i].want, sid, SIOV_NO_PASID, IOVA, SIOV_ACCESS_WRITE));
         assert_int_equal(tl_fault_records(t), 1);
         tl_free(t);
     }
@@ -449,7 +430,7 @@ static void test_fpd_suppressed_leaves_registers(void **state)
     mutate(&s, CTX0, true, SIOV_CE0_P, 0);
     assert_int_equal(siov_translate(s.t->iommu, SID_HI, SIOV_NO_PASID, IOVA + 0x20000, 0, &x),
                      SIOV_FAULT_LCT_2);
-    assert_record(s.t, 0, SIOV_FAULT_LCT_2, SID_HI, SIOV_NO_PASID, IOVA + 0x20000, SIOV_ACCESS_READ);
+    tl_check_record(s.t, 0, TL_REC(SIOV_FAULT_LCT_2, SID_HI, SIOV_NO_PASID, IOVA + 0x20000, SIOV_ACCESS_READ));
     tl_free(s.t);
 }
 
@@ -465,7 +446,7 @@ static void test_legacy_fpd_covers_walk(void **state)
     assert_int_equal(siov_translate(s.t->iommu, SID_LO, SIOV_NO_PASID, IOVA + 0x1000, 0, &x), SIOV_FAULT_LGN_3);
     assert_int_equal(tl_fault_records(s.t), 0);
     assert_int_equal(siov_translate(s.t->iommu, SID_HI, SIOV_NO_PASID, IOVA + 0x1000, 0, &x), SIOV_FAULT_LGN_3);
-    assert_record(s.t, 0, SIOV_FAULT_LGN_3, SID_HI, SIOV_NO_PASID, IOVA + 0x1000, SIOV_ACCESS_READ);
+    tl_check_record(s.t, 0, TL_REC(SIOV_FAULT_LGN_3, SID_HI, SIOV_NO_PASID, IOVA + 0x1000, SIOV_ACCESS_READ));
     tl_free(s.t);
 }
 

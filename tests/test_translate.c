@@ -23,19 +23,6 @@
 #define RW (SIOV_ACCESS_READ | SIOV_ACCESS_WRITE)
 #define RWX (RW | SIOV_ACCESS_EXEC)
 
-/* Record i holds f for (sid, pasid, addr's page, access). */
-static void assert_record(struct tl *t, unsigned i, siov_fault f, siov_sid sid, uint32_t pasid, uint64_t addr,
-                          unsigned access)
-{
-    struct siov_fault_record r;
-    assert_int_equal(siov_iommu_fault_record(t->iommu, i, &r), 1);
-    assert_int_equal(r.reason, f);
-    assert_int_equal(r.sid, sid);
-    assert_int_equal(r.pasid, pasid);
-    assert_int_equal(r.addr, addr & ~0xFFFull);
-    assert_int_equal(r.access, access);
-}
-
 /* Every level count and page size: all SAGAW values and a 57-bit MGAW. */
 static struct siov_iommu_config wide_cfg(void)
 {
@@ -59,6 +46,31 @@ static struct tl *sm_new(const struct siov_iommu_config *cfg)
 {
     struct tl *t = tl_new_sized(cfg, MEM_SIZE);
     tl_enable(t, SIOV_TTM_SCALABLE);
+    return t;
+}
+
+/* Scalable unit where SID passes through (DID) at PASID and RID_PASID. */
+static struct tl *pt_unit(void)
+{
+    struct tl *t = sm_new(NULL);
+    uint64_t pe[8];
+    tl_pe_pt(pe, DID);
+    sm_entry(t, pe);
+    return t;
+}
+
+/* Scalable unit where SID translates (DID) at PASID and RID_PASID through
+   *root, a fresh 4-level first-level or second-level table. */
+static struct tl *paging_unit(bool first_level, uint64_t *root)
+{
+    struct tl *t = sm_new(NULL);
+    uint64_t pe[8];
+    *root = tl_page(t);
+    if (first_level)
+        tl_pe_fl(pe, DID, *root, SIOV_FLPM_4LVL);
+    else
+        tl_pe_sl(pe, DID, *root, SIOV_AW_4LVL);
+    sm_entry(t, pe);
     return t;
 }
 
@@ -145,7 +157,7 @@ static void test_sl_levels_and_sizes(void **state)
             /* the first address beyond the level count's width: SGN.5 (Table 30) */
             assert_int_equal(xlate(t, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_5);
             assert_int_equal(tl_fault_records(t), 2);
-            assert_record(t, 1, SIOV_FAULT_SGN_5, SID, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ);
+            tl_check_record(t, 1, TL_REC(SIOV_FAULT_SGN_5, SID, PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ));
             tl_free(t);
         }
     }
@@ -174,10 +186,9 @@ static void test_fl_levels_and_sizes(void **state)
                 assert_true(tl_r64(t, tl_entry_gpa(t, flpt, levels, iova, l)) & SIOV_FL_A);
             /* not canonical for the level count: bit 47 (4-level) or bit 56 (5-level) flipped */
             struct siov_xlate x;
-            assert_int_equal(xlate(t, PASID, iova ^ (1ull << (levels == 4 ? 47 : 56)), SIOV_ACCESS_READ, &x),
-                             SIOV_FAULT_SGN_1);
-            assert_record(t, 0, SIOV_FAULT_SGN_1, SID, PASID, iova ^ (1ull << (levels == 4 ? 47 : 56)),
-                          SIOV_ACCESS_READ);
+            uint64_t bad = iova ^ (1ull << (levels == 4 ? 47 : 56));
+            assert_int_equal(xlate(t, PASID, bad, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_1);
+            tl_check_record(t, 0, TL_REC(SIOV_FAULT_SGN_1, SID, PASID, bad, SIOV_ACCESS_READ));
             tl_free(t);
         }
     }
@@ -228,10 +239,7 @@ static void test_pass_through(void **state)
 {
     (void)state;
     static const uint64_t iovas[] = {0, 0x1234, 0xFFFFF678ull, 0xFEDCBA987654ull, (1ull << 48) - 1};
-    struct tl *t = sm_new(NULL);
-    uint64_t pe[8];
-    tl_pe_pt(pe, DID);
-    sm_entry(t, pe);
+    struct tl *t = pt_unit();
     for (size_t i = 0; i < sizeof(iovas) / sizeof(iovas[0]); i++)
         expect_xlate(t, true, iovas[i], SIOV_ACCESS_WRITE, iovas[i], KiB4, RWX, DID);
     struct siov_xlate x;
@@ -257,10 +265,7 @@ static void test_pass_through(void **state)
 static void test_pasid_and_range_limits(void **state)
 {
     (void)state;
-    struct tl *t = sm_new(NULL);
-    uint64_t pe[8];
-    tl_pe_pt(pe, DID);
-    sm_entry(t, pe);
+    struct tl *t = pt_unit();
     struct siov_xlate x;
     assert_int_equal(xlate(t, SIOV_PASID_MAX + 1, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
     assert_int_equal(xlate(t, 0x80000000u, 0x1000, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_10);
@@ -285,10 +290,8 @@ static void test_pasid_and_range_limits(void **state)
 static void test_front_cache(void **state)
 {
     (void)state;
-    struct tl *t = sm_new(NULL);
-    uint64_t pe[8], flpt = tl_page(t);
-    tl_pe_fl(pe, DID, flpt, SIOV_FLPM_4LVL);
-    sm_entry(t, pe);
+    uint64_t flpt;
+    struct tl *t = paging_unit(true, &flpt);
     uint64_t nonleaf = TL_FL_URW | SIOV_FL_A;
     uint64_t leaf = tl_map(t, flpt, 4, true, 0x7000, 0x123000, KiB4, TL_FL_URW, nonleaf);
     struct siov_xlate x;
@@ -454,7 +457,8 @@ static void test_legacy_sl(void **state)
             assert_int_equal(x.perm, RWX);
             assert_int_equal(x.did, DID);
             assert_int_equal(xlate(t, SIOV_NO_PASID, 1ull << (12 + 9 * levels), 0, &x), SIOV_FAULT_LGN_1);
-            assert_record(t, 0, SIOV_FAULT_LGN_1, SID, SIOV_NO_PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ);
+            tl_check_record(t, 0,
+                            TL_REC(SIOV_FAULT_LGN_1, SID, SIOV_NO_PASID, 1ull << (12 + 9 * levels), SIOV_ACCESS_READ));
             tl_free(t);
         }
     }
@@ -553,7 +557,7 @@ static void test_abort_dma_mode(void **state)
     t = unit_ttm(SIOV_TTM_ABORT, false, true);
     assert_false(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_ADMS);
     assert_int_equal(xlate(t, PASID, 0x1234, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_1);
-    assert_record(t, 0, SIOV_FAULT_RTA_1, SID, PASID, 0x1234, SIOV_ACCESS_WRITE);
+    tl_check_record(t, 0, TL_REC(SIOV_FAULT_RTA_1, SID, PASID, 0x1234, SIOV_ACCESS_WRITE));
     assert_int_equal(tl_stats(t).faults_recorded, 1);
     tl_free(t);
 }
@@ -570,7 +574,7 @@ static void test_rtaddr_errors(void **state)
         assert_int_equal(!!(siov_mmio_read(t->iommu, SIOV_REG_ECAP, 8) & SIOV_ECAP_SMTS), cases[i].scalable);
         struct siov_xlate x;
         assert_int_equal(xlate(t, SIOV_NO_PASID, 0xABCDE, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_1);
-        assert_record(t, 0, SIOV_FAULT_RTA_1, SID, SIOV_NO_PASID, 0xABCDE, SIOV_ACCESS_READ);
+        tl_check_record(t, 0, TL_REC(SIOV_FAULT_RTA_1, SID, SIOV_NO_PASID, 0xABCDE, SIOV_ACCESS_READ));
         assert_int_equal(tl_fault_records(t), 1);
         tl_free(t);
     }
@@ -591,10 +595,7 @@ static void test_rtaddr_errors(void **state)
 static void test_rtaddr_latched_on_srtp(void **state)
 {
     (void)state;
-    struct tl *t = sm_new(NULL);
-    uint64_t pe[8];
-    tl_pe_pt(pe, DID);
-    sm_entry(t, pe);
+    struct tl *t = pt_unit();
     struct siov_xlate x;
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x5000, 0, &x), SIOV_OK);
     assert_int_equal(x.did, DID);
@@ -622,9 +623,9 @@ static void test_pasid_request_in_legacy_mode(void **state)
     tl_map(t, slpt, 4, false, 0x7000, 0x9000, KiB4, TL_SL_RW, TL_SL_RW);
     struct siov_xlate x;
     assert_int_equal(xlate(t, 0x12345, 0x7008, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_RTA_2);
-    assert_record(t, 0, SIOV_FAULT_RTA_2, SID, 0x12345, 0x7008, SIOV_ACCESS_WRITE);
+    tl_check_record(t, 0, TL_REC(SIOV_FAULT_RTA_2, SID, 0x12345, 0x7008, SIOV_ACCESS_WRITE));
     assert_int_equal(xlate(t, 0, 0x7008, SIOV_ACCESS_READ, &x), SIOV_FAULT_RTA_2);
-    assert_record(t, 1, SIOV_FAULT_RTA_2, SID, 0, 0x7008, SIOV_ACCESS_READ);
+    tl_check_record(t, 1, TL_REC(SIOV_FAULT_RTA_2, SID, 0, 0x7008, SIOV_ACCESS_READ));
     assert_int_equal(siov_translate(t->iommu, SIOV_SID(9, 9, 1), 5, 0x7008, 0, &x), SIOV_FAULT_RTA_2);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x7008, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(x.addr, 0x9008);
@@ -652,19 +653,9 @@ static void test_interrupt_range(void **state)
         const struct intr_case *c = &intr_cases[i];
         uint64_t iova = 0x40000000ull + (c->size == KiB4 ? 0xFFF : 0xFFFFF);
         for (int kind = 0; kind < 3; kind++) { /* scalable SL, scalable FL, legacy SL */
-            struct tl *t;
-            uint64_t root, pe[8];
-            if (kind == 2) {
-                t = legacy_new(NULL, SIOV_TT_SL, SIOV_AW_4LVL, &root);
-            } else {
-                t = sm_new(NULL);
-                root = tl_page(t);
-                if (kind == 0)
-                    tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
-                else
-                    tl_pe_fl(pe, DID, root, SIOV_FLPM_4LVL);
-                sm_entry(t, pe);
-            }
+            uint64_t root;
+            struct tl *t = kind == 2 ? legacy_new(NULL, SIOV_TT_SL, SIOV_AW_4LVL, &root)
+                                     : paging_unit(kind == 1, &root);
             tl_map(t, root, 4, kind == 1, iova, c->out, c->size, kind == 1 ? TL_FL_URW : TL_SL_RW,
                    kind == 1 ? TL_FL_URW : TL_SL_RW);
             siov_fault want = c->want && kind == 2 ? SIOV_FAULT_LGN_4 : c->want;
@@ -675,7 +666,7 @@ static void test_interrupt_range(void **state)
                 fail_msg("out 0x%llx kind %d: got %s want %s", (unsigned long long)c->out, kind, siov_fault_name(f),
                          siov_fault_name(want));
             if (want)
-                assert_record(t, 0, want, SID, pasid, iova, SIOV_ACCESS_WRITE);
+                tl_check_record(t, 0, TL_REC(want, SID, pasid, iova, SIOV_ACCESS_WRITE));
             else
                 assert_int_equal(x.addr, c->out + (iova & (c->size - 1)));
             tl_free(t);
@@ -687,10 +678,7 @@ static void test_interrupt_range(void **state)
 static void test_interrupt_range_pass_through(void **state)
 {
     (void)state;
-    struct tl *t = sm_new(NULL);
-    uint64_t pe[8];
-    tl_pe_pt(pe, DID);
-    sm_entry(t, pe);
+    struct tl *t = pt_unit();
     struct siov_xlate x;
     assert_int_equal(xlate(t, PASID, 0xFEE01234ull, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_SGN_8);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0xFEEFFFFFull, SIOV_ACCESS_READ, &x), SIOV_FAULT_SGN_8);
@@ -701,7 +689,7 @@ static void test_interrupt_range_pass_through(void **state)
     uint64_t slpt;
     t = legacy_new(NULL, SIOV_TT_PASS_THROUGH, SIOV_AW_4LVL, &slpt);
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0xFEE00000ull, SIOV_ACCESS_WRITE, &x), SIOV_FAULT_LGN_4);
-    assert_record(t, 0, SIOV_FAULT_LGN_4, SID, SIOV_NO_PASID, 0xFEE00000ull, SIOV_ACCESS_WRITE);
+    tl_check_record(t, 0, TL_REC(SIOV_FAULT_LGN_4, SID, SIOV_NO_PASID, 0xFEE00000ull, SIOV_ACCESS_WRITE));
     tl_free(t);
 }
 
@@ -710,10 +698,8 @@ static void test_interrupt_range_pass_through(void **state)
 static void test_translated_requests(void **state)
 {
     (void)state;
-    struct tl *t = sm_new(NULL);
-    uint64_t slpt = tl_page(t), pe[8];
-    tl_pe_sl(pe, DID, slpt, SIOV_AW_4LVL); /* nothing mapped */
-    sm_entry(t, pe);
+    uint64_t slpt;
+    struct tl *t = paging_unit(false, &slpt); /* nothing mapped */
     struct siov_xlate x;
     unsigned tr = SIOV_ACCESS_TRANSLATED;
     assert_int_equal(xlate(t, SIOV_NO_PASID, 0x123456789ull, tr | SIOV_ACCESS_WRITE, &x), SIOV_OK);
@@ -757,19 +743,14 @@ static const uint64_t dma_pa[3] = {DATA_BASE + 0x9000, DATA_BASE + 0x5000, DATA_
    by an SL (first_level false) or FL table; pa overrides dma_pa if not NULL. */
 static struct tl *dma_unit(bool first_level, int skip, const uint64_t *pa)
 {
-    struct tl *t = sm_new(NULL);
-    uint64_t root = tl_page(t), pe[8];
+    uint64_t root;
+    struct tl *t = paging_unit(first_level, &root);
     for (int i = 0; i < 3; i++) {
         if (i == skip)
             continue;
         tl_map(t, root, 4, first_level, (DMA_IOVA & ~0xFFFull) + KiB4 * (uint64_t)i, (pa ? pa : dma_pa)[i], KiB4,
                first_level ? TL_FL_URW : TL_SL_RW, first_level ? TL_FL_URW : TL_SL_RW);
     }
-    if (first_level)
-        tl_pe_fl(pe, DID, root, SIOV_FLPM_4LVL);
-    else
-        tl_pe_sl(pe, DID, root, SIOV_AW_4LVL);
-    sm_entry(t, pe);
     return t;
 }
 
@@ -832,7 +813,7 @@ static void test_dma_fault_midway(void **state)
         for (size_t i = 0; i < DMA_LEN; i++)
             src[i] = pattern(i);
         assert_int_equal(siov_dma_write(t->iommu, SID, PASID, DMA_IOVA, src, DMA_LEN), want);
-        assert_record(t, 0, want, SID, PASID, DMA_IOVA + 0x800, SIOV_ACCESS_WRITE);
+        tl_check_record(t, 0, TL_REC(want, SID, PASID, DMA_IOVA + 0x800, SIOV_ACCESS_WRITE));
         const uint8_t *mem = siov_mem_flat_ptr(t->mem);
         for (size_t i = 0; i < 0x800; i++)
             assert_int_equal(mem[dma_byte_gpa(i)], pattern(i));
@@ -844,7 +825,7 @@ static void test_dma_fault_midway(void **state)
         assert_memory_equal(dst, src, 0x800);
         for (size_t i = 0x800; i < DMA_LEN; i++)
             assert_int_equal(dst[i], 0xEE);
-        assert_record(t, 1, want, SID, SIOV_NO_PASID, DMA_IOVA + 0x800, SIOV_ACCESS_READ);
+        tl_check_record(t, 1, TL_REC(want, SID, SIOV_NO_PASID, DMA_IOVA + 0x800, SIOV_ACCESS_READ));
         tl_free(t);
     }
 }
@@ -1166,7 +1147,8 @@ static void test_dma_into_interrupt_range(void **state)
         siov_fault f = write ? siov_dma_write(t->iommu, SID, PASID, iova, buf, sizeof(buf))
                              : siov_dma_read(t->iommu, SID, PASID, iova, got, sizeof(got));
         assert_int_equal(f, SIOV_FAULT_SGN_8);
-        assert_record(t, 0, SIOV_FAULT_SGN_8, SID, PASID, iova + 0x1000, write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ);
+        unsigned access = write ? SIOV_ACCESS_WRITE : SIOV_ACCESS_READ;
+        tl_check_record(t, 0, TL_REC(SIOV_FAULT_SGN_8, SID, PASID, iova + 0x1000, access));
         const uint8_t *intr = m.buf[1] + (SIOV_INTR_BASE - WIN_BASE);
         if (write) {
             assert_memory_equal(m.buf[1] + (0xFEDFF000ull - WIN_BASE), buf, 0x1000);
@@ -1299,7 +1281,7 @@ static void run_fail_case(const struct fail_case *c)
         else
             assert_int_equal(siov_dma_read(t->iommu, SID, pasid, FAIL_IOVA, buf, sizeof(buf)), SIOV_OK);
     } else {
-        assert_record(t, 0, f, SID, pasid, FAIL_IOVA, SIOV_ACCESS_WRITE);
+        tl_check_record(t, 0, TL_REC(f, SID, pasid, FAIL_IOVA, SIOV_ACCESS_WRITE));
         /* cleared, the same request translates */
         assert_int_equal(siov_mem_fail_range(t->mem, 0, 0, 0), 0);
         assert_int_equal(xlate(t, pasid, FAIL_IOVA, SIOV_ACCESS_WRITE, &x), SIOV_OK);

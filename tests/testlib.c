@@ -47,6 +47,22 @@ uint64_t tl_frcd(struct tl *t, unsigned i, unsigned q)
     return siov_mmio_read(t->iommu, SIOV_REG_FRCD + 16 * i + 8 * q, 8);
 }
 
+void tl_check_record(struct tl *t, unsigned i, struct siov_fault_record want)
+{
+    struct siov_fault_record r;
+    assert_int_equal(siov_iommu_fault_record(t->iommu, i, &r), 1);
+    assert_int_equal(r.reason, want.reason);
+    assert_int_equal(r.sid, want.sid);
+    assert_int_equal(r.pasid, want.pasid);
+    assert_int_equal(r.addr, want.addr & ~0xFFFull);
+    assert_int_equal(r.access, want.access);
+    uint64_t hi = tl_frcd(t, i, 1);
+    assert_true(hi & SIOV_FRCD1_F);
+    assert_int_equal(siov_get(hi, SIOV_FRCD1_FR), want.reason);
+    assert_int_equal(siov_get(hi, SIOV_FRCD1_SID), want.sid);
+    assert_int_equal(tl_frcd(t, i, 0), want.addr & ~0xFFFull);
+}
+
 void tl_msi_cb(void *opaque, uint64_t addr, uint32_t data)
 {
     struct tl_msi_log *l = opaque;

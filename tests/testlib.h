@@ -31,6 +31,10 @@ struct siov_stats tl_stats(struct tl *t);
 unsigned tl_fault_records(struct tl *t);
 /* qword q (0 or 1) of fault recording register i, read through MMIO. */
 uint64_t tl_frcd(struct tl *t, unsigned i, unsigned q);
+/* Fault record i holds want (its addr taken to the page), decoded and in the raw FRCD registers. */
+void tl_check_record(struct tl *t, unsigned i, struct siov_fault_record want);
+/* A record to check: reason, sid, pasid, addr, access. */
+#define TL_REC(...) ((struct siov_fault_record){__VA_ARGS__})
 void tl_free(struct tl *t);
 /* A zeroed 4 KiB page from the table pool. */
 uint64_t tl_page(struct tl *t);
