@@ -564,9 +564,7 @@ static void test_queue_wait_timeout(void **state)
 static void test_caching_mode(void **state)
 {
     (void)state;
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.caching_mode = true;
+    struct siov_iommu_config cfg = tl_config_mode(true, true);
     struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
     struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
     struct siov_stats a = stats(f);
@@ -1105,10 +1103,7 @@ static void test_descriptors_name_the_entry(void **state)
     (void)state;
     for (unsigned c = 0; c < 4; c++) {
         bool legacy = c & 1, cm = c & 2;
-        struct siov_iommu_config cfg;
-        siov_iommu_config_default(&cfg);
-        cfg.scalable = !legacy;
-        cfg.caching_mode = cm;
+        struct siov_iommu_config cfg = tl_config_mode(!legacy, cm);
         struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
         assert_int_equal(siov_dev_enable_ats(f->drv, SID_A), 0); /* device-TLB descriptors for it */
         for (int k = 0; k < (legacy ? 1 : 3); k++) { /* SL by RID, FL aux, SL aux */
@@ -1174,10 +1169,7 @@ static void test_caching_mode_teardown(void **state)
 {
     (void)state;
     for (int legacy = 0; legacy < 2; legacy++) {
-        struct siov_iommu_config cfg;
-        siov_iommu_config_default(&cfg);
-        cfg.caching_mode = true;
-        cfg.scalable = !legacy;
+        struct siov_iommu_config cfg = tl_config_mode(!legacy, true);
         struct fx *f = fx_new_cfg(&cfg, POOL_SIZE);
         struct siov_domain *d = siov_domain_new(f->drv, SIOV_DOMAIN_SECOND_LEVEL);
         assert_int_equal(siov_domain_map(d, 0x3000, DATA, 0x1000, SIOV_PROT_READ), 0);

@@ -261,10 +261,7 @@ static void world_init_cm(struct world *w, bool legacy, bool cm)
     w->cb.writes_left = w->cb.reads_left = -1;
     w->mem = siov_mem_new(&cb_ops, &w->cb);
     assert_non_null(w->mem);
-    struct siov_iommu_config cfg;
-    siov_iommu_config_default(&cfg);
-    cfg.scalable = !legacy;
-    cfg.caching_mode = cm;
+    struct siov_iommu_config cfg = tl_config_mode(!legacy, cm);
     w->iommu = siov_iommu_new(w->mem, &cfg);
     assert_non_null(w->iommu);
 }
@@ -385,10 +382,7 @@ static void test_caching_mode_entry_queue_error(void **state)
 {
     (void)state;
     for (int legacy = 0; legacy < 2; legacy++) {
-        struct siov_iommu_config cfg;
-        siov_iommu_config_default(&cfg);
-        cfg.caching_mode = true;
-        cfg.scalable = !legacy;
+        struct siov_iommu_config cfg = tl_config_mode(!legacy, true);
         struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
         struct siov_iommu *u = siov_iommu_new(mem, &cfg);
         struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
@@ -594,6 +588,28 @@ static void fx_fini(struct fx *f)
     siov_mem_free(f->mem);
 }
 
+/* The driver's queue as IQA and IQT tell it. */
+struct qgeo {
+    uint64_t base, bytes, dsz, iqt;
+};
+
+static struct qgeo qgeo(struct fx *f)
+{
+    uint64_t iqa = siov_mmio_read(f->iommu, SIOV_REG_IQA, 8);
+    return (struct qgeo){iqa & SIOV_IQA_IQA, 4096ull << siov_get(iqa, SIOV_IQA_QS), (iqa & SIOV_IQA_DW) ? 32 : 16,
+                         siov_mmio_read(f->iommu, SIOV_REG_IQT, 8)};
+}
+
+/* The injector reset, then IQH frozen n descriptors past IQT: the unit stopped fetching there. */
+static struct qgeo freeze_iqh(struct fx *f, unsigned n)
+{
+    struct qgeo g = qgeo(f);
+    inj_reset();
+    inj.iqh_frozen = true;
+    inj.iqh = (g.iqt + n * g.dsz) % g.bytes;
+    return g;
+}
+
 static siov_fault xl(struct fx *f, uint64_t iova)
 {
     struct siov_xlate x;
@@ -672,17 +688,12 @@ static void test_queue_full_with_error(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
-    uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
-    uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
-    inj_reset();
-    inj.iqh_frozen = true;
-    inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + dsz) % bytes;
+    struct qgeo g = freeze_iqh(&f, 1);
     inj.fsts_set = SIOV_FSTS_IQE;
     uint8_t slot[32], now[32]; /* the slot the driver resumes at */
-    assert_int_equal(siov_mem_read(f.mem, (iqa & SIOV_IQA_IQA) + inj.iqh, slot, sizeof(slot)), 0);
+    assert_int_equal(siov_mem_read(f.mem, g.base + inj.iqh, slot, sizeof(slot)), 0);
     assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), -EIO);
-    assert_int_equal(siov_mem_read(f.mem, (iqa & SIOV_IQA_IQA) + inj.iqh, now, sizeof(now)), 0);
+    assert_int_equal(siov_mem_read(f.mem, g.base + inj.iqh, now, sizeof(now)), 0);
     assert_memory_equal(now, slot, sizeof(slot)); /* nothing written after the error */
     char msg[128];
     snprintf(msg, sizeof(msg), "invalidation queue error (FSTS 0x10: IQE) at IQH 0x%llx; the rest was dropped",
@@ -706,13 +717,7 @@ static void test_queue_room_poll_limit(void **state)
     for (int late = 0; late < 2; late++) {
         struct fx f;
         fx_init(&f);
-        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
-        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
-        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
-        uint64_t iqt = siov_mmio_read(f.iommu, SIOV_REG_IQT, 8);
-        inj_reset();
-        inj.iqh_frozen = true;
-        inj.iqh = (iqt + dsz) % bytes;
+        uint64_t iqt = freeze_iqh(&f, 1).iqt;
         inj.iqh_frozen_reads = (long)SIOV_DRV_POLL_LIMIT - 1 + late;
         assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), late ? -ETIMEDOUT : (int64_t)K4);
         assert_int_equal(inj.iqh_frozen_reads, 0);
@@ -735,12 +740,7 @@ static void test_queue_room_exact(void **state)
     for (unsigned slots = 2; slots <= 3; slots++) {
         struct fx f;
         fx_init(&f);
-        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
-        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
-        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
-        inj_reset();
-        inj.iqh_frozen = true;
-        inj.iqh = (siov_mmio_read(f.iommu, SIOV_REG_IQT, 8) + slots * dsz) % bytes;
+        freeze_iqh(&f, slots);
         inj.iqh_frozen_reads = 10;
         assert_int_equal(siov_domain_unmap(f.dom, 0x3000, K4), (int64_t)K4);
         assert_int_equal(inj.iqh_frozen_reads, slots == 3 ? 9 : 0);
@@ -846,11 +846,8 @@ static void test_drain_without_pds(void **state)
         assert_int_equal(siov_dev_enable_ats(f.drv, SID_A), 0);
         assert_int_equal(siov_dev_enable_pri(f.drv, SID_A), 0);
         assert_int_equal(siov_dev_disable_pri(f.drv, SID_A), 0);
-        uint64_t iqa = siov_mmio_read(f.iommu, SIOV_REG_IQA, 8);
-        uint64_t bytes = 4096ull << siov_get(iqa, SIOV_IQA_QS);
-        uint64_t dsz = (iqa & SIOV_IQA_DW) ? 32 : 16;
-        uint64_t tail = siov_mmio_read(f.iommu, SIOV_REG_IQT, 8);
-        uint64_t last = (iqa & SIOV_IQA_IQA) + (tail + bytes - dsz) % bytes, qw0;
+        struct qgeo g = qgeo(&f);
+        uint64_t last = g.base + (g.iqt + g.bytes - g.dsz) % g.bytes, qw0;
         assert_int_equal(siov_mem_read(f.mem, last, &qw0, 8), 0);
         assert_int_equal(siov_dsc_type(qw0), SIOV_DSC_WAIT);
         assert_int_equal(!!(qw0 & SIOV_WAIT0_PD), pds);

@@ -80,6 +80,15 @@ struct siov_iommu_config tl_config_msi(struct tl_msi_log *log)
     return cfg;
 }
 
+struct siov_iommu_config tl_config_mode(bool scalable, bool caching_mode)
+{
+    struct siov_iommu_config cfg;
+    siov_iommu_config_default(&cfg);
+    cfg.scalable = scalable;
+    cfg.caching_mode = caching_mode;
+    return cfg;
+}
+
 static void stale_cb(void *opaque, const struct siov_stale_report *r)
 {
     struct tl_stale_log *l = opaque;

@@ -50,6 +50,8 @@ struct tl_msi_log {
 void tl_msi_cb(void *opaque, uint64_t addr, uint32_t data);
 /* The default configuration with its messages going to log. */
 struct siov_iommu_config tl_config_msi(struct tl_msi_log *log);
+/* The default configuration in scalable mode or legacy only, with CAP.CM or without. */
+struct siov_iommu_config tl_config_mode(bool scalable, bool caching_mode);
 /* A stale-hit recorder: the count and the last report (siov_iommu_config.stale_report). */
 struct tl_stale_log {
     unsigned n;
