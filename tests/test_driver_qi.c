@@ -3,7 +3,7 @@
  * inv-wait status words past 16 bits. */
 #include <stdlib.h>
 
-#include "testlib.h"
+#include "driver_fixture.h"
 
 #define MEM_SIZE (64ull << 20)
 #define POOL_BASE (1ull << 20)
@@ -59,25 +59,19 @@ static void test_bringup_drops_earlier_iotlb(void **state)
 static void test_status_words_past_16_bits(void **state)
 {
     (void)state;
-    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
-    struct siov_iommu *u = siov_iommu_new(mem, NULL);
-    struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
-    assert_non_null(drv);
+    struct siov_mem *mem;
+    struct siov_iommu *u;
+    struct siov_driver *drv;
+    drv_fx_open(&(struct drv_fx_cfg){NULL, MEM_SIZE, POOL_BASE, POOL_SIZE}, &mem, &u, &drv);
     struct siov_msi msi;
     assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &msi), 0);
-    struct siov_stats s0;
-    siov_iommu_stats(u, &s0);
+    struct siov_stats s0 = drv_fx_stats(u);
     const unsigned moves = 70000;
-    for (unsigned i = 0; i < moves; i++)
-        if (siov_dev_irq_set_affinity(drv, SID_A, &msi, 1 + (i & 1), 0x40) != 0)
-            fail_msg("move %u failed: %s", i, siov_driver_last_error(drv));
-    struct siov_stats s1;
-    siov_iommu_stats(u, &s1);
+    tl_irq_moves(drv, SID_A, &msi, moves);
+    struct siov_stats s1 = drv_fx_stats(u);
     assert_int_equal(s1.inv_wait - s0.inv_wait, moves);
     assert_int_equal(s1.inv_iec - s0.inv_iec, moves);
-    siov_driver_free(drv);
-    siov_iommu_free(u);
-    siov_mem_free(mem);
+    drv_fx_close(mem, u, drv);
 }
 
 int main(void)

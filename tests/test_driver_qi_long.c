@@ -3,7 +3,7 @@
  * (test_driver_qi covers the first 16 bits quickly). Slow suite. */
 #include <stdlib.h>
 
-#include "testlib.h"
+#include "driver_fixture.h"
 
 #define MEM_SIZE (8ull << 20)
 #define POOL_BASE (1ull << 20)
@@ -16,19 +16,15 @@
 static void test_status_words_past_24_bits(void **state)
 {
     (void)state;
-    struct siov_mem *mem = siov_mem_new_flat(MEM_SIZE);
-    struct siov_iommu *u = siov_iommu_new(mem, NULL);
-    struct siov_driver *drv = siov_driver_new(u, mem, POOL_BASE, POOL_SIZE);
-    assert_non_null(drv);
+    struct siov_mem *mem;
+    struct siov_iommu *u;
+    struct siov_driver *drv;
+    drv_fx_open(&(struct drv_fx_cfg){NULL, MEM_SIZE, POOL_BASE, POOL_SIZE}, &mem, &u, &drv);
     struct siov_msi msi;
     assert_int_equal(siov_dev_irq_alloc(drv, SID_A, 1, 0x40, &msi), 0);
     const unsigned moves = (1u << 24) + 1000;
-    for (unsigned i = 0; i < moves; i++)
-        if (siov_dev_irq_set_affinity(drv, SID_A, &msi, 1 + (i & 1), 0x40) != 0)
-            fail_msg("move %u failed: %s", i, siov_driver_last_error(drv));
-    struct siov_stats s;
-    siov_iommu_stats(u, &s);
-    assert_true(s.inv_wait > moves);
+    tl_irq_moves(drv, SID_A, &msi, moves);
+    assert_true(drv_fx_stats(u).inv_wait > moves);
     struct siov_domain *d = siov_domain_new(drv, SIOV_DOMAIN_SECOND_LEVEL);
     assert_int_equal(siov_domain_map(d, 0, 0x400000, 0x1000, SIOV_PROT_READ), 0);
     assert_int_equal(siov_attach(d, SID_A), 0);
@@ -36,9 +32,7 @@ static void test_status_words_past_24_bits(void **state)
     assert_int_equal(siov_translate(u, SID_A, SIOV_NO_PASID, 0x10, SIOV_ACCESS_READ, &x), SIOV_OK);
     assert_int_equal(siov_domain_unmap(d, 0, 0x1000), 0x1000);
     assert_int_equal(siov_translate(u, SID_A, SIOV_NO_PASID, 0x10, SIOV_ACCESS_READ, &x), SIOV_FAULT_SSL_2);
-    siov_driver_free(drv);
-    siov_iommu_free(u);
-    siov_mem_free(mem);
+    drv_fx_close(mem, u, drv);
 }
 
 int main(void)

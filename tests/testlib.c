@@ -406,3 +406,10 @@ void tl_pieces_free(struct tl_pieces *p)
     free(p->buf[0]);
     free(p->buf[1]);
 }
+
+void tl_irq_moves(struct siov_driver *drv, siov_sid sid, const struct siov_msi *msi, unsigned moves)
+{
+    for (unsigned i = 0; i < moves; i++)
+        if (siov_dev_irq_set_affinity(drv, sid, msi, 1 + (i & 1), 0x40) != 0)
+            fail_msg("move %u failed: %s", i, siov_driver_last_error(drv));
+}

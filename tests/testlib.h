@@ -137,6 +137,10 @@ void tl_pieces_free(struct tl_pieces *p);
 /* Virtual size of this process (VmSize of /proc/self/status), in KiB; 0 if unknown. */
 unsigned long tl_vm_kib(void);
 
+/* Move the driver's interrupt msi of sid moves times between destinations 1
+   and 2 (vector 0x40): each move an IEC invalidation and an inv-wait. */
+void tl_irq_moves(struct siov_driver *drv, siov_sid sid, const struct siov_msi *msi, unsigned moves);
+
 /* Common leaf/non-leaf permission sets. */
 #define TL_SL_RW (SIOV_SL_R | SIOV_SL_W)
 #define TL_SL_RWX (SIOV_SL_R | SIOV_SL_W | SIOV_SL_X)
